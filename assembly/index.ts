@@ -1,0 +1,105 @@
+// The exported ABI of core.wasm, and nothing else. Hosts: host/node (server), host/sim (simulator), host/viz.
+// Functions taking a `descriptor` expect the layout descriptor the host wrote (assembly/layout.ts).
+import {
+  C_BOOT_GO, C_BOOT_INSTANTIATED, C_BOOT_READY, C_SHUTDOWN, D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS,
+  D_TOTAL_BYTES, M_DROPS, M_FRAMES_RECEIVED, M_FRAMES_SENT, control, field, shardArena, shardCtl, shardMetrics,
+  shardScratch, useDescriptor, ringAddress as ringAt,
+} from "./layout";
+import { DROP_REASONS } from "./frame";
+import { ownerClaim, ownerClearIfOwned, ownerOf } from "./owners";
+import { dropCount } from "./metrics";
+
+export { waitCanary } from "./canary";
+export {
+  murmur3_32, namespaceCheck, namespacePack, routeBatch, routeConsensusControl, routeMetadata, routePartition,
+} from "./router";
+export {
+  layoutInit, recvNext, requestShutdown, selfShard, sendBegin, sendCommit, shardAwake, shardFlush, shardIdle,
+  shardIdleSeen, shardInit, shardWait, shutdownReason,
+} from "./shard";
+export {
+  ringCapacity, ringCommit, ringDepth, ringMaxFrame, ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve,
+} from "./ring";
+export { benchConsume, benchProduce } from "./bench";
+
+// Address of the module's end of static data: the host keeps its layout above it.
+export function staticDataEnd(): usize {
+  return __heap_base;
+}
+
+export { layoutPlan } from "./layout";
+
+// Main-thread accessors (after layoutUse or layoutInit): the host reads addresses, never recomputes them.
+export function layoutUse(descriptor: usize): void {
+  useDescriptor(descriptor);
+}
+
+export function layoutTotalBytes(): usize {
+  return field(D_TOTAL_BYTES);
+}
+
+export function layoutShards(): u32 {
+  return field(D_SHARDS);
+}
+
+// 0 shutdown word, 1 instantiated count, 2 go flag, 3 ready count.
+export function controlAddress(which: u32): usize {
+  if (which == 0) return control(C_SHUTDOWN);
+  if (which == 1) return control(C_BOOT_INSTANTIATED);
+  if (which == 2) return control(C_BOOT_GO);
+  assert(which == 3, "controlAddress: unknown control word");
+  return control(C_BOOT_READY);
+}
+
+export function shardArenaAddress(shard: u32): usize {
+  return shardArena(shard);
+}
+
+export function shardArenaSize(): u32 {
+  return field(D_ARENA_SIZE);
+}
+
+export function shardScratchAddress(shard: u32): usize {
+  return shardScratch(shard);
+}
+
+export function shardScratchSize(): u32 {
+  return field(D_SCRATCH_SIZE);
+}
+
+// 0 frames sent, 1 frames received (u64 each).
+export function metricsAddress(shard: u32, which: u32): usize {
+  return shardMetrics(shard) + (which == 0 ? M_FRAMES_SENT : M_FRAMES_RECEIVED);
+}
+
+export function dropCounterAddress(shard: u32, variant: u32, reason: u32): usize {
+  return shardMetrics(shard) + M_DROPS + ((<usize>variant * DROP_REASONS + reason) << 3);
+}
+
+export function ringAddress(src: u32, dst: u32, lane: u32): usize {
+  return ringAt(src, dst, lane);
+}
+
+export function shardCtlAddress(shard: u32): usize {
+  return shardCtl(shard);
+}
+
+export function shardMetricsAddress(shard: u32): usize {
+  return shardMetrics(shard);
+}
+
+export function dropCounter(shard: u32, variant: u32, reason: u32): u64 {
+  return dropCount(shard, variant, reason);
+}
+
+export function replicaOwnerClaim(replica: u32, shard: u32): u32 {
+  return ownerClaim(<usize>field(D_OWNERS_BASE), replica, shard);
+}
+
+export function replicaOwnerClear(replica: u32, token: u32): bool {
+  return ownerClearIfOwned(<usize>field(D_OWNERS_BASE), replica, token);
+}
+
+export function replicaOwner(replica: u32): i32 {
+  return ownerOf(<usize>field(D_OWNERS_BASE), replica);
+}

@@ -1,0 +1,160 @@
+// The memory map of one process's shared memory. layoutPlan (below) places every region and writes this
+// descriptor; the host sizes the memory from it and reads addresses back through the exported accessors, so the
+// arithmetic lives in one place.
+import { R_DATA as R_DATA_BYTES } from "./ring";
+import { OWNERS_BYTES as OWNERS_TABLE_BYTES } from "./owners";
+
+export const DESCRIPTOR_MAGIC: u32 = 0x31474c53; // "SLG1"
+export const DESCRIPTOR_VERSION: u32 = 1;
+
+export const D_MAGIC: u32 = 0;
+export const D_VERSION: u32 = 4;
+export const D_SHARDS: u32 = 8;
+export const D_INBOX_CAPACITY: u32 = 12;
+export const D_REPLY_CAPACITY: u32 = 16;
+export const D_SLOT_SIZE: u32 = 20;
+export const D_RINGS_BASE: u32 = 24;
+export const D_INBOX_STRIDE: u32 = 28;
+export const D_REPLY_STRIDE: u32 = 32;
+export const D_METRICS_BASE: u32 = 36;
+export const D_METRICS_STRIDE: u32 = 40;
+export const D_OWNERS_BASE: u32 = 44;
+export const D_SHARD_CTL_BASE: u32 = 48;
+export const D_ARENA_BASE: u32 = 52;
+export const D_ARENA_SIZE: u32 = 56;
+export const D_SCRATCH_BASE: u32 = 60;
+export const D_SCRATCH_SIZE: u32 = 64;
+export const D_TOTAL_BYTES: u32 = 68;
+
+// Process-wide control words, each on its own 64-byte line.
+export const C_SHUTDOWN: u32 = 128; // 0 = running, otherwise a ShutdownReason
+export const C_BOOT_INSTANTIATED: u32 = 192; // shards that instantiated the core
+export const C_BOOT_GO: u32 = 256; // set by the main thread once every shard instantiated: traffic may start
+export const C_BOOT_READY: u32 = 320; // shards that passed the mesh check
+export const CONTROL_BLOCK_SIZE: u32 = 1024;
+
+// Per-shard control line (64 bytes each) at D_SHARD_CTL_BASE + shard * SHARD_CTL_SIZE.
+export const SHARD_CTL_SIZE: u32 = 64;
+export const S_DOORBELL: u32 = 0; // bumped by every producer that publishes into one of this shard's rings
+export const S_SLEEPING: u32 = 4; // 1 while the shard announced it is about to wait on its doorbell
+export const S_HEARTBEAT: u32 = 8; // bumped once per loop turn; the supervisor's watchdog reads it
+export const S_STATE: u32 = 12; // ShardState
+export const S_CPU: u32 = 16; // pinned cpu, or -1
+export const S_TID: u32 = 20; // OS thread id
+export const S_MESH_OK: u32 = 24; // peers (self included) whose reply to the boot ping arrived
+export const S_CANARY: u32 = 28; // scratch word for waitCanary
+export const S_LOOPS: u32 = 32; // loop turns that found work
+
+// Per-shard metrics block at D_METRICS_BASE + shard * D_METRICS_STRIDE; u64 counters.
+export const M_FRAMES_SENT: u32 = 0;
+export const M_FRAMES_RECEIVED: u32 = 8;
+export const M_DROPS: u32 = 64; // [variant][reason] u64 table
+export const METRICS_STRIDE: u32 = 640;
+
+let descriptor: usize = 0;
+
+export function useDescriptor(base: usize): void {
+  assert(load<u32>(base + D_MAGIC) == DESCRIPTOR_MAGIC, "layout descriptor magic mismatch");
+  assert(load<u32>(base + D_VERSION) == DESCRIPTOR_VERSION, "layout descriptor version mismatch");
+  descriptor = base;
+}
+
+// @ts-ignore: decorator
+@inline export function field(offset: u32): u32 {
+  return load<u32>(descriptor + offset);
+}
+
+// @ts-ignore: decorator
+@inline export function control(offset: u32): usize {
+  return descriptor + offset;
+}
+
+// @ts-ignore: decorator
+@inline export function shardCount(): u32 {
+  return field(D_SHARDS);
+}
+
+// @ts-ignore: decorator
+@inline export function shardCtl(shard: u32): usize {
+  return <usize>field(D_SHARD_CTL_BASE) + <usize>shard * SHARD_CTL_SIZE;
+}
+
+// @ts-ignore: decorator
+@inline export function shardMetrics(shard: u32): usize {
+  return <usize>field(D_METRICS_BASE) + <usize>shard * <usize>field(D_METRICS_STRIDE);
+}
+
+export const LANE_INBOX: u32 = 0;
+export const LANE_REPLY: u32 = 1;
+
+// The ring carrying frames from `src` to `dst` on `lane`. All inbox rings first, then all reply rings.
+export function ringAddress(src: u32, dst: u32, lane: u32): usize {
+  const n = <usize>shardCount();
+  const index = <usize>dst * n + <usize>src;
+  const rings = <usize>field(D_RINGS_BASE);
+  if (lane == LANE_INBOX) return rings + index * <usize>field(D_INBOX_STRIDE);
+  return rings + n * n * <usize>field(D_INBOX_STRIDE) + index * <usize>field(D_REPLY_STRIDE);
+}
+
+// @ts-ignore: decorator
+@inline function align64(x: u64): u64 {
+  return (x + 63) & ~(<u64>63);
+}
+
+// Plans the memory map for `shards` shards: writes the descriptor at `descriptor` and places every region from
+// `base` upwards (each 64-byte aligned). Returns the first byte past the map, or 0 if it does not fit in 4 GiB.
+// The host sizes its shared memory from the result; the core is the single source of the layout arithmetic.
+export function layoutPlan(
+  descriptor: usize, base: usize, shards: u32, inboxCapacity: u32, replyCapacity: u32, slotSize: u32,
+  arenaSize: u32, scratchSize: u32,
+): usize {
+  assert(shards >= 1 && shards <= 0xffff, "layoutPlan: shard count out of range");
+  assert(base >= descriptor + CONTROL_BLOCK_SIZE, "layoutPlan: regions overlap the control block");
+  const n = <u64>shards;
+  const inboxStride = align64(<u64>R_DATA_BYTES + <u64>inboxCapacity * <u64>slotSize);
+  const replyStride = align64(<u64>R_DATA_BYTES + <u64>replyCapacity * <u64>slotSize);
+  let at = align64(<u64>base);
+  const shardCtlBase = at;
+  at = align64(at + n * SHARD_CTL_SIZE);
+  const metricsBase = at;
+  at = align64(at + n * METRICS_STRIDE);
+  const ownersBase = at;
+  at = align64(at + OWNERS_TABLE_BYTES);
+  const ringsBase = at;
+  at = align64(at + n * n * (inboxStride + replyStride));
+  const scratchBase = at;
+  at = align64(at + n * <u64>scratchSize);
+  const arenaBase = at;
+  at = align64(at + n * <u64>arenaSize);
+  if (at > 0xffff0000) return 0;
+  memory.fill(descriptor, 0, CONTROL_BLOCK_SIZE);
+  store<u32>(descriptor + D_MAGIC, DESCRIPTOR_MAGIC);
+  store<u32>(descriptor + D_VERSION, DESCRIPTOR_VERSION);
+  store<u32>(descriptor + D_SHARDS, shards);
+  store<u32>(descriptor + D_INBOX_CAPACITY, inboxCapacity);
+  store<u32>(descriptor + D_REPLY_CAPACITY, replyCapacity);
+  store<u32>(descriptor + D_SLOT_SIZE, slotSize);
+  store<u32>(descriptor + D_RINGS_BASE, <u32>ringsBase);
+  store<u32>(descriptor + D_INBOX_STRIDE, <u32>inboxStride);
+  store<u32>(descriptor + D_REPLY_STRIDE, <u32>replyStride);
+  store<u32>(descriptor + D_METRICS_BASE, <u32>metricsBase);
+  store<u32>(descriptor + D_METRICS_STRIDE, METRICS_STRIDE);
+  store<u32>(descriptor + D_OWNERS_BASE, <u32>ownersBase);
+  store<u32>(descriptor + D_SHARD_CTL_BASE, <u32>shardCtlBase);
+  store<u32>(descriptor + D_ARENA_BASE, <u32>arenaBase);
+  store<u32>(descriptor + D_ARENA_SIZE, arenaSize);
+  store<u32>(descriptor + D_SCRATCH_BASE, <u32>scratchBase);
+  store<u32>(descriptor + D_SCRATCH_SIZE, scratchSize);
+  store<u32>(descriptor + D_TOTAL_BYTES, <u32>at);
+  return <usize>at;
+}
+
+// @ts-ignore: decorator
+@inline export function shardArena(shard: u32): usize {
+  return <usize>field(D_ARENA_BASE) + <usize>shard * <usize>field(D_ARENA_SIZE);
+}
+
+// @ts-ignore: decorator
+@inline export function shardScratch(shard: u32): usize {
+  return <usize>field(D_SCRATCH_BASE) + <usize>shard * <usize>field(D_SCRATCH_SIZE);
+}

@@ -1,0 +1,17 @@
+// as-pect runs the core's specs against the same threads + shared-memory build the server uses.
+import v8 from "node:v8";
+
+// Node 20: V8's Liftoff tier miscompiles memory.atomic.wait32 (design/toolchain.md §0). Before any compile.
+v8.setFlagsFromString("--no-liftoff");
+
+export default {
+  entries: ["tests/assembly/**/*.spec.ts"],
+  include: ["tests/assembly/**/*.include.ts"],
+  disclude: [/node_modules/],
+  async instantiate(_memory, createImports, instantiate, binary) {
+    // The CLI's own memory is neither shared nor big enough; the module imports a shared one.
+    const memory = new WebAssembly.Memory({ initial: 512, maximum: 512, shared: true });
+    return instantiate(binary, createImports({ env: { memory } }));
+  },
+  outputBinary: false,
+};
