@@ -1,0 +1,225 @@
+// Server configuration: embedded defaults < JSON config file < SHARDLOG_* environment < command-line flags.
+// One table (OPTIONS) drives parsing, validation, the environment names and --help.
+import fs from 'node:fs';
+import { userError } from '../shared/errors.js';
+
+export interface ServerConfig {
+  configFile: string | null;
+  dataDir: string;
+  cpuAllocation: string;
+  pinCores: boolean;
+  inboxCapacity: number;
+  replyInboxCapacity: number;
+  ringSlotSize: number;
+  arenaSize: number;
+  bootTimeoutMs: number;
+  shutdownJoinTimeoutMs: number;
+  watchdogTimeoutMs: number;
+  tcpAddress: string;
+  httpAddress: string;
+  coreWasm: string | null;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  // Where each value came from, for error messages that name the knob the user actually set.
+  sources: Partial<Record<keyof ServerConfig, string>>;
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation';
+
+interface Option {
+  key: keyof ServerConfig;
+  file?: string; // dotted path in the config file
+  flag: string;
+  env: string;
+  kind: Kind;
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+const OPTIONS: Option[] = [
+  { key: 'configFile', flag: '--config', env: 'SHARDLOG_CONFIG', kind: 'string', help: 'JSON config file (keys as below; unknown keys are an error)' },
+  { key: 'dataDir', file: 'system.data_dir', flag: '--data-dir', env: 'SHARDLOG_DATA_DIR', kind: 'string', help: 'data directory [./data]' },
+  { key: 'cpuAllocation', file: 'sharding.cpu_allocation', flag: '--cpu-allocation', env: 'SHARDLOG_CPU_ALLOCATION', kind: 'allocation', help: 'shards and their CPUs: all | N (first N allowed CPUs) | a..b (CPUs a to b-1) [all]' },
+  { key: 'cpuAllocation', flag: '--shards', env: 'SHARDLOG_SHARDS', kind: 'allocation', help: 'number of shards, same as --cpu-allocation N' },
+  { key: 'pinCores', file: 'sharding.pin_cores', flag: '--pin-cores', env: 'SHARDLOG_PIN_CORES', kind: 'bool', help: 'pin each shard thread to its CPU (taskset) [true]' },
+  { key: 'inboxCapacity', file: 'sharding.inbox_capacity', flag: '--inbox-capacity', env: 'SHARDLOG_INBOX_CAPACITY', kind: 'pow2', min: 2, max: 1 << 20, help: 'slots per inbox ring, power of two [1024]' },
+  { key: 'replyInboxCapacity', file: 'sharding.reply_inbox_capacity', flag: '--reply-inbox-capacity', env: 'SHARDLOG_REPLY_INBOX_CAPACITY', kind: 'pow2', min: 2, max: 1 << 20, help: 'slots per reply ring, power of two [1024]' },
+  { key: 'ringSlotSize', file: 'sharding.ring_slot_size', flag: '--ring-slot-size', env: 'SHARDLOG_RING_SLOT_SIZE', kind: 'pow2', min: 64, max: 1 << 16, help: 'bytes per ring slot, power of two; a frame may span slots [256]' },
+  { key: 'arenaSize', file: 'sharding.arena_bytes', flag: '--arena-bytes', env: 'SHARDLOG_ARENA_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'private core arena per shard, bytes [8388608]' },
+  { key: 'bootTimeoutMs', file: 'sharding.boot_timeout_ms', flag: '--boot-timeout-ms', env: 'SHARDLOG_BOOT_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: 'shards must be ready within this [15000]' },
+  { key: 'shutdownJoinTimeoutMs', file: 'sharding.shutdown_join_timeout_ms', flag: '--shutdown-join-timeout-ms', env: 'SHARDLOG_SHUTDOWN_JOIN_TIMEOUT_MS', kind: 'int', min: 100, max: 900_000, help: 'deadline for all shards to stop after shutdown starts [4000]' },
+  { key: 'watchdogTimeoutMs', file: 'sharding.watchdog_timeout_ms', flag: '--watchdog-timeout-ms', env: 'SHARDLOG_WATCHDOG_TIMEOUT_MS', kind: 'int', min: 500, max: 600_000, help: 'a shard whose loop stalls this long stops the server [10000]' },
+  { key: 'tcpAddress', file: 'tcp.address', flag: '--tcp-address', env: 'SHARDLOG_TCP_ADDRESS', kind: 'address', help: 'Iggy binary protocol listener host:port [127.0.0.1:8090] (reserved: the protocol is not served yet)' },
+  { key: 'httpAddress', file: 'http.address', flag: '--http-address', env: 'SHARDLOG_HTTP_ADDRESS', kind: 'address', help: 'HTTP listener for /health and /metrics, host:port [127.0.0.1:3000]' },
+  { key: 'coreWasm', file: 'system.core_wasm', flag: '--core-wasm', env: 'SHARDLOG_CORE_WASM', kind: 'string', help: 'core module to load [build/core.wasm]' },
+  { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
+];
+
+export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
+  configFile: null,
+  dataDir: './data',
+  cpuAllocation: 'all',
+  pinCores: true,
+  inboxCapacity: 1024,
+  replyInboxCapacity: 1024,
+  ringSlotSize: 256,
+  arenaSize: 8 << 20,
+  bootTimeoutMs: 15_000,
+  shutdownJoinTimeoutMs: 4_000,
+  watchdogTimeoutMs: 10_000,
+  tcpAddress: '127.0.0.1:8090',
+  httpAddress: '127.0.0.1:3000',
+  coreWasm: null,
+  logLevel: 'info',
+};
+
+export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };
+
+export function helpText(): string {
+  const lines = [
+    'shardlog-server: message-streaming server (Iggy binary protocol, VSR consensus core in WebAssembly)',
+    '',
+    'usage: npm start -- [flags]        or   node host/bin/shardlog-server.mjs [flags]',
+    '',
+    'Every flag also reads from the environment variable shown; precedence: flag > env > --config file > default.',
+    '',
+  ];
+  for (const o of OPTIONS) {
+    const arg = o.kind === 'bool' ? '=true|false' : ' <value>';
+    lines.push(`  ${(o.flag + arg).padEnd(34)} ${o.help}`);
+    lines.push(`  ${''.padEnd(34)} env ${o.env}${o.file ? `, file ${o.file}` : ''}`);
+  }
+  lines.push(`  ${'--help'.padEnd(34)} this text`, `  ${'--version'.padEnd(34)} print the version`);
+  lines.push('', 'Durability: the storage layer is not wired in yet; nothing is acknowledged to clients in this version.');
+  return lines.join('\n');
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParseResult {
+  const flags = readFlags(argv);
+  if (flags === 'help' || flags === 'version') return { kind: flags };
+  const config: ServerConfig = { ...DEFAULT_CONFIG, sources: {} };
+
+  const configPath = flags.get('--config')?.value ?? env.SHARDLOG_CONFIG ?? null;
+  if (configPath) {
+    config.configFile = configPath;
+    applyFile(config, configPath);
+  }
+  for (const o of OPTIONS) {
+    const value = env[o.env];
+    if (value !== undefined && value !== '' && o.key !== 'configFile') set(config, o, value, o.env);
+  }
+  for (const o of OPTIONS) {
+    const given = flags.get(o.flag);
+    if (given && o.key !== 'configFile') set(config, o, given.value, o.flag);
+  }
+  return { kind: 'run', config };
+}
+
+function readFlags(argv: string[]): Map<string, { value: string }> | 'help' | 'version' {
+  const byFlag = new Map(OPTIONS.map((o) => [o.flag, o]));
+  const out = new Map<string, { value: string }>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (arg === '--version' || arg === '-V') return 'version';
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const option = byFlag.get(name);
+    if (!option) {
+      throw userError('UnknownFlag', `unknown flag ${JSON.stringify(name)} (see --help)`);
+    }
+    let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : undefined;
+    if (value === undefined) {
+      if (option.kind === 'bool' && (i + 1 >= argv.length || argv[i + 1].startsWith('--'))) value = 'true';
+      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) value = argv[++i];
+      else throw userError('MissingFlagValue', `${name} needs a value (see --help)`);
+    }
+    out.set(name, { value });
+  }
+  return out;
+}
+
+function applyFile(config: ServerConfig, file: string): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw userError('ConfigFileUnreadable', `cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw userError('ConfigFileInvalid', `config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw userError('ConfigFileInvalid', `config file ${file} must hold a JSON object`);
+  }
+  const byPath = new Map(OPTIONS.filter((o) => o.file).map((o) => [o.file!, o]));
+  const sections = new Set([...byPath.keys()].map((k) => k.split('.')[0]));
+  for (const [section, body] of Object.entries(parsed)) {
+    if (!sections.has(section)) throw userError('UnknownConfigKey', `unknown config key "${section}" in ${file}`);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw userError('ConfigFileInvalid', `"${section}" in ${file} must be an object`);
+    }
+    for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+      const option = byPath.get(`${section}.${key}`);
+      if (!option) throw userError('UnknownConfigKey', `unknown config key "${section}.${key}" in ${file}`);
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw userError('InvalidConfigValue', `${section}.${key} in ${file}: expected a string, number or boolean`);
+      }
+      set(config, option, String(value), `${section}.${key} in ${file}`);
+    }
+  }
+}
+
+function set(config: ServerConfig, o: Option, raw: string, source: string): void {
+  const bad = (expected: string) => userError('InvalidConfigValue', `${source}: ${JSON.stringify(raw)} is not ${expected}`);
+  let value: unknown;
+  switch (o.kind) {
+    case 'string':
+      if (raw === '') throw bad('a non-empty string');
+      value = raw;
+      break;
+    case 'bool':
+      if (raw !== 'true' && raw !== 'false') throw bad('true or false');
+      value = raw === 'true';
+      break;
+    case 'int':
+    case 'pow2': {
+      if (!/^\d+$/.test(raw)) throw bad('a whole number');
+      const n = Number(raw);
+      if (o.kind === 'pow2' && (n & (n - 1)) !== 0) throw bad('a power of two');
+      if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) throw bad(`between ${o.min} and ${o.max}`);
+      value = n;
+      break;
+    }
+    case 'address':
+      parseAddress(raw, source);
+      value = raw;
+      break;
+    case 'level':
+      if (!['debug', 'info', 'warn', 'error'].includes(raw)) throw bad('one of debug, info, warn, error');
+      value = raw;
+      break;
+    case 'allocation':
+      if (!/^(all|\d+|\d+\.\.\d+)$/.test(raw)) throw bad('"all", a shard count, or a CPU range a..b');
+      value = raw;
+      break;
+  }
+  (config as unknown as Record<string, unknown>)[o.key] = value;
+  config.sources[o.key] = source;
+}
+
+export function parseAddress(raw: string, source: string): { host: string; port: number } {
+  const m = raw.match(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw userError('InvalidConfigValue', `${source}: ${JSON.stringify(raw)} is not host:port`);
+  }
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+export function sourceOf(config: ServerConfig, key: keyof ServerConfig, fallback: string): string {
+  return config.sources[key] ?? fallback;
+}

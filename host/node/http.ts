@@ -1,0 +1,60 @@
+// HTTP listener of the main thread: GET /health (JSON) and GET /metrics (Prometheus text).
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+import { userError } from '../shared/errors.js';
+import { CTL, SHARD_STATE_NAMES } from '../shared/layout.js';
+import { parseAddress } from './config.js';
+import type { Supervisor } from './supervisor.js';
+
+export function healthBody(supervisor: Supervisor) {
+  const { mesh } = supervisor;
+  const shards = supervisor.shards.map((s) => ({
+    id: s.id,
+    alive: supervisor.isAlive(s.id),
+    state: SHARD_STATE_NAMES[mesh.ctl(s.id, CTL.state)] ?? 'unknown',
+    cpu: s.cpu,
+    pinned: mesh.ctl(s.id, CTL.cpu) === s.cpu,
+    tid: mesh.ctl(s.id, CTL.tid),
+    mesh_peers_ok: mesh.ctl(s.id, CTL.meshOk),
+    heartbeat: mesh.ctl(s.id, CTL.heartbeat) >>> 0,
+    frames_sent: Number(mesh.counter(mesh.core.metricsAddress(s.id, 0))),
+    frames_received: Number(mesh.counter(mesh.core.metricsAddress(s.id, 1))),
+  }));
+  const allAlive = shards.every((s) => s.alive);
+  const status = supervisor.shutdownReason !== 0 ? 'stopping' : allAlive ? 'ok' : 'degraded';
+  return { status, shard_count: shards.length, uptime_ms: Date.now() - supervisor.startedAt, shards };
+}
+
+export async function startHttp(address: string, source: string, supervisor: Supervisor, registry: Registry): Promise<http.Server> {
+  const { host, port } = parseAddress(address, source);
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (url.pathname === '/health') {
+      const body = healthBody(supervisor);
+      res.writeHead(body.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /health or /metrics\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(userError('AddressInUse', `${source}: ${address} is already in use`));
+      else if (error.code === 'EACCES') reject(userError('AddressNotPermitted', `${source}: no permission to listen on ${address}`));
+      else if (error.code === 'EADDRNOTAVAIL') reject(userError('AddressNotAvailable', `${source}: ${address} is not an address of this machine`));
+      else reject(error);
+    });
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,85 @@
+// Prometheus exporter. Shard counters live in shared memory, written by the core; at scrape time each metric's
+// collect() copies them out with Atomics loads. The `shard` label is attached here, not by the core.
+import client from 'prom-client';
+import { CTL, MeshView } from '../shared/layout.js';
+import { DROP_REASONS, DROP_VARIANTS, LANES } from '../shared/frames.js';
+
+export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) => boolean): client.Registry {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const shards = Array.from({ length: mesh.shards }, (_, i) => i);
+  const { core } = mesh;
+
+  new client.Counter({
+    name: 'frame_drops_total',
+    help: 'Frames a shard could not deliver to another shard (try-send-or-drop), by frame variant and reason',
+    labelNames: ['shard', 'variant', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const shard of shards) {
+        // The family is always present; other pairs appear after their first drop (as in Iggy).
+        this.inc({ shard: String(shard), variant: 'consensus', reason: 'full' }, 0);
+        DROP_VARIANTS.forEach((variant, v) => DROP_REASONS.forEach((reason, r) => {
+          const value = Number(mesh.counter(core.dropCounterAddress(shard, v, r)));
+          if (value > 0) this.inc({ shard: String(shard), variant, reason }, value);
+        }));
+      }
+    },
+  });
+
+  const perShardCounter = (name: string, help: string, which: number) => new client.Counter({
+    name, help, labelNames: ['shard'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const shard of shards) this.inc({ shard: String(shard) }, Number(mesh.counter(core.metricsAddress(shard, which))));
+    },
+  });
+  perShardCounter('shard_frames_sent_total', 'Frames a shard put into rings', 0);
+  perShardCounter('shard_frames_received_total', 'Frames a shard took out of its rings', 1);
+
+  new client.Gauge({
+    name: 'shard_ring_depth_slots',
+    help: 'Occupied slots of the ring into `shard` from `from`, per lane, as last published by both ends',
+    labelNames: ['shard', 'from', 'lane'],
+    registers: [registry],
+    collect() {
+      for (const dst of shards) for (const src of shards) for (const [lane, name] of LANES.entries()) {
+        this.set({ shard: String(dst), from: String(src), lane: name }, core.ringDepth(core.ringAddress(src, dst, lane)));
+      }
+    },
+  });
+
+  new client.Gauge({
+    name: 'shard_ring_capacity_slots',
+    help: 'Slots per ring, per lane',
+    labelNames: ['lane'],
+    registers: [registry],
+    collect() {
+      for (const [lane, name] of LANES.entries()) this.set({ lane: name }, core.ringCapacity(core.ringAddress(0, 0, lane)));
+    },
+  });
+
+  new client.Gauge({
+    name: 'shard_up',
+    help: '1 while the shard is running and its loop makes progress',
+    labelNames: ['shard'],
+    registers: [registry],
+    collect() {
+      for (const shard of shards) this.set({ shard: String(shard) }, isAlive(shard) ? 1 : 0);
+    },
+  });
+
+  new client.Counter({
+    name: 'shard_loop_turns_total',
+    help: 'Loop turns of a shard (its heartbeat)',
+    labelNames: ['shard'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const shard of shards) this.inc({ shard: String(shard) }, mesh.ctl(shard, CTL.heartbeat) >>> 0);
+    },
+  });
+
+  return registry;
+}

@@ -1,0 +1,184 @@
+// A shard: one worker thread, one instance of core.wasm over the process's shared memory, pinned to one CPU.
+// Boot: instantiate -> self-test -> pin -> report instantiated -> wait for GO (every shard instantiated, so no
+// instance re-applies static data under traffic) -> ping every shard and wait for every reply -> report ready.
+// Then the loop: drain inbound frames, publish, and sleep on the doorbell with Atomics.waitAsync so the thread's
+// event loop stays free for its sockets.
+import { parentPort, workerData } from 'node:worker_threads';
+import { checkWaitCanary, instantiateCore, type CoreExports } from '../shared/core.js';
+import { CONTROL, CTL, DESCRIPTOR_BASE, ShardState } from '../shared/layout.js';
+import { FRAME_HEADER, F, Lifecycle, Variant } from '../shared/frames.js';
+import { logger, setLogLevel, type Level } from '../shared/log.js';
+import { waitWord } from '../shared/wait.js';
+import { pinCurrentThread } from './cpu.js';
+import type { Faults } from './faults.js';
+
+export interface ShardWorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  wasmFile: string;
+  shard: number;
+  cpu: number;
+  pinCores: boolean;
+  bootTimeoutMs: number;
+  logLevel: Level;
+  faults: Faults;
+}
+
+const DRAIN_BUDGET = 256; // frames per turn before yielding to the event loop
+const IDLE_SPINS = 64; // ring scans before announcing sleep
+const IDLE_WAIT_MS = 100; // a sleeping shard still wakes this often to beat its heartbeat
+
+class Shard {
+  private readonly i32: Int32Array;
+  private readonly view: DataView;
+  private readonly log;
+  private readonly shards: number;
+  private readonly pongs: Uint8Array;
+  private readonly pingsPending: Set<number>;
+  private meshComplete = false;
+  private ctlBase: number;
+
+  constructor(private readonly core: CoreExports, private readonly data: ShardWorkerData) {
+    this.i32 = new Int32Array(data.memory.buffer);
+    this.view = new DataView(data.memory.buffer);
+    this.log = logger(`shard-${data.shard}`);
+    this.shards = core.layoutShards();
+    this.pongs = new Uint8Array(this.shards);
+    this.pingsPending = new Set(Array.from({ length: this.shards }, (_, i) => i));
+    this.ctlBase = core.shardCtlAddress(data.shard) >> 2;
+  }
+
+  private setCtl(word: number, value: number): void {
+    Atomics.store(this.i32, this.ctlBase + word, value);
+  }
+
+  private bumpCtl(word: number): void {
+    Atomics.add(this.i32, this.ctlBase + word, 1);
+  }
+
+  async boot(): Promise<boolean> {
+    const { core, data } = this;
+    checkWaitCanary(core, (this.ctlBase + CTL.canary) << 2);
+    if (data.pinCores) {
+      const pin = pinCurrentThread(data.cpu);
+      this.setCtl(CTL.tid, pin.tid);
+      if (pin.pinned) this.setCtl(CTL.cpu, data.cpu);
+      else this.log.warn(pin.warning ?? `not pinned to CPU ${data.cpu}`);
+    }
+    this.setCtl(CTL.state, ShardState.instantiated);
+    const instantiated = core.controlAddress(CONTROL.instantiated) >> 2;
+    Atomics.add(this.i32, instantiated, 1);
+    Atomics.notify(this.i32, instantiated);
+
+    const go = core.controlAddress(CONTROL.go) >> 2;
+    const deadline = Date.now() + data.bootTimeoutMs;
+    while (Atomics.load(this.i32, go) === 0) {
+      if (core.shutdownReason() !== 0) return false;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`shard ${data.shard}: no GO from the main thread within ${data.bootTimeoutMs} ms`);
+      await waitWord(this.i32, go, 0, Math.min(left, IDLE_WAIT_MS));
+    }
+    return true;
+  }
+
+  private sendPings(): void {
+    for (const peer of [...this.pingsPending]) {
+      const payload = this.core.sendBegin(peer, Variant.lifecycle, Lifecycle.ping, peer, 0);
+      if (payload === 0) continue; // ring full: try again next turn
+      this.core.sendCommit();
+      this.pingsPending.delete(peer);
+    }
+  }
+
+  private handle(frame: number): void {
+    const variant = this.view.getUint8(frame + F.variant);
+    const kind = this.view.getUint8(frame + F.kind);
+    const source = this.view.getUint16(frame + F.source, true);
+    const correlation = this.view.getUint32(frame + F.correlation, true);
+    if (variant === Variant.lifecycle && kind === Lifecycle.ping) {
+      // The reply goes back on the reply lane; a full lane drops it (counted) and the peer's boot times out.
+      if (this.core.sendBegin(source, Variant.lifecycle, Lifecycle.pong, correlation, 0) !== 0) this.core.sendCommit();
+      return;
+    }
+    if (variant === Variant.lifecycle && kind === Lifecycle.pong) {
+      if (this.pongs[source] === 0) {
+        this.pongs[source] = 1;
+        this.bumpCtl(CTL.meshOk);
+      }
+      return;
+    }
+    this.log.debug(`frame variant ${variant} kind ${kind} from shard ${source} has no handler yet (${FRAME_HEADER} B header)`);
+  }
+
+  private checkMesh(): void {
+    if (this.meshComplete || Atomics.load(this.i32, this.ctlBase + CTL.meshOk) !== this.shards) return;
+    this.meshComplete = true;
+    this.setCtl(CTL.state, ShardState.running);
+    const ready = this.core.controlAddress(CONTROL.ready) >> 2;
+    Atomics.add(this.i32, ready, 1);
+    Atomics.notify(this.i32, ready);
+    this.log.debug(`mesh check passed: ${this.shards} peer(s) answered`);
+    this.armFaults();
+  }
+
+  private armFaults(): void {
+    const { crashShard, stallShard } = this.data.faults;
+    if (crashShard?.shard === this.data.shard) {
+      setTimeout(() => { throw new Error(`injected fault: shard ${this.data.shard} crashed (SHARDLOG_FAULT)`); }, crashShard.afterMs);
+    }
+    if (stallShard?.shard === this.data.shard) {
+      setTimeout(() => {
+        this.log.warn('injected fault: stalling this shard loop forever (SHARDLOG_FAULT)');
+        for (;;) Atomics.wait(this.i32, this.ctlBase + CTL.canary, Atomics.load(this.i32, this.ctlBase + CTL.canary) + 1, 1000);
+      }, stallShard.afterMs);
+    }
+  }
+
+  // One turn: returns the number of frames handled.
+  private turn(): number {
+    const { core } = this;
+    if (this.pingsPending.size > 0) this.sendPings();
+    let handled = 0;
+    for (; handled < DRAIN_BUDGET; handled++) {
+      const frame = core.recvNext();
+      if (frame === 0) break;
+      this.handle(frame);
+    }
+    core.shardFlush();
+    this.bumpCtl(CTL.heartbeat);
+    if (handled > 0) this.bumpCtl(CTL.loops);
+    this.checkMesh();
+    return handled;
+  }
+
+  async run(): Promise<void> {
+    const { core } = this;
+    const doorbell = this.ctlBase + CTL.doorbell;
+    while (core.shutdownReason() === 0) {
+      if (this.turn() > 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve)); // let sockets and timers run
+        continue;
+      }
+      if (core.shardIdle(IDLE_SPINS)) {
+        await waitWord(this.i32, doorbell, core.shardIdleSeen(), IDLE_WAIT_MS);
+        core.shardAwake();
+      }
+    }
+    this.setCtl(CTL.state, ShardState.stopping);
+    this.turn(); // answer what already arrived and publish our tails before leaving
+    this.setCtl(CTL.state, ShardState.stopped);
+  }
+}
+
+async function main(): Promise<void> {
+  const data = workerData as ShardWorkerData;
+  setLogLevel(data.logLevel);
+  const core = await instantiateCore(data.module, data.memory, data.wasmFile);
+  core.shardInit(DESCRIPTOR_BASE, data.shard);
+  core.__arena_init(core.shardArenaAddress(data.shard), core.shardArenaSize());
+  const shard = new Shard(core, data);
+  if (await shard.boot()) await shard.run();
+  parentPort?.postMessage({ type: 'stopped', shard: data.shard });
+}
+
+await main();

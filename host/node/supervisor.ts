@@ -1,0 +1,187 @@
+// The main thread of a running server: lays out shared memory, spawns and pins one worker per shard, runs the
+// boot barrier, watches every shard, and shuts everything down on a signal or on the first failure.
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileCore, type CoreExports } from '../shared/core.js';
+import { userError } from '../shared/errors.js';
+import { CONTROL, CTL, MeshView, SHUTDOWN_REASON_NAMES, ShardState, ShutdownReason, createMeshMemory } from '../shared/layout.js';
+import { logger } from '../shared/log.js';
+import { waitWord } from '../shared/wait.js';
+import type { ServerConfig } from './config.js';
+import type { Faults } from './faults.js';
+import type { ShardWorkerData } from './shard-worker.js';
+
+const log = logger('main');
+const WATCHDOG_PERIOD_MS = 250;
+
+export interface ShardHandle {
+  id: number;
+  cpu: number;
+  worker: Worker | null;
+  exited: Promise<number>;
+  exitCode: number | null;
+  failure: string | null;
+}
+
+export interface BootOptions {
+  config: ServerConfig;
+  cpus: number[];
+  wasmFile: string;
+  faults: Faults;
+}
+
+export class Supervisor {
+  readonly shards: ShardHandle[] = [];
+  readonly startedAt = Date.now();
+  mesh!: MeshView;
+  private core!: CoreExports;
+  private reason = 0;
+  private stopRequested!: Promise<void>;
+  private signalStop!: () => void;
+  private watchdog: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: BootOptions) {
+    this.stopRequested = new Promise((resolve) => { this.signalStop = resolve; });
+  }
+
+  get shutdownReason(): number {
+    return this.reason;
+  }
+
+  get failures(): string[] {
+    return this.shards.map((s) => s.failure).filter((f): f is string => f !== null);
+  }
+
+  // Sets the shutdown word (first reason wins) and wakes every shard.
+  requestShutdown(reason: number, why?: string): void {
+    if (why) log.info(`shutdown requested: ${why}`);
+    if (this.core) this.reason = this.core.requestShutdown(reason);
+    else this.reason ||= reason;
+    this.signalStop();
+  }
+
+  async boot(): Promise<void> {
+    const { config, cpus, wasmFile } = this.options;
+    const module = await compileCore(wasmFile);
+    const { memory, core, totalBytes } = await createMeshMemory(module, wasmFile, {
+      shards: cpus.length,
+      inboxCapacity: config.inboxCapacity,
+      replyCapacity: config.replyInboxCapacity,
+      slotSize: config.ringSlotSize,
+      arenaSize: config.arenaSize,
+      scratchSize: 64 * 1024,
+    });
+    this.core = core;
+    this.mesh = new MeshView(memory, core);
+    log.info(`shared memory: ${(totalBytes / (1 << 20)).toFixed(1)} MiB for ${cpus.length} shard(s) on CPU(s) ${cpus.join(',')}`);
+
+    for (const [id, cpu] of cpus.entries()) this.shards.push(this.spawn(id, cpu, module, memory));
+    await this.waitForCount(CONTROL.instantiated, 'instantiate the core');
+    Atomics.store(this.mesh.i32, this.mesh.controlIndex(CONTROL.go), 1);
+    Atomics.notify(this.mesh.i32, this.mesh.controlIndex(CONTROL.go));
+    await this.waitForCount(CONTROL.ready, 'pass the mesh check');
+    this.startWatchdog();
+  }
+
+  private spawn(id: number, cpu: number, module: WebAssembly.Module, memory: WebAssembly.Memory): ShardHandle {
+    const { config, wasmFile, faults } = this.options;
+    const data: ShardWorkerData = {
+      module, memory, wasmFile, shard: id, cpu, pinCores: config.pinCores, bootTimeoutMs: config.bootTimeoutMs,
+      logLevel: config.logLevel, faults,
+    };
+    const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const entry = faults.spawnFail === id ? path.join(here, `missing-shard-worker-${id}.js`) : path.join(here, 'shard-worker.js');
+    let worker: Worker;
+    try {
+      worker = new Worker(entry, { workerData: data, name: `shard-${id}` });
+    } catch (error) {
+      this.fail(handle, `worker for shard ${id} failed to spawn: ${(error as Error).message}`, ShutdownReason.spawnFailed);
+      return handle;
+    }
+    handle.worker = worker;
+    worker.on('error', (error) => {
+      const online = Atomics.load(this.mesh.i32, this.mesh.ctlIndex(id, CTL.state)) !== ShardState.init;
+      const what = online ? `shard ${id} failed` : `worker for shard ${id} failed to spawn`;
+      this.fail(handle, `${what}: ${error.stack ?? error.message}`, online ? ShutdownReason.shardFailed : ShutdownReason.spawnFailed);
+    });
+    handle.exited = new Promise((resolve) => worker.once('exit', (code) => {
+      handle.exitCode = code;
+      if (code !== 0) this.fail(handle, `shard ${id} exited with code ${code}`, ShutdownReason.shardFailed);
+      else if (this.reason === 0) this.fail(handle, `shard ${id} stopped without a shutdown request`, ShutdownReason.shardFailed);
+      resolve(code);
+    }));
+    return handle;
+  }
+
+  private fail(handle: ShardHandle, message: string, reason: number): void {
+    if (handle.failure === null) {
+      handle.failure = message;
+      log.error(message);
+    }
+    Atomics.store(this.mesh.i32, this.mesh.ctlIndex(handle.id, CTL.state), ShardState.failed);
+    this.requestShutdown(reason);
+  }
+
+  // Waits until the control word counts every shard, a failure stops the boot, or the boot deadline passes.
+  private async waitForCount(which: number, what: string): Promise<void> {
+    const index = this.mesh.controlIndex(which);
+    const deadline = this.startedAt + this.options.config.bootTimeoutMs;
+    for (;;) {
+      const count = Atomics.load(this.mesh.i32, index);
+      if (count >= this.shards.length) return;
+      if (this.reason !== 0) throw userError('BootFailed', this.failures[0] ?? `boot interrupted (${SHUTDOWN_REASON_NAMES[this.reason]})`);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.requestShutdown(ShutdownReason.bootFailed);
+        throw userError('BootTimeout', `only ${count} of ${this.shards.length} shards managed to ${what} within ${this.options.config.bootTimeoutMs} ms (sharding.boot_timeout_ms)`);
+      }
+      await Promise.race([waitWord(this.mesh.i32, index, count, Math.min(left, 50)), this.stopRequested]);
+    }
+  }
+
+  // A shard whose heartbeat does not move for watchdog_timeout_ms is wedged: stop the server rather than serve
+  // with a dead shard.
+  private startWatchdog(): void {
+    const last = this.shards.map((s) => ({ beat: this.mesh.ctl(s.id, CTL.heartbeat), at: Date.now() }));
+    this.watchdog = setInterval(() => {
+      for (const shard of this.shards) {
+        const beat = this.mesh.ctl(shard.id, CTL.heartbeat);
+        const seen = last[shard.id];
+        if (beat !== seen.beat) {
+          seen.beat = beat;
+          seen.at = Date.now();
+        } else if (Date.now() - seen.at > this.options.config.watchdogTimeoutMs && shard.failure === null && this.reason === 0) {
+          this.fail(shard, `watchdog: shard ${shard.id} made no progress for ${Date.now() - seen.at} ms`, ShutdownReason.watchdog);
+        }
+      }
+    }, WATCHDOG_PERIOD_MS);
+    this.watchdog.unref();
+  }
+
+  isAlive(id: number): boolean {
+    const shard = this.shards[id];
+    return shard.failure === null && shard.exitCode === null && this.mesh.ctl(id, CTL.state) === ShardState.running;
+  }
+
+  untilShutdown(): Promise<void> {
+    return this.stopRequested;
+  }
+
+  // Joins every shard in parallel; a shard still running at the deadline is terminated and counted as failed.
+  async join(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
+    const deadline = this.options.config.shutdownJoinTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), deadline); });
+    await Promise.race([Promise.all(this.shards.map((s) => s.exited)), timeout]);
+    clearTimeout(timer);
+    await Promise.all(this.shards.map(async (shard) => {
+      if (shard.exitCode !== null || !shard.worker) return;
+      if (shard.failure === null) shard.failure = `shard ${shard.id} did not stop within ${deadline} ms (wedged)`;
+      log.error(shard.failure);
+      await shard.worker.terminate();
+    }));
+  }
+}

@@ -1,0 +1,113 @@
+// Loading core.wasm through its raw bindings (asc --bindings raw): compile once, instantiate per thread over
+// one shared memory. The exports are typed here by hand: build/core.d.ts only exists after a build.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { userError } from './errors.js';
+
+export interface CoreExports {
+  __arena_init(base: number, size: number): void;
+  __arena_used(): number;
+  waitCanary(address: number): number;
+  staticDataEnd(): number;
+  layoutPlan(descriptor: number, base: number, shards: number, inboxCapacity: number, replyCapacity: number,
+    slotSize: number, arenaSize: number, scratchSize: number): number;
+  layoutInit(descriptor: number): void;
+  layoutUse(descriptor: number): void;
+  layoutTotalBytes(): number;
+  layoutShards(): number;
+  controlAddress(which: number): number;
+  shardCtlAddress(shard: number): number;
+  shardArenaAddress(shard: number): number;
+  shardArenaSize(): number;
+  shardScratchAddress(shard: number): number;
+  shardScratchSize(): number;
+  metricsAddress(shard: number, which: number): number;
+  dropCounterAddress(shard: number, variant: number, reason: number): number;
+  ringAddress(src: number, dst: number, lane: number): number;
+  ringDepth(ring: number): number;
+  ringCapacity(ring: number): number;
+  ringMaxFrame(ring: number): number;
+  ringReserve(ring: number, frameLen: number): number;
+  ringCommit(ring: number): void;
+  ringPublish(ring: number): boolean;
+  ringPeek(ring: number): number;
+  ringRelease(ring: number): void;
+  ringPublishTail(ring: number): void;
+  shardInit(descriptor: number, shard: number): void;
+  selfShard(): number;
+  sendBegin(dst: number, variant: number, kind: number, correlation: number, payloadLen: number): number;
+  sendCommit(): void;
+  shardFlush(): void;
+  recvNext(): number;
+  shardIdle(spins: number): boolean;
+  shardIdleSeen(): number;
+  shardAwake(): void;
+  shardWait(spins: number, timeoutNs: bigint): boolean;
+  requestShutdown(reason: number): number;
+  shutdownReason(): number;
+  routeMetadata(): number;
+  routePartition(stream: number, topic: number, partition: number, shards: number): number;
+  routeConsensusControl(group: bigint, shards: number): number;
+  routeBatch(groups: number, out: number, count: number, shards: number): void;
+  namespacePack(stream: number, topic: number, partition: number): bigint;
+  namespaceCheck(stream: number, topic: number, partition: number): number;
+  murmur3_32(ptr: number, len: number, seed: number): number;
+  replicaOwnerClaim(replica: number, shard: number): number;
+  replicaOwnerClear(replica: number, token: number): boolean;
+  replicaOwner(replica: number): number;
+  benchProduce(ring: number, count: number, frameLen: number): void;
+  benchConsume(ring: number, count: number, frameLen: number): number;
+}
+
+type RawInstantiate = (module: WebAssembly.Module, imports: { env: unknown }) => Promise<CoreExports>;
+
+const bindingsCache = new Map<string, Promise<RawInstantiate>>();
+
+function bindingsFor(wasmFile: string): Promise<RawInstantiate> {
+  const js = wasmFile.replace(/\.wasm$/, '.js');
+  let loaded = bindingsCache.get(js);
+  if (!loaded) {
+    loaded = import(pathToFileURL(js).href).then((m: { instantiate: RawInstantiate }) => m.instantiate);
+    bindingsCache.set(js, loaded);
+  }
+  return loaded;
+}
+
+export async function compileCore(wasmFile: string): Promise<WebAssembly.Module> {
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = new Uint8Array(fs.readFileSync(wasmFile));
+  } catch {
+    throw userError('CoreWasmMissing', `${path.relative(process.cwd(), wasmFile) || wasmFile} not found: run \`npm run asbuild\` first`);
+  }
+  if (!fs.existsSync(wasmFile.replace(/\.wasm$/, '.js'))) {
+    throw userError('CoreWasmMissing', `${wasmFile.replace(/\.wasm$/, '.js')} (raw bindings) not found: run \`npm run asbuild\``);
+  }
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (error) {
+    throw userError('CoreWasmInvalid', `${wasmFile} is not a valid core module (${(error as Error).message}); rebuild with \`npm run asbuild\``);
+  }
+}
+
+// `wasmFile` locates the raw bindings that belong to `module` (build/core.js for build/core.wasm).
+export async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory, wasmFile: string): Promise<CoreExports> {
+  const instantiate = await bindingsFor(wasmFile);
+  return instantiate(module, { env: { memory } });
+}
+
+export const WASM_PAGE = 65536;
+
+export function sharedMemory(bytes: number): WebAssembly.Memory {
+  const pages = Math.max(2, Math.ceil(bytes / WASM_PAGE));
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+// V8 11.3 (Node 20) Liftoff returns 1 here instead of 12. Run on a word nobody else uses.
+export function checkWaitCanary(core: CoreExports, scratchAddress: number): void {
+  const result = core.waitCanary(scratchAddress);
+  if (result !== 12) {
+    throw userError('BrokenWasmAtomics', `wasm atomics self-test returned ${result}, expected 12: start node with --no-liftoff (Node 20) or use Node >= 22`);
+  }
+}
