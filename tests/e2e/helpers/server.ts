@@ -1,0 +1,90 @@
+// Runs the real server as a child process on loopback for end-to-end tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../../../host/shared/paths.js';
+
+export const serverEntry = path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs');
+
+export interface RunningServer {
+  child: ChildProcess;
+  httpAddress: string;
+  dataDir: string;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `shardlog-${prefix}-`));
+}
+
+// Starts `shardlog-server` with `args` (an --http-address on a free port and a temp --data-dir are added unless
+// given). Output of both streams is collected.
+export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+  const httpAddress = `127.0.0.1:${await freePort()}`;
+  const dataDir = tempDir('data');
+  const fullArgs = [...args];
+  if (!args.includes('--http-address')) fullArgs.push('--http-address', httpAddress);
+  if (!args.includes('--data-dir')) fullArgs.push('--data-dir', dataDir);
+  const child = spawn(process.execPath, [serverEntry, ...fullArgs], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d) => { text += d; });
+  child.stderr!.on('data', (d) => { text += d; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, httpAddress, dataDir, output: () => text, exited };
+}
+
+// Runs the server to completion (for commands that must fail fast or print help).
+export async function runServer(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000) {
+  const server = await startServer(args, env);
+  const result = await withTimeout(server.exited, timeoutMs, `server ${args.join(' ')} did not exit`);
+  return { ...result, output: server.output() };
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Polls `check` until it returns a value (not undefined) or the bound passes.
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export async function stopServer(server: RunningServer): Promise<void> {
+  if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+  await server.exited;
+  fs.rmSync(server.dataDir, { recursive: true, force: true });
+}

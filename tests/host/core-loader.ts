@@ -1,0 +1,28 @@
+// Loads a core build into this test process over a fresh shared memory with a mesh laid out for `shards`.
+import { type CoreExports, compileCore, instantiateCore } from '../../host/shared/core.js';
+import { DESCRIPTOR_BASE, createMeshMemory } from '../../host/shared/layout.js';
+import { debugCoreWasm, defaultCoreWasm } from '../../host/shared/paths.js';
+
+export interface TestMesh {
+  memory: WebAssembly.Memory;
+  main: CoreExports;
+  shard(id: number): Promise<CoreExports>;
+}
+
+export async function loadMesh(build: 'release' | 'debug', shards: number, capacity = 8, slotSize = 64): Promise<TestMesh> {
+  const file = build === 'debug' ? debugCoreWasm : defaultCoreWasm;
+  const module = await compileCore(file);
+  const { memory, core } = await createMeshMemory(module, file, {
+    shards, inboxCapacity: capacity, replyCapacity: capacity, slotSize, arenaSize: 1 << 16, scratchSize: 1 << 12,
+  });
+  return {
+    memory,
+    main: core,
+    async shard(id: number) {
+      const instance = await instantiateCore(module, memory, file);
+      instance.shardInit(DESCRIPTOR_BASE, id);
+      instance.__arena_init(instance.shardArenaAddress(id), instance.shardArenaSize());
+      return instance;
+    },
+  };
+}
