@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileCore, type CoreExports } from '../shared/core.js';
+import { checkWaitCanary, compileCore, type CoreExports } from '../shared/core.js';
 import { userError } from '../shared/errors.js';
 import { CONTROL, CTL, MeshView, SHUTDOWN_REASON_NAMES, ShardState, ShutdownReason, createMeshMemory } from '../shared/layout.js';
 import { logger } from '../shared/log.js';
@@ -74,6 +74,7 @@ export class Supervisor {
     });
     this.core = core;
     this.mesh = new MeshView(memory, core);
+    checkWaitCanary(core, core.shardScratchAddress(0)); // before any shard can use the scratch region
     log.info(`shared memory: ${(totalBytes / (1 << 20)).toFixed(1)} MiB for ${cpus.length} shard(s) on CPU(s) ${cpus.join(',')}`);
 
     for (const [id, cpu] of cpus.entries()) this.shards.push(this.spawn(id, cpu, module, memory));

@@ -56,8 +56,8 @@ export interface CoreExports {
   replicaOwnerClaim(replica: number, shard: number): number;
   replicaOwnerClear(replica: number, token: number): boolean;
   replicaOwner(replica: number): number;
-  benchProduce(ring: number, count: number, frameLen: number): void;
-  benchConsume(ring: number, count: number, frameLen: number): number;
+  benchProduce(ring: number, count: number, frameLen: number, source: number): void;
+  benchConsume(ring: number, count: number, frameLen: number, sink: number): number;
 }
 
 type RawInstantiate = (module: WebAssembly.Module, imports: { env: unknown }) => Promise<CoreExports>;
