@@ -16,6 +16,10 @@ import { Supervisor } from './supervisor.js';
 
 const log = logger('main');
 
+// One Ctrl-C can arrive twice: from the terminal to the whole process group, and forwarded by `npm start`
+// (npm re-sends SIGINT/SIGTERM to its child). A repeat this soon is the same keypress, not a request to abort.
+const DUPLICATE_SIGNAL_MS = 150;
+
 function version(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
@@ -52,11 +56,14 @@ export async function main(argv: string[]): Promise<number> {
 
     supervisor = new Supervisor({ config, cpus, wasmFile, faults });
     const stopping = supervisor;
-    let signals = 0;
+    let firstSignalAt = 0;
     const onSignal = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals === 1) {
+      const now = Date.now();
+      if (firstSignalAt === 0) {
+        firstSignalAt = now;
         stopping.requestShutdown(ShutdownReason.signal, `${signal}; press Ctrl-C again to abort at once`);
+      } else if (now - firstSignalAt < DUPLICATE_SIGNAL_MS) {
+        log.debug(`${signal} repeated within ${DUPLICATE_SIGNAL_MS} ms: same keypress, ignored`);
       } else {
         log.warn(`${signal} again: aborting without waiting for shards`);
         process.exit(130);

@@ -91,6 +91,10 @@ describe('server lifecycle (2 shards)', () => {
     await waitFor('stall to begin', 10_000, async () => (/stalling this shard loop/.test(server.output()) ? true : undefined));
     server.child.kill('SIGINT');
     await waitFor('shutdown to start', 5_000, async () => (/shutdown requested: SIGINT/.test(server.output()) ? true : undefined));
+    server.child.kill('SIGINT'); // within the duplicate window: the same keypress delivered twice, ignored
+    // Not synchronisation: a repeat within 150 ms counts as the same keypress (terminal + npm both deliver it).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(server.child.exitCode, null, 'a duplicate delivery must not abort');
     server.child.kill('SIGINT');
     const { code } = await withTimeout(server.exited, 5_000, 'second SIGINT did not abort');
     assert.equal(code, 130, server.output());
