@@ -8,6 +8,8 @@ import { userError } from './errors.js';
 export interface CoreExports {
   __arena_init(base: number, size: number): void;
   __arena_used(): number;
+  __alloc(size: number): number;
+  __reset(): void;
   waitCanary(address: number): number;
   staticDataEnd(): number;
   layoutPlan(descriptor: number, base: number, shards: number, inboxCapacity: number, replyCapacity: number,

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { checkWaitCanary } from '../../host/shared/core.js';
+import { checkWaitCanary, compileCore, instantiateCore } from '../../host/shared/core.js';
+import { defaultCoreWasm } from '../../host/shared/paths.js';
 import { FRAME_HEADER, F, Lifecycle, Variant } from '../../host/shared/frames.js';
 import { loadMesh } from './core-loader.js';
 
@@ -109,6 +110,24 @@ describe('core.wasm ABI', () => {
         assert.equal(new BigUint64Array(mesh.memory.buffer)[misrouted / 8], 1n);
       }
     }
+  });
+
+  it('each instance allocates only inside its own arena, and an exhausted or missing arena traps', async () => {
+    const mesh = await loadMesh('release', 2);
+    const [a, b] = [await mesh.shard(0), await mesh.shard(1)];
+    const size = a.shardArenaSize();
+    for (const [core, id] of [[a, 0], [b, 1]] as const) {
+      const base = core.shardArenaAddress(id);
+      const first = core.__alloc(100);
+      const second = core.__alloc(100);
+      assert.ok(first >= base && second > first && second + 100 <= base + size, `shard ${id}: ${first}, ${second} in [${base}, ${base + size})`);
+      assert.equal(first % 16, 0, 'blocks are 16-byte aligned');
+      assert.throws(() => core.__alloc(size), /unreachable/);
+      core.__reset();
+      assert.equal(core.__alloc(100), first, '__reset frees the whole arena');
+    }
+    const fresh = await instantiateCore(await compileCore(defaultCoreWasm), mesh.memory, defaultCoreWasm);
+    assert.throws(() => fresh.__alloc(8), /unreachable/, 'no arena before __arena_init');
   });
 
   it('the layout keeps every region inside the memory and apart from each other', async () => {
