@@ -1,0 +1,203 @@
+// The 256-byte frame header of the client protocol (iggy-client-wire.md §2). Every frame in both directions is
+// this header plus an optional body; `size` at offset 48 counts both.
+import { Reader, WireError, Writer } from './buffer.js';
+
+export const HEADER_SIZE = 256;
+export const MAX_FRAME_SIZE = 64 * 1024 * 1024;
+
+export const Command = { request: 5, reply: 8, eviction: 13 } as const;
+
+const SIZE = 48;
+const COMMAND = 60;
+
+export interface RequestHeader {
+  size: number;
+  client: bigint;
+  requestChecksum: bigint;
+  timestamp: bigint;
+  request: bigint;
+  operation: number;
+  session: bigint;
+  // The Iggy command code at @196; meaningful only for operation 2 (NonReplicated).
+  code: number;
+}
+
+export interface RequestFrame {
+  client: bigint;
+  request: bigint;
+  operation: number;
+  session: bigint;
+  code?: number;
+  requestChecksum?: bigint;
+  timestamp?: bigint;
+  body?: Uint8Array;
+}
+
+function frame(body: Uint8Array | undefined, fill: (w: Writer) => void): Uint8Array {
+  const length = HEADER_SIZE + (body?.length ?? 0);
+  const w = new Writer(length);
+  fill(w);
+  if (w.length !== HEADER_SIZE) throw new Error(`header writer produced ${w.length} bytes`);
+  if (body) w.bytes(body);
+  return w.finish();
+}
+
+// Common prefix: checksums, cluster, view, release and replica are zero on client frames.
+function prefix(w: Writer, size: number, command: number): void {
+  w.u128(0n).u128(0n).u128(0n).u32(size).u32(0).u32(0).u8(command).u8(0);
+  w.bytes(new Uint8Array(66));
+}
+
+export function encodeRequest(r: RequestFrame): Uint8Array {
+  const size = HEADER_SIZE + (r.body?.length ?? 0);
+  return frame(r.body, (w) => {
+    prefix(w, size, Command.request);
+    w.u128(r.client).u128(r.requestChecksum ?? 0n).u64(r.timestamp ?? 0n).u64(r.request).u8(r.operation);
+    w.bytes(new Uint8Array(7)).u64(r.session).u32(0);
+    w.u32(r.code ?? 0).bytes(new Uint8Array(56));
+  });
+}
+
+export function frameSize(header: Uint8Array): number {
+  return new DataView(header.buffer, header.byteOffset, HEADER_SIZE).getUint32(SIZE, true);
+}
+
+export function frameCommand(header: Uint8Array): number {
+  return header[COMMAND];
+}
+
+export function decodeRequestHeader(header: Uint8Array): RequestHeader {
+  const r = new Reader(header, 128, HEADER_SIZE);
+  const client = r.u128();
+  const requestChecksum = r.u128();
+  const timestamp = r.u64();
+  const request = r.u64();
+  const operation = r.u8();
+  r.bytes(7);
+  const session = r.u64();
+  r.u32(); // user_id: ignored, the server knows who is logged in
+  const code = r.u32();
+  return { size: frameSize(header), client, requestChecksum, timestamp, request, operation, session, code };
+}
+
+// §2.2 validation. Returns why the header is unacceptable, or null.
+export function requestHeaderProblem(h: RequestHeader, command: number): string | null {
+  if (command !== Command.request) return `command ${command} is not Request (5)`;
+  if (h.client === 0n) return 'client id is zero';
+  if (h.operation === 0) return 'operation is zero';
+  if (h.operation === 1 && (h.session !== 0n || h.request !== 0n)) return 'Register must carry session 0 and request 0';
+  if (h.operation !== 1 && h.operation !== 2 && (h.session === 0n || h.request === 0n)) {
+    return `operation ${h.operation} needs a bound session and a request number > 0`;
+  }
+  return null;
+}
+
+export interface ReplyFrame {
+  client: bigint;
+  requestChecksum: bigint;
+  session: bigint; // written to `op` @176, as the reference server does
+  commit: bigint;
+  timestamp: bigint;
+  request: bigint;
+  operation: number;
+  status: number;
+  body?: Uint8Array;
+}
+
+export function encodeReply(r: ReplyFrame): Uint8Array {
+  if (r.status !== 0 && r.body && r.body.length > 0) throw new Error('a reply with a non-zero status must have an empty body');
+  const size = HEADER_SIZE + (r.body?.length ?? 0);
+  return frame(r.body, (w) => {
+    prefix(w, size, Command.reply);
+    w.u128(r.requestChecksum).u128(0n).u128(r.client).u64(r.session).u64(r.commit).u64(r.timestamp).u64(r.request);
+    w.u8(r.operation).bytes(new Uint8Array(7)).u32(r.status).bytes(new Uint8Array(36));
+  });
+}
+
+export function encodeEviction(client: bigint, reason: number, versionMax = 0, versionMin = 0): Uint8Array {
+  return frame(undefined, (w) => {
+    prefix(w, HEADER_SIZE, Command.eviction);
+    w.u128(client).u32(versionMax).u32(versionMin).bytes(new Uint8Array(103)).u8(reason);
+  });
+}
+
+export type ServerFrame =
+  | { kind: 'reply'; operation: number; status: number; request: bigint; session: bigint; body: Uint8Array }
+  | { kind: 'eviction'; reason: number; versionMax: number; versionMin: number };
+
+// Client side (§2.3 decode order).
+export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
+  if (bytes.length < HEADER_SIZE) throw new WireError(`frame of ${bytes.length} bytes is shorter than the 256-byte header`, 304);
+  const command = frameCommand(bytes);
+  const r = new Reader(bytes, 128, HEADER_SIZE);
+  if (command === Command.eviction) {
+    r.u128();
+    const versionMax = r.u32();
+    const versionMin = r.u32();
+    return { kind: 'eviction', reason: bytes[255], versionMax, versionMin };
+  }
+  if (command !== Command.reply) throw new WireError(`unexpected frame command ${command}`);
+  const size = frameSize(bytes);
+  if (size < HEADER_SIZE || size > bytes.length) throw new WireError(`reply size ${size} does not match the ${bytes.length} bytes received`);
+  r.u128(); r.u128(); r.u128();
+  const session = r.u64();
+  r.u64(); r.u64();
+  const request = r.u64();
+  const operation = r.u8();
+  r.bytes(7);
+  const status = r.u32();
+  return { kind: 'reply', operation, status, request, session, body: bytes.subarray(HEADER_SIZE, size) };
+}
+
+// Splits a byte stream into frames: read 256 bytes, take `size`, reject sizes outside [256, max], then wait for
+// the rest. A bad size is a framing error: the connection cannot be resynchronised and must be closed.
+export class FrameSplitter {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxFrameSize = MAX_FRAME_SIZE) {}
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Uint8Array[] = [];
+    for (;;) {
+      if (this.buffered < HEADER_SIZE) break;
+      const head = this.peek(HEADER_SIZE);
+      const size = frameSize(head);
+      if (size < HEADER_SIZE || size > this.maxFrameSize) {
+        throw new WireError(`frame size ${size} is outside [${HEADER_SIZE}, ${this.maxFrameSize}]`);
+      }
+      if (this.buffered < size) break;
+      frames.push(this.take(size));
+    }
+    return frames;
+  }
+
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  private peek(n: number): Uint8Array {
+    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    this.chunks = [concat(this.chunks, this.buffered)];
+    return this.chunks[0].subarray(0, n);
+  }
+
+  private take(n: number): Uint8Array {
+    if (this.chunks[0].length < n) this.chunks = [concat(this.chunks, this.buffered)];
+    const first = this.chunks[0];
+    const out = first.subarray(0, n);
+    if (first.length === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.buffered -= n;
+    return out;
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
+}
