@@ -57,14 +57,13 @@ export function ringMaxFrame(r: usize): u32 {
   return (load<u32>(r + R_CAPACITY) << load<u32>(r + R_SLOT_SHIFT)) - RECORD_PREFIX;
 }
 
-function freeSlots(r: usize, head: u32): u32 {
+// True when `need` slots are free after `head`. Only when the cached tail says no does it load the consumer's
+// tail: that line lives in the consumer's cache, and touching it on every reserve would bounce it between cores.
+function hasRoom(r: usize, head: u32, need: u32): bool {
   const capacity = load<u32>(r + R_CAPACITY);
-  let free = capacity - (head - load<u32>(r + R_CACHED_TAIL));
-  if (free < capacity) {
-    store<u32>(r + R_CACHED_TAIL, atomic.load<u32>(r + R_TAIL));
-    free = capacity - (head - load<u32>(r + R_CACHED_TAIL));
-  }
-  return free;
+  if (capacity - (head - load<u32>(r + R_CACHED_TAIL)) >= need) return true;
+  store<u32>(r + R_CACHED_TAIL, atomic.load<u32>(r + R_TAIL));
+  return capacity - (head - load<u32>(r + R_CACHED_TAIL)) >= need;
 }
 
 // Reserves room for a frame of `frameLen` bytes and returns where to write it, or 0 when the ring is full (or
@@ -78,12 +77,12 @@ export function ringReserve(r: usize, frameLen: u32): usize {
   const toEnd = capacity - (head & (capacity - 1));
   if (need > toEnd) {
     // Pad to the end with a SKIP record; the frame then starts at slot 0 once the consumer frees enough room.
-    if (freeSlots(r, head) < toEnd) return 0;
+    if (!hasRoom(r, head, toEnd)) return 0;
     store<u32>(slotAddress(r, head), SKIP);
     head += toEnd;
     store<u32>(r + R_PENDING_HEAD, head);
   }
-  if (freeSlots(r, head) < need) return 0;
+  if (!hasRoom(r, head, need)) return 0;
   const slot = slotAddress(r, head);
   store<u32>(slot, frameLen);
   store<u32>(r + R_RESERVED, need);

@@ -71,13 +71,17 @@ export function murmur3_32(ptr: usize, len: u32, seed: u32): u32 {
   return fmix(h ^ 8);
 }
 
+// Not a valid group: above the packed range and not METADATA_GROUP.
+export const INVALID_NAMESPACE: u64 = 0xffffffffffffffff;
+
+// The packed namespace, or INVALID_NAMESPACE when a component is out of range (in every build: masking would
+// alias two partitions onto one consensus group).
 export function namespacePack(stream: u32, topic: u32, partition: u32): u64 {
-  assert(namespaceCheck(stream, topic, partition) == 0, "namespace component out of range");
+  if (namespaceCheck(stream, topic, partition) != 0) return INVALID_NAMESPACE;
   return (<u64>stream << STREAM_SHIFT) | (<u64>topic << TOPIC_SHIFT) | <u64>partition;
 }
 
-// 0 when the components fit, otherwise the ROUTE_ERR_* of the first that does not. Masking instead would alias
-// two partitions onto one consensus group.
+// 0 when the components fit, otherwise the ROUTE_ERR_* of the first that does not.
 export function namespaceCheck(stream: u32, topic: u32, partition: u32): i32 {
   if (stream >= MAX_STREAMS) return ROUTE_ERR_STREAM;
   if (topic >= MAX_TOPICS) return ROUTE_ERR_TOPIC;

@@ -29,7 +29,7 @@ let cursor: u32 = 0; // next inbound ring index to look at, over 2 * shards (inb
 export function layoutInit(descriptor: usize): void {
   useDescriptor(descriptor);
   const n = shardCount();
-  assert(n >= 1 && n <= 0xffff, "layoutInit: shard count out of range");
+  if (n < 1 || n > 0xffff) unreachable(); // a corrupt descriptor: never lay rings over unknown memory
   memory.fill(control(C_SHUTDOWN), 0, CONTROL_BLOCK_SIZE - C_SHUTDOWN);
   memory.fill(<usize>field(D_SHARD_CTL_BASE), 0, <usize>n * SHARD_CTL_SIZE);
   memory.fill(<usize>field(D_METRICS_BASE), 0, <usize>n * <usize>field(D_METRICS_STRIDE));
@@ -48,7 +48,7 @@ export function layoutInit(descriptor: usize): void {
 // Each worker, once, after instantiating the core.
 export function shardInit(descriptor: usize, shard: u32): void {
   useDescriptor(descriptor);
-  assert(shard < shardCount(), "shardInit: shard id out of range");
+  if (shard >= shardCount()) unreachable(); // checked in every build: ring addresses would leave the ring region
   self = shard;
   reservedRing = 0;
   currentRing = 0;
@@ -63,8 +63,7 @@ export function selfShard(): u32 {
 // frameSetGroup / frameSetAux when the kind has them). Returns the payload address to fill, then call
 // sendCommit; or 0 when the frame was dropped (counted in frame_drops_total): unknown shard, full ring, or too large.
 export function sendBegin(dst: u32, variant: u32, kind: u32, correlation: u32, payloadLen: u32): usize {
-  assert(self != NO_SHARD, "sendBegin before shardInit");
-  assert(frameIsValidKind(variant, kind), "sendBegin: unknown frame variant/kind");
+  if (self == NO_SHARD || !frameIsValidKind(variant, kind)) unreachable(); // a host bug, in every build
   const dropVariant = dropVariantOf(variant, kind);
   if (dst >= shardCount()) {
     countDrop(self, dropVariant, DROP_REASON_UNROUTABLE);

@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { compileCore, instantiateCore, sharedMemory } from '../shared/core.js';
+import { checkWaitCanary, compileCore, instantiateCore, sharedMemory } from '../shared/core.js';
 import { createMeshMemory } from '../shared/layout.js';
 import { defaultCoreWasm, repoRoot } from '../shared/paths.js';
 import { allowedCpus } from '../node/cpu.js';
@@ -149,6 +149,7 @@ async function benchBoot(): Promise<void> {
 }
 
 const module = await compileCore(defaultCoreWasm);
+checkWaitCanary(await instantiateCore(module, sharedMemory(2 * 65536), defaultCoreWasm), 4096); // run with --no-liftoff
 console.log(`# shardlog bench:core  (node ${process.version}, ${cpus.length} allowed CPUs, ${REPEAT} runs each)`);
 await benchRings(module);
 await benchRouter(module);

@@ -1,7 +1,7 @@
 // One side of the ring benchmark: a pinned worker that either produces or consumes `count` frames, entirely
 // inside wasm (benchProduce / benchConsume), or does the same over a MessagePort for the postMessage baseline.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { instantiateCore } from '../shared/core.js';
+import { checkWaitCanary, instantiateCore } from '../shared/core.js';
 import { pinCurrentThread } from '../node/cpu.js';
 
 interface RingJob {
@@ -14,7 +14,7 @@ interface RingJob {
   frameLen: number;
   cpu: number;
   startWord: number; // index into an Int32Array over memory: both sides start when it turns 1
-  buffer: number; // this side's private source (producer) or sink (consumer) region
+  buffer?: number; // this side's private source (producer) or sink (consumer) region (ring modes)
   port?: MessagePort;
 }
 
@@ -22,15 +22,16 @@ const job = workerData as RingJob;
 pinCurrentThread(job.cpu);
 const i32 = new Int32Array(job.memory.buffer);
 const core = await instantiateCore(job.module, job.memory, job.wasmFile);
+checkWaitCanary(core, job.buffer ?? job.startWord * 4 + 64);
 parentPort!.postMessage({ ready: true });
 Atomics.wait(i32, job.startWord, 0);
 const started = performance.now();
 
 if (job.mode === 'ring-produce') {
-  core.benchProduce(job.ring, job.count, job.frameLen, job.buffer);
+  core.benchProduce(job.ring, job.count, job.frameLen, job.buffer!);
   parentPort!.postMessage({ done: true, ms: performance.now() - started });
 } else if (job.mode === 'ring-consume') {
-  const bad = core.benchConsume(job.ring, job.count, job.frameLen, job.buffer);
+  const bad = core.benchConsume(job.ring, job.count, job.frameLen, job.buffer!);
   parentPort!.postMessage({ done: true, ms: performance.now() - started, bad });
 } else if (job.mode === 'post-produce') {
   const frame = new Uint8Array(job.frameLen);

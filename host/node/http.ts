@@ -1,5 +1,7 @@
-// HTTP listener of the main thread: GET /health (JSON) and GET /metrics (Prometheus text).
+// HTTP listener of the main thread: GET /health (JSON) and GET /metrics (Prometheus text). It is bound before
+// any shard starts, so a port conflict is reported at once; until the shards are ready both answer 503.
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { userError } from '../shared/errors.js';
 import { CTL, SHARD_STATE_NAMES } from '../shared/layout.js';
@@ -8,6 +10,9 @@ import type { Supervisor } from './supervisor.js';
 
 export function healthBody(supervisor: Supervisor) {
   const { mesh } = supervisor;
+  if (!supervisor.booted) {
+    return { status: supervisor.shutdownReason !== 0 ? 'stopping' : 'starting', shard_count: supervisor.shards.length, uptime_ms: Date.now() - supervisor.startedAt, shards: [] };
+  }
   const shards = supervisor.shards.map((s) => ({
     id: s.id,
     alive: supervisor.isAlive(s.id),
@@ -25,8 +30,15 @@ export function healthBody(supervisor: Supervisor) {
   return { status, shard_count: shards.length, uptime_ms: Date.now() - supervisor.startedAt, shards };
 }
 
-export async function startHttp(address: string, source: string, supervisor: Supervisor, registry: Registry): Promise<http.Server> {
+export interface HttpServer {
+  server: http.Server;
+  address: string; // as bound (a configured port 0 becomes the real port)
+  serveMetrics(registry: Registry): void;
+}
+
+export async function startHttp(address: string, source: string, supervisor: Supervisor): Promise<HttpServer> {
   const { host, port } = parseAddress(address, source);
+  let registry: Registry | null = null;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -39,8 +51,12 @@ export async function startHttp(address: string, source: string, supervisor: Sup
       return;
     }
     if (url.pathname === '/metrics') {
+      if (!registry) {
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('starting: shards are not ready yet\n');
+        return;
+      }
       registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (text) => res.writeHead(200, { 'content-type': registry!.contentType }).end(text),
         (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`),
       );
       return;
@@ -51,10 +67,12 @@ export async function startHttp(address: string, source: string, supervisor: Sup
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') reject(userError('AddressInUse', `${source}: ${address} is already in use`));
       else if (error.code === 'EACCES') reject(userError('AddressNotPermitted', `${source}: no permission to listen on ${address}`));
-      else if (error.code === 'EADDRNOTAVAIL') reject(userError('AddressNotAvailable', `${source}: ${address} is not an address of this machine`));
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(userError('AddressNotAvailable', `${source}: ${address} is not an address of this machine`));
       else reject(error);
     });
     server.listen(port, host, () => resolve());
   });
-  return server;
+  const bound = server.address() as AddressInfo;
+  const shown = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  return { server, address: shown, serveMetrics: (r) => { registry = r; } };
 }

@@ -1,7 +1,6 @@
 // `npm start`: the single-node server. Returns the process exit code; host/bin/shardlog-server.mjs is the entry
 // point that sets --no-liftoff first.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { ShardlogError, describeError, userError } from '../shared/errors.js';
 import { ShutdownReason, SHUTDOWN_REASON_NAMES } from '../shared/layout.js';
@@ -10,14 +9,14 @@ import { defaultCoreWasm, repoRoot } from '../shared/paths.js';
 import { helpText, parseConfig, sourceOf } from './config.js';
 import { allowedCpus, resolveShardCpus } from './cpu.js';
 import { parseFaults } from './faults.js';
-import { startHttp } from './http.js';
+import { type HttpServer, startHttp } from './http.js';
 import { createMetricsRegistry } from './metrics.js';
+import { SignalPolicy } from './signals.js';
 import { Supervisor } from './supervisor.js';
 
 const log = logger('main');
 
-// One Ctrl-C can arrive twice: from the terminal to the whole process group, and forwarded by `npm start`
-// (npm re-sends SIGINT/SIGTERM to its child). A repeat this soon is the same keypress, not a request to abort.
+// One Ctrl-C can arrive twice (see SignalPolicy). A repeat this soon is the same keypress, not a request to abort.
 const DUPLICATE_SIGNAL_MS = 150;
 
 function version(): string {
@@ -35,8 +34,8 @@ function prepareDataDir(dir: string, source: string): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  let http: HttpServer | null = null;
   let supervisor: Supervisor | null = null;
-  let server: http.Server | null = null;
   try {
     const parsed = parseConfig(argv, process.env);
     if (parsed.kind === 'help') {
@@ -54,16 +53,15 @@ export async function main(argv: string[]): Promise<number> {
     const faults = parseFaults(process.env.SHARDLOG_FAULT);
     const wasmFile = path.resolve(config.coreWasm ?? defaultCoreWasm);
 
-    supervisor = new Supervisor({ config, cpus, wasmFile, faults });
-    const stopping = supervisor;
-    let firstSignalAt = 0;
+    const running = new Supervisor({ config, cpus, wasmFile, faults });
+    supervisor = running;
+    const signals = new SignalPolicy(DUPLICATE_SIGNAL_MS);
     const onSignal = (signal: NodeJS.Signals) => {
-      const now = Date.now();
-      if (firstSignalAt === 0) {
-        firstSignalAt = now;
-        stopping.requestShutdown(ShutdownReason.signal, `${signal}; press Ctrl-C again to abort at once`);
-      } else if (now - firstSignalAt < DUPLICATE_SIGNAL_MS) {
-        log.debug(`${signal} repeated within ${DUPLICATE_SIGNAL_MS} ms: same keypress, ignored`);
+      const action = signals.next(Date.now());
+      if (action === 'shutdown') {
+        running.requestShutdown(ShutdownReason.signal, `${signal}; press Ctrl-C again to abort at once`);
+      } else if (action === 'duplicate') {
+        log.debug(`${signal} repeated within ${DUPLICATE_SIGNAL_MS} ms: the same keypress, ignored`);
       } else {
         log.warn(`${signal} again: aborting without waiting for shards`);
         process.exit(130);
@@ -72,24 +70,34 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
-    await supervisor.boot();
-    const registry = createMetricsRegistry(supervisor.mesh, (id) => stopping.isAlive(id));
-    server = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), supervisor, registry);
-    log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), http://${config.httpAddress} (/health, /metrics), data in ${config.dataDir}`);
+    http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running);
+    await running.boot();
+    http.serveMetrics(createMetricsRegistry(running.mesh, (id) => running.isAlive(id)));
+    log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
 
-    await supervisor.untilShutdown();
-    log.info(`stopping (${SHUTDOWN_REASON_NAMES[supervisor.shutdownReason] ?? supervisor.shutdownReason})`);
+    await running.untilShutdown();
+    log.info(`stopping (${SHUTDOWN_REASON_NAMES[running.shutdownReason] ?? running.shutdownReason})`);
   } catch (error) {
-    log.error(describeError(error));
-    if (supervisor) supervisor.requestShutdown(ShutdownReason.bootFailed);
-    else return error instanceof ShardlogError ? 2 : 1;
-  } finally {
-    server?.close();
-    server?.closeAllConnections();
+    const interrupted = error instanceof ShardlogError && error.code === 'BootInterrupted';
+    if (interrupted) log.info(error.message);
+    else log.error(describeError(error));
+    const started = supervisor?.shards.length ?? 0;
+    if (!supervisor || (started === 0 && !interrupted)) {
+      // Nothing was running yet: a configuration or environment problem.
+      closeHttp(http);
+      return error instanceof ShardlogError ? 2 : 1;
+    }
+    supervisor.requestShutdown(ShutdownReason.bootFailed);
   }
+  closeHttp(http);
   await supervisor.join();
   const failures = supervisor.failures;
   const clean = failures.length === 0 && supervisor.shutdownReason === ShutdownReason.signal;
-  log.info(clean ? 'stopped cleanly' : `stopped with ${failures.length} failure(s)`);
+  if (supervisor.shards.length > 0) log.info(clean ? 'stopped cleanly' : `stopped with ${failures.length} failure(s)`);
   return clean ? 0 : 1;
+}
+
+function closeHttp(http: HttpServer | null): void {
+  http?.server.close();
+  http?.server.closeAllConnections();
 }

@@ -14,6 +14,7 @@ import type { ShardWorkerData } from './shard-worker.js';
 
 const log = logger('main');
 const WATCHDOG_PERIOD_MS = 250;
+const STALE_HEARTBEAT_MS = 1_000;
 
 export interface ShardHandle {
   id: number;
@@ -35,7 +36,9 @@ export class Supervisor {
   readonly shards: ShardHandle[] = [];
   readonly startedAt = Date.now();
   mesh!: MeshView;
+  booted = false;
   private core!: CoreExports;
+  private beats: { beat: number; at: number }[] = [];
   private reason = 0;
   private stopRequested!: Promise<void>;
   private signalStop!: () => void;
@@ -75,6 +78,10 @@ export class Supervisor {
     this.core = core;
     this.mesh = new MeshView(memory, core);
     checkWaitCanary(core, core.shardScratchAddress(0)); // before any shard can use the scratch region
+    // A signal that arrived while the memory was being laid out is only in this.reason: publish it, and do not
+    // start shards for a server that is already stopping.
+    if (this.reason !== 0) core.requestShutdown(this.reason);
+    this.checkInterrupted();
     log.info(`shared memory: ${(totalBytes / (1 << 20)).toFixed(1)} MiB for ${cpus.length} shard(s) on CPU(s) ${cpus.join(',')}`);
 
     for (const [id, cpu] of cpus.entries()) this.shards.push(this.spawn(id, cpu, module, memory));
@@ -82,7 +89,15 @@ export class Supervisor {
     Atomics.store(this.mesh.i32, this.mesh.controlIndex(CONTROL.go), 1);
     Atomics.notify(this.mesh.i32, this.mesh.controlIndex(CONTROL.go));
     await this.waitForCount(CONTROL.ready, 'pass the mesh check');
+    this.checkInterrupted();
+    this.booted = true;
     this.startWatchdog();
+  }
+
+  private checkInterrupted(): void {
+    if (this.reason === 0) return;
+    if (this.reason === ShutdownReason.signal) throw userError('BootInterrupted', 'boot interrupted by a signal; stopping');
+    throw userError('BootFailed', this.failures[0] ?? `boot stopped (${SHUTDOWN_REASON_NAMES[this.reason]})`);
   }
 
   private spawn(id: number, cpu: number, module: WebAssembly.Module, memory: WebAssembly.Memory): ShardHandle {
@@ -132,7 +147,7 @@ export class Supervisor {
     for (;;) {
       const count = Atomics.load(this.mesh.i32, index);
       if (count >= this.shards.length) return;
-      if (this.reason !== 0) throw userError('BootFailed', this.failures[0] ?? `boot interrupted (${SHUTDOWN_REASON_NAMES[this.reason]})`);
+      this.checkInterrupted();
       const left = deadline - Date.now();
       if (left <= 0) {
         this.requestShutdown(ShutdownReason.bootFailed);
@@ -145,11 +160,11 @@ export class Supervisor {
   // A shard whose heartbeat does not move for watchdog_timeout_ms is wedged: stop the server rather than serve
   // with a dead shard.
   private startWatchdog(): void {
-    const last = this.shards.map((s) => ({ beat: this.mesh.ctl(s.id, CTL.heartbeat), at: Date.now() }));
+    this.beats = this.shards.map((s) => ({ beat: this.mesh.ctl(s.id, CTL.heartbeat), at: Date.now() }));
     this.watchdog = setInterval(() => {
       for (const shard of this.shards) {
         const beat = this.mesh.ctl(shard.id, CTL.heartbeat);
-        const seen = last[shard.id];
+        const seen = this.beats[shard.id];
         if (beat !== seen.beat) {
           seen.beat = beat;
           seen.at = Date.now();
@@ -161,9 +176,14 @@ export class Supervisor {
     this.watchdog.unref();
   }
 
+  // Running, not failed, and its loop moved recently. An idle shard still beats every 100 ms (IDLE_WAIT_MS), so
+  // a heartbeat older than STALE_HEARTBEAT_MS means a stuck loop even before the watchdog fires.
   isAlive(id: number): boolean {
     const shard = this.shards[id];
-    return shard.failure === null && shard.exitCode === null && this.mesh.ctl(id, CTL.state) === ShardState.running;
+    if (shard.failure !== null || shard.exitCode !== null || this.mesh.ctl(id, CTL.state) !== ShardState.running) return false;
+    const seen = this.beats[id];
+    if (seen && this.mesh.ctl(id, CTL.heartbeat) === seen.beat && Date.now() - seen.at > STALE_HEARTBEAT_MS) return false;
+    return true;
   }
 
   untilShutdown(): Promise<void> {

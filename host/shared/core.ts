@@ -1,7 +1,6 @@
 // Loading core.wasm through its raw bindings (asc --bindings raw): compile once, instantiate per thread over
 // one shared memory. The exports are typed here by hand: build/core.d.ts only exists after a build.
 import fs from 'node:fs';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userError } from './errors.js';
 
@@ -81,7 +80,7 @@ export async function compileCore(wasmFile: string): Promise<WebAssembly.Module>
   try {
     bytes = new Uint8Array(fs.readFileSync(wasmFile));
   } catch {
-    throw userError('CoreWasmMissing', `${path.relative(process.cwd(), wasmFile) || wasmFile} not found: run \`npm run asbuild\` first`);
+    throw userError('CoreWasmMissing', `${wasmFile} not found: run \`npm run asbuild\` first`);
   }
   if (!fs.existsSync(wasmFile.replace(/\.wasm$/, '.js'))) {
     throw userError('CoreWasmMissing', `${wasmFile.replace(/\.wasm$/, '.js')} (raw bindings) not found: run \`npm run asbuild\``);

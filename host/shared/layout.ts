@@ -58,7 +58,7 @@ export async function createMeshMemory(module: WebAssembly.Module, wasmFile: str
 function plan(core: CoreExports, o: LayoutOptions): number {
   const end = core.layoutPlan(DESCRIPTOR_BASE, REGIONS_BASE, o.shards, o.inboxCapacity, o.replyCapacity, o.slotSize, o.arenaSize, o.scratchSize);
   if (end === 0) {
-    throw userError('MemoryLayoutTooLarge', `${o.shards} shards with ${o.inboxCapacity}+${o.replyCapacity} ring slots of ${o.slotSize} B need more than 4 GiB of shared memory; lower sharding.inbox_capacity or sharding.ring_slot_size`);
+    throw userError('MemoryLayoutTooLarge', `${o.shards} shards with ${o.inboxCapacity}+${o.replyCapacity} ring slots of ${o.slotSize} B need more than 4 GiB of shared memory; lower --inbox-capacity, --reply-inbox-capacity or --ring-slot-size (sharding.* in the config file)`);
   }
   return end;
 }

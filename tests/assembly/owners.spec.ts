@@ -1,4 +1,4 @@
-import { MAX_REPLICAS, OWNERS_BYTES, ownerClaim, ownerClearIfOwned, ownerOf, ownersInit } from "../../assembly/owners";
+import { MAX_REPLICAS, OWNER_NONE, OWNERS_BYTES, ownerClaim, ownerClearIfOwned, ownerOf, ownersInit } from "../../assembly/owners";
 
 let table: usize = 0;
 
@@ -20,9 +20,22 @@ describe("ReplicaOwnerTable", () => {
     expect(ownerOf(table, 3)).toBe(1);
   });
 
-  it("a repeated claim by the owner returns the same token", () => {
-    const token = ownerClaim(table, 9, 4);
-    expect(ownerClaim(table, 9, 4)).toBe(token);
+  it("a repeated claim by the owner supersedes its earlier token", () => {
+    const old = ownerClaim(table, 9, 4);
+    const renewed = ownerClaim(table, 9, 4); // reconnect on the same shard before the old clean-up ran
+    expect(renewed).not.toBe(0);
+    expect(renewed).not.toBe(old);
+    expect(ownerClearIfOwned(table, 9, old)).toBe(false); // the old connection's late clean-up
+    expect(ownerOf(table, 9)).toBe(4);
+    expect(ownerClearIfOwned(table, 9, renewed)).toBe(true);
+    expect(ownerOf(table, 9)).toBe(-1);
+  });
+
+  it("refuses out-of-range replica and shard ids instead of touching memory past the table", () => {
+    expect(ownerClaim(table, MAX_REPLICAS, 0)).toBe(0);
+    expect(ownerClaim(table, 1, OWNER_NONE)).toBe(0);
+    expect(ownerClearIfOwned(table, MAX_REPLICAS, 0x10000)).toBe(false);
+    expect(ownerOf(table, MAX_REPLICAS)).toBe(-1);
   });
 
   it("a clear by a shard that lost the race does not evict the winner", () => {

@@ -1,5 +1,5 @@
 import {
-  METADATA_GROUP, ROUTE_ERR_GROUP, ROUTE_ERR_PARTITION, ROUTE_ERR_SHARDS, ROUTE_ERR_STREAM, ROUTE_ERR_TOPIC, murmur3U64,
+  INVALID_NAMESPACE, METADATA_GROUP, ROUTE_ERR_GROUP, ROUTE_ERR_PARTITION, ROUTE_ERR_SHARDS, ROUTE_ERR_STREAM, ROUTE_ERR_TOPIC, murmur3U64,
   murmur3_32, namespaceCheck, namespacePack, routeBatch, routeConsensusControl, routeMetadata, routePartition,
 } from "../../assembly/router";
 
@@ -60,6 +60,9 @@ describe("namespace packing", () => {
     expect(namespaceCheck(0, 4096, 0)).toBe(ROUTE_ERR_TOPIC);
     expect(namespaceCheck(0, 0, 1_000_000)).toBe(ROUTE_ERR_PARTITION);
     expect(routePartition(0, 4096, 0, 2)).toBe(ROUTE_ERR_TOPIC);
+    expect(namespacePack(0, 4096, 0)).toBe(INVALID_NAMESPACE);
+    expect(namespacePack(0, 0, 1 << 20)).toBe(INVALID_NAMESPACE);
+    expect(routeConsensusControl(INVALID_NAMESPACE, 2)).toBe(ROUTE_ERR_GROUP);
   });
 });
 

@@ -9,6 +9,9 @@ import { request } from 'undici';
 import { freePort, startServer, stopServer, tempDir, waitFor, type RunningServer } from './helpers/server.js';
 
 const prometheusBinary = spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0 ? 'prometheus' : null;
+if (!prometheusBinary && process.env.SHARDLOG_REQUIRE_PROMETHEUS) {
+  throw new Error('SHARDLOG_REQUIRE_PROMETHEUS is set but no prometheus binary is on PATH');
+}
 
 interface QueryResult { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }
 

@@ -73,14 +73,17 @@ describe('startup errors', () => {
     const port = await freePort();
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     try {
-      assertUserError(await runServer(['--shards', '1', '--http-address', `127.0.0.1:${port}`]), /AddressInUse/, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+      const result = await runServer(['--shards', '1', '--http-address', `127.0.0.1:${port}`]);
+      assertUserError(result, /AddressInUse/, new RegExp(`--http-address: 127\\.0\\.0\\.1:${port} is already in use`));
+      assert.equal(result.code, 2);
+      assert.doesNotMatch(result.output, /shared memory:|stopped with/, 'found before any shard started');
     } finally {
       blocker.close();
     }
   });
 
   it('a missing core.wasm is CoreWasmMissing with the fix', async () => {
-    assertUserError(await runServer(['--shards', '1', '--core-wasm', '/nonexistent/core.wasm']), /CoreWasmMissing/, /npm run asbuild/);
+    assertUserError(await runServer(['--shards', '1', '--core-wasm', '/nonexistent/core.wasm']), /CoreWasmMissing/, /\/nonexistent\/core\.wasm not found: run `npm run asbuild`/);
   });
 
   it('--help prints every flag with its environment variable and exits 0', async () => {

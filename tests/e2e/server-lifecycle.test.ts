@@ -85,16 +85,25 @@ describe('server lifecycle (2 shards)', () => {
     assert.match(server.output(), /watchdog: shard 0 made no progress/);
   });
 
+  it('a SIGINT during boot stops cleanly with exit 0 and no error', async () => {
+    const server = await startServer(['--shards', '2']);
+    started.push(server);
+    await waitFor('the server to start booting', 10_000, async () => (/shared memory:/.test(server.output()) ? true : undefined));
+    server.child.kill('SIGINT');
+    const { code } = await withTimeout(server.exited, 5_000, 'server did not stop after a SIGINT during boot');
+    assert.equal(code, 0, server.output());
+    assert.doesNotMatch(server.output(), /ERROR/);
+  });
+
   it('a second SIGINT aborts at once even while a shard refuses to stop', async () => {
     const server = await startServer(['--shards', '2', '--shutdown-join-timeout-ms', '60000', '--watchdog-timeout-ms', '60000'], { SHARDLOG_FAULT: 'stall-shard:1:0' });
     started.push(server);
     await waitFor('stall to begin', 10_000, async () => (/stalling this shard loop/.test(server.output()) ? true : undefined));
     server.child.kill('SIGINT');
     await waitFor('shutdown to start', 5_000, async () => (/shutdown requested: SIGINT/.test(server.output()) ? true : undefined));
-    server.child.kill('SIGINT'); // within the duplicate window: the same keypress delivered twice, ignored
-    // Not synchronisation: a repeat within 150 ms counts as the same keypress (terminal + npm both deliver it).
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(server.child.exitCode, null, 'a duplicate delivery must not abort');
+    // Not synchronisation: a repeat within 150 ms of the first signal counts as the same keypress (SignalPolicy,
+    // unit-tested in tests/host/signals.test.ts), so the second Ctrl-C must come later than that.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     server.child.kill('SIGINT');
     const { code } = await withTimeout(server.exited, 5_000, 'second SIGINT did not abort');
     assert.equal(code, 130, server.output());

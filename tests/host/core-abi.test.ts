@@ -112,6 +112,24 @@ describe('core.wasm ABI', () => {
     }
   });
 
+  it('the release build (asserts stripped) still refuses out-of-range ids instead of touching the wrong memory', async () => {
+    const mesh = await loadMesh('release', 2);
+    const core = await mesh.shard(0);
+    assert.equal(core.namespacePack(0, 4096, 0), 0xffff_ffff_ffff_ffffn, 'topic 4096 must not alias stream 1');
+    assert.equal(core.namespacePack(0, 0, 1_000_000), 0xffff_ffff_ffff_ffffn);
+    assert.equal(core.replicaOwnerClaim(256, 0), 0);
+    assert.equal(core.replicaOwnerClaim(7, 0xffff), 0);
+    assert.equal(core.replicaOwner(7), -1);
+    assert.equal(core.replicaOwnerClear(256, 0x10000), false);
+    const first = core.replicaOwnerClaim(7, 1);
+    const second = core.replicaOwnerClaim(7, 1);
+    assert.notEqual(second, first, 'a reconnect on the same shard gets a new token');
+    assert.equal(core.replicaOwnerClear(7, first), false, 'the stale clear loses');
+    assert.equal(core.replicaOwner(7), 1);
+    assert.throws(() => core.shardInit(65536, 2), /unreachable/, 'shard id beyond the layout');
+    assert.throws(() => core.sendBegin(1, 9, 0, 0, 0), /unreachable/, 'unknown frame variant');
+  });
+
   it('each instance allocates only inside its own arena, and an exhausted or missing arena traps', async () => {
     const mesh = await loadMesh('release', 2);
     const [a, b] = [await mesh.shard(0), await mesh.shard(1)];
