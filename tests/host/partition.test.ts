@@ -2,21 +2,12 @@
 // recovery of the index, and the named errors for out-of-range requests.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { Partition } from '../../host/node/io/partition.js';
 import { batchPayloads, buildBatch } from '../../host/node/io/batch-builder.js';
 import { storageCore } from '../../host/node/io/storage-core.js';
-
-const made: string[] = [];
-after(() => { for (const dir of made) fs.rmSync(dir, { recursive: true, force: true }); });
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-partition-'));
-  made.push(dir);
-  return dir;
-}
+import { tempDir } from './helpers.js';
 
 function payload(offset: number, size = 100): Buffer {
   const b = Buffer.alloc(size);
