@@ -121,7 +121,7 @@ export { prepareCheckBody, prepareCheckHeader, prepareIdentity, prepareOp, prepa
 export {
   walAppend, walAppendDurable, walDrainCommit, walEnd, walFind, walFirstOp, walHasEntries, walHeaderRepaired, walInit,
   walLastOp, walLoadSlots, walLogStart, walPoison, walPoisoned, walReason, walRegionBytes, walRemaining, walScanBegin,
-  walScanFeed, walScanPos, walScanWant, walSetSnapshotOp, walSlotCount, walSlotNeedsClear, walSlotNeedsHeader,
+  walScanFeed, walScanPos, walScanWant, walSetSnapshotOp, walSlotCount, walSlotHeaderState, walSlotNeedsClear, walSlotNeedsHeader,
   walSlotOffset, walSlotOp, walSlotSize, walSlotState, walSnapshotOp, walStopAt, walVerdict,
 } from "./journal/wal";
 export {

@@ -80,13 +80,46 @@ export function segmentScanNeed(): u32 { return scanNeed; }
 export const TAIL_TRUNCATE: u32 = 0;
 export const TAIL_CORRUPT: u32 = 1;
 
-// `p`/`avail`: the bytes from the bad record to the end of the file, `remaining` their true count (may exceed what
-// fit in the window). A torn write is at most one append (≤ MAX_BATCH_BYTES per batch, one group per write), so the
-// bad record is a torn tail only when it is short enough and no complete, valid batch with an offset at or after
-// `nextOffset` follows it; anything else is corruption of acknowledged data and must not be truncated away.
-export function segmentTailDecision(p: usize, avail: u32, remaining: f64, nextOffset: f64, scratch: usize, scratchLen: u32, maxWrite: u32): u32 {
+// `p`/`avail`: the bytes from the bad record to the end of the file (at file position `filePos`), `remaining` their
+// true count (may exceed the window), `verdict` what segmentScan said about the record. A torn write is at most one
+// append (≤ `maxWrite` bytes) and leaves either a short record (its declared length runs past the end of the file)
+// or unwritten blocks (zeros). Anything else, in particular a complete record that fails its checksums, or a valid
+// batch after the bad one, is damage to acknowledged data: it must be refused, never truncated away.
+export function segmentTailDecision(
+  p: usize, avail: u32, remaining: f64, filePos: f64, nextOffset: f64, verdict: u32, scratch: usize, scratchLen: u32, maxWrite: u32,
+): u32 {
   if (remaining > <f64>avail || remaining > <f64>maxWrite) return TAIL_CORRUPT;
-  return segmentFindBatch(p, avail, 1, nextOffset, scratch, scratchLen) >= 0 ? TAIL_CORRUPT : TAIL_TRUNCATE;
+  if (segmentFindBatch(p, avail, 1, nextOffset, scratch, scratchLen) >= 0) return TAIL_CORRUPT;
+  if (verdict == BATCH_INCOMPLETE) return lengthFieldDamaged(p, avail, scratch, scratchLen) ? TAIL_CORRUPT : TAIL_TRUNCATE;
+  return hasUnwrittenBlock(p, avail, <u64>filePos) ? TAIL_TRUNCATE : TAIL_CORRUPT;
+}
+
+// A record that looks short only because its length field grew: with the length set to what is there, it verifies.
+function lengthFieldDamaged(p: usize, avail: u32, scratch: usize, scratchLen: u32): bool {
+  if (avail < BATCH_HEADER) return false;
+  const declared = load<u64>(p + 32);
+  store<u64>(p + 32, <u64>avail);
+  const whole = batchVerify(p, avail, scratch, scratchLen, true) == BATCH_OK;
+  store<u64>(p + 32, declared);
+  return whole;
+}
+
+// Zeros to the end of the file, or a whole zero 4 KiB file block inside the record: the signature of a write cut by a
+// crash (blocks allocated, data never written). A flipped bit never produces either.
+function hasUnwrittenBlock(p: usize, avail: u32, filePos: u64): bool {
+  let zeroTail = true;
+  for (let i: u32 = 0; i < avail; i++) if (load<u8>(p + i) != 0) { zeroTail = false; break; }
+  if (zeroTail) return true;
+  const BLOCK: u64 = 4096;
+  let block = (filePos + BLOCK - 1) & ~(BLOCK - 1);
+  while (block + BLOCK <= filePos + <u64>avail) {
+    const at = p + <usize>(block - filePos);
+    let zero = true;
+    for (let i: usize = 0; i < <usize>BLOCK; i += 8) if (load<u64>(at + i) != 0) { zero = false; break; }
+    if (zero) return true;
+    block += BLOCK;
+  }
+  return false;
 }
 
 // First position ≥ `from` in the window where a complete, fully verified batch with base offset ≥ `minOffset`

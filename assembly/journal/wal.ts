@@ -227,6 +227,7 @@ export function walSlotState(r: usize, i: u32): u32 { return load<u32>(slot(r, i
 export function walSlotOp(r: usize, i: u32): f64 { return <f64>load<u64>(slot(r, i) + S_LOG_OP); }
 export function walSlotOffset(r: usize, i: u32): f64 { return <f64>load<u64>(slot(r, i) + S_LOG_OFFSET); }
 export function walSlotSize(r: usize, i: u32): u32 { return load<u32>(slot(r, i) + S_LOG_SIZE); }
+export function walSlotHeaderState(r: usize, i: u32): u32 { return load<u32>(slot(r, i) + S_HDR_STATE); }
 export function walSlotCount(r: usize): u32 { return slots(r); }
 export function walHasEntries(r: usize): bool { return load<u32>(r + R_HAS) != 0; }
 export function walFirstOp(r: usize): f64 { return <f64>load<u64>(r + R_FIRST_OP); }

@@ -78,7 +78,8 @@ export interface CoreExports {
   segmentScanLastTimestamp(): number;
   segmentScanErrorAt(): number;
   segmentScanNeed(): number;
-  segmentTailDecision(p: number, avail: number, remaining: number, nextOffset: number, scratch: number, scratchLen: number, maxWrite: number): number;
+  segmentTailDecision(p: number, avail: number, remaining: number, filePos: number, nextOffset: number, verdict: number, scratch: number, scratchLen: number, maxWrite: number): number;
+  walSlotHeaderState(r: number, i: number): number;
   segmentFindBatch(p: number, avail: number, from: number, minOffset: number, scratch: number, scratchLen: number): number;
   indexRegionBytes(capacity: number): number;
   indexInit(index: number, capacity: number, interval: number): void;

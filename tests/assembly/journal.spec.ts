@@ -94,7 +94,14 @@ describe("segment scan and tail decision", () => {
     expect(indexFindTimestamp(index, 0)).toBe(0);
     expect(segmentScan(p, len - 10, 0, 0, 0, 0, 0, scratch, SCRATCH_LEN, true)).toBe(BATCH_INCOMPLETE);
     expect(segmentScanConsumed()).toBe(len - 404);
-    expect(segmentTailDecision(p + len - 404, 394, 394, 19, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_TRUNCATE);
+    expect(segmentTailDecision(p + len - 404, 394, 394, <f64>(len - 404), 19, BATCH_INCOMPLETE, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_TRUNCATE);
+    // A complete last batch with a flipped payload bit is damage, not a torn write.
+    store<u8>(p + len - 3, load<u8>(p + len - 3) ^ 4);
+    expect(segmentTailDecision(p + len - 404, 404, 404, <f64>(len - 404), 19, BATCH_FRAME_CHECKSUM, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_CORRUPT);
+    store<u8>(p + len - 3, load<u8>(p + len - 3) ^ 4);
+    // A grown length field makes the last batch look short; with the true length it verifies: damage.
+    store<u8>(p + len - 404 + 33, 1);
+    expect(segmentTailDecision(p + len - 404, 404, 404, <f64>(len - 404), 19, BATCH_INCOMPLETE, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_CORRUPT);
     heap.free(p);
     heap.free(index);
   });
@@ -105,7 +112,7 @@ describe("segment scan and tail decision", () => {
     store<u8>(p + 404 * 2 + 310, load<u8>(p + 404 * 2 + 310) ^ 1);
     expect(segmentScan(p, len, 0, 0, 0, 0, 0, scratch, SCRATCH_LEN, true)).toBe(BATCH_FRAME_CHECKSUM);
     expect(segmentScanConsumed()).toBe(808);
-    expect(segmentTailDecision(p + 808, len - 808, <f64>(len - 808), 2, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_CORRUPT);
+    expect(segmentTailDecision(p + 808, len - 808, <f64>(len - 808), 808, 2, BATCH_FRAME_CHECKSUM, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_CORRUPT);
     heap.free(p);
   });
 });

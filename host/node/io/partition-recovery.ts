@@ -66,7 +66,7 @@ function badRecord(ctx: RecoveryContext, segment: SegmentFile, isLast: boolean, 
   const reason = SCAN_VERDICTS[verdict] ?? `verdict ${verdict}`;
   const remaining = segment.size - pos;
   const n = readInto(sc, segment.fd, Math.min(sc.windowLen, remaining), pos);
-  const decision = sc.core.segmentTailDecision(sc.window, n, remaining, segment.nextOffset, sc.scratch, sc.scratchLen, ctx.maxWrite);
+  const decision = sc.core.segmentTailDecision(sc.window, n, remaining, pos, segment.nextOffset, verdict, sc.scratch, sc.scratchLen, ctx.maxWrite);
   // A sealed segment was fsynced before its successor existed: nothing in it can be a torn write.
   if (!isLast || decision !== TAIL_TRUNCATE) {
     throw storageError('SegmentCorrupt', segment.logPath, errorAt,

@@ -53,6 +53,7 @@ export interface StoredBatch {
 export class Partition {
   readonly segments: SegmentFile[] = [];
   recovery!: Recovery;
+  readonly warnings: string[] = [];
   private readonly index: number;
   private readonly indexRegionBytes: number;
   private nextOrdinal = 0;
@@ -134,9 +135,12 @@ export class Partition {
       if (cut) truncated.push(cut);
       expected = segment.nextOffset;
       lastTimestamp = segment.lastTimestamp;
-      segment.syncIndex(this.indexFileBytes(segment.ordinal));
+      const differs = segment.syncIndex(this.indexFileBytes(segment.ordinal));
+      // The .index is derived: a torn or damaged one is rebuilt from the log, which the core has just verified.
+      if (differs >= 0) this.warnings.push(`${segment.indexPath} @ byte ${differs}: differs from the log; rebuilt`);
     }
     if (this.segments.length === 0) this.segments.push(SegmentFile.create(dir, 0, this.nextOrdinal++));
+    if (!this.options.quiet) for (const w of this.warnings) this.log.warn(w);
     this.recovery = {
       segments: this.segments.length, nextOffset: this.nextOffset, bytes: this.sizeBytes, truncated,
       millis: performance.now() - started,

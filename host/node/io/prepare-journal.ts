@@ -40,6 +40,7 @@ export interface JournalRecovery {
 
 export class PrepareJournal {
   recovery!: JournalRecovery;
+  readonly recoveryWarnings: string[] = [];
   private fd = -1;
   private readonly region: number;
   private readonly regionBytes: number;
@@ -125,6 +126,9 @@ export class PrepareJournal {
     const header = Buffer.alloc(HEADER);
     let repaired = 0;
     for (let i = 0; i < this.slotCount; i++) {
+      if (core.walSlotHeaderState(region, i) === 3) {
+        this.recoveryWarnings.push(`${this.file} @ byte ${i * HEADER}: slot ${i} header fails its checksum; rewritten from the log`);
+      }
       if (core.walSlotNeedsHeader(region, i)) readFully(this.fd, header, HEADER, core.walSlotOffset(region, i));
       else if (core.walSlotNeedsClear(region, i)) header.fill(0);
       else continue;
@@ -133,6 +137,7 @@ export class PrepareJournal {
       repaired++;
     }
     if (repaired > 0) fs.fdatasyncSync(this.fd);
+    if (!this.options.quiet) for (const w of this.recoveryWarnings) this.log.warn(w);
     return repaired;
   }
 

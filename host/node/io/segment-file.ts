@@ -68,15 +68,18 @@ export class SegmentFile {
     this.indexBytes += entries.length;
   }
 
-  // Rewrites the `.index` to exactly `entries` when the file differs (after recovery), durably.
-  syncIndex(entries: Uint8Array): boolean {
+  // Rewrites the `.index` to exactly `entries` when the file differs (after recovery), durably. Returns the first
+  // damaged byte, or -1 when the file was right or merely behind/ahead of the log (entries are not fsynced per append).
+  syncIndex(entries: Uint8Array): number {
     const current = fs.readFileSync(this.indexPath);
     this.indexBytes = entries.length;
-    if (Buffer.compare(current, entries) === 0) return false;
+    if (Buffer.compare(current, entries) === 0) return -1;
+    let differs = 0;
+    while (differs < current.length && differs < entries.length && current[differs] === entries[differs]) differs++;
     fs.ftruncateSync(this.indexFd, 0);
     writeFully(this.indexFd, entries, 0);
     fs.fsyncSync(this.indexFd);
-    return true;
+    return differs < Math.min(current.length, entries.length) ? differs : -1;
   }
 
   truncate(size: number): void {
