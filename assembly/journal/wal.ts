@@ -331,6 +331,7 @@ export function walDrainCommit(r: usize, upTo: f64): void {
     const last = load<u64>(r + R_LAST_OP);
     for (let op = first; op <= last; op++) {
       const s = slot(r, <u32>(op % <u64>n));
+      if (load<u64>(s + S_LOG_OP) != op) continue; // its slot was reused by a later op
       if (op <= limit) {
         store<u32>(s + S_LOG_STATE, SLOT_EMPTY);
         store<u32>(s + S_STATE, SLOT_EMPTY);

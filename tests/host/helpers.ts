@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 import { sealPrepare } from '../../host/node/io/prepare-journal.js';
+export { prng } from './helpers-prng.js';
 import type { StorageCore } from '../../host/node/io/storage-core.js';
 
 const made: string[] = [];
@@ -13,18 +14,6 @@ export function tempDir(prefix = 'shardlog-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   made.push(dir);
   return dir;
-}
-
-// mulberry32: small, seedable, good enough to place faults reproducibly.
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function body(op: number, size = 64): Buffer {

@@ -47,9 +47,12 @@ export function readFully(fd: number, into: Uint8Array, len: number, position: n
   return done;
 }
 
-export function writeFully(fd: number, from: Uint8Array, position: number | null): void {
+// Loops over short writes. `chunk` caps each write(2) (bounds one syscall's latency; the crash test sets it small
+// so that kills land between the pieces of one append and leave real torn tails).
+export function writeFully(fd: number, from: Uint8Array, position: number | null, chunk = Infinity): void {
   let done = 0;
   while (done < from.length) {
-    done += fs.writeSync(fd, from, done, from.length - done, position === null ? null : position + done);
+    const len = Math.min(from.length - done, chunk);
+    done += fs.writeSync(fd, from, done, len, position === null ? null : position + done);
   }
 }

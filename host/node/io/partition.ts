@@ -24,6 +24,7 @@ export interface PartitionOptions {
   onTornTail?: 'truncate' | 'fail'; // [truncate]
   verifyOnAppend?: boolean; // re-hash every frame before stamping [true]
   retention?: { maxBytes?: number; maxAgeMicros?: number };
+  writeChunkBytes?: number; // cap per write(2) [none]
   nowMicros?: () => number;
   quiet?: boolean;
 }
@@ -178,7 +179,7 @@ export class Partition {
     const scan = core.segmentScan(sc.staging, staged, segment.size, baseOffset, segment.lastTimestamp, this.index, segment.ordinal, sc.scratch, sc.scratchLen, false);
     if (scan !== SCAN_END) throw new Error(`stamped group failed its own scan (verdict ${scan}): a core bug`);
     try {
-      writeFully(segment.fd, sc.view(sc.staging, staged), segment.size);
+      writeFully(segment.fd, sc.view(sc.staging, staged), segment.size, this.options.writeChunkBytes);
       if (this.policy.kind === 'every-batch') fs.fdatasyncSync(segment.fd);
       else this.dirty = true;
     } catch (error) {

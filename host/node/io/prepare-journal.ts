@@ -26,6 +26,7 @@ export interface PrepareJournalOptions {
   maxEntryBytes?: number; // [1 MiB]
   onTornTail?: 'truncate' | 'fail'; // [truncate]
   snapshotOp?: number; // from the superblock's checkpoint [0]
+  writeChunkBytes?: number; // cap per write(2) [none]
   quiet?: boolean;
 }
 
@@ -172,7 +173,7 @@ export class PrepareJournal {
     }
     if (staged === 0) return;
     try {
-      writeFully(this.fd, sc.view(sc.staging, staged), start);
+      writeFully(this.fd, sc.view(sc.staging, staged), start, this.options.writeChunkBytes);
       fs.fdatasyncSync(this.fd);
       this.writeSlotHeaders(prepares);
       fs.fdatasyncSync(this.fd);
