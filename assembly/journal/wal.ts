@@ -1,10 +1,12 @@
 // PrepareJournal index and recovery decisions for the metadata WAL (`metadata/journal.wal`).
 //
 // File: [header slots: slot_count × 256 B][log: prepares appended back to back, each header + body].
-// A group of prepares is appended to the log and fsynced; only then are their headers copied into their slots
-// (slot = op % slot_count) and fsynced again, and only then acknowledged. So a valid slot header proves its prepare
-// was durable: on boot a bad log record whose op a slot header claims is corruption (refuse), and a bad record no
-// slot header claims is a torn, never-acknowledged tail (truncate, or fail if configured). Never a silent skip.
+// A group of prepares is appended to the log and fsynced (the acknowledgement); only after that fsync are their
+// headers copied into their slots (slot = op % slot_count; the host writes them with the next group, under the next
+// fsync). So a valid slot header proves its prepare was durable: on boot a bad log record whose op a slot header
+// claims is corruption (refuse), and a bad record no slot header claims is a torn tail (truncate, or fail if
+// configured). Never a silent skip. The price of one fsync per group: bit rot in the last group before a crash,
+// whose headers were not yet durable, is indistinguishable from a torn tail.
 //
 // All state lives in a host-given region (walRegionBytes); functions take its address first.
 import {
@@ -291,7 +293,7 @@ export function walAppend(r: usize, p: usize): u32 {
   return APPEND_OK;
 }
 
-// Append, step 3: the log write and the slot headers of every op ≤ `op` are fsynced.
+// Append, step 2: the log write of every op ≤ `op` is fsynced (their headers are written next).
 export function walAppendDurable(r: usize, op: f64): void {
   const n = slots(r);
   for (let i: u32 = 0; i < n; i++) {

@@ -1,7 +1,10 @@
 // The metadata WAL, `metadata/journal.wal`: header slots + prepares (layout and boot rules in assembly/journal/wal.ts).
-// Append is a group commit: the prepares go to the log in one write and one fdatasync, then their headers go to their
-// slots and a second fdatasync; only then does append() return (the acknowledgement). The core keeps the slot index
-// and decides, on boot, which slots are valid, torn, corrupt or missing; this file does the reads, writes and fsyncs.
+// Append is a group commit with one fdatasync: the slot headers of the previous group (whose prepares are already
+// durable) and this group's prepares are written, then one fdatasync, then append() returns (the acknowledgement).
+// So a slot header is only ever written after its prepare is durable, which is what lets boot tell a torn tail from
+// a damaged acknowledged prepare. The last group's headers ride on the next append's fdatasync, or on close().
+// The core keeps the slot index and decides, on boot, which slots are valid, torn, corrupt or missing; this file
+// does the reads, writes and fsyncs.
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../../shared/log.js';
@@ -42,6 +45,7 @@ export interface JournalRecovery {
 export class PrepareJournal {
   recovery!: JournalRecovery;
   readonly recoveryWarnings: string[] = [];
+  private headersPending: Uint8Array[] = [];
   private fd = -1;
   private readonly region: number;
   private readonly regionBytes: number;
@@ -173,19 +177,27 @@ export class PrepareJournal {
     }
     if (staged === 0) return;
     try {
+      this.writeSlotHeaders(this.headersPending);
       writeFully(this.fd, sc.view(sc.staging, staged), start, this.options.writeChunkBytes);
-      fs.fdatasyncSync(this.fd);
-      this.writeSlotHeaders(prepares);
       fs.fdatasyncSync(this.fd);
     } catch (error) {
       core.walPoison(region);
       throw error;
     }
+    this.headersPending = prepares.map((p) => Buffer.from(p.subarray(0, HEADER)));
     core.walAppendDurable(region, core.walLastOp(region));
   }
 
+  // Makes the last group's slot headers durable (close() does it; boot repairs them if a crash came first).
+  syncHeaders(): void {
+    if (this.headersPending.length === 0 || this.fd < 0 || this.sc.core.walPoisoned(this.region)) return;
+    this.writeSlotHeaders(this.headersPending);
+    fs.fdatasyncSync(this.fd);
+    this.headersPending = [];
+  }
+
   // Consecutive ops occupy consecutive slots (wrapping once at most): write each run of headers with one pwrite.
-  private writeSlotHeaders(prepares: Uint8Array[]): void {
+  private writeSlotHeaders(prepares: readonly Uint8Array[]): void {
     let run: Buffer[] = [];
     let runSlot = -1;
     const flush = () => {
@@ -256,10 +268,12 @@ export class PrepareJournal {
       core.walPoison(region);
       throw storageError('JournalPoisoned', this.file, 0, `drain failed after its commit point: ${(error as Error).message}`);
     }
+    this.headersPending = [];
     core.walDrainCommit(region, upTo);
   }
 
   close(): void {
+    this.syncHeaders();
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
     this.sc.release(this.region, this.regionBytes);
