@@ -48,6 +48,8 @@ export class SuperblockStore {
     const { sc } = this;
     const core = sc.core;
     mkdirDurably(this.dir);
+    // A write that crashed before its rename left the old copy in place: its tmp is garbage.
+    for (const name of FILES) fs.rmSync(path.join(this.dir, `${name}.tmp`), { force: true });
     const verdicts: number[] = [];
     const sequences: number[] = [];
     const errorsAt: number[] = [];
