@@ -2,6 +2,8 @@
 // (with checkpoints: superblock, then drain) as fast as it can, printing each acknowledgement once the call that
 // made it durable has returned:  A <next offset> | J <last op> | S <checkpoint op>.  The parent SIGKILLs it at random.
 // Every payload is a pure function of its offset (or op), so the parent can check any recovered byte.
+// With SHARDLOG_CRASH_AT=n the writer kills itself at its n-th file-system step instead (writes are cut to a seeded
+// prefix first): a crash point that replays exactly from the seed.
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildBatch } from '../../host/node/io/batch-builder.js';
@@ -32,6 +34,26 @@ export const partitionOptions = (dir: string) => ({
   dir: path.join(dir, 'partition'), partitionId: 1, segmentBytes: 256 << 10, retention: { maxBytes: 2 << 20 }, quiet: true, writeChunkBytes: 64,
 });
 
+// Fault injection at the OS boundary: counts write/fsync/rename/truncate calls and SIGKILLs this process at step `at`.
+function armSelfKill(at: number, random: () => number): void {
+  let steps = 0;
+  const die = () => process.kill(process.pid, 'SIGKILL');
+  const io = fs as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of ['fdatasyncSync', 'fsyncSync', 'renameSync', 'ftruncateSync', 'rmSync']) {
+    const real = io[name];
+    io[name] = (...a: unknown[]) => { if (++steps === at) die(); return real(...a); };
+  }
+  const realWrite = io.writeSync;
+  io.writeSync = (fd: unknown, buf: unknown, off: unknown, len: unknown, pos: unknown) => {
+    if (++steps === at) {
+      const prefix = Math.floor(random() * Number(len));
+      if (prefix > 0) realWrite(fd, buf, off, prefix, pos);
+      die();
+    }
+    return realWrite(fd, buf, off, len, pos);
+  };
+}
+
 function ack(line: string): void {
   fs.writeSync(1, `${line}\n`);
 }
@@ -39,6 +61,7 @@ function ack(line: string): void {
 async function main(): Promise<void> {
   const [dir, seedText] = process.argv.slice(2);
   const random = prng(Number(seedText));
+  if (process.env.SHARDLOG_CRASH_AT) armSelfKill(Number(process.env.SHARDLOG_CRASH_AT), prng(Number(seedText) ^ 0x5eed));
   const sc = await storageCore({ memoryBytes: 96 << 20 });
   const metadata = path.join(dir, 'metadata');
   const superblock = await SuperblockStore.open(metadata, sc, true);

@@ -1,7 +1,9 @@
 // Crash test: a writer process (crash-writer.ts) appends to a partition and the metadata journal and is SIGKILLed
 // at seeded random moments, some during its own recovery. After every kill the files are reopened here and must hold
 // every acknowledged write intact, and nothing that was not written by the writer (every byte is a function of its
-// offset or op). Seed: SHARDLOG_CRASH_SEED (printed in the test name); kills: SHARDLOG_CRASH_KILLS.
+// offset or op). Seed: SHARDLOG_CRASH_SEED (printed in the test name); kills: SHARDLOG_CRASH_KILLS. Half the kills
+// are at a seeded file-system step inside the writer (replayable exactly: run one writer with the printed seed and
+// SHARDLOG_CRASH_AT), half are timed from outside (seeded delays; where they land depends on the machine's speed).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,23 +25,27 @@ const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-wr
 interface Acks { offset: number; op: number; checkpoint: number; ready: boolean }
 
 // Runs one writer until the kill; resolves with the acknowledgements it printed before dying.
-function runWriter(dir: string, seed: number, killAfterMs: number, afterReady: boolean): Promise<Acks> {
+// crashAt > 0: the writer kills itself at that file-system step (deterministic); else the kill comes from here.
+function runWriter(dir: string, seed: number, killAfterMs: number, afterReady: boolean, crashAt: number): Promise<Acks> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-liftoff', writer, dir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = crashAt > 0 ? { ...process.env, SHARDLOG_CRASH_AT: String(crashAt) } : process.env;
+    const child = spawn(process.execPath, ['--no-liftoff', writer, dir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     let timer: NodeJS.Timeout | null = null;
     const arm = () => { timer ??= setTimeout(() => child.kill('SIGKILL'), killAfterMs); };
     // Bound on the whole run: a writer that never becomes ready is a failure, not a hang.
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    if (!afterReady) arm();
-    child.stdout.on('data', (d) => { out += d; if (afterReady && out.includes('READY')) arm(); });
+    let overdue = false;
+    const deadline = setTimeout(() => { overdue = true; child.kill('SIGKILL'); }, 20_000);
+    if (crashAt === 0 && !afterReady) arm();
+    child.stdout.on('data', (d) => { out += d; if (crashAt === 0 && afterReady && out.includes('READY')) arm(); });
     child.stderr.on('data', (d) => { err += d; });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(deadline);
       if (timer) clearTimeout(timer);
       if (signal !== 'SIGKILL') return reject(new Error(`writer exited ${code ?? signal} before the kill: ${err}`));
+      if (overdue) return reject(new Error(`writer (seed ${seed}, crash at ${crashAt}) was still running after 20 s: ${err}`));
       const acks: Acks = { offset: 0, op: 0, checkpoint: 0, ready: out.includes('READY') };
       for (const line of out.split('\n')) {
         const [kind, value] = line.split(' ');
@@ -104,25 +110,31 @@ test(`crash: ${KILLS} SIGKILLs at seeded moments lose no acknowledged write and 
   const acked: Acks[] = dirs.map(() => ({ offset: 0, op: 0, checkpoint: 0, ready: true }));
   let kills = 0;
   let duringRecovery = 0;
+  let selfKills = 0;
   while (kills < KILLS) {
     const round = dirs.map((dir, w) => {
+      // Half the crashes at a seeded file-system step of the writer (exactly replayable), half at a seeded delay
+      // from outside (these also land inside fsyncs and inside recovery).
+      const selfKill = random() < 0.5;
+      const crashAt = selfKill ? 1 + Math.floor(random() * 1500) : 0;
       const afterReady = random() < 0.8;
       const delay = afterReady ? Math.floor(random() * 120) : Math.floor(random() * 250);
       const seed = Math.floor(random() * 2 ** 31);
-      return runWriter(dir, seed, delay, afterReady).then(async (acks) => {
+      return runWriter(dir, seed, delay, afterReady, crashAt).then(async (acks) => {
         kills++;
+        if (selfKill) selfKills++;
         if (!acks.ready) duringRecovery++;
         const merged = {
           offset: Math.max(acked[w].offset, acks.offset), op: Math.max(acked[w].op, acks.op),
           checkpoint: Math.max(acked[w].checkpoint, acks.checkpoint), ready: true,
         };
-        await verify(dir, merged, `writer ${w}, kill ${kills} (seed ${seed}, ${afterReady ? 'after ready' : 'from spawn'} +${delay} ms)`);
+        await verify(dir, merged, `writer ${w}, kill ${kills} (seed ${seed}, ${crashAt ? `self-kill at step ${crashAt}` : `${afterReady ? 'after ready' : 'from spawn'} +${delay} ms`})`);
         acked[w] = merged;
       });
     });
     await Promise.all(round);
   }
   const seconds = (Date.now() - started) / 1000;
-  console.log(`# crash: ${kills} kills (${duringRecovery} before ready) in ${seconds.toFixed(1)} s; torn tails truncated: ${seen.partitionTruncations} segment, ${seen.journalTruncations} journal; slot headers repaired: ${seen.headerRepairs}; acknowledged: ${acked.map((a) => `offset ${a.offset}, op ${a.op}, checkpoint ${a.checkpoint}`).join(' | ')}`);
+  console.log(`# crash: ${kills} kills (${selfKills} at a seeded file-system step, ${duringRecovery} before ready) in ${seconds.toFixed(1)} s; torn tails truncated: ${seen.partitionTruncations} segment, ${seen.journalTruncations} journal; slot headers repaired: ${seen.headerRepairs}; acknowledged: ${acked.map((a) => `offset ${a.offset}, op ${a.op}, checkpoint ${a.checkpoint}`).join(' | ')}`);
   assert.ok(acked.every((a) => a.offset > 0 && a.op > 0 && a.checkpoint > 0), 'every writer made progress on all three files');
 });
