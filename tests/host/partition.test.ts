@@ -116,3 +116,28 @@ test('interval fsync policy acknowledges after write and flushes on its timer', 
   assert.equal(q.nextOffset, 3);
   q.close();
 });
+
+test('a torn tail is truncated after the last valid batch and reported; policy fail refuses instead', async () => {
+  const dir = tempDir();
+  const opts = { dir, partitionId: 0, quiet: true };
+  const p = await Partition.open(opts);
+  p.append([await batchOf(0, 2)]);
+  p.append([await batchOf(2, 2)]);
+  const size = p.sizeBytes;
+  p.close();
+  const log = path.join(dir, '00000000000000000000.log');
+  const next = await batchOf(4, 3);
+  fs.appendFileSync(log, next.subarray(0, 300)); // what a crash mid-write leaves
+  await assert.rejects(Partition.open({ ...opts, onTornTail: 'fail' }), { name: 'SegmentTornTail' });
+  assert.equal(fs.statSync(log).size, size + 300, 'refusing leaves the file as it was');
+  const q = await Partition.open(opts);
+  assert.deepEqual(q.recovery.truncated, [{ file: log, at: size, bytes: 300, reason: 'incomplete batch' }]);
+  assert.equal(q.nextOffset, 4);
+  assert.equal(q.append([next]).baseOffset, 4);
+  q.close();
+  fs.appendFileSync(log, Buffer.alloc(5000)); // blocks allocated, never written
+  const r = await Partition.open(opts);
+  assert.equal(r.recovery.truncated[0].bytes, 5000);
+  assert.equal(r.nextOffset, 7);
+  r.close();
+});
