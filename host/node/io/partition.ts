@@ -158,9 +158,9 @@ export class Partition {
     const segment = this.active;
     const baseOffset = segment.nextOffset;
     let offset = baseOffset;
-    let timestamp = Math.max(this.now(), segment.lastTimestamp);
+    const timestamp = Math.max(this.now(), segment.lastTimestamp);
     let staged = 0;
-    for (const batch of batches) {
+    for (const [i, batch] of batches.entries()) {
       if (staged + batch.length > sc.stagingLen) {
         throw storageError('BatchInvalid', segment.logPath, segment.size + staged, `group of ${batches.length} batches exceeds the ${sc.stagingLen}-byte staging area`);
       }
@@ -168,8 +168,8 @@ export class Partition {
       sc.u8.set(batch, at);
       const verdict = core.batchStamp(at, batch.length, this.options.partitionId, offset, timestamp, sc.scratch, sc.scratchLen, this.verifyOnAppend);
       if (verdict !== BATCH_OK || core.batchLength() !== batch.length) {
-        throw storageError('BatchInvalid', `${segment.logPath} (append)`, core.batchErrorAt(),
-          `batch ${staged === 0 ? 0 : '>0'} of the group: ${SCAN_VERDICTS[verdict] ?? 'length mismatch'}; nothing written`);
+        throw storageError('BatchInvalid', `${segment.logPath} (append)`, segment.size + staged + core.batchErrorAt(),
+          `batch ${i} of the group, its byte ${core.batchErrorAt()}: ${SCAN_VERDICTS[verdict] ?? `length ${core.batchLength()} ≠ ${batch.length} bytes given`}; nothing written`);
       }
       offset += core.batchCount();
       staged += batch.length;
