@@ -25,9 +25,10 @@ export function indexCount(index: usize): u32 {
   return load<u32>(index + I_COUNT);
 }
 
-// When the region is full the entry is dropped: lookups stay correct (they land on an earlier entry and the read
-// walks forward), only slower.
+// When the region is full it is thinned first (every other entry of a segment goes and the interval doubles), so
+// the index keeps covering the whole partition at a coarser grain instead of going blind past some offset.
 export function indexAppend(index: usize, offset: f64, timestamp: f64, position: f64, segment: u32): bool {
+  if (load<u32>(index + I_COUNT) >= load<u32>(index + I_CAPACITY)) indexThin(index);
   const count = load<u32>(index + I_COUNT);
   if (count >= load<u32>(index + I_CAPACITY)) return false;
   const e = entry(index, count);
@@ -38,6 +39,22 @@ export function indexAppend(index: usize, offset: f64, timestamp: f64, position:
   store<u32>(e, 0, 28);
   store<u32>(index + I_COUNT, count + 1);
   return true;
+}
+
+// Keeps each segment's first entry and every second entry after it; doubles the interval for what comes next.
+export function indexThin(index: usize): void {
+  const count = load<u32>(index + I_COUNT);
+  let kept: u32 = 0;
+  let run: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const first = i == 0 || indexSegmentAt(index, i) != indexSegmentAt(index, i - 1);
+    run = first ? 0 : run + 1;
+    if (!first && (run & 1) == 1) continue;
+    if (kept != i) memory.copy(entry(index, kept), entry(index, i), ENTRY);
+    kept++;
+  }
+  store<u32>(index + I_COUNT, kept);
+  store<u32>(index + I_INTERVAL, load<u32>(index + I_INTERVAL) << 1);
 }
 
 export function indexOffsetAt(index: usize, i: u32): f64 { return <f64>load<u64>(entry(index, i)); }

@@ -3,7 +3,7 @@ import {
   batchStamp, batchVerify,
 } from "../../assembly/journal/batch";
 import { SCAN_END, TAIL_CORRUPT, TAIL_TRUNCATE, segmentScan, segmentScanBatches, segmentScanConsumed, segmentScanNextOffset, segmentTailDecision } from "../../assembly/journal/segment";
-import { indexCount, indexFindOffset, indexFindTimestamp, indexInit, indexRegionBytes, retentionPick } from "../../assembly/journal/sparse_index";
+import { indexAppend, indexCount, indexFindOffset, indexFindTimestamp, indexInit, indexOffsetAt, indexRegionBytes, retentionPick } from "../../assembly/journal/sparse_index";
 import { PICK_A, PICK_B, PICK_FAIL, PICK_NONE, SB_CHECKSUM, SB_EMPTY, SB_OK, SB_RECORD, superblockCheck, superblockPick, superblockSeal } from "../../assembly/journal/superblock";
 
 const SCRATCH_LEN: u32 = 1 << 16;
@@ -114,6 +114,22 @@ describe("segment scan and tail decision", () => {
     expect(segmentScanConsumed()).toBe(808);
     expect(segmentTailDecision(p + 808, len - 808, <f64>(len - 808), 808, 2, BATCH_FRAME_CHECKSUM, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_CORRUPT);
     heap.free(p);
+  });
+});
+
+describe("sparse index", () => {
+  it("thins itself when full instead of going blind past the last entry", () => {
+    const index = heap.alloc(indexRegionBytes(8));
+    indexInit(index, 8, 100);
+    for (let i = 0; i < 8; i++) indexAppend(index, <f64>(i * 10), <f64>i, <f64>(i * 100), i < 5 ? 0 : 1);
+    expect(indexAppend(index, 80, 8, 300, 1)).toBe(true);
+    // segment 0 kept 0, 20, 40; segment 1 kept 50, 70; then the new 80.
+    expect(indexCount(index)).toBe(6);
+    expect(indexOffsetAt(index, 3)).toBe(50);
+    expect(indexOffsetAt(index, 5)).toBe(80);
+    expect(indexFindOffset(index, 35)).toBe(1);
+    expect(load<u32>(index + 8)).toBe(200);
+    heap.free(index);
   });
 });
 

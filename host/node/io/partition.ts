@@ -19,7 +19,7 @@ export interface PartitionOptions {
   partitionId: number;
   segmentBytes?: number; // rollover threshold (soft: a segment may overshoot by one append) [1 GiB]
   indexIntervalBytes?: number; // bytes between sparse index entries [16 KiB]
-  indexCapacity?: number; // in-memory index entries for the whole partition [131072]
+  indexCapacity?: number; // in-memory index entries for the whole partition; thinned when full [16384]
   fsync?: FsyncPolicy; // [every-batch]
   onTornTail?: 'truncate' | 'fail'; // [truncate]
   verifyOnAppend?: boolean; // re-hash every frame before stamping [true]
@@ -72,7 +72,7 @@ export class Partition {
     this.policy = options.fsync ?? { kind: 'every-batch' };
     this.verifyOnAppend = options.verifyOnAppend ?? true;
     this.now = options.nowMicros ?? (() => Date.now() * 1000);
-    const capacity = options.indexCapacity ?? 131072;
+    const capacity = options.indexCapacity ?? 16384;
     this.indexRegionBytes = sc.core.indexRegionBytes(capacity);
     this.index = sc.alloc(this.indexRegionBytes);
     sc.core.indexInit(this.index, capacity, options.indexIntervalBytes ?? 16 << 10);
@@ -136,8 +136,11 @@ export class Partition {
       if (cut) truncated.push(cut);
       expected = segment.nextOffset;
       lastTimestamp = segment.lastTimestamp;
+    }
+    // The .index is derived: a torn or damaged one is rebuilt from the log, which the core has just verified. Only
+    // now, after every segment was scanned: a full index thins entries of earlier segments too.
+    for (const segment of this.segments) {
       const differs = segment.syncIndex(this.indexFileBytes(segment.ordinal));
-      // The .index is derived: a torn or damaged one is rebuilt from the log, which the core has just verified.
       if (differs >= 0) this.warnings.push(`${segment.indexPath} @ byte ${differs}: differs from the log; rebuilt`);
     }
     if (this.segments.length === 0) this.segments.push(SegmentFile.create(dir, 0, this.nextOrdinal++));
@@ -188,7 +191,12 @@ export class Partition {
       core.indexTruncate(this.index, segment.ordinal, segment.size);
       throw error;
     }
-    segment.appendIndex(this.indexFileBytes(segment.ordinal, before));
+    if (core.indexCount(this.index) < before) {
+      // The core thinned a full index: the `.index` files follow the in-memory entries.
+      for (const s of this.segments) s.syncIndex(this.indexFileBytes(s.ordinal));
+    } else {
+      segment.appendIndex(this.indexFileBytes(segment.ordinal, segment.size));
+    }
     segment.size += staged;
     segment.nextOffset = offset;
     segment.lastTimestamp = timestamp;
@@ -326,12 +334,14 @@ export class Partition {
     this.active.lastTimestamp = sealed.lastTimestamp;
   }
 
-  // The `.index` bytes of `ordinal`'s in-memory entries from entry `from` on: offset, timestamp, position (u64 LE).
-  private indexFileBytes(ordinal: number, from = 0): Uint8Array {
+  // The `.index` bytes of `ordinal`'s in-memory entries at positions ≥ `fromPosition`: offset, timestamp, position.
+  private indexFileBytes(ordinal: number, fromPosition = 0): Uint8Array {
     const core = this.sc.core;
     const count = core.indexCount(this.index);
     const rows: number[] = [];
-    for (let i = from; i < count; i++) if (core.indexSegmentAt(this.index, i) === ordinal) rows.push(i);
+    for (let i = count - 1; i >= 0 && core.indexSegmentAt(this.index, i) >= ordinal; i--) {
+      if (core.indexSegmentAt(this.index, i) === ordinal && core.indexPositionAt(this.index, i) >= fromPosition) rows.unshift(i);
+    }
     const out = Buffer.alloc(rows.length * INDEX_ENTRY_BYTES);
     rows.forEach((i, k) => {
       out.writeBigUInt64LE(BigInt(core.indexOffsetAt(this.index, i)), k * INDEX_ENTRY_BYTES);
