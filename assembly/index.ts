@@ -122,7 +122,7 @@ export {
   walAppend, walAppendDurable, walDrainCommit, walEnd, walFind, walFirstOp, walHasEntries, walHeaderRepaired, walInit,
   walLastOp, walLoadSlots, walLogStart, walPoison, walPoisoned, walReason, walRegionBytes, walRemaining, walScanBegin,
   walScanFeed, walScanPos, walScanWant, walSetSnapshotOp, walSlotCount, walSlotHeaderState, walSlotNeedsClear, walSlotNeedsHeader,
-  walSlotOffset, walSlotOp, walSlotSize, walSlotState, walSnapshotOp, walStopAt, walVerdict,
+  walSlotOffset, walSlotOp, walSlotSize, walSlotState, walSnapshotOp, walStopAt, walTruncateFrom, walVerdict,
 } from "./journal/wal";
 export {
   superblockCheck, superblockErrorAt, superblockPick, superblockSeal, superblockSequence, superblockWriteSlot,

@@ -350,6 +350,35 @@ export function walDrainCommit(r: usize, upTo: f64): void {
   if (limit > load<u64>(r + R_SNAPSHOT_OP)) store<u64>(r + R_SNAPSHOT_OP, limit);
 }
 
+// View-change truncation: forget ops ≥ `op` and return the file offset the log must be cut at (-1: nothing to cut).
+// The host zeroes their slot headers and fsyncs first, then cuts the log: a crash in between leaves complete,
+// unclaimed entries, i.e. the old state, never headers claiming entries that are gone.
+export function walTruncateFrom(r: usize, op: f64): f64 {
+  if (load<u32>(r + R_HAS) == 0) return -1;
+  const from = <u64>op;
+  const first = load<u64>(r + R_FIRST_OP);
+  const last = load<u64>(r + R_LAST_OP);
+  if (from > last) return -1;
+  const start = from < first ? first : from;
+  const n = slots(r);
+  const cut = load<u64>(slot(r, <u32>(start % <u64>n)) + S_LOG_OFFSET);
+  for (let o = start; o <= last; o++) {
+    const s = slot(r, <u32>(o % <u64>n));
+    if (load<u64>(s + S_LOG_OP) != o) continue;
+    store<u32>(s + S_LOG_STATE, SLOT_EMPTY);
+    store<u32>(s + S_STATE, SLOT_EMPTY);
+    store<u32>(s + S_HDR_STATE, SLOT_EMPTY);
+  }
+  if (start == first) {
+    store<u32>(r + R_HAS, 0);
+  } else {
+    store<u64>(r + R_LAST_OP, start - 1);
+    store<u64>(r + R_LAST_SUM, load<u64>(slot(r, <u32>((start - 1) % <u64>n)) + S_LOG_SUM));
+  }
+  store<u64>(r + R_END, cut);
+  return <f64>cut;
+}
+
 function record(r: usize, op: u64, offset: u64, size: u32, sum: u64, state: u32): void {
   const s = slot(r, <u32>(op % <u64>slots(r)));
   store<u64>(s + S_LOG_OP, op);

@@ -131,6 +131,7 @@ export interface CoreExports {
   walRemaining(r: number): number;
   walSetSnapshotOp(r: number, op: number): boolean;
   walDrainCommit(r: number, upTo: number): void;
+  walTruncateFrom(r: number, op: number): number;
   superblockSeal(p: number, sequence: number, prev: number): void;
   superblockCheck(p: number, len: number): number;
   superblockErrorAt(): number;

@@ -2,7 +2,7 @@ import { H_CHECKSUM, H_OP, H_PARENT, PREPARE_BODY_CHECKSUM, PREPARE_HEADER_CHECK
 import {
   APPEND_OK, APPEND_OP_ORDER, APPEND_PARENT, APPEND_SLOT_BUSY, SLOT_CORRUPT, SLOT_MISSING, SLOT_TORN, SLOT_VALID, WAL_CLEAN,
   WAL_FAIL, WAL_TRUNCATE, walAppend, walAppendDurable, walDrainCommit, walEnd, walFind, walInit, walLastOp, walLoadSlots,
-  walRegionBytes, walScanBegin, walScanFeed, walScanPos, walScanWant, walSlotNeedsHeader, walSlotState, walStopAt, walVerdict,
+  walRegionBytes, walScanBegin, walTruncateFrom, walScanFeed, walScanPos, walScanWant, walSlotNeedsHeader, walSlotState, walStopAt, walVerdict,
 } from "../../assembly/journal/wal";
 
 const SLOTS: u32 = 8;
@@ -129,6 +129,20 @@ describe("WAL boot decisions", () => {
     expect(walFind(r, 1)).toBe(-1);
     expect(walFind(r, 9)).toBe(1);
     expect(walEnd(r)).toBe(<f64>(LOG + 8 * ENTRY));
+    heap.free(chain);
+  });
+
+  it("truncateFrom forgets a suffix and says where to cut the log", () => {
+    const chain: usize = makeFile(8, 0);
+    walInit(r, SLOTS, 1 << 20);
+    for (let op: u32 = 1; op <= 8; op++) walAppend(r, entryAt(chain, op));
+    walAppendDurable(r, 8);
+    expect(walTruncateFrom(r, 9)).toBe(-1);
+    expect(walTruncateFrom(r, 6)).toBe(<f64>(LOG + 5 * ENTRY));
+    expect(walLastOp(r)).toBe(5);
+    expect(walFind(r, 6)).toBe(-1);
+    expect(walAppend(r, entryAt(chain, 6))).toBe(APPEND_OK);
+    expect(walEnd(r)).toBe(<f64>(LOG + 6 * ENTRY));
     heap.free(chain);
   });
 });

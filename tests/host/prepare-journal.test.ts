@@ -125,3 +125,23 @@ test('drain: a leftover tmp (crash before rename) is ignored; after rename the n
   assert.deepEqual([m.firstOp, m.lastOp, m.recovery.slots.valid], [6, 12, 7]);
   m.close();
 });
+
+test('truncateFrom removes a suffix durably; new ops take its place', async () => {
+  const sc = await storageCore();
+  const dir = tempDir();
+  const j = await PrepareJournal.open({ dir, slotCount: SLOTS, quiet: true });
+  const p = chain(sc, 1, 8);
+  j.append(p);
+  j.truncateFrom(6);
+  assert.deepEqual([j.lastOp, j.read(6)], [5, null]);
+  const replacement = chain(sc, 6, 7, p[4], 100);
+  j.append(replacement);
+  j.close();
+  const k = await PrepareJournal.open({ dir, slotCount: SLOTS, quiet: true });
+  assert.deepEqual([k.lastOp, k.recovery.verdict], [7, 'clean']);
+  assert.deepEqual(k.read(7), replacement[1]);
+  k.truncateFrom(1);
+  assert.equal(k.lastOp, null);
+  k.close();
+  assert.equal(fs.statSync(path.join(dir, 'journal.wal')).size, LOG_START);
+});

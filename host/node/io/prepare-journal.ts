@@ -229,6 +229,29 @@ export class PrepareJournal {
     return Buffer.from(sc.u8.slice(sc.window, sc.window + size));
   }
 
+  // View-change truncation: removes ops ≥ `op`. Their slot headers are zeroed and fsynced before the log is cut, so a
+  // crash in between leaves the old state (complete entries no header claims), never headers without entries.
+  truncateFrom(op: number): void {
+    const { sc, region } = this;
+    const core = sc.core;
+    this.refuseIfPoisoned();
+    const last = this.lastOp;
+    if (last === null || op > last) return;
+    const first = Math.max(op, this.firstOp!);
+    try {
+      this.syncHeaders();
+      const zero = Buffer.alloc(HEADER);
+      for (let o = first; o <= last; o++) writeFully(this.fd, zero, (o % this.slotCount) * HEADER);
+      fs.fdatasyncSync(this.fd);
+      const cut = core.walTruncateFrom(region, op);
+      fs.ftruncateSync(this.fd, cut);
+      fs.fsyncSync(this.fd);
+    } catch (error) {
+      core.walPoison(region);
+      throw error;
+    }
+  }
+
   // Checkpoint compaction: keep only ops > upTo. tmp → fsync → rename (commit point) → fsync dir → reopen; only then
   // does snapshot_op advance. A crash before the rename leaves the old journal, after it the new one; an I/O error
   // after it poisons the journal (it refuses all I/O until reopened, which recovers from whichever file is in place).
