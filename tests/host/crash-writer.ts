@@ -1,6 +1,7 @@
 // Child process of crash.test: recovers a data directory, then appends to a partition and to the metadata journal
 // (with checkpoints: superblock, then drain) as fast as it can, printing each acknowledgement once the call that
-// made it durable has returned:  A <next offset> | J <last op> | S <checkpoint op>.  The parent SIGKILLs it at random.
+// made it durable has returned:  A <next offset> | J <last op> | t/T <first op to remove> (before/after) | S <checkpoint op>.
+// The parent SIGKILLs it at random.
 // Every payload is a pure function of its offset (or op), so the parent can check any recovered byte.
 // With SHARDLOG_CRASH_AT=n the writer kills itself at its n-th file-system step instead (writes are cut to a seeded
 // prefix first): a crash point that replays exactly from the seed.
@@ -83,6 +84,13 @@ async function main(): Promise<void> {
       const result = partition.append(batches);
       ack(`A ${result.nextOffset}`);
       partition.applyRetention();
+    } else if (random() < 0.1 && journal.lastOp !== null && journal.lastOp - 3 > Math.max(journal.firstOp!, journal.snapshotOp + 1)) {
+      // A view change: drop an uncommitted suffix (never at or below the checkpoint: committed ops stay).
+      const from = journal.lastOp - Math.floor(random() * 3);
+      ack(`t ${from}`); // intent: from here on, ops ≥ from may be gone (a crash inside leaves old or new state)
+      journal.truncateFrom(from);
+      parent = journal.read(from - 1);
+      ack(`T ${from}`);
     } else {
       if (journal.remaining < 8) {
         const cp = journal.lastOp!;

@@ -22,11 +22,11 @@ const KILLS = Number(process.env.SHARDLOG_CRASH_KILLS ?? 220);
 const WRITERS = 2; // independent data directories killed in parallel (one per core)
 const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-writer.js');
 
-interface Acks { offset: number; op: number; checkpoint: number; ready: boolean }
+interface Acks { offset: number; op: number; checkpoint: number; ready: boolean; truncated?: boolean; log?: string }
 
 // Runs one writer until the kill; resolves with the acknowledgements it printed before dying.
 // crashAt > 0: the writer kills itself at that file-system step (deterministic); else the kill comes from here.
-function runWriter(dir: string, seed: number, killAfterMs: number, afterReady: boolean, crashAt: number): Promise<Acks> {
+function runWriter(dir: string, seed: number, killAfterMs: number, afterReady: boolean, crashAt: number, prior: Acks): Promise<Acks> {
   return new Promise((resolve, reject) => {
     const env = crashAt > 0 ? { ...process.env, SHARDLOG_CRASH_AT: String(crashAt) } : process.env;
     const child = spawn(process.execPath, ['--no-liftoff', writer, dir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -51,8 +51,14 @@ function runWriter(dir: string, seed: number, killAfterMs: number, afterReady: b
         const [kind, value] = line.split(' ');
         if (kind === 'A') acks.offset = Math.max(acks.offset, Number(value));
         if (kind === 'J') acks.op = Math.max(acks.op, Number(value));
+        if (kind === 't') {
+          // Ops ≥ value are gone on purpose (view change); later J lines re-acknowledge the new ones.
+          acks.op = Math.min(Math.max(acks.op, acks.truncated ? 0 : prior.op), Number(value) - 1);
+          acks.truncated = true;
+        }
         if (kind === 'S') acks.checkpoint = Math.max(acks.checkpoint, Number(value));
       }
+      acks.log = out.split('\n').filter((l) => /^[JtTS] /.test(l)).slice(-12).join(', ');
       resolve(acks);
     });
   });
@@ -71,7 +77,7 @@ async function verify(dir: string, acked: Acks, what: string): Promise<void> {
   seen.journalTruncations += journal.recovery.truncated ? 1 : 0;
   seen.headerRepairs += journal.recovery.repairedHeaders;
   try {
-    assert.ok((journal.lastOp ?? 0) >= acked.op, `${what}: journal ends at op ${journal.lastOp}, acknowledged ${acked.op}`);
+    assert.ok((journal.lastOp ?? 0) >= acked.op, `${what}: journal ends at op ${journal.lastOp}, acknowledged ${acked.op}; recovery ${JSON.stringify(journal.recovery)}`);
     if (journal.lastOp !== null) {
       for (let op = Math.max(journal.firstOp!, checkpoint); op <= journal.lastOp; op++) {
         const entry = journal.read(op);
@@ -120,15 +126,15 @@ test(`crash: ${KILLS} SIGKILLs at seeded moments lose no acknowledged write and 
       const afterReady = random() < 0.8;
       const delay = afterReady ? Math.floor(random() * 120) : Math.floor(random() * 250);
       const seed = Math.floor(random() * 2 ** 31);
-      return runWriter(dir, seed, delay, afterReady, crashAt).then(async (acks) => {
+      return runWriter(dir, seed, delay, afterReady, crashAt, acked[w]).then(async (acks) => {
         kills++;
         if (selfKill) selfKills++;
         if (!acks.ready) duringRecovery++;
         const merged = {
-          offset: Math.max(acked[w].offset, acks.offset), op: Math.max(acked[w].op, acks.op),
+          offset: Math.max(acked[w].offset, acks.offset), op: acks.truncated ? acks.op : Math.max(acked[w].op, acks.op),
           checkpoint: Math.max(acked[w].checkpoint, acks.checkpoint), ready: true,
         };
-        await verify(dir, merged, `writer ${w}, kill ${kills} (seed ${seed}, ${crashAt ? `self-kill at step ${crashAt}` : `${afterReady ? 'after ready' : 'from spawn'} +${delay} ms`})`);
+        await verify(dir, merged, `writer ${w}, kill ${kills} [prior op ${acked[w].op}; last journal acks: ${acks.log}] (seed ${seed}, ${crashAt ? `self-kill at step ${crashAt}` : `${afterReady ? 'after ready' : 'from spawn'} +${delay} ms`})`);
         acked[w] = merged;
       });
     });
