@@ -22,14 +22,11 @@ export const PREPARE_HEADER_CHECKSUM: u32 = 3;
 export const PREPARE_BODY_CHECKSUM: u32 = 4;
 export const PREPARE_NONZERO_RESERVED: u32 = 5;
 
-// Identity checksum: XXH3 over bytes 16..256 with the view read as 0, so re-stamping the view on retransmit keeps a
-// prepare's identity (as PrepareHeader::identity_checksum in Iggy).
+// Header checksum: XXH3 over bytes 16..256, the view included. (Iggy's identity checksum reads the view as 0 so a
+// retransmit may re-stamp it; on disk every bit must be covered, so a prepare is sealed with the view it is stored
+// with, and a flipped view bit is caught like any other.)
 export function prepareIdentity(p: usize): u64 {
-  const view = load<u32>(p + H_VIEW);
-  store<u32>(p + H_VIEW, 0);
-  const sum = xxh3_64(p + 16, PREPARE_HEADER - 16);
-  store<u32>(p + H_VIEW, view);
-  return sum;
+  return xxh3_64(p + 16, PREPARE_HEADER - 16);
 }
 
 // Seals a prepare of `size` bytes (header + body) at `p`: command, size, body checksum, then identity checksum.

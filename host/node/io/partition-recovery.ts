@@ -69,11 +69,11 @@ function badRecord(ctx: RecoveryContext, segment: SegmentFile, isLast: boolean, 
   const decision = sc.core.segmentTailDecision(sc.window, n, remaining, pos, segment.nextOffset, verdict, sc.scratch, sc.scratchLen, ctx.maxWrite);
   // A sealed segment was fsynced before its successor existed: nothing in it can be a torn write.
   if (!isLast || decision !== TAIL_TRUNCATE) {
-    throw storageError('SegmentCorrupt', segment.logPath, errorAt,
-      `${reason}; ${remaining} bytes from byte ${pos} cannot be a torn tail (acknowledged data would be lost): refusing to open`);
+    throw storageError('SegmentCorrupt', segment.logPath, pos,
+      `batch starting here: ${reason} at byte ${errorAt}; the ${remaining} bytes from here cannot be a torn tail (acknowledged data would be lost): refusing to open`);
   }
   if (ctx.onTornTail === 'fail') {
-    throw storageError('SegmentTornTail', segment.logPath, pos, `${reason}; ${remaining} trailing bytes (policy: fail)`);
+    throw storageError('SegmentTornTail', segment.logPath, pos, `${reason} at byte ${errorAt}; ${remaining} trailing bytes (policy: fail)`);
   }
   segment.truncate(pos);
   ctx.warn(`truncated torn tail of ${segment.logPath}: ${remaining} bytes from byte ${pos} (${reason} at byte ${errorAt}); next offset ${segment.nextOffset}`);

@@ -286,7 +286,8 @@ export class Partition {
       const consumed = core.segmentScanConsumed();
       const cutByWindow = verdict === BATCH_INCOMPLETE && pos + n < segment.size;
       if (verdict !== SCAN_END && !cutByWindow) {
-        throw storageError('SegmentChecksumMismatch', segment.logPath, pos + core.segmentScanErrorAt(), `${SCAN_VERDICTS[verdict] ?? verdict}: batch not returned`);
+        throw storageError('SegmentChecksumMismatch', segment.logPath, pos + consumed,
+          `batch starting here: ${SCAN_VERDICTS[verdict] ?? verdict} at byte ${pos + core.segmentScanErrorAt()}; not returned`);
       }
       if (consumed > 0) return consumed;
       // The next batch is longer than this read: read again with room for all of it.
