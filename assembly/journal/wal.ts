@@ -169,9 +169,12 @@ export function walScanFeed(r: usize, p: usize, len: u32): void {
   }
   // PHASE_ENTRY: the whole entry, header included.
   const op = load<u64>(p + H_OP);
-  if (prepareCheckHeader(p, load<u32>(r + R_MAX_ENTRY)) != PREPARE_OK || prepareCheckBody(p) != PREPARE_OK) {
+  // The header is checked again: these bytes were read anew and must be what was verified a moment ago.
+  let verdict = prepareCheckHeader(p, load<u32>(r + R_MAX_ENTRY));
+  if (verdict == PREPARE_OK) verdict = prepareCheckBody(p);
+  if (verdict != PREPARE_OK) {
     failOp(r, op);
-    failScan(r, pos, 4);
+    failScan(r, pos, verdict);
     finish(r);
     return;
   }
