@@ -171,9 +171,11 @@ export function walScanFeed(r: usize, p: usize, len: u32): void {
   const op = load<u64>(p + H_OP);
   // The header is checked again: these bytes were read anew and must be what was verified a moment ago.
   let verdict = prepareCheckHeader(p, load<u32>(r + R_MAX_ENTRY));
-  if (verdict == PREPARE_OK) verdict = prepareCheckBody(p);
+  if (verdict == PREPARE_OK) {
+    verdict = prepareCheckBody(p);
+    if (verdict != PREPARE_OK) failOp(r, op); // the header (and so the op) is trustworthy; the body is not
+  }
   if (verdict != PREPARE_OK) {
-    failOp(r, op);
     failScan(r, pos, verdict);
     finish(r);
     return;
