@@ -133,6 +133,21 @@ describe("sparse index", () => {
   });
 });
 
+describe("torn or corrupt", () => {
+  it("zeros where a batch should be are unwritten blocks of a cut write: truncate", () => {
+    const p = heap.alloc(3 << 12);
+    memory.fill(p, 0, 3 << 12);
+    const len = writeBatches(p, 1, 9000);
+    // The batch is complete in length, but its middle 4 KiB block was never written.
+    memory.fill(p + 4096, 0, 4096);
+    expect(segmentScan(p, len, 0, 0, 0, 0, 0, scratch, SCRATCH_LEN, true)).toBe(BATCH_FRAME_CHECKSUM);
+    expect(segmentTailDecision(p, len, <f64>len, 0, 0, BATCH_FRAME_CHECKSUM, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_TRUNCATE);
+    // More bytes after the bad record than one write can leave: never a torn tail.
+    expect(segmentTailDecision(p, len, <f64>len, 0, 0, BATCH_FRAME_CHECKSUM, scratch, SCRATCH_LEN, 4096)).toBe(TAIL_CORRUPT);
+    heap.free(p);
+  });
+});
+
 describe("retention", () => {
   it("drops the oldest segments over size or age, never the active one", () => {
     const t = heap.alloc(64);
