@@ -13,6 +13,7 @@ import { PrepareJournal, sealPrepare } from '../../host/node/io/prepare-journal.
 import { storageCore } from '../../host/node/io/storage-core.js';
 import { SuperblockStore } from '../../host/node/io/superblock-store.js';
 import { prng } from './helpers-prng.js';
+import { armSelfKill } from './self-kill.js';
 
 export const SLOTS = 64;
 
@@ -35,26 +36,6 @@ export const partitionOptions = (dir: string) => ({
   dir: path.join(dir, 'partition'), partitionId: 1, segmentBytes: 256 << 10, retention: { maxBytes: 2 << 20 }, quiet: true, writeChunkBytes: 64,
 });
 
-// Fault injection at the OS boundary: counts write/fsync/rename/truncate calls and SIGKILLs this process at step `at`.
-function armSelfKill(at: number, random: () => number): void {
-  let steps = 0;
-  const die = () => process.kill(process.pid, 'SIGKILL');
-  const io = fs as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of ['fdatasyncSync', 'fsyncSync', 'renameSync', 'ftruncateSync', 'rmSync']) {
-    const real = io[name];
-    io[name] = (...a: unknown[]) => { if (++steps === at) die(); return real(...a); };
-  }
-  const realWrite = io.writeSync;
-  io.writeSync = (fd: unknown, buf: unknown, off: unknown, len: unknown, pos: unknown) => {
-    if (++steps === at) {
-      const prefix = Math.floor(random() * Number(len));
-      if (prefix > 0) realWrite(fd, buf, off, prefix, pos);
-      die();
-    }
-    return realWrite(fd, buf, off, len, pos);
-  };
-}
-
 function ack(line: string): void {
   fs.writeSync(1, `${line}\n`);
 }
@@ -62,7 +43,7 @@ function ack(line: string): void {
 async function main(): Promise<void> {
   const [dir, seedText] = process.argv.slice(2);
   const random = prng(Number(seedText));
-  if (process.env.SHARDLOG_CRASH_AT) armSelfKill(Number(process.env.SHARDLOG_CRASH_AT), prng(Number(seedText) ^ 0x5eed));
+  if (process.env.SHARDLOG_CRASH_AT) armSelfKill(Number(process.env.SHARDLOG_CRASH_AT), prng(Number(seedText) ^ 0x5eed)).enable();
   const sc = await storageCore({ memoryBytes: 96 << 20 });
   const metadata = path.join(dir, 'metadata');
   const superblock = await SuperblockStore.open(metadata, sc, true);
