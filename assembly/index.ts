@@ -117,7 +117,7 @@ export {
   indexAppend, indexCount, indexDropBefore, indexFindOffset, indexFindTimestamp, indexInit, indexOffsetAt,
   indexPositionAt, indexRegionBytes, indexSegmentAt, indexTimestampAt, indexTruncate, retentionPick,
 } from "./journal/sparse_index";
-export { prepareCheckBody, prepareCheckHeader, prepareIdentity, prepareOp, prepareSeal, prepareSize } from "./journal/prepare";
+export { prepareCheckBody, prepareCheckHeader, prepareHeaderChecksum, prepareOp, prepareSeal, prepareSize } from "./journal/prepare";
 export {
   walAppend, walAppendDurable, walDrainCommit, walEnd, walFind, walFirstOp, walHasEntries, walHeaderRepaired, walInit,
   walLastOp, walLoadSlots, walLogStart, walPoison, walPoisoned, walReason, walRegionBytes, walRemaining, walScanBegin,

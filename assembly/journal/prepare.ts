@@ -25,7 +25,7 @@ export const PREPARE_NONZERO_RESERVED: u32 = 5;
 // Header checksum: XXH3 over bytes 16..256, the view included. (Iggy's identity checksum reads the view as 0 so a
 // retransmit may re-stamp it; on disk every bit must be covered, so a prepare is sealed with the view it is stored
 // with, and a flipped view bit is caught like any other.)
-export function prepareIdentity(p: usize): u64 {
+export function prepareHeaderChecksum(p: usize): u64 {
   return xxh3_64(p + 16, PREPARE_HEADER - 16);
 }
 
@@ -36,7 +36,7 @@ export function prepareSeal(p: usize, size: u32): void {
   store<u64>(p + H_CHECKSUM_BODY, xxh3_64(p + PREPARE_HEADER, size - PREPARE_HEADER));
   store<u64>(p + H_CHECKSUM_BODY + 8, 0);
   store<u64>(p + H_CHECKSUM + 8, 0);
-  store<u64>(p + H_CHECKSUM, prepareIdentity(p));
+  store<u64>(p + H_CHECKSUM, prepareHeaderChecksum(p));
 }
 
 export function prepareCheckHeader(p: usize, maxEntry: u32): u32 {
@@ -44,7 +44,7 @@ export function prepareCheckHeader(p: usize, maxEntry: u32): u32 {
   const size = load<u32>(p + H_SIZE);
   if (size < PREPARE_HEADER || size > maxEntry) return PREPARE_BAD_SIZE;
   if (load<u64>(p + H_CHECKSUM + 8) != 0 || load<u64>(p + H_CHECKSUM_BODY + 8) != 0) return PREPARE_NONZERO_RESERVED;
-  if (load<u64>(p + H_CHECKSUM) != prepareIdentity(p)) return PREPARE_HEADER_CHECKSUM;
+  if (load<u64>(p + H_CHECKSUM) != prepareHeaderChecksum(p)) return PREPARE_HEADER_CHECKSUM;
   return PREPARE_OK;
 }
 
