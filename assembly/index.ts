@@ -119,7 +119,7 @@ export {
 } from "./journal/sparse_index";
 export { prepareCheckBody, prepareCheckHeader, prepareHeaderChecksum, prepareOp, prepareSeal, prepareSize } from "./journal/prepare";
 export {
-  walAppend, walAppendDurable, walDrainCommit, walEnd, walFind, walFirstOp, walHasEntries, walHeaderRepaired, walInit,
+  walAppend, walAppendDurable, walDrainCommit, walEnd, walFileHeaderSeal, walFileHeaderSlots, walFind, walFirstOp, walHasEntries, walHeaderRepaired, walInit,
   walLastOp, walLoadSlots, walLogStart, walPoison, walPoisoned, walReason, walRegionBytes, walRemaining, walScanBegin,
   walScanFeed, walScanPos, walScanWant, walSetSnapshotOp, walSlotCount, walSlotHeaderState, walSlotNeedsClear, walSlotNeedsHeader,
   walSlotOffset, walSlotOp, walSlotSize, walSlotState, walSnapshotOp, walStopAt, walTruncateFrom, walVerdict,

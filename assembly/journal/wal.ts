@@ -1,6 +1,8 @@
 // PrepareJournal index and recovery decisions for the metadata WAL (`metadata/journal.wal`).
 //
-// File: [header slots: slot_count × 256 B][log: prepares appended back to back, each header + body].
+// File: [file header: 4 KiB][header slots: slot_count × 256 B][log: prepares appended back to back, header + body].
+// The file header (magic, version, slot_count, max entry, XXH3) makes the layout self-describing: a journal opened
+// with another slot count is refused instead of being misread (and its log mistaken for a torn tail).
 // A group of prepares is appended to the log and fsynced (the acknowledgement); only after that fsync are their
 // headers copied into their slots (slot = op % slot_count; the host writes them with the next group, under the next
 // fsync). So a valid slot header proves its prepare was durable: on boot a bad log record whose op a slot header
@@ -12,6 +14,7 @@
 import {
   H_CHECKSUM, H_OP, H_PARENT, PREPARE_HEADER, PREPARE_OK, isZero, prepareCheckBody, prepareCheckHeader,
 } from "./prepare";
+import { xxh3_64 } from "../checksum/xxh3";
 
 const R_SLOTS: usize = 0;
 const R_POISONED: usize = 4;
@@ -79,6 +82,27 @@ const PHASE_HEADER: u32 = 0;
 const PHASE_ENTRY: u32 = 1;
 const PHASE_DONE: u32 = 2;
 
+export const WAL_FILE_HEADER: u32 = 4096;
+const WAL_MAGIC: u32 = 0x4c415753; // "SWAL"
+const WAL_VERSION: u32 = 1;
+
+// Writes the 4 KiB file header at `p`: magic | version | slot_count | max_entry | zeros | XXH3-64 of bytes 0..4088.
+export function walFileHeaderSeal(p: usize, slotCount: u32, maxEntry: u32): void {
+  memory.fill(p, 0, WAL_FILE_HEADER);
+  store<u32>(p, WAL_MAGIC);
+  store<u32>(p + 4, WAL_VERSION);
+  store<u32>(p + 8, slotCount);
+  store<u32>(p + 12, maxEntry);
+  store<u64>(p + WAL_FILE_HEADER - 8, xxh3_64(p, WAL_FILE_HEADER - 8));
+}
+
+// The slot count a file header declares, or 0 when the header is not valid (damaged, or not a journal).
+export function walFileHeaderSlots(p: usize): u32 {
+  if (load<u32>(p) != WAL_MAGIC || load<u32>(p + 4) != WAL_VERSION) return 0;
+  if (xxh3_64(p, WAL_FILE_HEADER - 8) != load<u64>(p + WAL_FILE_HEADER - 8)) return 0;
+  return load<u32>(p + 8);
+}
+
 export function walRegionBytes(slotCount: u32): u32 {
   return <u32>R_HEADER + slotCount * <u32>SLOT;
 }
@@ -94,7 +118,7 @@ export function walLogStart(r: usize): f64 {
   return <f64>logStart(r);
 }
 
-// Boot, step 1: classify every redundant header slot (`p` = the file's first slot_count × 256 bytes).
+// Boot, step 1: classify every redundant header slot (`p` = the slot_count × 256 bytes after the file header).
 export function walLoadSlots(r: usize, p: usize): void {
   const n = slots(r);
   const maxEntry = load<u32>(r + R_MAX_ENTRY);
@@ -415,7 +439,7 @@ function failOp(r: usize, op: u64): void {
 
 // @ts-ignore: decorator
 @inline function logStart(r: usize): u64 {
-  return <u64>load<u32>(r + R_SLOTS) * <u64>PREPARE_HEADER;
+  return <u64>WAL_FILE_HEADER + <u64>load<u32>(r + R_SLOTS) * <u64>PREPARE_HEADER;
 }
 
 // @ts-ignore: decorator

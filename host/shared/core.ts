@@ -100,6 +100,8 @@ export interface CoreExports {
   prepareOp(p: number): number;
   prepareSize(p: number): number;
   walRegionBytes(slotCount: number): number;
+  walFileHeaderSeal(p: number, slotCount: number, maxEntry: number): void;
+  walFileHeaderSlots(p: number): number;
   walInit(r: number, slotCount: number, maxEntry: number): void;
   walLogStart(r: number): number;
   walLoadSlots(r: number, p: number): void;

@@ -2,13 +2,14 @@ import { H_CHECKSUM, H_OP, H_PARENT, PREPARE_BODY_CHECKSUM, PREPARE_HEADER_CHECK
 import {
   APPEND_OK, APPEND_OP_ORDER, APPEND_PARENT, APPEND_SLOT_BUSY, SLOT_CORRUPT, SLOT_MISSING, SLOT_TORN, SLOT_VALID, WAL_CLEAN,
   WAL_FAIL, WAL_TRUNCATE, walAppend, walAppendDurable, walDrainCommit, walEnd, walFind, walInit, walLastOp, walLoadSlots,
-  walRegionBytes, walScanBegin, walTruncateFrom, walScanFeed, walScanPos, walScanWant, walSlotNeedsHeader, walSlotState, walStopAt, walVerdict,
+  walRegionBytes, walScanBegin, walTruncateFrom, walFileHeaderSeal, walFileHeaderSlots, walScanFeed, walScanPos, walScanWant, walSlotNeedsHeader, walSlotState, walStopAt, walVerdict,
 } from "../../assembly/journal/wal";
 
 const SLOTS: u32 = 8;
 const BODY: u32 = 40;
 const ENTRY: u32 = 256 + BODY;
-const LOG: u32 = SLOTS * 256;
+const FH: u32 = 4096;
+const LOG: u32 = FH + SLOTS * 256;
 
 // A journal "file" in memory: header slots, then `count` chained prepares for ops 1..count. With `headers`, the
 // first `headers` ops also have their slot header (i.e. were acknowledged).
@@ -23,7 +24,7 @@ function makeFile(count: u32, headers: u32): usize {
     for (let b: u32 = 0; b < BODY; b++) store<u8>(p + 256 + b, <u8>(i * 3 + b));
     prepareSeal(p, ENTRY);
     parent = load<u64>(p + H_CHECKSUM);
-    if (i < headers) memory.copy(file + (<usize>((i + 1) % SLOTS)) * 256, p, 256);
+    if (i < headers) memory.copy(file + FH + (<usize>((i + 1) % SLOTS)) * 256, p, 256);
   }
   return file;
 }
@@ -31,7 +32,7 @@ function makeFile(count: u32, headers: u32): usize {
 // Boot over `size` bytes of `file`, reading exactly what the core asks for.
 function boot(r: usize, file: usize, size: u32): u32 {
   walInit(r, SLOTS, 1 << 20);
-  walLoadSlots(r, file);
+  walLoadSlots(r, file + FH);
   walScanBegin(r, <f64>size);
   for (let want = walScanWant(r); want > 0; want = walScanWant(r)) walScanFeed(r, file + <usize>walScanPos(r), want);
   return walVerdict(r);
@@ -144,5 +145,14 @@ describe("WAL boot decisions", () => {
     expect(walAppend(r, entryAt(chain, 6))).toBe(APPEND_OK);
     expect(walEnd(r)).toBe(<f64>(LOG + 6 * ENTRY));
     heap.free(chain);
+  });
+
+  it("the file header declares the slot count; any damage makes it invalid", () => {
+    const h = heap.alloc(FH);
+    walFileHeaderSeal(h, 1024, 1 << 20);
+    expect(walFileHeaderSlots(h)).toBe(1024);
+    store<u8>(h + 2000, 1);
+    expect(walFileHeaderSlots(h)).toBe(0);
+    heap.free(h);
   });
 });

@@ -101,7 +101,7 @@ test('a damaged .index is rebuilt from the verified log and reported', async () 
   p.close();
 });
 
-test(`journal.wal bit flips: log damage is JournalHeaderCorrupt at the entry, slot damage is repaired and reported (seed ${SEED})`, async () => {
+test(`journal.wal bit flips: file-header and log damage is JournalHeaderCorrupt at its start, slot damage is repaired and reported (seed ${SEED})`, async () => {
   const sc = await storageCore();
   const dir = tempDir();
   const slots = 16;
@@ -122,10 +122,19 @@ test(`journal.wal bit flips: log damage is JournalHeaderCorrupt at the entry, sl
     flipBit(path.join(dir, 'journal.wal'), byte, Math.floor(random() * 8));
     const damaged = fs.readFileSync(path.join(dir, 'journal.wal'));
     const what = `trial ${trial}: byte ${byte}`;
-    if (byte >= slots * 256) {
+    if (byte < 4096) {
+      // The file header: the whole layout depends on it, so a damaged one refuses the boot.
       await assert.rejects(PrepareJournal.open({ dir, slotCount: slots, quiet: true }), (e: Error) => {
         assert.equal(e.name, 'JournalHeaderCorrupt', `${what}: ${e.message}`);
-        const start = slots * 256 + Math.floor((byte - slots * 256) / entry) * entry;
+        assert.equal(byteOf(e), 0, what);
+        return true;
+      });
+      assert.deepEqual(fs.readFileSync(path.join(dir, 'journal.wal')), damaged, `${what}: file changed`);
+      refused++;
+    } else if (byte >= 4096 + slots * 256) {
+      await assert.rejects(PrepareJournal.open({ dir, slotCount: slots, quiet: true }), (e: Error) => {
+        assert.equal(e.name, 'JournalHeaderCorrupt', `${what}: ${e.message}`);
+        const start = 4096 + slots * 256 + Math.floor((byte - 4096 - slots * 256) / entry) * entry;
         assert.equal(byteOf(e), start, `${what}: ${e.message}`);
         return true;
       });

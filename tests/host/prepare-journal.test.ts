@@ -8,7 +8,8 @@ import { storageCore } from '../../host/node/io/storage-core.js';
 import { body, chain, flipBit, tempDir } from './helpers.js';
 
 const SLOTS = 16;
-const LOG_START = SLOTS * 256;
+const FILE_HEADER = 4096;
+const LOG_START = FILE_HEADER + SLOTS * 256;
 
 test('group append, read back, reopen with every slot valid', async () => {
   const sc = await storageCore();
@@ -75,7 +76,7 @@ test('a complete prepare whose slot header was never written is kept, and its he
   const k = await PrepareJournal.open({ dir, slotCount: SLOTS, quiet: true });
   assert.deepEqual([k.lastOp, k.recovery.repairedHeaders], [3, 1]);
   k.close();
-  const header = fs.readFileSync(path.join(dir, 'journal.wal')).subarray(3 * 256, 4 * 256);
+  const header = fs.readFileSync(path.join(dir, 'journal.wal')).subarray(FILE_HEADER + 3 * 256, FILE_HEADER + 4 * 256);
   assert.deepEqual(header, p[2].subarray(0, 256));
 });
 
@@ -144,4 +145,19 @@ test('truncateFrom removes a suffix durably; new ops take its place', async () =
   assert.equal(k.lastOp, null);
   k.close();
   assert.equal(fs.statSync(path.join(dir, 'journal.wal')).size, LOG_START);
+});
+
+test('the file header makes the layout self-describing: another slot count or a damaged header is refused untouched', async () => {
+  const sc = await storageCore();
+  const dir = tempDir();
+  const j = await PrepareJournal.open({ dir, slotCount: SLOTS, quiet: true });
+  j.append(chain(sc, 1, 3));
+  j.close();
+  const file = path.join(dir, 'journal.wal');
+  const before = fs.readFileSync(file);
+  await assert.rejects(PrepareJournal.open({ dir, slotCount: 1024, quiet: true }), { name: 'JournalSlotCountMismatch' });
+  flipBit(file, 100, 0);
+  await assert.rejects(PrepareJournal.open({ dir, slotCount: SLOTS, quiet: true }), (e: Error) => e.name === 'JournalHeaderCorrupt' && /@ byte 0: file header/.test(e.message));
+  flipBit(file, 100, 0);
+  assert.deepEqual(fs.readFileSync(file), before);
 });

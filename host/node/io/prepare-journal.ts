@@ -13,6 +13,8 @@ import { storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
 
 const HEADER = 256;
+const FILE_HEADER = 4096; // assembly/journal/wal.ts WAL_FILE_HEADER
+const slotAt = (slot: number) => FILE_HEADER + slot * HEADER;
 const WAL_CLEAN = 0;
 const WAL_TRUNCATE = 1;
 const SLOT_NAMES = ['empty', 'valid', 'torn', 'corrupt', 'missing', 'pending'];
@@ -91,9 +93,17 @@ export class PrepareJournal {
     if (!fs.existsSync(this.file)) this.createEmpty(this.file);
     this.fd = fs.openSync(this.file, 'r+');
     const size = fs.fstatSync(this.fd).size;
+    // The file header says how the file is laid out; a damaged one, or another slot count, is refused untouched.
+    sc.u8.fill(0, sc.window, sc.window + FILE_HEADER);
+    readFully(this.fd, sc.u8.subarray(sc.window), Math.min(size, FILE_HEADER), 0);
+    const declared = core.walFileHeaderSlots(sc.window);
+    if (declared === 0) throw storageError('JournalHeaderCorrupt', this.file, 0, 'file header is damaged or missing (magic, version or checksum): refusing to boot');
+    if (declared !== this.slotCount) {
+      throw storageError('JournalSlotCountMismatch', this.file, 8, `the file has ${declared} header slots, the configuration says ${this.slotCount}`);
+    }
     const slotBytes = this.slotCount * HEADER;
     sc.u8.fill(0, sc.window, sc.window + slotBytes);
-    readFully(this.fd, sc.u8.subarray(sc.window), Math.min(size, slotBytes), 0);
+    readFully(this.fd, sc.u8.subarray(sc.window), Math.max(0, Math.min(size - FILE_HEADER, slotBytes)), FILE_HEADER);
     core.walLoadSlots(region, sc.window);
     core.walScanBegin(region, size);
     for (let want = core.walScanWant(region); want > 0; want = core.walScanWant(region)) {
@@ -132,12 +142,12 @@ export class PrepareJournal {
     let repaired = 0;
     for (let i = 0; i < this.slotCount; i++) {
       if (core.walSlotHeaderState(region, i) === 3) {
-        this.recoveryWarnings.push(`${this.file} @ byte ${i * HEADER}: slot ${i} header fails its checksum; rewritten from the log`);
+        this.recoveryWarnings.push(`${this.file} @ byte ${slotAt(i)}: slot ${i} header fails its checksum; rewritten from the log`);
       }
       if (core.walSlotNeedsHeader(region, i)) readFully(this.fd, header, HEADER, core.walSlotOffset(region, i));
       else if (core.walSlotNeedsClear(region, i)) header.fill(0);
       else continue;
-      writeFully(this.fd, header, i * HEADER);
+      writeFully(this.fd, header, slotAt(i));
       core.walHeaderRepaired(region, i);
       repaired++;
     }
@@ -151,7 +161,7 @@ export class PrepareJournal {
     const bad: string[] = [];
     for (let i = 0; i < this.slotCount && bad.length < 8; i++) {
       const state = core.walSlotState(this.region, i);
-      if (state === 3 || state === 4) bad.push(`slot ${i} (header byte ${i * HEADER}) op ${core.walSlotOp(this.region, i)} ${SLOT_NAMES[state]}`);
+      if (state === 3 || state === 4) bad.push(`slot ${i} (header byte ${slotAt(i)}) op ${core.walSlotOp(this.region, i)} ${SLOT_NAMES[state]}`);
     }
     return bad.length ? bad.join(', ') : 'no slot detail';
   }
@@ -201,7 +211,7 @@ export class PrepareJournal {
     let run: Buffer[] = [];
     let runSlot = -1;
     const flush = () => {
-      if (run.length) writeFully(this.fd, Buffer.concat(run), runSlot * HEADER);
+      if (run.length) writeFully(this.fd, Buffer.concat(run), slotAt(runSlot));
       run = [];
     };
     for (const prepare of prepares) {
@@ -241,7 +251,7 @@ export class PrepareJournal {
     try {
       this.syncHeaders();
       const zero = Buffer.alloc(HEADER);
-      for (let o = first; o <= last; o++) writeFully(this.fd, zero, (o % this.slotCount) * HEADER);
+      for (let o = first; o <= last; o++) writeFully(this.fd, zero, slotAt(o % this.slotCount));
       fs.fdatasyncSync(this.fd);
       const cut = core.walTruncateFrom(region, op);
       fs.ftruncateSync(this.fd, cut);
@@ -264,14 +274,14 @@ export class PrepareJournal {
     const last = this.lastOp;
     const tfd = fs.openSync(tmp, 'w');
     try {
-      fs.ftruncateSync(tfd, this.slotCount * HEADER);
-      let end = this.slotCount * HEADER;
+      this.writeFileHeader(tfd);
+      let end = slotAt(this.slotCount);
       if (first !== null && last !== null) {
         for (let op = Math.max(first, upTo + 1); op <= last; op++) {
           const entry = this.read(op);
           if (!entry) throw storageError('JournalHeaderCorrupt', this.file, 0, `op ${op} missing during drain`);
           writeFully(tfd, entry, end);
-          writeFully(tfd, entry.subarray(0, HEADER), (op % this.slotCount) * HEADER);
+          writeFully(tfd, entry.subarray(0, HEADER), slotAt(op % this.slotCount));
           end += entry.length;
         }
       }
@@ -313,10 +323,18 @@ export class PrepareJournal {
     this.recover();
   }
 
+  // File header, then zeroed header slots: the layout of an empty journal.
+  private writeFileHeader(fd: number): void {
+    const { sc } = this;
+    sc.core.walFileHeaderSeal(sc.scratch, this.slotCount, this.maxEntry);
+    writeFully(fd, sc.view(sc.scratch, FILE_HEADER), 0);
+    fs.ftruncateSync(fd, slotAt(this.slotCount));
+  }
+
   private createEmpty(file: string): void {
     const tmp = `${file}.tmp`;
     const fd = fs.openSync(tmp, 'w');
-    fs.ftruncateSync(fd, this.slotCount * HEADER);
+    this.writeFileHeader(fd);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, file);

@@ -7,6 +7,7 @@ export type StorageErrorCode =
   | 'JournalTornTail' // torn tail found and the policy is `fail`
   | 'JournalPoisoned' // a drain failed after its commit point; the journal refuses all I/O until reopened
   | 'JournalSlotBusy' // appending would evict an op no snapshot covers yet
+  | 'JournalSlotCountMismatch' // the file was made with another slot count than configured: refused, not misread
   | 'JournalAppendRejected' // op order, parent chain or a badly sealed prepare
   | 'SuperblockCorrupt' // no valid superblock copy while at least one is non-empty
   | 'SuperblockCopyCorrupt' // one copy is bad; the other (valid) one is used
