@@ -141,7 +141,7 @@ export class Partition {
     // now, after every segment was scanned: a full index thins entries of earlier segments too.
     for (const segment of this.segments) {
       const differs = segment.syncIndex(this.indexFileBytes(segment.ordinal));
-      if (differs >= 0) this.warnings.push(`${segment.indexPath} @ byte ${differs}: differs from the log; rebuilt`);
+      if (differs >= 0) this.warnings.push(`${segment.indexPath} @ byte ${differs}: differs from the log (damaged, or written with other index settings); rebuilt`);
     }
     if (this.segments.length === 0) this.segments.push(SegmentFile.create(dir, 0, this.nextOrdinal++));
     if (!this.options.quiet) for (const w of this.warnings) this.log.warn(w);
