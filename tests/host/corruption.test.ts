@@ -95,7 +95,7 @@ test('a damaged .index is rebuilt from the verified log and reported', async () 
   const good = fs.readFileSync(index);
   flipBit(index, 20, 1);
   const p = await Partition.open({ dir, partitionId: 9, segmentBytes: 6 * BATCH, quiet: true });
-  assert.match(p.warnings.join('\n'), /00000000000000000000\.index @ byte 20: differs from the log \(damaged);
+  assert.match(p.warnings.join('\n'), /00000000000000000000\.index @ byte 20: differs from the log \(damaged/);
   assert.deepEqual(fs.readFileSync(index), good);
   assert.equal(p.readFromOffset(0, 1 << 20).length, 14);
   p.close();
