@@ -154,3 +154,14 @@ test('a full in-memory index thins itself; lookups stay exact and the .index fil
   for (const offset of [3, 44, 58]) assert.deepEqual(batchPayloads(q.readFromOffset(offset, 1)[0].bytes)[0], payload(offset, 200));
   q.close();
 });
+
+test('the .index of a segment retention already deleted is removed at boot', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 0, quiet: true });
+  p.append([await batchOf(0, 1)]);
+  p.close();
+  fs.writeFileSync(path.join(dir, '00000000000000000099.index'), Buffer.alloc(24));
+  const q = await Partition.open({ dir, partitionId: 0, quiet: true });
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['00000000000000000000.index', '00000000000000000000.log']);
+  q.close();
+});

@@ -118,9 +118,13 @@ export class Partition {
     const started = performance.now();
     const { dir } = this.options;
     mkdirDurably(dir);
-    for (const name of fs.readdirSync(dir)) if (name.endsWith('.tmp')) fs.rmSync(`${dir}/${name}`, { force: true });
-    const truncated: Truncation[] = [];
     const bases = listSegments(dir);
+    // Leftovers of a crash: tmp files, and the `.index` of a segment whose `.log` retention had already deleted.
+    for (const name of fs.readdirSync(dir)) {
+      const orphanIndex = /^\d{20}\.index$/.test(name) && !bases.includes(Number(name.slice(0, 20)));
+      if (name.endsWith('.tmp') || orphanIndex) fs.rmSync(`${dir}/${name}`, { force: true });
+    }
+    const truncated: Truncation[] = [];
     let expected = bases[0] ?? 0;
     let lastTimestamp = 0;
     for (let i = 0; i < bases.length; i++) {
