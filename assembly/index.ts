@@ -103,3 +103,27 @@ export function replicaOwnerClear(replica: u32, token: u32): bool {
 export function replicaOwner(replica: u32): i32 {
   return ownerOf(<usize>field(D_OWNERS_BASE), replica);
 }
+
+// Storage (issue 5): checksums, journal, superblock, segments.
+export { xxh3_64, xxh3_64_into, xxh3_64_low, xxh3_last_high } from "./checksum/xxh3";
+export {
+  batchBaseOffset, batchBaseTimestamp, batchCount, batchErrorAt, batchLength, batchSeal, batchStamp, batchVerify,
+} from "./journal/batch";
+export {
+  segmentFindBatch, segmentScan, segmentScanBatches, segmentScanConsumed, segmentScanErrorAt, segmentScanLastTimestamp,
+  segmentScanMessages, segmentScanNeed, segmentScanNextOffset, segmentTailDecision,
+} from "./journal/segment";
+export {
+  indexAppend, indexCount, indexDropBefore, indexFindOffset, indexFindTimestamp, indexInit, indexOffsetAt,
+  indexPositionAt, indexRegionBytes, indexSegmentAt, indexTimestampAt, indexTruncate, retentionPick,
+} from "./journal/sparse_index";
+export { prepareCheckBody, prepareCheckHeader, prepareHeaderChecksum, prepareOp, prepareSeal, prepareSize } from "./journal/prepare";
+export {
+  walAppend, walAppendDurable, walDrainCommit, walEnd, walFileHeaderSeal, walFileHeaderSlots, walFind, walFirstOp, walHasEntries, walHeaderRepaired, walInit,
+  walLastOp, walLoadSlots, walLogStart, walPoison, walPoisoned, walReason, walRegionBytes, walRemaining, walScanBegin,
+  walScanFeed, walScanPos, walScanWant, walSetSnapshotOp, walSlotCount, walSlotHeaderState, walSlotNeedsClear, walSlotNeedsHeader,
+  walSlotOffset, walSlotOp, walSlotSize, walSlotState, walSnapshotOp, walStopAt, walTruncateFrom, walVerdict,
+} from "./journal/wal";
+export {
+  superblockCheck, superblockErrorAt, superblockPick, superblockSeal, superblockSequence, superblockWriteSlot,
+} from "./journal/superblock";

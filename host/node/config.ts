@@ -2,6 +2,7 @@
 // One table (OPTIONS) drives parsing, validation, the environment names and --help.
 import fs from 'node:fs';
 import { userError } from '../shared/errors.js';
+import { FSYNC_POLICY_HELP, parseFsyncPolicy } from './io/fsync-policy.js';
 
 export interface ServerConfig {
   configFile: string | null;
@@ -19,11 +20,12 @@ export interface ServerConfig {
   httpAddress: string;
   coreWasm: string | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  fsync: string;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation';
+type Kind = 'string' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation' | 'fsync';
 
 interface Option {
   key: keyof ServerConfig;
@@ -52,6 +54,7 @@ const OPTIONS: Option[] = [
   { key: 'tcpAddress', file: 'tcp.address', flag: '--tcp-address', env: 'SHARDLOG_TCP_ADDRESS', kind: 'address', help: 'Iggy binary protocol listener host:port [127.0.0.1:8090] (reserved: the protocol is not served yet)' },
   { key: 'httpAddress', file: 'http.address', flag: '--http-address', env: 'SHARDLOG_HTTP_ADDRESS', kind: 'address', help: 'HTTP listener for /health and /metrics, host:port [127.0.0.1:3000]' },
   { key: 'coreWasm', file: 'system.core_wasm', flag: '--core-wasm', env: 'SHARDLOG_CORE_WASM', kind: 'string', help: 'core module to load [build/core.wasm]' },
+  { key: 'fsync', file: 'storage.fsync', flag: '--fsync', env: 'SHARDLOG_FSYNC', kind: 'fsync', help: `partition fsync policy (reserved: storage is not served yet): ${FSYNC_POLICY_HELP}` },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
 
@@ -71,6 +74,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   httpAddress: '127.0.0.1:3000',
   coreWasm: null,
   logLevel: 'info',
+  fsync: 'every-batch',
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };
@@ -204,6 +208,10 @@ function set(config: ServerConfig, o: Option, raw: string, source: string): void
       break;
     case 'allocation':
       if (!/^(all|\d+|\d+\.\.\d+)$/.test(raw)) throw bad('"all", a shard count, or a CPU range a..b');
+      value = raw;
+      break;
+    case 'fsync':
+      try { parseFsyncPolicy(raw); } catch { throw bad('every-batch or interval:<ms> (1..60000)'); }
       value = raw;
       break;
   }

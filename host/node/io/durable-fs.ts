@@ -1,0 +1,58 @@
+// File-system steps whose order is the durability argument: data fsynced before it is renamed into place, the
+// directory fsynced after any create, rename or unlink so the name itself survives a crash.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// tmp → write → fsync → rename → fsync parent: a crash at any step leaves the old file or the new one, never a mix.
+export function replaceFileDurably(file: string, write: (fd: number) => void): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    write(fd);
+    fs.fsyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
+}
+
+export function mkdirDurably(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  mkdirDurably(path.dirname(dir));
+  fs.mkdirSync(dir);
+  fsyncDir(path.dirname(dir));
+}
+
+// pread until `len` bytes or end of file; returns bytes read.
+export function readFully(fd: number, into: Uint8Array, len: number, position: number): number {
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, into, done, len - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+// Loops over short writes. `chunk` caps each write(2) (bounds one syscall's latency; the crash test sets it small
+// so that kills land between the pieces of one append and leave real torn tails).
+export function writeFully(fd: number, from: Uint8Array, position: number | null, chunk = Infinity): void {
+  let done = 0;
+  while (done < from.length) {
+    const len = Math.min(from.length - done, chunk);
+    done += fs.writeSync(fd, from, done, len, position === null ? null : position + done);
+  }
+}

@@ -1,0 +1,91 @@
+// Boot of one partition: walk every segment's `.log` through the core, rebuild the in-memory sparse index, and at
+// the end of the last segment truncate a torn tail after the last valid batch (or refuse, if the core says the bad
+// record cannot be a torn write, or if the policy is `fail`). Everything truncated is reported and logged.
+import fs from 'node:fs';
+import { SegmentFile } from './segment-file.js';
+import { storageError } from './storage-errors.js';
+import type { StorageCore } from './storage-core.js';
+
+const SCAN_END = 0;
+const BATCH_INCOMPLETE = 1;
+const TAIL_TRUNCATE = 0;
+
+export const SCAN_VERDICTS: Record<number, string> = {
+  1: 'incomplete batch', 2: 'bad batch length', 3: 'non-zero reserved bytes', 4: 'frames do not tile the batch',
+  5: 'frame checksum mismatch', 6: 'batch checksum mismatch', 7: 'too many messages', 16: 'offset gap',
+  17: 'timestamp goes backwards',
+};
+
+export interface Truncation {
+  file: string;
+  at: number;
+  bytes: number;
+  reason: string;
+}
+
+export interface RecoveryContext {
+  sc: StorageCore;
+  index: number;
+  onTornTail: 'truncate' | 'fail';
+  maxWrite: number;
+  warn: (message: string) => void;
+}
+
+// Scans `segment` from byte 0, expecting its batches to start at its base offset. Returns the truncation done, if any.
+export function recoverSegment(ctx: RecoveryContext, segment: SegmentFile, isLast: boolean, minTimestamp: number): Truncation | null {
+  const { sc } = ctx;
+  const core = sc.core;
+  let pos = 0;
+  let expected = segment.baseOffset;
+  let lastTimestamp = minTimestamp;
+  while (pos < segment.size) {
+    const want = Math.min(sc.windowLen, segment.size - pos);
+    const n = readInto(sc, segment.fd, want, pos);
+    const verdict = core.segmentScan(sc.window, n, pos, expected, lastTimestamp, ctx.index, segment.ordinal, sc.scratch, sc.scratchLen, true);
+    const consumed = core.segmentScanConsumed();
+    if (core.segmentScanBatches() > 0) {
+      expected = core.segmentScanNextOffset();
+      lastTimestamp = core.segmentScanLastTimestamp();
+    }
+    const errorAt = pos + core.segmentScanErrorAt();
+    pos += consumed;
+    if (verdict === SCAN_END) continue;
+    // A batch cut by the end of the window (not of the file): read on from its start.
+    if (verdict === BATCH_INCOMPLETE && n === want && pos + core.segmentScanNeed() <= segment.size && consumed > 0) continue;
+    segment.nextOffset = expected;
+    segment.lastTimestamp = lastTimestamp;
+    return badRecord(ctx, segment, isLast, pos, errorAt, verdict);
+  }
+  segment.nextOffset = expected;
+  segment.lastTimestamp = lastTimestamp;
+  return null;
+}
+
+function badRecord(ctx: RecoveryContext, segment: SegmentFile, isLast: boolean, pos: number, errorAt: number, verdict: number): Truncation {
+  const { sc } = ctx;
+  const reason = SCAN_VERDICTS[verdict] ?? `verdict ${verdict}`;
+  const remaining = segment.size - pos;
+  const n = readInto(sc, segment.fd, Math.min(sc.windowLen, remaining), pos);
+  const decision = sc.core.segmentTailDecision(sc.window, n, remaining, pos, segment.nextOffset, verdict, sc.scratch, sc.scratchLen, ctx.maxWrite);
+  // A sealed segment was fsynced before its successor existed: nothing in it can be a torn write.
+  if (!isLast || decision !== TAIL_TRUNCATE) {
+    throw storageError('SegmentCorrupt', segment.logPath, pos,
+      `batch starting here: ${reason} at byte ${errorAt}; the ${remaining} bytes from here cannot be a torn tail (acknowledged data would be lost): refusing to open`);
+  }
+  if (ctx.onTornTail === 'fail') {
+    throw storageError('SegmentTornTail', segment.logPath, pos, `${reason} at byte ${errorAt}; ${remaining} trailing bytes (policy: fail)`);
+  }
+  segment.truncate(pos);
+  ctx.warn(`truncated torn tail of ${segment.logPath}: ${remaining} bytes from byte ${pos} (${reason} at byte ${errorAt}); next offset ${segment.nextOffset}`);
+  return { file: segment.logPath, at: pos, bytes: remaining, reason };
+}
+
+export function readInto(sc: StorageCore, fd: number, len: number, position: number): number {
+  let done = 0;
+  while (done < len) {
+    const got = fs.readSync(fd, sc.u8, sc.window + done, len - done, position + done);
+    if (got === 0) break;
+    done += got;
+  }
+  return done;
+}

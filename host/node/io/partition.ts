@@ -1,0 +1,358 @@
+// A partition on disk: segments of whole batches (wire format, iggy-client-wire.md §8.2), appended with group commit
+// (many batches, one write, one fdatasync), read by offset or timestamp, rolled over by size, trimmed by retention.
+// Validation, stamping, batch boundaries, index lookups and retention choices are the core's; this file does I/O.
+import fs from 'node:fs';
+import { logger } from '../../shared/log.js';
+import { fsyncDir, mkdirDurably, writeFully } from './durable-fs.js';
+import { formatFsyncPolicy, type FsyncPolicy } from './fsync-policy.js';
+import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js';
+import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
+import { storageError } from './storage-errors.js';
+import { storageCore, type StorageCore } from './storage-core.js';
+
+const BATCH_OK = 0;
+const SCAN_END = 0;
+const BATCH_INCOMPLETE = 1;
+
+export interface PartitionOptions {
+  dir: string;
+  partitionId: number;
+  segmentBytes?: number; // rollover threshold (soft: a segment may overshoot by one append) [1 GiB]
+  indexIntervalBytes?: number; // bytes between sparse index entries [16 KiB]
+  indexCapacity?: number; // in-memory index entries for the whole partition; thinned when full [16384]
+  fsync?: FsyncPolicy; // [every-batch]
+  onTornTail?: 'truncate' | 'fail'; // [truncate]
+  verifyOnAppend?: boolean; // re-hash every frame before stamping [true]
+  retention?: { maxBytes?: number; maxAgeMicros?: number };
+  writeChunkBytes?: number; // cap per write(2) [none]
+  nowMicros?: () => number;
+  quiet?: boolean;
+}
+
+export interface AppendResult {
+  baseOffset: number; // offset of the first message of the first batch
+  nextOffset: number; // one past the last message appended
+  batches: number;
+  bytes: number;
+}
+
+export interface Recovery {
+  segments: number;
+  nextOffset: number;
+  bytes: number;
+  truncated: Truncation[];
+  millis: number;
+}
+
+export interface StoredBatch {
+  baseOffset: number;
+  count: number;
+  baseTimestamp: number;
+  bytes: Buffer;
+}
+
+export class Partition {
+  readonly segments: SegmentFile[] = [];
+  recovery!: Recovery;
+  readonly warnings: string[] = [];
+  private readonly index: number;
+  private readonly indexRegionBytes: number;
+  private nextOrdinal = 0;
+  private poisoned: Error | null = null;
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly log = logger('storage');
+  private readonly segmentBytes: number;
+  private readonly policy: FsyncPolicy;
+  private readonly verifyOnAppend: boolean;
+  private readonly now: () => number;
+
+  private constructor(private readonly sc: StorageCore, readonly options: PartitionOptions) {
+    this.segmentBytes = options.segmentBytes ?? 1 << 30;
+    this.policy = options.fsync ?? { kind: 'every-batch' };
+    this.verifyOnAppend = options.verifyOnAppend ?? true;
+    this.now = options.nowMicros ?? (() => Date.now() * 1000);
+    const capacity = options.indexCapacity ?? 16384;
+    this.indexRegionBytes = sc.core.indexRegionBytes(capacity);
+    this.index = sc.alloc(this.indexRegionBytes);
+    sc.core.indexInit(this.index, capacity, options.indexIntervalBytes ?? 16 << 10);
+  }
+
+  static async open(options: PartitionOptions, sc?: StorageCore): Promise<Partition> {
+    const partition = new Partition(sc ?? await storageCore(), options);
+    try {
+      partition.recover();
+    } catch (error) {
+      partition.closeFiles();
+      partition.sc.release(partition.index, partition.indexRegionBytes);
+      throw error;
+    }
+    if (partition.policy.kind === 'interval') {
+      partition.timer = setInterval(() => partition.flush(), partition.policy.ms);
+      partition.timer.unref();
+    }
+    return partition;
+  }
+
+  get nextOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  get firstOffset(): number {
+    return this.segments[0].baseOffset;
+  }
+
+  get lastTimestamp(): number {
+    return this.active.lastTimestamp;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.size, 0);
+  }
+
+  private get active(): SegmentFile {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private recover(): void {
+    const started = performance.now();
+    const { dir } = this.options;
+    mkdirDurably(dir);
+    const bases = listSegments(dir);
+    // Leftovers of a crash: tmp files, and the `.index` of a segment whose `.log` retention had already deleted.
+    for (const name of fs.readdirSync(dir)) {
+      const orphanIndex = /^\d{20}\.index$/.test(name) && !bases.includes(Number(name.slice(0, 20)));
+      if (name.endsWith('.tmp') || orphanIndex) fs.rmSync(`${dir}/${name}`, { force: true });
+    }
+    const truncated: Truncation[] = [];
+    let expected = bases[0] ?? 0;
+    let lastTimestamp = 0;
+    for (let i = 0; i < bases.length; i++) {
+      const segment = SegmentFile.open(dir, bases[i], this.nextOrdinal++);
+      this.segments.push(segment);
+      if (segment.baseOffset !== expected) {
+        throw storageError('SegmentCorrupt', segment.logPath, 0, `segment starts at offset ${segment.baseOffset}, expected ${expected} (a segment is missing)`);
+      }
+      const cut = recoverSegment({
+        sc: this.sc, index: this.index, onTornTail: this.options.onTornTail ?? 'truncate', maxWrite: this.sc.stagingLen,
+        warn: (m) => { if (!this.options.quiet) this.log.warn(m); },
+      }, segment, i === bases.length - 1, lastTimestamp);
+      if (cut) truncated.push(cut);
+      expected = segment.nextOffset;
+      lastTimestamp = segment.lastTimestamp;
+    }
+    // The .index is derived: a torn or damaged one is rebuilt from the log, which the core has just verified. Only
+    // now, after every segment was scanned: a full index thins entries of earlier segments too.
+    for (const segment of this.segments) {
+      const differs = segment.syncIndex(this.indexFileBytes(segment.ordinal));
+      if (differs >= 0) this.warnings.push(`${segment.indexPath} @ byte ${differs}: differs from the log (damaged, or written with other index settings); rebuilt`);
+    }
+    if (this.segments.length === 0) this.segments.push(SegmentFile.create(dir, 0, this.nextOrdinal++));
+    if (!this.options.quiet) for (const w of this.warnings) this.log.warn(w);
+    this.recovery = {
+      segments: this.segments.length, nextOffset: this.nextOffset, bytes: this.sizeBytes, truncated,
+      millis: performance.now() - started,
+    };
+  }
+
+  // Appends whole batches as one group: all are validated and stamped (offsets, append time, batch checksum) before
+  // anything is written; then one write and, under every-batch, one fdatasync before this returns (= the ack).
+  append(batches: Uint8Array[]): AppendResult {
+    if (this.poisoned) throw this.poisoned;
+    if (this.active.size >= this.segmentBytes) this.rollover();
+    const { sc } = this;
+    const core = sc.core;
+    const segment = this.active;
+    const baseOffset = segment.nextOffset;
+    let offset = baseOffset;
+    const timestamp = Math.max(this.now(), segment.lastTimestamp);
+    let staged = 0;
+    for (const [i, batch] of batches.entries()) {
+      if (staged + batch.length > sc.stagingLen) {
+        throw storageError('BatchInvalid', segment.logPath, segment.size + staged, `group of ${batches.length} batches exceeds the ${sc.stagingLen}-byte staging area`);
+      }
+      const at = sc.staging + staged;
+      sc.u8.set(batch, at);
+      const verdict = core.batchStamp(at, batch.length, this.options.partitionId, offset, timestamp, sc.scratch, sc.scratchLen, this.verifyOnAppend);
+      if (verdict !== BATCH_OK || core.batchLength() !== batch.length) {
+        throw storageError('BatchInvalid', `${segment.logPath} (append)`, segment.size + staged + core.batchErrorAt(),
+          `batch ${i} of the group, its byte ${core.batchErrorAt()}: ${SCAN_VERDICTS[verdict] ?? `length ${core.batchLength()} ≠ ${batch.length} bytes given`}; nothing written`);
+      }
+      offset += core.batchCount();
+      staged += batch.length;
+    }
+    // The core walks the staged group once more to place its sparse index entries (and re-proves the framing).
+    const before = core.indexCount(this.index);
+    const scan = core.segmentScan(sc.staging, staged, segment.size, baseOffset, segment.lastTimestamp, this.index, segment.ordinal, sc.scratch, sc.scratchLen, false);
+    if (scan !== SCAN_END) throw new Error(`stamped group failed its own scan (verdict ${scan}): a core bug`);
+    try {
+      writeFully(segment.fd, sc.view(sc.staging, staged), segment.size, this.options.writeChunkBytes);
+      if (this.policy.kind === 'every-batch') fs.fdatasyncSync(segment.fd);
+      else this.dirty = true;
+    } catch (error) {
+      // What reached the disk is unknown now: refuse further appends; reopening recovers from the files.
+      this.poisoned = error as Error;
+      core.indexTruncate(this.index, segment.ordinal, segment.size);
+      throw error;
+    }
+    if (core.indexCount(this.index) < before) {
+      // The core thinned a full index: the `.index` files follow the in-memory entries.
+      for (const s of this.segments) s.syncIndex(this.indexFileBytes(s.ordinal));
+    } else {
+      segment.appendIndex(this.indexFileBytes(segment.ordinal, segment.size));
+    }
+    segment.size += staged;
+    segment.nextOffset = offset;
+    segment.lastTimestamp = timestamp;
+    return { baseOffset, nextOffset: offset, batches: batches.length, bytes: staged };
+  }
+
+  // Under interval:<ms>: the periodic fdatasync. Under every-batch it has nothing to do.
+  flush(): void {
+    if (!this.dirty || this.poisoned) return;
+    this.dirty = false;
+    try {
+      fs.fdatasyncSync(this.active.fd);
+    } catch (error) {
+      this.poisoned = error as Error;
+    }
+  }
+
+  // Whole batches from the one containing `offset`, at least one, then up to about `maxBytes`.
+  readFromOffset(offset: number, maxBytes = 1 << 20): StoredBatch[] {
+    if (!Number.isInteger(offset) || offset < this.firstOffset || offset >= this.nextOffset) {
+      throw storageError('OffsetOutOfRange', this.options.dir, 0,
+        `offset ${offset} is outside [${this.firstOffset}, ${this.nextOffset - 1}]${this.nextOffset === this.firstOffset ? ' (empty partition)' : ''}`);
+    }
+    const entry = this.sc.core.indexFindOffset(this.index, offset);
+    return this.readFrom(entry, maxBytes, (b) => b.baseOffset + b.count > offset);
+  }
+
+  // Whole batches from the first whose base (append) timestamp is ≥ `timestamp` µs.
+  readFromTimestamp(timestamp: number, maxBytes = 1 << 20): StoredBatch[] {
+    if (!Number.isFinite(timestamp) || timestamp < 0 || timestamp > this.lastTimestamp || this.nextOffset === this.firstOffset) {
+      throw storageError('TimestampOutOfRange', this.options.dir, 0, `timestamp ${timestamp} µs is after the last batch (${this.lastTimestamp} µs) or invalid`);
+    }
+    const entry = this.sc.core.indexFindTimestamp(this.index, timestamp);
+    return this.readFrom(entry, maxBytes, (b) => b.baseTimestamp >= timestamp);
+  }
+
+  // Walks verified batches from index entry `entry` (segment by segment) and returns those from the first `wanted`.
+  // Every batch returned was re-hashed by the core on this read; a bad one stops the read with a named error.
+  private readFrom(entry: number, maxBytes: number, wanted: (b: StoredBatch) => boolean): StoredBatch[] {
+    const core = this.sc.core;
+    let segIdx = entry < 0 ? -1 : this.segments.findIndex((s) => s.ordinal === core.indexSegmentAt(this.index, entry));
+    let pos = segIdx < 0 ? 0 : core.indexPositionAt(this.index, entry);
+    let expected = segIdx < 0 ? this.segments[0].baseOffset : core.indexOffsetAt(this.index, entry);
+    if (segIdx < 0) segIdx = 0;
+    const out: StoredBatch[] = [];
+    let bytes = 0;
+    while (segIdx < this.segments.length && (out.length === 0 || bytes < maxBytes)) {
+      const segment = this.segments[segIdx];
+      if (pos >= segment.size) {
+        segIdx++;
+        pos = 0;
+        expected = this.segments[segIdx]?.baseOffset ?? 0;
+        continue;
+      }
+      const consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10));
+      const view = new DataView(this.sc.u8.buffer, this.sc.window, consumed);
+      let at = 0;
+      while (at < consumed && (out.length === 0 || bytes < maxBytes)) {
+        const len = Number(view.getBigUint64(at + 32, true));
+        const batch: StoredBatch = {
+          baseOffset: Number(view.getBigUint64(at + 8, true)),
+          baseTimestamp: Number(view.getBigUint64(at + 16, true)),
+          count: view.getUint32(at + 48, true),
+          bytes: Buffer.from(this.sc.u8.slice(this.sc.window + at, this.sc.window + at + len)),
+        };
+        if (out.length > 0 || wanted(batch)) {
+          out.push(batch);
+          bytes += len;
+        }
+        at += len;
+      }
+      pos += at;
+      expected = core.segmentScanNextOffset();
+    }
+    return out;
+  }
+
+  // Reads about `hint` bytes of `segment` at `pos` into the window and has the core verify the whole batches there.
+  // Returns the bytes of valid batches (≥ 1 batch); anything else is a named error, never data.
+  private scanForRead(segment: SegmentFile, pos: number, expected: number, hint: number): number {
+    const { sc } = this;
+    const core = sc.core;
+    let want = Math.min(sc.windowLen, segment.size - pos, hint);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const n = readInto(sc, segment.fd, want, pos);
+      const verdict = core.segmentScan(sc.window, n, pos, expected, 0, 0, segment.ordinal, sc.scratch, sc.scratchLen, true);
+      const consumed = core.segmentScanConsumed();
+      const cutByWindow = verdict === BATCH_INCOMPLETE && pos + n < segment.size;
+      if (verdict !== SCAN_END && !cutByWindow) {
+        throw storageError('SegmentChecksumMismatch', segment.logPath, pos + consumed,
+          `batch starting here: ${SCAN_VERDICTS[verdict] ?? verdict} at byte ${pos + core.segmentScanErrorAt()}; not returned`);
+      }
+      if (consumed > 0) return consumed;
+      // The next batch is longer than this read: read again with room for all of it.
+      want = Math.min(sc.windowLen, segment.size - pos, Math.max(core.segmentScanNeed(), want));
+    }
+    throw storageError('SegmentChecksumMismatch', segment.logPath, pos, 'batch does not fit the read window: batch not returned');
+  }
+
+  // Deletes the oldest sealed segments over the size limit or past the age limit; returns how many went.
+  applyRetention(nowMicros = this.now()): number {
+    const { maxBytes = 0, maxAgeMicros = 0 } = this.options.retention ?? {};
+    if (this.segments.length < 2 || (maxBytes === 0 && maxAgeMicros === 0)) return 0;
+    const table = new Float64Array(this.sc.u8.buffer, this.sc.scratch, this.segments.length * 2);
+    this.segments.forEach((s, i) => { table[2 * i] = s.size; table[2 * i + 1] = s.lastTimestamp; });
+    const drop = this.sc.core.retentionPick(this.sc.scratch, this.segments.length, maxBytes, nowMicros, maxAgeMicros);
+    if (drop === 0) return 0;
+    for (const segment of this.segments.splice(0, drop)) segment.remove();
+    fsyncDir(this.options.dir);
+    this.sc.core.indexDropBefore(this.index, this.segments[0].ordinal);
+    return drop;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (!this.poisoned) {
+      try { this.active.seal(); } catch { /* closing after an I/O error: recovery takes over at the next open */ }
+    }
+    this.closeFiles();
+    this.sc.release(this.index, this.indexRegionBytes);
+  }
+
+  describe(): string {
+    return `partition ${this.options.partitionId} at ${this.options.dir}: ${this.segments.length} segment(s), offsets [${this.firstOffset}, ${this.nextOffset}), fsync ${formatFsyncPolicy(this.policy)}`;
+  }
+
+  private closeFiles(): void {
+    for (const segment of this.segments) segment.close();
+  }
+
+  private rollover(): void {
+    const sealed = this.active;
+    sealed.seal();
+    this.segments.push(SegmentFile.create(this.options.dir, sealed.nextOffset, this.nextOrdinal++));
+    this.active.lastTimestamp = sealed.lastTimestamp;
+  }
+
+  // The `.index` bytes of `ordinal`'s in-memory entries at positions ≥ `fromPosition`: offset, timestamp, position.
+  private indexFileBytes(ordinal: number, fromPosition = 0): Uint8Array {
+    const core = this.sc.core;
+    const count = core.indexCount(this.index);
+    const rows: number[] = [];
+    for (let i = count - 1; i >= 0 && core.indexSegmentAt(this.index, i) >= ordinal; i--) {
+      if (core.indexSegmentAt(this.index, i) === ordinal && core.indexPositionAt(this.index, i) >= fromPosition) rows.unshift(i);
+    }
+    const out = Buffer.alloc(rows.length * INDEX_ENTRY_BYTES);
+    rows.forEach((i, k) => {
+      out.writeBigUInt64LE(BigInt(core.indexOffsetAt(this.index, i)), k * INDEX_ENTRY_BYTES);
+      out.writeBigUInt64LE(BigInt(core.indexTimestampAt(this.index, i)), k * INDEX_ENTRY_BYTES + 8);
+      out.writeBigUInt64LE(BigInt(core.indexPositionAt(this.index, i)), k * INDEX_ENTRY_BYTES + 16);
+    });
+    return out;
+  }
+}

@@ -1,0 +1,106 @@
+// One segment of a partition: `{base_offset:020}.log` (batches back to back) and its sparse `{base_offset:020}.index`
+// (24-byte entries: offset u64, timestamp u64, position u64, little-endian). The `.index` is derived data: recovery
+// rebuilds it from the `.log` (the only source of truth) and rewrites it when it differs, so it is appended to without
+// an fsync of its own on the hot path and fsynced when the segment is sealed or closed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fsyncDir, writeFully } from './durable-fs.js';
+
+export const INDEX_ENTRY_BYTES = 24;
+
+export function segmentName(baseOffset: number): string {
+  return String(baseOffset).padStart(20, '0');
+}
+
+// Base offsets of the segments in `dir`, oldest first.
+export function listSegments(dir: string): number[] {
+  return fs.readdirSync(dir)
+    .filter((name) => /^\d{20}\.log$/.test(name))
+    .map((name) => Number(name.slice(0, 20)))
+    .sort((a, b) => a - b);
+}
+
+export class SegmentFile {
+  nextOffset: number;
+  lastTimestamp = 0;
+  indexBytes = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    readonly ordinal: number,
+    readonly fd: number,
+    public indexFd: number,
+    public size: number,
+  ) {
+    this.nextOffset = baseOffset;
+  }
+
+  get logPath(): string {
+    return path.join(this.dir, `${segmentName(this.baseOffset)}.log`);
+  }
+
+  get indexPath(): string {
+    return path.join(this.dir, `${segmentName(this.baseOffset)}.index`);
+  }
+
+  static open(dir: string, baseOffset: number, ordinal: number): SegmentFile {
+    const logPath = path.join(dir, `${segmentName(baseOffset)}.log`);
+    const fd = fs.openSync(logPath, 'r+');
+    const indexFd = fs.openSync(path.join(dir, `${segmentName(baseOffset)}.index`), 'a+');
+    return new SegmentFile(dir, baseOffset, ordinal, fd, indexFd, fs.fstatSync(fd).size);
+  }
+
+  // A new, empty segment whose names are durable before anything is written into it.
+  static create(dir: string, baseOffset: number, ordinal: number): SegmentFile {
+    const logPath = path.join(dir, `${segmentName(baseOffset)}.log`);
+    const fd = fs.openSync(logPath, 'wx+');
+    const indexFd = fs.openSync(path.join(dir, `${segmentName(baseOffset)}.index`), 'w+');
+    fs.fsyncSync(fd);
+    fsyncDir(dir);
+    const segment = new SegmentFile(dir, baseOffset, ordinal, fd, indexFd, 0);
+    return segment;
+  }
+
+  appendIndex(entries: Uint8Array): void {
+    if (entries.length === 0) return;
+    writeFully(this.indexFd, entries, this.indexBytes);
+    this.indexBytes += entries.length;
+  }
+
+  // Rewrites the `.index` to exactly `entries` when the file differs (after recovery), durably. Returns the first
+  // damaged byte, or -1 when the file was right or merely behind/ahead of the log (entries are not fsynced per append).
+  syncIndex(entries: Uint8Array): number {
+    const current = fs.readFileSync(this.indexPath);
+    this.indexBytes = entries.length;
+    if (Buffer.compare(current, entries) === 0) return -1;
+    let differs = 0;
+    while (differs < current.length && differs < entries.length && current[differs] === entries[differs]) differs++;
+    fs.ftruncateSync(this.indexFd, 0);
+    writeFully(this.indexFd, entries, 0);
+    fs.fsyncSync(this.indexFd);
+    return differs < Math.min(current.length, entries.length) ? differs : -1;
+  }
+
+  truncate(size: number): void {
+    fs.ftruncateSync(this.fd, size);
+    fs.fsyncSync(this.fd);
+    this.size = size;
+  }
+
+  seal(): void {
+    fs.fdatasyncSync(this.fd);
+    fs.fsyncSync(this.indexFd);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+    fs.closeSync(this.indexFd);
+  }
+
+  remove(): void {
+    this.close();
+    fs.rmSync(this.logPath, { force: true });
+    fs.rmSync(this.indexPath, { force: true });
+  }
+}

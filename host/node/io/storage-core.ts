@@ -1,0 +1,89 @@
+// The storage layer's instance of core.wasm: one per thread, over its own shared memory, with a fixed set of regions
+// the host lays out at setup (the core never allocates): a batch-checksum scratch, a read window, an append staging
+// area, and per-partition / per-journal index regions.
+import { compileCore, instantiateCore, type CoreExports } from '../../shared/core.js';
+import { defaultCoreWasm } from '../../shared/paths.js';
+
+export const MAX_BATCH_BYTES = 16 << 20; // assembly/journal/batch.ts
+const MIB = 1 << 20;
+
+export interface StorageCoreOptions {
+  memoryBytes?: number; // total; default 256 MiB (reserved, touched lazily)
+  windowBytes?: number; // read window for recovery and reads; ≥ 2 × MAX_BATCH_BYTES
+  stagingBytes?: number; // largest group of batches written at once
+  wasmFile?: string;
+}
+
+export class StorageCore {
+  readonly u8: Uint8Array;
+  readonly scratch: number;
+  readonly scratchLen = MIB;
+  readonly window: number;
+  readonly windowLen: number;
+  readonly staging: number;
+  readonly stagingLen: number;
+  private next: number;
+  private readonly end: number;
+  private readonly free = new Map<number, number[]>();
+
+  private constructor(readonly core: CoreExports, readonly memory: WebAssembly.Memory, options: StorageCoreOptions) {
+    this.u8 = new Uint8Array(memory.buffer);
+    this.end = memory.buffer.byteLength;
+    this.next = align(core.staticDataEnd() + 1024);
+    this.windowLen = options.windowBytes ?? 32 * MIB;
+    this.stagingLen = options.stagingBytes ?? 16 * MIB;
+    this.scratch = this.alloc(this.scratchLen);
+    this.window = this.alloc(this.windowLen);
+    this.staging = this.alloc(this.stagingLen);
+  }
+
+  static async load(options: StorageCoreOptions = {}): Promise<StorageCore> {
+    const wasmFile = options.wasmFile ?? defaultCoreWasm;
+    const bytes = options.memoryBytes ?? 256 * MIB;
+    const pages = Math.ceil(bytes / 65536);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const core = await instantiateCore(await compileCore(wasmFile), memory, wasmFile);
+    return new StorageCore(core, memory, options);
+  }
+
+  // Setup-time regions. Freed regions are reused for requests of the same size (journals and partitions come and go
+  // with the same sizes), so a long-running process does not creep.
+  alloc(bytes: number): number {
+    const size = align(bytes);
+    const reused = this.free.get(size)?.pop();
+    if (reused !== undefined) return reused;
+    if (this.next + size > this.end) throw new Error(`storage core memory exhausted (${bytes} more bytes; raise memoryBytes)`);
+    const at = this.next;
+    this.next += size;
+    return at;
+  }
+
+  release(at: number, bytes: number): void {
+    const size = align(bytes);
+    const list = this.free.get(size) ?? [];
+    list.push(at);
+    this.free.set(size, list);
+  }
+
+  view(at: number, len: number): Uint8Array {
+    return this.u8.subarray(at, at + len);
+  }
+
+  xxh3Hex(at: number, len: number): string {
+    const lo = this.core.xxh3_64_low(at, len) >>> 0;
+    const hi = this.core.xxh3_last_high() >>> 0;
+    return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  }
+}
+
+function align(n: number): number {
+  return (n + 63) & ~63;
+}
+
+let shared: Promise<StorageCore> | null = null;
+
+// One storage core per thread, shared by every journal, superblock and partition the thread opens.
+export function storageCore(options?: StorageCoreOptions): Promise<StorageCore> {
+  shared ??= StorageCore.load(options);
+  return shared;
+}

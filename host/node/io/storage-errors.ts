@@ -1,0 +1,29 @@
+// Named storage errors. Each names the file and the byte offset of the problem, so an operator can look at it; none
+// of them ever carries the damaged bytes as data.
+import { ShardlogError } from '../../shared/errors.js';
+
+export type StorageErrorCode =
+  | 'JournalHeaderCorrupt' // a prepare the header slots prove durable is damaged or missing: boot refused
+  | 'JournalTornTail' // torn tail found and the policy is `fail`
+  | 'JournalPoisoned' // a drain failed after its commit point; the journal refuses all I/O until reopened
+  | 'JournalSlotBusy' // appending would evict an op no snapshot covers yet
+  | 'JournalSlotCountMismatch' // the file was made with another slot count than configured: refused, not misread
+  | 'JournalAppendRejected' // op order, parent chain or a badly sealed prepare
+  | 'SuperblockCorrupt' // no valid superblock copy while at least one is non-empty
+  | 'SuperblockCopyCorrupt' // one copy is bad; the other (valid) one is used
+  | 'SegmentChecksumMismatch' // a batch read back from a segment does not verify
+  | 'SegmentCorrupt' // a bad record in a segment that cannot be a torn tail: boot refused
+  | 'SegmentTornTail' // torn tail found and the policy is `fail`
+  | 'BatchInvalid' // an append was handed bytes that are not a valid batch
+  | 'OffsetOutOfRange'
+  | 'TimestampOutOfRange';
+
+export class StorageError extends ShardlogError {
+  constructor(code: StorageErrorCode, readonly file: string, readonly offset: number, detail: string) {
+    super(code, `${file} @ byte ${offset}: ${detail}`);
+  }
+}
+
+export function storageError(code: StorageErrorCode, file: string, offset: number, detail: string): StorageError {
+  return new StorageError(code, file, offset, detail);
+}

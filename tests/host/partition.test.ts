@@ -1,0 +1,167 @@
+// Partition segments on real files: append with group commit, reads by offset and timestamp, rollover, retention,
+// recovery of the index, and the named errors for out-of-range requests.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Partition } from '../../host/node/io/partition.js';
+import { batchPayloads, buildBatch } from '../../host/node/io/batch-builder.js';
+import { storageCore } from '../../host/node/io/storage-core.js';
+import { tempDir } from './helpers.js';
+
+function payload(offset: number, size = 100): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (offset * 31 + i) & 0xff;
+  return b;
+}
+
+async function batchOf(first: number, count: number, size = 100): Promise<Buffer> {
+  const sc = await storageCore();
+  return buildBatch(sc, Array.from({ length: count }, (_, i) => ({ payload: payload(first + i, size) })), 1000);
+}
+
+test('append assigns offsets per message and reads return the same payloads', async () => {
+  const dir = tempDir();
+  let clock = 1_000_000;
+  const p = await Partition.open({ dir, partitionId: 3, nowMicros: () => (clock += 10), quiet: true });
+  const r1 = p.append([await batchOf(0, 5), await batchOf(5, 3)]);
+  assert.deepEqual([r1.baseOffset, r1.nextOffset, r1.batches], [0, 8, 2]);
+  const r2 = p.append([await batchOf(8, 1)]);
+  assert.equal(r2.baseOffset, 8);
+  const batches = p.readFromOffset(6);
+  assert.deepEqual(batches.map((b) => [b.baseOffset, b.count]), [[5, 3], [8, 1]]);
+  assert.deepEqual(batchPayloads(batches[0].bytes)[1], payload(6));
+  assert.equal(batches[0].bytes.readBigUInt64LE(0), 3n, 'stamped partition id');
+  p.close();
+});
+
+test('out-of-range offsets and timestamps are named errors', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 0, quiet: true });
+  assert.throws(() => p.readFromOffset(0), { name: 'OffsetOutOfRange' });
+  p.append([await batchOf(0, 2)]);
+  assert.throws(() => p.readFromOffset(2), { name: 'OffsetOutOfRange' });
+  assert.throws(() => p.readFromOffset(-1), { name: 'OffsetOutOfRange' });
+  assert.throws(() => p.readFromTimestamp(p.lastTimestamp + 1), { name: 'TimestampOutOfRange' });
+  p.close();
+});
+
+test('an invalid batch is rejected before anything is written', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 0, quiet: true });
+  const bad = await batchOf(0, 2);
+  bad[bad.length - 1] ^= 1;
+  const good = await batchOf(0, 1);
+  assert.throws(() => p.append([good, bad]), { name: 'BatchInvalid' });
+  assert.equal(p.nextOffset, 0);
+  assert.equal(fs.statSync(path.join(dir, '00000000000000000000.log')).size, 0);
+  p.close();
+});
+
+test('rollover by size, reads across segments, recovery rebuilds offsets and index', async () => {
+  const dir = tempDir();
+  let clock = 5_000_000;
+  const opts = { dir, partitionId: 1, segmentBytes: 4096, indexIntervalBytes: 1024, nowMicros: () => (clock += 100), quiet: true };
+  const p = await Partition.open(opts);
+  for (let i = 0; i < 40; i++) p.append([await batchOf(i * 2, 2, 300)]);
+  assert.ok(p.segments.length >= 8, `segments: ${p.segments.length}`);
+  const stamps = p.readFromOffset(0, 1 << 30).map((b) => b.baseTimestamp);
+  p.close();
+
+  const q = await Partition.open(opts);
+  assert.equal(q.nextOffset, 80);
+  assert.equal(q.recovery.truncated.length, 0);
+  const all = q.readFromOffset(0, 1 << 30);
+  assert.equal(all.length, 40);
+  for (const b of all) assert.deepEqual(batchPayloads(b.bytes)[1], payload(b.baseOffset + 1, 300));
+  assert.deepEqual(q.readFromOffset(57, 1).map((b) => b.baseOffset), [56]);
+  const byTime = q.readFromTimestamp(stamps[17], 1);
+  assert.deepEqual(byTime.map((b) => b.baseOffset), [34]);
+  assert.deepEqual(q.readFromTimestamp(stamps[17] - 1, 1).map((b) => b.baseOffset), [34]);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.log'));
+  assert.ok(files.includes('00000000000000000000.log'));
+  assert.ok(files.every((f) => /^\d{20}\.log$/.test(f)));
+  const index0 = fs.readFileSync(path.join(dir, '00000000000000000000.index'));
+  assert.equal(index0.length % 24, 0);
+  assert.equal(index0.readBigUInt64LE(0), 0n);
+  q.close();
+});
+
+test('retention by size and by age deletes the oldest sealed segments only', async () => {
+  const dir = tempDir();
+  let clock = 1_000_000;
+  const p = await Partition.open({ dir, partitionId: 1, segmentBytes: 2048, nowMicros: () => (clock += 1000), quiet: true, retention: { maxBytes: 6000 } });
+  for (let i = 0; i < 20; i++) p.append([await batchOf(i, 1, 700)]);
+  const before = p.segments.length;
+  const dropped = p.applyRetention();
+  assert.ok(dropped > 0 && p.sizeBytes <= 6000 + 2048, `dropped ${dropped} of ${before}, ${p.sizeBytes} bytes left`);
+  assert.throws(() => p.readFromOffset(0), { name: 'OffsetOutOfRange' });
+  assert.equal(p.readFromOffset(p.firstOffset)[0].baseOffset, p.firstOffset);
+  p.close();
+
+  const q = await Partition.open({ dir, partitionId: 1, segmentBytes: 2048, quiet: true, retention: { maxAgeMicros: 1 } });
+  q.applyRetention(clock + 10_000_000);
+  assert.equal(q.segments.length, 1, 'only the active segment survives age retention');
+  assert.equal(q.nextOffset, 20);
+  q.close();
+});
+
+test('interval fsync policy acknowledges after write and flushes on its timer', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 0, fsync: { kind: 'interval', ms: 5 }, quiet: true });
+  p.append([await batchOf(0, 3)]);
+  assert.match(p.describe(), /interval:5/);
+  p.close();
+  const q = await Partition.open({ dir, partitionId: 0, quiet: true });
+  assert.equal(q.nextOffset, 3);
+  q.close();
+});
+
+test('a torn tail is truncated after the last valid batch and reported; policy fail refuses instead', async () => {
+  const dir = tempDir();
+  const opts = { dir, partitionId: 0, quiet: true };
+  const p = await Partition.open(opts);
+  p.append([await batchOf(0, 2)]);
+  p.append([await batchOf(2, 2)]);
+  const size = p.sizeBytes;
+  p.close();
+  const log = path.join(dir, '00000000000000000000.log');
+  const next = await batchOf(4, 3);
+  fs.appendFileSync(log, next.subarray(0, 300)); // what a crash mid-write leaves
+  await assert.rejects(Partition.open({ ...opts, onTornTail: 'fail' }), { name: 'SegmentTornTail' });
+  assert.equal(fs.statSync(log).size, size + 300, 'refusing leaves the file as it was');
+  const q = await Partition.open(opts);
+  assert.deepEqual(q.recovery.truncated, [{ file: log, at: size, bytes: 300, reason: 'incomplete batch' }]);
+  assert.equal(q.nextOffset, 4);
+  assert.equal(q.append([next]).baseOffset, 4);
+  q.close();
+  fs.appendFileSync(log, Buffer.alloc(5000)); // blocks allocated, never written
+  const r = await Partition.open(opts);
+  assert.equal(r.recovery.truncated[0].bytes, 5000);
+  assert.equal(r.nextOffset, 7);
+  r.close();
+});
+
+test('a full in-memory index thins itself; lookups stay exact and the .index files follow', async () => {
+  const dir = tempDir();
+  const opts = { dir, partitionId: 2, segmentBytes: 8192, indexIntervalBytes: 1, indexCapacity: 8, quiet: true };
+  const p = await Partition.open(opts);
+  for (let i = 0; i < 60; i++) p.append([await batchOf(i, 1, 200)]);
+  for (const offset of [0, 7, 31, 59]) assert.equal(p.readFromOffset(offset, 1)[0].baseOffset, offset);
+  p.close();
+  const q = await Partition.open(opts);
+  assert.deepEqual(q.warnings, [], 'the .index files match what recovery rebuilds');
+  for (const offset of [3, 44, 58]) assert.deepEqual(batchPayloads(q.readFromOffset(offset, 1)[0].bytes)[0], payload(offset, 200));
+  q.close();
+});
+
+test('the .index of a segment retention already deleted is removed at boot', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 0, quiet: true });
+  p.append([await batchOf(0, 1)]);
+  p.close();
+  fs.writeFileSync(path.join(dir, '00000000000000000099.index'), Buffer.alloc(24));
+  const q = await Partition.open({ dir, partitionId: 0, quiet: true });
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['00000000000000000000.index', '00000000000000000000.log']);
+  q.close();
+});
