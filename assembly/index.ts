@@ -2,8 +2,8 @@
 // Functions taking a `descriptor` expect the layout descriptor the host wrote (assembly/layout.ts).
 import {
   C_BOOT_GO, C_BOOT_INSTANTIATED, C_BOOT_READY, C_SHUTDOWN, D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS,
-  D_TOTAL_BYTES, M_DROPS, M_FRAMES_RECEIVED, M_FRAMES_SENT, control, field, shardArena, shardCtl, shardMetrics,
-  shardScratch, useDescriptor, ringAddress as ringAt,
+  D_STORAGE_SIZE, D_TOTAL_BYTES, M_DROPS, M_FRAMES_RECEIVED, M_FRAMES_SENT, control, field, shardArena, shardCtl,
+  shardMetrics, shardScratch, shardStorage, useDescriptor, ringAddress as ringAt,
 } from "./layout";
 import { DROP_REASONS } from "./frame";
 import { ownerClaim, ownerClearIfOwned, ownerOf } from "./owners";
@@ -65,6 +65,14 @@ export function shardScratchAddress(shard: u32): usize {
 
 export function shardScratchSize(): u32 {
   return field(D_SCRATCH_SIZE);
+}
+
+export function shardStorageAddress(shard: u32): usize {
+  return shardStorage(shard);
+}
+
+export function shardStorageSize(): u32 {
+  return field(D_STORAGE_SIZE);
 }
 
 // 0 frames sent, 1 frames received (u64 each).

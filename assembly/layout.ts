@@ -25,6 +25,8 @@ export const D_ARENA_SIZE: u32 = 56;
 export const D_SCRATCH_BASE: u32 = 60;
 export const D_SCRATCH_SIZE: u32 = 64;
 export const D_TOTAL_BYTES: u32 = 68;
+export const D_STORAGE_BASE: u32 = 72;
+export const D_STORAGE_SIZE: u32 = 76;
 
 // Process-wide control words, each on its own 64-byte line.
 export const C_SHUTDOWN: u32 = 128; // 0 = running, otherwise a ShutdownReason
@@ -107,7 +109,7 @@ export function ringAddress(src: u32, dst: u32, lane: u32): usize {
 // The host sizes its shared memory from the result; the core is the single source of the layout arithmetic.
 export function layoutPlan(
   descriptor: usize, base: usize, shards: u32, inboxCapacity: u32, replyCapacity: u32, slotSize: u32,
-  arenaSize: u32, scratchSize: u32,
+  arenaSize: u32, scratchSize: u32, storageSize: u32,
 ): usize {
   if (shards < 1 || shards > 0xffff || base < descriptor + CONTROL_BLOCK_SIZE) return 0;
   const n = <u64>shards;
@@ -126,6 +128,8 @@ export function layoutPlan(
   at = align64(at + n * <u64>scratchSize);
   const arenaBase = at;
   at = align64(at + n * <u64>arenaSize);
+  const storageBase = at;
+  at = align64(at + n * align64(<u64>storageSize));
   if (at > 0xffff0000) return 0;
   memory.fill(descriptor, 0, CONTROL_BLOCK_SIZE);
   store<u32>(descriptor + D_MAGIC, DESCRIPTOR_MAGIC);
@@ -145,6 +149,8 @@ export function layoutPlan(
   store<u32>(descriptor + D_ARENA_SIZE, arenaSize);
   store<u32>(descriptor + D_SCRATCH_BASE, <u32>scratchBase);
   store<u32>(descriptor + D_SCRATCH_SIZE, scratchSize);
+  store<u32>(descriptor + D_STORAGE_BASE, <u32>storageBase);
+  store<u32>(descriptor + D_STORAGE_SIZE, <u32>align64(<u64>storageSize));
   store<u32>(descriptor + D_TOTAL_BYTES, <u32>at);
   return <usize>at;
 }
@@ -152,6 +158,12 @@ export function layoutPlan(
 // @ts-ignore: decorator
 @inline export function shardArena(shard: u32): usize {
   return <usize>field(D_ARENA_BASE) + <usize>shard * <usize>field(D_ARENA_SIZE);
+}
+
+// Region the host's storage layer manages for the shard (batch staging, read window, index regions).
+// @ts-ignore: decorator
+@inline export function shardStorage(shard: u32): usize {
+  return <usize>field(D_STORAGE_BASE) + <usize>shard * <usize>field(D_STORAGE_SIZE);
 }
 
 // @ts-ignore: decorator

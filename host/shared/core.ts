@@ -12,7 +12,7 @@ export interface CoreExports {
   waitCanary(address: number): number;
   staticDataEnd(): number;
   layoutPlan(descriptor: number, base: number, shards: number, inboxCapacity: number, replyCapacity: number,
-    slotSize: number, arenaSize: number, scratchSize: number): number;
+    slotSize: number, arenaSize: number, scratchSize: number, storageSize: number): number;
   layoutInit(descriptor: number): void;
   layoutUse(descriptor: number): void;
   layoutTotalBytes(): number;
@@ -23,6 +23,8 @@ export interface CoreExports {
   shardArenaSize(): number;
   shardScratchAddress(shard: number): number;
   shardScratchSize(): number;
+  shardStorageAddress(shard: number): number;
+  shardStorageSize(): number;
   metricsAddress(shard: number, which: number): number;
   dropCounterAddress(shard: number, variant: number, reason: number): number;
   ringAddress(src: number, dst: number, lane: number): number;

@@ -13,6 +13,7 @@ export interface LayoutOptions {
   slotSize: number;
   arenaSize: number;
   scratchSize: number;
+  storageSize?: number; // per shard, for the storage layer (host/node/io); 0 when the process stores nothing
 }
 
 // Word indices inside a shard's 64-byte control line (assembly/layout.ts S_*, divided by 4).
@@ -56,7 +57,7 @@ export async function createMeshMemory(module: WebAssembly.Module, wasmFile: str
 }
 
 function plan(core: CoreExports, o: LayoutOptions): number {
-  const end = core.layoutPlan(DESCRIPTOR_BASE, REGIONS_BASE, o.shards, o.inboxCapacity, o.replyCapacity, o.slotSize, o.arenaSize, o.scratchSize);
+  const end = core.layoutPlan(DESCRIPTOR_BASE, REGIONS_BASE, o.shards, o.inboxCapacity, o.replyCapacity, o.slotSize, o.arenaSize, o.scratchSize, o.storageSize ?? 0);
   if (end === 0) {
     throw userError('MemoryLayoutTooLarge', `${o.shards} shards with ${o.inboxCapacity}+${o.replyCapacity} ring slots of ${o.slotSize} B need more than 4 GiB of shared memory; lower --inbox-capacity, --reply-inbox-capacity or --ring-slot-size (sharding.* in the config file)`);
   }

@@ -19,7 +19,7 @@ let descriptor: usize = 0;
 function plan(): void {
   if (region == 0) region = heap.alloc(1 << 20);
   descriptor = (region + 63) & ~(<usize>63);
-  const end = layoutPlan(descriptor, descriptor + 1024, SHARDS, CAPACITY, CAPACITY, SLOT, 0, 0);
+  const end = layoutPlan(descriptor, descriptor + 1024, SHARDS, CAPACITY, CAPACITY, SLOT, 0, 0, 0);
   assert(end != 0 && end <= region + (1 << 20), "test region too small");
   layoutInit(descriptor);
 }

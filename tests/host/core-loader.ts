@@ -9,11 +9,11 @@ export interface TestMesh {
   shard(id: number): Promise<CoreExports>;
 }
 
-export async function loadMesh(build: 'release' | 'debug', shards: number, capacity = 8, slotSize = 64): Promise<TestMesh> {
+export async function loadMesh(build: 'release' | 'debug', shards: number, capacity = 8, slotSize = 64, storageSize = 0): Promise<TestMesh> {
   const file = build === 'debug' ? debugCoreWasm : defaultCoreWasm;
   const module = await compileCore(file);
   const { memory, core } = await createMeshMemory(module, file, {
-    shards, inboxCapacity: capacity, replyCapacity: capacity, slotSize, arenaSize: 1 << 16, scratchSize: 1 << 12,
+    shards, inboxCapacity: capacity, replyCapacity: capacity, slotSize, arenaSize: 1 << 16, scratchSize: 1 << 12, storageSize,
   });
   return {
     memory,

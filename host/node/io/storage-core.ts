@@ -1,6 +1,7 @@
-// The storage layer's instance of core.wasm: one per thread, over its own shared memory, with a fixed set of regions
-// the host lays out at setup (the core never allocates): a batch-checksum scratch, a read window, an append staging
-// area, and per-partition / per-journal index regions.
+// The storage layer's view of core.wasm: an instance plus a region of its memory, carved at setup into a
+// batch-checksum scratch, a read window, an append staging area, and per-partition / per-journal index regions
+// (the core never allocates). In the server a shard attaches it to its own instance and its storage region of
+// the process's shared memory (StorageCore.attach); tools and tests load a standalone one (storageCore()).
 import { compileCore, instantiateCore, type CoreExports } from '../../shared/core.js';
 import { defaultCoreWasm } from '../../shared/paths.js';
 
@@ -8,7 +9,7 @@ export const MAX_BATCH_BYTES = 16 << 20; // assembly/journal/batch.ts
 const MIB = 1 << 20;
 
 export interface StorageCoreOptions {
-  memoryBytes?: number; // total; default 256 MiB (reserved, touched lazily)
+  memoryBytes?: number; // standalone only: total; default 256 MiB (reserved, touched lazily)
   windowBytes?: number; // read window for recovery and reads; ≥ 2 × MAX_BATCH_BYTES
   stagingBytes?: number; // largest group of batches written at once
   wasmFile?: string;
@@ -26,10 +27,11 @@ export class StorageCore {
   private readonly end: number;
   private readonly free = new Map<number, number[]>();
 
-  private constructor(readonly core: CoreExports, readonly memory: WebAssembly.Memory, options: StorageCoreOptions) {
+  private constructor(readonly core: CoreExports, readonly memory: WebAssembly.Memory, base: number, size: number, options: StorageCoreOptions) {
     this.u8 = new Uint8Array(memory.buffer);
-    this.end = memory.buffer.byteLength;
-    this.next = align(core.staticDataEnd() + 1024);
+    this.next = align(base);
+    this.end = base + size;
+    if (this.end > memory.buffer.byteLength) throw new Error(`storage region [${base}, ${this.end}) lies outside the memory`);
     this.windowLen = options.windowBytes ?? 32 * MIB;
     this.stagingLen = options.stagingBytes ?? 16 * MIB;
     this.scratch = this.alloc(this.scratchLen);
@@ -43,7 +45,14 @@ export class StorageCore {
     const pages = Math.ceil(bytes / 65536);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const core = await instantiateCore(await compileCore(wasmFile), memory, wasmFile);
-    return new StorageCore(core, memory, options);
+    const base = core.staticDataEnd() + 1024;
+    return new StorageCore(core, memory, base, memory.buffer.byteLength - base, options);
+  }
+
+  // A shard's storage: its own core instance, and the region [base, base + size) of the shared memory that the
+  // layout set aside for it (CoreExports.shardStorageAddress / shardStorageSize).
+  static attach(core: CoreExports, memory: WebAssembly.Memory, base: number, size: number, options: StorageCoreOptions = {}): StorageCore {
+    return new StorageCore(core, memory, base, size, options);
   }
 
   // Setup-time regions. Freed regions are reused for requests of the same size (journals and partitions come and go
