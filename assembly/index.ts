@@ -103,3 +103,11 @@ export function replicaOwnerClear(replica: u32, token: u32): bool {
 export function replicaOwner(replica: u32): i32 {
   return ownerOf(<usize>field(D_OWNERS_BASE), replica);
 }
+
+// Viewstamped Replication core (issue 4): replica state machines, sans-I/O; see assembly/vsr/api.ts.
+export {
+  vsrCreate, vsrInboxPtr, vsrOnMessage, vsrOnTick, vsrOnJournalWriteDone, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
+  vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
+  vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugSetQuorumOverride,
+  vsrSealMessage, vsrVerifyMessage, vsrChecksum,
+} from "./vsr/api";
