@@ -106,7 +106,7 @@ export function replicaOwner(replica: u32): i32 {
 
 // Viewstamped Replication core (issue 4): replica state machines, sans-I/O; see assembly/vsr/api.ts.
 export {
-  vsrCreate, vsrInboxPtr, vsrOnMessage, vsrOnTick, vsrOnJournalWriteDone, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
+  vsrCreate, vsrInboxPtr, vsrOnMessage, vsrOnTick, vsrOnJournalWriteDone, vsrOnJournalRead, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
   vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
   vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugSetQuorumOverride,
   vsrSealMessage, vsrVerifyMessage, vsrChecksum,

@@ -31,6 +31,10 @@ export function vsrOnJournalWriteDone(handle: u32, op: u64, checksum: u64): void
   replicaOf(handle).onJournalWriteDone(op, checksum);
 }
 
+export function vsrOnJournalRead(handle: u32, op: u64, to: u32, ptr: usize, length: u32): void {
+  replicaOf(handle).onJournalRead(op, to, ptr, length);
+}
+
 export function vsrOutboxPtr(handle: u32): usize { return replicaOf(handle).outbox.buffer; }
 export function vsrOutboxLen(handle: u32): u32 { return replicaOf(handle).outbox.length; }
 export function vsrOutboxClear(handle: u32): void { replicaOf(handle).outbox.clear(); }

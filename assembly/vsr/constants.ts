@@ -42,6 +42,8 @@ export const ACTION_REPLY: u32 = 2; //         target = 0, payload = reply messa
 export const ACTION_JOURNAL_WRITE: u32 = 3; // target = 0, payload = prepare; host calls onJournalWriteDone(op, checksum)
 export const ACTION_COMMIT: u32 = 4; //        target = 0, payload = prepare to apply to the state machine
 export const ACTION_PERSIST: u32 = 5; //       payload = 24 bytes: view u32, log_view u32, commit u64, commit_checksum u64
+export const ACTION_JOURNAL_READ: u32 = 6; //  target = replica to repair, payload = op u64; host answers with
+//                                             onJournalRead(op, target, bytes) (repair beyond the log window)
 
 // Operations. Register opens a client session; the rest are opaque to consensus.
 export const OP_RESERVED: u8 = 0;

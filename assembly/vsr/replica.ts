@@ -4,10 +4,10 @@
 // (see README/report: one hop of latency instead of n-1, and one slow or cut link delays one backup, not all
 // those behind it in a chain; the cost is primary egress, irrelevant at 3-5 replicas).
 import {
-  ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_PERSIST, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_DO_VIEW_CHANGE,
+  ACTION_COMMIT, ACTION_JOURNAL_READ, ACTION_JOURNAL_WRITE, ACTION_PERSIST, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_DO_VIEW_CHANGE,
   CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST, CMD_REQUEST_PREPARES,
   CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, OP_REGISTER,
-  PIPELINE_MAX, REPAIR_BATCH, REPLICAS_MAX, REPLY_BODY_TOO_LARGE, REPLY_OK, REQUEST_QUEUE_MAX, SLOT_SIZE,
+  PIPELINE_MAX, REPAIR_BATCH, REPLICAS_MAX, REPLY_BODY_TOO_LARGE, REPLY_OK, REPLY_REQUEST_TOO_OLD, REQUEST_QUEUE_MAX, SLOT_SIZE,
   STATUS_NORMAL, STATUS_RECOVERING, STATUS_VIEW_CHANGE, SUFFIX_HEADERS_MAX,
 } from "./constants";
 import {
@@ -228,7 +228,13 @@ export class Replica {
       this.outbox.push(ACTION_REPLY, 0, this.clients.reply(index), HEADER_SIZE);
       return;
     }
-    if (verdict != CHECK_NEW) { this.reject(message, <u32>verdict); return; }
+    if (verdict != CHECK_NEW) {
+      // A session rejection is premature while the client's Register is still uncommitted here (a new primary
+      // inherits it in its pipeline): drop, the client retries once it commits.
+      if (verdict != <i32>REPLY_REQUEST_TOO_OLD && this.inFlight(client, 0, OP_REGISTER)) return;
+      this.reject(message, <u32>verdict);
+      return;
+    }
     if (this.inFlight(client, request, operation)) return;
     if (this.op - this.commitMax >= <u64>PIPELINE_MAX) {
       if (this.queueLength == REQUEST_QUEUE_MAX) return; // shed: the client retries
@@ -706,12 +712,31 @@ export class Replica {
     const last = min<u64>(load<u64>(message + Q_TO), first + REPAIR_BATCH - 1);
     for (let op = first; op <= last && op != 0; op++) {
       const flags = this.window.has(op);
-      if (!(flags & F_BODY)) continue;
+      if (!(flags & F_BODY)) {
+        // Older than the window but committed and durable: the journal holds exactly the committed prepare
+        // (nothing is written at an op after it commits). Ask the host to read it; onJournalRead sends it.
+        if (op <= this.commitDurable) {
+          const payload = this.outbox.reserve(ACTION_JOURNAL_READ, from, 8);
+          if (payload != 0) store<u64>(payload, op);
+        }
+        continue;
+      }
       let certify: u8 = 0;
       if (op <= this.commitMin || (op <= this.commitMax && (flags & F_TRUSTED))) certify |= REPAIR_COMMITTED;
       if (this.status == STATUS_NORMAL && this.isPrimary() && (flags & F_TRUSTED)) certify |= REPAIR_CANONICAL;
       this.sendPrepare(from, op, CMD_REPAIR_PREPARE, certify);
     }
+  }
+
+  // The host's answer to ACTION_JOURNAL_READ. A corrupt or foreign read is dropped: the peer asks again elsewhere.
+  onJournalRead(op: u64, to: u32, message: usize, length: u32): void {
+    if (to >= this.count || to == this.replica || op > this.commitDurable) return;
+    if (length < HEADER_SIZE || length > SLOT_SIZE || messageSize(message) != length) return;
+    if (!prepareValid(message) || load<u64>(message + P_OP) != op) return;
+    const m = this.outbox.reserve(ACTION_SEND, to, length);
+    if (m == 0) return;
+    memory.copy(m, message, length);
+    this.stampPrepare(m, CMD_REPAIR_PREPARE, REPAIR_COMMITTED);
   }
 
   onRepairPrepare(message: usize, from: u32): void {
@@ -830,6 +855,10 @@ export class Replica {
     const m = this.outbox.reserve(ACTION_SEND, to, size);
     if (m == 0) return;
     memory.copy(m, p, size);
+    this.stampPrepare(m, cmd, certify);
+  }
+
+  stampPrepare(m: usize, cmd: u8, certify: u8): void {
     store<u32>(m + H_VIEW, this.view);
     store<u8>(m + H_COMMAND, cmd);
     store<u8>(m + H_REPLICA, <u8>this.replica);

@@ -11,6 +11,7 @@ export interface VsrExports {
   vsrOnMessage(handle: number, ptr: number, length: number): void;
   vsrOnTick(handle: number): void;
   vsrOnJournalWriteDone(handle: number, op: bigint, checksum: bigint): void;
+  vsrOnJournalRead(handle: number, op: bigint, to: number, ptr: number, length: number): void;
   vsrOutboxPtr(handle: number): number;
   vsrOutboxLen(handle: number): number;
   vsrOutboxClear(handle: number): void;
@@ -67,7 +68,7 @@ export const Command = {
 
 export const Status = { Normal: 0, ViewChange: 1, Recovering: 2 } as const;
 
-export const Action = { Send: 1, Reply: 2, JournalWrite: 3, Commit: 4, Persist: 5 } as const;
+export const Action = { Send: 1, Reply: 2, JournalWrite: 3, Commit: 4, Persist: 5, JournalRead: 6 } as const;
 
 export const Operation = { Register: 1, App: 128 } as const;
 

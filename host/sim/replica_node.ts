@@ -88,8 +88,10 @@ export class ReplicaNode {
     });
   }
 
-  // Performs the core's actions in order.
+  // Performs the core's actions in order. Journal reads are answered after the outbox is drained (the answer
+  // is a call into the core, which writes to the outbox again).
   drain(now: number, effects: Effects): void {
+    const reads: [number, number][] = [];
     drainOutbox(this.core, this.handle, this.bytes, (kind, target, payload, length) => {
       const message = this.bytes.slice(payload, payload + length);
       if (kind === Action.Send) effects.send(this.index, target, message);
@@ -104,8 +106,18 @@ export class ReplicaNode {
           view: v.getUint32(0, true), logView: v.getUint32(4, true),
           commit: v.getBigUint64(8, true), commitChecksum: v.getBigUint64(16, true),
         };
+      } else if (kind === Action.JournalRead) {
+        reads.push([Number(new DataView(message.buffer).getBigUint64(0, true)), target]);
       } else throw new Error(`unknown outbox action ${kind}`);
     });
+    for (const [op, to] of reads) {
+      const entry = this.disk.journal.get(op);
+      if (!entry) continue;
+      const inbox = this.core.vsrInboxPtr(this.handle) >>> 0;
+      this.bytes.set(entry, inbox);
+      this.core.vsrOnJournalRead(this.handle, BigInt(op), to, inbox, entry.length);
+      this.drain(now, effects);
+    }
   }
 
   commitMin(): number { return this.core.vsrCommitMin(this.handle); }
