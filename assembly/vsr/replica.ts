@@ -528,6 +528,9 @@ export class Replica {
         // Nothing known about the op: we never prepared it (we ack only what is durable, and a restart reloads
         // the journal). A header without body, or a corrupt journal copy, may have been acked: abstain.
         if (!(flags & (F_HEADER | F_FAULTY))) nack |= <u64>1 << i;
+        // Alone in its group, a replica commits an op in the same step that makes it durable and persists the
+        // commit point: a corrupt entry above its durable commit was never committed (a torn, unfinished write).
+        else if (this.count == 1 && (flags & F_FAULTY) && op > this.commitDurable) nack |= <u64>1 << i;
       }
     }
     store<u32>(m + H_SIZE, HEADER_SIZE + count * HEADER_SIZE);

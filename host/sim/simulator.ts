@@ -145,7 +145,8 @@ export class Simulator {
 
   private injectFaults(): void {
     const o = this.options;
-    const f = Math.floor((o.replicas - 1) / 2);
+    // At most f replicas down at once; a single replica may crash too (a full outage it must recover from).
+    const f = o.replicas === 1 ? 1 : Math.floor((o.replicas - 1) / 2);
     const down = this.replicas.filter((n) => !n.alive).length;
     if (down < f && this.prng.chance(o.crash.prob)) {
       const alive = this.replicas.filter((n) => n.alive);
