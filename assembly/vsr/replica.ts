@@ -272,6 +272,7 @@ export class Replica {
     memory.copy(p + HEADER_SIZE, request + HEADER_SIZE, size - HEADER_SIZE);
     store<u64>(p + H_CLUSTER, this.cluster);
     store<u32>(p + H_SIZE, size);
+    store<u32>(p + H_VIEW, this.view); // the view this replica accepted it in (see acceptedView)
     store<u8>(p + H_COMMAND, CMD_PREPARE);
     store<u8>(p + H_REPLICA, <u8>this.replica);
     store<u64>(p + P_CLIENT, load<u64>(request + R_CLIENT));
@@ -364,12 +365,16 @@ export class Replica {
     const flags = this.window.has(op);
     if ((flags & F_BODY) && this.window.checksum(op) == checksum) {
       this.window.setFlag(op, F_TRUSTED);
-      if ((flags & F_DURABLE) && op > this.commitMax && this.status == STATUS_NORMAL && !this.isPrimary()) {
+      if (this.restampAccepted(op)) {
+        // rewritten: prepare_ok follows onJournalWriteDone
+      } else if ((flags & F_DURABLE) && op > this.commitMax && this.status == STATUS_NORMAL && !this.isPrimary()) {
         this.sendPrepareOk(op);
       }
     } else {
       this.window.put(op, message, messageSize(message), checksum, F_TRUSTED);
-      store<u8>(this.window.prepare(op) + H_COMMAND, CMD_PREPARE);
+      const p = this.window.prepare(op);
+      store<u8>(p + H_COMMAND, CMD_PREPARE);
+      store<u32>(p + H_VIEW, this.view);
       this.journalWrite(op);
     }
     if (op > this.op) this.op = op;
@@ -381,6 +386,23 @@ export class Replica {
       if (!(previousFlags & F_HEADER) || this.window.checksum(previous) != parent) this.window.expect(previous, parent);
       else this.window.setFlag(previous, F_TRUSTED);
     }
+  }
+
+  // Every journaled prepare carries, in its frame's view field (outside its identity), the view in which this
+  // replica accepted it into its log. Confirming an older entry in a newer view rewrites it, so that after a
+  // restart an entry stamped below the persisted log_view is known to be possibly stale (a truncated leftover
+  // the journal still holds) and is reported as faulty, never as part of the log_view's log.
+  acceptedView(op: u64): u32 {
+    return load<u32>(this.window.prepare(op) + H_VIEW);
+  }
+
+  // Returns true when it issued a rewrite.
+  restampAccepted(op: u64): bool {
+    if (op <= this.commitMin || this.acceptedView(op) == this.view) return false;
+    store<u32>(this.window.prepare(op) + H_VIEW, this.view);
+    this.window.clearFlag(op, F_DURABLE);
+    this.journalWrite(op);
+    return true;
   }
 
   onCommit(message: usize, from: u32): void {
@@ -520,9 +542,11 @@ export class Replica {
       const op = this.op - i;
       const header = m + HEADER_SIZE + <usize>i * HEADER_SIZE;
       const flags = this.window.has(op);
-      if (flags & F_BODY) {
+      if ((flags & F_BODY) && ((flags & F_TRUSTED) || this.acceptedView(op) >= this.logView)) {
         memory.copy(header, this.window.prepare(op), HEADER_SIZE);
         present |= <u64>1 << i;
+      } else if (flags & F_BODY) {
+        memory.fill(header, 0, HEADER_SIZE); // possibly a stale leftover: abstain
       } else {
         memory.fill(header, 0, HEADER_SIZE);
         // Nothing known about the op: we never prepared it (we ack only what is durable, and a restart reloads
@@ -592,6 +616,7 @@ export class Replica {
       const header = svHeaders != 0 ? svHeaders + <usize>i * HEADER_SIZE : unchecked(this.merge.headers[i]);
       if (header != 0 && load<u64>(header + P_OP) == op && load<u64>(header + H_CHECKSUM) != 0) {
         this.window.expect(op, load<u64>(header + H_CHECKSUM));
+        if (this.window.has(op) & F_BODY) this.restampAccepted(op);
         lowest = op;
       } else {
         this.window.clearFlag(op, F_TRUSTED);
@@ -801,8 +826,11 @@ export class Replica {
       this.recoveryBroken = true; // corrupt or missing: the rest is repaired from peers
     }
     if (op <= this.commitMin || op - this.commitMin >= <u64>this.window.slots) return;
-    if (valid) this.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_DURABLE);
-    else this.window.markFaulty(op);
+    if (valid && load<u32>(message + H_VIEW) >= this.logView) {
+      this.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_DURABLE);
+    } else {
+      this.window.markFaulty(op); // corrupt, or accepted before our log_view: may be a truncated leftover
+    }
     if (op > this.op) this.op = op;
   }
 
