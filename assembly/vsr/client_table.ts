@@ -30,10 +30,11 @@ export class ClientTable {
   check(client: u64, session: u64, request: u64, operation: u8): i32 {
     const index = this.find(client);
     if (operation == OP_REGISTER) {
-      // A Register carries session 0 and request 0. Retried after it committed: the cached reply (with the
-      // session) answers it. Sent again by a client that already made requests: a new session.
-      if (index >= 0 && unchecked(this.requests[index]) == 0) return CHECK_DUPLICATE;
-      return CHECK_NEW;
+      // A Register carries session 0 and request 0. From a client already in the table it is a retry or a
+      // late network duplicate, never a new session (that would fence the live one): the cached reply while
+      // the Register is its last request, RequestTooOld after. A new session takes a new client id.
+      if (index < 0) return CHECK_NEW;
+      return unchecked(this.requests[index]) == 0 ? CHECK_DUPLICATE : <i32>REPLY_REQUEST_TOO_OLD;
     }
     if (index < 0) return <i32>REPLY_NO_SESSION;
     if (session != unchecked(this.sessions[index])) return <i32>REPLY_SESSION_MISMATCH;

@@ -22,6 +22,7 @@ export class ReplicaNode {
   incarnation = 0;
   restartAt = -1;
   lastCommitMin = 0;
+  arenaAfterCreate = 0; // the core allocates at creation only: __arena_used() must stay at this value
 
   constructor(
     private module: WebAssembly.Module, public index: number, private replicas: number,
@@ -36,6 +37,7 @@ export class ReplicaNode {
     this.core.__arena_init(ARENA_BASE, REPLICA_PAGES * 65536 - ARENA_BASE);
     this.core.vsrDebugSetQuorumOverride(this.quorumOverride);
     this.handle = this.core.vsrCreate(this.cluster, this.group, this.index, this.replicas, this.slots);
+    this.arenaAfterCreate = this.core.__arena_used() >>> 0;
     this.bytes = new Uint8Array(memory.buffer);
     this.view = new DataView(memory.buffer);
     this.alive = true;
@@ -120,6 +122,7 @@ export class ReplicaNode {
     }
   }
 
+  arenaGrowth(): number { return (this.core.__arena_used() >>> 0) - this.arenaAfterCreate; }
   commitMin(): number { return this.core.vsrCommitMin(this.handle); }
   commitMax(): number { return this.core.vsrCommitMax(this.handle); }
   op(): number { return this.core.vsrOp(this.handle); }

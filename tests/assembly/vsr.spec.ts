@@ -245,6 +245,7 @@ describe("vsr client table", () => {
     expect(t.check(1, 5, 3, APP)).toBe(CHECK_DUPLICATE);
     expect(t.check(1, 5, 2, APP)).toBe(<i32>REPLY_REQUEST_TOO_OLD);
     expect(t.check(1, 5, 9, APP)).toBe(CHECK_NEW); // gaps allowed
+    expect(t.check(1, 0, 0, OP_REGISTER)).toBe(<i32>REPLY_REQUEST_TOO_OLD); // a late duplicate Register
   });
 
   it("evicts the client with the oldest commit when full", () => {

@@ -35,7 +35,7 @@ function scripted(seed: number, tweak: (o: SimOptions) => void, script: (sim: Si
 }
 
 test('fixed seeds with randomized faults pass', () => {
-  for (const seed of [1, 2, 3, 42, 1058, 2131, 2278, 31337, 4242, 777]) passes(run(randomizeOptions(seed)).result);
+  for (const seed of [1, 2, 3, 42, 1058, 2131, 2278, 10198, 20619, 31337, 4242, 777]) passes(run(randomizeOptions(seed)).result);
 });
 
 test('default fault mix passes on 3 and 5 replicas', () => {
@@ -43,6 +43,12 @@ test('default fault mix passes on 3 and 5 replicas', () => {
   const five = defaultOptions(8);
   five.replicas = 5;
   passes(run(five).result);
+});
+
+test('the core allocates nothing after creation (arena usage flat over a faulty run)', () => {
+  const { sim, result } = run(defaultOptions(21));
+  passes(result);
+  for (const node of sim.replicas) assert.equal(node.arenaGrowth(), 0, `replica ${node.index} allocated after vsrCreate`);
 });
 
 test('a seed replays exactly', () => {
