@@ -17,7 +17,7 @@ export const REQUEST_QUEUE_MAX: u32 = 64;
 export const REPLICAS_MAX: u32 = 8;
 export const CLIENTS_MAX: u32 = 64;
 // Ops asked for in one request_prepares.
-export const REPAIR_BATCH: u32 = 16;
+export const REPAIR_BATCH: u32 = 32;
 export const OUTBOX_BYTES: u32 = 512 * 1024;
 
 export const CMD_REQUEST: u8 = 5;

@@ -83,6 +83,7 @@ export class Replica {
 
   repairPeer: u32 = 0;
   repairNonce: u64 = 0;
+  repairLast: u64 = 0; // last op of the outstanding repair request: its arrival asks for the next range at once
 
   prepareTimeout: Timeout = new Timeout(PREPARE_TICKS, false);
   commitMessageTimeout: Timeout = new Timeout(COMMIT_MESSAGE_TICKS, false);
@@ -726,6 +727,7 @@ export class Replica {
       peer = this.repairPeer;
     }
     if (peer == this.replica) return; // single replica: nobody to ask
+    this.repairLast = to;
     const m = this.headerInScratch(CMD_REQUEST_PREPARES);
     store<u64>(m + Q_NONCE, this.repairNonce);
     store<u64>(m + Q_FROM, from);
@@ -786,6 +788,12 @@ export class Replica {
     this.installCanonical(message, op);
     this.commitJournal();
     if (this.merged && this.status == STATUS_VIEW_CHANGE) this.maybeStartView();
+    // A long catch-up streams: the end of one range asks for the next instead of waiting for the timer.
+    if (op == this.repairLast && this.status != STATUS_RECOVERING) {
+      this.repairLast = 0;
+      this.repair();
+      this.repairTimeout.start(this.rng);
+    }
   }
 
   // ---- recovery (restart from the host's journal and superblock) ----

@@ -77,7 +77,8 @@ export function randomizeOptions(seed: number): SimOptions {
   const r = new Prng(seed, 0x5a1af0e5);
   const o = defaultOptions(seed);
   o.replicas = r.chance(0.15) ? 5 : r.chance(0.08) ? 1 : 3;
-  o.clients = r.between(1, 8);
+  // Mostly a few clients; sometimes enough to fill the 32-deep pipeline and the request queue.
+  o.clients = r.chance(0.2) ? r.between(10, 60) : r.between(1, 8);
   o.ticks = r.between(1500, 3500);
   const on = (p: number) => r.chance(p);
   o.network = {
@@ -86,7 +87,7 @@ export function randomizeOptions(seed: number): SimOptions {
     loss: on(0.7) ? r.float() * 0.1 : 0,
     duplicate: on(0.5) ? r.float() * 0.05 : 0,
     corrupt: on(0.4) ? r.float() * 0.01 : 0,
-    partitionProb: on(0.6) ? r.float() * 0.005 : 0,
+    partitionProb: on(0.6) ? r.float() * 0.008 : 0,
     partitionMean: r.between(30, 400),
     asymmetric: r.float(),
   };
@@ -95,7 +96,7 @@ export function randomizeOptions(seed: number): SimOptions {
     tornOnCrash: r.float() * 0.5, lostOnCrash: r.float() * 0.5,
     bitflipProb: on(0.4) ? r.float() * 0.005 : 0,
   };
-  o.crash = { prob: on(0.6) ? r.float() * 0.004 : 0, downMin: 10, downMax: r.between(50, 500) };
+  o.crash = { prob: on(0.6) ? r.float() * 0.006 : 0, downMin: 10, downMax: r.between(50, 600) };
   o.duplicateRequests = on(0.5) ? r.float() * 0.01 : 0;
   return o;
 }
