@@ -5,10 +5,15 @@
 import { Replica, setQuorumOverride } from "./replica";
 import { checksum } from "./checksum";
 import { seal, verify } from "./header";
+import { MESSAGE_MAX } from "./constants";
+import { Outbox } from "./outbox";
 
 const GROUPS_MAX: u32 = 4096;
 let registry: StaticArray<Replica | null> | null = null;
 let created: u32 = 0;
+// One outbox and one inbox per instance, shared by its replicas: the host drains the outbox after every call.
+let sharedOutbox: Outbox | null = null;
+let sharedInbox: usize = 0;
 
 function replicaOf(handle: u32): Replica {
   const all = registry;
@@ -16,11 +21,17 @@ function replicaOf(handle: u32): Replica {
   return changetype<Replica>(unchecked(all![handle]));
 }
 
-// A fresh replica in view 0, normal status (cluster formation). slots: log window size, power of two >= 64.
+// A fresh replica in view 0, normal status (cluster formation). slots: log window size (prepares held in
+// memory, 512 B each), power of two >= 64. Arena cost per replica: slots * 512 B + ~150 KiB (DVC store), plus
+// ~530 KiB once per instance (outbox, inbox).
 export function vsrCreate(cluster: u64, group: u64, replica: u32, replicaCount: u32, slots: u32): u32 {
-  if (registry == null) registry = new StaticArray<Replica | null>(GROUPS_MAX);
+  if (registry == null) {
+    registry = new StaticArray<Replica | null>(GROUPS_MAX);
+    sharedOutbox = new Outbox();
+    sharedInbox = heap.alloc(MESSAGE_MAX);
+  }
   assert(created < GROUPS_MAX, "vsr: too many groups in one instance");
-  unchecked(registry![created] = new Replica(cluster, group, replica, replicaCount, slots));
+  unchecked(registry![created] = new Replica(cluster, group, replica, replicaCount, slots, sharedOutbox, sharedInbox));
   return created++;
 }
 

@@ -60,10 +60,10 @@ export class Replica {
 
   window: LogWindow;
   clients: ClientTable = new ClientTable();
-  outbox: Outbox = new Outbox();
+  outbox: Outbox; // shared by every replica of an instance: the host drains it after each call
   scratch: usize = heap.alloc(MESSAGE_MAX);
   dequeued: usize = heap.alloc(SLOT_SIZE); // a queued request being re-submitted (scratch is reused meanwhile)
-  inbox: usize = heap.alloc(MESSAGE_MAX); //  where the host may write the next message
+  inbox: usize; //                             where the host may write the next message (shared, like outbox)
   rng: Rng;
 
   // Primary: prepare_ok bitsets of ops commitMax+1..op, indexed op & (PIPELINE_MAX-1); waiting requests.
@@ -98,7 +98,7 @@ export class Replica {
   messagesRejected: u64 = 0;
   deadlocks: u64 = 0;
 
-  constructor(cluster: u64, group: u64, replica: u32, count: u32, slots: u32) {
+  constructor(cluster: u64, group: u64, replica: u32, count: u32, slots: u32, outbox: Outbox | null = null, inbox: usize = 0) {
     assert(count >= 1 && count <= REPLICAS_MAX, "replica: count out of range");
     assert(replica < count, "replica: index out of range");
     this.cluster = cluster;
@@ -106,6 +106,8 @@ export class Replica {
     this.replica = replica;
     this.count = count;
     this.window = new LogWindow(slots);
+    this.outbox = outbox != null ? outbox : new Outbox();
+    this.inbox = inbox != 0 ? inbox : heap.alloc(MESSAGE_MAX);
     this.rng = new Rng((group ^ 0x5a1af0e5face0002) + <u64>(replica + 1) * 0x9e3779b97f4a7c15);
     this.enterNormal();
   }
