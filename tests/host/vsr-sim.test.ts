@@ -190,3 +190,15 @@ test('deliberately broken quorum (debug switch) makes the checkers fail', () => 
   // Control: the same scenario with the real quorum passes.
   passes(run(brokenQuorumScenario(0)).result);
 });
+
+test('the simulator loop imports no Node-only module (the browser visualiser runs it)', () => {
+  const dir = fileURLToPath(new URL('../../../host/sim/', import.meta.url));
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'main.ts');
+  assert.ok(files.includes('simulator.ts'));
+  for (const f of [...files.map((f) => dir + f), fileURLToPath(new URL('../../../host/shared/vsr-abi.ts', import.meta.url))]) {
+    const text = fs.readFileSync(f, 'utf8').replace(/\/\/.*$/gm, ''); // code only, not comments
+    const imports = [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+    for (const i of imports) assert.ok(i.startsWith('.'), `${f} imports ${i}`);
+    assert.ok(!/Math\.random|Date\.now/.test(text), `${f} uses Math.random or Date.now`);
+  }
+});
