@@ -108,6 +108,6 @@ export function replicaOwner(replica: u32): i32 {
 export {
   vsrCreate, vsrInboxPtr, vsrOnMessage, vsrOnTick, vsrOnJournalWriteDone, vsrOnJournalRead, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
   vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
-  vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugSetQuorumOverride,
+  vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
   vsrSealMessage, vsrVerifyMessage, vsrChecksum,
 } from "./vsr/api";

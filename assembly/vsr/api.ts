@@ -51,11 +51,14 @@ export function vsrOutboxLen(handle: u32): u32 { return replicaOf(handle).outbox
 export function vsrOutboxClear(handle: u32): void { replicaOf(handle).outbox.clear(); }
 
 // Restart: superblock first, then every journal entry in ascending op order, then end.
-export function vsrRecoverBegin(handle: u32, view: u32, logView: u32, commit: u64, commitChecksum: u64): void {
-  replicaOf(handle).recoverBegin(view, logView, commit, commitChecksum);
+export function vsrRecoverBegin(
+  handle: u32, view: u32, logView: u32, commit: u64, commitChecksum: u64, logHead: u64, logHeadChecksum: u64,
+): void {
+  replicaOf(handle).recoverBegin(view, logView, commit, commitChecksum, logHead, logHeadChecksum);
 }
-export function vsrRecoverPrepare(handle: u32, op: u64, ptr: usize, length: u32): void {
-  replicaOf(handle).recoverPrepare(op, ptr, length);
+// `ptr` = the journal slot, `headerPtr` = the redundant header ring entry for op (0/0 if none).
+export function vsrRecoverPrepare(handle: u32, op: u64, ptr: usize, length: u32, headerPtr: usize, headerLength: u32): void {
+  replicaOf(handle).recoverPrepare(op, ptr, length, headerPtr, headerLength);
 }
 export function vsrRecoverEnd(handle: u32): void { replicaOf(handle).recoverEnd(); }
 
@@ -68,6 +71,11 @@ export function vsrCommitMin(handle: u32): f64 { return <f64>replicaOf(handle).c
 export function vsrCommitMax(handle: u32): f64 { return <f64>replicaOf(handle).commitMax; }
 export function vsrViewChanges(handle: u32): f64 { return <f64>replicaOf(handle).viewChanges; }
 export function vsrDeadlocks(handle: u32): f64 { return <f64>replicaOf(handle).deadlocks; }
+// Last DVC merge at this replica: undecided op * 4 + outcome (0 awaiting, 1 deadlock, 2 ready). For debugging.
+export function vsrDebugMerge(handle: u32): f64 {
+  const r = replicaOf(handle);
+  return <f64>r.merge.undecidedOp * 4 + <f64>r.merge.outcome;
+}
 export function vsrMessagesRejected(handle: u32): f64 { return <f64>replicaOf(handle).messagesRejected; }
 
 // Debug switch: replication quorum override for every replica in this instance (0 = the real rule).
@@ -77,3 +85,11 @@ export function vsrDebugSetQuorumOverride(n: u32): void { setQuorumOverride(n); 
 export function vsrSealMessage(ptr: usize): void { seal(ptr); }
 export function vsrVerifyMessage(ptr: usize, length: u32): bool { return verify(ptr, length); }
 export function vsrChecksum(ptr: usize, length: u32): u64 { return checksum(ptr, length); }
+
+// Debugging aids for hosts and tests: slot flags of `op` in the log window (F_* bits, 0 = nothing) and the
+// view the replica accepted it in.
+export function vsrDebugSlot(handle: u32, op: u64): u32 {
+  const r = replicaOf(handle);
+  const flags = <u32>r.window.has(op);
+  return flags == 0 ? 0 : flags | (r.acceptedView(op) << 8);
+}

@@ -39,9 +39,16 @@ export const STATUS_RECOVERING: u32 = 2;
 // Outbox action kinds (host/shared/vsr-abi.ts mirrors these).
 export const ACTION_SEND: u32 = 1; //          target = replica index, payload = message
 export const ACTION_REPLY: u32 = 2; //         target = 0, payload = reply message (client id inside)
-export const ACTION_JOURNAL_WRITE: u32 = 3; // target = 0, payload = prepare; host calls onJournalWriteDone(op, checksum)
+export const ACTION_JOURNAL_WRITE: u32 = 3; // target = 0, payload = prepare. The host writes it to the op's slot,
+//                                             then its first 256 bytes to the op's redundant header entry, then
+//                                             calls onJournalWriteDone(op, checksum)
 export const ACTION_COMMIT: u32 = 4; //        target = 0, payload = prepare to apply to the state machine
-export const ACTION_PERSIST: u32 = 5; //       payload = 24 bytes: view u32, log_view u32, commit u64, commit_checksum u64
+export const ACTION_PERSIST: u32 = 5; //       payload = 40 bytes: view u32, log_view u32, commit u64,
+//                                             commit_checksum u64, log_head u64, log_head_checksum u64
+//                                             (the superblock; written atomically)
+export const ACTION_JOURNAL_WRITE_HEADER: u32 = 7; // target = 0, payload = 256-byte header: rewrite only the op's
+//                                             redundant header entry (the prepare is already in its slot), then
+//                                             call onJournalWriteDone(op, checksum). Never rewrites a prepare.
 export const ACTION_JOURNAL_READ: u32 = 6; //  target = replica to repair, payload = op u64; host answers with
 //                                             onJournalRead(op, target, bytes) (repair beyond the log window)
 

@@ -4,7 +4,7 @@
 // (see README/report: one hop of latency instead of n-1, and one slow or cut link delays one backup, not all
 // those behind it in a chain; the cost is primary egress, irrelevant at 3-5 replicas).
 import {
-  ACTION_COMMIT, ACTION_JOURNAL_READ, ACTION_JOURNAL_WRITE, ACTION_PERSIST, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_DO_VIEW_CHANGE,
+  ACTION_COMMIT, ACTION_JOURNAL_READ, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_PERSIST, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_DO_VIEW_CHANGE,
   CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST, CMD_REQUEST_PREPARES,
   CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, OP_REGISTER,
   PIPELINE_MAX, REPAIR_BATCH, REPLICAS_MAX, REPLY_BODY_TOO_LARGE, REPLY_OK, REPLY_REQUEST_TOO_OLD, REQUEST_QUEUE_MAX, SLOT_SIZE,
@@ -14,7 +14,7 @@ import {
   C_COMMIT, C_COMMIT_CHECKSUM, C_GROUP, C_OP, C_TIMESTAMP, D_COMMIT, D_COUNT, D_GROUP, D_LOG_VIEW, D_NACK, D_OP,
   D_PRESENT, H_CHECKSUM, H_CLUSTER, H_COMMAND, H_REPAIR_COMMITTED, H_REPAIR_NONCE, H_REPLICA, H_SIZE, H_VIEW,
   K_COMMIT, K_GROUP, K_OP, K_PARENT, K_PREPARE_CHECKSUM, P_CLIENT, P_COMMIT, P_GROUP, P_OP, P_OPERATION, P_PARENT,
-  P_REQUEST, P_REQUEST_CHECKSUM, P_SESSION, P_TIMESTAMP, Q_FROM, Q_GROUP, Q_NONCE, Q_TO, R_CLIENT, R_GROUP,
+  P_REQUEST, P_REQUEST_CHECKSUM, P_SESSION, P_TIMESTAMP, prepareChecksum, Q_FROM, Q_GROUP, Q_NONCE, Q_TO, R_CLIENT, R_GROUP,
   R_OPERATION, R_REQUEST, R_SESSION, S_GROUP, S_NONCE, V_COMMIT, V_COUNT, V_GROUP, V_NONCE, V_OP, Y_CLIENT,
   Y_COMMIT, Y_CONTEXT, Y_GROUP, Y_OP, Y_OPERATION, Y_REQUEST, Y_REQUEST_CHECKSUM, Y_SESSION, Y_STATUS, Y_TIMESTAMP,
   command, messageSize, prepareValid, seal, sealPrepareFrame, sealPrepareIdentity, verify,
@@ -56,6 +56,10 @@ export class Replica {
   persistedView: u32 = 0;
   persistedLogView: u32 = 0;
   persistedCommit: u64 = 0;
+  // Head of the log when this replica entered normal status in logView (persisted with it). After a restart,
+  // an entry accepted in an older view above it was truncated by that view change: never part of the log.
+  logHead: u64 = 0;
+  logHeadChecksum: u64 = 0; // checksum of op logHead in that log: recovery anchors the hash chain on it
   ticks: u64 = 0;
 
   window: LogWindow;
@@ -392,19 +396,21 @@ export class Replica {
   }
 
   // Every journaled prepare carries, in its frame's view field (outside its identity), the view in which this
-  // replica accepted it into its log. Confirming an older entry in a newer view rewrites it, so that after a
-  // restart an entry stamped below the persisted log_view is known to be possibly stale (a truncated leftover
-  // the journal still holds) and is reported as faulty, never as part of the log_view's log.
+  // replica accepted it into its log. Confirming an older entry in a newer view rewrites its redundant header
+  // (never the prepare itself: a torn rewrite must not destroy an acked prepare), so that after a restart an
+  // entry accepted below the persisted log_view is known to be possibly stale (a truncated leftover the journal
+  // still holds) and is reported as faulty, never as part of the log_view's log.
   acceptedView(op: u64): u32 {
     return load<u32>(this.window.prepare(op) + H_VIEW);
   }
 
-  // Returns true when it issued a rewrite.
+  // Returns true when it issued a header rewrite (prepare_ok then waits for onJournalWriteDone).
   restampAccepted(op: u64): bool {
     if (op <= this.commitMin || this.acceptedView(op) == this.view) return false;
-    store<u32>(this.window.prepare(op) + H_VIEW, this.view);
+    const p = this.window.prepare(op);
+    store<u32>(p + H_VIEW, this.view);
     this.window.clearFlag(op, F_DURABLE);
-    this.journalWrite(op);
+    this.outbox.push(ACTION_JOURNAL_WRITE_HEADER, 0, p, HEADER_SIZE);
     return true;
   }
 
@@ -550,6 +556,7 @@ export class Replica {
         present |= <u64>1 << i;
       } else if (flags & F_BODY) {
         memory.fill(header, 0, HEADER_SIZE); // possibly a stale leftover: abstain
+        if (this.count == 1 && op > this.commitDurable) nack |= <u64>1 << i; // see the faulty case below
       } else {
         memory.fill(header, 0, HEADER_SIZE);
         // Nothing known about the op: we never prepared it (we ack only what is durable, and a restart reloads
@@ -639,6 +646,7 @@ export class Replica {
     }
     this.status = STATUS_NORMAL;
     this.logView = this.view;
+    this.setLogHead();
     this.persist();
     this.stopAllTimeouts();
     this.commitMessageTimeout.start(this.rng);
@@ -678,12 +686,13 @@ export class Replica {
     this.dvcFrom = 0;
     this.dvcSent = false;
     this.merged = false;
-    this.persist();
     this.stopAllTimeouts();
     this.normalHeartbeatTimeout.start(this.rng);
     this.repairTimeout.start(this.rng);
     const count = min<u32>(load<u32>(message + V_COUNT), (messageSize(message) - HEADER_SIZE) / HEADER_SIZE);
     this.installLog(load<u64>(message + V_OP), load<u64>(message + V_COMMIT), message + HEADER_SIZE, count);
+    this.setLogHead();
+    this.persist(); // before any prepare_ok of this view leaves
     for (let op = this.commitMax + 1; op <= this.op; op++) {
       const flags = this.window.has(op);
       if ((flags & F_BODY) && (flags & F_TRUSTED) && (flags & F_DURABLE)) this.sendPrepareOk(op);
@@ -800,9 +809,11 @@ export class Replica {
 
   // ---- recovery (restart from the host's journal and superblock) ----
 
-  recoverBegin(view: u32, logView: u32, commit: u64, commitChecksum: u64): void {
+  recoverBegin(view: u32, logView: u32, commit: u64, commitChecksum: u64, logHead: u64, logHeadChecksum: u64): void {
     this.view = view;
     this.logView = logView;
+    this.logHead = logHead;
+    this.logHeadChecksum = logHeadChecksum;
     this.persistedView = view;
     this.persistedLogView = logView;
     this.persistedCommit = commit;
@@ -819,10 +830,19 @@ export class Replica {
 
   // Journal entries in ascending op order. Ops up to the durable commit are re-applied (the host's state machine
   // restarts empty); later ones are our log, reported in view changes even though not yet trusted.
-  recoverPrepare(op: u64, message: usize, length: u32): void {
+  //
+  // The journal writes each prepare, then its header into a separate header ring, and only then reports the
+  // write done (so only then can it be acked). `header` is that redundant copy (0 if absent). It tells a torn
+  // write from a bit flip: a corrupt prepare whose redundant header names it completed before the crash and
+  // may have been acked (faulty: abstain in view changes); without it, the write never completed and was never
+  // acked (treated as missing, so it can be nacked). Without this, torn heads after a whole-cluster power
+  // loss leave every replica abstaining on the same op: a view change that can never decide.
+  recoverPrepare(op: u64, message: usize, length: u32, header: usize, headerLength: u32): void {
     assert(this.status == STATUS_RECOVERING, "recoverPrepare outside recovery");
     const valid = length >= HEADER_SIZE && length <= SLOT_SIZE && messageSize(message) == length
       && prepareValid(message) && load<u64>(message + P_OP) == op;
+    const completed = header != 0 && headerLength == HEADER_SIZE && load<u64>(header + P_OP) == op
+      && load<u64>(header + H_CHECKSUM) != 0 && prepareChecksum(header) == load<u64>(header + H_CHECKSUM);
     if (op <= this.recoveryCommit && !this.recoveryBroken) {
       if (valid && op == this.commitMin + 1 && load<u64>(message + P_PARENT) == this.commitChecksum) {
         this.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_TRUSTED | F_DURABLE);
@@ -836,10 +856,22 @@ export class Replica {
       this.recoveryBroken = true; // corrupt or missing: the rest is repaired from peers
     }
     if (op <= this.commitMin || op - this.commitMin >= <u64>this.window.slots) return;
-    if (valid && load<u32>(message + H_VIEW) >= this.logView) {
+    if (!valid && !completed) return; // torn before completion: never acked, as if never written
+    // The view it was accepted in: the header rewrite may be newer than the prepare's own stamp. A header naming
+    // another prepare is older than the slot (a header is only written after its prepare).
+    let accepted = valid ? load<u32>(message + H_VIEW) : 0;
+    if (valid && completed && load<u64>(header + H_CHECKSUM) == load<u64>(message + H_CHECKSUM)) {
+      accepted = max(accepted, load<u32>(header + H_VIEW));
+    }
+    if (valid && accepted < this.logView && op > this.logHead) return; // truncated by the view change to logView
+    if (valid) {
+      // Accepted below logView and at or below logHead: confirmed by that view change (its header rewrite lost)
+      // or replaced by it. Kept with its old stamp, so view changes abstain on it unless recoverEnd proves it
+      // by the hash chain.
       this.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_DURABLE);
+      store<u32>(this.window.prepare(op) + H_VIEW, accepted);
     } else {
-      this.window.markFaulty(op); // corrupt, or accepted before our log_view: may be a truncated leftover
+      this.window.markFaulty(op); // corrupt at rest after its write completed: may have been acked
     }
     if (op > this.op) this.op = op;
   }
@@ -850,6 +882,7 @@ export class Replica {
       assert(this.commitChecksum == this.recoveryChecksum, "recovery: journal disagrees with the superblock");
     }
     this.commitMax = max(this.commitMax, this.commitMin);
+    this.promoteByHashChain();
     if (this.primaryIndex(this.view) == this.replica || this.count == 1) {
       // Nobody else answers for a view we led: move on to the next one.
       this.startViewChange(this.view + 1);
@@ -860,7 +893,30 @@ export class Replica {
     this.afterEvent();
   }
 
+  // The logView's log is one hash chain: the parent of an entry accepted in logView is in that log too, so an
+  // older-stamped entry whose checksum is that parent is confirmed (its header rewrite was lost in the crash).
+  promoteByHashChain(): void {
+    const head = this.logHead;
+    if (head > this.commitMin && (this.window.has(head) & F_BODY) && this.window.checksum(head) == this.logHeadChecksum) {
+      store<u32>(this.window.prepare(head) + H_VIEW, max(this.acceptedView(head), this.logView));
+    }
+    for (let op = this.op; op > this.commitMin + 1; op--) {
+      const flags = this.window.has(op);
+      if (!(flags & F_BODY) || this.acceptedView(op) < this.logView) continue;
+      const below = op - 1;
+      const belowFlags = this.window.has(below);
+      if (!(belowFlags & F_BODY) || this.acceptedView(below) >= this.logView) continue;
+      if (this.window.checksum(below) != load<u64>(this.window.prepare(op) + P_PARENT)) continue;
+      store<u32>(this.window.prepare(below) + H_VIEW, this.logView);
+    }
+  }
+
   // ---- helpers ----
+
+  setLogHead(): void {
+    this.logHead = this.op;
+    this.logHeadChecksum = (this.op > 0 && (this.window.has(this.op) & F_HEADER)) ? this.window.checksum(this.op) : 0;
+  }
 
   afterEvent(): void {
     // Advance the durable commit over committed ops whose journal write is done, and persist it.
@@ -874,11 +930,13 @@ export class Replica {
   }
 
   persist(): void {
-    const payload = this.outbox.reserve(ACTION_PERSIST, 0, 24);
+    const payload = this.outbox.reserve(ACTION_PERSIST, 0, 40);
     store<u32>(payload, this.view);
     store<u32>(payload + 4, this.logView);
     store<u64>(payload + 8, this.commitDurable);
     store<u64>(payload + 16, this.commitDurableChecksum);
+    store<u64>(payload + 24, this.logHead);
+    store<u64>(payload + 32, this.logHeadChecksum);
     this.persistedView = this.view;
     this.persistedLogView = this.logView;
     this.persistedCommit = this.commitDurable;

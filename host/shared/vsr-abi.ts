@@ -15,8 +15,9 @@ export interface VsrExports {
   vsrOutboxPtr(handle: number): number;
   vsrOutboxLen(handle: number): number;
   vsrOutboxClear(handle: number): void;
-  vsrRecoverBegin(handle: number, view: number, logView: number, commit: bigint, commitChecksum: bigint): void;
-  vsrRecoverPrepare(handle: number, op: bigint, ptr: number, length: number): void;
+  vsrRecoverBegin(handle: number, view: number, logView: number, commit: bigint, commitChecksum: bigint,
+    logHead: bigint, logHeadChecksum: bigint): void;
+  vsrRecoverPrepare(handle: number, op: bigint, ptr: number, length: number, headerPtr: number, headerLength: number): void;
   vsrRecoverEnd(handle: number): void;
   vsrStatus(handle: number): number;
   vsrView(handle: number): number;
@@ -28,6 +29,8 @@ export interface VsrExports {
   vsrViewChanges(handle: number): number;
   vsrDeadlocks(handle: number): number;
   vsrMessagesRejected(handle: number): number;
+  vsrDebugMerge(handle: number): number;
+  vsrDebugSlot(handle: number, op: bigint): number;
   vsrDebugSetQuorumOverride(n: number): void;
   vsrSealMessage(ptr: number): void;
   vsrVerifyMessage(ptr: number, length: number): number;
@@ -68,7 +71,7 @@ export const Command = {
 
 export const Status = { Normal: 0, ViewChange: 1, Recovering: 2 } as const;
 
-export const Action = { Send: 1, Reply: 2, JournalWrite: 3, Commit: 4, Persist: 5, JournalRead: 6 } as const;
+export const Action = { Send: 1, Reply: 2, JournalWrite: 3, Commit: 4, Persist: 5, JournalRead: 6, JournalWriteHeader: 7 } as const;
 
 export const Operation = { Register: 1, App: 128 } as const;
 

@@ -23,6 +23,7 @@ export interface DiskOptions {
 
 export interface CrashOptions {
   prob: number; //    per tick: crash a replica (never more than f down at once)
+  clusterProb: number; // per tick: crash every replica at once (power loss); all restart within downMin..2*downMin
   downMin: number;
   downMax: number;
 }
@@ -58,7 +59,7 @@ export function defaultOptions(seed: number): SimOptions {
       partitionProb: 0.002, partitionMean: 200, asymmetric: 0.3,
     },
     disk: { latencyMin: 1, latencyMax: 4, tornOnCrash: 0.3, lostOnCrash: 0.4, bitflipProb: 0.002 },
-    crash: { prob: 0.002, downMin: 20, downMax: 300 },
+    crash: { prob: 0.002, clusterProb: 0, downMin: 20, downMax: 300 },
     quorumOverride: 0,
   };
 }
@@ -96,7 +97,10 @@ export function randomizeOptions(seed: number): SimOptions {
     tornOnCrash: r.float() * 0.5, lostOnCrash: r.float() * 0.5,
     bitflipProb: on(0.4) ? r.float() * 0.005 : 0,
   };
-  o.crash = { prob: on(0.6) ? r.float() * 0.006 : 0, downMin: 10, downMax: r.between(50, 600) };
+  o.crash = {
+    prob: on(0.6) ? r.float() * 0.006 : 0, clusterProb: on(0.2) ? r.float() * 0.0006 : 0,
+    downMin: 10, downMax: r.between(50, 600),
+  };
   o.duplicateRequests = on(0.5) ? r.float() * 0.01 : 0;
   return o;
 }

@@ -57,14 +57,17 @@ export class ReplicaNode {
 
   restart(now: number, effects: Effects): void {
     this.instantiate();
-    const sb = this.disk.superblock ?? { view: 0, logView: 0, commit: 0n, commitChecksum: 0n };
-    this.core.vsrRecoverBegin(this.handle, sb.view, sb.logView, sb.commit, sb.commitChecksum);
+    const sb = this.disk.superblock ?? { view: 0, logView: 0, commit: 0n, commitChecksum: 0n, logHead: 0n, logHeadChecksum: 0n };
+    this.core.vsrRecoverBegin(this.handle, sb.view, sb.logView, sb.commit, sb.commitChecksum, sb.logHead, sb.logHeadChecksum);
     const inbox = this.core.vsrInboxPtr(this.handle) >>> 0;
-    const ops = [...this.disk.journal.keys()].sort((a, b) => a - b);
+    const headerAt = inbox + 1024; // the inbox holds MESSAGE_MAX bytes; a prepare is at most 512
+    const ops = [...new Set([...this.disk.journal.keys(), ...this.disk.headers.keys()])].sort((a, b) => a - b);
     for (const op of ops) {
-      const entry = this.disk.journal.get(op)!;
+      const entry = this.disk.journal.get(op) ?? new Uint8Array(0);
+      const header = this.disk.headers.get(op);
       this.bytes.set(entry, inbox);
-      this.core.vsrRecoverPrepare(this.handle, BigInt(op), inbox, entry.length);
+      if (header) this.bytes.set(header, headerAt);
+      this.core.vsrRecoverPrepare(this.handle, BigInt(op), inbox, entry.length, header ? headerAt : 0, header ? header.length : 0);
       this.drain(now, effects);
     }
     this.core.vsrRecoverEnd(this.handle);
@@ -101,12 +104,16 @@ export class ReplicaNode {
       else if (kind === Action.JournalWrite) {
         const v = new DataView(message.buffer);
         this.disk.write(now, Number(v.getBigUint64(Prep.op, true)), v.getBigUint64(H.checksum, true), message);
+      } else if (kind === Action.JournalWriteHeader) {
+        const v = new DataView(message.buffer);
+        this.disk.writeHeader(now, Number(v.getBigUint64(Prep.op, true)), v.getBigUint64(H.checksum, true), message);
       } else if (kind === Action.Commit) effects.commit(this.index, message);
       else if (kind === Action.Persist) {
         const v = new DataView(message.buffer);
         this.disk.superblock = {
           view: v.getUint32(0, true), logView: v.getUint32(4, true),
-          commit: v.getBigUint64(8, true), commitChecksum: v.getBigUint64(16, true),
+          commit: v.getBigUint64(8, true), commitChecksum: v.getBigUint64(16, true), logHead: v.getBigUint64(24, true),
+          logHeadChecksum: v.getBigUint64(32, true),
         };
       } else if (kind === Action.JournalRead) {
         reads.push([Number(new DataView(message.buffer).getBigUint64(0, true)), target]);

@@ -152,6 +152,11 @@ export class Simulator {
       const alive = this.replicas.filter((n) => n.alive);
       this.crash(alive[this.prng.below(alive.length)].index, this.now + this.prng.between(o.crash.downMin, o.crash.downMax));
     }
+    if (this.prng.chance(o.crash.clusterProb)) {
+      for (const node of this.replicas) {
+        if (node.alive) this.crash(node.index, this.now + this.prng.between(o.crash.downMin, 2 * o.crash.downMin));
+      }
+    }
     if (o.replicas > 1 && this.prng.chance(o.disk.bitflipProb)) this.replicas[this.corruptible].disk.bitflip();
   }
 

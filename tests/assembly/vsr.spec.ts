@@ -2,7 +2,7 @@
 // DVC merge on hand-built DoViewChange messages.
 import { Replica, setQuorumOverride } from "../../assembly/vsr/replica";
 import {
-  ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_PREPARE, CMD_PREPARE_OK,
+  ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_PREPARE, CMD_PREPARE_OK,
   CMD_REQUEST, HEADER_SIZE, MESSAGE_MAX, OP_REGISTER, REPLY_NO_SESSION, REPLY_OK, REPLY_REQUEST_TOO_OLD,
   REPLY_SESSION_MISMATCH, STATUS_NORMAL,
 } from "../../assembly/vsr/constants";
@@ -60,7 +60,7 @@ class Cluster {
         const copy = heap.alloc(length);
         memory.copy(copy, payload, length);
         this.replies.push(copy);
-      } else if (kind == ACTION_JOURNAL_WRITE) {
+      } else if (kind == ACTION_JOURNAL_WRITE || kind == ACTION_JOURNAL_WRITE_HEADER) {
         this.writes.push(<u64>i);
         this.writes.push(load<u64>(payload + P_OP));
         this.writes.push(load<u64>(payload + H_CHECKSUM));
