@@ -169,6 +169,17 @@ test('whole-cluster crash and restart: recovery from journals, then an election'
   assert.ok(result.maxView >= 1);
 });
 
+test('whole-cluster power losses with torn writes: regression seeds converge', () => {
+  for (const seed of [2, 6, 35, 57, 123, 131, 332]) {
+    const o = defaultOptions(seed);
+    o.crash.clusterProb = 0.002;
+    if (seed % 4 === 0) o.replicas = 5;
+    const { result } = run(o);
+    passes(result);
+    assert.ok(result.crashes >= o.replicas, `seed ${seed}: no whole-cluster crash happened`);
+  }
+});
+
 // The primary is cut off from the backups (it still hears them and the clients), then crashes.
 function brokenQuorumScenario(quorumOverride: number): SimOptions {
   return scripted(19, (opt) => { opt.quorumOverride = quorumOverride; }, (sim) => {
