@@ -2,7 +2,7 @@
 //   kind u32 | target u32 | length u32 | reserved u32 | payload[length] (padded to 8 bytes)
 // The host drains it after every call into the core (vsrOutboxPtr/vsrOutboxLen, then vsrOutboxClear) and must
 // perform the actions in order: a PERSIST must be durable before a later SEND leaves.
-import { ACTION_SEND, OUTBOX_BYTES } from "./constants";
+import { ACTION_JOURNAL_READ, ACTION_SEND, OUTBOX_BYTES } from "./constants";
 
 export const RECORD_HEADER: u32 = 16;
 
@@ -21,7 +21,8 @@ export class Outbox {
     const need = RECORD_HEADER + ((length + 7) & ~7);
     if (this.length + need > OUTBOX_BYTES) {
       // Journal writes, commits and persists must never be lost: the outbox is sized so they always fit.
-      assert(kind == ACTION_SEND, "outbox overflow on a non-droppable action");
+      // Sends and journal reads (for a peer's repair, which asks again) may be.
+      assert(kind == ACTION_SEND || kind == ACTION_JOURNAL_READ, "outbox overflow on a non-droppable action");
       this.dropped++;
       return 0;
     }
