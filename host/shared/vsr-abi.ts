@@ -92,15 +92,15 @@ export const Rep = {
 
 export const OUTBOX_RECORD_HEADER = 16;
 
-// Calls `visit` for each action in the outbox (payload offset into memory), then clears it.
+// Calls `visit` for each action in the outbox (payload offset into memory), then clears it. `view` spans the
+// instance's memory (create it once: memory never grows).
 export function drainOutbox(
-  core: VsrExports, handle: number, memory: Uint8Array,
+  core: VsrExports, handle: number, view: DataView,
   visit: (kind: number, target: number, payload: number, length: number) => void,
 ): void {
   const length = core.vsrOutboxLen(handle) >>> 0;
   if (length === 0) return;
   const base = core.vsrOutboxPtr(handle) >>> 0;
-  const view = new DataView(memory.buffer);
   let at = base;
   while (at < base + length) {
     const kind = view.getUint32(at, true);

@@ -29,21 +29,23 @@ export class Network {
     this.blocked = new Uint8Array(replicas * replicas);
   }
 
+  // `bytes` must not be modified afterwards (packets share it; only a corrupted packet gets its own copy).
   send(now: number, from: number, to: number, bytes: Uint8Array): void {
     this.packetsSent++;
     if (from < this.replicas && to < this.replicas && this.blocked[from * this.replicas + to]) return;
     const o = this.options;
     if (this.faultsOn && this.prng.chance(o.loss)) { this.packetsLost++; return; }
-    let copy = bytes.slice();
+    let packet = bytes;
     if (this.faultsOn && this.prng.chance(o.corrupt)) {
       this.packetsCorrupted++;
-      const bit = this.prng.below(copy.length * 8);
-      copy[bit >> 3] ^= 1 << (bit & 7);
+      packet = bytes.slice();
+      const bit = this.prng.below(packet.length * 8);
+      packet[bit >> 3] ^= 1 << (bit & 7);
     }
-    this.push(now, from, to, copy);
+    this.push(now, from, to, packet);
     if (this.faultsOn && this.prng.chance(o.duplicate)) {
       this.packetsDuplicated++;
-      this.push(now, from, to, copy.slice());
+      this.push(now, from, to, packet);
     }
   }
 
