@@ -3,6 +3,8 @@
 // simulator one per instance. Creation allocates from the instance's arena; nothing else does.
 // Ops and commit numbers are returned as f64 (exact below 2^53) so hot host loops avoid BigInt.
 import { Replica, setQuorumOverride } from "./replica";
+import { onJournalRead } from "./repair";
+import { recoverBegin, recoverEnd, recoverPrepare } from "./recovery";
 import { checksum } from "./checksum";
 import { seal, verify } from "./header";
 import { MESSAGE_MAX } from "./constants";
@@ -43,7 +45,7 @@ export function vsrOnJournalWriteDone(handle: u32, op: u64, checksum: u64): void
 }
 
 export function vsrOnJournalRead(handle: u32, op: u64, to: u32, ptr: usize, length: u32): void {
-  replicaOf(handle).onJournalRead(op, to, ptr, length);
+  onJournalRead(replicaOf(handle), op, to, ptr, length);
 }
 
 export function vsrOutboxPtr(handle: u32): usize { return replicaOf(handle).outbox.buffer; }
@@ -54,13 +56,13 @@ export function vsrOutboxClear(handle: u32): void { replicaOf(handle).outbox.cle
 export function vsrRecoverBegin(
   handle: u32, view: u32, logView: u32, commit: u64, commitChecksum: u64, logHead: u64, logHeadChecksum: u64,
 ): void {
-  replicaOf(handle).recoverBegin(view, logView, commit, commitChecksum, logHead, logHeadChecksum);
+  recoverBegin(replicaOf(handle), view, logView, commit, commitChecksum, logHead, logHeadChecksum);
 }
 // `ptr` = the journal slot, `headerPtr` = the redundant header ring entry for op (0/0 if none).
 export function vsrRecoverPrepare(handle: u32, op: u64, ptr: usize, length: u32, headerPtr: usize, headerLength: u32): void {
-  replicaOf(handle).recoverPrepare(op, ptr, length, headerPtr, headerLength);
+  recoverPrepare(replicaOf(handle), op, ptr, length, headerPtr, headerLength);
 }
-export function vsrRecoverEnd(handle: u32): void { replicaOf(handle).recoverEnd(); }
+export function vsrRecoverEnd(handle: u32): void { recoverEnd(replicaOf(handle)); }
 
 export function vsrStatus(handle: u32): u32 { return replicaOf(handle).status; }
 export function vsrView(handle: u32): u32 { return replicaOf(handle).view; }

@@ -27,6 +27,8 @@ import {
   REQUEST_START_VIEW_TICKS, Rng, START_VIEW_CHANGE_TICKS, Timeout, VIEW_CHANGE_STATUS_TICKS,
 } from "./timeouts";
 import { MERGE_READY, MergeResult, mergeDvcQuorum } from "./dvc_merge";
+import { onDoViewChange, onRequestStartView, onStartView, onStartViewChange, requestStartView, sendDoViewChange, startViewChange } from "./view_change";
+import { onRepairPrepare, onRequestPrepares, repair } from "./repair";
 
 // Debug switch (per instance): replaces the replication quorum. 0 = the real rule. Exists so a test can prove
 // the simulator's checkers catch a broken quorum (vsrDebugSetQuorumOverride).
@@ -35,8 +37,8 @@ export function setQuorumOverride(n: u32): void {
   quorumOverride = n;
 }
 
-const REPAIR_CANONICAL: u8 = 2; // RepairPrepare flag: sent by the primary of this view in normal status
-const REPAIR_COMMITTED: u8 = 1; // RepairPrepare flag: committed at the sender
+export const REPAIR_CANONICAL: u8 = 2; // RepairPrepare flag: sent by the primary of this view in normal status
+export const REPAIR_COMMITTED: u8 = 1; // RepairPrepare flag: committed at the sender
 
 export class Replica {
   cluster: u64;
@@ -157,12 +159,12 @@ export class Replica {
     if (cmd == CMD_PREPARE) this.onPrepare(message, from);
     else if (cmd == CMD_PREPARE_OK) this.onPrepareOk(message, from);
     else if (cmd == CMD_COMMIT) this.onCommit(message, from);
-    else if (cmd == CMD_START_VIEW_CHANGE) this.onStartViewChange(message, from);
-    else if (cmd == CMD_DO_VIEW_CHANGE) this.onDoViewChange(message, from);
-    else if (cmd == CMD_START_VIEW) this.onStartView(message, from);
-    else if (cmd == CMD_REQUEST_START_VIEW) this.onRequestStartView(message, from);
-    else if (cmd == CMD_REQUEST_PREPARES) this.onRequestPrepares(message, from);
-    else if (cmd == CMD_REPAIR_PREPARE) this.onRepairPrepare(message, from);
+    else if (cmd == CMD_START_VIEW_CHANGE) onStartViewChange(this, message, from);
+    else if (cmd == CMD_DO_VIEW_CHANGE) onDoViewChange(this, message, from);
+    else if (cmd == CMD_START_VIEW) onStartView(this, message, from);
+    else if (cmd == CMD_REQUEST_START_VIEW) onRequestStartView(this, message, from);
+    else if (cmd == CMD_REQUEST_PREPARES) onRequestPrepares(this, message, from);
+    else if (cmd == CMD_REPAIR_PREPARE) onRepairPrepare(this, message, from);
     else this.messagesRejected++;
     this.afterEvent();
   }
@@ -192,26 +194,26 @@ export class Replica {
         if (this.commitMessageTimeout.tick()) { this.sendCommitHeartbeat(); this.commitMessageTimeout.start(this.rng); }
         if (this.prepareTimeout.tick()) { this.retransmitPrepares(); this.prepareTimeout.start(this.rng); }
       } else {
-        if (this.normalHeartbeatTimeout.tick()) { this.startViewChange(this.view + 1); this.afterEvent(); return; }
-        if (this.repairTimeout.tick()) { this.repair(); this.repairTimeout.start(this.rng); }
+        if (this.normalHeartbeatTimeout.tick()) { startViewChange(this, this.view + 1); this.afterEvent(); return; }
+        if (this.repairTimeout.tick()) { repair(this); this.repairTimeout.start(this.rng); }
       }
     } else if (this.status == STATUS_VIEW_CHANGE) {
       if (this.viewChangeStatusTimeout.tick()) {
-        this.startViewChange(this.view + 1);
+        startViewChange(this, this.view + 1);
         this.afterEvent();
         return;
       }
       if (this.startViewChangeTimeout.tick()) {
         this.broadcastHeader(this.buildStartViewChange());
-        if (this.dvcSent) this.sendDoViewChange();
+        if (this.dvcSent) sendDoViewChange(this);
         this.startViewChangeTimeout.start(this.rng);
       }
-      if (this.merged && this.repairTimeout.tick()) { this.repair(); this.repairTimeout.start(this.rng); }
+      if (this.merged && this.repairTimeout.tick()) { repair(this); this.repairTimeout.start(this.rng); }
     } else {
       if (this.requestStartViewTimeout.tick()) {
         if (this.requestStartViewTimeout.attempts >= PROBE_ATTEMPTS_MAX) {
           // Nobody answers for our view: elect (a whole-cluster restart looks exactly like this).
-          this.startViewChange(this.view + 1);
+          startViewChange(this, this.view + 1);
         } else {
           this.broadcastHeader(this.buildRequestStartView());
           this.requestStartViewTimeout.backoff(this.rng);
@@ -385,13 +387,27 @@ export class Replica {
       this.journalWrite(op);
     }
     if (op > this.op) this.op = op;
-    // The parent of a canonical prepare is canonical: a different op-1 here is a leftover of an older view.
-    const parent = load<u64>(message + P_PARENT);
-    const previous = op - 1;
-    if (previous > this.commitMin) {
-      const previousFlags = this.window.has(previous);
-      if (!(previousFlags & F_HEADER) || this.window.checksum(previous) != parent) this.window.expect(previous, parent);
-      else this.window.setFlag(previous, F_TRUSTED);
+    this.trustChainBelow(op);
+  }
+
+  // The parent of a canonical prepare is canonical. Walks down from `op` (canonical, body at hand): a body whose
+  // checksum is the parent becomes trusted and the walk goes on; a different or missing one is a leftover of an
+  // older view or a gap: its expected checksum is recorded (repair fetches it) and the walk stops there, to go on
+  // when that prepare arrives. Stops at an op already trusted (confirmed below it when it was) or at the commit.
+  trustChainBelow(op: u64): void {
+    while (op - 1 > this.commitMin) {
+      const parent = load<u64>(this.window.prepare(op) + P_PARENT);
+      const below = op - 1;
+      const flags = this.window.has(below);
+      if (!(flags & F_HEADER) || this.window.checksum(below) != parent) {
+        this.window.expect(below, parent);
+        return;
+      }
+      if (flags & F_TRUSTED) return;
+      this.window.setFlag(below, F_TRUSTED);
+      if (!(flags & F_BODY)) return;
+      this.restampAccepted(below);
+      op = below;
     }
   }
 
@@ -427,7 +443,7 @@ export class Replica {
   inCurrentNormalViewFrom(view: u32, from: u32): bool {
     if (view < this.view) return false;
     if (view > this.view) {
-      this.requestStartView(view);
+      requestStartView(this, view);
       return false;
     }
     return this.status == STATUS_NORMAL && !this.isPrimary() && from == this.primaryIndex(view);
@@ -505,418 +521,14 @@ export class Replica {
     this.outbox.push(ACTION_REPLY, 0, m, HEADER_SIZE);
   }
 
-  // ---- view change ----
 
-  startViewChange(view: u32): void {
-    assert(view > this.view || (view == this.view && this.status == STATUS_RECOVERING), "view change: view regresses");
-    this.view = view;
-    this.status = STATUS_VIEW_CHANGE;
-    this.svcFrom = 1 << this.replica;
-    this.dvcFrom = 0;
-    this.dvcSent = false;
-    this.merged = false;
-    this.queueLength = 0;
-    this.viewChanges++;
-    this.stopAllTimeouts();
-    this.startViewChangeTimeout.start(this.rng);
-    this.viewChangeStatusTimeout.start(this.rng);
-    this.persist();
-    this.broadcastHeader(this.buildStartViewChange());
-    this.maybeSendDoViewChange();
-  }
 
-  onStartViewChange(message: usize, from: u32): void {
-    const view = load<u32>(message + H_VIEW);
-    if (view < this.view) return;
-    if (view > this.view) this.startViewChange(view);
-    else if (this.status != STATUS_VIEW_CHANGE) return;
-    this.svcFrom |= 1 << from;
-    this.maybeSendDoViewChange();
-  }
-
-  maybeSendDoViewChange(): void {
-    if (this.status != STATUS_VIEW_CHANGE || this.dvcSent) return;
-    if (<u32>popcnt(this.svcFrom) < this.quorumViewChange()) return;
-    this.dvcSent = true;
-    this.sendDoViewChange();
-  }
-
-  // DVC: our log_view, head, commit and the headers of the top of our log, with per-op nack/present bits.
-  sendDoViewChange(): void {
-    const m = this.headerInScratch(CMD_DO_VIEW_CHANGE);
-    const count = <u32>min<u64>(this.op, <u64>SUFFIX_HEADERS_MAX);
-    let nack: u64 = 0;
-    let present: u64 = 0;
-    for (let i: u32 = 0; i < count; i++) {
-      const op = this.op - i;
-      const header = m + HEADER_SIZE + <usize>i * HEADER_SIZE;
-      const flags = this.window.has(op);
-      if ((flags & F_BODY) && ((flags & F_TRUSTED) || this.acceptedView(op) >= this.logView)) {
-        memory.copy(header, this.window.prepare(op), HEADER_SIZE);
-        present |= <u64>1 << i;
-      } else if (flags & F_BODY) {
-        memory.fill(header, 0, HEADER_SIZE); // possibly a stale leftover: abstain
-        if (this.count == 1 && op > this.commitDurable) nack |= <u64>1 << i; // see the faulty case below
-      } else {
-        memory.fill(header, 0, HEADER_SIZE);
-        // Nothing known about the op: we never prepared it (we ack only what is durable, and a restart reloads
-        // the journal). A header without body, or a corrupt journal copy, may have been acked: abstain.
-        if (!(flags & (F_HEADER | F_FAULTY))) nack |= <u64>1 << i;
-        // Alone in its group, a replica commits an op in the same step that makes it durable and persists the
-        // commit point: a corrupt entry above its durable commit was never committed (a torn, unfinished write).
-        else if (this.count == 1 && (flags & F_FAULTY) && op > this.commitDurable) nack |= <u64>1 << i;
-      }
-    }
-    store<u32>(m + H_SIZE, HEADER_SIZE + count * HEADER_SIZE);
-    store<u64>(m + D_OP, this.op);
-    store<u64>(m + D_COMMIT, min(this.commitMax, this.op));
-    store<u64>(m + D_GROUP, this.group);
-    store<u32>(m + D_LOG_VIEW, this.logView);
-    store<u32>(m + D_COUNT, count);
-    store<u64>(m + D_NACK, nack);
-    store<u64>(m + D_PRESENT, present);
-    seal(m);
-    const primary = this.primaryIndex(this.view);
-    if (primary == this.replica) this.storeDoViewChange(m, this.replica);
-    else this.outbox.push(ACTION_SEND, primary, m, messageSize(m));
-  }
-
-  onDoViewChange(message: usize, from: u32): void {
-    const view = load<u32>(message + H_VIEW);
-    if (view < this.view) return;
-    if (view > this.view) this.startViewChange(view);
-    if (this.primaryIndex(this.view) != this.replica) return;
-    if (this.status == STATUS_NORMAL) {
-      this.sendStartView(from, 0); // it missed our start_view
-      return;
-    }
-    if (this.status != STATUS_VIEW_CHANGE) return;
-    this.svcFrom |= 1 << from; // a DVC implies its sender started this view change
-    this.storeDoViewChange(message, from);
-    this.maybeSendDoViewChange();
-  }
-
-  storeDoViewChange(message: usize, from: u32): void {
-    memory.copy(this.dvcStore + <usize>from * MESSAGE_MAX, message, messageSize(message));
-    this.dvcFrom |= 1 << from;
-    if (this.merged || <u32>popcnt(this.dvcFrom) < this.quorumViewChange()) return;
-    mergeDvcQuorum(this.dvcStore, this.dvcFrom, this.count, this.quorumNack(), this.merge);
-    if (this.merge.outcome != MERGE_READY) {
-      if (this.merge.outcome == 1) this.deadlocks++;
-      return;
-    }
-    this.installLog(this.merge.opHead, this.merge.commitMax, 0, 0);
-    this.merged = true;
-    this.repairTimeout.start(this.rng);
-    this.maybeStartView();
-  }
-
-  // Adopts a canonical log head: headers from the merge (headerList == 0) or from a start_view body.
-  installLog(opHead: u64, commitMax: u64, svHeaders: usize, svCount: u32): void {
-    assert(opHead >= this.commitMin, "view change: the new log loses a committed op");
-    for (let i: u32 = 0; i < this.window.slots; i++) {
-      const op = unchecked(this.window.ops[i]);
-      if (op > opHead) this.window.forget(op); // truncated by the new view
-    }
-    const count = svHeaders != 0 ? svCount : this.merge.headerCount;
-    let lowest = opHead + 1;
-    for (let i: u32 = 0; i < count; i++) {
-      const op = opHead - i;
-      if (op <= this.commitMin) break;
-      const header = svHeaders != 0 ? svHeaders + <usize>i * HEADER_SIZE : unchecked(this.merge.headers[i]);
-      if (header != 0 && load<u64>(header + P_OP) == op && load<u64>(header + H_CHECKSUM) != 0) {
-        this.window.expect(op, load<u64>(header + H_CHECKSUM));
-        if (this.window.has(op) & F_BODY) this.restampAccepted(op);
-        lowest = op;
-      } else {
-        this.window.clearFlag(op, F_TRUSTED);
-      }
-    }
-    // Below the headers we were given: committed ops; what we hold there is fetched again, certified.
-    for (let op = this.commitMin + 1; op < lowest; op++) this.window.clearFlag(op, F_TRUSTED);
-    this.op = opHead;
-    this.commitMax = max(this.commitMax, commitMax);
-  }
-
-  // The new primary starts the view once it holds every op of the merged log.
-  maybeStartView(): void {
-    for (let op = this.commitMin + 1; op <= this.op; op++) {
-      const flags = this.window.has(op);
-      if (!(flags & F_BODY) || !(flags & F_TRUSTED)) return;
-    }
-    this.status = STATUS_NORMAL;
-    this.logView = this.view;
-    this.setLogHead();
-    this.persist();
-    this.stopAllTimeouts();
-    this.commitMessageTimeout.start(this.rng);
-    this.prepareTimeout.start(this.rng);
-    for (let op = this.commitMax + 1; op <= this.op; op++) {
-      unchecked(this.okBits[<i32>(op & (PIPELINE_MAX - 1))] = (this.window.has(op) & F_DURABLE) ? 1 << this.replica : 0);
-    }
-    for (let r: u32 = 0; r < this.count; r++) if (r != this.replica) this.sendStartView(r, 0);
-    this.commitJournal();
-    this.advanceCommitMax();
-  }
-
-  sendStartView(to: u32, nonce: u64): void {
-    const m = this.headerInScratch(CMD_START_VIEW);
-    const count = <u32>min<u64>(this.op, <u64>SUFFIX_HEADERS_MAX);
-    for (let i: u32 = 0; i < count; i++) {
-      memory.copy(m + HEADER_SIZE + <usize>i * HEADER_SIZE, this.window.prepare(this.op - i), HEADER_SIZE);
-    }
-    store<u32>(m + H_SIZE, HEADER_SIZE + count * HEADER_SIZE);
-    store<u64>(m + V_OP, this.op);
-    store<u64>(m + V_COMMIT, this.commitMax);
-    store<u64>(m + V_GROUP, this.group);
-    store<u32>(m + V_COUNT, count);
-    store<u64>(m + V_NONCE, nonce);
-    seal(m);
-    this.outbox.push(ACTION_SEND, to, m, messageSize(m));
-  }
-
-  onStartView(message: usize, from: u32): void {
-    const view = load<u32>(message + H_VIEW);
-    if (view < this.view || (view == this.view && this.status == STATUS_NORMAL)) return;
-    if (from != this.primaryIndex(view)) return;
-    this.view = view;
-    this.logView = view;
-    this.status = STATUS_NORMAL;
-    this.svcFrom = 0;
-    this.dvcFrom = 0;
-    this.dvcSent = false;
-    this.merged = false;
-    this.stopAllTimeouts();
-    this.normalHeartbeatTimeout.start(this.rng);
-    this.repairTimeout.start(this.rng);
-    const count = min<u32>(load<u32>(message + V_COUNT), (messageSize(message) - HEADER_SIZE) / HEADER_SIZE);
-    this.installLog(load<u64>(message + V_OP), load<u64>(message + V_COMMIT), message + HEADER_SIZE, count);
-    this.setLogHead();
-    this.persist(); // before any prepare_ok of this view leaves
-    for (let op = this.commitMax + 1; op <= this.op; op++) {
-      const flags = this.window.has(op);
-      if ((flags & F_BODY) && (flags & F_TRUSTED) && (flags & F_DURABLE)) this.sendPrepareOk(op);
-    }
-    this.commitJournal();
-  }
-
-  requestStartView(view: u32): void {
-    const m = this.buildRequestStartView();
-    store<u32>(m + H_VIEW, view);
-    seal(m);
-    this.outbox.push(ACTION_SEND, this.primaryIndex(view), m, HEADER_SIZE);
-  }
-
-  onRequestStartView(message: usize, from: u32): void {
-    if (this.status != STATUS_NORMAL || !this.isPrimary()) return;
-    if (load<u32>(message + H_VIEW) > this.view) return;
-    this.sendStartView(from, load<u64>(message + S_NONCE));
-  }
-
-  // ---- repair ----
-
-  // Asks one peer for the first run of ops we lack (missing, or not known canonical) below our head.
-  repair(): void {
-    const target = max(this.op, this.commitMax);
-    let from: u64 = 0;
-    const limit = min<u64>(target, this.commitMin + <u64>this.window.slots - 1);
-    for (let op = this.commitMin + 1; op <= limit; op++) {
-      const flags = this.window.has(op);
-      if (!(flags & F_BODY) || !(flags & F_TRUSTED)) { from = op; break; }
-    }
-    if (from == 0) {
-      if (this.merged && this.status == STATUS_VIEW_CHANGE) this.maybeStartView();
-      return;
-    }
-    const to = min<u64>(limit, from + REPAIR_BATCH - 1);
-    // Alternate between the primary (canonical for everything) and the others (certified committed ops).
-    let peer = this.primaryIndex(this.view);
-    this.repairNonce++;
-    if (peer == this.replica || (this.repairNonce & 1) == 0) {
-      this.repairPeer = (this.repairPeer + 1) % this.count;
-      if (this.repairPeer == this.replica) this.repairPeer = (this.repairPeer + 1) % this.count;
-      peer = this.repairPeer;
-    }
-    if (peer == this.replica) return; // single replica: nobody to ask
-    this.repairLast = to;
-    const m = this.headerInScratch(CMD_REQUEST_PREPARES);
-    store<u64>(m + Q_NONCE, this.repairNonce);
-    store<u64>(m + Q_FROM, from);
-    store<u64>(m + Q_TO, to);
-    store<u64>(m + Q_GROUP, this.group);
-    seal(m);
-    this.outbox.push(ACTION_SEND, peer, m, HEADER_SIZE);
-  }
-
-  onRequestPrepares(message: usize, from: u32): void {
-    const first = load<u64>(message + Q_FROM);
-    const last = min<u64>(load<u64>(message + Q_TO), first + REPAIR_BATCH - 1);
-    for (let op = first; op <= last && op != 0; op++) {
-      const flags = this.window.has(op);
-      if (!(flags & F_BODY)) {
-        // Older than the window but committed and durable: the journal holds exactly the committed prepare
-        // (nothing is written at an op after it commits). Ask the host to read it; onJournalRead sends it.
-        if (op <= this.commitDurable) {
-          const payload = this.outbox.reserve(ACTION_JOURNAL_READ, from, 8);
-          if (payload != 0) store<u64>(payload, op);
-        }
-        continue;
-      }
-      let certify: u8 = 0;
-      if (op <= this.commitMin || (op <= this.commitMax && (flags & F_TRUSTED))) certify |= REPAIR_COMMITTED;
-      if (this.status == STATUS_NORMAL && this.isPrimary() && (flags & F_TRUSTED)) certify |= REPAIR_CANONICAL;
-      this.sendPrepare(from, op, CMD_REPAIR_PREPARE, certify);
-    }
-  }
-
-  // The host's answer to ACTION_JOURNAL_READ. A corrupt or foreign read is dropped: the peer asks again elsewhere.
-  onJournalRead(op: u64, to: u32, message: usize, length: u32): void {
-    if (to >= this.count || to == this.replica || op > this.commitDurable) return;
-    if (length < HEADER_SIZE || length > SLOT_SIZE || messageSize(message) != length) return;
-    if (!prepareValid(message) || load<u64>(message + P_OP) != op) return;
-    const m = this.outbox.reserve(ACTION_SEND, to, length);
-    if (m == 0) return;
-    memory.copy(m, message, length);
-    this.stampPrepare(m, CMD_REPAIR_PREPARE, REPAIR_COMMITTED);
-  }
-
-  onRepairPrepare(message: usize, from: u32): void {
-    const op = load<u64>(message + P_OP);
-    if (op <= this.commitMin || op - this.commitMin >= <u64>this.window.slots) return;
-    if (this.status == STATUS_RECOVERING) return;
-    const certify = load<u8>(message + H_REPAIR_COMMITTED);
-    const checksum = load<u64>(message + H_CHECKSUM);
-    const flags = this.window.has(op);
-    const expected = (flags & F_HEADER) && (flags & F_TRUSTED) && this.window.checksum(op) == checksum;
-    const canonical = (certify & REPAIR_CANONICAL) != 0 && load<u32>(message + H_VIEW) == this.view
-      && this.status == STATUS_NORMAL && from == this.primaryIndex(this.view);
-    const committed = (certify & REPAIR_COMMITTED) != 0;
-    if (!expected && !canonical && !committed) return;
-    if (op > this.op) {
-      if (this.merged) return; // the merged log is fixed: never grow it from a repair
-      this.op = op;
-    }
-    this.installCanonical(message, op);
-    this.commitJournal();
-    if (this.merged && this.status == STATUS_VIEW_CHANGE) this.maybeStartView();
-    // A long catch-up streams: the end of one range asks for the next instead of waiting for the timer.
-    if (op == this.repairLast && this.status != STATUS_RECOVERING) {
-      this.repairLast = 0;
-      this.repair();
-      this.repairTimeout.start(this.rng);
-    }
-  }
-
-  // ---- recovery (restart from the host's journal and superblock) ----
-
-  recoverBegin(view: u32, logView: u32, commit: u64, commitChecksum: u64, logHead: u64, logHeadChecksum: u64): void {
-    this.view = view;
-    this.logView = logView;
-    this.logHead = logHead;
-    this.logHeadChecksum = logHeadChecksum;
-    this.persistedView = view;
-    this.persistedLogView = logView;
-    this.persistedCommit = commit;
-    this.recoveryCommit = commit;
-    this.recoveryChecksum = commitChecksum;
-    this.recoveryBroken = false;
-    this.status = STATUS_RECOVERING;
-    this.stopAllTimeouts();
-  }
 
   recoveryCommit: u64 = 0;
   recoveryChecksum: u64 = 0;
   recoveryBroken: bool = false;
 
-  // Journal entries in ascending op order. Ops up to the durable commit are re-applied (the host's state machine
-  // restarts empty); later ones are our log, reported in view changes even though not yet trusted.
-  //
-  // The journal writes each prepare, then its header into a separate header ring, and only then reports the
-  // write done (so only then can it be acked). `header` is that redundant copy (0 if absent). It tells a torn
-  // write from a bit flip: a corrupt prepare whose redundant header names it completed before the crash and
-  // may have been acked (faulty: abstain in view changes); without it, the write never completed and was never
-  // acked (treated as missing, so it can be nacked). Without this, torn heads after a whole-cluster power
-  // loss leave every replica abstaining on the same op: a view change that can never decide.
-  recoverPrepare(op: u64, message: usize, length: u32, header: usize, headerLength: u32): void {
-    assert(this.status == STATUS_RECOVERING, "recoverPrepare outside recovery");
-    const valid = length >= HEADER_SIZE && length <= SLOT_SIZE && messageSize(message) == length
-      && prepareValid(message) && load<u64>(message + P_OP) == op;
-    const completed = header != 0 && headerLength == HEADER_SIZE && load<u64>(header + P_OP) == op
-      && load<u64>(header + H_CHECKSUM) != 0 && prepareChecksum(header) == load<u64>(header + H_CHECKSUM);
-    if (op <= this.recoveryCommit && !this.recoveryBroken) {
-      if (valid && op == this.commitMin + 1 && load<u64>(message + P_PARENT) == this.commitChecksum) {
-        this.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_TRUSTED | F_DURABLE);
-        this.commitMax = op;
-        this.commitOp(op);
-        this.commitDurable = op;
-        this.commitDurableChecksum = this.commitChecksum;
-        this.op = op;
-        return;
-      }
-      this.recoveryBroken = true; // corrupt or missing: the rest is repaired from peers
-    }
-    if (op <= this.commitMin || op - this.commitMin >= <u64>this.window.slots) return;
-    if (!valid && !completed) return; // torn before completion: never acked, as if never written
-    // The view it was accepted in: the header rewrite may be newer than the prepare's own stamp. A header naming
-    // another prepare is older than the slot (a header is only written after its prepare).
-    let accepted = valid ? load<u32>(message + H_VIEW) : 0;
-    if (valid && completed && load<u64>(header + H_CHECKSUM) == load<u64>(message + H_CHECKSUM)) {
-      accepted = max(accepted, load<u32>(header + H_VIEW));
-    }
-    if (valid && accepted < this.logView && op > this.logHead) return; // truncated by the view change to logView
-    if (valid) {
-      // Accepted below logView and at or below logHead: confirmed by that view change (its header rewrite lost)
-      // or replaced by it. Kept with its old stamp, so view changes abstain on it unless recoverEnd proves it
-      // by the hash chain.
-      this.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_DURABLE);
-      store<u32>(this.window.prepare(op) + H_VIEW, accepted);
-    } else {
-      this.window.markFaulty(op); // corrupt at rest after its write completed: may have been acked
-    }
-    if (op > this.op) this.op = op;
-  }
-
-  recoverEnd(): void {
-    assert(this.status == STATUS_RECOVERING, "recoverEnd outside recovery");
-    if (!this.recoveryBroken && this.commitMin == this.recoveryCommit) {
-      assert(this.commitChecksum == this.recoveryChecksum, "recovery: journal disagrees with the superblock");
-    }
-    this.commitMax = max(this.commitMax, this.commitMin);
-    this.promoteByHashChain();
-    if (this.primaryIndex(this.view) == this.replica || this.count == 1) {
-      // Nobody else answers for a view we led: move on to the next one.
-      this.startViewChange(this.view + 1);
-    } else {
-      this.requestStartViewTimeout.start(this.rng);
-      this.broadcastHeader(this.buildRequestStartView());
-    }
-    this.afterEvent();
-  }
-
-  // The logView's log is one hash chain: the parent of an entry accepted in logView is in that log too, so an
-  // older-stamped entry whose checksum is that parent is confirmed (its header rewrite was lost in the crash).
-  promoteByHashChain(): void {
-    const head = this.logHead;
-    if (head > this.commitMin && (this.window.has(head) & F_BODY) && this.window.checksum(head) == this.logHeadChecksum) {
-      store<u32>(this.window.prepare(head) + H_VIEW, max(this.acceptedView(head), this.logView));
-    }
-    for (let op = this.op; op > this.commitMin + 1; op--) {
-      const flags = this.window.has(op);
-      if (!(flags & F_BODY) || this.acceptedView(op) < this.logView) continue;
-      const below = op - 1;
-      const belowFlags = this.window.has(below);
-      if (!(belowFlags & F_BODY) || this.acceptedView(below) >= this.logView) continue;
-      if (this.window.checksum(below) != load<u64>(this.window.prepare(op) + P_PARENT)) continue;
-      store<u32>(this.window.prepare(below) + H_VIEW, this.logView);
-    }
-  }
-
   // ---- helpers ----
-
-  setLogHead(): void {
-    this.logHead = this.op;
-    this.logHeadChecksum = (this.op > 0 && (this.window.has(this.op) & F_HEADER)) ? this.window.checksum(this.op) : 0;
-  }
 
   afterEvent(): void {
     // Advance the durable commit over committed ops whose journal write is done, and persist it.

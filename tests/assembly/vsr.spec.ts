@@ -14,6 +14,7 @@ import {
 import { CHECK_DUPLICATE, CHECK_NEW, ClientTable } from "../../assembly/vsr/client_table";
 import { MERGE_AWAITING, MERGE_READY, MergeResult, mergeDvcQuorum } from "../../assembly/vsr/dvc_merge";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
+import { recoverBegin, recoverEnd, recoverPrepare } from "../../assembly/vsr/recovery";
 import { F_BODY, F_FAULTY } from "../../assembly/vsr/log_window";
 
 const CLUSTER: u64 = 0xc1;
@@ -489,25 +490,25 @@ describe("vsr recovery", () => {
     c.request(1, session, 2, APP);
     c.request(1, session, 3, APP); // ops 1..4, committed 4
     const r = new Replica(CLUSTER, GROUP, 2, 3, 64);
-    r.recoverBegin(0, 0, 1, c.replicas[0].window.checksum(1), 0, 0);
+    recoverBegin(r, 0, 0, 1, c.replicas[0].window.checksum(1), 0, 0);
     const op1 = journalOf(c, 1);
-    r.recoverPrepare(1, op1, load<u32>(op1 + H_SIZE), op1, HEADER_SIZE);
+    recoverPrepare(r, 1, op1, load<u32>(op1 + H_SIZE), op1, HEADER_SIZE);
     expect(r.commitMin).toBe(1); // replayed up to the durable commit
     const op2 = journalOf(c, 2);
-    r.recoverPrepare(2, op2, load<u32>(op2 + H_SIZE), op2, HEADER_SIZE);
+    recoverPrepare(r, 2, op2, load<u32>(op2 + H_SIZE), op2, HEADER_SIZE);
     expect(r.window.has(2) & F_BODY).toBe(F_BODY); // above the durable commit: in the log, not applied
     const op3 = journalOf(c, 3);
     const header3 = heap.alloc(HEADER_SIZE);
     memory.copy(header3, op3, HEADER_SIZE);
     store<u8>(op3 + HEADER_SIZE + 2, load<u8>(op3 + HEADER_SIZE + 2) ^ 1); // bit flip in the body
-    r.recoverPrepare(3, op3, load<u32>(op3 + H_SIZE), header3, HEADER_SIZE);
+    recoverPrepare(r, 3, op3, load<u32>(op3 + H_SIZE), header3, HEADER_SIZE);
     expect(r.window.has(3)).toBe(F_FAULTY); // its header says the write completed: may have been acked
     const op4 = journalOf(c, 4);
     store<u8>(op4 + HEADER_SIZE + 2, load<u8>(op4 + HEADER_SIZE + 2) ^ 1);
-    r.recoverPrepare(4, op4, load<u32>(op4 + H_SIZE), 0, 0); // no redundant header: torn before completion
+    recoverPrepare(r, 4, op4, load<u32>(op4 + H_SIZE), 0, 0); // no redundant header: torn before completion
     expect(r.window.has(4)).toBe(0);
     expect(r.op).toBe(3);
-    r.recoverEnd();
+    recoverEnd(r);
     expect(r.status).toBe(STATUS_RECOVERING);
   });
 
@@ -518,14 +519,14 @@ describe("vsr recovery", () => {
     c.request(1, session, 2, APP); // ops 1..3, accepted in view 0
     const r = new Replica(CLUSTER, GROUP, 2, 3, 64);
     // Superblock: log_view 1 began with head op 2 (checksum of op 2); op 3 (view 0) was truncated by it.
-    r.recoverBegin(1, 1, 0, 0, 2, c.replicas[0].window.checksum(2));
+    recoverBegin(r, 1, 1, 0, 0, 2, c.replicas[0].window.checksum(2));
     for (let op: u64 = 1; op <= 3; op++) {
       const e = journalOf(c, op);
-      r.recoverPrepare(op, e, load<u32>(e + H_SIZE), e, HEADER_SIZE);
+      recoverPrepare(r, op, e, load<u32>(e + H_SIZE), e, HEADER_SIZE);
     }
     expect(r.window.has(3)).toBe(0); // truncated leftover: as if never written (may be nacked)
     expect(r.acceptedView(2)).toBe(0);
-    r.recoverEnd();
+    recoverEnd(r);
     expect(r.acceptedView(2)).toBe(1); // matches the persisted log head
     expect(r.acceptedView(1)).toBe(1); // its parent, by the hash chain
   });
