@@ -1,30 +1,9 @@
 // Restart: the host replays its superblock and journal through these entry points; the core decides what each
 // journal entry is (applied, in the log, possibly stale, torn, corrupt) and then rejoins the cluster.
-import {
-  ACTION_COMMIT, ACTION_JOURNAL_READ, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_PERSIST, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_DO_VIEW_CHANGE,
-  CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST, CMD_REQUEST_PREPARES,
-  CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, OP_REGISTER,
-  PIPELINE_MAX, REPAIR_BATCH, REPLICAS_MAX, REPLY_BODY_TOO_LARGE, REPLY_OK, REPLY_REQUEST_TOO_OLD, REQUEST_QUEUE_MAX, SLOT_SIZE,
-  STATUS_NORMAL, STATUS_RECOVERING, STATUS_VIEW_CHANGE, SUFFIX_HEADERS_MAX,
-} from "./constants";
-import {
-  C_COMMIT, C_COMMIT_CHECKSUM, C_GROUP, C_OP, C_TIMESTAMP, D_COMMIT, D_COUNT, D_GROUP, D_LOG_VIEW, D_NACK, D_OP,
-  D_PRESENT, H_CHECKSUM, H_CLUSTER, H_COMMAND, H_REPAIR_COMMITTED, H_REPAIR_NONCE, H_REPLICA, H_SIZE, H_VIEW,
-  K_COMMIT, K_GROUP, K_OP, K_PARENT, K_PREPARE_CHECKSUM, P_CLIENT, P_COMMIT, P_GROUP, P_OP, P_OPERATION, P_PARENT,
-  P_REQUEST, P_REQUEST_CHECKSUM, P_SESSION, P_TIMESTAMP, prepareChecksum, Q_FROM, Q_GROUP, Q_NONCE, Q_TO, R_CLIENT, R_GROUP,
-  R_OPERATION, R_REQUEST, R_SESSION, S_GROUP, S_NONCE, V_COMMIT, V_COUNT, V_GROUP, V_NONCE, V_OP, Y_CLIENT,
-  Y_COMMIT, Y_CONTEXT, Y_GROUP, Y_OP, Y_OPERATION, Y_REQUEST, Y_REQUEST_CHECKSUM, Y_SESSION, Y_STATUS, Y_TIMESTAMP,
-  command, messageSize, prepareValid, seal, sealPrepareFrame, sealPrepareIdentity, verify,
-} from "./header";
-import { F_BODY, F_DURABLE, F_FAULTY, F_HEADER, F_TRUSTED, LogWindow } from "./log_window";
-import { CHECK_DUPLICATE, CHECK_NEW, ClientTable } from "./client_table";
-import { Outbox } from "./outbox";
-import {
-  COMMIT_MESSAGE_TICKS, NORMAL_HEARTBEAT_TICKS, PREPARE_TICKS, PROBE_ATTEMPTS_MAX, REPAIR_TICKS,
-  REQUEST_START_VIEW_TICKS, Rng, START_VIEW_CHANGE_TICKS, Timeout, VIEW_CHANGE_STATUS_TICKS,
-} from "./timeouts";
-import { MERGE_READY, MergeResult, mergeDvcQuorum } from "./dvc_merge";
-import { Replica, REPAIR_CANONICAL, REPAIR_COMMITTED } from "./replica";
+import { HEADER_SIZE, SLOT_SIZE, STATUS_RECOVERING } from "./constants";
+import { H_CHECKSUM, H_VIEW, P_OP, P_PARENT, prepareChecksum, messageSize, prepareValid } from "./header";
+import { F_BODY, F_DURABLE, F_TRUSTED } from "./log_window";
+import { Replica } from "./replica";
 import { startViewChange } from "./view_change";
 
 export function recoverBegin(r: Replica, view: u32, logView: u32, commit: u64, commitChecksum: u64, logHead: u64, logHeadChecksum: u64): void {

@@ -1,31 +1,16 @@
 // View change: start_view_change, do_view_change (log suffix with nack/present bits), the new primary's merge
 // and repair of the merged log, start_view; and the probe a lagging or restarted replica sends for the view.
 import {
-  ACTION_COMMIT, ACTION_JOURNAL_READ, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_PERSIST, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_DO_VIEW_CHANGE,
-  CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST, CMD_REQUEST_PREPARES,
-  CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, OP_REGISTER,
-  PIPELINE_MAX, REPAIR_BATCH, REPLICAS_MAX, REPLY_BODY_TOO_LARGE, REPLY_OK, REPLY_REQUEST_TOO_OLD, REQUEST_QUEUE_MAX, SLOT_SIZE,
-  STATUS_NORMAL, STATUS_RECOVERING, STATUS_VIEW_CHANGE, SUFFIX_HEADERS_MAX,
+  ACTION_SEND, CMD_DO_VIEW_CHANGE, CMD_START_VIEW, HEADER_SIZE, MESSAGE_MAX, PIPELINE_MAX, STATUS_NORMAL,
+  STATUS_RECOVERING, STATUS_VIEW_CHANGE, SUFFIX_HEADERS_MAX,
 } from "./constants";
 import {
-  C_COMMIT, C_COMMIT_CHECKSUM, C_GROUP, C_OP, C_TIMESTAMP, D_COMMIT, D_COUNT, D_GROUP, D_LOG_VIEW, D_NACK, D_OP,
-  D_PRESENT, H_CHECKSUM, H_CLUSTER, H_COMMAND, H_REPAIR_COMMITTED, H_REPAIR_NONCE, H_REPLICA, H_SIZE, H_VIEW,
-  K_COMMIT, K_GROUP, K_OP, K_PARENT, K_PREPARE_CHECKSUM, P_CLIENT, P_COMMIT, P_GROUP, P_OP, P_OPERATION, P_PARENT,
-  P_REQUEST, P_REQUEST_CHECKSUM, P_SESSION, P_TIMESTAMP, prepareChecksum, Q_FROM, Q_GROUP, Q_NONCE, Q_TO, R_CLIENT, R_GROUP,
-  R_OPERATION, R_REQUEST, R_SESSION, S_GROUP, S_NONCE, V_COMMIT, V_COUNT, V_GROUP, V_NONCE, V_OP, Y_CLIENT,
-  Y_COMMIT, Y_CONTEXT, Y_GROUP, Y_OP, Y_OPERATION, Y_REQUEST, Y_REQUEST_CHECKSUM, Y_SESSION, Y_STATUS, Y_TIMESTAMP,
-  command, messageSize, prepareValid, seal, sealPrepareFrame, sealPrepareIdentity, verify,
+  D_COMMIT, D_COUNT, D_GROUP, D_LOG_VIEW, D_NACK, D_OP, D_PRESENT, H_CHECKSUM, H_SIZE, H_VIEW, P_OP, S_NONCE,
+  V_COMMIT, V_COUNT, V_GROUP, V_NONCE, V_OP, messageSize, seal,
 } from "./header";
-import { F_BODY, F_DURABLE, F_FAULTY, F_HEADER, F_TRUSTED, LogWindow } from "./log_window";
-import { CHECK_DUPLICATE, CHECK_NEW, ClientTable } from "./client_table";
-import { Outbox } from "./outbox";
-import {
-  COMMIT_MESSAGE_TICKS, NORMAL_HEARTBEAT_TICKS, PREPARE_TICKS, PROBE_ATTEMPTS_MAX, REPAIR_TICKS,
-  REQUEST_START_VIEW_TICKS, Rng, START_VIEW_CHANGE_TICKS, Timeout, VIEW_CHANGE_STATUS_TICKS,
-} from "./timeouts";
-import { MERGE_READY, MergeResult, mergeDvcQuorum } from "./dvc_merge";
-import { Replica, REPAIR_CANONICAL, REPAIR_COMMITTED } from "./replica";
-
+import { F_BODY, F_DURABLE, F_FAULTY, F_HEADER, F_TRUSTED } from "./log_window";
+import { MERGE_READY, mergeDvcQuorum } from "./dvc_merge";
+import { Replica } from "./replica";
 
 export function startViewChange(r: Replica, view: u32): void {
   assert(view > r.view || (view == r.view && r.status == STATUS_RECOVERING), "view change: view regresses");
