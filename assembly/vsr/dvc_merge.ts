@@ -4,7 +4,7 @@
 // kept, and if nobody offers its header or body the view does not start: a stall is visible and recoverable,
 // a lost committed op is neither.
 import { HEADER_SIZE, MESSAGE_MAX, PIPELINE_MAX, SUFFIX_HEADERS_MAX } from "./constants";
-import { D_COMMIT, D_COUNT, D_LOG_VIEW, D_NACK, D_OP, D_PRESENT, H_CHECKSUM, P_COMMIT, P_OP, P_PARENT, prepareChecksum } from "./header";
+import { D_COMMIT, D_COUNT, D_JOURNAL_HEAD, D_LOG_VIEW, D_NACK, D_OP, D_PRESENT, H_CHECKSUM, P_COMMIT, P_OP, P_PARENT, prepareChecksum } from "./header";
 
 export const MERGE_AWAITING: u32 = 0; //  more DVCs could still decide an undecided op
 export const MERGE_DEADLOCK: u32 = 1; //  every replica reported and an op is still undecidable
@@ -118,7 +118,10 @@ export function mergeDvcQuorum(
     for (let r: u32 = 0; r < replicas; r++) {
       if (!(senders & (1 << r))) continue;
       const dvc = dvcAt(store, r);
-      if (load<u64>(dvc + D_OP) < op) { nacks++; continue; } // its log stops below: never prepared it
+      if (load<u64>(dvc + D_OP) < op) { // its log stops below: never prepared it, unless its journal says otherwise
+        if (op > load<u64>(dvc + D_JOURNAL_HEAD)) nacks++;
+        continue;
+      }
       if (!dvcCovers(dvc, op)) continue; //                     silence is not a nack
       const held = dvcHeader(dvc, op);
       if (held != 0 && canonical != 0 && dvcBit(dvc, D_PRESENT, op)

@@ -75,6 +75,9 @@ export const D_OP: usize = 128;
 export const D_COMMIT: usize = 136;
 export const D_GROUP: usize = 144;
 export const D_LOG_VIEW: usize = 152;
+// Highest op in the sender's journal when part of it could not be loaded into its log window after a restart
+// (0 otherwise): up to it, an op beyond the sender's head is unknown to it, not a nack.
+export const D_JOURNAL_HEAD: usize = 160;
 export const D_COUNT: usize = 156; // headers in the body
 export const D_NACK: usize = 224;
 export const D_PRESENT: usize = 240;

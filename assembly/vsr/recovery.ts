@@ -48,7 +48,14 @@ export function recoverPrepare(r: Replica, op: u64, message: usize, length: u32,
     }
     r.recoveryBroken = true; // corrupt or missing: the rest is repaired from peers
   }
-  if (op <= r.commitMin || op - r.commitMin >= <u64>r.window.slots) return;
+  if (op <= r.commitMin) return;
+  if (valid || completed) r.journalHead = max(r.journalHead, op);
+  if (op - r.commitMin >= <u64>r.window.slots && (valid || completed) && r.unloadedFrom == 0) {
+    // The journal reaches beyond the window (the replay stopped early): keep its top, which view changes need,
+    // and from now on never nack an op up to the journal's head that the window does not hold (it may have
+    // been displaced here, or later by repair of the low ops).
+    r.unloadedFrom = r.commitMin + 1;
+  }
   if (!valid && !completed) return; // torn before completion: never acked, as if never written
   // The view it was accepted in: the header rewrite may be newer than the prepare's own stamp. A header naming
   // another prepare is older than the slot (a header is only written after its prepare).
@@ -74,7 +81,9 @@ export function recoverEnd(r: Replica): void {
   if (!r.recoveryBroken && r.commitMin == r.recoveryCommit) {
     assert(r.commitChecksum == r.recoveryChecksum, "recovery: journal disagrees with the superblock");
   }
-  r.commitMax = max(r.commitMax, r.commitMin);
+  // The superblock's commit is committed even where the replay stopped early (a corrupt entry): say so in
+  // view changes, so that the merge never truncates it.
+  r.commitMax = max(r.commitMax, max(r.commitMin, r.recoveryCommit));
   promoteByHashChain(r);
   if (r.primaryIndex(r.view) == r.replica || r.count == 1) {
     // Nobody else answers for a view we led: move on to the next one.

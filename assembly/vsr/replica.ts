@@ -526,6 +526,10 @@ export class Replica {
   recoveryCommit: u64 = 0;
   recoveryChecksum: u64 = 0;
   recoveryBroken: bool = false;
+  // Journal entries a restart could not load (beyond the log window): the lowest such op (0 = none) and the
+  // journal's highest op. This replica may have acked them: it must never nack them in a view change.
+  unloadedFrom: u64 = 0;
+  journalHead: u64 = 0;
 
   // ---- helpers ----
 

@@ -5,7 +5,7 @@ import {
   STATUS_RECOVERING, STATUS_VIEW_CHANGE, SUFFIX_HEADERS_MAX,
 } from "./constants";
 import {
-  D_COMMIT, D_COUNT, D_GROUP, D_LOG_VIEW, D_NACK, D_OP, D_PRESENT, H_CHECKSUM, H_SIZE, H_VIEW, P_OP, S_NONCE,
+  D_JOURNAL_HEAD, D_COMMIT, D_COUNT, D_GROUP, D_LOG_VIEW, D_NACK, D_OP, D_PRESENT, H_CHECKSUM, H_SIZE, H_VIEW, P_OP, S_NONCE,
   V_COMMIT, V_COUNT, V_GROUP, V_NONCE, V_OP, messageSize, seal,
 } from "./header";
 import { F_BODY, F_DURABLE, F_FAULTY, F_HEADER, F_TRUSTED } from "./log_window";
@@ -66,15 +66,17 @@ export function sendDoViewChange(r: Replica): void {
       memory.fill(header, 0, HEADER_SIZE);
       // Nothing known about the op: we never prepared it (we ack only what is durable, and a restart reloads
       // the journal). A header without body, or a corrupt journal copy, may have been acked: abstain.
-      if (!(flags & (F_HEADER | F_FAULTY))) nack |= <u64>1 << i;
+      if (!(flags & (F_HEADER | F_FAULTY)) && (r.unloadedFrom == 0 || op < r.unloadedFrom)) nack |= <u64>1 << i;
       // Alone in its group, a replica commits an op in the same step that makes it durable and persists the
       // commit point: a corrupt entry above its durable commit was never committed (a torn, unfinished write).
       else if (r.count == 1 && (flags & F_FAULTY) && op > r.commitDurable) nack |= <u64>1 << i;
     }
   }
   store<u32>(m + H_SIZE, HEADER_SIZE + count * HEADER_SIZE);
+  const journalHead: u64 = r.unloadedFrom != 0 ? r.journalHead : 0;
   store<u64>(m + D_OP, r.op);
-  store<u64>(m + D_COMMIT, min(r.commitMax, r.op));
+  store<u64>(m + D_COMMIT, min(r.commitMax, max(r.op, journalHead)));
+  store<u64>(m + D_JOURNAL_HEAD, journalHead);
   store<u64>(m + D_GROUP, r.group);
   store<u32>(m + D_LOG_VIEW, r.logView);
   store<u32>(m + D_COUNT, count);
