@@ -66,9 +66,11 @@ export class LogWindow {
       unchecked(this.flags[i] = unchecked(this.flags[i]) | F_TRUSTED);
       return;
     }
+    // A corrupt journal copy stays marked: this replica may have acked that prepare (it must not nack it).
+    const faulty = unchecked(this.ops[i]) == op ? unchecked(this.flags[i]) & F_FAULTY : 0;
     unchecked(this.ops[i] = op);
     unchecked(this.checksums[i] = checksum);
-    unchecked(this.flags[i] = F_HEADER | F_TRUSTED);
+    unchecked(this.flags[i] = F_HEADER | F_TRUSTED | faulty);
   }
 
   setFlag(op: u64, flag: u8): void {

@@ -49,7 +49,12 @@ export function recoverPrepare(r: Replica, op: u64, message: usize, length: u32,
     r.recoveryBroken = true; // corrupt or missing: the rest is repaired from peers
   }
   if (op <= r.commitMin) return;
-  if (valid || completed) r.journalHead = max(r.journalHead, op);
+  if (valid || completed) {
+    const shift = op - r.journalHead; // ascending order: op > journalHead
+    r.journalTop = shift >= 64 ? 0 : r.journalTop << shift;
+    r.journalTop |= 1;
+    r.journalHead = op;
+  }
   if (op - r.commitMin >= <u64>r.window.slots && (valid || completed) && r.unloadedFrom == 0) {
     // The journal reaches beyond the window (the replay stopped early): keep its top, which view changes need,
     // and from now on never nack an op up to the journal's head that the window does not hold (it may have

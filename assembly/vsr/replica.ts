@@ -530,6 +530,14 @@ export class Replica {
   // journal's highest op. This replica may have acked them: it must never nack them in a view change.
   unloadedFrom: u64 = 0;
   journalHead: u64 = 0;
+  journalTop: u64 = 0; // bit i: the journal held op journalHead - i (valid, or completed then corrupted)
+
+  // May a view change count this replica as never having prepared `op` (which it does not hold)?
+  mayNack(op: u64): bool {
+    if (this.unloadedFrom == 0 || op < this.unloadedFrom || op > this.journalHead) return true;
+    const back = this.journalHead - op;
+    return back < 64 && ((this.journalTop >> back) & 1) == 0; // the journal never had it either
+  }
 
   // ---- helpers ----
 

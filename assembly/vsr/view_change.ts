@@ -66,7 +66,9 @@ export function sendDoViewChange(r: Replica): void {
       memory.fill(header, 0, HEADER_SIZE);
       // Nothing known about the op: we never prepared it (we ack only what is durable, and a restart reloads
       // the journal). A header without body, or a corrupt journal copy, may have been acked: abstain.
-      if (!(flags & (F_HEADER | F_FAULTY)) && (r.unloadedFrom == 0 || op < r.unloadedFrom)) nack |= <u64>1 << i;
+      // A header learnt from a view change, without ever holding that prepare durably, is still a nack (the
+      // nack is about the prepare, as TigerBeetle's nack_prepare); a corrupt journal copy is not.
+      if (!(flags & F_FAULTY) && r.mayNack(op)) nack |= <u64>1 << i;
       // Alone in its group, a replica commits an op in the same step that makes it durable and persists the
       // commit point: a corrupt entry above its durable commit was never committed (a torn, unfinished write).
       else if (r.count == 1 && (flags & F_FAULTY) && op > r.commitDurable) nack |= <u64>1 << i;
