@@ -64,10 +64,10 @@ export function sendDoViewChange(r: Replica): void {
       if (r.count == 1 && op > r.commitDurable) nack |= <u64>1 << i; // see the faulty case below
     } else {
       memory.fill(header, 0, HEADER_SIZE);
-      // Nothing known about the op: we never prepared it (we ack only what is durable, and a restart reloads
-      // the journal). A header without body, or a corrupt journal copy, may have been acked: abstain.
-      // A header learnt from a view change, without ever holding that prepare durably, is still a nack (the
-      // nack is about the prepare, as TigerBeetle's nack_prepare); a corrupt journal copy is not.
+      // No body: we never held this prepare durably (we ack only what is durable, and a restart reloads the
+      // journal), so we nack it, even when a view change told us its header (a nack is about the prepare, as
+      // TigerBeetle's nack_prepare). Not so for a corrupt journal copy (it may have been acked), nor for ops a
+      // restart could not load into the window (mayNack).
       if (!(flags & F_FAULTY) && r.mayNack(op)) nack |= <u64>1 << i;
       // Alone in its group, a replica commits an op in the same step that makes it durable and persists the
       // commit point: a corrupt entry above its durable commit was never committed (a torn, unfinished write).
