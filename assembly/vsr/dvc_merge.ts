@@ -79,6 +79,19 @@ function canonicalHeader(store: usize, senders: u32, replicas: u32, logView: u32
   return chosen;
 }
 
+// Does the log of some sender at the canonical log_view reach `op`? If so, `op` is inside the newest log even
+// when nobody there holds it (a write lost in a crash, a corrupt or unconfirmed copy): the absence of a canonical
+// header then proves nothing about truncation.
+function canonicalReaches(store: usize, senders: u32, replicas: u32, logView: u32, op: u64): bool {
+  for (let r: u32 = 0; r < replicas; r++) {
+    if (!(senders & (1 << r))) continue;
+    const dvc = dvcAt(store, r);
+    if (load<u32>(dvc + D_LOG_VIEW) != logView) continue;
+    if (load<u64>(dvc + D_OP) >= op || op <= load<u64>(dvc + D_JOURNAL_HEAD)) return true;
+  }
+  return false;
+}
+
 // Any sender that reports `op` committed (op <= its commit) with a valid header. Used below the commit point.
 function committedHeader(store: usize, senders: u32, replicas: u32, op: u64): usize {
   for (let r: u32 = 0; r < replicas; r++) {
@@ -113,6 +126,7 @@ export function mergeDvcQuorum(
   for (let op = commitMax + 1; op <= opHeadMax; op++) {
     const canonical = canonicalHeader(store, senders, replicas, logView, op);
     const conflict = canonicalConflict;
+    const reached = canonicalReaches(store, senders, replicas, logView, op);
     let copies: u32 = 0;
     let nacks: u32 = 0;
     for (let r: u32 = 0; r < replicas; r++) {
@@ -129,8 +143,11 @@ export function mergeDvcQuorum(
       if (dvcBit(dvc, D_NACK, op)) {
         nacks++;
       } else if (held != 0 && load<u32>(dvc + D_LOG_VIEW) < logView) {
-        // Only a sender behind the canonical log_view nacks implicitly by holding something else.
-        if (canonical == 0 || load<u64>(held + H_CHECKSUM) != load<u64>(canonical + H_CHECKSUM)) nacks++;
+        // Only a sender behind the canonical log_view nacks implicitly by holding something else: another
+        // prepare than the canonical one, or one beyond the end of every canonical log, which a newer view
+        // truncated. (Iggy's rule also counts "no canonical sender holds it"; after a crash that loses a new
+        // primary's unfinished repair writes that would truncate a committed op: found by swarm seed 120366.)
+        if (canonical != 0 ? load<u64>(held + H_CHECKSUM) != load<u64>(canonical + H_CHECKSUM) : !reached) nacks++;
       }
     }
     if (nacks >= quorumNack) {
