@@ -462,6 +462,17 @@ describe("vsr dvc merge", () => {
     expect(result.undecidedOp).toBe(5);
   });
 
+  it("an older copy is no implicit nack for an op inside the newest log (a hole there, e.g. a lost write)", () => {
+    const log = chain(5, 99, 0);
+    writeDvc(dvcs, 0, 2, 5, 3, log, 0b11101, 0b00010); // log_view 2: op 4 missing (nacked), op 5 present
+    memory.fill(dvcs + HEADER_SIZE + HEADER_SIZE, 0, HEADER_SIZE); // no header for op 4
+    writeDvc(dvcs, 1, 1, 4, 3, log, 0b1111, 0); //        log_view 1: holds op 4
+    mergeDvcQuorum(dvcs, 0b011, 3, 2, result);
+    // Iggy's rule would count replica 1 as a nack (no canonical header at op 4) and truncate ops 4 and 5.
+    expect(result.outcome).toBe(MERGE_AWAITING);
+    expect(result.undecidedOp).toBe(4);
+  });
+
   it("a faulty (abstaining) entry is not a nack", () => {
     const log = chain(5, 99, 0);
     writeDvc(dvcs, 0, 1, 5, 3, log, 0b11111, 0);
