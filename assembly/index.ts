@@ -135,3 +135,11 @@ export {
 export {
   superblockCheck, superblockErrorAt, superblockPick, superblockSeal, superblockSequence, superblockWriteSlot,
 } from "./journal/superblock";
+
+// Viewstamped Replication core (issue 4): replica state machines, sans-I/O; see assembly/vsr/api.ts.
+export {
+  vsrCreate, vsrInboxPtr, vsrOnMessage, vsrOnTick, vsrOnJournalWriteDone, vsrOnJournalRead, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
+  vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
+  vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
+  vsrSealMessage, vsrVerifyMessage, vsrChecksum,
+} from "./vsr/api";

@@ -1,0 +1,98 @@
+// The VSR part of core.wasm's ABI (re-exported from assembly/index.ts). A handle names one replica of one
+// consensus group inside this instance; the server creates one per partition plus the metadata group, the
+// simulator one per instance. Creation allocates from the instance's arena; nothing else does.
+// Ops and commit numbers are returned as f64 (exact below 2^53) so hot host loops avoid BigInt.
+import { Replica, setQuorumOverride } from "./replica";
+import { onJournalRead } from "./repair";
+import { recoverBegin, recoverEnd, recoverPrepare } from "./recovery";
+import { checksum, checksumInit } from "./checksum";
+import { seal, verify } from "./header";
+import { MESSAGE_MAX } from "./constants";
+import { Outbox } from "./outbox";
+
+const GROUPS_MAX: u32 = 4096;
+let registry: StaticArray<Replica | null> | null = null;
+let created: u32 = 0;
+// One outbox and one inbox per instance, shared by its replicas: the host drains the outbox after every call.
+let sharedOutbox: Outbox | null = null;
+let sharedInbox: usize = 0;
+
+function replicaOf(handle: u32): Replica {
+  const all = registry;
+  assert(all != null && handle < created, "vsr: unknown handle");
+  return changetype<Replica>(unchecked(all![handle]));
+}
+
+// A fresh replica in view 0, normal status (cluster formation). slots: log window size (prepares held in
+// memory, 512 B each), power of two >= 64. Arena cost per replica: slots * 512 B + ~150 KiB (DVC store), plus
+// ~530 KiB once per instance (outbox, inbox).
+export function vsrCreate(cluster: u64, group: u64, replica: u32, replicaCount: u32, slots: u32): u32 {
+  if (registry == null) {
+    registry = new StaticArray<Replica | null>(GROUPS_MAX);
+    sharedOutbox = new Outbox();
+    sharedInbox = heap.alloc(MESSAGE_MAX);
+    checksumInit();
+  }
+  assert(created < GROUPS_MAX, "vsr: too many groups in one instance");
+  unchecked(registry![created] = new Replica(cluster, group, replica, replicaCount, slots, sharedOutbox, sharedInbox));
+  return created++;
+}
+
+export function vsrInboxPtr(handle: u32): usize { return replicaOf(handle).inbox; }
+export function vsrOnMessage(handle: u32, ptr: usize, length: u32): void { replicaOf(handle).onMessage(ptr, length); }
+export function vsrOnTick(handle: u32): void { replicaOf(handle).onTick(); }
+export function vsrOnJournalWriteDone(handle: u32, op: u64, checksum: u64): void {
+  replicaOf(handle).onJournalWriteDone(op, checksum);
+}
+
+export function vsrOnJournalRead(handle: u32, op: u64, to: u32, ptr: usize, length: u32): void {
+  onJournalRead(replicaOf(handle), op, to, ptr, length);
+}
+
+export function vsrOutboxPtr(handle: u32): usize { return replicaOf(handle).outbox.buffer; }
+export function vsrOutboxLen(handle: u32): u32 { return replicaOf(handle).outbox.length; }
+export function vsrOutboxClear(handle: u32): void { replicaOf(handle).outbox.clear(); }
+
+// Restart: superblock first, then every journal entry in ascending op order, then end.
+export function vsrRecoverBegin(
+  handle: u32, view: u32, logView: u32, commit: u64, commitChecksum: u64, logHead: u64, logHeadChecksum: u64,
+): void {
+  recoverBegin(replicaOf(handle), view, logView, commit, commitChecksum, logHead, logHeadChecksum);
+}
+// `ptr` = the journal slot, `headerPtr` = the redundant header ring entry for op (0/0 if none).
+export function vsrRecoverPrepare(handle: u32, op: u64, ptr: usize, length: u32, headerPtr: usize, headerLength: u32): void {
+  recoverPrepare(replicaOf(handle), op, ptr, length, headerPtr, headerLength);
+}
+export function vsrRecoverEnd(handle: u32): void { recoverEnd(replicaOf(handle)); }
+
+export function vsrStatus(handle: u32): u32 { return replicaOf(handle).status; }
+export function vsrView(handle: u32): u32 { return replicaOf(handle).view; }
+export function vsrLogView(handle: u32): u32 { return replicaOf(handle).logView; }
+export function vsrIsPrimary(handle: u32): bool { return replicaOf(handle).isPrimary(); }
+export function vsrOp(handle: u32): f64 { return <f64>replicaOf(handle).op; }
+export function vsrCommitMin(handle: u32): f64 { return <f64>replicaOf(handle).commitMin; }
+export function vsrCommitMax(handle: u32): f64 { return <f64>replicaOf(handle).commitMax; }
+export function vsrViewChanges(handle: u32): f64 { return <f64>replicaOf(handle).viewChanges; }
+export function vsrDeadlocks(handle: u32): f64 { return <f64>replicaOf(handle).deadlocks; }
+// Last DVC merge at this replica: undecided op * 4 + outcome (0 awaiting, 1 deadlock, 2 ready). For debugging.
+export function vsrDebugMerge(handle: u32): f64 {
+  const r = replicaOf(handle);
+  return <f64>r.merge.undecidedOp * 4 + <f64>r.merge.outcome;
+}
+export function vsrMessagesRejected(handle: u32): f64 { return <f64>replicaOf(handle).messagesRejected; }
+
+// Debug switch: replication quorum override for every replica in this instance (0 = the real rule).
+export function vsrDebugSetQuorumOverride(n: u32): void { setQuorumOverride(n); }
+
+// Clients and tools seal and check messages with the core's own checksum, never a host copy of it.
+export function vsrSealMessage(ptr: usize): void { seal(ptr); }
+export function vsrVerifyMessage(ptr: usize, length: u32): bool { return verify(ptr, length); }
+export function vsrChecksum(ptr: usize, length: u32): u64 { return checksum(ptr, length); }
+
+// Debugging aids for hosts and tests: slot flags of `op` in the log window (F_* bits, 0 = nothing) and the
+// view the replica accepted it in.
+export function vsrDebugSlot(handle: u32, op: u64): u32 {
+  const r = replicaOf(handle);
+  const flags = <u32>r.window.has(op);
+  return flags == 0 ? 0 : flags | (r.acceptedView(op) << 8);
+}

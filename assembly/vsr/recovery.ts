@@ -1,0 +1,119 @@
+// Restart: the host replays its superblock and journal through these entry points; the core decides what each
+// journal entry is (applied, in the log, possibly stale, torn, corrupt) and then rejoins the cluster.
+import { HEADER_SIZE, SLOT_SIZE, STATUS_RECOVERING } from "./constants";
+import { H_CHECKSUM, H_VIEW, P_OP, P_PARENT, prepareChecksum, messageSize, prepareValid } from "./header";
+import { F_BODY, F_DURABLE, F_TRUSTED } from "./log_window";
+import { Replica } from "./replica";
+import { startViewChange } from "./view_change";
+
+export function recoverBegin(r: Replica, view: u32, logView: u32, commit: u64, commitChecksum: u64, logHead: u64, logHeadChecksum: u64): void {
+  r.view = view;
+  r.logView = logView;
+  r.logHead = logHead;
+  r.logHeadChecksum = logHeadChecksum;
+  r.persistedView = view;
+  r.persistedLogView = logView;
+  r.persistedCommit = commit;
+  r.recoveryCommit = commit;
+  r.recoveryChecksum = commitChecksum;
+  r.recoveryBroken = false;
+  r.status = STATUS_RECOVERING;
+  r.stopAllTimeouts();
+}
+
+// Journal entries in ascending op order. Ops up to the durable commit are re-applied (the host's state machine
+// restarts empty); later ones are our log, reported in view changes even though not yet trusted.
+//
+// The journal writes each prepare, then its header into a separate header ring, and only then reports the
+// write done (so only then can it be acked). `header` is that redundant copy (0 if absent). It tells a torn
+// write from a bit flip: a corrupt prepare whose redundant header names it completed before the crash and
+// may have been acked (faulty: abstain in view changes); without it, the write never completed and was never
+// acked (treated as missing, so it can be nacked). Without this, torn heads after a whole-cluster power
+// loss leave every replica abstaining on the same op: a view change that can never decide.
+export function recoverPrepare(r: Replica, op: u64, message: usize, length: u32, header: usize, headerLength: u32): void {
+  assert(r.status == STATUS_RECOVERING, "recoverPrepare outside recovery");
+  const valid = length >= HEADER_SIZE && length <= SLOT_SIZE && messageSize(message) == length
+    && prepareValid(message) && load<u64>(message + P_OP) == op;
+  const completed = header != 0 && headerLength == HEADER_SIZE && load<u64>(header + P_OP) == op
+    && load<u64>(header + H_CHECKSUM) != 0 && prepareChecksum(header) == load<u64>(header + H_CHECKSUM);
+  if (op <= r.recoveryCommit && !r.recoveryBroken) {
+    if (valid && op == r.commitMin + 1 && load<u64>(message + P_PARENT) == r.commitChecksum) {
+      r.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_TRUSTED | F_DURABLE);
+      r.commitMax = op;
+      r.commitOp(op);
+      r.commitDurable = op;
+      r.commitDurableChecksum = r.commitChecksum;
+      r.op = op;
+      return;
+    }
+    r.recoveryBroken = true; // corrupt or missing: the rest is repaired from peers
+  }
+  if (op <= r.commitMin) return;
+  if (valid || completed) {
+    const shift = op - r.journalHead; // ascending order: op > journalHead
+    r.journalTop = shift >= 64 ? 0 : r.journalTop << shift;
+    r.journalTop |= 1;
+    r.journalHead = op;
+  }
+  if (op - r.commitMin >= <u64>r.window.slots && (valid || completed) && r.unloadedFrom == 0) {
+    // The journal reaches beyond the window (the replay stopped early): keep its top, which view changes need,
+    // and from now on never nack an op up to the journal's head that the window does not hold (it may have
+    // been displaced here, or later by repair of the low ops).
+    r.unloadedFrom = r.commitMin + 1;
+  }
+  if (!valid && !completed) return; // torn before completion: never acked, as if never written
+  // The view it was accepted in: the header rewrite may be newer than the prepare's own stamp. A header naming
+  // another prepare is older than the slot (a header is only written after its prepare).
+  let accepted = valid ? load<u32>(message + H_VIEW) : 0;
+  if (valid && completed && load<u64>(header + H_CHECKSUM) == load<u64>(message + H_CHECKSUM)) {
+    accepted = max(accepted, load<u32>(header + H_VIEW));
+  }
+  if (valid && accepted < r.logView && op > r.logHead) return; // truncated by the view change to logView
+  if (valid) {
+    // Accepted below logView and at or below logHead: confirmed by that view change (its header rewrite lost)
+    // or replaced by it. Kept with its old stamp, so view changes abstain on it unless recoverEnd proves it
+    // by the hash chain.
+    r.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_DURABLE);
+    store<u32>(r.window.prepare(op) + H_VIEW, accepted);
+  } else {
+    r.window.markFaulty(op); // corrupt at rest after its write completed: may have been acked
+  }
+  if (op > r.op) r.op = op;
+}
+
+export function recoverEnd(r: Replica): void {
+  assert(r.status == STATUS_RECOVERING, "recoverEnd outside recovery");
+  if (!r.recoveryBroken && r.commitMin == r.recoveryCommit) {
+    assert(r.commitChecksum == r.recoveryChecksum, "recovery: journal disagrees with the superblock");
+  }
+  // The superblock's commit is committed even where the replay stopped early (a corrupt entry): say so in
+  // view changes, so that the merge never truncates it.
+  r.commitMax = max(r.commitMax, max(r.commitMin, r.recoveryCommit));
+  promoteByHashChain(r);
+  if (r.primaryIndex(r.view) == r.replica || r.count == 1) {
+    // Nobody else answers for a view we led: move on to the next one.
+    startViewChange(r, r.view + 1);
+  } else {
+    r.requestStartViewTimeout.start(r.rng);
+    r.broadcastHeader(r.buildRequestStartView());
+  }
+  r.afterEvent();
+}
+
+// The logView's log is one hash chain: the parent of an entry accepted in logView is in that log too, so an
+// older-stamped entry whose checksum is that parent is confirmed (its header rewrite was lost in the crash).
+export function promoteByHashChain(r: Replica): void {
+  const head = r.logHead;
+  if (head > r.commitMin && (r.window.has(head) & F_BODY) && r.window.checksum(head) == r.logHeadChecksum) {
+    store<u32>(r.window.prepare(head) + H_VIEW, max(r.acceptedView(head), r.logView));
+  }
+  for (let op = r.op; op > r.commitMin + 1; op--) {
+    const flags = r.window.has(op);
+    if (!(flags & F_BODY) || r.acceptedView(op) < r.logView) continue;
+    const below = op - 1;
+    const belowFlags = r.window.has(below);
+    if (!(belowFlags & F_BODY) || r.acceptedView(below) >= r.logView) continue;
+    if (r.window.checksum(below) != load<u64>(r.window.prepare(op) + P_PARENT)) continue;
+    store<u32>(r.window.prepare(below) + H_VIEW, r.logView);
+  }
+}

@@ -1,0 +1,140 @@
+// `npm run sim -- --seed S [--replicas 3] [--ticks T] [--clients K] [--release] [--randomize]`
+// `npm run sim -- --swarm N [--seed BASE]`: N seeds, fault parameters randomized per seed, table at the end.
+// The only simulator file that touches Node APIs (argv, reading the wasm, exit code).
+import v8 from 'node:v8';
+v8.setFlagsFromString('--no-liftoff'); // Node 20: Liftoff miscompiles wasm atomics (design/toolchain.md §0)
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { defaultOptions, randomizeOptions, type SimOptions } from './options.js';
+import { Simulator, type SimResult } from './simulator.js';
+
+interface Args {
+  seed?: number;
+  replicas?: number;
+  clients?: number;
+  ticks?: number;
+  swarm?: number;
+  release: boolean;
+  randomize: boolean;
+  quorumOverride: number;
+  quiet: boolean;
+}
+
+function parse(argv: string[]): Args {
+  const args: Args = { release: false, randomize: false, quorumOverride: 0, quiet: false };
+  const number = (i: number, name: string): number => {
+    const v = Number(argv[i + 1]);
+    if (!Number.isSafeInteger(v) || v < 0) usage(`${name} needs a non-negative integer`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--seed') args.seed = number(i++, a);
+    else if (a === '--replicas') args.replicas = number(i++, a);
+    else if (a === '--clients') args.clients = number(i++, a);
+    else if (a === '--ticks') args.ticks = number(i++, a);
+    else if (a === '--swarm') args.swarm = number(i++, a);
+    else if (a === '--quorum-override') args.quorumOverride = number(i++, a);
+    else if (a === '--release') args.release = true;
+    else if (a === '--randomize') args.randomize = true;
+    else if (a === '--quiet') args.quiet = true;
+    else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  if (args.replicas !== undefined && (args.replicas < 1 || args.replicas > 8)) usage('--replicas must be 1..8');
+  return args;
+}
+
+function usage(error?: string): never {
+  if (error) console.error(`sim: ${error}`);
+  console.error('usage: npm run sim -- [--seed S] [--replicas R] [--clients K] [--ticks T] [--randomize] [--release]\n' +
+    '       npm run sim -- --swarm N [--seed BASE] [--release]');
+  process.exit(error ? 2 : 0);
+}
+
+function optionsFor(seed: number, args: Args): SimOptions {
+  const o = args.randomize || args.swarm !== undefined ? randomizeOptions(seed) : defaultOptions(seed);
+  if (args.replicas !== undefined) o.replicas = args.replicas;
+  if (args.clients !== undefined) o.clients = args.clients;
+  if (args.ticks !== undefined) o.ticks = args.ticks;
+  o.quorumOverride = args.quorumOverride;
+  return o;
+}
+
+function replay(seed: number, args: Args): string {
+  const flags = [`--seed ${seed}`];
+  if (args.randomize || args.swarm !== undefined) flags.push('--randomize');
+  if (args.replicas !== undefined) flags.push(`--replicas ${args.replicas}`);
+  if (args.clients !== undefined) flags.push(`--clients ${args.clients}`);
+  if (args.ticks !== undefined) flags.push(`--ticks ${args.ticks}`);
+  if (args.quorumOverride) flags.push(`--quorum-override ${args.quorumOverride}`);
+  if (args.release) flags.push('--release');
+  return `npm run sim -- ${flags.join(' ')}`;
+}
+
+function summary(r: SimResult, o: SimOptions): string {
+  const tps = Math.round(r.ticks / (r.wallMs / 1000));
+  return [
+    `seed ${r.seed}: ${o.replicas} replicas, ${o.clients} clients, ${r.ticks} ticks (${o.ticks} with faults), ${r.wallMs.toFixed(0)} ms, ${tps} ticks/s`,
+    `  committed ${r.opsCommitted} ops (${Math.round(r.opsCommitted / (r.wallMs / 1000))} ops/s wall), ${r.requestsAcked} requests acked, ` +
+      `view ${r.maxView} (${r.viewChanges} view changes), converged ${r.convergedAfter < 0 ? 'never' : `${r.convergedAfter} ticks`} after faults stopped`,
+    `  faults: ${r.crashes} crashes, ${r.partitions} partitions, packets lost ${r.packetsLost} / duplicated ${r.packetsDuplicated} / corrupted ${r.packetsCorrupted}, ` +
+      `writes torn ${r.tornWrites} / lost ${r.lostWrites}, bit flips ${r.bitflips}`,
+    `  clients: ${r.duplicateRequests} duplicate requests sent, ${r.cachedReplies} cached replies, ${r.rejectedTooOld} rejected RequestTooOld`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parse(process.argv.slice(2));
+  const wasm = fileURLToPath(new URL(`../../../build/${args.release ? 'core.wasm' : 'core.debug.wasm'}`, import.meta.url));
+  if (!fs.existsSync(wasm)) usage(`${wasm} missing: run npm run asbuild`);
+  const module = await WebAssembly.compile(fs.readFileSync(wasm));
+  const base = args.seed ?? crypto.randomBytes(4).readUInt32LE(0);
+  console.log(`sim: seed ${base}${args.swarm !== undefined ? ` (swarm base), ${args.swarm} seeds` : ''}, core ${args.release ? 'release' : 'debug (asserts on)'}`);
+
+  if (args.swarm === undefined) {
+    const options = optionsFor(base, args);
+    const result = new Simulator(module, options).run();
+    console.log(summary(result, options));
+    if (result.pass) { console.log('PASS'); return; }
+    for (const v of result.violations) console.log(`  violation: ${v}`);
+    console.log(`FAIL\nreplay: ${replay(base, args)}`);
+    process.exitCode = 1;
+    return;
+  }
+
+  const failures: { seed: number; violation: string }[] = [];
+  let ticks = 0, ops = 0, wall = 0, views = 0, crashes = 0, partitions = 0, corrupted = 0, bitflips = 0, torn = 0;
+  const started = performance.now();
+  for (let i = 0; i < args.swarm; i++) {
+    const seed = base + i;
+    const options = optionsFor(seed, args);
+    const result = new Simulator(module, options).run();
+    ticks += result.ticks; ops += result.opsCommitted; wall += result.wallMs; views += result.viewChanges;
+    crashes += result.crashes; partitions += result.partitions; corrupted += result.packetsCorrupted;
+    bitflips += result.bitflips; torn += result.tornWrites;
+    if (!result.pass) {
+      failures.push({ seed, violation: result.violations[0] });
+      if (!args.quiet) console.log(`  FAIL seed ${seed}: ${result.violations[0]}\n    replay: ${replay(seed, args)}`);
+    }
+    if ((i + 1) % 25 === 0 || i + 1 === args.swarm) {
+      const elapsed = (performance.now() - started) / 1000;
+      console.log(`  [${i + 1}/${args.swarm}] ${i + 1 - failures.length} passed, ${failures.length} failed, ${elapsed.toFixed(1)} s`);
+    }
+  }
+  console.log('\nswarm summary');
+  console.log(`  seeds              ${args.swarm} (${base}..${base + args.swarm - 1})`);
+  console.log(`  passed             ${args.swarm - failures.length}`);
+  console.log(`  failed             ${failures.length}`);
+  console.log(`  simulated ticks    ${ticks} (${Math.round(ticks / (wall / 1000))} ticks/s)`);
+  console.log(`  ops committed      ${ops} (${Math.round(ops / (wall / 1000))} ops/s wall)`);
+  console.log(`  view changes       ${views}`);
+  console.log(`  faults             ${crashes} crashes, ${partitions} partitions, ${corrupted} corrupted packets, ${torn} torn writes, ${bitflips} bit flips`);
+  console.log(`  wall time          ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  for (const f of failures.slice(0, 20)) console.log(`  FAIL ${f.seed}: ${f.violation}\n    replay: ${replay(f.seed, args)}`);
+  console.log(failures.length === 0 ? 'PASS' : 'FAIL');
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,237 @@
+// The deterministic cluster simulator: R replicas running the real core.wasm, K clients, a simulated network,
+// disks and clock, fault injection, and the checkers. No Node-only imports: the browser visualiser runs this
+// same loop (give it a compiled WebAssembly.Module).
+//
+// A run: `ticks` ticks with faults, then faults stop, partitions heal, crashed replicas restart, clients stop
+// issuing new requests, and the cluster must converge (all replicas normal in one view, every op committed
+// everywhere, every client answered) within `settleTicks`.
+import { CoreAbort, Rep, Status } from '../shared/vsr-abi.js';
+import { Checkers } from './checkers.js';
+import { SimClient } from './clients.js';
+import { Codec } from './codec.js';
+import { Disk } from './disk.js';
+import { Network } from './network.js';
+import type { SimOptions } from './options.js';
+import { Prng } from './prng.js';
+import { ReplicaNode, type Effects } from './replica_node.js';
+
+const CLUSTER = 0x5348_4152_444cn; // "SHARDL"
+const GROUP = 1n << 63n; // the metadata group's id; any group works
+
+export interface SimResult {
+  seed: number;
+  pass: boolean;
+  violations: string[];
+  ticks: number;
+  convergedAfter: number; // ticks after faults stopped, -1 if never
+  opsCommitted: number;
+  requestsAcked: number;
+  maxView: number;
+  viewChanges: number;
+  crashes: number;
+  partitions: number;
+  packetsLost: number;
+  packetsDuplicated: number;
+  packetsCorrupted: number;
+  tornWrites: number;
+  lostWrites: number;
+  bitflips: number;
+  duplicateRequests: number;
+  cachedReplies: number;
+  rejectedTooOld: number;
+  wallMs: number;
+}
+
+export class Simulator {
+  now = 0;
+  readonly prng: Prng;
+  readonly network: Network;
+  readonly replicas: ReplicaNode[] = [];
+  readonly clients: SimClient[] = [];
+  readonly checkers: Checkers;
+  faultsOn = true;
+  crashes = 0;
+  private corruptible: number;
+  private effects: Effects;
+  private maxView = 0;
+  private viewChangesSeen = 0;
+  private aborted = false;
+
+  constructor(module: WebAssembly.Module, readonly options: SimOptions) {
+    const seed = options.seed;
+    this.prng = new Prng(seed, 0x0001);
+    this.network = new Network(new Prng(seed, 0x0002), options.network, options.replicas);
+    this.checkers = new Checkers(options.replicas);
+    const codec = new Codec(module, CLUSTER, GROUP);
+    for (let r = 0; r < options.replicas; r++) {
+      const disk = new Disk(new Prng(seed, 0x0100 + r), options.disk);
+      this.replicas.push(new ReplicaNode(module, r, options.replicas, options.slots, disk, options.quorumOverride, CLUSTER, GROUP));
+    }
+    for (let c = 0; c < options.clients; c++) {
+      this.clients.push(new SimClient(c + 1, options.replicas + c, codec, new Prng(seed, 0x0200 + c), this.checkers,
+        options.requestBodyMax, options.duplicateRequests));
+    }
+    // Storage faults hit one replica only: more would exceed what f = 1 can survive.
+    this.corruptible = this.prng.below(options.replicas);
+    this.effects = {
+      send: (from, to, bytes) => this.network.send(this.now, from, to, bytes),
+      reply: (from, bytes) => {
+        const client = Number(new DataView(bytes.buffer).getBigUint64(Rep.client, true));
+        if (client >= 1 && client <= this.clients.length) this.network.send(this.now, from, this.clients[client - 1].address, bytes);
+      },
+      commit: (replica, prepare) => this.checkers.commit(replica, prepare),
+    };
+    for (const node of this.replicas) node.start(this.now, this.effects);
+  }
+
+  run(): SimResult {
+    const started = performance.now();
+    let convergedAfter = -1;
+    try {
+      for (; this.now < this.options.ticks && !this.aborted; ) this.step();
+      this.stopFaults();
+      for (let t = 0; t < this.options.settleTicks && !this.aborted; t++) {
+        this.step();
+        if (this.converged()) { convergedAfter = t; break; }
+      }
+    } catch (error) {
+      if (!(error instanceof CoreAbort)) throw error;
+      this.checkers.violation(`${error.message} (tick ${this.now})`);
+    }
+    if (convergedAfter < 0 && this.checkers.violations.length === 0) {
+      this.checkers.violation(`liveness: not converged ${this.options.settleTicks} ticks after faults stopped (${this.describe()})`);
+    }
+    if (convergedAfter >= 0) this.checkers.finalCheck(this.replicas[0].commitMin());
+    return this.result(convergedAfter, performance.now() - started);
+  }
+
+  step(): void {
+    this.options.script?.(this);
+    if (this.faultsOn) this.injectFaults();
+    this.network.tick(this.now);
+    for (const node of this.replicas) {
+      if (!node.alive && node.restartAt >= 0 && this.now >= node.restartAt) this.restart(node.index);
+    }
+    for (let p = this.network.pop(this.now); p; p = this.network.pop(this.now)) {
+      if (p.to < this.replicas.length) {
+        const node = this.replicas[p.to];
+        if (node.alive) node.deliver(this.now, p.bytes, this.effects);
+      } else {
+        this.clients[p.to - this.replicas.length].onReply(p.bytes);
+      }
+    }
+    for (const node of this.replicas) if (node.alive) node.diskTick(this.now, this.effects);
+    for (const node of this.replicas) if (node.alive) node.tick(this.now, this.effects);
+    const broadcast = (from: number, bytes: Uint8Array) => {
+      for (let r = 0; r < this.replicas.length; r++) this.network.send(this.now, from, r, bytes);
+    };
+    for (const client of this.clients) client.tick(this.now, broadcast);
+    this.observe();
+    this.now++;
+  }
+
+  // Per-tick checks that need the cores' state.
+  private observe(): void {
+    for (const node of this.replicas) {
+      if (!node.alive) continue;
+      const commit = node.commitMin();
+      this.checkers.checkCommitRegress(node.index, node.lastCommitMin, commit);
+      node.lastCommitMin = commit;
+      const view = node.viewNumber();
+      if (view > this.maxView) { this.viewChangesSeen += view - this.maxView; this.maxView = view; }
+    }
+    if (this.checkers.violations.length > 0) this.aborted = true;
+  }
+
+  private injectFaults(): void {
+    const o = this.options;
+    // At most f replicas down at once; a single replica may crash too (a full outage it must recover from).
+    const f = o.replicas === 1 ? 1 : Math.floor((o.replicas - 1) / 2);
+    const down = this.replicas.filter((n) => !n.alive).length;
+    if (down < f && this.prng.chance(o.crash.prob)) {
+      const alive = this.replicas.filter((n) => n.alive);
+      this.crash(alive[this.prng.below(alive.length)].index, this.now + this.prng.between(o.crash.downMin, o.crash.downMax));
+    }
+    if (this.prng.chance(o.crash.clusterProb)) {
+      for (const node of this.replicas) {
+        if (node.alive) this.crash(node.index, this.now + this.prng.between(o.crash.downMin, 2 * o.crash.downMin));
+      }
+    }
+    if (o.replicas > 1 && this.prng.chance(o.disk.bitflipProb)) this.replicas[this.corruptible].disk.bitflip();
+  }
+
+  crash(replica: number, restartAt = -1): void {
+    const node = this.replicas[replica];
+    if (!node.alive) return;
+    node.crash();
+    node.restartAt = restartAt;
+    this.crashes++;
+  }
+
+  restart(replica: number): void {
+    const node = this.replicas[replica];
+    if (node.alive) return;
+    node.restartAt = -1;
+    this.checkers.restarted(replica);
+    node.restart(this.now, this.effects);
+  }
+
+  stopFaults(): void {
+    this.faultsOn = false;
+    this.network.faultsOn = false;
+    this.network.heal();
+    for (const node of this.replicas) if (!node.alive) this.restart(node.index);
+    for (const client of this.clients) client.issuing = false;
+  }
+
+  primary(): ReplicaNode | undefined {
+    return this.replicas.find((n) => n.alive && n.status() === Status.Normal && n.isPrimary());
+  }
+
+  converged(): boolean {
+    if (this.clients.some((c) => c.outstanding !== null)) return false;
+    const first = this.replicas[0];
+    if (!first.alive) return false;
+    const view = first.viewNumber();
+    const commit = first.commitMin();
+    for (const node of this.replicas) {
+      if (!node.alive || node.status() !== Status.Normal || node.viewNumber() !== view) return false;
+      if (node.commitMin() !== commit || node.op() !== commit) return false;
+    }
+    return commit >= this.checkers.maxAcked;
+  }
+
+  describe(): string {
+    return this.replicas.map((n) => n.alive
+      ? `r${n.index}: ${['normal', 'view_change', 'recovering'][n.status()]} v${n.viewNumber()} op ${n.op()} commit ${n.commitMin()}/${n.commitMax()}`
+      : `r${n.index}: down`).join(', ') + `; clients waiting ${this.clients.filter((c) => c.outstanding).length}`;
+  }
+
+  private result(convergedAfter: number, wallMs: number): SimResult {
+    const disks = this.replicas.map((n) => n.disk);
+    const sum = (f: (c: SimClient) => number) => this.clients.reduce((a, c) => a + f(c), 0);
+    return {
+      seed: this.options.seed,
+      pass: this.checkers.violations.length === 0,
+      violations: this.checkers.violations,
+      ticks: this.now,
+      convergedAfter,
+      opsCommitted: this.checkers.maxCommitted,
+      requestsAcked: sum((c) => c.completed),
+      maxView: this.maxView,
+      viewChanges: this.viewChangesSeen,
+      crashes: this.crashes,
+      partitions: this.network.partitionsInjected,
+      packetsLost: this.network.packetsLost,
+      packetsDuplicated: this.network.packetsDuplicated,
+      packetsCorrupted: this.network.packetsCorrupted,
+      tornWrites: disks.reduce((a, d) => a + d.tornWrites, 0),
+      lostWrites: disks.reduce((a, d) => a + d.lostWrites, 0),
+      bitflips: disks.reduce((a, d) => a + d.bitflips, 0),
+      duplicateRequests: sum((c) => c.duplicatesSent),
+      cachedReplies: sum((c) => c.cachedReplies),
+      rejectedTooOld: sum((c) => c.rejectedTooOld),
+      wallMs,
+    };
+  }
+}

@@ -1,0 +1,544 @@
+// Specs of the VSR core: headers, client table, each message handler through a small in-spec cluster, and the
+// DVC merge on hand-built DoViewChange messages.
+import { Replica, setQuorumOverride } from "../../assembly/vsr/replica";
+import {
+  ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_PREPARE, CMD_PREPARE_OK,
+  CMD_REQUEST, HEADER_SIZE, MESSAGE_MAX, OP_REGISTER, REPLY_NO_SESSION, REPLY_OK, REPLY_REQUEST_TOO_OLD,
+  REPLY_SESSION_MISMATCH, STATUS_NORMAL, STATUS_RECOVERING,
+} from "../../assembly/vsr/constants";
+import {
+  C_COMMIT, C_GROUP, D_COMMIT, D_COUNT, D_LOG_VIEW, D_NACK, D_OP, D_PRESENT, H_CHECKSUM, H_CLUSTER, H_COMMAND,
+  H_SIZE, H_VIEW, P_OP, P_PARENT, R_CLIENT, R_GROUP, R_OPERATION, R_REQUEST, R_SESSION, Y_CLIENT, Y_OP,
+  Y_REQUEST, Y_SESSION, Y_STATUS, command, prepareChecksum, seal, sealPrepareFrame, sealPrepareIdentity, verify,
+} from "../../assembly/vsr/header";
+import { CHECK_DUPLICATE, CHECK_NEW, ClientTable } from "../../assembly/vsr/client_table";
+import { MERGE_AWAITING, MERGE_READY, MergeResult, mergeDvcQuorum } from "../../assembly/vsr/dvc_merge";
+import { RECORD_HEADER } from "../../assembly/vsr/outbox";
+import { recoverBegin, recoverEnd, recoverPrepare } from "../../assembly/vsr/recovery";
+import { F_BODY, F_FAULTY } from "../../assembly/vsr/log_window";
+
+const CLUSTER: u64 = 0xc1;
+const GROUP: u64 = 9;
+const APP: u8 = 128;
+
+// A tiny deterministic cluster: messages go through a FIFO; journal writes complete on the next deliver().
+class Cluster {
+  replicas: Replica[] = [];
+  down: bool[] = [];
+  blockTo: bool[] = []; //     drop every message to this replica
+  dropCommand: u8 = 0; //      drop every message with this command
+  queuePtr: usize[] = [];
+  queueLen: u32[] = [];
+  queueTo: u32[] = [];
+  writes: u64[] = []; //       pending journal writes: replica, op, checksum triples
+  replies: usize[] = [];
+  commits: u64[][] = [];
+
+  constructor(n: u32) {
+    for (let i: u32 = 0; i < n; i++) {
+      this.replicas.push(new Replica(CLUSTER, GROUP, i, n, 64));
+      this.down.push(false);
+      this.blockTo.push(false);
+      this.commits.push([]);
+    }
+  }
+
+  drain(i: u32): void {
+    const r = this.replicas[i];
+    let at = r.outbox.buffer;
+    const end = at + r.outbox.length;
+    while (at < end) {
+      const kind = load<u32>(at);
+      const target = load<u32>(at + 4);
+      const length = load<u32>(at + 8);
+      const payload = at + RECORD_HEADER;
+      if (kind == ACTION_SEND) {
+        const copy = heap.alloc(length);
+        memory.copy(copy, payload, length);
+        this.queuePtr.push(copy);
+        this.queueLen.push(length);
+        this.queueTo.push(target);
+      } else if (kind == ACTION_REPLY) {
+        const copy = heap.alloc(length);
+        memory.copy(copy, payload, length);
+        this.replies.push(copy);
+      } else if (kind == ACTION_JOURNAL_WRITE || kind == ACTION_JOURNAL_WRITE_HEADER) {
+        this.writes.push(<u64>i);
+        this.writes.push(load<u64>(payload + P_OP));
+        this.writes.push(load<u64>(payload + H_CHECKSUM));
+      } else if (kind == ACTION_COMMIT) {
+        this.commits[i].push(load<u64>(payload + P_OP));
+      }
+      at += RECORD_HEADER + ((length + 7) & ~7);
+    }
+    r.outbox.clear();
+  }
+
+  // Delivers until quiet (journal writes complete in between).
+  deliver(): void {
+    for (let steps = 0; steps < 100000; steps++) {
+      if (this.writes.length > 0) {
+        const writes = this.writes;
+        this.writes = [];
+        for (let w = 0; w < writes.length; w += 3) {
+          const i = <u32>writes[w];
+          if (this.down[i]) continue;
+          this.replicas[i].onJournalWriteDone(writes[w + 1], writes[w + 2]);
+          this.drain(i);
+        }
+        continue;
+      }
+      if (this.queuePtr.length == 0) return;
+      const ptr = this.queuePtr.shift();
+      const len = this.queueLen.shift();
+      const to = this.queueTo.shift();
+      if (!this.down[to] && !this.blockTo[to] && command(ptr) != this.dropCommand) {
+        this.replicas[to].onMessage(ptr, len);
+        this.drain(to);
+      }
+      heap.free(ptr);
+    }
+    assert(false, "cluster did not quiesce");
+  }
+
+  tick(n: u32): void {
+    for (let t: u32 = 0; t < n; t++) {
+      for (let i = 0; i < this.replicas.length; i++) {
+        if (this.down[i]) continue;
+        this.replicas[i].onTick();
+        this.drain(<u32>i);
+      }
+      this.deliver();
+    }
+  }
+
+  primary(): i32 {
+    for (let i = 0; i < this.replicas.length; i++) {
+      const r = this.replicas[i];
+      if (!this.down[i] && r.status == STATUS_NORMAL && r.isPrimary()) return i;
+    }
+    return -1;
+  }
+
+  // Sends a request to every live replica (as the simulator's clients do) and runs to quiet.
+  request(client: u64, session: u64, request: u64, operation: u8): void {
+    const m = makeRequest(client, session, request, operation);
+    for (let i = 0; i < this.replicas.length; i++) {
+      if (this.down[i] || this.blockTo[i]) continue;
+      this.replicas[i].onMessage(m, HEADER_SIZE + 8);
+      this.drain(<u32>i);
+    }
+    heap.free(m);
+    this.deliver();
+  }
+
+  lastReply(): usize {
+    return this.replies.length == 0 ? 0 : this.replies[this.replies.length - 1];
+  }
+}
+
+function makeRequest(client: u64, session: u64, request: u64, operation: u8): usize {
+  const m = heap.alloc(HEADER_SIZE + 8);
+  memory.fill(m, 0, HEADER_SIZE + 8);
+  store<u64>(m + H_CLUSTER, CLUSTER);
+  store<u32>(m + H_SIZE, HEADER_SIZE + 8);
+  store<u8>(m + H_COMMAND, CMD_REQUEST);
+  store<u64>(m + R_CLIENT, client);
+  store<u64>(m + R_REQUEST, request);
+  store<u8>(m + R_OPERATION, operation);
+  store<u64>(m + R_SESSION, session);
+  store<u64>(m + R_GROUP, GROUP);
+  store<u64>(m + HEADER_SIZE, client * 1000 + request); // body
+  seal(m);
+  return m;
+}
+
+// Registers client 1 and returns its session.
+function register(c: Cluster): u64 {
+  c.request(1, 0, 0, OP_REGISTER);
+  const reply = c.lastReply();
+  assert(reply != 0 && load<u32>(reply + Y_STATUS) == REPLY_OK, "register failed");
+  return load<u64>(reply + Y_SESSION);
+}
+
+// A prepare header (no body) with a valid identity checksum, for hand-built DVCs.
+function makeHeader(op: u64, parent: u64, salt: u64): usize {
+  const h = heap.alloc(HEADER_SIZE);
+  memory.fill(h, 0, HEADER_SIZE);
+  store<u32>(h + H_SIZE, HEADER_SIZE);
+  store<u8>(h + H_COMMAND, CMD_PREPARE);
+  store<u64>(h + P_OP, op);
+  store<u64>(h + P_PARENT, parent);
+  store<u64>(h + 128, salt); // client: makes two prepares at one op differ
+  sealPrepareIdentity(h);
+  return h;
+}
+
+// Chain of headers for ops 1..n; salt distinguishes histories (ops >= forkAt use `salt`, lower ones 0).
+function chain(n: u64, forkAt: u64, salt: u64): usize[] {
+  const headers: usize[] = [0];
+  let parent: u64 = 0;
+  for (let op: u64 = 1; op <= n; op++) {
+    const h = makeHeader(op, parent, op >= forkAt ? salt : 0);
+    headers.push(h);
+    parent = load<u64>(h + H_CHECKSUM);
+  }
+  return headers;
+}
+
+function writeDvc(dvcStore: usize, sender: u32, logView: u32, op: u64, commit: u64, headers: usize[], present: u64, nack: u64): void {
+  const m = dvcStore + <usize>sender * MESSAGE_MAX;
+  memory.fill(m, 0, HEADER_SIZE);
+  const count = <u32>min<u64>(op, 64);
+  for (let i: u32 = 0; i < count; i++) {
+    const at = op - i;
+    if (at < <u64>headers.length) memory.copy(m + HEADER_SIZE + <usize>i * HEADER_SIZE, headers[<i32>at], HEADER_SIZE);
+    else memory.fill(m + HEADER_SIZE + <usize>i * HEADER_SIZE, 0, HEADER_SIZE);
+  }
+  store<u64>(m + D_OP, op);
+  store<u64>(m + D_COMMIT, commit);
+  store<u32>(m + D_LOG_VIEW, logView);
+  store<u32>(m + D_COUNT, count);
+  store<u64>(m + D_PRESENT, present);
+  store<u64>(m + D_NACK, nack);
+}
+
+describe("vsr header", () => {
+  it("seals and verifies; a flipped bit is rejected", () => {
+    const m = heap.alloc(HEADER_SIZE);
+    memory.fill(m, 0, HEADER_SIZE);
+    store<u32>(m + H_SIZE, HEADER_SIZE);
+    store<u8>(m + H_COMMAND, CMD_COMMIT);
+    store<u64>(m + C_COMMIT, 42);
+    store<u64>(m + C_GROUP, GROUP);
+    seal(m);
+    expect(verify(m, HEADER_SIZE)).toBe(true);
+    store<u8>(m + C_COMMIT, 43);
+    expect(verify(m, HEADER_SIZE)).toBe(false);
+    expect(verify(m, HEADER_SIZE - 1)).toBe(false);
+    heap.free(m);
+  });
+
+  it("a prepare keeps its identity when re-sent in another view", () => {
+    const h = makeHeader(3, 77, 1);
+    const identity = load<u64>(h + H_CHECKSUM);
+    sealPrepareFrame(h);
+    expect(verify(h, HEADER_SIZE)).toBe(true);
+    store<u32>(h + H_VIEW, 5);
+    sealPrepareFrame(h);
+    expect(verify(h, HEADER_SIZE)).toBe(true);
+    expect(prepareChecksum(h)).toBe(identity);
+    store<u64>(h + P_OP, 4); // but not a different op
+    expect(verify(h, HEADER_SIZE)).toBe(false);
+  });
+});
+
+describe("vsr client table", () => {
+  it("names every verdict", () => {
+    const t = new ClientTable();
+    const reply = heap.alloc(HEADER_SIZE);
+    expect(t.check(1, 0, 0, OP_REGISTER)).toBe(CHECK_NEW);
+    expect(t.check(1, 5, 1, APP)).toBe(<i32>REPLY_NO_SESSION);
+    t.commit(1, 0, OP_REGISTER, 5, reply); // session = 5
+    expect(t.check(1, 0, 0, OP_REGISTER)).toBe(CHECK_DUPLICATE);
+    expect(t.check(1, 4, 1, APP)).toBe(<i32>REPLY_SESSION_MISMATCH);
+    expect(t.check(1, 5, 1, APP)).toBe(CHECK_NEW);
+    t.commit(1, 3, APP, 6, reply);
+    expect(t.check(1, 5, 3, APP)).toBe(CHECK_DUPLICATE);
+    expect(t.check(1, 5, 2, APP)).toBe(<i32>REPLY_REQUEST_TOO_OLD);
+    expect(t.check(1, 5, 9, APP)).toBe(CHECK_NEW); // gaps allowed
+    expect(t.check(1, 0, 0, OP_REGISTER)).toBe(<i32>REPLY_REQUEST_TOO_OLD); // a late duplicate Register
+  });
+
+  it("evicts the client with the oldest commit when full", () => {
+    const t = new ClientTable();
+    const reply = heap.alloc(HEADER_SIZE);
+    for (let c: u64 = 1; c <= 64; c++) t.commit(c, 0, OP_REGISTER, c, reply);
+    t.commit(100, 0, OP_REGISTER, 200, reply);
+    expect(t.find(1)).toBe(-1);
+    expect(t.find(2)).toBeGreaterThanOrEqual(0);
+    expect(t.find(100)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("vsr normal operation", () => {
+  it("request → prepare → prepare_ok quorum → commit everywhere, one reply", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    expect(session).toBe(1);
+    c.request(1, session, 1, APP);
+    expect(c.replicas[0].commitMin).toBe(2);
+    expect(c.replies.length).toBe(2);
+    expect(load<u64>(c.lastReply() + Y_OP)).toBe(2);
+    expect(load<u64>(c.lastReply() + Y_CLIENT)).toBe(1);
+    c.tick(12); // commit heartbeat tells the backups
+    expect(c.replicas[1].commitMin).toBe(2);
+    expect(c.replicas[2].commitMin).toBe(2);
+    expect(c.commits[2].length).toBe(2);
+    expect(c.replies.length).toBe(2); // backups never reply
+  });
+
+  it("a prepare without a quorum of prepare_oks does not commit; retransmission completes it", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.blockTo[1] = true;
+    c.blockTo[2] = true;
+    c.request(1, session, 1, APP);
+    expect(c.replicas[0].op).toBe(2);
+    expect(c.replicas[0].commitMax).toBe(1);
+    c.blockTo[1] = false;
+    c.tick(9); // prepare timeout → retransmit to replica 1
+    expect(c.replicas[0].commitMax).toBe(2);
+  });
+
+  it("prepare_ok from another view or for another checksum is ignored", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.dropCommand = CMD_PREPARE_OK;
+    c.request(1, session, 1, APP);
+    const p = c.replicas[0];
+    expect(p.commitMax).toBe(1);
+    const ok = heap.alloc(HEADER_SIZE);
+    memory.fill(ok, 0, HEADER_SIZE);
+    store<u64>(ok + H_CLUSTER, CLUSTER);
+    store<u32>(ok + H_SIZE, HEADER_SIZE);
+    store<u8>(ok + H_COMMAND, CMD_PREPARE_OK);
+    store<u8>(ok + 61, 1);
+    store<u64>(ok + 160, 2); // op
+    store<u64>(ok + 200, GROUP);
+    store<u64>(ok + 144, 12345); // wrong prepare checksum
+    seal(ok);
+    p.onMessage(ok, HEADER_SIZE);
+    expect(p.commitMax).toBe(1);
+    store<u64>(ok + 144, p.window.checksum(2));
+    store<u32>(ok + H_VIEW, 7); // right checksum, wrong view
+    seal(ok);
+    p.onMessage(ok, HEADER_SIZE);
+    expect(p.commitMax).toBe(1);
+    store<u32>(ok + H_VIEW, 0);
+    seal(ok);
+    p.onMessage(ok, HEADER_SIZE);
+    expect(p.commitMax).toBe(2);
+  });
+
+  it("duplicates get the cached reply and are applied once; older requests are RequestTooOld", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.request(1, session, 1, APP);
+    c.request(1, session, 2, APP);
+    const op = c.replicas[0].op;
+    c.request(1, session, 2, APP);
+    expect(c.replicas[0].op).toBe(op);
+    expect(load<u64>(c.lastReply() + Y_REQUEST)).toBe(2);
+    expect(load<u32>(c.lastReply() + Y_STATUS)).toBe(REPLY_OK);
+    c.request(1, session, 1, APP);
+    expect(load<u32>(c.lastReply() + Y_STATUS)).toBe(REPLY_REQUEST_TOO_OLD);
+    expect(c.replicas[0].op).toBe(op);
+    c.request(1, session + 1, 3, APP);
+    expect(load<u32>(c.lastReply() + Y_STATUS)).toBe(REPLY_SESSION_MISMATCH);
+    c.request(2, 1, 1, APP);
+    expect(load<u32>(c.lastReply() + Y_STATUS)).toBe(REPLY_NO_SESSION);
+  });
+
+  it("quorum override 1 (debug switch) lets a primary commit alone", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.blockTo[1] = true;
+    c.blockTo[2] = true;
+    setQuorumOverride(1);
+    c.request(1, session, 1, APP);
+    setQuorumOverride(0);
+    expect(c.replicas[0].commitMax).toBe(2);
+  });
+});
+
+describe("vsr repair", () => {
+  it("a backup that missed a prepare requests it and catches up", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.blockTo[2] = true;
+    c.request(1, session, 1, APP);
+    c.blockTo[2] = false;
+    c.request(1, session, 2, APP); // replica 2 sees op 3 with a gap at op 2
+    expect(c.replicas[2].op).toBe(3);
+    c.tick(15);
+    expect(c.replicas[2].commitMin).toBe(3);
+    expect(c.commits[2].length).toBe(3);
+  });
+});
+
+describe("vsr view change", () => {
+  it("the primary fails: backups elect view 1 and keep every committed op", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.request(1, session, 1, APP);
+    c.request(1, session, 2, APP);
+    c.down[0] = true;
+    c.tick(200);
+    expect(c.primary()).toBe(1);
+    expect(c.replicas[1].view).toBe(1);
+    expect(c.replicas[1].commitMin).toBe(3);
+    c.request(1, session, 3, APP);
+    expect(c.replicas[1].commitMin).toBe(4);
+    expect(load<u64>(c.lastReply() + Y_OP)).toBe(4);
+  });
+
+  it("an uncommitted op that reached the backups survives the view change and commits", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.dropCommand = CMD_PREPARE_OK;
+    c.request(1, session, 1, APP);
+    expect(c.replicas[0].commitMax).toBe(1);
+    c.down[0] = true;
+    c.dropCommand = 0;
+    c.tick(200);
+    expect(c.primary()).toBe(1);
+    expect(c.replicas[1].op).toBe(2);
+    expect(c.replicas[1].commitMin).toBe(2);
+  });
+
+  it("an op no backup received is truncated by a nack quorum", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.blockTo[1] = true;
+    c.blockTo[2] = true;
+    c.request(1, session, 1, APP);
+    c.down[0] = true;
+    c.blockTo[1] = false;
+    c.blockTo[2] = false;
+    c.tick(200);
+    expect(c.primary()).toBe(1);
+    expect(c.replicas[1].op).toBe(1);
+    // The old primary rejoins: it learns the new view and drops its uncommitted op 2.
+    c.down[0] = false;
+    c.request(1, session, 1, APP);
+    c.tick(30);
+    expect(c.replicas[0].view).toBe(1);
+    expect(c.replicas[0].commitMin).toBe(2);
+    expect(c.replicas[0].window.checksum(2)).toBe(c.replicas[1].window.checksum(2));
+  });
+});
+
+let dvcs: usize = 0;
+let result: MergeResult = changetype<MergeResult>(0);
+
+describe("vsr dvc merge", () => {
+  beforeAll(() => {
+    dvcs = heap.alloc(3 * MESSAGE_MAX);
+    result = new MergeResult();
+  });
+
+  it("takes headers from the highest log_view", () => {
+    const canonical = chain(5, 4, 1);
+    const stale = chain(5, 4, 2);
+    writeDvc(dvcs, 0, 2, 5, 3, canonical, 0b11111, 0);
+    writeDvc(dvcs, 1, 1, 5, 3, stale, 0b11111, 0);
+    mergeDvcQuorum(dvcs, 0b011, 3, 2, result);
+    expect(result.outcome).toBe(MERGE_READY);
+    expect(result.opHead).toBe(5);
+    expect(load<u64>(result.headers[0] + H_CHECKSUM)).toBe(load<u64>(canonical[5] + H_CHECKSUM));
+    expect(load<u64>(result.headers[1] + H_CHECKSUM)).toBe(load<u64>(canonical[4] + H_CHECKSUM));
+  });
+
+  it("truncates an op only on a nack quorum", () => {
+    const log = chain(5, 99, 0);
+    writeDvc(dvcs, 0, 1, 5, 3, log, 0b11111, 0);
+    writeDvc(dvcs, 1, 1, 4, 3, log, 0b1111, 0);
+    writeDvc(dvcs, 2, 1, 4, 3, log, 0b1111, 0);
+    mergeDvcQuorum(dvcs, 0b011, 3, 2, result); // one nack: keep op 5
+    expect(result.outcome).toBe(MERGE_READY);
+    expect(result.opHead).toBe(5);
+    mergeDvcQuorum(dvcs, 0b111, 3, 2, result); // two nacks: op 5 never committed
+    expect(result.outcome).toBe(MERGE_READY);
+    expect(result.opHead).toBe(4);
+  });
+
+  it("waits when an op has a header but no body anywhere and a replica has not reported", () => {
+    const log = chain(5, 99, 0);
+    writeDvc(dvcs, 0, 1, 5, 3, log, 0b11110, 0); // op 5: header, no body
+    writeDvc(dvcs, 1, 1, 4, 3, log, 0b1111, 0);
+    mergeDvcQuorum(dvcs, 0b011, 3, 2, result);
+    expect(result.outcome).toBe(MERGE_AWAITING);
+    expect(result.undecidedOp).toBe(5);
+  });
+
+  it("an older copy is no implicit nack for an op inside the newest log (a hole there, e.g. a lost write)", () => {
+    const log = chain(5, 99, 0);
+    writeDvc(dvcs, 0, 2, 5, 3, log, 0b11101, 0b00010); // log_view 2: op 4 missing (nacked), op 5 present
+    memory.fill(dvcs + HEADER_SIZE + HEADER_SIZE, 0, HEADER_SIZE); // no header for op 4
+    writeDvc(dvcs, 1, 1, 4, 3, log, 0b1111, 0); //        log_view 1: holds op 4
+    mergeDvcQuorum(dvcs, 0b011, 3, 2, result);
+    // Iggy's rule would count replica 1 as a nack (no canonical header at op 4) and truncate ops 4 and 5.
+    expect(result.outcome).toBe(MERGE_AWAITING);
+    expect(result.undecidedOp).toBe(4);
+  });
+
+  it("a faulty (abstaining) entry is not a nack", () => {
+    const log = chain(5, 99, 0);
+    writeDvc(dvcs, 0, 1, 5, 3, log, 0b11111, 0);
+    writeDvc(dvcs, 1, 1, 5, 3, log, 0b11110, 0); // op 5 faulty: no header bits, no nack
+    memory.fill(dvcs + MESSAGE_MAX + HEADER_SIZE, 0, HEADER_SIZE);
+    writeDvc(dvcs, 2, 1, 4, 3, log, 0b1111, 0);
+    mergeDvcQuorum(dvcs, 0b111, 3, 2, result);
+    expect(result.opHead).toBe(5);
+  });
+});
+
+// Journal entries of a real log: ops 1..4 prepared by a 3-replica cluster (view 0).
+function journalOf(c: Cluster, op: u64): usize {
+  const p = c.replicas[0].window.prepare(op);
+  const size = load<u32>(p + H_SIZE);
+  const copy = heap.alloc(size);
+  memory.copy(copy, p, size);
+  return copy;
+}
+
+describe("vsr recovery", () => {
+  it("tells a torn write (never acked: missing) from a corrupt one (maybe acked: faulty)", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.request(1, session, 1, APP);
+    c.request(1, session, 2, APP);
+    c.request(1, session, 3, APP); // ops 1..4, committed 4
+    const r = new Replica(CLUSTER, GROUP, 2, 3, 64);
+    recoverBegin(r, 0, 0, 1, c.replicas[0].window.checksum(1), 0, 0);
+    const op1 = journalOf(c, 1);
+    recoverPrepare(r, 1, op1, load<u32>(op1 + H_SIZE), op1, HEADER_SIZE);
+    expect(r.commitMin).toBe(1); // replayed up to the durable commit
+    const op2 = journalOf(c, 2);
+    recoverPrepare(r, 2, op2, load<u32>(op2 + H_SIZE), op2, HEADER_SIZE);
+    expect(r.window.has(2) & F_BODY).toBe(F_BODY); // above the durable commit: in the log, not applied
+    const op3 = journalOf(c, 3);
+    const header3 = heap.alloc(HEADER_SIZE);
+    memory.copy(header3, op3, HEADER_SIZE);
+    store<u8>(op3 + HEADER_SIZE + 2, load<u8>(op3 + HEADER_SIZE + 2) ^ 1); // bit flip in the body
+    recoverPrepare(r, 3, op3, load<u32>(op3 + H_SIZE), header3, HEADER_SIZE);
+    expect(r.window.has(3)).toBe(F_FAULTY); // its header says the write completed: may have been acked
+    const op4 = journalOf(c, 4);
+    store<u8>(op4 + HEADER_SIZE + 2, load<u8>(op4 + HEADER_SIZE + 2) ^ 1);
+    recoverPrepare(r, 4, op4, load<u32>(op4 + H_SIZE), 0, 0); // no redundant header: torn before completion
+    expect(r.window.has(4)).toBe(0);
+    expect(r.op).toBe(3);
+    recoverEnd(r);
+    expect(r.status).toBe(STATUS_RECOVERING);
+  });
+
+  it("drops entries of an older view above the log head, confirms those below it by the hash chain", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.request(1, session, 1, APP);
+    c.request(1, session, 2, APP); // ops 1..3, accepted in view 0
+    const r = new Replica(CLUSTER, GROUP, 2, 3, 64);
+    // Superblock: log_view 1 began with head op 2 (checksum of op 2); op 3 (view 0) was truncated by it.
+    recoverBegin(r, 1, 1, 0, 0, 2, c.replicas[0].window.checksum(2));
+    for (let op: u64 = 1; op <= 3; op++) {
+      const e = journalOf(c, op);
+      recoverPrepare(r, op, e, load<u32>(e + H_SIZE), e, HEADER_SIZE);
+    }
+    expect(r.window.has(3)).toBe(0); // truncated leftover: as if never written (may be nacked)
+    expect(r.acceptedView(2)).toBe(0);
+    recoverEnd(r);
+    expect(r.acceptedView(2)).toBe(1); // matches the persisted log head
+    expect(r.acceptedView(1)).toBe(1); // its parent, by the hash chain
+  });
+});
