@@ -66,7 +66,7 @@ async function ringRun(module: WebAssembly.Module, frameLen: number, count: numb
 }
 
 async function benchRings(module: WebAssembly.Module): Promise<void> {
-  console.log(`\n## Ring between two pinned workers (CPU ${cpuA} -> CPU ${cpuB}): frames copied in and out, head/tail published every 64 frames`);
+  console.log(`\n## Ring between two pinned workers (CPU ${cpuA} -> CPU ${cpuB}): frames copied in and out, head/tail published every 256 frames`);
   console.log('| frame | transport | frames | frames/s min / median / max | MB/s (median) | bad frames | ring / postMessage |');
   console.log('|---|---|---|---|---|---|---|');
   for (const frameLen of [64, 1024]) {
