@@ -6,6 +6,7 @@ v8.setFlagsFromString('--no-liftoff'); // Node 20: Liftoff miscompiles wasm atom
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { WASM_PAGE, checkWaitCanary, instantiateCore, sharedMemory } from '../shared/core.js';
 import { defaultOptions, randomizeOptions, type SimOptions } from './options.js';
 import { Simulator, type SimResult } from './simulator.js';
 
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
   const wasm = fileURLToPath(new URL(`../../../build/${args.release ? 'core.wasm' : 'core.debug.wasm'}`, import.meta.url));
   if (!fs.existsSync(wasm)) usage(`${wasm} missing: run npm run asbuild`);
   const module = await WebAssembly.compile(fs.readFileSync(wasm));
+  checkWaitCanary(await instantiateCore(module, sharedMemory(2 * WASM_PAGE), wasm), 4096); // refuse a Liftoff-broken engine
   const base = args.seed ?? crypto.randomBytes(4).readUInt32LE(0);
   console.log(`sim: seed ${base}${args.swarm !== undefined ? ` (swarm base), ${args.swarm} seeds` : ''}, core ${args.release ? 'release' : 'debug (asserts on)'}`);
 
