@@ -14,6 +14,13 @@ export function fsyncDir(dir: string): void {
 
 // tmp → write → fsync → rename → fsync parent: a crash at any step leaves the old file or the new one, never a mix.
 export function replaceFileDurably(file: string, write: (fd: number) => void): void {
+  fs.renameSync(writeTmpDurably(file, write), file);
+  fsyncDir(path.dirname(file));
+}
+
+// The first half of a durable replace: `${file}.tmp` written and fsynced (removed again if writing fails). The
+// caller renames it over `file` (the commit point) and fsyncs the directory.
+export function writeTmpDurably(file: string, write: (fd: number) => void): string {
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   try {
@@ -25,8 +32,7 @@ export function replaceFileDurably(file: string, write: (fd: number) => void): v
     throw error;
   }
   fs.closeSync(fd);
-  fs.renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
+  return tmp;
 }
 
 export function mkdirDurably(dir: string): void {

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../../shared/log.js';
-import { fsyncDir, mkdirDurably, readFully, writeFully } from './durable-fs.js';
+import { fsyncDir, mkdirDurably, readFully, writeFully, writeTmpDurably } from './durable-fs.js';
 import { storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
 
@@ -269,11 +269,9 @@ export class PrepareJournal {
     const { sc, region } = this;
     const core = sc.core;
     this.refuseIfPoisoned();
-    const tmp = `${this.file}.tmp`;
     const first = this.firstOp;
     const last = this.lastOp;
-    const tfd = fs.openSync(tmp, 'w');
-    try {
+    const tmp = writeTmpDurably(this.file, (tfd) => {
       this.writeFileHeader(tfd);
       let end = slotAt(this.slotCount);
       if (first !== null && last !== null) {
@@ -285,13 +283,7 @@ export class PrepareJournal {
           end += entry.length;
         }
       }
-      fs.fsyncSync(tfd);
-    } catch (error) {
-      fs.closeSync(tfd);
-      fs.rmSync(tmp, { force: true });
-      throw error;
-    }
-    fs.closeSync(tfd);
+    });
     fs.renameSync(tmp, this.file);
     try {
       fsyncDir(this.options.dir);
