@@ -15,7 +15,7 @@ export {
 } from "./router";
 export {
   layoutInit, recvNext, requestShutdown, selfShard, sendBegin, sendCommit, shardAwake, shardFlush, shardIdle,
-  shardIdleSeen, shardInit, shardWait, shutdownReason,
+  shardIdleSeen, shardInit, shutdownReason,
 } from "./shard";
 export {
   ringCapacity, ringCommit, ringDepth, ringMaxFrame, ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve,

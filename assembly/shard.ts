@@ -189,15 +189,6 @@ export function shardAwake(): void {
   atomic.store<i32>(shardCtl(self) + S_SLEEPING, 0);
 }
 
-// Blocking wait for threads that own no sockets (benchmarks): idle, then futex-wait on the doorbell.
-// Returns true if woken or work is pending, false on timeout.
-export function shardWait(spins: u32, timeoutNs: i64): bool {
-  if (!shardIdle(spins)) return true;
-  const result = atomic.wait<i32>(shardCtl(self) + S_DOORBELL, idleSeen, timeoutNs);
-  shardAwake();
-  return result != 2; // 2 = timed out
-}
-
 // Any thread: set the shutdown word (first reason wins) and wake every shard.
 export function requestShutdown(reason: u32): u32 {
   assert(reason != 0, "shutdown reason must be non-zero");

@@ -2,7 +2,6 @@
 // baseline in the same run, router routes/s (batched in wasm and per call), and start-to-/health time of a
 // 2-shard server. Numbers go to stdout; nothing here is asserted.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -10,6 +9,7 @@ import { checkWaitCanary, compileCore, instantiateCore, sharedMemory } from '../
 import { createMeshMemory } from '../shared/layout.js';
 import { defaultCoreWasm, repoRoot } from '../shared/paths.js';
 import { allowedCpus } from '../node/cpu.js';
+import { freePort } from '../shared/net.js';
 
 const REPEAT = 3;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -117,14 +117,6 @@ async function benchRouter(module: WebAssembly.Module): Promise<void> {
   const p = stats(perCall);
   console.log(`| routeBatch, ${n} groups per call, keys in wasm memory | ${fmt(b.min)} / ${fmt(b.median)} / ${fmt(b.max)} |`);
   console.log(`| routePartition, one JS->wasm call per route | ${fmt(p.min)} / ${fmt(p.median)} / ${fmt(p.max)} |`);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function benchBoot(): Promise<void> {

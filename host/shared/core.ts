@@ -46,7 +46,6 @@ export interface CoreExports {
   shardIdle(spins: number): boolean;
   shardIdleSeen(): number;
   shardAwake(): void;
-  shardWait(spins: number, timeoutNs: bigint): boolean;
   requestShutdown(reason: number): number;
   shutdownReason(): number;
   routeMetadata(): number;

@@ -1,10 +1,12 @@
 // Runs the real server as a child process on loopback for end-to-end tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../../host/shared/paths.js';
+import { freePort } from '../../../host/shared/net.js';
+
+export { freePort };
 
 export const serverEntry = path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs');
 
@@ -14,14 +16,6 @@ export interface RunningServer {
   dataDir: string;
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export function tempDir(prefix: string): string {
