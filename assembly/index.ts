@@ -14,7 +14,7 @@ export {
   murmur3_32, namespaceCheck, namespacePack, routeBatch, routeConsensusControl, routeMetadata, routePartition,
 } from "./router";
 export {
-  layoutInit, recvNext, requestShutdown, selfShard, sendBegin, sendCommit, shardAwake, shardFlush, shardIdle,
+  layoutInit, recvNext, requestShutdown, selfShard, sendBegin, sendCommit, sendFits, shardAwake, shardFlush, shardIdle,
   shardIdleSeen, shardInit, shutdownReason,
 } from "./shard";
 export {

@@ -66,6 +66,17 @@ function hasRoom(r: usize, head: u32, need: u32): bool {
   return capacity - (head - load<u32>(r + R_CACHED_TAIL)) >= need;
 }
 
+// True when ringReserve(r, frameLen) would succeed now (the same arithmetic, wrap-around padding included). A
+// producer that must not lose a message asks first and keeps it queued until it fits, instead of counting a drop.
+export function ringFits(r: usize, frameLen: u32): bool {
+  if (frameLen > ringMaxFrame(r)) return false;
+  const capacity = load<u32>(r + R_CAPACITY);
+  const need = slotsFor(r, frameLen);
+  const head = load<u32>(r + R_PENDING_HEAD);
+  const toEnd = capacity - (head & (capacity - 1));
+  return hasRoom(r, head, need > toEnd ? toEnd + need : need);
+}
+
 // Reserves room for a frame of `frameLen` bytes and returns where to write it, or 0 when the ring is full (or
 // the frame can never fit). Nothing becomes visible until ringCommit and then ringPublish.
 export function ringReserve(r: usize, frameLen: u32): usize {

@@ -7,7 +7,7 @@ import {
   field, ringAddress, shardCount, shardCtl, useDescriptor,
 } from "./layout";
 import {
-  ringCommit, ringHasData, ringInit, ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve, ringMaxFrame,
+  ringCommit, ringFits, ringHasData, ringInit, ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve, ringMaxFrame,
   frameLength,
 } from "./ring";
 import {
@@ -91,6 +91,13 @@ export function sendBegin(dst: u32, variant: u32, kind: u32, correlation: u32, p
   store<u64>(frame + F_AUX, 0);
   reservedRing = ring;
   return frame + FRAME_HEADER;
+}
+
+// True when sendBegin(dst, variant, kind, _, payloadLen) would reserve now. Used by senders that queue instead of
+// dropping (messages between shards that carry client requests and their replies).
+export function sendFits(dst: u32, variant: u32, kind: u32, payloadLen: u32): bool {
+  if (self == NO_SHARD || !frameIsValidKind(variant, kind) || dst >= shardCount()) return false;
+  return ringFits(ringAddress(self, dst, laneOf(variant, kind)), FRAME_HEADER + payloadLen);
 }
 
 export function sendCommit(): void {

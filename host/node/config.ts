@@ -21,6 +21,11 @@ export interface ServerConfig {
   coreWasm: string | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   fsync: string;
+  rootUsername: string;
+  rootPassword: string;
+  storageBytes: number;
+  maxBatchBytes: number;
+  segmentBytes: number;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
@@ -46,15 +51,20 @@ const OPTIONS: Option[] = [
   { key: 'pinCores', file: 'sharding.pin_cores', flag: '--pin-cores', env: 'SHARDLOG_PIN_CORES', kind: 'bool', help: 'pin each shard thread to its CPU (taskset) [true]' },
   { key: 'inboxCapacity', file: 'sharding.inbox_capacity', flag: '--inbox-capacity', env: 'SHARDLOG_INBOX_CAPACITY', kind: 'pow2', min: 2, max: 1 << 20, help: 'slots per inbox ring, power of two [1024]' },
   { key: 'replyInboxCapacity', file: 'sharding.reply_inbox_capacity', flag: '--reply-inbox-capacity', env: 'SHARDLOG_REPLY_INBOX_CAPACITY', kind: 'pow2', min: 2, max: 1 << 20, help: 'slots per reply ring, power of two [1024]' },
-  { key: 'ringSlotSize', file: 'sharding.ring_slot_size', flag: '--ring-slot-size', env: 'SHARDLOG_RING_SLOT_SIZE', kind: 'pow2', min: 64, max: 1 << 16, help: 'bytes per ring slot, power of two; a frame may span slots [256]' },
-  { key: 'arenaSize', file: 'sharding.arena_bytes', flag: '--arena-bytes', env: 'SHARDLOG_ARENA_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'private core arena per shard, bytes [8388608]' },
+  { key: 'ringSlotSize', file: 'sharding.ring_slot_size', flag: '--ring-slot-size', env: 'SHARDLOG_RING_SLOT_SIZE', kind: 'pow2', min: 64, max: 1 << 16, help: 'bytes per ring slot, power of two; a frame may span slots [1024]' },
+  { key: 'arenaSize', file: 'sharding.arena_bytes', flag: '--arena-bytes', env: 'SHARDLOG_ARENA_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'private core arena per shard (consensus groups live here), bytes [67108864]' },
   { key: 'bootTimeoutMs', file: 'sharding.boot_timeout_ms', flag: '--boot-timeout-ms', env: 'SHARDLOG_BOOT_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: 'shards must be ready within this [15000]' },
   { key: 'shutdownJoinTimeoutMs', file: 'sharding.shutdown_join_timeout_ms', flag: '--shutdown-join-timeout-ms', env: 'SHARDLOG_SHUTDOWN_JOIN_TIMEOUT_MS', kind: 'int', min: 100, max: 900_000, help: 'deadline for all shards to stop after shutdown starts [4000]' },
   { key: 'watchdogTimeoutMs', file: 'sharding.watchdog_timeout_ms', flag: '--watchdog-timeout-ms', env: 'SHARDLOG_WATCHDOG_TIMEOUT_MS', kind: 'int', min: 500, max: 600_000, help: 'a shard whose loop stalls this long stops the server [10000]' },
-  { key: 'tcpAddress', file: 'tcp.address', flag: '--tcp-address', env: 'SHARDLOG_TCP_ADDRESS', kind: 'address', help: 'Iggy binary protocol listener host:port [127.0.0.1:8090] (reserved: the protocol is not served yet)' },
+  { key: 'tcpAddress', file: 'tcp.address', flag: '--tcp-address', env: 'SHARDLOG_TCP_ADDRESS', kind: 'address', help: 'Iggy binary protocol (TCP) listener host:port [127.0.0.1:8090]' },
   { key: 'httpAddress', file: 'http.address', flag: '--http-address', env: 'SHARDLOG_HTTP_ADDRESS', kind: 'address', help: 'HTTP listener for /health and /metrics, host:port [127.0.0.1:3000]' },
   { key: 'coreWasm', file: 'system.core_wasm', flag: '--core-wasm', env: 'SHARDLOG_CORE_WASM', kind: 'string', help: 'core module to load [build/core.wasm]' },
-  { key: 'fsync', file: 'storage.fsync', flag: '--fsync', env: 'SHARDLOG_FSYNC', kind: 'fsync', help: `partition fsync policy (reserved: storage is not served yet): ${FSYNC_POLICY_HELP}` },
+  { key: 'fsync', file: 'storage.fsync', flag: '--fsync', env: 'SHARDLOG_FSYNC', kind: 'fsync', help: `partition fsync policy: ${FSYNC_POLICY_HELP}` },
+  { key: 'rootUsername', file: 'system.root_username', flag: '--root-username', env: 'SHARDLOG_ROOT_USERNAME', kind: 'string', help: 'root user created on first start (an existing data directory keeps its users) [iggy]' },
+  { key: 'rootPassword', file: 'system.root_password', flag: '--root-password', env: 'SHARDLOG_ROOT_PASSWORD', kind: 'string', help: 'password of that root user, stored as a salted scrypt hash [iggy]' },
+  { key: 'storageBytes', file: 'sharding.storage_bytes', flag: '--storage-bytes', env: 'SHARDLOG_STORAGE_BYTES', kind: 'int', min: 64 << 20, max: 1 << 30, help: 'per-shard core memory for checksums, reads and partition indexes, bytes [268435456]' },
+  { key: 'maxBatchBytes', file: 'tcp.max_batch_bytes', flag: '--max-batch-bytes', env: 'SHARDLOG_MAX_BATCH_BYTES', kind: 'int', min: 4096, max: 16 << 20, help: 'largest SendMessages batch accepted, bytes [16777216]' },
+  { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
 
@@ -65,8 +75,8 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   pinCores: true,
   inboxCapacity: 1024,
   replyInboxCapacity: 1024,
-  ringSlotSize: 256,
-  arenaSize: 8 << 20,
+  ringSlotSize: 1024,
+  arenaSize: 64 << 20,
   bootTimeoutMs: 15_000,
   shutdownJoinTimeoutMs: 4_000,
   watchdogTimeoutMs: 10_000,
@@ -75,6 +85,11 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   coreWasm: null,
   logLevel: 'info',
   fsync: 'every-batch',
+  rootUsername: 'iggy',
+  rootPassword: 'iggy',
+  storageBytes: 256 << 20,
+  maxBatchBytes: 16 << 20,
+  segmentBytes: 1 << 30,
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };
@@ -94,7 +109,8 @@ export function helpText(): string {
     lines.push(`  ${''.padEnd(34)} env ${o.env}${o.file ? `, file ${o.file}` : ''}`);
   }
   lines.push(`  ${'--help'.padEnd(34)} this text`, `  ${'--version'.padEnd(34)} print the version`);
-  lines.push('', 'Durability: the storage layer is not wired in yet; nothing is acknowledged to clients in this version.');
+  lines.push('', 'Durability: a send is acknowledged after its batch is fsynced (fsync every-batch, the default); metadata ops after',
+    'their WAL entry is fsynced. interval:<ms> acknowledges before the fsync and can lose up to <ms> on power loss.');
   return lines.join('\n');
 }
 

@@ -36,6 +36,7 @@ function prepareDataDir(dir: string, source: string): void {
 export async function main(argv: string[]): Promise<number> {
   let http: HttpServer | null = null;
   let supervisor: Supervisor | null = null;
+  let userFault = false; // a configuration problem found once shards were running: exit 2 after stopping them
   try {
     const parsed = parseConfig(argv, process.env);
     if (parsed.kind === 'help') {
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     const faults = parseFaults(process.env.SHARDLOG_FAULT);
     const wasmFile = path.resolve(config.coreWasm ?? defaultCoreWasm);
 
-    const running = new Supervisor({ config, cpus, wasmFile, faults });
+    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version() });
     supervisor = running;
     const signals = new SignalPolicy(DUPLICATE_SIGNAL_MS);
     const onSignal = (signal: NodeJS.Signals) => {
@@ -73,11 +74,12 @@ export async function main(argv: string[]): Promise<number> {
     http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running);
     await running.boot();
     http.serveMetrics(createMetricsRegistry(running.mesh, (id) => running.isAlive(id)));
-    log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
+    log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), Iggy TCP ${running.tcpAddress}, http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
 
     await running.untilShutdown();
     log.info(`stopping (${SHUTDOWN_REASON_NAMES[running.shutdownReason] ?? running.shutdownReason})`);
   } catch (error) {
+    if (error instanceof ShardlogError && error.code === 'TcpListenFailed') userFault = true;
     const interrupted = error instanceof ShardlogError && error.code === 'BootInterrupted';
     if (interrupted) log.info(error.message);
     else log.error(describeError(error));
@@ -94,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
   const failures = supervisor.failures;
   const clean = failures.length === 0 && supervisor.shutdownReason === ShutdownReason.signal;
   if (supervisor.shards.length > 0) log.info(clean ? 'stopped cleanly' : `stopped with ${failures.length} failure(s)`);
+  if (userFault) return 2;
   return clean ? 0 : 1;
 }
 

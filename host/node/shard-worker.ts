@@ -6,11 +6,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { checkWaitCanary, instantiateCore, type CoreExports } from '../shared/core.js';
 import { CONTROL, CTL, DESCRIPTOR_BASE, ShardState } from '../shared/layout.js';
-import { FRAME_HEADER, F, Lifecycle, Variant } from '../shared/frames.js';
+import { F, Lifecycle, Variant } from '../shared/frames.js';
 import { logger, setLogLevel, type Level } from '../shared/log.js';
 import { waitWord } from '../shared/wait.js';
 import { pinCurrentThread } from './cpu.js';
 import type { Faults } from './faults.js';
+import { ShardServer, type ShardServerOptions } from './server/shard-server.js';
 
 export interface ShardWorkerData {
   module: WebAssembly.Module;
@@ -22,7 +23,15 @@ export interface ShardWorkerData {
   bootTimeoutMs: number;
   logLevel: Level;
   faults: Faults;
+  server: Omit<ShardServerOptions, 'shard' | 'shards'>;
+  tcpAddress: string; // shard 0 binds it; the others adopt the fd shard 0 reports (via the main thread)
 }
+
+// Messages between a shard and the main thread about the client listener.
+export type ListenerMessage =
+  | { type: 'tcp-listening'; fd: number; address: string }
+  | { type: 'tcp-failed'; message: string }
+  | { type: 'tcp-fd'; fd: number; address: string };
 
 const DRAIN_BUDGET = 256; // frames per turn before yielding to the event loop
 const IDLE_SPINS = 64; // ring scans before announcing sleep
@@ -38,7 +47,7 @@ class Shard {
   private meshComplete = false;
   private ctlBase: number;
 
-  constructor(private readonly core: CoreExports, private readonly data: ShardWorkerData) {
+  constructor(private readonly core: CoreExports, private readonly data: ShardWorkerData, private readonly server: ShardServer) {
     this.i32 = new Int32Array(data.memory.buffer);
     this.view = new DataView(data.memory.buffer);
     this.log = logger(`shard-${data.shard}`);
@@ -107,17 +116,40 @@ class Shard {
       }
       return;
     }
-    this.log.debug(`frame variant ${variant} kind ${kind} from shard ${source} has no handler yet (${FRAME_HEADER} B header)`);
+    this.server.onFrame(frame);
   }
 
   private checkMesh(): void {
     if (this.meshComplete || Atomics.load(this.i32, this.ctlBase + CTL.meshOk) !== this.shards) return;
     this.meshComplete = true;
+    this.log.debug(`mesh check passed: ${this.shards} peer(s) answered`);
+    // The loop keeps turning while the server starts: shard 0's hand-off and the partition traffic of the boot
+    // travel over the rings. A failure here fails the shard (and the boot).
+    this.startServing().catch((error) => setImmediate(() => { throw error; }));
+  }
+
+  private async startServing(): Promise<void> {
+    await this.server.start();
+    if (this.data.shard === 0) {
+      let bound;
+      try {
+        bound = await this.server.bindListener(this.data.tcpAddress);
+      } catch (error) {
+        parentPort?.postMessage({ type: 'tcp-failed', message: `cannot listen on ${this.data.tcpAddress}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` } satisfies ListenerMessage);
+        return;
+      }
+      this.server.settings.tcpAddress = bound.address;
+      parentPort?.postMessage({ type: 'tcp-listening', fd: bound.fd, address: bound.address } satisfies ListenerMessage);
+    } else {
+      const message = await new Promise<ListenerMessage>((resolve) => parentPort!.once('message', resolve));
+      if (message.type !== 'tcp-fd') throw new Error(`shard ${this.data.shard}: expected the listener fd, got ${message.type}`);
+      this.server.settings.tcpAddress = message.address;
+      await this.server.adoptListener(message.fd);
+    }
     this.setCtl(CTL.state, ShardState.running);
     const ready = this.core.controlAddress(CONTROL.ready) >> 2;
     Atomics.add(this.i32, ready, 1);
     Atomics.notify(this.i32, ready);
-    this.log.debug(`mesh check passed: ${this.shards} peer(s) answered`);
     this.armFaults();
   }
 
@@ -144,11 +176,12 @@ class Shard {
       if (frame === 0) break;
       this.handle(frame);
     }
+    const backlog = this.server.turn();
     core.shardFlush();
     this.bumpCtl(CTL.heartbeat);
     if (handled > 0) this.bumpCtl(CTL.loops);
     this.checkMesh();
-    return handled;
+    return handled + (backlog ? 1 : 0); // queued messages waiting for ring room: do not sleep
   }
 
   async run(): Promise<void> {
@@ -166,6 +199,7 @@ class Shard {
     }
     this.setCtl(CTL.state, ShardState.stopping);
     this.turn(); // answer what already arrived and publish our tails before leaving
+    await this.server.stop();
     this.setCtl(CTL.state, ShardState.stopped);
   }
 }
@@ -176,7 +210,8 @@ async function main(): Promise<void> {
   const core = await instantiateCore(data.module, data.memory, data.wasmFile);
   core.shardInit(DESCRIPTOR_BASE, data.shard);
   core.__arena_init(core.shardArenaAddress(data.shard), core.shardArenaSize());
-  const shard = new Shard(core, data);
+  const server = new ShardServer(core, data.memory, { ...data.server, shard: data.shard, shards: core.layoutShards() });
+  const shard = new Shard(core, data, server);
   if (await shard.boot()) await shard.run();
   parentPort?.postMessage({ type: 'stopped', shard: data.shard });
 }

@@ -10,7 +10,8 @@ import { logger } from '../shared/log.js';
 import { waitWord } from '../shared/wait.js';
 import type { ServerConfig } from './config.js';
 import type { Faults } from './faults.js';
-import type { ShardWorkerData } from './shard-worker.js';
+import { parseFsyncPolicy } from './io/fsync-policy.js';
+import type { ListenerMessage, ShardWorkerData } from './shard-worker.js';
 
 const log = logger('main');
 const WATCHDOG_PERIOD_MS = 250;
@@ -30,6 +31,7 @@ export interface BootOptions {
   cpus: number[];
   wasmFile: string;
   faults: Faults;
+  version: string;
 }
 
 export class Supervisor {
@@ -43,6 +45,8 @@ export class Supervisor {
   private stopRequested!: Promise<void>;
   private signalStop!: () => void;
   private watchdog: NodeJS.Timeout | null = null;
+  tcpAddress: string | null = null; // as bound by shard 0
+  private listenerFailure: string | null = null;
 
   constructor(private readonly options: BootOptions) {
     this.stopRequested = new Promise((resolve) => { this.signalStop = resolve; });
@@ -74,6 +78,7 @@ export class Supervisor {
       slotSize: config.ringSlotSize,
       arenaSize: config.arenaSize,
       scratchSize: 64 * 1024,
+      storageSize: config.storageBytes,
     });
     this.core = core;
     this.mesh = new MeshView(memory, core);
@@ -97,6 +102,7 @@ export class Supervisor {
   private checkInterrupted(): void {
     if (this.reason === 0) return;
     if (this.reason === ShutdownReason.signal) throw userError('BootInterrupted', 'boot interrupted by a signal; stopping');
+    if (this.listenerFailure) throw userError('TcpListenFailed', `${this.listenerFailure} (tcp.address / --tcp-address)`);
     throw userError('BootFailed', this.failures[0] ?? `boot stopped (${SHUTDOWN_REASON_NAMES[this.reason]})`);
   }
 
@@ -104,7 +110,16 @@ export class Supervisor {
     const { config, wasmFile, faults } = this.options;
     const data: ShardWorkerData = {
       module, memory, wasmFile, shard: id, cpu, pinCores: config.pinCores, bootTimeoutMs: config.bootTimeoutMs,
-      logLevel: config.logLevel, faults,
+      logLevel: config.logLevel, faults, tcpAddress: config.tcpAddress,
+      server: {
+        settings: {
+          tcpAddress: config.tcpAddress, httpAddress: config.httpAddress, maxFrameBytes: 64 << 20,
+          maxBatchBytes: config.maxBatchBytes, maxPollBytes: 16 << 20, startedAtMicros: this.startedAt * 1000,
+          version: this.options.version, dataDir: config.dataDir,
+        },
+        fsync: parseFsyncPolicy(config.fsync), rootUsername: config.rootUsername, rootPassword: config.rootPassword,
+        segmentBytes: config.segmentBytes,
+      },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };
     const here = path.dirname(fileURLToPath(import.meta.url));
@@ -117,6 +132,7 @@ export class Supervisor {
       return handle;
     }
     handle.worker = worker;
+    worker.on('message', (message: ListenerMessage) => this.onListenerMessage(handle, message));
     worker.on('error', (error) => {
       const online = Atomics.load(this.mesh.i32, this.mesh.ctlIndex(id, CTL.state)) !== ShardState.init;
       const what = online ? `shard ${id} failed` : `worker for shard ${id} failed to spawn`;
@@ -129,6 +145,20 @@ export class Supervisor {
       resolve(code);
     }));
     return handle;
+  }
+
+  // Shard 0 bound the client listener: every other shard accepts on the same fd.
+  private onListenerMessage(handle: ShardHandle, message: ListenerMessage): void {
+    if (message.type === 'tcp-failed') {
+      this.listenerFailure = message.message;
+      this.fail(handle, message.message, ShutdownReason.bootFailed);
+      return;
+    }
+    if (message.type !== 'tcp-listening') return;
+    this.tcpAddress = message.address;
+    for (const shard of this.shards) {
+      if (shard.id !== handle.id) shard.worker?.postMessage({ type: 'tcp-fd', fd: message.fd, address: message.address } satisfies ListenerMessage);
+    }
   }
 
   private fail(handle: ShardHandle, message: string, reason: number): void {

@@ -41,6 +41,7 @@ export interface CoreExports {
   selfShard(): number;
   sendBegin(dst: number, variant: number, kind: number, correlation: number, payloadLen: number): number;
   sendCommit(): void;
+  sendFits(dst: number, variant: number, kind: number, payloadLen: number): boolean;
   shardFlush(): void;
   recvNext(): number;
   shardIdle(spins: number): boolean;

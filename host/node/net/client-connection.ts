@@ -1,0 +1,97 @@
+// One client TCP connection on its shard: splits the byte stream into frames and answers them one at a time, in
+// order (the SDKs are lock-step and match replies by order, iggy-client-wire.md §1). A framing error (a size
+// outside [256, max]) cannot be resynchronised: the connection is closed. Every other problem is answered on
+// the connection, which stays usable.
+import type net from 'node:net';
+import { WireError } from '../../shared/wire/buffer.js';
+import { FrameSplitter, HEADER_SIZE } from '../../shared/wire/header.js';
+import { logger } from '../../shared/log.js';
+
+// What the request layer answers with: bytes to write (a reply or an eviction, header and body possibly in two
+// pieces so a large poll body is not copied again).
+export type Answer = Uint8Array | Uint8Array[];
+
+export interface ConnectionHandler {
+  request(connection: ClientConnection, frame: Uint8Array): Promise<Answer>;
+  closed(connection: ClientConnection): void;
+}
+
+const log = logger('tcp');
+
+export class ClientConnection {
+  private readonly splitter: FrameSplitter;
+  private readonly queue: Uint8Array[] = [];
+  private busy = false;
+  private open = true;
+
+  constructor(readonly id: number, readonly socket: net.Socket, readonly address: string, maxFrameBytes: number, private readonly handler: ConnectionHandler) {
+    this.splitter = new FrameSplitter(maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => log.debug(`client ${id} (${address}): ${error.message}`));
+    socket.on('close', () => this.onClose());
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Uint8Array[];
+    try {
+      frames = this.splitter.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch (error) {
+      const message = error instanceof WireError ? error.message : String(error);
+      log.info(`client ${this.id} (${this.address}): closing, ${message}`);
+      this.socket.destroy();
+      return;
+    }
+    if (frames.length === 0) return;
+    this.queue.push(...frames);
+    // Reading more while a request is in flight would only buffer; the SDKs send one request at a time anyway.
+    if (this.queue.length > 64) this.socket.pause();
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.open && this.queue.length > 0) {
+        const frame = this.queue.shift()!;
+        const answer = await this.handler.request(this, frame);
+        if (!this.open) break;
+        this.write(answer);
+        if (this.queue.length <= 16 && this.socket.isPaused()) this.socket.resume();
+      }
+    } catch (error) {
+      log.error(`client ${this.id} (${this.address}): request handler failed, closing: ${(error as Error).stack ?? error}`);
+      this.socket.destroy();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private write(answer: Answer): void {
+    if (answer instanceof Uint8Array) {
+      this.socket.write(answer);
+      return;
+    }
+    this.socket.cork();
+    for (const piece of answer) if (piece.length > 0) this.socket.write(piece);
+    this.socket.uncork();
+  }
+
+  private onClose(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.queue.length = 0;
+    this.handler.closed(this);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+export { HEADER_SIZE };

@@ -1,0 +1,277 @@
+// The home shard's side of every client request (iggy-client-wire.md §2–§9): header checks, the session gate,
+// then one of: session handshake, a read answered from this shard's committed metadata, a metadata op proposed
+// to shard 0's metadata group, or a partition op forwarded to the partition's owner shard. Every request gets
+// exactly one Reply or one Eviction, in order.
+import { Lifecycle, Variant } from '../../shared/frames.js';
+import { Reader, WireError } from '../../shared/wire/buffer.js';
+import { ErrorCode, EvictionReason, Operation, commandByCode, isMetadataOperation, isPartitionOperation, isResultFramed } from '../../shared/wire/codes.js';
+import { HEADER_SIZE, decodeRequestHeader, encodeEviction, encodeReply, frameCommand, requestHeaderProblem, type RequestHeader } from '../../shared/wire/header.js';
+import { readConsumer, readIdentifier, readOptionalPartition, readPartitioning, readPollingStrategy, type PollingStrategy } from '../../shared/wire/primitives.js';
+import { resultRejection, resultSuccess } from '../../shared/wire/result.js';
+import { logger } from '../../shared/log.js';
+import type { Answer, ClientConnection, ConnectionHandler } from '../net/client-connection.js';
+import { prepareOp, readCommand } from '../metadata/machine.js';
+import { allowed } from '../metadata/permissions.js';
+import { groupsOfClient, resolvePollTarget, resolveSendTarget } from '../metadata/streams-api.js';
+import { InternalOperation, type Session } from '../metadata/types.js';
+import { decodeSendMessages, verifySendBatch } from '../data/send-api.js';
+import type { ShardContext } from './context.js';
+import { handleRegister, type Binding } from './register.js';
+import { systemRead } from './system-reads.js';
+import {
+  Method, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, type ConsumerRef,
+  type PartitionRequest,
+} from './shard-protocol.js';
+import { xxh3Of } from './hashing.js';
+
+const log = logger('requests');
+const EMPTY = new Uint8Array(0);
+const STRATEGY_KIND = { offset: 1, timestamp: 2, first: 3, last: 4, next: 5 } as const;
+// Core reply statuses (assembly/vsr/constants.ts REPLY_*).
+const VSR_NO_SESSION = 1;
+const VSR_SESSION_MISMATCH = 2;
+const VSR_REQUEST_TOO_OLD = 3;
+const LEGACY_LOGIN_CODES = new Set([38, 44]);
+
+interface Conn {
+  connection: ClientConnection;
+  binding: Binding | null;
+}
+
+export class ClientRequests implements ConnectionHandler {
+  private readonly connections = new Map<number, Conn>();
+
+  constructor(private readonly ctx: ShardContext) {}
+
+  attach(connection: ClientConnection): void {
+    this.connections.set(connection.id, { connection, binding: null });
+  }
+
+  bindingOf(connectionId: number): Binding | null {
+    return this.connections.get(connectionId)?.binding ?? null;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  closed(connection: ClientConnection): void {
+    const conn = this.connections.get(connection.id);
+    this.connections.delete(connection.id);
+    if (conn?.binding) void this.leaveGroups(conn.binding.client);
+  }
+
+  async request(connection: ClientConnection, frame: Uint8Array): Promise<Answer> {
+    const conn = this.connections.get(connection.id);
+    if (!conn) throw new Error(`connection ${connection.id} is not attached`);
+    const header = decodeRequestHeader(frame);
+    const problem = requestHeaderProblem(header, frameCommand(frame));
+    if (problem) return this.rejectHeader(header, problem);
+    const body = frame.subarray(HEADER_SIZE, header.size);
+    if (header.requestChecksum !== 0n && header.requestChecksum !== xxh3Of(this.ctx.storage, body)) {
+      return this.reply(header, ErrorCode.invalidFormat);
+    }
+    try {
+      return await this.dispatch(conn, header, body);
+    } catch (error) {
+      if (error instanceof WireError) return this.reply(header, error.code);
+      throw error;
+    }
+  }
+
+  private rejectHeader(h: RequestHeader, problem: string): Answer {
+    log.debug(`rejecting request header: ${problem}`);
+    if (h.operation !== 0 && h.operation !== 1 && h.operation !== 2 && h.session === 0n) return encodeEviction(h.client, EvictionReason.noSession);
+    return encodeEviction(h.client, EvictionReason.invalidRequestOperation);
+  }
+
+  private async dispatch(conn: Conn, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+    const op = h.operation;
+    if (op === Operation.register) {
+      const result = await handleRegister(this.ctx, conn.binding, h, body);
+      if (result.kind === 'evict') return encodeEviction(h.client, result.reason, result.versionMax, result.versionMin);
+      conn.binding = result.binding;
+      return this.reply(h, 0, result.body, result.binding.session);
+    }
+    if (op === Operation.logout) return this.logout(conn, h);
+    if (op === Operation.nonReplicated) return this.nonReplicated(conn, h, body);
+    if (!isMetadataOperation(op) && op !== Operation.deleteSegments && !isPartitionOperation(op)) {
+      return encodeEviction(h.client, EvictionReason.invalidRequestOperation);
+    }
+    const binding = conn.binding;
+    if (!binding) return encodeEviction(h.client, EvictionReason.noSession);
+    if (binding.client !== h.client || binding.session !== h.session) return encodeEviction(h.client, EvictionReason.sessionError);
+    const session = this.sessionOf(conn);
+    if (isPartitionOperation(op)) return this.partitionOp(session, h, body);
+    return this.metadataOp(binding, session, h, body);
+  }
+
+  private sessionOf(conn: Conn): Session {
+    const b = conn.binding!;
+    return { userId: b.userId, client: b.client, connectionId: conn.connection.id };
+  }
+
+  private async logout(conn: Conn, h: RequestHeader): Promise<Answer> {
+    const binding = conn.binding;
+    conn.binding = null;
+    if (binding) await this.leaveGroups(binding.client);
+    return this.reply(h, 0);
+  }
+
+  // A departed client leaves every consumer group it was in (a committed op, so every shard sees the rebalance).
+  private async leaveGroups(client: bigint): Promise<void> {
+    if (groupsOfClient(this.ctx.state, client).length === 0) return;
+    const body = new Uint8Array(16);
+    new DataView(body.buffer).setBigUint64(0, client & 0xffff_ffff_ffff_ffffn, true);
+    new DataView(body.buffer).setBigUint64(8, client >> 64n, true);
+    await this.propose({ client: 0n, session: 0n, request: 0n, operation: InternalOperation.removeConsumerGroupMember, userId: 0, body });
+  }
+
+  private async nonReplicated(conn: Conn, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+    const code = h.code;
+    if (code === 1) return this.reply(h, 0);
+    if (LEGACY_LOGIN_CODES.has(code)) return encodeEviction(h.client, EvictionReason.malformedLogin);
+    const info = commandByCode(code);
+    if (!info) return this.reply(h, ErrorCode.invalidCommand);
+    if (info.operation !== Operation.nonReplicated) return this.reply(h, ErrorCode.featureUnavailable);
+    if (!conn.binding) return this.reply(h, ErrorCode.unauthenticated);
+    const session = this.sessionOf(conn);
+    if (code === 100) return this.poll(session, h, body);
+    if (code === 120) return this.getOffset(session, h, body);
+    if (code === 102) return this.reply(h, ErrorCode.featureUnavailable);
+    const read = readCommand(this.ctx.state, session, code, body) ?? await systemRead(this.ctx, session, code, body);
+    if (!read) return this.reply(h, ErrorCode.invalidCommand);
+    return read.ok ? this.reply(h, 0, read.body) : this.reply(h, read.status);
+  }
+
+  // --- metadata ops ---------------------------------------------------------------------------------------
+
+  private async metadataOp(binding: Binding, session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+    const prepared = await prepareOp(this.ctx.state, session, h.operation, body);
+    if (!prepared.ok) return this.reply(h, prepared.status);
+    const result = await this.propose({ client: binding.client, session: binding.session, request: h.request, operation: h.operation, userId: binding.userId, body: prepared.body });
+    if (result.status === VSR_NO_SESSION) return encodeEviction(h.client, EvictionReason.noSession);
+    if (result.status === VSR_SESSION_MISMATCH) return encodeEviction(h.client, EvictionReason.sessionError);
+    if (result.status === VSR_REQUEST_TOO_OLD) return encodeEviction(h.client, EvictionReason.sessionTooLow);
+    if (result.status !== 0) return this.reply(h, ErrorCode.transientNotCommitted);
+    const payload = result.result === 0 ? (prepared.reply ?? result.payload) : null;
+    if (h.operation === Operation.deleteSegments) return this.reply(h, result.result);
+    return this.reply(h, 0, payload ? resultSuccess(payload) : resultRejection(result.result));
+  }
+
+  private async propose(p: Parameters<typeof encodePropose>[0]) {
+    const bytes = await this.ctx.rpc.call(0, Variant.lifecycle, Lifecycle.metadataSubmit, encodePropose(p));
+    const reply = decodeProposeReply(bytes);
+    if (reply.status === 0) await this.ctx.applied(reply.op);
+    return reply;
+  }
+
+  // --- partition ops --------------------------------------------------------------------------------------
+
+  private async partitionOp(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+    if (h.operation === Operation.sendMessages) return this.send(session, h, body);
+    const r = new Reader(body);
+    const consumer = readConsumer(r);
+    const stream = readIdentifier(r, 'stream id');
+    const topic = readIdentifier(r, 'topic id');
+    const partition = readOptionalPartition(r);
+    const store = h.operation === Operation.storeConsumerOffset;
+    const offset = store ? Number(r.u64('offset')) : 0;
+    r.u8('ack');
+    const target = resolvePollTarget(this.ctx.state, session, consumer, stream, topic, partition, store ? 'store-offset' : 'delete-offset');
+    if (!target.ok) return this.reply(h, target.status || ErrorCode.resourceNotFound);
+    const ref: ConsumerRef = { kind: target.consumerKind, id: target.consumerId };
+    const request: PartitionRequest = store
+      ? { method: Method.storeOffset, target: this.targetOf(target), consumer: ref, offset }
+      : { method: Method.deleteOffset, target: this.targetOf(target), consumer: ref };
+    const reply = await this.forward(target, Variant.consensus, 1, request);
+    return reply.status === 0 ? this.reply(h, 0, resultSuccess()) : this.reply(h, 0, resultRejection(reply.status));
+  }
+
+  private async send(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+    const decoded = decodeSendMessages(body);
+    if (decoded.batch.length > this.ctx.settings.maxBatchBytes) {
+      throw new WireError(`batch of ${decoded.batch.length} B exceeds the limit of ${this.ctx.settings.maxBatchBytes} B (--max-batch-bytes)`, ErrorCode.invalidMessagesCount);
+    }
+    const verdict = verifySendBatch(this.ctx.storage, decoded.batch);
+    if (verdict !== 0) return this.reply(h, verdict);
+    const target = resolveSendTarget(this.ctx.state, session, decoded.stream, decoded.topic, decoded.partitioning);
+    if (!target.ok) return this.reply(h, target.status);
+    const reply = await this.forward(target, Variant.consensus, 1, { method: Method.send, target: this.targetOf(target), batch: decoded.batch });
+    if (reply.status !== 0) return this.reply(h, reply.status);
+    return this.reply(h, 0, reply.body);
+  }
+
+  private async poll(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+    const r = new Reader(body);
+    const consumer = readConsumer(r);
+    const stream = readIdentifier(r, 'stream id');
+    const topic = readIdentifier(r, 'topic id');
+    const partition = readOptionalPartition(r);
+    const strategy: PollingStrategy = readPollingStrategy(r);
+    const count = r.u32('count');
+    const autoCommit = r.u8('auto commit') === 1;
+    const target = resolvePollTarget(this.ctx.state, session, consumer, stream, topic, partition, 'poll');
+    if (!target.ok) {
+      if ('emptyPoll' in target && target.emptyPoll) return this.reply(h, 0, emptyPoll(0xffff_ffff));
+      return this.reply(h, target.status);
+    }
+    const request: PartitionRequest = {
+      method: Method.poll, target: this.targetOf(target), consumer: { kind: target.consumerKind, id: target.consumerId },
+      strategy: STRATEGY_KIND[strategy.kind], value: 'value' in strategy ? strategy.value : 0n, count, autoCommit,
+    };
+    const reply = await this.forward(target, Variant.lifecycle, Lifecycle.partitionRead, request);
+    if (reply.status !== 0) return this.reply(h, reply.status);
+    return this.replyPieces(h, reply.body);
+  }
+
+  private async getOffset(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+    const r = new Reader(body);
+    const consumer = readConsumer(r);
+    const stream = readIdentifier(r, 'stream id');
+    const topic = readIdentifier(r, 'topic id');
+    const partition = readOptionalPartition(r);
+    const target = resolvePollTarget(this.ctx.state, session, consumer, stream, topic, partition, 'get-offset');
+    if (!target.ok) return target.status === 0 ? this.reply(h, 0) : this.reply(h, target.status);
+    const request: PartitionRequest = { method: Method.getOffset, target: this.targetOf(target), consumer: { kind: target.consumerKind, id: target.consumerId } };
+    const reply = await this.forward(target, Variant.lifecycle, Lifecycle.partitionRead, request);
+    return reply.status === 0 ? this.reply(h, 0, reply.body) : this.reply(h, reply.status);
+  }
+
+  private targetOf(t: { streamId: number; topicId: number; partitionId: number }) {
+    return { appliedOp: this.ctx.state.appliedOp, streamId: t.streamId, topicId: t.topicId, partitionId: t.partitionId };
+  }
+
+  private async forward(t: { streamId: number; topicId: number; partitionId: number; namespace: bigint }, variant: number, kind: number, request: PartitionRequest) {
+    const owner = this.ctx.ownerOf(t.streamId, t.topicId, t.partitionId);
+    const bytes = await this.ctx.rpc.call(owner, variant, kind, encodePartitionRequest(request), t.namespace);
+    return decodePartitionReply(bytes);
+  }
+
+  // --- replies --------------------------------------------------------------------------------------------
+
+  private reply(h: RequestHeader, status: number, body: Uint8Array = EMPTY, session = h.session): Uint8Array {
+    if (status !== 0) body = EMPTY;
+    else if (isResultFramed(h.operation, body.length) && h.operation !== Operation.register && body.length === 0) body = resultSuccess();
+    return encodeReply({
+      client: h.client, requestChecksum: h.requestChecksum, session, commit: BigInt(this.ctx.state.appliedOp),
+      timestamp: h.timestamp, request: h.request, operation: h.operation, status, body,
+    });
+  }
+
+  // Large bodies (polls) go out as header + body without another copy.
+  private replyPieces(h: RequestHeader, body: Uint8Array): Answer {
+    const header = encodeReply({
+      client: h.client, requestChecksum: h.requestChecksum, session: h.session, commit: BigInt(this.ctx.state.appliedOp),
+      timestamp: h.timestamp, request: h.request, operation: h.operation, status: 0,
+    });
+    new DataView(header.buffer, header.byteOffset).setUint32(48, HEADER_SIZE + body.length, true);
+    return [header, body];
+  }
+}
+
+function emptyPoll(partitionId: number): Uint8Array {
+  const out = new Uint8Array(16);
+  new DataView(out.buffer).setUint32(0, partitionId, true);
+  return out;
+}

@@ -1,0 +1,39 @@
+// What a shard's request handlers can reach: its committed metadata, the other shards, and the server's
+// settings. One per shard (shard-server.ts builds it).
+import type { CoreExports } from '../../shared/core.js';
+import type { StorageCore } from '../io/storage-core.js';
+import type { MetadataState } from '../metadata/state.js';
+import type { ShardRpc } from './shard-rpc.js';
+
+export interface ServerSettings {
+  tcpAddress: string; // as bound (host:port)
+  httpAddress: string;
+  maxFrameBytes: number;
+  maxBatchBytes: number;
+  maxPollBytes: number;
+  startedAtMicros: number;
+  version: string;
+  dataDir: string;
+}
+
+export interface ConnectedClient {
+  connectionId: number;
+  address: string;
+  userId: number | null; // null until logged in
+}
+
+export interface ShardContext {
+  readonly shard: number;
+  readonly shards: number;
+  readonly core: CoreExports;
+  readonly rpc: ShardRpc;
+  readonly storage: StorageCore; // this shard's core instance and storage region (checksums, batch checks)
+  readonly settings: ServerSettings;
+  state: MetadataState;
+  // Resolves once this shard has applied metadata op `op` (replies to metadata ops wait for it, so that the
+  // client's next request on this shard sees its own change).
+  applied(op: number): Promise<void>;
+  ownerOf(streamId: number, topicId: number, partitionId: number): number;
+  // This shard's connections (GetClients gathers every shard's).
+  localClients(): ConnectedClient[];
+}

@@ -1,0 +1,27 @@
+// Committed metadata ops that act on partition data without changing metadata (PurgeStream, PurgeTopic,
+// DeleteSegments): which partitions they name, resolved against the committed state.
+import { Reader } from '../../shared/wire/buffer.js';
+import { Operation } from '../../shared/wire/codes.js';
+import { readIdentifier } from '../../shared/wire/primitives.js';
+import type { MetadataState } from '../metadata/state.js';
+import { topicOf } from '../metadata/streams.js';
+import type { CommittedOp } from '../metadata/types.js';
+
+export interface DataTarget {
+  streamId: number;
+  topicId?: number; // undefined: every topic of the stream
+  partitionId?: number; // undefined: every partition of the topic
+  segments?: number; // DeleteSegments: how many of the oldest; undefined: purge everything
+}
+
+export function dataTargetsOf(state: MetadataState, op: CommittedOp): DataTarget[] {
+  if (op.operation !== Operation.purgeStream && op.operation !== Operation.purgeTopic && op.operation !== Operation.deleteSegments) return [];
+  const r = new Reader(op.body);
+  const stream = state.streams.stream(readIdentifier(r, 'stream id'));
+  if (!stream) return [];
+  if (op.operation === Operation.purgeStream) return [{ streamId: stream.id }];
+  const topic = topicOf(stream, readIdentifier(r, 'topic id'));
+  if (!topic) return [];
+  if (op.operation === Operation.purgeTopic) return [{ streamId: stream.id, topicId: topic.id }];
+  return [{ streamId: stream.id, topicId: topic.id, partitionId: r.u32('partition id'), segments: r.u32('segments count') }];
+}

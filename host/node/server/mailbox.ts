@@ -1,0 +1,144 @@
+// Messages between shards, of any size, over the SPSC rings. A message larger than one fragment is split into
+// frames flagged MORE; the ring is FIFO per (source, lane) and a queue sends one message's fragments back to
+// back, so the receiver reassembles per (source, lane) without ids. Nothing here is dropped: a message waits in
+// its queue until the ring has room (sendFits), because these frames carry client requests and their replies.
+// Lifecycle pings and VSR traffic keep try-send-or-drop (shard-worker.ts, the core).
+import { F, FRAME_HEADER, Lifecycle, Variant } from '../../shared/frames.js';
+import type { CoreExports } from '../../shared/core.js';
+
+const FLAG_MORE = 1;
+const LANES = 2;
+
+export interface ShardMessage {
+  source: number;
+  variant: number;
+  kind: number;
+  correlation: number;
+  group: bigint;
+  payload: Uint8Array;
+}
+
+interface Outbound {
+  variant: number;
+  kind: number;
+  correlation: number;
+  group: bigint;
+  payload: Uint8Array;
+  sent: number; // bytes already handed to the ring
+}
+
+interface Partial {
+  buffer: Uint8Array;
+  filled: number;
+}
+
+// Which lane a frame travels on: assembly/frame.ts laneOf.
+function laneOf(variant: number, kind: number): number {
+  if (variant !== Variant.lifecycle) return 0;
+  return kind === Lifecycle.pong || kind === Lifecycle.forwardClientSend || kind === Lifecycle.partitionReadReply ? 1 : 0;
+}
+
+export class Mailbox {
+  private readonly queues: Outbound[][]; // [target * LANES + lane]
+  private readonly partials = new Map<number, Partial>(); // source * LANES + lane
+  private readonly u8: Uint8Array;
+  private readonly view: DataView;
+  private readonly fragment: number;
+  private pendingCount = 0;
+
+  constructor(private readonly core: CoreExports, memory: WebAssembly.Memory, readonly self: number, readonly shards: number, fragmentBytes = 128 << 10) {
+    this.u8 = new Uint8Array(memory.buffer);
+    this.view = new DataView(memory.buffer);
+    this.queues = Array.from({ length: shards * LANES }, () => []);
+    // A fragment must fit half of the smallest ring, so one fragment can always be in flight while the peer drains.
+    let ringFrame = Infinity;
+    for (let peer = 0; peer < shards; peer++) {
+      for (let lane = 0; lane < LANES; lane++) ringFrame = Math.min(ringFrame, core.ringMaxFrame(core.ringAddress(self, peer, lane)));
+    }
+    this.fragment = Math.max(64, Math.min(fragmentBytes, Math.floor(ringFrame / 2) - FRAME_HEADER));
+  }
+
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  send(target: number, variant: number, kind: number, correlation: number, payload: Uint8Array, group = 0n): void {
+    if (target === this.self) throw new Error('mailbox: a shard does not send to itself (call the handler)');
+    this.queues[target * LANES + laneOf(variant, kind)].push({ variant, kind, correlation, group, payload, sent: 0 });
+    this.pendingCount++;
+    this.pump();
+  }
+
+  // Moves queued fragments into the rings while they fit, then publishes. Called after every send and on every
+  // loop turn (a full ring empties as its consumer drains it).
+  pump(): void {
+    if (this.pendingCount === 0) return;
+    for (let index = 0; index < this.queues.length; index++) {
+      const queue = this.queues[index];
+      const target = Math.floor(index / LANES);
+      while (queue.length > 0) {
+        const message = queue[0];
+        if (!this.sendFragment(target, message)) break;
+        if (message.sent === message.payload.length) {
+          queue.shift();
+          this.pendingCount--;
+        }
+      }
+    }
+    this.core.shardFlush();
+  }
+
+  private sendFragment(target: number, m: Outbound): boolean {
+    const length = Math.min(this.fragment, m.payload.length - m.sent);
+    if (!this.core.sendFits(target, m.variant, m.kind, length)) return false;
+    const at = this.core.sendBegin(target, m.variant, m.kind, m.correlation, length);
+    if (at === 0) return false;
+    const frame = at - FRAME_HEADER;
+    const more = m.sent + length < m.payload.length;
+    this.view.setUint16(frame + F.flags, more ? FLAG_MORE : 0, true);
+    this.view.setBigUint64(frame + F.group, m.group, true);
+    this.view.setBigUint64(frame + F.aux, BigInt(m.payload.length), true);
+    this.u8.set(m.payload.subarray(m.sent, m.sent + length), at);
+    this.core.sendCommit();
+    m.sent += length;
+    return true;
+  }
+
+  // Turns a received frame into a message, or null while the fragments of a larger one are still arriving.
+  // The payload is copied out: the frame is released at the next recvNext.
+  receive(frame: number): ShardMessage | null {
+    const v = this.view;
+    const variant = v.getUint8(frame + F.variant);
+    const kind = v.getUint8(frame + F.kind);
+    const source = v.getUint16(frame + F.source, true);
+    const more = (v.getUint16(frame + F.flags, true) & FLAG_MORE) !== 0;
+    const length = v.getUint32(frame + F.payloadLen, true);
+    const total = Number(v.getBigUint64(frame + F.aux, true));
+    const at = frame + FRAME_HEADER;
+    const key = source * LANES + laneOf(variant, kind);
+    let partial = this.partials.get(key);
+    if (!partial) {
+      if (total < length) throw new Error(`mailbox: frame from shard ${source} claims ${total} B in total but carries ${length}`);
+      partial = { buffer: new Uint8Array(total), filled: 0 };
+    }
+    if (partial.filled + length > partial.buffer.length) {
+      throw new Error(`mailbox: fragments from shard ${source} overrun their message (${partial.filled + length} > ${partial.buffer.length})`);
+    }
+    partial.buffer.set(this.u8.subarray(at, at + length), partial.filled);
+    partial.filled += length;
+    if (more) {
+      this.partials.set(key, partial);
+      return null;
+    }
+    this.partials.delete(key);
+    if (partial.filled !== partial.buffer.length) {
+      throw new Error(`mailbox: message from shard ${source} ended after ${partial.filled} of ${partial.buffer.length} B`);
+    }
+    return {
+      source, variant, kind,
+      correlation: v.getUint32(frame + F.correlation, true),
+      group: v.getBigUint64(frame + F.group, true),
+      payload: partial.buffer,
+    };
+  }
+}

@@ -1,0 +1,99 @@
+// Shard 0's metadata group: the metadata log (WAL, superblock, checkpoints) driving one VSR replica, the
+// sessions it opens (Register), the ops it commits, and the broadcast of every committed op to the other
+// shards, which apply it to their own copy of the state. At boot it replays the log, creates the root user on
+// a fresh data directory, and hands every other shard a snapshot.
+import path from 'node:path';
+import { Lifecycle, Variant } from '../../shared/frames.js';
+import { Reader } from '../../shared/wire/buffer.js';
+import { logger } from '../../shared/log.js';
+import { MetadataLog } from '../consensus/metadata-log.js';
+import { decodeSnapshot, encodeSnapshot } from '../metadata/machine.js';
+import { bootstrapRootBody } from '../metadata/users-api.js';
+import { InternalOperation, type ApplyResult, type CommittedOp } from '../metadata/types.js';
+import type { ShardContext } from './context.js';
+import {
+  Method, decodePropose, decodeRegister, encodeCommitted, encodeProposeReply, encodeRegisterReply, encodeSnapshotMessage,
+  methodOf,
+} from './shard-protocol.js';
+
+const log = logger('metadata');
+
+export interface MetadataOwnerOptions {
+  dataDir: string;
+  rootUsername: string;
+  rootPassword: string;
+  apply(op: CommittedOp): ApplyResult; // applies to this shard's state (and its partitions)
+  replaceState(snapshot: Uint8Array): void;
+}
+
+export class MetadataOwner {
+  private log!: MetadataLog;
+  private broadcasting = false;
+  private lastMicros = 0;
+
+  constructor(private readonly ctx: ShardContext, private readonly options: MetadataOwnerOptions) {}
+
+  async open(): Promise<void> {
+    const started = performance.now();
+    this.log = await MetadataLog.open(path.join(this.options.dataDir, 'metadata'), this.ctx.core, this.ctx.storage.memory, this.ctx.storage, {
+      apply: (entry) => this.applied(entry),
+      snapshot: () => encodeSnapshot(this.ctx.state),
+      restore: (bytes) => this.options.replaceState(bytes),
+      now: () => this.now(),
+    });
+    log.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
+    if (this.ctx.state.users.size === 0) {
+      const body = await bootstrapRootBody(this.options.rootUsername, this.options.rootPassword);
+      const result = await this.log.internal(InternalOperation.bootstrapRoot, body, 0);
+      if (result.status !== 0 || result.applied?.result !== 0) throw new Error(`creating the root user failed (status ${result.status}, result ${result.applied?.result})`);
+      log.info(`created the root user "${this.options.rootUsername}"`);
+    }
+  }
+
+  // Hands every other shard the state as it is now; every op committed later follows on the same ring.
+  handOff(): void {
+    const message = encodeSnapshotMessage(encodeSnapshot(this.ctx.state));
+    for (let shard = 1; shard < this.ctx.shards; shard++) this.ctx.rpc.notify(shard, Variant.lifecycle, Lifecycle.metadataCommitTick, message);
+    this.broadcasting = true;
+  }
+
+  // Timestamps stamp created_at and token expiry; they never go backwards even if the wall clock does.
+  private now(): number {
+    this.lastMicros = Math.max(this.lastMicros, Date.now() * 1000);
+    return this.lastMicros;
+  }
+
+  private applied(entry: CommittedOp): ApplyResult {
+    const result = this.options.apply(entry);
+    if (this.broadcasting) {
+      const message = encodeCommitted(entry);
+      for (let shard = 1; shard < this.ctx.shards; shard++) this.ctx.rpc.notify(shard, Variant.lifecycle, Lifecycle.metadataCommitTick, message);
+    }
+    return result;
+  }
+
+  // METADATA_SUBMIT from home shards (this one included).
+  async handle(payload: Uint8Array): Promise<Uint8Array> {
+    const r = new Reader(payload, 1);
+    if (methodOf(payload) === Method.register) {
+      const result = await this.log.register(decodeRegister(r));
+      return encodeRegisterReply(result.status, result.session);
+    }
+    if (methodOf(payload) !== Method.propose) throw new Error(`metadata: unknown method ${methodOf(payload)}`);
+    const p = decodePropose(r);
+    const result = p.client === 0n
+      ? await this.log.internal(p.operation, p.body, p.userId)
+      : await this.log.propose(p);
+    return encodeProposeReply({ status: result.status, op: result.op, result: result.applied?.result ?? 0, payload: result.applied?.payload ?? new Uint8Array(0) });
+  }
+
+  flush(): void {
+    this.log.flush();
+  }
+
+  close(): void {
+    this.log.close();
+  }
+}
+
+export { decodeSnapshot };

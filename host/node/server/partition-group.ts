@@ -1,0 +1,180 @@
+// One partition's consensus group on its owner shard: a single VSR replica whose only client is the shard
+// itself (request numbers it counts; the client's own request numbers are not part of partition ops, §4.3).
+// A write becomes a request whose body is a small descriptor of the data; the data stays in host memory until
+// the group asks for its journal write, which appends every batch and offset change gathered since the last
+// flush with one fdatasync. The writer is answered when the group commits the op.
+import { ErrorCode } from '../../shared/wire/codes.js';
+import { logger } from '../../shared/log.js';
+import { ConsensusGroup } from '../consensus/group.js';
+import type { PartitionHome } from '../data/send-api.js';
+import type { ShardContext } from './context.js';
+import type { ConsumerRef } from './shard-protocol.js';
+
+const log = logger('partitions');
+const OP_REGISTER = 1;
+const OP_SEND = 160;
+const OP_STORE_OFFSET = 161;
+const OP_DELETE_OFFSET = 162;
+const PIPELINE = 32; // assembly/vsr/constants.ts PIPELINE_MAX: more in flight would only queue inside the core
+const SLOTS = 64;
+const CLIENTS = 2;
+const SHARD_CLIENT = 1n; // the owner shard, the group's only client
+// Prepare header fields (assembly/vsr/header.ts).
+const P_REQUEST = 200;
+const Y_SESSION = 224;
+const Y_STATUS = 216;
+const Y_OPERATION = 208;
+
+type Write =
+  | { kind: 'send'; batch: Uint8Array; resolve: (r: { status: number; baseOffset: number }) => void; baseOffset?: number }
+  | { kind: 'store'; consumer: ConsumerRef; offset: number; resolve: (status: number) => void }
+  | { kind: 'delete'; consumer: ConsumerRef; resolve: (status: number) => void };
+
+export class PartitionGroup {
+  private readonly group: ConsensusGroup;
+  private session = 0n;
+  private nextRequest = 1n;
+  private readonly waiting: Write[] = []; // not yet submitted (no session yet, or the pipeline is full)
+  private readonly inFlight = new Map<bigint, Write>(); // by request number
+  private appended = false;
+  private failed: Error | null = null;
+
+  constructor(ctx: ShardContext, namespace: bigint, private readonly home: PartitionHome, private readonly onWork: () => void) {
+    this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, { cluster: 0n, group: namespace, slots: SLOTS, clientsMax: CLIENTS }, {
+      journalWrite: (prepares) => this.journalWrite(prepares),
+      persist: () => {}, // the segments are this group's log; its VSR state starts afresh at every boot
+      commit: (_op, prepare) => this.committed(prepare),
+      reply: (reply) => this.replied(reply),
+    });
+    this.group.submit({ client: SHARD_CLIENT, session: 0n, request: 0n, operation: OP_REGISTER, body: new Uint8Array(0) });
+  }
+
+  send(batch: Uint8Array): Promise<{ status: number; baseOffset: number }> {
+    return new Promise((resolve) => this.enqueue({ kind: 'send', batch, resolve }));
+  }
+
+  storeOffset(consumer: ConsumerRef, offset: number): Promise<number> {
+    return new Promise((resolve) => this.enqueue({ kind: 'store', consumer, offset, resolve }));
+  }
+
+  deleteOffset(consumer: ConsumerRef): Promise<number> {
+    return new Promise((resolve) => this.enqueue({ kind: 'delete', consumer, resolve }));
+  }
+
+  private enqueue(write: Write): void {
+    if (this.failed) return settle(write, ErrorCode.error);
+    this.waiting.push(write);
+    this.submitWaiting();
+    this.onWork();
+  }
+
+  private submitWaiting(): void {
+    while (this.session !== 0n && this.waiting.length > 0 && this.inFlight.size < PIPELINE) {
+      const write = this.waiting.shift()!;
+      const request = this.nextRequest++;
+      this.inFlight.set(request, write);
+      this.group.submit({ client: SHARD_CLIENT, session: this.session, request, operation: operationOf(write), body: descriptor(write) });
+    }
+  }
+
+  // Returns true when data was appended (the owner then publishes fresh stats).
+  flush(): boolean {
+    this.appended = false;
+    this.group.flush();
+    this.submitWaiting();
+    return this.appended;
+  }
+
+  tick(): void {
+    this.group.tick();
+  }
+
+  abort(error: Error): void {
+    this.failed = error;
+    for (const write of [...this.waiting, ...this.inFlight.values()]) settle(write, ErrorCode.resourceNotFound);
+    this.waiting.length = 0;
+    this.inFlight.clear();
+  }
+
+  // The group's journal write: every batch and offset change of these prepares, one append, one fdatasync.
+  private journalWrite(prepares: Uint8Array[]): void {
+    const sends: Extract<Write, { kind: 'send' }>[] = [];
+    let offsets = false;
+    for (const prepare of prepares) {
+      const write = this.inFlight.get(requestOf(prepare));
+      if (!write) continue; // the Register
+      if (write.kind === 'send') sends.push(write);
+      else {
+        offsets = true;
+        if (write.kind === 'store') this.home.offsets.store(write.consumer.kind, write.consumer.id, write.offset);
+        else this.home.offsets.delete(write.consumer.kind, write.consumer.id);
+      }
+    }
+    try {
+      if (sends.length > 0) {
+        let next = this.home.append(sends.map((s) => s.batch)).baseOffset;
+        for (const s of sends) {
+          s.baseOffset = next;
+          next += messageCount(s.batch);
+        }
+        this.appended = true;
+      }
+      if (offsets) this.home.offsets.flush();
+    } catch (error) {
+      // A failed write may have left the files in an unknown state: stop serving this partition.
+      log.error(`partition ${this.home.describe()}: write failed, refusing further writes: ${(error as Error).message}`);
+      this.abort(error as Error);
+      throw error;
+    }
+  }
+
+  private committed(prepare: Uint8Array): void {
+    const request = requestOf(prepare);
+    const write = this.inFlight.get(request);
+    if (!write) return;
+    this.inFlight.delete(request);
+    if (write.kind === 'send') write.resolve({ status: 0, baseOffset: write.baseOffset ?? 0 });
+    else write.resolve(0);
+  }
+
+  private replied(reply: Uint8Array): void {
+    const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+    if (view.getUint8(Y_OPERATION) !== OP_REGISTER) return;
+    if (view.getUint32(Y_STATUS, true) !== 0) throw new Error(`partition group ${this.home.describe()}: the core refused the owner's session`);
+    this.session = view.getBigUint64(Y_SESSION, true);
+  }
+}
+
+function operationOf(write: Write): number {
+  return write.kind === 'send' ? OP_SEND : write.kind === 'store' ? OP_STORE_OFFSET : OP_DELETE_OFFSET;
+}
+
+// What the prepare carries about the data: enough to bind the op to it (the batch checksum covers every frame).
+function descriptor(write: Write): Uint8Array {
+  const out = new Uint8Array(24);
+  const v = new DataView(out.buffer);
+  if (write.kind === 'send') {
+    const batch = new DataView(write.batch.buffer, write.batch.byteOffset, write.batch.byteLength);
+    v.setUint32(0, write.batch.length, true);
+    v.setUint32(4, messageCount(write.batch), true);
+    v.setBigUint64(8, batch.getBigUint64(40, true), true); // batch checksum
+  } else {
+    v.setUint8(0, write.consumer.kind);
+    v.setUint32(4, write.consumer.id, true);
+    if (write.kind === 'store') v.setBigUint64(8, BigInt(write.offset), true);
+  }
+  return out;
+}
+
+function requestOf(prepare: Uint8Array): bigint {
+  return new DataView(prepare.buffer, prepare.byteOffset, prepare.byteLength).getBigUint64(P_REQUEST, true);
+}
+
+function messageCount(batch: Uint8Array): number {
+  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getUint32(48, true);
+}
+
+function settle(write: Write, status: number): void {
+  if (write.kind === 'send') write.resolve({ status, baseOffset: 0 });
+  else write.resolve(status);
+}

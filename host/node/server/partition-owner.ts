@@ -1,0 +1,198 @@
+// The partitions this shard owns: their files (segments + consumer offsets), their consensus groups (one
+// single-replica VSR group per partition, through the same core as a cluster), and the requests other shards
+// forward to them. Writes (SendMessages, offsets) are proposed to the partition's group; the group's journal
+// write IS the partition append, made for every write gathered in one loop turn with one fdatasync (group
+// commit), and the client is answered when the group commits. Reads are served from committed data.
+import { Lifecycle, Variant } from '../../shared/frames.js';
+import { ErrorCode } from '../../shared/wire/codes.js';
+import { logger } from '../../shared/log.js';
+import type { StorageCore } from '../io/storage-core.js';
+import type { FsyncPolicy } from '../io/fsync-policy.js';
+import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
+import type { CommittedOp, PartitionStats } from '../metadata/types.js';
+import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
+import { PartitionGroup } from './partition-group.js';
+import type { ShardContext } from './context.js';
+import { dataTargetsOf } from './data-ops.js';
+import {
+  Method, decodePartitionRequest, encodePartitionReply, encodeStats, type PartitionRequest,
+} from './shard-protocol.js';
+
+const log = logger('partitions');
+const STRATEGIES = [null, 'offset', 'timestamp', 'first', 'last', 'next'] as const;
+
+export interface OwnerOptions {
+  dataDir: string;
+  fsync: FsyncPolicy;
+  segmentBytes?: number;
+}
+
+interface Owned {
+  ref: PartitionRef;
+  home: PartitionHome;
+  group: PartitionGroup;
+}
+
+export class PartitionOwner {
+  private readonly owned = new Map<bigint, Owned>();
+
+  constructor(private readonly ctx: ShardContext, private readonly sc: StorageCore, private readonly options: OwnerOptions) {}
+
+  get count(): number {
+    return this.owned.size;
+  }
+
+  // Opens the partitions of the committed state that hash to this shard and closes (and deletes) the ones that
+  // no longer exist. Called after every applied op and once at boot. Directories left by a partition whose
+  // stream or topic was deleted (or re-created under the same ids) are removed.
+  reconcile(op: CommittedOp | null): void {
+    const wanted = new Map<bigint, PartitionRef>();
+    for (const ref of partitionsOf(this.ctx.state)) {
+      if (this.ctx.ownerOf(ref.streamId, ref.topicId, ref.partitionId) === this.ctx.shard) wanted.set(ref.namespace, ref);
+    }
+    for (const [namespace, owned] of this.owned) {
+      const ref = wanted.get(namespace);
+      if (ref && ref.createdOp === owned.ref.createdOp) continue;
+      this.close(owned, true);
+      this.owned.delete(namespace);
+      this.publishStats(namespace, null);
+    }
+    if (op === null) this.removeStrayDirectories(wanted);
+    for (const [namespace, ref] of wanted) {
+      if (this.owned.has(namespace)) continue;
+      const home = PartitionHome.open(this.options.dataDir, ref, this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, incarnation: ref.createdOp });
+      const group = new PartitionGroup(this.ctx, namespace, home, () => this.requestFlush());
+      this.owned.set(namespace, { ref, home, group });
+      this.publishStats(namespace, home.stats());
+    }
+    if (op) this.applyDataOp(op);
+  }
+
+  private removeStrayDirectories(wanted: Map<bigint, PartitionRef>): void {
+    for (const dir of listPartitionDirs(this.options.dataDir)) {
+      if (this.ctx.ownerOf(dir.streamId, dir.topicId, dir.partitionId) !== this.ctx.shard) continue;
+      const ref = [...wanted.values()].find((r) => r.streamId === dir.streamId && r.topicId === dir.topicId && r.partitionId === dir.partitionId);
+      if (!ref) {
+        log.info(`removing the files of deleted partition ${dir.streamId}/${dir.topicId}/${dir.partitionId}`);
+        PartitionHome.remove(this.options.dataDir, dir);
+      }
+    }
+  }
+
+  // Committed ops that act on data without changing metadata: purge and segment deletion.
+  private applyDataOp(op: CommittedOp): void {
+    const targets = dataTargetsOf(this.ctx.state, op);
+    for (const owned of this.owned.values()) {
+      const { streamId, topicId, partitionId } = owned.ref;
+      const hit = targets.find((t) => t.streamId === streamId && (t.topicId === undefined || t.topicId === topicId) && (t.partitionId === undefined || t.partitionId === partitionId));
+      if (!hit) continue;
+      if (hit.segments === undefined) owned.home.purge();
+      else owned.home.deleteSegments(hit.segments);
+      this.publishStats(owned.ref.namespace, owned.home.stats());
+    }
+  }
+
+  private close(owned: Owned, remove: boolean): void {
+    owned.group.abort(new Error('partition deleted'));
+    owned.home.close();
+    if (remove) PartitionHome.remove(this.options.dataDir, owned.ref);
+  }
+
+  closeAll(): void {
+    for (const owned of this.owned.values()) this.close(owned, false);
+    this.owned.clear();
+  }
+
+  // Writes proposed during this macrotask are flushed together right after it (group commit), whether or not
+  // the shard loop is awake.
+  private flushScheduled = false;
+
+  private requestFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  // Performs the journal writes every group gathered this turn (one fdatasync per partition) and answers the
+  // writers whose requests committed.
+  flush(): void {
+    this.flushScheduled = false;
+    for (const owned of this.owned.values()) {
+      if (owned.group.flush()) this.publishStats(owned.ref.namespace, owned.home.stats());
+    }
+  }
+
+  tick(): void {
+    for (const owned of this.owned.values()) owned.group.tick();
+  }
+
+  // CONSENSUS/PARTITION and PARTITION_READ frames from home shards (and from this shard itself).
+  async handle(payload: Uint8Array): Promise<Uint8Array> {
+    const request = decodePartitionRequest(payload);
+    if (request.target.appliedOp > this.ctx.state.appliedOp) await this.ctx.applied(request.target.appliedOp);
+    const { streamId, topicId, partitionId } = request.target;
+    const owned = [...this.owned.values()].find((o) => o.ref.streamId === streamId && o.ref.topicId === topicId && o.ref.partitionId === partitionId);
+    if (!owned) return encodePartitionReply(request.method === Method.poll || request.method === Method.getOffset ? ErrorCode.partitionNotFound : ErrorCode.resourceNotFound);
+    return this.serve(owned, request);
+  }
+
+  private async serve(owned: Owned, request: PartitionRequest): Promise<Uint8Array> {
+    switch (request.method) {
+      case Method.send: {
+        const result = await owned.group.send(request.batch);
+        if (result.status !== 0) return encodePartitionReply(result.status);
+        const { streamId, topicId, partitionId } = owned.ref;
+        const body = new DataView(new ArrayBuffer(24));
+        body.setUint32(0, 1, true);
+        body.setUint32(4, streamId, true);
+        body.setUint32(8, topicId, true);
+        body.setUint32(12, partitionId, true);
+        body.setBigUint64(16, BigInt(result.baseOffset), true);
+        return encodePartitionReply(0, new Uint8Array(body.buffer));
+      }
+      case Method.storeOffset:
+        return encodePartitionReply(await owned.group.storeOffset(request.consumer, request.offset));
+      case Method.deleteOffset: {
+        if (owned.home.offsets.get(request.consumer.kind, request.consumer.id) === null) return encodePartitionReply(ErrorCode.consumerOffsetNotFound);
+        return encodePartitionReply(await owned.group.deleteOffset(request.consumer));
+      }
+      case Method.getOffset: {
+        const stored = owned.home.offsets.get(request.consumer.kind, request.consumer.id);
+        if (stored === null) return encodePartitionReply(0);
+        const body = new DataView(new ArrayBuffer(20));
+        body.setUint32(0, owned.ref.partitionId, true);
+        body.setBigUint64(4, BigInt(owned.home.stats().currentOffset), true);
+        body.setBigUint64(12, BigInt(stored), true);
+        return encodePartitionReply(0, new Uint8Array(body.buffer));
+      }
+      case Method.poll:
+        return this.poll(owned, request);
+    }
+  }
+
+  private async poll(owned: Owned, q: Extract<PartitionRequest, { method: typeof Method.poll }>): Promise<Uint8Array> {
+    const { home } = owned;
+    const kind = STRATEGIES[q.strategy];
+    if (!kind) return encodePartitionReply(ErrorCode.invalidCommand);
+    const strategy = kind === 'offset' || kind === 'timestamp' ? { kind, value: q.value } : { kind };
+    const stored = home.offsets.get(q.consumer.kind, q.consumer.id);
+    const plan: PollPlan = planPoll(strategy, q.count, { firstOffset: home.partition.firstOffset, nextOffset: home.partition.nextOffset, storedOffset: stored });
+    if ('empty' in plan) return encodePartitionReply(0, emptyPollReply(owned.ref.partitionId, home.stats().currentOffset));
+    const reply = buildPollReply(this.sc, home.partition, owned.ref.partitionId, plan, q.count, this.ctx.settings.maxPollBytes);
+    if (q.autoCommit && reply.lastOffset !== null) {
+      const status = await owned.group.storeOffset(q.consumer, reply.lastOffset);
+      if (status !== 0) return encodePartitionReply(status);
+    }
+    return encodePartitionReply(0, reply.body);
+  }
+
+  private publishStats(namespace: bigint, stats: PartitionStats | null): void {
+    if (stats) this.ctx.state.partitionStats.set(namespace, stats);
+    else this.ctx.state.partitionStats.delete(namespace);
+    const message = encodeStats(namespace, stats);
+    for (let shard = 0; shard < this.ctx.shards; shard++) {
+      if (shard !== this.ctx.shard) this.ctx.rpc.notify(shard, Variant.lifecycle, Lifecycle.forwardClientSend, message);
+    }
+  }
+}
+

@@ -1,0 +1,44 @@
+// The session handshake (iggy-client-wire.md §4): Register with a password or a personal access token. The
+// credentials are checked here against the committed users; the session itself is opened by shard 0's
+// metadata group (a VSR Register), whose number the client echoes from then on.
+import { Lifecycle, Variant } from '../../shared/frames.js';
+import { Writer, utf8 } from '../../shared/wire/buffer.js';
+import { EvictionReason } from '../../shared/wire/codes.js';
+import type { RequestHeader } from '../../shared/wire/header.js';
+import { resultSuccess } from '../../shared/wire/result.js';
+import { SERVER_PROTOCOL_VERSION, SERVER_PROTOCOL_VERSION_MIN, authenticateRegister } from '../metadata/users-api.js';
+import type { ShardContext } from './context.js';
+import { decodeRegisterReply, encodeRegister } from './shard-protocol.js';
+
+export interface Binding {
+  client: bigint;
+  session: bigint;
+  userId: number;
+}
+
+export type RegisterResult =
+  | { kind: 'bound'; binding: Binding; body: Uint8Array }
+  | { kind: 'evict'; reason: number; versionMax?: number; versionMin?: number };
+
+export async function handleRegister(ctx: ShardContext, current: Binding | null, h: RequestHeader, body: Uint8Array): Promise<RegisterResult> {
+  const login = await authenticateRegister(ctx.state.users, body, Date.now() * 1000);
+  if (!login.ok) {
+    if (login.reason === EvictionReason.incompatibleProtocol) {
+      return { kind: 'evict', reason: login.reason, versionMax: SERVER_PROTOCOL_VERSION, versionMin: SERVER_PROTOCOL_VERSION_MIN };
+    }
+    return { kind: 'evict', reason: login.reason };
+  }
+  // Still bound on this connection (no logout in between): the reference replays the live session.
+  if (current && current.userId === login.userId) return { kind: 'bound', binding: current, body: registered(current) };
+  const reply = decodeRegisterReply(await ctx.rpc.call(0, Variant.lifecycle, Lifecycle.metadataSubmit, encodeRegister(h.client)));
+  if (reply.status !== 0 || reply.session === 0n) return { kind: 'evict', reason: EvictionReason.sessionError };
+  const binding = { client: h.client, session: reply.session, userId: login.userId };
+  return { kind: 'bound', binding, body: registered(binding) };
+}
+
+// Result-framed LoginRegisterResponse: u32 user_id, u64 session, u32 server_protocol_version, WireName version.
+function registered(b: Binding): Uint8Array {
+  const version = utf8.encode('shardlog');
+  const payload = new Writer(32).u32(b.userId).u64(b.session).u32(SERVER_PROTOCOL_VERSION).u8(version.length).bytes(version).finish();
+  return resultSuccess(payload);
+}

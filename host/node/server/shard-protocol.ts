@@ -1,0 +1,173 @@
+// Payloads of the messages shards exchange for client work (carried by the mailbox over the rings). The ring
+// frame's kind picks the lane and the handler; the first payload byte picks the method.
+//   METADATA_SUBMIT     home -> shard 0    Register / Propose            reply: RegisterReply / ProposeReply
+//   METADATA_COMMIT_TICK shard 0 -> all    Committed op / Snapshot       (no reply)
+//   CONSENSUS/PARTITION home -> owner      Send / StoreOffset / DeleteOffset   reply: PartitionReply
+//   PARTITION_READ      home -> owner      Poll / GetOffset / PartitionAdmin    reply: PartitionReply
+//   FORWARD_CLIENT_SEND reply lane         replies (correlation != 0), partition stats notices (correlation 0)
+import { Reader, Writer } from '../../shared/wire/buffer.js';
+import type { CommittedOp, PartitionStats } from '../metadata/types.js';
+
+export const Method = {
+  register: 1,
+  propose: 2,
+  committed: 3,
+  snapshot: 4,
+  send: 5,
+  storeOffset: 6,
+  deleteOffset: 7,
+  poll: 8,
+  getOffset: 9,
+  stats: 10,
+  clientList: 11,
+} as const;
+
+export function methodOf(payload: Uint8Array): number {
+  return payload[0];
+}
+
+// --- metadata ---------------------------------------------------------------------------------------------
+
+export interface ProposeRequest {
+  client: bigint;
+  session: bigint;
+  request: bigint;
+  operation: number;
+  userId: number;
+  body: Uint8Array;
+}
+
+export function encodeRegister(client: bigint): Uint8Array {
+  return new Writer(17).u8(Method.register).u128(client).finish();
+}
+
+export function decodeRegister(r: Reader): bigint {
+  return r.u128('client');
+}
+
+export function encodeRegisterReply(status: number, session: bigint): Uint8Array {
+  return new Writer(12).u32(status).u64(session).finish();
+}
+
+export function decodeRegisterReply(bytes: Uint8Array): { status: number; session: bigint } {
+  const r = new Reader(bytes);
+  return { status: r.u32('status'), session: r.u64('session') };
+}
+
+export function encodePropose(p: ProposeRequest): Uint8Array {
+  return new Writer(48 + p.body.length).u8(Method.propose).u128(p.client).u64(p.session).u64(p.request)
+    .u8(p.operation).u32(p.userId).bytes(p.body).finish();
+}
+
+export function decodePropose(r: Reader): ProposeRequest {
+  return {
+    client: r.u128('client'), session: r.u64('session'), request: r.u64('request'), operation: r.u8('operation'),
+    userId: r.u32('user id'), body: r.rest(),
+  };
+}
+
+// status: the consensus verdict (0 = committed); result/payload: the state machine's answer when committed.
+export interface ProposeReply {
+  status: number;
+  op: number;
+  result: number;
+  payload: Uint8Array;
+}
+
+export function encodeProposeReply(p: ProposeReply): Uint8Array {
+  return new Writer(20 + p.payload.length).u32(p.status).u64(p.op).u32(p.result).bytes(p.payload).finish();
+}
+
+export function decodeProposeReply(bytes: Uint8Array): ProposeReply {
+  const r = new Reader(bytes);
+  return { status: r.u32('status'), op: Number(r.u64('op')), result: r.u32('result'), payload: r.rest() };
+}
+
+export function encodeCommitted(op: CommittedOp): Uint8Array {
+  return new Writer(48 + op.body.length).u8(Method.committed).u64(op.op).u8(op.operation).u64(op.timestampMicros)
+    .u128(op.client).u32(op.userId).bytes(op.body).finish();
+}
+
+export function decodeCommitted(r: Reader): CommittedOp {
+  return {
+    op: Number(r.u64('op')), operation: r.u8('operation'), timestampMicros: Number(r.u64('timestamp')),
+    client: r.u128('client'), userId: r.u32('user id'), body: r.rest(),
+  };
+}
+
+export function encodeSnapshotMessage(snapshot: Uint8Array): Uint8Array {
+  return new Writer(1 + snapshot.length).u8(Method.snapshot).bytes(snapshot).finish();
+}
+
+// --- partitions -------------------------------------------------------------------------------------------
+
+// Every partition request names the metadata op its home shard had applied: the owner handles it only after it
+// has applied that op too (the partition may have been created by it).
+export interface PartitionTarget {
+  appliedOp: number;
+  streamId: number;
+  topicId: number;
+  partitionId: number;
+}
+
+export interface ConsumerRef {
+  kind: number; // 1 single consumer, 2 consumer group
+  id: number;
+}
+
+export type PartitionRequest =
+  | { method: typeof Method.send; target: PartitionTarget; batch: Uint8Array }
+  | { method: typeof Method.storeOffset; target: PartitionTarget; consumer: ConsumerRef; offset: number }
+  | { method: typeof Method.deleteOffset; target: PartitionTarget; consumer: ConsumerRef }
+  | { method: typeof Method.poll; target: PartitionTarget; consumer: ConsumerRef; strategy: number; value: bigint; count: number; autoCommit: boolean }
+  | { method: typeof Method.getOffset; target: PartitionTarget; consumer: ConsumerRef };
+
+export function encodePartitionRequest(q: PartitionRequest): Uint8Array {
+  const w = new Writer(64 + (q.method === Method.send ? q.batch.length : 0));
+  w.u8(q.method).u64(q.target.appliedOp).u32(q.target.streamId).u32(q.target.topicId).u32(q.target.partitionId);
+  if (q.method === Method.send) return w.bytes(q.batch).finish();
+  w.u8(q.consumer.kind).u32(q.consumer.id);
+  if (q.method === Method.storeOffset) w.u64(q.offset);
+  if (q.method === Method.poll) w.u8(q.strategy).u64(q.value).u32(q.count).u8(q.autoCommit ? 1 : 0);
+  return w.finish();
+}
+
+export function decodePartitionRequest(bytes: Uint8Array): PartitionRequest {
+  const r = new Reader(bytes);
+  const method = r.u8('method');
+  const target: PartitionTarget = { appliedOp: Number(r.u64('applied op')), streamId: r.u32('stream'), topicId: r.u32('topic'), partitionId: r.u32('partition') };
+  if (method === Method.send) return { method, target, batch: r.rest() };
+  const consumer = { kind: r.u8('consumer kind'), id: r.u32('consumer id') };
+  switch (method) {
+    case Method.storeOffset: return { method, target, consumer, offset: Number(r.u64('offset')) };
+    case Method.deleteOffset: return { method, target, consumer };
+    case Method.getOffset: return { method, target, consumer };
+    case Method.poll: return { method, target, consumer, strategy: r.u8('strategy'), value: r.u64('value'), count: r.u32('count'), autoCommit: r.u8('auto commit') === 1 };
+    default: throw new Error(`unknown partition method ${method}`);
+  }
+}
+
+// status 0 + the reply body the client gets (send: base offset; poll: the whole poll body; get offset: 20 B or
+// empty), or an Iggy error code and an empty body.
+export function encodePartitionReply(status: number, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, status, true);
+  out.set(body, 4);
+  return out;
+}
+
+export function decodePartitionReply(bytes: Uint8Array): { status: number; body: Uint8Array } {
+  return { status: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true), body: bytes.subarray(4) };
+}
+
+export function encodeStats(namespace: bigint, s: PartitionStats | null): Uint8Array {
+  const w = new Writer(48).u8(Method.stats).u64(namespace).u8(s ? 1 : 0);
+  if (s) w.u64(s.currentOffset).u64(s.messagesCount).u64(s.sizeBytes).u32(s.segmentsCount);
+  return w.finish();
+}
+
+export function decodeStats(r: Reader): { namespace: bigint; stats: PartitionStats | null } {
+  const namespace = r.u64('namespace');
+  if (r.u8('present') === 0) return { namespace, stats: null };
+  return { namespace, stats: { currentOffset: Number(r.u64()), messagesCount: Number(r.u64()), sizeBytes: Number(r.u64()), segmentsCount: r.u32() } };
+}

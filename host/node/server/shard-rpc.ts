@@ -1,0 +1,80 @@
+// Request/reply between shards on top of the mailbox: a call carries a correlation id, its answer comes back on
+// the reply lane (FORWARD_CLIENT_SEND, or PARTITION_READ_REPLY for reads) with the same id. A call to this shard
+// itself runs the handler directly. Messages with correlation 0 are one-way (broadcasts, stats notices).
+import { Lifecycle, Variant } from '../../shared/frames.js';
+import type { Mailbox, ShardMessage } from './mailbox.js';
+
+export type Handler = (message: ShardMessage) => Promise<Uint8Array | null> | Uint8Array | null;
+
+interface Waiting {
+  resolve: (payload: Uint8Array) => void;
+  reject: (error: Error) => void;
+}
+
+const key = (variant: number, kind: number) => (variant << 8) | kind;
+
+function replyKindOf(kind: number): number {
+  return kind === Lifecycle.partitionRead ? Lifecycle.partitionReadReply : Lifecycle.forwardClientSend;
+}
+
+export class ShardRpc {
+  private readonly handlers = new Map<number, Handler>();
+  private readonly waiting = new Map<number, Waiting>();
+  private next = 1;
+
+  constructor(private readonly mailbox: Mailbox, readonly self: number) {}
+
+  on(variant: number, kind: number, handler: Handler): void {
+    this.handlers.set(key(variant, kind), handler);
+  }
+
+  call(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): Promise<Uint8Array> {
+    if (target === this.self) {
+      return Promise.resolve(this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload }))
+        .then((reply) => reply ?? new Uint8Array(0));
+    }
+    const correlation = this.next;
+    this.next = this.next === 0xffff_ffff ? 1 : this.next + 1;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.waiting.set(correlation, { resolve, reject });
+      this.mailbox.send(target, variant, kind, correlation, payload, group);
+    });
+  }
+
+  notify(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): void {
+    if (target === this.self) {
+      void this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload });
+      return;
+    }
+    this.mailbox.send(target, variant, kind, 0, payload, group);
+  }
+
+  // Every message the shard loop receives comes through here.
+  deliver(message: ShardMessage): void {
+    const isReply = message.variant === Variant.lifecycle
+      && (message.kind === Lifecycle.forwardClientSend || message.kind === Lifecycle.partitionReadReply);
+    if (isReply && message.correlation !== 0) {
+      const waiting = this.waiting.get(message.correlation);
+      if (!waiting) throw new Error(`shard ${this.self}: reply ${message.correlation} from shard ${message.source} matches no call`);
+      this.waiting.delete(message.correlation);
+      waiting.resolve(message.payload);
+      return;
+    }
+    const result = this.handlerFor(message.variant, message.kind)(message);
+    if (message.correlation === 0) return;
+    void Promise.resolve(result).then((reply) => {
+      this.mailbox.send(message.source, Variant.lifecycle, replyKindOf(message.kind), message.correlation, reply ?? new Uint8Array(0));
+    });
+  }
+
+  failAll(error: Error): void {
+    for (const waiting of this.waiting.values()) waiting.reject(error);
+    this.waiting.clear();
+  }
+
+  private handlerFor(variant: number, kind: number): Handler {
+    const handler = this.handlers.get(key(variant, kind));
+    if (!handler) throw new Error(`shard ${this.self}: no handler for frame variant ${variant} kind ${kind}`);
+    return handler;
+  }
+}

@@ -1,0 +1,232 @@
+// The protocol server of one shard: its copy of the committed metadata, the partitions it owns, the client
+// connections the kernel handed it, and the messages it exchanges with the other shards. Shard 0 also runs the
+// metadata group. The shard loop (shard-worker.ts) feeds it ring frames and calls turn() every loop turn.
+import net from 'node:net';
+import { type CoreExports } from '../../shared/core.js';
+import { Lifecycle, Variant } from '../../shared/frames.js';
+import { Reader } from '../../shared/wire/buffer.js';
+import { logger } from '../../shared/log.js';
+import { StorageCore } from '../io/storage-core.js';
+import type { FsyncPolicy } from '../io/fsync-policy.js';
+import { applyOp, clearAllMembers, decodeSnapshot } from '../metadata/machine.js';
+import { createMetadataState, type MetadataState } from '../metadata/state.js';
+import type { ApplyResult, CommittedOp } from '../metadata/types.js';
+import { ClientConnection } from '../net/client-connection.js';
+import { ClientRequests } from './client-requests.js';
+import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
+import { Mailbox, type ShardMessage } from './mailbox.js';
+import { MetadataOwner } from './metadata-owner.js';
+import { PartitionOwner } from './partition-owner.js';
+import { Method, decodeCommitted, decodeStats, encodePartitionReply, methodOf } from './shard-protocol.js';
+import { ShardRpc } from './shard-rpc.js';
+import { encodeClientList } from './system-reads.js';
+
+export interface ShardServerOptions {
+  shard: number;
+  shards: number;
+  settings: ServerSettings;
+  fsync: FsyncPolicy;
+  rootUsername: string;
+  rootPassword: string;
+  segmentBytes?: number;
+}
+
+const TICK_MS = 100;
+
+export class ShardServer implements ShardContext {
+  readonly shard: number;
+  readonly shards: number;
+  readonly rpc: ShardRpc;
+  readonly storage: StorageCore;
+  readonly settings: ServerSettings;
+  state: MetadataState = createMetadataState();
+  private readonly mailbox: Mailbox;
+  private readonly requests: ClientRequests;
+  private readonly partitions: PartitionOwner;
+  private readonly metadata: MetadataOwner | null;
+  private readonly waiters: { op: number; resolve: () => void }[] = [];
+  private readonly connections = new Map<number, ClientConnection>();
+  private listener: net.Server | null = null;
+  private connectionSeq = 0;
+  private handedOff!: () => void;
+  private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });
+  private lastTick = 0;
+  private readonly log;
+
+  constructor(readonly core: CoreExports, memory: WebAssembly.Memory, private readonly options: ShardServerOptions) {
+    this.shard = options.shard;
+    this.shards = options.shards;
+    this.settings = options.settings;
+    this.log = logger(`shard-${this.shard}`);
+    this.storage = StorageCore.attach(core, memory, core.shardStorageAddress(this.shard), core.shardStorageSize());
+    this.mailbox = new Mailbox(core, memory, this.shard, this.shards);
+    this.rpc = new ShardRpc(this.mailbox, this.shard);
+    this.requests = new ClientRequests(this);
+    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes });
+    this.metadata = this.shard === 0 ? new MetadataOwner(this, {
+      dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
+      apply: (op) => this.applyCommitted(op),
+      replaceState: (bytes) => { this.state = decodeSnapshot(bytes); },
+    }) : null;
+    this.registerHandlers();
+  }
+
+  private registerHandlers(): void {
+    const { rpc } = this;
+    rpc.on(Variant.lifecycle, Lifecycle.metadataSubmit, (m) => {
+      if (!this.metadata) throw new Error(`shard ${this.shard} got a metadata submit: only shard 0 runs the metadata group`);
+      return this.metadata.handle(m.payload);
+    });
+    rpc.on(Variant.lifecycle, Lifecycle.metadataCommitTick, (m) => this.onCommitTick(m));
+    rpc.on(Variant.consensus, 1, (m) => this.partitions.handle(m.payload));
+    rpc.on(Variant.lifecycle, Lifecycle.partitionRead, (m) => {
+      if (methodOf(m.payload) === Method.clientList) return encodePartitionReply(0, encodeClientList(this.clientsForList()));
+      return this.partitions.handle(m.payload);
+    });
+    rpc.on(Variant.lifecycle, Lifecycle.forwardClientSend, (m) => {
+      const r = new Reader(m.payload, 1);
+      if (methodOf(m.payload) !== Method.stats) throw new Error(`unexpected notice ${methodOf(m.payload)} from shard ${m.source}`);
+      const { namespace, stats } = decodeStats(r);
+      if (stats) this.state.partitionStats.set(namespace, stats);
+      else this.state.partitionStats.delete(namespace);
+      return null;
+    });
+  }
+
+  // --- boot -----------------------------------------------------------------------------------------------
+
+  // Shard 0 recovers the metadata log and hands the state to the others; every shard then opens its partitions.
+  async start(): Promise<void> {
+    if (this.metadata) {
+      await this.metadata.open();
+      clearAllMembers(this.state); // sessions do not survive a restart, neither does group membership
+      this.partitions.reconcile(null);
+      this.metadata.handOff();
+    } else {
+      await this.handOff;
+    }
+    this.log.debug(`serving ${this.partitions.count} partition(s), metadata at op ${this.state.appliedOp}`);
+  }
+
+  private onCommitTick(m: ShardMessage): null {
+    if (methodOf(m.payload) === Method.snapshot) {
+      this.state = decodeSnapshot(m.payload.subarray(1));
+      this.partitions.reconcile(null);
+      this.resolveWaiters();
+      this.handedOff();
+      return null;
+    }
+    this.applyCommitted(decodeCommitted(new Reader(m.payload, 1)));
+    return null;
+  }
+
+  applyCommitted(op: CommittedOp): ApplyResult {
+    const result = applyOp(this.state, op);
+    this.partitions.reconcile(op);
+    this.resolveWaiters();
+    return result;
+  }
+
+  applied(op: number): Promise<void> {
+    if (this.state.appliedOp >= op) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ op, resolve }));
+  }
+
+  private resolveWaiters(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i].op <= this.state.appliedOp) {
+        this.waiters[i].resolve();
+        this.waiters.splice(i, 1);
+      }
+    }
+  }
+
+  ownerOf(streamId: number, topicId: number, partitionId: number): number {
+    return this.core.routePartition(streamId, topicId, partitionId, this.shards);
+  }
+
+  // --- clients --------------------------------------------------------------------------------------------
+
+  // Shard 0 binds the listening socket and reports its fd; the others accept on the same fd (the kernel spreads
+  // connections across the shards; Node 20 has no SO_REUSEPORT).
+  async bindListener(address: string): Promise<{ fd: number; address: string }> {
+    const at = address.lastIndexOf(':');
+    const server = this.createListener();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: address.slice(0, at), port: Number(address.slice(at + 1)) }, () => { server.off('error', reject); resolve(); });
+    });
+    const bound = server.address() as net.AddressInfo;
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    return { fd, address: `${bound.address}:${bound.port}` };
+  }
+
+  adoptListener(fd: number): Promise<void> {
+    const server = this.createListener();
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd }, () => { server.off('error', reject); resolve(); });
+    });
+  }
+
+  private createListener(): net.Server {
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.listener = server;
+    return server;
+  }
+
+  private accept(socket: net.Socket): void {
+    const id = ++this.connectionSeq * this.shards + this.shard;
+    const address = `${socket.remoteAddress}:${socket.remotePort}`;
+    const connection = new ClientConnection(id, socket, address, this.settings.maxFrameBytes, {
+      request: (c, frame) => this.requests.request(c, frame),
+      closed: (c) => {
+        this.connections.delete(c.id);
+        this.requests.closed(c);
+      },
+    });
+    this.connections.set(id, connection);
+    this.requests.attach(connection);
+    this.log.debug(`client ${id} connected from ${address}`);
+  }
+
+  localClients(): ConnectedClient[] {
+    return [...this.connections.values()].map((c) => ({ connectionId: c.id, address: c.address, userId: this.requests.bindingOf(c.id)?.userId ?? null }));
+  }
+
+  private clientsForList() {
+    return [...this.connections.values()].map((c) => {
+      const binding = this.requests.bindingOf(c.id);
+      return { connectionId: c.id, address: c.address, userId: binding?.userId ?? 0xffff_ffff, client: binding?.client ?? 0n };
+    });
+  }
+
+  // --- loop -----------------------------------------------------------------------------------------------
+
+  onFrame(frame: number): void {
+    const message = this.mailbox.receive(frame);
+    if (message) this.rpc.deliver(message);
+  }
+
+  // Once per loop turn: queued messages into the rings, journal writes (one fdatasync per group), ticks.
+  turn(): boolean {
+    this.mailbox.pump();
+    this.metadata?.flush();
+    this.partitions.flush();
+    const now = Date.now();
+    if (now - this.lastTick >= TICK_MS) {
+      this.lastTick = now;
+      this.partitions.tick();
+    }
+    return this.mailbox.pending > 0;
+  }
+
+  async stop(): Promise<void> {
+    const listener = this.listener;
+    this.listener = null;
+    for (const connection of this.connections.values()) connection.close();
+    if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
+    this.partitions.closeAll();
+    this.metadata?.close();
+  }
+}
