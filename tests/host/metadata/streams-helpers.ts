@@ -40,7 +40,7 @@ export const body = {
 // Applies ops in order with increasing commit numbers, like a shard following the metadata log.
 export class Harness {
   readonly state: MetadataState = createMetadataState();
-  private op = 0;
+  op = 0; // the last commit number applied
 
   apply(operation: number, payload: Uint8Array, opts: { client?: bigint; at?: number } = {}): ApplyResult {
     this.op++;
