@@ -1,7 +1,6 @@
 // Consumer group membership (iggy-client-wire.md §9.2). Members are VSR client ids in join order; partitions
 // are dealt round-robin over them (partition i -> members[i mod n]), and every change of membership bumps the
 // generation so a member's Sync can tell that its assignment moved.
-import { assignedPartitions } from './stream-encoders.js';
 import { lowestFreeId, type ConsumerGroup, type StreamsState, type Topic } from './streams.js';
 
 export function memberIndex(group: ConsumerGroup, client: bigint): number {
@@ -31,6 +30,13 @@ export function removeClientFromAllGroups(state: StreamsState, client: bigint): 
       for (const group of topic.groups.values()) leaveGroup(group, client);
     }
   }
+}
+
+// Round-robin deal: partition i belongs to member i mod n (members in join order).
+export function assignedPartitions(partitionsCount: number, membersCount: number, memberIndex: number): number[] {
+  const owned: number[] = [];
+  for (let p = memberIndex; p < partitionsCount; p += membersCount) owned.push(p);
+  return owned;
 }
 
 // The partitions `client` owns in `group`, or null when it is not a member.

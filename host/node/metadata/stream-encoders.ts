@@ -2,6 +2,7 @@
 // offsets come from the partition stats the owner shards push; a partition without an entry shows zeros and one
 // segment (a fresh partition has its first segment open).
 import { Writer, utf8 } from '../../shared/wire/buffer.js';
+import { assignedPartitions } from './groups.js';
 import { namespaceOf } from './namespace.js';
 import { derivedTopicOptions, encodeOptionsBlock } from './options.js';
 import { byId, type ConsumerGroup, type Stream, type Topic } from './streams.js';
@@ -84,13 +85,6 @@ export function encodeGroupDetails(topic: Topic, group: ConsumerGroup): Uint8Arr
     for (const p of owned) w.u32(p);
   });
   return w.finish();
-}
-
-// Round-robin deal: partition i belongs to member i mod n (members in join order).
-export function assignedPartitions(partitionsCount: number, membersCount: number, memberIndex: number): number[] {
-  const owned: number[] = [];
-  for (let p = memberIndex; p < partitionsCount; p += membersCount) owned.push(p);
-  return owned;
 }
 
 // SyncConsumerGroup: u64 generation, u32 n, n × u32 partition id.

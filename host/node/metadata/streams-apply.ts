@@ -1,7 +1,7 @@
 // The deterministic state machine of the streams ops: every shard applies the same committed ops in the same
 // order and must end in the same state, so nothing here reads a clock or a random source: timestamps come from
 // the op. Business rejections are exactly the per-op codes of iggy-client-wire.md §5.4.
-import { WireError } from '../../shared/wire/buffer.js';
+import { WireError, Writer } from '../../shared/wire/buffer.js';
 import { ErrorCode, Operation } from '../../shared/wire/codes.js';
 import type { Identifier } from '../../shared/wire/primitives.js';
 import { joinGroup, leaveGroup, partitionsChanged, removeClientFromAllGroups } from './groups.js';
@@ -10,9 +10,8 @@ import type { MetadataState } from './state.js';
 import { NO_STATS, encodeGroupDetails, encodeTopicDetails, writeStreamResponse } from './stream-encoders.js';
 import { decodeStreamsRequest, type StreamsRequest } from './stream-requests.js';
 import {
-  MAX_PARTITIONS, MAX_STREAMS, MAX_TOPICS, groupOf, lowestFreeId, topicOf, type Stream, type Topic,
+  MAX_PARTITIONS, MAX_STREAMS, MAX_TOPICS, groupOf, lowestFreeId, topicOf, type ConsumerGroup, type Stream, type Topic,
 } from './streams.js';
-import { Writer } from '../../shared/wire/buffer.js';
 import type { ApplyResult, CommittedOp } from './types.js';
 
 const EMPTY = new Uint8Array(0);
@@ -37,8 +36,8 @@ export function applyStreamsOp(state: MetadataState, op: CommittedOp): ApplyResu
 function applyRequest(state: MetadataState, op: CommittedOp, req: StreamsRequest): ApplyResult {
   const at = Math.trunc(op.timestampMicros);
   switch (req.operation) {
-    case Operation.createStream: return createStream(state, op.op, at, req.name, req);
-    case Operation.updateStream: return updateStream(state, req.stream, req.name, req);
+    case Operation.createStream: return createStream(state, op.op, at, req);
+    case Operation.updateStream: return updateStream(state, req);
     case Operation.deleteStream: return deleteStream(state, req.stream);
     case Operation.purgeStream: return withStream(state, req.stream, () => ok());
     case Operation.createTopic: return createTopic(state, op.op, at, req);
@@ -85,7 +84,7 @@ function withTopic(state: MetadataState, streamId: Identifier, topicId: Identifi
 
 function withGroup(
   state: MetadataState, streamId: Identifier, topicId: Identifier, groupId: Identifier,
-  then: (t: Topic, g: NonNullable<ReturnType<typeof groupOf>>) => ApplyResult,
+  then: (t: Topic, g: ConsumerGroup) => ApplyResult,
 ): ApplyResult {
   return withTopic(state, streamId, topicId, (_stream, topic) => {
     const group = groupOf(topic, groupId);
@@ -93,8 +92,9 @@ function withGroup(
   });
 }
 
-function createStream(state: MetadataState, opNumber: number, at: number, name: string, req: { options: Stream['options'] }): ApplyResult {
-  const streams = state.streams;
+function createStream(state: MetadataState, opNumber: number, at: number, req: Extract<StreamsRequest, { operation: 128 }>): ApplyResult {
+  const { streams } = state;
+  const { name } = req;
   if (streams.streamIdsByName.has(name)) return reject(ErrorCode.streamNameAlreadyExists);
   const id = lowestFreeId(streams.streams);
   if (id >= MAX_STREAMS) return reject(ErrorCode.tooManyStreams);
@@ -104,8 +104,9 @@ function createStream(state: MetadataState, opNumber: number, at: number, name: 
   return ok(writeStreamResponse(new Writer(), stream, NO_STATS).finish());
 }
 
-function updateStream(state: MetadataState, id: Identifier, name: string, req: { options: Stream['options'] }): ApplyResult {
-  return withStream(state, id, (stream) => {
+function updateStream(state: MetadataState, req: Extract<StreamsRequest, { operation: 129 }>): ApplyResult {
+  const { name } = req;
+  return withStream(state, req.stream, (stream) => {
     const holder = state.streams.streamIdsByName.get(name);
     if (holder !== undefined && holder !== stream.id) return reject(ErrorCode.streamNameAlreadyExists);
     state.streams.streamIdsByName.delete(stream.name);
@@ -130,7 +131,6 @@ function createTopic(state: MetadataState, opNumber: number, at: number, req: Ex
     if (stream.topicIdsByName.has(req.name)) return reject(ErrorCode.topicNameAlreadyExists);
     const id = lowestFreeId(stream.topics);
     if (id >= MAX_TOPICS) return reject(ErrorCode.tooManyTopics);
-    if (req.partitionsCount > MAX_PARTITIONS) return reject(ErrorCode.partitionIdSpaceExhausted);
     const topic: Topic = {
       id, createdAt: at, createdOp: opNumber, name: req.name, explicitOptions: req.options, settings: req.settings,
       partitions: [], groups: new Map(), groupIdsByName: new Map(),
@@ -185,7 +185,7 @@ function deletePartitions(state: MetadataState, stream: Stream, topic: Topic, co
 function createGroup(topic: Topic, name: string): ApplyResult {
   if (topic.groupIdsByName.has(name)) return reject(ErrorCode.consumerGroupNameAlreadyExists);
   const id = lowestFreeId(topic.groups);
-  const group = { id, name, generation: 0, members: [] };
+  const group: ConsumerGroup = { id, name, generation: 0, members: [] };
   topic.groups.set(id, group);
   topic.groupIdsByName.set(name, id);
   return ok(encodeGroupDetails(topic, group));
