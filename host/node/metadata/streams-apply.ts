@@ -12,7 +12,7 @@ import { decodeStreamsRequest, type StreamsRequest } from './stream-requests.js'
 import {
   MAX_PARTITIONS, MAX_STREAMS, MAX_TOPICS, groupOf, lowestFreeId, topicOf, type ConsumerGroup, type Stream, type Topic,
 } from './streams.js';
-import type { ApplyResult, CommittedOp } from './types.js';
+import { InternalOperation, type ApplyResult, type CommittedOp } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 const ok = (payload: Uint8Array = EMPTY): ApplyResult => ({ result: 0, payload });
@@ -59,7 +59,7 @@ function applyRequest(state: MetadataState, op: CommittedOp, req: StreamsRequest
       return withGroup(state, req.stream, req.topic, req.group, (_t, g) => (joinGroup(g, op.client), ok()));
     case Operation.leaveConsumerGroup:
       return withGroup(state, req.stream, req.topic, req.group, (_t, g) => (leaveGroup(g, op.client) ? ok() : reject(ErrorCode.consumerGroupMemberNotFound)));
-    case 66:
+    case InternalOperation.removeConsumerGroupMember:
       removeClientFromAllGroups(state.streams, req.client);
       return ok();
   }
