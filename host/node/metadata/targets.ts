@@ -1,0 +1,112 @@
+// Data-path target resolution: which partition a send, poll or offset command addresses, checked against this
+// shard's committed metadata (iggy-client-wire.md §8.1, §8.4–8.6, §9). Error shapes differ per command: send
+// and offset writes answer 20 for any unresolvable target, polls name the missing level, offset reads answer
+// an empty body for an unknown stream or topic.
+import { utf8 } from '../../shared/wire/buffer.js';
+import { ErrorCode } from '../../shared/wire/codes.js';
+import type { Consumer, Identifier, Partitioning } from '../../shared/wire/primitives.js';
+import { xxh32 } from '../../shared/xxh32.js';
+import { partitionsOfMember } from './groups.js';
+import { namespaceOf } from './namespace.js';
+import { allowed } from './permissions.js';
+import type { MetadataState } from './state.js';
+import { groupOf, topicOf, type Stream, type StreamsState, type Topic } from './streams.js';
+import type { Session } from './types.js';
+
+export { namespaceOf };
+
+export interface Target {
+  ok: true;
+  streamId: number;
+  topicId: number;
+  partitionId: number;
+  namespace: bigint;
+}
+
+export type TargetFailure = { ok: false; status: number; message: string };
+export type SendTarget = Target | TargetFailure;
+
+export type PollPurpose = 'poll' | 'get-offset' | 'store-offset' | 'delete-offset';
+export type PollTarget =
+  | (Target & { consumerKind: 1 | 2; consumerId: number })
+  | TargetFailure
+  | { ok: false; status: 0; emptyPoll: true };
+
+const failure = (status: number, message: string): TargetFailure => ({ ok: false, status, message });
+
+// Balanced sends: one round-robin counter per topic on this shard. Not replicated and need not agree between
+// shards; keyed by the state object so separate states (tests, a reloaded snapshot) start afresh.
+const roundRobin = new WeakMap<StreamsState, Map<string, number>>();
+
+function nextBalanced(streams: StreamsState, stream: Stream, topic: Topic): number {
+  let counters = roundRobin.get(streams);
+  if (!counters) roundRobin.set(streams, (counters = new Map()));
+  const key = `${stream.id}/${topic.id}/${topic.createdOp}`;
+  const next = counters.get(key) ?? 0;
+  counters.set(key, (next + 1) % topic.partitions.length);
+  return next % topic.partitions.length;
+}
+
+export function resolveSendTarget(
+  state: MetadataState, session: Session, streamId: Identifier, topicId: Identifier, partitioning: Partitioning,
+): SendTarget {
+  const stream = state.streams.stream(streamId);
+  if (!stream) return failure(ErrorCode.resourceNotFound, 'stream not found');
+  const topic = topicOf(stream, topicId);
+  if (!topic) return failure(ErrorCode.resourceNotFound, 'topic not found');
+  if (!allowed(state.users, session.userId, 'send_messages', stream.id, topic.id)) {
+    return failure(ErrorCode.unauthorized, `user ${session.userId} lacks send_messages`);
+  }
+  const count = topic.partitions.length;
+  if (count === 0) return failure(ErrorCode.resourceNotFound, 'topic has no partitions');
+  let partitionId: number;
+  if (partitioning.kind === 'partition') partitionId = partitioning.partition;
+  else if (partitioning.kind === 'key') partitionId = xxh32(partitioning.key) % count;
+  else partitionId = nextBalanced(state.streams, stream, topic);
+  if (partitionId >= count) return failure(ErrorCode.resourceNotFound, `partition ${partitionId} not found`);
+  return { ok: true, streamId: stream.id, topicId: topic.id, partitionId, namespace: namespaceOf(stream.id, topic.id, partitionId) };
+}
+
+export function resolvePollTarget(
+  state: MetadataState, session: Session, consumer: Consumer, streamId: Identifier, topicId: Identifier,
+  partition: number | null, purpose: PollPurpose,
+): PollTarget {
+  const codes = MISSING[purpose];
+  const stream = state.streams.stream(streamId);
+  if (!stream) return failure(codes.stream, 'stream not found');
+  const topic = topicOf(stream, topicId);
+  if (!topic) return failure(codes.topic, 'topic not found');
+  if (!allowed(state.users, session.userId, 'poll_messages', stream.id, topic.id)) {
+    return failure(ErrorCode.unauthorized, `user ${session.userId} lacks poll_messages`);
+  }
+  const found = (partitionId: number, consumerKind: 1 | 2, consumerId: number): PollTarget => {
+    if (partitionId >= topic.partitions.length) return failure(codes.partition, `partition ${partitionId} not found`);
+    return { ok: true, streamId: stream.id, topicId: topic.id, partitionId, namespace: namespaceOf(stream.id, topic.id, partitionId), consumerKind, consumerId };
+  };
+  if (consumer.kind === 'consumer') return found(partition ?? 0, 1, singleConsumerId(consumer.id));
+
+  const group = groupOf(topic, consumer.id);
+  if (!group) return failure(codes.group, 'consumer group not found');
+  if (partition !== null && partition >= topic.partitions.length) return failure(codes.partition, `partition ${partition} not found`);
+  const owned = partitionsOfMember(topic, group, session.client) ?? [];
+  // Reading a group's stored offset needs no ownership; everything else acts for the member on its partitions.
+  if (purpose === 'get-offset' && partition !== null) return found(partition, 2, group.id);
+  const chosen = partition ?? owned[0];
+  if (chosen !== undefined && owned.includes(chosen)) return found(chosen, 2, group.id);
+  if (purpose === 'poll') return { ok: false, status: 0, emptyPoll: true };
+  if (purpose === 'get-offset') return failure(0, 'the member owns no partition');
+  return failure(ErrorCode.resourceNotFound, `partition ${chosen ?? '(none)'} is not assigned to this member`);
+}
+
+// Status per missing level; 0 = answer with an empty body (GetConsumerOffset on an unknown stream or topic).
+const MISSING: Record<PollPurpose, { stream: number; topic: number; partition: number; group: number }> = {
+  poll: { stream: ErrorCode.streamIdNotFound, topic: ErrorCode.topicIdNotFound, partition: ErrorCode.partitionNotFound, group: ErrorCode.consumerGroupIdNotFound },
+  'get-offset': { stream: 0, topic: 0, partition: ErrorCode.partitionNotFound, group: ErrorCode.consumerGroupIdNotFound },
+  'store-offset': { stream: 20, topic: 20, partition: 20, group: 20 },
+  'delete-offset': { stream: 20, topic: 20, partition: 20, group: 20 },
+};
+
+// §9.1: a numeric consumer id is used as is, a string id is hashed.
+export function singleConsumerId(id: Identifier): number {
+  return id.kind === 'numeric' ? id.id : xxh32(utf8.encode(id.name));
+}
