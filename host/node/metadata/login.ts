@@ -22,9 +22,12 @@ interface VersionInfo { version: number; sdkName: string; sdkVersion: string }
 interface PasswordShape { username: string; password: Uint8Array; context: string }
 interface TokenShape { token: Uint8Array; context: string }
 
+// §4.2 tries the password shape, then the PAT shape. Requiring an exact fit with UTF-8 strings makes them
+// exclusive: for one body to fit both, the password shape's context length would need a low byte of 0xff
+// inside what the PAT shape reads as its (UTF-8) context, or a context beyond the 64 MiB frame limit. So the
+// first shape that fits decides, and a wrong password can only ever be answered 9.
 export type RegisterBody =
-  // `alsoToken`: the rare body that decodes exactly as both shapes; §4.2 tries the password first, then this.
-  | ({ kind: 'password'; alsoToken?: TokenShape } & VersionInfo & PasswordShape)
+  | ({ kind: 'password' } & VersionInfo & PasswordShape)
   | ({ kind: 'token' } & VersionInfo & TokenShape)
   | { kind: 'malformed' }
   | { kind: 'incompatible'; version: number };
@@ -71,10 +74,9 @@ export function decodeRegisterBody(body: Uint8Array): RegisterBody {
   if (!protocolCompatible(info.version)) return { kind: 'incompatible', version: info.version };
   const tail = body.subarray(r.offset);
   const password = tryShape(tail, passwordShape);
+  if (password) return { kind: 'password', ...info, ...password };
   const token = tryShape(tail, tokenShape);
-  if (password) return token ? { kind: 'password', ...info, ...password, alsoToken: token } : { kind: 'password', ...info, ...password };
-  if (token) return { kind: 'token', ...info, ...token };
-  return { kind: 'malformed' };
+  return token ? { kind: 'token', ...info, ...token } : { kind: 'malformed' };
 }
 
 export type LoginResult = { ok: true; userId: number } | { ok: false; reason: number };
@@ -119,10 +121,7 @@ export async function authenticateRegister(
     }
     case 'password': {
       const r = await verifyPasswordLogin(users, decoded.username, decoded.password);
-      if (r.ok) return { ...r, info: versionInfo(decoded) };
-      if (r.reason !== EvictionReason.invalidCredentials || !decoded.alsoToken) return r;
-      const t = verifyTokenLogin(users, decoded.alsoToken.token, nowMicros);
-      return t.ok ? { ...t, info: versionInfo(decoded) } : t;
+      return r.ok ? { ...r, info: versionInfo(decoded) } : r;
     }
   }
 }
