@@ -77,8 +77,8 @@ export class Writer {
     return at;
   }
 
-  // room() first, then this.view / this.buf: room() may replace them, and `this.view.setX(this.room(n))` would
-  // evaluate the old view before growing.
+  // room() first, then this.view / this.buf: growing replaces them, and `this.view.setX(this.room(n), …)` would
+  // write through the stale (smaller) view.
   u8(v: number): this { const at = this.room(1); this.view.setUint8(at, v); return this; }
   u16(v: number): this { const at = this.room(2); this.view.setUint16(at, v, true); return this; }
   u32(v: number): this { const at = this.room(4); this.view.setUint32(at, v >>> 0, true); return this; }
