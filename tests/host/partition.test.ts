@@ -165,3 +165,25 @@ test('the .index of a segment retention already deleted is removed at boot', asy
   assert.deepEqual(fs.readdirSync(dir).sort(), ['00000000000000000000.index', '00000000000000000000.log']);
   q.close();
 });
+
+test('deleteOldestSegments drops sealed segments oldest first and never the active one', async () => {
+  const dir = tempDir();
+  const sc = await storageCore();
+  const opts = { dir, partitionId: 0, segmentBytes: 1024, quiet: true };
+  const p = Partition.openSync(opts, sc);
+  for (let i = 0; i < 6; i++) p.append([await batchOf(i * 2, 2, 400)]);
+  assert.deepEqual(p.segments.map((s) => s.baseOffset), [0, 2, 4, 6, 8, 10]);
+  assert.equal(p.deleteOldestSegments(0), 0);
+  assert.equal(p.deleteOldestSegments(2), 2);
+  assert.equal(p.firstOffset, 4);
+  assert.throws(() => p.readFromOffset(3), { name: 'OffsetOutOfRange' });
+  assert.deepEqual(batchPayloads(p.readFromOffset(4, 1)[0].bytes)[0], payload(4, 400));
+  assert.equal(p.deleteOldestSegments(1e9), 3, 'all sealed ones, the active segment stays');
+  assert.deepEqual(p.segments.map((s) => s.baseOffset), [10]);
+  assert.equal(p.deleteOldestSegments(1), 0);
+  p.close();
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['00000000000000000010.index', '00000000000000000010.log']);
+  const q = Partition.openSync(opts, sc);
+  assert.deepEqual([q.firstOffset, q.nextOffset], [10, 12]);
+  q.close();
+});

@@ -79,7 +79,12 @@ export class Partition {
   }
 
   static async open(options: PartitionOptions, sc?: StorageCore): Promise<Partition> {
-    const partition = new Partition(sc ?? await storageCore(), options);
+    return Partition.openSync(options, sc ?? await storageCore());
+  }
+
+  // The shard loop owns its files and opens partitions without yielding (a purge reopens one mid-request).
+  static openSync(options: PartitionOptions, sc: StorageCore): Partition {
+    const partition = new Partition(sc, options);
     try {
       partition.recover();
     } catch (error) {
@@ -307,6 +312,13 @@ export class Partition {
     const table = new Float64Array(this.sc.u8.buffer, this.sc.scratch, this.segments.length * 2);
     this.segments.forEach((s, i) => { table[2 * i] = s.size; table[2 * i + 1] = s.lastTimestamp; });
     const drop = this.sc.core.retentionPick(this.sc.scratch, this.segments.length, maxBytes, nowMicros, maxAgeMicros);
+    return this.deleteOldestSegments(drop);
+  }
+
+  // Deletes up to `count` of the oldest sealed segments, oldest first; the active segment is never deleted. Returns
+  // how many went. A crash part-way leaves a prefix deleted, which recovery accepts (the first segment may start late).
+  deleteOldestSegments(count: number): number {
+    const drop = Math.min(Math.max(0, Math.floor(count)), this.segments.length - 1);
     if (drop === 0) return 0;
     for (const segment of this.segments.splice(0, drop)) segment.remove();
     fsyncDir(this.options.dir);

@@ -1,0 +1,191 @@
+// The home of one partition: `<dataDir>/streams/<stream>/topics/<topic>/partitions/<partition>/`, holding its
+// segments (Partition) and its consumer offsets (offsets.log), opened and closed together by the owning shard.
+// Purge and removal swap the whole directory out with one rename (`<partition>.trash`), so a crash leaves either
+// the old partition or none, never a half-deleted one; leftovers of the swap are removed at the next open or listing.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { PartitionStats } from '../metadata/types.js';
+import { fsyncDir, mkdirDurably } from '../io/durable-fs.js';
+import type { FsyncPolicy } from '../io/fsync-policy.js';
+import { Partition, type AppendResult, type PartitionOptions } from '../io/partition.js';
+import type { StorageCore } from '../io/storage-core.js';
+import { ConsumerOffsets, type ConsumerKind } from './offsets.js';
+import type { PollState } from './poll.js';
+
+export interface PartitionIds {
+  streamId: number;
+  topicId: number;
+  partitionId: number;
+}
+
+export interface PartitionHomeOptions {
+  fsync: FsyncPolicy;
+  segmentBytes?: number; // [1 GiB]
+  indexIntervalBytes?: number;
+  retention?: PartitionOptions['retention'];
+  verifyOnAppend?: boolean; // re-hash frames on append [false: verifySendBatch already did, before append is called]
+  offsetsCompactBytes?: number; // [1 MiB]
+  nowMicros?: () => number;
+  quiet?: boolean;
+}
+
+const TRASH = '.trash';
+
+export function partitionDir(dataDir: string, ids: PartitionIds): string {
+  for (const [name, id] of Object.entries(ids)) {
+    if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw new RangeError(`${name} ${id} is not a u32`);
+  }
+  return path.join(dataDir, 'streams', String(ids.streamId), 'topics', String(ids.topicId), 'partitions', String(ids.partitionId));
+}
+
+export class PartitionHome {
+  private constructor(
+    readonly dir: string,
+    readonly ids: PartitionIds,
+    private readonly sc: StorageCore,
+    private readonly options: PartitionHomeOptions,
+    private current: Partition,
+    private currentOffsets: ConsumerOffsets,
+  ) {}
+
+  static open(dataDir: string, ids: PartitionIds, sc: StorageCore, options: PartitionHomeOptions): PartitionHome {
+    const dir = partitionDir(dataDir, ids);
+    removeTrash(dir);
+    const [partition, offsets] = openFiles(dir, ids, sc, options);
+    return new PartitionHome(dir, ids, sc, options, partition, offsets);
+  }
+
+  // Replaced by purge(): hold the home, not these.
+  get partition(): Partition {
+    return this.current;
+  }
+
+  get offsets(): ConsumerOffsets {
+    return this.currentOffsets;
+  }
+
+  // Batches that verifySendBatch accepted; offsets, append time and batch checksum are stamped here.
+  append(batches: Uint8Array[]): AppendResult {
+    return this.current.append(batches);
+  }
+
+  stats(): PartitionStats {
+    const p = this.current;
+    return {
+      currentOffset: p.nextOffset > 0 ? p.nextOffset - 1 : 0,
+      messagesCount: p.nextOffset - p.firstOffset,
+      sizeBytes: p.sizeBytes,
+      segmentsCount: p.segments.length,
+    };
+  }
+
+  // What planPoll needs for this consumer (or for none: storedOffset null).
+  pollState(consumer?: { kind: ConsumerKind; id: number }): PollState {
+    return {
+      firstOffset: this.current.firstOffset,
+      nextOffset: this.current.nextOffset,
+      storedOffset: consumer ? this.currentOffsets.get(consumer.kind, consumer.id) : null,
+    };
+  }
+
+  // Iggy's purge: every message and every consumer offset gone, one empty segment at offset 0, new messages from
+  // offset 0. The rename of the directory is the commit point.
+  purge(): void {
+    this.closeFiles();
+    const trash = this.dir + TRASH;
+    fs.rmSync(trash, { recursive: true, force: true });
+    fs.renameSync(this.dir, trash);
+    mkdirDurably(this.dir); // fsyncs the parent: the rename and the new directory become durable together
+    [this.current, this.currentOffsets] = openFiles(this.dir, this.ids, this.sc, this.options);
+    fs.rmSync(trash, { recursive: true, force: true });
+  }
+
+  // DeleteSegments (§7.6) as Iggy does it: up to `count` of the oldest sealed segments, oldest first, the active one
+  // never; and none that holds an offset above the lowest stored consumer offset (a consumer has not read it yet).
+  // With no stored offsets there is no such barrier. Returns how many segments were deleted.
+  deleteSegments(count: number): number {
+    const segments = this.current.segments;
+    const barrier = this.currentOffsets.minOffset();
+    let deletable = 0;
+    while (deletable < count && deletable < segments.length - 1) {
+      const lastOffset = segments[deletable + 1].baseOffset - 1;
+      if (barrier !== null && lastOffset > barrier) break;
+      deletable++;
+    }
+    return this.current.deleteOldestSegments(deletable);
+  }
+
+  close(): void {
+    this.closeFiles();
+  }
+
+  // Deletes the partition's directory durably. The home must be closed first.
+  static remove(dataDir: string, ids: PartitionIds): void {
+    const dir = partitionDir(dataDir, ids);
+    const trash = dir + TRASH;
+    if (fs.existsSync(dir)) {
+      fs.rmSync(trash, { recursive: true, force: true });
+      fs.renameSync(dir, trash);
+      fsyncDir(path.dirname(dir)); // the commit point: the partition is gone
+    }
+    fs.rmSync(trash, { recursive: true, force: true });
+  }
+
+  private closeFiles(): void {
+    try {
+      this.currentOffsets.close();
+    } finally {
+      this.current.close();
+    }
+  }
+}
+
+// Every partition directory under `dataDir`, for boot reconciliation against the metadata. Names that are not u32
+// ids are ignored; leftovers of an interrupted purge or removal (`<id>.trash`) are deleted on the way.
+export function listPartitionDirs(dataDir: string): PartitionIds[] {
+  const found: PartitionIds[] = [];
+  for (const streamId of numericEntries(path.join(dataDir, 'streams'))) {
+    const topics = path.join(dataDir, 'streams', String(streamId), 'topics');
+    for (const topicId of numericEntries(topics)) {
+      const partitions = path.join(topics, String(topicId), 'partitions');
+      for (const name of entries(partitions)) {
+        if (name.endsWith(TRASH)) fs.rmSync(path.join(partitions, name), { recursive: true, force: true });
+      }
+      for (const partitionId of numericEntries(partitions)) found.push({ streamId, topicId, partitionId });
+    }
+  }
+  return found.sort((a, b) => a.streamId - b.streamId || a.topicId - b.topicId || a.partitionId - b.partitionId);
+}
+
+function openFiles(dir: string, ids: PartitionIds, sc: StorageCore, options: PartitionHomeOptions): [Partition, ConsumerOffsets] {
+  mkdirDurably(dir);
+  const partition = Partition.openSync({
+    dir, partitionId: ids.partitionId, fsync: options.fsync, segmentBytes: options.segmentBytes, indexIntervalBytes: options.indexIntervalBytes,
+    retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? false, nowMicros: options.nowMicros, quiet: options.quiet,
+  }, sc);
+  try {
+    return [partition, ConsumerOffsets.open(dir, sc, { compactBytes: options.offsetsCompactBytes, quiet: options.quiet })];
+  } catch (error) {
+    partition.close();
+    throw error;
+  }
+}
+
+function removeTrash(dir: string): void {
+  fs.rmSync(dir + TRASH, { recursive: true, force: true });
+}
+
+function entries(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+function numericEntries(dir: string): number[] {
+  return entries(dir)
+    .filter((name) => /^\d{1,10}$/.test(name) && Number(name) <= 0xffff_ffff && fs.statSync(path.join(dir, name)).isDirectory())
+    .map(Number);
+}

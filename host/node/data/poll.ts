@@ -1,0 +1,160 @@
+// PollMessages (iggy-client-wire.md §8.5–§8.7): where a poll starts (planPoll, pure) and the reply body
+// (buildPollReply): u32 partition_id, u64 current_offset, u32 count, then records. A record is a stored batch as it
+// is, or a slice of one: same base_offset / base_timestamp / origin, its own message_count and batch_length, and a
+// batch checksum the core recomputes (so its first frame may have offset_delta != 0).
+import type { PollingStrategy } from '../../shared/wire/primitives.js';
+import type { Partition, StoredBatch } from '../io/partition.js';
+import type { StorageCore } from '../io/storage-core.js';
+import { BATCH_HEADER_BYTES, FRAME_HEADER_BYTES } from './send.js';
+
+export const POLL_REPLY_HEAD_BYTES = 16;
+
+export type PollPlan = { start: number } | { empty: true } | { timestamp: number };
+
+export interface PollState {
+  firstOffset: number; // oldest offset still stored (retention and DeleteSegments move it up)
+  nextOffset: number; // one past the highest committed offset
+  storedOffset: number | null; // this consumer's stored offset in this partition
+}
+
+export interface PollReply {
+  body: Uint8Array;
+  lastOffset: number | null; // offset of the last message returned (what auto_commit stores), null when none
+  messages: number;
+}
+
+// §8.6. C = nextOffset - 1. Empty partition or count 0: empty. Offset → value; First → 0; Last → max(0, C - count + 1);
+// Next → stored + 1, or 0; Timestamp → resolved against the batches (buildPollReply). A start past C is empty; a
+// start below what retention left starts at the first stored offset.
+export function planPoll(strategy: PollingStrategy, count: number, state: PollState): PollPlan {
+  const { firstOffset, nextOffset, storedOffset } = state;
+  if (count <= 0 || nextOffset <= firstOffset) return { empty: true };
+  const highest = nextOffset - 1;
+  let start: number;
+  switch (strategy.kind) {
+    case 'timestamp':
+      return { timestamp: Number(strategy.value) };
+    case 'offset':
+      if (strategy.value > BigInt(highest)) return { empty: true };
+      start = Number(strategy.value);
+      break;
+    case 'first':
+      start = 0;
+      break;
+    case 'last':
+      start = Math.max(0, highest - count + 1);
+      break;
+    case 'next':
+      start = storedOffset === null ? 0 : storedOffset + 1;
+      break;
+  }
+  if (start > highest) return { empty: true };
+  return { start: Math.max(start, firstOffset) };
+}
+
+// The 16-byte head alone: what an empty poll answers (never a zero-length body; the SDKs need the head).
+export function emptyPollReply(partitionId: number, currentOffset: number): Uint8Array {
+  return replyHead(Buffer.alloc(POLL_REPLY_HEAD_BYTES), partitionId, currentOffset, 0);
+}
+
+// Up to `count` messages from the plan's start, as records, in at most `maxBytes` of body. Records are cut between
+// frames, never inside one. The first message is returned even when it alone is over `maxBytes` (a consumer must
+// always be able to make progress; a batch is at most MAX_BATCH_BYTES). Every record was verified by the core on
+// the read (stored batches) or re-checked and re-sealed by it (slices).
+export function buildPollReply(
+  sc: StorageCore, partition: Partition, partitionId: number, plan: PollPlan, count: number, maxBytes: number,
+): PollReply {
+  const current = currentOffsetOf(partition);
+  const none: PollReply = { body: emptyPollReply(partitionId, current), lastOffset: null, messages: 0 };
+  if ('empty' in plan || count <= 0) return none;
+  const batches = readPlanned(partition, plan, maxBytes);
+  if (batches.length === 0) return none;
+  const start = 'start' in plan ? plan.start : batches[0].baseOffset;
+  const end = Math.min(start + count, partition.nextOffset);
+
+  const records: Uint8Array[] = [];
+  let bytes = POLL_REPLY_HEAD_BYTES;
+  let messages = 0;
+  for (const batch of batches) {
+    if (batch.baseOffset >= end) break;
+    const from = Math.max(start, batch.baseOffset) - batch.baseOffset;
+    const to = Math.min(end, batch.baseOffset + batch.count) - batch.baseOffset;
+    if (from >= to) continue;
+    const room = maxBytes - bytes;
+    const whole = from === 0 && to === batch.count && batch.bytes.length <= room;
+    const record = whole ? { bytes: batch.bytes, count: batch.count } : sliceBatch(sc, batch.bytes, from, to, room, messages === 0);
+    if (record === null) break;
+    records.push(record.bytes);
+    bytes += record.bytes.length;
+    messages += record.count;
+    if (record.count < to - from) break; // out of room
+  }
+  if (messages === 0) return none;
+  const body = Buffer.allocUnsafe(bytes);
+  replyHead(body, partitionId, current, messages);
+  let at = POLL_REPLY_HEAD_BYTES;
+  for (const record of records) {
+    body.set(record, at);
+    at += record.length;
+  }
+  return { body, lastOffset: start + messages - 1, messages };
+}
+
+// current_offset of §8.5: the highest committed offset, 0 when nothing was ever stored.
+export function currentOffsetOf(partition: Partition): number {
+  return partition.nextOffset > 0 ? partition.nextOffset - 1 : 0;
+}
+
+// The stored batches a plan touches, re-checked against the partition as it is now (the plan may be older).
+function readPlanned(partition: Partition, plan: { start: number } | { timestamp: number }, maxBytes: number): StoredBatch[] {
+  const { firstOffset, nextOffset } = partition;
+  if (nextOffset <= firstOffset) return [];
+  if ('start' in plan) {
+    if (plan.start < firstOffset || plan.start >= nextOffset) return [];
+    return partition.readFromOffset(plan.start, maxBytes);
+  }
+  // Timestamps are the broker's append time (base_timestamp), one per batch, so batch granularity is exact here.
+  if (!(plan.timestamp >= 0) || plan.timestamp > partition.lastTimestamp) return [];
+  return partition.readFromTimestamp(plan.timestamp, maxBytes);
+}
+
+// Frames [from, to) of a stored batch as a record of at most `room` bytes (at least one frame when `atLeastOne`),
+// or null when not one frame fits. The core checks the new layout and recomputes the batch checksum over the
+// unchanged partition id, base offset and base timestamp.
+function sliceBatch(
+  sc: StorageCore, stored: Uint8Array, from: number, to: number, room: number, atLeastOne: boolean,
+): { bytes: Uint8Array; count: number } | null {
+  const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
+  const frameLength = (at: number) => FRAME_HEADER_BYTES + view.getUint32(at + 32, true) + view.getUint32(at + 36, true);
+  let first = BATCH_HEADER_BYTES;
+  for (let i = 0; i < from; i++) first += frameLength(first);
+  let end = first;
+  let count = 0;
+  while (from + count < to) {
+    const next = end + frameLength(end);
+    if (BATCH_HEADER_BYTES + next - first > room && !(atLeastOne && count === 0)) break;
+    end = next;
+    count++;
+  }
+  if (count === 0) return null;
+
+  const length = BATCH_HEADER_BYTES + end - first;
+  const out = Buffer.allocUnsafe(length);
+  out.set(stored.subarray(0, BATCH_HEADER_BYTES));
+  out.set(stored.subarray(first, end), BATCH_HEADER_BYTES);
+  out.writeBigUInt64LE(BigInt(length), 32);
+  out.writeUInt32LE(count, 48);
+  sc.u8.set(out, sc.staging);
+  const verdict = sc.core.batchStamp(sc.staging, length, Number(out.readBigUInt64LE(0)), Number(out.readBigUInt64LE(8)),
+    Number(out.readBigUInt64LE(16)), sc.scratch, sc.scratchLen, false);
+  if (verdict !== 0) throw new Error(`slice of a verified batch refused by the core (verdict ${verdict} at byte ${sc.core.batchErrorAt()}): a bug`);
+  out.set(sc.view(sc.staging, length));
+  return { bytes: out, count };
+}
+
+function replyHead(body: Buffer, partitionId: number, currentOffset: number, count: number): Buffer {
+  body.writeUInt32LE(partitionId >>> 0, 0);
+  body.writeBigUInt64LE(BigInt(currentOffset), 4);
+  body.writeUInt32LE(count, 12);
+  return body;
+}

@@ -1,0 +1,145 @@
+// Partition homes on real files: layout, append and stats across reopen, purge (Iggy: everything gone, one empty
+// segment at 0, offsets cleared), DeleteSegments with and without the consumer-offset barrier, removal, and the
+// listing used at boot (with leftovers of interrupted purges).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { PartitionHome, listPartitionDirs, partitionDir, type PartitionIds } from '../../../host/node/data/partition-dir.js';
+import { buildPollReply, planPoll } from '../../../host/node/data/poll.js';
+import { buildBatch, batchPayloads } from '../../../host/node/io/batch-builder.js';
+import { storageCore, type StorageCore } from '../../../host/node/io/storage-core.js';
+import { tempDir } from '../helpers.js';
+
+const ids: PartitionIds = { streamId: 3, topicId: 1, partitionId: 2 };
+const everyBatch = { fsync: { kind: 'every-batch' as const }, quiet: true };
+
+function batchOf(sc: StorageCore, first: number, count: number, size = 300): Buffer {
+  return buildBatch(sc, Array.from({ length: count }, (_, i) => ({ payload: Buffer.alloc(size, (first + i) & 0xff) })));
+}
+
+// 5 segments of 2 messages (offsets 0..9), then an active one holding 10..11: each append of ~900 bytes rolls over.
+function segmented(sc: StorageCore, dataDir: string): PartitionHome {
+  const home = PartitionHome.open(dataDir, ids, sc, { ...everyBatch, segmentBytes: 512 });
+  for (let i = 0; i < 6; i++) home.append([batchOf(sc, i * 2, 2)]);
+  assert.deepEqual(home.partition.segments.map((s) => s.baseOffset), [0, 2, 4, 6, 8, 10]);
+  return home;
+}
+
+describe('PartitionHome', () => {
+  it('lives at streams/<s>/topics/<t>/partitions/<p>; append, stats and offsets survive reopen', async () => {
+    const sc = await storageCore();
+    const dataDir = tempDir();
+    const home = PartitionHome.open(dataDir, ids, sc, everyBatch);
+    assert.equal(home.dir, path.join(dataDir, 'streams/3/topics/1/partitions/2'));
+    assert.deepEqual(home.stats(), { currentOffset: 0, messagesCount: 0, sizeBytes: 0, segmentsCount: 1 });
+    const r = home.append([batchOf(sc, 0, 4), batchOf(sc, 4, 2)]);
+    assert.deepEqual([r.baseOffset, r.nextOffset], [0, 6]);
+    home.offsets.store(1, 9, 3);
+    home.offsets.flush();
+    const stats = home.stats();
+    home.close();
+    assert.deepEqual(fs.readdirSync(home.dir).sort(), ['00000000000000000000.index', '00000000000000000000.log', 'offsets.log']);
+    const again = PartitionHome.open(dataDir, ids, sc, everyBatch);
+    assert.deepEqual(again.stats(), stats);
+    assert.deepEqual(stats, { currentOffset: 5, messagesCount: 6, sizeBytes: 2 * 256 + 6 * (48 + 300), segmentsCount: 1 });
+    assert.deepEqual(again.pollState({ kind: 1, id: 9 }), { firstOffset: 0, nextOffset: 6, storedOffset: 3 });
+    const plan = planPoll({ kind: 'next' }, 10, again.pollState({ kind: 1, id: 9 }));
+    const reply = buildPollReply(sc, again.partition, 2, plan, 10, 1 << 20);
+    assert.deepEqual([reply.messages, reply.lastOffset], [2, 5]);
+    again.close();
+  });
+
+  it('the stored bytes are stamped: partition id, offsets and a batch checksum the core accepts', async () => {
+    const sc = await storageCore();
+    const home = PartitionHome.open(tempDir(), ids, sc, everyBatch);
+    home.append([batchOf(sc, 0, 1), batchOf(sc, 1, 2)]);
+    const [, second] = home.partition.readFromOffset(0);
+    assert.deepEqual([Number(second.bytes.readBigUInt64LE(0)), second.baseOffset], [2, 1]);
+    assert.deepEqual(batchPayloads(second.bytes)[1], Buffer.alloc(300, 2));
+    home.close();
+  });
+
+  it('purge: every message and offset gone, one empty segment at 0, new messages from 0, durable across reopen', async () => {
+    const sc = await storageCore();
+    const dataDir = tempDir();
+    const home = segmented(sc, dataDir);
+    home.offsets.store(1, 1, 7);
+    home.offsets.store(2, 4, 3);
+    home.offsets.flush();
+    home.purge();
+    assert.deepEqual(home.stats(), { currentOffset: 0, messagesCount: 0, sizeBytes: 0, segmentsCount: 1 });
+    assert.deepEqual([home.offsets.get(1, 1), home.offsets.get(2, 4)], [null, null]);
+    const files = Object.fromEntries(fs.readdirSync(home.dir).map((f) => [f, fs.statSync(path.join(home.dir, f)).size]));
+    assert.deepEqual(files, { '00000000000000000000.index': 0, '00000000000000000000.log': 0, 'offsets.log': 0 });
+    assert.ok(!fs.existsSync(home.dir + '.trash'));
+    assert.equal(home.append([batchOf(sc, 0, 3)]).baseOffset, 0);
+    home.close();
+    const again = PartitionHome.open(dataDir, ids, sc, everyBatch);
+    assert.deepEqual([again.stats().messagesCount, again.offsets.get(1, 1)], [3, null]);
+    again.close();
+  });
+
+  it('a purge interrupted after its rename is complete at the next open; a leftover trash is removed', async () => {
+    const sc = await storageCore();
+    const dataDir = tempDir();
+    segmented(sc, dataDir).close();
+    const dir = partitionDir(dataDir, ids);
+    fs.renameSync(dir, dir + '.trash'); // the crash came right after the commit point
+    const home = PartitionHome.open(dataDir, ids, sc, everyBatch);
+    assert.deepEqual(home.stats(), { currentOffset: 0, messagesCount: 0, sizeBytes: 0, segmentsCount: 1 });
+    assert.ok(!fs.existsSync(dir + '.trash'));
+    home.close();
+  });
+
+  it('deleteSegments without stored offsets: oldest sealed first, count bounded, the active one never', async () => {
+    const sc = await storageCore();
+    const home = segmented(sc, tempDir());
+    assert.equal(home.deleteSegments(0), 0);
+    assert.equal(home.deleteSegments(2), 2);
+    assert.deepEqual(home.partition.segments.map((s) => s.baseOffset), [4, 6, 8, 10]);
+    assert.deepEqual(home.stats(), { currentOffset: 11, messagesCount: 8, sizeBytes: 4 * (256 + 2 * 348), segmentsCount: 4 });
+    assert.equal(home.deleteSegments(0xffff_ffff), 3);
+    assert.deepEqual(home.partition.segments.map((s) => s.baseOffset), [10]);
+    assert.equal(home.deleteSegments(1), 0);
+    assert.equal(home.stats().currentOffset, 11, 'current offset stays the true maximum');
+    home.close();
+  });
+
+  it('deleteSegments stops at the lowest stored consumer offset (Iggy: deletable when its last offset <= barrier)', async () => {
+    const sc = await storageCore();
+    const home = segmented(sc, tempDir());
+    home.offsets.store(2, 1, 9); // a fast group
+    home.offsets.store(1, 1, 2); // a slow consumer: segment [0,1] is read, [2,3] is not
+    assert.equal(home.deleteSegments(10), 1);
+    assert.deepEqual(home.partition.segments.map((s) => s.baseOffset), [2, 4, 6, 8, 10]);
+    assert.equal(home.deleteSegments(10), 0, 'nothing changed: still blocked');
+    home.offsets.store(1, 1, 4); // [2,3] is now read; [4,5] is not (5 > 4)
+    assert.equal(home.deleteSegments(10), 1);
+    home.offsets.store(1, 1, 5);
+    assert.equal(home.deleteSegments(10), 1);
+    assert.deepEqual(home.partition.segments.map((s) => s.baseOffset), [6, 8, 10]);
+    home.offsets.delete(1, 1); // the group at 9 is the barrier now: [6,7] and [8,9] go
+    assert.equal(home.deleteSegments(10), 2);
+    assert.deepEqual(home.partition.segments.map((s) => s.baseOffset), [10]);
+    home.close();
+  });
+
+  it('remove() deletes the directory durably; listPartitionDirs finds the rest and sweeps trash', async () => {
+    const sc = await storageCore();
+    const dataDir = tempDir();
+    assert.deepEqual(listPartitionDirs(dataDir), []);
+    const all: PartitionIds[] = [{ streamId: 0, topicId: 0, partitionId: 0 }, { streamId: 0, topicId: 0, partitionId: 10 }, { streamId: 0, topicId: 2, partitionId: 1 }, { streamId: 12, topicId: 0, partitionId: 3 }];
+    for (const p of [...all].reverse()) PartitionHome.open(dataDir, p, sc, everyBatch).close();
+    fs.mkdirSync(path.join(dataDir, 'streams/0/topics/0/partitions/not-a-partition'));
+    fs.writeFileSync(path.join(dataDir, 'streams/0/topics/0/partitions/7'), 'a file, not a directory');
+    fs.mkdirSync(path.join(dataDir, 'streams/0/topics/0/partitions/5.trash'));
+    assert.deepEqual(listPartitionDirs(dataDir), all);
+    assert.ok(!fs.existsSync(path.join(dataDir, 'streams/0/topics/0/partitions/5.trash')));
+    PartitionHome.remove(dataDir, all[1]);
+    assert.ok(!fs.existsSync(partitionDir(dataDir, all[1])));
+    assert.deepEqual(listPartitionDirs(dataDir), [all[0], all[2], all[3]]);
+    PartitionHome.remove(dataDir, all[1]); // already gone: nothing to do
+    assert.throws(() => partitionDir(dataDir, { streamId: -1, topicId: 0, partitionId: 0 }), RangeError);
+  });
+});
