@@ -4,7 +4,7 @@
 // Ops and commit numbers are returned as f64 (exact below 2^53) so hot host loops avoid BigInt.
 import { Replica, setQuorumOverride } from "./replica";
 import { onJournalRead } from "./repair";
-import { recoverBegin, recoverEnd, recoverPrepare } from "./recovery";
+import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
 import { checksum, checksumInit } from "./checksum";
 import { seal, verify } from "./header";
 import { MESSAGE_MAX } from "./constants";
@@ -24,9 +24,11 @@ function replicaOf(handle: u32): Replica {
 }
 
 // A fresh replica in view 0, normal status (cluster formation). slots: log window size (prepares held in
-// memory, 512 B each), power of two >= 64. Arena cost per replica: slots * 512 B + ~150 KiB (DVC store), plus
-// ~530 KiB once per instance (outbox, inbox).
-export function vsrCreate(cluster: u64, group: u64, replica: u32, replicaCount: u32, slots: u32): u32 {
+// memory, 512 B each), power of two >= 64; clientsMax: client table capacity (sessions; 288 B each). Arena cost
+// per replica: slots * 512 B + clientsMax * 288 B + ~50 KiB (request queue, scratch) + ~150 KiB (DVC store),
+// the last two only when replicaCount > 1 (a single replica: ~5 KiB); plus ~530 KiB once per instance (outbox,
+// inbox).
+export function vsrCreate(cluster: u64, group: u64, replica: u32, replicaCount: u32, slots: u32, clientsMax: u32): u32 {
   if (registry == null) {
     registry = new StaticArray<Replica | null>(GROUPS_MAX);
     sharedOutbox = new Outbox();
@@ -34,7 +36,7 @@ export function vsrCreate(cluster: u64, group: u64, replica: u32, replicaCount: 
     checksumInit();
   }
   assert(created < GROUPS_MAX, "vsr: too many groups in one instance");
-  unchecked(registry![created] = new Replica(cluster, group, replica, replicaCount, slots, sharedOutbox, sharedInbox));
+  unchecked(registry![created] = new Replica(cluster, group, replica, replicaCount, slots, clientsMax, sharedOutbox, sharedInbox));
   return created++;
 }
 
@@ -63,6 +65,8 @@ export function vsrRecoverBegin(
 export function vsrRecoverPrepare(handle: u32, op: u64, ptr: usize, length: u32, headerPtr: usize, headerLength: u32): void {
   recoverPrepare(replicaOf(handle), op, ptr, length, headerPtr, headerLength);
 }
+// Optional, right after vsrRecoverBegin: the host's state already holds ops <= op (a checkpoint); replay after it.
+export function vsrRecoverFrom(handle: u32, op: u64, checksum: u64): void { recoverFrom(replicaOf(handle), op, checksum); }
 export function vsrRecoverEnd(handle: u32): void { recoverEnd(replicaOf(handle)); }
 
 export function vsrStatus(handle: u32): u32 { return replicaOf(handle).status; }

@@ -1,8 +1,9 @@
 // The client table: per client its session (epoch = op of its committed Register), the last committed request
 // number and that request's reply, so a retried request gets the cached reply instead of being applied twice.
-// Fixed capacity; a Register into a full table evicts the client with the oldest commit (deterministic).
+// Fixed capacity, chosen per replica at creation (the metadata group holds thousands of sessions, a partition
+// group a handful); a Register into a full table evicts the client with the oldest commit (deterministic).
 import {
-  CLIENTS_MAX, HEADER_SIZE, OP_REGISTER, REPLY_NO_SESSION, REPLY_REQUEST_TOO_OLD, REPLY_SESSION_MISMATCH,
+  HEADER_SIZE, OP_REGISTER, REPLY_NO_SESSION, REPLY_REQUEST_TOO_OLD, REPLY_SESSION_MISMATCH,
 } from "./constants";
 
 export const CHECK_NEW: i32 = -1;
@@ -10,12 +11,23 @@ export const CHECK_DUPLICATE: i32 = -2; // resend the cached reply
 // Values >= 0 are a rejection reason (REPLY_*).
 
 export class ClientTable {
-  ids: StaticArray<u64> = new StaticArray<u64>(CLIENTS_MAX);
-  sessions: StaticArray<u64> = new StaticArray<u64>(CLIENTS_MAX);
-  requests: StaticArray<u64> = new StaticArray<u64>(CLIENTS_MAX);
-  lastOps: StaticArray<u64> = new StaticArray<u64>(CLIENTS_MAX);
-  replies: usize = heap.alloc(CLIENTS_MAX * HEADER_SIZE);
+  capacity: u32;
+  ids: StaticArray<u64>;
+  sessions: StaticArray<u64>;
+  requests: StaticArray<u64>;
+  lastOps: StaticArray<u64>;
+  replies: usize;
   count: u32 = 0;
+
+  constructor(capacity: u32) {
+    assert(capacity >= 1, "client table: capacity must be at least 1");
+    this.capacity = capacity;
+    this.ids = new StaticArray<u64>(capacity);
+    this.sessions = new StaticArray<u64>(capacity);
+    this.requests = new StaticArray<u64>(capacity);
+    this.lastOps = new StaticArray<u64>(capacity);
+    this.replies = heap.alloc(<usize>capacity * HEADER_SIZE);
+  }
 
   find(client: u64): i32 {
     for (let i: u32 = 0; i < this.count; i++) if (unchecked(this.ids[i]) == client) return <i32>i;
@@ -63,9 +75,9 @@ export class ClientTable {
   }
 
   private slotForNewClient(): i32 {
-    if (this.count < CLIENTS_MAX) { const index = <i32>this.count; this.count++; return index; }
+    if (this.count < this.capacity) { const index = <i32>this.count; this.count++; return index; }
     let oldest: i32 = 0;
-    for (let i: i32 = 1; i < <i32>CLIENTS_MAX; i++) {
+    for (let i: i32 = 1; i < <i32>this.capacity; i++) {
       if (unchecked(this.lastOps[i]) < unchecked(this.lastOps[oldest])) oldest = i;
     }
     return oldest;

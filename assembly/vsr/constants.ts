@@ -13,8 +13,11 @@ export const MESSAGE_MAX: u32 = HEADER_SIZE + SUFFIX_HEADERS_MAX * HEADER_SIZE;
 export const PIPELINE_MAX: u32 = 32;
 // Client requests waiting for a pipeline slot.
 export const REQUEST_QUEUE_MAX: u32 = 64;
+// A single replica's queue: its host flushes journal writes before the pipeline fills, so it barely queues.
+export const REQUEST_QUEUE_SINGLE: u32 = 8;
 // Bitsets of replicas are u32; 8 keeps the DVC store small.
 export const REPLICAS_MAX: u32 = 8;
+// Default client table capacity (the simulator's and the specs'); vsrCreate takes it per replica.
 export const CLIENTS_MAX: u32 = 64;
 // Ops asked for in one request_prepares.
 export const REPAIR_BATCH: u32 = 32;

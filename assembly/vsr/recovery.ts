@@ -17,8 +17,27 @@ export function recoverBegin(r: Replica, view: u32, logView: u32, commit: u64, c
   r.recoveryCommit = commit;
   r.recoveryChecksum = commitChecksum;
   r.recoveryBroken = false;
+  r.recoveryTail = false;
   r.status = STATUS_RECOVERING;
   r.stopAllTimeouts();
+}
+
+// The host's state machine already holds every op up to `op` (a checkpoint whose journal entries were drained):
+// the replay starts after it, chained to `checksum` (the checkpoint op's prepare checksum). Between
+// recoverBegin and the first recoverPrepare.
+export function recoverFrom(r: Replica, op: u64, checksum: u64): void {
+  assert(r.status == STATUS_RECOVERING, "recoverFrom outside recovery");
+  assert(r.commitMin == 0 && r.op == 0, "recoverFrom after journal entries");
+  r.commitMin = op;
+  r.commitChecksum = checksum;
+  r.commitMax = op;
+  r.commitDurable = op;
+  r.commitDurableChecksum = checksum;
+  r.op = op;
+  if (r.recoveryCommit <= op) {
+    r.recoveryCommit = op;
+    r.recoveryChecksum = checksum;
+  }
 }
 
 // Journal entries in ascending op order. Ops up to the durable commit are re-applied (the host's state machine
@@ -36,6 +55,7 @@ export function recoverPrepare(r: Replica, op: u64, message: usize, length: u32,
     && prepareValid(message) && load<u64>(message + P_OP) == op;
   const completed = header != 0 && headerLength == HEADER_SIZE && load<u64>(header + P_OP) == op
     && load<u64>(header + H_CHECKSUM) != 0 && prepareChecksum(header) == load<u64>(header + H_CHECKSUM);
+  if (r.count == 1) { recoverSingle(r, op, message, length, valid, completed); return; }
   if (op <= r.recoveryCommit && !r.recoveryBroken) {
     if (valid && op == r.commitMin + 1 && load<u64>(message + P_PARENT) == r.commitChecksum) {
       r.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_TRUSTED | F_DURABLE);
@@ -81,6 +101,25 @@ export function recoverPrepare(r: Replica, op: u64, message: usize, length: u32,
   if (op > r.op) r.op = op;
 }
 
+// A single replica's journal is its commit record: the chained prefix of durable prepares is committed (each may
+// have been acked). The first torn or missing entry ends it: no later write could have committed (commits go in
+// op order), so everything from there is dropped, as if never written. A prepare that completed its write and is
+// corrupt now, or a hole below the superblock's commit, is acked data lost: recoverEnd refuses it.
+function recoverSingle(r: Replica, op: u64, message: usize, length: u32, valid: bool, completed: bool): void {
+  if (op <= r.commitMin || r.recoveryTail || r.recoveryBroken) return;
+  if (valid && op == r.commitMin + 1 && load<u64>(message + P_PARENT) == r.commitChecksum) {
+    r.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_TRUSTED | F_DURABLE);
+    r.commitMax = op;
+    r.commitOp(op);
+    r.commitDurable = op;
+    r.commitDurableChecksum = r.commitChecksum;
+    r.op = op;
+    return;
+  }
+  if (op <= r.recoveryCommit || (!valid && completed && op == r.commitMin + 1)) r.recoveryBroken = true;
+  else r.recoveryTail = true;
+}
+
 export function recoverEnd(r: Replica): void {
   assert(r.status == STATUS_RECOVERING, "recoverEnd outside recovery");
   if (!r.recoveryBroken && r.commitMin == r.recoveryCommit) {
@@ -89,8 +128,17 @@ export function recoverEnd(r: Replica): void {
   // The superblock's commit is committed even where the replay stopped early (a corrupt entry): say so in
   // view changes, so that the merge never truncates it.
   r.commitMax = max(r.commitMax, max(r.commitMin, r.recoveryCommit));
+  if (r.count == 1) {
+    // No peer can repair a gap, nor elect anyone else: resume in the same view with the journal committed.
+    assert(!r.recoveryBroken, "recovery: a single replica's journal does not chain (nothing can repair it)");
+    assert(r.commitMin >= r.recoveryCommit, "recovery: a single replica's journal lacks committed ops");
+    assert(r.op == r.commitMin, "recovery: single replica left uncommitted ops");
+    r.enterNormal();
+    r.afterEvent();
+    return;
+  }
   promoteByHashChain(r);
-  if (r.primaryIndex(r.view) == r.replica || r.count == 1) {
+  if (r.primaryIndex(r.view) == r.replica) {
     // Nobody else answers for a view we led: move on to the next one.
     startViewChange(r, r.view + 1);
   } else {

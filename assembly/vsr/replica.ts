@@ -7,8 +7,8 @@ import {
   ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_PERSIST, ACTION_REPLY, ACTION_SEND,
   CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST,
   CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX,
-  OP_REGISTER, PIPELINE_MAX, REPLICAS_MAX, REPLY_BODY_TOO_LARGE, REPLY_OK, REPLY_REQUEST_TOO_OLD,
-  REQUEST_QUEUE_MAX, SLOT_SIZE, STATUS_NORMAL, STATUS_RECOVERING, STATUS_VIEW_CHANGE,
+  CLIENTS_MAX, OP_REGISTER, PIPELINE_MAX, REPLICAS_MAX, REPLY_BODY_TOO_LARGE, REPLY_OK, REPLY_REQUEST_TOO_OLD,
+  REQUEST_QUEUE_MAX, REQUEST_QUEUE_SINGLE, SLOT_SIZE, STATUS_NORMAL, STATUS_RECOVERING, STATUS_VIEW_CHANGE,
 } from "./constants";
 import {
   C_COMMIT, C_COMMIT_CHECKSUM, C_GROUP, C_OP, C_TIMESTAMP, D_GROUP, H_CHECKSUM, H_CLUSTER, H_COMMAND,
@@ -67,16 +67,17 @@ export class Replica {
   ticks: u64 = 0;
 
   window: LogWindow;
-  clients: ClientTable = new ClientTable();
+  clients: ClientTable;
   outbox: Outbox; // shared by every replica of an instance: the host drains it after each call
-  scratch: usize = heap.alloc(MESSAGE_MAX);
+  scratch: usize; //                           headers; DVC and SV bodies too when count > 1
   dequeued: usize = heap.alloc(SLOT_SIZE); // a queued request being re-submitted (scratch is reused meanwhile)
   inbox: usize; //                             where the host may write the next message (shared, like outbox)
   rng: Rng;
 
   // Primary: prepare_ok bitsets of ops commitMax+1..op, indexed op & (PIPELINE_MAX-1); waiting requests.
   okBits: StaticArray<u32> = new StaticArray<u32>(PIPELINE_MAX);
-  queue: usize = heap.alloc(REQUEST_QUEUE_MAX * SLOT_SIZE);
+  queue: usize;
+  queueCapacity: u32;
   queueHead: u32 = 0;
   queueLength: u32 = 0;
 
@@ -84,7 +85,7 @@ export class Replica {
   svcFrom: u32 = 0;
   dvcFrom: u32 = 0;
   dvcSent: bool = false;
-  dvcStore: usize = heap.alloc(REPLICAS_MAX * MESSAGE_MAX);
+  dvcStore: usize = 0; // REPLICAS_MAX DVCs; never allocated for a single replica (it never view-changes)
   merge: MergeResult = new MergeResult();
   merged: bool = false; // new primary: log installed, repairing bodies before start_view
   recoveryNonce: u64 = 0;
@@ -106,7 +107,10 @@ export class Replica {
   messagesRejected: u64 = 0;
   deadlocks: u64 = 0;
 
-  constructor(cluster: u64, group: u64, replica: u32, count: u32, slots: u32, outbox: Outbox | null = null, inbox: usize = 0) {
+  constructor(
+    cluster: u64, group: u64, replica: u32, count: u32, slots: u32, clientsMax: u32 = CLIENTS_MAX,
+    outbox: Outbox | null = null, inbox: usize = 0,
+  ) {
     assert(count >= 1 && count <= REPLICAS_MAX, "replica: count out of range");
     assert(replica < count, "replica: index out of range");
     this.cluster = cluster;
@@ -114,6 +118,12 @@ export class Replica {
     this.replica = replica;
     this.count = count;
     this.window = new LogWindow(slots);
+    this.clients = new ClientTable(clientsMax);
+    // A single replica never view-changes: no DVC store, header-sized scratch, a short request queue.
+    this.scratch = heap.alloc(count == 1 ? HEADER_SIZE : MESSAGE_MAX);
+    this.queueCapacity = count == 1 ? REQUEST_QUEUE_SINGLE : REQUEST_QUEUE_MAX;
+    this.queue = heap.alloc(<usize>(count == 1 ? REQUEST_QUEUE_SINGLE : REQUEST_QUEUE_MAX) * SLOT_SIZE);
+    if (count > 1) this.dvcStore = heap.alloc(REPLICAS_MAX * MESSAGE_MAX);
     this.outbox = outbox != null ? outbox : new Outbox();
     this.inbox = inbox != 0 ? inbox : heap.alloc(MESSAGE_MAX);
     this.rng = new Rng((group ^ 0x5a1af0e5face0002) + <u64>(replica + 1) * 0x9e3779b97f4a7c15);
@@ -248,8 +258,8 @@ export class Replica {
     }
     if (this.inFlight(client, request, operation)) return;
     if (this.op - this.commitMax >= <u64>PIPELINE_MAX) {
-      if (this.queueLength == REQUEST_QUEUE_MAX) return; // shed: the client retries
-      const at = this.queue + <usize>((this.queueHead + this.queueLength) % REQUEST_QUEUE_MAX) * SLOT_SIZE;
+      if (this.queueLength == this.queueCapacity) return; // shed: the client retries
+      const at = this.queue + <usize>((this.queueHead + this.queueLength) % this.queueCapacity) * SLOT_SIZE;
       memory.copy(at, message, messageSize(message));
       this.queueLength++;
       return;
@@ -266,7 +276,7 @@ export class Replica {
         && load<u8>(p + P_OPERATION) == operation) return true;
     }
     for (let i: u32 = 0; i < this.queueLength; i++) {
-      const q = this.queue + <usize>((this.queueHead + i) % REQUEST_QUEUE_MAX) * SLOT_SIZE;
+      const q = this.queue + <usize>((this.queueHead + i) % this.queueCapacity) * SLOT_SIZE;
       if (load<u64>(q + R_CLIENT) == client && load<u64>(q + R_REQUEST) == request
         && load<u8>(q + R_OPERATION) == operation) return true;
     }
@@ -287,7 +297,8 @@ export class Replica {
     store<u8>(p + H_COMMAND, CMD_PREPARE);
     store<u8>(p + H_REPLICA, <u8>this.replica);
     store<u64>(p + P_CLIENT, load<u64>(request + R_CLIENT));
-    store<u64>(p + P_PARENT, op == 1 ? 0 : this.window.checksum(op - 1));
+    // The op before may be a checkpoint the window never held (vsrRecoverFrom): its checksum is commitChecksum.
+    store<u64>(p + P_PARENT, op == 1 ? 0 : op - 1 == this.commitMin ? this.commitChecksum : this.window.checksum(op - 1));
     store<u64>(p + P_REQUEST_CHECKSUM, load<u64>(request + H_CHECKSUM));
     store<u64>(p + P_OP, op);
     store<u64>(p + P_COMMIT, this.commitMax);
@@ -326,7 +337,7 @@ export class Replica {
     this.commitJournal();
     while (this.queueLength > 0 && this.op - this.commitMax < <u64>PIPELINE_MAX && this.status == STATUS_NORMAL) {
       const q = this.queue + <usize>this.queueHead * SLOT_SIZE;
-      this.queueHead = (this.queueHead + 1) % REQUEST_QUEUE_MAX;
+      this.queueHead = (this.queueHead + 1) % this.queueCapacity;
       this.queueLength--;
       // The table may have changed while it waited: run the full check again.
       memory.copy(this.dequeued, q, messageSize(q));
@@ -526,6 +537,7 @@ export class Replica {
   recoveryCommit: u64 = 0;
   recoveryChecksum: u64 = 0;
   recoveryBroken: bool = false;
+  recoveryTail: bool = false; // single replica: the journal's committed prefix ended (torn or missing entry)
   // Journal entries a restart could not load (beyond the log window): the lowest such op (0 = none) and the
   // journal's highest op. This replica may have acked them: it must never nack them in a view change.
   unloadedFrom: u64 = 0;

@@ -13,6 +13,7 @@ import { MERGE_READY, mergeDvcQuorum } from "./dvc_merge";
 import { Replica } from "./replica";
 
 export function startViewChange(r: Replica, view: u32): void {
+  assert(r.count > 1, "view change: a single replica never view-changes");
   assert(view > r.view || (view == r.view && r.status == STATUS_RECOVERING), "view change: view regresses");
   r.view = view;
   r.status = STATUS_VIEW_CHANGE;

@@ -6,7 +6,7 @@ export interface VsrExports {
   __arena_init(base: number, size: number): void;
   __arena_used(): number;
   staticDataEnd(): number;
-  vsrCreate(cluster: bigint, group: bigint, replica: number, replicaCount: number, slots: number): number;
+  vsrCreate(cluster: bigint, group: bigint, replica: number, replicaCount: number, slots: number, clientsMax: number): number;
   vsrInboxPtr(handle: number): number;
   vsrOnMessage(handle: number, ptr: number, length: number): void;
   vsrOnTick(handle: number): void;
@@ -18,6 +18,7 @@ export interface VsrExports {
   vsrRecoverBegin(handle: number, view: number, logView: number, commit: bigint, commitChecksum: bigint,
     logHead: bigint, logHeadChecksum: bigint): void;
   vsrRecoverPrepare(handle: number, op: bigint, ptr: number, length: number, headerPtr: number, headerLength: number): void;
+  vsrRecoverFrom(handle: number, op: bigint, checksum: bigint): void;
   vsrRecoverEnd(handle: number): void;
   vsrStatus(handle: number): number;
   vsrView(handle: number): number;

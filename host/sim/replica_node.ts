@@ -4,6 +4,7 @@
 import { Action, H, Prep, drainOutbox, instantiateVsr, type VsrExports } from '../shared/vsr-abi.js';
 import { Disk } from './disk.js';
 
+export const CLIENTS_MAX = 64; // client table capacity per replica (the simulator's clients stay far below it)
 export const REPLICA_PAGES = 48; // 3 MiB: static data + arena (log window, DVC store, outbox)
 const ARENA_BASE = 65536;
 
@@ -36,7 +37,7 @@ export class ReplicaNode {
     if (this.core.staticDataEnd() >>> 0 > ARENA_BASE) throw new Error('core static data overlaps the arena');
     this.core.__arena_init(ARENA_BASE, REPLICA_PAGES * 65536 - ARENA_BASE);
     this.core.vsrDebugSetQuorumOverride(this.quorumOverride);
-    this.handle = this.core.vsrCreate(this.cluster, this.group, this.index, this.replicas, this.slots);
+    this.handle = this.core.vsrCreate(this.cluster, this.group, this.index, this.replicas, this.slots, CLIENTS_MAX);
     this.arenaAfterCreate = this.core.__arena_used() >>> 0;
     this.bytes = new Uint8Array(memory.buffer);
     this.view = new DataView(memory.buffer);

@@ -15,6 +15,9 @@ export type StorageErrorCode =
   | 'SegmentCorrupt' // a bad record in a segment that cannot be a torn tail: boot refused
   | 'SegmentTornTail' // torn tail found and the policy is `fail`
   | 'BatchInvalid' // an append was handed bytes that are not a valid batch
+  | 'SnapshotCorrupt' // the metadata checkpoint file fails its checksums or framing: boot refused
+  | 'SnapshotMissing' // the superblock records a checkpoint but its snapshot file is gone: boot refused
+  | 'MetadataLogCorrupt' // the journal does not continue the checkpoint (a gap, or a prepare that does not chain)
   | 'OffsetOutOfRange'
   | 'TimestampOutOfRange';
 

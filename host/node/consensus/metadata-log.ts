@@ -1,0 +1,341 @@
+// The metadata group: one VSR replica (ConsensusGroup) whose journal is the metadata WAL (`journal.wal`,
+// PrepareJournal), with the superblock (`superblock.a|b`) and checkpoints (`snapshot`) in the same directory.
+//
+// Each WAL entry's body is [u32 n][the core's prepare, n bytes][the real body]: the core prepares a descriptor
+// (descriptor.ts) that binds the real body, the requester and the timestamp to the op. A single replica's durable
+// prepare is committed, so the journal is the commit record: the superblock records checkpoints only (the core's
+// persist requests are not needed to recover). Boot: restore the snapshot, then hand every journaled prepare
+// after it to the core's recovery, which commits them in order (apply sees the same op, timestamp, client, user
+// and body as the first time) and continues the numbering.
+import path from 'node:path';
+import fs from 'node:fs';
+import type { CoreExports } from '../../shared/core.js';
+import { ShardlogError } from '../../shared/errors.js';
+import { Operation, ReplyStatus, type VsrExports } from '../../shared/vsr-abi.js';
+import { PrepareJournal, sealPrepare } from '../io/prepare-journal.js';
+import type { StorageCore } from '../io/storage-core.js';
+import { storageError } from '../io/storage-errors.js';
+import { SuperblockStore } from '../io/superblock-store.js';
+import type { ApplyResult, CommittedOp } from '../metadata/types.js';
+import { ConsensusGroup, decodeReply, readPrepare, type GroupReply } from './group.js';
+import { INTERNAL_CLIENT_KEY, clientKey, decodeDescriptor, encodeDescriptor, type Descriptor } from './descriptor.js';
+import { readSnapshot, writeSnapshot } from './snapshot-file.js';
+
+export const MAX_BODY_BYTES = 1 << 20;
+const HEADER = 256;
+const METADATA_GROUP = 0n;
+
+export interface MetadataHooks {
+  apply(entry: CommittedOp): ApplyResult;
+  snapshot(): Uint8Array; // the state after every committed op so far
+  restore(bytes: Uint8Array): void;
+  now(): number; // µs
+}
+
+export interface MetadataLogOptions {
+  slotCount?: number; // journal slots [1024]; a checkpoint runs when 3/4 are used. >= 64
+  slots?: number; // the core's log window [64]
+  clientsMax?: number; // the core's client table (sessions) [4096]
+  cluster?: bigint; // [0n]
+  quiet?: boolean;
+}
+
+export interface ProposeRequest {
+  client: bigint; // u128 from the wire
+  session: bigint;
+  request: bigint;
+  operation: number;
+  body: Uint8Array; // up to 1 MiB
+  userId: number;
+}
+
+export interface ProposeResult {
+  status: number; // the core's reply status (ReplyStatus): 0 ok (also a duplicate: the cached result)
+  op: number; // 0 when rejected
+  applied: ApplyResult | null; // null when rejected, or for a duplicate whose result is no longer cached
+}
+
+interface Proposal { body: Uint8Array; }
+interface Waiter { resolve(reply: GroupReply, applied: ApplyResult | null): void; reject(error: unknown): void; }
+
+export class MetadataLogError extends ShardlogError {}
+
+export class MetadataLog {
+  private readonly proposals = new Map<string, Proposal>(); // by core client key:request, until journaled
+  private readonly bodies = new Map<number, Uint8Array>(); //   by op, journaled until applied
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly lastResults = new Map<bigint, { op: number; applied: ApplyResult }>(); // by client key
+  private lastEntryHeader: Uint8Array | null = null; // the journal chains each entry to the previous one
+  private lastCommitChecksum = 0n;
+  private lastTimestamp = 0;
+  private internalSession: bigint | null = null;
+  private internalRequest = 0n;
+  private internalChain: Promise<unknown> = Promise.resolve();
+  private scheduled: NodeJS.Immediate | null = null;
+  private failed: unknown = null;
+  private closed = false;
+  private group!: ConsensusGroup;
+
+  private constructor(
+    readonly dir: string, private readonly sc: StorageCore, private readonly hooks: MetadataHooks,
+    private readonly journal: PrepareJournal, private readonly superblock: SuperblockStore,
+    private readonly options: Required<Pick<MetadataLogOptions, 'slotCount' | 'slots' | 'clientsMax' | 'cluster'>>,
+  ) {}
+
+  static async open(
+    dir: string, core: CoreExports | VsrExports, memory: WebAssembly.Memory, sc: StorageCore, hooks: MetadataHooks,
+    options: MetadataLogOptions = {},
+  ): Promise<MetadataLog> {
+    const o = { slotCount: options.slotCount ?? 1024, slots: options.slots ?? 64, clientsMax: options.clientsMax ?? 4096, cluster: options.cluster ?? 0n };
+    if (o.slotCount < 64) throw new MetadataLogError('MetadataLogConfig', `slotCount ${o.slotCount} < 64: a group of 32 prepares must fit after a checkpoint`);
+    const superblock = await SuperblockStore.open(dir, sc, options.quiet);
+    const snapshotFile = path.join(dir, 'snapshot');
+    fs.rmSync(`${snapshotFile}.tmp`, { force: true }); // a checkpoint that crashed before its rename
+    const snapshot = readSnapshot(snapshotFile);
+    const checkpointOp = superblock.state?.checkpointOp ?? 0;
+    if (checkpointOp > 0 && (!snapshot || snapshot.op < checkpointOp)) {
+      throw storageError('SnapshotMissing', snapshotFile, 0,
+        `the superblock records a checkpoint at op ${checkpointOp}, the snapshot file ${snapshot ? `covers op ${snapshot.op}` : 'is missing'}: refusing to boot`);
+    }
+    const journal = await PrepareJournal.open({ dir, slotCount: o.slotCount, maxEntryBytes: MAX_BODY_BYTES + 4096, snapshotOp: checkpointOp, quiet: options.quiet }, sc);
+    const log = new MetadataLog(dir, sc, hooks, journal, superblock, o);
+    try {
+      if (snapshot) hooks.restore(snapshot.payload);
+      log.recover(core, memory, snapshot ? { op: snapshot.op, checksum: snapshot.checksum } : null);
+    } catch (error) {
+      journal.close();
+      superblock.close();
+      throw error;
+    }
+    return log;
+  }
+
+  get commitNumber(): number { return this.group.commitNumber; }
+
+  propose(p: ProposeRequest): Promise<ProposeResult> {
+    if (p.body.length > MAX_BODY_BYTES) {
+      return Promise.reject(new MetadataLogError('MetadataBodyTooLarge', `metadata body of ${p.body.length} B > ${MAX_BODY_BYTES} B`));
+    }
+    return this.submit(clientKey(p.client), p.client, p.session, p.request, p.operation, p.body, p.userId)
+      .then(({ reply, applied }) => ({ status: reply.status, op: reply.op, applied }));
+  }
+
+  // VSR Register: the session is the op of the committed Register (positive, increasing).
+  register(client: bigint): Promise<{ status: number; session: bigint }> {
+    return this.submit(clientKey(client), client, 0n, 0n, Operation.Register, new Uint8Array(0), 0)
+      .then(({ reply }) => ({ status: reply.status, session: reply.session }));
+  }
+
+  // A server-internal op (root bootstrap, removing a departed consumer group member) under the server's own
+  // client. Serialised: its request numbers must reach the core in order.
+  internal(operation: number, body: Uint8Array, userId: number): Promise<ProposeResult> {
+    const run = async (): Promise<ProposeResult> => {
+      for (let attempt = 0; ; attempt++) {
+        if (this.internalSession === null) {
+          const { reply } = await this.submit(INTERNAL_CLIENT_KEY, 0n, 0n, 0n, Operation.Register, new Uint8Array(0), 0);
+          if (reply.status !== 0) throw new MetadataLogError('MetadataInternalSession', `internal Register: ${ReplyStatus[reply.status]}`);
+          this.internalSession = reply.session;
+          this.internalRequest = 0n;
+        }
+        this.internalRequest += 1n;
+        const { reply, applied } = await this.submit(INTERNAL_CLIENT_KEY, 0n, this.internalSession, this.internalRequest, operation, body, userId);
+        // Evicted from a full client table: take a new session once.
+        if (ReplyStatus[reply.status] === 'NoSession' && attempt === 0) { this.internalSession = null; continue; }
+        return { status: reply.status, op: reply.op, applied };
+      }
+    };
+    const result = this.internalChain.then(run, run);
+    this.internalChain = result.catch(() => undefined);
+    return result;
+  }
+
+  // Makes every proposal of this turn durable with one journal append (one fdatasync), then commits and answers
+  // them. The shard loop calls it; proposals also flush on setImmediate. Returns how many prepares were written.
+  flush(): number {
+    if (this.scheduled) { clearImmediate(this.scheduled); this.scheduled = null; }
+    if (this.failed) return 0;
+    try {
+      const written = this.group.flush();
+      if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
+      return written;
+    } catch (error) {
+      this.fail(error);
+      return 0;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (!this.failed) this.flush();
+    this.closed = true;
+    this.fail(new MetadataLogError('MetadataLogClosed', 'the metadata log was closed'));
+    this.journal.close();
+    this.superblock.close();
+  }
+
+  private submit(key: bigint, client: bigint, session: bigint, request: bigint, operation: number, body: Uint8Array, userId: number) {
+    return new Promise<{ reply: GroupReply; applied: ApplyResult | null }>((resolve, reject) => {
+      if (this.failed) { reject(this.failed); return; }
+      const id = `${key}:${request}`;
+      const list = this.waiters.get(id) ?? [];
+      list.push({ resolve: (reply, applied) => resolve({ reply, applied }), reject });
+      this.waiters.set(id, list);
+      // A retry while the first is still in flight: the core drops it, both are answered by the first's commit.
+      if (!this.proposals.has(id)) this.proposals.set(id, { body });
+      const descriptor = operation === Operation.Register ? new Uint8Array(0) : encodeDescriptor({
+        bodyHash: this.hash(body), bodyLength: body.length, userId, client, timestampMicros: this.timestamp(),
+      });
+      try {
+        this.group.submit({ client: key, session, request, operation, body: descriptor });
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      this.scheduled ??= setImmediate(() => { this.scheduled = null; this.flush(); });
+    });
+  }
+
+  private timestamp(): number {
+    this.lastTimestamp = Math.max(this.lastTimestamp, Math.floor(this.hooks.now()));
+    return this.lastTimestamp;
+  }
+
+  private hash(body: Uint8Array): bigint {
+    const { sc } = this;
+    sc.u8.set(body, sc.scratch);
+    const low = sc.core.xxh3_64_low(sc.scratch, body.length) >>> 0;
+    return (BigInt(sc.core.xxh3_last_high() >>> 0) << 32n) | BigInt(low);
+  }
+
+  // ---- the group's I/O ----
+
+  private journalWrite(prepares: Uint8Array[]): void {
+    // Everything journaled so far is committed (each flush commits its group): a checkpoint can make room.
+    if (this.journal.remaining < prepares.length) this.checkpoint();
+    const entries: Uint8Array[] = [];
+    let bytes = 0;
+    for (const prepare of prepares) {
+      const p = readPrepare(prepare);
+      const id = `${p.client}:${p.request}`;
+      const body = this.proposals.get(id)?.body ?? new Uint8Array(0);
+      this.proposals.delete(id);
+      this.bodies.set(p.op, body);
+      const framed = new Uint8Array(4 + prepare.length + body.length);
+      new DataView(framed.buffer).setUint32(0, prepare.length, true);
+      framed.set(prepare, 4);
+      framed.set(body, 4 + prepare.length);
+      const entry = sealPrepare(this.sc, p.op, this.lastEntryHeader, framed, p.operation);
+      this.lastEntryHeader = entry.subarray(0, HEADER);
+      // One append per group; only a group larger than the staging area is split (each part its own fsync).
+      if (bytes + entry.length > this.sc.stagingLen && entries.length > 0) {
+        this.journal.append(entries.splice(0));
+        bytes = 0;
+      }
+      entries.push(entry);
+      bytes += entry.length;
+    }
+    this.journal.append(entries);
+  }
+
+  private commit(op: number, prepare: Uint8Array): void {
+    const p = readPrepare(prepare);
+    this.lastCommitChecksum = p.checksum;
+    const body = this.bodies.get(op) ?? new Uint8Array(0);
+    this.bodies.delete(op);
+    if (p.client === INTERNAL_CLIENT_KEY) {
+      if (p.operation === Operation.Register) { this.internalSession = BigInt(op); this.internalRequest = 0n; }
+      else if (this.internalSession !== null && p.request > this.internalRequest) this.internalRequest = p.request;
+    }
+    if (p.operation === Operation.Register) return; // session bookkeeping only: the core's client table
+    const d = this.checkedDescriptor(op, p.body, body);
+    this.lastTimestamp = Math.max(this.lastTimestamp, d.timestampMicros);
+    const applied = this.hooks.apply({ op, operation: p.operation, body, timestampMicros: d.timestampMicros, client: d.client, userId: d.userId });
+    this.lastResults.delete(p.client); // re-inserted last: the map's order is recency, the oldest are pruned
+    this.lastResults.set(p.client, { op, applied });
+    if (this.lastResults.size > this.options.clientsMax) this.lastResults.delete(this.lastResults.keys().next().value!);
+  }
+
+  private checkedDescriptor(op: number, descriptor: Uint8Array, body: Uint8Array): Descriptor {
+    const d = decodeDescriptor(descriptor);
+    if (!d || d.bodyLength !== body.length || d.bodyHash !== this.hash(body)) {
+      throw storageError('MetadataLogCorrupt', this.journal.file, 0, `op ${op}: the body does not match the descriptor its prepare binds`);
+    }
+    return d;
+  }
+
+  private reply(bytes: Uint8Array): void {
+    const reply = decodeReply(bytes);
+    const id = `${reply.client}:${reply.request}`;
+    this.proposals.delete(id);
+    const list = this.waiters.get(id);
+    this.waiters.delete(id);
+    const cached = this.lastResults.get(reply.client);
+    const applied = reply.status === 0 && reply.operation !== Operation.Register && cached?.op === reply.op ? cached.applied : null;
+    for (const w of list ?? []) w.resolve(reply, applied);
+  }
+
+  // ---- boot and checkpoints ----
+
+  private recover(core: CoreExports | VsrExports, memory: WebAssembly.Memory, from: { op: number; checksum: bigint } | null): void {
+    const io = {
+      journalWrite: (prepares: Uint8Array[]) => this.journalWrite(prepares),
+      persist: () => {}, // the journal is the commit record; checkpoints go to the superblock (checkpoint())
+      commit: (op: number, prepare: Uint8Array) => this.commit(op, prepare),
+      reply: (reply: Uint8Array) => this.reply(reply),
+    };
+    const { slots, clientsMax, cluster } = this.options;
+    this.group = ConsensusGroup.create(core, memory, { cluster, group: METADATA_GROUP, slots, clientsMax }, io);
+    const start = (from?.op ?? 0) + 1;
+    const last = this.journal.lastOp;
+    const first = this.journal.firstOp;
+    if (last !== null && last >= start && first! > start) {
+      throw storageError('MetadataLogCorrupt', this.journal.file, 0, `the snapshot covers ops up to ${start - 1}, the journal starts at op ${first}: ops are missing`);
+    }
+    const journal = this.journal;
+    const bodies = this.bodies;
+    function* prepares(): Generator<Uint8Array> {
+      if (last === null) return;
+      for (let op = start; op <= last; op++) {
+        const entry = journal.read(op);
+        if (!entry) throw storageError('MetadataLogCorrupt', journal.file, 0, `op ${op} is missing from the journal`);
+        const n = entry.readUInt32LE(HEADER);
+        bodies.set(op, entry.subarray(HEADER + 4 + n));
+        yield entry.subarray(HEADER + 4, HEADER + 4 + n);
+      }
+    }
+    if (from) this.lastCommitChecksum = from.checksum;
+    this.group.recover(from, prepares());
+    this.lastEntryHeader = last !== null ? this.journal.read(last)!.subarray(0, HEADER) : null;
+    const expected = Math.max(from?.op ?? 0, last ?? 0);
+    if (this.group.commitNumber !== expected) {
+      throw storageError('MetadataLogCorrupt', this.journal.file, 0,
+        `the core committed up to op ${this.group.commitNumber} of a journal ending at op ${expected}: a prepare does not chain`);
+    }
+    this.bodies.clear();
+    if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
+  }
+
+  // snapshot file (durable) → superblock checkpoint op → drain the journal up to it. A crash between the steps
+  // leaves a snapshot at least as new as the superblock's checkpoint and a journal that still holds what follows.
+  private checkpoint(): void {
+    const op = this.group.commitNumber;
+    if (op === 0 || op === this.journal.snapshotOp) return;
+    if (this.journal.lastOp !== null && this.journal.lastOp !== op) {
+      throw new MetadataLogError('MetadataCheckpoint', `checkpoint at op ${op} while the journal holds uncommitted op ${this.journal.lastOp}`);
+    }
+    writeSnapshot(path.join(this.dir, 'snapshot'), { op, checksum: this.lastCommitChecksum, payload: this.hooks.snapshot() });
+    this.superblock.write({
+      cluster: this.options.cluster, replica: 0, replicaCount: 1, view: 0, logView: 0,
+      commit: op, checkpointOp: op, checkpointChecksum: this.lastCommitChecksum,
+    });
+    this.journal.drain(op);
+    this.journal.options.snapshotOp = op;
+  }
+
+  private fail(error: unknown): void {
+    this.failed ??= error;
+    for (const list of this.waiters.values()) for (const w of list) w.reject(this.failed);
+    this.waiters.clear();
+    this.proposals.clear();
+  }
+}
