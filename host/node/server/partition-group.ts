@@ -39,7 +39,7 @@ export class PartitionGroup {
   private appended = false;
   private failed: Error | null = null;
 
-  constructor(ctx: ShardContext, namespace: bigint, private readonly home: PartitionHome, private readonly onWork: () => void) {
+  constructor(ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void) {
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, { cluster: 0n, group: namespace, slots: SLOTS, clientsMax: CLIENTS }, {
       journalWrite: (prepares) => this.journalWrite(prepares),
       persist: () => {}, // the segments are this group's log; its VSR state starts afresh at every boot
@@ -122,7 +122,7 @@ export class PartitionGroup {
       if (offsets) this.home.offsets.flush();
     } catch (error) {
       // A failed write may have left the files in an unknown state: stop serving this partition.
-      log.error(`partition ${this.home.describe()}: write failed, refusing further writes: ${(error as Error).message}`);
+      log.error(`partition ${this.name}: write failed, refusing further writes: ${(error as Error).message}`);
       this.abort(error as Error);
       throw error;
     }
@@ -140,7 +140,7 @@ export class PartitionGroup {
   private replied(reply: Uint8Array): void {
     const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
     if (view.getUint8(Y_OPERATION) !== OP_REGISTER) return;
-    if (view.getUint32(Y_STATUS, true) !== 0) throw new Error(`partition group ${this.home.describe()}: the core refused the owner's session`);
+    if (view.getUint32(Y_STATUS, true) !== 0) throw new Error(`partition group ${this.name}: the core refused the owner's session`);
     this.session = view.getBigUint64(Y_SESSION, true);
   }
 }

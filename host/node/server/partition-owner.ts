@@ -60,8 +60,8 @@ export class PartitionOwner {
     if (op === null) this.removeStrayDirectories(wanted);
     for (const [namespace, ref] of wanted) {
       if (this.owned.has(namespace)) continue;
-      const home = PartitionHome.open(this.options.dataDir, ref, this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, incarnation: ref.createdOp });
-      const group = new PartitionGroup(this.ctx, namespace, home, () => this.requestFlush());
+      const home = PartitionHome.open(this.options.dataDir, ref, this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, quiet: true });
+      const group = new PartitionGroup(this.ctx, namespace, `${ref.streamId}/${ref.topicId}/${ref.partitionId}`, home, () => this.requestFlush());
       this.owned.set(namespace, { ref, home, group });
       this.publishStats(namespace, home.stats());
     }

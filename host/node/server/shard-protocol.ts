@@ -111,7 +111,7 @@ export interface PartitionTarget {
 }
 
 export interface ConsumerRef {
-  kind: number; // 1 single consumer, 2 consumer group
+  kind: 1 | 2; // single consumer, consumer group
   id: number;
 }
 
@@ -137,7 +137,9 @@ export function decodePartitionRequest(bytes: Uint8Array): PartitionRequest {
   const method = r.u8('method');
   const target: PartitionTarget = { appliedOp: Number(r.u64('applied op')), streamId: r.u32('stream'), topicId: r.u32('topic'), partitionId: r.u32('partition') };
   if (method === Method.send) return { method, target, batch: r.rest() };
-  const consumer = { kind: r.u8('consumer kind'), id: r.u32('consumer id') };
+  const kind = r.u8('consumer kind');
+  if (kind !== 1 && kind !== 2) throw new Error(`consumer kind ${kind}`);
+  const consumer: ConsumerRef = { kind, id: r.u32('consumer id') };
   switch (method) {
     case Method.storeOffset: return { method, target, consumer, offset: Number(r.u64('offset')) };
     case Method.deleteOffset: return { method, target, consumer };
