@@ -88,7 +88,9 @@ export class Connection {
     if (!next) return;
     this.inFlight = next;
     this.timer = setTimeout(() => {
-      this.fail(new RequestTimeout(this.timeoutMs));
+      next.reject(new RequestTimeout(this.timeoutMs));
+      this.inFlight = null;
+      this.fail(new ConnectionClosed(`after a request got no reply within ${this.timeoutMs} ms`));
       this.socket.destroy();
     }, this.timeoutMs);
     this.socket.write(next.frame);
