@@ -65,14 +65,28 @@ export class IggyClient {
 
   // --- the request path
 
+  // Public calls run one after another, each with its header chosen when its turn comes: a login (Logout +
+  // Register + GetClusterMetadata) is never interleaved with calls numbered for the session it replaces.
+  private exclusive<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(job);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private tail: Promise<unknown> = Promise.resolve();
+
   // Sends a complete frame as is and returns the server's answer undecoded.
   raw(frame: Uint8Array): Promise<ServerFrame> {
-    return this.connection.request(frame);
+    return this.exclusive(() => this.connection.request(frame));
   }
 
   // Sends `body` under command `code` with the header the SDKs would use (unknown codes go as NonReplicated with
   // the code at @196) and returns the decoded payload, or throws IggyError / EvictionError.
-  async rawCommand(code: number, body: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+  rawCommand(code: number, body: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+    return this.exclusive(() => this.command(code, body));
+  }
+
+  private command(code: number, body: Uint8Array): Promise<Uint8Array> {
     const info = commandByCode(code);
     const operation = info?.operation ?? Operation.nonReplicated;
     const rule: RequestRule = info?.rule ?? 'current';
@@ -111,14 +125,18 @@ export class IggyClient {
   }
 
   // Decoding errors of a payload surface as IggyError 3, like every other undecodable reply.
-  private async call<T>(code: number, body: Uint8Array, read: (b: Uint8Array) => T): Promise<T> {
-    const payload = await this.rawCommand(code, body);
+  private async commandRead<T>(code: number, body: Uint8Array, read: (b: Uint8Array) => T): Promise<T> {
+    const payload = await this.command(code, body);
     try {
       return read(payload);
     } catch (error) {
       if (error instanceof WireError) throw new IggyError(error.code, `reply to code ${code}: ${error.message}`);
       throw error;
     }
+  }
+
+  private call<T>(code: number, body: Uint8Array, read: (b: Uint8Array) => T): Promise<T> {
+    return this.exclusive(() => this.commandRead(code, body, read));
   }
 
   private run(code: number, body: Uint8Array = req.empty()): Promise<void> {
@@ -129,39 +147,45 @@ export class IggyClient {
 
   // Login is Register (code 40, operation 1); an explicit login while logged in first logs out, then registers
   // with a fresh client id on the same socket. The SDKs ask for the cluster metadata right after.
-  async login(username: string, password: string): Promise<res.LoginResult> {
-    return this.register(req.registerWithPassword(username, password));
+  login(username: string, password: string): Promise<res.LoginResult> {
+    return this.exclusive(() => this.register(req.registerWithPassword(username, password)));
   }
 
-  async loginWithToken(token: string): Promise<res.LoginResult> {
-    return this.register(req.registerWithToken(token));
+  loginWithToken(token: string): Promise<res.LoginResult> {
+    return this.exclusive(() => this.register(req.registerWithToken(token)));
   }
 
   private async register(body: Uint8Array): Promise<res.LoginResult> {
-    if (this.session.bound) await this.logout();
+    if (this.session.bound) await this.endSession();
     this.session.beginRegister();
-    const payload = await this.exchange(Operation.register, 'zero', body, 0);
-    let login: res.LoginResult;
-    try {
-      login = res.readLogin(payload);
-    } catch (error) {
-      throw new IggyError(ErrorCode.invalidCommand, `Register reply: ${(error as Error).message}`);
-    }
+    const login = await this.readOrInvalid('Register reply', await this.exchange(Operation.register, 'zero', body, 0), res.readLogin);
     this.session.bind(login.session);
     this._userId = login.userId;
-    this.cluster = await this.getClusterMetadata().catch((error) => {
+    this.cluster = await this.commandRead(Code.getClusterMetadata, req.empty(), res.readClusterMetadata).catch((error) => {
       if (error instanceof IggyError) return null;
       throw error;
     });
     return login;
   }
 
+  private async readOrInvalid<T>(what: string, payload: Uint8Array, read: (b: Uint8Array) => T): Promise<T> {
+    try {
+      return read(payload);
+    } catch (error) {
+      throw new IggyError(ErrorCode.invalidCommand, `${what}: ${(error as Error).message}`);
+    }
+  }
+
   // Logout is operation 3 with a consumed request number; afterwards the session and client id are dropped. Without
   // a bound session there is nothing to end, and no valid header to send it with.
-  async logout(): Promise<void> {
+  logout(): Promise<void> {
+    return this.exclusive(() => this.endSession());
+  }
+
+  private async endSession(): Promise<void> {
     if (!this.session.bound) return;
     try {
-      await this.run(Code.logout);
+      await this.command(Code.logout, req.empty());
     } finally {
       this.session.reset();
       this._userId = null;
@@ -220,7 +244,7 @@ export class IggyClient {
 
   // --- messages (§8)
 
-  async sendMessages(send: req.SendInput): Promise<res.SendConfirmation[]> {
+  sendMessages(send: req.SendInput): Promise<res.SendConfirmation[]> {
     return this.call(Code.sendMessages, req.sendMessages(send), (b) => (b.length === 0 ? [] : res.readSendConfirmations(b)));
   }
 

@@ -121,6 +121,35 @@ describe('IggyClient framing against a scripted server', () => {
     }
   });
 
+  it('concurrent calls around logins never carry a replaced session (the SDK parallel test)', async () => {
+    let sessions = 10n;
+    const granted = new Map<Received, bigint>();
+    server.handler = (r) => {
+      if (r.header.operation !== Operation.register) return standard(r);
+      granted.set(r, ++sessions);
+      return loginReply(r, sessions);
+    };
+    const client = await IggyClient.connect({ address: server.address, username: 'iggy', password: 'iggy' });
+    try {
+      const calls = Array.from({ length: 12 }, (_, i) => (i % 4 === 3 ? client.login('iggy', 'iggy') : client.getStats().catch(() => undefined)));
+      await Promise.all(calls);
+      let bound: { client: bigint; session: bigint } | null = null;
+      for (const r of server.received) {
+        const session = granted.get(r);
+        if (session !== undefined) {
+          bound = { client: r.header.client, session };
+          continue;
+        }
+        assert.ok(bound, 'nothing before the first Register');
+        assert.deepEqual({ client: r.header.client, session: r.header.session }, bound, `op ${r.header.operation} #${r.header.request} carries the live session`);
+      }
+      const count = (op: number) => server.received.filter((r) => r.header.operation === op).length;
+      assert.deepEqual([count(Operation.register), count(Operation.logout)], [4, 3]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a silent server times the request out and closes the connection', async () => {
     const client = await IggyClient.connect({ address: server.address, timeoutMs: 100 });
     server.handler = () => null;
