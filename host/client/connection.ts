@@ -1,0 +1,137 @@
+// One TCP connection to the server, lock-step like the SDKs (iggy-client-wire.md §1): one request on the wire at
+// a time, the next written only after the previous one's reply (or eviction) arrived, so replies match requests
+// purely by order. A request that gets no reply within its bound closes the connection: a late reply would
+// otherwise be taken for the next request's.
+import net from 'node:net';
+import { FrameSplitter, decodeServerFrame, type ServerFrame } from '../shared/wire/header.js';
+import { ConnectionClosed, IggyError, RequestTimeout } from './errors.js';
+import { WireError } from '../shared/wire/buffer.js';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+interface Pending {
+  frame: Uint8Array;
+  resolve: (frame: ServerFrame) => void;
+  reject: (error: Error) => void;
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`address "${address}" is not host:port`);
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
+}
+
+export class Connection {
+  private readonly splitter = new FrameSplitter();
+  private readonly queue: Pending[] = [];
+  private inFlight: Pending | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private closedBy: Error | null = null;
+  // Resolves once the socket is gone, with the reason: tests wait on it to see the server drop a connection.
+  readonly closed: Promise<Error>;
+
+  private constructor(private readonly socket: net.Socket, private readonly timeoutMs: number) {
+    let onClosed!: (e: Error) => void;
+    this.closed = new Promise((resolve) => { onClosed = resolve; });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error) => this.fail(new ConnectionClosed(error.message)));
+    socket.on('close', () => {
+      this.fail(new ConnectionClosed('by the server'));
+      onClosed(this.closedBy!);
+    });
+  }
+
+  static open(address: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Connection> {
+    const { host, port } = parseAddress(address);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const refuse = (error: Error) => reject(new ConnectionClosed(`connect to ${address}: ${error.message}`));
+      socket.once('error', refuse);
+      socket.once('connect', () => {
+        socket.off('error', refuse);
+        resolve(new Connection(socket, timeoutMs));
+      });
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closedBy !== null;
+  }
+
+  // Sends one complete frame and resolves with the server's answer to it.
+  request(frame: Uint8Array): Promise<ServerFrame> {
+    if (this.closedBy) return Promise.reject(this.closedBy);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ frame, resolve, reject });
+      this.pump();
+    });
+  }
+
+  // Writes bytes that expect no answer (a partial frame, garbage): for tests of the server's framing.
+  writeRaw(bytes: Uint8Array): void {
+    if (this.closedBy) throw this.closedBy;
+    this.socket.write(bytes);
+  }
+
+  close(): Promise<void> {
+    if (this.socket.destroyed) return Promise.resolve();
+    this.fail(new ConnectionClosed('by the client'));
+    this.socket.destroy();
+    return this.closed.then(() => undefined);
+  }
+
+  private pump(): void {
+    if (this.inFlight || this.closedBy) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.inFlight = next;
+    this.timer = setTimeout(() => {
+      next.reject(new RequestTimeout(this.timeoutMs));
+      this.inFlight = null;
+      this.fail(new ConnectionClosed(`after a request got no reply within ${this.timeoutMs} ms`));
+      this.socket.destroy();
+    }, this.timeoutMs);
+    this.socket.write(next.frame);
+  }
+
+  private receive(chunk: Buffer): void {
+    let frames: Uint8Array[];
+    try {
+      frames = this.splitter.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch (error) {
+      this.fail(new ConnectionClosed(`unreadable server framing: ${(error as Error).message}`));
+      this.socket.destroy();
+      return;
+    }
+    for (const bytes of frames) this.deliver(bytes);
+  }
+
+  private deliver(bytes: Uint8Array): void {
+    const pending = this.inFlight;
+    if (!pending) {
+      this.fail(new ConnectionClosed('server sent a frame nobody asked for'));
+      this.socket.destroy();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.inFlight = null;
+    try {
+      pending.resolve(decodeServerFrame(bytes));
+    } catch (error) {
+      pending.reject(error instanceof WireError ? new IggyError(error.code, error.message) : (error as Error));
+    }
+    this.pump();
+  }
+
+  private fail(error: Error): void {
+    if (this.closedBy) return;
+    this.closedBy = error;
+    clearTimeout(this.timer);
+    const pending = this.inFlight ? [this.inFlight, ...this.queue] : [...this.queue];
+    this.inFlight = null;
+    this.queue.length = 0;
+    for (const p of pending) p.reject(error);
+  }
+}

@@ -1,0 +1,71 @@
+// System commands over a real server (iggy-client-wire.md §7.1, §7.3, §11): stats, cluster metadata with the
+// configured ports, option descriptions, the snapshot file, raw commands.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { IggyError } from '../../host/client/errors.js';
+import { OptionScope, SnapshotCompression, SnapshotType } from '../../host/client/requests.js';
+import type { IggyClient } from '../../host/client/client.js';
+import { protocolPending, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+
+describe('protocol: system', { skip: protocolPending }, () => {
+  let s: ProtocolServer;
+  let c: IggyClient;
+  before(async () => {
+    s = await startProtocolServer();
+    c = await s.connect();
+  });
+  after(async () => {
+    await c?.close();
+    await s?.stop();
+  });
+
+  it('GetStats parses through the disk fields and counts what exists', async () => {
+    const name = unique('stats');
+    const before = await c.getStats();
+    await c.createStream(name);
+    const stats = await c.getStats();
+    assert.equal(stats.processId, s.server.child.pid);
+    assert.equal(stats.streamsCount, before.streamsCount + 1);
+    assert.ok(stats.clientsCount >= 1);
+    assert.ok(stats.startTime > 0n && stats.startTime <= BigInt(Date.now()) * 1000n, 'start time in µs');
+    assert.ok(stats.iggyServerVersion.length > 0);
+    await c.deleteStream(name);
+  });
+
+  it('GetClusterMetadata: one healthy leader on the configured ports', async () => {
+    const meta = await c.getClusterMetadata();
+    assert.equal(meta.name, 'single-node');
+    assert.equal(meta.nodes.length, 1);
+    const [node] = meta.nodes;
+    assert.deepEqual({ name: node.name, ip: node.ip, tcp: node.tcpPort, http: node.httpPort, role: node.role, status: node.status },
+      { name: 'iggy-node', ip: '127.0.0.1', tcp: s.tcpPort, http: s.httpPort, role: 0, status: 0 });
+    assert.deepEqual(c.cluster, meta, 'the same answer the client got right after login');
+  });
+
+  it('DescribeOptions: topic keys are described, streams and users have none, a bad scope is refused', async () => {
+    const keys = (await c.describeOptions(OptionScope.topic)).map((o) => o.key);
+    for (const key of ['compression_algorithm', 'message_expiry', 'max_topic_size']) assert.ok(keys.includes(key), `${key} in ${keys}`);
+    assert.deepEqual(await c.describeOptions(OptionScope.stream), []);
+    assert.deepEqual(await c.describeOptions(OptionScope.user), []);
+    await assert.rejects(c.describeOptions(9), IggyError);
+  });
+
+  it('GetSnapshotFile returns a ZIP archive; an unknown snapshot type is refused', async () => {
+    const zip = await c.getSnapshotFile([SnapshotType.test], SnapshotCompression.deflated);
+    assert.deepEqual([...zip.subarray(0, 4)], [0x50, 0x4b, 0x03, 0x04], 'local file header signature');
+    await assert.rejects(c.getSnapshotFile([77]), IggyError);
+  });
+
+  it('raw: ping returns an empty body, stats a non-empty one', async () => {
+    assert.equal((await c.rawCommand(1)).length, 0);
+    assert.ok((await c.rawCommand(10)).length > 108);
+  });
+
+  it('raw: an unknown vendor code (60001) is status 3 and the connection keeps working', async () => {
+    await assert.rejects(c.rawCommand(60001), (e: IggyError) => e instanceof IggyError && e.code === 3);
+    const name = unique('after-vendor');
+    const stream = await c.createStream(name);
+    await c.deleteStream(stream.id);
+    assert.equal(await c.getStream(name), null);
+  });
+});
