@@ -27,7 +27,7 @@ export interface MetadataOwnerOptions {
 }
 
 export class MetadataOwner {
-  private log!: MetadataLog;
+  private log: MetadataLog | null = null;
   private broadcasting = false;
   private lastMicros = 0;
 
@@ -44,7 +44,7 @@ export class MetadataOwner {
     log.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
     if (this.ctx.state.users.size === 0) {
       const body = await bootstrapRootBody(this.options.rootUsername, this.options.rootPassword);
-      const result = await this.log.internal(InternalOperation.bootstrapRoot, body, 0);
+      const result = await this.opened.internal(InternalOperation.bootstrapRoot, body, 0);
       if (result.status !== 0 || result.applied?.result !== 0) throw new Error(`creating the root user failed (status ${result.status}, result ${result.applied?.result})`);
       log.info(`created the root user "${this.options.rootUsername}"`);
     }
@@ -76,23 +76,28 @@ export class MetadataOwner {
   async handle(payload: Uint8Array): Promise<Uint8Array> {
     const r = new Reader(payload, 1);
     if (methodOf(payload) === Method.register) {
-      const result = await this.log.register(decodeRegister(r));
+      const result = await this.opened.register(decodeRegister(r));
       return encodeRegisterReply(result.status, result.session);
     }
     if (methodOf(payload) !== Method.propose) throw new Error(`metadata: unknown method ${methodOf(payload)}`);
     const p = decodePropose(r);
     const result = p.client === 0n
-      ? await this.log.internal(p.operation, p.body, p.userId)
-      : await this.log.propose(p);
+      ? await this.opened.internal(p.operation, p.body, p.userId)
+      : await this.opened.propose(p);
     return encodeProposeReply({ status: result.status, op: result.op, result: result.applied?.result ?? 0, payload: result.applied?.payload ?? new Uint8Array(0) });
   }
 
   flush(): void {
-    this.log.flush();
+    this.log?.flush();
   }
 
   close(): void {
-    this.log.close();
+    this.log?.close();
+  }
+
+  private get opened(): MetadataLog {
+    if (!this.log) throw new Error('metadata log used before it was opened');
+    return this.log;
   }
 }
 
