@@ -60,7 +60,7 @@ export class PartitionOwner {
     if (op === null) this.removeStrayDirectories(wanted);
     for (const [namespace, ref] of wanted) {
       if (this.owned.has(namespace)) continue;
-      const home = PartitionHome.open(this.options.dataDir, ref, this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, quiet: true });
+      const home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, quiet: true });
       const group = new PartitionGroup(this.ctx, namespace, `${ref.streamId}/${ref.topicId}/${ref.partitionId}`, home, () => this.requestFlush());
       this.owned.set(namespace, { ref, home, group });
       this.publishStats(namespace, home.stats());
@@ -95,7 +95,7 @@ export class PartitionOwner {
   private close(owned: Owned, remove: boolean): void {
     owned.group.abort(new Error('partition deleted'));
     owned.home.close();
-    if (remove) PartitionHome.remove(this.options.dataDir, owned.ref);
+    if (remove) PartitionHome.remove(this.options.dataDir, idsOf(owned.ref));
   }
 
   closeAll(): void {
@@ -196,3 +196,7 @@ export class PartitionOwner {
   }
 }
 
+
+function idsOf(ref: PartitionRef): { streamId: number; topicId: number; partitionId: number } {
+  return { streamId: ref.streamId, topicId: ref.topicId, partitionId: ref.partitionId };
+}
