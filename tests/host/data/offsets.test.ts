@@ -153,6 +153,28 @@ describe('ConsumerOffsets', () => {
     r.close();
   });
 
+  it('group sequences wrap around u32', async () => {
+    const dir = tempDir();
+    const sc = await storageCore();
+    const record = Buffer.alloc(R); // what a compaction at group 0xffffffff writes: one store, last of its group
+    record.set([1, 1, 1], 0);
+    record.writeUInt32LE(5, 4);
+    record.writeBigUInt64LE(9n, 8);
+    record.writeUInt32LE(0xffff_ffff, 16);
+    sc.u8.set(record.subarray(0, 24), sc.scratch);
+    record.writeUInt32LE(sc.core.xxh3_64_low(sc.scratch, 24) >>> 0, 24);
+    record.writeUInt32LE(sc.core.xxh3_last_high() >>> 0, 28);
+    fs.writeFileSync(path.join(dir, OFFSETS_FILE), record);
+    const o = await open(dir);
+    assert.equal(o.get(1, 5), 9);
+    o.store(1, 6, 10);
+    o.close();
+    assert.equal(fs.readFileSync(path.join(dir, OFFSETS_FILE)).readUInt32LE(R + 16), 0);
+    const q = await open(dir);
+    assert.deepEqual([q.get(1, 5), q.get(1, 6), q.recovery.truncatedBytes], [9, 10, 0]);
+    q.close();
+  });
+
   it('refuses bad keys and offsets', async () => {
     const o = await open(tempDir());
     assert.throws(() => o.store(3 as 1, 0, 0), RangeError);
