@@ -111,7 +111,7 @@ export class ConsumerOffsets {
   flush(): void {
     if (this.poisoned) throw this.poisoned;
     if (this.pending.size === 0) return;
-    const group = this.lastGroup + 1;
+    const group = nextGroup(this.lastGroup);
     const records = this.encodeGroup([...this.pending].map(([key, offset]) => ({ key, offset })), group);
     try {
       writeFully(this.fd, records, this.size);
@@ -165,7 +165,7 @@ export class ConsumerOffsets {
     let group: Record[] = [];
     for (let at = 0; at + OFFSET_RECORD_BYTES <= bytes.length; at += OFFSET_RECORD_BYTES) {
       const record = this.decode(bytes, at);
-      const expectedGroup = group.length > 0 ? group[0].group : committed === 0 ? record?.group : this.lastGroup + 1;
+      const expectedGroup = group.length > 0 ? group[0].group : committed === 0 ? record?.group : nextGroup(this.lastGroup);
       if (record === null || record.group !== expectedGroup || record.index !== group.length) break;
       group.push(record);
       if (!record.last) continue;
@@ -185,7 +185,7 @@ export class ConsumerOffsets {
   // group at their places, blocks never written (zeros), and a short end. Anything else is damage inside data that
   // was acknowledged: refused, and nothing is rewritten.
   private checkTornTail(bytes: Buffer, committed: number): void {
-    let tailGroup = committed === 0 ? null : this.lastGroup + 1;
+    let tailGroup = committed === 0 ? null : nextGroup(this.lastGroup);
     let firstBad = -1;
     for (let at = committed; at + OFFSET_RECORD_BYTES <= bytes.length; at += OFFSET_RECORD_BYTES) {
       if (isZero(bytes, at)) {
@@ -209,7 +209,7 @@ export class ConsumerOffsets {
   // Rewrites the log as one group holding the live set: tmp -> fsync -> rename -> fsync dir. The changes were already
   // durable in the old log, so a failure here does not undo them; it stops further writes until reopened.
   private compact(): void {
-    const group = this.lastGroup + 1;
+    const group = nextGroup(this.lastGroup);
     const records = this.encodeGroup([...this.live].map(([key, offset]) => ({ key, offset })), group);
     try {
       replaceFileDurably(this.file, (fd) => writeFully(fd, records, 0));
@@ -233,7 +233,7 @@ export class ConsumerOffsets {
       out[at + 2] = i === changes.length - 1 ? LAST_IN_GROUP : 0;
       out.writeUInt32LE(key % 2 ** 32, at + 4);
       out.writeBigUInt64LE(BigInt(offset ?? 0), at + 8);
-      out.writeUInt32LE(group >>> 0, at + 16);
+      out.writeUInt32LE(group, at + 16);
       out.writeUInt32LE(i, at + 20);
       const [lo, hi] = this.hash(out, at);
       out.writeUInt32LE(lo, at + 24);
@@ -279,4 +279,9 @@ function keyOf(kind: ConsumerKind, id: number): number {
 function isZero(bytes: Buffer, at: number): boolean {
   for (let i = at; i < at + OFFSET_RECORD_BYTES; i++) if (bytes[i] !== 0) return false;
   return true;
+}
+
+// Group sequences are u32 and wrap (a flush per millisecond wraps in about 50 days).
+function nextGroup(group: number): number {
+  return (group + 1) >>> 0;
 }

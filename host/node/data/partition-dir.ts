@@ -64,9 +64,26 @@ export class PartitionHome {
     return this.currentOffsets;
   }
 
-  // Batches that verifySendBatch accepted; offsets, append time and batch checksum are stamped here.
+  // Batches that verifySendBatch accepted; offsets, append time and batch checksum are stamped here. One write and
+  // one fdatasync per group; a group larger than the core's staging area is written as several such groups, in order.
   append(batches: Uint8Array[]): AppendResult {
-    return this.current.append(batches);
+    const nextOffset = this.current.nextOffset;
+    let result: AppendResult = { baseOffset: nextOffset, nextOffset, batches: 0, bytes: 0 };
+    let group: Uint8Array[] = [];
+    let groupBytes = 0;
+    const write = () => {
+      const r = this.current.append(group);
+      result = { baseOffset: result.batches === 0 ? r.baseOffset : result.baseOffset, nextOffset: r.nextOffset, batches: result.batches + r.batches, bytes: result.bytes + r.bytes };
+      group = [];
+      groupBytes = 0;
+    };
+    for (const batch of batches) {
+      if (group.length > 0 && groupBytes + batch.length > this.sc.stagingLen) write();
+      group.push(batch);
+      groupBytes += batch.length;
+    }
+    if (group.length > 0) write();
+    return result;
   }
 
   stats(): PartitionStats {

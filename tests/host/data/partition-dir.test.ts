@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { PartitionHome, listPartitionDirs, partitionDir, type PartitionIds } from '../../../host/node/data/partition-dir.js';
 import { buildPollReply, planPoll } from '../../../host/node/data/poll.js';
 import { buildBatch, batchPayloads } from '../../../host/node/io/batch-builder.js';
-import { storageCore, type StorageCore } from '../../../host/node/io/storage-core.js';
+import { StorageCore, storageCore } from '../../../host/node/io/storage-core.js';
 import { tempDir } from '../helpers.js';
 
 const ids: PartitionIds = { streamId: 3, topicId: 1, partitionId: 2 };
@@ -48,6 +48,18 @@ describe('PartitionHome', () => {
     const reply = buildPollReply(sc, again.partition, 2, plan, 10, 1 << 20);
     assert.deepEqual([reply.messages, reply.lastOffset], [2, 5]);
     again.close();
+  });
+
+  it('a group larger than the staging area is appended as several groups, in order; an empty one is a no-op', async () => {
+    const small = await StorageCore.load({ memoryBytes: 8 << 20, windowBytes: 1 << 20, stagingBytes: 4096 });
+    const home = PartitionHome.open(tempDir(), ids, small, everyBatch);
+    assert.deepEqual(home.append([]), { baseOffset: 0, nextOffset: 0, batches: 0, bytes: 0 });
+    const sc = await storageCore(); // the batch builder keeps its region in the first core it was given
+    const batches = [0, 3, 6, 9, 12].map((first) => batchOf(sc, first, 3)); // 1300 bytes each: 3 per group at most
+    const r = home.append(batches);
+    assert.deepEqual(r, { baseOffset: 0, nextOffset: 15, batches: 5, bytes: 5 * (256 + 3 * 348) });
+    assert.deepEqual(home.partition.readFromOffset(0, 1 << 20).map((b) => b.baseOffset), [0, 3, 6, 9, 12]);
+    home.close();
   });
 
   it('the stored bytes are stamped: partition id, offsets and a batch checksum the core accepts', async () => {
