@@ -23,7 +23,7 @@ describe('protocol: users and tokens', { skip: protocolPending }, () => {
     await s?.stop();
   });
 
-  const as = (username: string, password: string) => IggyClient.connect({ address: s.address, username, password, timeoutMs: 10_000 });
+  const as = (username: string, password: string = 'pw-1') => IggyClient.connect({ address: s.address, username, password, timeoutMs: 10_000 });
 
   it('create with permissions, list, get by name and id, update, change password, update permissions, delete', async () => {
     const username = unique('user');
@@ -68,12 +68,12 @@ describe('protocol: users and tokens', { skip: protocolPending }, () => {
 
   it('user rejections: duplicate 46, missing 20, root cannot be deleted (48) or re-permissioned (49)', async () => {
     const username = unique('dup');
-    const u = await root.createUser({ username, password: 'pw' });
-    await assert.rejects(root.createUser({ username, password: 'pw' }), code(46));
+    const u = await root.createUser({ username, password: 'pw-1' });
+    await assert.rejects(root.createUser({ username, password: 'pw-1' }), code(46));
     await assert.rejects(root.updateUser(u.id, { username: 'iggy' }), code(46));
     await assert.rejects(root.deleteUser(999_999), code(20));
     await assert.rejects(root.updateUser(999_999, { status: 2 }), code(20));
-    await assert.rejects(root.changePassword(999_999, 'a', 'b'), code(20));
+    await assert.rejects(root.changePassword(999_999, 'abc', 'bcd'), code(20));
     await assert.rejects(root.updatePermissions(999_999, null), code(20));
     await assert.rejects(root.deleteUser(0), code(48));
     await assert.rejects(root.updatePermissions(0, globalPermissions(false)), code(49));
@@ -86,12 +86,12 @@ describe('protocol: users and tokens', { skip: protocolPending }, () => {
     const topic = await root.createTopic({ stream: stream.id, name: 't', partitionsCount: 1 });
     await root.sendMessages({ stream: stream.id, topic: topic.id, partitioning: { kind: 'partition', partition: 0 }, messages: [{ payload: 'hello' }] });
     const username = unique('reader');
-    await root.createUser({ username, password: 'pw', permissions: globalPermissions(false, { readStreams: true, readTopics: true, pollMessages: true }) });
-    const reader = await as(username, 'pw');
+    await root.createUser({ username, password: 'pw-1', permissions: globalPermissions(false, { readStreams: true, readTopics: true, pollMessages: true }) });
+    const reader = await as(username, 'pw-1');
     try {
       await assert.rejects(reader.sendMessages({ stream: stream.id, topic: topic.id, messages: [{ payload: 'no' }] }), code(41));
       await assert.rejects(reader.createStream(unique('nope')), code(41));
-      await assert.rejects(reader.createUser({ username: unique('nope'), password: 'x' }), code(41));
+      await assert.rejects(reader.createUser({ username: unique('nope'), password: 'xyz' }), code(41));
       const polled = await reader.pollMessages({ stream: stream.id, topic: topic.id, partition: 0, strategy: { kind: 'first' }, count: 1 });
       assert.equal(new TextDecoder().decode(polled.messages[0].payload), 'hello');
       assert.ok((await reader.getStreams()).some((x) => x.id === stream.id));
@@ -99,8 +99,8 @@ describe('protocol: users and tokens', { skip: protocolPending }, () => {
       await reader.close();
     }
     const nobody = unique('nobody');
-    await root.createUser({ username: nobody, password: 'pw' });
-    const none = await as(nobody, 'pw');
+    await root.createUser({ username: nobody, password: 'pw-1' });
+    const none = await as(nobody, 'pw-1');
     try {
       await assert.rejects(none.getStreams(), code(41));
       await assert.rejects(none.pollMessages({ stream: stream.id, topic: topic.id, partition: 0, strategy: { kind: 'first' }, count: 1 }), code(41));
@@ -136,8 +136,8 @@ describe('protocol: users and tokens', { skip: protocolPending }, () => {
 
   it('a token with an expiry reports an absolute expiry time; tokens belong to their user', async () => {
     const username = unique('owner');
-    const user = await root.createUser({ username, password: 'pw', permissions: globalPermissions(true) });
-    const owner = await as(username, 'pw');
+    const user = await root.createUser({ username, password: 'pw-1', permissions: globalPermissions(true) });
+    const owner = await as(username, 'pw-1');
     try {
       const before = BigInt(Date.now()) * 1000n;
       const token = await owner.createToken('mine', 3_600_000_000n);

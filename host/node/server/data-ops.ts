@@ -4,7 +4,7 @@ import { Reader } from '../../shared/wire/buffer.js';
 import { Operation } from '../../shared/wire/codes.js';
 import { readIdentifier } from '../../shared/wire/primitives.js';
 import type { MetadataState } from '../metadata/state.js';
-import { topicOf } from '../metadata/streams.js';
+import { groupOf, topicOf } from '../metadata/streams.js';
 import type { CommittedOp } from '../metadata/types.js';
 
 export interface DataTarget {
@@ -12,10 +12,13 @@ export interface DataTarget {
   topicId?: number; // undefined: every topic of the stream
   partitionId?: number; // undefined: every partition of the topic
   segments?: number; // DeleteSegments: how many of the oldest; undefined: purge everything
+  group?: number; // DeleteConsumerGroup: drop this group's offsets (a new group may get the same id)
 }
 
+// Resolved before the op is applied: a deleted group cannot be found by name afterwards.
 export function dataTargetsOf(state: MetadataState, op: CommittedOp): DataTarget[] {
-  if (op.operation !== Operation.purgeStream && op.operation !== Operation.purgeTopic && op.operation !== Operation.deleteSegments) return [];
+  const acts = [Operation.purgeStream, Operation.purgeTopic, Operation.deleteSegments, Operation.deleteConsumerGroup] as number[];
+  if (!acts.includes(op.operation)) return [];
   const r = new Reader(op.body);
   const stream = state.streams.stream(readIdentifier(r, 'stream id'));
   if (!stream) return [];
@@ -23,5 +26,9 @@ export function dataTargetsOf(state: MetadataState, op: CommittedOp): DataTarget
   const topic = topicOf(stream, readIdentifier(r, 'topic id'));
   if (!topic) return [];
   if (op.operation === Operation.purgeTopic) return [{ streamId: stream.id, topicId: topic.id }];
+  if (op.operation === Operation.deleteConsumerGroup) {
+    const group = groupOf(topic, readIdentifier(r, 'group id'));
+    return group ? [{ streamId: stream.id, topicId: topic.id, group: group.id }] : [];
+  }
   return [{ streamId: stream.id, topicId: topic.id, partitionId: r.u32('partition id'), segments: r.u32('segments count') }];
 }

@@ -13,7 +13,7 @@ import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
 import { PartitionGroup } from './partition-group.js';
 import type { ShardContext } from './context.js';
-import { dataTargetsOf } from './data-ops.js';
+import type { DataTarget } from './data-ops.js';
 import {
   Method, decodePartitionRequest, encodePartitionReply, encodeStats, type PartitionRequest,
 } from './shard-protocol.js';
@@ -45,7 +45,7 @@ export class PartitionOwner {
   // Opens the partitions of the committed state that hash to this shard and closes (and deletes) the ones that
   // no longer exist. Called after every applied op and once at boot. Directories left by a partition whose
   // stream or topic was deleted (or re-created under the same ids) are removed.
-  reconcile(op: CommittedOp | null): void {
+  reconcile(op: CommittedOp | null, dataTargets: DataTarget[] = []): void {
     const wanted = new Map<bigint, PartitionRef>();
     for (const ref of partitionsOf(this.ctx.state)) {
       if (this.ctx.ownerOf(ref.streamId, ref.topicId, ref.partitionId) === this.ctx.shard) wanted.set(ref.namespace, ref);
@@ -65,7 +65,7 @@ export class PartitionOwner {
       this.owned.set(namespace, { ref, home, group });
       this.publishStats(namespace, home.stats());
     }
-    if (op) this.applyDataOp(op);
+    if (dataTargets.length > 0) this.applyDataTargets(dataTargets);
   }
 
   private removeStrayDirectories(wanted: Map<bigint, PartitionRef>): void {
@@ -79,13 +79,16 @@ export class PartitionOwner {
     }
   }
 
-  // Committed ops that act on data without changing metadata: purge and segment deletion.
-  private applyDataOp(op: CommittedOp): void {
-    const targets = dataTargetsOf(this.ctx.state, op);
+  // Committed ops that act on data: purge, segment deletion, a deleted group's offsets.
+  private applyDataTargets(targets: DataTarget[]): void {
     for (const owned of this.owned.values()) {
       const { streamId, topicId, partitionId } = owned.ref;
       const hit = targets.find((t) => t.streamId === streamId && (t.topicId === undefined || t.topicId === topicId) && (t.partitionId === undefined || t.partitionId === partitionId));
       if (!hit) continue;
+      if (hit.group !== undefined) {
+        if (owned.home.offsets.delete(2, hit.group)) owned.home.offsets.flush();
+        continue;
+      }
       if (hit.segments === undefined) owned.home.purge();
       else owned.home.deleteSegments(hit.segments);
       this.publishStats(owned.ref.namespace, owned.home.stats());

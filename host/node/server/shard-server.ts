@@ -14,6 +14,7 @@ import type { ApplyResult, CommittedOp } from '../metadata/types.js';
 import { ClientConnection } from '../net/client-connection.js';
 import { ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
+import { dataTargetsOf } from './data-ops.js';
 import { Mailbox, type ShardMessage } from './mailbox.js';
 import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
@@ -121,8 +122,9 @@ export class ShardServer implements ShardContext {
   }
 
   applyCommitted(op: CommittedOp): ApplyResult {
+    const dataTargets = dataTargetsOf(this.state, op);
     const result = applyOp(this.state, op);
-    this.partitions.reconcile(op);
+    this.partitions.reconcile(op, result.result === 0 ? dataTargets : []);
     this.resolveWaiters();
     return result;
   }
