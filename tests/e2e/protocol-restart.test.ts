@@ -88,7 +88,7 @@ describe('protocol: restart', { skip: protocolPending }, () => {
       assert.equal(confirmation.baseOffset, 10n, 'offsets continue');
       const fresh = await r.createStream('fresh');
       assert.notEqual(fresh.id, stream.id, 'the kept stream still holds its id');
-      const freshUser = await r.createUser({ username: 'bob', password: 'pw' });
+      const freshUser = await r.createUser({ username: 'bob', password: 'pw-1' });
       assert.ok(freshUser.id !== alice.id && freshUser.id !== 0);
     } finally {
       await r.close();

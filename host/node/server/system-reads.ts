@@ -10,6 +10,7 @@ import { groupsOfClient, streamsCounts } from '../metadata/streams-api.js';
 import type { ReadResult, Session } from '../metadata/types.js';
 import type { ShardContext } from './context.js';
 import { Method } from './shard-protocol.js';
+import { snapshotFile } from './snapshot-zip.js';
 
 const NOT_LOGGED_IN = 0xffff_ffff;
 const TRANSPORT_TCP = 1;
@@ -28,7 +29,7 @@ export interface RemoteClient {
 export async function systemRead(ctx: ShardContext, session: Session, code: number, body: Uint8Array): Promise<ReadResult | null> {
   switch (code) {
     case 10: return guard(ctx, session, () => stats(ctx));
-    case 11: return { ok: false, status: ErrorCode.featureUnavailable, message: 'snapshot files are not produced by shardlog' };
+    case 11: return allowed(ctx.state.users, session.userId, 'read_servers') ? snapshotFile(ctx, body) : { ok: false, status: ErrorCode.unauthorized, message: 'read_servers permission needed' };
     case 12: return { ok: true, body: clusterMetadata(ctx) };
     case 20: return me(ctx, session);
     case 21: return guard(ctx, session, async () => getClient(ctx, new Reader(body).u32('client id')));
