@@ -53,8 +53,10 @@ export function planPoll(strategy: PollingStrategy, count: number, state: PollSt
 }
 
 // The 16-byte head alone: what an empty poll answers (never a zero-length body; the SDKs need the head).
-export function emptyPollReply(partitionId: number, currentOffset: number): Uint8Array {
-  return replyHead(Buffer.alloc(POLL_REPLY_HEAD_BYTES), partitionId, currentOffset, 0);
+export function emptyPollReply(partitionId: number, currentOffset: number, prefix = 0): Uint8Array {
+  const body = Buffer.alloc(prefix + POLL_REPLY_HEAD_BYTES);
+  replyHead(body.subarray(prefix), partitionId, currentOffset, 0);
+  return body;
 }
 
 // Up to `count` messages from the plan's start, as records, in at most `maxBytes` of body. Records are cut between
@@ -63,9 +65,10 @@ export function emptyPollReply(partitionId: number, currentOffset: number): Uint
 // the read (stored batches) or re-checked and re-sealed by it (slices).
 export function buildPollReply(
   sc: StorageCore, partition: Partition, partitionId: number, plan: PollPlan, count: number, maxBytes: number,
+  prefix = 0, // bytes left free at the front of `body` for the caller's own framing (saves a copy of the reply)
 ): PollReply {
   const current = currentOffsetOf(partition);
-  const none: PollReply = { body: emptyPollReply(partitionId, current), lastOffset: null, messages: 0 };
+  const none: PollReply = { body: emptyPollReply(partitionId, current, prefix), lastOffset: null, messages: 0 };
   if ('empty' in plan || count <= 0) return none;
   const batches = readPlanned(partition, plan, maxBytes);
   if (batches.length === 0) return none;
@@ -90,9 +93,10 @@ export function buildPollReply(
     if (record.count < to - from) break; // out of room
   }
   if (messages === 0) return none;
-  const body = Buffer.allocUnsafe(bytes);
-  replyHead(body, partitionId, current, messages);
-  let at = POLL_REPLY_HEAD_BYTES;
+  const body = Buffer.allocUnsafe(prefix + bytes);
+  body.fill(0, 0, prefix);
+  replyHead(body.subarray(prefix), partitionId, current, messages);
+  let at = prefix + POLL_REPLY_HEAD_BYTES;
   for (const record of records) {
     body.set(record, at);
     at += record.length;

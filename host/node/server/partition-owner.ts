@@ -180,13 +180,14 @@ export class PartitionOwner {
     const strategy = kind === 'offset' || kind === 'timestamp' ? { kind, value: q.value } : { kind };
     const stored = home.offsets.get(q.consumer.kind, q.consumer.id);
     const plan: PollPlan = planPoll(strategy, q.count, { firstOffset: home.partition.firstOffset, nextOffset: home.partition.nextOffset, storedOffset: stored });
-    if ('empty' in plan) return encodePartitionReply(0, emptyPollReply(owned.ref.partitionId, home.stats().currentOffset));
-    const reply = buildPollReply(this.sc, home.partition, owned.ref.partitionId, plan, q.count, this.ctx.settings.maxPollBytes);
+    // The reply is built with 4 free bytes in front for the status word (encodePartitionReply's layout, status 0).
+    if ('empty' in plan) return emptyPollReply(owned.ref.partitionId, home.stats().currentOffset, 4);
+    const reply = buildPollReply(this.sc, home.partition, owned.ref.partitionId, plan, q.count, this.ctx.settings.maxPollBytes, 4);
     if (q.autoCommit && reply.lastOffset !== null) {
       const status = await owned.group.storeOffset(q.consumer, reply.lastOffset);
       if (status !== 0) return encodePartitionReply(status);
     }
-    return encodePartitionReply(0, reply.body);
+    return reply.body;
   }
 
   private publishStats(namespace: bigint, stats: PartitionStats | null): void {

@@ -22,13 +22,14 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `shardlog-${prefix}-`));
 }
 
-// Starts `shardlog-server` with `args` (an --http-address on a free port and a temp --data-dir are added unless
-// given). Output of both streams is collected.
+// Starts `shardlog-server` with `args` (--http-address and --tcp-address on free ports and a temp --data-dir are
+// added unless given). Output of both streams is collected.
 export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
   const httpAddress = `127.0.0.1:${await freePort()}`;
   const dataDir = tempDir('data');
   const fullArgs = [...args];
   if (!args.includes('--http-address')) fullArgs.push('--http-address', httpAddress);
+  if (!args.includes('--tcp-address') && !args.includes('--help')) fullArgs.push('--tcp-address', `127.0.0.1:${await freePort()}`);
   if (!args.includes('--data-dir')) fullArgs.push('--data-dir', dataDir);
   const child = spawn(process.execPath, [serverEntry, ...fullArgs], {
     cwd: repoRoot,

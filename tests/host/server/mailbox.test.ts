@@ -37,7 +37,7 @@ describe('shard mailbox', () => {
       assert.equal(got[i].correlation, i + 1);
       assert.equal(got[i].source, 0);
       assert.equal(got[i].group, BigInt(i) << 40n);
-      assert.deepEqual(got[i].payload, pattern(size, i + 1), `message ${i} (${size} B)`);
+      assert.deepEqual(new Uint8Array(got[i].payload), pattern(size, i + 1), `message ${i} (${size} B)`);
     }
     const drops = new BigUint64Array(mesh.memory.buffer);
     for (let variant = 0; variant < 8; variant++) {

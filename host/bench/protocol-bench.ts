@@ -1,0 +1,144 @@
+// `npm run bench:protocol`: throughput of the Iggy binary protocol against a real server process on loopback.
+// Producers each send batches of `--messages` × `--size` B to their own stream (one topic, one partition), one
+// request at a time as the SDKs do, each acknowledged after its fsync; then as many consumers poll the same data
+// back by offset. Prints MB/s and msg/s, and per-batch latency percentiles.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { IggyClient } from '../client/client.js';
+import { buildBatch } from '../client/batch.js';
+import * as req from '../client/requests.js';
+import { repoRoot } from '../shared/paths.js';
+import { freePort } from '../shared/net.js';
+
+interface Options {
+  address: string | null;
+  shards: number;
+  producers: number;
+  batches: number;
+  messages: number;
+  size: number;
+  fsync: string;
+}
+
+const HELP = `usage: npm run bench:protocol -- [flags]
+  --address host:port   use a running server (root iggy/iggy) instead of starting one
+  --shards N            shards of the server started here [2]
+  --producers N         producers = consumers = streams [2]
+  --batches N           batches per producer [200]
+  --messages N          messages per batch [1000]
+  --size B              payload bytes per message [1000]
+  --fsync POLICY        --fsync of the server started here [every-batch]`;
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { address: null, shards: 2, producers: 2, batches: 200, messages: 1000, size: 1000, fsync: 'every-batch' };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[++i];
+    if (flag === '--help') { console.log(HELP); process.exit(0); }
+    if (value === undefined) throw new Error(`${flag} needs a value\n${HELP}`);
+    if (flag === '--address') o.address = value;
+    else if (flag === '--fsync') o.fsync = value;
+    else if (['--shards', '--producers', '--batches', '--messages', '--size'].includes(flag)) {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer`);
+      (o as unknown as Record<string, number>)[flag.slice(2)] = n;
+    } else throw new Error(`unknown flag ${flag}\n${HELP}`);
+  }
+  return o;
+}
+
+async function startServer(o: Options): Promise<{ address: string; child: ChildProcess; dataDir: string }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-bench-'));
+  const address = `127.0.0.1:${await freePort()}`;
+  const child = spawn(process.execPath, [path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs'), '--shards', String(o.shards),
+    '--data-dir', dataDir, '--tcp-address', address, '--http-address', `127.0.0.1:${await freePort()}`, '--fsync', o.fsync, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const c = await IggyClient.connect({ address, timeoutMs: 1000 });
+      await c.ping();
+      await c.close();
+      return { address, child, dataDir };
+    } catch (error) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not come up: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function report(what: string, bytes: number, messages: number, seconds: number, latenciesMs: number[]): void {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  console.log(`${what.padEnd(6)} ${(bytes / seconds / 1e6).toFixed(1).padStart(8)} MB/s ${(messages / seconds / 1e3).toFixed(1).padStart(9)} k msg/s` +
+    `   per batch p50 ${percentile(sorted, 50).toFixed(2)} ms  p99 ${percentile(sorted, 99).toFixed(2)} ms  p999 ${percentile(sorted, 99.9).toFixed(2)} ms  (${sorted.length} batches, ${seconds.toFixed(2)} s)`);
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const server = o.address ? null : await startServer(o);
+  const address = o.address ?? server!.address;
+  try {
+    const admin = await IggyClient.connect({ address, username: 'iggy', password: 'iggy' });
+    const run = Date.now().toString(36);
+    const targets: { stream: number; topic: number }[] = [];
+    for (let p = 0; p < o.producers; p++) {
+      const stream = await admin.createStream(`bench-${run}-${p}`);
+      const topic = await admin.createTopic({ stream: stream.id, name: 't', partitionsCount: 1 });
+      targets.push({ stream: stream.id, topic: topic.id });
+    }
+    const payload = new Uint8Array(o.size).fill(0x61);
+    const messages = Array.from({ length: o.messages }, (_, i) => ({ id: BigInt(i + 1), payload }));
+    const batch = buildBatch(messages); // built once: the bench measures the server, not the client's hashing
+    const batchBytes = o.messages * o.size;
+    console.log(`shardlog protocol bench: ${address}, ${o.producers} producer(s) × ${o.batches} batches × ${o.messages} msg × ${o.size} B` +
+      `${server ? `, ${o.shards} shard(s), fsync ${o.fsync}` : ''}`);
+
+    const producers = await Promise.all(targets.map(() => IggyClient.connect({ address, username: 'iggy', password: 'iggy' })));
+    const sendLatencies: number[] = [];
+    const sendStart = performance.now();
+    await Promise.all(producers.map(async (client, i) => {
+      const body = req.sendMessages({ ...targets[i], partitioning: { kind: 'partition', partition: 0 }, messages }, batch);
+      for (let b = 0; b < o.batches; b++) {
+        const t = performance.now();
+        await client.rawCommand(101, body);
+        sendLatencies.push(performance.now() - t);
+      }
+    }));
+    const sendSeconds = (performance.now() - sendStart) / 1000;
+    report('send', batchBytes * o.batches * o.producers, o.messages * o.batches * o.producers, sendSeconds, sendLatencies);
+
+    const pollLatencies: number[] = [];
+    let polledBytes = 0;
+    let polledMessages = 0;
+    const pollStart = performance.now();
+    await Promise.all(producers.map(async (client, i) => {
+      for (let offset = 0; offset < o.batches * o.messages;) {
+        const t = performance.now();
+        const reply = await client.rawCommand(100, req.pollMessages({ ...targets[i], partition: 0, strategy: { kind: 'offset', value: BigInt(offset) }, count: o.messages }));
+        pollLatencies.push(performance.now() - t);
+        const count = new DataView(reply.buffer, reply.byteOffset).getUint32(12, true);
+        if (count === 0) throw new Error(`poll at offset ${offset} returned nothing`);
+        offset += count;
+        polledMessages += count;
+        polledBytes += count * o.size;
+      }
+    }));
+    const pollSeconds = (performance.now() - pollStart) / 1000;
+    report('poll', polledBytes, polledMessages, pollSeconds, pollLatencies);
+    console.log('(MB/s counts payload bytes; frames add 48 B per message and 256 B per batch)');
+    await Promise.all([...producers, admin].map((c) => c.close()));
+  } finally {
+    if (server) {
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => server.child.once('exit', resolve));
+      fs.rmSync(server.dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+await main();
