@@ -87,7 +87,7 @@ test('proposals of one event-loop turn share one journal append; flush() makes t
   const { result, appends } = await countAppends(() => proposeRange(log, session, 1, 20, 20));
   assert.equal(result.length, 20);
   assert.equal(appends, 1);
-  const pending = log.propose({ client: CLIENT, session, request: 21n, operation: 130, body: requestBody(21) });
+  const pending = log.propose({ client: CLIENT, session, request: 21n, operation: 130, body: requestBody(21), userId: 1 });
   assert.equal(log.flush(), 1);
   assert.equal(state.applied.length, 21, 'applied by flush(), before the promise settles');
   assert.equal((await pending).op, 22);

@@ -3,7 +3,6 @@
 // perform the actions in order. A single replica's journal write is its whole quorum, so `flush()` (one
 // io.journalWrite for every prepare collected since the last flush, then onJournalWriteDone for each) is what
 // commits and replies. A single replica never talks to peers: any Send (or repair action) is a bug and throws.
-import type { CoreExports } from '../../shared/core.js';
 import {
   Action, H, HEADER_SIZE, BODY_MAX, Command, Prep, Rep, Req, drainOutbox, type VsrExports,
 } from '../../shared/vsr-abi.js';
@@ -81,11 +80,11 @@ export class ConsensusGroup {
     this.dv = new DataView(memory.buffer);
   }
 
-  // Allocates the replica in `core`'s arena (the caller ran __arena_init on its shard's arena region).
-  static create(core: CoreExports | VsrExports, memory: WebAssembly.Memory, options: GroupOptions, io: GroupIo): ConsensusGroup {
-    const vsr = core as unknown as VsrExports;
-    const handle = vsr.vsrCreate(options.cluster, options.group, 0, 1, options.slots, options.clientsMax);
-    const group = new ConsensusGroup(vsr, memory, handle, options, io);
+  // Allocates the replica in `core`'s arena (the caller ran __arena_init on its shard's arena region). `core` is
+  // a shard's CoreExports (which includes the VSR exports).
+  static create(core: VsrExports, memory: WebAssembly.Memory, options: GroupOptions, io: GroupIo): ConsensusGroup {
+    const handle = core.vsrCreate(options.cluster, options.group, 0, 1, options.slots, options.clientsMax);
+    const group = new ConsensusGroup(core, memory, handle, options, io);
     group.drain(); // creation queues nothing today; drained so that stays harmless
     return group;
   }
