@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { MetadataLog, type MetadataLogOptions } from '../../host/node/consensus/metadata-log.js';
-import { PrepareJournal } from '../../host/node/io/prepare-journal.js';
+import { PrepareJournal, sealPrepare } from '../../host/node/io/prepare-journal.js';
 import { SuperblockStore } from '../../host/node/io/superblock-store.js';
 import { ReplyStatus } from '../../host/shared/vsr-abi.js';
 import { shardCore, type ShardCore } from './consensus-core.js';
@@ -199,4 +199,39 @@ test('boot refuses a corrupt snapshot (SnapshotCorrupt) and a missing one the su
   await assert.rejects(open(shard, dir, new ToyState()), { name: 'SnapshotMissing' });
   fs.writeFileSync(file, good);
   (await open(shard, dir, new ToyState())).close();
+});
+
+test('boot refuses a journal that does not continue the checkpoint (MetadataLogCorrupt) and a too small journal', async () => {
+  const shard = await shardCore();
+  const dir = tempDir('shardlog-metadata-');
+  const log = await open(shard, dir, new ToyState());
+  const { session } = await log.register(CLIENT);
+  await proposeRange(log, session, 1, 60, 10);
+  log.close();
+  // Without the snapshot and the superblock that records it, the drained journal starts after a gap.
+  for (const name of ['snapshot', 'superblock.a', 'superblock.b']) fs.rmSync(path.join(dir, name), { force: true });
+  await assert.rejects(open(shard, dir, new ToyState()), { name: 'MetadataLogCorrupt' });
+  await assert.rejects(open(shard, tempDir('shardlog-metadata-'), new ToyState(), { ...OPTIONS, slotCount: 32 }), { name: 'MetadataLogConfig' });
+});
+
+test('a journal entry whose real body no longer matches the descriptor its prepare binds is refused', async () => {
+  const shard = await shardCore();
+  const dir = tempDir('shardlog-metadata-');
+  const log = await open(shard, dir, new ToyState());
+  const { session } = await log.register(CLIENT);
+  await proposeRange(log, session, 1, 60, 10);
+  log.close();
+  const sb = await SuperblockStore.open(dir, shard.sc, true);
+  const journal = await PrepareJournal.open({ dir, slotCount: 64, maxEntryBytes: (1 << 20) + 4096, snapshotOp: sb.state!.checkpointOp, quiet: true }, shard.sc);
+  sb.close();
+  const last = journal.lastOp!;
+  assert.ok(last > journal.snapshotOp, 'the journal holds ops after the checkpoint');
+  const entry = journal.read(last)!;
+  const framed = Buffer.from(entry.subarray(256));
+  framed[framed.length - 1] ^= 1; // the real body, well framed and checksummed by the journal
+  const forged = sealPrepare(shard.sc, last, journal.read(last - 1), framed, entry[208]);
+  journal.truncateFrom(last);
+  journal.append([forged]);
+  journal.close();
+  await assert.rejects(open(shard, dir, new ToyState()), { name: 'MetadataLogCorrupt', message: /does not match the descriptor/ });
 });
