@@ -235,3 +235,29 @@ test('a journal entry whose real body no longer matches the descriptor its prepa
   journal.close();
   await assert.rejects(open(shard, dir, new ToyState()), { name: 'MetadataLogCorrupt', message: /does not match the descriptor/ });
 });
+
+test('an apply that proposes (an internal op) and flushes is answered after the flush under way', async () => {
+  const shard = await shardCore();
+  const followUps: Promise<unknown>[] = [];
+  let log: MetadataLog | null = null;
+  class Reacting extends ToyState {
+    override apply(e: Parameters<ToyState['apply']>[0]) {
+      const result = super.apply(e);
+      if (e.operation === 140) {
+        followUps.push(log!.internal(66, Buffer.from(`after ${e.op}`), 0));
+        assert.equal(log!.flush(), 0);
+      }
+      return result;
+    }
+  }
+  const state = new Reacting();
+  log = await open(shard, tempDir('shardlog-metadata-'), state);
+  const { session } = await log.register(CLIENT);
+  await proposeRange(log, session, 1, 40, 8); // requests 12 and 32 are operation 140
+  const internal = await Promise.all(followUps) as { status: number }[];
+  assert.deepEqual(internal.map((r) => r.status), [0, 0]);
+  const reactions = state.applied.filter((a) => a.operation === 66);
+  assert.equal(reactions.length, 2);
+  assert.ok(reactions.every((a) => a.client === '0'));
+  log.close();
+});

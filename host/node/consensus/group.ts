@@ -71,6 +71,8 @@ export class ConsensusGroup {
   private readonly u8: Uint8Array;
   private readonly dv: DataView;
   private pending: Uint8Array[] = []; // journal writes collected since the last flush
+  private draining = false;
+  private deferred: SubmitRequest[] = []; // submitted from inside an io callback (e.g. an apply that proposes)
 
   private constructor(
     private readonly core: VsrExports, memory: WebAssembly.Memory, readonly handle: number,
@@ -92,6 +94,8 @@ export class ConsensusGroup {
   get op(): number { return this.core.vsrOp(this.handle); }
   get commitNumber(): number { return this.core.vsrCommitMin(this.handle); }
   get unflushed(): number { return this.pending.length; }
+  // True while io callbacks run (the outbox is being walked): submits are deferred, flushes are no-ops.
+  get busy(): boolean { return this.draining; }
 
   // Hands one client request to the core. Its prepare waits for the next flush(); a retry of a committed request
   // or a rejection is answered through io.reply at once. When the core's pipeline is full the collected prepares
@@ -100,6 +104,8 @@ export class ConsensusGroup {
     if (req.body.length > BODY_MAX) {
       throw new ConsensusGroupError('BodyTooLarge', `request body ${req.body.length} B > ${BODY_MAX} B: pass a descriptor, keep the body`);
     }
+    // The outbox is being walked: a call into the core now would append to it mid-walk. Runs after the walk.
+    if (this.draining) { this.deferred.push(req); return; }
     if (this.op - this.commitNumber >= PIPELINE_MAX) this.flush();
     const at = this.core.vsrInboxPtr(this.handle) >>> 0;
     const size = HEADER_SIZE + req.body.length;
@@ -120,9 +126,10 @@ export class ConsensusGroup {
   }
 
   // Makes every collected prepare durable with ONE io.journalWrite, then reports each write done: the core
-  // commits (io.commit, in op order) and replies (io.reply). Returns how many prepares were written.
+  // commits (io.commit, in op order) and replies (io.reply). Returns how many prepares were written (0 when
+  // called from inside an io callback: those prepares wait for the next flush).
   flush(): number {
-    if (this.pending.length === 0) return 0;
+    if (this.pending.length === 0 || this.draining) return 0; // inside an io callback: the caller flushes later
     const prepares = this.pending;
     this.pending = [];
     this.io.journalWrite(prepares);
@@ -157,6 +164,16 @@ export class ConsensusGroup {
   }
 
   private drain(): void {
+    this.draining = true;
+    try {
+      this.drainOnce();
+    } finally {
+      this.draining = false;
+    }
+    while (this.deferred.length > 0) this.submit(this.deferred.shift()!);
+  }
+
+  private drainOnce(): void {
     drainOutbox(this.core, this.handle, this.dv, (kind, target, payload, length) => {
       const bytes = new Uint8Array(length);
       bytes.set(this.u8.subarray(payload, payload + length));

@@ -153,6 +153,7 @@ export class MetadataLog {
   flush(): number {
     if (this.scheduled) { clearImmediate(this.scheduled); this.scheduled = null; }
     if (this.failed) return 0;
+    if (this.group.busy) { this.schedule(); return 0; } // called from apply: after the flush under way
     try {
       const written = this.group.flush();
       if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
@@ -190,8 +191,12 @@ export class MetadataLog {
         this.fail(error);
         return;
       }
-      this.scheduled ??= setImmediate(() => { this.scheduled = null; this.flush(); });
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    this.scheduled ??= setImmediate(() => { this.scheduled = null; this.flush(); });
   }
 
   private timestamp(): number {
