@@ -3,8 +3,10 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { userError } from './errors.js';
+import type { VsrExports } from './vsr-abi.js';
 
-export interface CoreExports {
+// The VSR exports (vsr-abi.ts) are part of every instance: a shard runs its consensus groups on its own instance.
+export interface CoreExports extends VsrExports {
   __arena_init(base: number, size: number): void;
   __arena_used(): number;
   __alloc(size: number): number;

@@ -23,7 +23,7 @@ export async function shardCore(arenaBytes = 8 * MIB, storageBytes = 80 * MIB): 
   core.__arena_init(arenaBase, arenaBytes);
   const storageBase = align(arenaBase + arenaBytes);
   const sc = StorageCore.attach(core, memory, storageBase, storageBytes, { windowBytes: 4 * MIB, stagingBytes: 8 * MIB });
-  return { core, vsr: core as unknown as VsrExports, memory, sc, arenaBase };
+  return { core, vsr: core, memory, sc, arenaBase };
 }
 
 function align(n: number): number {

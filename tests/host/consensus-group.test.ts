@@ -137,3 +137,33 @@ test('recovery replays the journal through the core: same commits, numbering and
     else assert.equal(ReplyStatus[reply.status], 'NoSession', name);
   }
 });
+
+test('a submit from inside io.commit runs after the outbox walk; 33 unflushed requests flush the first 32 by themselves', async () => {
+  const { vsr, memory } = await shardCore();
+  const io = new RecordingIo();
+  const group = ConsensusGroup.create(vsr, memory, OPTIONS, io);
+  const session = register(group, io, 3n);
+  let echoed = false;
+  io.commit = (op, prepare) => {
+    io.commits.push({ op, prepare });
+    const p = readPrepare(prepare);
+    // An apply that proposes (e.g. an internal op): answered by the next flush, not in the middle of this one.
+    if (p.request === 1n && !echoed) {
+      echoed = true;
+      group.submit({ client: 3n, session, request: 2n, operation: 128, body: descriptor(2) });
+      assert.equal(group.flush(), 0, 'no nested flush');
+    }
+  };
+  group.submit({ client: 3n, session, request: 1n, operation: 128, body: descriptor(1) });
+  group.flush();
+  assert.equal(group.unflushed, 1);
+  group.flush();
+  assert.deepEqual(io.replies.slice(1).map((r) => [r.request, r.op, r.status]), [[1n, 2, 0], [2n, 3, 0]]);
+  const writes = io.writes.length;
+  for (let r = 3; r <= 35; r++) group.submit({ client: 3n, session, request: BigInt(r), operation: 128, body: descriptor(r) });
+  assert.equal(io.writes.length, writes + 1, 'the 33rd request found the pipeline full and flushed it');
+  assert.equal(io.writes.at(-1)!.length, 32);
+  assert.equal(group.unflushed, 1);
+  group.flush();
+  assert.equal(group.commitNumber, 36);
+});

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { MetadataLog, type MetadataLogOptions } from '../../host/node/consensus/metadata-log.js';
-import { PrepareJournal } from '../../host/node/io/prepare-journal.js';
+import { writeSnapshot } from '../../host/node/consensus/snapshot-file.js';
+import { PrepareJournal, sealPrepare } from '../../host/node/io/prepare-journal.js';
 import { SuperblockStore } from '../../host/node/io/superblock-store.js';
 import { ReplyStatus } from '../../host/shared/vsr-abi.js';
 import { shardCore, type ShardCore } from './consensus-core.js';
@@ -87,7 +88,7 @@ test('proposals of one event-loop turn share one journal append; flush() makes t
   const { result, appends } = await countAppends(() => proposeRange(log, session, 1, 20, 20));
   assert.equal(result.length, 20);
   assert.equal(appends, 1);
-  const pending = log.propose({ client: CLIENT, session, request: 21n, operation: 130, body: requestBody(21), userId: 0 });
+  const pending = log.propose({ client: CLIENT, session, request: 21n, operation: 130, body: requestBody(21), userId: 1 });
   assert.equal(log.flush(), 1);
   assert.equal(state.applied.length, 21, 'applied by flush(), before the promise settles');
   assert.equal((await pending).op, 22);
@@ -199,4 +200,99 @@ test('boot refuses a corrupt snapshot (SnapshotCorrupt) and a missing one the su
   await assert.rejects(open(shard, dir, new ToyState()), { name: 'SnapshotMissing' });
   fs.writeFileSync(file, good);
   (await open(shard, dir, new ToyState())).close();
+});
+
+test('boot refuses a journal that does not continue the checkpoint (MetadataLogCorrupt) and a too small journal', async () => {
+  const shard = await shardCore();
+  const dir = tempDir('shardlog-metadata-');
+  const log = await open(shard, dir, new ToyState());
+  const { session } = await log.register(CLIENT);
+  await proposeRange(log, session, 1, 60, 10);
+  log.close();
+  // Without the snapshot and the superblock that records it, the drained journal starts after a gap.
+  for (const name of ['snapshot', 'superblock.a', 'superblock.b']) fs.rmSync(path.join(dir, name), { force: true });
+  await assert.rejects(open(shard, dir, new ToyState()), { name: 'MetadataLogCorrupt' });
+  await assert.rejects(open(shard, tempDir('shardlog-metadata-'), new ToyState(), { ...OPTIONS, slotCount: 32 }), { name: 'MetadataLogConfig' });
+});
+
+test('a journal entry whose real body no longer matches the descriptor its prepare binds is refused', async () => {
+  const shard = await shardCore();
+  const dir = tempDir('shardlog-metadata-');
+  const log = await open(shard, dir, new ToyState());
+  const { session } = await log.register(CLIENT);
+  await proposeRange(log, session, 1, 60, 10);
+  log.close();
+  const sb = await SuperblockStore.open(dir, shard.sc, true);
+  const journal = await PrepareJournal.open({ dir, slotCount: 64, maxEntryBytes: (1 << 20) + 4096, snapshotOp: sb.state!.checkpointOp, quiet: true }, shard.sc);
+  sb.close();
+  const last = journal.lastOp!;
+  assert.ok(last > journal.snapshotOp, 'the journal holds ops after the checkpoint');
+  const entry = journal.read(last)!;
+  const framed = Buffer.from(entry.subarray(256));
+  framed[framed.length - 1] ^= 1; // the real body, well framed and checksummed by the journal
+  const forged = sealPrepare(shard.sc, last, journal.read(last - 1), framed, entry[208]);
+  journal.truncateFrom(last);
+  journal.append([forged]);
+  journal.close();
+  await assert.rejects(open(shard, dir, new ToyState()), { name: 'MetadataLogCorrupt', message: /does not match the descriptor/ });
+});
+
+test('an apply that proposes (an internal op) and flushes is answered after the flush under way', async () => {
+  const shard = await shardCore();
+  const followUps: Promise<unknown>[] = [];
+  let log: MetadataLog | null = null;
+  class Reacting extends ToyState {
+    override apply(e: Parameters<ToyState['apply']>[0]) {
+      const result = super.apply(e);
+      if (e.operation === 140) {
+        followUps.push(log!.internal(66, Buffer.from(`after ${e.op}`), 0));
+        assert.equal(log!.flush(), 0);
+      }
+      return result;
+    }
+  }
+  const state = new Reacting();
+  log = await open(shard, tempDir('shardlog-metadata-'), state);
+  const { session } = await log.register(CLIENT);
+  await proposeRange(log, session, 1, 40, 8); // requests 12 and 32 are operation 140
+  const internal = await Promise.all(followUps) as { status: number }[];
+  assert.deepEqual(internal.map((r) => r.status), [0, 0]);
+  const reactions = state.applied.filter((a) => a.operation === 66);
+  assert.equal(reactions.length, 2);
+  assert.ok(reactions.every((a) => a.client === '0'));
+  log.close();
+});
+
+test('a crash inside a checkpoint (after the snapshot, after the superblock, before the drain) boots to the same state', async () => {
+  const shard = await shardCore();
+  const dir = tempDir('shardlog-metadata-');
+  const state = new ToyState();
+  const log = await open(shard, dir, state);
+  const { session } = await log.register(CLIENT);
+  await proposeRange(log, session, 1, 60, 10);
+  const last = log.commitNumber;
+  log.close();
+  const sb = await SuperblockStore.open(dir, shard.sc, true);
+  const before = sb.state!;
+  const journal = await PrepareJournal.open({ dir, slotCount: 64, maxEntryBytes: (1 << 20) + 4096, snapshotOp: before.checkpointOp, quiet: true }, shard.sc);
+  const checksum = journal.read(last)!.readBigUInt64LE(256 + 4); // the core prepare's checksum inside the entry
+  journal.close();
+  assert.ok(before.checkpointOp < last);
+  // Step 1 done: the snapshot covers `last`, the superblock and the journal do not know yet.
+  writeSnapshot(path.join(dir, 'snapshot'), { op: last, checksum, payload: state.snapshot() });
+  let again = new ToyState();
+  (await open(shard, dir, again)).close();
+  assert.deepEqual(again.applied, state.applied);
+  assert.equal(again.replayed.length, 0, 'nothing after the snapshot to replay');
+  // Step 2 done as well: the superblock records it, the journal still holds the covered ops.
+  writeSnapshot(path.join(dir, 'snapshot'), { op: last, checksum, payload: state.snapshot() });
+  sb.write({ ...before, commit: last, checkpointOp: last, checkpointChecksum: checksum });
+  sb.close();
+  again = new ToyState();
+  const reopened = await open(shard, dir, again);
+  assert.deepEqual(again.applied, state.applied);
+  const { session: fresh } = await reopened.register(CLIENT);
+  const more = await reopened.propose({ client: CLIENT, session: fresh, request: 1n, operation: 129, body: requestBody(1), userId: 1 });
+  assert.equal(more.op, last + 2);
+  reopened.close();
 });

@@ -3,7 +3,6 @@
 // perform the actions in order. A single replica's journal write is its whole quorum, so `flush()` (one
 // io.journalWrite for every prepare collected since the last flush, then onJournalWriteDone for each) is what
 // commits and replies. A single replica never talks to peers: any Send (or repair action) is a bug and throws.
-import type { CoreExports } from '../../shared/core.js';
 import {
   Action, H, HEADER_SIZE, BODY_MAX, Command, Prep, Rep, Req, drainOutbox, type VsrExports,
 } from '../../shared/vsr-abi.js';
@@ -72,6 +71,8 @@ export class ConsensusGroup {
   private readonly u8: Uint8Array;
   private readonly dv: DataView;
   private pending: Uint8Array[] = []; // journal writes collected since the last flush
+  private draining = false;
+  private deferred: SubmitRequest[] = []; // submitted from inside an io callback (e.g. an apply that proposes)
 
   private constructor(
     private readonly core: VsrExports, memory: WebAssembly.Memory, readonly handle: number,
@@ -81,11 +82,11 @@ export class ConsensusGroup {
     this.dv = new DataView(memory.buffer);
   }
 
-  // Allocates the replica in `core`'s arena (the caller ran __arena_init on its shard's arena region).
-  static create(core: CoreExports | VsrExports, memory: WebAssembly.Memory, options: GroupOptions, io: GroupIo): ConsensusGroup {
-    const vsr = core as unknown as VsrExports;
-    const handle = vsr.vsrCreate(options.cluster, options.group, 0, 1, options.slots, options.clientsMax);
-    const group = new ConsensusGroup(vsr, memory, handle, options, io);
+  // Allocates the replica in `core`'s arena (the caller ran __arena_init on its shard's arena region). `core` is
+  // a shard's CoreExports (which includes the VSR exports).
+  static create(core: VsrExports, memory: WebAssembly.Memory, options: GroupOptions, io: GroupIo): ConsensusGroup {
+    const handle = core.vsrCreate(options.cluster, options.group, 0, 1, options.slots, options.clientsMax);
+    const group = new ConsensusGroup(core, memory, handle, options, io);
     group.drain(); // creation queues nothing today; drained so that stays harmless
     return group;
   }
@@ -93,6 +94,8 @@ export class ConsensusGroup {
   get op(): number { return this.core.vsrOp(this.handle); }
   get commitNumber(): number { return this.core.vsrCommitMin(this.handle); }
   get unflushed(): number { return this.pending.length; }
+  // True while io callbacks run (the outbox is being walked): submits are deferred, flushes are no-ops.
+  get busy(): boolean { return this.draining; }
 
   // Hands one client request to the core. Its prepare waits for the next flush(); a retry of a committed request
   // or a rejection is answered through io.reply at once. When the core's pipeline is full the collected prepares
@@ -101,6 +104,8 @@ export class ConsensusGroup {
     if (req.body.length > BODY_MAX) {
       throw new ConsensusGroupError('BodyTooLarge', `request body ${req.body.length} B > ${BODY_MAX} B: pass a descriptor, keep the body`);
     }
+    // The outbox is being walked: a call into the core now would append to it mid-walk. Runs after the walk.
+    if (this.draining) { this.deferred.push(req); return; }
     if (this.op - this.commitNumber >= PIPELINE_MAX) this.flush();
     const at = this.core.vsrInboxPtr(this.handle) >>> 0;
     const size = HEADER_SIZE + req.body.length;
@@ -121,9 +126,10 @@ export class ConsensusGroup {
   }
 
   // Makes every collected prepare durable with ONE io.journalWrite, then reports each write done: the core
-  // commits (io.commit, in op order) and replies (io.reply). Returns how many prepares were written.
+  // commits (io.commit, in op order) and replies (io.reply). Returns how many prepares were written (0 when
+  // called from inside an io callback: those prepares wait for the next flush).
   flush(): number {
-    if (this.pending.length === 0) return 0;
+    if (this.pending.length === 0 || this.draining) return 0; // inside an io callback: the caller flushes later
     const prepares = this.pending;
     this.pending = [];
     this.io.journalWrite(prepares);
@@ -158,6 +164,16 @@ export class ConsensusGroup {
   }
 
   private drain(): void {
+    this.draining = true;
+    try {
+      this.drainOnce();
+    } finally {
+      this.draining = false;
+    }
+    while (this.deferred.length > 0) this.submit(this.deferred.shift()!);
+  }
+
+  private drainOnce(): void {
     drainOutbox(this.core, this.handle, this.dv, (kind, target, payload, length) => {
       const bytes = new Uint8Array(length);
       bytes.set(this.u8.subarray(payload, payload + length));

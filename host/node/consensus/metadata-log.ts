@@ -9,7 +9,6 @@
 // and body as the first time) and continues the numbering.
 import path from 'node:path';
 import fs from 'node:fs';
-import type { CoreExports } from '../../shared/core.js';
 import { ShardlogError } from '../../shared/errors.js';
 import { Operation, ReplyStatus, type VsrExports } from '../../shared/vsr-abi.js';
 import { PrepareJournal, sealPrepare } from '../io/prepare-journal.js';
@@ -83,7 +82,7 @@ export class MetadataLog {
   ) {}
 
   static async open(
-    dir: string, core: CoreExports | VsrExports, memory: WebAssembly.Memory, sc: StorageCore, hooks: MetadataHooks,
+    dir: string, core: VsrExports, memory: WebAssembly.Memory, sc: StorageCore, hooks: MetadataHooks,
     options: MetadataLogOptions = {},
   ): Promise<MetadataLog> {
     const o = { slotCount: options.slotCount ?? 1024, slots: options.slots ?? 64, clientsMax: options.clientsMax ?? 4096, cluster: options.cluster ?? 0n };
@@ -154,6 +153,7 @@ export class MetadataLog {
   flush(): number {
     if (this.scheduled) { clearImmediate(this.scheduled); this.scheduled = null; }
     if (this.failed) return 0;
+    if (this.group.busy) { this.schedule(); return 0; } // called from apply: after the flush under way
     try {
       const written = this.group.flush();
       if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
@@ -191,8 +191,12 @@ export class MetadataLog {
         this.fail(error);
         return;
       }
-      this.scheduled ??= setImmediate(() => { this.scheduled = null; this.flush(); });
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    this.scheduled ??= setImmediate(() => { this.scheduled = null; this.flush(); });
   }
 
   private timestamp(): number {
@@ -276,7 +280,7 @@ export class MetadataLog {
 
   // ---- boot and checkpoints ----
 
-  private recover(core: CoreExports | VsrExports, memory: WebAssembly.Memory, from: { op: number; checksum: bigint } | null): void {
+  private recover(core: VsrExports, memory: WebAssembly.Memory, from: { op: number; checksum: bigint } | null): void {
     const io = {
       journalWrite: (prepares: Uint8Array[]) => this.journalWrite(prepares),
       persist: () => {}, // the journal is the commit record; checkpoints go to the superblock (checkpoint())
