@@ -77,11 +77,13 @@ export class Writer {
     return at;
   }
 
-  u8(v: number): this { this.view.setUint8(this.room(1), v); return this; }
-  u16(v: number): this { this.view.setUint16(this.room(2), v, true); return this; }
-  u32(v: number): this { this.view.setUint32(this.room(4), v >>> 0, true); return this; }
-  f32(v: number): this { this.view.setFloat32(this.room(4), v, true); return this; }
-  u64(v: bigint | number): this { this.view.setBigUint64(this.room(8), BigInt(v), true); return this; }
+  // `room` may replace buf and view, so it runs before either is read (in `this.view.setX(this.room(n), v)` the
+  // old view would be fetched first and the write would land past its end).
+  u8(v: number): this { const at = this.room(1); this.view.setUint8(at, v); return this; }
+  u16(v: number): this { const at = this.room(2); this.view.setUint16(at, v, true); return this; }
+  u32(v: number): this { const at = this.room(4); this.view.setUint32(at, v >>> 0, true); return this; }
+  f32(v: number): this { const at = this.room(4); this.view.setFloat32(at, v, true); return this; }
+  u64(v: bigint | number): this { const at = this.room(8); this.view.setBigUint64(at, BigInt(v), true); return this; }
 
   u128(v: bigint): this {
     const at = this.room(16);
@@ -90,7 +92,7 @@ export class Writer {
     return this;
   }
 
-  bytes(b: Uint8Array): this { this.buf.set(b, this.room(b.length)); return this; }
+  bytes(b: Uint8Array): this { const at = this.room(b.length); this.buf.set(b, at); return this; }
 
   // A u32 length prefix followed by the bytes (strings and option blocks inside responses).
   lenBytes32(b: Uint8Array): this { return this.u32(b.length).bytes(b); }
