@@ -15,8 +15,10 @@ describe('protocol: session', { skip: protocolPending }, () => {
     const c = await s.connect(null);
     try {
       await c.ping();
-      await assert.rejects(c.getStreams(), (e: IggyError) => e instanceof IggyError && e.code === 40);
-      await c.ping(); // the status did not cost the connection
+      for (const read of [() => c.getStreams(), () => c.getClusterMetadata(), () => c.getMe(), () => c.getTokens(), () => c.getUsers()]) {
+        await assert.rejects(read(), (e: IggyError) => e instanceof IggyError && e.code === 40);
+      }
+      await c.ping(); // the statuses did not cost the connection
     } finally {
       await c.close();
     }
