@@ -195,6 +195,23 @@ describe('IggyClient framing against a scripted server', () => {
     }
   });
 
+  it('an idle client pings at the heartbeat interval; heartbeatMs 0 sends nothing', async () => {
+    const client = await IggyClient.connect({ address: server.address, username: 'iggy', password: 'iggy', heartbeatMs: 10 });
+    const quiet = await IggyClient.connect({ address: server.address, heartbeatMs: 0 });
+    try {
+      const pings = () => server.received.filter((r) => r.header.code === 1 && r.header.session === 7n).length;
+      const deadline = Date.now() + 5_000;
+      while (pings() < 3) {
+        assert.ok(Date.now() < deadline, 'three heartbeats within 5 s');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(server.received.filter((r) => r.header.client === quiet.clientId).length, 0, 'the quiet client sent nothing');
+    } finally {
+      await client.close();
+      await quiet.close();
+    }
+  });
+
   it('a silent server times the request out and closes the connection', async () => {
     const client = await IggyClient.connect({ address: server.address, timeoutMs: 100 });
     server.handler = () => null;
