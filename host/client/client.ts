@@ -116,6 +116,11 @@ export class IggyClient {
   }
 
   private async exchange(operation: number, rule: RequestRule, body: Uint8Array, code: number): Promise<Uint8Array> {
+    // A replicated op needs a bound session and a request number > 0; the reference server silently drops a frame
+    // without them, which would cost the caller the whole timeout. Refused here instead, as the SDKs do.
+    if (operation !== Operation.register && operation !== Operation.nonReplicated && !this.session.bound) {
+      throw new IggyError(ErrorCode.unauthenticated, `operation ${operation} needs a logged-in session`);
+    }
     const frame = encodeRequest({
       client: this.session.clientId,
       request: this.session.requestNumber(rule),

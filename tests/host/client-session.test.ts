@@ -212,6 +212,20 @@ describe('IggyClient framing against a scripted server', () => {
     }
   });
 
+  it('replicated commands without a session are refused client-side (40) without a frame being sent', async () => {
+    const client = await IggyClient.connect({ address: server.address });
+    try {
+      await assert.rejects(client.createStream('s1'), (e: IggyError) => e instanceof IggyError && e.code === 40);
+      await assert.rejects(client.sendMessages({ stream: 1, topic: 1, messages: [{ payload: 'x' }] }), (e: IggyError) => e.code === 40);
+      await client.logout(); // nothing to end
+      assert.equal(server.received.length, 0);
+      await client.getStreams(); // reads go out (the server answers 40 itself)
+      assert.equal(server.received.length, 1);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a silent server times the request out and closes the connection', async () => {
     const client = await IggyClient.connect({ address: server.address, timeoutMs: 100 });
     server.handler = () => null;
