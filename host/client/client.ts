@@ -20,7 +20,12 @@ export interface ConnectOptions {
   password?: string;
   token?: string; // a personal access token; used when no username is given
   timeoutMs?: number; // per request; default 30 s like the SDKs
+  // Ping this often while idle, as the SDKs do every 5 s: the server evicts consumer-group members that stay
+  // silent for 36 s. 0 turns it off.
+  heartbeatMs?: number;
 }
+
+export const DEFAULT_HEARTBEAT_MS = 5_000;
 
 export const Code = {
   ping: 1, getStats: 10, getSnapshotFile: 11, getClusterMetadata: 12, describeOptions: 13, getMe: 20, getClient: 21,
@@ -41,10 +46,14 @@ export class IggyClient {
   // The answer to the GetClusterMetadata the client sends after each login (as the SDKs do), or null if refused.
   cluster: res.ClusterMetadata | null = null;
 
+  private pendingCalls = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+
   private constructor(readonly connection: Connection) {}
 
   static async connect(options: ConnectOptions): Promise<IggyClient> {
     const client = new IggyClient(await Connection.open(options.address, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
+    client.startHeartbeat(options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     try {
       if (options.username !== undefined) await client.login(options.username, options.password ?? '');
       else if (options.token !== undefined) await client.loginWithToken(options.token);
@@ -60,7 +69,19 @@ export class IggyClient {
   get userId(): number | null { return this._userId; }
 
   close(): Promise<void> {
+    clearInterval(this.heartbeat);
     return this.connection.close();
+  }
+
+  // Unref'd: a heartbeat alone never keeps the process alive. Its failures are not the caller's: the next real
+  // call reports a dead connection.
+  private startHeartbeat(ms: number): void {
+    if (ms <= 0) return;
+    this.heartbeat = setInterval(() => {
+      if (this.pendingCalls === 0 && !this.connection.isClosed) this.ping().catch(() => undefined);
+    }, ms);
+    this.heartbeat.unref();
+    void this.connection.closed.then(() => clearInterval(this.heartbeat));
   }
 
   // --- the request path
@@ -68,7 +89,8 @@ export class IggyClient {
   // Public calls run one after another, each with its header chosen when its turn comes: a login (Logout +
   // Register + GetClusterMetadata) is never interleaved with calls numbered for the session it replaces.
   private exclusive<T>(job: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(job);
+    this.pendingCalls += 1;
+    const result = this.tail.then(job).finally(() => { this.pendingCalls -= 1; });
     this.tail = result.catch(() => undefined);
     return result;
   }
@@ -94,6 +116,11 @@ export class IggyClient {
   }
 
   private async exchange(operation: number, rule: RequestRule, body: Uint8Array, code: number): Promise<Uint8Array> {
+    // A replicated op needs a bound session and a request number > 0; the reference server silently drops a frame
+    // without them, which would cost the caller the whole timeout. Refused here instead, as the SDKs do.
+    if (operation !== Operation.register && operation !== Operation.nonReplicated && !this.session.bound) {
+      throw new IggyError(ErrorCode.unauthenticated, `operation ${operation} needs a logged-in session`);
+    }
     const frame = encodeRequest({
       client: this.session.clientId,
       request: this.session.requestNumber(rule),

@@ -71,6 +71,9 @@ describe('protocol: consumer groups', { skip: protocolPending }, () => {
     await assert.rejects(c.createGroup(stream, 999, unique('x')), code(2010));
     assert.equal(await c.getGroup(stream, topic, 999), null);
     await assert.rejects(c.getGroup(999_999, topic, 0), code(1009));
+    await assert.rejects(c.getGroup(stream, 999, 0), code(2010));
+    await assert.rejects(c.getGroups(999_999, topic), code(1009));
+    await assert.rejects(c.syncGroup(999_999, topic, 0), code(1009));
     await c.deleteGroup(stream, topic, created.id);
     await assert.rejects(c.deleteGroup(stream, topic, created.id), code(5000));
     await assert.rejects(c.joinGroup(stream, topic, created.id), code(5000));

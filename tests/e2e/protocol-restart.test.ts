@@ -1,6 +1,7 @@
 // Durability across a clean restart: everything created over the protocol is there after SIGTERM and a new start
 // on the same --data-dir, and the restarted server continues ids and offsets where the first one stopped. The
-// first start also sets the root credentials by flag, which must survive a restart without the flags.
+// first start also sets the root credentials (username by flag, password by environment), which must survive a
+// restart without either.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -26,7 +27,7 @@ describe('protocol: restart', { skip: protocolPending }, () => {
   });
 
   it('streams, topics, partitions, messages, offsets, users, tokens and groups survive SIGTERM + start', async () => {
-    const first = await startProtocolServer(['--data-dir', dataDir, '--root-username', BOSS.username, '--root-password', BOSS.password]);
+    const first = await startProtocolServer(['--data-dir', dataDir, '--root-username', BOSS.username], { SHARDLOG_ROOT_PASSWORD: BOSS.password });
     servers.push(first);
     const c = await first.connect(BOSS);
     const stream = await c.createStream('keep');
@@ -57,7 +58,7 @@ describe('protocol: restart', { skip: protocolPending }, () => {
     servers.push(second);
     const r = await second.connect(BOSS);
     try {
-      assert.equal(r.userId, 0, 'root from the first start, though this start has no root flags');
+      assert.equal(r.userId, 0, 'root from the first start, though this start has no root flag or variable');
       await assert.rejects(second.connect(), (e: unknown) => e instanceof EvictionError && e.reason === 9, 'no iggy/iggy appeared');
       assert.deepEqual((await r.getStreams()).map((x) => [x.id, x.name]), [[stream.id, 'keep']]);
       const afterTopic = await r.getTopic(stream.id, topic.id);

@@ -1,8 +1,8 @@
 // Session lifecycle over a real server (iggy-client-wire.md §4, §11): ping before login, Register, the cluster
-// metadata read after it, re-login with a fresh client id, logout, and the root credential override.
+// metadata read after it, re-login with a fresh client id, logout. (The root credential override by flag and
+// environment is covered by protocol-restart, which must boot with it anyway.)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { IggyClient } from '../../host/client/client.js';
 import { EvictionError, IggyError } from '../../host/client/errors.js';
 import { ROOT, protocolPending, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
@@ -15,8 +15,10 @@ describe('protocol: session', { skip: protocolPending }, () => {
     const c = await s.connect(null);
     try {
       await c.ping();
-      await assert.rejects(c.getStreams(), (e: IggyError) => e instanceof IggyError && e.code === 40);
-      await c.ping(); // the status did not cost the connection
+      for (const read of [() => c.getStreams(), () => c.getClusterMetadata(), () => c.getMe(), () => c.getTokens(), () => c.getUsers()]) {
+        await assert.rejects(read(), (e: IggyError) => e instanceof IggyError && e.code === 40);
+      }
+      await c.ping(); // the statuses did not cost the connection
     } finally {
       await c.close();
     }
@@ -112,22 +114,5 @@ describe('protocol: session', { skip: protocolPending }, () => {
     } finally {
       await c.close();
     }
-  });
-});
-
-describe('protocol: root credentials from the environment', { skip: protocolPending }, () => {
-  let s: ProtocolServer;
-  before(async () => { s = await startProtocolServer([], { SHARDLOG_ROOT_USERNAME: 'admin', SHARDLOG_ROOT_PASSWORD: 's3cret-pw' }); });
-  after(() => s?.stop());
-
-  it('the configured root logs in as user 0; iggy/iggy does not exist', async () => {
-    const c = await s.connect({ username: 'admin', password: 's3cret-pw' });
-    try {
-      assert.equal(c.userId, 0);
-      assert.equal((await c.getUser(0))?.username, 'admin');
-    } finally {
-      await c.close();
-    }
-    await assert.rejects(IggyClient.connect({ address: s.address, ...ROOT }), (e: EvictionError) => e.reason === 9);
   });
 });

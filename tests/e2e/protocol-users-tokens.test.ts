@@ -103,6 +103,8 @@ describe('protocol: users and tokens', { skip: protocolPending }, () => {
     const none = await as(nobody, 'pw-1');
     try {
       await assert.rejects(none.getStreams(), code(41));
+      await assert.rejects(none.getUsers(), code(41));
+      await assert.rejects(none.getUser(0), code(41));
       await assert.rejects(none.pollMessages({ stream: stream.id, topic: topic.id, partition: 0, strategy: { kind: 'first' }, count: 1 }), code(41));
       await none.ping();
     } finally {

@@ -7,7 +7,7 @@ import { encodePermissions, globalPermissions, readPermissions, type Permissions
 import { buildBatch, readBatch, readPollReply, batchChecksum } from '../../host/client/batch.js';
 import * as req from '../../host/client/requests.js';
 import * as res from '../../host/client/responses.js';
-import { IggyError } from '../../host/client/errors.js';
+import { EvictionError, IggyError } from '../../host/client/errors.js';
 import { u64Option } from '../../host/client/options.js';
 import { xxh3_64 } from '../../host/client/xxh3.js';
 
@@ -188,5 +188,21 @@ describe('reply decoders', () => {
     const batch = buildBatch([{ id: 1n, payload: 'hi', originTimestamp: 1000n }]);
     const covered = Uint8Array.from([...batch.subarray(0, 40), ...batch.subarray(48, 52), ...batch.subarray(256, 264)]);
     assert.equal(new DataView(batch.buffer).getBigUint64(40, true), xxh3_64(covered));
+  });
+});
+
+describe('named errors', () => {
+  it('IggyError carries the code and its name; EvictionError maps reasons like the SDKs (§5.3)', () => {
+    const e = new IggyError(1012);
+    assert.deepEqual([e.code, e.name, e.message], [1012, 'StreamNameAlreadyExists', 'StreamNameAlreadyExists (1012)']);
+    assert.equal(new IggyError(9999).name, 'Error9999');
+    const expected: Record<number, number> = { 0: 3, 1: 40, 2: 3, 3: 3, 4: 3, 5: 3, 6: 3, 7: 40, 8: 40, 9: 42, 10: 53, 11: 40, 12: 40, 13: 30, 15: 4, 99: 40 };
+    for (const [reason, code] of Object.entries(expected)) {
+      const ev = new EvictionError(Number(reason));
+      assert.deepEqual([ev.reason, ev.code], [Number(reason), code], `reason ${reason}`);
+    }
+    assert.equal(new EvictionError(14, 11269, 11264).code, 14003, 'a version window is reported');
+    assert.equal(new EvictionError(14, 0, 0).code, 40, 'no window');
+    assert.match(new EvictionError(9).message, /InvalidCredentials/);
   });
 });

@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Writer, utf8 } from '../../host/shared/wire/buffer.js';
 import { encodeEviction } from '../../host/shared/wire/header.js';
 import { resultRejection, resultSuccess } from '../../host/shared/wire/result.js';
-import { Operation } from '../../host/shared/wire/codes.js';
+import { COMMANDS, Operation, commandByCode } from '../../host/shared/wire/codes.js';
 import { IggyClient } from '../../host/client/client.js';
 import { Connection } from '../../host/client/connection.js';
 import { ConnectionClosed, EvictionError, IggyError, RequestTimeout } from '../../host/client/errors.js';
@@ -145,6 +145,82 @@ describe('IggyClient framing against a scripted server', () => {
       }
       const count = (op: number) => server.received.filter((r) => r.header.operation === op).length;
       assert.deepEqual([count(Operation.register), count(Operation.logout)], [4, 3]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('every method sends its command code under the operation and request rule of §3.3', async () => {
+    const client = await IggyClient.connect({ address: server.address, username: 'iggy', password: 'iggy' });
+    try {
+      server.handler = (r) => reply(r, undefined, 41); // every call fails the same way: only the frames matter here
+      const t = { stream: 1, topic: 2 };
+      const calls: [number, () => Promise<unknown>][] = [
+        [1, () => client.ping()], [10, () => client.getStats()], [11, () => client.getSnapshotFile()],
+        [12, () => client.getClusterMetadata()], [13, () => client.describeOptions(1)], [20, () => client.getMe()],
+        [21, () => client.getClient(1)], [22, () => client.getClients()], [31, () => client.getUser(1)], [32, () => client.getUsers()],
+        [33, () => client.createUser({ username: 'u', password: 'p' })], [34, () => client.deleteUser(1)],
+        [35, () => client.updateUser(1, { status: 2 })], [36, () => client.updatePermissions(1, null)],
+        [37, () => client.changePassword(1, 'a', 'b')], [41, () => client.getTokens()], [42, () => client.createToken('t')],
+        [43, () => client.deleteToken('t')], [100, () => client.pollMessages({ ...t, strategy: { kind: 'first' }, count: 1 })],
+        [101, () => client.sendMessages({ ...t, messages: [{ payload: 'x' }] })], [102, () => client.flushUnsavedBuffer(1, 2, 0)],
+        [120, () => client.getOffset(t)], [121, () => client.storeOffset(t, 1n)], [122, () => client.deleteOffset(t)],
+        [200, () => client.getStream(1)], [201, () => client.getStreams()], [202, () => client.createStream('s')],
+        [203, () => client.deleteStream(1)], [204, () => client.updateStream(1, 's')], [205, () => client.purgeStream(1)],
+        [300, () => client.getTopic(1, 2)], [301, () => client.getTopics(1)], [302, () => client.createTopic({ stream: 1, name: 't', partitionsCount: 1 })],
+        [303, () => client.deleteTopic(1, 2)], [304, () => client.updateTopic({ stream: 1, topic: 2, name: 't' })], [305, () => client.purgeTopic(1, 2)],
+        [402, () => client.createPartitions(1, 2, 1)], [403, () => client.deletePartitions(1, 2, 1)], [503, () => client.deleteSegments(1, 2, 0, 1)],
+        [600, () => client.getGroup(1, 2, 3)], [601, () => client.getGroups(1, 2)], [602, () => client.createGroup(1, 2, 'g')],
+        [603, () => client.deleteGroup(1, 2, 3)], [604, () => client.joinGroup(1, 2, 3)], [605, () => client.leaveGroup(1, 2, 3)],
+        [606, () => client.syncGroup(1, 2, 3)],
+      ];
+      assert.equal(calls.length + 5, COMMANDS.length, 'all codes but Register (40, 45), Logout (39) and the legacy logins (38, 44)');
+      for (const [code, call] of calls) {
+        server.received.length = 0;
+        await assert.rejects(call(), (e: IggyError) => e.code === 41, `code ${code}`);
+        const [sent] = server.received;
+        const info = commandByCode(code)!;
+        assert.equal(sent.header.operation, info.operation, `code ${code} operation`);
+        assert.equal(sent.header.code, info.operation === Operation.nonReplicated ? code : 0, `code ${code} at @196 only for NonReplicated`);
+        assert.equal(sent.header.session, 7n, `code ${code} session`);
+      }
+      // Requests so far: metadata ops consumed 1..n; the next read carries n + 1.
+      const consumed = calls.filter(([code]) => commandByCode(code)!.rule === 'next').length;
+      server.handler = standard;
+      server.received.length = 0;
+      await client.ping();
+      assert.equal(server.received[0].header.request, BigInt(consumed + 1));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('an idle client pings at the heartbeat interval; heartbeatMs 0 sends nothing', async () => {
+    const client = await IggyClient.connect({ address: server.address, username: 'iggy', password: 'iggy', heartbeatMs: 10 });
+    const quiet = await IggyClient.connect({ address: server.address, heartbeatMs: 0 });
+    try {
+      const pings = () => server.received.filter((r) => r.header.code === 1 && r.header.session === 7n).length;
+      const deadline = Date.now() + 5_000;
+      while (pings() < 3) {
+        assert.ok(Date.now() < deadline, 'three heartbeats within 5 s');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(server.received.filter((r) => r.header.client === quiet.clientId).length, 0, 'the quiet client sent nothing');
+    } finally {
+      await client.close();
+      await quiet.close();
+    }
+  });
+
+  it('replicated commands without a session are refused client-side (40) without a frame being sent', async () => {
+    const client = await IggyClient.connect({ address: server.address });
+    try {
+      await assert.rejects(client.createStream('s1'), (e: IggyError) => e instanceof IggyError && e.code === 40);
+      await assert.rejects(client.sendMessages({ stream: 1, topic: 1, messages: [{ payload: 'x' }] }), (e: IggyError) => e.code === 40);
+      await client.logout(); // nothing to end
+      assert.equal(server.received.length, 0);
+      await client.getStreams(); // reads go out (the server answers 40 itself)
+      assert.equal(server.received.length, 1);
     } finally {
       await client.close();
     }
