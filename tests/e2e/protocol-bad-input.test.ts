@@ -13,7 +13,7 @@ import { buildBatch } from '../../host/client/batch.js';
 import { xxh3_64 } from '../../host/client/xxh3.js';
 import * as req from '../../host/client/requests.js';
 import { withTimeout } from './helpers/server.js';
-import { ROOT, protocolPending, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { ROOT, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 const evicted = (reason: number) => (e: unknown) => e instanceof EvictionError && e.reason === reason;
@@ -24,7 +24,7 @@ function withSize(frame: Uint8Array, size: number): Uint8Array {
   return frame;
 }
 
-describe('protocol: bad input', { skip: protocolPending }, () => {
+describe('protocol: bad input', () => {
   let s: ProtocolServer;
   let c: IggyClient;
   let stream: number;

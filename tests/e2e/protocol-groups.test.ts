@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { IggyError } from '../../host/client/errors.js';
 import type { IggyClient } from '../../host/client/client.js';
-import { eventually, protocolPending, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { eventually, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 const RESYNC = 0xffff_ffff;
@@ -39,7 +39,7 @@ async function drain(c: IggyClient, stream: number, topic: number, group: number
   }
 }
 
-describe('protocol: consumer groups', { skip: protocolPending }, () => {
+describe('protocol: consumer groups', () => {
   let s: ProtocolServer;
   let c: IggyClient;
   let stream: number;

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { IggyError } from '../../host/client/errors.js';
 import type { IggyClient } from '../../host/client/client.js';
-import { protocolPending, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 
-describe('protocol: consumer offsets', { skip: protocolPending }, () => {
+describe('protocol: consumer offsets', () => {
   let s: ProtocolServer;
   let c: IggyClient;
   let stream: number;

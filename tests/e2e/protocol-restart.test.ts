@@ -11,13 +11,13 @@ import { stringHeader, u64Option } from '../../host/client/options.js';
 import { globalPermissions } from '../../host/shared/wire/permissions.js';
 import type { Message } from '../../host/client/batch.js';
 import { tempDir, withTimeout } from './helpers/server.js';
-import { protocolPending, startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
 
 const BOSS = { username: 'boss', password: 'b0ss-pw' };
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const summary = (m: Message) => ({ offset: m.offset, id: m.id, payload: text(m.payload), headers: m.headers.map((h) => text(h.value)) });
 
-describe('protocol: restart', { skip: protocolPending }, () => {
+describe('protocol: restart', () => {
   const dataDir = tempDir('restart');
   const servers: ProtocolServer[] = [];
   after(async () => {

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EvictionError, IggyError } from '../../host/client/errors.js';
-import { ROOT, protocolPending, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { ROOT, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
-describe('protocol: session', { skip: protocolPending }, () => {
+describe('protocol: session', () => {
   let s: ProtocolServer;
   before(async () => { s = await startProtocolServer(); });
   after(() => s?.stop());

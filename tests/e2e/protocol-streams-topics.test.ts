@@ -7,11 +7,11 @@ import { IggyError } from '../../host/client/errors.js';
 import { stringOption, u64Option } from '../../host/client/options.js';
 import * as req from '../../host/client/requests.js';
 import type { IggyClient } from '../../host/client/client.js';
-import { protocolPending, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 
-describe('protocol: streams and topics', { skip: protocolPending }, () => {
+describe('protocol: streams and topics', () => {
   let s: ProtocolServer;
   let c: IggyClient;
   before(async () => {

@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { IggyError } from '../../host/client/errors.js';
 import { OptionScope, SnapshotCompression, SnapshotType } from '../../host/client/requests.js';
 import type { IggyClient } from '../../host/client/client.js';
-import { protocolPending, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
-describe('protocol: system', { skip: protocolPending }, () => {
+describe('protocol: system', () => {
   let s: ProtocolServer;
   let c: IggyClient;
   before(async () => {

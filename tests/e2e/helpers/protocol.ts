@@ -1,16 +1,9 @@
 // Shared set-up of the protocol e2e suites (tests/e2e/protocol-*.test.ts): one real server per file on a free
 // loopback port, ready once a TCP connect + Ping succeeds, and IggyClient connections to it.
 import { IggyClient } from '../../../host/client/client.js';
-import { freePort, runServer, startServer, stopServer, waitFor, type RunningServer } from './server.js';
+import { freePort, startServer, stopServer, waitFor, type RunningServer } from './server.js';
 
 export const ROOT = { username: 'iggy', password: 'iggy' };
-
-// Until the server serves the binary protocol its --help marks --tcp-address as reserved; the suites skip with
-// that reason rather than spend their boot bound on a listener that cannot exist. Drop this gate once it lands.
-export const protocolPending: string | false = await (async () => {
-  const help = await runServer(['--help']);
-  return /not served yet/.test(help.output) ? 'the server does not serve the Iggy binary protocol yet (--tcp-address is reserved)' : false;
-})();
 
 export interface ProtocolServer {
   server: RunningServer;
