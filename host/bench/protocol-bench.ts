@@ -20,6 +20,7 @@ interface Options {
   messages: number;
   size: number;
   fsync: string;
+  verifyReads: string;
 }
 
 const HELP = `usage: npm run bench:protocol -- [flags]
@@ -29,10 +30,11 @@ const HELP = `usage: npm run bench:protocol -- [flags]
   --batches N           batches per producer [200]
   --messages N          messages per batch [1000]
   --size B              payload bytes per message [1000]
-  --fsync POLICY        --fsync of the server started here [every-batch]`;
+  --fsync POLICY        --fsync of the server started here [every-batch]
+  --verify-reads MODE   --verify-reads of the server started here [full]`;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { address: null, shards: 2, producers: 2, batches: 200, messages: 1000, size: 1000, fsync: 'every-batch' };
+  const o: Options = { address: null, shards: 2, producers: 2, batches: 200, messages: 1000, size: 1000, fsync: 'every-batch', verifyReads: 'full' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i];
@@ -40,6 +42,7 @@ function parseOptions(argv: string[]): Options {
     if (value === undefined) throw new Error(`${flag} needs a value\n${HELP}`);
     if (flag === '--address') o.address = value;
     else if (flag === '--fsync') o.fsync = value;
+    else if (flag === '--verify-reads') o.verifyReads = value;
     else if (['--shards', '--producers', '--batches', '--messages', '--size'].includes(flag)) {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer`);
@@ -53,7 +56,7 @@ async function startServer(o: Options): Promise<{ address: string; child: ChildP
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-bench-'));
   const address = `127.0.0.1:${await freePort()}`;
   const child = spawn(process.execPath, [path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs'), '--shards', String(o.shards),
-    '--data-dir', dataDir, '--tcp-address', address, '--http-address', `127.0.0.1:${await freePort()}`, '--fsync', o.fsync, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    '--data-dir', dataDir, '--tcp-address', address, '--http-address', `127.0.0.1:${await freePort()}`, '--fsync', o.fsync, '--verify-reads', o.verifyReads, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
     const batch = buildBatch(messages); // built once: the bench measures the server, not the client's hashing
     const batchBytes = o.messages * o.size;
     console.log(`shardlog protocol bench: ${address}, ${o.producers} producer(s) × ${o.batches} batches × ${o.messages} msg × ${o.size} B` +
-      `${server ? `, ${o.shards} shard(s), fsync ${o.fsync}` : ''}`);
+      `${server ? `, ${o.shards} shard(s), fsync ${o.fsync}, verify-reads ${o.verifyReads}` : ''}`);
 
     const producers = await Promise.all(targets.map(() => IggyClient.connect({ address, username: 'iggy', password: 'iggy' })));
     const sendLatencies: number[] = [];

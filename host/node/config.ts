@@ -26,11 +26,12 @@ export interface ServerConfig {
   storageBytes: number;
   maxBatchBytes: number;
   segmentBytes: number;
+  verifyReads: string;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation' | 'fsync';
+type Kind = 'string' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation' | 'fsync' | 'verify';
 
 interface Option {
   key: keyof ServerConfig;
@@ -64,6 +65,7 @@ const OPTIONS: Option[] = [
   { key: 'rootPassword', file: 'system.root_password', flag: '--root-password', env: 'SHARDLOG_ROOT_PASSWORD', kind: 'string', help: 'password of that root user, stored as a salted scrypt hash [iggy]' },
   { key: 'storageBytes', file: 'sharding.storage_bytes', flag: '--storage-bytes', env: 'SHARDLOG_STORAGE_BYTES', kind: 'int', min: 64 << 20, max: 1 << 30, help: 'per-shard core memory for checksums, reads and partition indexes, bytes [268435456]' },
   { key: 'maxBatchBytes', file: 'tcp.max_batch_bytes', flag: '--max-batch-bytes', env: 'SHARDLOG_MAX_BATCH_BYTES', kind: 'int', min: 4096, max: 16 << 20, help: 'largest SendMessages batch accepted, bytes [16777216]' },
+  { key: 'verifyReads', file: 'storage.verify_reads', flag: '--verify-reads', env: 'SHARDLOG_VERIFY_READS', kind: 'verify', help: 'full: every poll re-hashes every message it reads; layout: checks batch layout only (messages were hashed on arrival and at boot) [full]' },
   { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
@@ -90,6 +92,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   storageBytes: 256 << 20,
   maxBatchBytes: 16 << 20,
   segmentBytes: 1 << 30,
+  verifyReads: 'full',
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };
@@ -224,6 +227,10 @@ function set(config: ServerConfig, o: Option, raw: string, source: string): void
       break;
     case 'allocation':
       if (!/^(all|\d+|\d+\.\.\d+)$/.test(raw)) throw bad('"all", a shard count, or a CPU range a..b');
+      value = raw;
+      break;
+    case 'verify':
+      if (raw !== 'full' && raw !== 'layout') throw bad('full or layout');
       value = raw;
       break;
     case 'fsync':

@@ -118,7 +118,7 @@ export class Supervisor {
           version: this.options.version, dataDir: config.dataDir,
         },
         fsync: parseFsyncPolicy(config.fsync), rootUsername: config.rootUsername, rootPassword: config.rootPassword,
-        segmentBytes: config.segmentBytes,
+        segmentBytes: config.segmentBytes, verifyReadPayloads: config.verifyReads === 'full',
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };

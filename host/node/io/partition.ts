@@ -23,6 +23,9 @@ export interface PartitionOptions {
   fsync?: FsyncPolicy; // [every-batch]
   onTornTail?: 'truncate' | 'fail'; // [truncate]
   verifyOnAppend?: boolean; // re-hash every frame before stamping [true]
+  // Reads re-hash every frame [true]; false checks each batch's layout and checksum (which covers the frame
+  // checksums) but not the payload bytes behind them: what the consumer's own frame checks then cover.
+  verifyReadPayloads?: boolean;
   retention?: { maxBytes?: number; maxAgeMicros?: number };
   writeChunkBytes?: number; // cap per write(2) [none]
   nowMicros?: () => number;
@@ -65,12 +68,14 @@ export class Partition {
   private readonly segmentBytes: number;
   private readonly policy: FsyncPolicy;
   private readonly verifyOnAppend: boolean;
+  private readonly verifyReads: boolean;
   private readonly now: () => number;
 
   private constructor(private readonly sc: StorageCore, readonly options: PartitionOptions) {
     this.segmentBytes = options.segmentBytes ?? 1 << 30;
     this.policy = options.fsync ?? { kind: 'every-batch' };
     this.verifyOnAppend = options.verifyOnAppend ?? true;
+    this.verifyReads = options.verifyReadPayloads ?? true;
     this.now = options.nowMicros ?? (() => Date.now() * 1000);
     const capacity = options.indexCapacity ?? 16384;
     this.indexRegionBytes = sc.core.indexRegionBytes(capacity);
@@ -291,7 +296,7 @@ export class Partition {
     let want = Math.min(sc.windowLen, segment.size - pos, hint);
     for (let attempt = 0; attempt < 2; attempt++) {
       const n = readInto(sc, segment.fd, want, pos);
-      const verdict = core.segmentScan(sc.window, n, pos, expected, 0, 0, segment.ordinal, sc.scratch, sc.scratchLen, true);
+      const verdict = core.segmentScan(sc.window, n, pos, expected, 0, 0, segment.ordinal, sc.scratch, sc.scratchLen, this.verifyReads);
       const consumed = core.segmentScanConsumed();
       const cutByWindow = verdict === BATCH_INCOMPLETE && pos + n < segment.size;
       if (verdict !== SCAN_END && !cutByWindow) {

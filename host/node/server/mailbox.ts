@@ -46,7 +46,9 @@ export class Mailbox {
   private readonly fragment: number;
   private pendingCount = 0;
 
-  constructor(private readonly core: CoreExports, memory: WebAssembly.Memory, readonly self: number, readonly shards: number, fragmentBytes = 128 << 10) {
+  // `wake` is called when a send leaves fragments queued: the shard loop may be asleep on its doorbell and must
+  // come round to pump them as the peer drains its ring.
+  constructor(private readonly core: CoreExports, memory: WebAssembly.Memory, readonly self: number, readonly shards: number, fragmentBytes = 128 << 10, private readonly wake: () => void = () => {}) {
     this.u8 = new Uint8Array(memory.buffer);
     this.view = new DataView(memory.buffer);
     this.queues = Array.from({ length: shards * LANES }, () => []);
@@ -67,6 +69,7 @@ export class Mailbox {
     this.queues[target * LANES + laneOf(variant, kind)].push({ variant, kind, correlation, group, payload, sent: 0 });
     this.pendingCount++;
     this.pump();
+    if (this.pendingCount > 0) this.wake();
   }
 
   // Moves queued fragments into the rings while they fit, then publishes. Called after every send and on every

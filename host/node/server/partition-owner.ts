@@ -25,6 +25,7 @@ export interface OwnerOptions {
   dataDir: string;
   fsync: FsyncPolicy;
   segmentBytes?: number;
+  verifyReadPayloads: boolean;
 }
 
 interface Owned {
@@ -60,7 +61,7 @@ export class PartitionOwner {
     if (op === null) this.removeStrayDirectories(wanted);
     for (const [namespace, ref] of wanted) {
       if (this.owned.has(namespace)) continue;
-      const home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, quiet: true });
+      const home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads, quiet: true });
       const group = new PartitionGroup(this.ctx, namespace, `${ref.streamId}/${ref.topicId}/${ref.partitionId}`, home, () => this.requestFlush());
       this.owned.set(namespace, { ref, home, group });
       this.publishStats(namespace, home.stats());

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { type CoreExports } from '../../shared/core.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
+import { CTL } from '../../shared/layout.js';
 import { Reader } from '../../shared/wire/buffer.js';
 import { logger } from '../../shared/log.js';
 import { StorageCore } from '../io/storage-core.js';
@@ -30,6 +31,7 @@ export interface ShardServerOptions {
   rootUsername: string;
   rootPassword: string;
   segmentBytes?: number;
+  verifyReadPayloads: boolean;
 }
 
 const TICK_MS = 100;
@@ -60,10 +62,15 @@ export class ShardServer implements ShardContext {
     this.settings = options.settings;
     this.log = logger(`shard-${this.shard}`);
     this.storage = StorageCore.attach(core, memory, core.shardStorageAddress(this.shard), core.shardStorageSize());
-    this.mailbox = new Mailbox(core, memory, this.shard, this.shards);
+    const i32 = new Int32Array(memory.buffer);
+    const doorbell = (core.shardCtlAddress(this.shard) >> 2) + CTL.doorbell;
+    this.mailbox = new Mailbox(core, memory, this.shard, this.shards, undefined, () => {
+      Atomics.add(i32, doorbell, 1);
+      Atomics.notify(i32, doorbell);
+    });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
     this.requests = new ClientRequests(this);
-    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes });
+    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
       apply: (op) => this.applyCommitted(op),
