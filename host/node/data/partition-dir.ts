@@ -25,6 +25,7 @@ export interface PartitionHomeOptions {
   retention?: PartitionOptions['retention'];
   verifyOnAppend?: boolean; // re-hash frames on append [false: verifySendBatch already did, before append is called]
   verifyReadPayloads?: boolean; // re-hash every frame on every read [true]; Partition's option of the same name
+  indexCapacity?: number; // sparse index entries in core memory; Partition's option of the same name
   offsetsCompactBytes?: number; // [1 MiB]
   nowMicros?: () => number;
   quiet?: boolean;
@@ -179,7 +180,7 @@ function openFiles(dir: string, ids: PartitionIds, sc: StorageCore, options: Par
   mkdirDurably(dir);
   const partition = Partition.openSync({
     dir, partitionId: ids.partitionId, fsync: options.fsync, segmentBytes: options.segmentBytes, indexIntervalBytes: options.indexIntervalBytes,
-    retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? false, verifyReadPayloads: options.verifyReadPayloads, nowMicros: options.nowMicros, quiet: options.quiet,
+    retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? false, verifyReadPayloads: options.verifyReadPayloads, indexCapacity: options.indexCapacity, nowMicros: options.nowMicros, quiet: options.quiet,
   }, sc);
   try {
     return [partition, ConsumerOffsets.open(dir, sc, { compactBytes: options.offsetsCompactBytes, quiet: options.quiet })];

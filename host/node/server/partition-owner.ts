@@ -20,6 +20,9 @@ import {
 
 const log = logger('partitions');
 const STRATEGIES = [null, 'offset', 'timestamp', 'first', 'last', 'next'] as const;
+// Sparse index entries kept in core memory per partition (24 B each; thinned when full, so lookups stay bounded
+// while a partition grows): 1024 keeps a thousand partitions per shard within the default --storage-bytes.
+const INDEX_ENTRIES = 1024;
 
 export interface OwnerOptions {
   dataDir: string;
@@ -36,6 +39,7 @@ interface Owned {
 
 export class PartitionOwner {
   private readonly owned = new Map<bigint, Owned>();
+  private readonly unavailable = new Map<bigint, number>(); // namespace -> createdOp of a partition that failed to open
 
   constructor(private readonly ctx: ShardContext, private readonly sc: StorageCore, private readonly options: OwnerOptions) {}
 
@@ -58,15 +62,38 @@ export class PartitionOwner {
       this.owned.delete(namespace);
       this.publishStats(namespace, null);
     }
+    for (const [namespace, createdOp] of this.unavailable) {
+      if (wanted.get(namespace)?.createdOp !== createdOp) this.unavailable.delete(namespace);
+    }
     if (op === null) this.removeStrayDirectories(wanted);
     for (const [namespace, ref] of wanted) {
-      if (this.owned.has(namespace)) continue;
-      const home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads, quiet: true });
-      const group = new PartitionGroup(this.ctx, namespace, `${ref.streamId}/${ref.topicId}/${ref.partitionId}`, home, () => this.requestFlush());
-      this.owned.set(namespace, { ref, home, group });
-      this.publishStats(namespace, home.stats());
+      if (this.owned.has(namespace) || this.unavailable.get(namespace) === ref.createdOp) continue;
+      this.open(namespace, ref);
     }
     if (dataTargets.length > 0) this.applyDataTargets(dataTargets);
+  }
+
+  // A partition that cannot be opened (its files are damaged, or this shard's core memory is used up) is
+  // reported and left out: requests for it get PartitionNotFound / ResourceNotFound, and every other partition
+  // keeps being served. Nothing on disk is touched.
+  private open(namespace: bigint, ref: PartitionRef): void {
+    const name = `${ref.streamId}/${ref.topicId}/${ref.partitionId}`;
+    let home: PartitionHome | null = null;
+    try {
+      home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
+        fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads,
+        indexCapacity: INDEX_ENTRIES, quiet: true,
+      });
+      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush());
+      this.owned.set(namespace, { ref, home, group });
+      this.unavailable.delete(namespace);
+      this.publishStats(namespace, home.stats());
+    } catch (error) {
+      home?.close();
+      this.unavailable.set(namespace, ref.createdOp);
+      log.error(`partition ${name} is not served: ${(error as Error).message}` +
+        ' (core memory per shard: --arena-bytes for consensus groups, --storage-bytes for partition indexes)');
+    }
   }
 
   private removeStrayDirectories(wanted: Map<bigint, PartitionRef>): void {
