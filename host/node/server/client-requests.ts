@@ -171,10 +171,7 @@ export class ClientRequests implements ConnectionHandler {
   private async partitionOp(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     if (h.operation === Operation.sendMessages) return this.send(session, h, body);
     const r = new Reader(body);
-    const consumer = readConsumer(r);
-    const stream = readIdentifier(r, 'stream id');
-    const topic = readIdentifier(r, 'topic id');
-    const partition = readOptionalPartition(r);
+    const { consumer, stream, topic, partition } = readOffsetHead(r);
     const store = h.operation === Operation.storeConsumerOffset;
     const offset = store ? Number(r.u64('offset')) : 0;
     r.u8('ack');
@@ -204,10 +201,7 @@ export class ClientRequests implements ConnectionHandler {
 
   private async poll(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     const r = new Reader(body);
-    const consumer = readConsumer(r);
-    const stream = readIdentifier(r, 'stream id');
-    const topic = readIdentifier(r, 'topic id');
-    const partition = readOptionalPartition(r);
+    const { consumer, stream, topic, partition } = readOffsetHead(r);
     const strategy: PollingStrategy = readPollingStrategy(r);
     const count = r.u32('count');
     const autoCommit = r.u8('auto commit') === 1;
@@ -227,10 +221,7 @@ export class ClientRequests implements ConnectionHandler {
 
   private async getOffset(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     const r = new Reader(body);
-    const consumer = readConsumer(r);
-    const stream = readIdentifier(r, 'stream id');
-    const topic = readIdentifier(r, 'topic id');
-    const partition = readOptionalPartition(r);
+    const { consumer, stream, topic, partition } = readOffsetHead(r);
     const target = resolvePollTarget(this.ctx.state, session, consumer, stream, topic, partition, 'get-offset');
     if (!target.ok) return target.status === 0 ? this.reply(h, 0) : this.reply(h, target.status);
     const request: PartitionRequest = { method: Method.getOffset, target: this.targetOf(target), consumer: { kind: target.consumerKind, id: target.consumerId } };
@@ -268,6 +259,11 @@ export class ClientRequests implements ConnectionHandler {
     new DataView(header.buffer, header.byteOffset).setUint32(48, HEADER_SIZE + body.length, true);
     return [header, body];
   }
+}
+
+// Consumer, stream, topic and optional partition: the head of poll and consumer-offset bodies (§7.8, §8.4).
+function readOffsetHead(r: Reader) {
+  return { consumer: readConsumer(r), stream: readIdentifier(r, 'stream id'), topic: readIdentifier(r, 'topic id'), partition: readOptionalPartition(r) };
 }
 
 function emptyPoll(partitionId: number): Uint8Array {
