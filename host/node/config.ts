@@ -27,6 +27,7 @@ export interface ServerConfig {
   maxBatchBytes: number;
   segmentBytes: number;
   verifyReads: string;
+  clientHeartbeatMs: number;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
@@ -66,6 +67,7 @@ const OPTIONS: Option[] = [
   { key: 'storageBytes', file: 'sharding.storage_bytes', flag: '--storage-bytes', env: 'SHARDLOG_STORAGE_BYTES', kind: 'int', min: 64 << 20, max: 1 << 30, help: 'per-shard core memory for checksums, reads and partition indexes, bytes [268435456]' },
   { key: 'maxBatchBytes', file: 'tcp.max_batch_bytes', flag: '--max-batch-bytes', env: 'SHARDLOG_MAX_BATCH_BYTES', kind: 'int', min: 4096, max: 16 << 20, help: 'largest SendMessages batch accepted, bytes [16777216]' },
   { key: 'verifyReads', file: 'storage.verify_reads', flag: '--verify-reads', env: 'SHARDLOG_VERIFY_READS', kind: 'verify', help: 'full: every poll re-hashes every message it reads; layout: checks batch layout only (messages were hashed on arrival and at boot) [full]' },
+  { key: 'clientHeartbeatMs', file: 'heartbeat.interval_ms', flag: '--client-heartbeat-ms', env: 'SHARDLOG_CLIENT_HEARTBEAT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'clients ping this often; a consumer group member silent for 1.2x this is evicted (StaleClient) [30000]' },
   { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
@@ -93,6 +95,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   maxBatchBytes: 16 << 20,
   segmentBytes: 1 << 30,
   verifyReads: 'full',
+  clientHeartbeatMs: 30_000,
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };

@@ -3,8 +3,8 @@
 // draining 1000 messages together, and a disconnect leaving the group.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { IggyError } from '../../host/client/errors.js';
-import type { IggyClient } from '../../host/client/client.js';
+import { EvictionError, IggyError } from '../../host/client/errors.js';
+import { IggyClient } from '../../host/client/client.js';
 import { eventually, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
@@ -138,6 +138,35 @@ describe('protocol: consumer groups', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('protocol: stale consumer group members', () => {
+  let s: ProtocolServer;
+  before(async () => {
+    s = await startProtocolServer(['--client-heartbeat-ms', '300']);
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  it('a member silent for 1.2 heartbeats leaves its group and its next request is eviction 13 (StaleClient)', async () => {
+    const root = await s.connect();
+    const silent = await IggyClient.connect({ address: s.address, username: 'iggy', password: 'iggy', heartbeatMs: 0 });
+    const idle = await IggyClient.connect({ address: s.address, username: 'iggy', password: 'iggy', heartbeatMs: 0 });
+    try {
+      const stream = (await root.createStream(unique('stale'))).id;
+      const topic = (await root.createTopic({ stream, name: 't', partitionsCount: 2 })).id;
+      const group = (await root.createGroup(stream, topic, 'g')).id;
+      await silent.joinGroup(stream, topic, group);
+      assert.equal((await root.getGroup(stream, topic, group))?.membersCount, 1);
+      await eventually('the silent member was removed', async () => (await root.getGroup(stream, topic, group))?.membersCount === 0);
+      await assert.rejects(silent.ping(), (e) => e instanceof EvictionError && e.reason === 13 && e.code === 30);
+      await silent.ping(); // the connection stays usable; the client may log in again
+      await idle.getStreams(); // silent too, but in no group: its session is untouched
+    } finally {
+      await Promise.all([root.close(), silent.close(), idle.close()]);
     }
   });
 });

@@ -36,15 +36,44 @@ const LEGACY_LOGIN_CODES = new Set([38, 44]);
 interface Conn {
   connection: ClientConnection;
   binding: Binding | null;
+  lastSeen: number; // ms, the last request
+  stale: boolean; // evicted for silence: the next request is answered with Eviction StaleClient
 }
+
+// A consumer group member silent this many heartbeat intervals is evicted (Iggy: 1.2 × the 30 s interval).
+const STALE_FACTOR = 1.2;
 
 export class ClientRequests implements ConnectionHandler {
   private readonly connections = new Map<number, Conn>();
+  private readonly staleTimer: NodeJS.Timeout;
 
-  constructor(private readonly ctx: ShardContext) {}
+  constructor(private readonly ctx: ShardContext, private readonly heartbeatMs: number) {
+    const staleMs = heartbeatMs * STALE_FACTOR;
+    this.staleTimer = setInterval(() => this.evictStaleMembers(staleMs), Math.max(100, Math.min(5_000, staleMs / 4)));
+    this.staleTimer.unref();
+  }
 
   attach(connection: ClientConnection): void {
-    this.connections.set(connection.id, { connection, binding: null });
+    this.connections.set(connection.id, { connection, binding: null, lastSeen: Date.now(), stale: false });
+  }
+
+  stop(): void {
+    clearInterval(this.staleTimer);
+  }
+
+  // A group member whose client stopped talking (the SDKs ping every 5 s) holds partitions nobody polls: it
+  // leaves its groups (the others get its partitions) and its session ends. Clients that are in no group may idle.
+  private evictStaleMembers(staleMs: number): void {
+    const now = Date.now();
+    for (const conn of this.connections.values()) {
+      const binding = conn.binding;
+      if (!binding || now - conn.lastSeen < staleMs) continue;
+      if (groupsOfClient(this.ctx.state, binding.client).length === 0) continue;
+      conn.binding = null;
+      conn.stale = true;
+      log.info(`client ${conn.connection.id} (${conn.connection.address}) silent for ${now - conn.lastSeen} ms: evicted from its consumer groups`);
+      void this.leaveGroups(binding.client);
+    }
   }
 
   bindingOf(connectionId: number): Binding | null {
@@ -64,7 +93,12 @@ export class ClientRequests implements ConnectionHandler {
   async request(connection: ClientConnection, frame: Uint8Array): Promise<Answer> {
     const conn = this.connections.get(connection.id);
     if (!conn) throw new Error(`connection ${connection.id} is not attached`);
+    conn.lastSeen = Date.now();
     const header = decodeRequestHeader(frame);
+    if (conn.stale) {
+      conn.stale = false;
+      return encodeEviction(header.client, EvictionReason.staleClient);
+    }
     const problem = requestHeaderProblem(header, frameCommand(frame));
     if (problem) return this.rejectHeader(header, problem);
     const body = frame.subarray(HEADER_SIZE, header.size);

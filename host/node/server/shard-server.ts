@@ -32,6 +32,7 @@ export interface ShardServerOptions {
   rootPassword: string;
   segmentBytes?: number;
   verifyReadPayloads: boolean;
+  clientHeartbeatMs: number;
 }
 
 const TICK_MS = 100;
@@ -69,7 +70,7 @@ export class ShardServer implements ShardContext {
       Atomics.notify(i32, doorbell);
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
-    this.requests = new ClientRequests(this);
+    this.requests = new ClientRequests(this, options.clientHeartbeatMs);
     this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
@@ -231,6 +232,7 @@ export class ShardServer implements ShardContext {
   }
 
   async stop(): Promise<void> {
+    this.requests.stop();
     const listener = this.listener;
     this.listener = null;
     for (const connection of this.connections.values()) connection.close();
