@@ -15,6 +15,7 @@ import { allowed } from '../metadata/permissions.js';
 import { groupsOfClient, resolvePollTarget, resolveSendTarget } from '../metadata/streams-api.js';
 import { InternalOperation, type Session } from '../metadata/types.js';
 import { decodeSendMessages, verifySendBatch } from '../data/send-api.js';
+import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
@@ -149,6 +150,9 @@ export class ClientRequests implements ConnectionHandler {
   private async metadataOp(binding: Binding, session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     const prepared = await prepareOp(this.ctx.state, session, h.operation, body);
     if (!prepared.ok) return this.reply(h, prepared.status);
+    // The metadata log refuses larger bodies; trailing bytes are accepted after a decoded body, so a client can
+    // send one (a malformed body: a status, not a failed proposal).
+    if (prepared.body.length > MAX_BODY_BYTES) return this.reply(h, ErrorCode.invalidCommand);
     const result = await this.propose({ client: binding.client, session: binding.session, request: h.request, operation: h.operation, userId: binding.userId, body: prepared.body });
     if (result.status === VSR_NO_SESSION) return encodeEviction(h.client, EvictionReason.noSession);
     if (result.status === VSR_SESSION_MISMATCH) return encodeEviction(h.client, EvictionReason.sessionError);
