@@ -36,6 +36,7 @@ interface Owned {
 
 export class PartitionOwner {
   private readonly owned = new Map<bigint, Owned>();
+  private readonly unopened = new Map<bigint, number>(); // namespace -> createdOp of a partition that failed to open
 
   constructor(private readonly ctx: ShardContext, private readonly sc: StorageCore, private readonly options: OwnerOptions) {}
 
@@ -59,14 +60,37 @@ export class PartitionOwner {
       this.publishStats(namespace, null);
     }
     if (op === null) this.removeStrayDirectories(wanted);
+    for (const [namespace, failedOp] of this.unopened) {
+      if (wanted.get(namespace)?.createdOp !== failedOp) this.unopened.delete(namespace);
+    }
     for (const [namespace, ref] of wanted) {
-      if (this.owned.has(namespace)) continue;
-      const home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads, quiet: true });
-      const group = new PartitionGroup(this.ctx, namespace, `${ref.streamId}/${ref.topicId}/${ref.partitionId}`, home, () => this.requestFlush());
-      this.owned.set(namespace, { ref, home, group });
-      this.publishStats(namespace, home.stats());
+      if (this.owned.has(namespace) || this.unopened.get(namespace) === ref.createdOp) continue;
+      const opened = this.open(ref);
+      if (!opened) {
+        this.unopened.set(namespace, ref.createdOp);
+        continue;
+      }
+      this.owned.set(namespace, opened);
+      this.publishStats(namespace, opened.home.stats());
     }
     if (dataTargets.length > 0) this.applyDataTargets(dataTargets);
+  }
+
+  // A partition this shard cannot open (its files are unreadable, or the shard's storage memory or core arena is
+  // full) stays unserved, its requests answered as not found; it must not stop the shard: the op that created it
+  // is committed and would stop every boot after it too.
+  private open(ref: PartitionRef): Owned | null {
+    const name = `${ref.streamId}/${ref.topicId}/${ref.partitionId}`;
+    let home: PartitionHome | null = null;
+    try {
+      home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, { fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads, quiet: true });
+      const group = new PartitionGroup(this.ctx, ref.namespace, name, home, () => this.requestFlush());
+      return { ref, home, group };
+    } catch (error) {
+      log.error(`partition ${name}: cannot be opened on shard ${this.ctx.shard}, not served: ${(error as Error).message}`);
+      try { home?.close(); } catch { /* already failing */ }
+      return null;
+    }
   }
 
   private removeStrayDirectories(wanted: Map<bigint, PartitionRef>): void {
