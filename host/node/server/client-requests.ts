@@ -37,6 +37,7 @@ const LEGACY_LOGIN_CODES = new Set([38, 44]);
 interface Conn {
   connection: ClientConnection;
   binding: Binding | null;
+  inFlight: Promise<unknown> | null; // the request being answered (a connection's requests run one at a time)
 }
 
 export class ClientRequests implements ConnectionHandler {
@@ -45,7 +46,7 @@ export class ClientRequests implements ConnectionHandler {
   constructor(private readonly ctx: ShardContext) {}
 
   attach(connection: ClientConnection): void {
-    this.connections.set(connection.id, { connection, binding: null });
+    this.connections.set(connection.id, { connection, binding: null, inFlight: null });
   }
 
   bindingOf(connectionId: number): Binding | null {
@@ -56,15 +57,32 @@ export class ClientRequests implements ConnectionHandler {
     return this.connections.size;
   }
 
+  // A departed client leaves its groups once the request it had in flight is done: a Join still on its way to the
+  // metadata group would otherwise commit after this and leave a member nobody removes.
   closed(connection: ClientConnection): void {
     const conn = this.connections.get(connection.id);
     this.connections.delete(connection.id);
-    if (conn?.binding) void this.leaveGroups(conn.binding.client);
+    if (!conn) return;
+    const boundAtClose = conn.binding?.client;
+    void Promise.resolve(conn.inFlight).catch(() => undefined).then(async () => {
+      const clients = new Set([boundAtClose, conn.binding?.client].filter((c): c is bigint => c !== undefined));
+      for (const client of clients) await this.leaveGroups(client);
+    }).catch((error: unknown) => log.warn(`connection ${connection.id}: leaving its consumer groups failed: ${(error as Error).message}`));
   }
 
   async request(connection: ClientConnection, frame: Uint8Array): Promise<Answer> {
     const conn = this.connections.get(connection.id);
     if (!conn) throw new Error(`connection ${connection.id} is not attached`);
+    const work = this.answer(conn, frame);
+    conn.inFlight = work;
+    try {
+      return await work;
+    } finally {
+      if (conn.inFlight === work) conn.inFlight = null;
+    }
+  }
+
+  private async answer(conn: Conn, frame: Uint8Array): Promise<Answer> {
     const header = decodeRequestHeader(frame);
     const problem = requestHeaderProblem(header, frameCommand(frame));
     if (problem) return this.rejectHeader(header, problem);
