@@ -158,4 +158,25 @@ describe('protocol: consumer groups', () => {
     }
     await eventually('every departed client left the group', async () => (await c.getGroup(stream, topic, g.id))?.membersCount === 0);
   });
+
+  it('a Register as another user without a Logout first ends the old client\'s group memberships', async () => {
+    const g = await c.createGroup(stream, topic, unique('relogin'));
+    const other = { username: unique('bob').slice(0, 40), password: 'bob-password' };
+    await c.createUser(other);
+    const conn = await Connection.open(s.address, 5_000);
+    try {
+      const first = 0x6161_0001n;
+      const login = await conn.request(encodeRequest({ client: first, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword('iggy', 'iggy') }));
+      assert.ok(login.kind === 'reply' && login.status === 0);
+      const session = new DataView(login.body.buffer, login.body.byteOffset).getBigUint64(8, true);
+      const join = await conn.request(encodeRequest({ client: first, request: 1n, operation: Operation.joinConsumerGroup, session, body: req.group(stream, topic, g.id) }));
+      assert.ok(join.kind === 'reply' && join.status === 0);
+      assert.equal((await c.getGroup(stream, topic, g.id))?.membersCount, 1);
+      const relogin = await conn.request(encodeRequest({ client: first + 1n, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword(other.username, other.password) }));
+      assert.ok(relogin.kind === 'reply' && relogin.status === 0);
+      assert.equal((await c.getGroup(stream, topic, g.id))?.membersCount, 0, 'the replaced client is no member any more');
+    } finally {
+      await conn.close();
+    }
+  });
 });

@@ -107,9 +107,12 @@ export class ClientRequests implements ConnectionHandler {
   private async dispatch(conn: Conn, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     const op = h.operation;
     if (op === Operation.register) {
-      const result = await handleRegister(this.ctx, conn.binding, h, body);
+      const previous = conn.binding;
+      const result = await handleRegister(this.ctx, previous, h, body);
       if (result.kind === 'evict') return encodeEviction(h.client, result.reason, result.versionMax, result.versionMin);
       conn.binding = result.binding;
+      // A new session replaced a bound one without a Logout: the old client is gone like a disconnected one.
+      if (previous && previous.client !== result.binding.client) await this.leaveGroups(previous.client);
       return this.reply(h, 0, result.body, result.binding.session);
     }
     if (op === Operation.logout) return this.logout(conn, h);
