@@ -54,6 +54,7 @@ export class ShardServer implements ShardContext {
   private handedOff!: () => void;
   private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });
   private lastTick = 0;
+  private replaying = false; // shard 0 replays its metadata log at boot
   private readonly log;
 
   constructor(readonly core: CoreExports, memory: WebAssembly.Memory, private readonly options: ShardServerOptions) {
@@ -106,7 +107,12 @@ export class ShardServer implements ShardContext {
   // Shard 0 recovers the metadata log and hands the state to the others; every shard then opens its partitions.
   async start(): Promise<void> {
     if (this.metadata) {
-      await this.metadata.open();
+      this.replaying = true;
+      try {
+        await this.metadata.open();
+      } finally {
+        this.replaying = false;
+      }
       clearAllMembers(this.state); // sessions do not survive a restart, neither does group membership
       this.partitions.reconcile(null);
       this.metadata.handOff();
@@ -128,8 +134,11 @@ export class ShardServer implements ShardContext {
     return null;
   }
 
+  // Ops replayed from the metadata log at boot acted on partition data when they were first committed (purge,
+  // segment deletion, a deleted group's offsets); acting again would destroy what was written and acknowledged
+  // since (a purge replayed after a restart emptied shard 0's partitions).
   applyCommitted(op: CommittedOp): ApplyResult {
-    const dataTargets = dataTargetsOf(this.state, op);
+    const dataTargets = this.replaying ? [] : dataTargetsOf(this.state, op);
     const result = applyOp(this.state, op);
     this.partitions.reconcile(op, result.result === 0 ? dataTargets : []);
     this.resolveWaiters();
