@@ -53,4 +53,15 @@ describe('protocol: metadata replay at boot', () => {
       await r.close();
     }
   });
+
+  it('after a restart every shard reports the partition stats of every shard\'s partitions', async () => {
+    const s = servers.at(-1)!;
+    const clients = await Promise.all([1, 2, 3, 4].map(() => s.connect()));
+    try {
+      const seen = await Promise.all(clients.map(async (x) => ({ shard: (await x.getMe()).clientId % 2, messages: (await x.getTopic(0, 0))!.messagesCount })));
+      for (const { shard, messages } of seen) assert.equal(messages, 16n, `topic messages as seen on shard ${shard}`);
+    } finally {
+      await Promise.all(clients.map((x) => x.close()));
+    }
+  });
 });

@@ -124,7 +124,10 @@ export class ShardServer implements ShardContext {
 
   private onCommitTick(m: ShardMessage): null {
     if (methodOf(m.payload) === Method.snapshot) {
+      // Partition stats are not in the snapshot: shard 0 published its own before handing off (they arrived first).
+      const stats = this.state.partitionStats;
       this.state = decodeSnapshot(m.payload.subarray(1));
+      for (const [namespace, s] of stats) this.state.partitionStats.set(namespace, s);
       this.partitions.reconcile(null);
       this.resolveWaiters();
       this.handedOff();
