@@ -158,6 +158,21 @@ describe('protocol: bad input', () => {
     await send(batch); // the untouched batch is accepted
   });
 
+  it('a metadata body over the 1 MiB log limit (trailing bytes) is status 3 (four connections: both shards); the server keeps serving', async () => {
+    const clients = await Promise.all([1, 2, 3, 4].map(() => s.connect()));
+    try {
+      for (const client of clients) {
+        const body = new Uint8Array((1 << 20) + 16);
+        body.set(req.identifier(unique('none')));
+        await assert.rejects(client.rawCommand(203, body), code(3));
+        await client.ping();
+      }
+      assert.equal(s.server.child.exitCode, null, 'the server is still running');
+    } finally {
+      await Promise.all(clients.map((x) => x.close()));
+    }
+  });
+
   it('a client that disconnects mid-frame does not affect others', async () => {
     const half = encodeRequest({ client: CLIENT, request: 1n, operation: Operation.nonReplicated, session: 0n, code: 1, body: new Uint8Array(1000) });
     const quitter = await Connection.open(s.address, 5_000);

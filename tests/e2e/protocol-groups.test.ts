@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EvictionError, IggyError } from '../../host/client/errors.js';
 import { IggyClient } from '../../host/client/client.js';
+import { Connection } from '../../host/client/connection.js';
+import * as req from '../../host/client/requests.js';
+import { Operation } from '../../host/shared/wire/codes.js';
+import { encodeRequest } from '../../host/shared/wire/header.js';
 import { eventually, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
@@ -138,6 +142,41 @@ describe('protocol: consumer groups', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('a client that disconnects while its Join is still in flight does not stay a member', async () => {
+    const g = await c.createGroup(stream, topic, unique('ghost'));
+    for (let i = 0; i < 6; i++) {
+      const conn = await Connection.open(s.address, 5_000);
+      const client = 0x5151_0000n + BigInt(i) + 1n;
+      const login = await conn.request(encodeRequest({ client, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword('iggy', 'iggy') }));
+      assert.ok(login.kind === 'reply' && login.status === 0);
+      const session = new DataView(login.body.buffer, login.body.byteOffset).getBigUint64(8, true); // after the result count and user id
+      conn.writeRaw(encodeRequest({ client, request: 1n, operation: Operation.joinConsumerGroup, session, body: req.group(stream, topic, g.id) }));
+      await conn.close(); // without waiting for the reply
+    }
+    await eventually('every departed client left the group', async () => (await c.getGroup(stream, topic, g.id))?.membersCount === 0);
+  });
+
+  it('a Register as another user without a Logout first ends the old client\'s group memberships', async () => {
+    const g = await c.createGroup(stream, topic, unique('relogin'));
+    const other = { username: unique('bob').slice(0, 40), password: 'bob-password' };
+    await c.createUser(other);
+    const conn = await Connection.open(s.address, 5_000);
+    try {
+      const first = 0x6161_0001n;
+      const login = await conn.request(encodeRequest({ client: first, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword('iggy', 'iggy') }));
+      assert.ok(login.kind === 'reply' && login.status === 0);
+      const session = new DataView(login.body.buffer, login.body.byteOffset).getBigUint64(8, true);
+      const join = await conn.request(encodeRequest({ client: first, request: 1n, operation: Operation.joinConsumerGroup, session, body: req.group(stream, topic, g.id) }));
+      assert.ok(join.kind === 'reply' && join.status === 0);
+      assert.equal((await c.getGroup(stream, topic, g.id))?.membersCount, 1);
+      const relogin = await conn.request(encodeRequest({ client: first + 1n, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword(other.username, other.password) }));
+      assert.ok(relogin.kind === 'reply' && relogin.status === 0);
+      assert.equal((await c.getGroup(stream, topic, g.id))?.membersCount, 0, 'the replaced client is no member any more');
+    } finally {
+      await conn.close();
     }
   });
 });

@@ -15,6 +15,7 @@ import { allowed } from '../metadata/permissions.js';
 import { groupsOfClient, resolvePollTarget, resolveSendTarget } from '../metadata/streams-api.js';
 import { InternalOperation, type Session } from '../metadata/types.js';
 import { decodeSendMessages, verifySendBatch } from '../data/send-api.js';
+import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
@@ -38,6 +39,7 @@ interface Conn {
   binding: Binding | null;
   lastSeen: number; // ms, the last request
   stale: boolean; // evicted for silence: the next request is answered with Eviction StaleClient
+  inFlight: Promise<unknown> | null; // the request being answered (a connection's requests run one at a time)
 }
 
 // A consumer group member silent this many heartbeat intervals is evicted (Iggy: 1.2 × the 30 s interval).
@@ -54,7 +56,7 @@ export class ClientRequests implements ConnectionHandler {
   }
 
   attach(connection: ClientConnection): void {
-    this.connections.set(connection.id, { connection, binding: null, lastSeen: Date.now(), stale: false });
+    this.connections.set(connection.id, { connection, binding: null, lastSeen: Date.now(), stale: false, inFlight: null });
   }
 
   stop(): void {
@@ -84,16 +86,33 @@ export class ClientRequests implements ConnectionHandler {
     return this.connections.size;
   }
 
+  // A departed client leaves its groups once the request it had in flight is done: a Join still on its way to the
+  // metadata group would otherwise commit after this and leave a member nobody removes.
   closed(connection: ClientConnection): void {
     const conn = this.connections.get(connection.id);
     this.connections.delete(connection.id);
-    if (conn?.binding) void this.leaveGroups(conn.binding.client);
+    if (!conn) return;
+    const boundAtClose = conn.binding?.client;
+    void Promise.resolve(conn.inFlight).catch(() => undefined).then(async () => {
+      const clients = new Set([boundAtClose, conn.binding?.client].filter((c): c is bigint => c !== undefined));
+      for (const client of clients) await this.leaveGroups(client);
+    }).catch((error: unknown) => log.warn(`connection ${connection.id}: leaving its consumer groups failed: ${(error as Error).message}`));
   }
 
   async request(connection: ClientConnection, frame: Uint8Array): Promise<Answer> {
     const conn = this.connections.get(connection.id);
     if (!conn) throw new Error(`connection ${connection.id} is not attached`);
     conn.lastSeen = Date.now();
+    const work = this.answer(conn, frame);
+    conn.inFlight = work;
+    try {
+      return await work;
+    } finally {
+      if (conn.inFlight === work) conn.inFlight = null;
+    }
+  }
+
+  private async answer(conn: Conn, frame: Uint8Array): Promise<Answer> {
     const header = decodeRequestHeader(frame);
     if (conn.stale) {
       conn.stale = false;
@@ -122,9 +141,12 @@ export class ClientRequests implements ConnectionHandler {
   private async dispatch(conn: Conn, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     const op = h.operation;
     if (op === Operation.register) {
-      const result = await handleRegister(this.ctx, conn.binding, h, body);
+      const previous = conn.binding;
+      const result = await handleRegister(this.ctx, previous, h, body);
       if (result.kind === 'evict') return encodeEviction(h.client, result.reason, result.versionMax, result.versionMin);
       conn.binding = result.binding;
+      // A new session replaced a bound one without a Logout: the old client is gone like a disconnected one.
+      if (previous && previous.client !== result.binding.client) await this.leaveGroups(previous.client);
       return this.reply(h, 0, result.body, result.binding.session);
     }
     if (op === Operation.logout) return this.logout(conn, h);
@@ -183,6 +205,9 @@ export class ClientRequests implements ConnectionHandler {
   private async metadataOp(binding: Binding, session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     const prepared = await prepareOp(this.ctx.state, session, h.operation, body);
     if (!prepared.ok) return this.reply(h, prepared.status);
+    // The metadata log refuses larger bodies; trailing bytes are accepted after a decoded body, so a client can
+    // send one (a malformed body: a status, not a failed proposal).
+    if (prepared.body.length > MAX_BODY_BYTES) return this.reply(h, ErrorCode.invalidCommand);
     const result = await this.propose({ client: binding.client, session: binding.session, request: h.request, operation: h.operation, userId: binding.userId, body: prepared.body });
     if (result.status === VSR_NO_SESSION) return encodeEviction(h.client, EvictionReason.noSession);
     if (result.status === VSR_SESSION_MISMATCH) return encodeEviction(h.client, EvictionReason.sessionError);

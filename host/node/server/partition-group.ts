@@ -89,9 +89,10 @@ export class PartitionGroup {
     this.group.tick();
   }
 
-  abort(error: Error): void {
+  // The partition is gone (deleted: its writers get 20) or broken (a failed write: the generic error 1).
+  abort(error: Error, status: number = ErrorCode.resourceNotFound): void {
     this.failed = error;
-    for (const write of [...this.waiting, ...this.inFlight.values()]) settle(write, ErrorCode.resourceNotFound);
+    for (const write of [...this.waiting, ...this.inFlight.values()]) settle(write, status);
     this.waiting.length = 0;
     this.inFlight.clear();
   }
@@ -121,10 +122,10 @@ export class PartitionGroup {
       }
       if (offsets) this.home.offsets.flush();
     } catch (error) {
-      // A failed write may have left the files in an unknown state: stop serving this partition.
+      // A failed write may have left the files in an unknown state: stop serving this partition (not the shard:
+      // a throw here would stop the server). Its writers are answered now; nothing of this group is acknowledged.
       log.error(`partition ${this.name}: write failed, refusing further writes: ${(error as Error).message}`);
-      this.abort(error as Error);
-      throw error;
+      this.abort(error as Error, ErrorCode.error);
     }
   }
 

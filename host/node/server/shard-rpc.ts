@@ -13,6 +13,12 @@ interface Waiting {
 
 const key = (variant: number, kind: number) => (variant << 8) | kind;
 
+// A reply frame whose group word is this carries the failure of the remote handler (its message, UTF-8) instead
+// of a reply: the caller's promise rejects. Replies otherwise travel with group 0.
+const FAILED = 1n;
+
+export class RemoteCallFailed extends Error {}
+
 function replyKindOf(kind: number): number {
   return kind === Lifecycle.partitionRead ? Lifecycle.partitionReadReply : Lifecycle.forwardClientSend;
 }
@@ -57,14 +63,24 @@ export class ShardRpc {
       const waiting = this.waiting.get(message.correlation);
       if (!waiting) throw new Error(`shard ${this.self}: reply ${message.correlation} from shard ${message.source} matches no call`);
       this.waiting.delete(message.correlation);
-      waiting.resolve(message.payload);
+      if (message.group === FAILED) waiting.reject(new RemoteCallFailed(`shard ${message.source}: ${new TextDecoder().decode(message.payload)}`));
+      else waiting.resolve(message.payload);
       return;
     }
-    const result = this.handlerFor(message.variant, message.kind)(message);
-    if (message.correlation === 0) return;
-    void Promise.resolve(result).then((reply) => {
-      this.mailbox.send(message.source, Variant.lifecycle, replyKindOf(message.kind), message.correlation, reply ?? new Uint8Array(0));
-    });
+    if (message.correlation === 0) {
+      this.handlerFor(message.variant, message.kind)(message); // a one-way notice (committed op, stats): a failure here is the shard's
+      return;
+    }
+    // A call always gets its answer: a handler that fails (a client's request it could not serve) fails the
+    // caller's promise, never this shard's loop (an unhandled rejection would stop the server).
+    const replyKind = replyKindOf(message.kind);
+    void (async () => this.handlerFor(message.variant, message.kind)(message))().then(
+      (reply) => this.mailbox.send(message.source, Variant.lifecycle, replyKind, message.correlation, reply ?? new Uint8Array(0)),
+      (error: unknown) => {
+        const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        this.mailbox.send(message.source, Variant.lifecycle, replyKind, message.correlation, new TextEncoder().encode(text), FAILED);
+      },
+    );
   }
 
   failAll(error: Error): void {

@@ -55,6 +55,7 @@ export class ShardServer implements ShardContext {
   private handedOff!: () => void;
   private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });
   private lastTick = 0;
+  private replaying = false; // shard 0 replays its metadata log at boot
   private readonly log;
 
   constructor(readonly core: CoreExports, memory: WebAssembly.Memory, private readonly options: ShardServerOptions) {
@@ -107,7 +108,12 @@ export class ShardServer implements ShardContext {
   // Shard 0 recovers the metadata log and hands the state to the others; every shard then opens its partitions.
   async start(): Promise<void> {
     if (this.metadata) {
-      await this.metadata.open();
+      this.replaying = true;
+      try {
+        await this.metadata.open();
+      } finally {
+        this.replaying = false;
+      }
       clearAllMembers(this.state); // sessions do not survive a restart, neither does group membership
       this.partitions.reconcile(null);
       this.metadata.handOff();
@@ -119,7 +125,10 @@ export class ShardServer implements ShardContext {
 
   private onCommitTick(m: ShardMessage): null {
     if (methodOf(m.payload) === Method.snapshot) {
+      // Partition stats are not in the snapshot: shard 0 published its own before handing off (they arrived first).
+      const stats = this.state.partitionStats;
       this.state = decodeSnapshot(m.payload.subarray(1));
+      for (const [namespace, s] of stats) this.state.partitionStats.set(namespace, s);
       this.partitions.reconcile(null);
       this.resolveWaiters();
       this.handedOff();
@@ -129,8 +138,11 @@ export class ShardServer implements ShardContext {
     return null;
   }
 
+  // Ops replayed from the metadata log at boot acted on partition data when they were first committed (purge,
+  // segment deletion, a deleted group's offsets); acting again would destroy what was written and acknowledged
+  // since (a purge replayed after a restart emptied shard 0's partitions).
   applyCommitted(op: CommittedOp): ApplyResult {
-    const dataTargets = dataTargetsOf(this.state, op);
+    const dataTargets = this.replaying ? [] : dataTargetsOf(this.state, op);
     const result = applyOp(this.state, op);
     this.partitions.reconcile(op, result.result === 0 ? dataTargets : []);
     this.resolveWaiters();

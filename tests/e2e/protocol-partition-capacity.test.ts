@@ -1,0 +1,57 @@
+// More partitions than a shard's storage memory can hold open (each takes an index region): the server keeps
+// serving the ones it opened and answers the others as not found, and it boots again on the same data directory
+// (the CreateTopic is committed; a shard that failed on it would fail every boot after it).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { IggyClient } from '../../host/client/client.js';
+import { IggyError } from '../../host/client/errors.js';
+import { tempDir, withTimeout } from './helpers/server.js';
+import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+
+const SMALL_STORAGE = ['--storage-bytes', String(64 << 20)]; // room for a few dozen partitions per shard
+
+describe('protocol: partitions beyond a shard\'s storage memory', () => {
+  const dataDir = tempDir('capacity');
+  const servers: ProtocolServer[] = [];
+  after(async () => {
+    for (const s of servers) if (s.server.child.exitCode === null) s.server.child.kill('SIGKILL');
+    await Promise.all(servers.map((s) => s.server.exited));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function sendTo(c: IggyClient, stream: number, topic: number, partition: number): Promise<number> {
+    try {
+      await c.sendMessages({ stream, topic, partitioning: { kind: 'partition', partition }, messages: [{ payload: 'x' }] });
+      return 0;
+    } catch (error) {
+      if (error instanceof IggyError) return error.code;
+      throw error;
+    }
+  }
+
+  it('a topic with more partitions than fit is created; unopened partitions are not found; the server restarts', async () => {
+    const first = await startProtocolServer(['--data-dir', dataDir, ...SMALL_STORAGE]);
+    servers.push(first);
+    const c = await first.connect();
+    const stream = await c.createStream('big');
+    const topic = await c.createTopic({ stream: stream.id, name: 'wide', partitionsCount: 200 });
+    assert.equal(topic.partitionsCount, 200);
+    const statuses = [];
+    for (const partition of [0, 199]) statuses.push(await sendTo(c, stream.id, topic.id, partition));
+    assert.deepEqual(statuses, [0, 20], 'partition 0 opened first; the last one did not fit');
+    await c.close();
+    assert.equal(first.server.child.exitCode, null, first.server.output());
+
+    first.server.child.kill('SIGTERM');
+    assert.equal((await withTimeout(first.server.exited, 15_000, 'the server stopped after SIGTERM')).code, 0, first.server.output());
+    const second = await startProtocolServer(['--data-dir', dataDir, ...SMALL_STORAGE]);
+    servers.push(second);
+    const r = await second.connect();
+    try {
+      assert.equal(await sendTo(r, stream.id, topic.id, 0), 0);
+    } finally {
+      await r.close();
+    }
+  });
+});
