@@ -1,7 +1,7 @@
 // The exported ABI of core.wasm, and nothing else. Hosts: host/node (server), host/sim (simulator), host/viz.
 // Functions taking a `descriptor` expect the layout descriptor the host wrote (assembly/layout.ts).
 import {
-  C_BOOT_GO, C_BOOT_INSTANTIATED, C_BOOT_READY, C_SHUTDOWN, D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS,
+  C_BOOT_GO, C_BOOT_INSTANTIATED, C_BOOT_READY, C_METADATA_APPLIED, C_SHUTDOWN, D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS,
   D_STORAGE_SIZE, D_TOTAL_BYTES, M_DROPS, M_FRAMES_RECEIVED, M_FRAMES_SENT, control, field, shardArena, shardCtl,
   shardMetrics, shardScratch, shardStorage, useDescriptor, ringAddress as ringAt,
 } from "./layout";
@@ -47,8 +47,9 @@ export function controlAddress(which: u32): usize {
   if (which == 0) return control(C_SHUTDOWN);
   if (which == 1) return control(C_BOOT_INSTANTIATED);
   if (which == 2) return control(C_BOOT_GO);
-  assert(which == 3, "controlAddress: unknown control word");
-  return control(C_BOOT_READY);
+  if (which == 3) return control(C_BOOT_READY);
+  assert(which == 4, "controlAddress: unknown control word");
+  return control(C_METADATA_APPLIED);
 }
 
 export function shardArenaAddress(shard: u32): usize {

@@ -33,6 +33,7 @@ export const C_SHUTDOWN: u32 = 128; // 0 = running, otherwise a ShutdownReason
 export const C_BOOT_INSTANTIATED: u32 = 192; // shards that instantiated the core
 export const C_BOOT_GO: u32 = 256; // set by the main thread once every shard instantiated: traffic may start
 export const C_BOOT_READY: u32 = 320; // shards that passed the mesh check
+export const C_METADATA_APPLIED: u32 = 384; // u64: the last metadata op shard 0 applied (others catch up to it)
 export const CONTROL_BLOCK_SIZE: u32 = 1024;
 
 // Per-shard control line (64 bytes each) at D_SHARD_CTL_BASE + shard * SHARD_CTL_SIZE.

@@ -33,7 +33,7 @@ export const ShardState = { init: 0, instantiated: 1, running: 2, stopping: 3, s
 export const SHARD_STATE_NAMES = ['init', 'instantiated', 'running', 'stopping', 'stopped', 'failed'];
 
 // Control words (index for CoreExports.controlAddress).
-export const CONTROL = { shutdown: 0, instantiated: 1, go: 2, ready: 3 } as const;
+export const CONTROL = { shutdown: 0, instantiated: 1, go: 2, ready: 3, metadataApplied: 4 } as const;
 
 // Shutdown reasons stored in the shutdown word (first one wins).
 export const ShutdownReason = { signal: 1, shardFailed: 2, spawnFailed: 3, watchdog: 4, bootFailed: 5 } as const;

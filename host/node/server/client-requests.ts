@@ -121,6 +121,7 @@ export class ClientRequests implements ConnectionHandler {
     const problem = requestHeaderProblem(header, frameCommand(frame));
     if (problem) return this.rejectHeader(header, problem);
     const body = frame.subarray(HEADER_SIZE, header.size);
+    await this.ctx.caughtUp();
     if (header.requestChecksum !== 0n && header.requestChecksum !== xxh3Of(this.ctx.storage, body)) {
       return this.reply(header, ErrorCode.invalidFormat);
     }

@@ -33,6 +33,8 @@ export interface ShardContext {
   // Resolves once this shard has applied metadata op `op` (replies to metadata ops wait for it, so that the
   // client's next request on this shard sees its own change).
   applied(op: number): Promise<void>;
+  // applied(the last op shard 0 applied): read-your-writes across clients and shards.
+  caughtUp(): Promise<void>;
   ownerOf(streamId: number, topicId: number, partitionId: number): number;
   // This shard's connections (GetClients gathers every shard's).
   localClients(): ConnectedClient[];

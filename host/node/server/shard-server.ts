@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { type CoreExports } from '../../shared/core.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
-import { CTL } from '../../shared/layout.js';
+import { CONTROL, CTL } from '../../shared/layout.js';
 import { Reader } from '../../shared/wire/buffer.js';
 import { logger } from '../../shared/log.js';
 import { StorageCore } from '../io/storage-core.js';
@@ -55,6 +55,8 @@ export class ShardServer implements ShardContext {
   private handedOff!: () => void;
   private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });
   private lastTick = 0;
+  private readonly u64: BigUint64Array;
+  private readonly metadataAppliedIndex: number;
   private replaying = false; // shard 0 replays its metadata log at boot
   private readonly log;
 
@@ -65,6 +67,8 @@ export class ShardServer implements ShardContext {
     this.log = logger(`shard-${this.shard}`);
     this.storage = StorageCore.attach(core, memory, core.shardStorageAddress(this.shard), core.shardStorageSize());
     const i32 = new Int32Array(memory.buffer);
+    this.u64 = new BigUint64Array(memory.buffer);
+    this.metadataAppliedIndex = core.controlAddress(CONTROL.metadataApplied) >> 3;
     const doorbell = (core.shardCtlAddress(this.shard) >> 2) + CTL.doorbell;
     this.mailbox = new Mailbox(core, memory, this.shard, this.shards, undefined, () => {
       Atomics.add(i32, doorbell, 1);
@@ -147,6 +151,12 @@ export class ShardServer implements ShardContext {
     this.partitions.reconcile(op, result.result === 0 ? dataTargets : []);
     this.resolveWaiters();
     return result;
+  }
+
+  // Resolves once this shard has applied every metadata op shard 0 had applied when it was called: a request
+  // that starts after another client was told of an op (on any shard) sees that op.
+  caughtUp(): Promise<void> {
+    return this.applied(Number(Atomics.load(this.u64, this.metadataAppliedIndex)));
   }
 
   applied(op: number): Promise<void> {
