@@ -35,10 +35,17 @@ export function writeTmpDurably(file: string, write: (fd: number) => void): stri
   return tmp;
 }
 
+// Shards create partition directories concurrently, so a parent (a stream's or topic's directory) may appear
+// between the check and the mkdir: that is success, and the parent is fsynced either way so the entry is durable
+// before anything inside it is acknowledged.
 export function mkdirDurably(dir: string): void {
   if (fs.existsSync(dir)) return;
   mkdirDurably(path.dirname(dir));
-  fs.mkdirSync(dir);
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
   fsyncDir(path.dirname(dir));
 }
 

@@ -91,8 +91,9 @@ export class PartitionOwner {
     } catch (error) {
       home?.close();
       this.unavailable.set(namespace, ref.createdOp);
-      log.error(`partition ${name} is not served: ${(error as Error).message}` +
-        ' (core memory per shard: --arena-bytes for consensus groups, --storage-bytes for partition indexes)');
+      const message = (error as Error).message;
+      const hint = /memory|arena/i.test(message) ? ' (core memory per shard: --arena-bytes for consensus groups, --storage-bytes for partition indexes)' : '';
+      log.error(`partition ${name} is not served: ${message}${hint}`);
     }
   }
 
