@@ -24,14 +24,13 @@ export interface ShardWorkerData {
   logLevel: Level;
   faults: Faults;
   server: Omit<ShardServerOptions, 'shard' | 'shards'>;
-  tcpAddress: string; // shard 0 binds it; the others adopt the fd shard 0 reports (via the main thread)
+  tcpAddress: string; // shard 0 binds it and serves the client connections
 }
 
-// Messages between a shard and the main thread about the client listener.
+// Messages from shard 0 to the main thread about the client listener.
 export type ListenerMessage =
-  | { type: 'tcp-listening'; fd: number; address: string }
-  | { type: 'tcp-failed'; message: string }
-  | { type: 'tcp-fd'; fd: number; address: string };
+  | { type: 'tcp-listening'; address: string }
+  | { type: 'tcp-failed'; message: string };
 
 const DRAIN_BUDGET = 256; // frames per turn before yielding to the event loop
 const IDLE_SPINS = 64; // ring scans before announcing sleep
@@ -139,12 +138,7 @@ class Shard {
         return;
       }
       this.server.settings.tcpAddress = bound.address;
-      parentPort?.postMessage({ type: 'tcp-listening', fd: bound.fd, address: bound.address } satisfies ListenerMessage);
-    } else {
-      const message = await new Promise<ListenerMessage>((resolve) => parentPort!.once('message', resolve));
-      if (message.type !== 'tcp-fd') throw new Error(`shard ${this.data.shard}: expected the listener fd, got ${message.type}`);
-      this.server.settings.tcpAddress = message.address;
-      await this.server.adoptListener(message.fd);
+      parentPort?.postMessage({ type: 'tcp-listening', address: bound.address } satisfies ListenerMessage);
     }
     this.setCtl(CTL.state, ShardState.running);
     const ready = this.core.controlAddress(CONTROL.ready) >> 2;

@@ -148,18 +148,14 @@ export class Supervisor {
     return handle;
   }
 
-  // Shard 0 bound the client listener: every other shard accepts on the same fd.
+  // Shard 0 binds the client listener (or reports why it cannot).
   private onListenerMessage(handle: ShardHandle, message: ListenerMessage): void {
     if (message.type === 'tcp-failed') {
       this.listenerFailure = message.message;
       this.fail(handle, message.message, ShutdownReason.bootFailed);
       return;
     }
-    if (message.type !== 'tcp-listening') return;
     this.tcpAddress = message.address;
-    for (const shard of this.shards) {
-      if (shard.id !== handle.id) shard.worker?.postMessage({ type: 'tcp-fd', fd: message.fd, address: message.address } satisfies ListenerMessage);
-    }
   }
 
   private fail(handle: ShardHandle, message: string, reason: number): void {

@@ -179,9 +179,11 @@ export class ShardServer implements ShardContext {
 
   // --- clients --------------------------------------------------------------------------------------------
 
-  // Shard 0 binds the listening socket and reports its fd; the others accept on the same fd (the kernel spreads
-  // connections across the shards; Node 20 has no SO_REUSEPORT).
-  async bindListener(address: string): Promise<{ fd: number; address: string }> {
+  // Shard 0 accepts and serves every client connection; a request for a partition another shard owns is
+  // forwarded over the rings. (Sharing the listening fd between worker threads, each accepting, spreads the
+  // connections, but Node cannot dup a descriptor: every thread's handle closes the same fd number at exit, and
+  // a number reused in between closed another thread's file or event fd, aborting the process.)
+  async bindListener(address: string): Promise<{ address: string }> {
     const at = address.lastIndexOf(':');
     const server = this.createListener();
     await new Promise<void>((resolve, reject) => {
@@ -189,16 +191,7 @@ export class ShardServer implements ShardContext {
       server.listen({ host: address.slice(0, at), port: Number(address.slice(at + 1)) }, () => { server.off('error', reject); resolve(); });
     });
     const bound = server.address() as net.AddressInfo;
-    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-    return { fd, address: `${bound.address}:${bound.port}` };
-  }
-
-  adoptListener(fd: number): Promise<void> {
-    const server = this.createListener();
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ fd }, () => { server.off('error', reject); resolve(); });
-    });
+    return { address: `${bound.address}:${bound.port}` };
   }
 
   private createListener(): net.Server {
