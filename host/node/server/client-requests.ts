@@ -14,7 +14,7 @@ import { prepareOp, readCommand } from '../metadata/machine.js';
 import { allowed } from '../metadata/permissions.js';
 import { groupsOfClient, resolvePollTarget, resolveSendTarget } from '../metadata/streams-api.js';
 import { InternalOperation, type Session } from '../metadata/types.js';
-import { decodeSendMessages, verifySendBatch } from '../data/send-api.js';
+import { decodeSendMessages } from '../data/send-api.js';
 import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
 import { handleRegister, type Binding } from './register.js';
@@ -250,8 +250,6 @@ export class ClientRequests implements ConnectionHandler {
     if (decoded.batch.length > this.ctx.settings.maxBatchBytes) {
       throw new WireError(`batch of ${decoded.batch.length} B exceeds the limit of ${this.ctx.settings.maxBatchBytes} B (--max-batch-bytes)`, ErrorCode.invalidMessagesCount);
     }
-    const verdict = verifySendBatch(this.ctx.storage, decoded.batch);
-    if (verdict !== 0) return this.reply(h, verdict);
     const target = resolveSendTarget(this.ctx.state, session, decoded.stream, decoded.topic, decoded.partitioning);
     if (!target.ok) return this.reply(h, target.status);
     const reply = await this.forward(target, Variant.consensus, 1, { method: Method.send, target: this.targetOf(target), batch: decoded.batch });

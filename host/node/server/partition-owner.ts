@@ -10,7 +10,7 @@ import type { StorageCore } from '../io/storage-core.js';
 import type { FsyncPolicy } from '../io/fsync-policy.js';
 import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
-import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
+import { PartitionHome, verifySendBatch, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
 import { PartitionGroup } from './partition-group.js';
 import type { ShardContext } from './context.js';
 import type { DataTarget } from './data-ops.js';
@@ -171,6 +171,10 @@ export class PartitionOwner {
   private async serve(owned: Owned, request: PartitionRequest): Promise<Uint8Array> {
     switch (request.method) {
       case Method.send: {
+        // The checksums are verified here, on the owner, before the batch joins a group commit: the hashing is
+        // spread over the shards that own partitions instead of the one serving the connections.
+        const verdict = verifySendBatch(this.sc, request.batch);
+        if (verdict !== 0) return encodePartitionReply(verdict);
         const result = await owned.group.send(request.batch);
         if (result.status !== 0) return encodePartitionReply(result.status);
         const { streamId, topicId, partitionId } = owned.ref;
