@@ -13,9 +13,8 @@ import { buildBatch } from '../../host/client/batch.js';
 import { xxh3_64 } from '../../host/client/xxh3.js';
 import * as req from '../../host/client/requests.js';
 import { withTimeout } from './helpers/server.js';
-import { ROOT, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { code, ROOT, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
-const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 const evicted = (reason: number) => (e: unknown) => e instanceof EvictionError && e.reason === reason;
 const CLIENT = 0x1234_5678_9abc_def0_0fed_cba9_8765_4321n;
 

@@ -9,9 +9,8 @@ import { Connection } from '../../host/client/connection.js';
 import * as req from '../../host/client/requests.js';
 import { Operation } from '../../host/shared/wire/codes.js';
 import { encodeRequest } from '../../host/shared/wire/header.js';
-import { eventually, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { code, eventually, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
-const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 const RESYNC = 0xffff_ffff;
 const TOTAL = 1000;
 

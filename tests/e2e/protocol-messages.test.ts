@@ -7,9 +7,8 @@ import { IggyError } from '../../host/client/errors.js';
 import { stringHeader } from '../../host/client/options.js';
 import type { IggyClient } from '../../host/client/client.js';
 import type { MessageInput } from '../../host/client/batch.js';
-import { startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { code, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
-const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe('protocol: messages', () => {

@@ -2,11 +2,9 @@
 // consumer ids, group offsets only for owned partitions, and the errors of each command.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { IggyError } from '../../host/client/errors.js';
 import type { IggyClient } from '../../host/client/client.js';
-import { startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { code, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
-const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 
 describe('protocol: consumer offsets', () => {
   let s: ProtocolServer;

@@ -7,9 +7,8 @@ import { IggyError } from '../../host/client/errors.js';
 import { stringOption, u64Option } from '../../host/client/options.js';
 import * as req from '../../host/client/requests.js';
 import type { IggyClient } from '../../host/client/client.js';
-import { startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { code, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
-const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 
 describe('protocol: streams and topics', () => {
   let s: ProtocolServer;

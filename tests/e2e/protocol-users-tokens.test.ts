@@ -2,12 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
-import { EvictionError, IggyError } from '../../host/client/errors.js';
+import { EvictionError } from '../../host/client/errors.js';
 import { UserStatus } from '../../host/client/requests.js';
 import { globalPermissions, type Permissions } from '../../host/shared/wire/permissions.js';
-import { startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { code, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
-const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
 const evicted = (reason: number) => (e: unknown) => e instanceof EvictionError && e.reason === reason;
 const NEVER = 2n ** 64n - 1n;
 

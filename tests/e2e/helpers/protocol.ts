@@ -1,6 +1,7 @@
 // Shared set-up of the protocol e2e suites (tests/e2e/protocol-*.test.ts): one real server per file on a free
 // loopback port, ready once a TCP connect + Ping succeeds, and IggyClient connections to it.
 import { IggyClient } from '../../../host/client/client.js';
+import { IggyError } from '../../../host/client/errors.js';
 import { freePort, startServer, stopServer, waitFor, type RunningServer } from './server.js';
 
 export const ROOT = { username: 'iggy', password: 'iggy' };
@@ -71,3 +72,6 @@ export function unique(prefix: string): string {
 export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   await waitFor(what, timeoutMs, async () => ((await check()) ? true : undefined));
 }
+
+// assert.rejects predicate: an IggyError (status or result section) with this code.
+export const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
