@@ -66,15 +66,25 @@ function hasRoom(r: usize, head: u32, need: u32): bool {
   return capacity - (head - load<u32>(r + R_CACHED_TAIL)) >= need;
 }
 
-// True when ringReserve(r, frameLen) would succeed now (the same arithmetic, wrap-around padding included). A
-// producer that must not lose a message asks first and keeps it queued until it fits, instead of counting a drop.
+// True when ringReserve(r, frameLen) will succeed now. A producer that must not lose a message asks first and
+// keeps it queued until it fits, instead of counting a drop. A frame that does not fit before the end of the ring
+// starts at slot 0: the SKIP record is placed here as soon as the slots up to the end are free, so the frame then
+// waits only for its own slots. (Waiting for end-padding plus frame at once never ends when the two together are
+// more than the ring, e.g. a half-ring frame with the head just past the middle.)
 export function ringFits(r: usize, frameLen: u32): bool {
+  assert(load<u32>(r + R_RESERVED) == 0, "ringFits: a reservation is pending");
   if (frameLen > ringMaxFrame(r)) return false;
   const capacity = load<u32>(r + R_CAPACITY);
   const need = slotsFor(r, frameLen);
-  const head = load<u32>(r + R_PENDING_HEAD);
+  let head = load<u32>(r + R_PENDING_HEAD);
   const toEnd = capacity - (head & (capacity - 1));
-  return hasRoom(r, head, need > toEnd ? toEnd + need : need);
+  if (need > toEnd) {
+    if (!hasRoom(r, head, toEnd)) return false;
+    store<u32>(slotAddress(r, head), SKIP);
+    head += toEnd;
+    store<u32>(r + R_PENDING_HEAD, head);
+  }
+  return hasRoom(r, head, need);
 }
 
 // Reserves room for a frame of `frameLen` bytes and returns where to write it, or 0 when the ring is full (or

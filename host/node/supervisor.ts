@@ -46,6 +46,8 @@ export class Supervisor {
   private signalStop!: () => void;
   private watchdog: NodeJS.Timeout | null = null;
   tcpAddress: string | null = null; // as bound by shard 0
+  private listened!: () => void;
+  private readonly listening = new Promise<void>((resolve) => { this.listened = resolve; });
   private listenerFailure: string | null = null;
 
   constructor(private readonly options: BootOptions) {
@@ -94,6 +96,8 @@ export class Supervisor {
     Atomics.store(this.mesh.i32, this.mesh.controlIndex(CONTROL.go), 1);
     Atomics.notify(this.mesh.i32, this.mesh.controlIndex(CONTROL.go));
     await this.waitForCount(CONTROL.ready, 'pass the mesh check');
+    // Shard 0 reports its bound address by message, which may still be on its way when the ready count is in.
+    await Promise.race([this.listening, this.stopRequested]);
     this.checkInterrupted();
     this.booted = true;
     this.startWatchdog();
@@ -156,6 +160,7 @@ export class Supervisor {
       return;
     }
     this.tcpAddress = message.address;
+    this.listened();
   }
 
   private fail(handle: ShardHandle, message: string, reason: number): void {

@@ -1,5 +1,5 @@
 import {
-  RECORD_PREFIX, frameLength, ringBytes, ringCommit, ringDepth, ringInit, ringMaxFrame, ringPeek, ringPublish,
+  RECORD_PREFIX, frameLength, ringBytes, ringCommit, ringDepth, ringFits, ringInit, ringMaxFrame, ringPeek, ringPublish,
   ringPublishTail, ringRelease, ringReserve,
 } from "../../assembly/ring";
 
@@ -51,6 +51,25 @@ describe("SPSC frame ring", () => {
     expect(load<u32>(doorbell)).toBeGreaterThan(0);
     expect(pop(16)).toBe(1);
     expect(pop(16)).toBe(-1);
+  });
+
+  it("fits a frame of over half the ring even when its padding and the frame together exceed the ring", () => {
+    fresh(8);
+    const big = 5 * SLOT - RECORD_PREFIX; // 5 of 8 slots
+    const small = 3 * SLOT - RECORD_PREFIX;
+    expect(push(1, small)).toBe(true); // head at slot 3: 5 slots to the end
+    expect(push(2, small)).toBe(true); // head at slot 6: 2 to the end, 2 + 5 > 8
+    ringPublish(ring);
+    expect(ringFits(ring, big)).toBe(false); // only 2 slots free
+    expect(pop(small)).toBe(1);
+    ringPublishTail(ring);
+    expect(ringFits(ring, big)).toBe(false); // the padding is in; the frame needs 5 free slots, 3 are
+    expect(pop(small)).toBe(2);
+    ringPublishTail(ring);
+    expect(ringFits(ring, big)).toBe(true);
+    expect(push(3, big)).toBe(true);
+    ringPublish(ring);
+    expect(pop(big)).toBe(3);
   });
 
   it("wraps around many times in order", () => {

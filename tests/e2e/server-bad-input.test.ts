@@ -82,6 +82,19 @@ describe('startup errors', () => {
     }
   });
 
+  it('a TCP port in use is TcpListenFailed, exit 2, after the shards that started are stopped', async () => {
+    const blocker = net.createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    try {
+      const result = await runServer(['--shards', '2', '--tcp-address', `127.0.0.1:${port}`]);
+      assert.equal(result.code, 2, result.output);
+      assert.match(result.output, new RegExp(`TcpListenFailed: cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE \\(tcp\\.address / --tcp-address\\)`));
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('a missing core.wasm is CoreWasmMissing with the fix', async () => {
     assertUserError(await runServer(['--shards', '1', '--core-wasm', '/nonexistent/core.wasm']), /CoreWasmMissing/, /\/nonexistent\/core\.wasm not found: run `npm run asbuild`/);
   });

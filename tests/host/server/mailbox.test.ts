@@ -14,12 +14,13 @@ function pattern(length: number, seed: number): Uint8Array {
 }
 
 describe('shard mailbox', () => {
-  it('carries messages from 0 B to 3 MiB through a 64 KiB ring, whole and in order, with nothing dropped', async () => {
+  // Fragments of a quarter ring, and of half a ring (the largest the mailbox uses), which must wrap with padding.
+  for (const fragment of [16 << 10, 1 << 20]) it(`carries messages from 0 B to 3 MiB through a 64 KiB ring in fragments of up to ${fragment >> 10} KiB, whole and in order, with nothing dropped`, async () => {
     const mesh = await loadMesh('release', 2, 64, 1024);
     const [a, b] = [await mesh.shard(0), await mesh.shard(1)];
-    const sender = new Mailbox(a, mesh.memory, 0, 2, 16 << 10);
+    const sender = new Mailbox(a, mesh.memory, 0, 2, fragment);
     const receiver = new Mailbox(b, mesh.memory, 1, 2);
-    const sizes = [0, 1, 100, 16 << 10, (16 << 10) + 1, 200_000, 3 << 20, 7];
+    const sizes = [0, 1, 100, 16 << 10, (16 << 10) + 1, 40_000, 200_000, 3 << 20, 7, 50_000, 33_000];
     for (const [i, size] of sizes.entries()) sender.send(1, Variant.lifecycle, Lifecycle.metadataSubmit, i + 1, pattern(size, i + 1), BigInt(i) << 40n);
     assert.ok(sender.pending > 0, 'a 3 MiB message cannot fit a 64 KiB ring at once');
     const got: ShardMessage[] = [];
