@@ -11,6 +11,7 @@ import type { FsyncPolicy } from '../io/fsync-policy.js';
 import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, verifySendBatch, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
+import { claimDirectory, writeIncarnation } from '../data/incarnation.js';
 import { PartitionGroup } from './partition-group.js';
 import type { ShardContext } from './context.js';
 import type { DataTarget } from './data-ops.js';
@@ -80,6 +81,9 @@ export class PartitionOwner {
     const name = `${ref.streamId}/${ref.topicId}/${ref.partitionId}`;
     let home: PartitionHome | null = null;
     try {
+      if (claimDirectory(this.options.dataDir, idsOf(ref), ref.createdOp) === 'replaced') {
+        log.warn(`partition ${name}: removed files left by an earlier partition with the same ids (its deletion was committed)`);
+      }
       home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
         fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads,
         indexCapacity: INDEX_ENTRIES, quiet: true,
@@ -118,7 +122,10 @@ export class PartitionOwner {
         if (owned.home.offsets.delete(2, hit.group)) owned.home.offsets.flush();
         continue;
       }
-      if (hit.segments === undefined) owned.home.purge();
+      if (hit.segments === undefined) {
+        owned.home.purge();
+        writeIncarnation(this.options.dataDir, idsOf(owned.ref), owned.ref.createdOp);
+      }
       else owned.home.deleteSegments(hit.segments);
       this.publishStats(owned.ref.namespace, owned.home.stats());
     }
