@@ -2,7 +2,8 @@
 // Functions taking a `descriptor` expect the layout descriptor the host wrote (assembly/layout.ts).
 import {
   C_BOOT_GO, C_BOOT_INSTANTIATED, C_BOOT_READY, C_METADATA_APPLIED, C_SHUTDOWN, D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS,
-  D_STORAGE_SIZE, D_TOTAL_BYTES, M_DROPS, M_FRAMES_RECEIVED, M_FRAMES_SENT, control, field, shardArena, shardCtl,
+  D_STORAGE_SIZE, D_TOTAL_BYTES, M_CLIENTS_OPEN, M_CLIENTS_TOTAL, M_DROPS, M_EVICTIONS, M_FRAMES_RECEIVED, M_FRAMES_SENT,
+  M_REQUEST_ERRORS, M_REQUESTS, control, field, shardArena, shardCtl,
   shardMetrics, shardScratch, shardStorage, useDescriptor, ringAddress as ringAt,
 } from "./layout";
 import { DROP_REASONS } from "./frame";
@@ -76,9 +77,18 @@ export function shardStorageSize(): u32 {
   return field(D_STORAGE_SIZE);
 }
 
-// 0 frames sent, 1 frames received (u64 each).
+// 0 frames sent, 1 frames received, 2 open client connections, 3 client connections accepted, 4 client
+// requests, 5 requests answered with a non-zero status, 6 evictions (u64 each).
 export function metricsAddress(shard: u32, which: u32): usize {
-  return shardMetrics(shard) + (which == 0 ? M_FRAMES_SENT : M_FRAMES_RECEIVED);
+  let offset: u32 = M_FRAMES_SENT;
+  if (which == 1) offset = M_FRAMES_RECEIVED;
+  else if (which == 2) offset = M_CLIENTS_OPEN;
+  else if (which == 3) offset = M_CLIENTS_TOTAL;
+  else if (which == 4) offset = M_REQUESTS;
+  else if (which == 5) offset = M_REQUEST_ERRORS;
+  else if (which == 6) offset = M_EVICTIONS;
+  else assert(which == 0, "metricsAddress: unknown metric");
+  return shardMetrics(shard) + offset;
 }
 
 export function dropCounterAddress(shard: u32, variant: u32, reason: u32): usize {

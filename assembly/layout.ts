@@ -51,6 +51,12 @@ export const S_LOOPS: u32 = 32; // loop turns that found work
 // Per-shard metrics block at D_METRICS_BASE + shard * D_METRICS_STRIDE; u64 counters.
 export const M_FRAMES_SENT: u32 = 0;
 export const M_FRAMES_RECEIVED: u32 = 8;
+// Client protocol counters, written by the host of the shard that serves connections (u64 each).
+export const M_CLIENTS_OPEN: u32 = 16;
+export const M_CLIENTS_TOTAL: u32 = 24;
+export const M_REQUESTS: u32 = 32;
+export const M_REQUEST_ERRORS: u32 = 40;
+export const M_EVICTIONS: u32 = 48;
 export const M_DROPS: u32 = 64; // [variant][reason] u64 table
 export const METRICS_STRIDE: u32 = 640;
 

@@ -1,7 +1,7 @@
 // Prometheus exporter. Shard counters live in shared memory, written by the core; at scrape time each metric's
 // collect() copies them out with Atomics loads. The `shard` label is attached here, not by the core.
 import client from 'prom-client';
-import { CTL, MeshView } from '../shared/layout.js';
+import { CTL, METRIC, MeshView } from '../shared/layout.js';
 import { DROP_REASONS, DROP_VARIANTS, LANES } from '../shared/frames.js';
 
 export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) => boolean): client.Registry {
@@ -35,8 +35,22 @@ export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) =
       for (const shard of shards) this.inc({ shard: String(shard) }, Number(mesh.counter(core.metricsAddress(shard, which))));
     },
   });
-  perShardCounter('shard_frames_sent_total', 'Frames a shard put into rings', 0);
-  perShardCounter('shard_frames_received_total', 'Frames a shard took out of its rings', 1);
+  perShardCounter('shard_frames_sent_total', 'Frames a shard put into rings', METRIC.framesSent);
+  perShardCounter('shard_frames_received_total', 'Frames a shard took out of its rings', METRIC.framesReceived);
+  perShardCounter('client_connections_total', 'Client (Iggy binary protocol) connections a shard accepted', METRIC.clientsTotal);
+  perShardCounter('client_requests_total', 'Client requests a shard answered', METRIC.requests);
+  perShardCounter('client_request_errors_total', 'Client requests answered with a non-zero status', METRIC.requestErrors);
+  perShardCounter('client_evictions_total', 'Client requests answered with an Eviction', METRIC.evictions);
+
+  new client.Gauge({
+    name: 'client_connections',
+    help: 'Open client connections, per serving shard',
+    labelNames: ['shard'],
+    registers: [registry],
+    collect() {
+      for (const shard of shards) this.set({ shard: String(shard) }, Number(mesh.counter(core.metricsAddress(shard, METRIC.clientsOpen))));
+    },
+  });
 
   new client.Gauge({
     name: 'shard_ring_depth_slots',

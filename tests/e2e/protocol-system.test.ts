@@ -1,6 +1,8 @@
 // System commands over a real server (iggy-client-wire.md §7.1, §7.3, §11): stats, cluster metadata with the
 // configured ports, option descriptions, the snapshot file, raw commands.
 import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { encodeRequest } from '../../host/shared/wire/header.js';
 import { after, before, describe, it } from 'node:test';
 import { IggyError } from '../../host/client/errors.js';
 import { OptionScope, SnapshotCompression, SnapshotType } from '../../host/client/requests.js';
@@ -67,5 +69,29 @@ describe('protocol: system', () => {
     const stream = await c.createStream(name);
     await c.deleteStream(stream.id);
     assert.equal(await c.getStream(name), null);
+  });
+
+  it('/metrics counts client connections, requests, errors and evictions of the serving shard', async () => {
+    const metric = async (name: string) => {
+      const text = await (await request(`http://127.0.0.1:${s.httpPort}/metrics`)).body.text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{shard="0"}`));
+      assert.ok(line, `${name} for shard 0 in /metrics`);
+      return Number(line.split(' ').pop());
+    };
+    const before = { requests: await metric('client_requests_total'), errors: await metric('client_request_errors_total'), evictions: await metric('client_evictions_total') };
+    const extra = await s.connect(null);
+    try {
+      assert.ok(await metric('client_connections') >= 2, 'this suite\'s client and the extra one are open');
+      await extra.ping();
+      await assert.rejects(extra.rawCommand(10), IggyError); // a read before login: status 40
+      await assert.rejects(extra.raw(encodeRequest({ client: 5n, request: 1n, operation: 128, session: 3n, body: new Uint8Array([1, 0x61]) })).then((f) => {
+        if (f.kind === 'eviction') throw new IggyError(f.reason);
+      }), IggyError); // a replicated op without a session: eviction 1
+    } finally {
+      await extra.close();
+    }
+    assert.ok(await metric('client_requests_total') >= before.requests + 3);
+    assert.ok(await metric('client_request_errors_total') >= before.errors + 1);
+    assert.ok(await metric('client_evictions_total') >= before.evictions + 1);
   });
 });

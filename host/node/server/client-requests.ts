@@ -9,6 +9,7 @@ import { HEADER_SIZE, decodeRequestHeader, encodeEviction, encodeReply, frameCom
 import { readConsumer, readIdentifier, readOptionalPartition, readPartitioning, readPollingStrategy, type PollingStrategy } from '../../shared/wire/primitives.js';
 import { resultRejection, resultSuccess } from '../../shared/wire/result.js';
 import { logger } from '../../shared/log.js';
+import { METRIC } from '../../shared/layout.js';
 import type { Answer, ClientConnection, ConnectionHandler } from '../net/client-connection.js';
 import { prepareOp, readCommand } from '../metadata/machine.js';
 import { allowed } from '../metadata/permissions.js';
@@ -45,17 +46,38 @@ interface Conn {
 // A consumer group member silent this many heartbeat intervals is evicted (Iggy: 1.2 × the 30 s interval).
 const STALE_FACTOR = 1.2;
 
+// Client protocol counters in the shard's metrics block of shared memory (the main thread's exporter reads them).
+export class ClientMetrics {
+  private readonly u64: BigUint64Array;
+  private readonly base: number[];
+
+  constructor(core: ShardContext['core'], memory: WebAssembly.Memory, shard: number) {
+    this.u64 = new BigUint64Array(memory.buffer);
+    this.base = Object.values(METRIC).map((which) => core.metricsAddress(shard, which) >> 3);
+  }
+
+  add(which: number, n = 1): void {
+    Atomics.add(this.u64, this.base[which], BigInt(n));
+  }
+
+  sub(which: number): void {
+    Atomics.sub(this.u64, this.base[which], 1n);
+  }
+}
+
 export class ClientRequests implements ConnectionHandler {
   private readonly connections = new Map<number, Conn>();
   private readonly staleTimer: NodeJS.Timeout;
 
-  constructor(private readonly ctx: ShardContext, private readonly heartbeatMs: number) {
+  constructor(private readonly ctx: ShardContext, private readonly heartbeatMs: number, private readonly metrics: ClientMetrics) {
     const staleMs = heartbeatMs * STALE_FACTOR;
     this.staleTimer = setInterval(() => this.evictStaleMembers(staleMs), Math.max(100, Math.min(5_000, staleMs / 4)));
     this.staleTimer.unref();
   }
 
   attach(connection: ClientConnection): void {
+    this.metrics.add(METRIC.clientsOpen);
+    this.metrics.add(METRIC.clientsTotal);
     this.connections.set(connection.id, { connection, binding: null, lastSeen: Date.now(), stale: false, inFlight: null });
   }
 
@@ -92,6 +114,7 @@ export class ClientRequests implements ConnectionHandler {
     const conn = this.connections.get(connection.id);
     this.connections.delete(connection.id);
     if (!conn) return;
+    this.metrics.sub(METRIC.clientsOpen);
     const boundAtClose = conn.binding?.client;
     void Promise.resolve(conn.inFlight).catch(() => undefined).then(async () => {
       const clients = new Set([boundAtClose, conn.binding?.client].filter((c): c is bigint => c !== undefined));
@@ -106,10 +129,20 @@ export class ClientRequests implements ConnectionHandler {
     const work = this.answer(conn, frame);
     conn.inFlight = work;
     try {
-      return await work;
+      const answer = await work;
+      this.count(answer);
+      return answer;
     } finally {
       if (conn.inFlight === work) conn.inFlight = null;
     }
+  }
+
+  // Requests, and those answered with a non-zero status (@216 of a Reply) or an Eviction (command 13 @60).
+  private count(answer: Answer): void {
+    const head = answer instanceof Uint8Array ? answer : answer[0];
+    this.metrics.add(METRIC.requests);
+    if (head[60] === 13) this.metrics.add(METRIC.evictions);
+    else if (new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(216, true) !== 0) this.metrics.add(METRIC.requestErrors);
   }
 
   private async answer(conn: Conn, frame: Uint8Array): Promise<Answer> {

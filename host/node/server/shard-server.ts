@@ -13,7 +13,7 @@ import { applyOp, clearAllMembers, decodeSnapshot } from '../metadata/machine.js
 import { createMetadataState, type MetadataState } from '../metadata/state.js';
 import type { ApplyResult, CommittedOp } from '../metadata/types.js';
 import { ClientConnection } from '../net/client-connection.js';
-import { ClientRequests } from './client-requests.js';
+import { ClientMetrics, ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
 import { Mailbox, type ShardMessage } from './mailbox.js';
@@ -75,7 +75,7 @@ export class ShardServer implements ShardContext {
       Atomics.notify(i32, doorbell);
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
-    this.requests = new ClientRequests(this, options.clientHeartbeatMs);
+    this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ClientMetrics(core, memory, this.shard));
     this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
