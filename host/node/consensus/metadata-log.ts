@@ -183,7 +183,7 @@ export class MetadataLog {
       // A retry while the first is still in flight: the core drops it, both are answered by the first's commit.
       if (!this.proposals.has(id)) this.proposals.set(id, { body });
       const descriptor = operation === Operation.Register ? new Uint8Array(0) : encodeDescriptor({
-        bodyHash: this.hash(body), bodyLength: body.length, userId, client, timestampMicros: this.timestamp(),
+        bodyHash: this.sc.xxh3(body), bodyLength: body.length, userId, client, timestampMicros: this.timestamp(),
       });
       try {
         this.group.submit({ client: key, session, request, operation, body: descriptor });
@@ -204,12 +204,6 @@ export class MetadataLog {
     return this.lastTimestamp;
   }
 
-  private hash(body: Uint8Array): bigint {
-    const { sc } = this;
-    sc.u8.set(body, sc.scratch);
-    const low = sc.core.xxh3_64_low(sc.scratch, body.length) >>> 0;
-    return (BigInt(sc.core.xxh3_last_high() >>> 0) << 32n) | BigInt(low);
-  }
 
   // ---- the group's I/O ----
 
@@ -261,7 +255,7 @@ export class MetadataLog {
 
   private checkedDescriptor(op: number, descriptor: Uint8Array, body: Uint8Array): Descriptor {
     const d = decodeDescriptor(descriptor);
-    if (!d || d.bodyLength !== body.length || d.bodyHash !== this.hash(body)) {
+    if (!d || d.bodyLength !== body.length || d.bodyHash !== this.sc.xxh3(body)) {
       throw storageError('MetadataLogCorrupt', this.journal.file, 0, `op ${op}: the body does not match the descriptor its prepare binds`);
     }
     return d;

@@ -78,6 +78,15 @@ export class StorageCore {
     return this.u8.subarray(at, at + len);
   }
 
+  // XXH3-64 of host bytes, computed by the core: copied into the scratch area, or the read window when larger.
+  xxh3(bytes: Uint8Array): bigint {
+    if (bytes.length > this.windowLen) throw new RangeError(`${bytes.length} bytes do not fit the ${this.windowLen}-byte window to be hashed`);
+    const at = bytes.length <= this.scratchLen ? this.scratch : this.window;
+    this.u8.set(bytes, at);
+    const low = this.core.xxh3_64_low(at, bytes.length) >>> 0;
+    return (BigInt(this.core.xxh3_last_high() >>> 0) << 32n) | BigInt(low);
+  }
+
   xxh3Hex(at: number, len: number): string {
     const lo = this.core.xxh3_64_low(at, len) >>> 0;
     const hi = this.core.xxh3_last_high() >>> 0;

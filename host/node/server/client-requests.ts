@@ -15,7 +15,7 @@ import { prepareOp, readCommand } from '../metadata/machine.js';
 import { allowed } from '../metadata/permissions.js';
 import { groupsOfClient, resolvePollTarget, resolveSendTarget } from '../metadata/streams-api.js';
 import { InternalOperation, type Session } from '../metadata/types.js';
-import { decodeSendMessages } from '../data/send-api.js';
+import { decodeSendMessages, emptyPollReply } from '../data/send-api.js';
 import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
 import { handleRegister, type Binding } from './register.js';
@@ -24,7 +24,6 @@ import {
   Method, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, type ConsumerRef,
   type PartitionRequest,
 } from './shard-protocol.js';
-import { xxh3Of } from './hashing.js';
 
 const log = logger('requests');
 const EMPTY = new Uint8Array(0);
@@ -34,6 +33,8 @@ const VSR_NO_SESSION = 1;
 const VSR_SESSION_MISMATCH = 2;
 const VSR_REQUEST_TOO_OLD = 3;
 const LEGACY_LOGIN_CODES = new Set([38, 44]);
+// Partition id of the empty poll a group member gets for a partition it does not own: the SDKs re-sync (§8.4).
+const NOT_A_MEMBER_PARTITION = 0xffff_ffff;
 
 interface Conn {
   connection: ClientConnection;
@@ -155,7 +156,9 @@ export class ClientRequests implements ConnectionHandler {
     if (problem) return this.rejectHeader(header, problem);
     const body = frame.subarray(HEADER_SIZE, header.size);
     await this.ctx.caughtUp();
-    if (header.requestChecksum !== 0n && header.requestChecksum !== xxh3Of(this.ctx.storage, body)) {
+    // A body too large to hash cannot be shown to match its checksum (no client stamps bodies that large).
+    const storage = this.ctx.storage;
+    if (header.requestChecksum !== 0n && (body.length > storage.windowLen || header.requestChecksum !== storage.xxh3(body))) {
       return this.reply(header, ErrorCode.invalidFormat);
     }
     try {
@@ -298,7 +301,7 @@ export class ClientRequests implements ConnectionHandler {
     const autoCommit = r.u8('auto commit') === 1;
     const target = resolvePollTarget(this.ctx.state, session, consumer, stream, topic, partition, 'poll');
     if (!target.ok) {
-      if ('emptyPoll' in target && target.emptyPoll) return this.reply(h, 0, emptyPoll(0xffff_ffff));
+      if ('emptyPoll' in target && target.emptyPoll) return this.reply(h, 0, emptyPollReply(NOT_A_MEMBER_PARTITION, 0));
       return this.reply(h, target.status);
     }
     const request: PartitionRequest = {
@@ -357,8 +360,3 @@ function readOffsetHead(r: Reader) {
   return { consumer: readConsumer(r), stream: readIdentifier(r, 'stream id'), topic: readIdentifier(r, 'topic id'), partition: readOptionalPartition(r) };
 }
 
-function emptyPoll(partitionId: number): Uint8Array {
-  const out = new Uint8Array(16);
-  new DataView(out.buffer).setUint32(0, partitionId, true);
-  return out;
-}
