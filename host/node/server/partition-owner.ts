@@ -8,6 +8,7 @@ import { ErrorCode } from '../../shared/wire/codes.js';
 import { logger } from '../../shared/log.js';
 import type { StorageCore } from '../io/storage-core.js';
 import type { FsyncPolicy } from '../io/fsync-policy.js';
+import { namespaceOf } from '../metadata/namespace.js';
 import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, verifySendBatch, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
@@ -102,10 +103,12 @@ export class PartitionOwner {
   }
 
   private removeStrayDirectories(wanted: Map<bigint, PartitionRef>): void {
+    // By path, not namespace: a directory's ids come from disk and need not be in the packable range.
+    const key = (p: { streamId: number; topicId: number; partitionId: number }) => `${p.streamId}/${p.topicId}/${p.partitionId}`;
+    const kept = new Set([...wanted.values()].map(key));
     for (const dir of listPartitionDirs(this.options.dataDir)) {
       if (this.ctx.ownerOf(dir.streamId, dir.topicId, dir.partitionId) !== this.ctx.shard) continue;
-      const ref = [...wanted.values()].find((r) => r.streamId === dir.streamId && r.topicId === dir.topicId && r.partitionId === dir.partitionId);
-      if (!ref) {
+      if (!kept.has(key(dir))) {
         log.info(`removing the files of deleted partition ${dir.streamId}/${dir.topicId}/${dir.partitionId}`);
         PartitionHome.remove(this.options.dataDir, dir);
       }
@@ -170,7 +173,7 @@ export class PartitionOwner {
     const request = decodePartitionRequest(payload);
     if (request.target.appliedOp > this.ctx.state.appliedOp) await this.ctx.applied(request.target.appliedOp);
     const { streamId, topicId, partitionId } = request.target;
-    const owned = [...this.owned.values()].find((o) => o.ref.streamId === streamId && o.ref.topicId === topicId && o.ref.partitionId === partitionId);
+    const owned = this.owned.get(namespaceOf(streamId, topicId, partitionId)); // ids resolved against committed state
     if (!owned) return encodePartitionReply(request.method === Method.poll || request.method === Method.getOffset ? ErrorCode.partitionNotFound : ErrorCode.resourceNotFound);
     return this.serve(owned, request);
   }
