@@ -6,7 +6,7 @@ import {
   M_REQUEST_ERRORS, M_REQUESTS, control, field, shardArena, shardCtl,
   shardMetrics, shardScratch, shardStorage, useDescriptor, ringAddress as ringAt,
 } from "./layout";
-import { DROP_REASONS } from "./frame";
+import { DROP_REASONS, laneOf } from "./frame";
 import { ownerClaim, ownerClearIfOwned, ownerOf } from "./owners";
 import { dropCount } from "./metrics";
 
@@ -93,6 +93,11 @@ export function metricsAddress(shard: u32, which: u32): usize {
 
 export function dropCounterAddress(shard: u32, variant: u32, reason: u32): usize {
   return shardMetrics(shard) + M_DROPS + ((<usize>variant * DROP_REASONS + reason) << 3);
+}
+
+// The lane (0 inbox, 1 reply) a frame of this variant and kind travels on.
+export function frameLane(variant: u32, kind: u32): u32 {
+  return laneOf(variant, kind);
 }
 
 export function ringAddress(src: u32, dst: u32, lane: u32): usize {

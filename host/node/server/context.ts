@@ -16,10 +16,12 @@ export interface ServerSettings {
   dataDir: string;
 }
 
+// A client connection as GetClients / GetClient / GetMe report it (any shard's, gathered over the rings).
 export interface ConnectedClient {
   connectionId: number;
+  userId: number; // 0xFFFFFFFF when not logged in
   address: string;
-  userId: number | null; // null until logged in
+  client: bigint; // bound VSR client id, 0 when not logged in
 }
 
 export interface ShardContext {

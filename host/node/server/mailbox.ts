@@ -3,7 +3,7 @@
 // back, so the receiver reassembles per (source, lane) without ids. Nothing here is dropped: a message waits in
 // its queue until the ring has room (sendFits), because these frames carry client requests and their replies.
 // Lifecycle pings and VSR traffic keep try-send-or-drop (shard-worker.ts, the core).
-import { F, FRAME_HEADER, Lifecycle, Variant } from '../../shared/frames.js';
+import { F, FRAME_HEADER } from '../../shared/frames.js';
 import type { CoreExports } from '../../shared/core.js';
 
 const FLAG_MORE = 1;
@@ -32,11 +32,6 @@ interface Partial {
   filled: number;
 }
 
-// Which lane a frame travels on: assembly/frame.ts laneOf.
-function laneOf(variant: number, kind: number): number {
-  if (variant !== Variant.lifecycle) return 0;
-  return kind === Lifecycle.pong || kind === Lifecycle.forwardClientSend || kind === Lifecycle.partitionReadReply ? 1 : 0;
-}
 
 export class Mailbox {
   private readonly queues: Outbound[][]; // [target * LANES + lane]
@@ -66,7 +61,7 @@ export class Mailbox {
 
   send(target: number, variant: number, kind: number, correlation: number, payload: Uint8Array, group = 0n): void {
     if (target === this.self) throw new Error('mailbox: a shard does not send to itself (call the handler)');
-    this.queues[target * LANES + laneOf(variant, kind)].push({ variant, kind, correlation, group, payload, sent: 0 });
+    this.queues[target * LANES + this.core.frameLane(variant, kind)].push({ variant, kind, correlation, group, payload, sent: 0 });
     this.pendingCount++;
     this.pump();
     if (this.pendingCount > 0) this.wake();
@@ -118,7 +113,7 @@ export class Mailbox {
     const length = v.getUint32(frame + F.payloadLen, true);
     const total = Number(v.getBigUint64(frame + F.aux, true));
     const at = frame + FRAME_HEADER;
-    const key = source * LANES + laneOf(variant, kind);
+    const key = source * LANES + this.core.frameLane(variant, kind);
     let partial = this.partials.get(key);
     if (!partial) {
       if (total < length) throw new Error(`mailbox: frame from shard ${source} claims ${total} B in total but carries ${length}`);

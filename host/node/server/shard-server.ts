@@ -94,7 +94,7 @@ export class ShardServer implements ShardContext {
     rpc.on(Variant.lifecycle, Lifecycle.metadataCommitTick, (m) => this.onCommitTick(m));
     rpc.on(Variant.consensus, 1, (m) => this.partitions.handle(m.payload));
     rpc.on(Variant.lifecycle, Lifecycle.partitionRead, (m) => {
-      if (methodOf(m.payload) === Method.clientList) return encodePartitionReply(0, encodeClientList(this.clientsForList()));
+      if (methodOf(m.payload) === Method.clientList) return encodePartitionReply(0, encodeClientList(this.localClients()));
       return this.partitions.handle(m.payload);
     });
     rpc.on(Variant.lifecycle, Lifecycle.forwardClientSend, (m) => {
@@ -216,10 +216,6 @@ export class ShardServer implements ShardContext {
   }
 
   localClients(): ConnectedClient[] {
-    return [...this.connections.values()].map((c) => ({ connectionId: c.id, address: c.address, userId: this.requests.bindingOf(c.id)?.userId ?? null }));
-  }
-
-  private clientsForList() {
     return [...this.connections.values()].map((c) => {
       const binding = this.requests.bindingOf(c.id);
       return { connectionId: c.id, address: c.address, userId: binding?.userId ?? 0xffff_ffff, client: binding?.client ?? 0n };

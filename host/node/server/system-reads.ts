@@ -8,7 +8,7 @@ import { ErrorCode } from '../../shared/wire/codes.js';
 import { allowed } from '../metadata/permissions.js';
 import { groupsOfClient, streamsCounts } from '../metadata/streams-api.js';
 import type { ReadResult, Session } from '../metadata/types.js';
-import type { ShardContext } from './context.js';
+import type { ConnectedClient, ShardContext } from './context.js';
 import { Method } from './shard-protocol.js';
 import { snapshotFile } from './snapshot-zip.js';
 
@@ -18,13 +18,6 @@ const TRANSPORT_TCP = 1;
 // that check the single-node shape (iggy-client-wire.md §7.3) see what they expect; nothing listens there.
 const REFERENCE_QUIC_PORT = 8080;
 const REFERENCE_WEBSOCKET_PORT = 8092;
-
-export interface RemoteClient {
-  connectionId: number;
-  userId: number;
-  address: string;
-  client: bigint; // bound VSR client id, 0 when not logged in
-}
 
 export async function systemRead(ctx: ShardContext, session: Session, code: number, body: Uint8Array): Promise<ReadResult | null> {
   switch (code) {
@@ -43,22 +36,22 @@ async function guard(ctx: ShardContext, session: Session, read: () => Promise<Ui
   return { ok: true, body: await read() };
 }
 
-export function encodeClientList(clients: RemoteClient[]): Uint8Array {
+export function encodeClientList(clients: ConnectedClient[]): Uint8Array {
   const w = new Writer(64 * clients.length + 4).u32(clients.length);
   for (const c of clients) w.u32(c.connectionId).u32(c.userId).u128(c.client).lenBytes32(utf8.encode(c.address));
   return w.finish();
 }
 
-function decodeClientList(bytes: Uint8Array): RemoteClient[] {
+function decodeClientList(bytes: Uint8Array): ConnectedClient[] {
   const r = new Reader(bytes);
-  const out: RemoteClient[] = [];
+  const out: ConnectedClient[] = [];
   for (let n = r.u32(); n > 0; n--) {
     out.push({ connectionId: r.u32(), userId: r.u32(), client: r.u128(), address: new TextDecoder().decode(r.bytes(r.u32())) });
   }
   return out;
 }
 
-async function allClients(ctx: ShardContext): Promise<RemoteClient[]> {
+async function allClients(ctx: ShardContext): Promise<ConnectedClient[]> {
   const request = new Uint8Array([Method.clientList]);
   const lists = await Promise.all(Array.from({ length: ctx.shards }, (_, shard) =>
     ctx.rpc.call(shard, Variant.lifecycle, Lifecycle.partitionRead, request).then((bytes) => decodeClientList(bytes.subarray(4)))));
@@ -71,13 +64,14 @@ async function getClient(ctx: ShardContext, connectionId: number): Promise<Uint8
 }
 
 async function me(ctx: ShardContext, session: Session): Promise<ReadResult> {
-  const self = ctx.localClients().find((c) => c.connectionId === session.connectionId);
-  const client: RemoteClient = { connectionId: session.connectionId, userId: session.userId, address: self?.address ?? '', client: session.client };
-  return { ok: true, body: clientDetails(ctx, client, true) };
+  // The caller's own connection is on this shard (it is being served here).
+  const self = ctx.localClients().find((c) => c.connectionId === session.connectionId)
+    ?? { connectionId: session.connectionId, userId: session.userId, address: '', client: session.client };
+  return { ok: true, body: clientDetails(ctx, self, true) };
 }
 
 // ClientResponse (+ the groups for ClientDetails).
-function clientDetails(ctx: ShardContext, c: RemoteClient, details: boolean): Uint8Array {
+function clientDetails(ctx: ShardContext, c: ConnectedClient, details: boolean): Uint8Array {
   const groups = c.client === 0n ? [] : groupsOfClient(ctx.state, c.client);
   const w = new Writer(64).u32(c.connectionId).u32(c.client === 0n ? NOT_LOGGED_IN : c.userId).u8(TRANSPORT_TCP)
     .lenBytes32(utf8.encode(c.address)).u32(groups.length);
