@@ -57,15 +57,7 @@ export function recoverPrepare(r: Replica, op: u64, message: usize, length: u32,
     && load<u64>(header + H_CHECKSUM) != 0 && prepareChecksum(header) == load<u64>(header + H_CHECKSUM);
   if (r.count == 1) { recoverSingle(r, op, message, length, valid, completed); return; }
   if (op <= r.recoveryCommit && !r.recoveryBroken) {
-    if (valid && op == r.commitMin + 1 && load<u64>(message + P_PARENT) == r.commitChecksum) {
-      r.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_TRUSTED | F_DURABLE);
-      r.commitMax = op;
-      r.commitOp(op);
-      r.commitDurable = op;
-      r.commitDurableChecksum = r.commitChecksum;
-      r.op = op;
-      return;
-    }
+    if (valid && commitIfChained(r, op, message, length)) return;
     r.recoveryBroken = true; // corrupt or missing: the rest is repaired from peers
   }
   if (op <= r.commitMin) return;
@@ -101,21 +93,25 @@ export function recoverPrepare(r: Replica, op: u64, message: usize, length: u32,
   if (op > r.op) r.op = op;
 }
 
+// A valid journaled prepare that is the next op and chains to the last commit is committed as it is replayed.
+function commitIfChained(r: Replica, op: u64, message: usize, length: u32): bool {
+  if (op != r.commitMin + 1 || load<u64>(message + P_PARENT) != r.commitChecksum) return false;
+  r.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_TRUSTED | F_DURABLE);
+  r.commitMax = op;
+  r.commitOp(op);
+  r.commitDurable = op;
+  r.commitDurableChecksum = r.commitChecksum;
+  r.op = op;
+  return true;
+}
+
 // A single replica's journal is its commit record: the chained prefix of durable prepares is committed (each may
 // have been acked). The first torn or missing entry ends it: no later write could have committed (commits go in
 // op order), so everything from there is dropped, as if never written. A prepare that completed its write and is
 // corrupt now, or a hole below the superblock's commit, is acked data lost: recoverEnd refuses it.
 function recoverSingle(r: Replica, op: u64, message: usize, length: u32, valid: bool, completed: bool): void {
   if (op <= r.commitMin || r.recoveryTail || r.recoveryBroken) return;
-  if (valid && op == r.commitMin + 1 && load<u64>(message + P_PARENT) == r.commitChecksum) {
-    r.window.put(op, message, length, load<u64>(message + H_CHECKSUM), F_TRUSTED | F_DURABLE);
-    r.commitMax = op;
-    r.commitOp(op);
-    r.commitDurable = op;
-    r.commitDurableChecksum = r.commitChecksum;
-    r.op = op;
-    return;
-  }
+  if (valid && commitIfChained(r, op, message, length)) return;
   if (op <= r.recoveryCommit || (!valid && completed && op == r.commitMin + 1)) r.recoveryBroken = true;
   else r.recoveryTail = true;
 }
