@@ -13,7 +13,7 @@ import { buildBatch } from '../../host/client/batch.js';
 import { xxh3_64 } from '../../host/client/xxh3.js';
 import * as req from '../../host/client/requests.js';
 import { withTimeout } from './helpers/server.js';
-import { code, ROOT, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { closeStreamFixture, openStreamFixture, code, ROOT, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const evicted = (reason: number) => (e: unknown) => e instanceof EvictionError && e.reason === reason;
 const CLIENT = 0x1234_5678_9abc_def0_0fed_cba9_8765_4321n;
@@ -29,15 +29,9 @@ describe('protocol: bad input', () => {
   let stream: number;
   let topic: number;
   before(async () => {
-    s = await startProtocolServer();
-    c = await s.connect();
-    stream = (await c.createStream(unique('bad'))).id;
-    topic = (await c.createTopic({ stream, name: 't', partitionsCount: 1 })).id;
+    ({ s, c, stream, topic } = await openStreamFixture('bad', 't', 1));
   });
-  after(async () => {
-    await c?.close();
-    await s?.stop();
-  });
+  after(() => closeStreamFixture({ s, c }));
 
   const closedWithin = (conn: Connection) => withTimeout(conn.closed, 5_000, 'the server closed the connection');
 

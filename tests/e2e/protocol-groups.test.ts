@@ -9,7 +9,7 @@ import { Connection } from '../../host/client/connection.js';
 import * as req from '../../host/client/requests.js';
 import { Operation } from '../../host/shared/wire/codes.js';
 import { encodeRequest } from '../../host/shared/wire/header.js';
-import { code, eventually, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { closeStreamFixture, openStreamFixture, code, eventually, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const RESYNC = 0xffff_ffff;
 const TOTAL = 1000;
@@ -48,18 +48,12 @@ describe('protocol: consumer groups', () => {
   let stream: number;
   let topic: number;
   before(async () => {
-    s = await startProtocolServer();
-    c = await s.connect();
-    stream = (await c.createStream(unique('groups'))).id;
-    topic = (await c.createTopic({ stream, name: 'g', partitionsCount: 3 })).id;
+    ({ s, c, stream, topic } = await openStreamFixture('groups', 'g', 3));
     for (let batch = 0; batch < TOTAL / 100; batch++) {
       await c.sendMessages({ stream, topic, messages: Array.from({ length: 100 }, (_, i) => ({ payload: `m-${batch}-${i}` })) });
     }
   });
-  after(async () => {
-    await c?.close();
-    await s?.stop();
-  });
+  after(() => closeStreamFixture({ s, c }));
 
   it('create / get by id and name / list; duplicates 5004; missing group null, missing stream 1009', async () => {
     const name = unique('cg');

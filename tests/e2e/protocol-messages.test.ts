@@ -7,7 +7,7 @@ import { IggyError } from '../../host/client/errors.js';
 import { stringHeader } from '../../host/client/options.js';
 import type { IggyClient } from '../../host/client/client.js';
 import type { MessageInput } from '../../host/client/batch.js';
-import { code, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { closeStreamFixture, openStreamFixture, code, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -17,15 +17,9 @@ describe('protocol: messages', () => {
   let stream: number;
   let topic: number;
   before(async () => {
-    s = await startProtocolServer();
-    c = await s.connect();
-    stream = (await c.createStream(unique('messages'))).id;
-    topic = (await c.createTopic({ stream, name: 'm', partitionsCount: 1 })).id;
+    ({ s, c, stream, topic } = await openStreamFixture('messages', 'm', 1));
   });
-  after(async () => {
-    await c?.close();
-    await s?.stop();
-  });
+  after(() => closeStreamFixture({ s, c }));
 
   const six: MessageInput[] = Array.from({ length: 6 }, (_, i) => ({
     id: BigInt(1000 + i), payload: `message-${i}`, headers: [stringHeader('n', String(i))],

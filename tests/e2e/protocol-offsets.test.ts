@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
-import { code, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { closeStreamFixture, openStreamFixture, code, unique, type ProtocolServer } from './helpers/protocol.js';
 
 
 describe('protocol: consumer offsets', () => {
@@ -12,18 +12,12 @@ describe('protocol: consumer offsets', () => {
   let stream: number;
   let topic: number;
   before(async () => {
-    s = await startProtocolServer();
-    c = await s.connect();
-    stream = (await c.createStream(unique('offsets'))).id;
-    topic = (await c.createTopic({ stream, name: 'o', partitionsCount: 2 })).id;
+    ({ s, c, stream, topic } = await openStreamFixture('offsets', 'o', 2));
     for (const partition of [0, 1]) {
       await c.sendMessages({ stream, topic, partitioning: { kind: 'partition', partition }, messages: Array.from({ length: 4 }, (_, i) => ({ payload: `p${partition}-${i}` })) });
     }
   });
-  after(async () => {
-    await c?.close();
-    await s?.stop();
-  });
+  after(() => closeStreamFixture({ s, c }));
 
   it('offsets are kept per consumer and per partition', async () => {
     const one = { consumer: { kind: 'consumer' as const, id: 1 }, stream, topic };

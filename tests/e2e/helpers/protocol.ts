@@ -75,3 +75,24 @@ export async function eventually(what: string, check: () => Promise<boolean>, ti
 
 // assert.rejects predicate: an IggyError (status or result section) with this code.
 export const code = (n: number) => (e: unknown) => e instanceof IggyError && e.code === n;
+
+export interface StreamFixture {
+  s: ProtocolServer;
+  c: IggyClient; // logged in as root
+  stream: number;
+  topic: number;
+}
+
+// The set-up most suites share: a server, a root client, and a fresh stream with one topic of `partitions`.
+export async function openStreamFixture(prefix: string, topicName: string, partitions: number): Promise<StreamFixture> {
+  const s = await startProtocolServer();
+  const c = await s.connect();
+  const stream = (await c.createStream(unique(prefix))).id;
+  const topic = (await c.createTopic({ stream, name: topicName, partitionsCount: partitions })).id;
+  return { s, c, stream, topic };
+}
+
+export async function closeStreamFixture(f: Partial<StreamFixture>): Promise<void> {
+  await f.c?.close();
+  await f.s?.stop();
+}
