@@ -187,3 +187,28 @@ test('deleteOldestSegments drops sealed segments oldest first and never the acti
   assert.deepEqual([q.firstOffset, q.nextOffset], [10, 12]);
   q.close();
 });
+
+test('appendAsync: readers see the partition as it was until the write is done; one write at a time; a close waits for it', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 1, quiet: true });
+  p.append([await batchOf(0, 2)]);
+  const writing = p.appendAsync([await batchOf(2, 3)]);
+  assert.equal(p.nextOffset, 2, 'offsets move when the bytes are on disk');
+  assert.deepEqual(p.readFromOffset(0).map((b) => [b.baseOffset, b.count]), [[0, 2]]);
+  await assert.rejects(p.appendAsync([await batchOf(5, 1)]), /one at a time/);
+  const r = await writing;
+  assert.deepEqual([r.baseOffset, r.nextOffset], [2, 5]);
+  assert.deepEqual(p.readFromOffset(3).map((b) => [b.baseOffset, b.count]), [[2, 3]]);
+
+  // A close while a write is on its way keeps the descriptors until it is done; the write lands in this
+  // partition's files and is there at the next open.
+  const late = p.appendAsync([await batchOf(5, 4)]);
+  p.close();
+  assert.deepEqual(await late, { baseOffset: 5, nextOffset: 9, batches: 1, bytes: (await batchOf(5, 4)).length });
+  const after = await batchOf(9, 1);
+  assert.throws(() => p.append([after]), /closed/);
+  const reopened = await Partition.open({ dir, partitionId: 1, quiet: true });
+  assert.equal(reopened.nextOffset, 9);
+  assert.deepEqual(batchPayloads(reopened.readFromOffset(8)[0].bytes)[3], payload(8));
+  reopened.close();
+});

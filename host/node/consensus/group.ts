@@ -27,7 +27,10 @@ export interface PersistState {
 }
 
 export interface GroupIo {
-  journalWrite(prepares: Uint8Array[]): void; // durable when it returns (one fdatasync for all)
+  // Durable when it returns, or when its promise resolves (one fdatasync for all). A promise must not reject: a
+  // failed write is the io's to report (it answers its writers). While a write is pending, flush() writes nothing.
+  journalWrite(prepares: Uint8Array[]): void | Promise<void>;
+  journalWritten?(): void; // an asynchronous journal write's prepares were reported done
   persist(state: PersistState): void;
   commit(op: number, prepare: Uint8Array): void; // in op order
   reply(reply: Uint8Array): void; // the core's 256-byte reply header (decodeReply)
@@ -72,6 +75,7 @@ export class ConsensusGroup {
   private readonly dv: DataView;
   private pending: Uint8Array[] = []; // journal writes collected since the last flush
   private draining = false;
+  private writing = false; // an asynchronous journal write is pending
   private deferred: SubmitRequest[] = []; // submitted from inside an io callback (e.g. an apply that proposes)
 
   private constructor(
@@ -127,18 +131,32 @@ export class ConsensusGroup {
 
   // Makes every collected prepare durable with ONE io.journalWrite, then reports each write done: the core
   // commits (io.commit, in op order) and replies (io.reply). Returns how many prepares were written (0 when
-  // called from inside an io callback: those prepares wait for the next flush).
+  // called from inside an io callback, or while an asynchronous write is pending: those prepares wait for the
+  // next flush; an asynchronous write reports its prepares when it resolves, then calls io.journalWritten).
   flush(): number {
-    if (this.pending.length === 0 || this.draining) return 0; // inside an io callback: the caller flushes later
+    if (this.pending.length === 0 || this.draining || this.writing) return 0;
     const prepares = this.pending;
     this.pending = [];
-    this.io.journalWrite(prepares);
+    const written = this.io.journalWrite(prepares);
+    if (written) {
+      this.writing = true;
+      written.then(() => {
+        this.writing = false;
+        this.written(prepares);
+        this.io.journalWritten?.();
+      }, (error) => setImmediate(() => { throw new Error(`group ${this.options.group}: journal write rejected (the io must answer its own failures): ${error}`); }));
+      return 0;
+    }
+    this.written(prepares);
+    return prepares.length;
+  }
+
+  private written(prepares: Uint8Array[]): void {
     for (const p of prepares) {
       const v = new DataView(p.buffer, p.byteOffset, HEADER_SIZE);
       this.core.vsrOnJournalWriteDone(this.handle, v.getBigUint64(Prep.op, true), v.getBigUint64(H.checksum, true));
       this.drain();
     }
-    return prepares.length;
   }
 
   tick(): void {

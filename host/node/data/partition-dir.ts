@@ -69,23 +69,26 @@ export class PartitionHome {
   // Batches that verifySendBatch accepted; offsets, append time and batch checksum are stamped here. One write and
   // one fdatasync per group; a group larger than the core's staging area is written as several such groups, in order.
   append(batches: Uint8Array[]): AppendResult {
+    let result: AppendResult | null = null;
+    for (const group of stagingGroups(batches, this.sc.stagingLen)) result = combine(result, this.current.append(group));
+    return result ?? this.emptyResult();
+  }
+
+  // append() with the writes on libuv's thread pool (Partition.appendAsync): one in flight per partition.
+  async appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
+    let result: AppendResult | null = null;
+    for (const group of stagingGroups(batches, this.sc.stagingLen)) result = combine(result, await this.current.appendAsync(group));
+    return result ?? this.emptyResult();
+  }
+
+  // Resolves once no append is being written (before a close that must not wait: shutdown).
+  idle(): Promise<void> {
+    return this.current.idle();
+  }
+
+  private emptyResult(): AppendResult {
     const nextOffset = this.current.nextOffset;
-    let result: AppendResult = { baseOffset: nextOffset, nextOffset, batches: 0, bytes: 0 };
-    let group: Uint8Array[] = [];
-    let groupBytes = 0;
-    const write = () => {
-      const r = this.current.append(group);
-      result = { baseOffset: result.batches === 0 ? r.baseOffset : result.baseOffset, nextOffset: r.nextOffset, batches: result.batches + r.batches, bytes: result.bytes + r.bytes };
-      group = [];
-      groupBytes = 0;
-    };
-    for (const batch of batches) {
-      if (group.length > 0 && groupBytes + batch.length > this.sc.stagingLen) write();
-      group.push(batch);
-      groupBytes += batch.length;
-    }
-    if (group.length > 0) write();
-    return result;
+    return { baseOffset: nextOffset, nextOffset, batches: 0, bytes: 0 };
   }
 
   stats(): PartitionStats {
@@ -188,6 +191,30 @@ function openFiles(dir: string, ids: PartitionIds, sc: StorageCore, options: Par
     partition.close();
     throw error;
   }
+}
+
+// Consecutive runs of batches that each fit the staging area (a single batch larger than it is its own run, and
+// the partition refuses it with a named error).
+function stagingGroups(batches: Uint8Array[], stagingLen: number): Uint8Array[][] {
+  const groups: Uint8Array[][] = [];
+  let group: Uint8Array[] = [];
+  let bytes = 0;
+  for (const batch of batches) {
+    if (group.length > 0 && bytes + batch.length > stagingLen) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(batch);
+    bytes += batch.length;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+function combine(sum: AppendResult | null, r: AppendResult): AppendResult {
+  if (!sum) return r;
+  return { baseOffset: sum.baseOffset, nextOffset: r.nextOffset, batches: sum.batches + r.batches, bytes: sum.bytes + r.bytes };
 }
 
 function removeTrash(dir: string): void {

@@ -2,6 +2,7 @@
 // (buildPollReply): u32 partition_id, u64 current_offset, u32 count, then records. A record is a stored batch as it
 // is, or a slice of one: same base_offset / base_timestamp / origin, its own message_count and batch_length, and a
 // batch checksum the core recomputes (so its first frame may have offset_delta != 0).
+import { copyInto } from '../../shared/copy.js';
 import type { PollingStrategy } from '../../shared/wire/primitives.js';
 import type { Partition, StoredBatch } from '../io/partition.js';
 import type { StorageCore } from '../io/storage-core.js';
@@ -157,11 +158,11 @@ function sliceBatch(
   out.set(stored.subarray(first, end), BATCH_HEADER_BYTES);
   out.writeBigUInt64LE(BigInt(length), 32);
   out.writeUInt32LE(count, 48);
-  sc.u8.set(out, sc.staging);
+  copyInto(sc.u8, sc.staging, out);
   const verdict = sc.core.batchStamp(sc.staging, length, Number(out.readBigUInt64LE(0)), Number(out.readBigUInt64LE(8)),
     Number(out.readBigUInt64LE(16)), sc.scratch, sc.scratchLen, false);
   if (verdict !== 0) throw new Error(`slice of a verified batch refused by the core (verdict ${verdict} at byte ${sc.core.batchErrorAt()}): a bug`);
-  out.set(sc.view(sc.staging, length));
+  copyInto(out, 0, sc.view(sc.staging, length));
   return { bytes: out, count };
 }
 

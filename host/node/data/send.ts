@@ -1,6 +1,7 @@
 // SendMessages (iggy-client-wire.md §8.1, §8.2): the layout checks of the request body, then the checksums through
 // the core. Layout is checked here in TypeScript so every malformed body gets its own message and Iggy code; the
 // checksums (§2.5) are the core's (assembly/journal/batch.ts), the same code that verifies batches on disk.
+import { copyInto } from '../../shared/copy.js';
 import { Reader, WireError } from '../../shared/wire/buffer.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { readIdentifier, readPartitioning, type Identifier, type Partitioning } from '../../shared/wire/primitives.js';
@@ -106,7 +107,7 @@ const BATCH_CHECKSUM = 6;
 // must have passed decodeSendMessages; any other verdict is a layout the decoder should have refused (thrown).
 export function verifySendBatch(sc: StorageCore, batch: Uint8Array): 0 | 4027 | 4039 {
   if (batch.length > sc.stagingLen) throw new WireError(`batch of ${batch.length} bytes exceeds the ${sc.stagingLen}-byte staging area`, SendErrorCode.invalidMessagesSize);
-  sc.u8.set(batch, sc.staging);
+  copyInto(sc.u8, sc.staging, batch);
   const verdict = sc.core.batchVerify(sc.staging, batch.length, sc.scratch, sc.scratchLen, true);
   if (verdict === BATCH_OK) return 0;
   if (verdict === BATCH_FRAME_CHECKSUM) return ErrorCode.invalidMessageChecksum;

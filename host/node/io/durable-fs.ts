@@ -69,3 +69,12 @@ export function writeFully(fd: number, from: Uint8Array, position: number | null
     done += fs.writeSync(fd, from, done, len, position === null ? null : position + done);
   }
 }
+
+// writeFully on libuv's thread pool.
+export async function writeFullyAsync(fd: number, from: Uint8Array, position: number, chunk = Infinity): Promise<void> {
+  let done = 0;
+  while (done < from.length) {
+    const len = Math.min(from.length - done, chunk);
+    done += await new Promise<number>((resolve, reject) => fs.write(fd, from, done, len, position + done, (e, n) => (e ? reject(e) : resolve(n))));
+  }
+}

@@ -2,8 +2,9 @@
 // (many batches, one write, one fdatasync), read by offset or timestamp, rolled over by size, trimmed by retention.
 // Validation, stamping, batch boundaries, index lookups and retention choices are the core's; this file does I/O.
 import fs from 'node:fs';
+import { copyOut, copyInto } from '../../shared/copy.js';
 import { logger } from '../../shared/log.js';
-import { fsyncDir, mkdirDurably, writeFully } from './durable-fs.js';
+import { fsyncDir, mkdirDurably, writeFully, writeFullyAsync } from './durable-fs.js';
 import { formatFsyncPolicy, type FsyncPolicy } from './fsync-policy.js';
 import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js';
 import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
@@ -47,6 +48,17 @@ export interface Recovery {
   millis: number;
 }
 
+interface Staged {
+  segment: SegmentFile;
+  position: number; // where in the segment the group goes
+  bytes: number;
+  batches: number;
+  baseOffset: number;
+  nextOffset: number;
+  timestamp: number;
+  indexCount: number; // index entries before the group was scanned
+}
+
 export interface StoredBatch {
   baseOffset: number;
   count: number;
@@ -63,6 +75,9 @@ export class Partition {
   private nextOrdinal = 0;
   private poisoned: Error | null = null;
   private dirty = false;
+  private writing: Promise<void> | null = null; // an appendAsync's write in flight
+  private closeRequested = false;
+  private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly log = logger('storage');
   private readonly segmentBytes: number;
@@ -168,7 +183,50 @@ export class Partition {
   // Appends whole batches as one group: all are validated and stamped (offsets, append time, batch checksum) before
   // anything is written; then one write and, under every-batch, one fdatasync before this returns (= the ack).
   append(batches: Uint8Array[]): AppendResult {
+    const staged = this.stage(batches);
+    try {
+      writeFully(staged.segment.fd, this.sc.view(this.sc.staging, staged.bytes), staged.position, this.options.writeChunkBytes);
+      if (this.policy.kind === 'every-batch') fs.fdatasyncSync(staged.segment.fd);
+    } catch (error) {
+      throw this.fail(staged, error as Error);
+    }
+    return this.finish(staged);
+  }
+
+  // The same append with the write and the fdatasync on libuv's thread pool, so the shard keeps serving (and
+  // gathering the next group) while the disk works. One at a time per partition: the next group is stamped after
+  // this one's bytes are on disk, at the offsets and position it left. Until then readers see the partition as it
+  // was (sizes and offsets move in finish()), and close() waits for the write before it closes the descriptor.
+  async appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
+    if (this.writing) throw new Error(`${this.options.dir}: an append is already being written (one at a time per partition)`);
+    const staged = this.stage(batches);
+    // The staging area is the shard's, reused by the next append or read while this one is written.
+    const bytes = copyOut(this.sc.u8, this.sc.staging, staged.bytes);
+    let done!: () => void;
+    this.writing = new Promise((resolve) => { done = resolve; });
+    try {
+      await writeFullyAsync(staged.segment.fd, bytes, staged.position, this.options.writeChunkBytes);
+      if (this.policy.kind === 'every-batch') await new Promise<void>((resolve, reject) => fs.fdatasync(staged.segment.fd, (e) => (e ? reject(e) : resolve())));
+    } catch (error) {
+      throw this.fail(staged, error as Error);
+    } finally {
+      this.writing = null;
+      done();
+      if (this.closeRequested) this.close();
+    }
+    // Purged or deleted meanwhile: the group went to the files it was stamped for, which are gone now.
+    if (this.closed) return resultOf(staged);
+    return this.finish(staged);
+  }
+
+  // Resolves once no append is being written.
+  idle(): Promise<void> {
+    return this.writing ?? Promise.resolve();
+  }
+
+  private stage(batches: Uint8Array[]): Staged {
     if (this.poisoned) throw this.poisoned;
+    if (this.closed || this.closeRequested) throw new Error(`${this.options.dir}: partition is closed`);
     if (this.active.size >= this.segmentBytes) this.rollover();
     const { sc } = this;
     const core = sc.core;
@@ -182,7 +240,7 @@ export class Partition {
         throw storageError('BatchInvalid', segment.logPath, segment.size + staged, `group of ${batches.length} batches exceeds the ${sc.stagingLen}-byte staging area`);
       }
       const at = sc.staging + staged;
-      sc.u8.set(batch, at);
+      copyInto(sc.u8, at, batch);
       const verdict = core.batchStamp(at, batch.length, this.options.partitionId, offset, timestamp, sc.scratch, sc.scratchLen, this.verifyOnAppend);
       if (verdict !== BATCH_OK || core.batchLength() !== batch.length) {
         throw storageError('BatchInvalid', `${segment.logPath} (append)`, segment.size + staged + core.batchErrorAt(),
@@ -192,29 +250,33 @@ export class Partition {
       staged += batch.length;
     }
     // The core walks the staged group once more to place its sparse index entries (and re-proves the framing).
-    const before = core.indexCount(this.index);
+    // Entries past the written end are harmless to readers: lookups are bounded by the offsets and timestamps
+    // already written, and the last entry at or below those lies in written bytes.
+    const indexCount = core.indexCount(this.index);
     const scan = core.segmentScan(sc.staging, staged, segment.size, baseOffset, segment.lastTimestamp, this.index, segment.ordinal, sc.scratch, sc.scratchLen, false);
     if (scan !== SCAN_END) throw new Error(`stamped group failed its own scan (verdict ${scan}): a core bug`);
-    try {
-      writeFully(segment.fd, sc.view(sc.staging, staged), segment.size, this.options.writeChunkBytes);
-      if (this.policy.kind === 'every-batch') fs.fdatasyncSync(segment.fd);
-      else this.dirty = true;
-    } catch (error) {
-      // What reached the disk is unknown now: refuse further appends; reopening recovers from the files.
-      this.poisoned = error as Error;
-      core.indexTruncate(this.index, segment.ordinal, segment.size);
-      throw error;
-    }
-    if (core.indexCount(this.index) < before) {
+    return { segment, position: segment.size, bytes: staged, batches: batches.length, baseOffset, nextOffset: offset, timestamp, indexCount };
+  }
+
+  // What reached the disk is unknown now: refuse further appends; reopening recovers from the files.
+  private fail(staged: Staged, error: Error): Error {
+    this.poisoned = error;
+    this.sc.core.indexTruncate(this.index, staged.segment.ordinal, staged.position);
+    return error;
+  }
+
+  private finish(staged: Staged): AppendResult {
+    const { segment } = staged;
+    if (this.sc.core.indexCount(this.index) < staged.indexCount) {
       // The core thinned a full index: the `.index` files follow the in-memory entries.
       for (const s of this.segments) s.syncIndex(this.indexFileBytes(s.ordinal));
     } else {
       segment.appendIndex(this.indexFileBytes(segment.ordinal, segment.size));
     }
-    segment.size += staged;
-    segment.nextOffset = offset;
-    segment.lastTimestamp = timestamp;
-    return { baseOffset, nextOffset: offset, batches: batches.length, bytes: staged };
+    segment.size += staged.bytes;
+    segment.nextOffset = staged.nextOffset;
+    segment.lastTimestamp = staged.timestamp;
+    return resultOf(staged);
   }
 
   // Under interval:<ms>: the periodic fdatasync. Under every-batch it has nothing to do.
@@ -331,7 +393,15 @@ export class Partition {
     return drop;
   }
 
+  // With an append being written the descriptors stay open until it is done (a closed descriptor's number can
+  // be reused by another file at once, and the pending write would land there).
   close(): void {
+    if (this.closed) return;
+    if (this.writing) {
+      this.closeRequested = true;
+      return;
+    }
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (!this.poisoned) {
@@ -374,10 +444,6 @@ export class Partition {
   }
 }
 
-// A copy of shared memory into a private Buffer. Buffer.copy is a memcpy; TypedArray slice() and set() from a
-// SharedArrayBuffer view go element by element (measured here: 22 GB/s against 3.6 GB/s for set).
-function copyOut(u8: Uint8Array, at: number, len: number): Buffer {
-  const out = Buffer.allocUnsafe(len);
-  Buffer.from(u8.buffer, u8.byteOffset + at, len).copy(out);
-  return out;
+function resultOf(staged: Staged): AppendResult {
+  return { baseOffset: staged.baseOffset, nextOffset: staged.nextOffset, batches: staged.batches, bytes: staged.bytes };
 }

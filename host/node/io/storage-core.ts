@@ -2,6 +2,7 @@
 // batch-checksum scratch, a read window, an append staging area, and per-partition / per-journal index regions
 // (the core never allocates). In the server a shard attaches it to its own instance and its storage region of
 // the process's shared memory (StorageCore.attach); tools and tests load a standalone one (storageCore()).
+import { copyInto } from '../../shared/copy.js';
 import { compileCore, instantiateCore, type CoreExports } from '../../shared/core.js';
 import { defaultCoreWasm } from '../../shared/paths.js';
 
@@ -82,7 +83,7 @@ export class StorageCore {
   xxh3(bytes: Uint8Array): bigint {
     if (bytes.length > this.windowLen) throw new RangeError(`${bytes.length} bytes do not fit the ${this.windowLen}-byte window to be hashed`);
     const at = bytes.length <= this.scratchLen ? this.scratch : this.window;
-    this.u8.set(bytes, at);
+    copyInto(this.u8, at, bytes);
     const low = this.core.xxh3_64_low(at, bytes.length) >>> 0;
     return (BigInt(this.core.xxh3_last_high() >>> 0) << 32n) | BigInt(low);
   }

@@ -3,6 +3,7 @@
 // back, so the receiver reassembles per (source, lane) without ids. Nothing here is dropped: a message waits in
 // its queue until the ring has room (sendFits), because these frames carry client requests and their replies.
 // Lifecycle pings and VSR traffic keep try-send-or-drop (shard-worker.ts, the core).
+import { copyInto } from '../../shared/copy.js';
 import { F, FRAME_HEADER } from '../../shared/frames.js';
 import type { CoreExports } from '../../shared/core.js';
 
@@ -96,7 +97,7 @@ export class Mailbox {
     this.view.setUint16(frame + F.flags, more ? FLAG_MORE : 0, true);
     this.view.setBigUint64(frame + F.group, m.group, true);
     this.view.setBigUint64(frame + F.aux, BigInt(m.payload.length), true);
-    this.u8.set(m.payload.subarray(m.sent, m.sent + length), at);
+    copyInto(this.u8, at, m.payload.subarray(m.sent, m.sent + length));
     this.core.sendCommit();
     m.sent += length;
     return true;
@@ -122,8 +123,7 @@ export class Mailbox {
     if (partial.filled + length > partial.buffer.length) {
       throw new Error(`mailbox: fragments from shard ${source} overrun their message (${partial.filled + length} > ${partial.buffer.length})`);
     }
-    // Buffer.copy is a memcpy; set() from a SharedArrayBuffer view copies element by element (6x slower here).
-    Buffer.from(this.u8.buffer, at, length).copy(partial.buffer, partial.filled);
+    copyInto(partial.buffer, partial.filled, this.u8.subarray(at, at + length));
     partial.filled += length;
     if (more) {
       this.partials.set(key, partial);

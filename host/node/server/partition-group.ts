@@ -42,6 +42,7 @@ export class PartitionGroup {
   constructor(ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void) {
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, { cluster: 0n, group: namespace, slots: SLOTS, clientsMax: CLIENTS }, {
       journalWrite: (prepares) => this.journalWrite(prepares),
+      journalWritten: () => this.onWork(), // the writes gathered meanwhile wait for the next flush
       persist: () => {}, // the segments are this group's log; its VSR state starts afresh at every boot
       commit: (_op, prepare) => this.committed(prepare),
       reply: (reply) => this.replied(reply),
@@ -77,12 +78,18 @@ export class PartitionGroup {
     }
   }
 
-  // Returns true when data was appended (the owner then publishes fresh stats).
+  // Returns true when data was appended since the last flush (the owner then publishes fresh stats).
   flush(): boolean {
-    this.appended = false;
     this.group.flush();
     this.submitWaiting();
-    return this.appended;
+    const appended = this.appended;
+    this.appended = false;
+    return appended;
+  }
+
+  // Resolves once no append is being written (shutdown closes the files after it).
+  idle(): Promise<void> {
+    return this.home.idle();
   }
 
   tick(): void {
@@ -97,8 +104,10 @@ export class PartitionGroup {
     this.inFlight.clear();
   }
 
-  // The group's journal write: every batch and offset change of these prepares, one append, one fdatasync.
-  private journalWrite(prepares: Uint8Array[]): void {
+  // The group's journal write: every batch and offset change of these prepares, one append, one fdatasync. The
+  // batches are written on libuv's thread pool (the shard goes on gathering the next group meanwhile); offset
+  // changes alone are small and written at once.
+  private journalWrite(prepares: Uint8Array[]): void | Promise<void> {
     const sends: Extract<Write, { kind: 'send' }>[] = [];
     let offsets = false;
     for (const prepare of prepares) {
@@ -112,21 +121,27 @@ export class PartitionGroup {
       }
     }
     try {
-      if (sends.length > 0) {
-        let next = this.home.append(sends.map((s) => s.batch)).baseOffset;
-        for (const s of sends) {
-          s.baseOffset = next;
-          next += messageCount(s.batch);
-        }
-        this.appended = true;
-      }
       if (offsets) this.home.offsets.flush();
     } catch (error) {
-      // A failed write may have left the files in an unknown state: stop serving this partition (not the shard:
-      // a throw here would stop the server). Its writers are answered now; nothing of this group is acknowledged.
-      log.error(`partition ${this.name}: write failed, refusing further writes: ${(error as Error).message}`);
-      this.abort(error as Error, ErrorCode.error);
+      this.writeFailed(error as Error);
+      return;
     }
+    if (sends.length === 0) return;
+    return this.home.appendAsync(sends.map((s) => s.batch)).then((result) => {
+      let next = result.baseOffset;
+      for (const s of sends) {
+        s.baseOffset = next;
+        next += messageCount(s.batch);
+      }
+      this.appended = true;
+    }, (error) => this.writeFailed(error as Error));
+  }
+
+  // A failed write may have left the files in an unknown state: stop serving this partition (not the shard: a
+  // throw here would stop the server). Its writers are answered now; nothing of this group is acknowledged.
+  private writeFailed(error: Error): void {
+    log.error(`partition ${this.name}: write failed, refusing further writes: ${error.message}`);
+    this.abort(error, ErrorCode.error);
   }
 
   private committed(prepare: Uint8Array): void {

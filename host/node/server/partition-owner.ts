@@ -140,7 +140,9 @@ export class PartitionOwner {
     if (remove) PartitionHome.remove(this.options.dataDir, idsOf(owned.ref));
   }
 
-  closeAll(): void {
+  // At shutdown: appends being written finish first (their writers are answered), then every file is closed.
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.owned.values()].map((owned) => owned.group.idle()));
     for (const owned of this.owned.values()) this.close(owned, false);
     this.owned.clear();
   }

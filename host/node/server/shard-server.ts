@@ -248,7 +248,7 @@ export class ShardServer implements ShardContext {
     this.listener = null;
     for (const connection of this.connections.values()) connection.close();
     if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
-    this.partitions.closeAll();
+    await this.partitions.closeAll();
     this.metadata?.close();
   }
 }

@@ -97,7 +97,9 @@ export class Writer {
   // A u32 length prefix followed by the bytes (strings and option blocks inside responses).
   lenBytes32(b: Uint8Array): this { return this.u32(b.length).bytes(b); }
 
+  // The bytes written. A buffer sized well up front is handed over as it is (a large body is not copied again).
   finish(): Uint8Array {
+    if (this.buf.length - this.length <= 256) return this.buf.subarray(0, this.length);
     return this.buf.slice(0, this.length);
   }
 }

@@ -1,4 +1,5 @@
-// A partition's group when its journal write (the partition append) fails: the writers of that group are answered
+// A partition's group writes its batches asynchronously, one journal write at a time: writes that arrive while one
+// is on its way wait for the next. When its journal write (the partition append) fails: the writers of that group are answered
 // with an error and nothing later is accepted, and the failure stays inside the partition (the flush does not
 // throw into the shard loop, which would stop the server).
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ test('a failed append answers its writers with error 1 and refuses later writes;
   const ctx = { core, storage: { memory } } as unknown as ShardContext;
   let appends = 0;
   const home = {
-    append: () => { appends++; throw new Error('ENOSPC: no space left on device, write'); },
+    appendAsync: async () => { appends++; throw new Error('ENOSPC: no space left on device, write'); },
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
   const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {});
@@ -33,4 +34,40 @@ test('a failed append answers its writers with error 1 and refuses later writes;
   assert.equal(await group.storeOffset({ kind: 1, id: 0 }, 3), 1);
   assert.doesNotThrow(() => group.flush());
   assert.equal(appends, 1, 'nothing is written after the failure');
+});
+
+test('batches that arrive while a journal write is on its way go together in the next one, answered in order', async () => {
+  const { core, memory } = await shardCore();
+  const ctx = { core, storage: { memory } } as unknown as ShardContext;
+  const writes: { batches: Uint8Array[]; done: () => void }[] = [];
+  let next = 0;
+  const home = {
+    appendAsync: (batches: Uint8Array[]) => new Promise((resolve) => {
+      writes.push({ batches, done: () => {
+        const baseOffset = next;
+        for (const b of batches) next += new DataView(b.buffer).getUint32(48, true);
+        resolve({ baseOffset, nextOffset: next, batches: batches.length, bytes: 0 });
+      } });
+    }),
+    offsets: { store() {}, delete() {}, flush() {} },
+  } as unknown as PartitionHome;
+  let work = 0;
+  const group = new PartitionGroup(ctx, 6n, '0/0/1', home, () => { work++; });
+  group.flush(); // the owner's session
+  const a = group.send(batch(3));
+  group.flush();
+  assert.equal(writes.length, 1);
+  const b = group.send(batch(2));
+  const c = group.send(batch(4));
+  group.flush();
+  assert.equal(writes.length, 1, 'no second write while the first is on its way');
+  const workBefore = work;
+  writes[0].done();
+  assert.deepEqual(await a, { status: 0, baseOffset: 0 });
+  assert.ok(work > workBefore, 'the owner is asked to flush again once the write is done');
+  assert.equal(group.flush(), true, 'the flush after a finished append reports it (fresh stats)');
+  assert.equal(writes.length, 2);
+  assert.equal(writes[1].batches.length, 2, 'both batches that waited go in one write');
+  writes[1].done();
+  assert.deepEqual(await Promise.all([b, c]), [{ status: 0, baseOffset: 3 }, { status: 0, baseOffset: 5 }]);
 });
