@@ -76,6 +76,18 @@ describe("batch", () => {
     expect(load<u64>(p + 8)).toBe(0);
     heap.free(p);
   });
+
+  it("does not stamp a batch whose sender's batch checksum is wrong (frames intact)", () => {
+    const p = heap.alloc(512);
+    specBatch(p);
+    batchSeal(p, 306, scratch, SCRATCH_LEN);
+    store<u64>(p + 40, load<u64>(p + 40) ^ 1);
+    expect(batchStamp(p, 306, 1, 5, 9, scratch, SCRATCH_LEN, true)).toBe(BATCH_CHECKSUM);
+    expect(load<u64>(p + 8)).toBe(0);
+    expect(batchStamp(p, 306, 1, 5, 9, scratch, SCRATCH_LEN, false)).toBe(BATCH_OK);
+    expect(load<u64>(p + 8)).toBe(5);
+    heap.free(p);
+  });
 });
 
 describe("segment scan and tail decision", () => {

@@ -204,7 +204,7 @@ test('appendAsync: readers see the partition as it was until the write is done; 
   // partition's files and is there at the next open.
   const late = p.appendAsync([await batchOf(5, 4)]);
   p.close();
-  assert.deepEqual(await late, { baseOffset: 5, nextOffset: 9, batches: 1, bytes: (await batchOf(5, 4)).length });
+  assert.deepEqual(await late, { baseOffset: 5, nextOffset: 9, batches: 1, bytes: (await batchOf(5, 4)).length, refused: [0] });
   const after = await batchOf(9, 1);
   assert.throws(() => p.append([after]), /closed/);
   const reopened = await Partition.open({ dir, partitionId: 1, quiet: true });

@@ -23,7 +23,7 @@ export interface PartitionHomeOptions {
   segmentBytes?: number; // [1 GiB]
   indexIntervalBytes?: number;
   retention?: PartitionOptions['retention'];
-  verifyOnAppend?: boolean; // re-hash frames on append [false: verifySendBatch already did, before append is called]
+  verifyOnAppend?: boolean; // verify frame and batch checksums on append; a batch that fails is refused alone [true]
   verifyReadPayloads?: boolean; // re-hash every frame on every read [true]; Partition's option of the same name
   indexCapacity?: number; // sparse index entries in core memory; Partition's option of the same name
   offsetsCompactBytes?: number; // [1 MiB]
@@ -66,8 +66,10 @@ export class PartitionHome {
     return this.currentOffsets;
   }
 
-  // Batches that verifySendBatch accepted; offsets, append time and batch checksum are stamped here. One write and
-  // one fdatasync per group; a group larger than the core's staging area is written as several such groups, in order.
+  // Batches whose layout decodeSendMessages accepted: their checksums are verified here, on the copy about to be
+  // written (a batch that fails is left out and reported in `refused`), then offsets, append time and the batch
+  // checksum are stamped. One write and one fdatasync per group; a group larger than the core's staging area is
+  // written as several such groups, in order.
   append(batches: Uint8Array[]): AppendResult {
     let result: AppendResult | null = null;
     for (const group of stagingGroups(batches, this.sc.stagingLen)) result = combine(result, this.current.append(group));
@@ -88,7 +90,7 @@ export class PartitionHome {
 
   private emptyResult(): AppendResult {
     const nextOffset = this.current.nextOffset;
-    return { baseOffset: nextOffset, nextOffset, batches: 0, bytes: 0 };
+    return { baseOffset: nextOffset, nextOffset, batches: 0, bytes: 0, refused: [] };
   }
 
   stats(): PartitionStats {
@@ -183,7 +185,7 @@ function openFiles(dir: string, ids: PartitionIds, sc: StorageCore, options: Par
   mkdirDurably(dir);
   const partition = Partition.openSync({
     dir, partitionId: ids.partitionId, fsync: options.fsync, segmentBytes: options.segmentBytes, indexIntervalBytes: options.indexIntervalBytes,
-    retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? false, verifyReadPayloads: options.verifyReadPayloads, indexCapacity: options.indexCapacity, nowMicros: options.nowMicros, quiet: options.quiet,
+    retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? true, badChecksum: 'refuse', verifyReadPayloads: options.verifyReadPayloads, indexCapacity: options.indexCapacity, nowMicros: options.nowMicros, quiet: options.quiet,
   }, sc);
   try {
     return [partition, ConsumerOffsets.open(dir, sc, { compactBytes: options.offsetsCompactBytes, quiet: options.quiet })];
@@ -214,7 +216,7 @@ function stagingGroups(batches: Uint8Array[], stagingLen: number): Uint8Array[][
 
 function combine(sum: AppendResult | null, r: AppendResult): AppendResult {
   if (!sum) return r;
-  return { baseOffset: sum.baseOffset, nextOffset: r.nextOffset, batches: sum.batches + r.batches, bytes: sum.bytes + r.bytes };
+  return { baseOffset: sum.baseOffset, nextOffset: r.nextOffset, batches: sum.batches + r.batches, bytes: sum.bytes + r.bytes, refused: [...sum.refused, ...r.refused] };
 }
 
 function removeTrash(dir: string): void {

@@ -1,11 +1,10 @@
 // SendMessages (iggy-client-wire.md §8.1, §8.2): the layout checks of the request body, then the checksums through
 // the core. Layout is checked here in TypeScript so every malformed body gets its own message and Iggy code; the
 // checksums (§2.5) are the core's (assembly/journal/batch.ts), the same code that verifies batches on disk.
-import { copyInto } from '../../shared/copy.js';
 import { Reader, WireError } from '../../shared/wire/buffer.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { readIdentifier, readPartitioning, type Identifier, type Partitioning } from '../../shared/wire/primitives.js';
-import { MAX_BATCH_BYTES, type StorageCore } from '../io/storage-core.js';
+import { MAX_BATCH_BYTES } from '../io/storage-core.js';
 
 export const BATCH_HEADER_BYTES = 256;
 export const FRAME_HEADER_BYTES = 48;
@@ -103,14 +102,11 @@ const BATCH_OK = 0;
 const BATCH_FRAME_CHECKSUM = 5;
 const BATCH_CHECKSUM = 6;
 
-// Every frame checksum, then the batch checksum, through the core: 0, 4027 (a frame) or 4039 (the batch). The batch
-// must have passed decodeSendMessages; any other verdict is a layout the decoder should have refused (thrown).
-export function verifySendBatch(sc: StorageCore, batch: Uint8Array): 0 | 4027 | 4039 {
-  if (batch.length > sc.stagingLen) throw new WireError(`batch of ${batch.length} bytes exceeds the ${sc.stagingLen}-byte staging area`, SendErrorCode.invalidMessagesSize);
-  copyInto(sc.u8, sc.staging, batch);
-  const verdict = sc.core.batchVerify(sc.staging, batch.length, sc.scratch, sc.scratchLen, true);
+// A batch's verdict from the core's checksum verification on append (AppendResult.refused) as the wire status:
+// 0, 4027 (a frame) or 4039 (the batch). The batch passed decodeSendMessages, so no other verdict can reach here.
+export function checksumStatus(verdict: number): 0 | 4027 | 4039 {
   if (verdict === BATCH_OK) return 0;
   if (verdict === BATCH_FRAME_CHECKSUM) return ErrorCode.invalidMessageChecksum;
   if (verdict === BATCH_CHECKSUM) return ErrorCode.invalidBatchChecksum;
-  throw new WireError(`batch refused by the core (verdict ${verdict} at batch byte ${sc.core.batchErrorAt()}): not checked by decodeSendMessages first?`);
+  throw new Error(`batch verdict ${verdict} is not a checksum verdict`);
 }

@@ -12,6 +12,8 @@ import { storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
 
 const BATCH_OK = 0;
+const BATCH_FRAME_CHECKSUM = 5;
+const BATCH_CHECKSUM = 6;
 const SCAN_END = 0;
 const BATCH_INCOMPLETE = 1;
 
@@ -23,7 +25,10 @@ export interface PartitionOptions {
   indexCapacity?: number; // in-memory index entries for the whole partition; thinned when full [16384]
   fsync?: FsyncPolicy; // [every-batch]
   onTornTail?: 'truncate' | 'fail'; // [truncate]
-  verifyOnAppend?: boolean; // re-hash every frame before stamping [true]
+  verifyOnAppend?: boolean; // re-hash every frame (and check the sender's batch checksum) before stamping [true]
+  // What a batch that fails those checksums does to its group: 'throw' (nothing of the group is written) or
+  // 'refuse' (it is left out, its verdict reported in AppendResult.refused, the rest written) ['throw'].
+  badChecksum?: 'throw' | 'refuse';
   // Reads re-hash every frame [true]; false checks each batch's layout and checksum (which covers the frame
   // checksums) but not the payload bytes behind them: what the consumer's own frame checks then cover.
   verifyReadPayloads?: boolean;
@@ -36,8 +41,9 @@ export interface PartitionOptions {
 export interface AppendResult {
   baseOffset: number; // offset of the first message of the first batch
   nextOffset: number; // one past the last message appended
-  batches: number;
+  batches: number; // appended
   bytes: number;
+  refused: number[]; // per batch given: 0 appended, else the core's verdict (badChecksum 'refuse')
 }
 
 export interface Recovery {
@@ -53,6 +59,7 @@ interface Staged {
   position: number; // where in the segment the group goes
   bytes: number;
   batches: number;
+  refused: number[];
   baseOffset: number;
   nextOffset: number;
   timestamp: number;
@@ -184,6 +191,7 @@ export class Partition {
   // anything is written; then one write and, under every-batch, one fdatasync before this returns (= the ack).
   append(batches: Uint8Array[]): AppendResult {
     const staged = this.stage(batches);
+    if (staged.bytes === 0) return resultOf(staged); // every batch refused
     try {
       writeFully(staged.segment.fd, this.sc.view(this.sc.staging, staged.bytes), staged.position, this.options.writeChunkBytes);
       if (this.policy.kind === 'every-batch') fs.fdatasyncSync(staged.segment.fd);
@@ -200,6 +208,7 @@ export class Partition {
   async appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
     if (this.writing) throw new Error(`${this.options.dir}: an append is already being written (one at a time per partition)`);
     const staged = this.stage(batches);
+    if (staged.bytes === 0) return resultOf(staged); // every batch refused
     // The staging area is the shard's, reused by the next append or read while this one is written.
     const bytes = copyOut(this.sc.u8, this.sc.staging, staged.bytes);
     let done!: () => void;
@@ -235,6 +244,7 @@ export class Partition {
     let offset = baseOffset;
     const timestamp = Math.max(this.now(), segment.lastTimestamp);
     let staged = 0;
+    const refused = batches.map(() => 0);
     for (const [i, batch] of batches.entries()) {
       if (staged + batch.length > sc.stagingLen) {
         throw storageError('BatchInvalid', segment.logPath, segment.size + staged, `group of ${batches.length} batches exceeds the ${sc.stagingLen}-byte staging area`);
@@ -242,6 +252,10 @@ export class Partition {
       const at = sc.staging + staged;
       copyInto(sc.u8, at, batch);
       const verdict = core.batchStamp(at, batch.length, this.options.partitionId, offset, timestamp, sc.scratch, sc.scratchLen, this.verifyOnAppend);
+      if ((verdict === BATCH_FRAME_CHECKSUM || verdict === BATCH_CHECKSUM) && this.options.badChecksum === 'refuse') {
+        refused[i] = verdict; // the next batch is staged over it
+        continue;
+      }
       if (verdict !== BATCH_OK || core.batchLength() !== batch.length) {
         throw storageError('BatchInvalid', `${segment.logPath} (append)`, segment.size + staged + core.batchErrorAt(),
           `batch ${i} of the group, its byte ${core.batchErrorAt()}: ${SCAN_VERDICTS[verdict] ?? `length ${core.batchLength()} ≠ ${batch.length} bytes given`}; nothing written`);
@@ -253,9 +267,10 @@ export class Partition {
     // Entries past the written end are harmless to readers: lookups are bounded by the offsets and timestamps
     // already written, and the last entry at or below those lies in written bytes.
     const indexCount = core.indexCount(this.index);
-    const scan = core.segmentScan(sc.staging, staged, segment.size, baseOffset, segment.lastTimestamp, this.index, segment.ordinal, sc.scratch, sc.scratchLen, false);
+    const scan = staged === 0 ? SCAN_END : core.segmentScan(sc.staging, staged, segment.size, baseOffset, segment.lastTimestamp, this.index, segment.ordinal, sc.scratch, sc.scratchLen, false);
     if (scan !== SCAN_END) throw new Error(`stamped group failed its own scan (verdict ${scan}): a core bug`);
-    return { segment, position: segment.size, bytes: staged, batches: batches.length, baseOffset, nextOffset: offset, timestamp, indexCount };
+    const appended = refused.filter((v) => v === 0).length;
+    return { segment, position: segment.size, bytes: staged, batches: appended, refused, baseOffset, nextOffset: offset, timestamp, indexCount };
   }
 
   // What reached the disk is unknown now: refuse further appends; reopening recovers from the files.
@@ -445,5 +460,5 @@ export class Partition {
 }
 
 function resultOf(staged: Staged): AppendResult {
-  return { baseOffset: staged.baseOffset, nextOffset: staged.nextOffset, batches: staged.batches, bytes: staged.bytes };
+  return { baseOffset: staged.baseOffset, nextOffset: staged.nextOffset, batches: staged.batches, bytes: staged.bytes, refused: staged.refused };
 }

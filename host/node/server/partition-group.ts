@@ -6,7 +6,7 @@
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { logger } from '../../shared/log.js';
 import { ConsensusGroup } from '../consensus/group.js';
-import type { PartitionHome } from '../data/send-api.js';
+import { checksumStatus, type PartitionHome } from '../data/send-api.js';
 import type { ShardContext } from './context.js';
 import type { ConsumerRef } from './shard-protocol.js';
 
@@ -26,7 +26,7 @@ const Y_STATUS = 216;
 const Y_OPERATION = 208;
 
 type Write =
-  | { kind: 'send'; batch: Uint8Array; resolve: (r: { status: number; baseOffset: number }) => void; baseOffset?: number }
+  | { kind: 'send'; batch: Uint8Array; resolve: (r: { status: number; baseOffset: number }) => void; baseOffset?: number; status?: number }
   | { kind: 'store'; consumer: ConsumerRef; offset: number; resolve: (status: number) => void }
   | { kind: 'delete'; consumer: ConsumerRef; resolve: (status: number) => void };
 
@@ -128,12 +128,15 @@ export class PartitionGroup {
     }
     if (sends.length === 0) return;
     return this.home.appendAsync(sends.map((s) => s.batch)).then((result) => {
+      // A batch whose checksums fail is left out of the append: its op commits with that verdict as its result.
       let next = result.baseOffset;
-      for (const s of sends) {
+      sends.forEach((s, i) => {
+        s.status = checksumStatus(result.refused[i]);
+        if (s.status !== 0) return;
         s.baseOffset = next;
         next += messageCount(s.batch);
-      }
-      this.appended = true;
+      });
+      this.appended = result.batches > 0;
     }, (error) => this.writeFailed(error as Error));
   }
 
@@ -149,7 +152,7 @@ export class PartitionGroup {
     const write = this.inFlight.get(request);
     if (!write) return;
     this.inFlight.delete(request);
-    if (write.kind === 'send') write.resolve({ status: 0, baseOffset: write.baseOffset ?? 0 });
+    if (write.kind === 'send') write.resolve({ status: write.status ?? 0, baseOffset: write.baseOffset ?? 0 });
     else write.resolve(0);
   }
 

@@ -11,7 +11,7 @@ import type { FsyncPolicy } from '../io/fsync-policy.js';
 import { namespaceOf } from '../metadata/namespace.js';
 import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
-import { PartitionHome, verifySendBatch, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
+import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
 import { claimDirectory, writeIncarnation } from '../data/incarnation.js';
 import { PartitionGroup } from './partition-group.js';
 import type { ShardContext } from './context.js';
@@ -183,10 +183,8 @@ export class PartitionOwner {
   private async serve(owned: Owned, request: PartitionRequest): Promise<Uint8Array> {
     switch (request.method) {
       case Method.send: {
-        // The checksums are verified here, on the owner, before the batch joins a group commit: the hashing is
-        // spread over the shards that own partitions instead of the one serving the connections.
-        const verdict = verifySendBatch(this.sc, request.batch);
-        if (verdict !== 0) return encodePartitionReply(verdict);
+        // The checksums are verified by the append, on the owner (the hashing is spread over the shards that own
+        // partitions), in one pass over the copy about to be written: a batch that fails is answered 4027 / 4039.
         const result = await owned.group.send(request.batch);
         if (result.status !== 0) return encodePartitionReply(result.status);
         const { streamId, topicId, partitionId } = owned.ref;

@@ -53,11 +53,11 @@ describe('PartitionHome', () => {
   it('a group larger than the staging area is appended as several groups, in order; an empty one is a no-op', async () => {
     const small = await StorageCore.load({ memoryBytes: 8 << 20, windowBytes: 1 << 20, stagingBytes: 4096 });
     const home = PartitionHome.open(tempDir(), ids, small, everyBatch);
-    assert.deepEqual(home.append([]), { baseOffset: 0, nextOffset: 0, batches: 0, bytes: 0 });
+    assert.deepEqual(home.append([]), { baseOffset: 0, nextOffset: 0, batches: 0, bytes: 0, refused: [] });
     const sc = await storageCore(); // the batch builder keeps its region in the first core it was given
     const batches = [0, 3, 6, 9, 12].map((first) => batchOf(sc, first, 3)); // 1300 bytes each: 3 per group at most
     const r = home.append(batches);
-    assert.deepEqual(r, { baseOffset: 0, nextOffset: 15, batches: 5, bytes: 5 * (256 + 3 * 348) });
+    assert.deepEqual(r, { baseOffset: 0, nextOffset: 15, batches: 5, bytes: 5 * (256 + 3 * 348), refused: [0, 0, 0, 0, 0] });
     assert.deepEqual(home.partition.readFromOffset(0, 1 << 20).map((b) => b.baseOffset), [0, 3, 6, 9, 12]);
     home.close();
   });

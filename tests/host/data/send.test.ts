@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildBatch } from '../../../host/node/io/batch-builder.js';
 import { MAX_BATCH_BYTES, storageCore } from '../../../host/node/io/storage-core.js';
-import { MAX_BATCH_MESSAGES, decodeSendMessages, verifySendBatch } from '../../../host/node/data/send.js';
+import { MAX_BATCH_MESSAGES, checksumStatus, decodeSendMessages } from '../../../host/node/data/send.js';
+import { Partition } from '../../../host/node/io/partition.js';
+import { tempDir } from '../helpers.js';
 import { WireError, Writer } from '../../../host/shared/wire/buffer.js';
 import { namedId, numericId, writeIdentifier, writePartitioning, type Partitioning } from '../../../host/shared/wire/primitives.js';
 
@@ -45,7 +47,21 @@ async function builtBatch(sizes: number[]): Promise<Buffer> {
   return buildBatch(sc, sizes.map((size, i) => ({ payload: Buffer.alloc(size, 0x41 + i), id: BigInt(i + 100) })), 5_000);
 }
 
-describe('decodeSendMessages + verifySendBatch', () => {
+// The wire status a batch gets from the owner's append: its checksums are verified on the copy about to be
+// written, and a batch that fails is left out of the append (badChecksum 'refuse', as PartitionHome opens them).
+async function statusOnAppend(batch: Uint8Array): Promise<number> {
+  const p = await Partition.open({ dir: tempDir(), partitionId: 0, quiet: true, badChecksum: 'refuse' });
+  try {
+    const result = p.append([batch]);
+    assert.equal(result.batches === 1, result.refused[0] === 0);
+    assert.equal(p.nextOffset, result.batches === 1 ? new DataView(batch.buffer, batch.byteOffset).getUint32(48, true) : 0, 'a refused batch is not written');
+    return checksumStatus(result.refused[0]);
+  } finally {
+    p.close();
+  }
+}
+
+describe('decodeSendMessages + checksums verified on append', () => {
   it('accepts the §13 vector, which the batch builder reproduces byte for byte', async () => {
     const sc = await storageCore();
     const vector = vectorBatch();
@@ -56,7 +72,7 @@ describe('decodeSendMessages + verifySendBatch', () => {
     assert.deepEqual(req.partitioning, { kind: 'partition', partition: 0 });
     assert.equal(req.messagesCount, 1);
     assert.deepEqual(Buffer.from(req.batch), vector);
-    assert.equal(verifySendBatch(sc, req.batch), 0);
+    assert.equal(await statusOnAppend(req.batch), 0);
   });
 
   it('accepts multi-message batches from the builder with every partitioning kind', async () => {
@@ -67,7 +83,7 @@ describe('decodeSendMessages + verifySendBatch', () => {
       assert.equal(req.partitioning.kind, partitioning.kind);
       if (req.partitioning.kind === 'key') assert.equal(Buffer.from(req.partitioning.key).toString(), 'k');
       assert.equal(req.messagesCount, 4);
-      assert.equal(verifySendBatch(sc, req.batch), 0);
+      assert.equal(await statusOnAppend(req.batch), 0);
     }
   });
 
@@ -75,19 +91,19 @@ describe('decodeSendMessages + verifySendBatch', () => {
     const sc = await storageCore();
     const payload = vectorBatch();
     payload[305] ^= 0x01; // "i" -> "h"
-    assert.equal(verifySendBatch(sc, decodeSendMessages(sendBody(payload)).batch), 4027);
+    assert.equal(await statusOnAppend(decodeSendMessages(sendBody(payload)).batch), 4027);
     const second = await builtBatch([5, 5]);
     second[second.length - 1] ^= 0x80; // the second frame's payload
-    assert.equal(verifySendBatch(sc, decodeSendMessages(sendBody(second)).batch), 4027);
+    assert.equal(await statusOnAppend(decodeSendMessages(sendBody(second)).batch), 4027);
     const frameSum = vectorBatch();
     frameSum[256] ^= 0x01;
-    assert.equal(verifySendBatch(sc, decodeSendMessages(sendBody(frameSum)).batch), 4027);
+    assert.equal(await statusOnAppend(decodeSendMessages(sendBody(frameSum)).batch), 4027);
     const origin = vectorBatch();
     origin[24] ^= 0x01; // origin_timestamp is covered by the batch checksum only
-    assert.equal(verifySendBatch(sc, decodeSendMessages(sendBody(origin)).batch), 4039);
+    assert.equal(await statusOnAppend(decodeSendMessages(sendBody(origin)).batch), 4039);
     const sum = vectorBatch();
     sum[47] ^= 0x10;
-    assert.equal(verifySendBatch(sc, decodeSendMessages(sendBody(sum)).batch), 4039);
+    assert.equal(await statusOnAppend(decodeSendMessages(sendBody(sum)).batch), 4039);
   });
 
   it('metadata_length, batch_length and short bodies are InvalidCommand (3)', () => {

@@ -46,7 +46,7 @@ test('batches that arrive while a journal write is on its way go together in the
       writes.push({ batches, done: () => {
         const baseOffset = next;
         for (const b of batches) next += new DataView(b.buffer).getUint32(48, true);
-        resolve({ baseOffset, nextOffset: next, batches: batches.length, bytes: 0 });
+        resolve({ baseOffset, nextOffset: next, batches: batches.length, bytes: 0, refused: batches.map(() => 0) });
       } });
     }),
     offsets: { store() {}, delete() {}, flush() {} },
@@ -70,4 +70,19 @@ test('batches that arrive while a journal write is on its way go together in the
   assert.equal(writes[1].batches.length, 2, 'both batches that waited go in one write');
   writes[1].done();
   assert.deepEqual(await Promise.all([b, c]), [{ status: 0, baseOffset: 3 }, { status: 0, baseOffset: 5 }]);
+});
+
+test('a batch the append refused (checksums) is answered with its status; the others of the write get their offsets', async () => {
+  const { core, memory } = await shardCore();
+  const ctx = { core, storage: { memory } } as unknown as ShardContext;
+  const home = {
+    // The second batch fails its frame checksums (core verdict 5): left out, the third follows the first.
+    appendAsync: async (batches: Uint8Array[]) => ({ baseOffset: 10, nextOffset: 13, batches: 2, bytes: 0, refused: batches.map((_, i) => (i === 1 ? 5 : 0)) }),
+    offsets: { store() {}, delete() {}, flush() {} },
+  } as unknown as PartitionHome;
+  const group = new PartitionGroup(ctx, 7n, '0/0/2', home, () => {});
+  group.flush(); // the owner's session
+  const sends = [group.send(batch(2)), group.send(batch(5)), group.send(batch(1))];
+  group.flush();
+  assert.deepEqual(await Promise.all(sends), [{ status: 0, baseOffset: 10 }, { status: 4027, baseOffset: 0 }, { status: 0, baseOffset: 12 }]);
 });
