@@ -53,7 +53,7 @@ const OPTIONS: Option[] = [
   { key: 'pinCores', file: 'sharding.pin_cores', flag: '--pin-cores', env: 'SHARDLOG_PIN_CORES', kind: 'bool', help: 'pin each shard thread to its CPU (taskset) [true]' },
   { key: 'inboxCapacity', file: 'sharding.inbox_capacity', flag: '--inbox-capacity', env: 'SHARDLOG_INBOX_CAPACITY', kind: 'pow2', min: 2, max: 1 << 20, help: 'slots per inbox ring, power of two [1024]' },
   { key: 'replyInboxCapacity', file: 'sharding.reply_inbox_capacity', flag: '--reply-inbox-capacity', env: 'SHARDLOG_REPLY_INBOX_CAPACITY', kind: 'pow2', min: 2, max: 1 << 20, help: 'slots per reply ring, power of two [1024]' },
-  { key: 'ringSlotSize', file: 'sharding.ring_slot_size', flag: '--ring-slot-size', env: 'SHARDLOG_RING_SLOT_SIZE', kind: 'pow2', min: 64, max: 1 << 16, help: 'bytes per ring slot, power of two; a frame may span slots [1024]' },
+  { key: 'ringSlotSize', file: 'sharding.ring_slot_size', flag: '--ring-slot-size', env: 'SHARDLOG_RING_SLOT_SIZE', kind: 'pow2', min: 64, max: 1 << 16, help: 'bytes per ring slot, power of two; a frame may span slots [4096 up to 4 shards, 2048 up to 8, else 1024]' },
   { key: 'arenaSize', file: 'sharding.arena_bytes', flag: '--arena-bytes', env: 'SHARDLOG_ARENA_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'private core arena per shard (consensus groups live here), bytes [67108864]' },
   { key: 'bootTimeoutMs', file: 'sharding.boot_timeout_ms', flag: '--boot-timeout-ms', env: 'SHARDLOG_BOOT_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: 'shards must be ready within this [15000]' },
   { key: 'shutdownJoinTimeoutMs', file: 'sharding.shutdown_join_timeout_ms', flag: '--shutdown-join-timeout-ms', env: 'SHARDLOG_SHUTDOWN_JOIN_TIMEOUT_MS', kind: 'int', min: 100, max: 900_000, help: 'deadline for all shards to stop after shutdown starts [4000]' },
@@ -72,6 +72,15 @@ const OPTIONS: Option[] = [
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
 
+// The default slot size: rings large enough that a 1 MiB batch (and its poll reply) crosses between shards as one
+// frame instead of fragments that wait for the peer to drain, while the rings (shards² × 2 lanes × slots × this)
+// stay within 256 MiB of shared memory.
+export function ringSlotSizeFor(shards: number): number {
+  if (shards <= 4) return 4096;
+  if (shards <= 8) return 2048;
+  return 1024;
+}
+
 export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   configFile: null,
   dataDir: './data',
@@ -79,7 +88,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   pinCores: true,
   inboxCapacity: 1024,
   replyInboxCapacity: 1024,
-  ringSlotSize: 1024,
+  ringSlotSize: 0, // chosen by shard count: ringSlotSizeFor()
   arenaSize: 64 << 20,
   bootTimeoutMs: 15_000,
   shutdownJoinTimeoutMs: 4_000,

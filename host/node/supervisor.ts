@@ -8,7 +8,7 @@ import { userError } from '../shared/errors.js';
 import { CONTROL, CTL, MeshView, SHUTDOWN_REASON_NAMES, ShardState, ShutdownReason, createMeshMemory } from '../shared/layout.js';
 import { logger } from '../shared/log.js';
 import { waitWord } from '../shared/wait.js';
-import type { ServerConfig } from './config.js';
+import { ringSlotSizeFor, type ServerConfig } from './config.js';
 import type { Faults } from './faults.js';
 import { parseFsyncPolicy } from './io/fsync-policy.js';
 import type { ListenerMessage, ShardWorkerData } from './shard-worker.js';
@@ -77,7 +77,7 @@ export class Supervisor {
       shards: cpus.length,
       inboxCapacity: config.inboxCapacity,
       replyCapacity: config.replyInboxCapacity,
-      slotSize: config.ringSlotSize,
+      slotSize: config.ringSlotSize || ringSlotSizeFor(cpus.length),
       arenaSize: config.arenaSize,
       scratchSize: 64 * 1024,
       storageSize: config.storageBytes,

@@ -44,7 +44,7 @@ export class Mailbox {
 
   // `wake` is called when a send leaves fragments queued: the shard loop may be asleep on its doorbell and must
   // come round to pump them as the peer drains its ring.
-  constructor(private readonly core: CoreExports, memory: WebAssembly.Memory, readonly self: number, readonly shards: number, fragmentBytes = 512 << 10, private readonly wake: () => void = () => {}) {
+  constructor(private readonly core: CoreExports, memory: WebAssembly.Memory, readonly self: number, readonly shards: number, fragmentBytes = 2 << 20, private readonly wake: () => void = () => {}) {
     this.u8 = new Uint8Array(memory.buffer);
     this.view = new DataView(memory.buffer);
     this.queues = Array.from({ length: shards * LANES }, () => []);
