@@ -212,3 +212,23 @@ test('appendAsync: readers see the partition as it was until the write is done; 
   assert.deepEqual(batchPayloads(reopened.readFromOffset(8)[0].bytes)[3], payload(8));
   reopened.close();
 });
+
+test('appendAsync stamps the batches it is given in place and writes them as they are (a refused one is skipped)', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 4, quiet: true, badChecksum: 'refuse' });
+  const good = await batchOf(0, 2);
+  const bad = await batchOf(2, 2);
+  bad[bad.length - 1] ^= 1;
+  const last = await batchOf(4, 3);
+  const r = await p.appendAsync([good, bad, last]);
+  assert.deepEqual([r.baseOffset, r.nextOffset, r.batches, r.refused], [0, 5, 2, [0, 5, 0]]);
+  assert.equal(good.readBigUInt64LE(0), 4n, 'stamped partition id, in the caller\'s batch');
+  assert.equal(last.readBigUInt64LE(8), 2n, 'stamped base offset');
+  assert.equal(bad.readBigUInt64LE(8), 0n, 'a refused batch is not stamped');
+  const log = fs.readFileSync(path.join(dir, '00000000000000000000.log'));
+  assert.deepEqual(log, Buffer.concat([good, last]), 'exactly the stamped batches, back to back');
+  p.close();
+  const reopened = await Partition.open({ dir, partitionId: 4, quiet: true });
+  assert.equal(reopened.nextOffset, 5);
+  reopened.close();
+});

@@ -70,11 +70,23 @@ export function writeFully(fd: number, from: Uint8Array, position: number | null
   }
 }
 
-// writeFully on libuv's thread pool.
-export async function writeFullyAsync(fd: number, from: Uint8Array, position: number, chunk = Infinity): Promise<void> {
-  let done = 0;
-  while (done < from.length) {
-    const len = Math.min(from.length - done, chunk);
-    done += await new Promise<number>((resolve, reject) => fs.write(fd, from, done, len, position + done, (e, n) => (e ? reject(e) : resolve(n))));
+// `pieces` written back to back from `position` on libuv's thread pool: one writev per call (short writes go on
+// from where they stopped), or `chunk`-capped writes of one piece at a time (see writeFully).
+export async function writevFullyAsync(fd: number, pieces: Uint8Array[], position: number, chunk = Infinity): Promise<void> {
+  let rest = pieces.filter((p) => p.length > 0);
+  let at = position;
+  while (rest.length > 0) {
+    const n = chunk === Infinity
+      ? await new Promise<number>((resolve, reject) => fs.writev(fd, rest, at, (e, written) => (e ? reject(e) : resolve(written))))
+      : await new Promise<number>((resolve, reject) => fs.write(fd, rest[0], 0, Math.min(chunk, rest[0].length), at, (e, written) => (e ? reject(e) : resolve(written))));
+    at += n;
+    rest = skipBytes(rest, n);
   }
+}
+
+function skipBytes(pieces: Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  while (i < pieces.length && n >= pieces[i].length) n -= pieces[i++].length;
+  if (i === pieces.length) return [];
+  return [pieces[i].subarray(n), ...pieces.slice(i + 1)];
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { copyOut, copyInto } from '../../shared/copy.js';
 import { logger } from '../../shared/log.js';
-import { fsyncDir, mkdirDurably, writeFully, writeFullyAsync } from './durable-fs.js';
+import { fsyncDir, mkdirDurably, writeFully, writevFullyAsync } from './durable-fs.js';
 import { formatFsyncPolicy, type FsyncPolicy } from './fsync-policy.js';
 import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js';
 import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
@@ -12,6 +12,7 @@ import { storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
 
 const BATCH_OK = 0;
+const BATCH_HEADER_BYTES = 256;
 const BATCH_FRAME_CHECKSUM = 5;
 const BATCH_CHECKSUM = 6;
 const SCAN_END = 0;
@@ -202,19 +203,25 @@ export class Partition {
   }
 
   // The same append with the write and the fdatasync on libuv's thread pool, so the shard keeps serving (and
-  // gathering the next group) while the disk works. One at a time per partition: the next group is stamped after
+  // gathering the next group) while the disk works. The batches' headers are stamped in place. One at a time per partition: the next group is stamped after
   // this one's bytes are on disk, at the offsets and position it left. Until then readers see the partition as it
   // was (sizes and offsets move in finish()), and close() waits for the write before it closes the descriptor.
   async appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
     if (this.writing) throw new Error(`${this.options.dir}: an append is already being written (one at a time per partition)`);
     const staged = this.stage(batches);
     if (staged.bytes === 0) return resultOf(staged); // every batch refused
-    // The staging area is the shard's, reused by the next append or read while this one is written.
-    const bytes = copyOut(this.sc.u8, this.sc.staging, staged.bytes);
+    // The staging area is the shard's, reused by the next append or read while this one is written: the stamped
+    // headers go back into the caller's batches (stamping rewrites nothing else), which are written as they are.
+    const pieces = batches.filter((_, i) => staged.refused[i] === 0);
+    let at = this.sc.staging;
+    for (const batch of pieces) {
+      copyInto(batch, 0, this.sc.u8.subarray(at, at + BATCH_HEADER_BYTES));
+      at += batch.length;
+    }
     let done!: () => void;
     this.writing = new Promise((resolve) => { done = resolve; });
     try {
-      await writeFullyAsync(staged.segment.fd, bytes, staged.position, this.options.writeChunkBytes);
+      await writevFullyAsync(staged.segment.fd, pieces, staged.position, this.options.writeChunkBytes);
       if (this.policy.kind === 'every-batch') await new Promise<void>((resolve, reject) => fs.fdatasync(staged.segment.fd, (e) => (e ? reject(e) : resolve())));
     } catch (error) {
       throw this.fail(staged, error as Error);

@@ -21,7 +21,7 @@ import type { ShardContext } from './context.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
 import {
-  Method, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, type ConsumerRef,
+  Method, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, encodeSendRequestInPlace, type ConsumerRef,
   type PartitionRequest,
 } from './shard-protocol.js';
 
@@ -288,7 +288,7 @@ export class ClientRequests implements ConnectionHandler {
     }
     const target = resolveSendTarget(this.ctx.state, session, decoded.stream, decoded.topic, decoded.partitioning);
     if (!target.ok) return this.reply(h, target.status);
-    const reply = await this.forward(target, Variant.consensus, 1, { method: Method.send, target: this.targetOf(target), batch: decoded.batch });
+    const reply = await this.forward(target, Variant.consensus, 1, encodeSendRequestInPlace(this.targetOf(target), decoded.batch));
     if (reply.status !== 0) return this.reply(h, reply.status);
     return this.reply(h, 0, reply.body);
   }
@@ -327,9 +327,10 @@ export class ClientRequests implements ConnectionHandler {
     return { appliedOp: this.ctx.state.appliedOp, streamId: t.streamId, topicId: t.topicId, partitionId: t.partitionId };
   }
 
-  private async forward(t: { streamId: number; topicId: number; partitionId: number; namespace: bigint }, variant: number, kind: number, request: PartitionRequest) {
+  private async forward(t: { streamId: number; topicId: number; partitionId: number; namespace: bigint }, variant: number, kind: number, request: PartitionRequest | Uint8Array) {
     const owner = this.ctx.ownerOf(t.streamId, t.topicId, t.partitionId);
-    const bytes = await this.ctx.rpc.call(owner, variant, kind, encodePartitionRequest(request), t.namespace);
+    const payload = request instanceof Uint8Array ? request : encodePartitionRequest(request);
+    const bytes = await this.ctx.rpc.call(owner, variant, kind, payload, t.namespace);
     return decodePartitionReply(bytes);
   }
 

@@ -122,6 +122,20 @@ export type PartitionRequest =
   | { method: typeof Method.poll; target: PartitionTarget; consumer: ConsumerRef; strategy: number; value: bigint; count: number; autoCommit: boolean }
   | { method: typeof Method.getOffset; target: PartitionTarget; consumer: ConsumerRef };
 
+// method u8, applied op u64, stream, topic, partition u32: what precedes the batch of a send request.
+const SEND_HEAD_BYTES = 21;
+
+// A send request written into the `SEND_HEAD_BYTES` in front of `batch` when its buffer has them, instead of
+// copying a batch of up to 16 MiB behind a new header: the caller's batch is a view into a client frame that was
+// decoded and is not read again, so the bytes before the batch are free. Without that headroom it is copied.
+export function encodeSendRequestInPlace(target: PartitionTarget, batch: Uint8Array): Uint8Array {
+  if (batch.byteOffset < SEND_HEAD_BYTES) return encodePartitionRequest({ method: Method.send, target, batch });
+  const out = new Uint8Array(batch.buffer, batch.byteOffset - SEND_HEAD_BYTES, SEND_HEAD_BYTES + batch.length);
+  const head = new Writer(SEND_HEAD_BYTES).u8(Method.send).u64(target.appliedOp).u32(target.streamId).u32(target.topicId).u32(target.partitionId).finish();
+  out.set(head);
+  return out;
+}
+
 export function encodePartitionRequest(q: PartitionRequest): Uint8Array {
   const w = new Writer(64 + (q.method === Method.send ? q.batch.length : 0));
   w.u8(q.method).u64(q.target.appliedOp).u32(q.target.streamId).u32(q.target.topicId).u32(q.target.partitionId);

@@ -195,8 +195,10 @@ export class FrameSplitter {
   }
 }
 
+// Unpooled and not zero-filled (every byte is overwritten): a large frame is assembled with one copy.
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
+  const memory = Buffer.allocUnsafeSlow(total);
+  const out = new Uint8Array(memory.buffer, memory.byteOffset, total);
   let at = 0;
   for (const c of chunks) { out.set(c, at); at += c.length; }
   return out;
