@@ -154,7 +154,7 @@ export {
 
 // Viewstamped Replication core (issue 4): replica state machines, sans-I/O; see assembly/vsr/api.ts.
 export {
-  vsrCreate, vsrInboxPtr, vsrRecoverFrom, vsrOnMessage, vsrOnTick, vsrOnJournalWriteDone, vsrOnJournalRead, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
+  vsrCreate, vsrRelease, vsrInboxPtr, vsrRecoverFrom, vsrOnMessage, vsrOnTick, vsrOnJournalWriteDone, vsrOnJournalRead, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
   vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
   vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
   vsrSealMessage, vsrVerifyMessage, vsrChecksum,

@@ -12,6 +12,7 @@ import { Outbox } from "./outbox";
 
 const GROUPS_MAX: u32 = 4096;
 let registry: StaticArray<Replica | null> | null = null;
+let released: StaticArray<bool> | null = null; // handles given back with vsrRelease, reused by vsrCreate
 let created: u32 = 0;
 // One outbox and one inbox per instance, shared by its replicas: the host drains the outbox after every call.
 let sharedOutbox: Outbox | null = null;
@@ -20,6 +21,7 @@ let sharedInbox: usize = 0;
 function replicaOf(handle: u32): Replica {
   const all = registry;
   assert(all != null && handle < created, "vsr: unknown handle");
+  assert(!unchecked(released![handle]), "vsr: released handle");
   return changetype<Replica>(unchecked(all![handle]));
 }
 
@@ -28,9 +30,21 @@ function replicaOf(handle: u32): Replica {
 // per replica: slots * 512 B + clientsMax * 288 B + ~50 KiB (request queue, scratch) + ~150 KiB (DVC store),
 // the last two only when replicaCount > 1 (a single replica: ~5 KiB); plus ~530 KiB once per instance (outbox,
 // inbox).
+// A released replica of the same shape is reused (Replica.reuse) before anything new is allocated.
 export function vsrCreate(cluster: u64, group: u64, replica: u32, replicaCount: u32, slots: u32, clientsMax: u32): u32 {
+  if (registry != null) {
+    for (let handle: u32 = 0; handle < created; handle++) {
+      if (!unchecked(released![handle])) continue;
+      const r = changetype<Replica>(unchecked(registry![handle]));
+      if (r.count != replicaCount || r.window.slots != slots || r.clients.capacity != clientsMax) continue;
+      r.reuse(cluster, group, replica);
+      unchecked(released![handle] = false);
+      return handle;
+    }
+  }
   if (registry == null) {
     registry = new StaticArray<Replica | null>(GROUPS_MAX);
+    released = new StaticArray<bool>(GROUPS_MAX);
     sharedOutbox = new Outbox();
     sharedInbox = heap.alloc(MESSAGE_MAX);
     checksumInit();
@@ -38,6 +52,13 @@ export function vsrCreate(cluster: u64, group: u64, replica: u32, replicaCount: 
   assert(created < GROUPS_MAX, "vsr: too many groups in one instance");
   unchecked(registry![created] = new Replica(cluster, group, replica, replicaCount, slots, clientsMax, sharedOutbox, sharedInbox));
   return created++;
+}
+
+// The group is gone (its partition was deleted): the handle must not be used again; vsrCreate may hand its replica
+// out for a new group of the same shape.
+export function vsrRelease(handle: u32): void {
+  replicaOf(handle); // asserts a live handle
+  unchecked(released![handle] = true);
 }
 
 export function vsrInboxPtr(handle: u32): usize { return replicaOf(handle).inbox; }

@@ -19,6 +19,16 @@ export class MergeResult {
   // (only possible at or below commitMax, where the op is committed and repair fetches it certified).
   headers: StaticArray<usize> = new StaticArray<usize>(SUFFIX_HEADERS_MAX);
   headerCount: u32 = 0;
+
+  // As constructed (a reused replica).
+  reset(): void {
+    this.outcome = MERGE_AWAITING;
+    this.opHead = 0;
+    this.commitMax = 0;
+    this.undecidedOp = 0;
+    memory.fill(changetype<usize>(this.headers), 0, <usize>SUFFIX_HEADERS_MAX * sizeof<usize>());
+    this.headerCount = 0;
+  }
 }
 
 // @ts-ignore: decorator

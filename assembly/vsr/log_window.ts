@@ -27,6 +27,14 @@ export class LogWindow {
     this.flags = new StaticArray<u8>(slots);
   }
 
+  // Every slot about no op, as after construction (a reused replica). The prepare bytes are left: a slot's
+  // flags say whether they mean anything.
+  clear(): void {
+    memory.fill(changetype<usize>(this.ops), 0, <usize>this.slots << 3);
+    memory.fill(changetype<usize>(this.checksums), 0, <usize>this.slots << 3);
+    memory.fill(changetype<usize>(this.flags), 0, <usize>this.slots);
+  }
+
   // @ts-ignore: decorator
   @inline index(op: u64): i32 {
     return <i32>(op & this.mask);

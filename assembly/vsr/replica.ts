@@ -42,6 +42,10 @@ export function setQuorumOverride(n: u32): void {
 export const REPAIR_CANONICAL: u8 = 2; // RepairPrepare flag: sent by the primary of this view in normal status
 export const REPAIR_COMMITTED: u8 = 1; // RepairPrepare flag: committed at the sender
 
+function rngSeed(group: u64, replica: u32): u64 {
+  return (group ^ 0x5a1af0e5face0002) + <u64>(replica + 1) * 0x9e3779b97f4a7c15;
+}
+
 export class Replica {
   cluster: u64;
   group: u64;
@@ -126,7 +130,58 @@ export class Replica {
     if (count > 1) this.dvcStore = heap.alloc(REPLICAS_MAX * MESSAGE_MAX);
     this.outbox = outbox != null ? outbox : new Outbox();
     this.inbox = inbox != 0 ? inbox : heap.alloc(MESSAGE_MAX);
-    this.rng = new Rng((group ^ 0x5a1af0e5face0002) + <u64>(replica + 1) * 0x9e3779b97f4a7c15);
+    this.rng = new Rng(rngSeed(group, replica));
+    this.enterNormal();
+  }
+
+  // A released replica taken for a new group of the same shape (count, slots, client capacity): every field back
+  // to what the constructor leaves, without allocating (the arena never frees), so a server that creates and
+  // deletes partitions for ever does not run out of core memory. Its buffers keep stale bytes that no flag or
+  // counter refers to any more.
+  reuse(cluster: u64, group: u64, replica: u32): void {
+    assert(replica < this.count, "replica: index out of range");
+    this.cluster = cluster;
+    this.group = group;
+    this.replica = replica;
+    this.view = 0;
+    this.logView = 0;
+    this.op = 0;
+    this.commitMin = 0;
+    this.commitChecksum = 0;
+    this.commitMax = 0;
+    this.commitDurable = 0;
+    this.commitDurableChecksum = 0;
+    this.persistedView = 0;
+    this.persistedLogView = 0;
+    this.persistedCommit = 0;
+    this.logHead = 0;
+    this.logHeadChecksum = 0;
+    this.ticks = 0;
+    this.window.clear();
+    this.clients.reset();
+    memory.fill(changetype<usize>(this.okBits), 0, <usize>PIPELINE_MAX << 2);
+    this.queueHead = 0;
+    this.queueLength = 0;
+    this.svcFrom = 0;
+    this.dvcFrom = 0;
+    this.dvcSent = false;
+    this.merge.reset();
+    this.merged = false;
+    this.recoveryNonce = 0;
+    this.repairPeer = 0;
+    this.repairNonce = 0;
+    this.repairLast = 0;
+    this.prepareTimeout.reset();
+    this.commitMessageTimeout.reset();
+    this.normalHeartbeatTimeout.reset();
+    this.startViewChangeTimeout.reset();
+    this.viewChangeStatusTimeout.reset();
+    this.requestStartViewTimeout.reset();
+    this.repairTimeout.reset();
+    this.viewChanges = 0;
+    this.messagesRejected = 0;
+    this.deadlocks = 0;
+    this.rng.state = rngSeed(group, replica);
     this.enterNormal();
   }
 

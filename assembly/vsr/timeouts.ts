@@ -53,6 +53,13 @@ export class Timeout {
     this.running = false;
   }
 
+  // As constructed (a reused replica).
+  reset(): void {
+    this.ticks = 0;
+    this.attempts = 0;
+    this.running = false;
+  }
+
   // Fires once when it runs out; the caller decides to restart or back off.
   tick(): bool {
     if (!this.running) return false;

@@ -7,6 +7,7 @@ export interface VsrExports {
   __arena_used(): number;
   staticDataEnd(): number;
   vsrCreate(cluster: bigint, group: bigint, replica: number, replicaCount: number, slots: number, clientsMax: number): number;
+  vsrRelease(handle: number): void;
   vsrInboxPtr(handle: number): number;
   vsrOnMessage(handle: number, ptr: number, length: number): void;
   vsrOnTick(handle: number): void;

@@ -573,6 +573,44 @@ describe("vsr recovery", () => {
 });
 
 // Last in the file: its toThrow specs trap inside the core, which can leave module state that later specs trip on.
+describe("vsr replica reuse", () => {
+  it("a used replica taken for a new group acts exactly as a fresh one of its shape", () => {
+    const used = new Cluster(1);
+    const old = register(used);
+    for (let i: u64 = 1; i <= 5; i++) used.request(1, old, i, APP);
+    const r = used.replicas[0];
+    expect(r.op).toBe(6);
+    r.reuse(CLUSTER, GROUP, 0);
+    expect(r.op).toBe(0);
+    expect(r.commitMin).toBe(0);
+    expect(r.commitChecksum).toBe(0);
+    expect(r.clients.count).toBe(0);
+    expect(r.status).toBe(STATUS_NORMAL);
+
+    const fresh = new Cluster(1);
+    const before = used.replies.length;
+    // The old session means nothing to the reused replica, as to a fresh one.
+    used.request(1, old, 6, APP);
+    fresh.request(1, old, 6, APP);
+    expect(load<u32>(used.lastReply() + Y_STATUS)).toBe(load<u32>(fresh.lastReply() + Y_STATUS));
+    const a = register(used);
+    const b = register(fresh);
+    expect(a).toBe(b);
+    for (let i: u64 = 1; i <= 3; i++) {
+      used.request(1, a, i, APP);
+      fresh.request(1, b, i, APP);
+    }
+    expect(r.op).toBe(fresh.replicas[0].op);
+    expect(r.commitMin).toBe(fresh.replicas[0].commitMin);
+    expect(r.commitChecksum).toBe(fresh.replicas[0].commitChecksum); // the same hash chain from op 1
+    expect(used.replies.length - before).toBe(fresh.replies.length);
+    for (let i = 0; i < fresh.replies.length; i++) {
+      expect(load<u64>(used.replies[before + i] + Y_OP)).toBe(load<u64>(fresh.replies[i] + Y_OP));
+      expect(load<u32>(used.replies[before + i] + Y_STATUS)).toBe(load<u32>(fresh.replies[i] + Y_STATUS));
+    }
+  });
+});
+
 describe("vsr single replica", () => {
   it("commits on its own journal write, never sends, and has no DVC store", () => {
     const c = new Cluster(1);

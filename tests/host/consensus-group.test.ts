@@ -167,3 +167,46 @@ test('a submit from inside io.commit runs after the outbox walk; 33 unflushed re
   group.flush();
   assert.equal(group.commitNumber, 36);
 });
+
+test('released groups give their replicas back: 5000 create/release cycles (beyond 4096 groups) keep the arena flat', async () => {
+  const { vsr, memory } = await shardCore();
+  const io = new RecordingIo();
+  const first = ConsensusGroup.create(vsr, memory, OPTIONS, io);
+  register(first, io, 1n); // a used replica: its reuse must not carry its state over
+  first.release();
+  const used = vsr.__arena_used();
+  for (let i = 0; i < 5000; i++) {
+    const io2 = new RecordingIo();
+    const group = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 1000n + BigInt(i) }, io2);
+    assert.equal(group.handle, first.handle, 'the released replica is handed out again');
+    assert.equal(register(group, io2, 5n), 1n, 'a fresh session numbering: the first op of a new log');
+    group.release();
+  }
+  assert.equal(vsr.__arena_used(), used, 'nothing new allocated');
+  assert.throws(() => first.submit({ client: 1n, session: 1n, request: 1n, operation: 128, body: new Uint8Array(0) }), /used after release/);
+  const other = ConsensusGroup.create(vsr, memory, { ...OPTIONS, slots: 128 }, new RecordingIo());
+  assert.notEqual(other.handle, first.handle, 'another shape gets its own replica');
+});
+
+test('a group released while its asynchronous journal write is on its way keeps its replica until the write is done', async () => {
+  const { vsr, memory } = await shardCore();
+  let finish!: () => void;
+  const io = new RecordingIo();
+  io.journalWrite = () => new Promise<void>((resolve) => { finish = resolve; }) as unknown as void;
+  const group = ConsensusGroup.create(vsr, memory, OPTIONS, io);
+  group.submit({ client: 1n, session: 0n, request: 0n, operation: Operation.Register, body: new Uint8Array(0) });
+  group.flush();
+  group.release();
+  const meanwhile = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 50n }, new RecordingIo());
+  assert.notEqual(meanwhile.handle, group.handle, 'not handed out while its write is on its way');
+  finish();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(io.commits.length, 0, 'the write of a released group commits nothing');
+  const after = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 51n }, new RecordingIo());
+  assert.equal(after.handle, group.handle);
+});
+
+test('a group that does not fit the arena is a named error (ArenaFull), not a trap', async () => {
+  const { vsr, memory } = await shardCore(256 << 10);
+  assert.throws(() => ConsensusGroup.create(vsr, memory, OPTIONS, new RecordingIo()), (e: Error) => e instanceof ConsensusGroupError && e.code === 'ArenaFull' && /--arena-bytes/.test(e.message));
+});

@@ -64,7 +64,7 @@ export interface PrepareView {
 }
 
 export class ConsensusGroupError extends Error {
-  constructor(readonly code: 'BodyTooLarge' | 'PeerAction', message: string) {
+  constructor(readonly code: 'BodyTooLarge' | 'PeerAction' | 'ArenaFull', message: string) {
     super(message);
     this.name = code;
   }
@@ -76,6 +76,7 @@ export class ConsensusGroup {
   private pending: Uint8Array[] = []; // journal writes collected since the last flush
   private draining = false;
   private writing = false; // an asynchronous journal write is pending
+  private released = false;
   private deferred: SubmitRequest[] = []; // submitted from inside an io callback (e.g. an apply that proposes)
 
   private constructor(
@@ -89,7 +90,14 @@ export class ConsensusGroup {
   // Allocates the replica in `core`'s arena (the caller ran __arena_init on its shard's arena region). `core` is
   // a shard's CoreExports (which includes the VSR exports).
   static create(core: VsrExports, memory: WebAssembly.Memory, options: GroupOptions, io: GroupIo): ConsensusGroup {
-    const handle = core.vsrCreate(options.cluster, options.group, 0, 1, options.slots, options.clientsMax);
+    let handle: number;
+    try {
+      handle = core.vsrCreate(options.cluster, options.group, 0, 1, options.slots, options.clientsMax);
+    } catch (error) {
+      // The core traps rather than allocate past its arena (assembly/rt/arena.ts).
+      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+      throw new ConsensusGroupError('ArenaFull', `no room in the shard's core arena for consensus group ${options.group} (${options.slots} slots, ${options.clientsMax} clients): raise --arena-bytes`);
+    }
     const group = new ConsensusGroup(core, memory, handle, options, io);
     group.drain(); // creation queues nothing today; drained so that stays harmless
     return group;
@@ -105,6 +113,7 @@ export class ConsensusGroup {
   // or a rejection is answered through io.reply at once. When the core's pipeline is full the collected prepares
   // are flushed first (a request beyond it would be queued or shed by the core).
   submit(req: SubmitRequest): void {
+    this.assertLive();
     if (req.body.length > BODY_MAX) {
       throw new ConsensusGroupError('BodyTooLarge', `request body ${req.body.length} B > ${BODY_MAX} B: pass a descriptor, keep the body`);
     }
@@ -134,6 +143,7 @@ export class ConsensusGroup {
   // called from inside an io callback, or while an asynchronous write is pending: those prepares wait for the
   // next flush; an asynchronous write reports its prepares when it resolves, then calls io.journalWritten).
   flush(): number {
+    this.assertLive();
     if (this.pending.length === 0 || this.draining || this.writing) return 0;
     const prepares = this.pending;
     this.pending = [];
@@ -142,6 +152,10 @@ export class ConsensusGroup {
       this.writing = true;
       written.then(() => {
         this.writing = false;
+        if (this.released) {
+          this.core.vsrRelease(this.handle); // released while writing: nobody waits for these prepares any more
+          return;
+        }
         this.written(prepares);
         this.io.journalWritten?.();
       }, (error) => setImmediate(() => { throw new Error(`group ${this.options.group}: journal write rejected (the io must answer its own failures): ${error}`); }));
@@ -159,7 +173,23 @@ export class ConsensusGroup {
     }
   }
 
+  // The group is gone (its partition was deleted): the core may hand its replica to the next group of the same
+  // shape, so a server that creates and deletes partitions for ever does not run out of core memory. A journal
+  // write still on its way is waited for: its completion must not reach a replica that serves another group.
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pending = [];
+    this.deferred = [];
+    if (!this.writing) this.core.vsrRelease(this.handle);
+  }
+
+  private assertLive(): void {
+    if (this.released) throw new Error(`group ${this.options.group}: used after release`);
+  }
+
   tick(): void {
+    this.assertLive();
     this.core.vsrOnTick(this.handle);
     this.drain();
   }

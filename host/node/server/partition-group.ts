@@ -96,6 +96,11 @@ export class PartitionGroup {
     this.group.tick();
   }
 
+  // The partition is closed: its writers were answered (abort); the core's replica goes back for reuse.
+  release(): void {
+    this.group.release();
+  }
+
   // The partition is gone (deleted: its writers get 20) or broken (a failed write: the generic error 1).
   abort(error: Error, status: number = ErrorCode.resourceNotFound): void {
     this.failed = error;

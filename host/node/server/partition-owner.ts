@@ -136,6 +136,7 @@ export class PartitionOwner {
 
   private close(owned: Owned, remove: boolean): void {
     owned.group.abort(new Error('partition deleted'));
+    owned.group.release();
     owned.home.close();
     if (remove) PartitionHome.remove(this.options.dataDir, idsOf(owned.ref));
   }
