@@ -105,6 +105,7 @@ export class Replica {
   viewChangeStatusTimeout: Timeout = new Timeout(VIEW_CHANGE_STATUS_TICKS, true);
   requestStartViewTimeout: Timeout = new Timeout(REQUEST_START_VIEW_TICKS, true);
   repairTimeout: Timeout = new Timeout(REPAIR_TICKS, false);
+  timeouts: StaticArray<Timeout> = new StaticArray<Timeout>(7); // every one above, for stop / reset all
 
   // Counters for hosts and tests.
   viewChanges: u64 = 0;
@@ -131,6 +132,14 @@ export class Replica {
     this.outbox = outbox != null ? outbox : new Outbox();
     this.inbox = inbox != 0 ? inbox : heap.alloc(MESSAGE_MAX);
     this.rng = new Rng(rngSeed(group, replica));
+    const t = this.timeouts;
+    t[0] = this.prepareTimeout;
+    t[1] = this.commitMessageTimeout;
+    t[2] = this.normalHeartbeatTimeout;
+    t[3] = this.startViewChangeTimeout;
+    t[4] = this.viewChangeStatusTimeout;
+    t[5] = this.requestStartViewTimeout;
+    t[6] = this.repairTimeout;
     this.enterNormal();
   }
 
@@ -171,13 +180,7 @@ export class Replica {
     this.repairPeer = 0;
     this.repairNonce = 0;
     this.repairLast = 0;
-    this.prepareTimeout.reset();
-    this.commitMessageTimeout.reset();
-    this.normalHeartbeatTimeout.reset();
-    this.startViewChangeTimeout.reset();
-    this.viewChangeStatusTimeout.reset();
-    this.requestStartViewTimeout.reset();
-    this.repairTimeout.reset();
+    for (let i = 0; i < this.timeouts.length; i++) unchecked(this.timeouts[i]).reset();
     this.viewChanges = 0;
     this.messagesRejected = 0;
     this.deadlocks = 0;
@@ -713,12 +716,6 @@ export class Replica {
   }
 
   stopAllTimeouts(): void {
-    this.prepareTimeout.stop();
-    this.commitMessageTimeout.stop();
-    this.normalHeartbeatTimeout.stop();
-    this.startViewChangeTimeout.stop();
-    this.viewChangeStatusTimeout.stop();
-    this.requestStartViewTimeout.stop();
-    this.repairTimeout.stop();
+    for (let i = 0; i < this.timeouts.length; i++) unchecked(this.timeouts[i]).stop();
   }
 }
