@@ -232,3 +232,17 @@ test('appendAsync stamps the batches it is given in place and writes them as the
   assert.equal(reopened.nextOffset, 5);
   reopened.close();
 });
+
+test('reads stop at the batch that holds the messages asked for (a poll reads no batch it will not return)', async () => {
+  const dir = tempDir();
+  let clock = 1_000_000;
+  const p = await Partition.open({ dir, partitionId: 0, quiet: true, nowMicros: () => (clock += 10) });
+  for (const first of [0, 3, 6, 9]) p.append([await batchOf(first, 3)]); // one append time each
+  const bases = (batches: { baseOffset: number }[]) => batches.map((b) => b.baseOffset);
+  assert.deepEqual(bases(p.readFromOffset(1, 1 << 20, 2)), [0], 'offsets 1 and 2 are in the first batch');
+  assert.deepEqual(bases(p.readFromOffset(1, 1 << 20, 3)), [0, 3]);
+  assert.deepEqual(bases(p.readFromOffset(4, 1 << 20)), [3, 6, 9], 'no count: up to the byte budget');
+  const t = p.readFromOffset(6, 1 << 20, 1)[0].baseTimestamp;
+  assert.deepEqual(bases(p.readFromTimestamp(t, 1 << 20, 4)), [6, 9]);
+  p.close();
+});

@@ -71,7 +71,7 @@ export function buildPollReply(
   const current = currentOffsetOf(partition);
   const none: PollReply = { body: emptyPollReply(partitionId, current, prefix), lastOffset: null, messages: 0 };
   if ('empty' in plan || count <= 0) return none;
-  const batches = readPlanned(partition, plan, readBudget(partition, count, maxBytes));
+  const batches = readPlanned(partition, plan, readBudget(partition, count, maxBytes), count);
   if (batches.length === 0) return none;
   const start = 'start' in plan ? plan.start : batches[0].baseOffset;
   const end = Math.min(start + count, partition.nextOffset);
@@ -120,16 +120,16 @@ function readBudget(partition: Partition, count: number, maxBytes: number): numb
 }
 
 // The stored batches a plan touches, re-checked against the partition as it is now (the plan may be older).
-function readPlanned(partition: Partition, plan: { start: number } | { timestamp: number }, maxBytes: number): StoredBatch[] {
+function readPlanned(partition: Partition, plan: { start: number } | { timestamp: number }, maxBytes: number, count: number): StoredBatch[] {
   const { firstOffset, nextOffset } = partition;
   if (nextOffset <= firstOffset) return [];
   if ('start' in plan) {
     if (plan.start < firstOffset || plan.start >= nextOffset) return [];
-    return partition.readFromOffset(plan.start, maxBytes);
+    return partition.readFromOffset(plan.start, maxBytes, count);
   }
   // Timestamps are the broker's append time (base_timestamp), one per batch, so batch granularity is exact here.
   if (!(plan.timestamp >= 0) || plan.timestamp > partition.lastTimestamp) return [];
-  return partition.readFromTimestamp(plan.timestamp, maxBytes);
+  return partition.readFromTimestamp(plan.timestamp, maxBytes, count);
 }
 
 // Frames [from, to) of a stored batch as a record of at most `room` bytes (at least one frame when `atLeastOne`),

@@ -312,28 +312,32 @@ export class Partition {
     }
   }
 
-  // Whole batches from the one containing `offset`, at least one, then up to about `maxBytes`.
-  readFromOffset(offset: number, maxBytes = 1 << 20): StoredBatch[] {
+  // Whole batches from the one containing `offset`, at least one, then up to about `maxBytes`, and no more once they
+  // hold `messages` messages from `offset` on (a poll for count N reads no batch it will not return).
+  readFromOffset(offset: number, maxBytes = 1 << 20, messages = Infinity): StoredBatch[] {
     if (!Number.isInteger(offset) || offset < this.firstOffset || offset >= this.nextOffset) {
       throw storageError('OffsetOutOfRange', this.options.dir, 0,
         `offset ${offset} is outside [${this.firstOffset}, ${this.nextOffset - 1}]${this.nextOffset === this.firstOffset ? ' (empty partition)' : ''}`);
     }
     const entry = this.sc.core.indexFindOffset(this.index, offset);
-    return this.readFrom(entry, maxBytes, (b) => b.baseOffset + b.count > offset);
+    return this.readFrom(entry, maxBytes, (b) => b.baseOffset + b.count > offset, () => offset, messages);
   }
 
-  // Whole batches from the first whose base (append) timestamp is ≥ `timestamp` µs.
-  readFromTimestamp(timestamp: number, maxBytes = 1 << 20): StoredBatch[] {
+  // Whole batches from the first whose base (append) timestamp is ≥ `timestamp` µs; `messages` as above, counted
+  // from that batch's first message.
+  readFromTimestamp(timestamp: number, maxBytes = 1 << 20, messages = Infinity): StoredBatch[] {
     if (!Number.isFinite(timestamp) || timestamp < 0 || timestamp > this.lastTimestamp || this.nextOffset === this.firstOffset) {
       throw storageError('TimestampOutOfRange', this.options.dir, 0, `timestamp ${timestamp} µs is after the last batch (${this.lastTimestamp} µs) or invalid`);
     }
     const entry = this.sc.core.indexFindTimestamp(this.index, timestamp);
-    return this.readFrom(entry, maxBytes, (b) => b.baseTimestamp >= timestamp);
+    return this.readFrom(entry, maxBytes, (b) => b.baseTimestamp >= timestamp, (first) => first.baseOffset, messages);
   }
 
   // Walks verified batches from index entry `entry` (segment by segment) and returns those from the first `wanted`.
   // Every batch returned was re-hashed by the core on this read; a bad one stops the read with a named error.
-  private readFrom(entry: number, maxBytes: number, wanted: (b: StoredBatch) => boolean): StoredBatch[] {
+  private readFrom(
+    entry: number, maxBytes: number, wanted: (b: StoredBatch) => boolean, startOf: (first: StoredBatch) => number, messages: number,
+  ): StoredBatch[] {
     const core = this.sc.core;
     let segIdx = entry < 0 ? -1 : this.segments.findIndex((s) => s.ordinal === core.indexSegmentAt(this.index, entry));
     let pos = segIdx < 0 ? 0 : core.indexPositionAt(this.index, entry);
@@ -341,7 +345,8 @@ export class Partition {
     if (segIdx < 0) segIdx = 0;
     const out: StoredBatch[] = [];
     let bytes = 0;
-    while (segIdx < this.segments.length && (out.length === 0 || bytes < maxBytes)) {
+    let enough = false; // `messages` reached
+    while (segIdx < this.segments.length && !enough && (out.length === 0 || bytes < maxBytes)) {
       const segment = this.segments[segIdx];
       if (pos >= segment.size) {
         segIdx++;
@@ -352,17 +357,19 @@ export class Partition {
       const consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10));
       const view = new DataView(this.sc.u8.buffer, this.sc.window, consumed);
       let at = 0;
-      while (at < consumed && (out.length === 0 || bytes < maxBytes)) {
+      while (at < consumed && !enough && (out.length === 0 || bytes < maxBytes)) {
         const len = Number(view.getBigUint64(at + 32, true));
         const batch: StoredBatch = {
           baseOffset: Number(view.getBigUint64(at + 8, true)),
           baseTimestamp: Number(view.getBigUint64(at + 16, true)),
           count: view.getUint32(at + 48, true),
-          bytes: copyOut(this.sc.u8, this.sc.window + at, len),
+          bytes: EMPTY,
         };
         if (out.length > 0 || wanted(batch)) {
+          batch.bytes = copyOut(this.sc.u8, this.sc.window + at, len);
           out.push(batch);
           bytes += len;
+          enough = batch.baseOffset + batch.count - startOf(out[0]) >= messages;
         }
         at += len;
       }
@@ -465,6 +472,8 @@ export class Partition {
     return out;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function resultOf(staged: Staged): AppendResult {
   return { baseOffset: staged.baseOffset, nextOffset: staged.nextOffset, batches: staged.batches, bytes: staged.bytes, refused: staged.refused };
