@@ -15,6 +15,14 @@ function payload(offset: number, size = 100): Buffer {
   return b;
 }
 
+async function waitUntil(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 async function batchOf(first: number, count: number, size = 100): Promise<Buffer> {
   const sc = await storageCore();
   return buildBatch(sc, Array.from({ length: count }, (_, i) => ({ payload: payload(first + i, size) })), 1000);
@@ -109,8 +117,13 @@ test('retention by size and by age deletes the oldest sealed segments only', asy
 test('interval fsync policy acknowledges after write and flushes on its timer', async () => {
   const dir = tempDir();
   const p = await Partition.open({ dir, partitionId: 0, fsync: { kind: 'interval', ms: 5 }, quiet: true });
-  p.append([await batchOf(0, 3)]);
+  p.append([await batchOf(0, 2)]);
   assert.match(p.describe(), /interval:5/);
+  assert.equal(p.syncPending, true, 'acknowledged before its fdatasync');
+  await waitUntil(() => !p.syncPending, 'the interval timer synced the append');
+  await p.appendAsync([await batchOf(2, 1)]);
+  assert.equal(p.syncPending, true);
+  await waitUntil(() => !p.syncPending, 'the interval timer synced the asynchronous append');
   p.close();
   const q = await Partition.open({ dir, partitionId: 0, quiet: true });
   assert.equal(q.nextOffset, 3);

@@ -68,22 +68,16 @@ export class PartitionHome {
 
   // Batches whose layout decodeSendMessages accepted: their checksums are verified here, on the copy about to be
   // written (a batch that fails is left out and reported in `refused`), then offsets, append time and the batch
-  // checksum are stamped. One write and one fdatasync per group; a group larger than the core's staging area is
-  // written as several such groups, in order.
-  append(batches: Uint8Array[]): AppendResult {
-    let result: AppendResult | null = null;
-    for (const group of stagingGroups(batches, this.sc.stagingLen)) result = combine(result, this.current.append(group));
-    return result ?? this.emptyResult();
-  }
-
-  // append() with the writes on libuv's thread pool (Partition.appendAsync): one in flight per partition.
+  // checksum are stamped (in place: Partition.appendAsync). One write and one fdatasync per group, on libuv's
+  // thread pool, one in flight per partition; a group larger than the core's staging area is written as several
+  // such groups, in order.
   async appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
     let result: AppendResult | null = null;
     for (const group of stagingGroups(batches, this.sc.stagingLen)) result = combine(result, await this.current.appendAsync(group));
     return result ?? this.emptyResult();
   }
 
-  // Resolves once no append is being written (before a close that must not wait: shutdown).
+  // Resolves once no append is being written (shutdown waits for it before closing).
   idle(): Promise<void> {
     return this.current.idle();
   }

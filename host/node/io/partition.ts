@@ -196,6 +196,7 @@ export class Partition {
     try {
       writeFully(staged.segment.fd, this.sc.view(this.sc.staging, staged.bytes), staged.position, this.options.writeChunkBytes);
       if (this.policy.kind === 'every-batch') fs.fdatasyncSync(staged.segment.fd);
+      else this.dirty = true; // the interval timer's fdatasync
     } catch (error) {
       throw this.fail(staged, error as Error);
     }
@@ -203,8 +204,8 @@ export class Partition {
   }
 
   // The same append with the write and the fdatasync on libuv's thread pool, so the shard keeps serving (and
-  // gathering the next group) while the disk works. The batches' headers are stamped in place. One at a time per partition: the next group is stamped after
-  // this one's bytes are on disk, at the offsets and position it left. Until then readers see the partition as it
+  // gathering the next group) while the disk works. The batches' headers are stamped in place. One at a time per
+  // partition: the next group is stamped after this one's bytes are on disk, at the offsets and position it left. Until then readers see the partition as it
   // was (sizes and offsets move in finish()), and close() waits for the write before it closes the descriptor.
   async appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
     if (this.writing) throw new Error(`${this.options.dir}: an append is already being written (one at a time per partition)`);
@@ -223,6 +224,7 @@ export class Partition {
     try {
       await writevFullyAsync(staged.segment.fd, pieces, staged.position, this.options.writeChunkBytes);
       if (this.policy.kind === 'every-batch') await new Promise<void>((resolve, reject) => fs.fdatasync(staged.segment.fd, (e) => (e ? reject(e) : resolve())));
+      else this.dirty = true; // the interval timer's fdatasync
     } catch (error) {
       throw this.fail(staged, error as Error);
     } finally {
@@ -299,6 +301,11 @@ export class Partition {
     segment.nextOffset = staged.nextOffset;
     segment.lastTimestamp = staged.timestamp;
     return resultOf(staged);
+  }
+
+  // Written but not yet fdatasynced (interval:<ms>; every-batch never leaves anything behind).
+  get syncPending(): boolean {
+    return this.dirty;
   }
 
   // Under interval:<ms>: the periodic fdatasync. Under every-batch it has nothing to do.

@@ -19,9 +19,9 @@ function batchOf(sc: StorageCore, first: number, count: number, size = 300): Buf
 }
 
 // 5 segments of 2 messages (offsets 0..9), then an active one holding 10..11: each append of ~900 bytes rolls over.
-function segmented(sc: StorageCore, dataDir: string): PartitionHome {
+async function segmented(sc: StorageCore, dataDir: string): Promise<PartitionHome> {
   const home = PartitionHome.open(dataDir, ids, sc, { ...everyBatch, segmentBytes: 512 });
-  for (let i = 0; i < 6; i++) home.append([batchOf(sc, i * 2, 2)]);
+  for (let i = 0; i < 6; i++) await home.appendAsync([batchOf(sc, i * 2, 2)]);
   assert.deepEqual(home.partition.segments.map((s) => s.baseOffset), [0, 2, 4, 6, 8, 10]);
   return home;
 }
@@ -33,7 +33,7 @@ describe('PartitionHome', () => {
     const home = PartitionHome.open(dataDir, ids, sc, everyBatch);
     assert.equal(home.dir, path.join(dataDir, 'streams/3/topics/1/partitions/2'));
     assert.deepEqual(home.stats(), { currentOffset: 0, messagesCount: 0, sizeBytes: 0, segmentsCount: 1 });
-    const r = home.append([batchOf(sc, 0, 4), batchOf(sc, 4, 2)]);
+    const r = await home.appendAsync([batchOf(sc, 0, 4), batchOf(sc, 4, 2)]);
     assert.deepEqual([r.baseOffset, r.nextOffset], [0, 6]);
     home.offsets.store(1, 9, 3);
     home.offsets.flush();
@@ -53,10 +53,10 @@ describe('PartitionHome', () => {
   it('a group larger than the staging area is appended as several groups, in order; an empty one is a no-op', async () => {
     const small = await StorageCore.load({ memoryBytes: 8 << 20, windowBytes: 1 << 20, stagingBytes: 4096 });
     const home = PartitionHome.open(tempDir(), ids, small, everyBatch);
-    assert.deepEqual(home.append([]), { baseOffset: 0, nextOffset: 0, batches: 0, bytes: 0, refused: [] });
+    assert.deepEqual(await home.appendAsync([]), { baseOffset: 0, nextOffset: 0, batches: 0, bytes: 0, refused: [] });
     const sc = await storageCore(); // the batch builder keeps its region in the first core it was given
     const batches = [0, 3, 6, 9, 12].map((first) => batchOf(sc, first, 3)); // 1300 bytes each: 3 per group at most
-    const r = home.append(batches);
+    const r = await home.appendAsync(batches);
     assert.deepEqual(r, { baseOffset: 0, nextOffset: 15, batches: 5, bytes: 5 * (256 + 3 * 348), refused: [0, 0, 0, 0, 0] });
     assert.deepEqual(home.partition.readFromOffset(0, 1 << 20).map((b) => b.baseOffset), [0, 3, 6, 9, 12]);
     home.close();
@@ -65,7 +65,7 @@ describe('PartitionHome', () => {
   it('the stored bytes are stamped: partition id, offsets and a batch checksum the core accepts', async () => {
     const sc = await storageCore();
     const home = PartitionHome.open(tempDir(), ids, sc, everyBatch);
-    home.append([batchOf(sc, 0, 1), batchOf(sc, 1, 2)]);
+    await home.appendAsync([batchOf(sc, 0, 1), batchOf(sc, 1, 2)]);
     const [, second] = home.partition.readFromOffset(0);
     assert.deepEqual([Number(second.bytes.readBigUInt64LE(0)), second.baseOffset], [2, 1]);
     assert.deepEqual(batchPayloads(second.bytes)[1], Buffer.alloc(300, 2));
@@ -75,7 +75,7 @@ describe('PartitionHome', () => {
   it('purge: every message and offset gone, one empty segment at 0, new messages from 0, durable across reopen', async () => {
     const sc = await storageCore();
     const dataDir = tempDir();
-    const home = segmented(sc, dataDir);
+    const home = await segmented(sc, dataDir);
     home.offsets.store(1, 1, 7);
     home.offsets.store(2, 4, 3);
     home.offsets.flush();
@@ -85,7 +85,7 @@ describe('PartitionHome', () => {
     const files = Object.fromEntries(fs.readdirSync(home.dir).map((f) => [f, fs.statSync(path.join(home.dir, f)).size]));
     assert.deepEqual(files, { '00000000000000000000.index': 0, '00000000000000000000.log': 0, 'offsets.log': 0 });
     assert.ok(!fs.existsSync(home.dir + '.trash'));
-    assert.equal(home.append([batchOf(sc, 0, 3)]).baseOffset, 0);
+    assert.equal((await home.appendAsync([batchOf(sc, 0, 3)])).baseOffset, 0);
     home.close();
     const again = PartitionHome.open(dataDir, ids, sc, everyBatch);
     assert.deepEqual([again.stats().messagesCount, again.offsets.get(1, 1)], [3, null]);
@@ -95,7 +95,7 @@ describe('PartitionHome', () => {
   it('a purge interrupted after its rename is complete at the next open; a leftover trash is removed', async () => {
     const sc = await storageCore();
     const dataDir = tempDir();
-    segmented(sc, dataDir).close();
+    (await segmented(sc, dataDir)).close();
     const dir = partitionDir(dataDir, ids);
     fs.renameSync(dir, dir + '.trash'); // the crash came right after the commit point
     const home = PartitionHome.open(dataDir, ids, sc, everyBatch);
@@ -106,7 +106,7 @@ describe('PartitionHome', () => {
 
   it('deleteSegments without stored offsets: oldest sealed first, count bounded, the active one never', async () => {
     const sc = await storageCore();
-    const home = segmented(sc, tempDir());
+    const home = await segmented(sc, tempDir());
     assert.equal(home.deleteSegments(0), 0);
     assert.equal(home.deleteSegments(2), 2);
     assert.deepEqual(home.partition.segments.map((s) => s.baseOffset), [4, 6, 8, 10]);
@@ -120,7 +120,7 @@ describe('PartitionHome', () => {
 
   it('deleteSegments stops at the lowest stored consumer offset (Iggy: deletable when its last offset <= barrier)', async () => {
     const sc = await storageCore();
-    const home = segmented(sc, tempDir());
+    const home = await segmented(sc, tempDir());
     home.offsets.store(2, 1, 9); // a fast group
     home.offsets.store(1, 1, 2); // a slow consumer: segment [0,1] is read, [2,3] is not
     assert.equal(home.deleteSegments(10), 1);
