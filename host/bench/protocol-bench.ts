@@ -21,6 +21,7 @@ interface Options {
   size: number;
   fsync: string;
   verifyReads: string;
+  runs: number;
 }
 
 const HELP = `usage: npm run bench:protocol -- [flags]
@@ -31,10 +32,11 @@ const HELP = `usage: npm run bench:protocol -- [flags]
   --messages N          messages per batch [1000]
   --size B              payload bytes per message [1000]
   --fsync POLICY        --fsync of the server started here [every-batch]
-  --verify-reads MODE   --verify-reads of the server started here [full]`;
+  --verify-reads MODE   --verify-reads of the server started here [full]
+  --runs N              repeat the measurement on fresh streams of the same server, then print the medians [1]`;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { address: null, shards: 2, producers: 2, batches: 200, messages: 1000, size: 1000, fsync: 'every-batch', verifyReads: 'full' };
+  const o: Options = { address: null, shards: 2, producers: 2, batches: 200, messages: 1000, size: 1000, fsync: 'every-batch', verifyReads: 'full', runs: 1 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i];
@@ -43,7 +45,7 @@ function parseOptions(argv: string[]): Options {
     if (flag === '--address') o.address = value;
     else if (flag === '--fsync') o.fsync = value;
     else if (flag === '--verify-reads') o.verifyReads = value;
-    else if (['--shards', '--producers', '--batches', '--messages', '--size'].includes(flag)) {
+    else if (['--shards', '--producers', '--batches', '--messages', '--size', '--runs'].includes(flag)) {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer`);
       (o as unknown as Record<string, number>)[flag.slice(2)] = n;
@@ -75,33 +77,33 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function report(what: string, bytes: number, messages: number, seconds: number, latenciesMs: number[]): void {
+function report(what: string, bytes: number, messages: number, seconds: number, latenciesMs: number[]): number {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   console.log(`${what.padEnd(6)} ${(bytes / seconds / 1e6).toFixed(1).padStart(8)} MB/s ${(messages / seconds / 1e3).toFixed(1).padStart(9)} k msg/s` +
     `   per batch p50 ${percentile(sorted, 50).toFixed(2)} ms  p99 ${percentile(sorted, 99).toFixed(2)} ms  p999 ${percentile(sorted, 99.9).toFixed(2)} ms  (${sorted.length} batches, ${seconds.toFixed(2)} s)`);
+  return bytes / seconds / 1e6;
 }
 
-async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
-  const server = o.address ? null : await startServer(o);
-  const address = o.address ?? server!.address;
-  try {
-    const admin = await IggyClient.connect({ address, username: 'iggy', password: 'iggy' });
-    const run = Date.now().toString(36);
-    const targets: { stream: number; topic: number }[] = [];
-    for (let p = 0; p < o.producers; p++) {
-      const stream = await admin.createStream(`bench-${run}-${p}`);
-      const topic = await admin.createTopic({ stream: stream.id, name: 't', partitionsCount: 1 });
-      targets.push({ stream: stream.id, topic: topic.id });
-    }
-    const payload = new Uint8Array(o.size).fill(0x61);
-    const messages = Array.from({ length: o.messages }, (_, i) => ({ id: BigInt(i + 1), payload }));
-    const batch = buildBatch(messages); // built once: the bench measures the server, not the client's hashing
-    const batchBytes = o.messages * o.size;
-    console.log(`shardlog protocol bench: ${address}, ${o.producers} producer(s) × ${o.batches} batches × ${o.messages} msg × ${o.size} B` +
-      `${server ? `, ${o.shards} shard(s), fsync ${o.fsync}, verify-reads ${o.verifyReads}` : ''}`);
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
-    const producers = await Promise.all(targets.map(() => IggyClient.connect({ address, username: 'iggy', password: 'iggy' })));
+// One measurement on fresh streams: every producer sends its batches, then as many consumers poll them back.
+async function measure(
+  o: Options, address: string, admin: IggyClient, messages: { id: bigint; payload: Uint8Array }[], batch: Uint8Array,
+): Promise<{ send: number; poll: number }> {
+  const run = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const targets: { stream: number; topic: number }[] = [];
+  for (let p = 0; p < o.producers; p++) {
+    const stream = await admin.createStream(`bench-${run}-${p}`);
+    const topic = await admin.createTopic({ stream: stream.id, name: 't', partitionsCount: 1 });
+    targets.push({ stream: stream.id, topic: topic.id });
+  }
+  const batchBytes = o.messages * o.size;
+  const producers = await Promise.all(targets.map(() => IggyClient.connect({ address, username: 'iggy', password: 'iggy' })));
+  try {
     const sendLatencies: number[] = [];
     const sendStart = performance.now();
     await Promise.all(producers.map(async (client, i) => {
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
       }
     }));
     const sendSeconds = (performance.now() - sendStart) / 1000;
-    report('send', batchBytes * o.batches * o.producers, o.messages * o.batches * o.producers, sendSeconds, sendLatencies);
+    const send = report('send', batchBytes * o.batches * o.producers, o.messages * o.batches * o.producers, sendSeconds, sendLatencies);
 
     const pollLatencies: number[] = [];
     let polledBytes = 0;
@@ -132,9 +134,40 @@ async function main(): Promise<void> {
       }
     }));
     const pollSeconds = (performance.now() - pollStart) / 1000;
-    report('poll', polledBytes, polledMessages, pollSeconds, pollLatencies);
+    const poll = report('poll', polledBytes, polledMessages, pollSeconds, pollLatencies);
+    return { send, poll };
+  } finally {
+    await Promise.all(producers.map((c) => c.close()));
+  }
+}
+
+async function main(): Promise<void> {
+  let o: Options;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    console.error(`bench:protocol: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const server = o.address ? null : await startServer(o);
+  const address = o.address ?? server!.address;
+  try {
+    const admin = await IggyClient.connect({ address, username: 'iggy', password: 'iggy' });
+    const payload = new Uint8Array(o.size).fill(0x61);
+    const messages = Array.from({ length: o.messages }, (_, i) => ({ id: BigInt(i + 1), payload }));
+    const batch = buildBatch(messages); // built once: the bench measures the server, not the client's hashing
+    console.log(`shardlog protocol bench: ${address}, ${o.producers} producer(s) × ${o.batches} batches × ${o.messages} msg × ${o.size} B` +
+      `${server ? `, ${o.shards} shard(s), fsync ${o.fsync}, verify-reads ${o.verifyReads}` : ''}${o.runs > 1 ? `, ${o.runs} runs` : ''}`);
+    const results: { send: number; poll: number }[] = [];
+    for (let run = 1; run <= o.runs; run++) {
+      if (o.runs > 1) console.log(`run ${run}/${o.runs}`);
+      results.push(await measure(o, address, admin, messages, batch));
+    }
+    if (o.runs > 1) {
+      console.log(`median of ${o.runs} runs: send ${median(results.map((r) => r.send)).toFixed(1)} MB/s, poll ${median(results.map((r) => r.poll)).toFixed(1)} MB/s`);
+    }
     console.log('(MB/s counts payload bytes; frames add 48 B per message and 256 B per batch)');
-    await Promise.all([...producers, admin].map((c) => c.close()));
+    await admin.close();
   } finally {
     if (server) {
       server.child.kill('SIGTERM');
