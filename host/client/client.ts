@@ -1,7 +1,7 @@
 // IggyClient: one method per command code of iggy-client-wire.md §3.3 over one lock-step connection. The header
 // of each request is chosen from the command table (operation, request-number rule, session), and each reply goes
 // through the SDK decode order of §2.3: eviction, status, operation, result section, payload.
-import { encodeRequest, type ServerFrame } from '../shared/wire/header.js';
+import { encodeRequestHeader, type ServerFrame } from '../shared/wire/header.js';
 import { ErrorCode, Operation, commandByCode, isKnownOperation, isResultFramed, type RequestRule } from '../shared/wire/codes.js';
 import { parseResult } from '../shared/wire/result.js';
 import { WireError } from '../shared/wire/buffer.js';
@@ -121,7 +121,7 @@ export class IggyClient {
     if (operation !== Operation.register && operation !== Operation.nonReplicated && !this.session.bound) {
       throw new IggyError(ErrorCode.unauthenticated, `operation ${operation} needs a logged-in session`);
     }
-    const frame = encodeRequest({
+    const header = encodeRequestHeader({
       client: this.session.clientId,
       request: this.session.requestNumber(rule),
       operation,
@@ -129,7 +129,7 @@ export class IggyClient {
       code,
       body,
     });
-    return this.decode(await this.connection.request(frame));
+    return this.decode(await this.connection.request([header, body]));
   }
 
   private decode(frame: ServerFrame): Uint8Array {

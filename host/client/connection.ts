@@ -10,7 +10,7 @@ import { WireError } from '../shared/wire/buffer.js';
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 interface Pending {
-  frame: Uint8Array;
+  frame: Uint8Array[]; // pieces written back to back
   resolve: (frame: ServerFrame) => void;
   reject: (error: Error) => void;
 }
@@ -60,11 +60,11 @@ export class Connection {
     return this.closedBy !== null;
   }
 
-  // Sends one complete frame and resolves with the server's answer to it.
-  request(frame: Uint8Array): Promise<ServerFrame> {
+  // Sends one complete frame (or its pieces: a header and the body after it) and resolves with the server's answer.
+  request(frame: Uint8Array | Uint8Array[]): Promise<ServerFrame> {
     if (this.closedBy) return Promise.reject(this.closedBy);
     return new Promise((resolve, reject) => {
-      this.queue.push({ frame, resolve, reject });
+      this.queue.push({ frame: frame instanceof Uint8Array ? [frame] : frame, resolve, reject });
       this.pump();
     });
   }
@@ -93,7 +93,9 @@ export class Connection {
       this.fail(new ConnectionClosed(`after a request got no reply within ${this.timeoutMs} ms`));
       this.socket.destroy();
     }, this.timeoutMs);
-    this.socket.write(next.frame);
+    this.socket.cork();
+    for (const piece of next.frame) if (piece.length > 0) this.socket.write(piece);
+    this.socket.uncork();
   }
 
   private receive(chunk: Buffer): void {

@@ -49,13 +49,20 @@ function prefix(w: Writer, size: number, command: number): void {
 }
 
 export function encodeRequest(r: RequestFrame): Uint8Array {
-  const size = HEADER_SIZE + (r.body?.length ?? 0);
-  return frame(r.body, (w) => {
-    prefix(w, size, Command.request);
-    w.u128(r.client).u128(r.requestChecksum ?? 0n).u64(r.timestamp ?? 0n).u64(r.request).u8(r.operation);
-    w.bytes(new Uint8Array(7)).u64(r.session).u32(0);
-    w.u32(r.code ?? 0).bytes(new Uint8Array(56));
-  });
+  return frame(r.body, (w) => requestHeader(w, r));
+}
+
+// The 256-byte header of a request whose body is written after it as it is (a large body is not copied into a
+// new frame): the two pieces make the frame.
+export function encodeRequestHeader(r: RequestFrame): Uint8Array {
+  return frame(undefined, (w) => requestHeader(w, r));
+}
+
+function requestHeader(w: Writer, r: RequestFrame): void {
+  prefix(w, HEADER_SIZE + (r.body?.length ?? 0), Command.request);
+  w.u128(r.client).u128(r.requestChecksum ?? 0n).u64(r.timestamp ?? 0n).u64(r.request).u8(r.operation);
+  w.bytes(new Uint8Array(7)).u64(r.session).u32(0);
+  w.u32(r.code ?? 0).bytes(new Uint8Array(56));
 }
 
 export function frameSize(header: Uint8Array): number {

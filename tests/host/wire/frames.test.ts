@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { Reader, WireError, Writer, utf8 } from '../../../host/shared/wire/buffer.js';
 import { COMMANDS, ErrorCode, Operation, commandByCode, evictionErrorCode, isResultFramed } from '../../../host/shared/wire/codes.js';
 import {
-  Command, FrameSplitter, HEADER_SIZE, decodeRequestHeader, decodeServerFrame, encodeEviction, encodeReply, encodeRequest,
+  Command, FrameSplitter, HEADER_SIZE, decodeRequestHeader, decodeServerFrame, encodeEviction, encodeReply, encodeRequest, encodeRequestHeader,
   frameCommand, requestHeaderProblem,
 } from '../../../host/shared/wire/header.js';
 import { namedId, numericId, readIdentifier, readPartitioning, readPollingStrategy, readTlvBlock, writeIdentifier, writePartitioning, writePollingStrategy, writeTlvBlock } from '../../../host/shared/wire/primitives.js';
@@ -133,5 +133,15 @@ describe('frame splitter', () => {
     assert.throws(() => new FrameSplitter().push(bad), /frame size 100 is outside/);
     new DataView(bad.buffer).setUint32(48, 65 * 1024 * 1024, true);
     assert.throws(() => new FrameSplitter().push(bad), /outside/);
+  });
+});
+
+describe('request header as a piece', () => {
+  it('encodeRequestHeader then the body is byte for byte the frame encodeRequest builds', () => {
+    const body = new Uint8Array(5000).map((_, i) => i & 0xff);
+    const r = { client: CLIENT, request: 9n, operation: 128, session: 7n, code: 0, body };
+    const header = encodeRequestHeader(r);
+    assert.equal(header.length, 256);
+    assert.deepEqual(Buffer.concat([header, body]), Buffer.from(encodeRequest(r)));
   });
 });
