@@ -15,6 +15,16 @@ function payload(offset: number, size = 100): Buffer {
   return b;
 }
 
+// What a fresh open of `dir` recovers: the next offset after every batch found durable.
+async function nextOffsetAfterReopen(dir: string, partitionId: number): Promise<number> {
+  const q = await Partition.open({ dir, partitionId, quiet: true });
+  try {
+    return q.nextOffset;
+  } finally {
+    q.close();
+  }
+}
+
 async function waitUntil(condition: () => boolean, what: string, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
@@ -125,9 +135,7 @@ test('interval fsync policy acknowledges after write and flushes on its timer', 
   assert.equal(p.syncPending, true);
   await waitUntil(() => !p.syncPending, 'the interval timer synced the asynchronous append');
   p.close();
-  const q = await Partition.open({ dir, partitionId: 0, quiet: true });
-  assert.equal(q.nextOffset, 3);
-  q.close();
+  assert.equal(await nextOffsetAfterReopen(dir, 0), 3);
 });
 
 test('a torn tail is truncated after the last valid batch and reported; policy fail refuses instead', async () => {
@@ -241,9 +249,7 @@ test('appendAsync stamps the batches it is given in place and writes them as the
   const log = fs.readFileSync(path.join(dir, '00000000000000000000.log'));
   assert.deepEqual(log, Buffer.concat([good, last]), 'exactly the stamped batches, back to back');
   p.close();
-  const reopened = await Partition.open({ dir, partitionId: 4, quiet: true });
-  assert.equal(reopened.nextOffset, 5);
-  reopened.close();
+  assert.equal(await nextOffsetAfterReopen(dir, 4), 5);
 });
 
 test('reads stop at the batch that holds the messages asked for (a poll reads no batch it will not return)', async () => {
