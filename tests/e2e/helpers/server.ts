@@ -23,14 +23,16 @@ export function tempDir(prefix: string): string {
 }
 
 // Starts `shardlog-server` with `args` (--http-address and --tcp-address on free ports and a temp --data-dir are
-// added unless given). Output of both streams is collected.
+// added unless given; a temp data directory is removed when the server exits, a given one is the caller's).
+// Output of both streams is collected.
 export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
   const httpAddress = `127.0.0.1:${await freePort()}`;
-  const dataDir = tempDir('data');
+  const given = args.indexOf('--data-dir');
+  const dataDir = given >= 0 ? args[given + 1] : tempDir('data');
   const fullArgs = [...args];
   if (!args.includes('--http-address')) fullArgs.push('--http-address', httpAddress);
   if (!args.includes('--tcp-address') && !args.includes('--help')) fullArgs.push('--tcp-address', `127.0.0.1:${await freePort()}`);
-  if (!args.includes('--data-dir')) fullArgs.push('--data-dir', dataDir);
+  if (given < 0) fullArgs.push('--data-dir', dataDir);
   const child = spawn(process.execPath, [serverEntry, ...fullArgs], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
@@ -40,7 +42,10 @@ export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = 
   child.stdout!.on('data', (d) => { text += d; });
   child.stderr!.on('data', (d) => { text += d; });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('exit', (code, signal) => {
+      if (given < 0) fs.rmSync(dataDir, { recursive: true, force: true });
+      resolve({ code, signal });
+    });
   });
   return { child, httpAddress, dataDir, output: () => text, exited };
 }
@@ -81,5 +86,4 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
 export async function stopServer(server: RunningServer): Promise<void> {
   if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
   await server.exited;
-  fs.rmSync(server.dataDir, { recursive: true, force: true });
 }
