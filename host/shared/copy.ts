@@ -16,3 +16,25 @@ export function copyOut(source: Uint8Array, at: number, len: number): Buffer {
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+// `length` bytes of `pieces` (taken back to back as one message) from its byte `from` on, into `target` at `at`.
+export function copyPiecesInto(target: Uint8Array, at: number, pieces: Uint8Array[], from: number, length: number): void {
+  for (const piece of pieces) {
+    if (length === 0) return;
+    if (from >= piece.length) {
+      from -= piece.length;
+      continue;
+    }
+    const n = Math.min(piece.length - from, length);
+    copyInto(target, at, piece.subarray(from, from + n));
+    at += n;
+    length -= n;
+    from = 0;
+  }
+}
+
+// One buffer of `pieces` back to back (a single piece is returned as it is).
+export function joinPieces(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0];
+  return Buffer.concat(pieces);
+}

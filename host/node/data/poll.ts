@@ -19,7 +19,9 @@ export interface PollState {
 }
 
 export interface PollReply {
-  body: Uint8Array;
+  // The body in pieces, back to back: the head (after `prefix` zero bytes), then the records as they were read.
+  // The pieces go to the ring or the socket from where they are, instead of being copied into one body first.
+  pieces: Uint8Array[];
   lastOffset: number | null; // offset of the last message returned (what auto_commit stores), null when none
   messages: number;
 }
@@ -69,7 +71,7 @@ export function buildPollReply(
   prefix = 0, // bytes left free at the front of `body` for the caller's own framing (saves a copy of the reply)
 ): PollReply {
   const current = currentOffsetOf(partition);
-  const none: PollReply = { body: emptyPollReply(partitionId, current, prefix), lastOffset: null, messages: 0 };
+  const none: PollReply = { pieces: [emptyPollReply(partitionId, current, prefix)], lastOffset: null, messages: 0 };
   if ('empty' in plan || count <= 0) return none;
   const batches = readPlanned(partition, plan, readBudget(partition, count, maxBytes), count);
   if (batches.length === 0) return none;
@@ -94,15 +96,9 @@ export function buildPollReply(
     if (record.count < to - from) break; // out of room
   }
   if (messages === 0) return none;
-  const body = Buffer.allocUnsafe(prefix + bytes);
-  body.fill(0, 0, prefix);
-  replyHead(body.subarray(prefix), partitionId, current, messages);
-  let at = prefix + POLL_REPLY_HEAD_BYTES;
-  for (const record of records) {
-    body.set(record, at);
-    at += record.length;
-  }
-  return { body, lastOffset: start + messages - 1, messages };
+  const head = Buffer.alloc(prefix + POLL_REPLY_HEAD_BYTES);
+  replyHead(head.subarray(prefix), partitionId, current, messages);
+  return { pieces: [head, ...records], lastOffset: start + messages - 1, messages };
 }
 
 // current_offset of §8.5: the highest committed offset, 0 when nothing was ever stored.

@@ -308,9 +308,12 @@ export class ClientRequests implements ConnectionHandler {
       method: Method.poll, target: this.targetOf(target), consumer: { kind: target.consumerKind, id: target.consumerId },
       strategy: STRATEGY_KIND[strategy.kind], value: 'value' in strategy ? strategy.value : 0n, count, autoCommit,
     };
-    const reply = await this.forward(target, Variant.lifecycle, Lifecycle.partitionRead, request);
-    if (reply.status !== 0) return this.reply(h, reply.status);
-    return this.replyPieces(h, reply.body);
+    // The owner's reply in pieces (its status word, the head, the records), written to the socket as they are.
+    const owner = this.ctx.ownerOf(target.streamId, target.topicId, target.partitionId);
+    const pieces = await this.ctx.rpc.callPieces(owner, Variant.lifecycle, Lifecycle.partitionRead, encodePartitionRequest(request), target.namespace);
+    const { status } = decodePartitionReply(pieces[0]);
+    if (status !== 0) return this.reply(h, status);
+    return this.replyPieces(h, [pieces[0].subarray(4), ...pieces.slice(1)]);
   }
 
   private async getOffset(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
@@ -345,14 +348,15 @@ export class ClientRequests implements ConnectionHandler {
     });
   }
 
-  // Large bodies (polls) go out as header + body without another copy.
-  private replyPieces(h: RequestHeader, body: Uint8Array): Answer {
+  // Large bodies (polls) go out as the header and the body's pieces, without another copy.
+  private replyPieces(h: RequestHeader, body: Uint8Array[]): Answer {
     const header = encodeReply({
       client: h.client, requestChecksum: h.requestChecksum, session: h.session, commit: BigInt(this.ctx.state.appliedOp),
       timestamp: h.timestamp, request: h.request, operation: h.operation, status: 0,
     });
-    new DataView(header.buffer, header.byteOffset).setUint32(48, HEADER_SIZE + body.length, true);
-    return [header, body];
+    const size = body.reduce((sum, piece) => sum + piece.length, HEADER_SIZE);
+    new DataView(header.buffer, header.byteOffset).setUint32(48, size, true);
+    return [header, ...body];
   }
 }
 

@@ -3,12 +3,16 @@
 // back, so the receiver reassembles per (source, lane) without ids. Nothing here is dropped: a message waits in
 // its queue until the ring has room (sendFits), because these frames carry client requests and their replies.
 // Lifecycle pings and VSR traffic keep try-send-or-drop (shard-worker.ts, the core).
-import { copyInto } from '../../shared/copy.js';
+import { copyInto, copyPiecesInto } from '../../shared/copy.js';
 import { F, FRAME_HEADER } from '../../shared/frames.js';
 import type { CoreExports } from '../../shared/core.js';
 
 const FLAG_MORE = 1;
 const LANES = 2;
+
+// What a shard sends: bytes, or pieces sent back to back as one message (a poll reply's head and its records,
+// copied into the ring from where they are).
+export type Payload = Uint8Array | Uint8Array[];
 
 export interface ShardMessage {
   source: number;
@@ -24,7 +28,8 @@ interface Outbound {
   kind: number;
   correlation: number;
   group: bigint;
-  payload: Uint8Array;
+  pieces: Uint8Array[];
+  total: number; // bytes of all pieces
   sent: number; // bytes already handed to the ring
 }
 
@@ -60,9 +65,11 @@ export class Mailbox {
     return this.pendingCount;
   }
 
-  send(target: number, variant: number, kind: number, correlation: number, payload: Uint8Array, group = 0n): void {
+  send(target: number, variant: number, kind: number, correlation: number, payload: Payload, group = 0n): void {
     if (target === this.self) throw new Error('mailbox: a shard does not send to itself (call the handler)');
-    this.queues[target * LANES + this.core.frameLane(variant, kind)].push({ variant, kind, correlation, group, payload, sent: 0 });
+    const pieces = payload instanceof Uint8Array ? [payload] : payload;
+    const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+    this.queues[target * LANES + this.core.frameLane(variant, kind)].push({ variant, kind, correlation, group, pieces, total, sent: 0 });
     this.pendingCount++;
     this.pump();
     if (this.pendingCount > 0) this.wake();
@@ -78,7 +85,7 @@ export class Mailbox {
       while (queue.length > 0) {
         const message = queue[0];
         if (!this.sendFragment(target, message)) break;
-        if (message.sent === message.payload.length) {
+        if (message.sent === message.total) {
           queue.shift();
           this.pendingCount--;
         }
@@ -88,16 +95,16 @@ export class Mailbox {
   }
 
   private sendFragment(target: number, m: Outbound): boolean {
-    const length = Math.min(this.fragment, m.payload.length - m.sent);
+    const length = Math.min(this.fragment, m.total - m.sent);
     if (!this.core.sendFits(target, m.variant, m.kind, length)) return false;
     const at = this.core.sendBegin(target, m.variant, m.kind, m.correlation, length);
     if (at === 0) return false;
     const frame = at - FRAME_HEADER;
-    const more = m.sent + length < m.payload.length;
+    const more = m.sent + length < m.total;
     this.view.setUint16(frame + F.flags, more ? FLAG_MORE : 0, true);
     this.view.setBigUint64(frame + F.group, m.group, true);
-    this.view.setBigUint64(frame + F.aux, BigInt(m.payload.length), true);
-    copyInto(this.u8, at, m.payload.subarray(m.sent, m.sent + length));
+    this.view.setBigUint64(frame + F.aux, BigInt(m.total), true);
+    copyPiecesInto(this.u8, at, m.pieces, m.sent, length);
     this.core.sendCommit();
     m.sent += length;
     return true;

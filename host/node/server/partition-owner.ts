@@ -13,6 +13,7 @@ import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
 import { claimDirectory, writeIncarnation } from '../data/incarnation.js';
+import type { Payload } from './mailbox.js';
 import { PartitionGroup } from './partition-group.js';
 import type { ShardContext } from './context.js';
 import type { DataTarget } from './data-ops.js';
@@ -172,7 +173,7 @@ export class PartitionOwner {
   }
 
   // CONSENSUS/PARTITION and PARTITION_READ frames from home shards (and from this shard itself).
-  async handle(payload: Uint8Array): Promise<Uint8Array> {
+  async handle(payload: Uint8Array): Promise<Payload> {
     const request = decodePartitionRequest(payload);
     if (request.target.appliedOp > this.ctx.state.appliedOp) await this.ctx.applied(request.target.appliedOp);
     const { streamId, topicId, partitionId } = request.target;
@@ -181,7 +182,7 @@ export class PartitionOwner {
     return this.serve(owned, request);
   }
 
-  private async serve(owned: Owned, request: PartitionRequest): Promise<Uint8Array> {
+  private async serve(owned: Owned, request: PartitionRequest): Promise<Payload> {
     switch (request.method) {
       case Method.send: {
         // The checksums are verified by the append, on the owner (the hashing is spread over the shards that own
@@ -217,7 +218,7 @@ export class PartitionOwner {
     }
   }
 
-  private async poll(owned: Owned, q: Extract<PartitionRequest, { method: typeof Method.poll }>): Promise<Uint8Array> {
+  private async poll(owned: Owned, q: Extract<PartitionRequest, { method: typeof Method.poll }>): Promise<Payload> {
     const { home } = owned;
     const kind = STRATEGIES[q.strategy];
     if (!kind) return encodePartitionReply(ErrorCode.invalidCommand);
@@ -231,7 +232,7 @@ export class PartitionOwner {
       const status = await owned.group.storeOffset(q.consumer, reply.lastOffset);
       if (status !== 0) return encodePartitionReply(status);
     }
-    return reply.body;
+    return reply.pieces;
   }
 
   private publishStats(namespace: bigint, stats: PartitionStats | null): void {

@@ -2,9 +2,12 @@
 // the reply lane (FORWARD_CLIENT_SEND, or PARTITION_READ_REPLY for reads) with the same id. A call to this shard
 // itself runs the handler directly. Messages with correlation 0 are one-way (broadcasts, stats notices).
 import { Lifecycle, Variant } from '../../shared/frames.js';
-import type { Mailbox, ShardMessage } from './mailbox.js';
+import { joinPieces } from '../../shared/copy.js';
+import type { Mailbox, Payload, ShardMessage } from './mailbox.js';
 
-export type Handler = (message: ShardMessage) => Promise<Uint8Array | null> | Uint8Array | null;
+// A handler's answer: bytes, or pieces (sent back to back into the ring, or handed to a caller on this shard as they
+// are), or null for none.
+export type Handler = (message: ShardMessage) => Promise<Payload | null> | Payload | null;
 
 interface Waiting {
   resolve: (payload: Uint8Array) => void;
@@ -35,14 +38,20 @@ export class ShardRpc {
   }
 
   call(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): Promise<Uint8Array> {
+    return this.callPieces(target, variant, kind, payload, group).then(joinPieces);
+  }
+
+  // The answer as the handler gave it when it ran on this shard (pieces are not joined: a poll reply goes to the
+  // socket from where its records are), or as the one buffer it arrived in from another shard.
+  callPieces(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): Promise<Uint8Array[]> {
     if (target === this.self) {
       return Promise.resolve(this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload }))
-        .then((reply) => reply ?? new Uint8Array(0));
+        .then((reply) => (reply === null ? [new Uint8Array(0)] : reply instanceof Uint8Array ? [reply] : reply));
     }
     const correlation = this.next;
     this.next = this.next === 0xffff_ffff ? 1 : this.next + 1;
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.waiting.set(correlation, { resolve, reject });
+    return new Promise<Uint8Array[]>((resolve, reject) => {
+      this.waiting.set(correlation, { resolve: (reply) => resolve([reply]), reject });
       this.mailbox.send(target, variant, kind, correlation, payload, group);
     });
   }

@@ -67,7 +67,7 @@ async function sixMessages(): Promise<{ sc: StorageCore; p: Partition }> {
 function poll(sc: StorageCore, p: Partition, strategy: PollingStrategy, count: number, stored: number | null = null, maxBytes = 1 << 20) {
   const plan = planPoll(strategy, count, { firstOffset: p.firstOffset, nextOffset: p.nextOffset, storedOffset: stored });
   const reply = buildPollReply(sc, p, 4, plan, count, maxBytes);
-  const parsed = parseReply(sc, reply.body);
+  const parsed = parseReply(sc, Buffer.concat(reply.pieces));
   assert.equal(reply.messages, parsed.count);
   assert.equal(reply.lastOffset, parsed.count === 0 ? null : parsed.messages[parsed.count - 1].offset);
   return { plan, reply, parsed, offsets: parsed.messages.map((m) => m.offset) };
@@ -113,7 +113,7 @@ describe('buildPollReply', () => {
     }
     const after = poll(sc, p, next, 10, 5);
     assert.deepEqual(after.plan, { empty: true });
-    assert.equal(after.reply.body.length, 16);
+    assert.equal(Buffer.concat(after.reply.pieces).length, 16);
     assert.deepEqual([after.parsed.partitionId, after.parsed.current, after.parsed.count], [4, 5, 0]);
     p.close();
   });
@@ -159,7 +159,7 @@ describe('buildPollReply', () => {
     const frame = 48 + 9; // "message-N"
     const two = poll(sc, p, first, 10, null, 16 + 256 + 2 * frame);
     assert.deepEqual(two.offsets, [0, 1]);
-    assert.equal(two.reply.body.length, 16 + 256 + 2 * frame);
+    assert.equal(Buffer.concat(two.reply.pieces).length, 16 + 256 + 2 * frame);
     const justUnder = poll(sc, p, first, 10, null, 16 + 256 + 3 * frame + 256 + frame - 1);
     assert.deepEqual(justUnder.offsets, [0, 1, 2], 'a next record with one frame would be one byte over');
     const tiny = poll(sc, p, offset(3), 10, null, 1);

@@ -1,4 +1,4 @@
-// Messages between shards over the rings: any size arrives whole and in order, a full ring holds messages back
+// Messages between shards over the rings: any size (sent whole or in pieces) arrives whole and in order, a full ring holds messages back
 // instead of dropping them, and no drop is counted for what waited.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -21,7 +21,13 @@ describe('shard mailbox', () => {
     const sender = new Mailbox(a, mesh.memory, 0, 2, fragment);
     const receiver = new Mailbox(b, mesh.memory, 1, 2);
     const sizes = [0, 1, 100, 16 << 10, (16 << 10) + 1, 40_000, 200_000, 3 << 20, 7, 50_000, 33_000];
-    for (const [i, size] of sizes.entries()) sender.send(1, Variant.lifecycle, Lifecycle.metadataSubmit, i + 1, pattern(size, i + 1), BigInt(i) << 40n);
+    // Every other message goes as pieces (an empty one among them) that fragments cut anywhere: it must arrive as
+    // the one message the pieces make back to back.
+    const asPieces = (bytes: Uint8Array) => [bytes.subarray(0, bytes.length / 3), new Uint8Array(0), bytes.subarray(bytes.length / 3, (2 * bytes.length) / 3), bytes.subarray((2 * bytes.length) / 3)];
+    for (const [i, size] of sizes.entries()) {
+      const bytes = pattern(size, i + 1);
+      sender.send(1, Variant.lifecycle, Lifecycle.metadataSubmit, i + 1, i % 2 === 1 ? asPieces(bytes) : bytes, BigInt(i) << 40n);
+    }
     assert.ok(sender.pending > 0, 'a 3 MiB message cannot fit a 64 KiB ring at once');
     const got: ShardMessage[] = [];
     for (let turns = 0; got.length < sizes.length; turns++) {
