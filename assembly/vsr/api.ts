@@ -43,11 +43,13 @@ export function vsrCreate(cluster: u64, group: u64, replica: u32, replicaCount: 
     }
   }
   if (registry == null) {
-    registry = new StaticArray<Replica | null>(GROUPS_MAX);
-    released = new StaticArray<bool>(GROUPS_MAX);
+    // The registry last: an arena too small traps in here (the host reports ArenaFull), and a later call starts
+    // the instance's setup again instead of finding it half done.
     sharedOutbox = new Outbox();
     sharedInbox = heap.alloc(MESSAGE_MAX);
     checksumInit();
+    released = new StaticArray<bool>(GROUPS_MAX);
+    registry = new StaticArray<Replica | null>(GROUPS_MAX);
   }
   assert(created < GROUPS_MAX, "vsr: too many groups in one instance");
   unchecked(registry![created] = new Replica(cluster, group, replica, replicaCount, slots, clientsMax, sharedOutbox, sharedInbox));

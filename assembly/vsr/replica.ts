@@ -184,6 +184,13 @@ export class Replica {
     this.viewChanges = 0;
     this.messagesRejected = 0;
     this.deadlocks = 0;
+    this.recoveryCommit = 0;
+    this.recoveryChecksum = 0;
+    this.recoveryBroken = false;
+    this.recoveryTail = false;
+    this.unloadedFrom = 0;
+    this.journalHead = 0;
+    this.journalTop = 0;
     this.rng.state = rngSeed(group, replica);
     this.enterNormal();
   }

@@ -574,6 +574,28 @@ describe("vsr recovery", () => {
 
 // Last in the file: its toThrow specs trap inside the core, which can leave module state that later specs trip on.
 describe("vsr replica reuse", () => {
+  it("resets what a restart left for view changes (unloadedFrom, journalHead, journalTop, recovery state)", () => {
+    const fresh = new Replica(CLUSTER, GROUP, 0, 3, 64, 4);
+    const used = new Replica(CLUSTER, GROUP, 0, 3, 64, 4);
+    // What a restart with a journal longer than the window leaves behind (recovery.ts recoverPrepare).
+    used.unloadedFrom = 5;
+    used.journalHead = 20;
+    used.journalTop = 3;
+    used.recoveryCommit = 7;
+    used.recoveryChecksum = 9;
+    used.recoveryTail = true;
+    used.recoveryBroken = true;
+    used.reuse(CLUSTER, GROUP + 1, 0);
+    expect(used.unloadedFrom).toBe(fresh.unloadedFrom);
+    expect(used.journalHead).toBe(fresh.journalHead);
+    expect(used.journalTop).toBe(fresh.journalTop);
+    expect(used.recoveryCommit).toBe(fresh.recoveryCommit);
+    expect(used.recoveryChecksum).toBe(fresh.recoveryChecksum);
+    expect(used.recoveryTail).toBe(fresh.recoveryTail);
+    expect(used.recoveryBroken).toBe(fresh.recoveryBroken);
+    expect(used.mayNack(10)).toBe(fresh.mayNack(10)); // a fresh replica may nack op 10 in a view change
+  });
+
   it("a used replica taken for a new group acts exactly as a fresh one of its shape", () => {
     const used = new Cluster(1);
     const old = register(used);

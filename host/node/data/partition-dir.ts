@@ -50,6 +50,8 @@ export class PartitionHome {
     private currentOffsets: ConsumerOffsets,
   ) {}
 
+  private appending: Promise<AppendResult> | null = null; // the appendAsync on its way (one at a time)
+
   static open(dataDir: string, ids: PartitionIds, sc: StorageCore, options: PartitionHomeOptions): PartitionHome {
     const dir = partitionDir(dataDir, ids);
     removeTrash(dir);
@@ -70,21 +72,31 @@ export class PartitionHome {
   // written (a batch that fails is left out and reported in `refused`), then offsets, append time and the batch
   // checksum are stamped (in place: Partition.appendAsync). One write and one fdatasync per group, on libuv's
   // thread pool, one in flight per partition; a group larger than the core's staging area is written as several
-  // such groups, in order.
-  async appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
+  // such groups, in order. A purge between two groups sends the later ones to the new files: every batch's offset
+  // is reported on its own (AppendResult.bases), never derived from the first one's.
+  appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
+    const run = this.appendGroups(batches);
+    this.appending = run;
+    const done = () => { if (this.appending === run) this.appending = null; };
+    run.then(done, done);
+    return run;
+  }
+
+  private async appendGroups(batches: Uint8Array[]): Promise<AppendResult> {
     let result: AppendResult | null = null;
     for (const group of stagingGroups(batches, this.sc.stagingLen)) result = combine(result, await this.current.appendAsync(group));
     return result ?? this.emptyResult();
   }
 
-  // Resolves once no append is being written (shutdown waits for it before closing).
+  // Resolves once no append is being written, to these files or to the ones a purge replaced meanwhile (shutdown
+  // waits for it before closing).
   idle(): Promise<void> {
-    return this.current.idle();
+    return this.appending ? this.appending.then(() => undefined, () => undefined) : Promise.resolve();
   }
 
   private emptyResult(): AppendResult {
     const nextOffset = this.current.nextOffset;
-    return { baseOffset: nextOffset, nextOffset, batches: 0, bytes: 0, refused: [] };
+    return { baseOffset: nextOffset, nextOffset, batches: 0, bytes: 0, refused: [], bases: [] };
   }
 
   stats(): PartitionStats {
@@ -210,7 +222,10 @@ function stagingGroups(batches: Uint8Array[], stagingLen: number): Uint8Array[][
 
 function combine(sum: AppendResult | null, r: AppendResult): AppendResult {
   if (!sum) return r;
-  return { baseOffset: sum.baseOffset, nextOffset: r.nextOffset, batches: sum.batches + r.batches, bytes: sum.bytes + r.bytes, refused: [...sum.refused, ...r.refused] };
+  return {
+    baseOffset: sum.baseOffset, nextOffset: r.nextOffset, batches: sum.batches + r.batches, bytes: sum.bytes + r.bytes,
+    refused: [...sum.refused, ...r.refused], bases: [...sum.bases, ...r.bases],
+  };
 }
 
 function removeTrash(dir: string): void {

@@ -45,6 +45,7 @@ export interface AppendResult {
   batches: number; // appended
   bytes: number;
   refused: number[]; // per batch given: 0 appended, else the core's verdict (badChecksum 'refuse')
+  bases: number[]; // per batch given: the offset of its first message, -1 when refused
 }
 
 export interface Recovery {
@@ -61,6 +62,7 @@ interface Staged {
   bytes: number;
   batches: number;
   refused: number[];
+  bases: number[];
   baseOffset: number;
   nextOffset: number;
   timestamp: number;
@@ -191,6 +193,7 @@ export class Partition {
   // Appends whole batches as one group: all are validated and stamped (offsets, append time, batch checksum) before
   // anything is written; then one write and, under every-batch, one fdatasync before this returns (= the ack).
   append(batches: Uint8Array[]): AppendResult {
+    if (this.writing) throw new Error(`${this.options.dir}: an append is being written asynchronously`);
     const staged = this.stage(batches);
     if (staged.bytes === 0) return resultOf(staged); // every batch refused
     try {
@@ -254,6 +257,7 @@ export class Partition {
     const timestamp = Math.max(this.now(), segment.lastTimestamp);
     let staged = 0;
     const refused = batches.map(() => 0);
+    const bases = batches.map(() => -1);
     for (const [i, batch] of batches.entries()) {
       if (staged + batch.length > sc.stagingLen) {
         throw storageError('BatchInvalid', segment.logPath, segment.size + staged, `group of ${batches.length} batches exceeds the ${sc.stagingLen}-byte staging area`);
@@ -269,6 +273,7 @@ export class Partition {
         throw storageError('BatchInvalid', `${segment.logPath} (append)`, segment.size + staged + core.batchErrorAt(),
           `batch ${i} of the group, its byte ${core.batchErrorAt()}: ${SCAN_VERDICTS[verdict] ?? `length ${core.batchLength()} ≠ ${batch.length} bytes given`}; nothing written`);
       }
+      bases[i] = offset;
       offset += core.batchCount();
       staged += batch.length;
     }
@@ -279,7 +284,7 @@ export class Partition {
     const scan = staged === 0 ? SCAN_END : core.segmentScan(sc.staging, staged, segment.size, baseOffset, segment.lastTimestamp, this.index, segment.ordinal, sc.scratch, sc.scratchLen, false);
     if (scan !== SCAN_END) throw new Error(`stamped group failed its own scan (verdict ${scan}): a core bug`);
     const appended = refused.filter((v) => v === 0).length;
-    return { segment, position: segment.size, bytes: staged, batches: appended, refused, baseOffset, nextOffset: offset, timestamp, indexCount };
+    return { segment, position: segment.size, bytes: staged, batches: appended, refused, bases, baseOffset, nextOffset: offset, timestamp, indexCount };
   }
 
   // What reached the disk is unknown now: refuse further appends; reopening recovers from the files.
@@ -483,5 +488,5 @@ export class Partition {
 const EMPTY = Buffer.alloc(0);
 
 function resultOf(staged: Staged): AppendResult {
-  return { baseOffset: staged.baseOffset, nextOffset: staged.nextOffset, batches: staged.batches, bytes: staged.bytes, refused: staged.refused };
+  return { baseOffset: staged.baseOffset, nextOffset: staged.nextOffset, batches: staged.batches, bytes: staged.bytes, refused: staged.refused, bases: staged.bases };
 }

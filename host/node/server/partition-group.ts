@@ -69,19 +69,25 @@ export class PartitionGroup {
     this.onWork();
   }
 
-  private submitWaiting(): void {
+  // Returns whether anything was submitted.
+  private submitWaiting(): boolean {
+    let submitted = false;
     while (this.session !== 0n && this.waiting.length > 0 && this.inFlight.size < PIPELINE) {
+      submitted = true;
       const write = this.waiting.shift()!;
       const request = this.nextRequest++;
       this.inFlight.set(request, write);
       this.group.submit({ client: SHARD_CLIENT, session: this.session, request, operation: operationOf(write), body: descriptor(write) });
     }
+    return submitted;
   }
 
   // Returns true when data was appended since the last flush (the owner then publishes fresh stats).
   flush(): boolean {
-    this.group.flush();
     this.submitWaiting();
+    this.group.flush();
+    // Room a synchronous write (offsets) freed in the pipeline: what waited is submitted now and written next.
+    if (this.submitWaiting()) this.onWork();
     const appended = this.appended;
     this.appended = false;
     return appended;
@@ -134,12 +140,9 @@ export class PartitionGroup {
     if (sends.length === 0) return;
     return this.home.appendAsync(sends.map((s) => s.batch)).then((result) => {
       // A batch whose checksums fail is left out of the append: its op commits with that verdict as its result.
-      let next = result.baseOffset;
       sends.forEach((s, i) => {
         s.status = checksumStatus(result.refused[i]);
-        if (s.status !== 0) return;
-        s.baseOffset = next;
-        next += messageCount(s.batch);
+        if (s.status === 0) s.baseOffset = result.bases[i];
       });
       this.appended = result.batches > 0;
     }, (error) => this.writeFailed(error as Error));

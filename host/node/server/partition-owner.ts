@@ -142,8 +142,10 @@ export class PartitionOwner {
     if (remove) PartitionHome.remove(this.options.dataDir, idsOf(owned.ref));
   }
 
-  // At shutdown: appends being written finish first (their writers are answered), then every file is closed.
+  // At shutdown: no new journal writes start; those on their way finish (their writers are answered), then every
+  // file is closed and the writes that were still gathering are answered ResourceNotFound.
   async closeAll(): Promise<void> {
+    this.closing = true;
     await Promise.all([...this.owned.values()].map((owned) => owned.group.idle()));
     for (const owned of this.owned.values()) this.close(owned, false);
     this.owned.clear();
@@ -152,6 +154,7 @@ export class PartitionOwner {
   // Writes proposed during this macrotask are flushed together right after it (group commit), whether or not
   // the shard loop is awake.
   private flushScheduled = false;
+  private closing = false;
 
   private requestFlush(): void {
     if (this.flushScheduled) return;
@@ -163,6 +166,7 @@ export class PartitionOwner {
   // writers whose requests committed.
   flush(): void {
     this.flushScheduled = false;
+    if (this.closing) return;
     for (const owned of this.owned.values()) {
       if (owned.group.flush()) this.publishStats(owned.ref.namespace, owned.home.stats());
     }

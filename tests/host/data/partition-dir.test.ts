@@ -53,12 +53,29 @@ describe('PartitionHome', () => {
   it('a group larger than the staging area is appended as several groups, in order; an empty one is a no-op', async () => {
     const small = await StorageCore.load({ memoryBytes: 8 << 20, windowBytes: 1 << 20, stagingBytes: 4096 });
     const home = PartitionHome.open(tempDir(), ids, small, everyBatch);
-    assert.deepEqual(await home.appendAsync([]), { baseOffset: 0, nextOffset: 0, batches: 0, bytes: 0, refused: [] });
+    assert.deepEqual(await home.appendAsync([]), { baseOffset: 0, nextOffset: 0, batches: 0, bytes: 0, refused: [], bases: [] });
     const sc = await storageCore(); // the batch builder keeps its region in the first core it was given
     const batches = [0, 3, 6, 9, 12].map((first) => batchOf(sc, first, 3)); // 1300 bytes each: 3 per group at most
     const r = await home.appendAsync(batches);
-    assert.deepEqual(r, { baseOffset: 0, nextOffset: 15, batches: 5, bytes: 5 * (256 + 3 * 348), refused: [0, 0, 0, 0, 0] });
+    assert.deepEqual(r, { baseOffset: 0, nextOffset: 15, batches: 5, bytes: 5 * (256 + 3 * 348), refused: [0, 0, 0, 0, 0], bases: [0, 3, 6, 9, 12] });
     assert.deepEqual(home.partition.readFromOffset(0, 1 << 20).map((b) => b.baseOffset), [0, 3, 6, 9, 12]);
+    home.close();
+  });
+
+  it('a purge between two staging groups of one append: each batch is reported where it was stored', async () => {
+    const small = await StorageCore.load({ memoryBytes: 8 << 20, windowBytes: 1 << 20, stagingBytes: 4096 });
+    const sc = await storageCore();
+    const home = PartitionHome.open(tempDir(), ids, small, everyBatch);
+    await home.appendAsync([batchOf(sc, 0, 10, 100)]); // offsets 0..9 before the purge
+    const writing = home.appendAsync([batchOf(sc, 100, 3, 900), batchOf(sc, 200, 2, 900)]); // two staging groups
+    home.purge(); // a committed PurgeTopic, applied while the first group is on its way to the old files
+    let idle = false;
+    const waited = home.idle().then(() => { idle = true; });
+    const r = await writing;
+    await waited;
+    assert.ok(idle, 'idle() waited for the whole append, across the purge');
+    assert.deepEqual(r.bases, [10, 0], 'the first batch went to the purged files at 10, the second to the new ones at 0');
+    assert.deepEqual(home.partition.readFromOffset(0).map((b) => [b.baseOffset, b.count]), [[0, 2]]);
     home.close();
   });
 

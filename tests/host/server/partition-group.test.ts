@@ -45,8 +45,8 @@ test('batches that arrive while a journal write is on its way go together in the
     appendAsync: (batches: Uint8Array[]) => new Promise((resolve) => {
       writes.push({ batches, done: () => {
         const baseOffset = next;
-        for (const b of batches) next += new DataView(b.buffer).getUint32(48, true);
-        resolve({ baseOffset, nextOffset: next, batches: batches.length, bytes: 0, refused: batches.map(() => 0) });
+        const bases = batches.map((b) => { const at = next; next += new DataView(b.buffer).getUint32(48, true); return at; });
+        resolve({ baseOffset, nextOffset: next, batches: batches.length, bytes: 0, refused: batches.map(() => 0), bases });
       } });
     }),
     offsets: { store() {}, delete() {}, flush() {} },
@@ -77,7 +77,7 @@ test('a batch the append refused (checksums) is answered with its status; the ot
   const ctx = { core, storage: { memory } } as unknown as ShardContext;
   const home = {
     // The second batch fails its frame checksums (core verdict 5): left out, the third follows the first.
-    appendAsync: async (batches: Uint8Array[]) => ({ baseOffset: 10, nextOffset: 13, batches: 2, bytes: 0, refused: batches.map((_, i) => (i === 1 ? 5 : 0)) }),
+    appendAsync: async (batches: Uint8Array[]) => ({ baseOffset: 10, nextOffset: 13, batches: 2, bytes: 0, refused: batches.map((_, i) => (i === 1 ? 5 : 0)), bases: [10, -1, 12] }),
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
   const group = new PartitionGroup(ctx, 7n, '0/0/2', home, () => {});
@@ -85,4 +85,27 @@ test('a batch the append refused (checksums) is answered with its status; the ot
   const sends = [group.send(batch(2)), group.send(batch(5)), group.send(batch(1))];
   group.flush();
   assert.deepEqual(await Promise.all(sends), [{ status: 0, baseOffset: 10 }, { status: 4027, baseOffset: 0 }, { status: 0, baseOffset: 12 }]);
+});
+
+test('after a write of a full pipeline, the writes that waited go in the very next flush', async () => {
+  const { core, memory } = await shardCore();
+  const ctx = { core, storage: { memory } } as unknown as ShardContext;
+  const writes: { batches: Uint8Array[]; done: () => void }[] = [];
+  const home = {
+    appendAsync: (batches: Uint8Array[]) => new Promise((resolve) => {
+      writes.push({ batches, done: () => resolve({ baseOffset: 0, nextOffset: batches.length, batches: batches.length, bytes: 0, refused: batches.map(() => 0), bases: batches.map((_, i) => i) }) });
+    }),
+    offsets: { store() {}, delete() {}, flush() {} },
+  } as unknown as PartitionHome;
+  const group = new PartitionGroup(ctx, 8n, '0/0/3', home, () => {});
+  group.flush(); // the owner's session
+  const sends = Array.from({ length: 33 }, () => group.send(batch(1)));
+  group.flush();
+  assert.equal(writes[0].batches.length, 32, 'a full pipeline');
+  writes[0].done();
+  await Promise.all(sends.slice(0, 32));
+  group.flush(); // the flush the owner runs because the finished write asked for one
+  assert.equal(writes.length, 2, 'the 33rd send is written now, not at some later loop turn');
+  writes[1].done();
+  assert.equal((await sends[32]).status, 0);
 });
