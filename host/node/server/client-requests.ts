@@ -2,6 +2,7 @@
 // then one of: session handshake, a read answered from this shard's committed metadata, a metadata op proposed
 // to shard 0's metadata group, or a partition op forwarded to the partition's owner shard. Every request gets
 // exactly one Reply or one Eviction, in order.
+import { joinPieces } from '../../shared/copy.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { Reader, WireError } from '../../shared/wire/buffer.js';
 import { ErrorCode, EvictionReason, Operation, commandByCode, isMetadataOperation, isPartitionOperation, isResultFramed } from '../../shared/wire/codes.js';
@@ -35,6 +36,14 @@ const VSR_REQUEST_TOO_OLD = 3;
 const LEGACY_LOGIN_CODES = new Set([38, 44]);
 // Partition id of the empty poll a group member gets for a partition it does not own: the SDKs re-sync (§8.4).
 const NOT_A_MEMBER_PARTITION = 0xffff_ffff;
+
+// Where a partition request goes: the partition's ids (its owner) and namespace.
+interface ForwardTarget {
+  streamId: number;
+  topicId: number;
+  partitionId: number;
+  namespace: bigint;
+}
 
 interface Conn {
   connection: ClientConnection;
@@ -309,8 +318,7 @@ export class ClientRequests implements ConnectionHandler {
       strategy: STRATEGY_KIND[strategy.kind], value: 'value' in strategy ? strategy.value : 0n, count, autoCommit,
     };
     // The owner's reply in pieces (its status word, the head, the records), written to the socket as they are.
-    const owner = this.ctx.ownerOf(target.streamId, target.topicId, target.partitionId);
-    const pieces = await this.ctx.rpc.callPieces(owner, Variant.lifecycle, Lifecycle.partitionRead, encodePartitionRequest(request), target.namespace);
+    const pieces = await this.forwardPieces(target, Variant.lifecycle, Lifecycle.partitionRead, request);
     const { status } = decodePartitionReply(pieces[0]);
     if (status !== 0) return this.reply(h, status);
     return this.replyPieces(h, [pieces[0].subarray(4), ...pieces.slice(1)]);
@@ -330,11 +338,15 @@ export class ClientRequests implements ConnectionHandler {
     return { appliedOp: this.ctx.state.appliedOp, streamId: t.streamId, topicId: t.topicId, partitionId: t.partitionId };
   }
 
-  private async forward(t: { streamId: number; topicId: number; partitionId: number; namespace: bigint }, variant: number, kind: number, request: PartitionRequest | Uint8Array) {
+  private async forward(t: ForwardTarget, variant: number, kind: number, request: PartitionRequest | Uint8Array) {
+    return decodePartitionReply(joinPieces(await this.forwardPieces(t, variant, kind, request)));
+  }
+
+  // The owner's answer as its handler gave it (pieces, when the owner is this shard) or as it arrived.
+  private forwardPieces(t: ForwardTarget, variant: number, kind: number, request: PartitionRequest | Uint8Array): Promise<Uint8Array[]> {
     const owner = this.ctx.ownerOf(t.streamId, t.topicId, t.partitionId);
     const payload = request instanceof Uint8Array ? request : encodePartitionRequest(request);
-    const bytes = await this.ctx.rpc.call(owner, variant, kind, payload, t.namespace);
-    return decodePartitionReply(bytes);
+    return this.ctx.rpc.callPieces(owner, variant, kind, payload, t.namespace);
   }
 
   // --- replies --------------------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ export class PartitionGroup {
         s.status = checksumStatus(result.refused[i]);
         if (s.status === 0) s.baseOffset = result.bases[i];
       });
-      this.appended = result.batches > 0;
+      if (result.batches > 0) this.appended = true; // until the next flush() reports it
     }, (error) => this.writeFailed(error as Error));
   }
 
