@@ -15,11 +15,11 @@ export {
   murmur3_32, namespaceCheck, namespacePack, routeBatch, routeConsensusControl, routeMetadata, routePartition,
 } from "./router";
 export {
-  layoutInit, recvNext, requestShutdown, selfShard, sendBegin, sendCommit, sendFits, shardAwake, shardFlush, shardIdle,
+  layoutInit, recvNext, requestShutdown, selfShard, sendAbort, sendBegin, sendCommit, sendCommitLength, sendFits, shardAwake, shardFlush, shardIdle,
   shardIdleSeen, shardInit, shutdownReason,
 } from "./shard";
 export {
-  ringCapacity, ringCommit, ringDepth, ringMaxFrame, ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve,
+  ringAbort, ringCapacity, ringCommit, ringCommitLength, ringDepth, ringMaxFrame, ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve,
 } from "./ring";
 export { benchConsume, benchProduce } from "./bench";
 

@@ -110,10 +110,35 @@ export function ringReserve(r: usize, frameLen: u32): usize {
   return slot + RECORD_PREFIX;
 }
 
+// Address of the reserved, uncommitted frame (what ringReserve returned).
+export function ringReservedFrame(r: usize): usize {
+  assert(load<u32>(r + R_RESERVED) != 0, "ringReservedFrame without ringReserve");
+  return slotAddress(r, load<u32>(r + R_PENDING_HEAD)) + RECORD_PREFIX;
+}
+
 export function ringCommit(r: usize): void {
   const reserved = load<u32>(r + R_RESERVED);
   assert(reserved != 0, "ringCommit without ringReserve");
   store<u32>(r + R_PENDING_HEAD, load<u32>(r + R_PENDING_HEAD) + reserved);
+  store<u32>(r + R_RESERVED, 0);
+}
+
+// Commits the reserved frame cut to `frameLen` bytes (at most what was reserved): a producer that reserves room
+// for the largest answer it may write, then writes it in place, hands back the slots it did not use.
+export function ringCommitLength(r: usize, frameLen: u32): void {
+  const reserved = load<u32>(r + R_RESERVED);
+  assert(reserved != 0, "ringCommitLength without ringReserve");
+  const need = slotsFor(r, frameLen);
+  assert(need <= reserved, "ringCommitLength: frame longer than its reservation");
+  store<u32>(slotAddress(r, load<u32>(r + R_PENDING_HEAD)), frameLen);
+  store<u32>(r + R_PENDING_HEAD, load<u32>(r + R_PENDING_HEAD) + need);
+  store<u32>(r + R_RESERVED, 0);
+}
+
+// Gives the reserved frame up: nothing was published, the next reservation starts where this one did. (A SKIP
+// record placed by the reservation stays: it only pads to the end of the ring.)
+export function ringAbort(r: usize): void {
+  assert(load<u32>(r + R_RESERVED) != 0, "ringAbort without ringReserve");
   store<u32>(r + R_RESERVED, 0);
 }
 

@@ -7,7 +7,7 @@ import {
   field, ringAddress, shardCount, shardCtl, useDescriptor,
 } from "./layout";
 import {
-  ringCommit, ringFits, ringHasData, ringInit, ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve, ringMaxFrame,
+  ringAbort, ringCommit, ringCommitLength, ringFits, ringHasData, ringReservedFrame, ringInit, ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve, ringMaxFrame,
   frameLength,
 } from "./ring";
 import {
@@ -105,6 +105,25 @@ export function sendCommit(): void {
   ringCommit(reservedRing);
   reservedRing = 0;
   countSent(self);
+}
+
+// sendCommit for a frame whose payload came out shorter than sendBegin reserved (written in place, e.g. a read
+// straight into the ring): `payloadLen` ≤ the reserved payload.
+export function sendCommitLength(payloadLen: u32): void {
+  assert(reservedRing != 0, "sendCommitLength without sendBegin");
+  const frame = ringReservedFrame(reservedRing);
+  assert(payloadLen <= load<u32>(frame + F_PAYLOAD_LEN), "sendCommitLength: payload longer than reserved");
+  store<u32>(frame + F_PAYLOAD_LEN, payloadLen);
+  ringCommitLength(reservedRing, FRAME_HEADER + payloadLen);
+  reservedRing = 0;
+  countSent(self);
+}
+
+// Gives up the frame sendBegin reserved (the writer found it could not fill it); nothing is sent or counted.
+export function sendAbort(): void {
+  assert(reservedRing != 0, "sendAbort without sendBegin");
+  ringAbort(reservedRing);
+  reservedRing = 0;
 }
 
 // Publishes everything this shard produced and consumed since the last flush: one atomic store per ring that

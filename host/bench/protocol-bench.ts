@@ -84,6 +84,38 @@ function report(what: string, bytes: number, messages: number, seconds: number, 
   return bytes / seconds / 1e6;
 }
 
+// CPU time spent while a phase ran: this process (the clients), the server process when the bench started it
+// (utime + stime of all its threads, from /proc), and the whole machine (busy = not idle or iowait). It tells a
+// phase limited by CPU from one limited by waiting (fsync, wake-ups).
+interface CpuSample { client: number; server: number | null; busy: number; total: number }
+
+function cpuSample(serverPid: number | null): CpuSample {
+  const usage = process.cpuUsage();
+  let server: number | null = null;
+  if (serverPid !== null) {
+    try {
+      const fields = fs.readFileSync(`/proc/${serverPid}/stat`, 'utf8').split(') ')[1].split(' ');
+      server = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    } catch { server = null; }
+  }
+  let busy = 0;
+  let total = 0;
+  try {
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    total = cpu.reduce((a, b) => a + b, 0) / 100;
+    busy = total - (cpu[3] + cpu[4]) / 100; // idle, iowait
+  } catch { /* not Linux: the machine line is left out */ }
+  return { client: (usage.user + usage.system) / 1e6, server, busy, total };
+}
+
+function reportCpu(before: CpuSample, after: CpuSample, seconds: number, megabytes: number): void {
+  const part = (label: string, s: number): string => `${label} ${s.toFixed(2)} s (${(s * 1000 / megabytes).toFixed(2)} ms/MB)`;
+  const parts = [part('client', after.client - before.client)];
+  if (after.server !== null && before.server !== null) parts.push(part('server', after.server - before.server));
+  if (after.total > before.total) parts.push(`machine busy ${((after.busy - before.busy) / seconds).toFixed(2)} of ${os.cpus().length} cores`);
+  console.log(`       cpu: ${parts.join(', ')}`);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -92,7 +124,7 @@ function median(values: number[]): number {
 
 // One measurement on fresh streams: every producer sends its batches, then as many consumers poll them back.
 async function measure(
-  o: Options, address: string, admin: IggyClient, messages: { id: bigint; payload: Uint8Array }[], batch: Uint8Array,
+  o: Options, address: string, serverPid: number | null, admin: IggyClient, messages: { id: bigint; payload: Uint8Array }[], batch: Uint8Array,
 ): Promise<{ send: number; poll: number }> {
   const run = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
   const targets: { stream: number; topic: number }[] = [];
@@ -105,6 +137,7 @@ async function measure(
   const producers = await Promise.all(targets.map(() => IggyClient.connect({ address, username: 'iggy', password: 'iggy' })));
   try {
     const sendLatencies: number[] = [];
+    const sendCpu = cpuSample(serverPid);
     const sendStart = performance.now();
     await Promise.all(producers.map(async (client, i) => {
       const body = req.sendMessages({ ...targets[i], partitioning: { kind: 'partition', partition: 0 }, messages }, batch);
@@ -116,10 +149,12 @@ async function measure(
     }));
     const sendSeconds = (performance.now() - sendStart) / 1000;
     const send = report('send', batchBytes * o.batches * o.producers, o.messages * o.batches * o.producers, sendSeconds, sendLatencies);
+    reportCpu(sendCpu, cpuSample(serverPid), sendSeconds, batchBytes * o.batches * o.producers / 1e6);
 
     const pollLatencies: number[] = [];
     let polledBytes = 0;
     let polledMessages = 0;
+    const pollCpu = cpuSample(serverPid);
     const pollStart = performance.now();
     await Promise.all(producers.map(async (client, i) => {
       for (let offset = 0; offset < o.batches * o.messages;) {
@@ -135,6 +170,7 @@ async function measure(
     }));
     const pollSeconds = (performance.now() - pollStart) / 1000;
     const poll = report('poll', polledBytes, polledMessages, pollSeconds, pollLatencies);
+    reportCpu(pollCpu, cpuSample(serverPid), pollSeconds, polledBytes / 1e6);
     return { send, poll };
   } finally {
     await Promise.all(producers.map((c) => c.close()));
@@ -161,7 +197,7 @@ async function main(): Promise<void> {
     const results: { send: number; poll: number }[] = [];
     for (let run = 1; run <= o.runs; run++) {
       if (o.runs > 1) console.log(`run ${run}/${o.runs}`);
-      results.push(await measure(o, address, admin, messages, batch));
+      results.push(await measure(o, address, server?.child.pid ?? null, admin, messages, batch));
     }
     if (o.runs > 1) {
       console.log(`median of ${o.runs} runs: send ${median(results.map((r) => r.send)).toFixed(1)} MB/s, poll ${median(results.map((r) => r.poll)).toFixed(1)} MB/s`);

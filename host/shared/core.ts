@@ -44,6 +44,8 @@ export interface CoreExports extends VsrExports {
   selfShard(): number;
   sendBegin(dst: number, variant: number, kind: number, correlation: number, payloadLen: number): number;
   sendCommit(): void;
+  sendCommitLength(payloadLen: number): void;
+  sendAbort(): void;
   sendFits(dst: number, variant: number, kind: number, payloadLen: number): boolean;
   shardFlush(): void;
   recvNext(): number;

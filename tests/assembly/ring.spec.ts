@@ -1,6 +1,6 @@
 import {
-  RECORD_PREFIX, frameLength, ringBytes, ringCommit, ringDepth, ringFits, ringInit, ringMaxFrame, ringPeek, ringPublish,
-  ringPublishTail, ringRelease, ringReserve,
+  RECORD_PREFIX, frameLength, ringAbort, ringBytes, ringCommit, ringCommitLength, ringDepth, ringFits, ringInit, ringMaxFrame,
+  ringPeek, ringPublish, ringPublishTail, ringRelease, ringReserve, ringReservedFrame,
 } from "../../assembly/ring";
 
 const SLOT: u32 = 64;
@@ -135,5 +135,34 @@ describe("SPSC frame ring", () => {
     expect(ringMaxFrame(ring)).toBe(4 * SLOT - RECORD_PREFIX);
     expect(ringReserve(ring, 4 * SLOT)).toBe(0);
     expect(push(1, 4 * SLOT - RECORD_PREFIX)).toBe(true);
+  });
+
+  it("commits a reservation cut to what was written and hands the unused slots back", () => {
+    fresh(8);
+    const frame = ringReserve(ring, 6 * SLOT - RECORD_PREFIX); // room for the largest answer: 6 of 8 slots
+    expect(frame).not.toBe(0);
+    expect(ringReservedFrame(ring)).toBe(frame);
+    memory.fill(frame, 7, 40);
+    store<u32>(frame, 7);
+    ringCommitLength(ring, 40); // one slot used
+    ringPublish(ring);
+    expect(ringDepth(ring)).toBe(1);
+    // The slots it did not use are free at once: 7 more one-slot frames fit beside it, the 8th does not.
+    for (let i: u32 = 8; i < 15; i++) expect(push(i, 16)).toBe(true);
+    expect(push(99, 16)).toBe(false);
+    ringPublish(ring);
+    expect(pop(40)).toBe(7);
+    for (let i: u32 = 8; i < 15; i++) expect(pop(16)).toBe(<i64>i);
+  });
+
+  it("abandons a reservation without publishing anything", () => {
+    fresh(8);
+    expect(ringReserve(ring, 5 * SLOT - RECORD_PREFIX)).not.toBe(0);
+    ringAbort(ring);
+    expect(ringPublish(ring)).toBe(false);
+    expect(ringPeek(ring)).toBe(0);
+    expect(push(1, 16)).toBe(true); // the next frame takes the abandoned frame's place
+    ringPublish(ring);
+    expect(pop(16)).toBe(1);
   });
 });

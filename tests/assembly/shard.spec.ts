@@ -1,10 +1,10 @@
 import { layoutPlan, ringAddress, LANE_INBOX } from "../../assembly/layout";
 import {
-  layoutInit, recvNext, requestShutdown, sendBegin, sendCommit, shardFlush, shardIdle, shardInit, shutdownReason,
+  layoutInit, recvNext, requestShutdown, sendAbort, sendBegin, sendCommit, sendCommitLength, shardFlush, shardIdle, shardInit, shutdownReason,
 } from "../../assembly/shard";
 import {
   DROP_REASON_FULL, DROP_REASON_OVERSIZE, DROP_REASON_UNROUTABLE, DROP_VARIANT_LIFECYCLE, DROP_VARIANT_PARTITION,
-  CONSENSUS_PARTITION, F_KIND, F_SOURCE, F_TARGET, F_CORRELATION, F_VARIANT, FRAME_HEADER, LIFECYCLE_PING,
+  CONSENSUS_PARTITION, F_KIND, F_PAYLOAD_LEN, F_SOURCE, F_TARGET, F_CORRELATION, F_VARIANT, FRAME_HEADER, LIFECYCLE_PING,
   LIFECYCLE_PONG, VARIANT_CONSENSUS, VARIANT_LIFECYCLE,
 } from "../../assembly/frame";
 import { dropCount } from "../../assembly/metrics";
@@ -87,6 +87,28 @@ describe("shard mesh", () => {
     shardInit(descriptor, 0);
     expect(sendBegin(1, VARIANT_CONSENSUS, CONSENSUS_PARTITION, 0, 16)).not.toBe(0);
     sendCommit();
+  });
+
+  it("sends a frame written in place with the payload length it came out at, or abandons it", () => {
+    shardInit(descriptor, 0);
+    const big = 5 * SLOT; // reserved for the largest answer
+    const payload = sendBegin(1, VARIANT_LIFECYCLE, LIFECYCLE_PONG, 42, big);
+    expect(payload).not.toBe(0);
+    store<u32>(payload, 0xfeed);
+    sendCommitLength(8);
+    const abandoned = sendBegin(1, VARIANT_LIFECYCLE, LIFECYCLE_PONG, 43, big);
+    expect(abandoned).not.toBe(0);
+    sendAbort();
+    expect(send(0, 1, LIFECYCLE_PONG, 44)).toBe(true);
+    shardInit(descriptor, 1);
+    const first = recvNext();
+    expect(load<u32>(first + F_CORRELATION)).toBe(42);
+    expect(load<u32>(first + F_PAYLOAD_LEN)).toBe(8);
+    expect(load<u32>(first + FRAME_HEADER)).toBe(0xfeed);
+    const second = recvNext();
+    expect(load<u32>(second + F_CORRELATION)).toBe(44); // the abandoned frame was never sent
+    expect(recvNext()).toBe(0);
+    shardFlush();
   });
 
   it("counts unroutable and oversize frames", () => {

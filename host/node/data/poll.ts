@@ -4,7 +4,7 @@
 // batch checksum the core recomputes (so its first frame may have offset_delta != 0).
 import { copyInto } from '../../shared/copy.js';
 import type { PollingStrategy } from '../../shared/wire/primitives.js';
-import type { Partition, StoredBatch } from '../io/partition.js';
+import type { Partition, ReadPlace, StoredBatch } from '../io/partition.js';
 import type { StorageCore } from '../io/storage-core.js';
 import { BATCH_HEADER_BYTES, FRAME_HEADER_BYTES } from './send.js';
 
@@ -74,10 +74,62 @@ export function buildPollReply(
   const none: PollReply = { pieces: [emptyPollReply(partitionId, current, prefix)], lastOffset: null, messages: 0 };
   if ('empty' in plan || count <= 0) return none;
   const batches = readPlanned(partition, plan, readBudget(partition, count, maxBytes), count);
+  if (batches === null || batches.length === 0) return none;
+  const { records, messages, lastOffset } = selectRecords(sc, partition, plan, batches, count, maxBytes);
+  if (messages === 0) return none;
+  const head = Buffer.alloc(prefix + POLL_REPLY_HEAD_BYTES);
+  replyHead(head.subarray(prefix), partitionId, current, messages);
+  return { pieces: [head, ...records], lastOffset, messages };
+}
+
+// The most bytes writePollReply may need for a poll of `count` (after `prefix`): what it reserves in a ring frame.
+export function pollReplyBound(partition: Partition, count: number, maxBytes: number): number {
+  return POLL_REPLY_HEAD_BYTES + readBudget(partition, count, maxBytes);
+}
+
+// The same reply as buildPollReply, written into the core's memory at `at` (a ring frame reserved for it), in at
+// most `room` bytes after `prefix`: stored batches are read straight to their place in the reply, so a reply to
+// another shard is not copied out of the read window and then into the ring. Returns the bytes written after
+// `prefix`, or null when the reply does not fit (its first batch is larger than the room): then build it instead.
+export function writePollReply(
+  sc: StorageCore, partition: Partition, partitionId: number, plan: PollPlan, count: number, maxBytes: number,
+  at: number, room: number, prefix = 0,
+): { bytes: number; lastOffset: number | null; messages: number } | null {
+  const headAt = at + prefix;
+  const first = headAt + POLL_REPLY_HEAD_BYTES;
+  const head = Buffer.from(sc.u8.buffer, sc.u8.byteOffset + headAt, POLL_REPLY_HEAD_BYTES);
+  const current = currentOffsetOf(partition);
+  const none = { bytes: POLL_REPLY_HEAD_BYTES, lastOffset: null, messages: 0 };
+  replyHead(head, partitionId, current, 0);
+  if ('empty' in plan || count <= 0) return none;
+  const batches = readPlanned(partition, plan, Math.min(readBudget(partition, count, maxBytes), room - POLL_REPLY_HEAD_BYTES), count,
+    { at: first, room: room - POLL_REPLY_HEAD_BYTES });
+  if (batches === null) return null;
   if (batches.length === 0) return none;
+  const { records, messages, lastOffset } = selectRecords(sc, partition, plan, batches, count, maxBytes);
+  if (messages === 0) return none;
+  // Records lie where their batches were read, except slices (built aside, shorter than their batch): each goes
+  // to the end of the previous one, which is never after where it was read.
+  let end = first;
+  for (const record of records) {
+    const from = record.byteOffset - sc.u8.byteOffset;
+    if (record.buffer === sc.u8.buffer) {
+      if (from !== end) sc.u8.copyWithin(end, from, from + record.length);
+    } else {
+      copyInto(sc.u8, end, record);
+    }
+    end += record.length;
+  }
+  replyHead(head, partitionId, current, messages);
+  return { bytes: end - headAt, lastOffset, messages };
+}
+
+// The records of a reply from the batches read for `plan`: whole batches as they are, cut ones re-sealed.
+function selectRecords(
+  sc: StorageCore, partition: Partition, plan: { start: number } | { timestamp: number }, batches: StoredBatch[], count: number, maxBytes: number,
+): { records: Uint8Array[]; messages: number; lastOffset: number | null } {
   const start = 'start' in plan ? plan.start : batches[0].baseOffset;
   const end = Math.min(start + count, partition.nextOffset);
-
   const records: Uint8Array[] = [];
   let bytes = POLL_REPLY_HEAD_BYTES;
   let messages = 0;
@@ -95,10 +147,7 @@ export function buildPollReply(
     messages += record.count;
     if (record.count < to - from) break; // out of room
   }
-  if (messages === 0) return none;
-  const head = Buffer.alloc(prefix + POLL_REPLY_HEAD_BYTES);
-  replyHead(head.subarray(prefix), partitionId, current, messages);
-  return { pieces: [head, ...records], lastOffset: start + messages - 1, messages };
+  return { records, messages, lastOffset: messages === 0 ? null : start + messages - 1 };
 }
 
 // current_offset of §8.5: the highest committed offset, 0 when nothing was ever stored.
@@ -115,17 +164,20 @@ function readBudget(partition: Partition, count: number, maxBytes: number): numb
   return Math.min(maxBytes, Math.ceil(count * perMessage * 1.25) + (64 << 10));
 }
 
-// The stored batches a plan touches, re-checked against the partition as it is now (the plan may be older).
-function readPlanned(partition: Partition, plan: { start: number } | { timestamp: number }, maxBytes: number, count: number): StoredBatch[] {
+// The stored batches a plan touches, re-checked against the partition as it is now (the plan may be older); read
+// into `place` when one is given (null: the first batch does not fit it).
+function readPlanned(
+  partition: Partition, plan: { start: number } | { timestamp: number }, maxBytes: number, count: number, place?: ReadPlace,
+): StoredBatch[] | null {
   const { firstOffset, nextOffset } = partition;
   if (nextOffset <= firstOffset) return [];
   if ('start' in plan) {
     if (plan.start < firstOffset || plan.start >= nextOffset) return [];
-    return partition.readFromOffset(plan.start, maxBytes, count);
+    return place ? partition.readFromOffset(plan.start, maxBytes, count, place) : partition.readFromOffset(plan.start, maxBytes, count);
   }
   // Timestamps are the broker's append time (base_timestamp), one per batch, so batch granularity is exact here.
   if (!(plan.timestamp >= 0) || plan.timestamp > partition.lastTimestamp) return [];
-  return partition.readFromTimestamp(plan.timestamp, maxBytes, count);
+  return place ? partition.readFromTimestamp(plan.timestamp, maxBytes, count, place) : partition.readFromTimestamp(plan.timestamp, maxBytes, count);
 }
 
 // Frames [from, to) of a stored batch as a record of at most `room` bytes (at least one frame when `atLeastOne`),

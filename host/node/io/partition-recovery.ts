@@ -80,10 +80,10 @@ function badRecord(ctx: RecoveryContext, segment: SegmentFile, isLast: boolean, 
   return { file: segment.logPath, at: pos, bytes: remaining, reason };
 }
 
-export function readInto(sc: StorageCore, fd: number, len: number, position: number): number {
+export function readInto(sc: StorageCore, fd: number, len: number, position: number, at = sc.window): number {
   let done = 0;
   while (done < len) {
-    const got = fs.readSync(fd, sc.u8, sc.window + done, len - done, position + done);
+    const got = fs.readSync(fd, sc.u8, at + done, len - done, position + done);
     if (got === 0) break;
     done += got;
   }

@@ -69,6 +69,13 @@ interface Staged {
   indexCount: number; // index entries before the group was scanned
 }
 
+// Where a read puts the batches it returns instead of copying them out of the read window: a region of the core's
+// memory (a frame reserved in a ring, say). The batches lie back to back from `at`, in at most `room` bytes.
+export interface ReadPlace {
+  at: number;
+  room: number;
+}
+
 export interface StoredBatch {
   baseOffset: number;
   count: number;
@@ -326,31 +333,40 @@ export class Partition {
 
   // Whole batches from the one containing `offset`, at least one, then up to about `maxBytes`, and no more once they
   // hold `messages` messages from `offset` on (a poll for count N reads no batch it will not return).
-  readFromOffset(offset: number, maxBytes = 1 << 20, messages = Infinity): StoredBatch[] {
+  // With `place`, the batches are read into it and returned as views of it, or null when the first one does not fit.
+  readFromOffset(offset: number, maxBytes?: number, messages?: number): StoredBatch[];
+  readFromOffset(offset: number, maxBytes: number, messages: number, place: ReadPlace): StoredBatch[] | null;
+  readFromOffset(offset: number, maxBytes = 1 << 20, messages = Infinity, place?: ReadPlace): StoredBatch[] | null {
     if (!Number.isInteger(offset) || offset < this.firstOffset || offset >= this.nextOffset) {
       throw storageError('OffsetOutOfRange', this.options.dir, 0,
         `offset ${offset} is outside [${this.firstOffset}, ${this.nextOffset - 1}]${this.nextOffset === this.firstOffset ? ' (empty partition)' : ''}`);
     }
     const entry = this.sc.core.indexFindOffset(this.index, offset);
-    return this.readFrom(entry, maxBytes, (b) => b.baseOffset + b.count > offset, () => offset, messages);
+    return this.readFrom(entry, maxBytes, (b) => b.baseOffset + b.count > offset, () => offset, messages, place);
   }
 
   // Whole batches from the first whose base (append) timestamp is ≥ `timestamp` µs; `messages` as above, counted
   // from that batch's first message.
-  readFromTimestamp(timestamp: number, maxBytes = 1 << 20, messages = Infinity): StoredBatch[] {
+  readFromTimestamp(timestamp: number, maxBytes?: number, messages?: number): StoredBatch[];
+  readFromTimestamp(timestamp: number, maxBytes: number, messages: number, place: ReadPlace): StoredBatch[] | null;
+  readFromTimestamp(timestamp: number, maxBytes = 1 << 20, messages = Infinity, place?: ReadPlace): StoredBatch[] | null {
     if (!Number.isFinite(timestamp) || timestamp < 0 || timestamp > this.lastTimestamp || this.nextOffset === this.firstOffset) {
       throw storageError('TimestampOutOfRange', this.options.dir, 0, `timestamp ${timestamp} µs is after the last batch (${this.lastTimestamp} µs) or invalid`);
     }
     const entry = this.sc.core.indexFindTimestamp(this.index, timestamp);
-    return this.readFrom(entry, maxBytes, (b) => b.baseTimestamp >= timestamp, (first) => first.baseOffset, messages);
+    return this.readFrom(entry, maxBytes, (b) => b.baseTimestamp >= timestamp, (first) => first.baseOffset, messages, place);
   }
 
   // Walks verified batches from index entry `entry` (segment by segment) and returns those from the first `wanted`.
   // Every batch returned was re-hashed by the core on this read; a bad one stops the read with a named error.
+  // Without a place, each read goes to the window and the batches returned are copied out of it; with one, the
+  // reads go to the place, after the batches kept so far, and stay there (null: the first batch does not fit).
   private readFrom(
     entry: number, maxBytes: number, wanted: (b: StoredBatch) => boolean, startOf: (first: StoredBatch) => number, messages: number,
-  ): StoredBatch[] {
-    const core = this.sc.core;
+    place?: ReadPlace,
+  ): StoredBatch[] | null {
+    const { sc } = this;
+    const core = sc.core;
     let segIdx = entry < 0 ? -1 : this.segments.findIndex((s) => s.ordinal === core.indexSegmentAt(this.index, entry));
     let pos = segIdx < 0 ? 0 : core.indexPositionAt(this.index, entry);
     let expected = segIdx < 0 ? this.segments[0].baseOffset : core.indexOffsetAt(this.index, entry);
@@ -366,9 +382,16 @@ export class Partition {
         expected = this.segments[segIdx]?.baseOffset ?? 0;
         continue;
       }
-      const consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10));
-      const view = new DataView(this.sc.u8.buffer, this.sc.window, consumed);
+      const dest = place ? place.at + bytes : sc.window;
+      const room = place ? place.room - bytes : sc.windowLen;
+      const consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10), dest, room);
+      if (consumed < 0) {
+        if (out.length === 0) return null; // the first batch is larger than the place
+        break; // the next one is: what was read is the answer
+      }
+      const view = new DataView(sc.u8.buffer, dest, consumed);
       let at = 0;
+      let skipped = 0; // bytes of batches before the first wanted one, in this read
       while (at < consumed && !enough && (out.length === 0 || bytes < maxBytes)) {
         const len = Number(view.getBigUint64(at + 32, true));
         const batch: StoredBatch = {
@@ -378,28 +401,35 @@ export class Partition {
           bytes: EMPTY,
         };
         if (out.length > 0 || wanted(batch)) {
-          batch.bytes = copyOut(this.sc.u8, this.sc.window + at, len);
+          batch.bytes = place ? placed(sc.u8, dest + at - skipped, len) : copyOut(sc.u8, dest + at, len);
           out.push(batch);
           bytes += len;
           enough = batch.baseOffset + batch.count - startOf(out[0]) >= messages;
+        } else {
+          skipped += len;
         }
         at += len;
       }
+      // In a place, the kept batches move down over the ones skipped (index entries are sparse: the read may start
+      // a few batches early), so that what is kept lies back to back.
+      if (place && skipped > 0 && at > skipped) copyWithin(sc.u8, dest, dest + skipped, at - skipped);
       pos += at;
       expected = core.segmentScanNextOffset();
     }
     return out;
   }
 
-  // Reads about `hint` bytes of `segment` at `pos` into the window and has the core verify the whole batches there.
-  // Returns the bytes of valid batches (≥ 1 batch); anything else is a named error, never data.
-  private scanForRead(segment: SegmentFile, pos: number, expected: number, hint: number): number {
+  // Reads about `hint` bytes of `segment` at `pos` into `dest` (the window, or a place of `room` bytes) and has the
+  // core verify the whole batches there. Returns the bytes of valid batches (≥ 1 batch), or -1 when the next batch
+  // is larger than a place; anything else is a named error, never data.
+  private scanForRead(segment: SegmentFile, pos: number, expected: number, hint: number, dest: number, room: number): number {
     const { sc } = this;
     const core = sc.core;
-    let want = Math.min(sc.windowLen, segment.size - pos, hint);
+    const inWindow = dest === sc.window;
+    let want = Math.min(room, segment.size - pos, hint);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const n = readInto(sc, segment.fd, want, pos);
-      const verdict = core.segmentScan(sc.window, n, pos, expected, 0, 0, segment.ordinal, sc.scratch, sc.scratchLen, this.verifyReads);
+      const n = readInto(sc, segment.fd, want, pos, dest);
+      const verdict = core.segmentScan(dest, n, pos, expected, 0, 0, segment.ordinal, sc.scratch, sc.scratchLen, this.verifyReads);
       const consumed = core.segmentScanConsumed();
       const cutByWindow = verdict === BATCH_INCOMPLETE && pos + n < segment.size;
       if (verdict !== SCAN_END && !cutByWindow) {
@@ -408,7 +438,8 @@ export class Partition {
       }
       if (consumed > 0) return consumed;
       // The next batch is longer than this read: read again with room for all of it.
-      want = Math.min(sc.windowLen, segment.size - pos, Math.max(core.segmentScanNeed(), want));
+      if (!inWindow && core.segmentScanNeed() > room) return -1;
+      want = Math.min(room, segment.size - pos, Math.max(core.segmentScanNeed(), want));
     }
     throw storageError('SegmentChecksumMismatch', segment.logPath, pos, 'batch does not fit the read window: batch not returned');
   }
@@ -486,6 +517,16 @@ export class Partition {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// A view of `len` bytes of the core's memory at `at` (a batch read into a place).
+function placed(u8: Uint8Array, at: number, len: number): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset + at, len);
+}
+
+// Moves `len` bytes within the core's memory from `from` down to `to` (memmove: the ranges may overlap).
+function copyWithin(u8: Uint8Array, to: number, from: number, len: number): void {
+  u8.copyWithin(to, from, from + len);
+}
 
 function resultOf(staged: Staged): AppendResult {
   return { baseOffset: staged.baseOffset, nextOffset: staged.nextOffset, batches: staged.batches, bytes: staged.bytes, refused: staged.refused, bases: staged.bases };

@@ -14,6 +14,15 @@ const LANES = 2;
 // copied into the ring from where they are).
 export type Payload = Uint8Array | Uint8Array[];
 
+// A message its sender can write straight into a frame of the ring (a poll's records read from the file to their
+// place in the reply) instead of building it in host memory for the ring to copy.
+export interface InPlace {
+  readonly maxBytes: number; // the most it can come to: what is reserved in the ring
+  // Writes the message into the core's memory at `at` and returns its length, or null when it cannot (then build()).
+  write(at: number, room: number): number | null;
+  build(): Payload; // the same message, for when the ring has no room for maxBytes now
+}
+
 export interface ShardMessage {
   source: number;
   variant: number;
@@ -73,6 +82,36 @@ export class Mailbox {
     this.pendingCount++;
     this.pump();
     if (this.pendingCount > 0) this.wake();
+  }
+
+  // Sends `message` written in place when the ring has room for its largest size now and nothing is queued before
+  // it on the lane; otherwise (or when its writer declines) as the pieces it builds. A writer that throws leaves
+  // nothing reserved.
+  sendInPlace(target: number, variant: number, kind: number, correlation: number, message: InPlace, group = 0n): void {
+    const queued = this.queues[target * LANES + this.core.frameLane(variant, kind)].length > 0;
+    if (!queued && message.maxBytes <= this.fragment && this.core.sendFits(target, variant, kind, message.maxBytes)) {
+      const at = this.core.sendBegin(target, variant, kind, correlation, message.maxBytes);
+      if (at !== 0) {
+        let length: number | null;
+        try {
+          length = message.write(at, message.maxBytes);
+        } catch (error) {
+          this.core.sendAbort();
+          throw error;
+        }
+        if (length !== null) {
+          const frame = at - FRAME_HEADER;
+          this.view.setUint16(frame + F.flags, 0, true);
+          this.view.setBigUint64(frame + F.group, group, true);
+          this.view.setBigUint64(frame + F.aux, BigInt(length), true);
+          this.core.sendCommitLength(length);
+          this.core.shardFlush();
+          return;
+        }
+        this.core.sendAbort();
+      }
+    }
+    this.send(target, variant, kind, correlation, message.build(), group);
   }
 
   // Moves queued fragments into the rings while they fit, then publishes. Called after every send and on every

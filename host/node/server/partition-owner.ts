@@ -11,9 +11,9 @@ import type { FsyncPolicy } from '../io/fsync-policy.js';
 import { namespaceOf } from '../metadata/namespace.js';
 import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
-import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, type PollPlan } from '../data/send-api.js';
+import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, pollReplyBound, writePollReply, type PollPlan } from '../data/send-api.js';
 import { claimDirectory, writeIncarnation } from '../data/incarnation.js';
-import type { Payload } from './mailbox.js';
+import type { Answer } from './shard-rpc.js';
 import { PartitionGroup } from './partition-group.js';
 import type { ShardContext } from './context.js';
 import type { DataTarget } from './data-ops.js';
@@ -177,7 +177,7 @@ export class PartitionOwner {
   }
 
   // CONSENSUS/PARTITION and PARTITION_READ frames from home shards (and from this shard itself).
-  async handle(payload: Uint8Array): Promise<Payload> {
+  async handle(payload: Uint8Array): Promise<Answer> {
     const request = decodePartitionRequest(payload);
     if (request.target.appliedOp > this.ctx.state.appliedOp) await this.ctx.applied(request.target.appliedOp);
     const { streamId, topicId, partitionId } = request.target;
@@ -186,7 +186,7 @@ export class PartitionOwner {
     return this.serve(owned, request);
   }
 
-  private async serve(owned: Owned, request: PartitionRequest): Promise<Payload> {
+  private async serve(owned: Owned, request: PartitionRequest): Promise<Answer> {
     switch (request.method) {
       case Method.send: {
         // The checksums are verified by the append, on the owner (the hashing is spread over the shards that own
@@ -222,7 +222,7 @@ export class PartitionOwner {
     }
   }
 
-  private async poll(owned: Owned, q: Extract<PartitionRequest, { method: typeof Method.poll }>): Promise<Payload> {
+  private async poll(owned: Owned, q: Extract<PartitionRequest, { method: typeof Method.poll }>): Promise<Answer> {
     const { home } = owned;
     const kind = STRATEGIES[q.strategy];
     if (!kind) return encodePartitionReply(ErrorCode.invalidCommand);
@@ -231,7 +231,23 @@ export class PartitionOwner {
     const plan: PollPlan = planPoll(strategy, q.count, { firstOffset: home.partition.firstOffset, nextOffset: home.partition.nextOffset, storedOffset: stored });
     // The reply is built with 4 free bytes in front for the status word (encodePartitionReply's layout, status 0).
     if ('empty' in plan) return emptyPollReply(owned.ref.partitionId, home.stats().currentOffset, 4);
-    const reply = buildPollReply(this.sc, home.partition, owned.ref.partitionId, plan, q.count, this.ctx.settings.maxPollBytes, 4);
+    const { maxPollBytes } = this.ctx.settings;
+    if (!q.autoCommit) {
+      // Read when the answer is sent: into the frame reserved for it in the ring to the home shard when there is room
+      // (the records are read from the file to their place in the reply), else built as pieces.
+      const { sc } = this;
+      return {
+        maxBytes: 4 + pollReplyBound(home.partition, q.count, maxPollBytes),
+        write(at: number, room: number): number | null {
+          const written = writePollReply(sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, at, room, 4);
+          if (written === null) return null;
+          new DataView(sc.u8.buffer, sc.u8.byteOffset + at, 4).setUint32(0, 0, true); // status 0 (encodePartitionReply)
+          return 4 + written.bytes;
+        },
+        build: () => buildPollReply(sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, 4).pieces,
+      };
+    }
+    const reply = buildPollReply(this.sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, 4);
     if (q.autoCommit && reply.lastOffset !== null) {
       const status = await owned.group.storeOffset(q.consumer, reply.lastOffset);
       if (status !== 0) return encodePartitionReply(status);

@@ -3,11 +3,16 @@
 // itself runs the handler directly. Messages with correlation 0 are one-way (broadcasts, stats notices).
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { joinPieces } from '../../shared/copy.js';
-import type { Mailbox, Payload, ShardMessage } from './mailbox.js';
+import type { InPlace, Mailbox, Payload, ShardMessage } from './mailbox.js';
 
 // A handler's answer: bytes, or pieces (sent back to back into the ring, or handed to a caller on this shard as they
-// are), or null for none.
-export type Handler = (message: ShardMessage) => Promise<Payload | null> | Payload | null;
+// are), or an answer written in place into the ring (built as pieces for a caller on this shard), or null for none.
+export type Answer = Payload | InPlace | null;
+export type Handler = (message: ShardMessage) => Promise<Answer> | Answer;
+
+function isInPlace(answer: Answer): answer is InPlace {
+  return answer !== null && !(answer instanceof Uint8Array) && !Array.isArray(answer);
+}
 
 interface Waiting {
   resolve: (payload: Uint8Array) => void;
@@ -46,7 +51,10 @@ export class ShardRpc {
   callPieces(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): Promise<Uint8Array[]> {
     if (target === this.self) {
       return Promise.resolve(this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload }))
-        .then((reply) => (reply === null ? [new Uint8Array(0)] : reply instanceof Uint8Array ? [reply] : reply));
+        .then((answer) => {
+          const reply = isInPlace(answer) ? answer.build() : answer;
+          return reply === null ? [new Uint8Array(0)] : reply instanceof Uint8Array ? [reply] : reply;
+        });
     }
     const correlation = this.next;
     this.next = this.next === 0xffff_ffff ? 1 : this.next + 1;
@@ -83,13 +91,15 @@ export class ShardRpc {
     // A call always gets its answer: a handler that fails (a client's request it could not serve) fails the
     // caller's promise, never this shard's loop (an unhandled rejection would stop the server).
     const replyKind = replyKindOf(message.kind);
-    void (async () => this.handlerFor(message.variant, message.kind)(message))().then(
-      (reply) => this.mailbox.send(message.source, Variant.lifecycle, replyKind, message.correlation, reply ?? new Uint8Array(0)),
-      (error: unknown) => {
-        const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        this.mailbox.send(message.source, Variant.lifecycle, replyKind, message.correlation, new TextEncoder().encode(text), FAILED);
-      },
-    );
+    void (async () => {
+      const answer = await this.handlerFor(message.variant, message.kind)(message);
+      // An answer written in place is written now, as it is sent (a failing write fails the call like the handler).
+      if (isInPlace(answer)) this.mailbox.sendInPlace(message.source, Variant.lifecycle, replyKind, message.correlation, answer);
+      else this.mailbox.send(message.source, Variant.lifecycle, replyKind, message.correlation, answer ?? new Uint8Array(0));
+    })().catch((error: unknown) => {
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.mailbox.send(message.source, Variant.lifecycle, replyKind, message.correlation, new TextEncoder().encode(text), FAILED);
+    });
   }
 
   failAll(error: Error): void {
