@@ -438,7 +438,7 @@ export class Partition {
       }
       if (consumed > 0) return consumed;
       // The next batch is longer than this read: read again with room for all of it.
-      if (!inWindow && core.segmentScanNeed() > room) return -1;
+      if (!inWindow && (want >= room || core.segmentScanNeed() > room)) return -1; // (a place may be under a header)
       want = Math.min(room, segment.size - pos, Math.max(core.segmentScanNeed(), want));
     }
     throw storageError('SegmentChecksumMismatch', segment.logPath, pos, 'batch does not fit the read window: batch not returned');

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { Partition } from '../../../host/node/io/partition.js';
 import { buildBatch } from '../../../host/node/io/batch-builder.js';
 import { storageCore, type StorageCore } from '../../../host/node/io/storage-core.js';
-import { buildPollReply, emptyPollReply, planPoll, type PollPlan } from '../../../host/node/data/poll.js';
+import { buildPollReply, emptyPollReply, planPoll, pollReplyBound, writePollReply, type PollPlan } from '../../../host/node/data/poll.js';
 import type { PollingStrategy } from '../../../host/shared/wire/primitives.js';
 import { tempDir } from '../helpers.js';
 
@@ -64,10 +64,26 @@ async function sixMessages(): Promise<{ sc: StorageCore; p: Partition }> {
   return { sc, p };
 }
 
+let place = 0; // a region of the core's memory standing in for a ring frame
+
+// Every reply is built both ways: as pieces (buildPollReply) and read into place (writePollReply, as for another
+// shard, after a 4-byte prefix); the two must be the same bytes.
 function poll(sc: StorageCore, p: Partition, strategy: PollingStrategy, count: number, stored: number | null = null, maxBytes = 1 << 20) {
   const plan = planPoll(strategy, count, { firstOffset: p.firstOffset, nextOffset: p.nextOffset, storedOffset: stored });
   const reply = buildPollReply(sc, p, 4, plan, count, maxBytes);
-  const parsed = parseReply(sc, Buffer.concat(reply.pieces));
+  const body = Buffer.concat(reply.pieces);
+  place ||= sc.alloc(1 << 20);
+  sc.u8.fill(0xee, place, place + (1 << 20));
+  const room = pollReplyBound(p, count, maxBytes);
+  const written = writePollReply(sc, p, 4, plan, count, maxBytes, place, 4 + room, 4);
+  if (maxBytes >= 1 << 20) assert.notEqual(written, null, 'the reply fits its bound');
+  if (written !== null) {
+    assert.ok(written.bytes <= room, 'within the room reserved');
+    assert.deepEqual(Buffer.from(sc.u8.subarray(place + 4, place + 4 + written.bytes)), body, 'read in place = built as pieces');
+    assert.deepEqual([written.messages, written.lastOffset], [reply.messages, reply.lastOffset]);
+    assert.deepEqual([...sc.u8.subarray(place, place + 4)], [0xee, 0xee, 0xee, 0xee], 'the prefix is the caller\'s');
+  }
+  const parsed = parseReply(sc, body);
   assert.equal(reply.messages, parsed.count);
   assert.equal(reply.lastOffset, parsed.count === 0 ? null : parsed.messages[parsed.count - 1].offset);
   return { plan, reply, parsed, offsets: parsed.messages.map((m) => m.offset) };
@@ -164,6 +180,19 @@ describe('buildPollReply', () => {
     assert.deepEqual(justUnder.offsets, [0, 1, 2], 'a next record with one frame would be one byte over');
     const tiny = poll(sc, p, offset(3), 10, null, 1);
     assert.deepEqual(tiny.offsets, [3]);
+    p.close();
+  });
+
+  it('read in place: a first batch larger than the room is declined (null), and skipped batches do not stay', async () => {
+    const { sc, p } = await sixMessages();
+    const plan = planPoll(offset(5), 10, { firstOffset: 0, nextOffset: 6, storedOffset: null });
+    place ||= sc.alloc(1 << 20);
+    // The index has one entry for these small batches: the read starts at batch [0,1,2] and keeps only [5].
+    const written = writePollReply(sc, p, 4, plan, 10, 1 << 20, place, 1 << 20);
+    assert.ok(written !== null);
+    const parsed = parseReply(sc, sc.u8.slice(place, place + written.bytes));
+    assert.deepEqual(parsed.messages.map((m) => m.offset), [5]);
+    assert.equal(writePollReply(sc, p, 4, plan, 10, 1 << 20, place, 16 + 100), null, 'a 100-byte room holds no batch');
     p.close();
   });
 

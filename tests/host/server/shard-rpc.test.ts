@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Lifecycle, Variant } from '../../../host/shared/frames.js';
 import type { CoreExports } from '../../../host/shared/core.js';
-import { Mailbox } from '../../../host/node/server/mailbox.js';
+import { Mailbox, type InPlace } from '../../../host/node/server/mailbox.js';
 import { RemoteCallFailed, ShardRpc } from '../../../host/node/server/shard-rpc.js';
 import { loadMesh } from '../core-loader.js';
 
@@ -53,5 +53,45 @@ describe('shard rpc', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('an answer written in place goes into the ring frame when it fits, else is built; a failing writer fails only its call', async () => {
+    const mesh = await loadMesh('release', 2, 64, 1024); // 64 KiB rings: the mailbox's fragment is 32 KiB
+    const ends = await Promise.all([0, 1].map(async (id) => {
+      const core = await mesh.shard(id);
+      const mailbox = new Mailbox(core, mesh.memory, id, 2);
+      return { core, mailbox, rpc: new ShardRpc(mailbox, id) };
+    }));
+    const u8 = new Uint8Array(mesh.memory.buffer);
+    const used: string[] = [];
+    // The request says how the answer behaves: [max KiB, what write() does (0 write 3 bytes, 1 decline, 2 throw)].
+    const handler = (m: { payload: Uint8Array }): InPlace => ({
+      maxBytes: m.payload[0] << 10,
+      write(at: number, room: number) {
+        used.push(`write ${room >> 10}`);
+        if (m.payload[1] === 2) throw new Error('read failed');
+        if (m.payload[1] === 1) return null;
+        u8.set([7, 8, 9], at);
+        return 3;
+      },
+      build() { used.push('build'); return [Uint8Array.of(1), Uint8Array.of(2)]; },
+    });
+    for (const end of ends) end.rpc.on(Variant.lifecycle, Lifecycle.partitionRead, handler);
+    const ask = async (from: number, to: number, maxKiB: number, how: number) => {
+      const answer = ends[from].rpc.call(to, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(maxKiB, how)).then((r) => [...r], (e: Error) => e.message);
+      let result: number[] | string | undefined;
+      void answer.then((r) => { result = r; });
+      await exchange(ends, () => result !== undefined);
+      return result;
+    };
+    assert.deepEqual(await ask(0, 1, 16, 0), [7, 8, 9]);
+    assert.deepEqual(used.splice(0), ['write 16'], 'written straight into the ring frame, nothing built');
+    assert.deepEqual(await ask(0, 1, 40, 0), [1, 2]);
+    assert.deepEqual(used.splice(0), ['build'], 'larger than one fragment: built');
+    assert.deepEqual(await ask(0, 1, 16, 1), [1, 2]);
+    assert.deepEqual(used.splice(0), ['write 16', 'build'], 'declined: built');
+    assert.equal(await ask(0, 1, 16, 2), 'shard 1: Error: read failed');
+    assert.deepEqual(await ask(0, 1, 16, 0), [7, 8, 9], 'the failed write left no reservation behind');
+    assert.deepEqual(await ends[0].rpc.call(0, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(16, 0)).then((r) => [...r]), [1, 2], 'on its own shard: built');
   });
 });
