@@ -3,7 +3,8 @@
 // purely by order. A request that gets no reply within its bound closes the connection: a late reply would
 // otherwise be taken for the next request's.
 import net from 'node:net';
-import { FrameSplitter, decodeServerFrame, type ServerFrame } from '../shared/wire/header.js';
+import { decodeServerFrame, type ServerFrame } from '../shared/wire/header.js';
+import { FrameReader } from './frame-reader.js';
 import { ConnectionClosed, IggyError, RequestTimeout } from './errors.js';
 import { WireError } from '../shared/wire/buffer.js';
 
@@ -23,7 +24,7 @@ export function parseAddress(address: string): { host: string; port: number } {
 }
 
 export class Connection {
-  private readonly splitter = new FrameSplitter();
+  private readonly reader: FrameReader;
   private readonly queue: Pending[] = [];
   private inFlight: Pending | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -31,11 +32,11 @@ export class Connection {
   // Resolves once the socket is gone, with the reason: tests wait on it to see the server drop a connection.
   readonly closed: Promise<Error>;
 
-  private constructor(private readonly socket: net.Socket, private readonly timeoutMs: number) {
+  private constructor(private readonly socket: net.Socket, reader: FrameReader, private readonly timeoutMs: number) {
     let onClosed!: (e: Error) => void;
     this.closed = new Promise((resolve) => { onClosed = resolve; });
+    this.reader = reader;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.fail(new ConnectionClosed(error.message)));
     socket.on('close', () => {
       this.fail(new ConnectionClosed('by the server'));
@@ -46,12 +47,19 @@ export class Connection {
   static open(address: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Connection> {
     const { host, port } = parseAddress(address);
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
+      // Reads go where the reader says (net's onread): frames arrive in their own buffers, not as 'data' chunks.
+      let connection: Connection | null = null;
+      const reader = new FrameReader((frame) => connection?.deliver(frame));
+      const socket = net.connect({
+        host, port,
+        onread: { buffer: () => reader.target(), callback: (n: number) => connection?.receive(n) ?? true },
+      });
       const refuse = (error: Error) => reject(new ConnectionClosed(`connect to ${address}: ${error.message}`));
       socket.once('error', refuse);
       socket.once('connect', () => {
         socket.off('error', refuse);
-        resolve(new Connection(socket, timeoutMs));
+        connection = new Connection(socket, reader, timeoutMs);
+        resolve(connection);
       });
     });
   }
@@ -98,16 +106,17 @@ export class Connection {
     this.socket.uncork();
   }
 
-  private receive(chunk: Buffer): void {
-    let frames: Uint8Array[];
+  // Returns true: keep reading (net's onread pauses the socket on false).
+  private receive(bytes: number): boolean {
+    if (this.closedBy) return true;
     try {
-      frames = this.splitter.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.reader.arrived(bytes);
     } catch (error) {
-      this.fail(new ConnectionClosed(`unreadable server framing: ${(error as Error).message}`));
+      if (!(error instanceof WireError)) throw error;
+      this.fail(new ConnectionClosed(`unreadable server framing: ${error.message}`));
       this.socket.destroy();
-      return;
     }
-    for (const bytes of frames) this.deliver(bytes);
+    return true;
   }
 
   private deliver(bytes: Uint8Array): void {
