@@ -267,3 +267,39 @@ test('reads stop at the batch that holds the messages asked for (a poll reads no
   assert.deepEqual(bases(p.readFromTimestamp(t, 1 << 20, 4)), [6, 9]);
   p.close();
 });
+
+// Descriptors this process holds on `file`, with their open flags (Linux /proc).
+function descriptorsOf(file: string): number[] {
+  const flags: number[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target: string;
+    try { target = fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    if (target !== file) continue;
+    const line = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').find((l) => l.startsWith('flags:'))!;
+    flags.push(parseInt(line.split(/\s+/)[1], 8));
+  }
+  return flags;
+}
+
+test('every-batch appends are written through an O_DSYNC descriptor of the active segment (interval: not); sealing or closing lets it go', { skip: process.platform !== 'linux' }, async () => {
+  const O_DSYNC = fs.constants.O_DSYNC!;
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 1, segmentBytes: 2048, quiet: true });
+  const first = path.join(dir, '00000000000000000000.log');
+  assert.equal(descriptorsOf(first).filter((f) => (f & O_DSYNC) !== 0).length, 0, 'nothing before the first append');
+  await p.appendAsync([await batchOf(0, 5, 300)]);
+  assert.equal(descriptorsOf(first).filter((f) => (f & O_DSYNC) !== 0).length, 1, 'the append opened one O_DSYNC descriptor');
+  await p.appendAsync([await batchOf(5, 5, 300)]); // over 2048 B: the next append rolls over
+  await p.appendAsync([await batchOf(10, 1, 300)]);
+  assert.equal(descriptorsOf(first).filter((f) => (f & O_DSYNC) !== 0).length, 0, 'the sealed segment no longer holds one');
+  assert.equal(descriptorsOf(path.join(dir, '00000000000000000010.log')).filter((f) => (f & O_DSYNC) !== 0).length, 1);
+  p.close();
+  assert.deepEqual(descriptorsOf(path.join(dir, '00000000000000000010.log')), [], 'close releases every descriptor');
+  assert.equal(await nextOffsetAfterReopen(dir, 1), 11);
+
+  const other = tempDir();
+  const q = await Partition.open({ dir: other, partitionId: 1, fsync: { kind: 'interval', ms: 5 }, quiet: true });
+  await q.appendAsync([await batchOf(0, 2)]);
+  assert.equal(descriptorsOf(path.join(other, '00000000000000000000.log')).filter((f) => (f & O_DSYNC) !== 0).length, 0);
+  q.close();
+});

@@ -232,9 +232,14 @@ export class Partition {
     let done!: () => void;
     this.writing = new Promise((resolve) => { done = resolve; });
     try {
-      await writevFullyAsync(staged.segment.fd, pieces, staged.position, this.options.writeChunkBytes);
-      if (this.policy.kind === 'every-batch') await new Promise<void>((resolve, reject) => fs.fdatasync(staged.segment.fd, (e) => (e ? reject(e) : resolve())));
-      else this.dirty = true; // the interval timer's fdatasync
+      // Under every-batch the group is durable when the write returns (O_DSYNC), or after its fdatasync.
+      const durable = this.policy.kind === 'every-batch' ? staged.segment.durableWriteFd() : null;
+      await writevFullyAsync(durable ?? staged.segment.fd, pieces, staged.position, this.options.writeChunkBytes);
+      if (this.policy.kind === 'every-batch') {
+        if (durable === null) await new Promise<void>((resolve, reject) => fs.fdatasync(staged.segment.fd, (e) => (e ? reject(e) : resolve())));
+      } else {
+        this.dirty = true; // the interval timer's fdatasync
+      }
     } catch (error) {
       throw this.fail(staged, error as Error);
     } finally {
