@@ -68,6 +68,11 @@ export class StorageCore {
     return at;
   }
 
+  // Bytes of the region no setup-time allocation has taken yet.
+  get unallocated(): number {
+    return this.end - this.next;
+  }
+
   release(at: number, bytes: number): void {
     const size = align(bytes);
     const list = this.free.get(size) ?? [];

@@ -4,8 +4,13 @@
 // the connection, which stays usable.
 import type net from 'node:net';
 import { WireError } from '../../shared/wire/buffer.js';
-import { FrameSplitter, HEADER_SIZE } from '../../shared/wire/header.js';
+import { Operation } from '../../shared/wire/codes.js';
+import { FrameSplitter, HEADER_SIZE, requestOperation } from '../../shared/wire/header.js';
 import { logger } from '../../shared/log.js';
+import type { FrameArena } from './frame-arena.js';
+
+// SendMessages frames from this size on are assembled in the shard's frame arena (shared memory), when it has room.
+export const ARENA_FRAME_MIN_BYTES = 64 << 10;
 
 // What the request layer answers with: bytes to write (a reply or an eviction, header and body possibly in two
 // pieces so a large poll body is not copied again).
@@ -24,8 +29,12 @@ export class ClientConnection {
   private busy = false;
   private open = true;
 
-  constructor(readonly id: number, readonly socket: net.Socket, readonly address: string, maxFrameBytes: number, private readonly handler: ConnectionHandler) {
-    this.splitter = new FrameSplitter(maxFrameBytes);
+  constructor(
+    readonly id: number, readonly socket: net.Socket, readonly address: string, maxFrameBytes: number, private readonly handler: ConnectionHandler,
+    private readonly arena: FrameArena | null = null,
+  ) {
+    this.splitter = new FrameSplitter(maxFrameBytes, arena && ((head, size) =>
+      (size >= ARENA_FRAME_MIN_BYTES && requestOperation(head) === Operation.sendMessages ? arena.take(size) : null)));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => log.debug(`client ${id} (${address}): ${error.message}`));
@@ -59,7 +68,12 @@ export class ClientConnection {
     try {
       while (this.open && this.queue.length > 0) {
         const frame = this.queue.shift()!;
-        const answer = await this.handler.request(this, frame);
+        let answer: Answer;
+        try {
+          answer = await this.handler.request(this, frame);
+        } finally {
+          this.release(frame); // answered: no shard reads it any more
+        }
         if (!this.open) break;
         this.write(answer);
         if (this.queue.length <= 16 && this.socket.isPaused()) this.socket.resume();
@@ -85,8 +99,14 @@ export class ClientConnection {
   private onClose(): void {
     if (!this.open) return;
     this.open = false;
-    this.queue.length = 0;
+    for (const frame of this.queue.splice(0)) this.release(frame);
+    const partial = this.splitter.abandon();
+    if (partial) this.release(partial);
     this.handler.closed(this);
+  }
+
+  private release(frame: Uint8Array): void {
+    if (this.arena?.owns(frame)) this.arena.release(frame);
   }
 
   close(): void {

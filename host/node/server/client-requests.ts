@@ -22,7 +22,7 @@ import type { ShardContext } from './context.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
 import {
-  Method, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, encodeSendRequestInPlace, type ConsumerRef,
+  Method, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, encodeSendRequestInPlace, encodeSharedSendRequest, type ConsumerRef,
   type PartitionRequest,
 } from './shard-protocol.js';
 
@@ -297,7 +297,12 @@ export class ClientRequests implements ConnectionHandler {
     }
     const target = resolveSendTarget(this.ctx.state, session, decoded.stream, decoded.topic, decoded.partitioning);
     if (!target.ok) return this.reply(h, target.status);
-    const reply = await this.forward(target, Variant.consensus, 1, encodeSendRequestInPlace(this.targetOf(target), decoded.batch));
+    // A batch assembled in the frame arena goes to another shard's owner by reference (the frame is held until
+    // this request is answered); otherwise as bytes, written into the frame's headroom in front of the batch.
+    const u8 = this.ctx.storage.u8;
+    const shared = decoded.batch.buffer === u8.buffer && this.ctx.ownerOf(target.streamId, target.topicId, target.partitionId) !== this.ctx.shard;
+    const request = shared ? encodeSharedSendRequest(this.targetOf(target), u8, decoded.batch) : encodeSendRequestInPlace(this.targetOf(target), decoded.batch);
+    const reply = await this.forward(target, Variant.consensus, 1, request);
     if (reply.status !== 0) return this.reply(h, reply.status);
     return this.reply(h, 0, reply.body);
   }

@@ -178,7 +178,7 @@ export class PartitionOwner {
 
   // CONSENSUS/PARTITION and PARTITION_READ frames from home shards (and from this shard itself).
   async handle(payload: Uint8Array): Promise<Answer> {
-    const request = decodePartitionRequest(payload);
+    const request = decodePartitionRequest(payload, this.sc.u8);
     if (request.target.appliedOp > this.ctx.state.appliedOp) await this.ctx.applied(request.target.appliedOp);
     const { streamId, topicId, partitionId } = request.target;
     const owned = this.owned.get(namespaceOf(streamId, topicId, partitionId)); // ids resolved against committed state

@@ -20,6 +20,7 @@ export const Method = {
   getOffset: 9,
   stats: 10,
   clientList: 11,
+  sendShared: 12, // a send whose batch lies in the shared memory (the home shard's frame arena): address, length
 } as const;
 
 export function methodOf(payload: Uint8Array): number {
@@ -136,6 +137,14 @@ export function encodeSendRequestInPlace(target: PartitionTarget, batch: Uint8Ar
   return out;
 }
 
+// A send whose batch the owner reads where it lies in the shared memory (a frame in the home shard's arena, held
+// until the reply): 29 bytes cross the ring instead of the batch.
+export function encodeSharedSendRequest(target: PartitionTarget, memory: Uint8Array, batch: Uint8Array): Uint8Array {
+  if (batch.buffer !== memory.buffer) throw new Error('encodeSharedSendRequest: the batch is not in the shared memory');
+  return new Writer(SEND_HEAD_BYTES + 8).u8(Method.sendShared).u64(target.appliedOp).u32(target.streamId).u32(target.topicId)
+    .u32(target.partitionId).u32(batch.byteOffset - memory.byteOffset).u32(batch.length).finish();
+}
+
 export function encodePartitionRequest(q: PartitionRequest): Uint8Array {
   const w = new Writer(64 + (q.method === Method.send ? q.batch.length : 0));
   w.u8(q.method).u64(q.target.appliedOp).u32(q.target.streamId).u32(q.target.topicId).u32(q.target.partitionId);
@@ -146,11 +155,18 @@ export function encodePartitionRequest(q: PartitionRequest): Uint8Array {
   return w.finish();
 }
 
-export function decodePartitionRequest(bytes: Uint8Array): PartitionRequest {
+// `memory`: the shared memory a sendShared request's batch lies in (decoded as a send whose batch is a view of it).
+export function decodePartitionRequest(bytes: Uint8Array, memory?: Uint8Array): PartitionRequest {
   const r = new Reader(bytes);
   const method = r.u8('method');
   const target: PartitionTarget = { appliedOp: Number(r.u64('applied op')), streamId: r.u32('stream'), topicId: r.u32('topic'), partitionId: r.u32('partition') };
   if (method === Method.send) return { method, target, batch: r.rest() };
+  if (method === Method.sendShared) {
+    const at = r.u32('address');
+    const length = r.u32('length');
+    if (!memory || at + length > memory.length) throw new Error(`shared send of [${at}, +${length}) outside the shared memory`);
+    return { method: Method.send, target, batch: memory.subarray(at, at + length) };
+  }
   const kind = r.u8('consumer kind');
   if (kind !== 1 && kind !== 2) throw new Error(`consumer kind ${kind}`);
   const consumer: ConsumerRef = { kind, id: r.u32('consumer id') };

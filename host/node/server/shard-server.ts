@@ -13,6 +13,7 @@ import { applyOp, clearAllMembers, decodeSnapshot } from '../metadata/machine.js
 import { createMetadataState, type MetadataState } from '../metadata/state.js';
 import type { ApplyResult, CommittedOp } from '../metadata/types.js';
 import { ClientConnection } from '../net/client-connection.js';
+import { FrameArena, frameArenaBytes } from '../net/frame-arena.js';
 import { ClientMetrics, ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
@@ -51,6 +52,7 @@ export class ShardServer implements ShardContext {
   private readonly waiters: { op: number; resolve: () => void }[] = [];
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
+  private arena: FrameArena | null = null;
   private connectionSeq = 0;
   private handedOff!: () => void;
   private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });
@@ -197,6 +199,9 @@ export class ShardServer implements ShardContext {
   private createListener(): net.Server {
     const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = server;
+    // The shard that serves connections assembles large send frames where every shard can read them.
+    const bytes = frameArenaBytes(this.storage.unallocated);
+    if (!this.arena && bytes > 0) this.arena = new FrameArena(this.storage.u8, this.storage.alloc(bytes), bytes);
     return server;
   }
 
@@ -209,7 +214,7 @@ export class ShardServer implements ShardContext {
         this.connections.delete(c.id);
         this.requests.closed(c);
       },
-    });
+    }, this.arena);
     this.connections.set(id, connection);
     this.requests.attach(connection);
     this.log.debug(`client ${id} connected from ${address}`);

@@ -1,5 +1,6 @@
 // The 256-byte frame header of the client protocol (iggy-client-wire.md §2). Every frame in both directions is
 // this header plus an optional body; `size` at offset 48 counts both.
+import { copyInto } from '../copy.js';
 import { Reader, WireError, Writer } from './buffer.js';
 
 export const HEADER_SIZE = 256;
@@ -9,6 +10,7 @@ export const Command = { request: 5, reply: 8, eviction: 13 } as const;
 
 const SIZE = 48;
 const COMMAND = 60;
+const REQUEST_OPERATION = 176; // after client u128, request checksum u128, timestamp u64, request u64 (from byte 128)
 
 export interface RequestHeader {
   size: number;
@@ -71,6 +73,11 @@ export function frameSize(header: Uint8Array): number {
 
 export function frameCommand(header: Uint8Array): number {
   return header[COMMAND];
+}
+
+// The operation byte of a request header (decodeRequestHeader's `operation`), without decoding the rest.
+export function requestOperation(header: Uint8Array): number {
+  return header[REQUEST_OPERATION];
 }
 
 export function decodeRequestHeader(header: Uint8Array): RequestHeader {
@@ -156,18 +163,36 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
   return { kind: 'reply', operation, status, request, session, body: bytes.subarray(HEADER_SIZE, size) };
 }
 
+// Where a frame still arriving is to be assembled (its header and size known), or null for the JS heap: the server
+// puts large SendMessages frames in shared memory (FrameArena).
+export type FramePlacer = (header: Uint8Array, size: number) => Uint8Array | null;
+
 // Splits a byte stream into frames: read 256 bytes, take `size`, reject sizes outside [256, max], then wait for
-// the rest. A bad size is a framing error: the connection cannot be resynchronised and must be closed.
+// the rest. A bad size is a framing error: the connection cannot be resynchronised and must be closed. A frame the
+// placer gives a home is copied there as it arrives (what came already, then each chunk) instead of being joined
+// from its chunks at the end.
 export class FrameSplitter {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
+  private filling: { frame: Uint8Array; filled: number } | null = null;
 
-  constructor(private readonly maxFrameSize = MAX_FRAME_SIZE) {}
+  constructor(private readonly maxFrameSize = MAX_FRAME_SIZE, private readonly place: FramePlacer | null = null) {}
 
   push(chunk: Uint8Array): Uint8Array[] {
+    const frames: Uint8Array[] = [];
+    if (this.filling) {
+      const f = this.filling;
+      const n = Math.min(chunk.length, f.frame.length - f.filled);
+      copyInto(f.frame, f.filled, chunk.subarray(0, n));
+      f.filled += n;
+      if (f.filled < f.frame.length) return frames;
+      frames.push(f.frame);
+      this.filling = null;
+      chunk = chunk.subarray(n);
+      if (chunk.length === 0) return frames;
+    }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const frames: Uint8Array[] = [];
     for (;;) {
       if (this.buffered < HEADER_SIZE) break;
       const head = this.peek(HEADER_SIZE);
@@ -175,14 +200,34 @@ export class FrameSplitter {
       if (size < HEADER_SIZE || size > this.maxFrameSize) {
         throw new WireError(`frame size ${size} is outside [${HEADER_SIZE}, ${this.maxFrameSize}]`);
       }
-      if (this.buffered < size) break;
+      if (this.buffered < size) {
+        const frame = this.place?.(head, size) ?? null;
+        if (frame) this.fillFrom(frame);
+        break;
+      }
       frames.push(this.take(size));
     }
     return frames;
   }
 
+  // Everything buffered belongs to the frame being placed (it is incomplete): moved there, the rest follows.
+  private fillFrom(frame: Uint8Array): void {
+    let at = 0;
+    for (const c of this.chunks) { copyInto(frame, at, c); at += c.length; }
+    this.filling = { frame, filled: at };
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  // The frame being assembled in its placer's memory when the stream ends before it is complete (to give it back).
+  abandon(): Uint8Array | null {
+    const frame = this.filling?.frame ?? null;
+    this.filling = null;
+    return frame;
+  }
+
   get pendingBytes(): number {
-    return this.buffered;
+    return this.buffered + (this.filling?.filled ?? 0);
   }
 
   private peek(n: number): Uint8Array {
