@@ -303,3 +303,32 @@ test('every-batch appends are written through an O_DSYNC descriptor of the activ
   assert.equal(descriptorsOf(path.join(other, '00000000000000000000.log')).filter((f) => (f & O_DSYNC) !== 0).length, 0);
   q.close();
 });
+
+test('batches already in the core memory (the frame arena) are verified and stamped where they lie, mixed with copied ones', async () => {
+  const sc = await storageCore();
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 6, indexIntervalBytes: 1, badChecksum: 'refuse', quiet: true });
+  const region = sc.alloc(64 << 10);
+  const inCore = (batch: Buffer, at: number) => { sc.u8.set(batch, region + at); return Buffer.from(sc.u8.buffer, sc.u8.byteOffset + region + at, batch.length); };
+  const a = await batchOf(0, 2);
+  const b = inCore(await batchOf(2, 3), 0);
+  const bad = inCore(await batchOf(5, 2), 8192);
+  bad[bad.length - 1] ^= 1;
+  const badBefore = Buffer.from(bad);
+  const c = inCore(await batchOf(7, 1), 16384);
+  const d = await batchOf(8, 2);
+  const result = await p.appendAsync([a, b, bad, c, d]);
+  assert.deepEqual(result.refused, [0, 0, 5, 0, 0], 'the bad one (in core memory) refused: a frame checksum');
+  assert.deepEqual(result.bases, [0, 2, -1, 5, 6]);
+  assert.equal(Number(b.readBigUInt64LE(8)), 2, 'stamped in place: base offset');
+  assert.equal(Number(b.readBigUInt64LE(0)), 6, 'stamped in place: partition id');
+  assert.ok(bad.equals(badBefore), 'a refused batch is left as it came');
+  assert.deepEqual(p.readFromOffset(0).map((x) => [x.baseOffset, x.count]), [[0, 2], [2, 3], [5, 1], [6, 2]]);
+  for (const offset of [0, 3, 5, 7]) assert.equal(p.readFromOffset(offset)[0].baseOffset, [0, 2, 5, 6][[0, 3, 5, 7].indexOf(offset)], `index lookup of ${offset}`);
+  p.close();
+  const reopened = await Partition.open({ dir, partitionId: 6, quiet: true });
+  assert.equal(reopened.nextOffset, 8);
+  assert.deepEqual(batchPayloads(reopened.readFromOffset(5)[0].bytes), [payload(7)]);
+  reopened.close();
+  sc.release(region, 64 << 10);
+});

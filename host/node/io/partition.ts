@@ -59,6 +59,7 @@ export interface Recovery {
 interface Staged {
   segment: SegmentFile;
   position: number; // where in the segment the group goes
+  pieces: Uint8Array[]; // the batches appended, stamped, in order: what is written
   bytes: number;
   batches: number;
   refused: number[];
@@ -204,7 +205,9 @@ export class Partition {
     const staged = this.stage(batches);
     if (staged.bytes === 0) return resultOf(staged); // every batch refused
     try {
-      writeFully(staged.segment.fd, this.sc.view(this.sc.staging, staged.bytes), staged.position, this.options.writeChunkBytes);
+      for (let i = 0, at = staged.position; i < staged.pieces.length; at += staged.pieces[i++].length) {
+        writeFully(staged.segment.fd, staged.pieces[i], at, this.options.writeChunkBytes);
+      }
       if (this.policy.kind === 'every-batch') fs.fdatasyncSync(staged.segment.fd);
       else this.dirty = true; // the interval timer's fdatasync
     } catch (error) {
@@ -221,14 +224,7 @@ export class Partition {
     if (this.writing) throw new Error(`${this.options.dir}: an append is already being written (one at a time per partition)`);
     const staged = this.stage(batches);
     if (staged.bytes === 0) return resultOf(staged); // every batch refused
-    // The staging area is the shard's, reused by the next append or read while this one is written: the stamped
-    // headers go back into the caller's batches (stamping rewrites nothing else), which are written as they are.
-    const pieces = batches.filter((_, i) => staged.refused[i] === 0);
-    let at = this.sc.staging;
-    for (const batch of pieces) {
-      copyInto(batch, 0, this.sc.u8.subarray(at, at + BATCH_HEADER_BYTES));
-      at += batch.length;
-    }
+    const { pieces } = staged;
     let done!: () => void;
     this.writing = new Promise((resolve) => { done = resolve; });
     try {
@@ -267,36 +263,57 @@ export class Partition {
     const baseOffset = segment.nextOffset;
     let offset = baseOffset;
     const timestamp = Math.max(this.now(), segment.lastTimestamp);
-    let staged = 0;
+    let staged = 0; // bytes of the group
+    let copied = 0; // of which in the staging area
     const refused = batches.map(() => 0);
     const bases = batches.map(() => -1);
+    const pieces: Uint8Array[] = [];
+    const places: number[] = []; // where in the core's memory each appended batch was stamped
     for (const [i, batch] of batches.entries()) {
-      if (staged + batch.length > sc.stagingLen) {
+      // A batch already in the core's memory (a frame in the shared frame arena) is verified and stamped where it
+      // lies: copying a megabyte into and within the shared memory costs more here than hashing it. Any other is
+      // copied into the staging area, stamped there, and its stamped header copied back.
+      const inPlace = batch.buffer === sc.u8.buffer;
+      const at = inPlace ? batch.byteOffset - sc.u8.byteOffset : sc.staging + copied;
+      if (inPlace && at < sc.staging + sc.stagingLen && at + batch.length > sc.staging) throw new Error(`batch ${i} lies in the staging area: a bug`);
+      if (!inPlace && copied + batch.length > sc.stagingLen) {
         throw storageError('BatchInvalid', segment.logPath, segment.size + staged, `group of ${batches.length} batches exceeds the ${sc.stagingLen}-byte staging area`);
       }
-      const at = sc.staging + staged;
-      copyInto(sc.u8, at, batch);
+      if (!inPlace) copyInto(sc.u8, at, batch);
       const verdict = core.batchStamp(at, batch.length, this.options.partitionId, offset, timestamp, sc.scratch, sc.scratchLen, this.verifyOnAppend);
       if ((verdict === BATCH_FRAME_CHECKSUM || verdict === BATCH_CHECKSUM) && this.options.badChecksum === 'refuse') {
-        refused[i] = verdict; // the next batch is staged over it
+        refused[i] = verdict; // left out (a copy is staged over by the next batch)
         continue;
       }
       if (verdict !== BATCH_OK || core.batchLength() !== batch.length) {
         throw storageError('BatchInvalid', `${segment.logPath} (append)`, segment.size + staged + core.batchErrorAt(),
           `batch ${i} of the group, its byte ${core.batchErrorAt()}: ${SCAN_VERDICTS[verdict] ?? `length ${core.batchLength()} ≠ ${batch.length} bytes given`}; nothing written`);
       }
+      if (!inPlace) {
+        copyInto(batch, 0, sc.u8.subarray(at, at + BATCH_HEADER_BYTES)); // stamping rewrites nothing else
+        copied += batch.length;
+      }
+      pieces.push(batch);
+      places.push(at);
       bases[i] = offset;
       offset += core.batchCount();
       staged += batch.length;
     }
-    // The core walks the staged group once more to place its sparse index entries (and re-proves the framing).
-    // Entries past the written end are harmless to readers: lookups are bounded by the offsets and timestamps
-    // already written, and the last entry at or below those lies in written bytes.
+    // The core walks each stamped batch once more, at its place in the file, to place the sparse index entries
+    // (and re-prove the framing). Entries past the written end are harmless to readers: lookups are bounded by the
+    // offsets and timestamps already written, and the last entry at or below those lies in written bytes.
     const indexCount = core.indexCount(this.index);
-    const scan = staged === 0 ? SCAN_END : core.segmentScan(sc.staging, staged, segment.size, baseOffset, segment.lastTimestamp, this.index, segment.ordinal, sc.scratch, sc.scratchLen, false);
-    if (scan !== SCAN_END) throw new Error(`stamped group failed its own scan (verdict ${scan}): a core bug`);
-    const appended = refused.filter((v) => v === 0).length;
-    return { segment, position: segment.size, bytes: staged, batches: appended, refused, bases, baseOffset, nextOffset: offset, timestamp, indexCount };
+    let position = segment.size;
+    let expected = baseOffset;
+    let last = segment.lastTimestamp;
+    for (const [k, at] of places.entries()) {
+      const scan = core.segmentScan(at, pieces[k].length, position, expected, last, this.index, segment.ordinal, sc.scratch, sc.scratchLen, false);
+      if (scan !== SCAN_END) throw new Error(`stamped batch failed its own scan (verdict ${scan}): a core bug`);
+      position += pieces[k].length;
+      expected = core.segmentScanNextOffset();
+      last = core.segmentScanLastTimestamp();
+    }
+    return { segment, position: segment.size, pieces, bytes: staged, batches: pieces.length, refused, bases, baseOffset, nextOffset: offset, timestamp, indexCount };
   }
 
   // What reached the disk is unknown now: refuse further appends; reopening recovers from the files.
