@@ -13,8 +13,14 @@ import type { FrameArena } from './frame-arena.js';
 export const ARENA_FRAME_MIN_BYTES = 64 << 10;
 
 // What the request layer answers with: bytes to write (a reply or an eviction, header and body possibly in two
-// pieces so a large poll body is not copied again).
-export type Answer = Uint8Array | Uint8Array[];
+// pieces so a large poll body is not copied again), or pieces in memory lent for the answer (a poll read into the
+// frame arena), given back through done() once the socket has them or the connection is gone.
+export type Answer = Uint8Array | Uint8Array[] | HeldAnswer;
+
+export interface HeldAnswer {
+  pieces: Uint8Array[];
+  done(): void;
+}
 
 export interface ConnectionHandler {
   request(connection: ClientConnection, frame: Uint8Array): Promise<Answer>;
@@ -74,7 +80,10 @@ export class ClientConnection {
         } finally {
           this.release(frame); // answered: no shard reads it any more
         }
-        if (!this.open) break;
+        if (!this.open) {
+          if (!(answer instanceof Uint8Array) && !Array.isArray(answer)) answer.done();
+          break;
+        }
         this.write(answer);
         if (this.queue.length <= 16 && this.socket.isPaused()) this.socket.resume();
       }
@@ -91,9 +100,14 @@ export class ClientConnection {
       this.socket.write(answer);
       return;
     }
+    const pieces = (Array.isArray(answer) ? answer : answer.pieces).filter((piece) => piece.length > 0);
+    // A held answer's last write calls back once the kernel has every piece (or the write failed, or the socket
+    // was destroyed): then its memory is given back.
+    const done = Array.isArray(answer) ? undefined : () => answer.done();
     this.socket.cork();
-    for (const piece of answer) if (piece.length > 0) this.socket.write(piece);
+    pieces.forEach((piece, i) => this.socket.write(piece, i === pieces.length - 1 ? done : undefined));
     this.socket.uncork();
+    if (done && pieces.length === 0) queueMicrotask(done);
   }
 
   private onClose(): void {

@@ -149,7 +149,7 @@ export class ClientRequests implements ConnectionHandler {
 
   // Requests, and those answered with a non-zero status (@216 of a Reply) or an Eviction (command 13 @60).
   private count(answer: Answer): void {
-    const head = answer instanceof Uint8Array ? answer : answer[0];
+    const head = answer instanceof Uint8Array ? answer : Array.isArray(answer) ? answer[0] : answer.pieces[0];
     this.metrics.add(METRIC.requests);
     if (head[60] === 13) this.metrics.add(METRIC.evictions);
     else if (new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(216, true) !== 0) this.metrics.add(METRIC.requestErrors);
@@ -322,11 +322,22 @@ export class ClientRequests implements ConnectionHandler {
       method: Method.poll, target: this.targetOf(target), consumer: { kind: target.consumerKind, id: target.consumerId },
       strategy: STRATEGY_KIND[strategy.kind], value: 'value' in strategy ? strategy.value : 0n, count, autoCommit,
     };
-    // The owner's reply in pieces (its status word, the head, the records), written to the socket as they are.
-    const pieces = await this.forwardPieces(target, Variant.lifecycle, Lifecycle.partitionRead, request);
+    // The owner's reply in pieces (its status word, the head, the records), written to the socket as they are. When
+    // this shard owns the partition, the records are read into the frame arena and written to the socket from there;
+    // the region goes back once the socket has them.
+    const arena = this.ctx.frameArena;
+    const owner = this.ctx.ownerOf(target.streamId, target.topicId, target.partitionId);
+    const { pieces, lent } = arena
+      ? await this.ctx.rpc.callInto(owner, Variant.lifecycle, Lifecycle.partitionRead, encodePartitionRequest(request), target.namespace, arena)
+      : { pieces: await this.forwardPieces(target, Variant.lifecycle, Lifecycle.partitionRead, request), lent: null };
     const { status } = decodePartitionReply(pieces[0]);
-    if (status !== 0) return this.reply(h, status);
-    return this.replyPieces(h, [pieces[0].subarray(4), ...pieces.slice(1)]);
+    const answer = status === 0 ? this.replyPieces(h, [pieces[0].subarray(4), ...pieces.slice(1)]) : this.reply(h, status);
+    if (!lent) return answer;
+    if (status !== 0) {
+      arena!.release(lent);
+      return answer;
+    }
+    return { pieces: answer as Uint8Array[], done: () => arena!.release(lent) };
   }
 
   private async getOffset(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {

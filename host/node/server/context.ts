@@ -2,6 +2,7 @@
 // settings. One per shard (shard-server.ts builds it).
 import type { CoreExports } from '../../shared/core.js';
 import type { StorageCore } from '../io/storage-core.js';
+import type { FrameArena } from '../net/frame-arena.js';
 import type { MetadataState } from '../metadata/state.js';
 import type { ShardRpc } from './shard-rpc.js';
 
@@ -31,6 +32,8 @@ export interface ShardContext {
   readonly rpc: ShardRpc;
   readonly storage: StorageCore; // this shard's core instance and storage region (checksums, batch checks)
   readonly settings: ServerSettings;
+  // Shared memory for large client frames and for poll replies read on this shard (null until it serves clients).
+  readonly frameArena: FrameArena | null;
   state: MetadataState;
   // Resolves once this shard has applied metadata op `op` (replies to metadata ops wait for it, so that the
   // client's next request on this shard sees its own change).

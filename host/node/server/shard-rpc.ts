@@ -10,6 +10,16 @@ import type { InPlace, Mailbox, Payload, ShardMessage } from './mailbox.js';
 export type Answer = Payload | InPlace | null;
 export type Handler = (message: ShardMessage) => Promise<Answer> | Answer;
 
+// Memory lent for an answer written in place: regions of the shared memory (their byteOffset is the core address).
+export interface Lender {
+  take(bytes: number): Uint8Array | null;
+  release(region: Uint8Array): void;
+}
+
+function piecesOf(reply: Payload | null): Uint8Array[] {
+  return reply === null ? [new Uint8Array(0)] : reply instanceof Uint8Array ? [reply] : reply;
+}
+
 function isInPlace(answer: Answer): answer is InPlace {
   return answer !== null && !(answer instanceof Uint8Array) && !Array.isArray(answer);
 }
@@ -51,10 +61,7 @@ export class ShardRpc {
   callPieces(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): Promise<Uint8Array[]> {
     if (target === this.self) {
       return Promise.resolve(this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload }))
-        .then((answer) => {
-          const reply = isInPlace(answer) ? answer.build() : answer;
-          return reply === null ? [new Uint8Array(0)] : reply instanceof Uint8Array ? [reply] : reply;
-        });
+        .then((answer) => piecesOf(isInPlace(answer) ? answer.build() : answer));
     }
     const correlation = this.next;
     this.next = this.next === 0xffff_ffff ? 1 : this.next + 1;
@@ -62,6 +69,28 @@ export class ShardRpc {
       this.waiting.set(correlation, { resolve: (reply) => resolve([reply]), reject });
       this.mailbox.send(target, variant, kind, correlation, payload, group);
     });
+  }
+
+  // callPieces, except that when the handler runs on this shard and answers in place, the answer is written into
+  // memory the caller lends (a region of the shared memory, from `lend.take`) instead of being built as pieces.
+  // The caller gets that region back with the answer and returns it (`lend.release`) when done with the bytes.
+  async callInto(target: number, variant: number, kind: number, payload: Uint8Array, group: bigint, lend: Lender): Promise<{ pieces: Uint8Array[]; lent: Uint8Array | null }> {
+    if (target !== this.self) return { pieces: await this.callPieces(target, variant, kind, payload, group), lent: null };
+    const answer = await this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload });
+    if (!isInPlace(answer)) return { pieces: piecesOf(answer), lent: null };
+    const region = lend.take(answer.maxBytes);
+    if (region) {
+      let length: number | null;
+      try {
+        length = answer.write(region.byteOffset, region.length);
+      } catch (error) {
+        lend.release(region);
+        throw error;
+      }
+      if (length !== null) return { pieces: [region.subarray(0, length)], lent: region };
+      lend.release(region);
+    }
+    return { pieces: piecesOf(answer.build()), lent: null };
   }
 
   notify(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): void {

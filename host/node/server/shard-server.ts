@@ -53,6 +53,10 @@ export class ShardServer implements ShardContext {
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
   private arena: FrameArena | null = null;
+
+  get frameArena(): FrameArena | null {
+    return this.arena;
+  }
   private connectionSeq = 0;
   private handedOff!: () => void;
   private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });

@@ -109,4 +109,47 @@ describe('frame arena', () => {
     answer();
     server.close();
   });
+
+  it('memory lent for an answer goes back once the socket has it, or when the client is gone before reading it', async () => {
+    const u8 = memory(32 * MIB);
+    const arena = new FrameArena(u8, 0, 32 * MIB);
+    const sizes = [1 * MIB, 24 * MIB]; // the second is more than the socket buffers hold: unread, its write waits
+    let served = 0;
+    let closed!: () => void;
+    const gone = new Promise<void>((resolve) => { closed = resolve; });
+    const server = net.createServer((socket) => {
+      new ClientConnection(1, socket, 'test', 64 * MIB, {
+        request: async () => {
+          const region = arena.take(sizes[served++])!;
+          region.fill(7);
+          new DataView(region.buffer, region.byteOffset).setUint32(48, region.length, true); // a frame of that size
+          return { pieces: [region], done: () => arena.release(region) };
+        },
+        closed: () => closed(),
+      }, arena);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    let received = 0;
+    client.on('data', (chunk: Buffer) => { received += chunk.length; });
+    await new Promise((resolve) => client.once('connect', resolve));
+    const ask = (request: bigint) => client.write(encodeRequest({ client: 1n, request, operation: 2, session: 1n, code: 1 }));
+    const waitFor = async (what: string, condition: () => boolean) => {
+      for (const deadline = Date.now() + 5000; !condition();) {
+        assert.ok(Date.now() < deadline, `timed out: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    };
+    ask(1n);
+    await waitFor('the first answer read', () => received === 1 * MIB);
+    await waitFor('its region given back', () => arena.bytesInUse === 0);
+    client.pause(); // reads nothing more
+    ask(2n);
+    await waitFor('the second answer lent', () => served === 2);
+    assert.ok(arena.bytesInUse >= 24 * MIB, 'held while the socket still has it');
+    client.destroy();
+    await gone;
+    await waitFor('the unread answer given back after the client went', () => arena.bytesInUse === 0);
+    server.close();
+  });
 });

@@ -56,7 +56,7 @@ describe('shard rpc', () => {
   });
 
   it('an answer written in place goes into the ring frame when it fits, else is built; a failing writer fails only its call', async () => {
-    const mesh = await loadMesh('release', 2, 64, 1024); // 64 KiB rings: the mailbox's fragment is 32 KiB
+    const mesh = await loadMesh('release', 2, 64, 1024, 1 << 20); // 64 KiB rings (fragments of 32 KiB); 1 MiB of storage to lend from
     const ends = await Promise.all([0, 1].map(async (id) => {
       const core = await mesh.shard(id);
       const mailbox = new Mailbox(core, mesh.memory, id, 2);
@@ -93,5 +93,23 @@ describe('shard rpc', () => {
     assert.equal(await ask(0, 1, 16, 2), 'shard 1: Error: read failed');
     assert.deepEqual(await ask(0, 1, 16, 0), [7, 8, 9], 'the failed write left no reservation behind');
     assert.deepEqual(await ends[0].rpc.call(0, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(16, 0)).then((r) => [...r]), [1, 2], 'on its own shard: built');
+    used.length = 0;
+
+    // On its own shard with memory lent: written into the lent region, which the caller gets back to return.
+    const lent: Uint8Array[] = [];
+    const lender = {
+      take: (bytes: number) => { const region = Buffer.from(mesh.memory.buffer, ends[0].core.shardStorageAddress(0), bytes); lent.push(region); return region; },
+      release: (region: Uint8Array) => { lent.splice(lent.indexOf(region), 1); },
+    };
+    const into = (how: number) => ends[0].rpc.callInto(0, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(16, how), 0n, lender);
+    const written = await into(0);
+    assert.deepEqual([...written.pieces[0]], [7, 8, 9]);
+    assert.equal(written.pieces[0].byteOffset, ends[0].core.shardStorageAddress(0), 'in the lent region');
+    assert.ok(written.lent !== null && lent.length === 1, 'still lent: the caller returns it');
+    lender.release(written.lent!);
+    const declined = await into(1);
+    assert.deepEqual([[...declined.pieces[0]], [...declined.pieces[1]], declined.lent, lent.length], [[1], [2], null, 0], 'declined: built, region returned');
+    await assert.rejects(into(2), /read failed/);
+    assert.equal(lent.length, 0, 'a failing writer returns the region');
   });
 });
