@@ -87,7 +87,7 @@ function report(what: string, bytes: number, messages: number, seconds: number, 
 // CPU time spent while a phase ran: this process (the clients), the server process when the bench started it
 // (utime + stime of all its threads, from /proc), and the whole machine (busy = not idle or iowait). It tells a
 // phase limited by CPU from one limited by waiting (fsync, wake-ups).
-interface CpuSample { client: number; server: number | null; busy: number; total: number }
+interface CpuSample { client: number; server: number | null; busy: number; steal: number; total: number }
 
 function cpuSample(serverPid: number | null): CpuSample {
   const usage = process.cpuUsage();
@@ -99,20 +99,24 @@ function cpuSample(serverPid: number | null): CpuSample {
     } catch { server = null; }
   }
   let busy = 0;
+  let steal = 0;
   let total = 0;
   try {
     const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     total = cpu.reduce((a, b) => a + b, 0) / 100;
     busy = total - (cpu[3] + cpu[4]) / 100; // idle, iowait
+    steal = (cpu[7] ?? 0) / 100; // time a virtual machine's host ran something else: the numbers above then suffer
   } catch { /* not Linux: the machine line is left out */ }
-  return { client: (usage.user + usage.system) / 1e6, server, busy, total };
+  return { client: (usage.user + usage.system) / 1e6, server, busy, steal, total };
 }
 
 function reportCpu(before: CpuSample, after: CpuSample, seconds: number, megabytes: number): void {
   const part = (label: string, s: number): string => `${label} ${s.toFixed(2)} s (${(s * 1000 / megabytes).toFixed(2)} ms/MB)`;
   const parts = [part('client', after.client - before.client)];
   if (after.server !== null && before.server !== null) parts.push(part('server', after.server - before.server));
-  if (after.total > before.total) parts.push(`machine busy ${((after.busy - before.busy) / seconds).toFixed(2)} of ${os.cpus().length} cores`);
+  if (after.total > before.total) {
+    parts.push(`machine busy ${((after.busy - before.busy) / seconds).toFixed(2)} of ${os.cpus().length} cores, stolen ${((after.steal - before.steal) / seconds).toFixed(2)}`);
+  }
   console.log(`       cpu: ${parts.join(', ')}`);
 }
 
