@@ -43,9 +43,13 @@ interface Outbound {
 }
 
 interface Partial {
-  buffer: Buffer;
+  buffer: Uint8Array;
   filled: number;
 }
+
+// Where an arriving message of `total` bytes is assembled, or null for a fresh buffer on the JS heap: a caller that
+// waits for a large reply (a poll's records) lends memory for it (ShardRpc.callInto).
+export type MessagePlacer = (source: number, variant: number, kind: number, correlation: number, total: number) => Uint8Array | null;
 
 
 export class Mailbox {
@@ -55,6 +59,7 @@ export class Mailbox {
   private readonly view: DataView;
   private readonly fragment: number;
   private pendingCount = 0;
+  private placer: MessagePlacer | null = null;
 
   // `wake` is called when a send leaves fragments queued: the shard loop may be asleep on its doorbell and must
   // come round to pump them as the peer drains its ring.
@@ -68,6 +73,10 @@ export class Mailbox {
       for (let lane = 0; lane < LANES; lane++) ringFrame = Math.min(ringFrame, core.ringMaxFrame(core.ringAddress(self, peer, lane)));
     }
     this.fragment = Math.max(64, Math.min(fragmentBytes, Math.floor(ringFrame / 2) - FRAME_HEADER));
+  }
+
+  placeWith(placer: MessagePlacer): void {
+    this.placer = placer;
   }
 
   get pending(): number {
@@ -164,7 +173,8 @@ export class Mailbox {
     let partial = this.partials.get(key);
     if (!partial) {
       if (total < length) throw new Error(`mailbox: frame from shard ${source} claims ${total} B in total but carries ${length}`);
-      partial = { buffer: Buffer.allocUnsafeSlow(total), filled: 0 }; // unpooled: readers may view .buffer from offset 0
+      const placed = this.placer?.(source, variant, kind, v.getUint32(frame + F.correlation, true), total) ?? null;
+      partial = { buffer: placed ?? Buffer.allocUnsafeSlow(total), filled: 0 }; // unpooled: readers may view .buffer from offset 0
     }
     if (partial.filled + length > partial.buffer.length) {
       throw new Error(`mailbox: fragments from shard ${source} overrun their message (${partial.filled + length} > ${partial.buffer.length})`);

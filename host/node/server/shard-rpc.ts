@@ -13,7 +13,12 @@ export type Handler = (message: ShardMessage) => Promise<Answer> | Answer;
 // Memory lent for an answer written in place: regions of the shared memory (their byteOffset is the core address).
 export interface Lender {
   take(bytes: number): Uint8Array | null;
+  owns(region: Uint8Array): boolean;
   release(region: Uint8Array): void;
+}
+
+function isReplyKind(variant: number, kind: number): boolean {
+  return variant === Variant.lifecycle && (kind === Lifecycle.forwardClientSend || kind === Lifecycle.partitionReadReply);
 }
 
 function piecesOf(reply: Payload | null): Uint8Array[] {
@@ -27,7 +32,11 @@ function isInPlace(answer: Answer): answer is InPlace {
 interface Waiting {
   resolve: (payload: Uint8Array) => void;
   reject: (error: Error) => void;
+  lend: Lender | null; // memory the caller lends for a large reply
 }
+
+// Replies from this size on are assembled in memory the caller lends, when it lends any.
+const LENT_REPLY_MIN_BYTES = 64 << 10;
 
 const key = (variant: number, kind: number) => (variant << 8) | kind;
 
@@ -46,7 +55,12 @@ export class ShardRpc {
   private readonly waiting = new Map<number, Waiting>();
   private next = 1;
 
-  constructor(private readonly mailbox: Mailbox, readonly self: number) {}
+  constructor(private readonly mailbox: Mailbox, readonly self: number) {
+    mailbox.placeWith((_source, variant, kind, correlation, total) => {
+      if (total < LENT_REPLY_MIN_BYTES || !isReplyKind(variant, kind) || correlation === 0) return null;
+      return this.waiting.get(correlation)?.lend?.take(total) ?? null;
+    });
+  }
 
   on(variant: number, kind: number, handler: Handler): void {
     this.handlers.set(key(variant, kind), handler);
@@ -63,19 +77,27 @@ export class ShardRpc {
       return Promise.resolve(this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload }))
         .then((answer) => piecesOf(isInPlace(answer) ? answer.build() : answer));
     }
+    return this.remote(target, variant, kind, payload, group, null).then((reply) => [reply]);
+  }
+
+  private remote(target: number, variant: number, kind: number, payload: Uint8Array, group: bigint, lend: Lender | null): Promise<Uint8Array> {
     const correlation = this.next;
     this.next = this.next === 0xffff_ffff ? 1 : this.next + 1;
-    return new Promise<Uint8Array[]>((resolve, reject) => {
-      this.waiting.set(correlation, { resolve: (reply) => resolve([reply]), reject });
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.waiting.set(correlation, { resolve, reject, lend });
       this.mailbox.send(target, variant, kind, correlation, payload, group);
     });
   }
 
-  // callPieces, except that when the handler runs on this shard and answers in place, the answer is written into
-  // memory the caller lends (a region of the shared memory, from `lend.take`) instead of being built as pieces.
-  // The caller gets that region back with the answer and returns it (`lend.release`) when done with the bytes.
+  // callPieces, except that the answer goes into memory the caller lends (a region of the shared memory, from
+  // `lend.take`): written there in place when the handler runs on this shard and answers in place, or assembled
+  // there as it arrives from another shard when it is large. The caller gets that region back with the answer
+  // and returns it (`lend.release`) when done with the bytes.
   async callInto(target: number, variant: number, kind: number, payload: Uint8Array, group: bigint, lend: Lender): Promise<{ pieces: Uint8Array[]; lent: Uint8Array | null }> {
-    if (target !== this.self) return { pieces: await this.callPieces(target, variant, kind, payload, group), lent: null };
+    if (target !== this.self) {
+      const reply = await this.remote(target, variant, kind, payload, group, lend);
+      return { pieces: [reply], lent: lend.owns(reply) ? reply : null };
+    }
     const answer = await this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload });
     if (!isInPlace(answer)) return { pieces: piecesOf(answer), lent: null };
     const region = lend.take(answer.maxBytes);
@@ -103,14 +125,17 @@ export class ShardRpc {
 
   // Every message the shard loop receives comes through here.
   deliver(message: ShardMessage): void {
-    const isReply = message.variant === Variant.lifecycle
-      && (message.kind === Lifecycle.forwardClientSend || message.kind === Lifecycle.partitionReadReply);
-    if (isReply && message.correlation !== 0) {
+    if (isReplyKind(message.variant, message.kind) && message.correlation !== 0) {
       const waiting = this.waiting.get(message.correlation);
       if (!waiting) throw new Error(`shard ${this.self}: reply ${message.correlation} from shard ${message.source} matches no call`);
       this.waiting.delete(message.correlation);
-      if (message.group === FAILED) waiting.reject(new RemoteCallFailed(`shard ${message.source}: ${new TextDecoder().decode(message.payload)}`));
-      else waiting.resolve(message.payload);
+      if (message.group === FAILED) {
+        const text = new TextDecoder().decode(message.payload);
+        if (waiting.lend?.owns(message.payload)) waiting.lend.release(message.payload);
+        waiting.reject(new RemoteCallFailed(`shard ${message.source}: ${text}`));
+      } else {
+        waiting.resolve(message.payload);
+      }
       return;
     }
     if (message.correlation === 0) {

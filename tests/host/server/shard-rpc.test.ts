@@ -70,11 +70,12 @@ describe('shard rpc', () => {
       write(at: number, room: number) {
         used.push(`write ${room >> 10}`);
         if (m.payload[1] === 2) throw new Error('read failed');
+        if (m.payload[1] === 3) return null; // then built: 100 KiB
         if (m.payload[1] === 1) return null;
         u8.set([7, 8, 9], at);
         return 3;
       },
-      build() { used.push('build'); return [Uint8Array.of(1), Uint8Array.of(2)]; },
+      build() { used.push('build'); return m.payload[1] === 3 ? [new Uint8Array(100 << 10).fill(5)] : [Uint8Array.of(1), Uint8Array.of(2)]; },
     });
     for (const end of ends) end.rpc.on(Variant.lifecycle, Lifecycle.partitionRead, handler);
     const ask = async (from: number, to: number, maxKiB: number, how: number) => {
@@ -99,7 +100,8 @@ describe('shard rpc', () => {
     const lent: Uint8Array[] = [];
     const lender = {
       take: (bytes: number) => { const region = Buffer.from(mesh.memory.buffer, ends[0].core.shardStorageAddress(0), bytes); lent.push(region); return region; },
-      release: (region: Uint8Array) => { lent.splice(lent.indexOf(region), 1); },
+      owns: (region: Uint8Array) => lent.includes(region),
+      release: (region: Uint8Array) => { assert.ok(lent.includes(region), 'released twice'); lent.splice(lent.indexOf(region), 1); },
     };
     const into = (how: number) => ends[0].rpc.callInto(0, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(16, how), 0n, lender);
     const written = await into(0);
@@ -111,5 +113,23 @@ describe('shard rpc', () => {
     assert.deepEqual([[...declined.pieces[0]], [...declined.pieces[1]], declined.lent, lent.length], [[1], [2], null, 0], 'declined: built, region returned');
     await assert.rejects(into(2), /read failed/);
     assert.equal(lent.length, 0, 'a failing writer returns the region');
+
+    // From another shard: a large reply is assembled in the lent memory as its fragments arrive.
+    let remote: { pieces: Uint8Array[]; lent: Uint8Array | null } | undefined;
+    void ends[0].rpc.callInto(1, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(200, 3), 0n, lender).then((r) => { remote = r; });
+    await exchange(ends, () => remote !== undefined);
+    assert.equal(remote!.pieces[0].length, 100 << 10);
+    assert.ok(remote!.pieces[0].every((b) => b === 5));
+    assert.equal(remote!.pieces[0].byteOffset, ends[0].core.shardStorageAddress(0), 'in the lent region');
+    assert.ok(remote!.lent === remote!.pieces[0] && lent.length === 1);
+    lender.release(remote!.lent!);
+    let small: { pieces: Uint8Array[]; lent: Uint8Array | null } | undefined;
+    void ends[0].rpc.callInto(1, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(16, 0), 0n, lender).then((r) => { small = r; });
+    await exchange(ends, () => small !== undefined);
+    assert.deepEqual([[...small!.pieces[0]], small!.lent, lent.length], [[7, 8, 9], null, 0], 'a small reply is not lent memory');
+    let failed: string | undefined;
+    void ends[0].rpc.callInto(1, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(16, 2), 0n, lender).catch((e: Error) => { failed = e.message; });
+    await exchange(ends, () => failed !== undefined);
+    assert.equal(lent.length, 0);
   });
 });
