@@ -18,7 +18,6 @@ const SECRET_SIZE: usize = 192;
 const SECRET_SIZE_MIN: usize = 136;
 const STRIPE_LEN: usize = 64;
 const STRIPES_PER_BLOCK: usize = (SECRET_SIZE - STRIPE_LEN) / 8;
-const BLOCK_LEN: usize = STRIPE_LEN * STRIPES_PER_BLOCK;
 
 // Read-only static data: every instance re-applies it to the shared memory, so it must never be written.
 const SECRET: usize = memory.data<u8>([
@@ -123,39 +122,29 @@ function hashLong(p: usize, len: usize): u64 {
   let a1 = i64x2(P64_2, P64_3);
   let a2 = i64x2(P64_4, P32_2);
   let a3 = i64x2(P64_5, P32_1);
-  const blocks = (len - 1) / BLOCK_LEN;
-  for (let b: usize = 0; b < blocks; b++) {
-    const block = p + b * BLOCK_LEN;
-    for (let s: usize = 0; s < STRIPES_PER_BLOCK; s++) {
-      const d = block + s * STRIPE_LEN;
-      const k = SECRET + s * 8;
-      a0 = accumulate128(a0, d, k);
-      a1 = accumulate128(a1, d + 16, k + 16);
-      a2 = accumulate128(a2, d + 32, k + 32);
-      a3 = accumulate128(a3, d + 48, k + 48);
+  // Every stripe but the last, 16 to a block, the accumulators scrambled after each whole block (the reference's
+  // block loop and its tail loop in one: the tail has fewer than 16 stripes, so it is never scrambled).
+  const stripes = (len - 1) / STRIPE_LEN;
+  for (let n: usize = 0; n < stripes; n++) {
+    const d = p + n * STRIPE_LEN;
+    const s = n % STRIPES_PER_BLOCK;
+    a0 = accumulate128(a0, d, SECRET + s * 8);
+    a1 = accumulate128(a1, d + 16, SECRET + s * 8 + 16);
+    a2 = accumulate128(a2, d + 32, SECRET + s * 8 + 32);
+    a3 = accumulate128(a3, d + 48, SECRET + s * 8 + 48);
+    if (s == STRIPES_PER_BLOCK - 1) {
+      a0 = scramble128(a0, SECRET + SECRET_SIZE - STRIPE_LEN);
+      a1 = scramble128(a1, SECRET + SECRET_SIZE - STRIPE_LEN + 16);
+      a2 = scramble128(a2, SECRET + SECRET_SIZE - STRIPE_LEN + 32);
+      a3 = scramble128(a3, SECRET + SECRET_SIZE - STRIPE_LEN + 48);
     }
-    const k = SECRET + SECRET_SIZE - STRIPE_LEN;
-    a0 = scramble128(a0, k);
-    a1 = scramble128(a1, k + 16);
-    a2 = scramble128(a2, k + 32);
-    a3 = scramble128(a3, k + 48);
   }
-  const stripes = ((len - 1) - BLOCK_LEN * blocks) / STRIPE_LEN;
-  const tail = p + blocks * BLOCK_LEN;
-  for (let s: usize = 0; s < stripes; s++) {
-    const d = tail + s * STRIPE_LEN;
-    const k = SECRET + s * 8;
-    a0 = accumulate128(a0, d, k);
-    a1 = accumulate128(a1, d + 16, k + 16);
-    a2 = accumulate128(a2, d + 32, k + 32);
-    a3 = accumulate128(a3, d + 48, k + 48);
-  }
-  const d = p + len - STRIPE_LEN;
-  const k = SECRET + SECRET_SIZE - STRIPE_LEN - 7;
-  a0 = accumulate128(a0, d, k);
-  a1 = accumulate128(a1, d + 16, k + 16);
-  a2 = accumulate128(a2, d + 32, k + 32);
-  a3 = accumulate128(a3, d + 48, k + 48);
+  const last = p + len - STRIPE_LEN;
+  const key = SECRET + SECRET_SIZE - STRIPE_LEN - 7;
+  a0 = accumulate128(a0, last, key);
+  a1 = accumulate128(a1, last + 16, key + 16);
+  a2 = accumulate128(a2, last + 32, key + 32);
+  a3 = accumulate128(a3, last + 48, key + 48);
   let result = <u64>len * P64_1;
   result += mul128fold64(i64x2.extract_lane(a0, 0) ^ load<u64>(SECRET + 11), i64x2.extract_lane(a0, 1) ^ load<u64>(SECRET + 19));
   result += mul128fold64(i64x2.extract_lane(a1, 0) ^ load<u64>(SECRET + 27), i64x2.extract_lane(a1, 1) ^ load<u64>(SECRET + 35));
