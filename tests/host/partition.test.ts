@@ -332,3 +332,42 @@ test('batches already in the core memory (the frame arena) are verified and stam
   reopened.close();
   sc.release(region, 64 << 10);
 });
+
+test('in-core batches give the same log and the same sparse index as copied ones (interval carried across batches)', async () => {
+  const sc = await storageCore();
+  const region = sc.alloc(256 << 10);
+  const groups: Buffer[][] = [];
+  for (let g = 0, first = 0; g < 12; g++) {
+    const group: Buffer[] = [];
+    for (let b = 0; b < 3; b++) {
+      const count = 1 + ((g * 3 + b) % 4);
+      group.push(await batchOf(first, count, 300));
+      first += count;
+    }
+    groups.push(group);
+  }
+  const dirs: string[] = [];
+  for (const inCore of [false, true]) {
+    const dir = tempDir();
+    dirs.push(dir);
+    let clock = 0;
+    const p = await Partition.open({ dir, partitionId: 2, indexIntervalBytes: 2500, nowMicros: () => (clock += 10), quiet: true });
+    for (const group of groups) {
+      let at = 0;
+      const batches = group.map((batch) => {
+        if (!inCore) return Buffer.from(batch);
+        sc.u8.set(batch, region + at);
+        const view = Buffer.from(sc.u8.buffer, sc.u8.byteOffset + region + at, batch.length);
+        at += batch.length;
+        return view;
+      });
+      await p.appendAsync(batches);
+    }
+    p.close();
+  }
+  for (const name of ['00000000000000000000.log', '00000000000000000000.index']) {
+    assert.ok(fs.readFileSync(path.join(dirs[0], name)).equals(fs.readFileSync(path.join(dirs[1], name))), `${name} differs`);
+  }
+  assert.ok(fs.statSync(path.join(dirs[0], '00000000000000000000.index')).size > 24 * 2, 'several index entries');
+  sc.release(region, 256 << 10);
+});

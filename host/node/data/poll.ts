@@ -82,15 +82,17 @@ export function buildPollReply(
   return { pieces: [head, ...records], lastOffset, messages };
 }
 
-// The most bytes writePollReply may need for a poll of `count` (after `prefix`): what it reserves in a ring frame.
+// The most bytes writePollReply may need for a poll of `count`, not counting its `prefix`: the caller reserves
+// prefix + this.
 export function pollReplyBound(partition: Partition, count: number, maxBytes: number): number {
   return POLL_REPLY_HEAD_BYTES + readBudget(partition, count, maxBytes);
 }
 
 // The same reply as buildPollReply, written into the core's memory at `at` (a ring frame reserved for it), in at
-// most `room` bytes after `prefix`: stored batches are read straight to their place in the reply, so a reply to
-// another shard is not copied out of the read window and then into the ring. Returns the bytes written after
-// `prefix`, or null when the reply does not fit (its first batch is larger than the room): then build it instead.
+// most `room` bytes from `at`, the first `prefix` of them left to the caller: stored batches are read straight to
+// their place in the reply, so a reply to another shard is not copied out of the read window and then into the ring.
+// Returns the bytes written after `prefix`, or null when the reply does not fit (its first batch is larger than the
+// room): then build it instead. Nothing is written at or past `at + room`.
 export function writePollReply(
   sc: StorageCore, partition: Partition, partitionId: number, plan: PollPlan, count: number, maxBytes: number,
   at: number, room: number, prefix = 0,
@@ -102,16 +104,17 @@ export function writePollReply(
   const none = { bytes: POLL_REPLY_HEAD_BYTES, lastOffset: null, messages: 0 };
   replyHead(head, partitionId, current, 0);
   if ('empty' in plan || count <= 0) return none;
-  const batches = readPlanned(partition, plan, Math.min(readBudget(partition, count, maxBytes), room - POLL_REPLY_HEAD_BYTES), count,
-    { at: first, room: room - POLL_REPLY_HEAD_BYTES });
+  const records = room - prefix - POLL_REPLY_HEAD_BYTES; // what the batches may take
+  if (records <= 0) return null;
+  const batches = readPlanned(partition, plan, Math.min(readBudget(partition, count, maxBytes), records), count, { at: first, room: records });
   if (batches === null) return null;
   if (batches.length === 0) return none;
-  const { records, messages, lastOffset } = selectRecords(sc, partition, plan, batches, count, maxBytes);
+  const { records: chosen, messages, lastOffset } = selectRecords(sc, partition, plan, batches, count, maxBytes);
   if (messages === 0) return none;
   // Records lie where their batches were read, except slices (built aside, shorter than their batch): each goes
   // to the end of the previous one, which is never after where it was read.
   let end = first;
-  for (const record of records) {
+  for (const record of chosen) {
     const from = record.byteOffset - sc.u8.byteOffset;
     if (record.buffer === sc.u8.buffer) {
       if (from !== end) sc.u8.copyWithin(end, from, from + record.length);

@@ -353,8 +353,8 @@ export class Partition {
     }
   }
 
-  // Whole batches from the one containing `offset`, at least one, then up to about `maxBytes`, and no more once they
-  // hold `messages` messages from `offset` on (a poll for count N reads no batch it will not return).
+  // Whole batches from the one containing `offset`, at least one, then more while they fit in `maxBytes`, and no
+  // more once they hold `messages` messages from `offset` on (a poll for count N reads no batch it will not return).
   // With `place`, the batches are read into it and returned as views of it, or null when the first one does not fit.
   readFromOffset(offset: number, maxBytes?: number, messages?: number): StoredBatch[];
   readFromOffset(offset: number, maxBytes: number, messages: number, place: ReadPlace): StoredBatch[] | null;
@@ -422,6 +422,10 @@ export class Partition {
           count: view.getUint32(at + 48, true),
           bytes: EMPTY,
         };
+        if (out.length > 0 && bytes + len > maxBytes) {
+          enough = true; // the next whole batch would go over maxBytes (the first one always comes)
+          break;
+        }
         if (out.length > 0 || wanted(batch)) {
           batch.bytes = place ? placed(sc.u8, dest + at - skipped, len) : copyOut(sc.u8, dest + at, len);
           out.push(batch);

@@ -69,10 +69,17 @@ export class SegmentFile {
   }
 
   // A second descriptor of the `.log` whose writes are durable when they return, or null where there is no O_DSYNC
-  // (then write and fdatasync). Opened on first use, closed with the segment.
+  // or it cannot be opened now (descriptors exhausted, say): then write and fdatasync. Opened on first use, closed
+  // with the segment; nothing has been written when it fails, so the append is not failed for it.
   durableWriteFd(): number | null {
     if (O_DSYNC === undefined) return null;
-    if (this.dsync < 0) this.dsync = fs.openSync(this.logPath, fs.constants.O_WRONLY | O_DSYNC);
+    if (this.dsync < 0) {
+      try {
+        this.dsync = fs.openSync(this.logPath, fs.constants.O_WRONLY | O_DSYNC);
+      } catch {
+        return null;
+      }
+    }
     return this.dsync;
   }
 

@@ -114,8 +114,7 @@ export class ClientConnection {
     if (!this.open) return;
     this.open = false;
     for (const frame of this.queue.splice(0)) this.release(frame);
-    const partial = this.splitter.abandon();
-    if (partial) this.release(partial);
+    for (const frame of this.splitter.abandon()) this.release(frame);
     this.handler.closed(this);
   }
 

@@ -108,6 +108,10 @@ export class Mailbox {
           this.core.sendAbort();
           throw error;
         }
+        if (length !== null && length > message.maxBytes) {
+          this.core.sendAbort();
+          throw new Error(`mailbox: an in-place message came out at ${length} B, over the ${message.maxBytes} B reserved: a bug`);
+        }
         if (length !== null) {
           const frame = at - FRAME_HEADER;
           this.view.setUint16(frame + F.flags, 0, true);

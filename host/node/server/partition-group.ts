@@ -107,12 +107,16 @@ export class PartitionGroup {
     this.group.release();
   }
 
-  // The partition is gone (deleted: its writers get 20) or broken (a failed write: the generic error 1).
+  // The partition is gone (deleted: its writers get 20) or broken (a failed write: the generic error 1). Writers
+  // whose batch may be on its way to disk are answered once that write is done: until their answer the batch's
+  // memory (a frame in the serving shard's arena) is theirs, and the thread pool may still be reading it.
   abort(error: Error, status: number = ErrorCode.resourceNotFound): void {
     this.failed = error;
-    for (const write of [...this.waiting, ...this.inFlight.values()]) settle(write, status);
-    this.waiting.length = 0;
+    for (const write of this.waiting.splice(0)) settle(write, status);
+    const inFlight = [...this.inFlight.values()];
     this.inFlight.clear();
+    const answer = () => { for (const write of inFlight) settle(write, status); };
+    void this.home.idle().then(answer, answer);
   }
 
   // The group's journal write: every batch and offset change of these prepares, one append, one fdatasync. The

@@ -109,6 +109,10 @@ export class ShardRpc {
         lend.release(region);
         throw error;
       }
+      if (length !== null && length > region.length) {
+        lend.release(region);
+        throw new Error(`an in-place answer came out at ${length} B, over the ${region.length} B lent: a bug`);
+      }
       if (length !== null) return { pieces: [region.subarray(0, length)], lent: region };
       lend.release(region);
     }

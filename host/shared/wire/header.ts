@@ -175,6 +175,7 @@ export class FrameSplitter {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private filling: { frame: Uint8Array; filled: number } | null = null;
+  private lost: Uint8Array[] = []; // frames completed by a push that then threw: the caller never got them
 
   constructor(private readonly maxFrameSize = MAX_FRAME_SIZE, private readonly place: FramePlacer | null = null) {}
 
@@ -198,6 +199,7 @@ export class FrameSplitter {
       const head = this.peek(HEADER_SIZE);
       const size = frameSize(head);
       if (size < HEADER_SIZE || size > this.maxFrameSize) {
+        this.lost.push(...frames);
         throw new WireError(`frame size ${size} is outside [${HEADER_SIZE}, ${this.maxFrameSize}]`);
       }
       if (this.buffered < size) {
@@ -219,11 +221,13 @@ export class FrameSplitter {
     this.buffered = 0;
   }
 
-  // The frame being assembled in its placer's memory when the stream ends before it is complete (to give it back).
-  abandon(): Uint8Array | null {
-    const frame = this.filling?.frame ?? null;
+  // Frames the caller will never get, to give back their placer's memory when the stream ends: the one being
+  // assembled, and those a push completed before it threw on a bad size.
+  abandon(): Uint8Array[] {
+    const frames = this.lost.splice(0);
+    if (this.filling) frames.push(this.filling.frame);
     this.filling = null;
-    return frame;
+    return frames;
   }
 
   get pendingBytes(): number {

@@ -83,6 +83,7 @@ function poll(sc: StorageCore, p: Partition, strategy: PollingStrategy, count: n
     assert.deepEqual([written.messages, written.lastOffset], [reply.messages, reply.lastOffset]);
     assert.deepEqual([...sc.u8.subarray(place, place + 4)], [0xee, 0xee, 0xee, 0xee], 'the prefix is the caller\'s');
   }
+  assert.ok(sc.u8.subarray(place + 4 + room, place + 4 + room + 4096).every((b) => b === 0xee), 'nothing written past the room');
   const parsed = parseReply(sc, body);
   assert.equal(reply.messages, parsed.count);
   assert.equal(reply.lastOffset, parsed.count === 0 ? null : parsed.messages[parsed.count - 1].offset);
@@ -180,6 +181,19 @@ describe('buildPollReply', () => {
     assert.deepEqual(justUnder.offsets, [0, 1, 2], 'a next record with one frame would be one byte over');
     const tiny = poll(sc, p, offset(3), 10, null, 1);
     assert.deepEqual(tiny.offsets, [3]);
+    p.close();
+  });
+
+  it('read in place from a partition much larger than a poll: the read stops at the room reserved', async () => {
+    const sc = await storageCore();
+    const p = Partition.openSync({ dir: tempDir(), partitionId: 4, quiet: true }, sc);
+    // Small batches first (a low average size, so a small budget), then batches of 5 KB messages.
+    for (let b = 0; b < 20; b++) p.append([buildBatch(sc, Array.from({ length: 10 }, (_, i) => ({ payload: payloadOf(b * 10 + i) })), 500)]);
+    for (let b = 0; b < 60; b++) p.append([buildBatch(sc, Array.from({ length: 4 }, () => ({ payload: Buffer.alloc(5000, b) })), 500)]);
+    for (const [start, count] of [[0, 100], [150, 40], [200, 20], [200, 7], [230, 100], [100, 250]]) {
+      const { offsets } = poll(sc, p, offset(start), count);
+      assert.ok(offsets.length > 0 && offsets[0] === start, `poll ${count} from ${start}`);
+    }
     p.close();
   });
 

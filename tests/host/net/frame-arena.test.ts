@@ -152,4 +152,29 @@ describe('frame arena', () => {
     await waitFor('the unread answer given back after the client went', () => arena.bytesInUse === 0);
     server.close();
   });
+
+  it('a frame completed just before a framing error in the same read goes back when the connection closes', async () => {
+    const u8 = memory(4 * MIB);
+    const arena = new FrameArena(u8, 0, 4 * MIB);
+    let closed!: () => void;
+    const gone = new Promise<void>((resolve) => { closed = resolve; });
+    const server = net.createServer((socket) => {
+      new ClientConnection(1, socket, 'test', 64 * MIB, { request: async () => new Uint8Array(1), closed: () => closed() }, arena);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    const frame = encodeRequest({ client: 1n, request: 1n, operation: Operation.sendMessages, session: 1n, body: new Uint8Array(200_000) });
+    const bad = new Uint8Array(256); // a header whose size is 0
+    client.write(frame.subarray(0, frame.length - 100));
+    for (const deadline = Date.now() + 5000; arena.regions === 0;) {
+      assert.ok(Date.now() < deadline, 'the frame never went to the arena');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    client.write(Buffer.concat([frame.subarray(frame.length - 100), bad]));
+    await gone; // the server closes on the bad size
+    assert.equal(arena.bytesInUse, 0, 'no region leaked');
+    client.destroy();
+    server.close();
+  });
 });

@@ -21,6 +21,7 @@ test('a failed append answers its writers with error 1 and refuses later writes;
   let appends = 0;
   const home = {
     appendAsync: async () => { appends++; throw new Error('ENOSPC: no space left on device, write'); },
+    idle: () => Promise.resolve(),
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
   const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {});
@@ -108,4 +109,29 @@ test('after a write of a full pipeline, the writes that waited go in the very ne
   assert.equal(writes.length, 2, 'the 33rd send is written now, not at some later loop turn');
   writes[1].done();
   assert.equal((await sends[32]).status, 0);
+});
+
+test('a partition deleted during its write: its writers are answered only once the write is done (their bytes may still be read)', async () => {
+  const { core, memory } = await shardCore();
+  const ctx = { core, storage: { memory } } as unknown as ShardContext;
+  let finish!: () => void;
+  const written = new Promise<void>((resolve) => { finish = resolve; });
+  const home = {
+    appendAsync: (batches: Uint8Array[]) => written.then(() => ({ baseOffset: 0, nextOffset: 1, batches: batches.length, bytes: 0, refused: [0], bases: [0] })),
+    idle: () => written,
+    offsets: { store() {}, delete() {}, flush() {} },
+  } as unknown as PartitionHome;
+  const group = new PartitionGroup(ctx, 7n, '0/0/2', home, () => {});
+  group.flush(); // the owner's session
+  const answered: string[] = [];
+  void group.send(batch(1)).then((r) => answered.push(`written ${r.status}`));
+  group.flush(); // its write starts
+  void group.send(batch(1)).then((r) => answered.push(`waiting ${r.status}`));
+  group.abort(new Error('deleted'));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(answered, [], 'the batches are still their writers\': the write may be reading them');
+  finish();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(answered.sort(), ['waiting 20', 'written 20']);
+  assert.deepEqual(await group.send(batch(1)), { status: 1, baseOffset: 0 }, 'a later writer at once (refused)');
 });
