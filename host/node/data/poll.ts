@@ -91,21 +91,21 @@ export function pollReplyBound(partition: Partition, count: number, maxBytes: nu
 // The same reply as buildPollReply, written into the core's memory at `at` (a ring frame reserved for it), in at
 // most `room` bytes from `at`, the first `prefix` of them left to the caller: stored batches are read straight to
 // their place in the reply, so a reply to another shard is not copied out of the read window and then into the ring.
-// Returns the bytes written after `prefix`, or null when the reply does not fit (its first batch is larger than the
-// room): then build it instead. Nothing is written at or past `at + room`.
+// Returns the bytes written after `prefix`, or null when the reply does not fit (a batch it takes is larger than
+// what is left of the room): then build it instead. Nothing is written at or past `at + room`.
 export function writePollReply(
   sc: StorageCore, partition: Partition, partitionId: number, plan: PollPlan, count: number, maxBytes: number,
   at: number, room: number, prefix = 0,
 ): { bytes: number; lastOffset: number | null; messages: number } | null {
   const headAt = at + prefix;
   const first = headAt + POLL_REPLY_HEAD_BYTES;
+  const records = room - prefix - POLL_REPLY_HEAD_BYTES; // what the batches may take
+  if (records < 0) return null;
   const head = Buffer.from(sc.u8.buffer, sc.u8.byteOffset + headAt, POLL_REPLY_HEAD_BYTES);
   const current = currentOffsetOf(partition);
   const none = { bytes: POLL_REPLY_HEAD_BYTES, lastOffset: null, messages: 0 };
   replyHead(head, partitionId, current, 0);
   if ('empty' in plan || count <= 0) return none;
-  const records = room - prefix - POLL_REPLY_HEAD_BYTES; // what the batches may take
-  if (records <= 0) return null;
   const batches = readPlanned(partition, plan, Math.min(readBudget(partition, count, maxBytes), records), count, { at: first, room: records });
   if (batches === null) return null;
   if (batches.length === 0) return none;

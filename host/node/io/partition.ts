@@ -353,8 +353,9 @@ export class Partition {
     }
   }
 
-  // Whole batches from the one containing `offset`, at least one, then more while they fit in `maxBytes`, and no
-  // more once they hold `messages` messages from `offset` on (a poll for count N reads no batch it will not return).
+  // Whole batches from the one containing `offset`, at least one, then up to about `maxBytes` (the last may go over
+  // it), and no more once they hold `messages` messages from `offset` on (a poll for count N reads no batch it will
+  // not return).
   // With `place`, the batches are read into it and returned as views of it, or null when the first one does not fit.
   readFromOffset(offset: number, maxBytes?: number, messages?: number): StoredBatch[];
   readFromOffset(offset: number, maxBytes: number, messages: number, place: ReadPlace): StoredBatch[] | null;
@@ -382,7 +383,8 @@ export class Partition {
   // Walks verified batches from index entry `entry` (segment by segment) and returns those from the first `wanted`.
   // Every batch returned was re-hashed by the core on this read; a bad one stops the read with a named error.
   // Without a place, each read goes to the window and the batches returned are copied out of it; with one, the
-  // reads go to the place, after the batches kept so far, and stay there (null: the first batch does not fit).
+  // reads go to the place, after the batches kept so far, and stay there; null when a batch the read takes does not
+  // fit the place (the caller then reads without one: the same batches, never fewer).
   private readFrom(
     entry: number, maxBytes: number, wanted: (b: StoredBatch) => boolean, startOf: (first: StoredBatch) => number, messages: number,
     place?: ReadPlace,
@@ -407,10 +409,7 @@ export class Partition {
       const dest = place ? place.at + bytes : sc.window;
       const room = place ? place.room - bytes : sc.windowLen;
       const consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10), dest, room);
-      if (consumed < 0) {
-        if (out.length === 0) return null; // the first batch is larger than the place
-        break; // the next one is: what was read is the answer
-      }
+      if (consumed < 0) return null; // the next batch it takes is larger than what is left of the place
       const view = new DataView(sc.u8.buffer, dest, consumed);
       let at = 0;
       let skipped = 0; // bytes of batches before the first wanted one, in this read
@@ -422,10 +421,6 @@ export class Partition {
           count: view.getUint32(at + 48, true),
           bytes: EMPTY,
         };
-        if (out.length > 0 && bytes + len > maxBytes) {
-          enough = true; // the next whole batch would go over maxBytes (the first one always comes)
-          break;
-        }
         if (out.length > 0 || wanted(batch)) {
           batch.bytes = place ? placed(sc.u8, dest + at - skipped, len) : copyOut(sc.u8, dest + at, len);
           out.push(batch);

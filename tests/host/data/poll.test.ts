@@ -65,6 +65,7 @@ async function sixMessages(): Promise<{ sc: StorageCore; p: Partition }> {
 }
 
 let place = 0; // a region of the core's memory standing in for a ring frame
+const PLACE_BYTES = 4 << 20;
 
 // Every reply is built both ways: as pieces (buildPollReply) and read into place (writePollReply, as for another
 // shard, after a 4-byte prefix); the two must be the same bytes.
@@ -72,11 +73,11 @@ function poll(sc: StorageCore, p: Partition, strategy: PollingStrategy, count: n
   const plan = planPoll(strategy, count, { firstOffset: p.firstOffset, nextOffset: p.nextOffset, storedOffset: stored });
   const reply = buildPollReply(sc, p, 4, plan, count, maxBytes);
   const body = Buffer.concat(reply.pieces);
-  place ||= sc.alloc(1 << 20);
-  sc.u8.fill(0xee, place, place + (1 << 20));
+  place ||= sc.alloc(PLACE_BYTES);
+  sc.u8.fill(0xee, place, place + PLACE_BYTES);
+  assert.ok(4 + pollReplyBound(p, count, maxBytes) + 4096 <= PLACE_BYTES, 'the test place holds the room and its guard');
   const room = pollReplyBound(p, count, maxBytes);
   const written = writePollReply(sc, p, 4, plan, count, maxBytes, place, 4 + room, 4);
-  if (maxBytes >= 1 << 20) assert.notEqual(written, null, 'the reply fits its bound');
   if (written !== null) {
     assert.ok(written.bytes <= room, 'within the room reserved');
     assert.deepEqual(Buffer.from(sc.u8.subarray(place + 4, place + 4 + written.bytes)), body, 'read in place = built as pieces');
@@ -87,7 +88,7 @@ function poll(sc: StorageCore, p: Partition, strategy: PollingStrategy, count: n
   const parsed = parseReply(sc, body);
   assert.equal(reply.messages, parsed.count);
   assert.equal(reply.lastOffset, parsed.count === 0 ? null : parsed.messages[parsed.count - 1].offset);
-  return { plan, reply, parsed, offsets: parsed.messages.map((m) => m.offset) };
+  return { plan, reply, parsed, offsets: parsed.messages.map((m) => m.offset), inPlace: written !== null };
 }
 
 describe('planPoll (§8.6)', () => {
@@ -123,7 +124,8 @@ describe('buildPollReply', () => {
   it('§8.7: Last / First / Next with count 10 return all 6; Next after storing 5 returns 0', async () => {
     const { sc, p } = await sixMessages();
     for (const strategy of [last, first, next]) {
-      const { parsed, reply } = poll(sc, p, strategy, 10);
+      const { parsed, reply, inPlace } = poll(sc, p, strategy, 10);
+      assert.ok(inPlace, 'a small reply is read in place');
       assert.deepEqual(parsed.messages.map((m) => [m.offset, m.payload]), [0, 1, 2, 3, 4, 5].map((o) => [o, `message-${o}`]));
       assert.deepEqual([parsed.partitionId, parsed.current, parsed.records.length], [4, 5, 3], 'whole stored batches');
       assert.equal(reply.lastOffset, 5);
@@ -190,9 +192,24 @@ describe('buildPollReply', () => {
     // Small batches first (a low average size, so a small budget), then batches of 5 KB messages.
     for (let b = 0; b < 20; b++) p.append([buildBatch(sc, Array.from({ length: 10 }, (_, i) => ({ payload: payloadOf(b * 10 + i) })), 500)]);
     for (let b = 0; b < 60; b++) p.append([buildBatch(sc, Array.from({ length: 4 }, () => ({ payload: Buffer.alloc(5000, b) })), 500)]);
+    let inPlace = 0;
     for (const [start, count] of [[0, 100], [150, 40], [200, 20], [200, 7], [230, 100], [100, 250]]) {
-      const { offsets } = poll(sc, p, offset(start), count);
-      assert.ok(offsets.length > 0 && offsets[0] === start, `poll ${count} from ${start}`);
+      const polled = poll(sc, p, offset(start), count);
+      assert.ok(polled.offsets.length > 0 && polled.offsets[0] === start, `poll ${count} from ${start}`);
+      if (polled.inPlace) inPlace++;
+    }
+    assert.ok(inPlace >= 3, `most of these are read in place (${inPlace} of 6); the others are declined and built`);
+    p.close();
+  });
+
+  it('a poll that starts inside a large batch still gets count messages: Last ends at the newest one', async () => {
+    const sc = await storageCore();
+    const p = Partition.openSync({ dir: tempDir(), partitionId: 1, quiet: true }, sc);
+    for (let b = 0; b < 5; b++) p.append([buildBatch(sc, Array.from({ length: 100 }, () => ({ payload: Buffer.alloc(10_000, b) })), 500)]);
+    for (const [strategy, count] of [[last, 150], [last, 120], [offset(250), 150]] as const) {
+      const { reply } = poll(sc, p, strategy, count, null, 16 << 20); // the server's default maxPollBytes
+      assert.equal(reply.messages, count, `${strategy.kind} ${count}`);
+      if (strategy.kind === 'last') assert.equal(reply.lastOffset, p.nextOffset - 1, `${strategy.kind} ${count} ends at the newest message`);
     }
     p.close();
   });
@@ -200,7 +217,7 @@ describe('buildPollReply', () => {
   it('read in place: a first batch larger than the room is declined (null), and skipped batches do not stay', async () => {
     const { sc, p } = await sixMessages();
     const plan = planPoll(offset(5), 10, { firstOffset: 0, nextOffset: 6, storedOffset: null });
-    place ||= sc.alloc(1 << 20);
+    place ||= sc.alloc(PLACE_BYTES);
     // The index has one entry for these small batches: the read starts at batch [0,1,2] and keeps only [5].
     const written = writePollReply(sc, p, 4, plan, 10, 1 << 20, place, 1 << 20);
     assert.ok(written !== null);

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { Lifecycle, Variant } from '../../../host/shared/frames.js';
 import type { CoreExports } from '../../../host/shared/core.js';
 import { Mailbox, type InPlace } from '../../../host/node/server/mailbox.js';
+import { FrameArena } from '../../../host/node/net/frame-arena.js';
 import { RemoteCallFailed, ShardRpc } from '../../../host/node/server/shard-rpc.js';
 import { loadMesh } from '../core-loader.js';
 
@@ -132,5 +133,24 @@ describe('shard rpc', () => {
     void ends[0].rpc.callInto(1, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(16, 2), 0n, lender).catch((e: Error) => { failed = e.message; });
     await exchange(ends, () => failed !== undefined);
     assert.equal(lent.length, 0);
+  });
+
+  it('a failed call whose large error text arrived in lent memory gives the region back once', async () => {
+    const mesh = await loadMesh('debug', 2, 64, 1024, 1 << 20);
+    const ends = await Promise.all([0, 1].map(async (id) => {
+      const core = await mesh.shard(id);
+      const mailbox = new Mailbox(core, mesh.memory, id, 2);
+      return { core, mailbox, rpc: new ShardRpc(mailbox, id) };
+    }));
+    const arena = new FrameArena(new Uint8Array(mesh.memory.buffer), ends[0].core.shardStorageAddress(0), 1 << 20);
+    let taken = 0;
+    const lender = { take: (n: number) => { taken++; return arena.take(n); }, owns: (r: Uint8Array) => arena.owns(r), release: (r: Uint8Array) => arena.release(r) };
+    ends[1].rpc.on(Variant.lifecycle, Lifecycle.partitionRead, () => { throw new Error('x'.repeat(100 << 10)); });
+    let failed: Error | undefined;
+    void ends[0].rpc.callInto(1, Variant.lifecycle, Lifecycle.partitionRead, Uint8Array.of(1), 0n, lender).catch((e: Error) => { failed = e; });
+    await exchange(ends, () => failed !== undefined);
+    assert.ok(failed instanceof RemoteCallFailed && failed.message.endsWith('x'.repeat(1000)), 'the caller gets the error and its text');
+    assert.equal(taken, 1, 'the text was assembled in lent memory');
+    assert.equal(arena.bytesInUse, 0, 'and the region went back');
   });
 });
