@@ -322,9 +322,9 @@ export class ClientRequests implements ConnectionHandler {
       method: Method.poll, target: this.targetOf(target), consumer: { kind: target.consumerKind, id: target.consumerId },
       strategy: STRATEGY_KIND[strategy.kind], value: 'value' in strategy ? strategy.value : 0n, count, autoCommit,
     };
-    // The owner's reply in pieces (its status word, the head, the records), written to the socket as they are. When
-    // this shard owns the partition, the records are read into the frame arena and written to the socket from there;
-    // the region goes back once the socket has them.
+    // The owner's reply in pieces (its status word, the head, the records), written to the socket as they are. The
+    // records land in the frame arena (read there when this shard owns the partition, assembled there as they come
+    // from another shard when large) and go to the socket from there; the region goes back once the socket has them.
     const arena = this.ctx.frameArena;
     const owner = this.ctx.ownerOf(target.streamId, target.topicId, target.partitionId);
     const { pieces, lent } = arena
