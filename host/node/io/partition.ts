@@ -356,7 +356,7 @@ export class Partition {
   // Whole batches from the one containing `offset`, at least one, then up to about `maxBytes` (the last may go over
   // it), and no more once they hold `messages` messages from `offset` on (a poll for count N reads no batch it will
   // not return).
-  // With `place`, the batches are read into it and returned as views of it, or null when the first one does not fit.
+  // With `place`, the batches are read into it and returned as views of it, or null when one it takes does not fit.
   readFromOffset(offset: number, maxBytes?: number, messages?: number): StoredBatch[];
   readFromOffset(offset: number, maxBytes: number, messages: number, place: ReadPlace): StoredBatch[] | null;
   readFromOffset(offset: number, maxBytes = 1 << 20, messages = Infinity, place?: ReadPlace): StoredBatch[] | null {
