@@ -23,6 +23,22 @@ export interface InPlace {
   build(): Payload; // the same message, for when the ring has no room for maxBytes now
 }
 
+// Has `message` write itself at `at`, in at most `room` bytes reserved for it: its length, or null when it declined.
+// `giveBack` undoes the reservation when it declines, throws, or comes out longer than `room` (a bug: thrown).
+export function writeInPlace(message: InPlace, at: number, room: number, giveBack: () => void): number | null {
+  let length: number | null;
+  try {
+    length = message.write(at, room);
+  } catch (error) {
+    giveBack();
+    throw error;
+  }
+  if (length !== null && length <= room) return length;
+  giveBack();
+  if (length === null) return null;
+  throw new Error(`an in-place message came out at ${length} B, over the ${room} B reserved for it: a bug`);
+}
+
 export interface ShardMessage {
   source: number;
   variant: number;
@@ -100,28 +116,15 @@ export class Mailbox {
     const queued = this.queues[target * LANES + this.core.frameLane(variant, kind)].length > 0;
     if (!queued && message.maxBytes <= this.fragment && this.core.sendFits(target, variant, kind, message.maxBytes)) {
       const at = this.core.sendBegin(target, variant, kind, correlation, message.maxBytes);
-      if (at !== 0) {
-        let length: number | null;
-        try {
-          length = message.write(at, message.maxBytes);
-        } catch (error) {
-          this.core.sendAbort();
-          throw error;
-        }
-        if (length !== null && length > message.maxBytes) {
-          this.core.sendAbort();
-          throw new Error(`mailbox: an in-place message came out at ${length} B, over the ${message.maxBytes} B reserved: a bug`);
-        }
-        if (length !== null) {
-          const frame = at - FRAME_HEADER;
-          this.view.setUint16(frame + F.flags, 0, true);
-          this.view.setBigUint64(frame + F.group, group, true);
-          this.view.setBigUint64(frame + F.aux, BigInt(length), true);
-          this.core.sendCommitLength(length);
-          this.core.shardFlush();
-          return;
-        }
-        this.core.sendAbort();
+      const length = at === 0 ? null : writeInPlace(message, at, message.maxBytes, () => this.core.sendAbort());
+      if (length !== null) {
+        const frame = at - FRAME_HEADER;
+        this.view.setUint16(frame + F.flags, 0, true);
+        this.view.setBigUint64(frame + F.group, group, true);
+        this.view.setBigUint64(frame + F.aux, BigInt(length), true);
+        this.core.sendCommitLength(length);
+        this.core.shardFlush();
+        return;
       }
     }
     this.send(target, variant, kind, correlation, message.build(), group);

@@ -3,7 +3,7 @@
 // itself runs the handler directly. Messages with correlation 0 are one-way (broadcasts, stats notices).
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { joinPieces } from '../../shared/copy.js';
-import type { InPlace, Mailbox, Payload, ShardMessage } from './mailbox.js';
+import { writeInPlace, type InPlace, type Mailbox, type Payload, type ShardMessage } from './mailbox.js';
 
 // A handler's answer: bytes, or pieces (sent back to back into the ring, or handed to a caller on this shard as they
 // are), or an answer written in place into the ring (built as pieces for a caller on this shard), or null for none.
@@ -101,21 +101,8 @@ export class ShardRpc {
     const answer = await this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload });
     if (!isInPlace(answer)) return { pieces: piecesOf(answer), lent: null };
     const region = lend.take(answer.maxBytes);
-    if (region) {
-      let length: number | null;
-      try {
-        length = answer.write(region.byteOffset, region.length);
-      } catch (error) {
-        lend.release(region);
-        throw error;
-      }
-      if (length !== null && length > region.length) {
-        lend.release(region);
-        throw new Error(`an in-place answer came out at ${length} B, over the ${region.length} B lent: a bug`);
-      }
-      if (length !== null) return { pieces: [region.subarray(0, length)], lent: region };
-      lend.release(region);
-    }
+    const length = region && writeInPlace(answer, region.byteOffset, region.length, () => lend.release(region));
+    if (region && length !== null) return { pieces: [region.subarray(0, length)], lent: region };
     return { pieces: piecesOf(answer.build()), lent: null };
   }
 
