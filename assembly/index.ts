@@ -141,6 +141,9 @@ export {
   indexAppend, indexCount, indexDropBefore, indexFindOffset, indexFindTimestamp, indexInit, indexOffsetAt,
   indexPositionAt, indexRegionBytes, indexSegmentAt, indexTimestampAt, indexTruncate, retentionPick,
 } from "./journal/sparse_index";
+export {
+  INCARNATION_AHEAD, INCARNATION_DELETED, INCARNATION_SAME, INCARNATION_UNMARKED, incarnationVerdict,
+} from "./journal/incarnation";
 export { prepareCheckBody, prepareCheckHeader, prepareHeaderChecksum, prepareOp, prepareSeal, prepareSize } from "./journal/prepare";
 export {
   walAppend, walAppendDurable, walDrainCommit, walEnd, walFileHeaderSeal, walFileHeaderSlots, walFind, walFirstOp, walHasEntries, walHeaderRepaired, walInit,

@@ -101,6 +101,11 @@ export interface CoreExports extends VsrExports {
   indexFindTimestamp(index: number, target: number): number;
   indexDropBefore(index: number, segment: number): void;
   indexTruncate(index: number, segment: number, position: number): void;
+  incarnationVerdict(recorded: number, wanted: number, applied: number): number;
+  INCARNATION_SAME: WebAssembly.Global;
+  INCARNATION_DELETED: WebAssembly.Global;
+  INCARNATION_UNMARKED: WebAssembly.Global;
+  INCARNATION_AHEAD: WebAssembly.Global;
   retentionPick(table: number, count: number, maxBytes: number, now: number, maxAge: number): number;
   prepareSeal(p: number, size: number): void;
   prepareCheckHeader(p: number, maxEntry: number): number;

@@ -12,7 +12,7 @@ import { namespaceOf } from '../metadata/namespace.js';
 import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, pollReplyBound, writePollReply, type PollPlan } from '../data/send-api.js';
-import { claimDirectory, writeIncarnation } from '../data/incarnation.js';
+import { claimDirectory, removeIfDeleted, writeIncarnation } from '../data/incarnation.js';
 import type { Answer } from './shard-rpc.js';
 import { PartitionGroup } from './partition-group.js';
 import type { ShardContext } from './context.js';
@@ -52,7 +52,8 @@ export class PartitionOwner {
 
   // Opens the partitions of the committed state that hash to this shard and closes (and deletes) the ones that
   // no longer exist. Called after every applied op and once at boot. Directories left by a partition whose
-  // stream or topic was deleted (or re-created under the same ids) are removed.
+  // stream or topic was deleted (or re-created under the same ids) are removed, but only for an incarnation whose
+  // deletion committed (data/incarnation.ts): never those of a partition the state does not know yet.
   reconcile(op: CommittedOp | null, dataTargets: DataTarget[] = []): void {
     const wanted = new Map<bigint, PartitionRef>();
     for (const ref of partitionsOf(this.ctx.state)) {
@@ -61,7 +62,8 @@ export class PartitionOwner {
     for (const [namespace, owned] of this.owned) {
       const ref = wanted.get(namespace);
       if (ref && ref.createdOp === owned.ref.createdOp) continue;
-      this.close(owned, true);
+      this.close(owned);
+      this.removeDeleted(owned.ref, ref?.createdOp ?? 0);
       this.owned.delete(namespace);
       this.publishStats(namespace, null);
     }
@@ -83,7 +85,7 @@ export class PartitionOwner {
     const name = `${ref.streamId}/${ref.topicId}/${ref.partitionId}`;
     let home: PartitionHome | null = null;
     try {
-      if (claimDirectory(this.options.dataDir, idsOf(ref), ref.createdOp) === 'replaced') {
+      if (claimDirectory(this.sc.core, this.options.dataDir, idsOf(ref), ref.createdOp, this.ctx.state.appliedOp) === 'replaced') {
         log.warn(`partition ${name}: removed files left by an earlier partition with the same ids (its deletion was committed)`);
       }
       home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
@@ -109,10 +111,19 @@ export class PartitionOwner {
     const kept = new Set([...wanted.values()].map(key));
     for (const dir of listPartitionDirs(this.options.dataDir)) {
       if (this.ctx.ownerOf(dir.streamId, dir.topicId, dir.partitionId) !== this.ctx.shard) continue;
-      if (!kept.has(key(dir))) {
-        log.info(`removing the files of deleted partition ${dir.streamId}/${dir.topicId}/${dir.partitionId}`);
-        PartitionHome.remove(this.options.dataDir, dir);
-      }
+      if (!kept.has(key(dir))) this.removeDeleted(dir, 0);
+    }
+  }
+
+  // Removes the files of a partition at `ids` whose deletion committed; `wanted` is the creating op of the
+  // partition the committed state now has at these ids (0: none). Files of an incarnation the state does not
+  // know are left where they are, with an ERROR.
+  private removeDeleted(ids: { streamId: number; topicId: number; partitionId: number }, wanted: number): void {
+    const name = `${ids.streamId}/${ids.topicId}/${ids.partitionId}`;
+    try {
+      if (removeIfDeleted(this.sc.core, this.options.dataDir, ids, wanted, this.ctx.state.appliedOp)) log.info(`removed the files of deleted partition ${name}`);
+    } catch (error) {
+      log.error(`partition ${name}: ${(error as Error).message}`);
     }
   }
 
@@ -135,11 +146,10 @@ export class PartitionOwner {
     }
   }
 
-  private close(owned: Owned, remove: boolean): void {
+  private close(owned: Owned): void {
     owned.group.abort(new Error('partition deleted'));
     owned.group.release();
     owned.home.close();
-    if (remove) PartitionHome.remove(this.options.dataDir, idsOf(owned.ref));
   }
 
   // At shutdown: no new journal writes start; those on their way finish (their writers are answered), then every
@@ -147,7 +157,7 @@ export class PartitionOwner {
   async closeAll(): Promise<void> {
     this.closing = true;
     await Promise.all([...this.owned.values()].map((owned) => owned.group.idle()));
-    for (const owned of this.owned.values()) this.close(owned, false);
+    for (const owned of this.owned.values()) this.close(owned);
     this.owned.clear();
   }
 

@@ -150,11 +150,15 @@ export class ShardServer implements ShardContext {
 
   // Ops replayed from the metadata log at boot acted on partition data when they were first committed (purge,
   // segment deletion, a deleted group's offsets); acting again would destroy what was written and acknowledged
-  // since (a purge replayed after a restart emptied shard 0's partitions).
+  // since (a purge replayed after a restart emptied shard 0's partitions). Nor are partitions opened or closed
+  // while replaying: the disk holds the files of the newest incarnations, and a state the replay passes through
+  // can name an earlier partition at the same ids (ids are reused). Shard 0 reconciles once with the replayed
+  // state, as the other shards do with the snapshot they are handed, so every shard reaches the same directories
+  // a live run did.
   applyCommitted(op: CommittedOp): ApplyResult {
     const dataTargets = this.replaying ? [] : dataTargetsOf(this.state, op);
     const result = applyOp(this.state, op);
-    this.partitions.reconcile(op, result.result === 0 ? dataTargets : []);
+    if (!this.replaying) this.partitions.reconcile(op, result.result === 0 ? dataTargets : []);
     this.resolveWaiters();
     return result;
   }
