@@ -21,6 +21,7 @@ import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
+import { actsOnData } from './data-ops.js';
 import {
   Method, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, encodeSendRequestInPlace, encodeSharedSendRequest, type ConsumerRef,
   type PartitionRequest,
@@ -259,6 +260,7 @@ export class ClientRequests implements ConnectionHandler {
     if (result.status === VSR_SESSION_MISMATCH) return encodeEviction(h.client, EvictionReason.sessionError);
     if (result.status === VSR_REQUEST_TOO_OLD) return encodeEviction(h.client, EvictionReason.sessionTooLow);
     if (result.status !== 0) return this.reply(h, ErrorCode.transientNotCommitted);
+    if (actsOnData(h.operation)) await this.ctx.appliedEverywhere(result.op);
     const payload = result.result === 0 ? (prepared.reply ?? result.payload) : null;
     if (h.operation === Operation.deleteSegments) return this.reply(h, result.result);
     return this.reply(h, 0, payload ? resultSuccess(payload) : resultRejection(result.result));

@@ -40,6 +40,9 @@ export interface ShardContext {
   applied(op: number): Promise<void>;
   // applied(the last op shard 0 applied): read-your-writes across clients and shards.
   caughtUp(): Promise<void>;
+  // Resolves once every shard has applied metadata op `op`, with its data actions (a purge, DeleteSegments, a
+  // deleted group's offsets): those are not replayed at boot, so they are acknowledged only once done everywhere.
+  appliedEverywhere(op: number): Promise<void>;
   ownerOf(streamId: number, topicId: number, partitionId: number): number;
   // This shard's connections (GetClients gathers every shard's).
   localClients(): ConnectedClient[];

@@ -15,10 +15,17 @@ export interface DataTarget {
   group?: number; // DeleteConsumerGroup: drop this group's offsets (a new group may get the same id)
 }
 
+// The operations that act on partition data. Their data actions run when the op is applied on the owning shard
+// and are not replayed at boot.
+const DATA_OPERATIONS: readonly number[] = [Operation.purgeStream, Operation.purgeTopic, Operation.deleteSegments, Operation.deleteConsumerGroup];
+
+export function actsOnData(operation: number): boolean {
+  return DATA_OPERATIONS.includes(operation);
+}
+
 // Resolved before the op is applied: a deleted group cannot be found by name afterwards.
 export function dataTargetsOf(state: MetadataState, op: CommittedOp): DataTarget[] {
-  const acts = [Operation.purgeStream, Operation.purgeTopic, Operation.deleteSegments, Operation.deleteConsumerGroup] as number[];
-  if (!acts.includes(op.operation)) return [];
+  if (!actsOnData(op.operation)) return [];
   const r = new Reader(op.body);
   const stream = state.streams.stream(readIdentifier(r, 'stream id'));
   if (!stream) return [];

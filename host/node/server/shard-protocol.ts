@@ -21,6 +21,7 @@ export const Method = {
   stats: 10,
   clientList: 11,
   sendShared: 12, // a send whose batch lies in the shared memory (the home shard's frame arena): address, length
+  appliedBarrier: 13, // answered once the receiving shard has applied a metadata op, its data actions included
 } as const;
 
 export function methodOf(payload: Uint8Array): number {
@@ -190,6 +191,14 @@ export function encodePartitionReply(status: number, body: Uint8Array = new Uint
 
 export function decodePartitionReply(bytes: Uint8Array): { status: number; body: Uint8Array } {
   return { status: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true), body: bytes.subarray(4) };
+}
+
+export function encodeAppliedBarrier(op: number): Uint8Array {
+  return new Writer(9).u8(Method.appliedBarrier).u64(op).finish();
+}
+
+export function decodeAppliedBarrier(payload: Uint8Array): number {
+  return Number(new Reader(payload, 1).u64('op'));
 }
 
 export function encodeStats(namespace: bigint, s: PartitionStats | null): Uint8Array {

@@ -20,7 +20,7 @@ import { dataTargetsOf } from './data-ops.js';
 import { Mailbox, type ShardMessage } from './mailbox.js';
 import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
-import { Method, decodeCommitted, decodeStats, encodePartitionReply, methodOf } from './shard-protocol.js';
+import { Method, decodeAppliedBarrier, decodeCommitted, decodeStats, encodeAppliedBarrier, encodePartitionReply, methodOf } from './shard-protocol.js';
 import { ShardRpc } from './shard-rpc.js';
 import { encodeClientList } from './system-reads.js';
 
@@ -99,8 +99,12 @@ export class ShardServer implements ShardContext {
     });
     rpc.on(Variant.lifecycle, Lifecycle.metadataCommitTick, (m) => this.onCommitTick(m));
     rpc.on(Variant.consensus, 1, (m) => this.partitions.handle(m.payload));
-    rpc.on(Variant.lifecycle, Lifecycle.partitionRead, (m) => {
+    rpc.on(Variant.lifecycle, Lifecycle.partitionRead, async (m) => {
       if (methodOf(m.payload) === Method.clientList) return encodePartitionReply(0, encodeClientList(this.localClients()));
+      if (methodOf(m.payload) === Method.appliedBarrier) {
+        await this.applied(decodeAppliedBarrier(m.payload));
+        return encodePartitionReply(0);
+      }
       return this.partitions.handle(m.payload);
     });
     rpc.on(Variant.lifecycle, Lifecycle.forwardClientSend, (m) => {
@@ -167,6 +171,14 @@ export class ShardServer implements ShardContext {
   // that starts after another client was told of an op (on any shard) sees that op.
   caughtUp(): Promise<void> {
     return this.applied(Number(Atomics.load(this.u64, this.metadataAppliedIndex)));
+  }
+
+  async appliedEverywhere(op: number): Promise<void> {
+    const others = [];
+    for (let shard = 0; shard < this.shards; shard++) {
+      if (shard !== this.shard) others.push(this.rpc.call(shard, Variant.lifecycle, Lifecycle.partitionRead, encodeAppliedBarrier(op)));
+    }
+    await Promise.all([this.applied(op), ...others]);
   }
 
   applied(op: number): Promise<void> {
