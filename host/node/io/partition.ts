@@ -493,11 +493,17 @@ export class Partition {
     const maxBytes = positive(policy.maxBytes);
     const maxAge = positive(policy.maxAgeMicros);
     if (this.segments.length < 2 || (maxBytes === 0 && maxAge === 0) || this.closed || this.closeRequested || this.poisoned) return { removed: [], error: null };
-    const table = new Float64Array(this.sc.u8.buffer, this.sc.scratch, this.segments.length * 2);
-    this.segments.forEach((s, i) => { table[2 * i] = s.size; table[2 * i + 1] = s.lastTimestamp; });
+    // At most as many segments as the scratch area holds rows (65536): with more, the oldest that fit are looked at
+    // and the last of them counts as active, so a pass removes less, never more (the next pass goes on).
+    const rows = Math.min(this.segments.length, Math.floor(this.sc.scratchLen / 16));
+    const table = new Float64Array(this.sc.u8.buffer, this.sc.scratch, rows * 2);
+    for (let i = 0; i < rows; i++) {
+      table[2 * i] = this.segments[i].size;
+      table[2 * i + 1] = this.segments[i].lastTimestamp;
+    }
     const core = this.sc.core;
-    const expired = maxAge > 0 ? core.retentionPick(this.sc.scratch, this.segments.length, 0, nowMicros, maxAge) : 0;
-    const drop = core.retentionPick(this.sc.scratch, this.segments.length, maxBytes, nowMicros, maxAge);
+    const expired = maxAge > 0 ? core.retentionPick(this.sc.scratch, rows, 0, nowMicros, maxAge) : 0;
+    const drop = core.retentionPick(this.sc.scratch, rows, maxBytes, nowMicros, maxAge);
     const chosen = this.segments.slice(0, drop).map((s, i): RemovedSegment => ({
       logPath: s.logPath, firstOffset: s.baseOffset, lastOffset: s.nextOffset - 1, bytes: s.size, lastTimestamp: s.lastTimestamp,
       reason: i < expired ? 'expiry' : 'size',
