@@ -34,7 +34,7 @@ export interface ShardServerOptions {
   segmentBytes?: number;
   verifyReadPayloads: boolean;
   clientHeartbeatMs: number;
-  retentionIntervalMs?: number; // how often the owned partitions' retention is applied [60000]
+  retentionIntervalMs: number; // how often the owned partitions' retention is applied (--retention-interval-ms)
 }
 
 const TICK_MS = 100;
@@ -252,7 +252,7 @@ export class ShardServer implements ShardContext {
       this.lastTick = now;
       this.partitions.tick();
     }
-    if (now - this.lastRetention >= (this.options.retentionIntervalMs ?? 60_000)) {
+    if (now - this.lastRetention >= this.options.retentionIntervalMs) {
       this.lastRetention = now;
       this.partitions.applyRetention(); // does nothing until start() is done
     }
