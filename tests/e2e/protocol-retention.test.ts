@@ -104,8 +104,7 @@ describe('protocol: retention (message_expiry, max_topic_size)', () => {
     await fill(kept, 0, 5 * 4);
     await fill(expiring, 0, 1);
     await c.storeOffset({ stream, topic: expiring, partition: 0 }, 5n); // points into what will be the first segment
-    await fill(expiring, 0, 5 * 4, 1);
-    await eventually('5 segments', async () => (await partitionOf(expiring, 0)).segmentsCount === 5, WAIT_MS);
+    await fill(expiring, 0, 5 * 4, 1); // (on a slow machine the first segments may expire while this runs)
 
     await eventually('the oldest segment of the expiring topic to go', async () => (await firstRetained(expiring, 0)) > 0, WAIT_MS);
     const first = await assertRetained(expiring, 0, total);
