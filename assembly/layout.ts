@@ -57,8 +57,14 @@ export const M_CLIENTS_TOTAL: u32 = 24;
 export const M_REQUESTS: u32 = 32;
 export const M_REQUEST_ERRORS: u32 = 40;
 export const M_EVICTIONS: u32 = 48;
-export const M_DROPS: u32 = 64; // [variant][reason] u64 table
-export const METRICS_STRIDE: u32 = 640;
+export const M_DROPS: u32 = 64; // [variant][reason] u64 table (8 x 8, to 576)
+// Retention (the host of the shard that owns the partitions): segments and bytes removed, by reason, and passes.
+export const M_RETENTION_SEGMENTS_EXPIRY: u32 = 640;
+export const M_RETENTION_SEGMENTS_SIZE: u32 = 648;
+export const M_RETENTION_BYTES_EXPIRY: u32 = 656;
+export const M_RETENTION_BYTES_SIZE: u32 = 664;
+export const M_RETENTION_PASSES: u32 = 672;
+export const METRICS_STRIDE: u32 = 704;
 
 let descriptor: usize = 0;
 

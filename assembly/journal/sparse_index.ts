@@ -119,21 +119,28 @@ export function indexTruncate(index: usize, segment: u32, position: f64): void {
 }
 
 // Retention: how many of the oldest segments to delete. `table` holds one 16-byte row per segment, oldest first:
-// size f64 | last batch timestamp f64 (µs). The last (active) segment is never deleted. A segment goes when the
-// partition is over `maxBytes` (0 = unlimited) or its newest batch is older than `now - maxAge` (0 = forever).
+// size f64 | last batch timestamp f64 (µs). The last (active) segment is never deleted: it is still written to.
+// As Iggy's segment cleaner: the leading run of segments whose newest batch is at least `maxAge` old
+// (`last + maxAge <= now`; 0 = forever), or the leading run whose removal brings the partition (active segment
+// included) down to `maxBytes` (0 = unlimited), whichever is longer. Append times never decrease, so both runs
+// are prefixes. The size run keeps the newest sealed segment: Iggy raises a size budget below one sealed segment to
+// one sealed segment, so that a limit cannot turn into "keep nothing but what is being written".
 export function retentionPick(table: usize, count: u32, maxBytes: f64, now: f64, maxAge: f64): u32 {
-  let total: f64 = 0;
-  for (let i: u32 = 0; i < count; i++) total += load<f64>(table + (<usize>i << 4));
-  let drop: u32 = 0;
-  while (drop + 1 < count) {
-    const row = table + (<usize>drop << 4);
-    const overSize = maxBytes > 0 && total > maxBytes;
-    const expired = maxAge > 0 && load<f64>(row, 8) < now - maxAge;
-    if (!overSize && !expired) break;
-    total -= load<f64>(row);
-    drop++;
+  if (count < 2) return 0;
+  let expired: u32 = 0;
+  if (maxAge > 0) {
+    while (expired + 1 < count && load<f64>(table + (<usize>expired << 4), 8) + maxAge <= now) expired++;
   }
-  return drop;
+  let oversize: u32 = 0;
+  if (maxBytes > 0) {
+    let total: f64 = 0;
+    for (let i: u32 = 0; i < count; i++) total += load<f64>(table + (<usize>i << 4));
+    while (oversize + 2 < count && total > maxBytes) {
+      total -= load<f64>(table + (<usize>oversize << 4));
+      oversize++;
+    }
+  }
+  return expired > oversize ? expired : oversize;
 }
 
 // @ts-ignore: decorator

@@ -26,6 +26,7 @@ export interface ServerConfig {
   storageBytes: number;
   maxBatchBytes: number;
   segmentBytes: number;
+  retentionIntervalMs: number;
   verifyReads: string;
   clientHeartbeatMs: number;
   // Where each value came from, for error messages that name the knob the user actually set.
@@ -69,6 +70,7 @@ const OPTIONS: Option[] = [
   { key: 'verifyReads', file: 'storage.verify_reads', flag: '--verify-reads', env: 'SHARDLOG_VERIFY_READS', kind: 'verify', help: 'full: every poll re-hashes every message it reads; layout: checks batch layout only (messages were hashed on arrival and at boot) [full]' },
   { key: 'clientHeartbeatMs', file: 'heartbeat.interval_ms', flag: '--client-heartbeat-ms', env: 'SHARDLOG_CLIENT_HEARTBEAT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'clients ping this often; a consumer group member silent for 1.2x this is evicted (StaleClient) [30000]' },
   { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
+  { key: 'retentionIntervalMs', file: 'storage.retention_interval_ms', flag: '--retention-interval-ms', env: 'SHARDLOG_RETENTION_INTERVAL_MS', kind: 'int', min: 10, max: 86_400_000, help: 'how often each shard removes the sealed segments its topics\' message_expiry and max_topic_size no longer keep (max_topic_size is also checked after every append), ms [60000]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
 
@@ -103,6 +105,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   storageBytes: 256 << 20,
   maxBatchBytes: 16 << 20,
   segmentBytes: 1 << 30,
+  retentionIntervalMs: 60_000,
   verifyReads: 'full',
   clientHeartbeatMs: 30_000,
 };

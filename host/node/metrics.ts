@@ -41,6 +41,23 @@ export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) =
   perShardCounter('client_requests_total', 'Client requests a shard answered', METRIC.requests);
   perShardCounter('client_request_errors_total', 'Client requests answered with a non-zero status', METRIC.requestErrors);
   perShardCounter('client_evictions_total', 'Client requests answered with an Eviction', METRIC.evictions);
+  perShardCounter('retention_passes_total', 'Passes of the retention timer over the partitions a shard owns', METRIC.retentionPasses);
+
+  // Retention (topic message_expiry / max_topic_size): what the owner shard removed, by reason.
+  const byReason = (name: string, help: string, expiry: number, size: number) => new client.Counter({
+    name, help, labelNames: ['shard', 'reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const shard of shards) {
+        this.inc({ shard: String(shard), reason: 'expiry' }, Number(mesh.counter(core.metricsAddress(shard, expiry))));
+        this.inc({ shard: String(shard), reason: 'size' }, Number(mesh.counter(core.metricsAddress(shard, size))));
+      }
+    },
+  });
+  byReason('retention_segments_removed_total', 'Sealed segments removed by retention, by reason (expiry: message_expiry; size: max_topic_size)',
+    METRIC.retentionSegmentsExpiry, METRIC.retentionSegmentsSize);
+  byReason('retention_bytes_removed_total', 'Bytes of the sealed segments removed by retention, by reason',
+    METRIC.retentionBytesExpiry, METRIC.retentionBytesSize);
 
   new client.Gauge({
     name: 'client_connections',

@@ -168,6 +168,18 @@ describe("retention", () => {
     expect(retentionPick(t, 4, 0, 3500, 1000)).toBe(3);
     expect(retentionPick(t, 4, 0, 1e9, 1)).toBe(3);
     expect(retentionPick(t, 4, 0, 0, 0)).toBe(0);
+    // Expiry at its boundary (as Iggy: last + expiry <= now), and the segment just short of it.
+    expect(retentionPick(t, 4, 0, 2000, 1000)).toBe(2);
+    expect(retentionPick(t, 4, 0, 1999, 1000)).toBe(1);
+    // A size limit below one segment keeps the newest sealed one; expiry does not.
+    expect(retentionPick(t, 4, 1, 0, 0)).toBe(2);
+    expect(retentionPick(t, 4, 1, 1e9, 1)).toBe(3);
+    // The longer of the two runs wins.
+    expect(retentionPick(t, 4, 350, 2000, 1000)).toBe(2);
+    expect(retentionPick(t, 4, 250, 1000, 1000)).toBe(2);
+    // Nothing to choose from: one (active) segment, or none.
+    expect(retentionPick(t, 1, 1, 1e9, 1)).toBe(0);
+    expect(retentionPick(t, 0, 1, 1e9, 1)).toBe(0);
     heap.free(t);
   });
 });

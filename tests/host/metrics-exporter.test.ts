@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { ConsensusKind, Variant } from '../../host/shared/frames.js';
 import { MeshView } from '../../host/shared/layout.js';
 import { createMetricsRegistry } from '../../host/node/metrics.js';
+import { RetentionCounters } from '../../host/node/server/retention-counters.js';
 import { loadMesh } from './core-loader.js';
 
 describe('metrics exporter', () => {
@@ -28,5 +29,25 @@ describe('metrics exporter', () => {
     assert.match(text, /^shard_frames_sent_total\{shard="1"\} 8$/m);
     assert.match(text, /^shard_ring_depth_slots\{shard="0",from="1",lane="inbox"\} 8$/m);
     assert.match(text, /^shard_ring_capacity_slots\{lane="reply"\} 8$/m);
+  });
+
+  it('exports what retention counted on a shard: segments and bytes by reason, and passes', async () => {
+    const mesh = await loadMesh('release', 2);
+    const counters = new RetentionCounters(mesh.main, mesh.memory, 1);
+    const removed = { logPath: 'x.log', firstOffset: 0, lastOffset: 9, lastTimestamp: 0 };
+    counters.removed({ ...removed, bytes: 1000, reason: 'expiry' });
+    counters.removed({ ...removed, bytes: 24, reason: 'expiry' });
+    counters.removed({ ...removed, bytes: 7, reason: 'size' });
+    counters.pass();
+    const text = await createMetricsRegistry(new MeshView(mesh.memory, mesh.main), () => true).metrics();
+    assert.match(text, /^retention_segments_removed_total\{shard="1",reason="expiry"\} 2$/m);
+    assert.match(text, /^retention_segments_removed_total\{shard="1",reason="size"\} 1$/m);
+    assert.match(text, /^retention_bytes_removed_total\{shard="1",reason="expiry"\} 1024$/m);
+    assert.match(text, /^retention_bytes_removed_total\{shard="1",reason="size"\} 7$/m);
+    assert.match(text, /^retention_segments_removed_total\{shard="0",reason="size"\} 0$/m);
+    assert.match(text, /^retention_passes_total\{shard="1"\} 1$/m);
+    // Nothing of it landed in the counters next to it.
+    assert.match(text, /^client_evictions_total\{shard="1"\} 0$/m);
+    assert.doesNotMatch(text, /^frame_drops_total\{shard="1"[^}]*\} [1-9]/m);
   });
 });

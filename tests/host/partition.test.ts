@@ -111,17 +111,100 @@ test('retention by size and by age deletes the oldest sealed segments only', asy
   const p = await Partition.open({ dir, partitionId: 1, segmentBytes: 2048, nowMicros: () => (clock += 1000), quiet: true, retention: { maxBytes: 6000 } });
   for (let i = 0; i < 20; i++) p.append([await batchOf(i, 1, 700)]);
   const before = p.segments.length;
-  const dropped = p.applyRetention();
-  assert.ok(dropped > 0 && p.sizeBytes <= 6000 + 2048, `dropped ${dropped} of ${before}, ${p.sizeBytes} bytes left`);
+  const { removed, error } = p.applyRetention();
+  assert.equal(error, null);
+  assert.ok(removed.length > 0 && p.sizeBytes <= 6000, `dropped ${removed.length} of ${before}, ${p.sizeBytes} bytes left`);
+  assert.ok(p.sizeBytes + removed[removed.length - 1].bytes > 6000, 'no more than needed went');
+  assert.ok(removed.every((r) => r.reason === 'size'));
   assert.throws(() => p.readFromOffset(0), { name: 'OffsetOutOfRange' });
   assert.equal(p.readFromOffset(p.firstOffset)[0].baseOffset, p.firstOffset);
   p.close();
 
   const q = await Partition.open({ dir, partitionId: 1, segmentBytes: 2048, quiet: true, retention: { maxAgeMicros: 1 } });
-  q.applyRetention(clock + 10_000_000);
+  assert.equal(q.firstOffset, removed[removed.length - 1].lastOffset + 1, 'the removal outlives a reopen');
+  q.applyRetention(undefined, clock + 10_000_000);
   assert.equal(q.segments.length, 1, 'only the active segment survives age retention');
   assert.equal(q.nextOffset, 20);
   q.close();
+});
+
+// Segments of 2 batches (800-byte messages, 2048-byte segments), the append clock 1000 µs apart per batch.
+async function twoBatchSegments(segments: number, retention?: { maxBytes?: number; maxAgeMicros?: number }) {
+  const dir = tempDir();
+  let clock = 1_000_000;
+  const p = await Partition.open({ dir, partitionId: 1, segmentBytes: 2048, nowMicros: () => (clock += 1000), quiet: true, retention });
+  for (let i = 0; i < segments * 2; i++) p.append([await batchOf(i, 1, 800)]);
+  return { dir, p, clock };
+}
+
+test('retention by expiry: a sealed segment goes once its newest message is message_expiry old, not a microsecond before', async () => {
+  const { p } = await twoBatchSegments(3, { maxAgeMicros: 5000 });
+  // 6 batches at 1001000..1006000 µs (append times): segments [0,1] [2,3] [4,5], the last one active.
+  assert.deepEqual(p.segments.map((s) => [s.baseOffset, s.lastTimestamp]), [[0, 1_002_000], [2, 1_004_000], [4, 1_006_000]]);
+  assert.deepEqual(p.applyRetention(undefined, 1_006_999).removed, [], 'newest message of segment 0 is 4999 µs old');
+  const { removed } = p.applyRetention(undefined, 1_007_000);
+  assert.deepEqual(removed.map((r) => [path.basename(r.logPath), r.firstOffset, r.lastOffset, r.reason, r.lastTimestamp]),
+    [['00000000000000000000.log', 0, 1, 'expiry', 1_002_000]]);
+  assert.ok(removed[0].bytes > 1400);
+  assert.equal(p.firstOffset, 2);
+  assert.ok(!fs.existsSync(removed[0].logPath) && !fs.existsSync(removed[0].logPath.replace(/log$/, 'index')));
+  // Long past every message's expiry: the active segment stays, and with it the newest messages.
+  const later = p.applyRetention(undefined, 1e12).removed;
+  assert.deepEqual(later.map((r) => r.firstOffset), [2]);
+  assert.deepEqual([p.segments.length, p.firstOffset, p.nextOffset], [1, 4, 6]);
+  assert.deepEqual(p.applyRetention(undefined, 1e12).removed, []);
+  assert.deepEqual(batchPayloads(p.readFromOffset(5)[0].bytes)[0], payload(5, 800));
+  p.close();
+});
+
+test('retention by size keeps the newest sealed segment; no limit, or one segment, removes nothing', async () => {
+  const { p } = await twoBatchSegments(4);
+  assert.deepEqual(p.applyRetention({}).removed, [], 'no policy');
+  assert.deepEqual(p.applyRetention({ maxBytes: 0, maxAgeMicros: 0 }).removed, [], '0 = no limit');
+  assert.deepEqual(p.applyRetention({ maxBytes: Number.NaN }).removed, [], 'not a number: no limit');
+  const { removed } = p.applyRetention({ maxBytes: 1 });
+  assert.deepEqual(removed.map((r) => [r.firstOffset, r.lastOffset, r.reason]), [[0, 1, 'size'], [2, 3, 'size']]);
+  assert.deepEqual(p.segments.map((s) => s.baseOffset), [4, 6], 'the newest sealed segment and the active one');
+  p.close();
+
+  const single = await twoBatchSegments(1);
+  assert.equal(single.p.segments.length, 1);
+  assert.deepEqual(single.p.applyRetention({ maxBytes: 1, maxAgeMicros: 1 }, 1e12).removed, [], 'the active segment alone is never removed');
+  single.p.close();
+});
+
+test('retention while an append is being written: the write lands, the index stays right, a reopen agrees', async () => {
+  const { dir, p } = await twoBatchSegments(4);
+  const pending = p.appendAsync([await batchOf(8, 1, 800)]); // rolls over first: segments [0] [2] [4] [6] sealed
+  const { removed } = p.applyRetention({ maxAgeMicros: 1 }, 1e12);
+  assert.deepEqual(removed.map((r) => r.firstOffset), [0, 2, 4, 6]);
+  const result = await pending;
+  assert.deepEqual([result.baseOffset, result.nextOffset], [8, 9]);
+  assert.deepEqual([p.firstOffset, p.nextOffset], [8, 9]);
+  assert.deepEqual(batchPayloads(p.readFromOffset(8)[0].bytes)[0], payload(8, 800));
+  const index = fs.readFileSync(path.join(dir, '00000000000000000008.index'));
+  assert.deepEqual([index.length, index.readBigUInt64LE(0)], [24, 8n]);
+  p.close();
+  const q = await Partition.open({ dir, partitionId: 1, quiet: true });
+  assert.deepEqual([q.firstOffset, q.nextOffset, q.warnings.length], [8, 9, 0]);
+  q.close();
+});
+
+test('a segment retention cannot remove stops the pass: it and the newer ones stay and serve; what went is reported', async () => {
+  const { p } = await twoBatchSegments(4);
+  // Segment [2] cannot be unlinked: a directory stands at its name (its file, open, is moved aside).
+  const blocked = p.segments[1].logPath;
+  fs.renameSync(blocked, `${blocked}.aside`);
+  fs.mkdirSync(blocked);
+  const { removed, error } = p.applyRetention({ maxAgeMicros: 1 }, 1e12);
+  assert.deepEqual(removed.map((r) => r.firstOffset), [0]);
+  assert.ok(error !== null);
+  assert.deepEqual([p.segments.map((s) => s.baseOffset), p.firstOffset], [[2, 4, 6], 2]);
+  assert.deepEqual(batchPayloads(p.readFromOffset(2)[0].bytes)[0], payload(2, 800), 'the segment that stayed still serves');
+  fs.rmdirSync(blocked);
+  fs.renameSync(`${blocked}.aside`, blocked);
+  assert.deepEqual(p.applyRetention({ maxAgeMicros: 1 }, 1e12).removed.map((r) => r.firstOffset), [2, 4]);
+  p.close();
 });
 
 test('interval fsync policy acknowledges after write and flushes on its timer', async () => {

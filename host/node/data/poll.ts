@@ -73,6 +73,7 @@ export function buildPollReply(
   const current = currentOffsetOf(partition);
   const none: PollReply = { pieces: [emptyPollReply(partitionId, current, prefix)], lastOffset: null, messages: 0 };
   if ('empty' in plan || count <= 0) return none;
+  plan = retained(partition, plan);
   const batches = readPlanned(partition, plan, readBudget(partition, count, maxBytes), count);
   if (batches === null || batches.length === 0) return none;
   const { records, messages, lastOffset } = selectRecords(sc, partition, plan, batches, count, maxBytes);
@@ -106,6 +107,7 @@ export function writePollReply(
   const none = { bytes: POLL_REPLY_HEAD_BYTES, lastOffset: null, messages: 0 };
   replyHead(head, partitionId, current, 0);
   if ('empty' in plan || count <= 0) return none;
+  plan = retained(partition, plan);
   const batches = readPlanned(partition, plan, Math.min(readBudget(partition, count, maxBytes), records), count, { at: first, room: records });
   if (batches === null) return null;
   if (batches.length === 0) return none;
@@ -165,6 +167,12 @@ function readBudget(partition: Partition, count: number, maxBytes: number): numb
   const messages = Math.max(1, partition.nextOffset - partition.firstOffset);
   const perMessage = partition.sizeBytes / messages;
   return Math.min(maxBytes, Math.ceil(count * perMessage * 1.25) + (64 << 10));
+}
+
+// A plan made before retention (or DeleteSegments) removed the segment it starts in starts at the first offset
+// still stored, as planPoll does for a fresh plan: the consumer gets what is left, not an empty reply.
+function retained(partition: Partition, plan: { start: number } | { timestamp: number }): { start: number } | { timestamp: number } {
+  return 'start' in plan && plan.start < partition.firstOffset ? { start: partition.firstOffset } : plan;
 }
 
 // The stored batches a plan touches, re-checked against the partition as it is now (the plan may be older); read

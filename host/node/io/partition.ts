@@ -33,10 +33,26 @@ export interface PartitionOptions {
   // Reads re-hash every frame [true]; false checks each batch's layout and checksum (which covers the frame
   // checksums) but not the payload bytes behind them: what the consumer's own frame checks then cover.
   verifyReadPayloads?: boolean;
-  retention?: { maxBytes?: number; maxAgeMicros?: number };
+  retention?: RetentionPolicy; // what applyRetention() enforces when given no policy [none]
   writeChunkBytes?: number; // cap per write(2) [none]
   nowMicros?: () => number;
   quiet?: boolean;
+}
+
+// What retention keeps (Iggy's topic message_expiry and max_topic_size, resolved for one partition): 0 = no limit.
+export interface RetentionPolicy {
+  maxBytes?: number; // the partition's bytes, active segment included
+  maxAgeMicros?: number; // a sealed segment goes once its newest batch is this old
+}
+
+// A segment retention removed: its files, its offsets [firstOffset, lastOffset], its bytes, and why.
+export interface RemovedSegment {
+  logPath: string;
+  firstOffset: number;
+  lastOffset: number;
+  bytes: number;
+  lastTimestamp: number; // append time (µs) of its newest batch
+  reason: 'expiry' | 'size';
 }
 
 export interface AppendResult {
@@ -94,6 +110,7 @@ export class Partition {
   private poisoned: Error | null = null;
   private dirty = false;
   private writing: Promise<void> | null = null; // an appendAsync's write in flight
+  private inFlight: Staged | null = null; // and what it writes
   private closeRequested = false;
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
@@ -227,6 +244,7 @@ export class Partition {
     const { pieces } = staged;
     let done!: () => void;
     this.writing = new Promise((resolve) => { done = resolve; });
+    this.inFlight = staged;
     try {
       // Under every-batch the group is durable when the write returns (O_DSYNC), or after its fdatasync.
       const durable = this.policy.kind === 'every-batch' ? staged.segment.durableWriteFd() : null;
@@ -240,6 +258,7 @@ export class Partition {
       throw this.fail(staged, error as Error);
     } finally {
       this.writing = null;
+      this.inFlight = null;
       done();
       if (this.closeRequested) this.close();
     }
@@ -465,25 +484,61 @@ export class Partition {
     throw storageError('SegmentChecksumMismatch', segment.logPath, pos, 'batch does not fit the read window: batch not returned');
   }
 
-  // Deletes the oldest sealed segments over the size limit or past the age limit; returns how many went.
-  applyRetention(nowMicros = this.now()): number {
-    const { maxBytes = 0, maxAgeMicros = 0 } = this.options.retention ?? {};
-    if (this.segments.length < 2 || (maxBytes === 0 && maxAgeMicros === 0)) return 0;
-    const table = new Float64Array(this.sc.u8.buffer, this.sc.scratch, this.segments.length * 2);
-    this.segments.forEach((s, i) => { table[2 * i] = s.size; table[2 * i + 1] = s.lastTimestamp; });
-    const drop = this.sc.core.retentionPick(this.sc.scratch, this.segments.length, maxBytes, nowMicros, maxAgeMicros);
-    return this.deleteOldestSegments(drop);
+  // Removes the oldest sealed segments that `policy` no longer keeps (the core chooses: retentionPick), oldest
+  // first, and reports them. Only sealed segments: the active one, the only one still written to, is never removed,
+  // and every sealed one was fdatasynced when it was sealed, so nothing goes that was not durable. Safe while an
+  // appendAsync is being written (that write goes to the active segment). A failed removal stops the pass: what
+  // went before it is reported with the error, and the segments after it stay.
+  applyRetention(policy: RetentionPolicy = this.options.retention ?? {}, nowMicros = this.now()): { removed: RemovedSegment[]; error: Error | null } {
+    const maxBytes = positive(policy.maxBytes);
+    const maxAge = positive(policy.maxAgeMicros);
+    if (this.segments.length < 2 || (maxBytes === 0 && maxAge === 0) || this.closed || this.closeRequested || this.poisoned) return { removed: [], error: null };
+    // At most as many segments as the scratch area holds rows (65536): with more, the oldest that fit are looked at
+    // and the last of them counts as active, so a pass removes less, never more (the next pass goes on).
+    const rows = Math.min(this.segments.length, Math.floor(this.sc.scratchLen / 16));
+    const table = new Float64Array(this.sc.u8.buffer, this.sc.scratch, rows * 2);
+    for (let i = 0; i < rows; i++) {
+      table[2 * i] = this.segments[i].size;
+      table[2 * i + 1] = this.segments[i].lastTimestamp;
+    }
+    const core = this.sc.core;
+    const expired = maxAge > 0 ? core.retentionPick(this.sc.scratch, rows, 0, nowMicros, maxAge) : 0;
+    const drop = core.retentionPick(this.sc.scratch, rows, maxBytes, nowMicros, maxAge);
+    const chosen = this.segments.slice(0, drop).map((s, i): RemovedSegment => ({
+      logPath: s.logPath, firstOffset: s.baseOffset, lastOffset: s.nextOffset - 1, bytes: s.size, lastTimestamp: s.lastTimestamp,
+      reason: i < expired ? 'expiry' : 'size',
+    }));
+    let error: Error | null = null;
+    try {
+      this.deleteOldestSegments(drop);
+    } catch (e) {
+      error = e as Error;
+    }
+    return { removed: chosen.filter((r) => r.firstOffset < this.firstOffset), error };
   }
 
   // Deletes up to `count` of the oldest sealed segments, oldest first; the active segment is never deleted. Returns
-  // how many went. A crash part-way leaves a prefix deleted, which recovery accepts (the first segment may start late).
+  // how many went. Each removal is made durable (fsync of the directory) before the next: a crash part-way leaves
+  // a prefix deleted, which recovery accepts (the first segment may start late), never a gap.
   deleteOldestSegments(count: number): number {
     const drop = Math.min(Math.max(0, Math.floor(count)), this.segments.length - 1);
-    if (drop === 0) return 0;
-    for (const segment of this.segments.splice(0, drop)) segment.remove();
-    fsyncDir(this.options.dir);
-    this.sc.core.indexDropBefore(this.index, this.segments[0].ordinal);
-    return drop;
+    if (drop <= 0) return 0;
+    const core = this.sc.core;
+    const before = core.indexCount(this.index);
+    let done = 0;
+    try {
+      for (; done < drop; done++) {
+        this.segments[0].remove(); // throws before anything changed, or after the segment is gone
+        this.segments.shift();
+        fsyncDir(this.options.dir);
+      }
+    } finally {
+      core.indexDropBefore(this.index, this.segments[0].ordinal);
+      // An append being written compares the index count after its write with the one before it (to notice the
+      // core thinning a full index): the entries dropped here are not that.
+      if (this.inFlight) this.inFlight.indexCount -= before - core.indexCount(this.index);
+    }
+    return done;
   }
 
   // With an append being written the descriptors stay open until it is done (a closed descriptor's number can
@@ -538,6 +593,8 @@ export class Partition {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+const positive = (n: number | undefined): number => (n !== undefined && Number.isFinite(n) && n > 0 ? n : 0);
 
 // A view of `len` bytes of the core's memory at `at` (a batch read into a place).
 function placed(u8: Uint8Array, at: number, len: number): Buffer {

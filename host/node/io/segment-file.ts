@@ -123,9 +123,11 @@ export class SegmentFile {
     this.dsync = -1;
   }
 
+  // The `.log` goes first: if that fails nothing has changed and the segment stays usable. A `.index` left behind
+  // (a failure after, or a crash) has no `.log` and is deleted at the next open.
   remove(): void {
-    this.close();
     fs.rmSync(this.logPath, { force: true });
+    this.close();
     fs.rmSync(this.indexPath, { force: true });
   }
 }

@@ -13,6 +13,8 @@ import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, pollReplyBound, writePollReply, type PollPlan } from '../data/send-api.js';
 import { claimDirectory, removeIfDeleted, writeIncarnation } from '../data/incarnation.js';
+import { describeRemoval, hasLimit, retentionPolicyOf } from '../data/retention.js';
+import { RetentionCounters } from './retention-counters.js';
 import type { Answer } from './shard-rpc.js';
 import { PartitionGroup } from './partition-group.js';
 import type { ShardContext } from './context.js';
@@ -43,8 +45,12 @@ interface Owned {
 export class PartitionOwner {
   private readonly owned = new Map<bigint, Owned>();
   private readonly unavailable = new Map<bigint, number>(); // namespace -> createdOp of a partition that failed to open
+  private readonly retentionCounters: RetentionCounters;
+  private retaining = false; // set once the committed state is final (not while shard 0 replays its log)
 
-  constructor(private readonly ctx: ShardContext, private readonly sc: StorageCore, private readonly options: OwnerOptions) {}
+  constructor(private readonly ctx: ShardContext, private readonly sc: StorageCore, private readonly options: OwnerOptions) {
+    this.retentionCounters = new RetentionCounters(ctx.core, sc.memory, ctx.shard);
+  }
 
   get count(): number {
     return this.owned.size;
@@ -178,8 +184,47 @@ export class PartitionOwner {
     this.flushScheduled = false;
     if (this.closing) return;
     for (const owned of this.owned.values()) {
-      if (owned.group.flush()) this.publishStats(owned.ref.namespace, owned.home.stats());
+      if (!owned.group.flush()) continue;
+      this.retain(owned); // on append: a rollover may have put the partition over its size
+      this.publishStats(owned.ref.namespace, owned.home.stats());
     }
+  }
+
+  // Retention starts once this shard's committed state is final: the intermediate states shard 0 passes through
+  // while it replays its log at boot may hold settings a later op changed (an expiry since lifted).
+  startRetention(): void {
+    this.retaining = true;
+  }
+
+  // The retention timer's pass: every owned partition whose topic has message_expiry or max_topic_size.
+  applyRetention(): void {
+    if (!this.retaining || this.closing) return;
+    for (const owned of this.owned.values()) {
+      if (this.retain(owned)) this.publishStats(owned.ref.namespace, owned.home.stats());
+    }
+    this.retentionCounters.pass();
+  }
+
+  // Removes what the topic's retention no longer keeps from this partition (sealed segments only; see
+  // Partition.applyRetention), logs and counts each removal. Only for the partition as the committed state has it
+  // now: its topic's settings, and the incarnation this shard opened (a partition deleted and re-created under the
+  // same ids is a different one, whose files this shard opened anew). Returns whether anything was removed.
+  private retain(owned: Owned): boolean {
+    if (!this.retaining || this.closing) return false;
+    const { streamId, topicId, partitionId, createdOp } = owned.ref;
+    const topic = this.ctx.state.streams.streams.get(streamId)?.topics.get(topicId);
+    if (!topic || topic.partitions[partitionId]?.createdOp !== createdOp) return false;
+    const policy = retentionPolicyOf(topic.settings, topic.partitions.length);
+    if (!hasLimit(policy)) return false;
+    const name = `${streamId}/${topicId}/${partitionId}`;
+    const { removed, error } = owned.home.partition.applyRetention(policy);
+    for (const segment of removed) {
+      log.info(describeRemoval(name, segment, policy));
+      this.retentionCounters.removed(segment);
+    }
+    // The partition keeps serving what it still has; the next pass tries again.
+    if (error) log.error(`partition ${name}: retention could not remove a segment, stopping this pass there: ${error.message}`);
+    return removed.length > 0;
   }
 
   tick(): void {

@@ -34,6 +34,7 @@ export interface ShardServerOptions {
   segmentBytes?: number;
   verifyReadPayloads: boolean;
   clientHeartbeatMs: number;
+  retentionIntervalMs: number; // how often the owned partitions' retention is applied (--retention-interval-ms)
 }
 
 const TICK_MS = 100;
@@ -61,6 +62,7 @@ export class ShardServer implements ShardContext {
   private handedOff!: () => void;
   private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });
   private lastTick = 0;
+  private lastRetention = 0;
   private readonly u64: BigUint64Array;
   private readonly metadataAppliedIndex: number;
   private replaying = false; // shard 0 replays its metadata log at boot
@@ -134,6 +136,8 @@ export class ShardServer implements ShardContext {
     } else {
       await this.handOff;
     }
+    this.partitions.startRetention();
+    this.lastRetention = Date.now();
     this.log.debug(`serving ${this.partitions.count} partition(s), metadata at op ${this.state.appliedOp}`);
   }
 
@@ -263,6 +267,10 @@ export class ShardServer implements ShardContext {
     if (now - this.lastTick >= TICK_MS) {
       this.lastTick = now;
       this.partitions.tick();
+    }
+    if (now - this.lastRetention >= this.options.retentionIntervalMs) {
+      this.lastRetention = now;
+      this.partitions.applyRetention(); // does nothing until start() is done
     }
     return this.mailbox.pending > 0;
   }

@@ -227,7 +227,24 @@ describe('buildPollReply', () => {
     p.close();
   });
 
-  it('a plan made stale by the partition (start below what is stored) is an empty reply, not an error', async () => {
+  it('a plan made before retention removed the segment it starts in reads from the first offset still stored', async () => {
+    const sc = await storageCore();
+    const p = Partition.openSync({ dir: tempDir(), partitionId: 4, quiet: true, segmentBytes: 300 }, sc);
+    for (let o = 0; o < 6; o++) p.append([buildBatch(sc, [{ payload: payloadOf(o) }], 500)]);
+    const plan = planPoll(offset(1), 3, { firstOffset: p.firstOffset, nextOffset: p.nextOffset, storedOffset: null });
+    assert.deepEqual(plan, { start: 1 });
+    assert.equal(p.deleteOldestSegments(2), 2);
+    assert.equal(p.firstOffset, 2);
+    const reply = buildPollReply(sc, p, 4, plan, 3, 1 << 20);
+    assert.deepEqual(parseReply(sc, Buffer.concat(reply.pieces)).messages.map((m) => [m.offset, m.payload]), [[2, 'message-2'], [3, 'message-3'], [4, 'message-4']]);
+    assert.equal(reply.lastOffset, 4);
+    place ||= sc.alloc(PLACE_BYTES);
+    const written = writePollReply(sc, p, 4, plan, 3, 1 << 20, place, 4 + pollReplyBound(p, 3, 1 << 20), 4);
+    assert.deepEqual(Buffer.from(sc.u8.subarray(place + 4, place + 4 + written!.bytes)), Buffer.concat(reply.pieces), 'read in place = built as pieces');
+    p.close();
+  });
+
+  it('a plan made stale by the partition (start past what is stored) is an empty reply, not an error', async () => {
     const { sc, p } = await sixMessages();
     const stale: PollPlan = { start: 99 };
     assert.equal(buildPollReply(sc, p, 4, stale, 10, 1 << 20).messages, 0);
