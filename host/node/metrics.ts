@@ -41,6 +41,9 @@ export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) =
   perShardCounter('client_requests_total', 'Client requests a shard answered', METRIC.requests);
   perShardCounter('client_request_errors_total', 'Client requests answered with a non-zero status', METRIC.requestErrors);
   perShardCounter('client_evictions_total', 'Client requests answered with an Eviction', METRIC.evictions);
+  perShardCounter('client_login_failures_total', 'Logins refused for their credentials (wrong password or token, inactive user)', METRIC.loginFailures);
+  perShardCounter('client_login_throttled_total', 'Logins refused unchecked from a locked-out address, and connections closed after too many failed logins', METRIC.loginsThrottled);
+  perShardCounter('client_sessions_revoked_total', 'Sessions ended because their user was deleted or deactivated, or their password or token revoked', METRIC.sessionsRevoked);
 
   new client.Gauge({
     name: 'client_connections',

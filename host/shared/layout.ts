@@ -33,7 +33,10 @@ export const ShardState = { init: 0, instantiated: 1, running: 2, stopping: 3, s
 export const SHARD_STATE_NAMES = ['init', 'instantiated', 'running', 'stopping', 'stopped', 'failed'];
 
 // Per-shard u64 metrics (index for CoreExports.metricsAddress).
-export const METRIC = { framesSent: 0, framesReceived: 1, clientsOpen: 2, clientsTotal: 3, requests: 4, requestErrors: 5, evictions: 6 } as const;
+export const METRIC = {
+  framesSent: 0, framesReceived: 1, clientsOpen: 2, clientsTotal: 3, requests: 4, requestErrors: 5, evictions: 6,
+  loginFailures: 7, loginsThrottled: 8, sessionsRevoked: 9,
+} as const;
 
 // Control words (index for CoreExports.controlAddress).
 export const CONTROL = { shutdown: 0, instantiated: 1, go: 2, ready: 3, metadataApplied: 4 } as const;

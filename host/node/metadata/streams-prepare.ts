@@ -3,11 +3,10 @@
 // exists is the state machine's business (a committed rejection), not checked here.
 import { WireError } from '../../shared/wire/buffer.js';
 import { ErrorCode, Operation } from '../../shared/wire/codes.js';
-import type { Identifier } from '../../shared/wire/primitives.js';
+import { accessStream, accessTopic } from './access.js';
 import { allowed, type PermissionAction } from './permissions.js';
 import type { MetadataState } from './state.js';
 import { decodeStreamsRequest, type StreamsRequest } from './stream-requests.js';
-import { topicOf } from './streams.js';
 import { InternalOperation, type Prepared, type Session } from './types.js';
 
 export function prepareStreamsOp(state: MetadataState, session: Session, operation: number, body: Uint8Array): Prepared {
@@ -22,8 +21,7 @@ export function prepareStreamsOp(state: MetadataState, session: Session, operati
     throw e;
   }
   const action = actionOf(request);
-  const { streamId, topicId } = targetIds(state, request);
-  if (!allowed(state.users, session.userId, action, streamId, topicId)) {
+  if (!mayRequest(state, session.userId, action, request)) {
     return { ok: false, status: ErrorCode.unauthorized, message: `user ${session.userId} lacks ${action}` };
   }
   return { ok: true, body };
@@ -46,15 +44,10 @@ function actionOf(req: StreamsRequest): PermissionAction {
   }
 }
 
-// The numeric ids of the target as far as they exist now, for per-stream / per-topic permissions. A target
-// that does not exist yet is checked against the global permission only.
-function targetIds(state: MetadataState, req: StreamsRequest): { streamId?: number; topicId?: number } {
-  if (!('stream' in req)) return {};
-  const stream = state.streams.stream(req.stream);
-  const streamId = stream?.id ?? numericOnly(req.stream);
-  if (!('topic' in req)) return { streamId };
-  const topicId = (stream && topicOf(stream, req.topic)?.id) ?? numericOnly(req.topic);
-  return { streamId, topicId };
+// The permission is asked of the target as it exists now (access.ts): a caller who may not act there is refused
+// whether or not it exists; one who may learns "not found" from the committed op.
+function mayRequest(state: MetadataState, userId: number, action: PermissionAction, req: StreamsRequest): boolean {
+  if (!('stream' in req)) return allowed(state.users, userId, action);
+  const access = 'topic' in req ? accessTopic(state, userId, action, req.stream, req.topic) : accessStream(state, userId, action, req.stream);
+  return access.ok || access.missing !== null;
 }
-
-const numericOnly = (id: Identifier): number | undefined => (id.kind === 'numeric' ? id.id : undefined);
