@@ -9,6 +9,7 @@ import { writeIdentifier, type Consumer } from '../../../host/shared/wire/primit
 import { accessStream, accessTopic } from '../../../host/node/metadata/access.js';
 import { rootPermissions, type GlobalPermissions, type Permissions } from '../../../host/node/metadata/permissions.js';
 import { readStreamsCommand } from '../../../host/node/metadata/stream-reads.js';
+import { applyStreamsOp } from '../../../host/node/metadata/streams-apply.js';
 import { prepareStreamsOp } from '../../../host/node/metadata/streams-prepare.js';
 import { resolvePollTarget, resolveSendTarget, type PollPurpose } from '../../../host/node/metadata/targets.js';
 import type { Session } from '../../../host/node/metadata/types.js';
@@ -133,5 +134,17 @@ describe('existence oracle (access.ts)', () => {
     assert.deepEqual(accessTopic(h.state, 10, 'poll_messages', id(5), id(0)), { ok: false, missing: 'stream' });
     const found = accessTopic(h.state, GLOBAL, 'poll_messages', id('s'), id('t'));
     assert.ok(found.ok && found.stream.id === 1 && found.topic.name === 't');
+  });
+
+  it('applying a streams op asks the permission again: a grant revoked (or a user deleted) after prepare refuses it with 41', () => {
+    const h = setup();
+    const create = body.createTopic('s', 1, 'late');
+    assert.ok(prepareStreamsOp(h.state, as(STREAM_ONE), O.createTopic, create).ok, 'allowed when prepared');
+    const commit = (userId: number) => applyStreamsOp(h.state, { op: ++h.op, operation: O.createTopic, body: create, timestampMicros: 1, client: 1n, userId });
+    h.state.users.get(STREAM_ONE)!.permissions = grants({});
+    assert.equal(commit(STREAM_ONE).result, ErrorCode.unauthorized);
+    h.state.users.remove(STREAM_ONE);
+    assert.equal(commit(STREAM_ONE).result, ErrorCode.unauthorized);
+    assert.equal(commit(GLOBAL).result, 0, 'the same op from a user who may');
   });
 });
