@@ -3,7 +3,8 @@
 // and the rate-limited log.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LoginThrottle, MAX_KEYS, RateLimitedLog } from '../../../host/node/server/login-throttle.js';
+import { parseConfig } from '../../../host/node/config.js';
+import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, MAX_KEYS, RateLimitedLog } from '../../../host/node/server/login-throttle.js';
 
 const settings = { perConnection: 3, lockoutFailures: 4, lockoutMs: 1_000, delayMs: 10 };
 
@@ -62,5 +63,21 @@ describe('rate-limited log', () => {
       'failed login (and 9 more like it since the last report)',
       'failed login (and 9 more like it since the last report)',
     ]);
+  });
+});
+
+describe('login throttle settings', () => {
+  it('default as documented, are set by flag or SHARDLOG_* variable, and refuse a zero limit by name', () => {
+    const pick = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+      const r = parseConfig(argv, env);
+      assert.equal(r.kind, 'run');
+      const c = r.kind === 'run' ? r.config : undefined!;
+      return { perConnection: c.loginFailuresPerConnection, lockoutFailures: c.loginLockoutFailures, lockoutMs: c.loginLockoutMs, delayMs: c.loginFailureDelayMs };
+    };
+    assert.deepEqual(pick([]), DEFAULT_LOGIN_THROTTLE);
+    assert.deepEqual(pick(['--login-failures-per-connection', '2', '--login-failure-delay-ms', '0'], { SHARDLOG_LOGIN_LOCKOUT_FAILURES: '7', SHARDLOG_LOGIN_LOCKOUT_MS: '500' }),
+      { perConnection: 2, lockoutFailures: 7, lockoutMs: 500, delayMs: 0 });
+    assert.throws(() => parseConfig(['--login-lockout-failures', '0'], {}), { name: 'InvalidConfigValue' });
+    assert.throws(() => parseConfig(['--login-failures-per-connection', '0'], {}), { name: 'InvalidConfigValue' });
   });
 });
