@@ -2,8 +2,8 @@
 // Functions taking a `descriptor` expect the layout descriptor the host wrote (assembly/layout.ts).
 import {
   C_BOOT_GO, C_BOOT_INSTANTIATED, C_BOOT_READY, C_METADATA_APPLIED, C_SHUTDOWN, D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS,
-  D_STORAGE_SIZE, D_TOTAL_BYTES, M_CLIENTS_OPEN, M_CLIENTS_TOTAL, M_DROPS, M_EVICTIONS, M_RETENTION_BYTES_EXPIRY, M_RETENTION_BYTES_SIZE, M_RETENTION_PASSES,
-  M_RETENTION_SEGMENTS_EXPIRY, M_RETENTION_SEGMENTS_SIZE, M_FRAMES_RECEIVED, M_FRAMES_SENT,
+  D_STORAGE_SIZE, D_TOTAL_BYTES, M_CLIENTS_OPEN, M_CLIENTS_TOTAL, M_DROPS, M_EVICTIONS, M_LOGIN_FAILURES, M_LOGINS_THROTTLED, M_SESSIONS_REVOKED,
+  M_RETENTION_BYTES_EXPIRY, M_RETENTION_BYTES_SIZE, M_RETENTION_PASSES, M_RETENTION_SEGMENTS_EXPIRY, M_RETENTION_SEGMENTS_SIZE, M_FRAMES_RECEIVED, M_FRAMES_SENT,
   M_REQUEST_ERRORS, M_REQUESTS, control, field, shardArena, shardCtl,
   shardMetrics, shardScratch, shardStorage, useDescriptor, ringAddress as ringAt,
 } from "./layout";
@@ -80,7 +80,8 @@ export function shardStorageSize(): u32 {
 
 // 0 frames sent, 1 frames received, 2 open client connections, 3 client connections accepted, 4 client
 // requests, 5 requests answered with a non-zero status, 6 evictions, 7/8 segments removed by retention for expiry /
-// size, 9/10 their bytes, 11 retention passes (u64 each).
+// size, 9/10 their bytes, 11 retention passes, 12 failed logins, 13 logins the throttle refused or connections it
+// closed, 14 sessions ended by revocation (u64 each).
 export function metricsAddress(shard: u32, which: u32): usize {
   let offset: u32 = M_FRAMES_SENT;
   if (which == 1) offset = M_FRAMES_RECEIVED;
@@ -94,6 +95,9 @@ export function metricsAddress(shard: u32, which: u32): usize {
   else if (which == 9) offset = M_RETENTION_BYTES_EXPIRY;
   else if (which == 10) offset = M_RETENTION_BYTES_SIZE;
   else if (which == 11) offset = M_RETENTION_PASSES;
+  else if (which == 12) offset = M_LOGIN_FAILURES;
+  else if (which == 13) offset = M_LOGINS_THROTTLED;
+  else if (which == 14) offset = M_SESSIONS_REVOKED;
   else assert(which == 0, "metricsAddress: unknown metric");
   return shardMetrics(shard) + offset;
 }

@@ -57,7 +57,11 @@ export const M_CLIENTS_TOTAL: u32 = 24;
 export const M_REQUESTS: u32 = 32;
 export const M_REQUEST_ERRORS: u32 = 40;
 export const M_EVICTIONS: u32 = 48;
-export const M_DROPS: u32 = 64; // [variant][reason] u64 table (8 x 8, to 576)
+export const M_DROPS: u32 = 64; // [variant][reason] u64 table, DROP_VARIANTS * DROP_REASONS * 8 = 512 bytes (to 576)
+// Login and session counters, after the drop table (u64 each).
+export const M_LOGIN_FAILURES: u32 = 576;
+export const M_LOGINS_THROTTLED: u32 = 584;
+export const M_SESSIONS_REVOKED: u32 = 592;
 // Retention (the host of the shard that owns the partitions): segments and bytes removed, by reason, and passes.
 export const M_RETENTION_SEGMENTS_EXPIRY: u32 = 640;
 export const M_RETENTION_SEGMENTS_SIZE: u32 = 648;

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { userError } from '../shared/errors.js';
 import { FSYNC_POLICY_HELP, parseFsyncPolicy } from './io/fsync-policy.js';
+import { DEFAULT_LOGIN_THROTTLE } from './server/login-throttle.js';
 
 export interface ServerConfig {
   configFile: string | null;
@@ -29,6 +30,10 @@ export interface ServerConfig {
   retentionIntervalMs: number;
   verifyReads: string;
   clientHeartbeatMs: number;
+  loginFailuresPerConnection: number;
+  loginLockoutFailures: number;
+  loginLockoutMs: number;
+  loginFailureDelayMs: number;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
@@ -69,6 +74,10 @@ const OPTIONS: Option[] = [
   { key: 'maxBatchBytes', file: 'tcp.max_batch_bytes', flag: '--max-batch-bytes', env: 'SHARDLOG_MAX_BATCH_BYTES', kind: 'int', min: 4096, max: 16 << 20, help: 'largest SendMessages batch accepted, bytes [16777216]' },
   { key: 'verifyReads', file: 'storage.verify_reads', flag: '--verify-reads', env: 'SHARDLOG_VERIFY_READS', kind: 'verify', help: 'full: every poll re-hashes every message it reads; layout: checks batch layout only (messages were hashed on arrival and at boot) [full]' },
   { key: 'clientHeartbeatMs', file: 'heartbeat.interval_ms', flag: '--client-heartbeat-ms', env: 'SHARDLOG_CLIENT_HEARTBEAT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'clients ping this often; a consumer group member silent for 1.2x this is evicted (StaleClient) [30000]' },
+  { key: 'loginFailuresPerConnection', file: 'auth.failures_per_connection', flag: '--login-failures-per-connection', env: 'SHARDLOG_LOGIN_FAILURES_PER_CONNECTION', kind: 'int', min: 1, max: 1_000_000, help: 'a connection is closed after this many failed logins [5]' },
+  { key: 'loginLockoutFailures', file: 'auth.lockout_failures', flag: '--login-lockout-failures', env: 'SHARDLOG_LOGIN_LOCKOUT_FAILURES', kind: 'int', min: 1, max: 1_000_000, help: 'failed logins from one address, each within --login-lockout-ms of the last, after which its logins are refused unchecked [20]' },
+  { key: 'loginLockoutMs', file: 'auth.lockout_ms', flag: '--login-lockout-ms', env: 'SHARDLOG_LOGIN_LOCKOUT_MS', kind: 'int', min: 100, max: 86_400_000, help: 'failed logins are remembered this long after the last one; a locked-out address stays refused until quiet this long [60000]' },
+  { key: 'loginFailureDelayMs', file: 'auth.failure_delay_ms', flag: '--login-failure-delay-ms', env: 'SHARDLOG_LOGIN_FAILURE_DELAY_MS', kind: 'int', min: 0, max: 60_000, help: 'the 2nd failed login of an address or username is answered this late, each further one twice as late, up to 32x [100]' },
   { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
   { key: 'retentionIntervalMs', file: 'storage.retention_interval_ms', flag: '--retention-interval-ms', env: 'SHARDLOG_RETENTION_INTERVAL_MS', kind: 'int', min: 10, max: 86_400_000, help: 'how often each shard removes the sealed segments its topics\' message_expiry and max_topic_size no longer keep (max_topic_size is also checked after every append), ms [60000]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
@@ -108,6 +117,10 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   retentionIntervalMs: 60_000,
   verifyReads: 'full',
   clientHeartbeatMs: 30_000,
+  loginFailuresPerConnection: DEFAULT_LOGIN_THROTTLE.perConnection,
+  loginLockoutFailures: DEFAULT_LOGIN_THROTTLE.lockoutFailures,
+  loginLockoutMs: DEFAULT_LOGIN_THROTTLE.lockoutMs,
+  loginFailureDelayMs: DEFAULT_LOGIN_THROTTLE.delayMs,
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };

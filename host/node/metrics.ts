@@ -58,6 +58,9 @@ export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) =
     METRIC.retentionSegmentsExpiry, METRIC.retentionSegmentsSize);
   byReason('retention_bytes_removed_total', 'Bytes of the sealed segments removed by retention, by reason',
     METRIC.retentionBytesExpiry, METRIC.retentionBytesSize);
+  perShardCounter('client_login_failures_total', 'Logins refused for their credentials (wrong password or token, inactive user)', METRIC.loginFailures);
+  perShardCounter('client_login_throttled_total', 'Logins refused unchecked from a locked-out address, and connections closed after too many failed logins', METRIC.loginsThrottled);
+  perShardCounter('client_sessions_revoked_total', 'Sessions ended because their user was deleted or deactivated, or their password or token revoked', METRIC.sessionsRevoked);
 
   new client.Gauge({
     name: 'client_connections',

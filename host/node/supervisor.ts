@@ -124,6 +124,10 @@ export class Supervisor {
         fsync: parseFsyncPolicy(config.fsync), rootUsername: config.rootUsername, rootPassword: config.rootPassword,
         segmentBytes: config.segmentBytes, verifyReadPayloads: config.verifyReads === 'full',
         clientHeartbeatMs: config.clientHeartbeatMs, retentionIntervalMs: config.retentionIntervalMs,
+        loginThrottle: {
+          perConnection: config.loginFailuresPerConnection, lockoutFailures: config.loginLockoutFailures,
+          lockoutMs: config.loginLockoutMs, delayMs: config.loginFailureDelayMs,
+        },
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };

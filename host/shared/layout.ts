@@ -36,6 +36,7 @@ export const SHARD_STATE_NAMES = ['init', 'instantiated', 'running', 'stopping',
 export const METRIC = {
   framesSent: 0, framesReceived: 1, clientsOpen: 2, clientsTotal: 3, requests: 4, requestErrors: 5, evictions: 6,
   retentionSegmentsExpiry: 7, retentionSegmentsSize: 8, retentionBytesExpiry: 9, retentionBytesSize: 10, retentionPasses: 11,
+  loginFailures: 12, loginsThrottled: 13, sessionsRevoked: 14,
 } as const;
 
 // Control words (index for CoreExports.controlAddress).

@@ -5,6 +5,7 @@ import { EvictionReason } from '../../shared/wire/codes.js';
 import { readName, readShortBytes } from '../../shared/wire/primitives.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { hashPatToken, patExpired } from './pats.js';
+import { passwordCredential, tokenCredential, type Credential } from './session-credentials.js';
 import { UserStatus, type UsersState } from './users.js';
 
 // Packed semver: (major << 20) | (minor << 10) | patch.
@@ -106,22 +107,29 @@ export function verifyTokenLogin(users: UsersState, token: Uint8Array, nowMicros
 // Only the version fields: the decoded body also holds the secret.
 const versionInfo = (d: VersionInfo): VersionInfo => ({ version: d.version, sdkName: d.sdkName, sdkVersion: d.sdkVersion });
 
-// The whole §4.2 decision for one Register body: the user id to bind, or the eviction reason (14 comes with the
-// client's version so the caller can fill the window fields of the Eviction).
-export async function authenticateRegister(
-  users: UsersState, body: Uint8Array, nowMicros: number,
-): Promise<{ ok: true; userId: number; info: VersionInfo } | { ok: false; reason: number }> {
+// The whole §4.2 decision for one Register body: the user id to bind and the credential the session holds
+// (session-credentials.ts), or the eviction reason (14 comes with the client's version so the caller can fill the
+// window fields of the Eviction; a failed password login names its username, for the login throttle).
+export type RegisterDecision =
+  | { ok: true; userId: number; info: VersionInfo; credential: Credential }
+  | { ok: false; reason: number; username?: string };
+
+export async function authenticateRegister(users: UsersState, body: Uint8Array, nowMicros: number): Promise<RegisterDecision> {
   const decoded = decodeRegisterBody(body);
   switch (decoded.kind) {
     case 'malformed': return { ok: false, reason: EvictionReason.malformedLogin };
     case 'incompatible': return { ok: false, reason: EvictionReason.incompatibleProtocol };
     case 'token': {
       const r = verifyTokenLogin(users, decoded.token, nowMicros);
-      return r.ok ? { ...r, info: versionInfo(decoded) } : r;
+      return r.ok ? { ...r, info: versionInfo(decoded), credential: tokenCredential(decoded.token) } : r;
     }
     case 'password': {
+      // The hash the password is checked against (read before the scrypt yields): if it changes meanwhile, the
+      // session holds the old one and ends at its first request.
+      const verified = users.byUsername(decoded.username)?.passwordHash ?? '';
       const r = await verifyPasswordLogin(users, decoded.username, decoded.password);
-      return r.ok ? { ...r, info: versionInfo(decoded) } : r;
+      if (!r.ok) return { ...r, username: decoded.username };
+      return { ...r, info: versionInfo(decoded), credential: passwordCredential(verified) };
     }
   }
 }

@@ -1,9 +1,11 @@
 // The NonReplicated reads of streams, topics and consumer groups (iggy-client-wire.md §7.1 DescribeOptions,
 // §7.4, §7.5, §7.7), answered from this shard's committed state. "Not found" takes the shape each command's
-// row names: an empty body for single-object reads, a status where the spec says so.
+// row names: an empty body for single-object reads, a status where the spec says so. A caller without the
+// permission is answered 41 first, whether the target exists or not (access.ts).
 import { Reader, WireError, Writer } from '../../shared/wire/buffer.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { readIdentifier } from '../../shared/wire/primitives.js';
+import { accessStream, accessTopic } from './access.js';
 import { partitionsOfMember } from './groups.js';
 import { describeOptions } from './options.js';
 import { allowed, type PermissionAction } from './permissions.js';
@@ -12,7 +14,7 @@ import {
   encodeGroupDetails, encodeStreamDetails, encodeSync, encodeTopicDetails, writeGroupResponse, writeStreamResponse,
   writeTopicHeader,
 } from './stream-encoders.js';
-import { byId, groupOf, topicOf, type Topic } from './streams.js';
+import { byId, groupOf, type Topic } from './streams.js';
 import type { ReadResult, Session } from './types.js';
 
 export const StreamsReadCode = {
@@ -54,9 +56,9 @@ function read(state: MetadataState, session: Session, code: number, r: Reader): 
     case StreamsReadCode.describeOptions:
       return body(describeOptions(r.u8('options scope')));
     case StreamsReadCode.getStream: {
-      const stream = state.streams.stream(readIdentifier(r, 'stream id'));
-      if (!may('read_streams', stream?.id)) return denied('read_streams');
-      return stream ? body(encodeStreamDetails(stream, stats)) : EMPTY;
+      const access = accessStream(state, session.userId, 'read_streams', readIdentifier(r, 'stream id'));
+      if (!access.ok) return access.missing ? EMPTY : denied('read_streams');
+      return body(encodeStreamDetails(access.stream, stats));
     }
     case StreamsReadCode.getStreams: {
       if (!may('read_streams')) return denied('read_streams');
@@ -65,24 +67,25 @@ function read(state: MetadataState, session: Session, code: number, r: Reader): 
       return body(w.finish());
     }
     case StreamsReadCode.getTopic: {
-      const stream = state.streams.stream(readIdentifier(r, 'stream id'));
-      const topicId = readIdentifier(r, 'topic id');
-      const topic = stream && topicOf(stream, topicId);
-      if (!may('read_topics', stream?.id, topic?.id)) return denied('read_topics');
-      return stream && topic ? body(encodeTopicDetails(stream.id, topic, stats)) : EMPTY;
+      const streamId = readIdentifier(r, 'stream id');
+      const access = accessTopic(state, session.userId, 'read_topics', streamId, readIdentifier(r, 'topic id'));
+      if (!access.ok) return access.missing ? EMPTY : denied('read_topics');
+      return body(encodeTopicDetails(access.stream.id, access.topic, stats));
     }
     case StreamsReadCode.getTopics: {
-      const stream = state.streams.stream(readIdentifier(r, 'stream id'));
-      if (!may('read_topics', stream?.id)) return denied('read_topics');
-      const topics = stream ? byId([...stream.topics.values()]) : [];
-      const w = new Writer().u32(topics.length);
-      for (const topic of topics) writeTopicHeader(w, stream!.id, topic, stats);
+      const access = accessStream(state, session.userId, 'read_topics', readIdentifier(r, 'stream id'));
+      if (!access.ok && !access.missing) return denied('read_topics');
+      const w = new Writer();
+      if (!access.ok) return body(w.u32(0).finish()); // a missing stream lists no topics
+      const topics = byId([...access.stream.topics.values()]);
+      w.u32(topics.length);
+      for (const topic of topics) writeTopicHeader(w, access.stream.id, topic, stats);
       return body(w.finish());
     }
     case StreamsReadCode.getConsumerGroup:
     case StreamsReadCode.getConsumerGroups:
     case StreamsReadCode.syncConsumerGroup:
-      return readGroups(state, session, code, r, may, denied);
+      return readGroups(state, session, code, r, denied);
     default:
       return fail(ErrorCode.invalidCommand, `command ${code} is not a streams read`);
   }
@@ -91,17 +94,15 @@ function read(state: MetadataState, session: Session, code: number, r: Reader): 
 // Group reads name a stream and a topic that must exist (status 1009 / 2010); a missing group is an empty body.
 function readGroups(
   state: MetadataState, session: Session, code: number, r: Reader,
-  may: (action: PermissionAction, streamId?: number, topicId?: number) => boolean,
   denied: (action: PermissionAction) => ReadResult,
 ): ReadResult {
   const streamId = readIdentifier(r, 'stream id');
   const topicId = readIdentifier(r, 'topic id');
   const groupId = code === StreamsReadCode.getConsumerGroups ? null : readIdentifier(r, 'group id');
-  const stream = state.streams.stream(streamId);
-  const topic = stream && topicOf(stream, topicId);
-  if (!may('read_topics', stream?.id, topic?.id)) return denied('read_topics');
-  if (!stream) return fail(ErrorCode.streamIdNotFound, 'stream not found');
-  if (!topic) return fail(ErrorCode.topicIdNotFound, 'topic not found');
+  const access = accessTopic(state, session.userId, 'read_topics', streamId, topicId);
+  if (!access.ok && access.missing === null) return denied('read_topics');
+  if (!access.ok) return access.missing === 'stream' ? fail(ErrorCode.streamIdNotFound, 'stream not found') : fail(ErrorCode.topicIdNotFound, 'topic not found');
+  const { topic } = access;
   if (groupId === null) return body(listGroups(topic));
   const group = groupOf(topic, groupId);
   if (!group) return EMPTY;

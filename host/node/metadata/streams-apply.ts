@@ -1,9 +1,11 @@
 // The deterministic state machine of the streams ops: every shard applies the same committed ops in the same
 // order and must end in the same state, so nothing here reads a clock or a random source: timestamps come from
-// the op. Business rejections are exactly the per-op codes of iggy-client-wire.md §5.4.
+// the op. Business rejections are exactly the per-op codes of iggy-client-wire.md §5.4, plus 41 from the in-apply
+// permission gate (access.ts).
 import { WireError, Writer } from '../../shared/wire/buffer.js';
 import { ErrorCode, Operation } from '../../shared/wire/codes.js';
 import type { Identifier } from '../../shared/wire/primitives.js';
+import { streamsRequestAllowed } from './access.js';
 import { joinGroup, leaveGroup, partitionsChanged, removeClientFromAllGroups } from './groups.js';
 import { namespaceOf } from './namespace.js';
 import type { MetadataState } from './state.js';
@@ -30,6 +32,9 @@ export function applyStreamsOp(state: MetadataState, op: CommittedOp): ApplyResu
     if (e instanceof WireError) return reject(e.code);
     throw e;
   }
+  // The in-apply permission gate, as for the users ops (users-apply.ts): the op was allowed when its home shard
+  // prepared it, but a grant revoked or a user deleted since must not let it through.
+  if (!streamsRequestAllowed(state, op.userId, request)) return reject(ErrorCode.unauthorized);
   return applyRequest(state, op, request);
 }
 

@@ -1,16 +1,17 @@
 // Data-path target resolution: which partition a send, poll or offset command addresses, checked against this
 // shard's committed metadata (iggy-client-wire.md §8.1, §8.4–8.6, §9). Error shapes differ per command: send
 // and offset writes answer 20 for any unresolvable target, polls name the missing level, offset reads answer
-// an empty body for an unknown stream or topic.
+// an empty body for an unknown stream or topic. A caller without the permission is answered 41 before any of
+// them, whether the target exists or not (access.ts).
 import { utf8 } from '../../shared/wire/buffer.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import type { Consumer, Identifier, Partitioning } from '../../shared/wire/primitives.js';
 import { xxh32 } from '../../shared/xxh32.js';
+import { accessTopic, type TopicAccess } from './access.js';
 import { partitionsOfMember } from './groups.js';
 import { namespaceOf } from './namespace.js';
-import { allowed } from './permissions.js';
 import type { MetadataState } from './state.js';
-import { groupOf, topicOf, type Stream, type StreamsState, type Topic } from './streams.js';
+import { groupOf, type Stream, type StreamsState, type Topic } from './streams.js';
 import type { Session } from './types.js';
 
 export { namespaceOf };
@@ -34,6 +35,11 @@ export type PollTarget =
 
 const failure = (status: number, message: string): TargetFailure => ({ ok: false, status, message });
 
+function refused(access: Extract<TopicAccess, { ok: false }>, session: Session, action: string, codes: { stream: number; topic: number }): TargetFailure {
+  if (access.missing === null) return failure(ErrorCode.unauthorized, `user ${session.userId} lacks ${action}`);
+  return failure(codes[access.missing], `${access.missing} not found`);
+}
+
 // Balanced sends: one round-robin counter per topic on this shard. Not replicated and need not agree between
 // shards; keyed by the state object so separate states (tests, a reloaded snapshot) start afresh.
 const roundRobin = new WeakMap<StreamsState, Map<string, number>>();
@@ -50,13 +56,9 @@ function nextBalanced(streams: StreamsState, stream: Stream, topic: Topic): numb
 export function resolveSendTarget(
   state: MetadataState, session: Session, streamId: Identifier, topicId: Identifier, partitioning: Partitioning,
 ): SendTarget {
-  const stream = state.streams.stream(streamId);
-  if (!stream) return failure(ErrorCode.resourceNotFound, 'stream not found');
-  const topic = topicOf(stream, topicId);
-  if (!topic) return failure(ErrorCode.resourceNotFound, 'topic not found');
-  if (!allowed(state.users, session.userId, 'send_messages', stream.id, topic.id)) {
-    return failure(ErrorCode.unauthorized, `user ${session.userId} lacks send_messages`);
-  }
+  const access = accessTopic(state, session.userId, 'send_messages', streamId, topicId);
+  if (!access.ok) return refused(access, session, 'send_messages', { stream: ErrorCode.resourceNotFound, topic: ErrorCode.resourceNotFound });
+  const { stream, topic } = access;
   const count = topic.partitions.length;
   if (count === 0) return failure(ErrorCode.resourceNotFound, 'topic has no partitions');
   let partitionId: number;
@@ -72,13 +74,9 @@ export function resolvePollTarget(
   partition: number | null, purpose: PollPurpose,
 ): PollTarget {
   const codes = MISSING[purpose];
-  const stream = state.streams.stream(streamId);
-  if (!stream) return failure(codes.stream, 'stream not found');
-  const topic = topicOf(stream, topicId);
-  if (!topic) return failure(codes.topic, 'topic not found');
-  if (!allowed(state.users, session.userId, 'poll_messages', stream.id, topic.id)) {
-    return failure(ErrorCode.unauthorized, `user ${session.userId} lacks poll_messages`);
-  }
+  const access = accessTopic(state, session.userId, 'poll_messages', streamId, topicId);
+  if (!access.ok) return refused(access, session, 'poll_messages', codes);
+  const { stream, topic } = access;
   const found = (partitionId: number, consumerKind: 1 | 2, consumerId: number): PollTarget => {
     if (partitionId >= topic.partitions.length) return failure(codes.partition, `partition ${partitionId} not found`);
     return { ok: true, streamId: stream.id, topicId: topic.id, partitionId, namespace: namespaceOf(stream.id, topic.id, partitionId), consumerKind, consumerId };

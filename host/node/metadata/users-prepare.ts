@@ -61,8 +61,9 @@ async function prepareChangePassword(state: MetadataState, session: Session, bod
   const req = decodeChangePassword(body);
   checkPassword(req.next);
   const target = state.users.resolve(req.user);
+  // Refused before "not found", so that a caller without manage_users cannot tell which other users exist.
+  if (target?.id !== session.userId && !allowed(state.users, session.userId, 'manage_users')) return DENIED("Changing another user's password");
   if (!target) return fail(ErrorCode.resourceNotFound, 'ChangePassword: no such user');
-  if (target.id !== session.userId && !allowed(state.users, session.userId, 'manage_users')) return DENIED("Changing another user's password");
   const currentHash = target.passwordHash;
   if (!(await verifyPassword(req.current, currentHash))) return fail(ErrorCode.invalidCredentials, 'ChangePassword: the current password is wrong');
   const newHash = await hashPassword(req.next);

@@ -34,6 +34,7 @@ export class ClientConnection {
   private readonly queue: Uint8Array[] = [];
   private busy = false;
   private open = true;
+  private ending = false; // endAfterAnswer(): the request being answered is the last one
 
   constructor(
     readonly id: number, readonly socket: net.Socket, readonly address: string, maxFrameBytes: number, private readonly handler: ConnectionHandler,
@@ -52,6 +53,7 @@ export class ClientConnection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.ending) return;
     let frames: Uint8Array[];
     try {
       frames = this.splitter.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -85,6 +87,13 @@ export class ClientConnection {
           break;
         }
         this.write(answer);
+        if (this.ending) {
+          // The answer goes out first (end flushes what was written), then the FIN; nothing more is read, and the
+          // socket is gone once the FIN is out (a peer that never closes its side holds nothing here).
+          for (const frame of this.queue.splice(0)) this.release(frame);
+          this.socket.end(() => this.socket.destroy());
+          break;
+        }
         if (this.queue.length <= 16 && this.socket.isPaused()) this.socket.resume();
       }
     } catch (error) {
@@ -124,6 +133,11 @@ export class ClientConnection {
 
   close(): void {
     this.socket.destroy();
+  }
+
+  // Closes the connection once the request being answered has its answer written (the login throttle's close).
+  endAfterAnswer(): void {
+    this.ending = true;
   }
 }
 

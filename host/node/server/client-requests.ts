@@ -15,10 +15,12 @@ import type { Answer, ClientConnection, ConnectionHandler } from '../net/client-
 import { prepareOp, readCommand } from '../metadata/machine.js';
 import { allowed } from '../metadata/permissions.js';
 import { groupsOfClient, resolvePollTarget, resolveSendTarget } from '../metadata/streams-api.js';
-import { InternalOperation, type Session } from '../metadata/types.js';
+import { credentialAfter, sessionRevoked } from '../metadata/session-credentials.js';
+import { InternalOperation, type ApplyResult, type CommittedOp, type Session } from '../metadata/types.js';
 import { decodeSendMessages, emptyPollReply } from '../data/send-api.js';
 import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
+import { LoginThrottle, RateLimitedLog, type LoginThrottleSettings } from './login-throttle.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
 import { actsOnData } from './data-ops.js';
@@ -52,7 +54,13 @@ interface Conn {
   lastSeen: number; // ms, the last request
   stale: boolean; // evicted for silence: the next request is answered with Eviction StaleClient
   inFlight: Promise<unknown> | null; // the request being answered (a connection's requests run one at a time)
+  loginFailures: number; // failed logins on this connection (login-throttle.ts)
 }
+
+// Login failures the throttle counts: guesses at a password or token (not malformed or incompatible bodies).
+const CREDENTIAL_FAILURES: ReadonlySet<number> = new Set([EvictionReason.invalidCredentials, EvictionReason.invalidToken, EvictionReason.userInactive]);
+// The throttle's log lines (a guesser makes many): at most one per this.
+const THROTTLE_LOG_EVERY_MS = 10_000;
 
 // A consumer group member silent this many heartbeat intervals is evicted (Iggy: 1.2 × the 30 s interval).
 const STALE_FACTOR = 1.2;
@@ -79,8 +87,15 @@ export class ClientMetrics {
 export class ClientRequests implements ConnectionHandler {
   private readonly connections = new Map<number, Conn>();
   private readonly staleTimer: NodeJS.Timeout;
+  private readonly throttle: LoginThrottle;
+  private readonly failureLog = new RateLimitedLog(THROTTLE_LOG_EVERY_MS, (line) => log.warn(line));
+  private readonly throttleLog = new RateLimitedLog(THROTTLE_LOG_EVERY_MS, (line) => log.warn(line));
 
-  constructor(private readonly ctx: ShardContext, private readonly heartbeatMs: number, private readonly metrics: ClientMetrics) {
+  constructor(
+    private readonly ctx: ShardContext, private readonly heartbeatMs: number, private readonly metrics: ClientMetrics,
+    throttle: LoginThrottleSettings,
+  ) {
+    this.throttle = new LoginThrottle(throttle);
     const staleMs = heartbeatMs * STALE_FACTOR;
     this.staleTimer = setInterval(() => this.evictStaleMembers(staleMs), Math.max(100, Math.min(5_000, staleMs / 4)));
     this.staleTimer.unref();
@@ -89,7 +104,7 @@ export class ClientRequests implements ConnectionHandler {
   attach(connection: ClientConnection): void {
     this.metrics.add(METRIC.clientsOpen);
     this.metrics.add(METRIC.clientsTotal);
-    this.connections.set(connection.id, { connection, binding: null, lastSeen: Date.now(), stale: false, inFlight: null });
+    this.connections.set(connection.id, { connection, binding: null, lastSeen: Date.now(), stale: false, inFlight: null, loginFailures: 0 });
   }
 
   stop(): void {
@@ -109,6 +124,34 @@ export class ClientRequests implements ConnectionHandler {
       log.info(`client ${conn.connection.id} (${conn.connection.address}) silent for ${now - conn.lastSeen} ms: evicted from its consumer groups`);
       void this.leaveGroups(binding.client);
     }
+  }
+
+  // After this shard applied a committed users op: sessions it revoked end now (every shard that serves
+  // connections runs this; requests wait for their shard to catch up, so none runs on a revoked session after).
+  // The session that changed its own password goes on under the new one.
+  sessionsAfter(op: CommittedOp, result: ApplyResult): void {
+    if (op.operation < Operation.createUser || op.operation > Operation.deletePersonalAccessToken) return;
+    const now = Date.now() * 1000;
+    for (const conn of this.connections.values()) {
+      if (!conn.binding) continue;
+      conn.binding.credential = credentialAfter(this.ctx.state.users, op, result.result, conn.binding);
+      this.endIfRevoked(conn, now);
+    }
+  }
+
+  // The gate every request passes first (also for sessions bound while their revocation was being applied, and
+  // tokens that expired since): a revoked session is logged out, so the request is answered as unauthenticated.
+  private endIfRevoked(conn: Conn, nowMicros: number): void {
+    const binding = conn.binding;
+    if (!binding) return;
+    const why = sessionRevoked(this.ctx.state.users, binding, nowMicros);
+    if (!why) return;
+    conn.binding = null;
+    this.metrics.add(METRIC.sessionsRevoked);
+    log.info(`client ${conn.connection.id} (${conn.connection.address}): session of user ${binding.userId} ended: ${why}`);
+    // Like a departed client, once its request in flight is done (a Join on its way would otherwise stay).
+    void Promise.resolve(conn.inFlight).catch(() => undefined).then(() => this.leaveGroups(binding.client))
+      .catch((error: unknown) => log.warn(`connection ${conn.connection.id}: leaving its consumer groups failed: ${(error as Error).message}`));
   }
 
   bindingOf(connectionId: number): Binding | null {
@@ -187,15 +230,8 @@ export class ClientRequests implements ConnectionHandler {
 
   private async dispatch(conn: Conn, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     const op = h.operation;
-    if (op === Operation.register) {
-      const previous = conn.binding;
-      const result = await handleRegister(this.ctx, previous, h, body);
-      if (result.kind === 'evict') return encodeEviction(h.client, result.reason, result.versionMax, result.versionMin);
-      conn.binding = result.binding;
-      // A new session replaced a bound one without a Logout: the old client is gone like a disconnected one.
-      if (previous && previous.client !== result.binding.client) await this.leaveGroups(previous.client);
-      return this.reply(h, 0, result.body, result.binding.session);
-    }
+    this.endIfRevoked(conn, Date.now() * 1000);
+    if (op === Operation.register) return this.register(conn, h, body);
     if (op === Operation.logout) return this.logout(conn, h);
     if (op === Operation.nonReplicated) return this.nonReplicated(conn, h, body);
     if (!isMetadataOperation(op) && op !== Operation.deleteSegments && !isPartitionOperation(op)) {
@@ -207,6 +243,45 @@ export class ClientRequests implements ConnectionHandler {
     const session = this.sessionOf(conn);
     if (isPartitionOperation(op)) return this.partitionOp(session, h, body);
     return this.metadataOp(binding, session, h, body);
+  }
+
+  private async register(conn: Conn, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+    const address = conn.connection.socket.remoteAddress ?? conn.connection.address;
+    if (!this.throttle.admit(address, Date.now())) {
+      // LoginLockedOut: not even checked, so a right guess looks like every wrong one.
+      this.metrics.add(METRIC.loginsThrottled);
+      this.throttleLog.note(`LoginLockedOut: logins from ${address} refused for ${this.throttle.settings.lockoutMs} ms after its last try (${this.throttle.settings.lockoutFailures} failed logins); closing client ${conn.connection.id}`, Date.now());
+      conn.connection.endAfterAnswer();
+      return encodeEviction(h.client, EvictionReason.invalidCredentials);
+    }
+    const previous = conn.binding;
+    const result = await handleRegister(this.ctx, previous, h, body);
+    if (result.kind === 'evict') {
+      if (CREDENTIAL_FAILURES.has(result.reason)) await this.loginFailed(conn, address, result.username);
+      return encodeEviction(h.client, result.reason, result.versionMax, result.versionMin);
+    }
+    if (result.binding.credential.kind === 'password') this.throttle.succeeded(this.ctx.state.users.get(result.binding.userId)?.username);
+    conn.binding = result.binding;
+    // A new session replaced a bound one without a Logout: the old client is gone like a disconnected one.
+    if (previous && previous.client !== result.binding.client) await this.leaveGroups(previous.client);
+    return this.reply(h, 0, result.body, result.binding.session);
+  }
+
+  // A failed login is answered after the throttle's delay; the connection's last allowed failure closes it.
+  private async loginFailed(conn: Conn, address: string, username: string | undefined): Promise<void> {
+    const now = Date.now();
+    const verdict = this.throttle.failed(address, username, now);
+    conn.loginFailures += 1;
+    this.metrics.add(METRIC.loginFailures);
+    this.failureLog.note(`failed login from ${address}${username === undefined ? ' (token)' : ` as ${JSON.stringify(username)}`}`, now);
+    const limit = this.throttle.settings.perConnection;
+    if (conn.loginFailures >= limit || verdict.lockedOut) {
+      this.metrics.add(METRIC.loginsThrottled);
+      const why = verdict.lockedOut ? `${address} is locked out for ${this.throttle.settings.lockoutMs} ms` : `${limit} failed logins on it`;
+      this.throttleLog.note(`LoginThrottled: closing client ${conn.connection.id} (${conn.connection.address}): ${why}`, now);
+      conn.connection.endAfterAnswer();
+    }
+    if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
   }
 
   private sessionOf(conn: Conn): Session {

@@ -7,18 +7,18 @@ import { EvictionReason } from '../../shared/wire/codes.js';
 import type { RequestHeader } from '../../shared/wire/header.js';
 import { resultSuccess } from '../../shared/wire/result.js';
 import { SERVER_PROTOCOL_VERSION, SERVER_PROTOCOL_VERSION_MIN, authenticateRegister } from '../metadata/users-api.js';
+import type { SessionCredential } from '../metadata/session-credentials.js';
 import type { ShardContext } from './context.js';
 import { decodeRegisterReply, encodeRegister } from './shard-protocol.js';
 
-export interface Binding {
-  client: bigint;
+// A logged-in connection: its VSR session and what it logged in with (it ends when that is revoked).
+export interface Binding extends SessionCredential {
   session: bigint;
-  userId: number;
 }
 
 export type RegisterResult =
   | { kind: 'bound'; binding: Binding; body: Uint8Array }
-  | { kind: 'evict'; reason: number; versionMax?: number; versionMin?: number };
+  | { kind: 'evict'; reason: number; versionMax?: number; versionMin?: number; username?: string };
 
 export async function handleRegister(ctx: ShardContext, current: Binding | null, h: RequestHeader, body: Uint8Array): Promise<RegisterResult> {
   const login = await authenticateRegister(ctx.state.users, body, Date.now() * 1000);
@@ -26,13 +26,17 @@ export async function handleRegister(ctx: ShardContext, current: Binding | null,
     if (login.reason === EvictionReason.incompatibleProtocol) {
       return { kind: 'evict', reason: login.reason, versionMax: SERVER_PROTOCOL_VERSION, versionMin: SERVER_PROTOCOL_VERSION_MIN };
     }
-    return { kind: 'evict', reason: login.reason };
+    return { kind: 'evict', reason: login.reason, username: login.username };
   }
-  // Still bound on this connection (no logout in between): the reference replays the live session.
-  if (current && current.userId === login.userId) return { kind: 'bound', binding: current, body: registered(current) };
+  // Still bound on this connection (no logout in between): the reference replays the live session, now held by
+  // the credential just shown.
+  if (current && current.userId === login.userId) {
+    const binding = { ...current, credential: login.credential };
+    return { kind: 'bound', binding, body: registered(binding) };
+  }
   const reply = decodeRegisterReply(await ctx.rpc.call(0, Variant.lifecycle, Lifecycle.metadataSubmit, encodeRegister(h.client)));
   if (reply.status !== 0 || reply.session === 0n) return { kind: 'evict', reason: EvictionReason.sessionError };
-  const binding = { client: h.client, session: reply.session, userId: login.userId };
+  const binding = { client: h.client, session: reply.session, userId: login.userId, credential: login.credential };
   return { kind: 'bound', binding, body: registered(binding) };
 }
 

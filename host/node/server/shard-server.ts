@@ -17,6 +17,7 @@ import { FrameArena, frameArenaBytes } from '../net/frame-arena.js';
 import { ClientMetrics, ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
+import type { LoginThrottleSettings } from './login-throttle.js';
 import { Mailbox, type ShardMessage } from './mailbox.js';
 import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
@@ -35,6 +36,7 @@ export interface ShardServerOptions {
   verifyReadPayloads: boolean;
   clientHeartbeatMs: number;
   retentionIntervalMs: number; // how often the owned partitions' retention is applied (--retention-interval-ms)
+  loginThrottle: LoginThrottleSettings;
 }
 
 const TICK_MS = 100;
@@ -83,7 +85,7 @@ export class ShardServer implements ShardContext {
       Atomics.notify(i32, doorbell);
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
-    this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ClientMetrics(core, memory, this.shard));
+    this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ClientMetrics(core, memory, this.shard), options.loginThrottle);
     this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
@@ -167,6 +169,8 @@ export class ShardServer implements ShardContext {
     const dataTargets = this.replaying ? [] : dataTargetsOf(this.state, op);
     const result = applyOp(this.state, op);
     if (!this.replaying) this.partitions.reconcile(op, result.result === 0 ? dataTargets : []);
+    // Before any waiting request resumes: none may run on a session this op revoked.
+    this.requests.sessionsAfter(op, result);
     this.resolveWaiters();
     return result;
   }

@@ -1,5 +1,6 @@
 // Shared set-up of the protocol e2e suites (tests/e2e/protocol-*.test.ts): one real server per file on a free
 // loopback port, ready once a TCP connect + Ping succeeds, and IggyClient connections to it.
+import { request } from 'undici';
 import { IggyClient } from '../../../host/client/client.js';
 import { IggyError } from '../../../host/client/errors.js';
 import { freePort, startServer, stopServer, waitFor, type RunningServer } from './server.js';
@@ -95,4 +96,12 @@ export async function openStreamFixture(prefix: string, topicName: string, parti
 export async function closeStreamFixture(f: Partial<StreamFixture>): Promise<void> {
   await f.c?.close();
   await f.s?.stop();
+}
+
+// A per-shard counter of the serving shard (shard 0) from /metrics.
+export async function shardZeroMetric(s: ProtocolServer, name: string): Promise<number> {
+  const text = await (await request(`http://127.0.0.1:${s.httpPort}/metrics`)).body.text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{shard="0"}`));
+  if (!line) throw new Error(`${name} for shard 0 is not in /metrics`);
+  return Number(line.split(' ').pop());
 }

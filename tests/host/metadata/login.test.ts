@@ -9,6 +9,7 @@ import {
   MIN_CLIENT_PROTOCOL_VERSION, SERVER_PROTOCOL_VERSION, authenticateRegister, decodeRegisterBody, packVersion, protocolCompatible,
   verifyPasswordLogin, verifyTokenLogin,
 } from '../../../host/node/metadata/login.js';
+import { hashPatToken } from '../../../host/node/metadata/pats.js';
 import { Pipeline, T0, baseState, createPatBody, updateUserBody } from './users-fixtures.js';
 
 const hex = (s: string): number[] => s.split(' ').map((b) => parseInt(b, 16));
@@ -85,7 +86,10 @@ describe('login checks', () => {
       authenticateRegister(state.users, new Uint8Array(2), T0),
       authenticateRegister(state.users, tokenBody('t', packVersion(0, 9, 0)), T0),
     ]);
-    assert.deepEqual(ok, { ok: true, userId: 0, info: { version: 0x2c00, sdkName: 'node-sdk', sdkVersion: '0.10.0-edge.4' } });
+    assert.deepEqual(ok, {
+      ok: true, userId: 0, info: { version: 0x2c00, sdkName: 'node-sdk', sdkVersion: '0.10.0-edge.4' },
+      credential: { kind: 'password', passwordHash: state.users.get(0)!.passwordHash },
+    }, 'the session holds the hash its password was checked against');
     assert.deepEqual([wrong, unknown], [{ ok: false, reason: 9 }, { ok: false, reason: 9 }]);
     assert.deepEqual([malformed, incompatible], [{ ok: false, reason: 15 }, { ok: false, reason: 14 }]);
   });
@@ -107,7 +111,9 @@ describe('login checks', () => {
     assert.equal(created.result, 0);
     const token = readName(new Reader(created.reply!));
     const expiry = T0 + 1_000_000;
-    assert.deepEqual(await authenticateRegister(state.users, tokenBody(token), expiry - 1), { ok: true, userId: 1, info: { version: 0x2c00, sdkName: 'node-sdk', sdkVersion: '0.1.0' } });
+    assert.deepEqual(await authenticateRegister(state.users, tokenBody(token), expiry - 1), {
+      ok: true, userId: 1, info: { version: 0x2c00, sdkName: 'node-sdk', sdkVersion: '0.1.0' }, credential: { kind: 'token', tokenHash: hashPatToken(token) },
+    });
     assert.deepEqual(await authenticateRegister(state.users, tokenBody(token), expiry), { ok: false, reason: 10 });
     assert.deepEqual(await authenticateRegister(state.users, tokenBody(`${token}x`), T0), { ok: false, reason: 10 });
     assert.deepEqual(verifyTokenLogin(state.users, new Uint8Array(0), T0), { ok: false, reason: 10 });
