@@ -3,7 +3,7 @@
 import {
   HEADER_SIZE, RECOVERY_DIVERGED, RECOVERY_LOST, RECOVERY_OK, SLOT_SIZE, STATUS_RECOVERING,
 } from "./constants";
-import { H_CHECKSUM, H_VIEW, P_OP, P_PARENT, prepareChecksum, messageSize, prepareValid } from "./header";
+import { H_CHECKSUM, H_VIEW, P_OP, P_PARENT, frameSealed, prepareChecksum, messageSize, prepareValid } from "./header";
 import { F_BODY, F_DURABLE, F_TRUSTED } from "./log_window";
 import { Replica } from "./replica";
 import { startViewChange } from "./view_change";
@@ -122,8 +122,10 @@ function commitIfChained(r: Replica, op: u64, message: usize, length: u32): bool
 // from the uncommitted tail, whose op was then prepared again and written torn, its header write never reached.
 // Such a stale header proves nothing about the torn write (seed 404331256 aborted on one). It is told apart by
 // the chain: the header of the op's latest write chains to the committed op before it (its parent), in a view no
-// older than that op's, because every recovery that drops a tail moves to a view newer than anything in the
-// journal (recoverEnd) and the op before was written no earlier than the stale prepare's replacement.
+// older than that op's, because views stamped on the journal never decrease in write order and every recovery
+// that drops a tail moves to a view newer than anything in the journal (recoverSingleEnd); a stale header's op
+// before was written again after that drop (else the stale prepare would have chained and been committed), so in
+// a newer view. (The parent alone fails only if a dropped op was prepared again bit for bit.)
 function recoverSingle(r: Replica, op: u64, message: usize, length: u32, valid: bool, header: usize): void {
   // Every entry counts, past the end of the prefix too: the next view must be newer than anything on disk.
   if (valid) r.recoveryViewMax = max(r.recoveryViewMax, load<u32>(message + H_VIEW));
@@ -156,9 +158,13 @@ function refuse(r: Replica, verdict: u32, from: u64, to: u64): void {
 // Is `header` (valid, naming op) the header of the latest write of op, the op right after the committed prefix?
 function headerOfLatestWrite(r: Replica, op: u64, header: usize): bool {
   if (op != r.commitMin + 1 || load<u64>(header + P_PARENT) != r.commitChecksum) return false;
-  // The op before's view is known when the replay held it (not for a checkpoint or op 0).
+  // The op before's view is known when the replay held it (not for a checkpoint or op 0), and trusted only under a
+  // valid frame seal (the view is outside the identity checksum): otherwise the parent decides alone, which may
+  // refuse a stale header but never passes off a lost acked op as a torn one.
   if (r.commitMin == 0 || !(r.window.has(r.commitMin) & F_BODY)) return true;
-  return load<u32>(header + H_VIEW) >= r.acceptedView(r.commitMin);
+  const before = r.window.prepare(r.commitMin);
+  if (!frameSealed(before) || !frameSealed(header)) return true;
+  return load<u32>(header + H_VIEW) >= load<u32>(before + H_VIEW);
 }
 
 // Returns RECOVERY_OK, or (a single replica only) why it refuses to start: it then stays recovering and

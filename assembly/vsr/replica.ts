@@ -507,6 +507,7 @@ export class Replica {
     if (op <= this.commitMin || this.acceptedView(op) == this.view) return false;
     const p = this.window.prepare(op);
     store<u32>(p + H_VIEW, this.view);
+    sealPrepareFrame(p);
     this.window.clearFlag(op, F_DURABLE);
     this.outbox.push(ACTION_JOURNAL_WRITE_HEADER, 0, p, HEADER_SIZE);
     return true;
@@ -652,6 +653,7 @@ export class Replica {
 
   journalWrite(op: u64): void {
     const p = this.window.prepare(op);
+    sealPrepareFrame(p); // the accepted view is outside the identity: sealed, a recovery can trust it (recovery.ts)
     this.outbox.push(ACTION_JOURNAL_WRITE, 0, p, messageSize(p));
   }
 

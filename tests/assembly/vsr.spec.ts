@@ -638,6 +638,7 @@ describe("vsr recovery of a single replica (its journal is its commit record; no
     replayIntact(r, c, 1, 2);
     const op3 = journalOf(c, 3);
     store<u32>(op3 + H_VIEW, 2); // op 3 written in view 2 (outside the identity: still valid)
+    sealPrepareFrame(op3); //       as the core seals every journal write
     recoverPrepare(r, 3, op3, load<u32>(op3 + H_SIZE), op3, HEADER_SIZE);
     const header = journalOf(c, 4); // view 0: from before op 3 was written again
     const torn = tear(journalOf(c, 4));
@@ -652,10 +653,27 @@ describe("vsr recovery of a single replica (its journal is its commit record; no
     replayIntact(again, c, 1, 2);
     recoverPrepare(again, 3, op3, load<u32>(op3 + H_SIZE), op3, HEADER_SIZE);
     store<u32>(header + H_VIEW, 2);
+    sealPrepareFrame(header);
     recoverPrepare(again, 4, torn, load<u32>(torn + H_SIZE), header, HEADER_SIZE);
     expect(recoverEnd(again)).toBe(RECOVERY_LOST);
     expect(again.recoveryLostFrom).toBe(4);
     expect(again.recoveryLostTo).toBe(4);
+  });
+
+  it("a view outside a valid frame seal (a bit flip there) is not trusted: the parent decides, and refuses", () => {
+    const c = loneLog(1);
+    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(r, 0, 0, 0, 0, 0, 0);
+    replayIntact(r, c, 1, 2);
+    const op3 = journalOf(c, 3);
+    store<u32>(op3 + H_VIEW, load<u32>(op3 + H_VIEW) ^ 0x100); // flipped at rest: a higher view, seal broken
+    recoverPrepare(r, 3, op3, load<u32>(op3 + H_SIZE), op3, HEADER_SIZE);
+    expect(r.commitMin).toBe(3); // the prepare's identity is intact
+    const header = journalOf(c, 4); // op 4's own header, its prepare lost: acked data gone
+    const torn = tear(journalOf(c, 4));
+    recoverPrepare(r, 4, torn, load<u32>(torn + H_SIZE), header, HEADER_SIZE);
+    expect(recoverEnd(r)).toBe(RECOVERY_LOST); // not passed off as a torn, never-acked write
+    expect(r.recoveryLostFrom).toBe(4);
   });
 
   it("refuses a hole below the superblock's commit, and a journal that ends below it, naming the ops", () => {
