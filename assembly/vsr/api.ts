@@ -90,7 +90,11 @@ export function vsrRecoverPrepare(handle: u32, op: u64, ptr: usize, length: u32,
 }
 // Optional, right after vsrRecoverBegin: the host's state already holds ops <= op (a checkpoint); replay after it.
 export function vsrRecoverFrom(handle: u32, op: u64, checksum: u64): void { recoverFrom(replicaOf(handle), op, checksum); }
-export function vsrRecoverEnd(handle: u32): void { recoverEnd(replicaOf(handle)); }
+// Returns RECOVERY_OK, or a single replica's refusal to start (constants.ts RECOVERY_*): it stays recovering and
+// vsrRecoveryLostFrom..vsrRecoveryLostTo name the ops it may have acknowledged and cannot give back.
+export function vsrRecoverEnd(handle: u32): u32 { return recoverEnd(replicaOf(handle)); }
+export function vsrRecoveryLostFrom(handle: u32): f64 { return <f64>replicaOf(handle).recoveryLostFrom; }
+export function vsrRecoveryLostTo(handle: u32): f64 { return <f64>replicaOf(handle).recoveryLostTo; }
 
 export function vsrStatus(handle: u32): u32 { return replicaOf(handle).status; }
 export function vsrView(handle: u32): u32 { return replicaOf(handle).view; }

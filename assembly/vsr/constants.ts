@@ -65,3 +65,9 @@ export const REPLY_NO_SESSION: u32 = 1; //        unknown client (never register
 export const REPLY_SESSION_MISMATCH: u32 = 2; //  request carries another session (epoch) than the table
 export const REPLY_REQUEST_TOO_OLD: u32 = 3; //   request number below the last committed one
 export const REPLY_BODY_TOO_LARGE: u32 = 4;
+
+// A single replica's recovery verdict (vsrRecoverEnd; names in host/shared/vsr-abi.ts). On a refusal the replica
+// stays recovering (it serves nothing) and vsrRecoveryLostFrom/To name the ops it cannot give back.
+export const RECOVERY_OK: u32 = 0;
+export const RECOVERY_LOST: u32 = 1; //     ops it may have acknowledged are missing or corrupt in its journal
+export const RECOVERY_DIVERGED: u32 = 2; // the journal's op at the superblock's commit is another prepare

@@ -141,6 +141,11 @@ export function sealPrepareFrame(message: usize): void {
   store<u64>(message + H_FRAME_SEAL, frameSeal(message));
 }
 
+// The frame fields (the accepted view above all) are as sealed: a journal entry's view can be trusted.
+export function frameSealed(message: usize): bool {
+  return load<u64>(message + H_FRAME_SEAL) == frameSeal(message);
+}
+
 // Every other message: checksum covers header bytes 16..256, which include the body checksum.
 export function seal(message: usize): void {
   store<u64>(message + H_CHECKSUM_BODY, bodyChecksum(message));

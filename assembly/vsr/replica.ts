@@ -188,6 +188,10 @@ export class Replica {
     this.recoveryChecksum = 0;
     this.recoveryBroken = false;
     this.recoveryTail = false;
+    this.recoveryViewMax = 0;
+    this.recoveryVerdict = 0;
+    this.recoveryLostFrom = 0;
+    this.recoveryLostTo = 0;
     this.unloadedFrom = 0;
     this.journalHead = 0;
     this.journalTop = 0;
@@ -503,6 +507,7 @@ export class Replica {
     if (op <= this.commitMin || this.acceptedView(op) == this.view) return false;
     const p = this.window.prepare(op);
     store<u32>(p + H_VIEW, this.view);
+    sealPrepareFrame(p);
     this.window.clearFlag(op, F_DURABLE);
     this.outbox.push(ACTION_JOURNAL_WRITE_HEADER, 0, p, HEADER_SIZE);
     return true;
@@ -603,6 +608,10 @@ export class Replica {
   recoveryChecksum: u64 = 0;
   recoveryBroken: bool = false;
   recoveryTail: bool = false; // single replica: the journal's committed prefix ended (torn or missing entry)
+  recoveryViewMax: u32 = 0; //   single replica: the newest view stamped on anything in its journal
+  recoveryVerdict: u32 = 0; //   single replica: RECOVERY_* of its last recovery
+  recoveryLostFrom: u64 = 0; //  single replica refused: the ops it may have acked and cannot give back
+  recoveryLostTo: u64 = 0;
   // Journal entries a restart could not load (beyond the log window): the lowest such op (0 = none) and the
   // journal's highest op. This replica may have acked them: it must never nack them in a view change.
   unloadedFrom: u64 = 0;
@@ -644,6 +653,7 @@ export class Replica {
 
   journalWrite(op: u64): void {
     const p = this.window.prepare(op);
+    sealPrepareFrame(p); // the accepted view is outside the identity: sealed, a recovery can trust it (recovery.ts)
     this.outbox.push(ACTION_JOURNAL_WRITE, 0, p, messageSize(p));
   }
 

@@ -20,7 +20,9 @@ export interface VsrExports {
     logHead: bigint, logHeadChecksum: bigint): void;
   vsrRecoverPrepare(handle: number, op: bigint, ptr: number, length: number, headerPtr: number, headerLength: number): void;
   vsrRecoverFrom(handle: number, op: bigint, checksum: bigint): void;
-  vsrRecoverEnd(handle: number): void;
+  vsrRecoverEnd(handle: number): number; // RecoveryVerdict
+  vsrRecoveryLostFrom(handle: number): number;
+  vsrRecoveryLostTo(handle: number): number;
   vsrStatus(handle: number): number;
   vsrView(handle: number): number;
   vsrLogView(handle: number): number;
@@ -76,6 +78,35 @@ export const Status = { Normal: 0, ViewChange: 1, Recovering: 2 } as const;
 export const Action = { Send: 1, Reply: 2, JournalWrite: 3, Commit: 4, Persist: 5, JournalRead: 6, JournalWriteHeader: 7 } as const;
 
 export const Operation = { Register: 1, App: 128 } as const;
+
+// vsrRecoverEnd's verdict (assembly/vsr/constants.ts RECOVERY_*). Only a single replica refuses.
+export const RecoveryVerdict = { Ok: 0, Lost: 1, Diverged: 2 } as const;
+
+// A single replica that refused to start: its journal lacks ops it may have acknowledged (RecoveryLostOps), or
+// holds another prepare than the one its superblock recorded as committed (RecoveryDiverged). No peer can
+// repair it; serving on would hand out a history that lost acknowledged writes.
+export class RecoveryRefused extends Error {
+  constructor(readonly code: 'RecoveryLostOps' | 'RecoveryDiverged', readonly group: bigint, readonly from: number,
+    readonly to: number, message: string) {
+    super(message);
+    this.name = code;
+  }
+}
+
+// Call right after vsrRecoverEnd with its verdict: null when the replica runs, else the refusal to report.
+export function recoveryRefusal(core: VsrExports, handle: number, verdict: number, group: bigint): RecoveryRefused | null {
+  if (verdict === RecoveryVerdict.Ok) return null;
+  const from = core.vsrRecoveryLostFrom(handle);
+  const to = core.vsrRecoveryLostTo(handle);
+  const ops = from === to ? `op ${from}` : `ops ${from}..${to}`;
+  if (verdict === RecoveryVerdict.Diverged) {
+    return new RecoveryRefused('RecoveryDiverged', group, from, to,
+      `group ${group}: the journal's ${ops} is not the prepare the superblock recorded as committed; a single replica cannot repair it, refusing to start`);
+  }
+  if (verdict !== RecoveryVerdict.Lost) throw new Error(`group ${group}: unknown recovery verdict ${verdict}`);
+  return new RecoveryRefused('RecoveryLostOps', group, from, to,
+    `group ${group}: ${ops} may have been acknowledged and are missing or corrupt in the journal; a single replica cannot repair them, refusing to start`);
+}
 
 export const ReplyStatus = ['Ok', 'NoSession', 'SessionMismatch', 'RequestTooOld', 'BodyTooLarge'] as const;
 export const REPLY_OK = 0;

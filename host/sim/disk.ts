@@ -1,7 +1,8 @@
 // Simulated disk of one replica: a journal of prepares keyed by op, a redundant header per op (written after
 // the prepare, as TigerBeetle's WAL header ring), and a superblock. Writes complete in order (FIFO) after a
 // random latency; the core hears onJournalWriteDone once both the prepare and its header are written. A crash
-// loses or tears the writes still pending. Bit flips corrupt prepares at rest. The superblock write is atomic
+// loses or tears the writes still pending (never one reported done); what they would have overwritten stays, so
+// an op prepared again after a recovery dropped it can be left with its new prepare torn and its OLD header. Bit flips corrupt prepares at rest. The superblock write is atomic
 // and synchronous (the core's persist action is a barrier in front of its later sends).
 import { Prng } from './prng.js';
 import type { DiskOptions } from './options.js';
@@ -32,6 +33,10 @@ export class Disk {
   tornWrites = 0;
   lostWrites = 0;
   bitflips = 0;
+  // Crashes that tore or lost a prepare's rewrite while the header ring kept an older prepare's header for that op
+  // (a recovery dropped the op from its uncommitted tail, then it was prepared again): what recovery must not take
+  // for a completed write.
+  staleHeadersExposed = 0;
 
   constructor(private prng: Prng, private options: DiskOptions) {}
 
@@ -66,6 +71,10 @@ export class Disk {
       const store = w.header ? this.headers : this.journal;
       if (w.header && unfinished.has(w.op)) { this.lostWrites++; continue; }
       const roll = this.prng.float();
+      if (!w.header && roll < this.options.lostOnCrash + this.options.tornOnCrash) {
+        const old = this.headers.get(w.op);
+        if (old && new DataView(old.buffer, old.byteOffset).getBigUint64(0, true) !== w.checksum) this.staleHeadersExposed++;
+      }
       if (roll < this.options.lostOnCrash) {
         this.lostWrites++;
         unfinished.add(w.op);

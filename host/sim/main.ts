@@ -127,6 +127,7 @@ async function main(): Promise<void> {
   }
   console.log('\nswarm summary');
   console.log(`  seeds              ${args.swarm} (${base}..${base + args.swarm - 1})`);
+  console.log(`  replay             npm run sim -- --swarm ${args.swarm} --seed ${base}${args.release ? ' --release' : ''}`);
   console.log(`  passed             ${args.swarm - failures.length}`);
   console.log(`  failed             ${failures.length}`);
   console.log(`  simulated ticks    ${ticks} (${Math.round(ticks / (wall / 1000))} ticks/s)`);

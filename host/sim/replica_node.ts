@@ -1,7 +1,9 @@
 // One simulated replica: a core.wasm instance over its own small shared memory, plus its disk. A crash drops
 // the instance (volatile state gone) and tears pending writes; a restart instantiates afresh and replays the
 // disk through the core's own recovery entry points (vsrRecoverBegin / vsrRecoverPrepare / vsrRecoverEnd).
-import { Action, H, Prep, drainOutbox, instantiateVsr, type VsrExports } from '../shared/vsr-abi.js';
+import {
+  Action, H, Prep, drainOutbox, instantiateVsr, recoveryRefusal, type RecoveryRefused, type VsrExports,
+} from '../shared/vsr-abi.js';
 import { Disk } from './disk.js';
 
 export const CLIENTS_MAX = 64; // client table capacity per replica (the simulator's clients stay far below it)
@@ -56,7 +58,8 @@ export class ReplicaNode {
     this.disk.crash();
   }
 
-  restart(now: number, effects: Effects): void {
+  // Returns the core's refusal to start (a single replica whose journal lost acked ops); the node stays down then.
+  restart(now: number, effects: Effects): RecoveryRefused | null {
     this.instantiate();
     const sb = this.disk.superblock ?? { view: 0, logView: 0, commit: 0n, commitChecksum: 0n, logHead: 0n, logHeadChecksum: 0n };
     this.core.vsrRecoverBegin(this.handle, sb.view, sb.logView, sb.commit, sb.commitChecksum, sb.logHead, sb.logHeadChecksum);
@@ -71,8 +74,13 @@ export class ReplicaNode {
       this.core.vsrRecoverPrepare(this.handle, BigInt(op), inbox, entry.length, header ? headerAt : 0, header ? header.length : 0);
       this.drain(now, effects);
     }
-    this.core.vsrRecoverEnd(this.handle);
+    const refusal = recoveryRefusal(this.core, this.handle, this.core.vsrRecoverEnd(this.handle), this.group);
+    if (refusal) {
+      this.alive = false;
+      return refusal;
+    }
     this.drain(now, effects);
+    return null;
   }
 
   deliver(now: number, bytes: Uint8Array, effects: Effects): void {

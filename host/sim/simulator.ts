@@ -5,7 +5,7 @@
 // A run: `ticks` ticks with faults, then faults stop, partitions heal, crashed replicas restart, clients stop
 // issuing new requests, and the cluster must converge (all replicas normal in one view, every op committed
 // everywhere, every client answered) within `settleTicks`.
-import { CoreAbort, Rep, Status } from '../shared/vsr-abi.js';
+import { CoreAbort, Rep, Status, type RecoveryRefused } from '../shared/vsr-abi.js';
 import { Checkers } from './checkers.js';
 import { SimClient } from './clients.js';
 import { Codec } from './codec.js';
@@ -56,6 +56,7 @@ export class Simulator {
   private maxView = 0;
   private viewChangesSeen = 0;
   private aborted = false;
+  readonly refusals: RecoveryRefused[] = [];
 
   constructor(module: WebAssembly.Module, readonly options: SimOptions) {
     const seed = options.seed;
@@ -89,7 +90,7 @@ export class Simulator {
     let convergedAfter = -1;
     try {
       for (; this.now < this.options.ticks && !this.aborted; ) this.step();
-      this.stopFaults();
+      if (!this.aborted) this.stopFaults(); // (it restarts the replicas that are down: one that refused stays so)
       for (let t = 0; t < this.options.settleTicks && !this.aborted; t++) {
         this.step();
         if (this.converged()) { convergedAfter = t; break; }
@@ -173,7 +174,14 @@ export class Simulator {
     if (node.alive) return;
     node.restartAt = -1;
     this.checkers.restarted(replica);
-    node.restart(this.now, this.effects);
+    const refusal = node.restart(this.now, this.effects);
+    if (refusal) {
+      // The core's verdict, not a trap: named, with the ops it cannot give back. A failure of the run all the same
+      // (the simulated disks lose only writes never reported done, so every acked op must come back).
+      this.refusals.push(refusal);
+      this.checkers.violation(`recovery refused: replica ${replica}: ${refusal.name}: ${refusal.message} (tick ${this.now})`);
+      this.aborted = true;
+    }
   }
 
   stopFaults(): void {

@@ -4,7 +4,7 @@ import { Replica, setQuorumOverride } from "../../assembly/vsr/replica";
 import {
   ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_REPLY, ACTION_SEND, CMD_COMMIT, CMD_PREPARE, CMD_PREPARE_OK,
   CMD_REQUEST, HEADER_SIZE, MESSAGE_MAX, OP_REGISTER, REPLY_NO_SESSION, REPLY_OK, REPLY_REQUEST_TOO_OLD,
-  REPLY_SESSION_MISMATCH, STATUS_NORMAL, STATUS_RECOVERING,
+  RECOVERY_DIVERGED, RECOVERY_LOST, RECOVERY_OK, REPLY_SESSION_MISMATCH, STATUS_NORMAL, STATUS_RECOVERING,
 } from "../../assembly/vsr/constants";
 import {
   C_COMMIT, C_GROUP, D_COMMIT, D_COUNT, D_LOG_VIEW, D_NACK, D_OP, D_PRESENT, H_CHECKSUM, H_CLUSTER, H_COMMAND,
@@ -572,6 +572,156 @@ describe("vsr recovery", () => {
   });
 });
 
+// A single replica's log: Register (op 1), then four requests numbered from `first` (ops 2..5). Two logs with
+// different `first` share op 1 and fork at op 2, so their ops 3..5 have different parents.
+function loneLog(first: u64): Cluster {
+  const c = new Cluster(1);
+  const session = register(c);
+  for (let i: u64 = 0; i < 4; i++) c.request(1, session, first + i, APP);
+  assert(c.replicas[0].commitMin == 5, "lone log: not committed");
+  return c;
+}
+
+// A write torn mid-header: its prepare fails its checksum (its size field survives).
+function tear(entry: usize): usize {
+  memory.fill(entry + 128, 0, load<u32>(entry + H_SIZE) - 128);
+  return entry;
+}
+
+// Replays ops from..to of `c` with their own redundant headers.
+function replayIntact(r: Replica, c: Cluster, from: u64, to: u64): void {
+  for (let op = from; op <= to; op++) {
+    const e = journalOf(c, op);
+    recoverPrepare(r, op, e, load<u32>(e + H_SIZE), e, HEADER_SIZE);
+  }
+}
+
+describe("vsr recovery of a single replica (its journal is its commit record; no peer repairs it)", () => {
+  it("a stale redundant header of a dropped op does not make a torn rewrite of that op look acked (seed 404331256)", () => {
+    const c = loneLog(1);
+    const dropped = loneLog(11); // the history an earlier recovery dropped from op 2 on: its op 4 header is stale
+    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(r, 0, 0, 3, c.replicas[0].window.checksum(3), 0, 0);
+    replayIntact(r, c, 1, 3);
+    const torn = tear(journalOf(c, 4));
+    recoverPrepare(r, 4, torn, load<u32>(torn + H_SIZE), journalOf(dropped, 4), HEADER_SIZE);
+    replayIntact(r, c, 5, 5);
+    expect(recoverEnd(r)).toBe(RECOVERY_OK);
+    expect(r.status).toBe(STATUS_NORMAL);
+    expect(r.commitMin).toBe(3); // the torn op and all after it dropped: never reported done, never acked
+    expect(r.op).toBe(3);
+    expect(r.view).toBe(1); // dropping a tail: the ops are written again in a view newer than the journal's
+    expect(r.logHead).toBe(3);
+  });
+
+  it("refuses to start when the next op's own header proves its write completed and its prepare is corrupt", () => {
+    const c = loneLog(1);
+    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(r, 0, 0, 3, c.replicas[0].window.checksum(3), 0, 0);
+    replayIntact(r, c, 1, 3);
+    const header = journalOf(c, 4);
+    const corrupt = journalOf(c, 4);
+    store<u8>(corrupt + HEADER_SIZE + 2, load<u8>(corrupt + HEADER_SIZE + 2) ^ 1); // bit flip at rest
+    recoverPrepare(r, 4, corrupt, load<u32>(corrupt + H_SIZE), header, HEADER_SIZE);
+    replayIntact(r, c, 5, 5); // chained after the lost op: may have been acked too
+    expect(recoverEnd(r)).toBe(RECOVERY_LOST); // a verdict, not a trap
+    expect(r.recoveryLostFrom).toBe(4);
+    expect(r.recoveryLostTo).toBe(5);
+    expect(r.status).toBe(STATUS_RECOVERING); // serves nothing
+    expect(r.commitMin).toBe(3);
+  });
+
+  it("a header chaining to the op before but older than that op's view is stale (that op was written after it)", () => {
+    const c = loneLog(1);
+    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(r, 0, 0, 0, 0, 0, 0);
+    replayIntact(r, c, 1, 2);
+    const op3 = journalOf(c, 3);
+    store<u32>(op3 + H_VIEW, 2); // op 3 written in view 2 (outside the identity: still valid)
+    sealPrepareFrame(op3); //       as the core seals every journal write
+    recoverPrepare(r, 3, op3, load<u32>(op3 + H_SIZE), op3, HEADER_SIZE);
+    const header = journalOf(c, 4); // view 0: from before op 3 was written again
+    const torn = tear(journalOf(c, 4));
+    recoverPrepare(r, 4, torn, load<u32>(torn + H_SIZE), header, HEADER_SIZE);
+    expect(recoverEnd(r)).toBe(RECOVERY_OK);
+    expect(r.commitMin).toBe(3);
+    expect(r.view).toBe(3); // newer than every view in the journal
+
+    // The same header stamped in op 3's view is that op's successor's: its loss is refused.
+    const again = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(again, 0, 0, 0, 0, 0, 0);
+    replayIntact(again, c, 1, 2);
+    recoverPrepare(again, 3, op3, load<u32>(op3 + H_SIZE), op3, HEADER_SIZE);
+    store<u32>(header + H_VIEW, 2);
+    sealPrepareFrame(header);
+    recoverPrepare(again, 4, torn, load<u32>(torn + H_SIZE), header, HEADER_SIZE);
+    expect(recoverEnd(again)).toBe(RECOVERY_LOST);
+    expect(again.recoveryLostFrom).toBe(4);
+    expect(again.recoveryLostTo).toBe(4);
+  });
+
+  it("a view outside a valid frame seal (a bit flip there) is not trusted: the parent decides, and refuses", () => {
+    const c = loneLog(1);
+    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(r, 0, 0, 0, 0, 0, 0);
+    replayIntact(r, c, 1, 2);
+    const op3 = journalOf(c, 3);
+    store<u32>(op3 + H_VIEW, load<u32>(op3 + H_VIEW) ^ 0x100); // flipped at rest: a higher view, seal broken
+    recoverPrepare(r, 3, op3, load<u32>(op3 + H_SIZE), op3, HEADER_SIZE);
+    expect(r.commitMin).toBe(3); // the prepare's identity is intact
+    const header = journalOf(c, 4); // op 4's own header, its prepare lost: acked data gone
+    const torn = tear(journalOf(c, 4));
+    recoverPrepare(r, 4, torn, load<u32>(torn + H_SIZE), header, HEADER_SIZE);
+    expect(recoverEnd(r)).toBe(RECOVERY_LOST); // not passed off as a torn, never-acked write
+    expect(r.recoveryLostFrom).toBe(4);
+  });
+
+  it("refuses a hole below the superblock's commit, and a journal that ends below it, naming the ops", () => {
+    const c = loneLog(1);
+    const hole = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(hole, 0, 0, 4, c.replicas[0].window.checksum(4), 0, 0);
+    replayIntact(hole, c, 1, 2);
+    replayIntact(hole, c, 4, 5); // op 3 missing
+    expect(recoverEnd(hole)).toBe(RECOVERY_LOST);
+    expect(hole.recoveryLostFrom).toBe(3);
+    expect(hole.recoveryLostTo).toBe(5);
+    expect(hole.commitMin).toBe(2);
+
+    const short = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(short, 0, 0, 5, c.replicas[0].window.checksum(5), 0, 0);
+    replayIntact(short, c, 1, 3);
+    expect(recoverEnd(short)).toBe(RECOVERY_LOST);
+    expect(short.recoveryLostFrom).toBe(4);
+    expect(short.recoveryLostTo).toBe(5);
+  });
+
+  it("refuses a journal whose op at the superblock's commit is another prepare, before applying it", () => {
+    const c = loneLog(1);
+    const other = loneLog(11);
+    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(r, 0, 0, 3, other.replicas[0].window.checksum(3), 0, 0);
+    replayIntact(r, c, 1, 5);
+    expect(recoverEnd(r)).toBe(RECOVERY_DIVERGED);
+    expect(r.recoveryLostFrom).toBe(3);
+    expect(r.recoveryLostTo).toBe(3);
+    expect(r.commitMin).toBe(2);
+  });
+
+  it("resumes in a view no older than its journal's, even with nothing dropped", () => {
+    const c = loneLog(1);
+    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(r, 0, 0, 0, 0, 0, 0); // the superblock never heard of view 4
+    for (let op: u64 = 1; op <= 5; op++) {
+      const e = journalOf(c, op);
+      store<u32>(e + H_VIEW, op < 4 ? 0 : 4);
+      recoverPrepare(r, op, e, load<u32>(e + H_SIZE), e, HEADER_SIZE);
+    }
+    expect(recoverEnd(r)).toBe(RECOVERY_OK);
+    expect(r.commitMin).toBe(5);
+    expect(r.view).toBe(4);
+  });
+});
+
 // Last in the file: its toThrow specs trap inside the core, which can leave module state that later specs trip on.
 describe("vsr replica reuse", () => {
   it("resets what a restart left for view changes (unloadedFrom, journalHead, journalTop, recovery state)", () => {
@@ -723,19 +873,20 @@ describe("vsr single replica", () => {
     expect(r.status).toBe(STATUS_NORMAL);
   });
 
-  it("refuses a journal that lacks an op below the superblock's commit (no peer could repair it)", () => {
-    expect(() => {
-      const c = new Cluster(1);
-      const session = register(c);
-      c.request(1, session, 1, APP);
-      c.request(1, session, 2, APP);
-      const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
-      recoverBegin(r, 0, 0, 3, c.replicas[0].window.checksum(3), 0, 0);
-      const e1 = journalOf(c, 1);
-      recoverPrepare(r, 1, e1, load<u32>(e1 + H_SIZE), 0, 0);
-      const e3 = journalOf(c, 3); // op 2 lost
-      recoverPrepare(r, 3, e3, load<u32>(e3 + H_SIZE), 0, 0);
-      recoverEnd(r);
-    }).toThrow();
+  it("refuses a journal that lacks an op below the superblock's commit (no peer could repair it): a verdict, no trap", () => {
+    const c = new Cluster(1);
+    const session = register(c);
+    c.request(1, session, 1, APP);
+    c.request(1, session, 2, APP);
+    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+    recoverBegin(r, 0, 0, 3, c.replicas[0].window.checksum(3), 0, 0);
+    const e1 = journalOf(c, 1);
+    recoverPrepare(r, 1, e1, load<u32>(e1 + H_SIZE), 0, 0);
+    const e3 = journalOf(c, 3); // op 2 lost
+    recoverPrepare(r, 3, e3, load<u32>(e3 + H_SIZE), 0, 0);
+    expect(recoverEnd(r)).toBe(RECOVERY_LOST);
+    expect(r.recoveryLostFrom).toBe(2);
+    expect(r.recoveryLostTo).toBe(3);
+    expect(r.status).toBe(STATUS_RECOVERING);
   });
 });

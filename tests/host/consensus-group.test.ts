@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConsensusGroup, ConsensusGroupError, decodeReply, readPrepare, type GroupIo, type GroupReply } from '../../host/node/consensus/group.js';
-import { Operation, ReplyStatus } from '../../host/shared/vsr-abi.js';
+import { Operation, RecoveryRefused, ReplyStatus } from '../../host/shared/vsr-abi.js';
 import { prng } from './helpers.js';
 import { shardCore } from './consensus-core.js';
 
@@ -136,6 +136,33 @@ test('recovery replays the journal through the core: same commits, numbering and
     // The client table is rebuilt by the replay only: a session registered before the checkpoint is gone.
     else assert.equal(ReplyStatus[reply.status], 'NoSession', name);
   }
+});
+
+test('recovery refuses (RecoveryLostOps, naming group and ops) a journal that lacks ops its superblock committed', async () => {
+  const { vsr, memory } = await shardCore();
+  const io = new RecordingIo();
+  const group = ConsensusGroup.create(vsr, memory, OPTIONS, io);
+  const session = register(group, io, 5n);
+  for (let r = 1; r <= 20; r++) group.submit({ client: 5n, session, request: BigInt(r), operation: 128, body: descriptor(r) });
+  group.flush();
+  const journal = io.writes.flat(); // ops 1..21, all committed
+  const state = { view: 0, logView: 0, commit: 21, commitChecksum: readPrepare(journal[20]).checksum, logHead: 0, logHeadChecksum: 0n };
+  const cases = [
+    ['a hole at ops 8..9', [...journal.slice(0, 7), ...journal.slice(9)], 8, 21],
+    ['a journal that ends at op 15', journal.slice(0, 15), 16, 21],
+  ] as const;
+  for (const [name, entries, from, to] of cases) {
+    const again = new RecordingIo();
+    const restarted = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 77n }, again);
+    assert.throws(() => restarted.recover(null, entries, state), (e: unknown) => e instanceof RecoveryRefused
+      && e.name === 'RecoveryLostOps' && e.group === 77n && e.from === from && e.to === to
+      && e.message.startsWith(`group 77: ops ${from}..${to} may have been acknowledged`), name);
+    assert.equal(again.replies.length, 0, `${name}: nothing acknowledged`);
+  }
+  // Control: the whole journal recovers.
+  const whole = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 78n }, new RecordingIo());
+  whole.recover(null, journal, state);
+  assert.equal(whole.commitNumber, 21);
 });
 
 test('a submit from inside io.commit runs after the outbox walk; 33 unflushed requests flush the first 32 by themselves', async () => {

@@ -4,7 +4,7 @@
 // io.journalWrite for every prepare collected since the last flush, then onJournalWriteDone for each) is what
 // commits and replies. A single replica never talks to peers: any Send (or repair action) is a bug and throws.
 import {
-  Action, H, HEADER_SIZE, BODY_MAX, Command, Prep, Rep, Req, drainOutbox, type VsrExports,
+  Action, H, HEADER_SIZE, BODY_MAX, Command, Prep, Rep, Req, drainOutbox, recoveryRefusal, type VsrExports,
 } from '../../shared/vsr-abi.js';
 
 const PIPELINE_MAX = 32; // assembly/vsr/constants.ts: prepares in flight before the core queues requests
@@ -197,6 +197,8 @@ export class ConsensusGroup {
   // Restart. The caller's state machine already holds ops <= from.op (a checkpoint, or op 0); `prepares` are the
   // journal's core prepares after it in ascending op order. Each one that chains is committed through io.commit
   // (a single replica's durable prepare was committed, and maybe acknowledged), so numbering continues after it.
+  // Throws RecoveryRefused (RecoveryLostOps / RecoveryDiverged, naming the group and ops) when the core refuses to
+  // start: its journal lost ops it may have acknowledged, which no peer can repair. The group is unusable then.
   recover(from: { op: number; checksum: bigint } | null, prepares: Iterable<Uint8Array>, state?: PersistState): void {
     const s = state ?? { view: 0, logView: 0, commit: 0, commitChecksum: 0n, logHead: 0, logHeadChecksum: 0n };
     this.core.vsrRecoverBegin(this.handle, s.view, s.logView, BigInt(s.commit), s.commitChecksum, BigInt(s.logHead), s.logHeadChecksum);
@@ -207,7 +209,8 @@ export class ConsensusGroup {
       this.core.vsrRecoverPrepare(this.handle, new DataView(p.buffer, p.byteOffset).getBigUint64(Prep.op, true), at, p.length, 0, 0);
       this.drain();
     }
-    this.core.vsrRecoverEnd(this.handle);
+    const refusal = recoveryRefusal(this.core, this.handle, this.core.vsrRecoverEnd(this.handle), this.options.group);
+    if (refusal) throw refusal;
     this.drain();
   }
 
