@@ -35,6 +35,9 @@ export const SHARD_STATE_NAMES = ['init', 'instantiated', 'running', 'stopping',
 // Per-shard u64 metrics (index for CoreExports.metricsAddress).
 export const METRIC = { framesSent: 0, framesReceived: 1, clientsOpen: 2, clientsTotal: 3, requests: 4, requestErrors: 5, evictions: 6 } as const;
 
+// Per-shard, per-target counters of the host mailbox (index for CoreExports.mailboxMetricAddress).
+export const MAILBOX_METRIC = { backlogBytes: 0, backlogMessages: 1, waits: 2, waitMicros: 3 } as const;
+
 // Control words (index for CoreExports.controlAddress).
 export const CONTROL = { shutdown: 0, instantiated: 1, go: 2, ready: 3, metadataApplied: 4 } as const;
 

@@ -17,7 +17,7 @@ import { FrameArena, frameArenaBytes } from '../net/frame-arena.js';
 import { ClientMetrics, ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
-import { Mailbox, type ShardMessage } from './mailbox.js';
+import { Mailbox, type BacklogBound, type Producer, type ShardMessage } from './mailbox.js';
 import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
 import { Method, decodeCommitted, decodeStats, encodePartitionReply, methodOf } from './shard-protocol.js';
@@ -34,6 +34,7 @@ export interface ShardServerOptions {
   segmentBytes?: number;
   verifyReadPayloads: boolean;
   clientHeartbeatMs: number;
+  backlog?: Partial<BacklogBound>; // of each target's queue in the mailbox (--shard-backlog-bytes/-messages)
 }
 
 const TICK_MS = 100;
@@ -76,9 +77,12 @@ export class ShardServer implements ShardContext {
     this.u64 = new BigUint64Array(memory.buffer);
     this.metadataAppliedIndex = core.controlAddress(CONTROL.metadataApplied) >> 3;
     const doorbell = (core.shardCtlAddress(this.shard) >> 2) + CTL.doorbell;
-    this.mailbox = new Mailbox(core, memory, this.shard, this.shards, undefined, () => {
-      Atomics.add(i32, doorbell, 1);
-      Atomics.notify(i32, doorbell);
+    this.mailbox = new Mailbox(core, memory, this.shard, this.shards, {
+      wake: () => {
+        Atomics.add(i32, doorbell, 1);
+        Atomics.notify(i32, doorbell);
+      },
+      bound: options.backlog,
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
     this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ClientMetrics(core, memory, this.shard));
@@ -177,6 +181,10 @@ export class ShardServer implements ShardContext {
         this.waiters.splice(i, 1);
       }
     }
+  }
+
+  metadataRoom(producer: Producer | null = null): Promise<void> | null {
+    return this.metadata ? this.mailbox.roomEverywhere(producer) : null;
   }
 
   ownerOf(streamId: number, topicId: number, partitionId: number): number {
