@@ -258,8 +258,9 @@ export class Mailbox {
     if (this.pendingCount === 0) return;
     for (let target = 0; target < this.shards; target++) {
       if (target === this.self) continue;
-      this.drain(target);
-      if (this.admit(target)) this.drain(target);
+      // Until no held call gets in: a pump must not end with calls held and nothing queued before them (no
+      // later pump would run to let them in). A call stays held only behind a queued message.
+      do this.drain(target); while (this.admit(target));
     }
     this.core.shardFlush();
   }

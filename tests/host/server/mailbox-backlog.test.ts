@@ -106,6 +106,24 @@ describe('shard mailbox: the backlog towards a slow shard is bounded', () => {
     assert.equal(drops(), 0n, 'nothing was dropped for a full ring');
   });
 
+  it('a held call is let in even when the ring takes everything queued in one pump (a pump that ended with calls held and nothing queued would never run again)', async () => {
+    const { b, sender, receiver } = await twoShards({ bytes: 1 << 20, messages: 1 });
+    // Owed messages fill the ring and leave one queued; three small calls are held behind it (one message at most).
+    for (let i = 0; i < 3; i++) sender.send(1, Variant.lifecycle, Lifecycle.metadataCommitTick, 0, pattern(300, i));
+    assert.equal(sender.backlog(1).messages, 1, 'the ring is full and one commit waits');
+    const producers = [1, 2, 3].map(() => new CountingProducer());
+    for (const [i, producer] of producers.entries()) sender.sendWhenRoom(1, Variant.lifecycle, Lifecycle.partitionRead, 10 + i, pattern(8, 10 + i), 0n, producer);
+    assert.equal(sender.backlog(1).held, 3);
+    const got: ShardMessage[] = [];
+    for (let turn = 0; got.length < 6; turn++) {
+      assert.ok(turn < 1_000, `stuck after ${got.length} messages with ${sender.backlog(1).held} call(s) held`);
+      consume(b, receiver, got, 100); // a fast consumer: the ring empties every turn
+      sender.pump();
+    }
+    assert.deepEqual(got.map((m) => m.correlation), [0, 0, 0, 10, 11, 12]);
+    assert.deepEqual(producers.map((p) => p.paused), [0, 0, 0]);
+  });
+
   it('owed messages go past the bound without waiting; a call and a proposer gate wait until it drains, and are let through under the bound', async () => {
     const bound = { bytes: 2048, messages: 2 };
     const { b, sender, receiver, metric } = await twoShards(bound);
