@@ -98,7 +98,7 @@ interface Outbound {
 }
 
 // A call waiting for room in its target's backlog, or (message null) a producer waiting for the backlog to be
-// under its bound.
+// under its bound (roomFor).
 interface Held {
   lane: number;
   message: Outbound | null;
@@ -110,8 +110,10 @@ interface Held {
 interface Backlog {
   bytes: number; // of queued messages, not yet in the ring
   messages: number;
-  held: Held[]; // calls, in the order they were made
-  gates: Held[]; // roomFor waiters
+  // Held calls and roomFor waiters, in the order they came: one list, so that a steady stream of calls cannot keep
+  // a waiting proposal out (nor proposals the calls).
+  waiting: Held[];
+  held: number; // the calls among them
   latest: Map<string, Outbound>; // replaceable messages by sendLatest key
 }
 
@@ -147,7 +149,7 @@ export class Mailbox {
     this.bound = { ...DEFAULT_BACKLOG_BOUND, ...options.bound };
     if (!(this.bound.bytes >= 1 && this.bound.messages >= 1)) throw new Error(`mailbox: a backlog bound must be at least 1 B and 1 message (${this.bound.bytes} B, ${this.bound.messages})`);
     this.queues = Array.from({ length: shards * LANES }, () => []);
-    this.backlogs = Array.from({ length: shards }, () => ({ bytes: 0, messages: 0, held: [], gates: [], latest: new Map() }));
+    this.backlogs = Array.from({ length: shards }, () => ({ bytes: 0, messages: 0, waiting: [], held: 0, latest: new Map() }));
     this.metrics = Array.from({ length: shards }, (_, target) => core.mailboxMetricAddress(self, target, 0) >> 3);
     // A fragment must fit half of the smallest ring, so one fragment can always be in flight while the peer drains.
     let ringFrame = Infinity;
@@ -161,7 +163,7 @@ export class Mailbox {
     this.placer = placer;
   }
 
-  // Messages queued for the rings (held calls not counted: there are none unless some message is queued).
+  // Messages queued for the rings (what waits is not counted: nothing waits unless some message is queued).
   get pending(): number {
     return this.pendingCount;
   }
@@ -169,7 +171,7 @@ export class Mailbox {
   // What waits for `target`: queued bytes and messages, and calls held back.
   backlog(target: number): { bytes: number; messages: number; held: number } {
     const b = this.backlogs[target];
-    return { bytes: b.bytes, messages: b.messages, held: b.held.length };
+    return { bytes: b.bytes, messages: b.messages, held: b.held };
   }
 
   // Something owed (an answer, a committed op, a notice): queued whatever the backlog (see the head comment).
@@ -202,21 +204,23 @@ export class Mailbox {
   sendWhenRoom(target: number, variant: number, kind: number, correlation: number, payload: Payload, group = 0n, producer: Producer | null = null): void {
     const message = this.outbound(target, variant, kind, correlation, payload, group);
     const backlog = this.backlogs[target];
-    if (backlog.held.length === 0 && this.fits(backlog, message.total)) {
+    if (backlog.waiting.length === 0 && this.fits(backlog, message.total)) {
       this.enqueue(target, message);
       return;
     }
-    backlog.held.push({ lane: this.core.frameLane(variant, kind), message, producer, since: performance.now(), resolve: null });
+    backlog.waiting.push({ lane: this.core.frameLane(variant, kind), message, producer, since: performance.now(), resolve: null });
+    backlog.held++;
     this.countWait(target, producer);
   }
 
-  // null when `target`'s backlog is under its bound; else a promise that resolves once it is, with `producer`
-  // paused meanwhile. For work that makes messages later (a metadata proposal, whose commit is sent to every shard).
+  // null when `target`'s backlog is under its bound and nothing waits for it; else a promise that resolves once it
+  // is under the bound and what waited before has gone in, with `producer` paused meanwhile. For work that makes
+  // messages later (a metadata proposal, whose commit is sent to every shard).
   roomFor(target: number, producer: Producer | null = null): Promise<void> | null {
     const backlog = this.backlogs[target];
-    if (this.underBound(backlog)) return null;
+    if (backlog.waiting.length === 0 && this.underBound(backlog)) return null;
     return new Promise((resolve) => {
-      backlog.gates.push({ lane: 0, message: null, producer, since: performance.now(), resolve });
+      backlog.waiting.push({ lane: 0, message: null, producer, since: performance.now(), resolve });
       this.countWait(target, producer);
     });
   }
@@ -224,7 +228,10 @@ export class Mailbox {
   // roomFor every other shard, one after the other: resolves when each backlog was under its bound.
   roomEverywhere(producer: Producer | null = null): Promise<void> | null {
     let target = 0;
-    for (; target < this.shards; target++) if (target !== this.self && !this.underBound(this.backlogs[target])) break;
+    for (; target < this.shards; target++) {
+      const backlog = this.backlogs[target];
+      if (target !== this.self && (backlog.waiting.length > 0 || !this.underBound(backlog))) break;
+    }
     if (target === this.shards) return null;
     return (async () => {
       for (; target < this.shards; target++) if (target !== this.self) await this.roomFor(target, producer);
@@ -259,7 +266,7 @@ export class Mailbox {
     for (let target = 0; target < this.shards; target++) {
       if (target === this.self) continue;
       // Until no held call gets in: a pump must not end with calls held and nothing queued before them (no
-      // later pump would run to let them in). A call stays held only behind a queued message.
+      // later pump would run to let them in). What waits stays waiting only behind a queued message.
       do this.drain(target); while (this.admit(target));
     }
     this.core.shardFlush();
@@ -305,22 +312,24 @@ export class Mailbox {
     }
   }
 
-  // Queues the held calls that fit now, in order, and releases the waiters once the backlog is under its bound.
-  // Returns whether it queued any.
+  // Lets in what waits, in order, while it may go: a held call when it fits (queued), a roomFor waiter when the
+  // backlog is under its bound (released). Returns whether it queued any call.
   private admit(target: number): boolean {
     const backlog = this.backlogs[target];
     let queued = false;
-    while (backlog.held.length > 0 && this.fits(backlog, backlog.held[0].message!.total)) {
-      const held = backlog.held.shift()!;
-      const message = held.message!;
-      this.queues[target * LANES + held.lane].push(message);
-      this.pendingCount++;
-      this.account(target, message.total, 1);
-      this.release(target, held);
-      queued = true;
-    }
-    if (backlog.gates.length > 0 && this.underBound(backlog)) {
-      for (const gate of backlog.gates.splice(0)) this.release(target, gate);
+    while (backlog.waiting.length > 0) {
+      const head = backlog.waiting[0];
+      const message = head.message;
+      if (message ? !this.fits(backlog, message.total) : !this.underBound(backlog)) break;
+      backlog.waiting.shift();
+      if (message) {
+        backlog.held--;
+        this.queues[target * LANES + head.lane].push(message);
+        this.pendingCount++;
+        this.account(target, message.total, 1);
+        queued = true;
+      }
+      this.release(target, head);
     }
     return queued;
   }

@@ -159,6 +159,33 @@ describe('shard mailbox: the backlog towards a slow shard is bounded', () => {
     assert.equal(sender.roomFor(1), null);
   });
 
+  it('a proposer waiting for room is let through in its turn: calls made after it, however many, do not keep it out', async () => {
+    const bound = { bytes: 1 << 20, messages: 2 };
+    const { b, sender, receiver } = await twoShards(bound);
+    const order: string[] = [];
+    const callProducer = (i: number) => Object.assign(new CountingProducer(), { onResume: () => order.push(`call ${i}`) });
+    let made = 0;
+    const call = () => { made++; sender.sendWhenRoom(1, Variant.lifecycle, Lifecycle.partitionRead, made, pattern(600, made), 0n, callProducer(made)); };
+    for (let i = 0; i < 6; i++) call(); // the backlog is at its bound and calls wait
+    const proposer = Object.assign(new CountingProducer(), { onResume: () => order.push('gate') });
+    const gate = sender.roomEverywhere(proposer);
+    assert.ok(gate, 'the proposer waits');
+    const gateAfter = made;
+    const got: ShardMessage[] = [];
+    for (let turn = 0; got.length < 60; turn++) {
+      assert.ok(turn < 10_000, `stuck after ${got.length} messages`);
+      if (made < 60) call(); // a steady stream of calls, one a turn, while the consumer takes a frame a turn
+      sender.pump();
+      consume(b, receiver, got, 1);
+    }
+    await gate;
+    const gateAt = order.indexOf('gate');
+    assert.ok(gateAt >= 0, 'the gate opened');
+    assert.ok(order.slice(gateAt).every((e) => e === 'gate' || Number(e.split(' ')[1]) > gateAfter), `calls made before the gate went in after it: ${order.join(', ')}`);
+    assert.ok(order.slice(0, gateAt).every((e) => Number(e.split(' ')[1]) <= gateAfter), `calls made after the gate went in before it: ${order.join(', ')}`);
+    assert.deepEqual(got.map((m) => m.correlation), Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+
   it('sendLatest replaces a notice still queued untouched with the newest value, in its place; one already on its way is not touched', async () => {
     const { b, sender, receiver } = await twoShards({ bytes: 1 << 20, messages: 1024 });
     const stats = (key: bigint, payload: Uint8Array) => sender.sendLatest(1, Variant.lifecycle, Lifecycle.forwardClientSend, key, payload);
