@@ -4,7 +4,7 @@ import {
   C_BOOT_GO, C_BOOT_INSTANTIATED, C_BOOT_READY, C_METADATA_APPLIED, C_SHUTDOWN, D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS,
   D_STORAGE_SIZE, D_TOTAL_BYTES, M_CLIENTS_OPEN, M_CLIENTS_TOTAL, M_DROPS, M_EVICTIONS, M_LOGIN_FAILURES, M_LOGINS_THROTTLED, M_SESSIONS_REVOKED,
   M_RETENTION_BYTES_EXPIRY, M_RETENTION_BYTES_SIZE, M_RETENTION_PASSES, M_RETENTION_SEGMENTS_EXPIRY, M_RETENTION_SEGMENTS_SIZE, M_FRAMES_RECEIVED, M_FRAMES_SENT,
-  M_REQUEST_ERRORS, M_REQUESTS, control, field, shardArena, shardCtl,
+  M_REQUEST_ERRORS, M_REQUESTS, MAILBOX_METRICS, METRICS_STRIDE, control, field, shardArena, shardCount, shardCtl,
   shardMetrics, shardScratch, shardStorage, useDescriptor, ringAddress as ringAt,
 } from "./layout";
 import { DROP_REASONS, laneOf } from "./frame";
@@ -100,6 +100,13 @@ export function metricsAddress(shard: u32, which: u32): usize {
   else if (which == 14) offset = M_SESSIONS_REVOKED;
   else assert(which == 0, "metricsAddress: unknown metric");
   return shardMetrics(shard) + offset;
+}
+
+// The host mailbox's counter `which` (0 backlog bytes, 1 backlog messages, 2 waits, 3 µs waited) for what `shard`
+// sends to `target`.
+export function mailboxMetricAddress(shard: u32, target: u32, which: u32): usize {
+  assert(target < shardCount() && which < MAILBOX_METRICS, "mailboxMetricAddress: unknown target or metric");
+  return shardMetrics(shard) + METRICS_STRIDE + ((<usize>target * MAILBOX_METRICS + which) << 3);
 }
 
 export function dropCounterAddress(shard: u32, variant: u32, reason: u32): usize {

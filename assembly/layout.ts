@@ -68,7 +68,11 @@ export const M_RETENTION_SEGMENTS_SIZE: u32 = 648;
 export const M_RETENTION_BYTES_EXPIRY: u32 = 656;
 export const M_RETENTION_BYTES_SIZE: u32 = 664;
 export const M_RETENTION_PASSES: u32 = 672;
-export const METRICS_STRIDE: u32 = 704;
+export const METRICS_STRIDE: u32 = 704; // the fixed part; the per-target table below follows it
+// Then, per target shard, the host mailbox's backlog towards it (host/node/server/mailbox.ts), u64 each: bytes and
+// messages queued (gauges), producers that waited for it to drain and the microseconds they waited (counters).
+export const MAILBOX_METRICS: u32 = 4;
+export const MAILBOX_METRICS_BYTES: u32 = MAILBOX_METRICS * 8;
 
 let descriptor: usize = 0;
 
@@ -135,8 +139,9 @@ export function layoutPlan(
   let at = align64(<u64>base);
   const shardCtlBase = at;
   at = align64(at + n * SHARD_CTL_SIZE);
+  const metricsStride = align64(<u64>METRICS_STRIDE + n * <u64>MAILBOX_METRICS_BYTES);
   const metricsBase = at;
-  at = align64(at + n * METRICS_STRIDE);
+  at = align64(at + n * metricsStride);
   const ownersBase = at;
   at = align64(at + OWNERS_TABLE_BYTES);
   const ringsBase = at;
@@ -159,7 +164,7 @@ export function layoutPlan(
   store<u32>(descriptor + D_INBOX_STRIDE, <u32>inboxStride);
   store<u32>(descriptor + D_REPLY_STRIDE, <u32>replyStride);
   store<u32>(descriptor + D_METRICS_BASE, <u32>metricsBase);
-  store<u32>(descriptor + D_METRICS_STRIDE, METRICS_STRIDE);
+  store<u32>(descriptor + D_METRICS_STRIDE, <u32>metricsStride);
   store<u32>(descriptor + D_OWNERS_BASE, <u32>ownersBase);
   store<u32>(descriptor + D_SHARD_CTL_BASE, <u32>shardCtlBase);
   store<u32>(descriptor + D_ARENA_BASE, <u32>arenaBase);

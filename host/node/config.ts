@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { userError } from '../shared/errors.js';
 import { FSYNC_POLICY_HELP, parseFsyncPolicy } from './io/fsync-policy.js';
 import { DEFAULT_LOGIN_THROTTLE } from './server/login-throttle.js';
+import { DEFAULT_BACKLOG_BOUND } from './server/mailbox.js';
 
 export interface ServerConfig {
   configFile: string | null;
@@ -14,6 +15,8 @@ export interface ServerConfig {
   replyInboxCapacity: number;
   ringSlotSize: number;
   arenaSize: number;
+  backlogBytes: number;
+  backlogMessages: number;
   bootTimeoutMs: number;
   shutdownJoinTimeoutMs: number;
   watchdogTimeoutMs: number;
@@ -61,6 +64,8 @@ const OPTIONS: Option[] = [
   { key: 'replyInboxCapacity', file: 'sharding.reply_inbox_capacity', flag: '--reply-inbox-capacity', env: 'SHARDLOG_REPLY_INBOX_CAPACITY', kind: 'pow2', min: 2, max: 1 << 20, help: 'slots per reply ring, power of two [1024]' },
   { key: 'ringSlotSize', file: 'sharding.ring_slot_size', flag: '--ring-slot-size', env: 'SHARDLOG_RING_SLOT_SIZE', kind: 'pow2', min: 64, max: 1 << 16, help: 'bytes per ring slot, power of two; a frame may span slots [4096 up to 4 shards, 2048 up to 8, else 1024]' },
   { key: 'arenaSize', file: 'sharding.arena_bytes', flag: '--arena-bytes', env: 'SHARDLOG_ARENA_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'private core arena per shard (consensus groups live here), bytes [67108864]' },
+  { key: 'backlogBytes', file: 'sharding.backlog_bytes', flag: '--shard-backlog-bytes', env: 'SHARDLOG_SHARD_BACKLOG_BYTES', kind: 'int', min: 4096, max: 1 << 30, help: `bytes a shard may queue for another shard's full rings before requests to it wait (their clients' sockets are not read) and new metadata proposals wait [${DEFAULT_BACKLOG_BOUND.bytes}]` },
+  { key: 'backlogMessages', file: 'sharding.backlog_messages', flag: '--shard-backlog-messages', env: 'SHARDLOG_SHARD_BACKLOG_MESSAGES', kind: 'int', min: 1, max: 1 << 20, help: `messages a shard may queue for another shard, likewise [${DEFAULT_BACKLOG_BOUND.messages}]` },
   { key: 'bootTimeoutMs', file: 'sharding.boot_timeout_ms', flag: '--boot-timeout-ms', env: 'SHARDLOG_BOOT_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: 'shards must be ready within this [15000]' },
   { key: 'shutdownJoinTimeoutMs', file: 'sharding.shutdown_join_timeout_ms', flag: '--shutdown-join-timeout-ms', env: 'SHARDLOG_SHUTDOWN_JOIN_TIMEOUT_MS', kind: 'int', min: 100, max: 900_000, help: 'deadline for all shards to stop after shutdown starts [4000]' },
   { key: 'watchdogTimeoutMs', file: 'sharding.watchdog_timeout_ms', flag: '--watchdog-timeout-ms', env: 'SHARDLOG_WATCHDOG_TIMEOUT_MS', kind: 'int', min: 500, max: 600_000, help: 'a shard whose loop stalls this long stops the server [10000]' },
@@ -101,6 +106,8 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   replyInboxCapacity: 1024,
   ringSlotSize: 0, // chosen by shard count: ringSlotSizeFor()
   arenaSize: 64 << 20,
+  backlogBytes: DEFAULT_BACKLOG_BOUND.bytes,
+  backlogMessages: DEFAULT_BACKLOG_BOUND.messages,
   bootTimeoutMs: 15_000,
   shutdownJoinTimeoutMs: 4_000,
   watchdogTimeoutMs: 10_000,

@@ -1,7 +1,7 @@
 // Prometheus exporter. Shard counters live in shared memory, written by the core; at scrape time each metric's
 // collect() copies them out with Atomics loads. The `shard` label is attached here, not by the core.
 import client from 'prom-client';
-import { CTL, METRIC, MeshView } from '../shared/layout.js';
+import { CTL, MAILBOX_METRIC, METRIC, MeshView } from '../shared/layout.js';
 import { DROP_REASONS, DROP_VARIANTS, LANES } from '../shared/frames.js';
 
 export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) => boolean): client.Registry {
@@ -92,6 +92,36 @@ export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) =
     collect() {
       for (const [lane, name] of LANES.entries()) this.set({ lane: name }, core.ringCapacity(core.ringAddress(0, 0, lane)));
     },
+  });
+
+  // The mailbox's queue from `shard` towards `target` (host/node/server/mailbox.ts): what waits for the target's
+  // full rings, and the producers (a client request, a metadata proposal) held back while it was over its bound.
+  const perTarget = (which: number, value: (raw: bigint) => number) => function (this: client.Gauge | client.Counter) {
+    if (this instanceof client.Counter) this.reset();
+    for (const shard of shards) for (const target of shards) {
+      if (target === shard) continue;
+      const labels = { shard: String(shard), target: String(target) };
+      const v = value(mesh.counter(core.mailboxMetricAddress(shard, target, which)));
+      if (this instanceof client.Counter) this.inc(labels, v);
+      else this.set(labels, v);
+    }
+  };
+  new client.Gauge({
+    name: 'shard_backlog_bytes', help: 'Bytes a shard has queued for another shard whose rings are full (not yet in a ring)',
+    labelNames: ['shard', 'target'], registers: [registry], collect: perTarget(MAILBOX_METRIC.backlogBytes, Number),
+  });
+  new client.Gauge({
+    name: 'shard_backlog_messages', help: 'Messages a shard has queued for another shard whose rings are full',
+    labelNames: ['shard', 'target'], registers: [registry], collect: perTarget(MAILBOX_METRIC.backlogMessages, Number),
+  });
+  new client.Counter({
+    name: 'shard_backpressure_waits_total',
+    help: 'Requests and metadata proposals held back (their client socket not read) because the backlog towards target was over its bound',
+    labelNames: ['shard', 'target'], registers: [registry], collect: perTarget(MAILBOX_METRIC.waits, Number),
+  });
+  new client.Counter({
+    name: 'shard_backpressure_wait_seconds_total', help: 'Time those requests and proposals spent held back, summed',
+    labelNames: ['shard', 'target'], registers: [registry], collect: perTarget(MAILBOX_METRIC.waitMicros, (raw) => Number(raw) / 1e6),
   });
 
   new client.Gauge({

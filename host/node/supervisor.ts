@@ -128,6 +128,7 @@ export class Supervisor {
           perConnection: config.loginFailuresPerConnection, lockoutFailures: config.loginLockoutFailures,
           lockoutMs: config.loginLockoutMs, delayMs: config.loginFailureDelayMs,
         },
+        backlog: { bytes: config.backlogBytes, messages: config.backlogMessages },
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };

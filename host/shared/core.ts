@@ -29,6 +29,7 @@ export interface CoreExports extends VsrExports {
   shardStorageSize(): number;
   metricsAddress(shard: number, which: number): number;
   dropCounterAddress(shard: number, variant: number, reason: number): number;
+  mailboxMetricAddress(shard: number, target: number, which: number): number;
   frameLane(variant: number, kind: number): number;
   ringAddress(src: number, dst: number, lane: number): number;
   ringDepth(ring: number): number;

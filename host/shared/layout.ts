@@ -39,6 +39,9 @@ export const METRIC = {
   loginFailures: 12, loginsThrottled: 13, sessionsRevoked: 14,
 } as const;
 
+// Per-shard, per-target counters of the host mailbox (index for CoreExports.mailboxMetricAddress).
+export const MAILBOX_METRIC = { backlogBytes: 0, backlogMessages: 1, waits: 2, waitMicros: 3 } as const;
+
 // Control words (index for CoreExports.controlAddress).
 export const CONTROL = { shutdown: 0, instantiated: 1, go: 2, ready: 3, metadataApplied: 4 } as const;
 

@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { checkWaitCanary, compileCore, instantiateCore } from '../../host/shared/core.js';
 import { defaultCoreWasm } from '../../host/shared/paths.js';
-import { FRAME_HEADER, F, Lifecycle, Variant } from '../../host/shared/frames.js';
+import { DROP_REASONS, DROP_VARIANTS, FRAME_HEADER, F, Lifecycle, Variant } from '../../host/shared/frames.js';
+import { MAILBOX_METRIC, METRIC } from '../../host/shared/layout.js';
 import { loadMesh } from './core-loader.js';
 
 const require = createRequire(import.meta.url);
@@ -108,6 +109,25 @@ describe('core.wasm ABI', () => {
         assert.equal(b.recvNext(), 0);
         const misrouted = mesh.main.dropCounterAddress(1, 7 /* lifecycle */, 4 /* misrouted */);
         assert.equal(new BigUint64Array(mesh.memory.buffer)[misrouted / 8], 1n);
+      }
+    }
+  });
+
+  it('gives each shard a mailbox metric per target and kind, all distinct and inside that shard\'s metrics block', async () => {
+    for (const shards of [1, 2, 5, 33]) {
+      const { main } = await loadMesh('release', shards);
+      const seen = new Set<number>();
+      const fixed = new Set(Object.values(METRIC).map((which) => main.metricsAddress(0, which)));
+      for (let shard = 0; shard < shards; shard++) {
+        // After the shard's last drop counter (the end of its fixed metrics), before the next shard's block.
+        const block = main.dropCounterAddress(shard, DROP_VARIANTS.length - 1, DROP_REASONS.length - 1) + 8;
+        const next = shard + 1 < shards ? main.metricsAddress(shard + 1, 0) : main.ringAddress(0, 0, 0);
+        for (let target = 0; target < shards; target++) for (const which of Object.values(MAILBOX_METRIC)) {
+          const at = main.mailboxMetricAddress(shard, target, which);
+          assert.ok(at >= block && at + 8 <= next, `shard ${shard} target ${target} metric ${which} at ${at} outside [${block}, ${next})`);
+          assert.ok(!seen.has(at) && !fixed.has(at), `shard ${shard} target ${target} metric ${which} shares ${at}`);
+          seen.add(at);
+        }
       }
     }
   });

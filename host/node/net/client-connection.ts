@@ -35,6 +35,20 @@ export class ClientConnection {
   private busy = false;
   private open = true;
   private ending = false; // endAfterAnswer(): the request being answered is the last one
+  private held = 0; // requests of this connection waiting for room between shards (reading stays paused)
+
+  // Paused while a request of this connection waits for room in the queue towards another shard: the socket is
+  // not read (the kernel's buffers fill and TCP pushes back on the client) until the request could be queued.
+  readonly reading: { pause(): void; resume(): void } = {
+    pause: () => {
+      this.held++;
+      this.socket.pause();
+    },
+    resume: () => {
+      this.held--;
+      if (this.held === 0 && this.queue.length <= 16) this.socket.resume();
+    },
+  };
 
   constructor(
     readonly id: number, readonly socket: net.Socket, readonly address: string, maxFrameBytes: number, private readonly handler: ConnectionHandler,
@@ -94,7 +108,7 @@ export class ClientConnection {
           this.socket.end(() => this.socket.destroy());
           break;
         }
-        if (this.queue.length <= 16 && this.socket.isPaused()) this.socket.resume();
+        if (this.queue.length <= 16 && this.held === 0 && this.socket.isPaused()) this.socket.resume();
       }
     } catch (error) {
       log.error(`client ${this.id} (${this.address}): request handler failed, closing: ${(error as Error).stack ?? error}`);

@@ -21,6 +21,7 @@ import { decodeSendMessages, emptyPollReply } from '../data/send-api.js';
 import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
 import { LoginThrottle, RateLimitedLog, type LoginThrottleSettings } from './login-throttle.js';
+import type { Producer } from './mailbox.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
 import { actsOnData } from './data-ops.js';
@@ -241,8 +242,8 @@ export class ClientRequests implements ConnectionHandler {
     if (!binding) return encodeEviction(h.client, EvictionReason.noSession);
     if (binding.client !== h.client || binding.session !== h.session) return encodeEviction(h.client, EvictionReason.sessionError);
     const session = this.sessionOf(conn);
-    if (isPartitionOperation(op)) return this.partitionOp(session, h, body);
-    return this.metadataOp(binding, session, h, body);
+    if (isPartitionOperation(op)) return this.partitionOp(session, h, body, conn.connection.reading);
+    return this.metadataOp(binding, session, h, body, conn.connection.reading);
   }
 
   private async register(conn: Conn, h: RequestHeader, body: Uint8Array): Promise<Answer> {
@@ -314,8 +315,8 @@ export class ClientRequests implements ConnectionHandler {
     if (info.operation !== Operation.nonReplicated) return this.reply(h, ErrorCode.featureUnavailable);
     if (!conn.binding) return this.reply(h, ErrorCode.unauthenticated);
     const session = this.sessionOf(conn);
-    if (code === 100) return this.poll(session, h, body);
-    if (code === 120) return this.getOffset(session, h, body);
+    if (code === 100) return this.poll(session, h, body, conn.connection.reading);
+    if (code === 120) return this.getOffset(session, h, body, conn.connection.reading);
     if (code === 102) return this.reply(h, ErrorCode.featureUnavailable);
     const read = readCommand(this.ctx.state, session, code, body) ?? await systemRead(this.ctx, session, code, body);
     if (!read) return this.reply(h, ErrorCode.invalidCommand);
@@ -324,13 +325,13 @@ export class ClientRequests implements ConnectionHandler {
 
   // --- metadata ops ---------------------------------------------------------------------------------------
 
-  private async metadataOp(binding: Binding, session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+  private async metadataOp(binding: Binding, session: Session, h: RequestHeader, body: Uint8Array, producer: Producer): Promise<Answer> {
     const prepared = await prepareOp(this.ctx.state, session, h.operation, body);
     if (!prepared.ok) return this.reply(h, prepared.status);
     // The metadata log refuses larger bodies; trailing bytes are accepted after a decoded body, so a client can
     // send one (a malformed body: a status, not a failed proposal).
     if (prepared.body.length > MAX_BODY_BYTES) return this.reply(h, ErrorCode.invalidCommand);
-    const result = await this.propose({ client: binding.client, session: binding.session, request: h.request, operation: h.operation, userId: binding.userId, body: prepared.body });
+    const result = await this.propose({ client: binding.client, session: binding.session, request: h.request, operation: h.operation, userId: binding.userId, body: prepared.body }, producer);
     if (result.status === VSR_NO_SESSION) return encodeEviction(h.client, EvictionReason.noSession);
     if (result.status === VSR_SESSION_MISMATCH) return encodeEviction(h.client, EvictionReason.sessionError);
     if (result.status === VSR_REQUEST_TOO_OLD) return encodeEviction(h.client, EvictionReason.sessionTooLow);
@@ -341,7 +342,11 @@ export class ClientRequests implements ConnectionHandler {
     return this.reply(h, 0, payload ? resultSuccess(payload) : resultRejection(result.result));
   }
 
-  private async propose(p: Parameters<typeof encodePropose>[0]) {
+  // A client's proposal waits with its connection paused while the metadata group holds new proposals back (a
+  // shard too far behind on committed ops, ShardContext.metadataRoom); internal ones wait at the group itself.
+  private async propose(p: Parameters<typeof encodePropose>[0], producer: Producer | null = null) {
+    const room = producer && this.ctx.metadataRoom(producer);
+    if (room) await room;
     const bytes = await this.ctx.rpc.call(0, Variant.lifecycle, Lifecycle.metadataSubmit, encodePropose(p));
     const reply = decodeProposeReply(bytes);
     if (reply.status === 0) await this.ctx.applied(reply.op);
@@ -350,8 +355,9 @@ export class ClientRequests implements ConnectionHandler {
 
   // --- partition ops --------------------------------------------------------------------------------------
 
-  private async partitionOp(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
-    if (h.operation === Operation.sendMessages) return this.send(session, h, body);
+  // `producer` is the client's connection: paused while its request waits for room towards the owner shard.
+  private async partitionOp(session: Session, h: RequestHeader, body: Uint8Array, producer: Producer): Promise<Answer> {
+    if (h.operation === Operation.sendMessages) return this.send(session, h, body, producer);
     const r = new Reader(body);
     const { consumer, stream, topic, partition } = readOffsetHead(r);
     const store = h.operation === Operation.storeConsumerOffset;
@@ -363,11 +369,11 @@ export class ClientRequests implements ConnectionHandler {
     const request: PartitionRequest = store
       ? { method: Method.storeOffset, target: this.targetOf(target), consumer: ref, offset }
       : { method: Method.deleteOffset, target: this.targetOf(target), consumer: ref };
-    const reply = await this.forward(target, Variant.consensus, 1, request);
+    const reply = await this.forward(target, Variant.consensus, 1, request, producer);
     return reply.status === 0 ? this.reply(h, 0, resultSuccess()) : this.reply(h, 0, resultRejection(reply.status));
   }
 
-  private async send(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+  private async send(session: Session, h: RequestHeader, body: Uint8Array, producer: Producer): Promise<Answer> {
     const decoded = decodeSendMessages(body);
     if (decoded.batch.length > this.ctx.settings.maxBatchBytes) {
       throw new WireError(`batch of ${decoded.batch.length} B exceeds the limit of ${this.ctx.settings.maxBatchBytes} B (--max-batch-bytes)`, ErrorCode.invalidMessagesCount);
@@ -379,12 +385,12 @@ export class ClientRequests implements ConnectionHandler {
     const u8 = this.ctx.storage.u8;
     const shared = decoded.batch.buffer === u8.buffer && this.ctx.ownerOf(target.streamId, target.topicId, target.partitionId) !== this.ctx.shard;
     const request = shared ? encodeSharedSendRequest(this.targetOf(target), u8, decoded.batch) : encodeSendRequestInPlace(this.targetOf(target), decoded.batch);
-    const reply = await this.forward(target, Variant.consensus, 1, request);
+    const reply = await this.forward(target, Variant.consensus, 1, request, producer);
     if (reply.status !== 0) return this.reply(h, reply.status);
     return this.reply(h, 0, reply.body);
   }
 
-  private async poll(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+  private async poll(session: Session, h: RequestHeader, body: Uint8Array, producer: Producer): Promise<Answer> {
     const r = new Reader(body);
     const { consumer, stream, topic, partition } = readOffsetHead(r);
     const strategy: PollingStrategy = readPollingStrategy(r);
@@ -405,8 +411,8 @@ export class ClientRequests implements ConnectionHandler {
     const arena = this.ctx.frameArena;
     const owner = this.ctx.ownerOf(target.streamId, target.topicId, target.partitionId);
     const { pieces, lent } = arena
-      ? await this.ctx.rpc.callInto(owner, Variant.lifecycle, Lifecycle.partitionRead, encodePartitionRequest(request), target.namespace, arena)
-      : { pieces: await this.forwardPieces(target, Variant.lifecycle, Lifecycle.partitionRead, request), lent: null };
+      ? await this.ctx.rpc.callInto(owner, Variant.lifecycle, Lifecycle.partitionRead, encodePartitionRequest(request), target.namespace, arena, producer)
+      : { pieces: await this.forwardPieces(target, Variant.lifecycle, Lifecycle.partitionRead, request, producer), lent: null };
     const { status } = decodePartitionReply(pieces[0]);
     const answer = status === 0 ? this.replyPieces(h, [pieces[0].subarray(4), ...pieces.slice(1)]) : this.reply(h, status);
     if (!lent) return answer;
@@ -417,13 +423,13 @@ export class ClientRequests implements ConnectionHandler {
     return { pieces: answer as Uint8Array[], done: () => arena!.release(lent) };
   }
 
-  private async getOffset(session: Session, h: RequestHeader, body: Uint8Array): Promise<Answer> {
+  private async getOffset(session: Session, h: RequestHeader, body: Uint8Array, producer: Producer): Promise<Answer> {
     const r = new Reader(body);
     const { consumer, stream, topic, partition } = readOffsetHead(r);
     const target = resolvePollTarget(this.ctx.state, session, consumer, stream, topic, partition, 'get-offset');
     if (!target.ok) return target.status === 0 ? this.reply(h, 0) : this.reply(h, target.status);
     const request: PartitionRequest = { method: Method.getOffset, target: this.targetOf(target), consumer: { kind: target.consumerKind, id: target.consumerId } };
-    const reply = await this.forward(target, Variant.lifecycle, Lifecycle.partitionRead, request);
+    const reply = await this.forward(target, Variant.lifecycle, Lifecycle.partitionRead, request, producer);
     return reply.status === 0 ? this.reply(h, 0, reply.body) : this.reply(h, reply.status);
   }
 
@@ -431,15 +437,15 @@ export class ClientRequests implements ConnectionHandler {
     return { appliedOp: this.ctx.state.appliedOp, streamId: t.streamId, topicId: t.topicId, partitionId: t.partitionId };
   }
 
-  private async forward(t: ForwardTarget, variant: number, kind: number, request: PartitionRequest | Uint8Array) {
-    return decodePartitionReply(joinPieces(await this.forwardPieces(t, variant, kind, request)));
+  private async forward(t: ForwardTarget, variant: number, kind: number, request: PartitionRequest | Uint8Array, producer: Producer) {
+    return decodePartitionReply(joinPieces(await this.forwardPieces(t, variant, kind, request, producer)));
   }
 
   // The owner's answer as its handler gave it (pieces, when the owner is this shard) or as it arrived.
-  private forwardPieces(t: ForwardTarget, variant: number, kind: number, request: PartitionRequest | Uint8Array): Promise<Uint8Array[]> {
+  private forwardPieces(t: ForwardTarget, variant: number, kind: number, request: PartitionRequest | Uint8Array, producer: Producer): Promise<Uint8Array[]> {
     const owner = this.ctx.ownerOf(t.streamId, t.topicId, t.partitionId);
     const payload = request instanceof Uint8Array ? request : encodePartitionRequest(request);
-    return this.ctx.rpc.callPieces(owner, variant, kind, payload, t.namespace);
+    return this.ctx.rpc.callPieces(owner, variant, kind, payload, t.namespace, producer);
   }
 
   // --- replies --------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import type { CoreExports } from '../../shared/core.js';
 import type { StorageCore } from '../io/storage-core.js';
 import type { FrameArena } from '../net/frame-arena.js';
 import type { MetadataState } from '../metadata/state.js';
+import type { Producer } from './mailbox.js';
 import type { ShardRpc } from './shard-rpc.js';
 
 export interface ServerSettings {
@@ -44,6 +45,10 @@ export interface ShardContext {
   // deleted group's offsets): those are not replayed at boot, so they are acknowledged only once done everywhere.
   appliedEverywhere(op: number): Promise<void>;
   ownerOf(streamId: number, topicId: number, partitionId: number): number;
+  // On the shard that runs the metadata group: null while every other shard's backlog from it is under its bound,
+  // else a promise that resolves once it is (with `producer` paused meanwhile). A proposal waits for it: its
+  // commit must reach every shard and is never dropped, so new ones are held at the source instead. Null elsewhere.
+  metadataRoom(producer?: Producer | null): Promise<void> | null;
   // This shard's connections (GetClients gathers every shard's).
   localClients(): ConnectedClient[];
 }

@@ -81,6 +81,9 @@ export class MetadataOwner {
     }
     if (methodOf(payload) !== Method.propose) throw new Error(`metadata: unknown method ${methodOf(payload)}`);
     const p = decodePropose(r);
+    // Its commit goes to every other shard and may not be dropped: while one of them is behind by more than the
+    // backlog bound, new proposals wait here (the source) rather than queue ever more commits behind it.
+    await this.ctx.metadataRoom();
     const result = p.client === 0n
       ? await this.opened.internal(p.operation, p.body, p.userId)
       : await this.opened.propose(p);

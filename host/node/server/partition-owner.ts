@@ -313,9 +313,10 @@ export class PartitionOwner {
   private publishStats(namespace: bigint, stats: PartitionStats | null): void {
     if (stats) this.ctx.state.partitionStats.set(namespace, stats);
     else this.ctx.state.partitionStats.delete(namespace);
+    // Only the newest stats matter: one still queued behind a slow shard is replaced, so they cannot pile up.
     const message = encodeStats(namespace, stats);
     for (let shard = 0; shard < this.ctx.shards; shard++) {
-      if (shard !== this.ctx.shard) this.ctx.rpc.notify(shard, Variant.lifecycle, Lifecycle.forwardClientSend, message);
+      if (shard !== this.ctx.shard) this.ctx.rpc.notifyLatest(shard, Variant.lifecycle, Lifecycle.forwardClientSend, namespace, message);
     }
   }
 }

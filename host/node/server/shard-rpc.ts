@@ -1,9 +1,11 @@
 // Request/reply between shards on top of the mailbox: a call carries a correlation id, its answer comes back on
 // the reply lane (FORWARD_CLIENT_SEND, or PARTITION_READ_REPLY for reads) with the same id. A call to this shard
 // itself runs the handler directly. Messages with correlation 0 are one-way (broadcasts, stats notices).
+// A call waits for room in the mailbox's backlog towards its target (with its producer, a client connection,
+// paused meanwhile); an answer never waits: it is owed to a call the peer already made (mailbox.ts).
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { joinPieces } from '../../shared/copy.js';
-import { writeInPlace, type InPlace, type Mailbox, type Payload, type ShardMessage } from './mailbox.js';
+import { writeInPlace, type InPlace, type Mailbox, type Payload, type Producer, type ShardMessage } from './mailbox.js';
 
 // A handler's answer: bytes, or pieces (sent back to back into the ring, or handed to a caller on this shard as they
 // are), or an answer written in place into the ring (built as pieces for a caller on this shard), or null for none.
@@ -66,26 +68,26 @@ export class ShardRpc {
     this.handlers.set(key(variant, kind), handler);
   }
 
-  call(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): Promise<Uint8Array> {
-    return this.callPieces(target, variant, kind, payload, group).then(joinPieces);
+  call(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n, producer: Producer | null = null): Promise<Uint8Array> {
+    return this.callPieces(target, variant, kind, payload, group, producer).then(joinPieces);
   }
 
   // The answer as the handler gave it when it ran on this shard (pieces are not joined: a poll reply goes to the
   // socket from where its records are), or as the one buffer it arrived in from another shard.
-  callPieces(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n): Promise<Uint8Array[]> {
+  callPieces(target: number, variant: number, kind: number, payload: Uint8Array, group = 0n, producer: Producer | null = null): Promise<Uint8Array[]> {
     if (target === this.self) {
       return Promise.resolve(this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload }))
         .then((answer) => piecesOf(isInPlace(answer) ? answer.build() : answer));
     }
-    return this.remote(target, variant, kind, payload, group, null).then((reply) => [reply]);
+    return this.remote(target, variant, kind, payload, group, null, producer).then((reply) => [reply]);
   }
 
-  private remote(target: number, variant: number, kind: number, payload: Uint8Array, group: bigint, lend: Lender | null): Promise<Uint8Array> {
+  private remote(target: number, variant: number, kind: number, payload: Uint8Array, group: bigint, lend: Lender | null, producer: Producer | null): Promise<Uint8Array> {
     const correlation = this.next;
     this.next = this.next === 0xffff_ffff ? 1 : this.next + 1;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.waiting.set(correlation, { resolve, reject, lend });
-      this.mailbox.send(target, variant, kind, correlation, payload, group);
+      this.mailbox.sendWhenRoom(target, variant, kind, correlation, payload, group, producer);
     });
   }
 
@@ -93,9 +95,9 @@ export class ShardRpc {
   // `lend.take`): written there in place when the handler runs on this shard and answers in place, or assembled
   // there as it arrives from another shard when it is large. The caller gets that region back with the answer
   // and returns it (`lend.release`) when done with the bytes.
-  async callInto(target: number, variant: number, kind: number, payload: Uint8Array, group: bigint, lend: Lender): Promise<{ pieces: Uint8Array[]; lent: Uint8Array | null }> {
+  async callInto(target: number, variant: number, kind: number, payload: Uint8Array, group: bigint, lend: Lender, producer: Producer | null = null): Promise<{ pieces: Uint8Array[]; lent: Uint8Array | null }> {
     if (target !== this.self) {
-      const reply = await this.remote(target, variant, kind, payload, group, lend);
+      const reply = await this.remote(target, variant, kind, payload, group, lend, producer);
       return { pieces: [reply], lent: lend.owns(reply) ? reply : null };
     }
     const answer = await this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group, payload });
@@ -112,6 +114,15 @@ export class ShardRpc {
       return;
     }
     this.mailbox.send(target, variant, kind, 0, payload, group);
+  }
+
+  // A notice of the newest value under `key` (a partition's stats): one still queued for `target` is replaced.
+  notifyLatest(target: number, variant: number, kind: number, key: bigint, payload: Uint8Array): void {
+    if (target === this.self) {
+      void this.handlerFor(variant, kind)({ source: this.self, variant, kind, correlation: 0, group: 0n, payload });
+      return;
+    }
+    this.mailbox.sendLatest(target, variant, kind, key, payload);
   }
 
   // Every message the shard loop receives comes through here.

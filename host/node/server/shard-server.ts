@@ -18,7 +18,7 @@ import { ClientMetrics, ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
 import type { LoginThrottleSettings } from './login-throttle.js';
-import { Mailbox, type ShardMessage } from './mailbox.js';
+import { Mailbox, type BacklogBound, type Producer, type ShardMessage } from './mailbox.js';
 import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
 import { Method, decodeAppliedBarrier, decodeCommitted, decodeStats, encodeAppliedBarrier, encodePartitionReply, methodOf } from './shard-protocol.js';
@@ -37,6 +37,7 @@ export interface ShardServerOptions {
   clientHeartbeatMs: number;
   retentionIntervalMs: number; // how often the owned partitions' retention is applied (--retention-interval-ms)
   loginThrottle: LoginThrottleSettings;
+  backlog?: Partial<BacklogBound>; // of each target's queue in the mailbox (--shard-backlog-bytes/-messages)
 }
 
 const TICK_MS = 100;
@@ -80,9 +81,12 @@ export class ShardServer implements ShardContext {
     this.u64 = new BigUint64Array(memory.buffer);
     this.metadataAppliedIndex = core.controlAddress(CONTROL.metadataApplied) >> 3;
     const doorbell = (core.shardCtlAddress(this.shard) >> 2) + CTL.doorbell;
-    this.mailbox = new Mailbox(core, memory, this.shard, this.shards, undefined, () => {
-      Atomics.add(i32, doorbell, 1);
-      Atomics.notify(i32, doorbell);
+    this.mailbox = new Mailbox(core, memory, this.shard, this.shards, {
+      wake: () => {
+        Atomics.add(i32, doorbell, 1);
+        Atomics.notify(i32, doorbell);
+      },
+      bound: options.backlog,
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
     this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ClientMetrics(core, memory, this.shard), options.loginThrottle);
@@ -201,6 +205,10 @@ export class ShardServer implements ShardContext {
         this.waiters.splice(i, 1);
       }
     }
+  }
+
+  metadataRoom(producer: Producer | null = null): Promise<void> | null {
+    return this.metadata ? this.mailbox.roomEverywhere(producer) : null;
   }
 
   ownerOf(streamId: number, topicId: number, partitionId: number): number {

@@ -18,7 +18,7 @@ describe('shard mailbox', () => {
   for (const fragment of [16 << 10, 1 << 20]) it(`carries messages from 0 B to 3 MiB through a 64 KiB ring in fragments of up to ${fragment >> 10} KiB, whole and in order, with nothing dropped`, async () => {
     const mesh = await loadMesh('release', 2, 64, 1024);
     const [a, b] = [await mesh.shard(0), await mesh.shard(1)];
-    const sender = new Mailbox(a, mesh.memory, 0, 2, fragment);
+    const sender = new Mailbox(a, mesh.memory, 0, 2, { fragmentBytes: fragment });
     const receiver = new Mailbox(b, mesh.memory, 1, 2);
     const sizes = [0, 1, 100, 16 << 10, (16 << 10) + 1, 40_000, 200_000, 3 << 20, 7, 50_000, 33_000];
     // Every other message goes as pieces (an empty one among them) that fragments cut anywhere: it must arrive as
@@ -55,7 +55,7 @@ describe('shard mailbox', () => {
   it('keeps the two lanes apart: a reply overtakes a large request that is still queued', async () => {
     const mesh = await loadMesh('release', 2, 16, 1024);
     const [a, b] = [await mesh.shard(0), await mesh.shard(1)];
-    const sender = new Mailbox(a, mesh.memory, 0, 2, 4 << 10);
+    const sender = new Mailbox(a, mesh.memory, 0, 2, { fragmentBytes: 4 << 10 });
     const receiver = new Mailbox(b, mesh.memory, 1, 2);
     sender.send(1, Variant.lifecycle, Lifecycle.metadataSubmit, 1, pattern(1 << 20, 1));
     sender.send(1, Variant.lifecycle, Lifecycle.forwardClientSend, 2, pattern(10, 2));
