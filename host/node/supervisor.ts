@@ -11,6 +11,7 @@ import { waitWord } from '../shared/wait.js';
 import { ringSlotSizeFor, type ServerConfig } from './config.js';
 import type { Faults } from './faults.js';
 import { parseFsyncPolicy } from './io/fsync-policy.js';
+import { NetCounters } from './net/net-counters.js';
 import type { ListenerMessage, ShardWorkerData } from './shard-worker.js';
 
 const log = logger('main');
@@ -32,11 +33,13 @@ export interface BootOptions {
   wasmFile: string;
   faults: Faults;
   version: string;
+  maxConnections: number; // --max-connections, lowered to fit the descriptor limit (main.ts)
 }
 
 export class Supervisor {
   readonly shards: ShardHandle[] = [];
   readonly startedAt = Date.now();
+  readonly netCounters = new NetCounters(); // written by the serving shard, read by /metrics
   mesh!: MeshView;
   booted = false;
   private core!: CoreExports;
@@ -124,6 +127,12 @@ export class Supervisor {
         fsync: parseFsyncPolicy(config.fsync), rootUsername: config.rootUsername, rootPassword: config.rootPassword,
         segmentBytes: config.segmentBytes, verifyReadPayloads: config.verifyReads === 'full',
         clientHeartbeatMs: config.clientHeartbeatMs,
+        limits: {
+          unauthenticatedFrameBytes: config.maxUnauthenticatedFrameBytes, connectionBufferBytes: config.maxConnectionBufferBytes,
+          bufferedBytes: config.maxBufferedBytes, frameTimeoutMs: config.frameTimeoutMs, loginTimeoutMs: config.loginTimeoutMs,
+          idleTimeoutMs: config.idleTimeoutMs, maxConnections: this.options.maxConnections,
+        },
+        netCounters: this.netCounters.buffer,
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { ConsensusKind, Variant } from '../../host/shared/frames.js';
 import { MeshView } from '../../host/shared/layout.js';
 import { createMetricsRegistry } from '../../host/node/metrics.js';
+import { NetCounters } from '../../host/node/net/net-counters.js';
 import { loadMesh } from './core-loader.js';
 
 describe('metrics exporter', () => {
@@ -21,7 +22,7 @@ describe('metrics exporter', () => {
     }
     sender.shardFlush();
     assert.equal(sent, capacity);
-    const registry = createMetricsRegistry(new MeshView(mesh.memory, mesh.main), () => true);
+    const registry = createMetricsRegistry(new MeshView(mesh.memory, mesh.main), () => true, new NetCounters());
     const text = await registry.metrics();
     assert.match(text, /^frame_drops_total\{shard="1",variant="partition",reason="full"\} 3$/m);
     assert.doesNotMatch(text, /^frame_drops_total\{shard="0",variant="partition"/m);

@@ -103,7 +103,7 @@ export class ClientRequests implements ConnectionHandler {
       const binding = conn.binding;
       if (!binding || now - conn.lastSeen < staleMs) continue;
       if (groupsOfClient(this.ctx.state, binding.client).length === 0) continue;
-      conn.binding = null;
+      this.bind(conn, null);
       conn.stale = true;
       log.info(`client ${conn.connection.id} (${conn.connection.address}) silent for ${now - conn.lastSeen} ms: evicted from its consumer groups`);
       void this.leaveGroups(binding.client);
@@ -190,7 +190,7 @@ export class ClientRequests implements ConnectionHandler {
       const previous = conn.binding;
       const result = await handleRegister(this.ctx, previous, h, body);
       if (result.kind === 'evict') return encodeEviction(h.client, result.reason, result.versionMax, result.versionMin);
-      conn.binding = result.binding;
+      this.bind(conn, result.binding);
       // A new session replaced a bound one without a Logout: the old client is gone like a disconnected one.
       if (previous && previous.client !== result.binding.client) await this.leaveGroups(previous.client);
       return this.reply(h, 0, result.body, result.binding.session);
@@ -208,6 +208,12 @@ export class ClientRequests implements ConnectionHandler {
     return this.metadataOp(binding, session, h, body);
   }
 
+  // The connection's limits follow its session: small frames and a login deadline while it has none.
+  private bind(conn: Conn, binding: Binding | null): void {
+    conn.binding = binding;
+    conn.connection.setAuthenticated(binding !== null);
+  }
+
   private sessionOf(conn: Conn): Session {
     const b = conn.binding!;
     return { userId: b.userId, client: b.client, connectionId: conn.connection.id };
@@ -215,7 +221,7 @@ export class ClientRequests implements ConnectionHandler {
 
   private async logout(conn: Conn, h: RequestHeader): Promise<Answer> {
     const binding = conn.binding;
-    conn.binding = null;
+    this.bind(conn, null);
     if (binding) await this.leaveGroups(binding.client);
     return this.reply(h, 0);
   }

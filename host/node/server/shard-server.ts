@@ -12,8 +12,12 @@ import type { FsyncPolicy } from '../io/fsync-policy.js';
 import { applyOp, clearAllMembers, decodeSnapshot } from '../metadata/machine.js';
 import { createMetadataState, type MetadataState } from '../metadata/state.js';
 import type { ApplyResult, CommittedOp } from '../metadata/types.js';
-import { ClientConnection } from '../net/client-connection.js';
+import { LogLimiter } from '../../shared/log-limiter.js';
+import { ClientConnection, type ConnectionEnv, type Expiry } from '../net/client-connection.js';
+import { BufferBudget, type ConnectionLimits } from '../net/connection-limits.js';
+import { DescriptorReserve } from '../net/descriptors.js';
 import { FrameArena, frameArenaBytes } from '../net/frame-arena.js';
+import { NetCounters, type NetCounter } from '../net/net-counters.js';
 import { ClientMetrics, ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
@@ -34,9 +38,19 @@ export interface ShardServerOptions {
   segmentBytes?: number;
   verifyReadPayloads: boolean;
   clientHeartbeatMs: number;
+  limits: Omit<ConnectionLimits, 'maxFrameBytes'>;
+  netCounters: SharedArrayBuffer;
 }
 
 const TICK_MS = 100;
+// Descriptors the serving shard holds back and gives up when accept() runs out of them (EMFILE/ENFILE).
+const DESCRIPTOR_RESERVE = 16;
+const EXPIRY_COUNTER: Record<Expiry, NetCounter> = { login_timeout: 'closedLoginTimeout', idle_timeout: 'closedIdleTimeout', frame_timeout: 'closedFrameTimeout' };
+const EXPIRY_TEXT: Record<Expiry, string> = {
+  login_timeout: 'LoginTimeout: no successful Register within --login-timeout-ms',
+  idle_timeout: 'IdleTimeout: no traffic within --idle-timeout-ms',
+  frame_timeout: 'FrameTimeout: a frame still incomplete after --frame-timeout-ms',
+};
 
 export class ShardServer implements ShardContext {
   readonly shard: number;
@@ -53,6 +67,10 @@ export class ShardServer implements ShardContext {
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
   private arena: FrameArena | null = null;
+  private connectionEnv: ConnectionEnv | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly reserve = new DescriptorReserve(DESCRIPTOR_RESERVE);
+  private outOfDescriptors = false; // accept() failed with EMFILE/ENFILE and the reserve is given up
 
   get frameArena(): FrameArena | null {
     return this.arena;
@@ -206,22 +224,86 @@ export class ShardServer implements ShardContext {
     // The shard that serves connections assembles large send frames where every shard can read them.
     const bytes = frameArenaBytes(this.storage.unallocated);
     if (!this.arena && bytes > 0) this.arena = new FrameArena(this.storage.u8, this.storage.alloc(bytes), bytes);
+    const counters = new NetCounters(this.options.netCounters);
+    const limits: ConnectionLimits = { ...this.options.limits, maxFrameBytes: this.settings.maxFrameBytes };
+    counters.set('maxConnections', limits.maxConnections);
+    this.connectionEnv = { limits, counters, budget: new BufferBudget(limits.bufferedBytes, counters), logs: new LogLimiter(this.log), arena: this.arena };
+    // Errors after listen() are accept() failures: counted and logged (rate-limited), never fatal.
+    server.on('listening', () => server.on('error', (error) => this.acceptFailed(error as NodeJS.ErrnoException)));
+    if (!this.reserve.acquire()) this.log.warn(`could not hold ${DESCRIPTOR_RESERVE} spare file descriptors: the process is near its descriptor limit (ulimit -n)`);
+    const deadlines = [limits.frameTimeoutMs, limits.loginTimeoutMs, limits.idleTimeoutMs].filter((ms) => ms > 0);
+    const period = Math.max(10, Math.min(1_000, Math.floor(Math.min(...deadlines) / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), period);
+    this.sweepTimer.unref();
     return server;
   }
 
   private accept(socket: net.Socket): void {
-    const id = ++this.connectionSeq * this.shards + this.shard;
+    const env = this.connectionEnv!;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    const connection = new ClientConnection(id, socket, address, this.settings.maxFrameBytes, {
+    if (this.outOfDescriptors) {
+      // Out of descriptors a moment ago: this one goes back at once, and if the reserve can be held again the
+      // shortage is over.
+      socket.destroy();
+      env.counters.add('refusedDescriptors');
+      env.logs.log('connection refused', `refusing a connection from ${address}: out of file descriptors (ulimit -n)`);
+      this.recoverDescriptors();
+      return;
+    }
+    if (this.connections.size >= env.limits.maxConnections) {
+      socket.destroy();
+      env.counters.add('refusedMaxConnections');
+      env.logs.log('connection refused', `refusing a connection from ${address}: ${this.connections.size} connections open, the limit (--max-connections)`);
+      return;
+    }
+    const id = ++this.connectionSeq * this.shards + this.shard;
+    const connection = new ClientConnection(id, socket, address, {
       request: (c, frame) => this.requests.request(c, frame),
       closed: (c) => {
         this.connections.delete(c.id);
         this.requests.closed(c);
+        if (this.outOfDescriptors) this.recoverDescriptors();
       },
-    }, this.arena);
+    }, env);
     this.connections.set(id, connection);
     this.requests.attach(connection);
     this.log.debug(`client ${id} connected from ${address}`);
+  }
+
+  // libuv has already closed the pending connection (its EMFILE trick); what is left is to give the rest of the
+  // process room (/health, data files) and to say so once.
+  private acceptFailed(error: NodeJS.ErrnoException): void {
+    const env = this.connectionEnv!;
+    if (error.code === 'EMFILE' || error.code === 'ENFILE') {
+      env.counters.add(error.code === 'EMFILE' ? 'acceptEmfile' : 'acceptEnfile');
+      if (!this.outOfDescriptors) {
+        this.outOfDescriptors = true;
+        this.reserve.release();
+      }
+      env.logs.log('out of descriptors', `OutOfDescriptors: cannot accept client connections (${error.code}, ${this.connections.size} open); new connections are closed until descriptors are free again (raise ulimit -n or lower --max-connections)`, 'warn');
+      return;
+    }
+    env.counters.add('acceptOther');
+    env.logs.log('accept error', `accepting a client connection failed: ${error.code ?? error.message}`, 'warn');
+  }
+
+  private recoverDescriptors(): void {
+    if (!this.reserve.acquire()) return;
+    this.outOfDescriptors = false;
+    this.log.info('file descriptors are available again: accepting client connections');
+  }
+
+  // Closes the connections past a deadline (login, idle, incomplete frame).
+  private sweep(): void {
+    const env = this.connectionEnv!;
+    const now = Date.now();
+    for (const connection of this.connections.values()) {
+      const expiry = connection.expired(now);
+      if (!expiry) continue;
+      env.counters.add(EXPIRY_COUNTER[expiry]);
+      env.logs.log(expiry, `client ${connection.id} (${connection.address}): closing, ${EXPIRY_TEXT[expiry]}`);
+      connection.close();
+    }
   }
 
   localClients(): ConnectedClient[] {
@@ -253,6 +335,9 @@ export class ShardServer implements ShardContext {
 
   async stop(): Promise<void> {
     this.requests.stop();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.connectionEnv?.logs.flushAll();
+    this.reserve.release();
     const listener = this.listener;
     this.listener = null;
     for (const connection of this.connections.values()) connection.close();
