@@ -12,6 +12,7 @@ import { parseFaults } from './faults.js';
 import { type HttpServer, startHttp } from './http.js';
 import { createMetricsRegistry } from './metrics.js';
 import { descriptorHeadroom, descriptorLimit } from './net/descriptors.js';
+import { describeFsCause, mkdirCause } from './io/data-dir-errors.js';
 import { SignalPolicy } from './signals.js';
 import { Supervisor } from './supervisor.js';
 
@@ -43,10 +44,14 @@ function maxConnections(config: ServerConfig): number {
 
 function prepareDataDir(dir: string, source: string): void {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw mkdirCause(dir, error as NodeJS.ErrnoException);
+    }
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (error) {
-    throw userError('DataDirUnusable', `${source}: cannot use ${dir} as the data directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw userError('DataDirUnusable', `${source}: cannot use ${dir} as the data directory: ${describeFsCause(error)}`);
   }
 }
 
@@ -96,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
     await running.untilShutdown();
     log.info(`stopping (${SHUTDOWN_REASON_NAMES[running.shutdownReason] ?? running.shutdownReason})`);
   } catch (error) {
-    if (error instanceof ShardlogError && error.code === 'TcpListenFailed') userFault = true;
+    if (error instanceof ShardlogError && (error.code === 'TcpListenFailed' || error.code === 'DataDirUnusable')) userFault = true;
     const interrupted = error instanceof ShardlogError && error.code === 'BootInterrupted';
     if (interrupted) log.info(error.message);
     else log.error(describeError(error));

@@ -242,12 +242,11 @@ export class ShardServer implements ShardContext {
     const env = this.connectionEnv!;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
     if (this.outOfDescriptors) {
-      // Out of descriptors a moment ago: this one goes back at once, and if the reserve can be held again the
-      // shortage is over.
+      // Out of descriptors a moment ago: this one goes back at once (the sweep and closing connections end the
+      // shortage).
       socket.destroy();
       env.counters.add('refusedDescriptors');
       env.logs.log('connection refused', `refusing a connection from ${address}: out of file descriptors (ulimit -n)`);
-      this.recoverDescriptors();
       return;
     }
     if (this.connections.size >= env.limits.maxConnections) {
@@ -287,15 +286,22 @@ export class ShardServer implements ShardContext {
     env.logs.log('accept error', `accepting a client connection failed: ${error.code ?? error.message}`, 'warn');
   }
 
+  // The shortage is over when the reserve can be held again with as much room again to spare: a reserve taken
+  // back as soon as one descriptor is free would leave /health none.
   private recoverDescriptors(): void {
-    if (!this.reserve.acquire()) return;
+    const room = new DescriptorReserve(DESCRIPTOR_RESERVE);
+    if (!room.acquire()) return;
+    const held = this.reserve.acquire();
+    room.release();
+    if (!held) return;
     this.outOfDescriptors = false;
     this.log.info('file descriptors are available again: accepting client connections');
   }
 
-  // Closes the connections past a deadline (login, idle, incomplete frame).
+  // Closes the connections past a deadline (login, idle, incomplete frame); retries the descriptor reserve.
   private sweep(): void {
     const env = this.connectionEnv!;
+    if (this.outOfDescriptors) this.recoverDescriptors();
     const now = Date.now();
     for (const connection of this.connections.values()) {
       const expiry = connection.expired(now);

@@ -1,0 +1,223 @@
+// What unauthenticated or misbehaving clients can cost a real server (issue 14, items 4, 5, 11): frames before
+// login are small, bytes read and not answered are budgeted per connection and per shard (the socket is not read
+// while a frame waits), incomplete frames, unauthenticated and silent connections are closed at their deadline,
+// --max-connections refuses at accept, and junk connections do not flood the log. Deadlines are set small by
+// flag; the tests wait for the close with a bound and never measure time.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Connection } from '../../host/client/connection.js';
+import * as req from '../../host/client/requests.js';
+import { EvictionReason, Operation } from '../../host/shared/wire/codes.js';
+import { HEADER_SIZE, encodeRequest, type ServerFrame } from '../../host/shared/wire/header.js';
+import { waitFor, withTimeout } from './helpers/server.js';
+import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+
+const CLOSE_BOUND_MS = 10_000;
+let nextClient = 0x5151_0000_0000_0000_0000_0000_0000_0001n;
+
+// The value of one series of a /metrics family (0 when absent).
+async function metric(s: ProtocolServer, series: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+const metricReaches = (s: ProtocolServer, series: string, atLeast: number) =>
+  waitFor(`${series} >= ${atLeast}`, CLOSE_BOUND_MS, async () => ((await metric(s, series)) >= atLeast ? true : undefined));
+
+const ping = (client: bigint, session: bigint, bodyBytes = 0) =>
+  encodeRequest({ client, request: 1n, operation: Operation.nonReplicated, session, code: 1, body: new Uint8Array(bodyBytes) });
+
+// Registers as root on a raw connection; returns the client id and session to use.
+async function login(conn: Connection): Promise<{ client: bigint; session: bigint }> {
+  const client = nextClient++;
+  const answer = await conn.request(encodeRequest({ client, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword('iggy', 'iggy') }));
+  assert.ok(answer.kind === 'reply' && answer.status === 0, `login failed: ${JSON.stringify(answer.kind)}`);
+  const body = (answer as Extract<ServerFrame, { kind: 'reply' }>).body;
+  return { client, session: new DataView(body.buffer, body.byteOffset).getBigUint64(8, true) };
+}
+
+const closedWithin = (conn: Connection) => withTimeout(conn.closed, CLOSE_BOUND_MS, 'the server closed the connection');
+const isReplyOk = (answer: ServerFrame) => answer.kind === 'reply' && answer.status === 0;
+
+describe('connection limits: frames and buffered bytes', () => {
+  let s: ProtocolServer;
+  before(async () => {
+    s = await startProtocolServer(['--max-buffered-bytes', '262144', '--max-connection-buffer-bytes', '65536']);
+  });
+  after(() => s.stop());
+
+  it('before login, a frame larger than 4 KiB is answered with eviction InvalidRequestBodySize and the connection closed', async () => {
+    const conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+    // Only the header of a 64 MiB frame: the server must answer from the header, not wait for (or buffer) the body.
+    const header = ping(nextClient++, 0n).slice(0, HEADER_SIZE);
+    new DataView(header.buffer).setUint32(48, 64 << 20, true);
+    const answer = await conn.request(header);
+    assert.deepEqual(answer.kind === 'eviction' && answer.reason, EvictionReason.invalidRequestBodySize);
+    await closedWithin(conn);
+    assert.ok((await metric(s, 'client_connections_closed_total{reason="frame_before_login"}')) >= 1);
+    assert.match(s.server.output(), /FrameTooLargeBeforeLogin: a frame of 67108864 B before login/);
+  });
+
+  it('the limit rises at login and falls again at logout', async () => {
+    const conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+    try {
+      const anonymous = await conn.request(ping(nextClient++, 0n, 1000));
+      assert.ok(isReplyOk(anonymous), 'a small frame before login is fine');
+      const { client, session } = await login(conn);
+      assert.ok(isReplyOk(await conn.request(ping(client, session, 100_000))), 'a 100 KB frame once logged in');
+      const logout = await conn.request(encodeRequest({ client, request: 1n, operation: Operation.logout, session }));
+      assert.ok(isReplyOk(logout));
+      const after = await conn.request(ping(client, 0n, 100_000));
+      assert.deepEqual(after.kind === 'eviction' && after.reason, EvictionReason.invalidRequestBodySize, 'after logout the small limit is back');
+      await closedWithin(conn);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('a frame that does not fit the shard budget waits, unread, until another is answered', async () => {
+    const big = await Connection.open(s.address, CLOSE_BOUND_MS);
+    const small = await Connection.open(s.address, CLOSE_BOUND_MS);
+    try {
+      const a = await login(big);
+      const b = await login(small);
+      const before = await metric(s, 'client_read_pauses_total{budget="global"}');
+      // 300 KB is more than the 256 KiB budget: admitted alone, it holds the budget while it is incomplete.
+      const frame = ping(a.client, a.session, 300_000);
+      big.writeRaw(frame.subarray(0, 100_000));
+      await metricReaches(s, 'client_buffered_bytes', frame.length);
+      let answered = false;
+      const waiting = small.request(ping(b.client, b.session)).then((answer) => { answered = true; return answer; });
+      await metricReaches(s, 'client_read_pauses_total{budget="global"}', before + 1);
+      assert.equal(answered, false, 'the ping waits while the budget is held');
+      assert.ok(isReplyOk(await big.request(frame.subarray(100_000))), 'the large frame completes and is answered');
+      assert.ok(isReplyOk(await withTimeout(waiting, CLOSE_BOUND_MS, 'the waiting ping answered')));
+      assert.equal(await metric(s, 'client_buffered_bytes'), 0, 'everything answered: the budget is empty');
+    } finally {
+      await big.close();
+      await small.close();
+    }
+  });
+
+  it('a connection that sends more than its own budget is not read until its requests are answered, and gets every answer', async () => {
+    // A raw socket: it logs in, then pipelines three 40 KB requests and a ping in one write (64 KiB per connection).
+    const socket = net.connect(s.tcpPort, '127.0.0.1');
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let bytes = Buffer.alloc(0);
+      socket.on('data', (d: Buffer) => { bytes = Buffer.concat([bytes, d]); });
+      const has = (n: number) => waitFor(`${n} bytes of replies`, CLOSE_BOUND_MS, async () => (bytes.length >= n ? true : undefined));
+      const client = nextClient++;
+      socket.write(encodeRequest({ client, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword('iggy', 'iggy') }));
+      await has(HEADER_SIZE);
+      const loginSize = bytes.readUInt32LE(48);
+      await has(loginSize);
+      assert.equal(bytes.readUInt32LE(216), 0, 'logged in');
+      const session = bytes.readBigUInt64LE(HEADER_SIZE + 8);
+      bytes = bytes.subarray(loginSize);
+      const before = await metric(s, 'client_read_pauses_total{budget="connection"}');
+      socket.write(Buffer.concat([ping(client, session, 40_000), ping(client, session, 40_000), ping(client, session, 40_000), ping(client, session)]));
+      await has(4 * HEADER_SIZE);
+      for (let i = 0; i < 4; i++) assert.equal(bytes.readUInt32LE(i * HEADER_SIZE + 216), 0, `reply ${i} is ok`);
+      assert.ok((await metric(s, 'client_read_pauses_total{budget="connection"}')) > before, 'the connection was paused on its own budget');
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
+describe('connection limits: deadlines', () => {
+  let s: ProtocolServer;
+  before(async () => {
+    s = await startProtocolServer(['--login-timeout-ms', '400', '--idle-timeout-ms', '800', '--frame-timeout-ms', '300']);
+  });
+  after(() => s.stop());
+
+  it('a connection that does not log in is closed at the login deadline', async () => {
+    const before = await metric(s, 'client_connections_closed_total{reason="login_timeout"}');
+    const conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+    await closedWithin(conn);
+    assert.ok((await metric(s, 'client_connections_closed_total{reason="login_timeout"}')) > before);
+    assert.match(s.server.output(), /closing, LoginTimeout/);
+  });
+
+  it('a logged-in connection that leaves a frame incomplete is closed at the frame deadline', async () => {
+    const before = await metric(s, 'client_connections_closed_total{reason="frame_timeout"}');
+    const conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+    const { client, session } = await login(conn);
+    conn.writeRaw(ping(client, session, 1000).subarray(0, 700));
+    await closedWithin(conn);
+    assert.ok((await metric(s, 'client_connections_closed_total{reason="frame_timeout"}')) > before, 'the frame deadline (shorter than idle) closed it');
+  });
+
+  it('a silent logged-in connection is closed at the idle deadline; one that keeps pinging stays', async () => {
+    const before = await metric(s, 'client_connections_closed_total{reason="idle_timeout"}');
+    const silent = await Connection.open(s.address, CLOSE_BOUND_MS);
+    const active = await Connection.open(s.address, CLOSE_BOUND_MS);
+    try {
+      await login(silent);
+      const { client, session } = await login(active);
+      let closed = false;
+      void silent.closed.then(() => { closed = true; });
+      const deadline = Date.now() + CLOSE_BOUND_MS;
+      while (!closed) {
+        assert.ok(Date.now() < deadline, 'the silent connection was never closed');
+        assert.ok(isReplyOk(await active.request(ping(client, session))), 'the active connection is served');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(isReplyOk(await active.request(ping(client, session))), 'the active connection outlived the silent one');
+      assert.ok((await metric(s, 'client_connections_closed_total{reason="idle_timeout"}')) > before);
+    } finally {
+      await silent.close();
+      await active.close();
+    }
+  });
+});
+
+describe('connection limits: --max-connections and log noise', () => {
+  let s: ProtocolServer;
+  before(async () => {
+    s = await startProtocolServer(['--max-connections', '3']);
+  });
+  after(() => s.stop());
+
+  it('a connection over the limit is closed at once and counted; a place that frees up is usable', async () => {
+    await waitFor('no client connections open', CLOSE_BOUND_MS, async () => ((await metric(s, 'client_connections{shard="0"}')) === 0 ? true : undefined));
+    const kept = [];
+    for (let i = 0; i < 3; i++) {
+      const conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+      assert.ok(isReplyOk(await conn.request(ping(nextClient++, 0n))));
+      kept.push(conn);
+    }
+    const refused = await Connection.open(s.address, CLOSE_BOUND_MS);
+    await closedWithin(refused);
+    assert.equal(await metric(s, 'client_connections_refused_total{reason="max_connections"}'), 1);
+    assert.equal(await metric(s, 'client_max_connections'), 3);
+    await kept.pop()!.close();
+    await waitFor('a new connection served', CLOSE_BOUND_MS, async () => {
+      const conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+      try {
+        return isReplyOk(await conn.request(ping(nextClient++, 0n))) ? true : undefined;
+      } finally {
+        await conn.close();
+      }
+    });
+    for (const conn of kept) await conn.close();
+  });
+
+  it('200 connections with a broken frame write a handful of log lines, and all are counted', async () => {
+    const before = await metric(s, 'client_connections_closed_total{reason="frame_size"}');
+    for (let i = 0; i < 200; i++) {
+      const conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+      const bad = ping(nextClient++, 0n);
+      new DataView(bad.buffer).setUint32(48, 100, true);
+      conn.writeRaw(bad);
+      await closedWithin(conn);
+    }
+    await metricReaches(s, 'client_connections_closed_total{reason="frame_size"}', before + 200);
+    const lines = s.server.output().split('\n').filter((l) => /frame size 100 is outside/.test(l));
+    assert.ok(lines.length <= 5, `${lines.length} lines for 200 junk connections`);
+  });
+});
