@@ -221,3 +221,86 @@ describe('connection limits: --max-connections and log noise', () => {
     assert.ok(lines.length <= 5, `${lines.length} lines for 200 junk connections`);
   });
 });
+
+// Opens connections (each answered a Ping, so the server holds it) until the server closes one; returns those kept.
+async function fillUntilRefused(s: ProtocolServer, bound: number): Promise<Connection[]> {
+  const kept: Connection[] = [];
+  for (let i = 0; i < bound; i++) {
+    let conn: Connection;
+    try {
+      conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+    } catch {
+      return kept; // refused at connect: as good as closed
+    }
+    const answer = await conn.request(ping(nextClient++, 0n)).catch(() => null);
+    if (!answer) return kept;
+    kept.push(conn);
+  }
+  throw new Error(`the server kept ${bound} connections under a descriptor limit of ${NOFILE}`);
+}
+
+async function health(s: ProtocolServer): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${s.httpPort}/health`)).status;
+}
+
+// A new client is served once the others are gone (retried: the server sees the closes a moment later).
+async function newClientServed(s: ProtocolServer): Promise<void> {
+  await waitFor('a new client served', CLOSE_BOUND_MS, async () => {
+    const conn = await Connection.open(s.address, CLOSE_BOUND_MS);
+    try {
+      const { client, session } = await login(conn);
+      return isReplyOk(await conn.request(ping(client, session))) ? true : undefined;
+    } finally {
+      await conn.close();
+    }
+  });
+}
+
+const NOFILE = 256;
+
+describe('connection limits: file descriptors (server run with ulimit -n 256)', () => {
+  it('by default connections are limited below the descriptor limit: past it they are refused and /health answers', async () => {
+    const s = await startProtocolServer(['--login-timeout-ms', '0'], {}, undefined, { nofile: NOFILE });
+    const kept: Connection[] = [];
+    try {
+      const max = await metric(s, 'client_max_connections');
+      assert.ok(max > 0 && max < NOFILE, `client_max_connections ${max}`);
+      assert.match(s.server.output(), new RegExp(`at most ${max} client connections: the process may open ${NOFILE} file descriptors`));
+      kept.push(...await fillUntilRefused(s, NOFILE));
+      assert.equal(kept.length, max, 'exactly the limit was kept');
+      assert.ok((await metric(s, 'client_connections_refused_total{reason="max_connections"}')) >= 1);
+      assert.equal(await health(s), 200);
+      assert.equal(await metric(s, 'client_accept_errors_total{code="EMFILE"}'), 0, 'never ran out of descriptors');
+      for (const conn of kept.splice(0)) await conn.close();
+      await newClientServed(s);
+    } finally {
+      for (const conn of kept) await conn.close();
+      await s.stop();
+    }
+  });
+
+  it('with --max-connections above what descriptors allow, EMFILE is logged once, counted, /health still answers, and clients are served again once others close', async () => {
+    const s = await startProtocolServer(['--login-timeout-ms', '0', '--max-connections', '100000'], {}, undefined, { nofile: NOFILE });
+    const kept: Connection[] = [];
+    try {
+      assert.match(s.server.output(), /--max-connections: 100000 connections is more than the 256 file descriptors/);
+      kept.push(...await fillUntilRefused(s, NOFILE));
+      await metricReaches(s, 'client_accept_errors_total{code="EMFILE"}', 1);
+      assert.equal(await health(s), 200, '/health answers while client connections are refused');
+      // More attempts while out of descriptors: refused, and not one more log line each.
+      for (let i = 0; i < 20; i++) {
+        const conn = await Connection.open(s.address, CLOSE_BOUND_MS).catch(() => null);
+        if (conn) await closedWithin(conn);
+      }
+      assert.equal(await health(s), 200);
+      const lines = s.server.output().split('\n').filter((l) => /OutOfDescriptors|refusing a connection/.test(l));
+      assert.ok(lines.length >= 1 && lines.length <= 10, `${lines.length} log lines about refused connections:\n${lines.join('\n')}`);
+      for (const conn of kept.splice(0)) await conn.close();
+      await newClientServed(s);
+      await waitFor('the recovery logged', CLOSE_BOUND_MS, async () => (/file descriptors are available again/.test(s.server.output()) ? true : undefined));
+    } finally {
+      for (const conn of kept) await conn.close();
+      await s.stop();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 // The protocol server of one shard: its copy of the committed metadata, the partitions it owns, the client
 // connections the kernel handed it, and the messages it exchanges with the other shards. Shard 0 also runs the
 // metadata group. The shard loop (shard-worker.ts) feeds it ring frames and calls turn() every loop turn.
+import fs from 'node:fs';
 import net from 'node:net';
 import { type CoreExports } from '../../shared/core.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
@@ -70,7 +71,7 @@ export class ShardServer implements ShardContext {
   private connectionEnv: ConnectionEnv | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly reserve = new DescriptorReserve(DESCRIPTOR_RESERVE);
-  private outOfDescriptors = false; // accept() failed with EMFILE/ENFILE and the reserve is given up
+  private descriptorShortage = false; // the process ran out of descriptors and the reserve is given up
 
   get frameArena(): FrameArena | null {
     return this.arena;
@@ -241,12 +242,20 @@ export class ShardServer implements ShardContext {
   private accept(socket: net.Socket): void {
     const env = this.connectionEnv!;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (this.outOfDescriptors) {
+    if (this.descriptorShortage) {
       // Out of descriptors a moment ago: this one goes back at once (the sweep and closing connections end the
       // shortage).
       socket.destroy();
       env.counters.add('refusedDescriptors');
       env.logs.log('connection refused', `refusing a connection from ${address}: out of file descriptors (ulimit -n)`);
+      return;
+    }
+    const exhausted = this.descriptorsExhausted();
+    if (exhausted) {
+      // This connection took the last descriptor: it goes back, and so does the reserve, for the rest of the process.
+      socket.destroy();
+      env.counters.add('refusedDescriptors');
+      this.outOfDescriptors(exhausted);
       return;
     }
     if (this.connections.size >= env.limits.maxConnections) {
@@ -261,7 +270,7 @@ export class ShardServer implements ShardContext {
       closed: (c) => {
         this.connections.delete(c.id);
         this.requests.closed(c);
-        if (this.outOfDescriptors) this.recoverDescriptors();
+        if (this.descriptorShortage) this.recoverDescriptors();
       },
     }, env);
     this.connections.set(id, connection);
@@ -269,19 +278,35 @@ export class ShardServer implements ShardContext {
     this.log.debug(`client ${id} connected from ${address}`);
   }
 
-  // libuv has already closed the pending connection (its EMFILE trick); what is left is to give the rest of the
-  // process room (/health, data files) and to say so once.
-  private acceptFailed(error: NodeJS.ErrnoException): void {
+  // libuv hides EMFILE from accept() (it closes the pending connections itself and reports nothing), so the shard
+  // looks for itself: a descriptor it cannot open right after an accept means the process is at its limit.
+  private descriptorsExhausted(): 'EMFILE' | 'ENFILE' | null {
+    try {
+      fs.closeSync(fs.openSync('/dev/null', 'r'));
+      return null;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === 'EMFILE' || code === 'ENFILE' ? code : null;
+    }
+  }
+
+  // Gives up the reserve (so /health, /metrics and the data files get descriptors) and says so, rate-limited.
+  private outOfDescriptors(code: string): void {
     const env = this.connectionEnv!;
+    env.counters.add(code === 'EMFILE' ? 'acceptEmfile' : code === 'ENFILE' ? 'acceptEnfile' : 'acceptOther');
+    if (!this.descriptorShortage) {
+      this.descriptorShortage = true;
+      this.reserve.release();
+    }
+    env.logs.log('out of descriptors', `OutOfDescriptors: cannot accept client connections (${code}, ${this.connections.size} open); new connections are closed until descriptors are free again (raise ulimit -n or lower --max-connections)`, 'warn');
+  }
+
+  private acceptFailed(error: NodeJS.ErrnoException): void {
     if (error.code === 'EMFILE' || error.code === 'ENFILE') {
-      env.counters.add(error.code === 'EMFILE' ? 'acceptEmfile' : 'acceptEnfile');
-      if (!this.outOfDescriptors) {
-        this.outOfDescriptors = true;
-        this.reserve.release();
-      }
-      env.logs.log('out of descriptors', `OutOfDescriptors: cannot accept client connections (${error.code}, ${this.connections.size} open); new connections are closed until descriptors are free again (raise ulimit -n or lower --max-connections)`, 'warn');
+      this.outOfDescriptors(error.code);
       return;
     }
+    const env = this.connectionEnv!;
     env.counters.add('acceptOther');
     env.logs.log('accept error', `accepting a client connection failed: ${error.code ?? error.message}`, 'warn');
   }
@@ -294,14 +319,14 @@ export class ShardServer implements ShardContext {
     const held = this.reserve.acquire();
     room.release();
     if (!held) return;
-    this.outOfDescriptors = false;
+    this.descriptorShortage = false;
     this.log.info('file descriptors are available again: accepting client connections');
   }
 
   // Closes the connections past a deadline (login, idle, incomplete frame); retries the descriptor reserve.
   private sweep(): void {
     const env = this.connectionEnv!;
-    if (this.outOfDescriptors) this.recoverDescriptors();
+    if (this.descriptorShortage) this.recoverDescriptors();
     const now = Date.now();
     for (const connection of this.connections.values()) {
       const expiry = connection.expired(now);
