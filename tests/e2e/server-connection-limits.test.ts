@@ -38,6 +38,27 @@ async function login(conn: Connection): Promise<{ client: bigint; session: bigin
   return { client, session: new DataView(body.buffer, body.byteOffset).getBigUint64(8, true) };
 }
 
+// A raw socket logged in as root (for pipelining, which Connection does not do): its client id, session, and the
+// bytes that arrive after the login reply.
+async function rawLogin(s: ProtocolServer): Promise<{ socket: net.Socket; client: bigint; session: bigint; received: () => Buffer; closed: Promise<void> }> {
+  const socket = net.connect(s.tcpPort, '127.0.0.1');
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let bytes = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => { bytes = Buffer.concat([bytes, d]); });
+  const has = (n: number) => waitFor(`${n} bytes of replies`, CLOSE_BOUND_MS, async () => (bytes.length >= n ? true : undefined));
+  const client = nextClient++;
+  socket.write(encodeRequest({ client, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword('iggy', 'iggy') }));
+  await has(HEADER_SIZE);
+  const size = bytes.readUInt32LE(48);
+  await has(size);
+  assert.equal(bytes.readUInt32LE(216), 0, 'logged in');
+  const session = bytes.readBigUInt64LE(HEADER_SIZE + 8);
+  bytes = bytes.subarray(size);
+  return { socket, client, session, received: () => bytes, closed };
+}
+
 const closedWithin = (conn: Connection) => withTimeout(conn.closed, CLOSE_BOUND_MS, 'the server closed the connection');
 const isReplyOk = (answer: ServerFrame) => answer.kind === 'reply' && answer.status === 0;
 
@@ -102,25 +123,13 @@ describe('connection limits: frames and buffered bytes', () => {
   });
 
   it('a connection that sends more than its own budget is not read until its requests are answered, and gets every answer', async () => {
-    // A raw socket: it logs in, then pipelines three 40 KB requests and a ping in one write (64 KiB per connection).
-    const socket = net.connect(s.tcpPort, '127.0.0.1');
+    // Three 40 KB requests and a ping pipelined in one write (64 KiB per connection).
+    const { socket, client, session, received } = await rawLogin(s);
     try {
-      await new Promise((resolve) => socket.once('connect', resolve));
-      let bytes = Buffer.alloc(0);
-      socket.on('data', (d: Buffer) => { bytes = Buffer.concat([bytes, d]); });
-      const has = (n: number) => waitFor(`${n} bytes of replies`, CLOSE_BOUND_MS, async () => (bytes.length >= n ? true : undefined));
-      const client = nextClient++;
-      socket.write(encodeRequest({ client, request: 0n, operation: Operation.register, session: 0n, body: req.registerWithPassword('iggy', 'iggy') }));
-      await has(HEADER_SIZE);
-      const loginSize = bytes.readUInt32LE(48);
-      await has(loginSize);
-      assert.equal(bytes.readUInt32LE(216), 0, 'logged in');
-      const session = bytes.readBigUInt64LE(HEADER_SIZE + 8);
-      bytes = bytes.subarray(loginSize);
       const before = await metric(s, 'client_read_pauses_total{budget="connection"}');
       socket.write(Buffer.concat([ping(client, session, 40_000), ping(client, session, 40_000), ping(client, session, 40_000), ping(client, session)]));
-      await has(4 * HEADER_SIZE);
-      for (let i = 0; i < 4; i++) assert.equal(bytes.readUInt32LE(i * HEADER_SIZE + 216), 0, `reply ${i} is ok`);
+      await waitFor('four replies', CLOSE_BOUND_MS, async () => (received().length >= 4 * HEADER_SIZE ? true : undefined));
+      for (let i = 0; i < 4; i++) assert.equal(received().readUInt32LE(i * HEADER_SIZE + 216), 0, `reply ${i} is ok`);
       assert.ok((await metric(s, 'client_read_pauses_total{budget="connection"}')) > before, 'the connection was paused on its own budget');
     } finally {
       socket.destroy();
@@ -131,7 +140,7 @@ describe('connection limits: frames and buffered bytes', () => {
 describe('connection limits: deadlines', () => {
   let s: ProtocolServer;
   before(async () => {
-    s = await startProtocolServer(['--login-timeout-ms', '400', '--idle-timeout-ms', '800', '--frame-timeout-ms', '300']);
+    s = await startProtocolServer(['--login-timeout-ms', '400', '--idle-timeout-ms', '800', '--frame-timeout-ms', '300', '--max-connection-buffer-bytes', '1048576']);
   });
   after(() => s.stop());
 
@@ -173,6 +182,34 @@ describe('connection limits: deadlines', () => {
       await silent.close();
       await active.close();
     }
+  });
+});
+
+describe('connection limits: answers a client does not read', () => {
+  let s: ProtocolServer;
+  before(async () => {
+    s = await startProtocolServer(['--idle-timeout-ms', '800', '--max-connection-buffer-bytes', '1048576']);
+  });
+  after(() => s.stop());
+
+  it('are not piled up: the connection stops being served, then is closed as idle', async () => {
+    const setup = await s.connect();
+    const stream = (await setup.createStream('unread')).id;
+    const topic = (await setup.createTopic({ stream, name: 't', partitionsCount: 1 })).id;
+    await setup.sendMessages({ stream, topic, messages: [{ payload: new Uint8Array(1 << 20).fill(1) }] });
+    await setup.close();
+    const { socket, client, session } = await rawLogin(s);
+    socket.pause(); // reads nothing from now on
+    const before = await metric(s, 'client_requests_total{shard="0"}');
+    // 200 polls of the 1 MiB message, pipelined: 200 MiB of answers if they were all written.
+    const poll = encodeRequest({ client, request: 1n, operation: Operation.nonReplicated, session, code: 100, body: req.pollMessages({ stream, topic, partition: 0, strategy: { kind: 'first' }, count: 1 }) });
+    socket.write(Buffer.concat(Array.from({ length: 200 }, () => poll)));
+    // The client reads nothing, so it would not see the close either: the server's counters say it.
+    await metricReaches(s, 'client_connections_closed_total{reason="idle_timeout"}', 1);
+    await waitFor('the connection gone', CLOSE_BOUND_MS, async () => ((await metric(s, 'client_connections{shard="0"}')) === 0 ? true : undefined));
+    const answered = (await metric(s, 'client_requests_total{shard="0"}')) - before;
+    assert.ok(answered < 200, `${answered} of 200 polls answered to a client that read none`);
+    socket.destroy();
   });
 });
 

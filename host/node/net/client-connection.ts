@@ -65,6 +65,7 @@ export class ClientConnection {
   private lastActivity = Date.now();
   private frameStartedAt: number | null = null; // first byte of the incomplete frame, while the client owes bytes
   private lastWords: Uint8Array | null = null; // answered once the queue is done, then the connection ends
+  private unreadSince: number | null = null; // answers waiting for the client to read them (the socket's buffer is full)
   private readonly retry = () => this.split(EMPTY);
 
   constructor(
@@ -99,7 +100,10 @@ export class ClientConnection {
   expired(now: number): Expiry | null {
     if (!this.open || this.lastWords) return null;
     const { frameTimeoutMs, loginTimeoutMs, idleTimeoutMs } = this.env.limits;
-    if (this.frameStartedAt !== null && now - this.frameStartedAt > frameTimeoutMs) return 'frame_timeout';
+    // Not read (paused) is the server's doing, not the client's: the frame clock restarts when reading resumes.
+    if (this.frameStartedAt !== null && !this.socket.isPaused() && now - this.frameStartedAt > frameTimeoutMs) return 'frame_timeout';
+    // A client that does not read its answers is as idle as one that sends nothing.
+    if (this.unreadSince !== null && idleTimeoutMs > 0 && now - this.unreadSince > idleTimeoutMs) return 'idle_timeout';
     if (this.busy || this.queue.length > 0) return null;
     if (!this.authenticated && loginTimeoutMs > 0 && now - this.unauthenticatedSince > loginTimeoutMs) return 'login_timeout';
     if (idleTimeoutMs > 0 && now - this.lastActivity > idleTimeoutMs) return 'idle_timeout';
@@ -164,6 +168,7 @@ export class ClientConnection {
       if (!this.socket.isPaused()) this.socket.pause();
     } else if (this.socket.isPaused() && this.queue.length <= 16) {
       this.socket.resume();
+      if (this.frameStartedAt !== null) this.frameStartedAt = Date.now();
     }
   }
 
@@ -210,6 +215,8 @@ export class ClientConnection {
         }
         this.write(answer);
         this.lastActivity = Date.now();
+        // Answers the client does not read are not piled up in memory: the next request waits until they drain.
+        if (this.socket.writableLength > this.env.limits.connectionBufferBytes) await this.drained();
         if (this.blockedOn === 'connection') this.split(EMPTY); // its frame may fit now
         this.updateReading();
       }
@@ -220,6 +227,20 @@ export class ClientConnection {
       this.busy = false;
     }
     this.sayLastWords();
+  }
+
+  private async drained(): Promise<void> {
+    this.unreadSince = Date.now();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+    this.unreadSince = null;
   }
 
   private write(answer: Answer): void {
