@@ -98,26 +98,31 @@ describe('connection limits: frames and buffered bytes', () => {
     }
   });
 
-  it('a frame that does not fit the shard budget waits, unread, until another is answered', async () => {
+  it('a frame that does not fit the shard budget waits, unread, until another is answered; small requests still pass', async () => {
     const big = await Connection.open(s.address, CLOSE_BOUND_MS);
+    const medium = await Connection.open(s.address, CLOSE_BOUND_MS);
     const small = await Connection.open(s.address, CLOSE_BOUND_MS);
     try {
       const a = await login(big);
-      const b = await login(small);
+      const b = await login(medium);
+      const c = await login(small);
       const before = await metric(s, 'client_read_pauses_total{budget="global"}');
       // 300 KB is more than the 256 KiB budget: admitted alone, it holds the budget while it is incomplete.
       const frame = ping(a.client, a.session, 300_000);
       big.writeRaw(frame.subarray(0, 100_000));
       await metricReaches(s, 'client_buffered_bytes', frame.length);
       let answered = false;
-      const waiting = small.request(ping(b.client, b.session)).then((answer) => { answered = true; return answer; });
+      const waiting = medium.request(ping(b.client, b.session, 10_000)).then((answer) => { answered = true; return answer; });
       await metricReaches(s, 'client_read_pauses_total{budget="global"}', before + 1);
-      assert.equal(answered, false, 'the ping waits while the budget is held');
+      assert.equal(answered, false, 'the 10 KB request waits while the budget is held');
+      assert.ok(isReplyOk(await small.request(ping(c.client, c.session))), 'a connection\'s one small request is never shut out');
+      assert.equal(answered, false);
       assert.ok(isReplyOk(await big.request(frame.subarray(100_000))), 'the large frame completes and is answered');
-      assert.ok(isReplyOk(await withTimeout(waiting, CLOSE_BOUND_MS, 'the waiting ping answered')));
+      assert.ok(isReplyOk(await withTimeout(waiting, CLOSE_BOUND_MS, 'the waiting request answered')));
       assert.equal(await metric(s, 'client_buffered_bytes'), 0, 'everything answered: the budget is empty');
     } finally {
       await big.close();
+      await medium.close();
       await small.close();
     }
   });

@@ -14,7 +14,8 @@ export interface ConnectionLimits {
 
 // Bytes of admitted frames (read, or announced and being read) not yet answered, over every connection. A frame is
 // admitted when it fits or when nothing else is held (so a frame larger than the budget can still pass alone);
-// a connection whose frame does not fit stops reading until some other frame is answered.
+// a connection whose frame does not fit stops reading until some other frame is answered. (A connection's one
+// small frame is admitted regardless: client-connection.ts.)
 export class BufferBudget {
   private used = 0;
   private readonly waiting = new Set<() => void>();
@@ -30,6 +31,12 @@ export class BufferBudget {
     this.used += bytes;
     this.counters.set('bufferedBytes', this.used);
     return true;
+  }
+
+  // Takes `bytes` whether or not they fit (small frames that are always admitted).
+  take(bytes: number): void {
+    this.used += bytes;
+    this.counters.set('bufferedBytes', this.used);
   }
 
   release(bytes: number): void {
