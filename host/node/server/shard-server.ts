@@ -1,7 +1,6 @@
 // The protocol server of one shard: its copy of the committed metadata, the partitions it owns, the client
 // connections the kernel handed it, and the messages it exchanges with the other shards. Shard 0 also runs the
 // metadata group. The shard loop (shard-worker.ts) feeds it ring frames and calls turn() every loop turn.
-import fs from 'node:fs';
 import net from 'node:net';
 import { type CoreExports } from '../../shared/core.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
@@ -13,12 +12,10 @@ import type { FsyncPolicy } from '../io/fsync-policy.js';
 import { applyOp, clearAllMembers, decodeSnapshot } from '../metadata/machine.js';
 import { createMetadataState, type MetadataState } from '../metadata/state.js';
 import type { ApplyResult, CommittedOp } from '../metadata/types.js';
-import { LogLimiter } from '../../shared/log-limiter.js';
-import { ClientConnection, type ConnectionEnv, type Expiry } from '../net/client-connection.js';
-import { BufferBudget, type ConnectionLimits } from '../net/connection-limits.js';
-import { DescriptorReserve } from '../net/descriptors.js';
+import { ClientConnection } from '../net/client-connection.js';
+import { ConnectionGuard } from '../net/connection-guard.js';
+import type { ConnectionLimits } from '../net/connection-limits.js';
 import { FrameArena, frameArenaBytes } from '../net/frame-arena.js';
-import { NetCounters, type NetCounter } from '../net/net-counters.js';
 import { ClientMetrics, ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
@@ -44,14 +41,6 @@ export interface ShardServerOptions {
 }
 
 const TICK_MS = 100;
-// Descriptors the serving shard holds back and gives up when accept() runs out of them (EMFILE/ENFILE).
-const DESCRIPTOR_RESERVE = 16;
-const EXPIRY_COUNTER: Record<Expiry, NetCounter> = { login_timeout: 'closedLoginTimeout', idle_timeout: 'closedIdleTimeout', frame_timeout: 'closedFrameTimeout' };
-const EXPIRY_TEXT: Record<Expiry, string> = {
-  login_timeout: 'LoginTimeout: no successful Register within --login-timeout-ms',
-  idle_timeout: 'IdleTimeout: no traffic within --idle-timeout-ms',
-  frame_timeout: 'FrameTimeout: a frame still incomplete after --frame-timeout-ms',
-};
 
 export class ShardServer implements ShardContext {
   readonly shard: number;
@@ -68,10 +57,7 @@ export class ShardServer implements ShardContext {
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
   private arena: FrameArena | null = null;
-  private connectionEnv: ConnectionEnv | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private readonly reserve = new DescriptorReserve(DESCRIPTOR_RESERVE);
-  private descriptorShortage = false; // the process ran out of descriptors and the reserve is given up
+  private guard: ConnectionGuard | null = null; // limits of the client connections (the serving shard)
 
   get frameArena(): FrameArena | null {
     return this.arena;
@@ -225,116 +211,30 @@ export class ShardServer implements ShardContext {
     // The shard that serves connections assembles large send frames where every shard can read them.
     const bytes = frameArenaBytes(this.storage.unallocated);
     if (!this.arena && bytes > 0) this.arena = new FrameArena(this.storage.u8, this.storage.alloc(bytes), bytes);
-    const counters = new NetCounters(this.options.netCounters);
     const limits: ConnectionLimits = { ...this.options.limits, maxFrameBytes: this.settings.maxFrameBytes };
-    counters.set('maxConnections', limits.maxConnections);
-    this.connectionEnv = { limits, counters, budget: new BufferBudget(limits.bufferedBytes, counters), logs: new LogLimiter(this.log), arena: this.arena };
-    // Errors after listen() are accept() failures: counted and logged (rate-limited), never fatal.
-    server.on('listening', () => server.on('error', (error) => this.acceptFailed(error as NodeJS.ErrnoException)));
-    if (!this.reserve.acquire()) this.log.warn(`could not hold ${DESCRIPTOR_RESERVE} spare file descriptors: the process is near its descriptor limit (ulimit -n)`);
-    const deadlines = [limits.frameTimeoutMs, limits.loginTimeoutMs, limits.idleTimeoutMs].filter((ms) => ms > 0);
-    const period = Math.max(10, Math.min(1_000, Math.floor(Math.min(...deadlines) / 4)));
-    this.sweepTimer = setInterval(() => this.sweep(), period);
-    this.sweepTimer.unref();
+    const guard = new ConnectionGuard(limits, this.options.netCounters, this.arena, this.log, this.connections);
+    this.guard = guard;
+    // Errors after listen() are accept() failures: counted and logged, never fatal (before, bindListener reports).
+    server.on('listening', () => server.on('error', (error) => guard.acceptFailed(error as NodeJS.ErrnoException)));
     return server;
   }
 
   private accept(socket: net.Socket): void {
-    const env = this.connectionEnv!;
+    const guard = this.guard!;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (this.descriptorShortage) {
-      // Out of descriptors a moment ago: this one goes back at once (the sweep and closing connections end the
-      // shortage).
-      socket.destroy();
-      env.counters.add('refusedDescriptors');
-      env.logs.log('connection refused', `refusing a connection from ${address}: out of file descriptors (ulimit -n)`);
-      return;
-    }
-    const exhausted = this.descriptorsExhausted();
-    if (exhausted) {
-      // This connection took the last descriptor: it goes back, and so does the reserve, for the rest of the process.
-      socket.destroy();
-      env.counters.add('refusedDescriptors');
-      this.outOfDescriptors(exhausted);
-      return;
-    }
-    if (this.connections.size >= env.limits.maxConnections) {
-      socket.destroy();
-      env.counters.add('refusedMaxConnections');
-      env.logs.log('connection refused', `refusing a connection from ${address}: ${this.connections.size} connections open, the limit (--max-connections)`);
-      return;
-    }
+    if (!guard.admit(socket, address)) return;
     const id = ++this.connectionSeq * this.shards + this.shard;
     const connection = new ClientConnection(id, socket, address, {
       request: (c, frame) => this.requests.request(c, frame),
       closed: (c) => {
         this.connections.delete(c.id);
         this.requests.closed(c);
-        if (this.descriptorShortage) this.recoverDescriptors();
+        guard.closed();
       },
-    }, env);
+    }, guard.env);
     this.connections.set(id, connection);
     this.requests.attach(connection);
     this.log.debug(`client ${id} connected from ${address}`);
-  }
-
-  // libuv hides EMFILE from accept() (it closes the pending connections itself and reports nothing), so the shard
-  // looks for itself: a descriptor it cannot open right after an accept means the process is at its limit.
-  private descriptorsExhausted(): 'EMFILE' | 'ENFILE' | null {
-    try {
-      fs.closeSync(fs.openSync('/dev/null', 'r'));
-      return null;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      return code === 'EMFILE' || code === 'ENFILE' ? code : null;
-    }
-  }
-
-  // Gives up the reserve (so /health, /metrics and the data files get descriptors) and says so, rate-limited.
-  private outOfDescriptors(code: string): void {
-    const env = this.connectionEnv!;
-    env.counters.add(code === 'EMFILE' ? 'acceptEmfile' : code === 'ENFILE' ? 'acceptEnfile' : 'acceptOther');
-    if (!this.descriptorShortage) {
-      this.descriptorShortage = true;
-      this.reserve.release();
-    }
-    env.logs.log('out of descriptors', `OutOfDescriptors: cannot accept client connections (${code}, ${this.connections.size} open); new connections are closed until descriptors are free again (raise ulimit -n or lower --max-connections)`, 'warn');
-  }
-
-  private acceptFailed(error: NodeJS.ErrnoException): void {
-    if (error.code === 'EMFILE' || error.code === 'ENFILE') {
-      this.outOfDescriptors(error.code);
-      return;
-    }
-    const env = this.connectionEnv!;
-    env.counters.add('acceptOther');
-    env.logs.log('accept error', `accepting a client connection failed: ${error.code ?? error.message}`, 'warn');
-  }
-
-  // The shortage is over when the reserve can be held again with as much room again to spare: a reserve taken
-  // back as soon as one descriptor is free would leave /health none.
-  private recoverDescriptors(): void {
-    const room = new DescriptorReserve(DESCRIPTOR_RESERVE);
-    if (!room.acquire()) return;
-    const held = this.reserve.acquire();
-    room.release();
-    if (!held) return;
-    this.descriptorShortage = false;
-    this.log.info('file descriptors are available again: accepting client connections');
-  }
-
-  // Closes the connections past a deadline (login, idle, incomplete frame); retries the descriptor reserve.
-  private sweep(): void {
-    const env = this.connectionEnv!;
-    if (this.descriptorShortage) this.recoverDescriptors();
-    const now = Date.now();
-    for (const connection of this.connections.values()) {
-      const expiry = connection.expired(now);
-      if (!expiry) continue;
-      env.counters.add(EXPIRY_COUNTER[expiry]);
-      env.logs.log(expiry, `client ${connection.id} (${connection.address}): closing, ${EXPIRY_TEXT[expiry]}`);
-      connection.close();
-    }
   }
 
   localClients(): ConnectedClient[] {
@@ -366,9 +266,7 @@ export class ShardServer implements ShardContext {
 
   async stop(): Promise<void> {
     this.requests.stop();
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.connectionEnv?.logs.flushAll();
-    this.reserve.release();
+    this.guard?.stop();
     const listener = this.listener;
     this.listener = null;
     for (const connection of this.connections.values()) connection.close();
