@@ -5,8 +5,8 @@
 // What a connection may cost is bounded (connection-limits.ts): before login its frames are small (Ping, Register
 // and Logout are all it may send); every frame is admitted against a per-connection and a shard-wide budget of
 // bytes read and not yet answered, and the socket is not read while a frame waits for room; an incomplete frame,
-// a connection that does not log in and one that stays silent are closed when their deadline passes (the shard
-// server's sweep calls expired()).
+// a connection that does not log in and one that stays silent are closed when their deadline passes (the
+// connection guard's sweep calls expired()).
 import type net from 'node:net';
 import { WireError } from '../../shared/wire/buffer.js';
 import { EvictionReason, Operation } from '../../shared/wire/codes.js';
