@@ -6,7 +6,7 @@ import fs from 'node:fs';
 // Descriptors kept back by default for everything that is not a client connection: data files, the HTTP listener
 // and its requests, worker threads' event descriptors.
 export function descriptorHeadroom(limit: number): number {
-  return Math.max(64, Math.floor(limit / 8));
+  return Math.max(96, Math.floor(limit / 8));
 }
 
 // The soft RLIMIT_NOFILE of this process (`ulimit -n`), or null where /proc does not say (not Linux).
