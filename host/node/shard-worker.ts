@@ -28,7 +28,7 @@ export interface ShardWorkerData {
   tcpAddress: string; // shard 0 binds it and serves the client connections
 }
 
-// Messages from shard 0 to the main thread about the client listener.
+// Messages to the main thread: shard 0 about the client listener, any shard about a data directory it cannot use.
 export type ListenerMessage =
   | { type: 'tcp-listening'; address: string }
   | { type: 'tcp-failed'; message: string }
