@@ -37,6 +37,13 @@ export interface ServerConfig {
   loginLockoutFailures: number;
   loginLockoutMs: number;
   loginFailureDelayMs: number;
+  maxConnections: number;
+  maxUnauthenticatedFrameBytes: number;
+  maxConnectionBufferBytes: number;
+  maxBufferedBytes: number;
+  frameTimeoutMs: number;
+  loginTimeoutMs: number;
+  idleTimeoutMs: number;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
@@ -83,6 +90,13 @@ const OPTIONS: Option[] = [
   { key: 'loginLockoutFailures', file: 'auth.lockout_failures', flag: '--login-lockout-failures', env: 'SHARDLOG_LOGIN_LOCKOUT_FAILURES', kind: 'int', min: 1, max: 1_000_000, help: 'failed logins from one address, each within --login-lockout-ms of the last, after which its logins are refused unchecked [20]' },
   { key: 'loginLockoutMs', file: 'auth.lockout_ms', flag: '--login-lockout-ms', env: 'SHARDLOG_LOGIN_LOCKOUT_MS', kind: 'int', min: 100, max: 86_400_000, help: 'failed logins are remembered this long after the last one; a locked-out address stays refused until quiet this long [60000]' },
   { key: 'loginFailureDelayMs', file: 'auth.failure_delay_ms', flag: '--login-failure-delay-ms', env: 'SHARDLOG_LOGIN_FAILURE_DELAY_MS', kind: 'int', min: 0, max: 60_000, help: 'the 2nd failed login of an address or username is answered this late, each further one twice as late, up to 32x [100]' },
+  { key: 'maxConnections', file: 'tcp.max_connections', flag: '--max-connections', env: 'SHARDLOG_MAX_CONNECTIONS', kind: 'int', min: 1, max: 10_000_000, help: 'client connections at once; more are closed at accept (counted). Unset, it is lowered to fit the descriptor limit (ulimit -n, less max(96, 1/8) for files) [10000]' },
+  { key: 'maxUnauthenticatedFrameBytes', file: 'tcp.max_unauthenticated_frame_bytes', flag: '--max-unauthenticated-frame-bytes', env: 'SHARDLOG_MAX_UNAUTHENTICATED_FRAME_BYTES', kind: 'int', min: 2048, max: 64 << 20, help: 'largest frame before login (Ping, Register, Logout); a larger one is answered with Eviction InvalidRequestBodySize and the connection closed [4096]' },
+  { key: 'maxConnectionBufferBytes', file: 'tcp.max_connection_buffer_bytes', flag: '--max-connection-buffer-bytes', env: 'SHARDLOG_MAX_CONNECTION_BUFFER_BYTES', kind: 'int', min: 4096, max: 1 << 30, help: 'bytes one connection may have read and not yet answered; past it the socket is not read (one frame alone may be larger) [33554432]' },
+  { key: 'maxBufferedBytes', file: 'tcp.max_buffered_bytes', flag: '--max-buffered-bytes', env: 'SHARDLOG_MAX_BUFFERED_BYTES', kind: 'int', min: 65536, max: 2 ** 40, help: 'the same over all connections; past it sockets are not read until requests are answered [268435456]' },
+  { key: 'frameTimeoutMs', file: 'tcp.frame_timeout_ms', flag: '--frame-timeout-ms', env: 'SHARDLOG_FRAME_TIMEOUT_MS', kind: 'int', min: 10, max: 3_600_000, help: 'a frame whose first bytes came must be complete within this, or the connection is closed [30000]' },
+  { key: 'loginTimeoutMs', file: 'tcp.login_timeout_ms', flag: '--login-timeout-ms', env: 'SHARDLOG_LOGIN_TIMEOUT_MS', kind: 'int', min: 0, max: 3_600_000, help: 'a connection must log in (Register) within this, or it is closed; 0 = no limit [10000]' },
+  { key: 'idleTimeoutMs', file: 'tcp.idle_timeout_ms', flag: '--idle-timeout-ms', env: 'SHARDLOG_IDLE_TIMEOUT_MS', kind: 'int', min: 0, max: 86_400_000, help: 'a connection that sends nothing for this long is closed (the SDKs ping every 5 s); 0 = no limit [300000]' },
   { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
   { key: 'retentionIntervalMs', file: 'storage.retention_interval_ms', flag: '--retention-interval-ms', env: 'SHARDLOG_RETENTION_INTERVAL_MS', kind: 'int', min: 10, max: 86_400_000, help: 'how often each shard removes the sealed segments its topics\' message_expiry and max_topic_size no longer keep (max_topic_size is also checked after every append), ms [60000]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
@@ -128,6 +142,13 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   loginLockoutFailures: DEFAULT_LOGIN_THROTTLE.lockoutFailures,
   loginLockoutMs: DEFAULT_LOGIN_THROTTLE.lockoutMs,
   loginFailureDelayMs: DEFAULT_LOGIN_THROTTLE.delayMs,
+  maxConnections: 10_000,
+  maxUnauthenticatedFrameBytes: 4096,
+  maxConnectionBufferBytes: 32 << 20,
+  maxBufferedBytes: 256 << 20,
+  frameTimeoutMs: 30_000,
+  loginTimeoutMs: 10_000,
+  idleTimeoutMs: 300_000,
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };

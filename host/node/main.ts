@@ -6,11 +6,13 @@ import { ShardlogError, describeError, userError } from '../shared/errors.js';
 import { ShutdownReason, SHUTDOWN_REASON_NAMES } from '../shared/layout.js';
 import { logger, setLogLevel } from '../shared/log.js';
 import { defaultCoreWasm, repoRoot } from '../shared/paths.js';
-import { helpText, parseConfig, sourceOf } from './config.js';
+import { helpText, parseConfig, sourceOf, type ServerConfig } from './config.js';
 import { allowedCpus, resolveShardCpus } from './cpu.js';
 import { parseFaults } from './faults.js';
 import { type HttpServer, startHttp } from './http.js';
 import { createMetricsRegistry } from './metrics.js';
+import { descriptorHeadroom, descriptorLimit } from './net/descriptors.js';
+import { describeFsCause, mkdirCause } from './io/data-dir-errors.js';
 import { SignalPolicy } from './signals.js';
 import { Supervisor } from './supervisor.js';
 
@@ -24,12 +26,32 @@ function version(): string {
   return pkg.version;
 }
 
+// --max-connections as given, or its default lowered so that connections cannot take every descriptor the process
+// may open (then /health, /metrics and the data files would be shut out too).
+function maxConnections(config: ServerConfig): number {
+  const limit = descriptorLimit();
+  if (limit === null) return config.maxConnections;
+  const room = Math.max(1, limit - descriptorHeadroom(limit));
+  const given = config.sources.maxConnections;
+  if (given) {
+    if (config.maxConnections > room) log.warn(`${given}: ${config.maxConnections} connections is more than the ${limit} file descriptors of this process leave room for (ulimit -n); past about ${room}, connections are refused as descriptors run out`);
+    return config.maxConnections;
+  }
+  if (config.maxConnections <= room) return config.maxConnections;
+  log.info(`at most ${room} client connections: the process may open ${limit} file descriptors (ulimit -n); raise it or set --max-connections`);
+  return room;
+}
+
 function prepareDataDir(dir: string, source: string): void {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw mkdirCause(dir, error as NodeJS.ErrnoException);
+    }
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (error) {
-    throw userError('DataDirUnusable', `${source}: cannot use ${dir} as the data directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw userError('DataDirUnusable', `${source}: cannot use ${dir} as the data directory: ${describeFsCause(error)}`);
   }
 }
 
@@ -54,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     const faults = parseFaults(process.env.SHARDLOG_FAULT);
     const wasmFile = path.resolve(config.coreWasm ?? defaultCoreWasm);
 
-    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version() });
+    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version(), maxConnections: maxConnections(config) });
     supervisor = running;
     const signals = new SignalPolicy(DUPLICATE_SIGNAL_MS);
     const onSignal = (signal: NodeJS.Signals) => {
@@ -73,13 +95,13 @@ export async function main(argv: string[]): Promise<number> {
 
     http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running);
     await running.boot();
-    http.serveMetrics(createMetricsRegistry(running.mesh, (id) => running.isAlive(id)));
+    http.serveMetrics(createMetricsRegistry(running.mesh, (id) => running.isAlive(id), running.netCounters));
     log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), Iggy TCP ${running.tcpAddress}, http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
 
     await running.untilShutdown();
     log.info(`stopping (${SHUTDOWN_REASON_NAMES[running.shutdownReason] ?? running.shutdownReason})`);
   } catch (error) {
-    if (error instanceof ShardlogError && error.code === 'TcpListenFailed') userFault = true;
+    if (error instanceof ShardlogError && (error.code === 'TcpListenFailed' || error.code === 'DataDirUnusable')) userFault = true;
     const interrupted = error instanceof ShardlogError && error.code === 'BootInterrupted';
     if (interrupted) log.info(error.message);
     else log.error(describeError(error));

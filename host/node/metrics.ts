@@ -3,8 +3,9 @@
 import client from 'prom-client';
 import { CTL, MAILBOX_METRIC, METRIC, MeshView } from '../shared/layout.js';
 import { DROP_REASONS, DROP_VARIANTS, LANES } from '../shared/frames.js';
+import type { NetCounters } from './net/net-counters.js';
 
-export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) => boolean): client.Registry {
+export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) => boolean, net: NetCounters): client.Registry {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const shards = Array.from({ length: mesh.shards }, (_, i) => i);
@@ -144,6 +145,24 @@ export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) =
       for (const shard of shards) this.inc({ shard: String(shard) }, mesh.ctl(shard, CTL.heartbeat) >>> 0);
     },
   });
+
+  // The client listener's protection (net/net-counters.ts): one family per spec, a labelled series per counter.
+  const families = new Map<string, { help: string; label: string; gauge: boolean }>();
+  for (const { spec } of net.entries()) families.set(spec.family, { help: spec.help, label: spec.label, gauge: spec.gauge === true });
+  for (const [family, { help, label, gauge }] of families) {
+    const series = () => net.entries().filter((e) => e.spec.family === family);
+    const labelNames = label ? [label] : [];
+    if (gauge) {
+      new client.Gauge({ name: family, help, labelNames, registers: [registry], collect() {
+        for (const { spec, value } of series()) this.set(label ? { [label]: spec.value } : {}, value);
+      } });
+    } else {
+      new client.Counter({ name: family, help, labelNames, registers: [registry], collect() {
+        this.reset();
+        for (const { spec, value } of series()) this.inc(label ? { [label]: spec.value } : {}, value);
+      } });
+    }
+  }
 
   return registry;
 }

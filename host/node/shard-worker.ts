@@ -11,6 +11,7 @@ import { logger, setLogLevel, type Level } from '../shared/log.js';
 import { waitWord } from '../shared/wait.js';
 import { pinCurrentThread } from './cpu.js';
 import type { Faults } from './faults.js';
+import { describeFsCause, isDataDirError } from './io/data-dir-errors.js';
 import { ShardServer, type ShardServerOptions } from './server/shard-server.js';
 
 export interface ShardWorkerData {
@@ -27,10 +28,11 @@ export interface ShardWorkerData {
   tcpAddress: string; // shard 0 binds it and serves the client connections
 }
 
-// Messages from shard 0 to the main thread about the client listener.
+// Messages to the main thread: shard 0 about the client listener, any shard about a data directory it cannot use.
 export type ListenerMessage =
   | { type: 'tcp-listening'; address: string }
-  | { type: 'tcp-failed'; message: string };
+  | { type: 'tcp-failed'; message: string }
+  | { type: 'data-dir-failed'; message: string }; // the disk under the data directory refused (full, read-only)
 
 const DRAIN_BUDGET = 256; // frames per turn before yielding to the event loop
 const IDLE_SPINS = 64; // ring scans before announcing sleep
@@ -128,7 +130,14 @@ class Shard {
   }
 
   private async startServing(): Promise<void> {
-    await this.server.start();
+    try {
+      await this.server.start();
+    } catch (error) {
+      if (!isDataDirError(error)) throw error;
+      const message = `data directory ${this.data.server.settings.dataDir}: ${describeFsCause(error)} (shard ${this.data.shard}, opening its data)`;
+      parentPort?.postMessage({ type: 'data-dir-failed', message } satisfies ListenerMessage);
+      return;
+    }
     if (this.data.shard === 0) {
       let bound;
       try {

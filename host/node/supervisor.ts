@@ -11,6 +11,7 @@ import { waitWord } from '../shared/wait.js';
 import { ringSlotSizeFor, type ServerConfig } from './config.js';
 import type { Faults } from './faults.js';
 import { parseFsyncPolicy } from './io/fsync-policy.js';
+import { NetCounters } from './net/net-counters.js';
 import type { ListenerMessage, ShardWorkerData } from './shard-worker.js';
 
 const log = logger('main');
@@ -32,11 +33,13 @@ export interface BootOptions {
   wasmFile: string;
   faults: Faults;
   version: string;
+  maxConnections: number; // --max-connections, lowered to fit the descriptor limit (main.ts)
 }
 
 export class Supervisor {
   readonly shards: ShardHandle[] = [];
   readonly startedAt = Date.now();
+  readonly netCounters = new NetCounters(); // written by the serving shard, read by /metrics
   mesh!: MeshView;
   booted = false;
   private core!: CoreExports;
@@ -49,6 +52,7 @@ export class Supervisor {
   private listened!: () => void;
   private readonly listening = new Promise<void>((resolve) => { this.listened = resolve; });
   private listenerFailure: string | null = null;
+  private dataDirFailure: string | null = null;
 
   constructor(private readonly options: BootOptions) {
     this.stopRequested = new Promise((resolve) => { this.signalStop = resolve; });
@@ -107,6 +111,7 @@ export class Supervisor {
     if (this.reason === 0) return;
     if (this.reason === ShutdownReason.signal) throw userError('BootInterrupted', 'boot interrupted by a signal; stopping');
     if (this.listenerFailure) throw userError('TcpListenFailed', `${this.listenerFailure} (tcp.address / --tcp-address)`);
+    if (this.dataDirFailure) throw userError('DataDirUnusable', this.dataDirFailure);
     throw userError('BootFailed', this.failures[0] ?? `boot stopped (${SHUTDOWN_REASON_NAMES[this.reason]})`);
   }
 
@@ -129,6 +134,12 @@ export class Supervisor {
           lockoutMs: config.loginLockoutMs, delayMs: config.loginFailureDelayMs,
         },
         backlog: { bytes: config.backlogBytes, messages: config.backlogMessages },
+        limits: {
+          unauthenticatedFrameBytes: config.maxUnauthenticatedFrameBytes, connectionBufferBytes: config.maxConnectionBufferBytes,
+          bufferedBytes: config.maxBufferedBytes, frameTimeoutMs: config.frameTimeoutMs, loginTimeoutMs: config.loginTimeoutMs,
+          idleTimeoutMs: config.idleTimeoutMs, maxConnections: this.options.maxConnections,
+        },
+        netCounters: this.netCounters.buffer,
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };
@@ -157,8 +168,14 @@ export class Supervisor {
     return handle;
   }
 
-  // Shard 0 binds the client listener (or reports why it cannot).
+  // Shard 0 binds the client listener (or reports why it cannot); any shard reports a data directory it cannot use.
   private onListenerMessage(handle: ShardHandle, message: ListenerMessage): void {
+    if (message.type === 'data-dir-failed') {
+      // Reported once, by main, as the boot error (DataDirUnusable).
+      this.dataDirFailure ??= message.message;
+      this.fail(handle, message.message, ShutdownReason.bootFailed, false);
+      return;
+    }
     if (message.type === 'tcp-failed') {
       this.listenerFailure = message.message;
       this.fail(handle, message.message, ShutdownReason.bootFailed);
@@ -168,10 +185,10 @@ export class Supervisor {
     this.listened();
   }
 
-  private fail(handle: ShardHandle, message: string, reason: number): void {
+  private fail(handle: ShardHandle, message: string, reason: number, logIt = true): void {
     if (handle.failure === null) {
       handle.failure = message;
-      log.error(message);
+      if (logIt) log.error(message);
     }
     Atomics.store(this.mesh.i32, this.mesh.ctlIndex(handle.id, CTL.state), ShardState.failed);
     this.requestShutdown(reason);

@@ -1,10 +1,11 @@
 // Every user mistake at startup: one clear line naming the problem, a non-zero exit, no stack trace.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { freePort, runServer, tempDir } from './helpers/server.js';
 
 function assertUserError(result: { code: number | null; output: string }, name: RegExp, mentions: RegExp): void {
@@ -106,5 +107,67 @@ describe('startup errors', () => {
       assert.match(result.output, new RegExp(`^  ${flag} `, 'm'));
     }
     assert.match(result.output, /SHARDLOG_SHARDS/);
+    for (const [flag, env] of [
+      ['--max-connections', 'SHARDLOG_MAX_CONNECTIONS'], ['--max-unauthenticated-frame-bytes', 'SHARDLOG_MAX_UNAUTHENTICATED_FRAME_BYTES'],
+      ['--max-connection-buffer-bytes', 'SHARDLOG_MAX_CONNECTION_BUFFER_BYTES'], ['--max-buffered-bytes', 'SHARDLOG_MAX_BUFFERED_BYTES'],
+      ['--frame-timeout-ms', 'SHARDLOG_FRAME_TIMEOUT_MS'], ['--login-timeout-ms', 'SHARDLOG_LOGIN_TIMEOUT_MS'], ['--idle-timeout-ms', 'SHARDLOG_IDLE_TIMEOUT_MS'],
+    ]) {
+      assert.match(result.output, new RegExp(`^  ${flag} <value>`, 'm'));
+      assert.match(result.output, new RegExp(`env ${env}, file tcp\\.`));
+    }
+  });
+
+  it('a connection limit out of range is InvalidConfigValue naming the flag', async () => {
+    assertUserError(await runServer(['--max-unauthenticated-frame-bytes', '100']), /InvalidConfigValue/, /--max-unauthenticated-frame-bytes: "100" is not between 2048/);
+    assertUserError(await runServer([], { SHARDLOG_MAX_CONNECTIONS: '0' }), /InvalidConfigValue/, /SHARDLOG_MAX_CONNECTIONS: "0" is not between 1/);
+  });
+});
+
+// A data directory on a disk that refuses: one line naming the directory and the real cause, exit 2. As root,
+// permissions do not stop the server, so the disks are small tmpfs mounts (read-only, or full).
+describe('startup on a disk that refuses', () => {
+  const mounts: string[] = [];
+  const mount = (options: string): string | null => {
+    const dir = tempDir('mnt');
+    const done = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+    if (done.status !== 0) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      return null;
+    }
+    mounts.push(dir);
+    return dir;
+  };
+  after(() => {
+    for (const dir of mounts) {
+      spawnSync('umount', [dir]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a missing data directory on a read-only file system is EROFS, not ENOENT', async (t) => {
+    const ro = mount('ro,size=1m');
+    if (!ro) return t.skip('cannot mount a tmpfs here (needs root): the read-only disk is not tested');
+    const dataDir = path.join(ro, 'data');
+    const result = await runServer(['--shards', '1', '--data-dir', dataDir]);
+    assert.equal(result.code, 2, result.output);
+    assertUserError(result, /DataDirUnusable/, new RegExp(`cannot use ${dataDir} as the data directory: read-only file system \\(EROFS\\)`));
+    assert.doesNotMatch(result.output, /ENOENT/);
+  });
+
+  it('a full disk at boot is one line naming the data directory and ENOSPC, exit 2', async (t) => {
+    const full = mount('size=64k');
+    if (!full) return t.skip('cannot mount a tmpfs here (needs root): the full disk is not tested');
+    const dataDir = path.join(full, 'data');
+    fs.mkdirSync(dataDir);
+    // Fill the rest: the metadata log cannot write its first header.
+    try {
+      fs.writeFileSync(path.join(full, 'fill'), Buffer.alloc(1 << 20));
+    } catch (error) {
+      assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
+    const result = await runServer(['--shards', '2', '--data-dir', dataDir]);
+    assert.equal(result.code, 2, result.output);
+    assertUserError(result, /DataDirUnusable/, new RegExp(`data directory ${dataDir}: no space left on device \\(ENOSPC\\)`));
+    assert.equal(result.output.split('\n').filter((l) => /ERROR/.test(l)).length, 1, `one error line:\n${result.output}`);
   });
 });

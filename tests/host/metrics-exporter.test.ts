@@ -6,6 +6,7 @@ import { ConsensusKind, Variant } from '../../host/shared/frames.js';
 import { MeshView } from '../../host/shared/layout.js';
 import { createMetricsRegistry } from '../../host/node/metrics.js';
 import { RetentionCounters } from '../../host/node/server/retention-counters.js';
+import { NetCounters } from '../../host/node/net/net-counters.js';
 import { loadMesh } from './core-loader.js';
 
 describe('metrics exporter', () => {
@@ -22,7 +23,7 @@ describe('metrics exporter', () => {
     }
     sender.shardFlush();
     assert.equal(sent, capacity);
-    const registry = createMetricsRegistry(new MeshView(mesh.memory, mesh.main), () => true);
+    const registry = createMetricsRegistry(new MeshView(mesh.memory, mesh.main), () => true, new NetCounters());
     const text = await registry.metrics();
     assert.match(text, /^frame_drops_total\{shard="1",variant="partition",reason="full"\} 3$/m);
     assert.doesNotMatch(text, /^frame_drops_total\{shard="0",variant="partition"/m);
@@ -39,7 +40,7 @@ describe('metrics exporter', () => {
     counters.removed({ ...removed, bytes: 24, reason: 'expiry' });
     counters.removed({ ...removed, bytes: 7, reason: 'size' });
     counters.pass();
-    const text = await createMetricsRegistry(new MeshView(mesh.memory, mesh.main), () => true).metrics();
+    const text = await createMetricsRegistry(new MeshView(mesh.memory, mesh.main), () => true, new NetCounters()).metrics();
     assert.match(text, /^retention_segments_removed_total\{shard="1",reason="expiry"\} 2$/m);
     assert.match(text, /^retention_segments_removed_total\{shard="1",reason="size"\} 1$/m);
     assert.match(text, /^retention_bytes_removed_total\{shard="1",reason="expiry"\} 1024$/m);

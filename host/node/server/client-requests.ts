@@ -120,7 +120,7 @@ export class ClientRequests implements ConnectionHandler {
       const binding = conn.binding;
       if (!binding || now - conn.lastSeen < staleMs) continue;
       if (groupsOfClient(this.ctx.state, binding.client).length === 0) continue;
-      conn.binding = null;
+      this.bind(conn, null);
       conn.stale = true;
       log.info(`client ${conn.connection.id} (${conn.connection.address}) silent for ${now - conn.lastSeen} ms: evicted from its consumer groups`);
       void this.leaveGroups(binding.client);
@@ -147,7 +147,7 @@ export class ClientRequests implements ConnectionHandler {
     if (!binding) return;
     const why = sessionRevoked(this.ctx.state.users, binding, nowMicros);
     if (!why) return;
-    conn.binding = null;
+    this.bind(conn, null);
     this.metrics.add(METRIC.sessionsRevoked);
     log.info(`client ${conn.connection.id} (${conn.connection.address}): session of user ${binding.userId} ended: ${why}`);
     // Like a departed client, once its request in flight is done (a Join on its way would otherwise stay).
@@ -262,7 +262,7 @@ export class ClientRequests implements ConnectionHandler {
       return encodeEviction(h.client, result.reason, result.versionMax, result.versionMin);
     }
     if (result.binding.credential.kind === 'password') this.throttle.succeeded(this.ctx.state.users.get(result.binding.userId)?.username);
-    conn.binding = result.binding;
+    this.bind(conn, result.binding);
     // A new session replaced a bound one without a Logout: the old client is gone like a disconnected one.
     if (previous && previous.client !== result.binding.client) await this.leaveGroups(previous.client);
     return this.reply(h, 0, result.body, result.binding.session);
@@ -285,6 +285,12 @@ export class ClientRequests implements ConnectionHandler {
     if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
   }
 
+  // The connection's limits follow its session: small frames and a login deadline while it has none.
+  private bind(conn: Conn, binding: Binding | null): void {
+    conn.binding = binding;
+    conn.connection.setAuthenticated(binding !== null);
+  }
+
   private sessionOf(conn: Conn): Session {
     const b = conn.binding!;
     return { userId: b.userId, client: b.client, connectionId: conn.connection.id };
@@ -292,7 +298,7 @@ export class ClientRequests implements ConnectionHandler {
 
   private async logout(conn: Conn, h: RequestHeader): Promise<Answer> {
     const binding = conn.binding;
-    conn.binding = null;
+    this.bind(conn, null);
     if (binding) await this.leaveGroups(binding.client);
     return this.reply(h, 0);
   }

@@ -13,6 +13,8 @@ import { applyOp, clearAllMembers, decodeSnapshot } from '../metadata/machine.js
 import { createMetadataState, type MetadataState } from '../metadata/state.js';
 import type { ApplyResult, CommittedOp } from '../metadata/types.js';
 import { ClientConnection } from '../net/client-connection.js';
+import { ConnectionGuard } from '../net/connection-guard.js';
+import type { ConnectionLimits } from '../net/connection-limits.js';
 import { FrameArena, frameArenaBytes } from '../net/frame-arena.js';
 import { ClientMetrics, ClientRequests } from './client-requests.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
@@ -38,6 +40,8 @@ export interface ShardServerOptions {
   retentionIntervalMs: number; // how often the owned partitions' retention is applied (--retention-interval-ms)
   loginThrottle: LoginThrottleSettings;
   backlog?: Partial<BacklogBound>; // of each target's queue in the mailbox (--shard-backlog-bytes/-messages)
+  limits: Omit<ConnectionLimits, 'maxFrameBytes'>;
+  netCounters: SharedArrayBuffer;
 }
 
 const TICK_MS = 100;
@@ -57,6 +61,7 @@ export class ShardServer implements ShardContext {
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
   private arena: FrameArena | null = null;
+  private guard: ConnectionGuard | null = null; // limits of the client connections (the serving shard)
 
   get frameArena(): FrameArena | null {
     return this.arena;
@@ -238,19 +243,27 @@ export class ShardServer implements ShardContext {
     // The shard that serves connections assembles large send frames where every shard can read them.
     const bytes = frameArenaBytes(this.storage.unallocated);
     if (!this.arena && bytes > 0) this.arena = new FrameArena(this.storage.u8, this.storage.alloc(bytes), bytes);
+    const limits: ConnectionLimits = { ...this.options.limits, maxFrameBytes: this.settings.maxFrameBytes };
+    const guard = new ConnectionGuard(limits, this.options.netCounters, this.arena, this.log, this.connections);
+    this.guard = guard;
+    // Errors after listen() are accept() failures: counted and logged, never fatal (before, bindListener reports).
+    server.on('listening', () => server.on('error', (error) => guard.acceptFailed(error as NodeJS.ErrnoException)));
     return server;
   }
 
   private accept(socket: net.Socket): void {
-    const id = ++this.connectionSeq * this.shards + this.shard;
+    const guard = this.guard!;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    const connection = new ClientConnection(id, socket, address, this.settings.maxFrameBytes, {
+    if (!guard.admit(socket, address)) return;
+    const id = ++this.connectionSeq * this.shards + this.shard;
+    const connection = new ClientConnection(id, socket, address, {
       request: (c, frame) => this.requests.request(c, frame),
       closed: (c) => {
         this.connections.delete(c.id);
         this.requests.closed(c);
+        guard.closed();
       },
-    }, this.arena);
+    }, guard.env);
     this.connections.set(id, connection);
     this.requests.attach(connection);
     this.log.debug(`client ${id} connected from ${address}`);
@@ -289,6 +302,7 @@ export class ShardServer implements ShardContext {
 
   async stop(): Promise<void> {
     this.requests.stop();
+    this.guard?.stop();
     const listener = this.listener;
     this.listener = null;
     for (const connection of this.connections.values()) connection.close();

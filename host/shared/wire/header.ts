@@ -167,17 +167,37 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
 // puts large SendMessages frames in shared memory (FrameArena).
 export type FramePlacer = (header: Uint8Array, size: number) => Uint8Array | null;
 
+// A frame whose announced size is outside [256, limit]: the stream cannot be resynchronised. `head` (a copy of the
+// 256-byte header) lets the server answer the client before it closes the connection.
+export class FrameSizeError extends WireError {
+  constructor(readonly size: number, readonly limit: number, readonly head: Uint8Array) {
+    super(`frame size ${size} is outside [${HEADER_SIZE}, ${limit}]`);
+  }
+}
+
+// Whether a frame of `size` bytes may be buffered now (a memory budget); false leaves it where it is until retried.
+export type FrameAdmitter = (size: number) => boolean;
+
 // Splits a byte stream into frames: read 256 bytes, take `size`, reject sizes outside [256, max], then wait for
 // the rest. A bad size is a framing error: the connection cannot be resynchronised and must be closed. A frame the
 // placer gives a home is copied there as it arrives (what came already, then each chunk) instead of being joined
-// from its chunks at the end.
+// from its chunks at the end. With an admitter, each frame is admitted once its header is in and before its body is
+// taken in: a refused frame blocks the splitter (its caller stops reading) until push() is called again.
 export class FrameSplitter {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private filling: { frame: Uint8Array; filled: number } | null = null;
   private lost: Uint8Array[] = []; // frames completed by a push that then threw: the caller never got them
+  private admitted = false; // the frame whose header is at the front was admitted
+  private waiting = false; // the admitter refused the frame at the front
 
-  constructor(private readonly maxFrameSize = MAX_FRAME_SIZE, private readonly place: FramePlacer | null = null) {}
+  // `maxFrameSize` may change between pushes (a connection's limit rises once it logs in).
+  constructor(public maxFrameSize = MAX_FRAME_SIZE, private readonly place: FramePlacer | null = null, private readonly admit: FrameAdmitter | null = null) {}
+
+  // True while the frame at the front waits for the admitter: push (an empty chunk will do) to try again.
+  get blocked(): boolean {
+    return this.waiting;
+  }
 
   push(chunk: Uint8Array): Uint8Array[] {
     const frames: Uint8Array[] = [];
@@ -189,18 +209,26 @@ export class FrameSplitter {
       if (f.filled < f.frame.length) return frames;
       frames.push(f.frame);
       this.filling = null;
+      this.admitted = false;
       chunk = chunk.subarray(n);
       if (chunk.length === 0) return frames;
     }
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
     for (;;) {
       if (this.buffered < HEADER_SIZE) break;
       const head = this.peek(HEADER_SIZE);
       const size = frameSize(head);
       if (size < HEADER_SIZE || size > this.maxFrameSize) {
         this.lost.push(...frames);
-        throw new WireError(`frame size ${size} is outside [${HEADER_SIZE}, ${this.maxFrameSize}]`);
+        throw new FrameSizeError(size, this.maxFrameSize, head.slice());
+      }
+      if (!this.admitted) {
+        this.waiting = this.admit !== null && !this.admit(size);
+        if (this.waiting) break;
+        this.admitted = true;
       }
       if (this.buffered < size) {
         const frame = this.place?.(head, size) ?? null;
@@ -208,6 +236,7 @@ export class FrameSplitter {
         break;
       }
       frames.push(this.take(size));
+      this.admitted = false;
     }
     return frames;
   }

@@ -41,10 +41,10 @@ export async function waitForProtocol(server: RunningServer, address: string): P
 }
 
 // Starts a server with 2 shards (plus `args`) and waits until it answers a Ping.
-export async function startProtocolServer(args: string[] = [], env: NodeJS.ProcessEnv = {}, tcpPort?: number): Promise<ProtocolServer> {
+export async function startProtocolServer(args: string[] = [], env: NodeJS.ProcessEnv = {}, tcpPort?: number, options: { nofile?: number } = {}): Promise<ProtocolServer> {
   const port = tcpPort ?? await freePort();
   const address = `127.0.0.1:${port}`;
-  const server = await startServer(['--tcp-address', address, '--shards', '2', ...args], env);
+  const server = await startServer(['--tcp-address', address, '--shards', '2', ...args], env, options);
   try {
     await waitForProtocol(server, address);
   } catch (error) {

@@ -24,8 +24,8 @@ export function tempDir(prefix: string): string {
 
 // Starts `shardlog-server` with `args` (--http-address and --tcp-address on free ports and a temp --data-dir are
 // added unless given; a temp data directory is removed when the server exits, a given one is the caller's).
-// Output of both streams is collected.
-export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+// Output of both streams is collected. `nofile` runs it with that descriptor limit (ulimit -n, through sh).
+export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}, options: { nofile?: number } = {}): Promise<RunningServer> {
   const httpAddress = `127.0.0.1:${await freePort()}`;
   const given = args.indexOf('--data-dir');
   const dataDir = given >= 0 ? args[given + 1] : tempDir('data');
@@ -33,7 +33,9 @@ export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = 
   if (!args.includes('--http-address')) fullArgs.push('--http-address', httpAddress);
   if (!args.includes('--tcp-address') && !args.includes('--help')) fullArgs.push('--tcp-address', `127.0.0.1:${await freePort()}`);
   if (given < 0) fullArgs.push('--data-dir', dataDir);
-  const child = spawn(process.execPath, [serverEntry, ...fullArgs], {
+  const command = [process.execPath, serverEntry, ...fullArgs];
+  const launch = options.nofile === undefined ? command : ['sh', '-c', `ulimit -n ${options.nofile} && exec "$0" "$@"`, ...command];
+  const child = spawn(launch[0], launch.slice(1), {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,10 +5,18 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { ClientConnection, type Answer } from '../../../host/node/net/client-connection.js';
+import { BufferBudget } from '../../../host/node/net/connection-limits.js';
+import { NetCounters } from '../../../host/node/net/net-counters.js';
+import { LogLimiter } from '../../../host/shared/log-limiter.js';
+import { logger } from '../../../host/shared/log.js';
 import { encodeRequest, encodeReply } from '../../../host/shared/wire/header.js';
 import { waitFor } from '../../e2e/helpers/server.js';
 
 const request = (n: number) => encodeRequest({ client: 1n, request: BigInt(n), operation: 0, session: 0n, code: 1 });
+const limits = {
+  maxFrameBytes: 1 << 20, unauthenticatedFrameBytes: 4096, connectionBufferBytes: 1 << 30, bufferedBytes: 1 << 30,
+  frameTimeoutMs: 60_000, loginTimeoutMs: 0, idleTimeoutMs: 0, maxConnections: 10,
+};
 const answer = (n: number): Answer => encodeReply({ client: 1n, requestChecksum: 0n, session: 0n, commit: 0n, timestamp: 0n, request: BigInt(n), operation: 0, status: 0, body: new Uint8Array(0) });
 
 describe('client connection backpressure', () => {
@@ -16,15 +24,17 @@ describe('client connection backpressure', () => {
     const handled: number[] = [];
     let connection: ClientConnection | null = null;
     const server = net.createServer((socket) => {
-      connection = new ClientConnection(1, socket, 'test', 1 << 20, {
-        request: async (c) => {
+      const counters = new NetCounters();
+      const env = { limits, counters, budget: new BufferBudget(limits.bufferedBytes, counters), logs: new LogLimiter(logger('test')), arena: null };
+      connection = new ClientConnection(1, socket, 'test', {
+        request: async (c: ClientConnection) => {
           const n = handled.length + 1;
           handled.push(n);
           if (n === 1) c.reading.pause(); // the request waited for room: its producer is paused ...
           return answer(n);
         },
         closed: () => {},
-      });
+      }, env);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');

@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { FrameArena, frameArenaBytes } from '../../../host/node/net/frame-arena.js';
-import { ClientConnection } from '../../../host/node/net/client-connection.js';
+import { ClientConnection, type ConnectionHandler } from '../../../host/node/net/client-connection.js';
+import { BufferBudget } from '../../../host/node/net/connection-limits.js';
+import { NetCounters } from '../../../host/node/net/net-counters.js';
+import { LogLimiter } from '../../../host/shared/log-limiter.js';
+import { logger } from '../../../host/shared/log.js';
 import { encodeRequest, FrameSplitter } from '../../../host/shared/wire/header.js';
 import { Operation } from '../../../host/shared/wire/codes.js';
 import { prng } from '../helpers-prng.js';
@@ -14,6 +18,17 @@ const MIB = 1 << 20;
 
 function memory(bytes: number): Uint8Array {
   return new Uint8Array(new WebAssembly.Memory({ initial: bytes / 65536, maximum: bytes / 65536, shared: true }).buffer as unknown as ArrayBuffer);
+}
+
+// A logged-in connection with budgets too large to matter here.
+function serve(socket: net.Socket, handler: ConnectionHandler, arena: FrameArena): void {
+  const counters = new NetCounters();
+  const limits = {
+    maxFrameBytes: 64 * MIB, unauthenticatedFrameBytes: 4096, connectionBufferBytes: 1 << 30, bufferedBytes: 1 << 30,
+    frameTimeoutMs: 60_000, loginTimeoutMs: 0, idleTimeoutMs: 0, maxConnections: 10,
+  };
+  const connection = new ClientConnection(1, socket, 'test', handler, { limits, counters, budget: new BufferBudget(limits.bufferedBytes, counters), logs: new LogLimiter(logger('test')), arena });
+  connection.setAuthenticated(true);
 }
 
 describe('frame arena', () => {
@@ -73,7 +88,7 @@ describe('frame arena', () => {
     let closed!: () => void;
     const gone = new Promise<void>((resolve) => { closed = resolve; });
     const server = net.createServer((socket) => {
-      new ClientConnection(1, socket, 'test', 64 * MIB, {
+      serve(socket, {
         request: (_c, frame) => {
           seen.push(arena.owns(frame));
           return new Promise((resolve) => { answer = () => resolve(new Uint8Array(1)); });
@@ -118,7 +133,7 @@ describe('frame arena', () => {
     let closed!: () => void;
     const gone = new Promise<void>((resolve) => { closed = resolve; });
     const server = net.createServer((socket) => {
-      new ClientConnection(1, socket, 'test', 64 * MIB, {
+      serve(socket, {
         request: async () => {
           const region = arena.take(sizes[served++])!;
           region.fill(7);
@@ -159,7 +174,7 @@ describe('frame arena', () => {
     let closed!: () => void;
     const gone = new Promise<void>((resolve) => { closed = resolve; });
     const server = net.createServer((socket) => {
-      new ClientConnection(1, socket, 'test', 64 * MIB, { request: async () => new Uint8Array(1), closed: () => closed() }, arena);
+      serve(socket, { request: async () => new Uint8Array(1), closed: () => closed() }, arena);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { Reader, WireError, Writer, utf8 } from '../../../host/shared/wire/buffer.js';
 import { COMMANDS, ErrorCode, Operation, commandByCode, evictionErrorCode, isResultFramed } from '../../../host/shared/wire/codes.js';
 import {
-  Command, FrameSplitter, HEADER_SIZE, decodeRequestHeader, decodeServerFrame, encodeEviction, encodeReply, encodeRequest, encodeRequestHeader,
+  Command, FrameSizeError, FrameSplitter, HEADER_SIZE, decodeRequestHeader, decodeServerFrame, encodeEviction, encodeReply, encodeRequest, encodeRequestHeader,
   frameCommand, requestHeaderProblem,
 } from '../../../host/shared/wire/header.js';
 import { namedId, numericId, readIdentifier, readPartitioning, readPollingStrategy, readTlvBlock, writeIdentifier, writePartitioning, writePollingStrategy, writeTlvBlock } from '../../../host/shared/wire/primitives.js';
@@ -133,6 +133,41 @@ describe('frame splitter', () => {
     assert.throws(() => new FrameSplitter().push(bad), /frame size 100 is outside/);
     new DataView(bad.buffer).setUint32(48, 65 * 1024 * 1024, true);
     assert.throws(() => new FrameSplitter().push(bad), /outside/);
+  });
+
+  it('a frame over a lowered limit is a FrameSizeError carrying the header; the limit can rise between pushes', () => {
+    const frame = encodeRequest({ client: CLIENT, request: 1n, operation: 2, session: 0n, code: 1, body: new Uint8Array(5000) });
+    const splitter = new FrameSplitter(4096);
+    let caught: unknown;
+    try {
+      splitter.push(frame.subarray(0, 256));
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof FrameSizeError && caught.size === frame.length && caught.limit === 4096);
+    assert.deepEqual(caught.head, frame.subarray(0, 256), 'the header, to answer the client from');
+    const raised = new FrameSplitter(4096);
+    raised.maxFrameSize = 8192;
+    assert.deepEqual(raised.push(frame), [frame]);
+  });
+
+  it('an admitter sees each frame once, before its body is taken; a refused frame waits until pushed again', () => {
+    const frames = [1000, 3000, 10].map((n) => encodeRequest({ client: CLIENT, request: 1n, operation: 2, session: 0n, code: 1, body: new Uint8Array(n).fill(n & 0xff) }));
+    const asked: number[] = [];
+    let allow = true;
+    const splitter = new FrameSplitter(1 << 20, null, (size) => { asked.push(size); return allow; });
+    const stream = Uint8Array.from(frames.flatMap((f) => [...f]));
+    assert.deepEqual(splitter.push(stream.subarray(0, 300)), []);
+    assert.deepEqual(asked, [frames[0].length], 'asked as soon as the header is in');
+    allow = false;
+    assert.deepEqual(splitter.push(stream.subarray(300)), [frames[0]]);
+    assert.ok(splitter.blocked, 'the second frame waits');
+    assert.deepEqual(asked, [frames[0].length, frames[1].length]);
+    allow = true;
+    assert.deepEqual(splitter.push(new Uint8Array(0)), [frames[1], frames[2]]);
+    assert.ok(!splitter.blocked);
+    assert.deepEqual(asked, [frames[0].length, frames[1].length, frames[1].length, frames[2].length], 'asked again only for the refused one');
+    assert.equal(splitter.pendingBytes, 0);
   });
 });
 
