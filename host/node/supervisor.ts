@@ -12,6 +12,7 @@ import { ringSlotSizeFor, type ServerConfig } from './config.js';
 import type { Faults } from './faults.js';
 import { parseFsyncPolicy } from './io/fsync-policy.js';
 import type { ListenerMessage, ShardWorkerData } from './shard-worker.js';
+import type { StorageHealthReport } from './server/storage-health.js';
 
 const log = logger('main');
 const WATCHDOG_PERIOD_MS = 250;
@@ -49,6 +50,8 @@ export class Supervisor {
   private listened!: () => void;
   private readonly listening = new Promise<void>((resolve) => { this.listened = resolve; });
   private listenerFailure: string | null = null;
+  // The last storage report of each shard (conditions and counters, for /health and /metrics).
+  readonly storage = new Map<number, StorageHealthReport>();
 
   constructor(private readonly options: BootOptions) {
     this.stopRequested = new Promise((resolve) => { this.signalStop = resolve; });
@@ -137,7 +140,10 @@ export class Supervisor {
       return handle;
     }
     handle.worker = worker;
-    worker.on('message', (message: ListenerMessage) => this.onListenerMessage(handle, message));
+    worker.on('message', (message: ListenerMessage | StorageHealthReport) => {
+      if (message.type === 'storage-health') this.storage.set(message.shard, message);
+      else this.onListenerMessage(handle, message);
+    });
     worker.on('error', (error) => {
       const online = Atomics.load(this.mesh.i32, this.mesh.ctlIndex(id, CTL.state)) !== ShardState.init;
       const what = online ? `shard ${id} failed` : `worker for shard ${id} failed to spawn`;
@@ -159,6 +165,7 @@ export class Supervisor {
       this.fail(handle, message.message, ShutdownReason.bootFailed);
       return;
     }
+    if (message.type !== 'tcp-listening') return;
     this.tcpAddress = message.address;
     this.listened();
   }

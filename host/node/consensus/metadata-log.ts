@@ -29,6 +29,8 @@ export interface MetadataHooks {
   snapshot(): Uint8Array; // the state after every committed op so far
   restore(bytes: Uint8Array): void;
   now(): number; // µs
+  // The log stopped writing (every proposal is refused from now on until a restart); not called when it is closed.
+  failed?(error: unknown): void;
 }
 
 export interface MetadataLogOptions {
@@ -331,6 +333,7 @@ export class MetadataLog {
   }
 
   private fail(error: unknown): void {
+    if (this.failed === null && !this.closed) this.hooks.failed?.(error);
     this.failed ??= error;
     for (const list of this.waiters.values()) for (const w of list) w.reject(this.failed);
     this.waiters.clear();

@@ -8,7 +8,7 @@ import { fsyncDir, mkdirDurably, writeFully, writevFullyAsync } from './durable-
 import { formatFsyncPolicy, type FsyncPolicy } from './fsync-policy.js';
 import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js';
 import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
-import { storageError } from './storage-errors.js';
+import { StorageError, isNoSpace, storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
 
 const BATCH_OK = 0;
@@ -26,6 +26,9 @@ export interface PartitionOptions {
   indexCapacity?: number; // in-memory index entries for the whole partition; thinned when full [16384]
   fsync?: FsyncPolicy; // [every-batch]
   onTornTail?: 'truncate' | 'fail'; // [truncate]
+  // A bad record that cannot be a torn tail (SegmentCorrupt): 'fail' refuses to open; 'read-only' opens the intact
+  // prefix before it for reads, refuses appends, and writes nothing at all (files left as they are for repair) [fail].
+  onCorrupt?: 'fail' | 'read-only';
   verifyOnAppend?: boolean; // re-hash every frame (and check the sender's batch checksum) before stamping [true]
   // What a batch that fails those checksums does to its group: 'throw' (nothing of the group is written) or
   // 'refuse' (it is left out, its verdict reported in AppendResult.refused, the rest written) ['throw'].
@@ -46,6 +49,15 @@ export interface AppendResult {
   bytes: number;
   refused: number[]; // per batch given: 0 appended, else the core's verdict (badChecksum 'refuse')
   bases: number[]; // per batch given: the offset of its first message, -1 when refused
+}
+
+// Where a partition's log is damaged: the first byte of the bad record and the first offset not served from there on.
+export interface Damage {
+  file: string;
+  byte: number;
+  offset: number;
+  detail: string; // the named error's message
+  foundBy: 'recovery' | 'read'; // at recovery only the prefix before it is open; a read leaves the rest readable
 }
 
 export interface Recovery {
@@ -92,6 +104,8 @@ export class Partition {
   private readonly indexRegionBytes: number;
   private nextOrdinal = 0;
   private poisoned: Error | null = null;
+  private damaged: Damage | null = null;
+  private indexBehind = new Set<SegmentFile>(); // a `.index` write failed (no space): rewritten whole at the next chance
   private dirty = false;
   private writing: Promise<void> | null = null; // an appendAsync's write in flight
   private closeRequested = false;
@@ -153,6 +167,11 @@ export class Partition {
     return this.segments.reduce((sum, s) => sum + s.size, 0);
   }
 
+  // Null while the log is intact. Once set (at recovery, or by a read that found a bad batch) appends are refused.
+  get damage(): Damage | null {
+    return this.damaged;
+  }
+
   private get active(): SegmentFile {
     return this.segments[this.segments.length - 1];
   }
@@ -173,20 +192,27 @@ export class Partition {
     for (let i = 0; i < bases.length; i++) {
       const segment = SegmentFile.open(dir, bases[i], this.nextOrdinal++);
       this.segments.push(segment);
-      if (segment.baseOffset !== expected) {
-        throw storageError('SegmentCorrupt', segment.logPath, 0, `segment starts at offset ${segment.baseOffset}, expected ${expected} (a segment is missing)`);
+      try {
+        if (segment.baseOffset !== expected) {
+          throw storageError('SegmentCorrupt', segment.logPath, 0, `segment starts at offset ${segment.baseOffset}, expected ${expected} (a segment is missing)`);
+        }
+        const cut = recoverSegment({
+          sc: this.sc, index: this.index, onTornTail: this.options.onTornTail ?? 'truncate', maxWrite: this.sc.stagingLen,
+          report: (m) => { if (!this.options.quiet) this.log.error(m); },
+        }, segment, i === bases.length - 1, lastTimestamp);
+        if (cut) truncated.push(cut);
+      } catch (error) {
+        if (this.options.onCorrupt !== 'read-only' || !(error instanceof StorageError) || error.code !== 'SegmentCorrupt') throw error;
+        this.openPrefix(segment, error, expected);
+        break;
       }
-      const cut = recoverSegment({
-        sc: this.sc, index: this.index, onTornTail: this.options.onTornTail ?? 'truncate', maxWrite: this.sc.stagingLen,
-        warn: (m) => { if (!this.options.quiet) this.log.warn(m); },
-      }, segment, i === bases.length - 1, lastTimestamp);
-      if (cut) truncated.push(cut);
       expected = segment.nextOffset;
       lastTimestamp = segment.lastTimestamp;
     }
     // The .index is derived: a torn or damaged one is rebuilt from the log, which the core has just verified. Only
-    // now, after every segment was scanned: a full index thins entries of earlier segments too.
-    for (const segment of this.segments) {
+    // now, after every segment was scanned: a full index thins entries of earlier segments too. A damaged partition
+    // writes nothing (its `.index` files may hold entries past the damage, and stay as they are for repair).
+    for (const segment of this.damaged ? [] : this.segments) {
       const differs = segment.syncIndex(this.indexFileBytes(segment.ordinal));
       if (differs >= 0) this.warnings.push(`${segment.indexPath} @ byte ${differs}: differs from the log (damaged, or written with other index settings); rebuilt`);
     }
@@ -196,6 +222,20 @@ export class Partition {
       segments: this.segments.length, nextOffset: this.nextOffset, bytes: this.sizeBytes, truncated,
       millis: performance.now() - started,
     };
+  }
+
+  // The intact prefix of a damaged log, for reads only: every batch before the bad record (verified just now), and
+  // nothing from it on. The segment's size is cut in memory only (reads stop there); later segments stay closed.
+  // A missing segment (its successor starts late) leaves the segments before it.
+  private openPrefix(segment: SegmentFile, error: StorageError, expected: number): void {
+    if (segment.baseOffset !== expected) {
+      this.segments.pop();
+      segment.close();
+    } else {
+      segment.size = error.offset;
+    }
+    this.damaged = { file: error.file, byte: error.offset, offset: this.active.nextOffset, detail: error.message, foundBy: 'recovery' };
+    if (!this.options.quiet) this.log.error(`${error.message}; serving offsets [${this.firstOffset}, ${this.nextOffset}) read-only`);
   }
 
   // Appends whole batches as one group: all are validated and stamped (offsets, append time, batch checksum) before
@@ -255,6 +295,9 @@ export class Partition {
 
   private stage(batches: Uint8Array[]): Staged {
     if (this.poisoned) throw this.poisoned;
+    if (this.damaged) {
+      throw storageError('PartitionReadOnly', this.damaged.file, this.damaged.byte, `the log is damaged here (offset ${this.damaged.offset}): appends are refused, reads serve what verifies`);
+    }
     if (this.closed || this.closeRequested) throw new Error(`${this.options.dir}: partition is closed`);
     if (this.active.size >= this.segmentBytes) this.rollover();
     const { sc } = this;
@@ -316,10 +359,22 @@ export class Partition {
     return { segment, position: segment.size, pieces, bytes: staged, batches: pieces.length, refused, bases, baseOffset, nextOffset: offset, timestamp, indexCount };
   }
 
-  // What reached the disk is unknown now: refuse further appends; reopening recovers from the files.
+  // A full device: the group is rolled back (the file cut back to where it began, durably), so nothing of it stays
+  // and the next append tries again at the same place. Any other error: what reached the disk is unknown now, so
+  // further appends are refused; reopening recovers from the files.
   private fail(staged: Staged, error: Error): Error {
-    this.poisoned = error;
     this.sc.core.indexTruncate(this.index, staged.segment.ordinal, staged.position);
+    if (isNoSpace(error)) {
+      try {
+        fs.ftruncateSync(staged.segment.fd, staged.position);
+        fs.fdatasyncSync(staged.segment.fd);
+        return storageError('NoSpace', staged.segment.logPath, staged.position,
+          `${(error as NodeJS.ErrnoException).code}: no space for an append of ${staged.bytes} bytes (offsets ${staged.baseOffset}–${staged.nextOffset - 1}); rolled back, nothing of it stays`);
+      } catch {
+        // The roll-back failed too: fall through and refuse appends until reopened (recovery cuts the torn tail).
+      }
+    }
+    this.poisoned = error;
     return error;
   }
 
@@ -327,14 +382,38 @@ export class Partition {
     const { segment } = staged;
     if (this.sc.core.indexCount(this.index) < staged.indexCount) {
       // The core thinned a full index: the `.index` files follow the in-memory entries.
-      for (const s of this.segments) s.syncIndex(this.indexFileBytes(s.ordinal));
+      for (const s of this.segments) {
+        try {
+          s.syncIndex(this.indexFileBytes(s.ordinal));
+          this.indexBehind.delete(s);
+        } catch (error) {
+          if (!isNoSpace(error)) throw error;
+          this.indexBehind.add(s);
+        }
+      }
     } else {
-      segment.appendIndex(this.indexFileBytes(segment.ordinal, segment.size));
+      this.appendIndex(segment, staged);
     }
     segment.size += staged.bytes;
     segment.nextOffset = staged.nextOffset;
     segment.lastTimestamp = staged.timestamp;
     return resultOf(staged);
+  }
+
+  // The `.index` is derived (boot rebuilds it from the log): a write that finds no space must not fail an append
+  // whose data is durable. The segment's `.index` is then rewritten whole at the next append that has room.
+  private appendIndex(segment: SegmentFile, staged: Staged): void {
+    try {
+      if (this.indexBehind.has(segment)) {
+        segment.syncIndex(this.indexFileBytes(segment.ordinal));
+        this.indexBehind.delete(segment);
+      } else {
+        segment.appendIndex(this.indexFileBytes(segment.ordinal, staged.position));
+      }
+    } catch (error) {
+      if (!isNoSpace(error)) throw error;
+      this.indexBehind.add(segment);
+    }
   }
 
   // Written but not yet fdatasynced (interval:<ms>; every-batch never leaves anything behind).
@@ -454,8 +533,11 @@ export class Partition {
       const consumed = core.segmentScanConsumed();
       const cutByWindow = verdict === BATCH_INCOMPLETE && pos + n < segment.size;
       if (verdict !== SCAN_END && !cutByWindow) {
-        throw storageError('SegmentChecksumMismatch', segment.logPath, pos + consumed,
+        const error = storageError('SegmentChecksumMismatch', segment.logPath, pos + consumed,
           `batch starting here: ${SCAN_VERDICTS[verdict] ?? verdict} at byte ${pos + core.segmentScanErrorAt()}; not returned`);
+        // Bytes that verified when written no longer do: no more appends to a log that will not recover past here.
+        this.damaged ??= { file: segment.logPath, byte: pos + consumed, offset: core.segmentScanNextOffset(), detail: error.message, foundBy: 'read' };
+        throw error;
       }
       if (consumed > 0) return consumed;
       // The next batch is longer than this read: read again with room for all of it.
@@ -497,7 +579,7 @@ export class Partition {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (!this.poisoned) {
+    if (!this.poisoned && this.damaged?.foundBy !== 'recovery') {
       try { this.active.seal(); } catch { /* closing after an I/O error: recovery takes over at the next open */ }
     }
     this.closeFiles();

@@ -40,6 +40,11 @@ export class MetadataOwner {
       snapshot: () => encodeSnapshot(this.ctx.state),
       restore: (bytes) => this.options.replaceState(bytes),
       now: () => this.now(),
+      failed: (error) => {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error(`the metadata log failed, metadata changes are refused until a restart: ${message}`);
+        this.ctx.health.set('metadata_log_failed', 'metadata', message);
+      },
     });
     log.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
     if (this.ctx.state.users.size === 0) {

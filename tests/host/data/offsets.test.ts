@@ -49,7 +49,7 @@ describe('ConsumerOffsets', () => {
     o.close();
     const q = await open(dir);
     assert.deepEqual([q.get(1, 0), q.get(2, 0xffff_ffff), q.get(2, 0), q.get(1, 1)], [6, 7, null, null]);
-    assert.deepEqual(q.recovery, { records: 2, truncatedBytes: 0 });
+    assert.deepEqual(q.recovery, { records: 2, truncatedBytes: 0, truncatedAt: 0 });
     assert.equal(q.minOffset(), 6);
     assert.deepEqual(q.entries().sort((a, b) => a.kind - b.kind), [{ kind: 1, id: 0, offset: 6 }, { kind: 2, id: 0xffff_ffff, offset: 7 }]);
     q.close();
@@ -78,7 +78,7 @@ describe('ConsumerOffsets', () => {
     for (const tail of [whole.subarray(0, 6 * R - 10), whole.subarray(0, 5 * R), Buffer.concat([whole.subarray(0, 4 * R), Buffer.alloc(R), whole.subarray(5 * R)])]) {
       fs.writeFileSync(file, tail);
       const o = await open(dir);
-      assert.deepEqual(o.recovery, { records: 3, truncatedBytes: tail.length - 3 * R });
+      assert.deepEqual(o.recovery, { records: 3, truncatedBytes: tail.length - 3 * R, truncatedAt: 3 * R });
       assert.deepEqual([o.get(1, 1), o.get(2, 1), o.get(1, 2), o.get(1, 3)], [11, 20, null, null], 'group 3 is gone entirely');
       assert.equal(fs.statSync(file).size, 3 * R);
       o.store(1, 9, 99); // the next flush reuses the torn group's sequence
