@@ -27,6 +27,7 @@ export interface PartitionHomeOptions {
   verifyOnAppend?: boolean; // verify frame and batch checksums on append; a batch that fails is refused alone [true]
   verifyReadPayloads?: boolean; // re-hash every frame on every read [true]; Partition's option of the same name
   onCorrupt?: PartitionOptions['onCorrupt']; // a damaged log: refuse to open, or serve its intact prefix read-only [fail]
+  onDamage?: PartitionOptions['onDamage']; // a read found a stored batch that no longer verifies
   indexCapacity?: number; // sparse index entries in core memory; Partition's option of the same name
   offsetsCompactBytes?: number; // [1 MiB]
   nowMicros?: () => number;
@@ -208,7 +209,7 @@ function openFiles(dir: string, ids: PartitionIds, sc: StorageCore, options: Par
   const partition = Partition.openSync({
     dir, partitionId: ids.partitionId, fsync: options.fsync, segmentBytes: options.segmentBytes, indexIntervalBytes: options.indexIntervalBytes,
     retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? true, badChecksum: 'refuse', verifyReadPayloads: options.verifyReadPayloads, indexCapacity: options.indexCapacity, nowMicros: options.nowMicros, quiet: options.quiet,
-    onCorrupt: options.onCorrupt,
+    onCorrupt: options.onCorrupt, onDamage: options.onDamage,
   }, sc);
   try {
     return [partition, ConsumerOffsets.open(dir, sc, { compactBytes: options.offsetsCompactBytes, quiet: options.quiet })];

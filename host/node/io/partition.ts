@@ -29,6 +29,7 @@ export interface PartitionOptions {
   // A bad record that cannot be a torn tail (SegmentCorrupt): 'fail' refuses to open; 'read-only' opens the intact
   // prefix before it for reads, refuses appends, and writes nothing at all (files left as they are for repair) [fail].
   onCorrupt?: 'fail' | 'read-only';
+  onDamage?: (damage: Damage) => void; // a read found a stored batch that no longer verifies (once per partition)
   verifyOnAppend?: boolean; // re-hash every frame (and check the sender's batch checksum) before stamping [true]
   // What a batch that fails those checksums does to its group: 'throw' (nothing of the group is written) or
   // 'refuse' (it is left out, its verdict reported in AppendResult.refused, the rest written) ['throw'].
@@ -487,7 +488,14 @@ export class Partition {
       }
       const dest = place ? place.at + bytes : sc.window;
       const room = place ? place.room - bytes : sc.windowLen;
-      const consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10), dest, room);
+      let consumed: number;
+      try {
+        consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10), dest, room);
+      } catch (error) {
+        // The batches before a bad one are returned (the next read, from the bad one, gets the error).
+        if (out.length > 0 && error instanceof StorageError && error.code === 'SegmentChecksumMismatch') break;
+        throw error;
+      }
       if (consumed < 0) return null; // the next batch it takes is larger than what is left of the place
       const view = new DataView(sc.u8.buffer, dest, consumed);
       let at = 0;
@@ -533,10 +541,14 @@ export class Partition {
       const consumed = core.segmentScanConsumed();
       const cutByWindow = verdict === BATCH_INCOMPLETE && pos + n < segment.size;
       if (verdict !== SCAN_END && !cutByWindow) {
+        if (consumed > 0) return consumed; // the valid batches before it; a read from the bad one reports it
         const error = storageError('SegmentChecksumMismatch', segment.logPath, pos + consumed,
           `batch starting here: ${SCAN_VERDICTS[verdict] ?? verdict} at byte ${pos + core.segmentScanErrorAt()}; not returned`);
         // Bytes that verified when written no longer do: no more appends to a log that will not recover past here.
-        this.damaged ??= { file: segment.logPath, byte: pos + consumed, offset: core.segmentScanNextOffset(), detail: error.message, foundBy: 'read' };
+        if (!this.damaged) {
+          this.damaged = { file: segment.logPath, byte: pos, offset: expected, detail: error.message, foundBy: 'read' };
+          this.options.onDamage?.(this.damaged);
+        }
         throw error;
       }
       if (consumed > 0) return consumed;

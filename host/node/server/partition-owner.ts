@@ -13,6 +13,7 @@ import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, pollReplyBound, writePollReply, type PollPlan } from '../data/send-api.js';
 import { claimDirectory, writeIncarnation } from '../data/incarnation.js';
+import type { Damage } from '../io/partition.js';
 import { describeTruncation } from '../io/partition-recovery.js';
 import { StorageError } from '../io/storage-errors.js';
 import type { Answer } from './shard-rpc.js';
@@ -98,7 +99,7 @@ export class PartitionOwner {
       }
       home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
         fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads,
-        indexCapacity: INDEX_ENTRIES, quiet: true, onCorrupt: 'read-only',
+        indexCapacity: INDEX_ENTRIES, quiet: true, onCorrupt: 'read-only', onDamage: (damage) => this.readDamaged(name, damage),
       });
       this.reportRecovery(name, home);
       const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name));
@@ -158,15 +159,12 @@ export class PartitionOwner {
     };
   }
 
-  // A read found a stored batch that no longer verifies: the poll is answered 4011 CannotReadMessage (the connection
-  // stays), the partition takes no more writes (Partition.damage), and it is reported. False for any other error.
-  private readDamaged(owned: Owned, error: unknown): boolean {
-    if (!(error instanceof StorageError) || error.code !== 'SegmentChecksumMismatch') return false;
-    const name = nameOf(owned.ref);
-    log.error(`partition ${name}: ${error.message}; the poll is answered ${ErrorCode.cannotReadMessage}, writes are refused from now on`);
+  // A read found a stored batch that no longer verifies (once per partition): polls that reach it are answered 4011
+  // CannotReadMessage (the connection stays), the partition takes no more writes (Partition.damage), and it is reported.
+  private readDamaged(name: string, damage: Damage): void {
+    log.error(`partition ${name}: ${damage.detail}; polls from offset ${damage.offset} are answered ${ErrorCode.cannotReadMessage}, writes ${ErrorCode.cannotOpenPartitionLogFile} from now on`);
     this.ctx.health.count('readCorruptions');
-    this.ctx.health.set('partition_read_only', name, `${error.message} (found by a read)`);
-    return true;
+    this.ctx.health.set('partition_read_only', name, `${damage.detail} (found by a read; polls from offset ${damage.offset} get ${ErrorCode.cannotReadMessage})`);
   }
 
   private removeStrayDirectories(wanted: Map<bigint, PartitionRef>): void {
@@ -321,7 +319,7 @@ export class PartitionOwner {
           try {
             written = writePollReply(sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, at, room, 4);
           } catch (error) {
-            if (error instanceof StorageError && error.code === 'SegmentChecksumMismatch') return null;
+            if (isReadDamage(error)) return null;
             throw error;
           }
           if (written === null) return null;
@@ -332,7 +330,7 @@ export class PartitionOwner {
           try {
             return buildPollReply(sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, 4).pieces;
           } catch (error) {
-            if (this.readDamaged(owned, error)) return encodePartitionReply(ErrorCode.cannotReadMessage);
+            if (isReadDamage(error)) return encodePartitionReply(ErrorCode.cannotReadMessage);
             throw error;
           }
         },
@@ -342,7 +340,7 @@ export class PartitionOwner {
     try {
       reply = buildPollReply(this.sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, 4);
     } catch (error) {
-      if (this.readDamaged(owned, error)) return encodePartitionReply(ErrorCode.cannotReadMessage);
+      if (isReadDamage(error)) return encodePartitionReply(ErrorCode.cannotReadMessage);
       throw error;
     }
     if (q.autoCommit && reply.lastOffset !== null) {
@@ -362,6 +360,11 @@ export class PartitionOwner {
   }
 }
 
+
+// A stored batch that no longer verifies (the partition reported it through onDamage when it found it).
+function isReadDamage(error: unknown): boolean {
+  return error instanceof StorageError && error.code === 'SegmentChecksumMismatch';
+}
 
 function nameOf(ref: { streamId: number; topicId: number; partitionId: number }): string {
   return `${ref.streamId}/${ref.topicId}/${ref.partitionId}`;
