@@ -3,12 +3,12 @@
 // frees again. Each must be an ERROR line, a reason in /health, a number in /metrics, and an answer naming the
 // condition; the connection stays, and nothing acknowledged is lost.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
 import { ErrorCode } from '../../host/shared/wire/codes.js';
+import { fillDevice, mountTmpfs, unmount } from '../host/full-device.js';
 import { health, metricSum } from './helpers/health.js';
 import { code, startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
 import { tempDir, waitFor, withTimeout } from './helpers/server.js';
@@ -33,7 +33,7 @@ describe('storage conditions (real server)', () => {
   after(async () => {
     for (const s of servers) if (s.server.child.exitCode === null) s.server.child.kill('SIGKILL');
     await Promise.all(servers.map((s) => s.server.exited));
-    for (const m of mounts) spawnSync('umount', [m]);
+    for (const m of mounts) unmount(m);
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
@@ -186,9 +186,9 @@ describe('storage conditions (real server)', () => {
   it('item 3: a full device answers 4006, fences the partition in /health and /metrics, and clears by itself when space returns', async (t) => {
     const mount = tempDir('full');
     dirs.push(mount);
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { encoding: 'utf8' });
-    if (mounted.status !== 0) {
-      t.skip(`cannot mount a 4 MiB tmpfs (needs root): ${(mounted.stderr || mounted.error?.message || '').trim()}`);
+    const why = mountTmpfs(mount, '4m');
+    if (why) {
+      t.skip(why);
       return;
     }
     mounts.push(mount);
@@ -221,23 +221,3 @@ describe('storage conditions (real server)', () => {
     await stop(s);
   });
 });
-
-// Writes until the device refuses (ENOSPC), in ever smaller pieces, so that no page is left with room.
-function fillDevice(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let piece = 1 << 20; piece >= 1; piece >>= 2) {
-      const bytes = Buffer.alloc(piece, 1);
-      for (;;) {
-        try {
-          if (fs.writeSync(fd, bytes) < piece) break;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-          break;
-        }
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
