@@ -127,7 +127,7 @@ export function createMetricsRegistry(
   storageCounter('recovery_truncations_total', 'Log tails (segments, consumer offsets) cut at recovery', 'truncations');
   storageCounter('recovery_truncated_bytes_total', 'Bytes cut off log tails at recovery', 'truncatedBytes');
   storageCounter('recovery_truncated_messages_total', 'Messages the records cut at recovery claimed (from their unverified headers)', 'truncatedMessages');
-  storageCounter('partition_read_corruptions_total', 'Polls refused (4011) because a stored batch no longer verifies', 'readCorruptions');
+  storageCounter('partition_read_corruptions_total', 'Stored batches found damaged by reads (once per partition; polls reaching it get 4011)', 'readCorruptions');
   storageCounter('partition_no_space_writes_total', 'Writes (sends, offset changes) refused because the device was full', 'noSpaceWrites');
 
   return registry;
