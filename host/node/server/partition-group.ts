@@ -51,6 +51,7 @@ export class PartitionGroup {
   private readonly inFlight = new Map<bigint, Write>(); // by request number
   private appended = false;
   private failed: Error | null = null;
+  private failedStatus: number = WRITE_FAILED; // what writes get once failed is set
 
   constructor(
     ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void,
@@ -79,7 +80,7 @@ export class PartitionGroup {
   }
 
   private enqueue(write: Write): void {
-    if (this.failed) return settle(write, ErrorCode.error);
+    if (this.failed) return settle(write, this.failedStatus);
     this.waiting.push(write);
     this.submitWaiting();
     this.onWork();
@@ -123,11 +124,12 @@ export class PartitionGroup {
     this.group.release();
   }
 
-  // The partition is gone (deleted: its writers get 20) or broken (a failed write: the generic error 1). Writers
+  // The partition is gone (deleted: its writers get 20) or broken (a failed write: sends 4006, offsets 10006). Writers
   // whose batch may be on its way to disk are answered once that write is done: until their answer the batch's
   // memory (a frame in the serving shard's arena) is theirs, and the thread pool may still be reading it.
   abort(error: Error, status: number = ErrorCode.resourceNotFound): void {
     this.failed = error;
+    this.failedStatus = status;
     for (const write of this.waiting.splice(0)) settle(write, status);
     const inFlight = [...this.inFlight.values()];
     this.inFlight.clear();
@@ -199,7 +201,7 @@ export class PartitionGroup {
   private writeFailed(error: Error): void {
     log.error(`partition ${this.name}: write failed, refusing further writes: ${error.message}`);
     this.events.failed(error.message);
-    this.abort(error, ErrorCode.error);
+    this.abort(error, WRITE_FAILED);
   }
 
   private committed(prepare: Uint8Array): void {
@@ -248,7 +250,11 @@ function messageCount(batch: Uint8Array): number {
   return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getUint32(48, true);
 }
 
+// A write refused because the partition's files failed a write: the status names what could not be saved.
+const WRITE_FAILED = -1;
+
 function settle(write: Write, status: number): void {
+  if (status === WRITE_FAILED) status = write.kind === 'send' ? ErrorCode.cannotSaveMessagesToSegment : ErrorCode.cannotWriteToFile;
   if (write.kind === 'send') write.resolve({ status, baseOffset: 0 });
   else write.resolve(status);
 }
