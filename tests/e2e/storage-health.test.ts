@@ -87,7 +87,7 @@ describe('storage conditions (real server)', () => {
     });
   }
 
-  it('item 2: a segment tail cut while stopped is an ERROR naming file, bytes and offsets, counted in /metrics, listed in /health', async () => {
+  it('item 2: tails cut while stopped (a segment, the metadata WAL) are ERRORs naming file, bytes and offsets, counted, listed in /health', async () => {
     const dataDir = tempDir('truncation');
     dirs.push(dataDir);
     const first = await setup(dataDir);
@@ -96,6 +96,9 @@ describe('storage conditions (real server)', () => {
     const size = fs.statSync(first.log).size;
     const batch = size / BATCHES;
     fs.truncateSync(first.log, size - 100); // the last batch (offsets 80..99) loses its last 100 bytes
+    const wal = path.join(dataDir, 'metadata', 'journal.wal');
+    const walSize = fs.statSync(wal).size;
+    fs.appendFileSync(wal, Buffer.alloc(300, 7)); // the start of a prepare whose write never completed
 
     const s = await start(dataDir);
     const line = await errorLine(s, first.log, 'truncated');
@@ -105,8 +108,11 @@ describe('storage conditions (real server)', () => {
     assert.equal(h.status, 'degraded');
     assert.equal(h.httpStatus, 200, 'degraded still serves');
     assert.ok(found.detail.includes('offsets 80–99'), found.detail);
-    assert.equal(await metricSum(s.server, 'recovery_truncations_total'), 1);
-    assert.equal(await metricSum(s.server, 'recovery_truncated_bytes_total'), batch - 100);
+    const walLine = await errorLine(s, wal, 'truncated');
+    assert.ok(walLine.includes(`bytes ${walSize}–${walSize + 299}`), walLine);
+    await reason(s, 'recovery_truncation', 'metadata');
+    assert.equal(await metricSum(s.server, 'recovery_truncations_total'), 2);
+    assert.equal(await metricSum(s.server, 'recovery_truncated_bytes_total'), batch - 100 + 300);
     assert.equal(await metricSum(s.server, 'recovery_truncated_messages_total'), PER_BATCH);
 
     const c = await s.connect();

@@ -113,6 +113,10 @@ export class MetadataLog {
 
   get commitNumber(): number { return this.group.commitNumber; }
 
+  // What the journal's recovery found at open (a truncated torn tail, repaired slot headers).
+  get journalRecovery() { return this.journal.recovery; }
+  get journalFile(): string { return this.journal.file; }
+
   propose(p: ProposeRequest): Promise<ProposeResult> {
     if (p.body.length > MAX_BODY_BYTES) {
       return Promise.reject(new MetadataLogError('MetadataBodyTooLarge', `metadata body of ${p.body.length} B > ${MAX_BODY_BYTES} B`));
