@@ -110,7 +110,7 @@ export function createMetricsRegistry(
     },
   });
   conditionGauge('partitions_offline', 'Partitions that could not be opened and are not served (requests get 3003)', 'partition_offline');
-  conditionGauge('partitions_read_only', 'Partitions with a damaged log: the intact prefix is served, writes get 3003', 'partition_read_only');
+  conditionGauge('partitions_read_only', 'Partitions with a damaged log: the intact prefix is served, sends get 3003', 'partition_read_only');
   conditionGauge('partitions_fenced', 'Partitions whose last write found the device full (writes get 4006/10006 until one succeeds)', 'partition_fenced');
   conditionGauge('partitions_write_failed', 'Partitions that stopped taking writes after an I/O error, until a restart', 'partition_write_failed');
   conditionGauge('metadata_log_failed', '1 while the metadata log cannot write (metadata changes are refused until a restart)', 'metadata_log_failed');

@@ -84,7 +84,7 @@ export class PartitionOwner {
     if (dataTargets.length > 0) this.applyDataTargets(dataTargets);
   }
 
-  // A partition whose log is damaged opens read-only: its intact prefix is served, writes are answered 3003
+  // A partition whose log is damaged opens read-only: its intact prefix is served, sends are answered 3003
   // CannotOpenPartitionLogFile, and nothing on disk is touched. One that cannot be opened at all (damaged consumer
   // offsets, this shard's core memory used up) is left out: requests for it get 3003. Either is reported (an ERROR,
   // /health, /metrics), and every other partition keeps being served. What recovery truncated is reported the same way.

@@ -200,9 +200,8 @@ export const ErrorCode = {
   tooManyPartitions: 2015,
   invalidPartitionsCount: 2019,
   tooManyTopics: 2021,
-  // A partition that exists but whose log could not be opened (damaged consumer offsets, no core memory, an I/O
-  // error) or is damaged (writes refused; the intact prefix is served): sends, offset changes, and polls of an
-  // offline partition.
+  // A partition that exists but could not be opened (damaged consumer offsets, no core memory, an I/O error): every
+  // request; or whose log is damaged (its intact prefix is served read-only): sends.
   cannotOpenPartitionLogFile: 3003,
   partitionNotFound: 3007,
   partitionIdSpaceExhausted: 3013,
