@@ -8,10 +8,12 @@ import { CTL, SHARD_STATE_NAMES } from '../shared/layout.js';
 import { parseAddress } from './config.js';
 import type { Supervisor } from './supervisor.js';
 
+const MAX_REASONS = 100; // listed in /health; reasons_total says how many there are
+
 export function healthBody(supervisor: Supervisor) {
   const { mesh } = supervisor;
   if (!supervisor.booted) {
-    return { status: supervisor.shutdownReason !== 0 ? 'stopping' : 'starting', shard_count: supervisor.shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons: [], shards: [] };
+    return { status: supervisor.shutdownReason !== 0 ? 'stopping' : 'starting', shard_count: supervisor.shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons_total: 0, reasons: [], shards: [] };
   }
   const shards = supervisor.shards.map((s) => ({
     id: s.id,
@@ -31,7 +33,11 @@ export function healthBody(supervisor: Supervisor) {
     kind: c.kind, subject: c.subject, shard: r.shard, detail: c.detail, since: new Date(c.sinceMs).toISOString(),
   })));
   const status = supervisor.shutdownReason !== 0 ? 'stopping' : !allAlive ? 'unavailable' : reasons.length > 0 ? 'degraded' : 'ok';
-  return { status, shard_count: shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons, shards };
+  // Bounded: a thousand offline partitions are one problem, and /metrics counts them all.
+  return {
+    status, shard_count: shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons_total: reasons.length,
+    reasons: reasons.slice(0, MAX_REASONS), shards,
+  };
 }
 
 // `ok` and `degraded` serve (degraded: some data needs an operator, `reasons` says what), so both answer 200; a

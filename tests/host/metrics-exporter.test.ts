@@ -69,6 +69,7 @@ describe('metrics exporter', () => {
     } as unknown as Supervisor;
     const body = healthBody(supervisor);
     assert.equal(body.status, 'degraded');
+    assert.equal(body.reasons_total, 2);
     assert.equal(healthHttpStatus(body.status), 200);
     assert.deepEqual(body.reasons.map((r) => [r.kind, r.subject, r.shard]), [['recovery_truncation', '1/1/1', 1], ['partition_fenced', '1/1/0', 1]]);
     assert.equal(healthBody({ ...supervisor, isAlive: (id: number) => id !== 1 } as unknown as Supervisor).status, 'unavailable');
