@@ -153,7 +153,7 @@ export {
 } from "./journal/batch";
 export {
   segmentFindBatch, segmentScan, segmentScanBatches, segmentScanConsumed, segmentScanErrorAt, segmentScanLastTimestamp,
-  segmentScanMessages, segmentScanNeed, segmentScanNextOffset, segmentTailDecision,
+  segmentScanMessages, segmentScanNeed, segmentScanNextOffset, segmentTailClaimedMessages, segmentTailDecision,
 } from "./journal/segment";
 export {
   indexAppend, indexCount, indexDropBefore, indexFindOffset, indexFindTimestamp, indexInit, indexOffsetAt,

@@ -2,7 +2,7 @@
 // index entries it gets, and whether a bad record at the end of a segment is a torn tail (truncate) or corruption
 // (refuse). The host reads windows of the file into memory and asks; it never interprets the bytes itself.
 import {
-  BATCH_HEADER, BATCH_INCOMPLETE, BATCH_OK, B_BASE_OFFSET, B_BASE_TIMESTAMP, B_COUNT, MAX_BATCH_BYTES, batchCount,
+  BATCH_HEADER, BATCH_INCOMPLETE, BATCH_OK, B_BASE_OFFSET, B_BASE_TIMESTAMP, B_COUNT, B_LENGTH, FRAME_HEADER, MAX_BATCH_BYTES, batchCount,
   batchErrorAt, batchLength, batchVerify,
 } from "./batch";
 import { I_COUNT, indexAppend, indexLastPosition, indexLastSegment } from "./sparse_index";
@@ -92,6 +92,25 @@ export function segmentTailDecision(
   if (segmentFindBatch(p, avail, 1, nextOffset, scratch, scratchLen) >= 0) return TAIL_CORRUPT;
   if (verdict == BATCH_INCOMPLETE) return lengthFieldDamaged(p, avail, scratch, scratchLen) ? TAIL_CORRUPT : TAIL_TRUNCATE;
   return hasUnwrittenBlock(p, avail, <u64>filePos) ? TAIL_TRUNCATE : TAIL_CORRUPT;
+}
+
+// How many messages the records of a tail about to be truncated claim, from their unverified headers: consecutive
+// whole headers whose base offsets continue `nextOffset`, each with a plausible length and count (the last may run
+// past the end of the bytes: a cut record). For the report only (which offsets are dropped); 0 when no header says.
+export function segmentTailClaimedMessages(p: usize, avail: u32, nextOffset: f64): f64 {
+  let at: u32 = 0;
+  let expected = nextOffset;
+  while (at + BATCH_HEADER <= avail) {
+    const h = p + at;
+    const length = load<u64>(h + B_LENGTH);
+    const count = load<u32>(h + B_COUNT);
+    if (<f64>load<u64>(h + B_BASE_OFFSET) != expected || length < <u64>BATCH_HEADER || length > <u64>MAX_BATCH_BYTES) break;
+    if (count == 0 || <u64>count > (length - <u64>BATCH_HEADER) / <u64>FRAME_HEADER) break;
+    expected += <f64>count;
+    if (<u64>at + length > <u64>avail) break;
+    at += <u32>length;
+  }
+  return expected - nextOffset;
 }
 
 // A record that looks short only because its length field grew: with the length set to what is there, it verifies.

@@ -8,10 +8,12 @@ import { CTL, SHARD_STATE_NAMES } from '../shared/layout.js';
 import { parseAddress } from './config.js';
 import type { Supervisor } from './supervisor.js';
 
+const MAX_REASONS = 100; // listed in /health; reasons_total says how many there are
+
 export function healthBody(supervisor: Supervisor) {
   const { mesh } = supervisor;
   if (!supervisor.booted) {
-    return { status: supervisor.shutdownReason !== 0 ? 'stopping' : 'starting', shard_count: supervisor.shards.length, uptime_ms: Date.now() - supervisor.startedAt, shards: [] };
+    return { status: supervisor.shutdownReason !== 0 ? 'stopping' : 'starting', shard_count: supervisor.shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons_total: 0, reasons: [], shards: [] };
   }
   const shards = supervisor.shards.map((s) => ({
     id: s.id,
@@ -26,8 +28,23 @@ export function healthBody(supervisor: Supervisor) {
     frames_received: Number(mesh.counter(mesh.core.metricsAddress(s.id, 1))),
   }));
   const allAlive = shards.every((s) => s.alive);
-  const status = supervisor.shutdownReason !== 0 ? 'stopping' : allAlive ? 'ok' : 'degraded';
-  return { status, shard_count: shards.length, uptime_ms: Date.now() - supervisor.startedAt, shards };
+  // Storage conditions the shards reported: the server serves, but not everything it holds (see README, /health).
+  const reasons = [...supervisor.storage.values()].flatMap((r) => r.conditions.map((c) => ({
+    kind: c.kind, subject: c.subject, shard: r.shard, detail: c.detail, since: new Date(c.sinceMs).toISOString(),
+  })));
+  const status = supervisor.shutdownReason !== 0 ? 'stopping' : !allAlive ? 'unavailable' : reasons.length > 0 ? 'degraded' : 'ok';
+  // Bounded: a thousand offline partitions are one problem, and /metrics counts them all.
+  return {
+    status, shard_count: shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons_total: reasons.length,
+    reasons: reasons.slice(0, MAX_REASONS), shards,
+  };
+}
+
+// `ok` and `degraded` serve (degraded: some data needs an operator, `reasons` says what), so both answer 200; a
+// load balancer should not take a server off because one partition is read-only. Not serving is 503: starting,
+// stopping, or a shard not alive (`unavailable`).
+export function healthHttpStatus(status: string): number {
+  return status === 'ok' || status === 'degraded' ? 200 : 503;
 }
 
 export interface HttpServer {
@@ -47,7 +64,7 @@ export async function startHttp(address: string, source: string, supervisor: Sup
     }
     if (url.pathname === '/health') {
       const body = healthBody(supervisor);
-      res.writeHead(body.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+      res.writeHead(healthHttpStatus(body.status), { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
       return;
     }
     if (url.pathname === '/metrics') {

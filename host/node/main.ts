@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
 
     http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running);
     await running.boot();
-    http.serveMetrics(createMetricsRegistry(running.mesh, (id) => running.isAlive(id), running.netCounters));
+    http.serveMetrics(createMetricsRegistry(running.mesh, (id) => running.isAlive(id), running.netCounters, () => running.storage.values()));
     log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), Iggy TCP ${running.tcpAddress}, http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
 
     await running.untilShutdown();

@@ -4,8 +4,12 @@ import client from 'prom-client';
 import { CTL, MAILBOX_METRIC, METRIC, MeshView } from '../shared/layout.js';
 import { DROP_REASONS, DROP_VARIANTS, LANES } from '../shared/frames.js';
 import type { NetCounters } from './net/net-counters.js';
+import type { ConditionKind, StorageCounters, StorageHealthReport } from './server/storage-health.js';
 
-export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) => boolean, net: NetCounters): client.Registry {
+// `storage`: each shard's last storage report (server/storage-health.ts), posted by the shard when it changes.
+export function createMetricsRegistry(
+  mesh: MeshView, isAlive: (shard: number) => boolean, net: NetCounters, storage: () => Iterable<StorageHealthReport> = () => [],
+): client.Registry {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const shards = Array.from({ length: mesh.shards }, (_, i) => i);
@@ -163,6 +167,37 @@ export function createMetricsRegistry(mesh: MeshView, isAlive: (shard: number) =
       } });
     }
   }
+
+  // Storage conditions, per shard (0 until the shard reports one): what /health lists as reasons, counted.
+  const conditionGauge = (name: string, help: string, kind: ConditionKind) => new client.Gauge({
+    name, help, labelNames: ['shard'], registers: [registry],
+    collect() {
+      for (const shard of shards) this.set({ shard: String(shard) }, 0);
+      for (const report of storage()) {
+        this.set({ shard: String(report.shard) }, report.conditions.filter((c) => c.kind === kind).length);
+      }
+    },
+  });
+  conditionGauge('partitions_offline', 'Partitions that could not be opened and are not served (requests get 3003)', 'partition_offline');
+  conditionGauge('partitions_read_only', 'Partitions with a damaged log: the intact prefix is served, sends get 3003', 'partition_read_only');
+  conditionGauge('partitions_fenced', 'Partitions whose last write found the device full (writes get 4006/10006 until one succeeds)', 'partition_fenced');
+  conditionGauge('partitions_write_failed', 'Partitions that stopped taking writes after an I/O error, until a restart', 'partition_write_failed');
+  conditionGauge('metadata_log_failed', '1 while the metadata log cannot write (metadata changes are refused until a restart)', 'metadata_log_failed');
+  conditionGauge('recovery_truncated_partitions', 'Partitions whose logs recovery truncated at this boot', 'recovery_truncation');
+
+  const storageCounter = (name: string, help: string, which: keyof StorageCounters) => new client.Counter({
+    name, help, labelNames: ['shard'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const shard of shards) this.inc({ shard: String(shard) }, 0);
+      for (const report of storage()) this.inc({ shard: String(report.shard) }, report.counters[which]);
+    },
+  });
+  storageCounter('recovery_truncations_total', 'Log tails (segments, consumer offsets) cut at recovery', 'truncations');
+  storageCounter('recovery_truncated_bytes_total', 'Bytes cut off log tails at recovery', 'truncatedBytes');
+  storageCounter('recovery_truncated_messages_total', 'Messages the records cut at recovery claimed (from their unverified headers)', 'truncatedMessages');
+  storageCounter('partition_read_corruptions_total', 'Stored batches found damaged by reads (once per partition; polls reaching it get 4011)', 'readCorruptions');
+  storageCounter('partition_no_space_writes_total', 'Writes (sends, offset changes) refused because the device was full', 'noSpaceWrites');
 
   return registry;
 }

@@ -24,7 +24,7 @@ export interface ShardWorkerData {
   bootTimeoutMs: number;
   logLevel: Level;
   faults: Faults;
-  server: Omit<ShardServerOptions, 'shard' | 'shards'>;
+  server: Omit<ShardServerOptions, 'shard' | 'shards' | 'report'>;
   tcpAddress: string; // shard 0 binds it and serves the client connections
 }
 
@@ -213,7 +213,9 @@ async function main(): Promise<void> {
   const core = await instantiateCore(data.module, data.memory, data.wasmFile);
   core.shardInit(DESCRIPTOR_BASE, data.shard);
   core.__arena_init(core.shardArenaAddress(data.shard), core.shardArenaSize());
-  const server = new ShardServer(core, data.memory, { ...data.server, shard: data.shard, shards: core.layoutShards() });
+  const server = new ShardServer(core, data.memory, {
+    ...data.server, shard: data.shard, shards: core.layoutShards(), report: (report) => parentPort?.postMessage(report),
+  });
   const shard = new Shard(core, data, server);
   if (await shard.boot()) await shard.run();
   parentPort?.postMessage({ type: 'stopped', shard: data.shard });

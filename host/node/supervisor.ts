@@ -13,6 +13,7 @@ import type { Faults } from './faults.js';
 import { parseFsyncPolicy } from './io/fsync-policy.js';
 import { NetCounters } from './net/net-counters.js';
 import type { ListenerMessage, ShardWorkerData } from './shard-worker.js';
+import type { StorageHealthReport } from './server/storage-health.js';
 
 const log = logger('main');
 const WATCHDOG_PERIOD_MS = 250;
@@ -53,6 +54,8 @@ export class Supervisor {
   private readonly listening = new Promise<void>((resolve) => { this.listened = resolve; });
   private listenerFailure: string | null = null;
   private dataDirFailure: string | null = null;
+  // The last storage report of each shard (conditions and counters, for /health and /metrics).
+  readonly storage = new Map<number, StorageHealthReport>();
 
   constructor(private readonly options: BootOptions) {
     this.stopRequested = new Promise((resolve) => { this.signalStop = resolve; });
@@ -153,7 +156,10 @@ export class Supervisor {
       return handle;
     }
     handle.worker = worker;
-    worker.on('message', (message: ListenerMessage) => this.onListenerMessage(handle, message));
+    worker.on('message', (message: ListenerMessage | StorageHealthReport) => {
+      if (message.type === 'storage-health') this.storage.set(message.shard, message);
+      else this.onListenerMessage(handle, message);
+    });
     worker.on('error', (error) => {
       const online = Atomics.load(this.mesh.i32, this.mesh.ctlIndex(id, CTL.state)) !== ShardState.init;
       const what = online ? `shard ${id} failed` : `worker for shard ${id} failed to spawn`;
@@ -181,6 +187,7 @@ export class Supervisor {
       this.fail(handle, message.message, ShutdownReason.bootFailed);
       return;
     }
+    if (message.type !== 'tcp-listening') return;
     this.tcpAddress = message.address;
     this.listened();
   }

@@ -87,6 +87,7 @@ export interface CoreExports extends VsrExports {
   segmentScanLastTimestamp(): number;
   segmentScanErrorAt(): number;
   segmentScanNeed(): number;
+  segmentTailClaimedMessages(p: number, avail: number, nextOffset: number): number;
   segmentTailDecision(p: number, avail: number, remaining: number, filePos: number, nextOffset: number, verdict: number, scratch: number, scratchLen: number, maxWrite: number): number;
   walSlotHeaderState(r: number, i: number): number;
   segmentFindBatch(p: number, avail: number, from: number, minOffset: number, scratch: number, scratchLen: number): number;

@@ -2,7 +2,7 @@ import {
   BATCH_BAD_RESERVED, BATCH_CHECKSUM, BATCH_FRAME_CHECKSUM, BATCH_INCOMPLETE, BATCH_OK, batchErrorAt, batchSeal,
   batchStamp, batchVerify,
 } from "../../assembly/journal/batch";
-import { SCAN_END, TAIL_CORRUPT, TAIL_TRUNCATE, segmentScan, segmentScanBatches, segmentScanConsumed, segmentScanNextOffset, segmentTailDecision } from "../../assembly/journal/segment";
+import { SCAN_END, TAIL_CORRUPT, TAIL_TRUNCATE, segmentScan, segmentScanBatches, segmentScanConsumed, segmentScanNextOffset, segmentTailClaimedMessages, segmentTailDecision } from "../../assembly/journal/segment";
 import { indexAppend, indexCount, indexFindOffset, indexFindTimestamp, indexInit, indexOffsetAt, indexRegionBytes, retentionPick } from "../../assembly/journal/sparse_index";
 import { PICK_A, PICK_B, PICK_FAIL, PICK_NONE, SB_CHECKSUM, SB_EMPTY, SB_OK, SB_RECORD, superblockCheck, superblockPick, superblockSeal } from "../../assembly/journal/superblock";
 
@@ -116,6 +116,21 @@ describe("segment scan and tail decision", () => {
     expect(segmentTailDecision(p + len - 404, 404, 404, <f64>(len - 404), 19, BATCH_INCOMPLETE, scratch, SCRATCH_LEN, 1 << 20)).toBe(TAIL_CORRUPT);
     heap.free(p);
     heap.free(index);
+  });
+
+  it("the offsets a truncated tail claims come from its consecutive headers, a cut last record included", () => {
+    const p = heap.alloc(1 << 16);
+    const len = writeBatches(p, 5, 100); // 404-byte batches of one message each, offsets 0..4
+    // The tail from batch 2 cut 100 bytes short: batches 2, 3 and the cut 4 claim offsets 2, 3, 4.
+    expect(segmentTailClaimedMessages(p + 808, len - 808 - 100, 2)).toBe(3);
+    // Fewer than a header's bytes: nothing is claimed.
+    expect(segmentTailClaimedMessages(p + 1616, 200, 4)).toBe(0);
+    // A header that does not continue the expected offset claims nothing (and stops the walk).
+    expect(segmentTailClaimedMessages(p + 808, len - 808, 3)).toBe(0);
+    // A count that cannot fit the declared length stops the walk after the batches before it.
+    store<u32>(p + 1212 + 48, 1000);
+    expect(segmentTailClaimedMessages(p + 808, len - 808, 2)).toBe(1);
+    heap.free(p);
   });
 
   it("a bad record followed by a valid batch is corruption, not a torn tail", () => {

@@ -1,6 +1,6 @@
 // More partitions than a shard's storage memory can hold open (each takes an index region): the server keeps
-// serving the ones it opened and answers the others as not found, and it boots again on the same data directory
-// (the CreateTopic is committed; a shard that failed on it would fail every boot after it).
+// serving the ones it opened and answers the others 3003 CannotOpenPartitionLogFile, and it boots again on the same
+// data directory (the CreateTopic is committed; a shard that failed on it would fail every boot after it).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -30,7 +30,7 @@ describe('protocol: partitions beyond a shard\'s storage memory', () => {
     }
   }
 
-  it('a topic with more partitions than fit is created; unopened partitions are not found; the server restarts', async () => {
+  it('a topic with more partitions than fit is created; unopened partitions answer 3003; the server restarts', async () => {
     const first = await startProtocolServer(['--data-dir', dataDir, ...SMALL_STORAGE]);
     servers.push(first);
     const c = await first.connect();
@@ -39,7 +39,7 @@ describe('protocol: partitions beyond a shard\'s storage memory', () => {
     const wider = await c.createTopic({ stream: stream.id, name: 'wider', partitionsCount: 1000 });
     assert.equal(wider.partitionsCount, 1000);
     const statuses = [await sendTo(c, stream.id, topic.id, 0), await sendTo(c, stream.id, wider.id, 999)];
-    assert.deepEqual(statuses, [0, 20], 'the first partition opened; the last of 2000 did not fit');
+    assert.deepEqual(statuses, [0, 3003], 'the first partition opened; the last of 2000 did not fit (3003 CannotOpenPartitionLogFile)');
     await c.close();
     assert.equal(first.server.child.exitCode, null, first.server.output());
 
@@ -57,7 +57,7 @@ describe('protocol: partitions beyond a shard\'s storage memory', () => {
 
   it('deleted partitions give their consensus replicas back: a 2 MiB arena serves 60 topics created and deleted in turn', async () => {
     // 60 partition groups (≈ 40 KiB of arena each) do not fit next to the metadata group in 2 MiB: without reuse the
-    // later topics' partitions could not be opened and their sends would be answered 20.
+    // later topics' partitions could not be opened and their sends would be answered 3003.
     const server = await startProtocolServer(['--arena-bytes', String(2 << 20)]);
     servers.push(server);
     const c = await server.connect();

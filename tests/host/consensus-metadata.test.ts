@@ -296,3 +296,29 @@ test('a crash inside a checkpoint (after the snapshot, after the superblock, bef
   assert.equal(more.op, last + 2);
   reopened.close();
 });
+
+test('a journal write that fails stops the log and calls the failed hook once; closing a healthy log does not', async () => {
+  const shard = await shardCore();
+  const healthy = new ToyState();
+  const healthyFailures: unknown[] = [];
+  const a = await open(shard, tempDir('shardlog-metadata-'), Object.assign(healthy, { failed: (e: unknown) => healthyFailures.push(e) }));
+  await a.register(CLIENT);
+  a.close();
+  assert.deepEqual(healthyFailures, [], 'a close is not a failure');
+
+  const state = new ToyState();
+  const failures: unknown[] = [];
+  const log = await open(shard, tempDir('shardlog-metadata-'), Object.assign(state, { failed: (e: unknown) => failures.push(e) }));
+  const { session } = await log.register(CLIENT);
+  const original = PrepareJournal.prototype.append;
+  PrepareJournal.prototype.append = () => { throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); };
+  try {
+    await assert.rejects(log.propose({ client: CLIENT, session, request: 1n, operation: 128, body: requestBody(1), userId: 0 }), /ENOSPC/);
+    await assert.rejects(log.propose({ client: CLIENT, session, request: 2n, operation: 128, body: requestBody(2), userId: 0 }), /ENOSPC/);
+  } finally {
+    PrepareJournal.prototype.append = original;
+  }
+  log.close();
+  assert.equal(failures.length, 1);
+  assert.match(String(failures[0]), /ENOSPC/);
+});

@@ -235,7 +235,9 @@ test('a torn tail is truncated after the last valid batch and reported; policy f
   await assert.rejects(Partition.open({ ...opts, onTornTail: 'fail' }), { name: 'SegmentTornTail' });
   assert.equal(fs.statSync(log).size, size + 300, 'refusing leaves the file as it was');
   const q = await Partition.open(opts);
-  assert.deepEqual(q.recovery.truncated, [{ file: log, at: size, bytes: 300, reason: 'incomplete batch' }]);
+  // The cut record was never stamped (it is a client's batch): its header's base offset 0 does not continue offset 4,
+  // so it claims no offsets.
+  assert.deepEqual(q.recovery.truncated, [{ file: log, at: size, bytes: 300, reason: 'incomplete batch', errorAt: size + 32, firstOffset: 4, claimedMessages: 0 }]);
   assert.equal(q.nextOffset, 4);
   assert.equal(q.append([next]).baseOffset, 4);
   q.close();
@@ -453,4 +455,66 @@ test('in-core batches give the same log and the same sparse index as copied ones
   }
   assert.ok(fs.statSync(path.join(dirs[0], '00000000000000000000.index')).size > 24 * 2, 'several index entries');
   sc.release(region, 256 << 10);
+});
+
+test('a damaged sealed segment opens read-only under onCorrupt read-only: the prefix is read, appends refused, no byte written', async () => {
+  const dir = tempDir();
+  const opts = { dir, partitionId: 0, quiet: true };
+  const one = (await batchOf(0, 4)).length;
+  const p = await Partition.open({ ...opts, segmentBytes: 3 * one }); // 3 batches per segment
+  for (let b = 0; b < 8; b++) p.append([await batchOf(b * 4, 4)]);
+  p.close();
+  const files = () => new Map(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+  const sealed = path.join(dir, '00000000000000000012.log'); // the second segment: offsets 12..23
+  const bytes = fs.readFileSync(sealed);
+  bytes[one + 300] ^= 4; // a payload bit of its second batch (offsets 16..19)
+  fs.writeFileSync(sealed, bytes);
+  const before = files();
+  await assert.rejects(Partition.open(opts), { name: 'SegmentCorrupt' });
+  const damaged: string[] = [];
+  const q = await Partition.open({ ...opts, onCorrupt: 'read-only', onDamage: (d) => damaged.push(d.file) });
+  assert.deepEqual({ ...q.damage, detail: undefined }, { file: sealed, byte: one, offset: 16, detail: undefined, foundBy: 'recovery' });
+  assert.equal(q.nextOffset, 16, 'served up to the damaged batch');
+  assert.deepEqual(q.readFromOffset(0, 1 << 20).map((b) => b.baseOffset), [0, 4, 8, 12]);
+  assert.throws(() => q.readFromOffset(16), { name: 'OffsetOutOfRange' });
+  const more = await batchOf(16, 1);
+  assert.throws(() => q.append([more]), { name: 'PartitionReadOnly' });
+  q.close();
+  assert.deepEqual(files(), before, 'nothing was truncated, rewritten or removed (the .index files included)');
+  assert.deepEqual(damaged, [], 'damage found at recovery is in `damage`, not reported as a read');
+});
+
+test('damage found by a read: the batches before it are returned, reads from it fail, onDamage fires once, appends are refused', async () => {
+  const dir = tempDir();
+  const one = (await batchOf(0, 4)).length;
+  const damaged: number[] = [];
+  const p = await Partition.open({ dir, partitionId: 0, quiet: true, onDamage: (d) => damaged.push(d.offset) });
+  for (let b = 0; b < 4; b++) p.append([await batchOf(b * 4, 4)]);
+  const fd = fs.openSync(path.join(dir, '00000000000000000000.log'), 'r+');
+  fs.writeSync(fd, Buffer.from([0xff]), 0, 1, 2 * one + 20); // the third batch's base timestamp (offsets 8..11)
+  fs.closeSync(fd);
+  assert.deepEqual(p.readFromOffset(0, 1 << 20).map((b) => b.baseOffset), [0, 4]);
+  assert.throws(() => p.readFromOffset(8), { name: 'SegmentChecksumMismatch' });
+  assert.throws(() => p.readFromOffset(9), { name: 'SegmentChecksumMismatch' });
+  assert.deepEqual(damaged, [8]);
+  assert.equal(p.damage?.foundBy, 'read');
+  const more = await batchOf(16, 1);
+  assert.throws(() => p.append([more]), { name: 'PartitionReadOnly' });
+  p.close();
+});
+
+test('a cut stamped batch at the tail is reported with the offsets its header claims', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 0, quiet: true });
+  p.append([await batchOf(0, 5)]);
+  p.append([await batchOf(5, 7)]);
+  const size = p.sizeBytes;
+  p.close();
+  const log = path.join(dir, '00000000000000000000.log');
+  fs.truncateSync(log, size - 100);
+  const q = await Partition.open({ dir, partitionId: 0, quiet: true });
+  const [cut] = q.recovery.truncated;
+  assert.deepEqual({ firstOffset: cut.firstOffset, claimedMessages: cut.claimedMessages, bytes: cut.at + cut.bytes }, { firstOffset: 5, claimedMessages: 7, bytes: size - 100 });
+  assert.equal(q.nextOffset, 5);
+  q.close();
 });

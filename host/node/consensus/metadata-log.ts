@@ -29,6 +29,8 @@ export interface MetadataHooks {
   snapshot(): Uint8Array; // the state after every committed op so far
   restore(bytes: Uint8Array): void;
   now(): number; // µs
+  // The log stopped writing (every proposal is refused from now on until a restart); not called when it is closed.
+  failed?(error: unknown): void;
 }
 
 export interface MetadataLogOptions {
@@ -110,6 +112,10 @@ export class MetadataLog {
   }
 
   get commitNumber(): number { return this.group.commitNumber; }
+
+  // What the journal's recovery found at open (a truncated torn tail, repaired slot headers).
+  get journalRecovery() { return this.journal.recovery; }
+  get journalFile(): string { return this.journal.file; }
 
   propose(p: ProposeRequest): Promise<ProposeResult> {
     if (p.body.length > MAX_BODY_BYTES) {
@@ -331,6 +337,7 @@ export class MetadataLog {
   }
 
   private fail(error: unknown): void {
+    if (this.failed === null && !this.closed) this.hooks.failed?.(error);
     this.failed ??= error;
     for (const list of this.waiters.values()) for (const w of list) w.reject(this.failed);
     this.waiters.clear();

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { logger } from '../../shared/log.js';
 import { fsyncDir, replaceFileDurably, writeFully } from '../io/durable-fs.js';
 import type { StorageCore } from '../io/storage-core.js';
+import { isNoSpace, storageError } from '../io/storage-errors.js';
 import { DataError } from './data-errors.js';
 
 export const OFFSETS_FILE = 'offsets.log';
@@ -38,6 +39,7 @@ export interface ConsumerOffsetsOptions {
 export interface OffsetsRecovery {
   records: number; // records replayed
   truncatedBytes: number; // torn tail removed (0 when none)
+  truncatedAt: number; // its first byte
 }
 
 interface Record {
@@ -52,9 +54,10 @@ interface Record {
 
 export class ConsumerOffsets {
   readonly file: string;
-  recovery: OffsetsRecovery = { records: 0, truncatedBytes: 0 };
+  recovery: OffsetsRecovery = { records: 0, truncatedBytes: 0, truncatedAt: 0 };
   private readonly live = new Map<number, number>();
   private readonly pending = new Map<number, number | null>(); // key -> offset, null = delete
+  private readonly before = new Map<number, number | undefined>(); // key -> its durable value, for a flush that finds no space
   private fd = -1;
   private size = 0;
   private lastGroup = 0;
@@ -84,6 +87,7 @@ export class ConsumerOffsets {
   store(kind: ConsumerKind, id: number, offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`consumer offset ${offset} is not a non-negative safe integer`);
     const key = keyOf(kind, id);
+    this.remember(key);
     this.live.set(key, offset);
     this.pending.set(key, offset);
   }
@@ -91,7 +95,9 @@ export class ConsumerOffsets {
   // False when nothing was stored for this consumer (the caller answers 3021 ConsumerOffsetNotFound).
   delete(kind: ConsumerKind, id: number): boolean {
     const key = keyOf(kind, id);
-    if (!this.live.delete(key)) return false;
+    if (!this.live.has(key)) return false;
+    this.remember(key);
+    this.live.delete(key);
     this.pending.set(key, null);
     return true;
   }
@@ -117,13 +123,40 @@ export class ConsumerOffsets {
       writeFully(this.fd, records, this.size);
       fs.fdatasyncSync(this.fd);
     } catch (error) {
+      if (isNoSpace(error) && this.rollBack()) {
+        throw storageError('NoSpace', this.file, this.size, `${(error as NodeJS.ErrnoException).code}: no space for ${records.length / OFFSET_RECORD_BYTES} consumer offset change(s); rolled back, the stored offsets are those before them`);
+      }
       this.poison(error as Error, 'append');
       throw this.poisoned;
     }
     this.size += records.length;
     this.lastGroup = group;
     this.pending.clear();
+    this.before.clear();
     if (this.size >= Math.max(this.compactBytes, 2 * this.live.size * OFFSET_RECORD_BYTES)) this.compact();
+  }
+
+  // The durable value of a key before its first change since the last flush.
+  private remember(key: number): void {
+    if (!this.before.has(key)) this.before.set(key, this.live.get(key));
+  }
+
+  // A flush that found no space: the log cut back to its last whole group (durably) and the changes undone in memory,
+  // so what is served is what a restart would find. False when even that fails (the log is then poisoned).
+  private rollBack(): boolean {
+    try {
+      fs.ftruncateSync(this.fd, this.size);
+      fs.fdatasyncSync(this.fd);
+    } catch {
+      return false;
+    }
+    for (const [key, offset] of this.before) {
+      if (offset === undefined) this.live.delete(key);
+      else this.live.set(key, offset);
+    }
+    this.before.clear();
+    this.pending.clear();
+    return true;
   }
 
   close(): void {
@@ -153,6 +186,7 @@ export class ConsumerOffsets {
         fs.closeSync(fd);
       }
       this.recovery.truncatedBytes = bytes.length - committed;
+      this.recovery.truncatedAt = committed;
       if (!this.options.quiet) this.log.warn(`${this.file} @ byte ${committed}: torn tail of ${bytes.length - committed} byte(s) (an unfinished flush) truncated`);
     }
     this.fd = fs.openSync(this.file, 'r+');
@@ -216,6 +250,7 @@ export class ConsumerOffsets {
       fs.closeSync(this.fd);
       this.fd = fs.openSync(this.file, 'r+');
     } catch (error) {
+      if (isNoSpace(error)) return; // the changes are durable in the log as it is: compact at a later flush
       this.poison(error as Error, 'compaction');
       if (!this.options.quiet) this.log.error(this.poisoned!.message);
       return;

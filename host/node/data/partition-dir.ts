@@ -9,6 +9,7 @@ import { fsyncDir, mkdirDurably } from '../io/durable-fs.js';
 import type { FsyncPolicy } from '../io/fsync-policy.js';
 import { Partition, type AppendResult, type PartitionOptions } from '../io/partition.js';
 import type { StorageCore } from '../io/storage-core.js';
+import { isNoSpace } from '../io/storage-errors.js';
 import { ConsumerOffsets, type ConsumerKind } from './offsets.js';
 import type { PollState } from './poll.js';
 
@@ -25,6 +26,8 @@ export interface PartitionHomeOptions {
   retention?: PartitionOptions['retention'];
   verifyOnAppend?: boolean; // verify frame and batch checksums on append; a batch that fails is refused alone [true]
   verifyReadPayloads?: boolean; // re-hash every frame on every read [true]; Partition's option of the same name
+  onCorrupt?: PartitionOptions['onCorrupt']; // a damaged log: refuse to open, or serve its intact prefix read-only [fail]
+  onDamage?: PartitionOptions['onDamage']; // a read found a stored batch that no longer verifies
   indexCapacity?: number; // sparse index entries in core memory; Partition's option of the same name
   offsetsCompactBytes?: number; // [1 MiB]
   nowMicros?: () => number;
@@ -32,6 +35,8 @@ export interface PartitionHomeOptions {
 }
 
 const TRASH = '.trash';
+// AppendResult.refused for a batch left out because the device was full (the core's verdicts are ≥ 0).
+export const NO_SPACE_VERDICT = -28;
 
 export function partitionDir(dataDir: string, ids: PartitionIds): string {
   for (const [name, id] of Object.entries(ids)) {
@@ -84,7 +89,19 @@ export class PartitionHome {
 
   private async appendGroups(batches: Uint8Array[]): Promise<AppendResult> {
     let result: AppendResult | null = null;
-    for (const group of stagingGroups(batches, this.sc.stagingLen)) result = combine(result, await this.current.appendAsync(group));
+    let done = 0;
+    for (const group of stagingGroups(batches, this.sc.stagingLen)) {
+      try {
+        result = combine(result, await this.current.appendAsync(group));
+      } catch (error) {
+        // The groups written before are durable and answered as such; this one was rolled back, and it and the rest
+        // are refused (NO_SPACE_VERDICT) rather than failing the whole send with stored batches in it.
+        if (result === null || !isNoSpace(error)) throw error;
+        const rest = batches.length - done;
+        return { ...result, refused: [...result.refused, ...Array<number>(rest).fill(NO_SPACE_VERDICT)], bases: [...result.bases, ...Array<number>(rest).fill(-1)] };
+      }
+      done += group.length;
+    }
     return result ?? this.emptyResult();
   }
 
@@ -192,6 +209,7 @@ function openFiles(dir: string, ids: PartitionIds, sc: StorageCore, options: Par
   const partition = Partition.openSync({
     dir, partitionId: ids.partitionId, fsync: options.fsync, segmentBytes: options.segmentBytes, indexIntervalBytes: options.indexIntervalBytes,
     retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? true, badChecksum: 'refuse', verifyReadPayloads: options.verifyReadPayloads, indexCapacity: options.indexCapacity, nowMicros: options.nowMicros, quiet: options.quiet,
+    onCorrupt: options.onCorrupt, onDamage: options.onDamage,
   }, sc);
   try {
     return [partition, ConsumerOffsets.open(dir, sc, { compactBytes: options.offsetsCompactBytes, quiet: options.quiet })];

@@ -1,6 +1,8 @@
 // Boot of one partition: walk every segment's `.log` through the core, rebuild the in-memory sparse index, and at
 // the end of the last segment truncate a torn tail after the last valid batch (or refuse, if the core says the bad
-// record cannot be a torn write, or if the policy is `fail`). Everything truncated is reported and logged.
+// record cannot be a torn write, or if the policy is `fail`). Everything truncated is returned (Recovery.truncated)
+// with the byte range and the offsets its records claimed, for the caller to report (the server logs an ERROR, counts
+// it in /metrics and lists it in /health); a partition opened without `quiet` also logs it itself.
 import fs from 'node:fs';
 import { SegmentFile } from './segment-file.js';
 import { storageError } from './storage-errors.js';
@@ -18,9 +20,21 @@ export const SCAN_VERDICTS: Record<number, string> = {
 
 export interface Truncation {
   file: string;
-  at: number;
-  bytes: number;
-  reason: string;
+  at: number; // first byte cut
+  bytes: number; // cut: bytes [at, at + bytes) of the file
+  reason: string; // what the core said of the first bad record
+  errorAt: number; // the byte it found wrong
+  firstOffset: number; // the first offset no longer stored (the partition's next offset after the cut)
+  // Messages the cut records' (unverified) headers claimed, from firstOffset on; 0 when no whole header was left.
+  claimedMessages: number;
+}
+
+// One line naming the file, the byte range and the offsets dropped.
+export function describeTruncation(t: Truncation): string {
+  const offsets = t.claimedMessages > 0
+    ? `offsets ${t.firstOffset}–${t.firstOffset + t.claimedMessages - 1} dropped (${t.claimedMessages} message(s), as the cut records' headers claim)`
+    : `no whole batch header in the cut bytes (offsets from ${t.firstOffset} on, if any, dropped)`;
+  return `truncated ${t.file}: bytes ${t.at}–${t.at + t.bytes - 1} (${t.bytes} bytes; torn tail: ${t.reason} at byte ${t.errorAt}); ${offsets}`;
 }
 
 export interface RecoveryContext {
@@ -28,7 +42,7 @@ export interface RecoveryContext {
   index: number;
   onTornTail: 'truncate' | 'fail';
   maxWrite: number;
-  warn: (message: string) => void;
+  report: (message: string) => void;
 }
 
 // Scans `segment` from byte 0, expecting its batches to start at its base offset. Returns the truncation done, if any.
@@ -75,9 +89,11 @@ function badRecord(ctx: RecoveryContext, segment: SegmentFile, isLast: boolean, 
   if (ctx.onTornTail === 'fail') {
     throw storageError('SegmentTornTail', segment.logPath, pos, `${reason} at byte ${errorAt}; ${remaining} trailing bytes (policy: fail)`);
   }
+  const claimedMessages = sc.core.segmentTailClaimedMessages(sc.window, n, segment.nextOffset);
   segment.truncate(pos);
-  ctx.warn(`truncated torn tail of ${segment.logPath}: ${remaining} bytes from byte ${pos} (${reason} at byte ${errorAt}); next offset ${segment.nextOffset}`);
-  return { file: segment.logPath, at: pos, bytes: remaining, reason };
+  const cut: Truncation = { file: segment.logPath, at: pos, bytes: remaining, reason, errorAt, firstOffset: segment.nextOffset, claimedMessages };
+  ctx.report(describeTruncation(cut));
+  return cut;
 }
 
 export function readInto(sc: StorageCore, fd: number, len: number, position: number, at = sc.window): number {

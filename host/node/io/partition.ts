@@ -8,7 +8,7 @@ import { fsyncDir, mkdirDurably, writeFully, writevFullyAsync } from './durable-
 import { formatFsyncPolicy, type FsyncPolicy } from './fsync-policy.js';
 import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js';
 import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
-import { storageError } from './storage-errors.js';
+import { StorageError, isNoSpace, storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
 
 const BATCH_OK = 0;
@@ -26,6 +26,10 @@ export interface PartitionOptions {
   indexCapacity?: number; // in-memory index entries for the whole partition; thinned when full [16384]
   fsync?: FsyncPolicy; // [every-batch]
   onTornTail?: 'truncate' | 'fail'; // [truncate]
+  // A bad record that cannot be a torn tail (SegmentCorrupt): 'fail' refuses to open; 'read-only' opens the intact
+  // prefix before it for reads, refuses appends, and writes nothing at all (files left as they are for repair) [fail].
+  onCorrupt?: 'fail' | 'read-only';
+  onDamage?: (damage: Damage) => void; // a read found a stored batch that no longer verifies (once per partition)
   verifyOnAppend?: boolean; // re-hash every frame (and check the sender's batch checksum) before stamping [true]
   // What a batch that fails those checksums does to its group: 'throw' (nothing of the group is written) or
   // 'refuse' (it is left out, its verdict reported in AppendResult.refused, the rest written) ['throw'].
@@ -62,6 +66,15 @@ export interface AppendResult {
   bytes: number;
   refused: number[]; // per batch given: 0 appended, else the core's verdict (badChecksum 'refuse')
   bases: number[]; // per batch given: the offset of its first message, -1 when refused
+}
+
+// Where a partition's log is damaged: the first byte of the bad record and the first offset not served from there on.
+export interface Damage {
+  file: string;
+  byte: number;
+  offset: number;
+  detail: string; // the named error's message
+  foundBy: 'recovery' | 'read'; // at recovery only the prefix before it is open; a read leaves the rest readable
 }
 
 export interface Recovery {
@@ -108,6 +121,8 @@ export class Partition {
   private readonly indexRegionBytes: number;
   private nextOrdinal = 0;
   private poisoned: Error | null = null;
+  private damaged: Damage | null = null;
+  private indexBehind = new Set<SegmentFile>(); // a `.index` write failed (no space): rewritten whole at the next chance
   private dirty = false;
   private writing: Promise<void> | null = null; // an appendAsync's write in flight
   private inFlight: Staged | null = null; // and what it writes
@@ -170,6 +185,11 @@ export class Partition {
     return this.segments.reduce((sum, s) => sum + s.size, 0);
   }
 
+  // Null while the log is intact. Once set (at recovery, or by a read that found a bad batch) appends are refused.
+  get damage(): Damage | null {
+    return this.damaged;
+  }
+
   private get active(): SegmentFile {
     return this.segments[this.segments.length - 1];
   }
@@ -190,20 +210,27 @@ export class Partition {
     for (let i = 0; i < bases.length; i++) {
       const segment = SegmentFile.open(dir, bases[i], this.nextOrdinal++);
       this.segments.push(segment);
-      if (segment.baseOffset !== expected) {
-        throw storageError('SegmentCorrupt', segment.logPath, 0, `segment starts at offset ${segment.baseOffset}, expected ${expected} (a segment is missing)`);
+      try {
+        if (segment.baseOffset !== expected) {
+          throw storageError('SegmentCorrupt', segment.logPath, 0, `segment starts at offset ${segment.baseOffset}, expected ${expected} (a segment is missing)`);
+        }
+        const cut = recoverSegment({
+          sc: this.sc, index: this.index, onTornTail: this.options.onTornTail ?? 'truncate', maxWrite: this.sc.stagingLen,
+          report: (m) => { if (!this.options.quiet) this.log.error(m); },
+        }, segment, i === bases.length - 1, lastTimestamp);
+        if (cut) truncated.push(cut);
+      } catch (error) {
+        if (this.options.onCorrupt !== 'read-only' || !(error instanceof StorageError) || error.code !== 'SegmentCorrupt') throw error;
+        this.openPrefix(segment, error, expected);
+        break;
       }
-      const cut = recoverSegment({
-        sc: this.sc, index: this.index, onTornTail: this.options.onTornTail ?? 'truncate', maxWrite: this.sc.stagingLen,
-        warn: (m) => { if (!this.options.quiet) this.log.warn(m); },
-      }, segment, i === bases.length - 1, lastTimestamp);
-      if (cut) truncated.push(cut);
       expected = segment.nextOffset;
       lastTimestamp = segment.lastTimestamp;
     }
     // The .index is derived: a torn or damaged one is rebuilt from the log, which the core has just verified. Only
-    // now, after every segment was scanned: a full index thins entries of earlier segments too.
-    for (const segment of this.segments) {
+    // now, after every segment was scanned: a full index thins entries of earlier segments too. A damaged partition
+    // writes nothing (its `.index` files may hold entries past the damage, and stay as they are for repair).
+    for (const segment of this.damaged ? [] : this.segments) {
       const differs = segment.syncIndex(this.indexFileBytes(segment.ordinal));
       if (differs >= 0) this.warnings.push(`${segment.indexPath} @ byte ${differs}: differs from the log (damaged, or written with other index settings); rebuilt`);
     }
@@ -213,6 +240,20 @@ export class Partition {
       segments: this.segments.length, nextOffset: this.nextOffset, bytes: this.sizeBytes, truncated,
       millis: performance.now() - started,
     };
+  }
+
+  // The intact prefix of a damaged log, for reads only: every batch before the bad record (verified just now), and
+  // nothing from it on. The segment's size is cut in memory only (reads stop there); later segments stay closed.
+  // A missing segment (its successor starts late) leaves the segments before it.
+  private openPrefix(segment: SegmentFile, error: StorageError, expected: number): void {
+    if (segment.baseOffset !== expected) {
+      this.segments.pop();
+      segment.close();
+    } else {
+      segment.size = error.offset;
+    }
+    this.damaged = { file: error.file, byte: error.offset, offset: this.active.nextOffset, detail: error.message, foundBy: 'recovery' };
+    if (!this.options.quiet) this.log.error(`${error.message}; serving offsets [${this.firstOffset}, ${this.nextOffset}) read-only`);
   }
 
   // Appends whole batches as one group: all are validated and stamped (offsets, append time, batch checksum) before
@@ -274,6 +315,9 @@ export class Partition {
 
   private stage(batches: Uint8Array[]): Staged {
     if (this.poisoned) throw this.poisoned;
+    if (this.damaged) {
+      throw storageError('PartitionReadOnly', this.damaged.file, this.damaged.byte, `the log is damaged here (offset ${this.damaged.offset}): appends are refused, reads serve what verifies`);
+    }
     if (this.closed || this.closeRequested) throw new Error(`${this.options.dir}: partition is closed`);
     if (this.active.size >= this.segmentBytes) this.rollover();
     const { sc } = this;
@@ -335,10 +379,22 @@ export class Partition {
     return { segment, position: segment.size, pieces, bytes: staged, batches: pieces.length, refused, bases, baseOffset, nextOffset: offset, timestamp, indexCount };
   }
 
-  // What reached the disk is unknown now: refuse further appends; reopening recovers from the files.
+  // A full device: the group is rolled back (the file cut back to where it began, durably), so nothing of it stays
+  // and the next append tries again at the same place. Any other error: what reached the disk is unknown now, so
+  // further appends are refused; reopening recovers from the files.
   private fail(staged: Staged, error: Error): Error {
-    this.poisoned = error;
     this.sc.core.indexTruncate(this.index, staged.segment.ordinal, staged.position);
+    if (isNoSpace(error)) {
+      try {
+        fs.ftruncateSync(staged.segment.fd, staged.position);
+        fs.fdatasyncSync(staged.segment.fd);
+        return storageError('NoSpace', staged.segment.logPath, staged.position,
+          `${(error as NodeJS.ErrnoException).code}: no space for an append of ${staged.bytes} bytes (offsets ${staged.baseOffset}–${staged.nextOffset - 1}); rolled back, nothing of it stays`);
+      } catch {
+        // The roll-back failed too: fall through and refuse appends until reopened (recovery cuts the torn tail).
+      }
+    }
+    this.poisoned = error;
     return error;
   }
 
@@ -346,14 +402,38 @@ export class Partition {
     const { segment } = staged;
     if (this.sc.core.indexCount(this.index) < staged.indexCount) {
       // The core thinned a full index: the `.index` files follow the in-memory entries.
-      for (const s of this.segments) s.syncIndex(this.indexFileBytes(s.ordinal));
+      for (const s of this.segments) {
+        try {
+          s.syncIndex(this.indexFileBytes(s.ordinal));
+          this.indexBehind.delete(s);
+        } catch (error) {
+          if (!isNoSpace(error)) throw error;
+          this.indexBehind.add(s);
+        }
+      }
     } else {
-      segment.appendIndex(this.indexFileBytes(segment.ordinal, segment.size));
+      this.appendIndex(segment, staged);
     }
     segment.size += staged.bytes;
     segment.nextOffset = staged.nextOffset;
     segment.lastTimestamp = staged.timestamp;
     return resultOf(staged);
+  }
+
+  // The `.index` is derived (boot rebuilds it from the log): a write that finds no space must not fail an append
+  // whose data is durable. The segment's `.index` is then rewritten whole at the next append that has room.
+  private appendIndex(segment: SegmentFile, staged: Staged): void {
+    try {
+      if (this.indexBehind.has(segment)) {
+        segment.syncIndex(this.indexFileBytes(segment.ordinal));
+        this.indexBehind.delete(segment);
+      } else {
+        segment.appendIndex(this.indexFileBytes(segment.ordinal, staged.position));
+      }
+    } catch (error) {
+      if (!isNoSpace(error)) throw error;
+      this.indexBehind.add(segment);
+    }
   }
 
   // Written but not yet fdatasynced (interval:<ms>; every-batch never leaves anything behind).
@@ -427,7 +507,14 @@ export class Partition {
       }
       const dest = place ? place.at + bytes : sc.window;
       const room = place ? place.room - bytes : sc.windowLen;
-      const consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10), dest, room);
+      let consumed: number;
+      try {
+        consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10), dest, room);
+      } catch (error) {
+        // The batches before a bad one are returned (the next read, from the bad one, gets the error).
+        if (out.length > 0 && error instanceof StorageError && error.code === 'SegmentChecksumMismatch') break;
+        throw error;
+      }
       if (consumed < 0) return null; // the next batch it takes is larger than what is left of the place
       const view = new DataView(sc.u8.buffer, dest, consumed);
       let at = 0;
@@ -473,8 +560,15 @@ export class Partition {
       const consumed = core.segmentScanConsumed();
       const cutByWindow = verdict === BATCH_INCOMPLETE && pos + n < segment.size;
       if (verdict !== SCAN_END && !cutByWindow) {
-        throw storageError('SegmentChecksumMismatch', segment.logPath, pos + consumed,
+        if (consumed > 0) return consumed; // the valid batches before it; a read from the bad one reports it
+        const error = storageError('SegmentChecksumMismatch', segment.logPath, pos + consumed,
           `batch starting here: ${SCAN_VERDICTS[verdict] ?? verdict} at byte ${pos + core.segmentScanErrorAt()}; not returned`);
+        // Bytes that verified when written no longer do: no more appends to a log that will not recover past here.
+        if (!this.damaged) {
+          this.damaged = { file: segment.logPath, byte: pos, offset: expected, detail: error.message, foundBy: 'read' };
+          this.options.onDamage?.(this.damaged);
+        }
+        throw error;
       }
       if (consumed > 0) return consumed;
       // The next batch is longer than this read: read again with room for all of it.
@@ -552,7 +646,7 @@ export class Partition {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (!this.poisoned) {
+    if (!this.poisoned && this.damaged?.foundBy !== 'recovery') {
       try { this.active.seal(); } catch { /* closing after an I/O error: recovery takes over at the next open */ }
     }
     this.closeFiles();

@@ -60,12 +60,22 @@ export class SegmentFile {
   // A new, empty segment whose names are durable before anything is written into it.
   static create(dir: string, baseOffset: number, ordinal: number): SegmentFile {
     const logPath = path.join(dir, `${segmentName(baseOffset)}.log`);
+    const indexPath = path.join(dir, `${segmentName(baseOffset)}.index`);
     const fd = fs.openSync(logPath, 'wx+');
-    const indexFd = fs.openSync(path.join(dir, `${segmentName(baseOffset)}.index`), 'w+');
-    fs.fsyncSync(fd);
-    fsyncDir(dir);
-    const segment = new SegmentFile(dir, baseOffset, ordinal, fd, indexFd, 0);
-    return segment;
+    let indexFd = -1;
+    try {
+      indexFd = fs.openSync(indexPath, 'w+');
+      fs.fsyncSync(fd);
+      fsyncDir(dir);
+    } catch (error) {
+      // (A full device, say.) Nothing was written into it: remove it, so that the next rollover can create it again.
+      fs.closeSync(fd);
+      if (indexFd >= 0) fs.closeSync(indexFd);
+      fs.rmSync(logPath, { force: true });
+      fs.rmSync(indexPath, { force: true });
+      throw error;
+    }
+    return new SegmentFile(dir, baseOffset, ordinal, fd, indexFd, 0);
   }
 
   // A second descriptor of the `.log` whose writes are durable when they return, or null where there is no O_DSYNC

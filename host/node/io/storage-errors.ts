@@ -15,6 +15,8 @@ export type StorageErrorCode =
   | 'SegmentCorrupt' // a bad record in a segment that cannot be a torn tail: boot refused
   | 'SegmentTornTail' // torn tail found and the policy is `fail`
   | 'BatchInvalid' // an append was handed bytes that are not a valid batch
+  | 'PartitionReadOnly' // the partition's log is damaged (found at recovery or by a read): appends are refused
+  | 'NoSpace' // the device is full (ENOSPC, EDQUOT): the append was rolled back, nothing of it stays; the next one tries again
   | 'SnapshotCorrupt' // the metadata checkpoint file fails its checksums or framing: boot refused
   | 'SnapshotMissing' // the superblock records a checkpoint but its snapshot file is gone: boot refused
   | 'MetadataLogCorrupt' // the journal does not continue the checkpoint (a gap, or a prepare that does not chain)
@@ -29,4 +31,11 @@ export class StorageError extends ShardlogError {
 
 export function storageError(code: StorageErrorCode, file: string, offset: number, detail: string): StorageError {
   return new StorageError(code, file, offset, detail);
+}
+
+// The device has no room for a write (or the quota is used up): nothing is wrong with the data, the write can be
+// tried again once space is freed.
+export function isNoSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'NoSpace';
 }

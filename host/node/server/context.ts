@@ -6,6 +6,7 @@ import type { FrameArena } from '../net/frame-arena.js';
 import type { MetadataState } from '../metadata/state.js';
 import type { Producer } from './mailbox.js';
 import type { ShardRpc } from './shard-rpc.js';
+import type { StorageHealth } from './storage-health.js';
 
 export interface ServerSettings {
   tcpAddress: string; // as bound (host:port)
@@ -33,6 +34,7 @@ export interface ShardContext {
   readonly rpc: ShardRpc;
   readonly storage: StorageCore; // this shard's core instance and storage region (checksums, batch checks)
   readonly settings: ServerSettings;
+  readonly health: StorageHealth; // conditions and counters for /health and /metrics (posted to the main thread)
   // Shared memory for large client frames and for poll replies read on this shard (null until it serves clients).
   readonly frameArena: FrameArena | null;
   state: MetadataState;

@@ -40,8 +40,22 @@ export class MetadataOwner {
       snapshot: () => encodeSnapshot(this.ctx.state),
       restore: (bytes) => this.options.replaceState(bytes),
       now: () => this.now(),
+      failed: (error) => {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error(`the metadata log failed, metadata changes are refused until a restart: ${message}`);
+        this.ctx.health.set('metadata_log_failed', 'metadata', message);
+      },
     });
     log.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
+    // A torn tail of the WAL is a prepare whose write never completed (never acknowledged); reported like a segment's.
+    const cut = this.log.journalRecovery.truncated;
+    if (cut) {
+      const line = `truncated ${this.log.journalFile}: bytes ${cut.at}–${cut.at + cut.bytes - 1} (${cut.bytes} bytes; torn tail: ${cut.reason})`;
+      log.error(`metadata log: recovery ${line}`);
+      this.ctx.health.count('truncations');
+      this.ctx.health.count('truncatedBytes', cut.bytes);
+      this.ctx.health.set('recovery_truncation', 'metadata', line);
+    }
     if (this.ctx.state.users.size === 0) {
       const body = await bootstrapRootBody(this.options.rootUsername, this.options.rootPassword);
       const result = await this.opened.internal(InternalOperation.bootstrapRoot, body, 0);

@@ -6,7 +6,8 @@
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { logger } from '../../shared/log.js';
 import { ConsensusGroup } from '../consensus/group.js';
-import { checksumStatus, type PartitionHome } from '../data/send-api.js';
+import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/send-api.js';
+import { isNoSpace } from '../io/storage-errors.js';
 import type { ShardContext } from './context.js';
 import type { ConsumerRef } from './shard-protocol.js';
 
@@ -27,8 +28,20 @@ const Y_OPERATION = 208;
 
 type Write =
   | { kind: 'send'; batch: Uint8Array; resolve: (r: { status: number; baseOffset: number }) => void; baseOffset?: number; status?: number }
-  | { kind: 'store'; consumer: ConsumerRef; offset: number; resolve: (status: number) => void }
-  | { kind: 'delete'; consumer: ConsumerRef; resolve: (status: number) => void };
+  | { kind: 'store'; consumer: ConsumerRef; offset: number; resolve: (status: number) => void; status?: number }
+  | { kind: 'delete'; consumer: ConsumerRef; resolve: (status: number) => void; status?: number };
+
+// What the owner hears about this partition's writes (for /health and /metrics): a full device (the writes of that
+// flush were refused and rolled back; the next flush tries again), a write that succeeded again after one, a
+// failure that stops the partition's writes, and writes refused because its log is damaged.
+export interface WriteEvents {
+  noSpace(detail: string, writes: number): void;
+  wrote(): void;
+  failed(detail: string): void;
+  readOnly(detail: string): void;
+}
+
+const IGNORED_EVENTS: WriteEvents = { noSpace() {}, wrote() {}, failed() {}, readOnly() {} };
 
 export class PartitionGroup {
   private readonly group: ConsensusGroup;
@@ -38,8 +51,12 @@ export class PartitionGroup {
   private readonly inFlight = new Map<bigint, Write>(); // by request number
   private appended = false;
   private failed: Error | null = null;
+  private failedStatus: number = WRITE_FAILED; // what writes get once failed is set
 
-  constructor(ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void) {
+  constructor(
+    ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void,
+    private readonly events: WriteEvents = IGNORED_EVENTS,
+  ) {
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, { cluster: 0n, group: namespace, slots: SLOTS, clientsMax: CLIENTS }, {
       journalWrite: (prepares) => this.journalWrite(prepares),
       journalWritten: () => this.onWork(), // the writes gathered meanwhile wait for the next flush
@@ -63,7 +80,7 @@ export class PartitionGroup {
   }
 
   private enqueue(write: Write): void {
-    if (this.failed) return settle(write, ErrorCode.error);
+    if (this.failed) return settle(write, this.failedStatus);
     this.waiting.push(write);
     this.submitWaiting();
     this.onWork();
@@ -107,11 +124,12 @@ export class PartitionGroup {
     this.group.release();
   }
 
-  // The partition is gone (deleted: its writers get 20) or broken (a failed write: the generic error 1). Writers
+  // The partition is gone (deleted: its writers get 20) or broken (a failed write: sends 4006, offsets 10006). Writers
   // whose batch may be on its way to disk are answered once that write is done: until their answer the batch's
   // memory (a frame in the serving shard's arena) is theirs, and the thread pool may still be reading it.
   abort(error: Error, status: number = ErrorCode.resourceNotFound): void {
     this.failed = error;
+    this.failedStatus = status;
     for (const write of this.waiting.splice(0)) settle(write, status);
     const inFlight = [...this.inFlight.values()];
     this.inFlight.clear();
@@ -135,28 +153,55 @@ export class PartitionGroup {
         else this.home.offsets.delete(write.consumer.kind, write.consumer.id);
       }
     }
+    let offsetsRefused = false;
     try {
       if (offsets) this.home.offsets.flush();
     } catch (error) {
-      this.writeFailed(error as Error);
+      // No space: the changes were rolled back; their ops commit with a status saying so, and the group goes on.
+      if (!isNoSpace(error)) {
+        this.writeFailed(error as Error);
+        return;
+      }
+      offsetsRefused = true;
+      const changes = prepares.map((p) => this.inFlight.get(requestOf(p))).filter((w): w is Write => w !== undefined && w.kind !== 'send');
+      for (const write of changes) write.status = ErrorCode.cannotWriteToFile;
+      this.events.noSpace((error as Error).message, changes.length);
+    }
+    if (sends.length === 0) {
+      if (offsets && !offsetsRefused) this.events.wrote();
       return;
     }
-    if (sends.length === 0) return;
     return this.home.appendAsync(sends.map((s) => s.batch)).then((result) => {
       // A batch whose checksums fail is left out of the append: its op commits with that verdict as its result.
+      let noSpace = 0;
       sends.forEach((s, i) => {
-        s.status = checksumStatus(result.refused[i]);
+        if (result.refused[i] === NO_SPACE_VERDICT) noSpace++;
+        s.status = result.refused[i] === NO_SPACE_VERDICT ? ErrorCode.cannotSaveMessagesToSegment : checksumStatus(result.refused[i]);
         if (s.status === 0) s.baseOffset = result.bases[i];
       });
       if (result.batches > 0) this.appended = true; // until the next flush() reports it
-    }, (error) => this.writeFailed(error as Error));
+      if (noSpace > 0) this.events.noSpace(`no space for ${noSpace} of ${sends.length} batch(es) of one flush (rolled back; the ones before them are stored)`, noSpace);
+      else if (!offsetsRefused) this.events.wrote();
+    }, (error: Error) => {
+      // A full device (the group rolled back, nothing of it stays) or a damaged log (nothing written): the ops commit
+      // with a status naming the condition, and the next writes try again. Anything else stops the partition.
+      const status = isNoSpace(error) ? ErrorCode.cannotSaveMessagesToSegment : (error as { code?: string }).code === 'PartitionReadOnly' ? ErrorCode.cannotOpenPartitionLogFile : 0;
+      if (status === 0) {
+        this.writeFailed(error);
+        return;
+      }
+      for (const s of sends) s.status = status;
+      if (status === ErrorCode.cannotSaveMessagesToSegment) this.events.noSpace(error.message, sends.length);
+      else this.events.readOnly(error.message);
+    });
   }
 
   // A failed write may have left the files in an unknown state: stop serving this partition (not the shard: a
   // throw here would stop the server). Its writers are answered now; nothing of this group is acknowledged.
   private writeFailed(error: Error): void {
     log.error(`partition ${this.name}: write failed, refusing further writes: ${error.message}`);
-    this.abort(error, ErrorCode.error);
+    this.events.failed(error.message);
+    this.abort(error, WRITE_FAILED);
   }
 
   private committed(prepare: Uint8Array): void {
@@ -165,7 +210,7 @@ export class PartitionGroup {
     if (!write) return;
     this.inFlight.delete(request);
     if (write.kind === 'send') write.resolve({ status: write.status ?? 0, baseOffset: write.baseOffset ?? 0 });
-    else write.resolve(0);
+    else write.resolve(write.status ?? 0);
   }
 
   private replied(reply: Uint8Array): void {
@@ -205,7 +250,11 @@ function messageCount(batch: Uint8Array): number {
   return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getUint32(48, true);
 }
 
+// A write refused because the partition's files failed a write: the status names what could not be saved.
+const WRITE_FAILED = -1;
+
 function settle(write: Write, status: number): void {
+  if (status === WRITE_FAILED) status = write.kind === 'send' ? ErrorCode.cannotSaveMessagesToSegment : ErrorCode.cannotWriteToFile;
   if (write.kind === 'send') write.resolve({ status, baseOffset: 0 });
   else write.resolve(status);
 }

@@ -15,8 +15,11 @@ import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planP
 import { claimDirectory, removeIfDeleted, writeIncarnation } from '../data/incarnation.js';
 import { describeRemoval, hasLimit, retentionPolicyOf } from '../data/retention.js';
 import { RetentionCounters } from './retention-counters.js';
+import type { Damage } from '../io/partition.js';
+import { describeTruncation } from '../io/partition-recovery.js';
+import { StorageError } from '../io/storage-errors.js';
 import type { Answer } from './shard-rpc.js';
-import { PartitionGroup } from './partition-group.js';
+import { PartitionGroup, type WriteEvents } from './partition-group.js';
 import type { ShardContext } from './context.js';
 import type { DataTarget } from './data-ops.js';
 import {
@@ -44,7 +47,8 @@ interface Owned {
 
 export class PartitionOwner {
   private readonly owned = new Map<bigint, Owned>();
-  private readonly unavailable = new Map<bigint, number>(); // namespace -> createdOp of a partition that failed to open
+  // namespace -> the createdOp and name of a partition that failed to open
+  private readonly unavailable = new Map<bigint, { createdOp: number; name: string }>();
   private readonly retentionCounters: RetentionCounters;
   private retaining = false; // set once the committed state is final (not while shard 0 replays its log)
 
@@ -70,25 +74,32 @@ export class PartitionOwner {
       if (ref && ref.createdOp === owned.ref.createdOp) continue;
       this.close(owned);
       this.removeDeleted(owned.ref, ref?.createdOp ?? 0);
+      this.ctx.health.clearSubject(nameOf(owned.ref));
       this.owned.delete(namespace);
       this.publishStats(namespace, null);
     }
-    for (const [namespace, createdOp] of this.unavailable) {
-      if (wanted.get(namespace)?.createdOp !== createdOp) this.unavailable.delete(namespace);
+    for (const [namespace, { createdOp, name }] of this.unavailable) {
+      const ref = wanted.get(namespace);
+      if (ref?.createdOp === createdOp) continue;
+      this.unavailable.delete(namespace);
+      if (!ref) this.ctx.health.clearSubject(name);
     }
     if (op === null) this.removeStrayDirectories(wanted);
     for (const [namespace, ref] of wanted) {
-      if (this.owned.has(namespace) || this.unavailable.get(namespace) === ref.createdOp) continue;
+      if (this.owned.has(namespace) || this.unavailable.get(namespace)?.createdOp === ref.createdOp) continue;
       this.open(namespace, ref);
     }
     if (dataTargets.length > 0) this.applyDataTargets(dataTargets);
   }
 
-  // A partition that cannot be opened (its files are damaged, or this shard's core memory is used up) is
-  // reported and left out: requests for it get PartitionNotFound / ResourceNotFound, and every other partition
-  // keeps being served. Nothing on disk is touched.
+  // A partition whose log is damaged opens read-only: its intact prefix is served, sends are answered 3003
+  // CannotOpenPartitionLogFile, and nothing on disk is touched. One that cannot be opened at all (damaged consumer
+  // offsets, this shard's core memory used up) is left out: requests for it get 3003. Either is reported (an ERROR,
+  // /health, /metrics), and every other partition keeps being served. What recovery truncated is reported the same way.
   private open(namespace: bigint, ref: PartitionRef): void {
-    const name = `${ref.streamId}/${ref.topicId}/${ref.partitionId}`;
+    const name = nameOf(ref);
+    const { health } = this.ctx;
+    health.clearSubject(name);
     let home: PartitionHome | null = null;
     try {
       if (claimDirectory(this.sc.core, this.options.dataDir, idsOf(ref), ref.createdOp, this.ctx.state.appliedOp) === 'replaced') {
@@ -96,19 +107,72 @@ export class PartitionOwner {
       }
       home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
         fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads,
-        indexCapacity: INDEX_ENTRIES, quiet: true,
+        indexCapacity: INDEX_ENTRIES, quiet: true, onCorrupt: 'read-only', onDamage: (damage) => this.readDamaged(name, damage),
       });
-      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush());
+      this.reportRecovery(name, home);
+      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name));
       this.owned.set(namespace, { ref, home, group });
       this.unavailable.delete(namespace);
       this.publishStats(namespace, home.stats());
     } catch (error) {
       home?.close();
-      this.unavailable.set(namespace, ref.createdOp);
+      this.unavailable.set(namespace, { createdOp: ref.createdOp, name });
       const message = (error as Error).message;
       const hint = /memory|arena/i.test(message) ? ' (core memory per shard: --arena-bytes for consensus groups, --storage-bytes for partition indexes)' : '';
       log.error(`partition ${name} is not served: ${message}${hint}`);
+      health.set('partition_offline', name, `${message}${hint}`);
     }
+  }
+
+  // The partition's own logs report quietly (the server's words are these): each truncation is an ERROR naming the
+  // file, the bytes and the offsets dropped, a count in /metrics, and a reason in /health until the next restart.
+  private reportRecovery(name: string, home: PartitionHome): void {
+    const { health } = this.ctx;
+    const cuts = home.partition.recovery.truncated.map(describeTruncation);
+    for (const t of home.partition.recovery.truncated) {
+      health.count('truncations');
+      health.count('truncatedBytes', t.bytes);
+      health.count('truncatedMessages', t.claimedMessages);
+    }
+    const offsets = home.offsets.recovery;
+    if (offsets.truncatedBytes > 0) {
+      cuts.push(`truncated ${home.offsets.file}: bytes ${offsets.truncatedAt}–${offsets.truncatedAt + offsets.truncatedBytes - 1} (${offsets.truncatedBytes} bytes; the remains of an unfinished flush of consumer offsets)`);
+      health.count('truncations');
+      health.count('truncatedBytes', offsets.truncatedBytes);
+    }
+    for (const cut of cuts) log.error(`partition ${name}: recovery ${cut}`);
+    if (cuts.length > 0) health.set('recovery_truncation', name, cuts.join('; '));
+    const damage = home.partition.damage;
+    if (damage) {
+      log.error(`partition ${name}: ${damage.detail}; serving offsets [${home.partition.firstOffset}, ${damage.offset}) read-only, writes refused`);
+      health.set('partition_read_only', name, `${damage.detail}; offsets from ${damage.offset} on are not served`);
+    }
+  }
+
+  private writeEvents(name: string): WriteEvents {
+    const { health } = this.ctx;
+    return {
+      noSpace: (detail, writes) => {
+        if (!health.has('partition_fenced', name)) log.error(`partition ${name}: ${detail}: writes are answered 4006/10006 until one finds space again (nothing acknowledged is lost)`);
+        health.count('noSpaceWrites', writes);
+        health.set('partition_fenced', name, detail);
+      },
+      wrote: () => {
+        if (!health.has('partition_fenced', name)) return;
+        log.info(`partition ${name}: writes succeed again`);
+        health.clear('partition_fenced', name);
+      },
+      failed: (detail) => health.set('partition_write_failed', name, detail),
+      readOnly: (detail) => health.set('partition_read_only', name, detail),
+    };
+  }
+
+  // A read found a stored batch that no longer verifies (once per partition): polls that reach it are answered 4011
+  // CannotReadMessage (the connection stays), the partition takes no more writes (Partition.damage), and it is reported.
+  private readDamaged(name: string, damage: Damage): void {
+    log.error(`partition ${name}: ${damage.detail}; polls from offset ${damage.offset} are answered ${ErrorCode.cannotReadMessage}, writes ${ErrorCode.cannotOpenPartitionLogFile} from now on`);
+    this.ctx.health.count('readCorruptions');
+    this.ctx.health.set('partition_read_only', name, `${damage.detail} (found by a read; polls from offset ${damage.offset} get ${ErrorCode.cannotReadMessage})`);
   }
 
   private removeStrayDirectories(wanted: Map<bigint, PartitionRef>): void {
@@ -146,6 +210,7 @@ export class PartitionOwner {
       if (hit.segments === undefined) {
         owned.home.purge();
         writeIncarnation(this.options.dataDir, idsOf(owned.ref), owned.ref.createdOp);
+        this.ctx.health.clear('partition_read_only', nameOf(owned.ref)); // a purge starts a new, intact log
       }
       else owned.home.deleteSegments(hit.segments);
       this.publishStats(owned.ref.namespace, owned.home.stats());
@@ -214,9 +279,11 @@ export class PartitionOwner {
     const { streamId, topicId, partitionId, createdOp } = owned.ref;
     const topic = this.ctx.state.streams.streams.get(streamId)?.topics.get(topicId);
     if (!topic || topic.partitions[partitionId]?.createdOp !== createdOp) return false;
+    // A damaged log is kept as it is for repair (served read-only): retention removes none of it.
+    if (owned.home.partition.damage) return false;
     const policy = retentionPolicyOf(topic.settings, topic.partitions.length);
     if (!hasLimit(policy)) return false;
-    const name = `${streamId}/${topicId}/${partitionId}`;
+    const name = nameOf(owned.ref);
     const { removed, error } = owned.home.partition.applyRetention(policy);
     for (const segment of removed) {
       log.info(describeRemoval(name, segment, policy));
@@ -236,14 +303,19 @@ export class PartitionOwner {
     const request = decodePartitionRequest(payload, this.sc.u8);
     if (request.target.appliedOp > this.ctx.state.appliedOp) await this.ctx.applied(request.target.appliedOp);
     const { streamId, topicId, partitionId } = request.target;
-    const owned = this.owned.get(namespaceOf(streamId, topicId, partitionId)); // ids resolved against committed state
-    if (!owned) return encodePartitionReply(request.method === Method.poll || request.method === Method.getOffset ? ErrorCode.partitionNotFound : ErrorCode.resourceNotFound);
+    const namespace = namespaceOf(streamId, topicId, partitionId);
+    const owned = this.owned.get(namespace); // ids resolved against committed state
+    if (!owned) {
+      if (this.unavailable.has(namespace)) return encodePartitionReply(ErrorCode.cannotOpenPartitionLogFile);
+      return encodePartitionReply(request.method === Method.poll || request.method === Method.getOffset ? ErrorCode.partitionNotFound : ErrorCode.resourceNotFound);
+    }
     return this.serve(owned, request);
   }
 
   private async serve(owned: Owned, request: PartitionRequest): Promise<Answer> {
     switch (request.method) {
       case Method.send: {
+        if (owned.home.partition.damage) return encodePartitionReply(ErrorCode.cannotOpenPartitionLogFile);
         // The checksums are verified by the append, on the owner (the hashing is spread over the shards that own
         // partitions), in one pass over the copy about to be written: a batch that fails is answered 4027 / 4039.
         const result = await owned.group.send(request.batch);
@@ -284,25 +356,50 @@ export class PartitionOwner {
     const strategy = kind === 'offset' || kind === 'timestamp' ? { kind, value: q.value } : { kind };
     const stored = home.offsets.get(q.consumer.kind, q.consumer.id);
     const plan: PollPlan = planPoll(strategy, q.count, { firstOffset: home.partition.firstOffset, nextOffset: home.partition.nextOffset, storedOffset: stored });
+    // A log damaged at recovery is served up to the damage: a poll at or past it (or for the newest messages, which
+    // are not known) is answered 4011, never an empty reply that would tell the consumer it has caught up.
+    if (home.partition.damage?.foundBy === 'recovery' && (kind === 'last' || 'empty' in plan || ('timestamp' in plan && plan.timestamp > home.partition.lastTimestamp))) {
+      return encodePartitionReply(ErrorCode.cannotReadMessage);
+    }
     // The reply is built with 4 free bytes in front for the status word (encodePartitionReply's layout, status 0).
     if ('empty' in plan) return emptyPollReply(owned.ref.partitionId, home.stats().currentOffset, 4);
     const { maxPollBytes } = this.ctx.settings;
     if (!q.autoCommit) {
       // Read when the answer is sent: into the frame reserved for it in the ring to the home shard when there is room
       // (the records are read from the file to their place in the reply), else built as pieces.
+      // A batch that does not verify: the write declines (the build reads again and answers the error, once).
       const { sc } = this;
       return {
         maxBytes: 4 + pollReplyBound(home.partition, q.count, maxPollBytes),
         write(at: number, room: number): number | null {
-          const written = writePollReply(sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, at, room, 4);
+          let written;
+          try {
+            written = writePollReply(sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, at, room, 4);
+          } catch (error) {
+            if (isReadDamage(error)) return null;
+            throw error;
+          }
           if (written === null) return null;
           new DataView(sc.u8.buffer, sc.u8.byteOffset + at, 4).setUint32(0, 0, true); // status 0 (encodePartitionReply)
           return 4 + written.bytes;
         },
-        build: () => buildPollReply(sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, 4).pieces,
+        build: () => {
+          try {
+            return buildPollReply(sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, 4).pieces;
+          } catch (error) {
+            if (isReadDamage(error)) return encodePartitionReply(ErrorCode.cannotReadMessage);
+            throw error;
+          }
+        },
       };
     }
-    const reply = buildPollReply(this.sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, 4);
+    let reply;
+    try {
+      reply = buildPollReply(this.sc, home.partition, owned.ref.partitionId, plan, q.count, maxPollBytes, 4);
+    } catch (error) {
+      if (isReadDamage(error)) return encodePartitionReply(ErrorCode.cannotReadMessage);
+      throw error;
+    }
     if (q.autoCommit && reply.lastOffset !== null) {
       const status = await owned.group.storeOffset(q.consumer, reply.lastOffset);
       if (status !== 0) return encodePartitionReply(status);
@@ -321,6 +418,15 @@ export class PartitionOwner {
   }
 }
 
+
+// A stored batch that no longer verifies (the partition reported it through onDamage when it found it).
+function isReadDamage(error: unknown): boolean {
+  return error instanceof StorageError && error.code === 'SegmentChecksumMismatch';
+}
+
+function nameOf(ref: { streamId: number; topicId: number; partitionId: number }): string {
+  return `${ref.streamId}/${ref.topicId}/${ref.partitionId}`;
+}
 
 function idsOf(ref: PartitionRef): { streamId: number; topicId: number; partitionId: number } {
   return { streamId: ref.streamId, topicId: ref.topicId, partitionId: ref.partitionId };

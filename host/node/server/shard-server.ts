@@ -25,6 +25,7 @@ import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
 import { Method, decodeAppliedBarrier, decodeCommitted, decodeStats, encodeAppliedBarrier, encodePartitionReply, methodOf } from './shard-protocol.js';
 import { ShardRpc } from './shard-rpc.js';
+import { StorageHealth, type StorageHealthReport } from './storage-health.js';
 import { encodeClientList } from './system-reads.js';
 
 export interface ShardServerOptions {
@@ -42,6 +43,7 @@ export interface ShardServerOptions {
   backlog?: Partial<BacklogBound>; // of each target's queue in the mailbox (--shard-backlog-bytes/-messages)
   limits: Omit<ConnectionLimits, 'maxFrameBytes'>;
   netCounters: SharedArrayBuffer;
+  report?: (report: StorageHealthReport) => void; // where the storage conditions go (the main thread)
 }
 
 const TICK_MS = 100;
@@ -52,6 +54,7 @@ export class ShardServer implements ShardContext {
   readonly rpc: ShardRpc;
   readonly storage: StorageCore;
   readonly settings: ServerSettings;
+  readonly health: StorageHealth;
   state: MetadataState = createMetadataState();
   private readonly mailbox: Mailbox;
   private readonly requests: ClientRequests;
@@ -80,6 +83,7 @@ export class ShardServer implements ShardContext {
     this.shard = options.shard;
     this.shards = options.shards;
     this.settings = options.settings;
+    this.health = new StorageHealth(this.shard, options.report ?? null);
     this.log = logger(`shard-${this.shard}`);
     this.storage = StorageCore.attach(core, memory, core.shardStorageAddress(this.shard), core.shardStorageSize());
     const i32 = new Int32Array(memory.buffer);

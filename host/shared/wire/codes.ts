@@ -200,10 +200,15 @@ export const ErrorCode = {
   tooManyPartitions: 2015,
   invalidPartitionsCount: 2019,
   tooManyTopics: 2021,
+  // A partition that exists but could not be opened (damaged consumer offsets, no core memory, an I/O error): every
+  // request; or whose log is damaged (its intact prefix is served read-only): sends.
+  cannotOpenPartitionLogFile: 3003,
   partitionNotFound: 3007,
   partitionIdSpaceExhausted: 3013,
   consumerOffsetNotFound: 3021,
+  cannotSaveMessagesToSegment: 4006, // a send found the device full: nothing of it was kept, it may be sent again
   invalidMessagesCount: 4009,
+  cannotReadMessage: 4011, // a poll reached a stored batch that no longer verifies, or the end of a damaged log's intact prefix
   emptyMessagePayload: 4024,
   invalidMessageChecksum: 4027,
   invalidBatchChecksum: 4039,
@@ -214,5 +219,6 @@ export const ErrorCode = {
   consumerGroupNameAlreadyExists: 5004,
   consumerGroupMemberNotFound: 5006,
   consumerGroupPartitionNotOwned: 5009,
+  cannotWriteToFile: 10006, // a consumer offset change found the device full: rolled back, the previous offset stands
   incompatibleProtocolVersion: 14003,
 } as const;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConsumerOffsets, OFFSETS_FILE, OFFSET_RECORD_BYTES } from '../../../host/node/data/offsets.js';
 import { storageCore } from '../../../host/node/io/storage-core.js';
+import { fillDevice, mountTmpfs, unmount } from '../full-device.js';
 import { flipBit, tempDir } from '../helpers.js';
 
 const R = OFFSET_RECORD_BYTES;
@@ -49,7 +50,7 @@ describe('ConsumerOffsets', () => {
     o.close();
     const q = await open(dir);
     assert.deepEqual([q.get(1, 0), q.get(2, 0xffff_ffff), q.get(2, 0), q.get(1, 1)], [6, 7, null, null]);
-    assert.deepEqual(q.recovery, { records: 2, truncatedBytes: 0 });
+    assert.deepEqual(q.recovery, { records: 2, truncatedBytes: 0, truncatedAt: 0 });
     assert.equal(q.minOffset(), 6);
     assert.deepEqual(q.entries().sort((a, b) => a.kind - b.kind), [{ kind: 1, id: 0, offset: 6 }, { kind: 2, id: 0xffff_ffff, offset: 7 }]);
     q.close();
@@ -78,7 +79,7 @@ describe('ConsumerOffsets', () => {
     for (const tail of [whole.subarray(0, 6 * R - 10), whole.subarray(0, 5 * R), Buffer.concat([whole.subarray(0, 4 * R), Buffer.alloc(R), whole.subarray(5 * R)])]) {
       fs.writeFileSync(file, tail);
       const o = await open(dir);
-      assert.deepEqual(o.recovery, { records: 3, truncatedBytes: tail.length - 3 * R });
+      assert.deepEqual(o.recovery, { records: 3, truncatedBytes: tail.length - 3 * R, truncatedAt: 3 * R });
       assert.deepEqual([o.get(1, 1), o.get(2, 1), o.get(1, 2), o.get(1, 3)], [11, 20, null, null], 'group 3 is gone entirely');
       assert.equal(fs.statSync(file).size, 3 * R);
       o.store(1, 9, 99); // the next flush reuses the torn group's sequence
@@ -183,5 +184,33 @@ describe('ConsumerOffsets', () => {
     assert.throws(() => o.store(1, 0, -1), RangeError);
     assert.throws(() => o.store(1, 0, 2 ** 53), RangeError);
     o.close();
+  });
+
+  it('a flush that finds the device full rolls back (file and memory), stays writable, and succeeds once there is room', async (t) => {
+    const mount = tempDir();
+    const why = mountTmpfs(mount, '1m');
+    if (why) {
+      t.skip(why);
+      return;
+    }
+    t.after(() => unmount(mount));
+    const o = await open(mount);
+    o.store(1, 1, 10);
+    o.flush();
+    const file = path.join(mount, OFFSETS_FILE);
+    const durable = fs.readFileSync(file);
+    fillDevice(path.join(mount, 'filler'));
+    o.store(1, 1, 11);
+    for (let id = 2; id < 400; id++) o.store(1, id, id); // 399 records: more than the last page has room for
+    assert.throws(() => o.flush(), (e: Error & { code?: string }) => e.code === 'NoSpace' && /ENOSPC/.test(e.message));
+    assert.deepEqual(fs.readFileSync(file), durable, 'nothing of the refused flush stays in the log');
+    assert.deepEqual([o.get(1, 1), o.get(1, 2), o.count], [10, null, 1], 'memory is what a restart would find');
+    fs.rmSync(path.join(mount, 'filler'));
+    o.store(1, 1, 12);
+    o.flush();
+    o.close();
+    const q = await open(mount);
+    assert.deepEqual([q.get(1, 1), q.count], [12, 1]);
+    q.close();
   });
 });

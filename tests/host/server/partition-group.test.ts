@@ -1,9 +1,11 @@
 // A partition's group writes its batches asynchronously, one journal write at a time: writes that arrive while one
-// is on its way wait for the next. When its journal write (the partition append) fails: the writers of that group are answered
-// with an error and nothing later is accepted, and the failure stays inside the partition (the flush does not
-// throw into the shard loop, which would stop the server).
+// is on its way wait for the next. When its journal write (the partition append) fails: the writers of that group are
+// answered with an error naming what could not be saved and nothing later is accepted, and the failure stays inside
+// the partition (the flush does not throw into the shard loop, which would stop the server). A full device is not a
+// failure: the writes of that flush are refused, and the next flush tries again.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ErrorCode } from '../../../host/shared/wire/codes.js';
 import { PartitionGroup } from '../../../host/node/server/partition-group.js';
 import type { ShardContext } from '../../../host/node/server/context.js';
 import type { PartitionHome } from '../../../host/node/data/send-api.js';
@@ -15,26 +17,64 @@ function batch(messages: number): Uint8Array {
   return b;
 }
 
-test('a failed append answers its writers with error 1 and refuses later writes; flush does not throw', async () => {
+test('a failed append (an I/O error) answers its writers 4006 / 10006 and refuses later writes; flush does not throw', async () => {
   const { core, memory } = await shardCore();
   const ctx = { core, storage: { memory } } as unknown as ShardContext;
   let appends = 0;
   const home = {
-    appendAsync: async () => { appends++; throw new Error('ENOSPC: no space left on device, write'); },
+    appendAsync: async () => { appends++; throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }); },
     idle: () => Promise.resolve(),
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
-  const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {});
+  const failures: string[] = [];
+  const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {}, { noSpace() {}, wrote() {}, readOnly() {}, failed: (d) => failures.push(d) });
   group.flush(); // the owner's session
   const first = group.send(batch(1));
   const second = group.send(batch(2));
   assert.doesNotThrow(() => group.flush());
   assert.equal(appends, 1);
-  assert.deepEqual(await Promise.all([first, second]), [{ status: 1, baseOffset: 0 }, { status: 1, baseOffset: 0 }]);
-  assert.deepEqual(await group.send(batch(1)), { status: 1, baseOffset: 0 });
-  assert.equal(await group.storeOffset({ kind: 1, id: 0 }, 3), 1);
+  const saveFailed = { status: ErrorCode.cannotSaveMessagesToSegment, baseOffset: 0 };
+  assert.deepEqual(await Promise.all([first, second]), [saveFailed, saveFailed]);
+  assert.deepEqual(await group.send(batch(1)), saveFailed);
+  assert.equal(await group.storeOffset({ kind: 1, id: 0 }, 3), ErrorCode.cannotWriteToFile);
   assert.doesNotThrow(() => group.flush());
   assert.equal(appends, 1, 'nothing is written after the failure');
+  assert.deepEqual(failures, ['EIO: i/o error, write']);
+});
+
+test('a full device answers the writes of that flush 4006 / 10006 and the next flush tries again (no fence until restart)', async () => {
+  const { core, memory } = await shardCore();
+  const ctx = { core, storage: { memory } } as unknown as ShardContext;
+  let full = true;
+  let appends = 0;
+  let offsetFlushes = 0;
+  const home = {
+    appendAsync: async (batches: Uint8Array[]) => {
+      appends++;
+      if (full) throw Object.assign(new Error('ENOSPC: rolled back'), { code: 'NoSpace' });
+      return { baseOffset: 0, nextOffset: batches.length, batches: batches.length, bytes: 0, refused: batches.map(() => 0), bases: batches.map((_, i) => i) };
+    },
+    idle: () => Promise.resolve(),
+    offsets: { store() {}, delete() {}, flush() { offsetFlushes++; if (full) throw Object.assign(new Error('ENOSPC: offsets rolled back'), { code: 'NoSpace' }); } },
+  } as unknown as PartitionHome;
+  const events: string[] = [];
+  const group = new PartitionGroup(ctx, 6n, '0/0/1', home, () => {}, {
+    noSpace: (_d, writes) => events.push(`noSpace ${writes}`), wrote: () => events.push('wrote'), readOnly() {}, failed: () => events.push('failed'),
+  });
+  group.flush(); // the owner's session
+  const refused = group.send(batch(1));
+  const offset = group.storeOffset({ kind: 1, id: 0 }, 3);
+  group.flush();
+  assert.deepEqual(await refused, { status: ErrorCode.cannotSaveMessagesToSegment, baseOffset: 0 });
+  assert.equal(await offset, ErrorCode.cannotWriteToFile);
+  full = false;
+  const accepted = group.send(batch(2));
+  const stored = group.storeOffset({ kind: 1, id: 0 }, 4);
+  group.flush();
+  assert.deepEqual(await accepted, { status: 0, baseOffset: 0 });
+  assert.equal(await stored, 0);
+  assert.deepEqual([appends, offsetFlushes], [2, 2]);
+  assert.deepEqual(events, ['noSpace 1', 'noSpace 1', 'wrote']);
 });
 
 test('batches that arrive while a journal write is on its way go together in the next one, answered in order', async () => {
@@ -133,5 +173,5 @@ test('a partition deleted during its write: its writers are answered only once t
   finish();
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(answered.sort(), ['waiting 20', 'written 20']);
-  assert.deepEqual(await group.send(batch(1)), { status: 1, baseOffset: 0 }, 'a later writer at once (refused)');
+  assert.deepEqual(await group.send(batch(1)), { status: 20, baseOffset: 0 }, 'a later writer at once (refused: the partition is gone)');
 });
