@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { tempDir, withTimeout } from './helpers/server.js';
+import path from 'node:path';
+import { partitionDir } from '../../host/node/data/partition-dir.js';
+import { tempDir, waitFor, withTimeout } from './helpers/server.js';
 import { ROOT, startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
 
 const MESSAGES = 100;
@@ -31,14 +33,21 @@ for (const shards of ['1', '2']) {
     it('a stream created, deleted and created again under the same id keeps the second one\'s messages', async () => {
       servers.push(await startProtocolServer(['--data-dir', dataDir, '--shards', shards]));
       const c = await servers[0].connect(ROOT);
-      const earlier = [];
+      const earlier: number[] = [];
+      let earlierTopic = 0;
       for (let i = 0; i < 8; i++) {
         const s = await c.createStream(`earlier-${i}`);
         const t = await c.createTopic({ stream: s.id, name: 't', partitionsCount: 2 });
         await c.sendMessages({ stream: s.id, topic: t.id, partitioning: { kind: 'partition', partition: 0 }, messages: [{ payload: 'old' }] });
         earlier.push(s.id);
+        earlierTopic = t.id;
       }
       for (const id of earlier) await c.deleteStream(id);
+      // A deleted partition's files go when its deletion is applied (on the owning shard, maybe after the answer).
+      const left = () => earlier.flatMap((streamId) => [0, 1].map((partitionId) => partitionDir(dataDir, { streamId, topicId: earlierTopic, partitionId })))
+        .filter((dir) => fs.existsSync(dir)).map((dir) => path.relative(dataDir, dir));
+      await waitFor('the deleted partitions\' files to go', 10_000, async () => (left().length === 0 ? true : undefined))
+        .catch(() => assert.deepEqual(left(), [], 'files of deleted partitions'));
       const stream = await c.createStream('reused');
       assert.equal(stream.id, earlier[0], 'the new stream got a freed id');
       const topic = await c.createTopic({ stream: stream.id, name: 't', partitionsCount: 2 });

@@ -38,8 +38,10 @@ const TRASH = '.trash';
 // AppendResult.refused for a batch left out because the device was full (the core's verdicts are ≥ 0).
 export const NO_SPACE_VERDICT = -28;
 
+// `ids` may carry more than the three ids (a PartitionRef does): only these name the directory.
 export function partitionDir(dataDir: string, ids: PartitionIds): string {
-  for (const [name, id] of Object.entries(ids)) {
+  for (const name of ['streamId', 'topicId', 'partitionId'] as const) {
+    const id = ids[name];
     if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw new RangeError(`${name} ${id} is not a u32`);
   }
   return path.join(dataDir, 'streams', String(ids.streamId), 'topics', String(ids.topicId), 'partitions', String(ids.partitionId));

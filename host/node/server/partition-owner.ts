@@ -73,7 +73,7 @@ export class PartitionOwner {
       const ref = wanted.get(namespace);
       if (ref && ref.createdOp === owned.ref.createdOp) continue;
       this.close(owned);
-      this.removeDeleted(owned.ref, ref?.createdOp ?? 0);
+      this.removeDeleted(idsOf(owned.ref), ref?.createdOp ?? 0);
       this.ctx.health.clearSubject(nameOf(owned.ref));
       this.owned.delete(namespace);
       this.publishStats(namespace, null);
