@@ -215,6 +215,7 @@ async function main(): Promise<void> {
   core.__arena_init(core.shardArenaAddress(data.shard), core.shardArenaSize());
   const server = new ShardServer(core, data.memory, {
     ...data.server, shard: data.shard, shards: core.layoutShards(), report: (report) => parentPort?.postMessage(report),
+    bootDelayMs: data.faults.slowBoot?.shard === data.shard ? data.faults.slowBoot.afterMs : 0,
   });
   const shard = new Shard(core, data, server);
   if (await shard.boot()) await shard.run();

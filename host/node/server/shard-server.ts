@@ -44,6 +44,7 @@ export interface ShardServerOptions {
   limits: Omit<ConnectionLimits, 'maxFrameBytes'>;
   netCounters: SharedArrayBuffer;
   report?: (report: StorageHealthReport) => void; // where the storage conditions go (the main thread)
+  bootDelayMs?: number; // SHARDLOG_FAULT slow-boot: block this long before opening the partitions of the hand-off
 }
 
 const TICK_MS = 100;
@@ -72,6 +73,9 @@ export class ShardServer implements ShardContext {
   private connectionSeq = 0;
   private handedOff!: () => void;
   private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });
+  private othersBooted = 0; // shard 0: shards that sent Method.booted
+  private everyShardBooted!: () => void;
+  private readonly othersBootedNow = new Promise<void>((resolve) => { this.everyShardBooted = resolve; });
   private lastTick = 0;
   private lastRetention = 0;
   private readonly u64: BigUint64Array;
@@ -125,6 +129,10 @@ export class ShardServer implements ShardContext {
       return this.partitions.handle(m.payload);
     });
     rpc.on(Variant.lifecycle, Lifecycle.forwardClientSend, (m) => {
+      if (methodOf(m.payload) === Method.booted) {
+        if (++this.othersBooted === this.shards - 1) this.everyShardBooted();
+        return null;
+      }
       const r = new Reader(m.payload, 1);
       if (methodOf(m.payload) !== Method.stats) throw new Error(`unexpected notice ${methodOf(m.payload)} from shard ${m.source}`);
       const { namespace, stats } = decodeStats(r);
@@ -148,6 +156,9 @@ export class ShardServer implements ShardContext {
       clearAllMembers(this.state); // sessions do not survive a restart, neither does group membership
       this.partitions.reconcile(null);
       this.metadata.handOff();
+      // Clients are served once every shard has opened its partitions: their stats (message counts, offsets in
+      // GetTopic and GetStats) travel ahead of each shard's booted notice, so none reads as empty after a restart.
+      if (this.shards > 1) await this.othersBootedNow;
     } else {
       await this.handOff;
     }
@@ -160,11 +171,14 @@ export class ShardServer implements ShardContext {
     if (methodOf(m.payload) === Method.snapshot) {
       // Partition stats are not in the snapshot: shard 0 published its own before handing off (they arrived first).
       const stats = this.state.partitionStats;
+      const delay = this.options.bootDelayMs ?? 0;
+      if (delay > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
       this.state = decodeSnapshot(m.payload.subarray(1));
       for (const [namespace, s] of stats) this.state.partitionStats.set(namespace, s);
       this.partitions.reconcile(null);
       this.resolveWaiters();
       this.handedOff();
+      this.rpc.notify(0, Variant.lifecycle, Lifecycle.forwardClientSend, Uint8Array.of(Method.booted));
       return null;
     }
     this.applyCommitted(decodeCommitted(new Reader(m.payload, 1)));
