@@ -28,6 +28,7 @@ export interface ServerConfig {
   segmentBytes: number;
   verifyReads: string;
   clientHeartbeatMs: number;
+  metadataJournalSlots: number;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
@@ -69,6 +70,7 @@ const OPTIONS: Option[] = [
   { key: 'verifyReads', file: 'storage.verify_reads', flag: '--verify-reads', env: 'SHARDLOG_VERIFY_READS', kind: 'verify', help: 'full: every poll re-hashes every message it reads; layout: checks batch layout only (messages were hashed on arrival and at boot) [full]' },
   { key: 'clientHeartbeatMs', file: 'heartbeat.interval_ms', flag: '--client-heartbeat-ms', env: 'SHARDLOG_CLIENT_HEARTBEAT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'clients ping this often; a consumer group member silent for 1.2x this is evicted (StaleClient) [30000]' },
   { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
+  { key: 'metadataJournalSlots', file: 'storage.metadata_journal_slots', flag: '--metadata-journal-slots', env: 'SHARDLOG_METADATA_JOURNAL_SLOTS', kind: 'int', min: 64, max: 16_384, help: 'slots of the metadata journal; a checkpoint runs when 3/4 are used (fixed when the data directory is created) [1024]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
 
@@ -105,6 +107,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   segmentBytes: 1 << 30,
   verifyReads: 'full',
   clientHeartbeatMs: 30_000,
+  metadataJournalSlots: 1024,
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };

@@ -123,7 +123,7 @@ export class Supervisor {
         },
         fsync: parseFsyncPolicy(config.fsync), rootUsername: config.rootUsername, rootPassword: config.rootPassword,
         segmentBytes: config.segmentBytes, verifyReadPayloads: config.verifyReads === 'full',
-        clientHeartbeatMs: config.clientHeartbeatMs,
+        clientHeartbeatMs: config.clientHeartbeatMs, metadataJournalSlots: config.metadataJournalSlots,
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };

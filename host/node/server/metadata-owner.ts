@@ -22,6 +22,7 @@ export interface MetadataOwnerOptions {
   dataDir: string;
   rootUsername: string;
   rootPassword: string;
+  journalSlots?: number; // metadata journal slots (MetadataLogOptions.slotCount) [1024]
   apply(op: CommittedOp): ApplyResult; // applies to this shard's state (and its partitions)
   replaceState(snapshot: Uint8Array): void;
 }
@@ -40,7 +41,7 @@ export class MetadataOwner {
       snapshot: () => encodeSnapshot(this.ctx.state),
       restore: (bytes) => this.options.replaceState(bytes),
       now: () => this.now(),
-    });
+    }, { slotCount: this.options.journalSlots });
     log.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
     if (this.ctx.state.users.size === 0) {
       const body = await bootstrapRootBody(this.options.rootUsername, this.options.rootPassword);

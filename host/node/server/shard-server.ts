@@ -34,6 +34,7 @@ export interface ShardServerOptions {
   segmentBytes?: number;
   verifyReadPayloads: boolean;
   clientHeartbeatMs: number;
+  metadataJournalSlots?: number; // [1024]
 }
 
 const TICK_MS = 100;
@@ -85,6 +86,7 @@ export class ShardServer implements ShardContext {
     this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
+      journalSlots: options.metadataJournalSlots,
       apply: (op) => this.applyCommitted(op),
       replaceState: (bytes) => { this.state = decodeSnapshot(bytes); },
     }) : null;
