@@ -13,18 +13,18 @@ const MAX_REPORTED = 25;
 export interface CheckCounts { messages: number; maybeKept: number; maybeLost: number }
 
 export async function checkAgainstModel(c: IggyClient, model: Model, when: string): Promise<CheckCounts> {
-  const problems: string[] = [];
+  const problems = new Problems();
   const counts: CheckCounts = { messages: 0, maybeKept: 0, maybeLost: 0 };
   const streams = (await c.getStreams()).map((s) => `${s.id}:${s.name}`).sort();
   const expectedStreams = model.sortedStreams().map((s) => `${s.id}:${s.name}`).sort();
-  if (streams.join() !== expectedStreams.join()) problems.push(`streams are [${streams}], expected [${expectedStreams}]`);
+  if (streams.join() !== expectedStreams.join()) problems.add('objects differ', `streams are [${streams}], expected [${expectedStreams}]`);
 
   for (const stream of model.sortedStreams()) {
     const details = await c.getStream(stream.id);
     if (!details) continue; // reported above
     const topics = details.topics.map((t) => `${t.id}:${t.name}:${t.partitionsCount}`).sort();
     const expectedTopics = [...stream.topics.values()].map((t) => `${t.id}:${t.name}:${t.partitions.length}`).sort();
-    if (topics.join() !== expectedTopics.join()) problems.push(`stream ${stream.id} (${stream.name}): topics [${topics}], expected [${expectedTopics}]`);
+    if (topics.join() !== expectedTopics.join()) problems.add('objects differ', `stream ${stream.id} (${stream.name}): topics [${topics}], expected [${expectedTopics}]`);
   }
 
   for (const { stream, topic } of model.topics()) {
@@ -32,7 +32,7 @@ export async function checkAgainstModel(c: IggyClient, model: Model, when: strin
     if (!details) continue; // reported above
     const ids = details.partitions.map((p) => p.id).join();
     const expectedIds = topic.partitions.map((p) => p.id).join();
-    if (ids !== expectedIds) problems.push(`topic ${stream.id}/${topic.id}: partitions [${ids}], expected [${expectedIds}]`);
+    if (ids !== expectedIds) problems.add('objects differ', `topic ${stream.id}/${topic.id}: partitions [${ids}], expected [${expectedIds}]`);
     for (const partition of topic.partitions) {
       const ref = { stream, topic, partition };
       if (!details.partitions.some((p) => p.id === partition.id)) continue;
@@ -40,17 +40,27 @@ export async function checkAgainstModel(c: IggyClient, model: Model, when: strin
       counts.messages += compareMessages(ref, stored, problems, counts);
       const reported = details.partitions.find((p) => p.id === partition.id)!.messagesCount;
       if (reported !== BigInt(partition.messages.length)) {
-        problems.push(`${describeRef(ref)}: messagesCount ${reported}, expected ${partition.messages.length}`);
+        problems.add('messagesCount differs', `${describeRef(ref)}: messagesCount ${reported}, expected ${partition.messages.length}`);
       }
       await compareOffsets(c, ref, problems);
     }
   }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, MAX_REPORTED).map((p) => `  - ${p}`).join('\n');
-    const more = problems.length > MAX_REPORTED ? `\n  … and ${problems.length - MAX_REPORTED} more` : '';
-    throw new Finding(`${when}: the server differs from the model (${problems.length} difference(s)):\n${shown}${more}`);
+  if (problems.list.length > 0) {
+    const shown = problems.list.slice(0, MAX_REPORTED).map((p) => `  - ${p}`).join('\n');
+    const more = problems.list.length > MAX_REPORTED ? `\n  … and ${problems.list.length - MAX_REPORTED} more` : '';
+    throw new Finding(`${when}: the server differs from the model (${problems.list.length} difference(s)):\n${shown}${more}`, [...problems.kinds]);
   }
   return counts;
+}
+
+// Every difference, and its kind (findings are summed up by kind).
+class Problems {
+  readonly list: string[] = [];
+  readonly kinds = new Set<string>();
+  add(kind: string, text: string): void {
+    this.kinds.add(kind);
+    this.list.push(text);
+  }
 }
 
 async function pollAll(c: IggyClient, r: PartitionRef): Promise<Map<bigint, string>> {
@@ -62,7 +72,7 @@ async function pollAll(c: IggyClient, r: PartitionRef): Promise<Map<bigint, stri
     });
     if (polled.messages.length === 0) return stored;
     for (const m of polled.messages) {
-      if (stored.has(m.offset)) throw new Finding(`${describeRef(r)}: offset ${m.offset} polled twice`);
+      if (stored.has(m.offset)) throw new Finding(`${describeRef(r)}: offset ${m.offset} polled twice`, ['offset polled twice']);
       stored.set(m.offset, text(m.payload));
     }
     offset = polled.messages[polled.messages.length - 1].offset + 1n;
@@ -71,7 +81,7 @@ async function pollAll(c: IggyClient, r: PartitionRef): Promise<Map<bigint, stri
 
 // Acknowledged offsets first, then the tail: each maybe batch, in send order, is there whole or not at all.
 // Whatever remains is a message the server invented or kept after its deletion. Returns the messages checked.
-function compareMessages(r: PartitionRef, stored: Map<bigint, string>, problems: string[], counts: CheckCounts): number {
+function compareMessages(r: PartitionRef, stored: Map<bigint, string>, problems: Problems, counts: CheckCounts): number {
   const p = r.partition;
   const where = describeRef(r);
   let lost = 0;
@@ -79,9 +89,9 @@ function compareMessages(r: PartitionRef, stored: Map<bigint, string>, problems:
     const got = stored.get(BigInt(i));
     if (got === payload) return;
     lost += 1;
-    if (lost <= 3) problems.push(`${where} offset ${i}: ${got === undefined ? 'missing' : `holds ${JSON.stringify(got.slice(0, 60))}`}, acknowledged ${JSON.stringify(payload.slice(0, 60))}`);
+    if (lost <= 3) problems.add('acknowledged messages lost', `${where} offset ${i}: ${got === undefined ? 'missing' : `holds ${JSON.stringify(got.slice(0, 60))}`}, acknowledged ${JSON.stringify(payload.slice(0, 60))}`);
   });
-  if (lost > 3) problems.push(`${where}: ${lost} of ${p.messages.length} acknowledged messages lost or changed in all`);
+  if (lost > 3) problems.add('acknowledged messages lost', `${where}: ${lost} of ${p.messages.length} acknowledged messages lost or changed in all`);
 
   let next = p.messages.length;
   for (const batch of p.maybe) {
@@ -90,7 +100,7 @@ function compareMessages(r: PartitionRef, stored: Map<bigint, string>, problems:
       continue;
     }
     const whole = batch.every((payload, i) => stored.get(BigInt(next + i)) === payload);
-    if (!whole) problems.push(`${where}: a batch in flight at a SIGKILL is there in part (from offset ${next})`);
+    if (!whole) problems.add('in-flight batch kept in part', `${where}: a batch in flight at a SIGKILL is there in part (from offset ${next})`);
     p.messages.push(...batch);
     next += batch.length;
     counts.maybeKept += 1;
@@ -98,17 +108,17 @@ function compareMessages(r: PartitionRef, stored: Map<bigint, string>, problems:
   p.maybe = [];
   const extra = [...stored.keys()].filter((o) => o >= BigInt(next)).sort((a, b) => (a < b ? -1 : 1));
   if (extra.length > 0) {
-    problems.push(`${where}: ${extra.length} message(s) beyond the ${next} known, from offset ${extra[0]}: ${JSON.stringify(stored.get(extra[0])!.slice(0, 60))}`);
+    problems.add('unknown or deleted messages present', `${where}: ${extra.length} message(s) beyond the ${next} known, from offset ${extra[0]}: ${JSON.stringify(stored.get(extra[0])!.slice(0, 60))}`);
   }
   return p.messages.length;
 }
 
-async function compareOffsets(c: IggyClient, r: PartitionRef, problems: string[]): Promise<void> {
+async function compareOffsets(c: IggyClient, r: PartitionRef, problems: Problems): Promise<void> {
   for (const consumer of LIMITS.consumers) {
     const got = await c.getOffset(offsetTarget(r, consumer));
     const expected = r.partition.offsets.get(consumer) ?? null;
     if ((got?.storedOffset ?? null) !== expected) {
-      problems.push(`${describeRef(r)} consumer ${consumer}: stored offset ${got?.storedOffset ?? 'none'}, expected ${expected ?? 'none'}`);
+      problems.add('stored offset differs', `${describeRef(r)} consumer ${consumer}: stored offset ${got?.storedOffset ?? 'none'}, expected ${expected ?? 'none'}`);
     }
   }
 }

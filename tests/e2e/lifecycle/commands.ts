@@ -31,7 +31,7 @@ async function server<T>(what: string, request: Promise<T>): Promise<T> {
     return await request;
   } catch (error) {
     const detail = error instanceof IggyError ? `${error.name} (${error.code})` : String(error);
-    throw new Finding(`${what}: the server answered ${detail}`);
+    throw new Finding(`${what}: the server answered ${detail}`, ['request refused']);
   }
 }
 
@@ -67,7 +67,7 @@ class CreateStream implements Cmd {
   async run(m: Model, r: Real): Promise<void> {
     const name = m.nextName('s');
     const created = await server(`create stream ${name}`, r.sys.client.createStream(name));
-    if (m.streams.has(created.id)) throw new Finding(`create stream ${name}: got id ${created.id}, which stream ${m.streams.get(created.id)!.name} holds`);
+    if (m.streams.has(created.id)) throw new Finding(`create stream ${name}: got id ${created.id}, which stream ${m.streams.get(created.id)!.name} holds`, ['id handed out twice']);
     m.streams.set(created.id, { id: created.id, name, topics: new Map() });
     record(r, `createStream ${name} → id ${created.id}`);
   }
@@ -95,7 +95,7 @@ class CreateTopic implements Cmd {
     const created = await server(`create topic ${name} in stream ${stream.id}`, r.sys.client.createTopic({ stream: stream.id, name, partitionsCount: this.partitions }));
     const ids = created.partitions.map((p) => p.id);
     if (stream.topics.has(created.id) || ids.join() !== [...Array(this.partitions).keys()].join()) {
-      throw new Finding(`create topic ${name} in stream ${stream.id}: got topic id ${created.id} with partitions [${ids}]`);
+      throw new Finding(`create topic ${name} in stream ${stream.id}: got topic id ${created.id} with partitions [${ids}]`, ['id handed out twice']);
     }
     stream.topics.set(created.id, { id: created.id, name, partitions: ids.map(newPartition) });
     record(r, `createTopic ${stream.id}/${created.id} ${name} with ${this.partitions} partition(s)`);
@@ -166,7 +166,7 @@ function sendInput(ref: PartitionRef, payloads: string[]) {
 // An acknowledged batch must land at the next offset: the model's messages stay a dense array.
 function acknowledge(ref: PartitionRef, payloads: string[], baseOffset: bigint | undefined): void {
   const expected = BigInt(ref.partition.messages.length);
-  if (baseOffset !== expected) throw new Finding(`send to ${describeRef(ref)}: acknowledged at offset ${baseOffset}, the model expects ${expected}`);
+  if (baseOffset !== expected) throw new Finding(`send to ${describeRef(ref)}: acknowledged at offset ${baseOffset}, the model expects ${expected}`, ['send acknowledged at an unexpected offset']);
   ref.partition.messages.push(...payloads);
 }
 

@@ -24,12 +24,15 @@ log(`lifecycle: seed ${args.seed}, up to ${args.runs === Number.MAX_SAFE_INTEGER
   + `${args.minutes ? `, ${args.minutes} min` : ''}, profiles ${args.profiles.map((p) => `shards ${p.shards}/journal ${p.journalSlots}`).join(', ')}`);
 const result = await runLifecycle({ ...args, restartWeight: 2, log, verbose: true });
 for (const [i, f] of result.findings.entries()) {
-  log(`\n=== finding ${i + 1} (seed ${f.seed}; data dir of the last failing run: ${f.dataDir ?? 'none'}) ===\n${f.report}`);
+  log(`\n=== finding ${i + 1}: ${f.kinds.join(', ')} (seed ${f.seed}; data dir of the last failing run: ${f.dataDir ?? 'none'}) ===\n${f.report}`);
   log(`replay: npm run test:lifecycle -- --seed ${f.seed} --runs ${args.runs === Number.MAX_SAFE_INTEGER ? 100 : args.runs} --max-commands ${args.maxCommands}`);
 }
+const kinds = new Map<string, number>();
+for (const f of result.findings) for (const k of f.kinds) kinds.set(k, (kinds.get(k) ?? 0) + 1);
 const t = result.tally;
 log(`\nlifecycle done in ${((Date.now() - started) / 60_000).toFixed(1)} min (seed ${args.seed}): ${result.sequences} sequences (+${result.shrinkRuns} shrink runs), `
   + `${t.commands} commands, ${t.metadataOps} metadata ops, ${result.checkpoints} checkpoints seen, `
   + `restarts ${t.cleanRestarts + t.killRestarts} (${t.cleanRestarts} clean / ${t.killRestarts} kill), ${t.checks} checks, `
-  + `${t.messagesChecked} messages checked, in-flight batches at a kill kept ${t.maybeKept} / lost ${t.maybeLost}, findings ${result.findings.length}`);
+  + `${t.messagesChecked} messages checked, in-flight batches at a kill kept ${t.maybeKept} / lost ${t.maybeLost}, findings ${result.findings.length}`
+  + `${kinds.size > 0 ? ` (${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}`);
 process.exit(result.findings.length > 0 ? 1 : 0);

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { checkNow, commandArbitrary, newTally, restartAndCheck, type Real, type Tally } from './commands.js';
 import { Model } from './model.js';
-import { LiveSystem, type ServerProfile } from './system.js';
+import { Finding, LiveSystem, type ServerProfile } from './system.js';
 
 export interface LifecycleOptions {
   runs: number;
@@ -21,7 +21,8 @@ export interface LifecycleOptions {
   verbose: boolean; // a progress line per sequence
 }
 
-export interface Failure { seed: number; report: string; dataDir: string | null }
+// kinds: what went wrong ('acknowledged messages lost', …), or 'test error' when the test itself broke.
+export interface Failure { seed: number; kinds: string[]; report: string; dataDir: string | null }
 
 export interface LifecycleResult {
   sequences: number; // generated sequences run in full (shrink candidates not counted)
@@ -87,8 +88,10 @@ async function runRound(o: LifecycleOptions, seed: number, runs: number, deadlin
   const details = await fc.check(property, { seed, numRuns: runs, path: o.path, endOnFailure: o.shrinkSeconds <= 0 });
   if (!details.failed) return null;
   const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+  const cause = details.errorInstance instanceof Error ? details.errorInstance.cause : undefined;
+  const kinds = cause instanceof Finding ? cause.kinds : ['test error'];
   const summary = `seed ${details.seed}, path ${JSON.stringify(details.counterexamplePath)}, shrunk ${details.numShrinks} time(s)${details.interrupted ? ' (interrupted)' : ''}`;
-  return { seed, report: `${summary}\ncounterexample: ${fc.stringify(details.counterexample)}\n${error}`, dataDir: keptDir };
+  return { seed, kinds, report: `${summary}\ncounterexample: ${fc.stringify(details.counterexample)}\n${error}`, dataDir: keptDir };
 }
 
 function describeFailure(error: unknown, profile: ServerProfile, real: Real, sys: LiveSystem): string {

@@ -17,6 +17,9 @@ export const STOP_BOUND_MS = 20_000;
 // A failure of the server to keep what it acknowledged (as opposed to a bug in the test).
 export class Finding extends Error {
   override name = 'Finding';
+  constructor(message: string, readonly kinds: string[]) {
+    super(message);
+  }
 }
 
 export class LiveSystem {
@@ -28,11 +31,16 @@ export class LiveSystem {
 
   constructor(readonly profile: ServerProfile) {}
 
+  // A server that does not come up on its own data directory is a finding (it refused what it wrote itself).
   async start(): Promise<void> {
-    this.server = await startProtocolServer([
-      '--data-dir', this.dataDir, '--shards', String(this.profile.shards),
-      '--metadata-journal-slots', String(this.profile.journalSlots), '--pin-cores=false',
-    ]);
+    try {
+      this.server = await startProtocolServer([
+        '--data-dir', this.dataDir, '--shards', String(this.profile.shards),
+        '--metadata-journal-slots', String(this.profile.journalSlots), '--pin-cores=false',
+      ]);
+    } catch (error) {
+      throw new Finding(`the server did not boot: ${(error as Error).message.split('\n').slice(0, 30).join('\n')}`, ['boot failed']);
+    }
     this.client = await this.server.connect();
   }
 
@@ -47,11 +55,14 @@ export class LiveSystem {
     // The signal first: a SIGKILL must find the client's requests still in flight.
     const { child, exited } = this.server.server;
     child.kill(how === 'clean' ? 'SIGTERM' : 'SIGKILL');
-    const exit = await withTimeout(exited, STOP_BOUND_MS, `the server exited after ${how === 'clean' ? 'SIGTERM' : 'SIGKILL'}`);
+    const exit = await withTimeout(exited, STOP_BOUND_MS, `the server exited after ${how === 'clean' ? 'SIGTERM' : 'SIGKILL'}`).catch((error: Error) => {
+      child.kill('SIGKILL');
+      throw new Finding(error.message, ['stop timed out']);
+    });
     await this.client.close().catch(() => {});
     this.outputs.push(this.server.server.output());
     if (how === 'clean' && exit.code !== 0) {
-      throw new Finding(`a clean stop (SIGTERM) exited with ${exit.code ?? exit.signal}:\n${lastLines(this.server.server.output(), 15)}`);
+      throw new Finding(`a clean stop (SIGTERM) exited with ${exit.code ?? exit.signal}:\n${lastLines(this.server.server.output(), 15)}`, ['clean stop failed']);
     }
   }
 
