@@ -15,7 +15,7 @@ describe('lifecycle: model-based', () => {
   it(`acknowledged data and committed objects survive random create/delete/send/purge/restart sequences (seed ${SEED})`, async () => {
     console.log(`lifecycle seed ${SEED} (replay: SHARDLOG_LIFECYCLE_SEED=${SEED} npm test -- lifecycle)`);
     const result = await runLifecycle({
-      runs: 4, seed: SEED, maxCommands: 120, restartWeight: 2, shrinkSeconds: 15, verbose: true, log: (line) => console.log(line),
+      runs: 4, seed: SEED, maxCommands: 100, restartWeight: 2, shrinkSeconds: 15, verbose: true, log: (line) => console.log(line),
       profiles: [{ shards: 2, journalSlots: 64 }, { shards: 1, journalSlots: 64 }, { shards: 2, journalSlots: 1024 }],
     });
     const t = result.tally;

@@ -17,7 +17,7 @@ export const USAGE = `usage: npm run test:lifecycle -- [--runs N] [--seed S] [--
                                  [--shards 1|2] [--journal-slots N] [--path P --replay-path R]
   --runs N            command sequences to run [100; unbounded with --minutes]
   --seed S            fast-check seed [random, printed]
-  --minutes M         start no new sequence after M minutes
+  --minutes M         start no new sequence or shrink run after M minutes
   --max-commands N    longest sequence [300]
   --shrink-seconds N  time to shrink a failure against the real server [300; 0 = no shrinking]
   --shards N          only this shard count [1 and 2]

@@ -10,7 +10,7 @@ import { Finding, LiveSystem, type ServerProfile } from './system.js';
 export interface LifecycleOptions {
   runs: number;
   seed: number;
-  minutes?: number; // no new sequence starts after this
+  minutes?: number; // no new run (sequence or shrink candidate) starts after this
   path?: string; // with seed and replayPath: replay one counterexample exactly (fast-check prints all three)
   replayPath?: string;
   maxCommands: number;
@@ -56,7 +56,6 @@ async function runRound(o: LifecycleOptions, seed: number, runs: number, deadlin
     const shrinking = failedAt !== null;
     // Past the shrink budget every candidate passes untested: fast-check then ends with the smallest failure so far.
     if (shrinking && Date.now() - failedAt! > o.shrinkSeconds * 1000) return;
-    if (!shrinking && Date.now() > deadline) return;
     const index = result.sequences + result.shrinkRuns;
     const model = new Model(`r${index}`);
     const sys = new LiveSystem(profile);
@@ -85,8 +84,10 @@ async function runRound(o: LifecycleOptions, seed: number, runs: number, deadlin
       }
     }
   });
-  const details = await fc.check(property, { seed, numRuns: runs, path: o.path, endOnFailure: o.shrinkSeconds <= 0 });
-  if (!details.failed) return null;
+  // --minutes: fast-check stops starting runs at the deadline (a shrink in progress then ends with what it has).
+  const interruptAfterTimeLimit = Number.isFinite(deadline) ? Math.max(1, deadline - Date.now()) : undefined;
+  const details = await fc.check(property, { seed, numRuns: runs, path: o.path, endOnFailure: o.shrinkSeconds <= 0, interruptAfterTimeLimit });
+  if (!details.failed || details.counterexamplePath === null) return null; // passed, or interrupted before any run ended
   const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
   const cause = details.errorInstance instanceof Error ? details.errorInstance.cause : undefined;
   const kinds = cause instanceof Finding ? cause.kinds : ['test error'];
