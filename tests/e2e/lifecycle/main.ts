@@ -19,13 +19,20 @@ if (args === 'help') {
   process.exit(0);
 }
 
+// The flags that shape generation (a replay needs the same ones), without those the replay sets itself.
+const sameGeneration = process.argv.slice(2).filter((_, i, all) => {
+  const flag = all[i].startsWith('--') ? all[i] : all[i - 1];
+  return !['--seed', '--runs', '--minutes', '--path', '--replay-path', '--shrink-seconds'].includes(flag);
+});
+const quote = (arg: string) => (/^[\w./:-]+$/.test(arg) ? arg : `'${arg}'`);
+
 const started = Date.now();
 log(`lifecycle: seed ${args.seed}, up to ${args.runs === Number.MAX_SAFE_INTEGER ? '∞' : args.runs} sequence(s) of up to ${args.maxCommands} commands`
   + `${args.minutes ? `, ${args.minutes} min` : ''}, profiles ${args.profiles.map((p) => `shards ${p.shards}/journal ${p.journalSlots}`).join(', ')}`);
 const result = await runLifecycle({ ...args, restartWeight: 2, log, verbose: true });
 for (const [i, f] of result.findings.entries()) {
   log(`\n=== finding ${i + 1}: ${f.kinds.join(', ')} (seed ${f.seed}; data dir of the last failing run: ${f.dataDir ?? 'none'}) ===\n${f.report}`);
-  log(`replay: npm run test:lifecycle -- --seed ${f.seed} --runs ${args.runs === Number.MAX_SAFE_INTEGER ? 100 : args.runs} --max-commands ${args.maxCommands}`);
+  log(`replay the shrunk sequence: npm run test:lifecycle -- ${[...sameGeneration, ...f.replay].map(quote).join(' ')}`);
 }
 const kinds = new Map<string, number>();
 for (const f of result.findings) for (const k of f.kinds) kinds.set(k, (kinds.get(k) ?? 0) + 1);

@@ -22,7 +22,7 @@ export interface LifecycleOptions {
 }
 
 // kinds: what went wrong ('acknowledged messages lost', …), or 'test error' when the test itself broke.
-export interface Failure { seed: number; kinds: string[]; report: string; dataDir: string | null }
+export interface Failure { seed: number; kinds: string[]; report: string; dataDir: string | null; replay: string[] }
 
 export interface LifecycleResult {
   sequences: number; // generated sequences run in full (shrink candidates not counted)
@@ -92,7 +92,11 @@ async function runRound(o: LifecycleOptions, seed: number, runs: number, deadlin
   const cause = details.errorInstance instanceof Error ? details.errorInstance.cause : undefined;
   const kinds = cause instanceof Finding ? cause.kinds : ['test error'];
   const summary = `seed ${details.seed}, path ${JSON.stringify(details.counterexamplePath)}, shrunk ${details.numShrinks} time(s)${details.interrupted ? ' (interrupted)' : ''}`;
-  return { seed, kinds, report: `${summary}\ncounterexample: ${fc.stringify(details.counterexample)}\n${error}`, dataDir: keptDir };
+  const counterexample = fc.stringify(details.counterexample);
+  // Replaying the shrunk sequence exactly takes the seed, fast-check's path and the commands' replay path.
+  const replayPath = /replayPath="([^"]*)"/.exec(counterexample)?.[1];
+  const replay = ['--seed', String(details.seed), '--path', details.counterexamplePath, ...(replayPath ? ['--replay-path', replayPath] : []), '--shrink-seconds', '0'];
+  return { seed, kinds, report: `${summary}\ncounterexample: ${counterexample}\n${error}`, dataDir: keptDir, replay };
 }
 
 function describeFailure(error: unknown, profile: ServerProfile, real: Real, sys: LiveSystem): string {
