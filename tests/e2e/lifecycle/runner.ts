@@ -56,8 +56,8 @@ async function runRound(o: LifecycleOptions, seed: number, runs: number, deadlin
     const shrinking = failedAt !== null;
     // Past the shrink budget every candidate passes untested: fast-check then ends with the smallest failure so far.
     if (shrinking && Date.now() - failedAt! > o.shrinkSeconds * 1000) return;
-    const index = result.sequences + result.shrinkRuns;
-    const model = new Model(`r${index}`);
+    const index = shrinking ? result.shrinkRuns : result.sequences; // for the progress line
+    const model = new Model(`r${result.sequences + result.shrinkRuns}`);
     const sys = new LiveSystem(profile);
     const real: Real = { sys, trace: [], tally: newTally() };
     let failed = false;
