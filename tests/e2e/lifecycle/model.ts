@@ -29,7 +29,6 @@ export class Model {
   readonly streams = new Map<number, ModelStream>();
   private names = 0;
   private payloads = 0;
-  metadataOps = 0; // committed metadata ops the test caused (checkpoint thresholds count these)
 
   constructor(readonly tag: string) {}
 
@@ -54,10 +53,6 @@ export class Model {
 
   partitions(): PartitionRef[] {
     return this.topics().flatMap(({ stream, topic }) => topic.partitions.map((partition) => ({ stream, topic, partition })));
-  }
-
-  acknowledgedMessages(): number {
-    return this.partitions().reduce((sum, r) => sum + r.partition.messages.length, 0);
   }
 }
 
