@@ -15,14 +15,16 @@ describe('lifecycle: model-based', () => {
   it(`acknowledged data and committed objects survive random create/delete/send/purge/restart sequences (seed ${SEED})`, async () => {
     console.log(`lifecycle seed ${SEED} (replay: SHARDLOG_LIFECYCLE_SEED=${SEED} npm test -- lifecycle)`);
     const result = await runLifecycle({
-      runs: 4, seed: SEED, maxCommands: 100, restartWeight: 2, shrinkSeconds: 15, verbose: true, log: (line) => console.log(line),
-      profiles: [{ shards: 2, journalSlots: 64 }, { shards: 1, journalSlots: 64 }, { shards: 2, journalSlots: 1024 }],
+      runs: 6, seed: SEED, maxCommands: 150, restartWeight: 2, shrinkSeconds: 15, verbose: true, log: (line) => console.log(line),
+      // 1 shard: every partition on shard 0 (which replays the metadata log op by op at boot); 64 journal slots: a
+      // checkpoint every 48 ops; 1024: a replay of everything since the start.
+      profiles: [1, 2].flatMap((shards) => [64, 1024].map((journalSlots) => ({ shards, journalSlots }))),
     });
     const t = result.tally;
     console.log(`lifecycle: ${result.sequences} sequences, restarts ${t.cleanRestarts} clean / ${t.killRestarts} kill, ${t.messagesChecked} messages checked, ${result.checkpoints} checkpoints`);
     assert.deepEqual(result.findings.map((f) => `seed ${f.seed}:\n${f.report}`), [], 'no finding');
-    assert.equal(result.sequences, 4);
-    assert.ok(t.checks >= 8 && t.messagesChecked > 0, 'every sequence checked the server at the end and after its final restart');
+    assert.equal(result.sequences, 6);
+    assert.ok(t.checks >= 12 && t.messagesChecked > 0, 'every sequence checked the server at the end and after its final restart');
   });
 
   it('the long profile\'s flags: defaults, and a named error for each bad one', () => {
