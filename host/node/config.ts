@@ -44,6 +44,7 @@ export interface ServerConfig {
   frameTimeoutMs: number;
   loginTimeoutMs: number;
   idleTimeoutMs: number;
+  metadataJournalSlots: number;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
@@ -99,6 +100,7 @@ const OPTIONS: Option[] = [
   { key: 'idleTimeoutMs', file: 'tcp.idle_timeout_ms', flag: '--idle-timeout-ms', env: 'SHARDLOG_IDLE_TIMEOUT_MS', kind: 'int', min: 0, max: 86_400_000, help: 'a connection that sends nothing for this long is closed (the SDKs ping every 5 s); 0 = no limit [300000]' },
   { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
   { key: 'retentionIntervalMs', file: 'storage.retention_interval_ms', flag: '--retention-interval-ms', env: 'SHARDLOG_RETENTION_INTERVAL_MS', kind: 'int', min: 10, max: 86_400_000, help: 'how often each shard removes the sealed segments its topics\' message_expiry and max_topic_size no longer keep (max_topic_size is also checked after every append), ms [60000]' },
+  { key: 'metadataJournalSlots', file: 'storage.metadata_journal_slots', flag: '--metadata-journal-slots', env: 'SHARDLOG_METADATA_JOURNAL_SLOTS', kind: 'int', min: 64, max: 16_384, help: 'slots of the metadata journal; a checkpoint runs when 3/4 are used (fixed when the data directory is created) [1024]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
 
@@ -149,6 +151,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   frameTimeoutMs: 30_000,
   loginTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
+  metadataJournalSlots: 1024,
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };

@@ -143,6 +143,7 @@ export class Supervisor {
           idleTimeoutMs: config.idleTimeoutMs, maxConnections: this.options.maxConnections,
         },
         netCounters: this.netCounters.buffer,
+        metadataJournalSlots: config.metadataJournalSlots,
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };

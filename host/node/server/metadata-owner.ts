@@ -22,6 +22,7 @@ export interface MetadataOwnerOptions {
   dataDir: string;
   rootUsername: string;
   rootPassword: string;
+  journalSlots?: number; // metadata journal slots (MetadataLogOptions.slotCount) [1024]
   apply(op: CommittedOp): ApplyResult; // applies to this shard's state (and its partitions)
   replaceState(snapshot: Uint8Array): void;
 }
@@ -45,7 +46,7 @@ export class MetadataOwner {
         log.error(`the metadata log failed, metadata changes are refused until a restart: ${message}`);
         this.ctx.health.set('metadata_log_failed', 'metadata', message);
       },
-    });
+    }, { slotCount: this.options.journalSlots });
     log.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
     // A torn tail of the WAL is a prepare whose write never completed (never acknowledged); reported like a segment's.
     const cut = this.log.journalRecovery.truncated;

@@ -45,6 +45,7 @@ export interface ShardServerOptions {
   netCounters: SharedArrayBuffer;
   report?: (report: StorageHealthReport) => void; // where the storage conditions go (the main thread)
   bootDelayMs?: number; // SHARDLOG_FAULT slow-boot: block this long before opening the partitions of the hand-off
+  metadataJournalSlots?: number; // [1024]
 }
 
 const TICK_MS = 100;
@@ -106,6 +107,7 @@ export class ShardServer implements ShardContext {
     this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
+      journalSlots: options.metadataJournalSlots,
       apply: (op) => this.applyCommitted(op),
       replaceState: (bytes) => { this.state = decodeSnapshot(bytes); },
     }) : null;
