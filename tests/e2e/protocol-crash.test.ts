@@ -3,11 +3,10 @@
 // is at its acknowledged offset with its payload, every acknowledged stream exists, and sends continue after it.
 // SHARDLOG_CRASH_SEED replays a run; SHARDLOG_SERVER_KILLS sets the number of kills.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
-import { tempDir } from './helpers/server.js';
-import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+
+import { serverSeries } from './helpers/protocol.js';
 
 const SEED = Number(process.env.SHARDLOG_CRASH_SEED ?? 20261128);
 const KILLS = Number(process.env.SHARDLOG_SERVER_KILLS ?? 3);
@@ -41,20 +40,13 @@ async function produce(c: IggyClient, stream: number, topic: number, round: numb
 }
 
 describe('protocol: crash durability', () => {
-  const dataDir = tempDir('crash');
-  const servers: ProtocolServer[] = [];
-  after(async () => {
-    for (const s of servers) if (s.server.child.exitCode === null) s.server.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.server.exited));
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const series = serverSeries('crash');
 
   it(`${KILLS} SIGKILLs during sends and stream creation lose nothing acknowledged (seed ${SEED})`, async () => {
     const random = prng(SEED);
     const acked: Acked[] = [];
     const streams: string[] = [];
-    let server = await startProtocolServer(['--data-dir', dataDir]);
-    servers.push(server);
+    let server = await series.start();
     let c = await server.connect();
     const stream = (await c.createStream('crash')).id;
     const topic = (await c.createTopic({ stream, name: 't', partitionsCount: PARTITIONS })).id;
@@ -68,8 +60,7 @@ describe('protocol: crash durability', () => {
       await Promise.all(producers);
       assert.ok(acked.length > before, `round ${round}: something was acknowledged before the kill at ${killAfterMs} ms`);
 
-      server = await startProtocolServer(['--data-dir', dataDir]);
-      servers.push(server);
+      server = await series.start();
       c = await server.connect();
       await checkEverything(c, stream, topic, acked, streams, round);
     }

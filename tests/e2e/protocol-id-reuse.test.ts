@@ -5,34 +5,28 @@
 // 0) and with two (some partitions only handed the final state).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import path from 'node:path';
 import { partitionDir } from '../../host/node/data/partition-dir.js';
-import { tempDir, waitFor, withTimeout } from './helpers/server.js';
-import { ROOT, startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+import { waitFor, withTimeout } from './helpers/server.js';
+import { ROOT, type ProtocolServer, serverSeries, type ServerSeries } from './helpers/protocol.js';
 
 const MESSAGES = 100;
 
-async function restart(server: ProtocolServer, dataDir: string, shards: string): Promise<ProtocolServer> {
+async function restart(series: ServerSeries, shards: string): Promise<ProtocolServer> {
+  const server = series.started.at(-1)!;
   server.server.child.kill('SIGTERM');
   const exit = await withTimeout(server.server.exited, 15_000, 'the server stopped after SIGTERM');
   assert.equal(exit.code, 0, server.server.output());
-  return startProtocolServer(['--data-dir', dataDir, '--shards', shards]);
+  return series.start(['--shards', shards]);
 }
 
 for (const shards of ['1', '2']) {
   describe(`protocol: id reuse across a restart (${shards} shard(s))`, () => {
-    const dataDir = tempDir('id-reuse');
-    const servers: ProtocolServer[] = [];
-    after(async () => {
-      for (const s of servers) if (s.server.child.exitCode === null) s.server.child.kill('SIGKILL');
-      await Promise.all(servers.map((s) => s.server.exited));
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    });
+    const series = serverSeries('id-reuse');
 
     it('a stream created, deleted and created again under the same id keeps the second one\'s messages', async () => {
-      servers.push(await startProtocolServer(['--data-dir', dataDir, '--shards', shards]));
-      const c = await servers[0].connect(ROOT);
+      const c = await (await series.start(['--shards', shards])).connect(ROOT);
       const earlier: number[] = [];
       let earlierTopic = 0;
       for (let i = 0; i < 8; i++) {
@@ -44,8 +38,8 @@ for (const shards of ['1', '2']) {
       }
       for (const id of earlier) await c.deleteStream(id);
       // A deleted partition's files go when its deletion is applied (on the owning shard, maybe after the answer).
-      const left = () => earlier.flatMap((streamId) => [0, 1].map((partitionId) => partitionDir(dataDir, { streamId, topicId: earlierTopic, partitionId })))
-        .filter((dir) => fs.existsSync(dir)).map((dir) => path.relative(dataDir, dir));
+      const left = () => earlier.flatMap((streamId) => [0, 1].map((partitionId) => partitionDir(series.dataDir, { streamId, topicId: earlierTopic, partitionId })))
+        .filter((dir) => fs.existsSync(dir)).map((dir) => path.relative(series.dataDir, dir));
       await waitFor('the deleted partitions\' files to go', 10_000, async () => (left().length === 0 ? true : undefined))
         .catch(() => assert.deepEqual(left(), [], 'files of deleted partitions'));
       const stream = await c.createStream('reused');
@@ -60,8 +54,7 @@ for (const shards of ['1', '2']) {
       await c.close();
 
       for (let round = 0; round < 2; round++) {
-        const next = await restart(servers[servers.length - 1], dataDir, shards);
-        servers.push(next);
+        const next = await restart(series, shards);
         const r = await next.connect(ROOT);
         try {
           assert.deepEqual((await r.getStreams()).map((s) => [s.id, s.name]), [[stream.id, 'reused']]);

@@ -2,23 +2,16 @@
 // serving the ones it opened and answers the others 3003 CannotOpenPartitionLogFile, and it boots again on the same
 // data directory (the CreateTopic is committed; a shard that failed on it would fail every boot after it).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
-import { tempDir, withTimeout } from './helpers/server.js';
-import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+import { withTimeout } from './helpers/server.js';
+import { startProtocolServer, serverSeries } from './helpers/protocol.js';
 
 const SMALL_STORAGE = ['--storage-bytes', String(64 << 20)]; // room for about 600 partitions per shard
 
 describe('protocol: partitions beyond a shard\'s storage memory', () => {
-  const dataDir = tempDir('capacity');
-  const servers: ProtocolServer[] = [];
-  after(async () => {
-    for (const s of servers) if (s.server.child.exitCode === null) s.server.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.server.exited));
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const series = serverSeries('capacity');
 
   async function sendTo(c: IggyClient, stream: number, topic: number, partition: number): Promise<number> {
     try {
@@ -31,8 +24,7 @@ describe('protocol: partitions beyond a shard\'s storage memory', () => {
   }
 
   it('a topic with more partitions than fit is created; unopened partitions answer 3003; the server restarts', async () => {
-    const first = await startProtocolServer(['--data-dir', dataDir, ...SMALL_STORAGE]);
-    servers.push(first);
+    const first = await series.start([...SMALL_STORAGE]);
     const c = await first.connect();
     const stream = await c.createStream('big');
     const topic = await c.createTopic({ stream: stream.id, name: 'wide', partitionsCount: 1000 });
@@ -45,8 +37,7 @@ describe('protocol: partitions beyond a shard\'s storage memory', () => {
 
     first.server.child.kill('SIGTERM');
     assert.equal((await withTimeout(first.server.exited, 15_000, 'the server stopped after SIGTERM')).code, 0, first.server.output());
-    const second = await startProtocolServer(['--data-dir', dataDir, ...SMALL_STORAGE]);
-    servers.push(second);
+    const second = await series.start([...SMALL_STORAGE]);
     const r = await second.connect();
     try {
       assert.equal(await sendTo(r, stream.id, topic.id, 0), 0);
@@ -59,7 +50,7 @@ describe('protocol: partitions beyond a shard\'s storage memory', () => {
     // 60 partition groups (≈ 40 KiB of arena each) do not fit next to the metadata group in 2 MiB: without reuse the
     // later topics' partitions could not be opened and their sends would be answered 3003.
     const server = await startProtocolServer(['--arena-bytes', String(2 << 20)]);
-    servers.push(server);
+    series.started.push(server); // its own temp data directory; killed with the others
     const c = await server.connect();
     try {
       const stream = await c.createStream('churn');

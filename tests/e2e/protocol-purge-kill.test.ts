@@ -2,29 +2,21 @@
 // partitions emptied it, so a SIGKILL right after the answer cannot bring purged messages back (replay at boot
 // re-applies metadata, not data actions, and the other shards are handed only the final state).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { after, describe, it } from 'node:test';
-import { tempDir } from './helpers/server.js';
-import { ROOT, startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+import { describe, it } from 'node:test';
+
+import { ROOT, serverSeries } from './helpers/protocol.js';
 
 const PARTITIONS = 6; // some on each of the two shards (murmur3 of the namespace)
 const ROUNDS = 3;
 
 describe('protocol: a purge survives a SIGKILL right after its answer', () => {
-  const dataDir = tempDir('purge-kill');
-  const servers: ProtocolServer[] = [];
-  after(async () => {
-    for (const s of servers) if (s.server.child.exitCode === null) s.server.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.server.exited));
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const series = serverSeries('purge-kill');
 
   it(`${ROUNDS} rounds of send, purge, SIGKILL, restart: every partition stays empty`, async () => {
     let stream = 0;
     let topic = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const server = await startProtocolServer(['--data-dir', dataDir, '--shards', '2']);
-      servers.push(server);
+      const server = await series.start(['--shards', '2']);
       const c = await server.connect(ROOT);
       if (round === 0) {
         stream = (await c.createStream('purged')).id;
@@ -40,8 +32,7 @@ describe('protocol: a purge survives a SIGKILL right after its answer', () => {
       server.server.child.kill('SIGKILL');
       await server.server.exited;
     }
-    const last = await startProtocolServer(['--data-dir', dataDir, '--shards', '2']);
-    servers.push(last);
+    const last = await series.start(['--shards', '2']);
     const c = await last.connect(ROOT);
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const polled = await c.pollMessages({ stream, topic, partition, strategy: { kind: 'first' }, count: 10 });

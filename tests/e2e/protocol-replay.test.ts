@@ -2,23 +2,15 @@
 // deletion, a deleted group's offsets) acted when they were committed; replaying them must not act again on the
 // data written since, which was acknowledged.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { after, describe, it } from 'node:test';
-import { tempDir, withTimeout } from './helpers/server.js';
-import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+import { describe, it } from 'node:test';
+import { withTimeout } from './helpers/server.js';
+import { serverSeries } from './helpers/protocol.js';
 
 describe('protocol: metadata replay at boot', () => {
-  const dataDir = tempDir('replay');
-  const servers: ProtocolServer[] = [];
-  after(async () => {
-    for (const s of servers) if (s.server.child.exitCode === null) s.server.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.server.exited));
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const series = serverSeries('replay');
 
   it('messages sent after a PurgeTopic are still there after a restart, on every partition', async () => {
-    const first = await startProtocolServer(['--data-dir', dataDir]);
-    servers.push(first);
+    const first = await series.start();
     const c = await first.connect();
     const stream = await c.createStream('replayed');
     const topic = await c.createTopic({ stream: stream.id, name: 't', partitionsCount: 8 }); // both shards own some
@@ -39,8 +31,7 @@ describe('protocol: metadata replay at boot', () => {
     first.server.child.kill('SIGTERM');
     assert.equal((await withTimeout(first.server.exited, 15_000, 'the server stopped after SIGTERM')).code, 0, first.server.output());
 
-    const second = await startProtocolServer(['--data-dir', dataDir]);
-    servers.push(second);
+    const second = await series.start();
     const r = await second.connect();
     try {
       for (let partition = 0; partition < 8; partition++) {
@@ -55,7 +46,7 @@ describe('protocol: metadata replay at boot', () => {
   });
 
   it('after a restart every shard reports the partition stats of every shard\'s partitions', async () => {
-    const s = servers.at(-1)!;
+    const s = series.started.at(-1)!;
     const clients = await Promise.all([1, 2, 3, 4].map(() => s.connect()));
     try {
       const seen = await Promise.all(clients.map(async (x) => ({ shard: (await x.getMe()).clientId % 2, messages: (await x.getTopic(0, 0))!.messagesCount })));

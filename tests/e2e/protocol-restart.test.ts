@@ -3,32 +3,24 @@
 // first start also sets the root credentials (username by flag, password by environment), which must survive a
 // restart without either.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { EvictionError } from '../../host/client/errors.js';
 import { stringHeader, u64Option } from '../../host/client/options.js';
 import { globalPermissions } from '../../host/shared/wire/permissions.js';
 import type { Message } from '../../host/client/batch.js';
-import { tempDir, withTimeout } from './helpers/server.js';
-import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+import { withTimeout } from './helpers/server.js';
+import { serverSeries } from './helpers/protocol.js';
 
 const BOSS = { username: 'boss', password: 'b0ss-pw' };
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const summary = (m: Message) => ({ offset: m.offset, id: m.id, payload: text(m.payload), headers: m.headers.map((h) => text(h.value)) });
 
 describe('protocol: restart', () => {
-  const dataDir = tempDir('restart');
-  const servers: ProtocolServer[] = [];
-  after(async () => {
-    for (const s of servers) if (s.server.child.exitCode === null) s.server.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.server.exited));
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const series = serverSeries('restart');
 
   it('streams, topics, partitions, messages, offsets, users, tokens and groups survive SIGTERM + start', async () => {
-    const first = await startProtocolServer(['--data-dir', dataDir, '--root-username', BOSS.username], { SHARDLOG_ROOT_PASSWORD: BOSS.password });
-    servers.push(first);
+    const first = await series.start(['--root-username', BOSS.username], { SHARDLOG_ROOT_PASSWORD: BOSS.password });
     const c = await first.connect(BOSS);
     const stream = await c.createStream('keep');
     const gone = await c.createStream('gone');
@@ -54,8 +46,7 @@ describe('protocol: restart', () => {
     const exit = await withTimeout(first.server.exited, 15_000, 'the server stopped after SIGTERM');
     assert.equal(exit.code, 0, first.server.output());
 
-    const second = await startProtocolServer(['--data-dir', dataDir]);
-    servers.push(second);
+    const second = await series.start();
     const r = await second.connect(BOSS);
     try {
       assert.equal(r.userId, 0, 'root from the first start, though this start has no root flag or variable');

@@ -1,9 +1,11 @@
 // Shared set-up of the protocol e2e suites (tests/e2e/protocol-*.test.ts): one real server per file on a free
 // loopback port, ready once a TCP connect + Ping succeeds, and IggyClient connections to it.
+import fs from 'node:fs';
+import { after } from 'node:test';
 import { request } from 'undici';
 import { IggyClient } from '../../../host/client/client.js';
 import { IggyError } from '../../../host/client/errors.js';
-import { freePort, startServer, stopServer, waitFor, type RunningServer } from './server.js';
+import { freePort, startServer, stopServer, tempDir, waitFor, type RunningServer } from './server.js';
 
 export const ROOT = { username: 'iggy', password: 'iggy' };
 
@@ -104,4 +106,31 @@ export async function shardZeroMetric(s: ProtocolServer, name: string): Promise<
   const line = text.split('\n').find((l) => l.startsWith(`${name}{shard="0"}`));
   if (!line) throw new Error(`${name} for shard 0 is not in /metrics`);
   return Number(line.split(' ').pop());
+}
+
+// A suite's servers on one data directory, started one after another (restarts, crashes): after the suite, those
+// still running are killed and the directory is removed. Call it inside describe().
+export interface ServerSeries {
+  dataDir: string;
+  started: ProtocolServer[];
+  start(args?: string[], env?: NodeJS.ProcessEnv): Promise<ProtocolServer>;
+}
+
+export function serverSeries(prefix: string): ServerSeries {
+  const dataDir = tempDir(prefix);
+  const started: ProtocolServer[] = [];
+  after(async () => {
+    for (const s of started) if (s.server.child.exitCode === null && s.server.child.signalCode === null) s.server.child.kill('SIGKILL');
+    await Promise.all(started.map((s) => s.server.exited));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    dataDir,
+    started,
+    async start(args = [], env = {}) {
+      const server = await startProtocolServer(['--data-dir', dataDir, ...args], env);
+      started.push(server);
+      return server;
+    },
+  };
 }
