@@ -12,6 +12,7 @@ import { waitWord } from '../shared/wait.js';
 import { pinCurrentThread } from './cpu.js';
 import type { Faults } from './faults.js';
 import { describeFsCause, isDataDirError } from './io/data-dir-errors.js';
+import { ShardlogError } from '../shared/errors.js';
 import { ShardServer, type ShardServerOptions } from './server/shard-server.js';
 
 export interface ShardWorkerData {
@@ -133,8 +134,11 @@ class Shard {
     try {
       await this.server.start();
     } catch (error) {
-      if (!isDataDirError(error)) throw error;
-      const message = `data directory ${this.data.server.settings.dataDir}: ${describeFsCause(error)} (shard ${this.data.shard}, opening its data)`;
+      // The disk refusing (full, read-only) or data that refuses to open (a named storage error: a damaged or
+      // mismatched metadata log) is one line naming the data directory, not a stack trace.
+      const cause = isDataDirError(error) ? describeFsCause(error) : error instanceof ShardlogError ? `${error.code}: ${error.message}` : null;
+      if (cause === null) throw error;
+      const message = `data directory ${this.data.server.settings.dataDir}: ${cause} (shard ${this.data.shard}, opening its data)`;
       parentPort?.postMessage({ type: 'data-dir-failed', message } satisfies ListenerMessage);
       return;
     }

@@ -2,6 +2,7 @@
 // the browser visualiser loads this file too. Mirrors assembly/vsr/{constants,header,api}.ts.
 
 // Raw exports of the VSR ABI (u64 parameters are BigInt; ops come back as f64 numbers).
+import { ShardlogError } from './errors.js';
 export interface VsrExports {
   __arena_init(base: number, size: number): void;
   __arena_used(): number;
@@ -85,11 +86,10 @@ export const RecoveryVerdict = { Ok: 0, Lost: 1, Diverged: 2 } as const;
 // A single replica that refused to start: its journal lacks ops it may have acknowledged (RecoveryLostOps), or
 // holds another prepare than the one its superblock recorded as committed (RecoveryDiverged). No peer can
 // repair it; serving on would hand out a history that lost acknowledged writes.
-export class RecoveryRefused extends Error {
-  constructor(readonly code: 'RecoveryLostOps' | 'RecoveryDiverged', readonly group: bigint, readonly from: number,
+export class RecoveryRefused extends ShardlogError {
+  constructor(override readonly code: 'RecoveryLostOps' | 'RecoveryDiverged', readonly group: bigint, readonly from: number,
     readonly to: number, message: string) {
-    super(message);
-    this.name = code;
+    super(code, message);
   }
 }
 

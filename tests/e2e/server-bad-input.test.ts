@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, runServer, tempDir } from './helpers/server.js';
+import { freePort, runServer, startServer, tempDir, waitFor } from './helpers/server.js';
 
 function assertUserError(result: { code: number | null; output: string }, name: RegExp, mentions: RegExp): void {
   assert.notEqual(result.code, 0, result.output);
@@ -169,5 +169,20 @@ describe('startup on a disk that refuses', () => {
     assert.equal(result.code, 2, result.output);
     assertUserError(result, /DataDirUnusable/, new RegExp(`data directory ${dataDir}: no space left on device \\(ENOSPC\\)`));
     assert.equal(result.output.split('\n').filter((l) => /ERROR/.test(l)).length, 1, `one error line:\n${result.output}`);
+  });
+
+  it('data that refuses to open (a metadata journal made with another slot count) is one line naming the file and the flag, exit 2', async () => {
+    const dataDir = tempDir('slots');
+    try {
+      const first = await startServer(['--shards', '1', '--data-dir', dataDir, '--metadata-journal-slots', '64']);
+      await waitFor('the first server to be ready', 15_000, async () => (/ ready: /.test(first.output()) ? true : undefined));
+      first.child.kill('SIGTERM');
+      await first.exited;
+      const result = await runServer(['--shards', '1', '--data-dir', dataDir]);
+      assert.equal(result.code, 2, result.output);
+      assertUserError(result, /JournalSlotCountMismatch/, /journal\.wal @ byte 8: the file has 64 header slots.*--metadata-journal-slots 64/);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -99,7 +99,7 @@ export class PrepareJournal {
     const declared = core.walFileHeaderSlots(sc.window);
     if (declared === 0) throw storageError('JournalHeaderCorrupt', this.file, 0, 'file header is damaged or missing (magic, version or checksum): refusing to boot');
     if (declared !== this.slotCount) {
-      throw storageError('JournalSlotCountMismatch', this.file, 8, `the file has ${declared} header slots, the configuration says ${this.slotCount}`);
+      throw storageError('JournalSlotCountMismatch', this.file, 8, `the file has ${declared} header slots, the configuration says ${this.slotCount} (the metadata journal's slot count is fixed when the data directory is created: --metadata-journal-slots ${declared})`);
     }
     const slotBytes = this.slotCount * HEADER;
     sc.u8.fill(0, sc.window, sc.window + slotBytes);
