@@ -491,7 +491,11 @@ test('damage found by a read: the batches before it are returned, reads from it 
   const p = await Partition.open({ dir, partitionId: 0, quiet: true, onDamage: (d) => damaged.push(d.offset) });
   for (let b = 0; b < 4; b++) p.append([await batchOf(b * 4, 4)]);
   const fd = fs.openSync(path.join(dir, '00000000000000000000.log'), 'r+');
-  fs.writeSync(fd, Buffer.from([0xff]), 0, 1, 2 * one + 20); // the third batch's base timestamp (offsets 8..11)
+  // One byte of the third batch's base timestamp (offsets 8..11) flipped: a constant could equal what the clock put
+  // there (this byte of the µs clock stays 0xff for hours at a time).
+  const byte = Buffer.alloc(1);
+  fs.readSync(fd, byte, 0, 1, 2 * one + 20);
+  fs.writeSync(fd, Buffer.from([byte[0] ^ 0xff]), 0, 1, 2 * one + 20);
   fs.closeSync(fd);
   assert.deepEqual(p.readFromOffset(0, 1 << 20).map((b) => b.baseOffset), [0, 4]);
   assert.throws(() => p.readFromOffset(8), { name: 'SegmentChecksumMismatch' });

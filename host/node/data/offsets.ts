@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../../shared/log.js';
-import { fsyncDir, replaceFileDurably, writeFully } from '../io/durable-fs.js';
+import { fsyncDir, replaceFileDurably, writeFully, writeTmpDurably } from '../io/durable-fs.js';
 import type { StorageCore } from '../io/storage-core.js';
 import { isNoSpace, storageError } from '../io/storage-errors.js';
 import { DataError } from './data-errors.js';
@@ -245,12 +245,23 @@ export class ConsumerOffsets {
   private compact(): void {
     const group = nextGroup(this.lastGroup);
     const records = this.encodeGroup([...this.live].map(([key, offset]) => ({ key, offset })), group);
+    let tmp: string;
     try {
-      replaceFileDurably(this.file, (fd) => writeFully(fd, records, 0));
+      tmp = writeTmpDurably(this.file, (fd) => writeFully(fd, records, 0));
+    } catch (error) {
+      if (isNoSpace(error)) return; // nothing replaced: the changes are durable in the log as it is; compact later
+      this.poison(error as Error, 'compaction');
+      if (!this.options.quiet) this.log.error(this.poisoned!.message);
+      return;
+    }
+    try {
+      // From the rename on, the log is the new file: any failure (ENOSPC from an fsync too) stops the writes, or
+      // they would go to the old file's descriptor, unlinked.
+      fs.renameSync(tmp, this.file);
+      fsyncDir(path.dirname(this.file));
       fs.closeSync(this.fd);
       this.fd = fs.openSync(this.file, 'r+');
     } catch (error) {
-      if (isNoSpace(error)) return; // the changes are durable in the log as it is: compact at a later flush
       this.poison(error as Error, 'compaction');
       if (!this.options.quiet) this.log.error(this.poisoned!.message);
       return;

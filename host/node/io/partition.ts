@@ -394,8 +394,8 @@ export class Partition {
         // The roll-back failed too: fall through and refuse appends until reopened (recovery cuts the torn tail).
       }
     }
-    this.poisoned = error;
-    return error;
+    this.poisoned = writeFailed(staged.segment.logPath, staged.position, error);
+    return this.poisoned;
   }
 
   private finish(staged: Staged): AppendResult {
@@ -448,7 +448,8 @@ export class Partition {
     try {
       fs.fdatasyncSync(this.active.fd);
     } catch (error) {
-      this.poisoned = error as Error;
+      // Writes acknowledged since the last sync may not be on disk: no retry can tell, so appends stop.
+      this.poisoned = writeFailed(this.active.logPath, this.active.size, error as Error);
     }
   }
 
@@ -702,4 +703,11 @@ function copyWithin(u8: Uint8Array, to: number, from: number, len: number): void
 
 function resultOf(staged: Staged): AppendResult {
   return { baseOffset: staged.baseOffset, nextOffset: staged.nextOffset, batches: staged.batches, bytes: staged.bytes, refused: staged.refused, bases: staged.bases };
+}
+
+// A failure that leaves the log in a state no later write may build on. Not a NoSpace, even when the device was
+// full: that one means "rolled back, try again", and this is not retried (/health: partition_write_failed).
+function writeFailed(file: string, position: number, error: Error): Error {
+  const code = (error as NodeJS.ErrnoException).code ?? error.name;
+  return storageError('SegmentWriteFailed', file, position, `${code}: ${error.message}; the log could not be brought back to its last durable state, appends are refused until the partition is reopened`);
 }

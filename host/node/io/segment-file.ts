@@ -30,6 +30,7 @@ export class SegmentFile {
   lastTimestamp = 0;
   indexBytes = 0;
   private dsync = -1;
+  private closed = false;
 
   private constructor(
     readonly dir: string,
@@ -126,18 +127,29 @@ export class SegmentFile {
     this.dsync = -1;
   }
 
+  // Once only: a closed descriptor's number may already belong to another file.
   close(): void {
-    fs.closeSync(this.fd);
-    fs.closeSync(this.indexFd);
-    if (this.dsync >= 0) fs.closeSync(this.dsync);
-    this.dsync = -1;
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      fs.closeSync(this.fd);
+      fs.closeSync(this.indexFd);
+    } finally {
+      if (this.dsync >= 0) fs.closeSync(this.dsync);
+      this.dsync = -1;
+    }
   }
 
-  // The `.log` goes first: if that fails nothing has changed and the segment stays usable. A `.index` left behind
-  // (a failure after, or a crash) has no `.log` and is deleted at the next open.
+  // The `.log` goes first: if that fails (thrown) nothing has changed and the segment stays usable. Once it is
+  // gone the segment is, whatever follows: nothing after it throws, so the caller drops the segment from its list.
+  // A `.index` left behind (a failure after, or a crash) has no `.log` and is deleted at the next open.
   remove(): void {
     fs.rmSync(this.logPath, { force: true });
-    this.close();
-    fs.rmSync(this.indexPath, { force: true });
+    try {
+      this.close();
+      fs.rmSync(this.indexPath, { force: true });
+    } catch {
+      // The descriptors are given up either way (close runs once); the stray .index goes at the next open.
+    }
   }
 }

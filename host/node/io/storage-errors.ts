@@ -17,6 +17,7 @@ export type StorageErrorCode =
   | 'BatchInvalid' // an append was handed bytes that are not a valid batch
   | 'PartitionReadOnly' // the partition's log is damaged (found at recovery or by a read): appends are refused
   | 'NoSpace' // the device is full (ENOSPC, EDQUOT): the append was rolled back, nothing of it stays; the next one tries again
+  | 'SegmentWriteFailed' // a write or sync of the log failed and could not be undone: appends refused until reopened
   | 'SnapshotCorrupt' // the metadata checkpoint file fails its checksums or framing: boot refused
   | 'SnapshotMissing' // the superblock records a checkpoint but its snapshot file is gone: boot refused
   | 'MetadataLogCorrupt' // the journal does not continue the checkpoint (a gap, or a prepare that does not chain)

@@ -132,7 +132,7 @@ export class ClientConnection {
   }
 
   private split(chunk: Uint8Array): void {
-    if (!this.open || this.lastWords) return;
+    if (!this.open || this.lastWords || this.ending) return;
     let frames: Uint8Array[];
     try {
       frames = this.splitter.push(chunk);

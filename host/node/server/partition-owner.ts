@@ -199,22 +199,44 @@ export class PartitionOwner {
 
   // Committed ops that act on data: purge, segment deletion, a deleted group's offsets.
   private applyDataTargets(targets: DataTarget[]): void {
-    for (const owned of this.owned.values()) {
+    for (const [namespace, owned] of this.owned) {
       const { streamId, topicId, partitionId } = owned.ref;
       const hit = targets.find((t) => t.streamId === streamId && (t.topicId === undefined || t.topicId === topicId) && (t.partitionId === undefined || t.partitionId === partitionId));
       if (!hit) continue;
-      if (hit.group !== undefined) {
-        if (owned.home.offsets.delete(2, hit.group)) owned.home.offsets.flush();
-        continue;
+      try {
+        this.applyDataTarget(owned, hit);
+      } catch (error) {
+        // A committed data action that failed (a full or failing disk) part-way leaves files this shard cannot
+        // vouch for: the partition is taken offline (reported) instead of failing the shard; a restart reopens it.
+        const name = nameOf(owned.ref);
+        const message = `${hit.group !== undefined ? 'deleting a consumer group\'s offsets' : hit.segments === undefined ? 'the purge' : 'DeleteSegments'} failed: ${(error as Error).message}`;
+        log.error(`partition ${name}: ${message}; not served until a restart`);
+        try {
+          this.close(owned);
+        } catch (closing) {
+          log.error(`partition ${name}: closing it after the failure: ${(closing as Error).message}`);
+        }
+        this.owned.delete(namespace);
+        this.unavailable.set(namespace, { createdOp: owned.ref.createdOp, name });
+        this.publishStats(namespace, null);
+        this.ctx.health.set('partition_offline', name, message);
       }
-      if (hit.segments === undefined) {
-        owned.home.purge();
-        writeIncarnation(this.options.dataDir, idsOf(owned.ref), owned.ref.createdOp);
-        this.ctx.health.clear('partition_read_only', nameOf(owned.ref)); // a purge starts a new, intact log
-      }
-      else owned.home.deleteSegments(hit.segments);
-      this.publishStats(owned.ref.namespace, owned.home.stats());
     }
+  }
+
+  private applyDataTarget(owned: Owned, hit: DataTarget): void {
+    if (hit.group !== undefined) {
+      if (owned.home.offsets.delete(2, hit.group)) owned.home.offsets.flush();
+      return;
+    }
+    if (hit.segments === undefined) {
+      owned.home.purge();
+      writeIncarnation(this.options.dataDir, idsOf(owned.ref), owned.ref.createdOp);
+      this.ctx.health.clear('partition_read_only', nameOf(owned.ref)); // a purge starts a new, intact log
+    } else {
+      owned.home.deleteSegments(hit.segments);
+    }
+    this.publishStats(owned.ref.namespace, owned.home.stats());
   }
 
   private close(owned: Owned): void {
