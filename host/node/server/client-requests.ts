@@ -26,9 +26,10 @@ import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
 import { actsOnData } from './data-ops.js';
 import {
-  Method, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, encodeSendRequestInPlace, encodeSharedSendRequest, type ConsumerRef,
-  type PartitionRequest,
+  Method, SEND_REPLY_BYTES, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, encodeSendRequestInPlace, encodeSharedSendRequest,
+  readStats, type ConsumerRef, type PartitionRequest,
 } from './shard-protocol.js';
+import { namespaceOf } from '../metadata/namespace.js';
 
 const log = logger('requests');
 const EMPTY = new Uint8Array(0);
@@ -393,7 +394,8 @@ export class ClientRequests implements ConnectionHandler {
     const request = shared ? encodeSharedSendRequest(this.targetOf(target), u8, decoded.batch) : encodeSendRequestInPlace(this.targetOf(target), decoded.batch);
     const reply = await this.forward(target, Variant.consensus, 1, request, producer);
     if (reply.status !== 0) return this.reply(h, reply.status);
-    return this.reply(h, 0, reply.body);
+    this.ctx.acceptStats(namespaceOf(target.streamId, target.topicId, target.partitionId), readStats(new Reader(reply.body, SEND_REPLY_BYTES)));
+    return this.reply(h, 0, reply.body.subarray(0, SEND_REPLY_BYTES));
   }
 
   private async poll(session: Session, h: RequestHeader, body: Uint8Array, producer: Producer): Promise<Answer> {

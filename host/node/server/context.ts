@@ -6,6 +6,7 @@ import type { FrameArena } from '../net/frame-arena.js';
 import type { MetadataState } from '../metadata/state.js';
 import type { Producer } from './mailbox.js';
 import type { ShardRpc } from './shard-rpc.js';
+import type { VersionedStats } from './shard-protocol.js';
 import type { StorageHealth } from './storage-health.js';
 
 export interface ServerSettings {
@@ -47,6 +48,9 @@ export interface ShardContext {
   // deleted group's offsets): those are not replayed at boot, so they are acknowledged only once done everywhere.
   appliedEverywhere(op: number): Promise<void>;
   ownerOf(streamId: number, topicId: number, partitionId: number): number;
+  // Takes a partition's stats from its owner (a notice, a send's reply, or this shard's own) unless newer ones
+  // are already here.
+  acceptStats(namespace: bigint, s: VersionedStats): void;
   // On the shard that runs the metadata group: null while every other shard's backlog from it is under its bound,
   // else a promise that resolves once it is (with `producer` paused meanwhile). A proposal waits for it: its
   // commit must reach every shard and is never dropped, so new ones are held at the source instead. Null elsewhere.

@@ -5,6 +5,7 @@
 // commit), and the client is answered when the group commits. Reads are served from committed data.
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
+import { Writer } from '../../shared/wire/buffer.js';
 import { logger } from '../../shared/log.js';
 import type { StorageCore } from '../io/storage-core.js';
 import type { FsyncPolicy } from '../io/fsync-policy.js';
@@ -23,7 +24,7 @@ import { PartitionGroup, type WriteEvents } from './partition-group.js';
 import type { ShardContext } from './context.js';
 import type { DataTarget } from './data-ops.js';
 import {
-  Method, decodePartitionRequest, encodePartitionReply, encodeStats, type PartitionRequest,
+  Method, SEND_REPLY_BYTES, decodePartitionRequest, encodePartitionReply, encodeStats, writeStats, type PartitionRequest, type VersionedStats,
 } from './shard-protocol.js';
 
 const log = logger('partitions');
@@ -50,6 +51,7 @@ export class PartitionOwner {
   // namespace -> the createdOp and name of a partition that failed to open
   private readonly unavailable = new Map<bigint, { createdOp: number; name: string }>();
   private readonly retentionCounters: RetentionCounters;
+  private statsVersion = 0; // numbers every stats reading of this shard's partitions (VersionedStats)
   private retaining = false; // set once the committed state is final (not while shard 0 replays its log)
 
   constructor(private readonly ctx: ShardContext, private readonly sc: StorageCore, private readonly options: OwnerOptions) {
@@ -342,14 +344,11 @@ export class PartitionOwner {
         // partitions), in one pass over the copy about to be written: a batch that fails is answered 4027 / 4039.
         const result = await owned.group.send(request.batch);
         if (result.status !== 0) return encodePartitionReply(result.status);
-        const { streamId, topicId, partitionId } = owned.ref;
-        const body = new DataView(new ArrayBuffer(24));
-        body.setUint32(0, 1, true);
-        body.setUint32(4, streamId, true);
-        body.setUint32(8, topicId, true);
-        body.setUint32(12, partitionId, true);
-        body.setBigUint64(16, BigInt(result.baseOffset), true);
-        return encodePartitionReply(0, new Uint8Array(body.buffer));
+        const { streamId, topicId, partitionId, namespace } = owned.ref;
+        // The client's answer (SEND_REPLY_BYTES), then the partition's stats with this send in them: the home shard
+        // takes them before it answers, so the sender's next GetTopic counts its messages.
+        const w = new Writer(SEND_REPLY_BYTES + 48).u32(1).u32(streamId).u32(topicId).u32(partitionId).u64(result.baseOffset);
+        return encodePartitionReply(0, writeStats(w, this.versionedStats(namespace, owned.home.stats())).finish());
       }
       case Method.storeOffset:
         return encodePartitionReply(await owned.group.storeOffset(request.consumer, request.offset));
@@ -429,11 +428,16 @@ export class PartitionOwner {
     return reply.pieces;
   }
 
+  // This shard's stats of a partition it owns, numbered (VersionedStats) and taken here at once.
+  private versionedStats(namespace: bigint, stats: PartitionStats | null): VersionedStats {
+    const versioned = { version: ++this.statsVersion, stats };
+    this.ctx.acceptStats(namespace, versioned);
+    return versioned;
+  }
+
   private publishStats(namespace: bigint, stats: PartitionStats | null): void {
-    if (stats) this.ctx.state.partitionStats.set(namespace, stats);
-    else this.ctx.state.partitionStats.delete(namespace);
     // Only the newest stats matter: one still queued behind a slow shard is replaced, so they cannot pile up.
-    const message = encodeStats(namespace, stats);
+    const message = encodeStats(namespace, this.versionedStats(namespace, stats));
     for (let shard = 0; shard < this.ctx.shards; shard++) {
       if (shard !== this.ctx.shard) this.ctx.rpc.notifyLatest(shard, Variant.lifecycle, Lifecycle.forwardClientSend, namespace, message);
     }

@@ -202,14 +202,35 @@ export function decodeAppliedBarrier(payload: Uint8Array): number {
   return Number(new Reader(payload, 1).u64('op'));
 }
 
-export function encodeStats(namespace: bigint, s: PartitionStats | null): Uint8Array {
-  const w = new Writer(48).u8(Method.stats).u64(namespace).u8(s ? 1 : 0);
-  if (s) w.u64(s.currentOffset).u64(s.messagesCount).u64(s.sizeBytes).u32(s.segmentsCount);
-  return w.finish();
+// A partition's stats as its owner read them, numbered by the owner (one counter per owner shard, taken when the
+// stats are read): a receiver keeps the highest number it saw per partition, since the notices (inbox lane) and
+// the stats a send's reply carries (reply lane) can arrive in either order.
+// A send's reply from the owner: the client's SendMessages answer (count, stream, topic, partition, base offset),
+// then the partition's stats (writeStats).
+export const SEND_REPLY_BYTES = 24;
+
+export interface VersionedStats {
+  version: number;
+  stats: PartitionStats | null; // null: the partition is gone
 }
 
-export function decodeStats(r: Reader): { namespace: bigint; stats: PartitionStats | null } {
+export function encodeStats(namespace: bigint, s: VersionedStats): Uint8Array {
+  return writeStats(new Writer(56).u8(Method.stats).u64(namespace), s).finish();
+}
+
+export function decodeStats(r: Reader): { namespace: bigint } & VersionedStats {
   const namespace = r.u64('namespace');
-  if (r.u8('present') === 0) return { namespace, stats: null };
-  return { namespace, stats: { currentOffset: Number(r.u64()), messagesCount: Number(r.u64()), sizeBytes: Number(r.u64()), segmentsCount: r.u32() } };
+  return { namespace, ...readStats(r) };
+}
+
+export function writeStats(w: Writer, { version, stats }: VersionedStats): Writer {
+  w.u64(version).u8(stats ? 1 : 0);
+  if (stats) w.u64(stats.currentOffset).u64(stats.messagesCount).u64(stats.sizeBytes).u32(stats.segmentsCount);
+  return w;
+}
+
+export function readStats(r: Reader): VersionedStats {
+  const version = Number(r.u64('stats version'));
+  if (r.u8('present') === 0) return { version, stats: null };
+  return { version, stats: { currentOffset: Number(r.u64()), messagesCount: Number(r.u64()), sizeBytes: Number(r.u64()), segmentsCount: r.u32() } };
 }

@@ -23,7 +23,7 @@ import type { LoginThrottleSettings } from './login-throttle.js';
 import { Mailbox, type BacklogBound, type Producer, type ShardMessage } from './mailbox.js';
 import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
-import { Method, decodeAppliedBarrier, decodeCommitted, decodeStats, encodeAppliedBarrier, encodePartitionReply, methodOf } from './shard-protocol.js';
+import { Method, decodeAppliedBarrier, decodeCommitted, decodeStats, encodeAppliedBarrier, encodePartitionReply, methodOf, type VersionedStats } from './shard-protocol.js';
 import { ShardRpc } from './shard-rpc.js';
 import { StorageHealth, type StorageHealthReport } from './storage-health.js';
 import { encodeClientList } from './system-reads.js';
@@ -74,6 +74,7 @@ export class ShardServer implements ShardContext {
   private connectionSeq = 0;
   private handedOff!: () => void;
   private readonly handOff = new Promise<void>((resolve) => { this.handedOff = resolve; });
+  private readonly statsVersions = new Map<bigint, number>(); // the newest stats version taken per partition
   private othersBooted = 0; // shard 0: shards that sent Method.booted
   private everyShardBooted!: () => void;
   private readonly othersBootedNow = new Promise<void>((resolve) => { this.everyShardBooted = resolve; });
@@ -137,9 +138,8 @@ export class ShardServer implements ShardContext {
       }
       const r = new Reader(m.payload, 1);
       if (methodOf(m.payload) !== Method.stats) throw new Error(`unexpected notice ${methodOf(m.payload)} from shard ${m.source}`);
-      const { namespace, stats } = decodeStats(r);
-      if (stats) this.state.partitionStats.set(namespace, stats);
-      else this.state.partitionStats.delete(namespace);
+      const { namespace, ...versioned } = decodeStats(r);
+      this.acceptStats(namespace, versioned);
       return null;
     });
   }
@@ -216,6 +216,13 @@ export class ShardServer implements ShardContext {
       if (shard !== this.shard) others.push(this.rpc.call(shard, Variant.lifecycle, Lifecycle.partitionRead, encodeAppliedBarrier(op)));
     }
     await Promise.all([this.applied(op), ...others]);
+  }
+
+  acceptStats(namespace: bigint, { version, stats }: VersionedStats): void {
+    if (version <= (this.statsVersions.get(namespace) ?? 0)) return;
+    this.statsVersions.set(namespace, version); // kept after a deletion too: a late, older message stays out
+    if (stats) this.state.partitionStats.set(namespace, stats);
+    else this.state.partitionStats.delete(namespace);
   }
 
   applied(op: number): Promise<void> {
