@@ -596,6 +596,14 @@ function replayIntact(r: Replica, c: Cluster, from: u64, to: u64): void {
   }
 }
 
+// A lone replica (no superblock commit) that recovered ops 1..through of `c`'s journal intact.
+function loneReplayed(c: Cluster, through: u64): Replica {
+  const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
+  recoverBegin(r, 0, 0, 0, 0, 0, 0);
+  replayIntact(r, c, 1, through);
+  return r;
+}
+
 describe("vsr recovery of a single replica (its journal is its commit record; no peer repairs it)", () => {
   it("a stale redundant header of a dropped op does not make a torn rewrite of that op look acked (seed 404331256)", () => {
     const c = loneLog(1);
@@ -633,9 +641,7 @@ describe("vsr recovery of a single replica (its journal is its commit record; no
 
   it("a header chaining to the op before but older than that op's view is stale (that op was written after it)", () => {
     const c = loneLog(1);
-    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
-    recoverBegin(r, 0, 0, 0, 0, 0, 0);
-    replayIntact(r, c, 1, 2);
+    const r = loneReplayed(c, 2);
     const op3 = journalOf(c, 3);
     store<u32>(op3 + H_VIEW, 2); // op 3 written in view 2 (outside the identity: still valid)
     sealPrepareFrame(op3); //       as the core seals every journal write
@@ -648,9 +654,7 @@ describe("vsr recovery of a single replica (its journal is its commit record; no
     expect(r.view).toBe(3); // newer than every view in the journal
 
     // The same header stamped in op 3's view is that op's successor's: its loss is refused.
-    const again = new Replica(CLUSTER, GROUP, 0, 1, 64);
-    recoverBegin(again, 0, 0, 0, 0, 0, 0);
-    replayIntact(again, c, 1, 2);
+    const again = loneReplayed(c, 2);
     recoverPrepare(again, 3, op3, load<u32>(op3 + H_SIZE), op3, HEADER_SIZE);
     store<u32>(header + H_VIEW, 2);
     sealPrepareFrame(header);
@@ -662,9 +666,7 @@ describe("vsr recovery of a single replica (its journal is its commit record; no
 
   it("a view outside a valid frame seal (a bit flip there) is not trusted: the parent decides, and refuses", () => {
     const c = loneLog(1);
-    const r = new Replica(CLUSTER, GROUP, 0, 1, 64);
-    recoverBegin(r, 0, 0, 0, 0, 0, 0);
-    replayIntact(r, c, 1, 2);
+    const r = loneReplayed(c, 2);
     const op3 = journalOf(c, 3);
     store<u32>(op3 + H_VIEW, load<u32>(op3 + H_VIEW) ^ 0x100); // flipped at rest: a higher view, seal broken
     recoverPrepare(r, 3, op3, load<u32>(op3 + H_SIZE), op3, HEADER_SIZE);
