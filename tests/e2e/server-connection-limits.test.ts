@@ -310,7 +310,10 @@ describe('connection limits: file descriptors (server run with ulimit -n 256)', 
       assert.match(s.server.output(), new RegExp(`at most ${max} client connections: the process may open ${NOFILE} file descriptors`));
       kept.push(...await fillUntilRefused(s, NOFILE));
       assert.equal(kept.length, max, 'exactly the limit was kept');
-      assert.ok((await metric(s, 'client_connections_refused_total{reason="max_connections"}')) >= 1);
+      await metricReaches(s, 'client_connections_refused_total{reason="max_connections"}', 1).catch(async () => {
+        const [refusedDescriptors, emfile] = [await metric(s, 'client_connections_refused_total{reason="descriptors"}'), await metric(s, 'client_accept_errors_total{code="EMFILE"}')];
+        assert.fail(`the connection past the limit was not refused for the limit (refused for descriptors ${refusedDescriptors}, EMFILE ${emfile}):\n${s.server.output()}`);
+      });
       assert.equal(await health(s), 200);
       assert.equal(await metric(s, 'client_accept_errors_total{code="EMFILE"}'), 0, 'never ran out of descriptors');
       for (const conn of kept.splice(0)) await conn.close();
