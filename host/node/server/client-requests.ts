@@ -20,7 +20,8 @@ import { InternalOperation, type ApplyResult, type CommittedOp, type Session } f
 import { decodeSendMessages, emptyPollReply } from '../data/send-api.js';
 import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
-import { LoginThrottle, RateLimitedLog, type LoginThrottleSettings } from './login-throttle.js';
+import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
+import { LogLimiter } from '../../shared/log-limiter.js';
 import type { Producer } from './mailbox.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
@@ -61,7 +62,7 @@ interface Conn {
 
 // Login failures the throttle counts: guesses at a password or token (not malformed or incompatible bodies).
 const CREDENTIAL_FAILURES: ReadonlySet<number> = new Set([EvictionReason.invalidCredentials, EvictionReason.invalidToken, EvictionReason.userInactive]);
-// The throttle's log lines (a guesser makes many): at most one per this.
+// The throttle's log lines (a guesser makes many): one per kind per this, then a line with how many were left out.
 const THROTTLE_LOG_EVERY_MS = 10_000;
 
 // A consumer group member silent this many heartbeat intervals is evicted (Iggy: 1.2 × the 30 s interval).
@@ -90,8 +91,7 @@ export class ClientRequests implements ConnectionHandler {
   private readonly connections = new Map<number, Conn>();
   private readonly staleTimer: NodeJS.Timeout;
   private readonly throttle: LoginThrottle;
-  private readonly failureLog = new RateLimitedLog(THROTTLE_LOG_EVERY_MS, (line) => log.warn(line));
-  private readonly throttleLog = new RateLimitedLog(THROTTLE_LOG_EVERY_MS, (line) => log.warn(line));
+  private readonly throttleLogs = new LogLimiter(log, 1, THROTTLE_LOG_EVERY_MS);
 
   constructor(
     private readonly ctx: ShardContext, private readonly heartbeatMs: number, private readonly metrics: ClientMetrics,
@@ -252,7 +252,7 @@ export class ClientRequests implements ConnectionHandler {
     if (!this.throttle.admit(address, Date.now())) {
       // LoginLockedOut: not even checked, so a right guess looks like every wrong one.
       this.metrics.add(METRIC.loginsThrottled);
-      this.throttleLog.note(`LoginLockedOut: logins from ${address} refused for ${this.throttle.settings.lockoutMs} ms after its last try (${this.throttle.settings.lockoutFailures} failed logins); closing client ${conn.connection.id}`, Date.now());
+      this.throttleLogs.log('login locked out', `LoginLockedOut: logins from ${address} refused for ${this.throttle.settings.lockoutMs} ms after its last try (${this.throttle.settings.lockoutFailures} failed logins); closing client ${conn.connection.id}`, 'warn');
       conn.connection.endAfterAnswer();
       return encodeEviction(h.client, EvictionReason.invalidCredentials);
     }
@@ -275,12 +275,12 @@ export class ClientRequests implements ConnectionHandler {
     const verdict = this.throttle.failed(address, username, now);
     conn.loginFailures += 1;
     this.metrics.add(METRIC.loginFailures);
-    this.failureLog.note(`failed login from ${address}${username === undefined ? ' (token)' : ` as ${JSON.stringify(username)}`}`, now);
+    this.throttleLogs.log('failed login', `failed login from ${address}${username === undefined ? ' (token)' : ` as ${JSON.stringify(username)}`}`, 'warn');
     const limit = this.throttle.settings.perConnection;
     if (conn.loginFailures >= limit || verdict.lockedOut) {
       this.metrics.add(METRIC.loginsThrottled);
       const why = verdict.lockedOut ? `${address} is locked out for ${this.throttle.settings.lockoutMs} ms` : `${limit} failed logins on it`;
-      this.throttleLog.note(`LoginThrottled: closing client ${conn.connection.id} (${conn.connection.address}): ${why}`, now);
+      this.throttleLogs.log('login throttled', `LoginThrottled: closing client ${conn.connection.id} (${conn.connection.address}): ${why}`, 'warn');
       conn.connection.endAfterAnswer();
     }
     if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));

@@ -85,22 +85,3 @@ export class LoginThrottle {
     return count;
   }
 }
-
-// At most one log line per `everyMs` for a recurring event, with how many were left out since the last one.
-export class RateLimitedLog {
-  private lastMs = -Infinity;
-  private suppressed = 0;
-
-  constructor(private readonly everyMs: number, private readonly write: (line: string) => void) {}
-
-  note(line: string, nowMs: number): void {
-    if (nowMs - this.lastMs < this.everyMs) {
-      this.suppressed++;
-      return;
-    }
-    const more = this.suppressed > 0 ? ` (and ${this.suppressed} more like it since the last report)` : '';
-    this.lastMs = nowMs;
-    this.suppressed = 0;
-    this.write(line + more);
-  }
-}

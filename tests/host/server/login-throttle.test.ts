@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../../host/node/config.js';
-import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, MAX_KEYS, RateLimitedLog } from '../../../host/node/server/login-throttle.js';
+import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, MAX_KEYS } from '../../../host/node/server/login-throttle.js';
 
 const settings = { perConnection: 3, lockoutFailures: 4, lockoutMs: 1_000, delayMs: 10 };
 
@@ -50,19 +50,6 @@ describe('login throttle', () => {
     for (let i = 0; i < MAX_KEYS; i++) t.failed(`flood-${i}`, undefined, 1);
     assert.equal(t.size, MAX_KEYS);
     assert.equal(t.admit('first', 2), true, 'the oldest key went first');
-  });
-});
-
-describe('rate-limited log', () => {
-  it('writes one line per interval and counts the ones it left out', () => {
-    const lines: string[] = [];
-    const log = new RateLimitedLog(1_000, (line) => lines.push(line));
-    for (let now = 0; now < 2_500; now += 100) log.note('failed login', now);
-    assert.deepEqual(lines, [
-      'failed login',
-      'failed login (and 9 more like it since the last report)',
-      'failed login (and 9 more like it since the last report)',
-    ]);
   });
 });
 
