@@ -22,6 +22,7 @@ import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
 import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
+import type { ShardMetrics } from './shard-metrics.js';
 import type { Producer } from './mailbox.js';
 import { handleRegister, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
@@ -68,25 +69,6 @@ const THROTTLE_LOG_EVERY_MS = 10_000;
 // A consumer group member silent this many heartbeat intervals is evicted (Iggy: 1.2 × the 30 s interval).
 const STALE_FACTOR = 1.2;
 
-// Client protocol counters in the shard's metrics block of shared memory (the main thread's exporter reads them).
-export class ClientMetrics {
-  private readonly u64: BigUint64Array;
-  private readonly base: number[];
-
-  constructor(core: ShardContext['core'], memory: WebAssembly.Memory, shard: number) {
-    this.u64 = new BigUint64Array(memory.buffer);
-    this.base = Object.values(METRIC).map((which) => core.metricsAddress(shard, which) >> 3);
-  }
-
-  add(which: number, n = 1): void {
-    Atomics.add(this.u64, this.base[which], BigInt(n));
-  }
-
-  sub(which: number): void {
-    Atomics.sub(this.u64, this.base[which], 1n);
-  }
-}
-
 export class ClientRequests implements ConnectionHandler {
   private readonly connections = new Map<number, Conn>();
   private readonly staleTimer: NodeJS.Timeout;
@@ -94,7 +76,7 @@ export class ClientRequests implements ConnectionHandler {
   private readonly throttleLogs = new LogLimiter(log, 1, THROTTLE_LOG_EVERY_MS);
 
   constructor(
-    private readonly ctx: ShardContext, private readonly heartbeatMs: number, private readonly metrics: ClientMetrics,
+    private readonly ctx: ShardContext, private readonly heartbeatMs: number, private readonly metrics: ShardMetrics,
     throttle: LoginThrottleSettings,
   ) {
     this.throttle = new LoginThrottle(throttle);

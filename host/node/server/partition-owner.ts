@@ -179,11 +179,10 @@ export class PartitionOwner {
 
   private removeStrayDirectories(wanted: Map<bigint, PartitionRef>): void {
     // By path, not namespace: a directory's ids come from disk and need not be in the packable range.
-    const key = (p: { streamId: number; topicId: number; partitionId: number }) => `${p.streamId}/${p.topicId}/${p.partitionId}`;
-    const kept = new Set([...wanted.values()].map(key));
+    const kept = new Set([...wanted.values()].map(nameOf));
     for (const dir of listPartitionDirs(this.options.dataDir)) {
       if (this.ctx.ownerOf(dir.streamId, dir.topicId, dir.partitionId) !== this.ctx.shard) continue;
-      if (!kept.has(key(dir))) this.removeDeleted(dir, 0);
+      if (!kept.has(nameOf(dir))) this.removeDeleted(dir, 0);
     }
   }
 
@@ -191,7 +190,7 @@ export class PartitionOwner {
   // partition the committed state now has at these ids (0: none). Files of an incarnation the state does not
   // know are left where they are, with an ERROR.
   private removeDeleted(ids: { streamId: number; topicId: number; partitionId: number }, wanted: number): void {
-    const name = `${ids.streamId}/${ids.topicId}/${ids.partitionId}`;
+    const name = nameOf(ids);
     try {
       if (removeIfDeleted(this.sc.core, this.options.dataDir, ids, wanted, this.ctx.state.appliedOp)) log.info(`removed the files of deleted partition ${name}`);
     } catch (error) {

@@ -4,23 +4,22 @@
 import type { CoreExports } from '../../shared/core.js';
 import { METRIC } from '../../shared/layout.js';
 import type { RemovedSegment } from '../io/partition.js';
+import { ShardMetrics } from './shard-metrics.js';
 
 export class RetentionCounters {
-  private readonly u64: BigUint64Array;
-  private readonly at: (which: number) => number;
+  private readonly metrics: ShardMetrics;
 
   constructor(core: CoreExports, memory: WebAssembly.Memory, shard: number) {
-    this.u64 = new BigUint64Array(memory.buffer);
-    this.at = (which) => core.metricsAddress(shard, which) >> 3;
+    this.metrics = new ShardMetrics(core, memory, shard);
   }
 
   removed(segment: RemovedSegment): void {
     const expiry = segment.reason === 'expiry';
-    Atomics.add(this.u64, this.at(expiry ? METRIC.retentionSegmentsExpiry : METRIC.retentionSegmentsSize), 1n);
-    Atomics.add(this.u64, this.at(expiry ? METRIC.retentionBytesExpiry : METRIC.retentionBytesSize), BigInt(segment.bytes));
+    this.metrics.add(expiry ? METRIC.retentionSegmentsExpiry : METRIC.retentionSegmentsSize);
+    this.metrics.add(expiry ? METRIC.retentionBytesExpiry : METRIC.retentionBytesSize, segment.bytes);
   }
 
   pass(): void {
-    Atomics.add(this.u64, this.at(METRIC.retentionPasses), 1n);
+    this.metrics.add(METRIC.retentionPasses);
   }
 }

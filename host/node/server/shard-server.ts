@@ -16,7 +16,8 @@ import { ClientConnection } from '../net/client-connection.js';
 import { ConnectionGuard } from '../net/connection-guard.js';
 import type { ConnectionLimits } from '../net/connection-limits.js';
 import { FrameArena, frameArenaBytes } from '../net/frame-arena.js';
-import { ClientMetrics, ClientRequests } from './client-requests.js';
+import { ClientRequests } from './client-requests.js';
+import { ShardMetrics } from './shard-metrics.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
 import type { LoginThrottleSettings } from './login-throttle.js';
@@ -104,7 +105,7 @@ export class ShardServer implements ShardContext {
       bound: options.backlog,
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
-    this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ClientMetrics(core, memory, this.shard), options.loginThrottle);
+    this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ShardMetrics(core, memory, this.shard), options.loginThrottle);
     this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
