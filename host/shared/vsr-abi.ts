@@ -68,6 +68,10 @@ export function instantiateVsr(module: WebAssembly.Module, memory: WebAssembly.M
 
 export const HEADER_SIZE = 256;
 export const BODY_MAX = 256;
+// assembly/vsr/constants.ts: the core's inbox (a DoViewChange / StartView with SUFFIX_HEADERS_MAX = 64 headers),
+// and the prepares in flight at a primary before it queues requests.
+export const MESSAGE_MAX = HEADER_SIZE + 64 * HEADER_SIZE;
+export const PIPELINE_MAX = 32;
 
 export const Command = {
   Request: 5, Prepare: 6, PrepareOk: 7, Reply: 8, Commit: 9, StartViewChange: 10, DoViewChange: 11,

@@ -1,29 +1,21 @@
-// One single-replica consensus group run through the VSR core: the metadata group on shard 0 and one group per
-// partition on its owner shard. The model is host/sim/replica_node.ts: hand the core an event, drain its outbox,
-// perform the actions in order. A single replica's journal write is its whole quorum, so `flush()` (one
-// io.journalWrite for every prepare collected since the last flush, then onJournalWriteDone for each) is what
-// commits and replies. A single replica never talks to peers: any Send (or repair action) is a bug and throws.
+// The server's consensus groups: the metadata group on shard 0 and one group per partition on its owner shard,
+// each one replica run by the shared driver (host/shared/replica-driver.ts, the simulator runs the same code).
+// This file is the server's storage for it: `flush()` hands every prepare collected since the last flush to ONE
+// io.journalWrite (one fdatasync), synchronous or a promise, then reports each durable. A single replica's journal
+// write is its whole quorum, so that is what commits and replies. Today every group has one replica: its bus
+// throws on any send (a Send from a lone replica is a bug), and so do repair reads and header rewrites.
+import { HEADER_SIZE, H, Prep, Rep, type VsrExports } from '../../shared/vsr-abi.js';
 import {
-  Action, H, HEADER_SIZE, BODY_MAX, Command, Prep, Rep, Req, drainOutbox, recoveryRefusal, type VsrExports,
-} from '../../shared/vsr-abi.js';
+  ReplicaDriver, ReplicaDriverError, type JournalWrite, type MessageBus, type PersistState, type SubmitRequest,
+} from '../../shared/replica-driver.js';
 
-const PIPELINE_MAX = 32; // assembly/vsr/constants.ts: prepares in flight before the core queues requests
+export type { PersistState, SubmitRequest } from '../../shared/replica-driver.js';
 
 export interface GroupOptions {
   cluster: bigint;
   group: bigint;
   slots: number; // log window, power of two >= 64
   clientsMax: number; // client table capacity (sessions)
-}
-
-// The superblock state the core asks to persist (ACTION_PERSIST).
-export interface PersistState {
-  view: number;
-  logView: number;
-  commit: number;
-  commitChecksum: bigint;
-  logHead: number;
-  logHeadChecksum: bigint;
 }
 
 export interface GroupIo {
@@ -34,14 +26,6 @@ export interface GroupIo {
   persist(state: PersistState): void;
   commit(op: number, prepare: Uint8Array): void; // in op order
   reply(reply: Uint8Array): void; // the core's 256-byte reply header (decodeReply)
-}
-
-export interface SubmitRequest {
-  client: bigint; // u64: the core's client table key
-  session: bigint;
-  request: bigint;
-  operation: number;
-  body: Uint8Array; // <= BODY_MAX (256 B): a descriptor of the real body, kept by the caller
 }
 
 export interface GroupReply {
@@ -63,79 +47,53 @@ export interface PrepareView {
   body: Uint8Array; // the prepare's body (the descriptor), a view into `prepare`
 }
 
-export class ConsensusGroupError extends Error {
-  constructor(readonly code: 'BodyTooLarge' | 'PeerAction' | 'ArenaFull', message: string) {
-    super(message);
-    this.name = code;
-  }
-}
+// The driver's errors (ArenaFull, BodyTooLarge, ...) under the name the server's callers know; PeerAction: a lone
+// replica's core asked for a peer (a send, a repair read, a header rewrite).
+export { ReplicaDriverError as ConsensusGroupError } from '../../shared/replica-driver.js';
+
+// A lone replica has no peers: any send is a bug in the core or its configuration.
+const NO_PEERS = (group: bigint): MessageBus => ({
+  send(replica: number): boolean {
+    throw new ReplicaDriverError('PeerAction', `single-replica group ${group} was asked to send to replica ${replica}: it has no peers`);
+  },
+});
 
 export class ConsensusGroup {
-  private readonly u8: Uint8Array;
-  private readonly dv: DataView;
-  private pending: Uint8Array[] = []; // journal writes collected since the last flush
-  private draining = false;
-  private writing = false; // an asynchronous journal write is pending
-  private released = false;
-  private deferred: SubmitRequest[] = []; // submitted from inside an io callback (e.g. an apply that proposes)
+  private completedSync = 0; // writes the last io.journalWrite made durable before returning
 
-  private constructor(
-    private readonly core: VsrExports, memory: WebAssembly.Memory, readonly handle: number,
-    readonly options: GroupOptions, private readonly io: GroupIo,
-  ) {
-    this.u8 = new Uint8Array(memory.buffer);
-    this.dv = new DataView(memory.buffer);
-  }
+  private constructor(readonly driver: ReplicaDriver) {}
 
   // Allocates the replica in `core`'s arena (the caller ran __arena_init on its shard's arena region). `core` is
   // a shard's CoreExports (which includes the VSR exports).
   static create(core: VsrExports, memory: WebAssembly.Memory, options: GroupOptions, io: GroupIo): ConsensusGroup {
-    let handle: number;
-    try {
-      handle = core.vsrCreate(options.cluster, options.group, 0, 1, options.slots, options.clientsMax);
-    } catch (error) {
-      // The core traps rather than allocate past its arena (assembly/rt/arena.ts).
-      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-      throw new ConsensusGroupError('ArenaFull', `no room in the shard's core arena for consensus group ${options.group} (${options.slots} slots, ${options.clientsMax} clients): raise --arena-bytes`);
-    }
-    const group = new ConsensusGroup(core, memory, handle, options, io);
-    group.drain(); // creation queues nothing today; drained so that stays harmless
+    let group: ConsensusGroup | null = null;
+    const storage = {
+      write: (writes: JournalWrite[]) => group!.write(writes, io),
+      read(op: number): void {
+        throw new ReplicaDriverError('PeerAction', `single-replica group ${options.group} was asked to read op ${op} for a peer: it has no peers`);
+      },
+      persist: (state: PersistState) => io.persist(state),
+    };
+    const driver = ReplicaDriver.create(core, memory, { ...options, replica: 0, replicaCount: 1, serialWrites: true }, {
+      bus: NO_PEERS(options.group), storage, callbacks: { commit: (op, prepare) => io.commit(op, prepare), reply: (reply) => io.reply(reply) },
+    });
+    group = new ConsensusGroup(driver);
     return group;
   }
 
-  get op(): number { return this.core.vsrOp(this.handle); }
-  get commitNumber(): number { return this.core.vsrCommitMin(this.handle); }
-  get unflushed(): number { return this.pending.length; }
+  get handle(): number { return this.driver.handle; }
+  get options(): GroupOptions { return this.driver.options; }
+  get op(): number { return this.driver.op; }
+  get commitNumber(): number { return this.driver.commitMin; }
+  get unflushed(): number { return this.driver.unflushed; }
   // True while io callbacks run (the outbox is being walked): submits are deferred, flushes are no-ops.
-  get busy(): boolean { return this.draining; }
+  get busy(): boolean { return this.driver.busy; }
 
   // Hands one client request to the core. Its prepare waits for the next flush(); a retry of a committed request
   // or a rejection is answered through io.reply at once. When the core's pipeline is full the collected prepares
   // are flushed first (a request beyond it would be queued or shed by the core).
   submit(req: SubmitRequest): void {
-    this.assertLive();
-    if (req.body.length > BODY_MAX) {
-      throw new ConsensusGroupError('BodyTooLarge', `request body ${req.body.length} B > ${BODY_MAX} B: pass a descriptor, keep the body`);
-    }
-    // The outbox is being walked: a call into the core now would append to it mid-walk. Runs after the walk.
-    if (this.draining) { this.deferred.push(req); return; }
-    if (this.op - this.commitNumber >= PIPELINE_MAX) this.flush();
-    const at = this.core.vsrInboxPtr(this.handle) >>> 0;
-    const size = HEADER_SIZE + req.body.length;
-    this.u8.fill(0, at, at + HEADER_SIZE);
-    this.u8.set(req.body, at + HEADER_SIZE);
-    const v = this.dv;
-    v.setBigUint64(at + H.cluster, this.options.cluster & 0xffff_ffff_ffff_ffffn, true);
-    v.setUint32(at + H.size, size, true);
-    v.setUint8(at + H.command, Command.Request);
-    v.setBigUint64(at + Req.client, req.client, true);
-    v.setBigUint64(at + Req.request, req.request, true);
-    v.setUint8(at + Req.operation, req.operation);
-    v.setBigUint64(at + Req.session, req.session, true);
-    v.setBigUint64(at + Req.group, this.options.group, true);
-    this.core.vsrSealMessage(at);
-    this.core.vsrOnMessage(this.handle, at, size);
-    this.drain();
+    this.driver.submit(req);
   }
 
   // Makes every collected prepare durable with ONE io.journalWrite, then reports each write done: the core
@@ -143,55 +101,20 @@ export class ConsensusGroup {
   // called from inside an io callback, or while an asynchronous write is pending: those prepares wait for the
   // next flush; an asynchronous write reports its prepares when it resolves, then calls io.journalWritten).
   flush(): number {
-    this.assertLive();
-    if (this.pending.length === 0 || this.draining || this.writing) return 0;
-    const prepares = this.pending;
-    this.pending = [];
-    const written = this.io.journalWrite(prepares);
-    if (written) {
-      this.writing = true;
-      written.then(() => {
-        this.writing = false;
-        if (this.released) {
-          this.core.vsrRelease(this.handle); // released while writing: nobody waits for these prepares any more
-          return;
-        }
-        this.written(prepares);
-        this.io.journalWritten?.();
-      }, (error) => setImmediate(() => { throw new Error(`group ${this.options.group}: journal write rejected (the io must answer its own failures): ${error}`); }));
-      return 0;
-    }
-    this.written(prepares);
-    return prepares.length;
+    this.completedSync = 0;
+    this.driver.flush();
+    return this.completedSync;
   }
 
-  private written(prepares: Uint8Array[]): void {
-    for (const p of prepares) {
-      const v = new DataView(p.buffer, p.byteOffset, HEADER_SIZE);
-      this.core.vsrOnJournalWriteDone(this.handle, v.getBigUint64(Prep.op, true), v.getBigUint64(H.checksum, true));
-      this.drain();
-    }
+  tick(): void {
+    this.driver.tick();
   }
 
   // The group is gone (its partition was deleted): the core may hand its replica to the next group of the same
   // shape, so a server that creates and deletes partitions for ever does not run out of core memory. A journal
   // write still on its way is waited for: its completion must not reach a replica that serves another group.
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.pending = [];
-    this.deferred = [];
-    if (!this.writing) this.core.vsrRelease(this.handle);
-  }
-
-  private assertLive(): void {
-    if (this.released) throw new Error(`group ${this.options.group}: used after release`);
-  }
-
-  tick(): void {
-    this.assertLive();
-    this.core.vsrOnTick(this.handle);
-    this.drain();
+    this.driver.release();
   }
 
   // Restart. The caller's state machine already holds ops <= from.op (a checkpoint, or op 0); `prepares` are the
@@ -200,40 +123,31 @@ export class ConsensusGroup {
   // Throws RecoveryRefused (RecoveryLostOps / RecoveryDiverged, naming the group and ops) when the core refuses to
   // start: its journal lost ops it may have acknowledged, which no peer can repair. The group is unusable then.
   recover(from: { op: number; checksum: bigint } | null, prepares: Iterable<Uint8Array>, state?: PersistState): void {
-    const s = state ?? { view: 0, logView: 0, commit: 0, commitChecksum: 0n, logHead: 0, logHeadChecksum: 0n };
-    this.core.vsrRecoverBegin(this.handle, s.view, s.logView, BigInt(s.commit), s.commitChecksum, BigInt(s.logHead), s.logHeadChecksum);
-    if (from && from.op > 0) this.core.vsrRecoverFrom(this.handle, BigInt(from.op), from.checksum);
-    const at = this.core.vsrInboxPtr(this.handle) >>> 0;
-    for (const p of prepares) {
-      this.u8.set(p, at);
-      this.core.vsrRecoverPrepare(this.handle, new DataView(p.buffer, p.byteOffset).getBigUint64(Prep.op, true), at, p.length, 0, 0);
-      this.drain();
-    }
-    const refusal = recoveryRefusal(this.core, this.handle, this.core.vsrRecoverEnd(this.handle), this.options.group);
+    const refusal = this.driver.recover(state ?? null, from, entries(prepares));
     if (refusal) throw refusal;
-    this.drain();
   }
 
-  private drain(): void {
-    this.draining = true;
-    try {
-      this.drainOnce();
-    } finally {
-      this.draining = false;
+  // The driver's storage write: one io.journalWrite for every prepare of this flush.
+  private write(writes: JournalWrite[], io: GroupIo): void {
+    const header = writes.find((w) => w.headerOnly);
+    if (header) throw new ReplicaDriverError('PeerAction', `single-replica group ${this.options.group} was asked to rewrite the header of op ${header.op}: it never view-changes`);
+    const done = () => { for (const w of writes) this.driver.onJournalWriteDone(w.op, w.checksum); };
+    const written = io.journalWrite(writes.map((w) => w.message));
+    if (!written) {
+      done();
+      this.completedSync = writes.length;
+      return;
     }
-    while (this.deferred.length > 0) this.submit(this.deferred.shift()!);
+    written.then(() => {
+      done();
+      if (!this.driver.isReleased) io.journalWritten?.();
+    }, (error) => setImmediate(() => { throw new Error(`group ${this.options.group}: journal write rejected (the io must answer its own failures): ${error}`); }));
   }
+}
 
-  private drainOnce(): void {
-    drainOutbox(this.core, this.handle, this.dv, (kind, target, payload, length) => {
-      const bytes = new Uint8Array(length);
-      bytes.set(this.u8.subarray(payload, payload + length));
-      if (kind === Action.JournalWrite) this.pending.push(bytes);
-      else if (kind === Action.Commit) this.io.commit(readPrepare(bytes).op, bytes);
-      else if (kind === Action.Reply) this.io.reply(bytes);
-      else if (kind === Action.Persist) this.io.persist(decodePersist(bytes));
-      else throw new ConsensusGroupError('PeerAction', `single-replica group ${this.options.group} got outbox action ${kind} (target ${target}): it has no peers`);
-    });
+function* entries(prepares: Iterable<Uint8Array>) {
+  for (const prepare of prepares) {
+    yield { op: Number(new DataView(prepare.buffer, prepare.byteOffset, HEADER_SIZE).getBigUint64(Prep.op, true)), prepare };
   }
 }
 
@@ -260,14 +174,5 @@ export function readPrepare(prepare: Uint8Array): PrepareView {
     operation: v.getUint8(Prep.operation),
     session: v.getBigUint64(Prep.session, true),
     body: prepare.subarray(HEADER_SIZE, size),
-  };
-}
-
-function decodePersist(b: Uint8Array): PersistState {
-  const v = new DataView(b.buffer, b.byteOffset, 40);
-  return {
-    view: v.getUint32(0, true), logView: v.getUint32(4, true),
-    commit: Number(v.getBigUint64(8, true)), commitChecksum: v.getBigUint64(16, true),
-    logHead: Number(v.getBigUint64(24, true)), logHeadChecksum: v.getBigUint64(32, true),
   };
 }

@@ -1,0 +1,353 @@
+// ReplicaDriver: one VSR replica of one consensus group, driven through the core. The loop every host runs:
+// hand the core an event (a message, a tick, a durable journal write, a journal read, a local request), drain
+// its outbox, perform the actions in order. The server (host/node/consensus/group.ts) and the simulator
+// (host/sim/replica_node.ts) both run this code, so every simulator seed tests the server's driving code.
+//
+// I/O is injected, as TigerBeetle's ReplicaType(StateMachine, MessageBus, Storage, Time) takes it:
+//   bus        MessageBus: send(replica, message), try-send-or-drop; inbound messages come in by onMessage().
+//   storage    ReplicaStorage: journal writes (durability reported back through onJournalWriteDone), journal
+//              reads for repair, and the superblock state the core asks to persist.
+//   time       the host's clock calls tick() (the core counts ticks for its timeouts and retransmissions).
+//   callbacks  commit (in op order) and reply (the core's reply header for a client).
+// No Node-only imports: a browser runs this file too.
+import { ShardlogError } from './errors.js';
+import {
+  Action, BODY_MAX, Command, H, HEADER_SIZE, MESSAGE_MAX, PIPELINE_MAX, Prep, Req, drainOutbox, recoveryRefusal,
+  type RecoveryRefused, type VsrExports,
+} from './vsr-abi.js';
+
+// Outbound consensus messages. Try-send-or-drop: never blocks, never retries. VSR retransmits what matters (a
+// prepare until its prepare_ok, commits by heartbeat, view-change messages by timeout), so a message the bus
+// cannot take now (no link to that replica, a full queue) is dropped and `false` returned (the driver counts it).
+// `message` is the bus's own copy: it may keep it. A real bus frames it and writes it to the replica's link.
+export interface MessageBus {
+  send(replica: number, message: Uint8Array): boolean;
+}
+
+// One journal write the core asked for: a whole prepare, or only a prepare's redundant header (a view change
+// confirming a prepare already written).
+export interface JournalWrite {
+  op: number;
+  checksum: bigint;
+  message: Uint8Array; // the prepare (or its 256-byte header when headerOnly): the storage's own copy
+  headerOnly: boolean;
+}
+
+// The superblock state the core asks to persist (Action.Persist).
+export interface PersistState {
+  view: number;
+  logView: number;
+  commit: number;
+  commitChecksum: bigint;
+  logHead: number;
+  logHeadChecksum: bigint;
+}
+
+export interface ReplicaStorage {
+  // Starts the writes, in order. The storage reports each one durable by calling the driver's
+  // onJournalWriteDone(op, checksum), in order: before returning (synchronous storage) or later (asynchronous).
+  // A backup's prepare_ok leaves only after that call, so "durable" must mean durable. A write lost to a crash is
+  // never reported.
+  write(writes: JournalWrite[]): void;
+  // A prepare for repair (a peer asked for it): `done` with the journal's bytes, or null when it holds none.
+  read(op: number, done: (prepare: Uint8Array | null) => void): void;
+  // Synchronous and durable when it returns: the core's persist is a barrier in front of its later sends.
+  persist(state: PersistState): void;
+}
+
+export interface ReplicaCallbacks {
+  commit(op: number, prepare: Uint8Array): void; // in op order, exactly once per op per replica lifetime
+  reply(reply: Uint8Array): void; // the core's 256-byte reply header (decodeReply)
+}
+
+export interface ReplicaIo {
+  bus: MessageBus;
+  storage: ReplicaStorage;
+  callbacks: ReplicaCallbacks;
+}
+
+export interface ReplicaOptions {
+  cluster: bigint;
+  group: bigint;
+  replica: number; // this replica's index in the group, 0..replicaCount-1
+  replicaCount: number;
+  slots: number; // log window, power of two >= 64
+  clientsMax: number; // client table capacity (sessions)
+  // One journal write at a time (the server: the writes gathered meanwhile share the next fdatasync). Without it
+  // each flush starts its writes at once (the simulator's disk queues them).
+  serialWrites?: boolean;
+}
+
+// A request from a client of this host (the server's own connections): built into a Request message here.
+export interface SubmitRequest {
+  client: bigint; // u64: the core's client table key
+  session: bigint;
+  request: bigint;
+  operation: number;
+  body: Uint8Array; // <= BODY_MAX (256 B): a descriptor of the real body, kept by the caller
+}
+
+// One journal entry handed to recovery, in ascending op order: the prepare as read (maybe torn: any length,
+// empty when missing) and, when the storage keeps one, the op's redundant header.
+export interface RecoveredEntry {
+  op: number;
+  prepare: Uint8Array;
+  header?: Uint8Array | null;
+}
+
+export type ReplicaDriverErrorCode = 'ArenaFull' | 'BodyTooLarge' | 'MessageTooLarge' | 'Released' | 'UnknownAction' | 'PeerAction';
+
+export class ReplicaDriverError extends ShardlogError {
+  constructor(override readonly code: ReplicaDriverErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+const HEADER_SLOT = 1024; // recovery: the header goes at inbox + 1024 (a prepare is at most 512 B)
+
+export class ReplicaDriver {
+  private readonly u8: Uint8Array;
+  private readonly dv: DataView;
+  private pending: JournalWrite[] = []; // journal writes the core asked for since the last flush
+  private writesInFlight = 0; // handed to storage, not yet reported durable
+  private draining = false;
+  private released = false;
+  private later: (() => void)[] = []; // calls into the core that arrived while the outbox was being walked
+  sendsDropped = 0; // messages the bus refused (try-send-or-drop)
+  messagesTooLarge = 0; // inbound messages larger than the core's inbox, dropped
+
+  private constructor(
+    readonly core: VsrExports, memory: WebAssembly.Memory, readonly handle: number,
+    readonly options: ReplicaOptions, private readonly io: ReplicaIo,
+  ) {
+    this.u8 = new Uint8Array(memory.buffer);
+    this.dv = new DataView(memory.buffer);
+  }
+
+  // Allocates the replica in `core`'s arena (the caller ran __arena_init on it). The server passes a shard's
+  // core instance, which holds many groups; the simulator one instance per replica.
+  static create(core: VsrExports, memory: WebAssembly.Memory, options: ReplicaOptions, io: ReplicaIo): ReplicaDriver {
+    let handle: number;
+    try {
+      handle = core.vsrCreate(options.cluster, options.group, options.replica, options.replicaCount, options.slots, options.clientsMax);
+    } catch (error) {
+      // The core traps rather than allocate past its arena (assembly/rt/arena.ts).
+      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+      throw new ReplicaDriverError('ArenaFull', `no room in the core arena for consensus group ${options.group} (${options.slots} slots, ${options.clientsMax} clients): raise --arena-bytes`);
+    }
+    const driver = new ReplicaDriver(core, memory, handle, options, io);
+    driver.drain(); // creation queues nothing today; drained so that stays harmless
+    return driver;
+  }
+
+  get op(): number { return this.core.vsrOp(this.handle); }
+  get commitMin(): number { return this.core.vsrCommitMin(this.handle); }
+  get commitMax(): number { return this.core.vsrCommitMax(this.handle); }
+  get view(): number { return this.core.vsrView(this.handle) >>> 0; }
+  get status(): number { return this.core.vsrStatus(this.handle) >>> 0; }
+  get isPrimary(): boolean { return this.core.vsrIsPrimary(this.handle) !== 0; }
+  get viewChanges(): number { return this.core.vsrViewChanges(this.handle); }
+  get unflushed(): number { return this.pending.length; }
+  get writing(): number { return this.writesInFlight; }
+  // True while the outbox is being walked (callbacks run): calls into the core wait until the walk is done.
+  get busy(): boolean { return this.draining; }
+  get isReleased(): boolean { return this.released; }
+
+  // ---- events ----
+
+  // The bus's inbound entry: a consensus message (or a client request) for this group. The core verifies it
+  // (checksums, cluster, group, sender) and drops what fails; a message larger than its inbox is dropped here.
+  onMessage(message: Uint8Array): void {
+    this.assertLive();
+    if (message.length > MESSAGE_MAX) { this.messagesTooLarge++; return; }
+    this.whenIdle(() => {
+      const at = this.core.vsrInboxPtr(this.handle) >>> 0;
+      this.u8.set(message, at);
+      this.core.vsrOnMessage(this.handle, at, message.length);
+      this.drain();
+    });
+  }
+
+  // Builds a Request from a local client and hands it to the core. Its prepare waits for the next flush(). When
+  // the core's pipeline is full the collected writes are flushed first (a request beyond it would be queued or
+  // shed by the core).
+  submit(req: SubmitRequest): void {
+    this.assertLive();
+    if (req.body.length > BODY_MAX) {
+      throw new ReplicaDriverError('BodyTooLarge', `request body ${req.body.length} B > ${BODY_MAX} B: pass a descriptor, keep the body`);
+    }
+    this.whenIdle(() => {
+      if (this.op - this.commitMin >= PIPELINE_MAX) this.flush();
+      const at = this.core.vsrInboxPtr(this.handle) >>> 0;
+      this.writeRequest(at, req);
+      this.core.vsrOnMessage(this.handle, at, HEADER_SIZE + req.body.length);
+      this.drain();
+    });
+  }
+
+  tick(): void {
+    this.assertLive();
+    this.whenIdle(() => {
+      this.core.vsrOnTick(this.handle);
+      this.drain();
+    });
+  }
+
+  // The storage's completion entry: the write of (op, checksum) is durable. The core commits (a single replica),
+  // sends its prepare_ok (a backup) or counts its own vote (a primary).
+  onJournalWriteDone(op: number, checksum: bigint): void {
+    this.writesInFlight--;
+    if (this.released) {
+      // Released while writing: nobody waits for these writes any more; the replica goes back once they are done.
+      if (this.writesInFlight === 0) this.core.vsrRelease(this.handle);
+      return;
+    }
+    this.whenIdle(() => {
+      this.core.vsrOnJournalWriteDone(this.handle, BigInt(op), checksum);
+      this.drain();
+    });
+  }
+
+  // Hands every journal write collected since the last flush to the storage in one call (the server makes them
+  // durable with one fdatasync). Returns how many were handed over: 0 from inside a callback (the walk is not
+  // done), or while serialWrites and a write is in flight (they wait for the next flush).
+  flush(): number {
+    this.assertLive();
+    if (this.pending.length === 0 || this.draining) return 0;
+    if (this.options.serialWrites && this.writesInFlight > 0) return 0;
+    const writes = this.pending;
+    this.pending = [];
+    this.writesInFlight += writes.length;
+    this.io.storage.write(writes);
+    return writes.length;
+  }
+
+  // Restart: the caller's state machine already holds ops <= from.op (a checkpoint, or op 0); `entries` are the
+  // journal after it in ascending op order. Returns the core's refusal to start (a single replica whose journal
+  // lost ops it may have acknowledged, which no peer can repair), or null when the replica runs.
+  recover(state: PersistState | null, from: { op: number; checksum: bigint } | null, entries: Iterable<RecoveredEntry>): RecoveryRefused | null {
+    this.assertLive();
+    const s = state ?? { view: 0, logView: 0, commit: 0, commitChecksum: 0n, logHead: 0, logHeadChecksum: 0n };
+    this.core.vsrRecoverBegin(this.handle, s.view, s.logView, BigInt(s.commit), s.commitChecksum, BigInt(s.logHead), s.logHeadChecksum);
+    if (from && from.op > 0) this.core.vsrRecoverFrom(this.handle, BigInt(from.op), from.checksum);
+    const inbox = this.core.vsrInboxPtr(this.handle) >>> 0;
+    for (const e of entries) {
+      // At most HEADER_SLOT bytes are copied: a longer entry is not a prepare (the core refuses it by its length).
+      this.u8.set(e.prepare.subarray(0, HEADER_SLOT), inbox);
+      const header = e.header ?? null; // the core takes it only when it is exactly one header long
+      if (header) this.u8.set(header.subarray(0, HEADER_SIZE), inbox + HEADER_SLOT);
+      this.core.vsrRecoverPrepare(this.handle, BigInt(e.op), inbox, e.prepare.length, header ? inbox + HEADER_SLOT : 0, header ? header.length : 0);
+      this.drain();
+    }
+    const refusal = recoveryRefusal(this.core, this.handle, this.core.vsrRecoverEnd(this.handle), this.options.group);
+    if (refusal) return refusal;
+    this.drain();
+    return null;
+  }
+
+  // The group is gone (its partition was deleted): the core may hand its replica to the next group of the same
+  // shape. A journal write still on its way is waited for: its completion must not reach a replica that serves
+  // another group.
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pending = [];
+    this.later = [];
+    if (this.writesInFlight === 0) this.core.vsrRelease(this.handle);
+  }
+
+  private assertLive(): void {
+    if (this.released) throw new ReplicaDriverError('Released', `group ${this.options.group}: used after release`);
+  }
+
+  // A call into the core while the outbox is being walked would append to the outbox mid-walk: it runs after.
+  private whenIdle(call: () => void): void {
+    if (this.draining) this.later.push(call);
+    else call();
+  }
+
+  private writeRequest(at: number, req: SubmitRequest): void {
+    const size = HEADER_SIZE + req.body.length;
+    this.u8.fill(0, at, at + HEADER_SIZE);
+    this.u8.set(req.body, at + HEADER_SIZE);
+    const v = this.dv;
+    v.setBigUint64(at + H.cluster, this.options.cluster & 0xffff_ffff_ffff_ffffn, true);
+    v.setUint32(at + H.size, size, true);
+    v.setUint8(at + H.command, Command.Request);
+    v.setBigUint64(at + Req.client, req.client, true);
+    v.setBigUint64(at + Req.request, req.request, true);
+    v.setUint8(at + Req.operation, req.operation);
+    v.setBigUint64(at + Req.session, req.session, true);
+    v.setBigUint64(at + Req.group, this.options.group, true);
+    this.core.vsrSealMessage(at);
+  }
+
+  // Performs the core's actions in order. Journal reads are answered after the walk (the answer is a call into
+  // the core, which writes to the outbox again), and so is anything that arrived during it.
+  private drain(): void {
+    const reads: [number, number][] = [];
+    this.draining = true;
+    try {
+      drainOutbox(this.core, this.handle, this.dv, (kind, target, payload, length) => {
+        // Copy out of shared memory (subarray + set: slice() on a SharedArrayBuffer view is several times slower).
+        const message = new Uint8Array(length);
+        message.set(this.u8.subarray(payload, payload + length));
+        this.perform(kind, target, message, reads);
+      });
+    } finally {
+      this.draining = false;
+    }
+    for (const [op, to] of reads) this.answerRead(op, to);
+    while (this.later.length > 0 && !this.released) this.later.shift()!();
+  }
+
+  private perform(kind: number, target: number, message: Uint8Array, reads: [number, number][]): void {
+    switch (kind) {
+      case Action.Send:
+        if (!this.io.bus.send(target, message)) this.sendsDropped++;
+        return;
+      case Action.Reply: this.io.callbacks.reply(message); return;
+      case Action.JournalWrite: this.pending.push(journalWrite(message, false)); return;
+      case Action.JournalWriteHeader: this.pending.push(journalWrite(message, true)); return;
+      case Action.Commit: this.io.callbacks.commit(prepareOp(message), message); return;
+      case Action.Persist: this.io.storage.persist(decodePersist(message)); return;
+      case Action.JournalRead: reads.push([prepareOpAt(message, 0), target]); return;
+      default: throw new ReplicaDriverError('UnknownAction', `group ${this.options.group}: unknown outbox action ${kind} (target ${target})`);
+    }
+  }
+
+  private answerRead(op: number, to: number): void {
+    this.io.storage.read(op, (prepare) => {
+      if (!prepare || this.released) return;
+      if (prepare.length > MESSAGE_MAX) return; // not a prepare: nothing to repair with
+      this.whenIdle(() => {
+        const inbox = this.core.vsrInboxPtr(this.handle) >>> 0;
+        this.u8.set(prepare, inbox);
+        this.core.vsrOnJournalRead(this.handle, BigInt(op), to, inbox, prepare.length);
+        this.drain();
+      });
+    });
+  }
+}
+
+function journalWrite(message: Uint8Array, headerOnly: boolean): JournalWrite {
+  const v = new DataView(message.buffer, message.byteOffset, HEADER_SIZE);
+  return { op: Number(v.getBigUint64(Prep.op, true)), checksum: v.getBigUint64(H.checksum, true), message, headerOnly };
+}
+
+function prepareOp(prepare: Uint8Array): number {
+  return prepareOpAt(prepare, Prep.op);
+}
+
+function prepareOpAt(bytes: Uint8Array, at: number): number {
+  return Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(at, true));
+}
+
+function decodePersist(b: Uint8Array): PersistState {
+  const v = new DataView(b.buffer, b.byteOffset, 40);
+  return {
+    view: v.getUint32(0, true), logView: v.getUint32(4, true),
+    commit: Number(v.getBigUint64(8, true)), commitChecksum: v.getBigUint64(16, true),
+    logHead: Number(v.getBigUint64(24, true)), logHeadChecksum: v.getBigUint64(32, true),
+  };
+}
