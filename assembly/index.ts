@@ -13,7 +13,7 @@ import { dropCount } from "./metrics";
 
 export { waitCanary } from "./canary";
 export {
-  murmur3_32, namespaceCheck, namespacePack, routeBatch, routeConsensusControl, routeMetadata, routePartition,
+  metadataGroupId, murmur3_32, namespaceCheck, namespacePack, routeBatch, routeConsensusControl, routeMetadata, routePartition,
 } from "./router";
 export {
   layoutInit, recvNext, requestShutdown, selfShard, sendAbort, sendBegin, sendCommit, sendCommitLength, sendFits, shardAwake, shardFlush, shardIdle,

@@ -18,6 +18,11 @@ export const PACKED_NAMESPACE_MAX: u64 = (<u64>1 << 52) - 1;
 // the metadata group).
 export const METADATA_GROUP: u64 = <u64>1 << 63;
 
+// METADATA_GROUP for hosts (they create the metadata group with it, never with a copy of their own).
+export function metadataGroupId(): u64 {
+  return METADATA_GROUP;
+}
+
 export const ROUTE_ERR_STREAM: i32 = -1;
 export const ROUTE_ERR_TOPIC: i32 = -2;
 export const ROUTE_ERR_PARTITION: i32 = -3;

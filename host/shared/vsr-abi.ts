@@ -40,6 +40,7 @@ export interface VsrExports {
   vsrSealMessage(ptr: number): void;
   vsrVerifyMessage(ptr: number, length: number): number;
   vsrChecksum(ptr: number, length: number): bigint;
+  metadataGroupId(): bigint; // assembly/router.ts METADATA_GROUP (1 << 63): the metadata group's id, pinned to shard 0
 }
 
 // A trap inside the core (a failed assert) surfaces as this error, with the core's message.
@@ -121,7 +122,7 @@ export const H = {
   checksum: 0, checksumBody: 16, cluster: 32, size: 48, view: 52, command: 60, replica: 61,
 } as const;
 export const Req = { client: 128, timestamp: 160, request: 168, operation: 176, session: 184, group: 248 } as const;
-export const Prep = { client: 128, parent: 144, op: 176, commit: 184, request: 200, operation: 208, session: 232 } as const;
+export const Prep = { client: 128, parent: 144, op: 176, commit: 184, request: 200, operation: 208, group: 216, session: 232 } as const;
 export const Rep = {
   requestChecksum: 128, context: 144, client: 160, op: 176, commit: 184, request: 200, operation: 208,
   status: 216, session: 224, group: 232,

@@ -44,6 +44,7 @@ export interface PrepareView {
   request: bigint;
   operation: number;
   session: bigint;
+  group: bigint; // the consensus group that prepared it
   body: Uint8Array; // the prepare's body (the descriptor), a view into `prepare`
 }
 
@@ -173,6 +174,7 @@ export function readPrepare(prepare: Uint8Array): PrepareView {
     request: v.getBigUint64(Prep.request, true),
     operation: v.getUint8(Prep.operation),
     session: v.getBigUint64(Prep.session, true),
+    group: v.getBigUint64(Prep.group, true),
     body: prepare.subarray(HEADER_SIZE, size),
   };
 }

@@ -22,7 +22,6 @@ import { readSnapshot, writeSnapshot } from './snapshot-file.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
 const HEADER = 256;
-const METADATA_GROUP = 0n;
 
 export interface MetadataHooks {
   apply(entry: CommittedOp): ApplyResult;
@@ -112,6 +111,8 @@ export class MetadataLog {
   }
 
   get commitNumber(): number { return this.group.commitNumber; }
+  // The metadata group's consensus id (the core's METADATA_GROUP).
+  get groupId(): bigint { return this.group.options.group; }
 
   // What the journal's recovery found at open (a truncated torn tail, repaired slot headers).
   get journalRecovery() { return this.journal.recovery; }
@@ -288,7 +289,9 @@ export class MetadataLog {
       reply: (reply: Uint8Array) => this.reply(reply),
     };
     const { slots, clientsMax, cluster } = this.options;
-    this.group = ConsensusGroup.create(core, memory, { cluster, group: METADATA_GROUP, slots, clientsMax }, io);
+    // The core's METADATA_GROUP: the id every metadata prepare carries, which routes its frames to shard 0.
+    const group = core.metadataGroupId();
+    this.group = ConsensusGroup.create(core, memory, { cluster, group, slots, clientsMax }, io);
     const start = (from?.op ?? 0) + 1;
     const last = this.journal.lastOp;
     const first = this.journal.firstOp;
@@ -303,8 +306,15 @@ export class MetadataLog {
         const entry = journal.read(op);
         if (!entry) throw storageError('MetadataLogCorrupt', journal.file, 0, `op ${op} is missing from the journal`);
         const n = entry.readUInt32LE(HEADER);
+        const prepare = entry.subarray(HEADER + 4, HEADER + 4 + n);
+        // The WAL entry is intact (its own checksum passed), so a prepare of another group is not damage: the
+        // directory was written by a server that gave the metadata group another id (0 before it took the core's).
+        if (n >= HEADER && readPrepare(prepare).group !== group) {
+          throw storageError('MetadataGroupMismatch', journal.file, 0,
+            `op ${op} was prepared by consensus group ${readPrepare(prepare).group}, this server's metadata group is ${group} (the core's METADATA_GROUP): a data directory from a server that used another id; refusing to boot`);
+        }
         bodies.set(op, entry.subarray(HEADER + 4 + n));
-        yield entry.subarray(HEADER + 4, HEADER + 4 + n);
+        yield prepare;
       }
     }
     if (from) this.lastCommitChecksum = from.checksum;

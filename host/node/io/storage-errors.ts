@@ -21,6 +21,7 @@ export type StorageErrorCode =
   | 'SnapshotCorrupt' // the metadata checkpoint file fails its checksums or framing: boot refused
   | 'SnapshotMissing' // the superblock records a checkpoint but its snapshot file is gone: boot refused
   | 'MetadataLogCorrupt' // the journal does not continue the checkpoint (a gap, or a prepare that does not chain)
+  | 'MetadataGroupMismatch' // an intact journal prepared by another consensus group id than the core's METADATA_GROUP
   | 'OffsetOutOfRange'
   | 'TimestampOutOfRange';
 
