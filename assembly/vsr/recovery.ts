@@ -3,7 +3,7 @@
 import {
   HEADER_SIZE, RECOVERY_DIVERGED, RECOVERY_LOST, RECOVERY_OK, SLOT_SIZE, STATUS_RECOVERING,
 } from "./constants";
-import { H_CHECKSUM, H_VIEW, P_OP, P_PARENT, frameSealed, prepareChecksum, messageSize, prepareValid } from "./header";
+import { H_CHECKSUM, H_VIEW, P_GROUP, P_OP, P_PARENT, frameSealed, prepareChecksum, messageSize, prepareValid } from "./header";
 import { F_BODY, F_DURABLE, F_TRUSTED } from "./log_window";
 import { Replica } from "./replica";
 import { startViewChange } from "./view_change";
@@ -57,10 +57,12 @@ export function recoverFrom(r: Replica, op: u64, checksum: u64): void {
 // loss leave every replica abstaining on the same op: a view change that can never decide.
 export function recoverPrepare(r: Replica, op: u64, message: usize, length: u32, header: usize, headerLength: u32): void {
   assert(r.status == STATUS_RECOVERING, "recoverPrepare outside recovery");
+  // A prepare (or header) of another group is not this group's, however intact: as if never written here.
   const valid = length >= HEADER_SIZE && length <= SLOT_SIZE && messageSize(message) == length
-    && prepareValid(message) && load<u64>(message + P_OP) == op;
+    && prepareValid(message) && load<u64>(message + P_OP) == op && load<u64>(message + P_GROUP) == r.group;
   const completed = header != 0 && headerLength == HEADER_SIZE && load<u64>(header + P_OP) == op
-    && load<u64>(header + H_CHECKSUM) != 0 && prepareChecksum(header) == load<u64>(header + H_CHECKSUM);
+    && load<u64>(header + H_CHECKSUM) != 0 && prepareChecksum(header) == load<u64>(header + H_CHECKSUM)
+    && load<u64>(header + P_GROUP) == r.group;
   if (r.count == 1) { recoverSingle(r, op, message, length, valid, completed ? header : 0); return; }
   if (op <= r.recoveryCommit && !r.recoveryBroken) {
     if (valid && commitIfChained(r, op, message, length)) return;

@@ -552,6 +552,22 @@ describe("vsr recovery", () => {
     expect(r.status).toBe(STATUS_RECOVERING);
   });
 
+  it("takes no journaled prepare of another group (a directory written under another group id)", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.request(1, session, 1, APP); // ops 1..2 of GROUP, committed
+    const r = new Replica(CLUSTER, GROUP + 1, 2, 3, 64);
+    recoverBegin(r, 0, 0, 1, c.replicas[0].window.checksum(1), 0, 0);
+    for (let op: u64 = 1; op <= 2; op++) {
+      const e = journalOf(c, op);
+      recoverPrepare(r, op, e, load<u32>(e + H_SIZE), e, HEADER_SIZE);
+    }
+    expect(r.commitMin).toBe(0); // op 1 chains to the superblock's commit, but it is GROUP's
+    expect(r.window.has(1)).toBe(0);
+    expect(r.window.has(2)).toBe(0); // neither prepare nor header counts: missing, repaired from peers
+    expect(r.op).toBe(0);
+  });
+
   it("drops entries of an older view above the log head, confirms those below it by the hash chain", () => {
     const c = new Cluster(3);
     const session = register(c);

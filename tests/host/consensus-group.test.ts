@@ -122,7 +122,7 @@ test('recovery replays the journal through the core: same commits, numbering and
   const journal = io.writes.flat();
   for (const [name, from, entries] of [['whole journal', null, journal], ['after a checkpoint at op 60', 60, journal.slice(60)]] as const) {
     const again = new RecordingIo();
-    const restarted = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 99n }, again);
+    const restarted = ConsensusGroup.create(vsr, memory, OPTIONS, again); // the same group, restarted
     const checkpoint = from === null ? null : { op: from, checksum: readPrepare(journal[from - 1]).checksum };
     restarted.recover(checkpoint, entries);
     assert.deepEqual(again.commits.map((c) => Buffer.from(c.prepare).toString('hex')),
@@ -141,7 +141,7 @@ test('recovery replays the journal through the core: same commits, numbering and
 test('recovery refuses (RecoveryLostOps, naming group and ops) a journal that lacks ops its superblock committed', async () => {
   const { vsr, memory } = await shardCore();
   const io = new RecordingIo();
-  const group = ConsensusGroup.create(vsr, memory, OPTIONS, io);
+  const group = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 77n }, io);
   const session = register(group, io, 5n);
   for (let r = 1; r <= 20; r++) group.submit({ client: 5n, session, request: BigInt(r), operation: 128, body: descriptor(r) });
   group.flush();
@@ -160,9 +160,12 @@ test('recovery refuses (RecoveryLostOps, naming group and ops) a journal that la
     assert.equal(again.replies.length, 0, `${name}: nothing acknowledged`);
   }
   // Control: the whole journal recovers.
-  const whole = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 78n }, new RecordingIo());
+  const whole = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 77n }, new RecordingIo());
   whole.recover(null, journal, state);
   assert.equal(whole.commitNumber, 21);
+  // Another group's journal is none of this group's (the core takes no prepare of another group id).
+  const stranger = ConsensusGroup.create(vsr, memory, { ...OPTIONS, group: 78n }, new RecordingIo());
+  assert.throws(() => stranger.recover(null, journal, state), (e: unknown) => e instanceof RecoveryRefused && e.name === 'RecoveryLostOps');
 });
 
 test('a submit from inside io.commit runs after the outbox walk; 33 unflushed requests flush the first 32 by themselves', async () => {
