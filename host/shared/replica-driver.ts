@@ -160,12 +160,11 @@ export class ReplicaDriver {
   onMessage(message: Uint8Array): void {
     this.assertLive();
     if (message.length > MESSAGE_MAX) { this.messagesTooLarge++; return; }
-    this.whenIdle(() => {
-      const at = this.core.vsrInboxPtr(this.handle) >>> 0;
-      this.u8.set(message, at);
-      this.core.vsrOnMessage(this.handle, at, message.length);
-      this.drain();
-    });
+    if (this.draining) { this.later.push(() => this.onMessage(message)); return; }
+    const at = this.core.vsrInboxPtr(this.handle) >>> 0;
+    this.u8.set(message, at);
+    this.core.vsrOnMessage(this.handle, at, message.length);
+    this.drain();
   }
 
   // Builds a Request from a local client and hands it to the core. Its prepare waits for the next flush(). When
@@ -187,10 +186,9 @@ export class ReplicaDriver {
 
   tick(): void {
     this.assertLive();
-    this.whenIdle(() => {
-      this.core.vsrOnTick(this.handle);
-      this.drain();
-    });
+    if (this.draining) { this.later.push(() => this.tick()); return; }
+    this.core.vsrOnTick(this.handle);
+    this.drain();
   }
 
   // The storage's completion entry: the write of (op, checksum) is durable. The core commits (a single replica),
@@ -202,10 +200,13 @@ export class ReplicaDriver {
       if (this.writesInFlight === 0) this.core.vsrRelease(this.handle);
       return;
     }
-    this.whenIdle(() => {
-      this.core.vsrOnJournalWriteDone(this.handle, BigInt(op), checksum);
-      this.drain();
-    });
+    if (this.draining) { this.later.push(() => this.writeDone(op, checksum)); return; }
+    this.writeDone(op, checksum);
+  }
+
+  private writeDone(op: number, checksum: bigint): void {
+    this.core.vsrOnJournalWriteDone(this.handle, BigInt(op), checksum);
+    this.drain();
   }
 
   // Hands every journal write collected since the last flush to the storage in one call (the server makes them
