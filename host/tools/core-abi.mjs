@@ -104,7 +104,7 @@ async function compile(entryFile) {
   const stream = { write: (chunk) => { diagnostics += chunk; } };
   const result = await asc.main([
     path.relative(root, entryFile), '--config', 'asconfig.json', '--target', 'debug',
-    '--outFile', 'build/abi/abi.wasm', '--textFile', 'build/abi/abi.wat', '--bindings', 'raw', '--sourceMap', 'false',
+    '--outFile', 'build/abi/abi.wasm', '--textFile', 'build/abi/abi.wat', '--bindings', 'raw',
   ], {
     stdout: stream, stderr: stream,
     writeFile: (name, contents) => { outputs.set(path.basename(name), contents); },
@@ -129,6 +129,18 @@ function readGlobals(wasm, groups) {
       return { ...c, value: jsValue(c.type, global.value) };
     }),
   }));
+}
+
+// The globals the core itself exports (assembly/index.ts), typed. The bindings declare a global once, under its
+// first export name, which may be the probe's alias: find it by the origin the declaration names.
+function coreGlobals(wasm, declared) {
+  const names = WebAssembly.Module.exports(new WebAssembly.Module(wasm))
+    .filter((e) => e.kind === 'global' && !e.name.includes('$')).map((e) => e.name);
+  return names.map((name) => {
+    const found = declared.filter((gl) => gl.name === name || gl.origin.endsWith(`/${name}`));
+    if (found.length !== 1) throw new CoreAbiError(`core global ${name}: ${found.length} declarations in the bindings, cannot type it`);
+    return { ...found[0], name };
+  });
 }
 
 function jsValue(type, raw) {
@@ -200,13 +212,15 @@ function render(groups, bindings) {
   out.push('// signatures are the compiler\'s raw bindings. No Node-only imports: the browser loads it too.');
   out.push('/* eslint-disable */');
   for (const g of groups) {
-    out.push('', `/** assembly/${g.relative} */`, `export const ${g.group} = {`);
+    // Typed number/bigint, not literal types: `let at = CoreJournalBatch.BATCH_HEADER` must stay assignable.
+    const local = g.group[0].toLowerCase() + g.group.slice(1);
+    out.push('', `const ${local} = {`);
     for (const c of g.constants) {
       const note = c.comment ? ` ${c.comment.replace(/\*\//g, '* /')}` : '';
       out.push(`  /** \`${c.type}\`, line ${c.line}.${note} */`);
       out.push(`  ${c.name}: ${literal(c.value)},`);
     }
-    out.push('} as const;');
+    out.push('};', `/** assembly/${g.relative} */`, `export const ${g.group}: Readonly<typeof ${local}> = Object.freeze(${local});`);
   }
   // Globals appear as `{ value }` in both instance kinds (a WebAssembly.Global has a value getter).
   const globalLines = bindings.globals.map((gl) => `  /** ${gl.origin}: \`${gl.as}\` */\n  readonly ${gl.name}: { readonly value: ${gl.ts} };`);
@@ -238,8 +252,7 @@ export async function generateCoreAbi() {
   const { wasm, dts } = await compile(entry);
   const valued = readGlobals(wasm, groups);
   const bindings = parseBindings(dts);
-  const probeGlobals = new Set(valued.flatMap((g, i) => g.constants.map((c) => exportName(i, c.name))));
-  bindings.globals = bindings.globals.filter((gl) => !probeGlobals.has(gl.name));
+  bindings.globals = coreGlobals(wasm, bindings.globals);
   return render(valued, bindings);
 }
 

@@ -5,8 +5,9 @@
 import { copyInto } from '../../shared/copy.js';
 import { compileCore, instantiateCore, type CoreExports } from '../../shared/core.js';
 import { defaultCoreWasm } from '../../shared/paths.js';
+import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
 
-export const MAX_BATCH_BYTES = 16 << 20; // assembly/journal/batch.ts
+export const MAX_BATCH_BYTES = CoreJournalBatch.MAX_BATCH_BYTES;
 const MIB = 1 << 20;
 
 export interface StorageCoreOptions {

@@ -15,12 +15,12 @@
 //   any backlog is over its bound (roomEverywhere, at the metadata group), stats notices by keeping only the
 //   latest per partition (sendLatest).
 import { copyInto, copyPiecesInto } from '../../shared/copy.js';
-import { F, FRAME_HEADER } from '../../shared/frames.js';
+import { F, FRAME_HEADER, LANES as LANE_NAMES } from '../../shared/frames.js';
 import type { CoreExports } from '../../shared/core.js';
 import { MAILBOX_METRIC } from '../../shared/layout.js';
 
 const FLAG_MORE = 1;
-const LANES = 2;
+const LANES = LANE_NAMES.length; // the core's ring lanes (inbox, reply) per ordered pair of shards
 
 // What a shard sends: bytes, or pieces sent back to back as one message (a poll reply's head and its records,
 // copied into the ring from where they are).
