@@ -1,48 +1,13 @@
-// Loading core.wasm through its raw bindings (asc --bindings raw): compile once, instantiate per thread over
-// one shared memory. The exports' types are generated with the constants (core-abi.generated.ts).
-import fs from 'node:fs';
-import { pathToFileURL } from 'node:url';
+// core.wasm as every host sees it, browser-safe: the exports' type (generated with the constants in
+// core-abi.generated.ts), the shared memory it runs on and the engine self-test. Loading the module from a file
+// is the Node hosts' business (host/node/core-file.ts); a page gets the bytes and the bindings its own way.
 import { userError } from './errors.js';
 import type { CoreExports } from './core-abi.generated.js';
 
 export type { CoreExports } from './core-abi.generated.js';
 
-type RawInstantiate = (module: WebAssembly.Module, imports: { env: unknown }) => Promise<CoreExports>;
-
-const bindingsCache = new Map<string, Promise<RawInstantiate>>();
-
-function bindingsFor(wasmFile: string): Promise<RawInstantiate> {
-  const js = wasmFile.replace(/\.wasm$/, '.js');
-  let loaded = bindingsCache.get(js);
-  if (!loaded) {
-    loaded = import(pathToFileURL(js).href).then((m: { instantiate: RawInstantiate }) => m.instantiate);
-    bindingsCache.set(js, loaded);
-  }
-  return loaded;
-}
-
-export async function compileCore(wasmFile: string): Promise<WebAssembly.Module> {
-  let bytes: Uint8Array<ArrayBuffer>;
-  try {
-    bytes = new Uint8Array(fs.readFileSync(wasmFile));
-  } catch {
-    throw userError('CoreWasmMissing', `${wasmFile} not found: run \`npm run asbuild\` first`);
-  }
-  if (!fs.existsSync(wasmFile.replace(/\.wasm$/, '.js'))) {
-    throw userError('CoreWasmMissing', `${wasmFile.replace(/\.wasm$/, '.js')} (raw bindings) not found: run \`npm run asbuild\``);
-  }
-  try {
-    return await WebAssembly.compile(bytes);
-  } catch (error) {
-    throw userError('CoreWasmInvalid', `${wasmFile} is not a valid core module (${(error as Error).message}); rebuild with \`npm run asbuild\``);
-  }
-}
-
-// `wasmFile` locates the raw bindings that belong to `module` (build/core.js for build/core.wasm).
-export async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory, wasmFile: string): Promise<CoreExports> {
-  const instantiate = await bindingsFor(wasmFile);
-  return instantiate(module, { env: { memory } });
-}
+// Instantiates a compiled core over `memory` (one per thread; the module is compiled once).
+export type CoreInstantiate = (module: WebAssembly.Module, memory: WebAssembly.Memory) => Promise<CoreExports>;
 
 export const WASM_PAGE = 65536;
 

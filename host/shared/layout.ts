@@ -1,6 +1,6 @@
 // The shared memory of one process: planned by the core (layoutPlan), sized and created here, then initialised
 // once by the main thread (layoutInit) before any shard starts. Addresses are read back from the core.
-import { type CoreExports, WASM_PAGE, instantiateCore, sharedMemory } from './core.js';
+import { type CoreExports, type CoreInstantiate, WASM_PAGE, sharedMemory } from './core.js';
 import { CoreLayout as L } from './core-abi.generated.js';
 import { userError } from './errors.js';
 
@@ -62,14 +62,15 @@ export const SHUTDOWN_REASON_NAMES: Record<number, string> = {
 
 // Builds the memory for `options`: a throwaway instance over two pages computes the plan, then the real memory
 // is created at exactly that size (never grown: views over a grown SharedArrayBuffer keep the old length).
-export async function createMeshMemory(module: WebAssembly.Module, wasmFile: string, options: LayoutOptions): Promise<{ memory: WebAssembly.Memory; core: CoreExports; totalBytes: number }> {
-  const probe = await instantiateCore(module, sharedMemory(2 * WASM_PAGE), wasmFile);
+// `instantiate` comes from the host (host/node/core-file.ts coreInstantiator for a file).
+export async function createMeshMemory(module: WebAssembly.Module, instantiate: CoreInstantiate, options: LayoutOptions): Promise<{ memory: WebAssembly.Memory; core: CoreExports; totalBytes: number }> {
+  const probe = await instantiate(module, sharedMemory(2 * WASM_PAGE));
   if (probe.staticDataEnd() > DESCRIPTOR_BASE) {
     throw new Error(`core.wasm static data ends at ${probe.staticDataEnd()}, above the descriptor at ${DESCRIPTOR_BASE}`);
   }
   const totalBytes = plan(probe, options);
   const memory = sharedMemory(totalBytes);
-  const core = await instantiateCore(module, memory, wasmFile);
+  const core = await instantiate(module, memory);
   plan(core, options);
   core.layoutInit(DESCRIPTOR_BASE);
   return { memory, core, totalBytes };
@@ -113,5 +114,30 @@ export class MeshView {
 
   counter(address: number): bigint {
     return Atomics.load(this.u64, address >> 3);
+  }
+
+  // `shard`'s counter of a METRIC selector.
+  metric(shard: number, which: number): bigint {
+    return this.counter(this.core.metricsAddress(shard, which));
+  }
+
+  // Frames `shard` dropped, of a drop variant for a drop reason (frame_drops_total).
+  drops(shard: number, variant: number, reason: number): bigint {
+    return this.counter(this.core.dropCounterAddress(shard, variant, reason));
+  }
+
+  // `shard`'s mailbox counter (a MAILBOX_METRIC selector) towards `target`.
+  mailboxMetric(shard: number, target: number, which: number): bigint {
+    return this.counter(this.core.mailboxMetricAddress(shard, target, which));
+  }
+
+  // Occupied slots of the ring from `src` into `dst` on `lane`, as last published by both ends.
+  ringDepth(src: number, dst: number, lane: number): number {
+    return this.core.ringDepth(this.core.ringAddress(src, dst, lane));
+  }
+
+  // Slots of every ring on `lane` (all pairs have the same).
+  ringCapacity(lane: number): number {
+    return this.core.ringCapacity(this.core.ringAddress(0, 0, lane));
   }
 }

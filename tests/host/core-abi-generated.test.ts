@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import * as abi from '../../host/shared/core-abi.generated.js';
 import { CoreJournalIncarnation, CoreRouter, CoreVsrConstants, CORE_FUNCTION_ARITY } from '../../host/shared/core-abi.generated.js';
-import { debugCoreWasm, defaultCoreWasm, repoRoot } from '../../host/shared/paths.js';
+import { debugCoreWasm, defaultCoreWasm, repoRoot } from '../../host/node/paths.js';
 import { loadMesh } from './core-loader.js';
 
 const generator = path.join(repoRoot, 'host/tools/core-abi.mjs');

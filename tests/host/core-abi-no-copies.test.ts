@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as abi from '../../host/shared/core-abi.generated.js';
-import { repoRoot } from '../../host/shared/paths.js';
+import { repoRoot } from '../../host/node/paths.js';
 
 // Files other branches are rewriting at the time of the ABI module (issue 16): their copies go when those land.
 const PENDING = new Set([
