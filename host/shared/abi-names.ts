@@ -5,9 +5,11 @@ export type NameStyle = 'snake' | 'pascal';
 
 export function namesByValue(group: Readonly<Record<string, unknown>>, prefix: string, style: NameStyle): readonly string[] {
   const names: string[] = [];
+  const keys: string[] = [];
   for (const [key, value] of Object.entries(group)) {
     if (!key.startsWith(prefix) || typeof value !== 'number') continue;
-    if (names[value] !== undefined) throw new Error(`core ABI: ${prefix}* has two constants of value ${value} (${names[value]}, ${key})`);
+    if (keys[value] !== undefined) throw new Error(`core ABI: ${prefix}* has two constants of value ${value} (${keys[value]}, ${key})`);
+    keys[value] = key;
     names[value] = styled(key.slice(prefix.length), style);
   }
   for (let i = 0; i < names.length; i++) {
