@@ -1,11 +1,9 @@
 // The exported ABI of core.wasm, and nothing else. Hosts: host/node (server), host/sim (simulator), host/viz.
 // Functions taking a `descriptor` expect the layout descriptor the host wrote (assembly/layout.ts).
 import {
-  C_BOOT_GO, C_BOOT_INSTANTIATED, C_BOOT_READY, C_METADATA_APPLIED, C_SHUTDOWN, D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS,
-  D_STORAGE_SIZE, D_TOTAL_BYTES, M_CLIENTS_OPEN, M_CLIENTS_TOTAL, M_DROPS, M_EVICTIONS, M_LOGIN_FAILURES, M_LOGINS_THROTTLED, M_SESSIONS_REVOKED,
-  M_RETENTION_BYTES_EXPIRY, M_RETENTION_BYTES_SIZE, M_RETENTION_PASSES, M_RETENTION_SEGMENTS_EXPIRY, M_RETENTION_SEGMENTS_SIZE, M_FRAMES_RECEIVED, M_FRAMES_SENT,
-  M_REQUEST_ERRORS, M_REQUESTS, MAILBOX_METRICS, METRICS_STRIDE, control, field, shardArena, shardCount, shardCtl,
-  shardMetrics, shardScratch, shardStorage, useDescriptor, ringAddress as ringAt,
+  D_ARENA_SIZE, D_OWNERS_BASE, D_SCRATCH_SIZE, D_SHARDS, D_STORAGE_SIZE, D_TOTAL_BYTES, M_DROPS, MAILBOX_METRICS, METRICS_STRIDE, control,
+  controlOffset, field, metricOffset, shardArena, shardCount, shardCtl, shardMetrics, shardScratch, shardStorage, useDescriptor,
+  ringAddress as ringAt,
 } from "./layout";
 import { DROP_REASONS, laneOf } from "./frame";
 import { ownerClaim, ownerClearIfOwned, ownerOf } from "./owners";
@@ -44,14 +42,11 @@ export function layoutShards(): u32 {
   return field(D_SHARDS);
 }
 
-// 0 shutdown word, 1 instantiated count, 2 go flag, 3 ready count.
+// The control word a CONTROL_* selector (assembly/layout.ts) names.
 export function controlAddress(which: u32): usize {
-  if (which == 0) return control(C_SHUTDOWN);
-  if (which == 1) return control(C_BOOT_INSTANTIATED);
-  if (which == 2) return control(C_BOOT_GO);
-  if (which == 3) return control(C_BOOT_READY);
-  assert(which == 4, "controlAddress: unknown control word");
-  return control(C_METADATA_APPLIED);
+  const offset = controlOffset(which);
+  assert(offset != 0, "controlAddress: unknown control word");
+  return control(offset);
 }
 
 export function shardArenaAddress(shard: u32): usize {
@@ -78,32 +73,15 @@ export function shardStorageSize(): u32 {
   return field(D_STORAGE_SIZE);
 }
 
-// 0 frames sent, 1 frames received, 2 open client connections, 3 client connections accepted, 4 client
-// requests, 5 requests answered with a non-zero status, 6 evictions, 7/8 segments removed by retention for expiry /
-// size, 9/10 their bytes, 11 retention passes, 12 failed logins, 13 logins the throttle refused or connections it
-// closed, 14 sessions ended by revocation (u64 each).
+// The u64 counter a METRIC_* selector (assembly/layout.ts) names in `shard`'s metrics block.
 export function metricsAddress(shard: u32, which: u32): usize {
-  let offset: u32 = M_FRAMES_SENT;
-  if (which == 1) offset = M_FRAMES_RECEIVED;
-  else if (which == 2) offset = M_CLIENTS_OPEN;
-  else if (which == 3) offset = M_CLIENTS_TOTAL;
-  else if (which == 4) offset = M_REQUESTS;
-  else if (which == 5) offset = M_REQUEST_ERRORS;
-  else if (which == 6) offset = M_EVICTIONS;
-  else if (which == 7) offset = M_RETENTION_SEGMENTS_EXPIRY;
-  else if (which == 8) offset = M_RETENTION_SEGMENTS_SIZE;
-  else if (which == 9) offset = M_RETENTION_BYTES_EXPIRY;
-  else if (which == 10) offset = M_RETENTION_BYTES_SIZE;
-  else if (which == 11) offset = M_RETENTION_PASSES;
-  else if (which == 12) offset = M_LOGIN_FAILURES;
-  else if (which == 13) offset = M_LOGINS_THROTTLED;
-  else if (which == 14) offset = M_SESSIONS_REVOKED;
-  else assert(which == 0, "metricsAddress: unknown metric");
-  return shardMetrics(shard) + offset;
+  const offset = metricOffset(which);
+  assert(offset >= 0, "metricsAddress: unknown metric");
+  return shardMetrics(shard) + <usize>offset;
 }
 
-// The host mailbox's counter `which` (0 backlog bytes, 1 backlog messages, 2 waits, 3 µs waited) for what `shard`
-// sends to `target`.
+// The host mailbox's counter `which` (a MAILBOX_* selector: backlog bytes and messages, waits, µs waited) for what
+// `shard` sends to `target`.
 export function mailboxMetricAddress(shard: u32, target: u32, which: u32): usize {
   assert(target < shardCount() && which < MAILBOX_METRICS, "mailboxMetricAddress: unknown target or metric");
   return shardMetrics(shard) + METRICS_STRIDE + ((<usize>target * MAILBOX_METRICS + which) << 3);

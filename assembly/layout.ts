@@ -35,6 +35,12 @@ export const C_BOOT_GO: u32 = 256; // set by the main thread once every shard in
 export const C_BOOT_READY: u32 = 320; // shards that passed the mesh check
 export const C_METADATA_APPLIED: u32 = 384; // u64: the last metadata op shard 0 applied (others catch up to it)
 export const CONTROL_BLOCK_SIZE: u32 = 1024;
+// Selectors of controlAddress(which): hosts name control words by these, never by offset.
+export const CONTROL_SHUTDOWN: u32 = 0;
+export const CONTROL_INSTANTIATED: u32 = 1;
+export const CONTROL_GO: u32 = 2;
+export const CONTROL_READY: u32 = 3;
+export const CONTROL_METADATA_APPLIED: u32 = 4;
 
 // Per-shard control line (64 bytes each) at D_SHARD_CTL_BASE + shard * SHARD_CTL_SIZE.
 export const SHARD_CTL_SIZE: u32 = 64;
@@ -73,6 +79,62 @@ export const METRICS_STRIDE: u32 = 704; // the fixed part; the per-target table 
 // messages queued (gauges), producers that waited for it to drain and the microseconds they waited (counters).
 export const MAILBOX_METRICS: u32 = 4;
 export const MAILBOX_METRICS_BYTES: u32 = MAILBOX_METRICS * 8;
+// Selectors of mailboxMetricAddress(shard, target, which), in table order.
+export const MAILBOX_BACKLOG_BYTES: u32 = 0;
+export const MAILBOX_BACKLOG_MESSAGES: u32 = 1;
+export const MAILBOX_WAITS: u32 = 2;
+export const MAILBOX_WAIT_MICROS: u32 = 3;
+
+// Selectors of metricsAddress(shard, which): hosts name metrics by these, never by offset (metricOffset maps them).
+export const METRIC_FRAMES_SENT: u32 = 0;
+export const METRIC_FRAMES_RECEIVED: u32 = 1;
+export const METRIC_CLIENTS_OPEN: u32 = 2;
+export const METRIC_CLIENTS_TOTAL: u32 = 3;
+export const METRIC_REQUESTS: u32 = 4;
+export const METRIC_REQUEST_ERRORS: u32 = 5;
+export const METRIC_EVICTIONS: u32 = 6;
+export const METRIC_RETENTION_SEGMENTS_EXPIRY: u32 = 7;
+export const METRIC_RETENTION_SEGMENTS_SIZE: u32 = 8;
+export const METRIC_RETENTION_BYTES_EXPIRY: u32 = 9;
+export const METRIC_RETENTION_BYTES_SIZE: u32 = 10;
+export const METRIC_RETENTION_PASSES: u32 = 11;
+export const METRIC_LOGIN_FAILURES: u32 = 12;
+export const METRIC_LOGINS_THROTTLED: u32 = 13;
+export const METRIC_SESSIONS_REVOKED: u32 = 14;
+
+// The offset in a shard's metrics block of selector `which`, or -1 for an unknown selector.
+export function metricOffset(which: u32): i32 {
+  switch (which) {
+    case METRIC_FRAMES_SENT: return <i32>M_FRAMES_SENT;
+    case METRIC_FRAMES_RECEIVED: return <i32>M_FRAMES_RECEIVED;
+    case METRIC_CLIENTS_OPEN: return <i32>M_CLIENTS_OPEN;
+    case METRIC_CLIENTS_TOTAL: return <i32>M_CLIENTS_TOTAL;
+    case METRIC_REQUESTS: return <i32>M_REQUESTS;
+    case METRIC_REQUEST_ERRORS: return <i32>M_REQUEST_ERRORS;
+    case METRIC_EVICTIONS: return <i32>M_EVICTIONS;
+    case METRIC_RETENTION_SEGMENTS_EXPIRY: return <i32>M_RETENTION_SEGMENTS_EXPIRY;
+    case METRIC_RETENTION_SEGMENTS_SIZE: return <i32>M_RETENTION_SEGMENTS_SIZE;
+    case METRIC_RETENTION_BYTES_EXPIRY: return <i32>M_RETENTION_BYTES_EXPIRY;
+    case METRIC_RETENTION_BYTES_SIZE: return <i32>M_RETENTION_BYTES_SIZE;
+    case METRIC_RETENTION_PASSES: return <i32>M_RETENTION_PASSES;
+    case METRIC_LOGIN_FAILURES: return <i32>M_LOGIN_FAILURES;
+    case METRIC_LOGINS_THROTTLED: return <i32>M_LOGINS_THROTTLED;
+    case METRIC_SESSIONS_REVOKED: return <i32>M_SESSIONS_REVOKED;
+    default: return -1;
+  }
+}
+
+// The address of control word `which` (a CONTROL_* selector), or 0 for an unknown selector.
+export function controlOffset(which: u32): u32 {
+  switch (which) {
+    case CONTROL_SHUTDOWN: return C_SHUTDOWN;
+    case CONTROL_INSTANTIATED: return C_BOOT_INSTANTIATED;
+    case CONTROL_GO: return C_BOOT_GO;
+    case CONTROL_READY: return C_BOOT_READY;
+    case CONTROL_METADATA_APPLIED: return C_METADATA_APPLIED;
+    default: return 0;
+  }
+}
 
 let descriptor: usize = 0;
 

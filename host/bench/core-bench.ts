@@ -5,11 +5,12 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { checkWaitCanary, compileCore, instantiateCore, sharedMemory } from '../shared/core.js';
+import { checkWaitCanary, sharedMemory } from '../shared/core.js';
+import { compileCore, coreInstantiator, instantiateCore } from '../node/core-file.js';
 import { createMeshMemory } from '../shared/layout.js';
-import { defaultCoreWasm, repoRoot } from '../shared/paths.js';
+import { defaultCoreWasm, repoRoot } from '../node/paths.js';
 import { allowedCpus } from '../node/cpu.js';
-import { freePort } from '../shared/net.js';
+import { freePort } from '../node/free-port.js';
 
 const REPEAT = 3;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -41,7 +42,7 @@ function runWorker(job: Record<string, unknown>, transfer: unknown[] = []): { re
 }
 
 async function ringRun(module: WebAssembly.Module, frameLen: number, count: number, transport: 'ring' | 'post'): Promise<{ fps: number; bad: number }> {
-  const { memory, core } = await createMeshMemory(module, defaultCoreWasm, {
+  const { memory, core } = await createMeshMemory(module, coreInstantiator(defaultCoreWasm), {
     shards: 2, inboxCapacity: 1024, replyCapacity: 1024, slotSize: 256, arenaSize: 1 << 16, scratchSize: 1 << 12,
   });
   const ring = core.ringAddress(0, 1, 0);

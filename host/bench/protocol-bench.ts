@@ -9,8 +9,8 @@ import path from 'node:path';
 import { IggyClient } from '../client/client.js';
 import { buildBatch } from '../client/batch.js';
 import * as req from '../client/requests.js';
-import { repoRoot } from '../shared/paths.js';
-import { freePort } from '../shared/net.js';
+import { repoRoot } from '../node/paths.js';
+import { freePort } from '../node/free-port.js';
 
 interface Options {
   address: string | null;

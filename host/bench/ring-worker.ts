@@ -1,7 +1,8 @@
 // One side of the ring benchmark: a pinned worker that either produces or consumes `count` frames, entirely
 // inside wasm (benchProduce / benchConsume), or does the same over a MessagePort for the postMessage baseline.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { checkWaitCanary, instantiateCore } from '../shared/core.js';
+import { checkWaitCanary } from '../shared/core.js';
+import { instantiateCore } from '../node/core-file.js';
 import { pinCurrentThread } from '../node/cpu.js';
 
 interface RingJob {

@@ -3,9 +3,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { CoreOwners } from '../shared/core-abi.generated.js';
 import { userError } from '../shared/errors.js';
 
-export const MAX_SHARDS = 0xffff - 1; // shard ids are u16 and 0xffff means "no owner"
+export const MAX_SHARDS = CoreOwners.OWNER_NONE - 1; // shard ids are u16 and OWNER_NONE (0xffff) means "no owner"
 
 // CPUs this process may run on, captured before any thread is pinned.
 export function allowedCpus(): number[] {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { userError } from '../shared/errors.js';
-import { CTL, SHARD_STATE_NAMES } from '../shared/layout.js';
+import { CTL, METRIC, SHARD_STATE_NAMES } from '../shared/layout.js';
 import { parseAddress } from './config.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -24,8 +24,8 @@ export function healthBody(supervisor: Supervisor) {
     tid: mesh.ctl(s.id, CTL.tid),
     mesh_peers_ok: mesh.ctl(s.id, CTL.meshOk),
     heartbeat: mesh.ctl(s.id, CTL.heartbeat) >>> 0,
-    frames_sent: Number(mesh.counter(mesh.core.metricsAddress(s.id, 0))),
-    frames_received: Number(mesh.counter(mesh.core.metricsAddress(s.id, 1))),
+    frames_sent: Number(mesh.metric(s.id, METRIC.framesSent)),
+    frames_received: Number(mesh.metric(s.id, METRIC.framesReceived)),
   }));
   const allAlive = shards.every((s) => s.alive);
   // Storage conditions the shards reported: the server serves, but not everything it holds (see README, /health).

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ShardlogError, describeError, userError } from '../shared/errors.js';
 import { ShutdownReason, SHUTDOWN_REASON_NAMES } from '../shared/layout.js';
 import { logger, setLogLevel } from '../shared/log.js';
-import { defaultCoreWasm, repoRoot } from '../shared/paths.js';
+import { defaultCoreWasm, repoRoot } from './paths.js';
 import { helpText, parseConfig, sourceOf, type ServerConfig } from './config.js';
 import { allowedCpus, resolveShardCpus } from './cpu.js';
 import { parseFaults } from './faults.js';

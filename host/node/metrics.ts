@@ -13,7 +13,6 @@ export function createMetricsRegistry(
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const shards = Array.from({ length: mesh.shards }, (_, i) => i);
-  const { core } = mesh;
 
   new client.Counter({
     name: 'frame_drops_total',
@@ -26,7 +25,7 @@ export function createMetricsRegistry(
         // The family is always present; other pairs appear after their first drop (as in Iggy).
         this.inc({ shard: String(shard), variant: 'consensus', reason: 'full' }, 0);
         DROP_VARIANTS.forEach((variant, v) => DROP_REASONS.forEach((reason, r) => {
-          const value = Number(mesh.counter(core.dropCounterAddress(shard, v, r)));
+          const value = Number(mesh.drops(shard, v, r));
           if (value > 0) this.inc({ shard: String(shard), variant, reason }, value);
         }));
       }
@@ -37,7 +36,7 @@ export function createMetricsRegistry(
     name, help, labelNames: ['shard'], registers: [registry],
     collect() {
       this.reset();
-      for (const shard of shards) this.inc({ shard: String(shard) }, Number(mesh.counter(core.metricsAddress(shard, which))));
+      for (const shard of shards) this.inc({ shard: String(shard) }, Number(mesh.metric(shard, which)));
     },
   });
   perShardCounter('shard_frames_sent_total', 'Frames a shard put into rings', METRIC.framesSent);
@@ -54,8 +53,8 @@ export function createMetricsRegistry(
     collect() {
       this.reset();
       for (const shard of shards) {
-        this.inc({ shard: String(shard), reason: 'expiry' }, Number(mesh.counter(core.metricsAddress(shard, expiry))));
-        this.inc({ shard: String(shard), reason: 'size' }, Number(mesh.counter(core.metricsAddress(shard, size))));
+        this.inc({ shard: String(shard), reason: 'expiry' }, Number(mesh.metric(shard, expiry)));
+        this.inc({ shard: String(shard), reason: 'size' }, Number(mesh.metric(shard, size)));
       }
     },
   });
@@ -73,7 +72,7 @@ export function createMetricsRegistry(
     labelNames: ['shard'],
     registers: [registry],
     collect() {
-      for (const shard of shards) this.set({ shard: String(shard) }, Number(mesh.counter(core.metricsAddress(shard, METRIC.clientsOpen))));
+      for (const shard of shards) this.set({ shard: String(shard) }, Number(mesh.metric(shard, METRIC.clientsOpen)));
     },
   });
 
@@ -84,7 +83,7 @@ export function createMetricsRegistry(
     registers: [registry],
     collect() {
       for (const dst of shards) for (const src of shards) for (const [lane, name] of LANES.entries()) {
-        this.set({ shard: String(dst), from: String(src), lane: name }, core.ringDepth(core.ringAddress(src, dst, lane)));
+        this.set({ shard: String(dst), from: String(src), lane: name }, mesh.ringDepth(src, dst, lane));
       }
     },
   });
@@ -95,7 +94,7 @@ export function createMetricsRegistry(
     labelNames: ['lane'],
     registers: [registry],
     collect() {
-      for (const [lane, name] of LANES.entries()) this.set({ lane: name }, core.ringCapacity(core.ringAddress(0, 0, lane)));
+      for (const [lane, name] of LANES.entries()) this.set({ lane: name }, mesh.ringCapacity(lane));
     },
   });
 
@@ -106,7 +105,7 @@ export function createMetricsRegistry(
     for (const shard of shards) for (const target of shards) {
       if (target === shard) continue;
       const labels = { shard: String(shard), target: String(target) };
-      const v = value(mesh.counter(core.mailboxMetricAddress(shard, target, which)));
+      const v = value(mesh.mailboxMetric(shard, target, which));
       if (this instanceof client.Counter) this.inc(labels, v);
       else this.set(labels, v);
     }

@@ -4,7 +4,8 @@
 // Then the loop: drain inbound frames, publish, and sleep on the doorbell with Atomics.waitAsync so the thread's
 // event loop stays free for its sockets.
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkWaitCanary, instantiateCore, type CoreExports } from '../shared/core.js';
+import { checkWaitCanary, type CoreExports } from '../shared/core.js';
+import { instantiateCore } from './core-file.js';
 import { CONTROL, CTL, DESCRIPTOR_BASE, ShardState } from '../shared/layout.js';
 import { F, Lifecycle, Variant } from '../shared/frames.js';
 import { logger, setLogLevel, type Level } from '../shared/log.js';

@@ -3,7 +3,8 @@
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkWaitCanary, compileCore, type CoreExports } from '../shared/core.js';
+import { checkWaitCanary, type CoreExports } from '../shared/core.js';
+import { compileCore, coreInstantiator } from './core-file.js';
 import { userError } from '../shared/errors.js';
 import { CONTROL, CTL, MeshView, SHUTDOWN_REASON_NAMES, ShardState, ShutdownReason, createMeshMemory } from '../shared/layout.js';
 import { logger } from '../shared/log.js';
@@ -80,7 +81,7 @@ export class Supervisor {
   async boot(): Promise<void> {
     const { config, cpus, wasmFile } = this.options;
     const module = await compileCore(wasmFile);
-    const { memory, core, totalBytes } = await createMeshMemory(module, wasmFile, {
+    const { memory, core, totalBytes } = await createMeshMemory(module, coreInstantiator(wasmFile), {
       shards: cpus.length,
       inboxCapacity: config.inboxCapacity,
       replyCapacity: config.replyInboxCapacity,

@@ -1,6 +1,7 @@
 // The shared memory of one process: planned by the core (layoutPlan), sized and created here, then initialised
 // once by the main thread (layoutInit) before any shard starts. Addresses are read back from the core.
-import { type CoreExports, WASM_PAGE, instantiateCore, sharedMemory } from './core.js';
+import { type CoreExports, type CoreInstantiate, WASM_PAGE, sharedMemory } from './core.js';
+import { CoreLayout as L } from './core-abi.generated.js';
 import { userError } from './errors.js';
 
 export const DESCRIPTOR_BASE = WASM_PAGE; // static data of the module stays below 64 KiB (checked at boot)
@@ -16,34 +17,42 @@ export interface LayoutOptions {
   storageSize?: number; // per shard, for the storage layer (host/node/io); 0 when the process stores nothing
 }
 
-// Word indices inside a shard's 64-byte control line (assembly/layout.ts S_*, divided by 4).
+// Word indices inside a shard's 64-byte control line (the core's S_* byte offsets, divided by 4).
 export const CTL = {
-  doorbell: 0,
-  sleeping: 1,
-  heartbeat: 2,
-  state: 3,
-  cpu: 4,
-  tid: 5,
-  meshOk: 6,
-  canary: 7,
-  loops: 8,
+  doorbell: L.S_DOORBELL >> 2,
+  sleeping: L.S_SLEEPING >> 2,
+  heartbeat: L.S_HEARTBEAT >> 2,
+  state: L.S_STATE >> 2,
+  cpu: L.S_CPU >> 2,
+  tid: L.S_TID >> 2,
+  meshOk: L.S_MESH_OK >> 2,
+  canary: L.S_CANARY >> 2,
+  loops: L.S_LOOPS >> 2,
 } as const;
 
 export const ShardState = { init: 0, instantiated: 1, running: 2, stopping: 3, stopped: 4, failed: 5 } as const;
 export const SHARD_STATE_NAMES = ['init', 'instantiated', 'running', 'stopping', 'stopped', 'failed'];
 
-// Per-shard u64 metrics (index for CoreExports.metricsAddress).
+// Per-shard u64 metrics (the core's METRIC_* selectors of CoreExports.metricsAddress).
 export const METRIC = {
-  framesSent: 0, framesReceived: 1, clientsOpen: 2, clientsTotal: 3, requests: 4, requestErrors: 5, evictions: 6,
-  retentionSegmentsExpiry: 7, retentionSegmentsSize: 8, retentionBytesExpiry: 9, retentionBytesSize: 10, retentionPasses: 11,
-  loginFailures: 12, loginsThrottled: 13, sessionsRevoked: 14,
+  framesSent: L.METRIC_FRAMES_SENT, framesReceived: L.METRIC_FRAMES_RECEIVED, clientsOpen: L.METRIC_CLIENTS_OPEN,
+  clientsTotal: L.METRIC_CLIENTS_TOTAL, requests: L.METRIC_REQUESTS, requestErrors: L.METRIC_REQUEST_ERRORS, evictions: L.METRIC_EVICTIONS,
+  retentionSegmentsExpiry: L.METRIC_RETENTION_SEGMENTS_EXPIRY, retentionSegmentsSize: L.METRIC_RETENTION_SEGMENTS_SIZE,
+  retentionBytesExpiry: L.METRIC_RETENTION_BYTES_EXPIRY, retentionBytesSize: L.METRIC_RETENTION_BYTES_SIZE,
+  retentionPasses: L.METRIC_RETENTION_PASSES, loginFailures: L.METRIC_LOGIN_FAILURES, loginsThrottled: L.METRIC_LOGINS_THROTTLED,
+  sessionsRevoked: L.METRIC_SESSIONS_REVOKED,
 } as const;
 
-// Per-shard, per-target counters of the host mailbox (index for CoreExports.mailboxMetricAddress).
-export const MAILBOX_METRIC = { backlogBytes: 0, backlogMessages: 1, waits: 2, waitMicros: 3 } as const;
+// Per-shard, per-target counters of the host mailbox (the core's MAILBOX_* selectors of CoreExports.mailboxMetricAddress).
+export const MAILBOX_METRIC = {
+  backlogBytes: L.MAILBOX_BACKLOG_BYTES, backlogMessages: L.MAILBOX_BACKLOG_MESSAGES, waits: L.MAILBOX_WAITS, waitMicros: L.MAILBOX_WAIT_MICROS,
+} as const;
 
-// Control words (index for CoreExports.controlAddress).
-export const CONTROL = { shutdown: 0, instantiated: 1, go: 2, ready: 3, metadataApplied: 4 } as const;
+// Control words (the core's CONTROL_* selectors of CoreExports.controlAddress).
+export const CONTROL = {
+  shutdown: L.CONTROL_SHUTDOWN, instantiated: L.CONTROL_INSTANTIATED, go: L.CONTROL_GO, ready: L.CONTROL_READY,
+  metadataApplied: L.CONTROL_METADATA_APPLIED,
+} as const;
 
 // Shutdown reasons stored in the shutdown word (first one wins).
 export const ShutdownReason = { signal: 1, shardFailed: 2, spawnFailed: 3, watchdog: 4, bootFailed: 5 } as const;
@@ -53,14 +62,15 @@ export const SHUTDOWN_REASON_NAMES: Record<number, string> = {
 
 // Builds the memory for `options`: a throwaway instance over two pages computes the plan, then the real memory
 // is created at exactly that size (never grown: views over a grown SharedArrayBuffer keep the old length).
-export async function createMeshMemory(module: WebAssembly.Module, wasmFile: string, options: LayoutOptions): Promise<{ memory: WebAssembly.Memory; core: CoreExports; totalBytes: number }> {
-  const probe = await instantiateCore(module, sharedMemory(2 * WASM_PAGE), wasmFile);
+// `instantiate` comes from the host (host/node/core-file.ts coreInstantiator for a file).
+export async function createMeshMemory(module: WebAssembly.Module, instantiate: CoreInstantiate, options: LayoutOptions): Promise<{ memory: WebAssembly.Memory; core: CoreExports; totalBytes: number }> {
+  const probe = await instantiate(module, sharedMemory(2 * WASM_PAGE));
   if (probe.staticDataEnd() > DESCRIPTOR_BASE) {
     throw new Error(`core.wasm static data ends at ${probe.staticDataEnd()}, above the descriptor at ${DESCRIPTOR_BASE}`);
   }
   const totalBytes = plan(probe, options);
   const memory = sharedMemory(totalBytes);
-  const core = await instantiateCore(module, memory, wasmFile);
+  const core = await instantiate(module, memory);
   plan(core, options);
   core.layoutInit(DESCRIPTOR_BASE);
   return { memory, core, totalBytes };
@@ -104,5 +114,30 @@ export class MeshView {
 
   counter(address: number): bigint {
     return Atomics.load(this.u64, address >> 3);
+  }
+
+  // `shard`'s counter of a METRIC selector.
+  metric(shard: number, which: number): bigint {
+    return this.counter(this.core.metricsAddress(shard, which));
+  }
+
+  // Frames `shard` dropped, of a drop variant for a drop reason (frame_drops_total).
+  drops(shard: number, variant: number, reason: number): bigint {
+    return this.counter(this.core.dropCounterAddress(shard, variant, reason));
+  }
+
+  // `shard`'s mailbox counter (a MAILBOX_METRIC selector) towards `target`.
+  mailboxMetric(shard: number, target: number, which: number): bigint {
+    return this.counter(this.core.mailboxMetricAddress(shard, target, which));
+  }
+
+  // Occupied slots of the ring from `src` into `dst` on `lane`, as last published by both ends.
+  ringDepth(src: number, dst: number, lane: number): number {
+    return this.core.ringDepth(this.core.ringAddress(src, dst, lane));
+  }
+
+  // Slots of every ring on `lane` (all pairs have the same).
+  ringCapacity(lane: number): number {
+    return this.core.ringCapacity(this.core.ringAddress(0, 0, lane));
   }
 }

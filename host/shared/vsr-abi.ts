@@ -1,47 +1,17 @@
 // The VSR part of core.wasm's ABI, typed for hosts (server, simulator, visualiser). No Node-only imports here:
-// the browser visualiser loads this file too. Mirrors assembly/vsr/{constants,header,api}.ts.
-
-// Raw exports of the VSR ABI (u64 parameters are BigInt; ops come back as f64 numbers).
+// the browser visualiser loads this file too. Every value comes from core-abi.generated.ts (made from assembly/ at
+// build time); this file only gives the hosts' names to the ones they use.
 import { ShardlogError } from './errors.js';
-export interface VsrExports {
-  __arena_init(base: number, size: number): void;
-  __arena_used(): number;
-  staticDataEnd(): number;
-  vsrCreate(cluster: bigint, group: bigint, replica: number, replicaCount: number, slots: number, clientsMax: number): number;
-  vsrRelease(handle: number): void;
-  vsrInboxPtr(handle: number): number;
-  vsrOnMessage(handle: number, ptr: number, length: number): void;
-  vsrOnTick(handle: number): void;
-  vsrOnJournalWriteDone(handle: number, op: bigint, checksum: bigint): void;
-  vsrOnJournalRead(handle: number, op: bigint, to: number, ptr: number, length: number): void;
-  vsrOutboxPtr(handle: number): number;
-  vsrOutboxLen(handle: number): number;
-  vsrOutboxClear(handle: number): void;
-  vsrRecoverBegin(handle: number, view: number, logView: number, commit: bigint, commitChecksum: bigint,
-    logHead: bigint, logHeadChecksum: bigint): void;
-  vsrRecoverPrepare(handle: number, op: bigint, ptr: number, length: number, headerPtr: number, headerLength: number): void;
-  vsrRecoverFrom(handle: number, op: bigint, checksum: bigint): void;
-  vsrRecoverEnd(handle: number): number; // RecoveryVerdict
-  vsrRecoveryLostFrom(handle: number): number;
-  vsrRecoveryLostTo(handle: number): number;
-  vsrStatus(handle: number): number;
-  vsrView(handle: number): number;
-  vsrLogView(handle: number): number;
-  vsrIsPrimary(handle: number): number;
-  vsrOp(handle: number): number;
-  vsrCommitMin(handle: number): number;
-  vsrCommitMax(handle: number): number;
-  vsrViewChanges(handle: number): number;
-  vsrDeadlocks(handle: number): number;
-  vsrMessagesRejected(handle: number): number;
-  vsrDebugMerge(handle: number): number;
-  vsrDebugSlot(handle: number, op: bigint): number;
-  vsrDebugSetQuorumOverride(n: number): void;
-  vsrSealMessage(ptr: number): void;
-  vsrVerifyMessage(ptr: number, length: number): number;
-  vsrChecksum(ptr: number, length: number): bigint;
-  metadataGroupId(): bigint; // assembly/router.ts METADATA_GROUP (1 << 63): the metadata group's id, pinned to shard 0
-}
+import { namesByValue } from './abi-names.js';
+import {
+  CoreVsrConstants, CoreVsrHeader, CoreVsrOutbox, type CoreExports, type CoreRawExports,
+} from './core-abi.generated.js';
+
+type VsrName = Extract<keyof CoreRawExports, `vsr${string}`> | '__arena_init' | '__arena_used' | 'staticDataEnd' | 'metadataGroupId';
+
+// The exports a VSR host calls, callable on a bindings instance (instantiateCore) or a bare one (instantiateVsr):
+// u64 parameters are BigInt, ops come back as f64 numbers, a bool result is a boolean or 0 | 1 (test it for truth).
+export type VsrExports = { [K in VsrName]: CoreExports[K] | CoreRawExports[K] };
 
 // A trap inside the core (a failed assert) surfaces as this error, with the core's message.
 export class CoreAbort extends Error {}
@@ -67,26 +37,37 @@ export function instantiateVsr(module: WebAssembly.Module, memory: WebAssembly.M
   return instance.exports as unknown as VsrExports;
 }
 
-export const HEADER_SIZE = 256;
-export const BODY_MAX = 256;
-// assembly/vsr/constants.ts: the core's inbox (a DoViewChange / StartView with SUFFIX_HEADERS_MAX = 64 headers),
-// and the prepares in flight at a primary before it queues requests.
-export const MESSAGE_MAX = HEADER_SIZE + 64 * HEADER_SIZE;
-export const PIPELINE_MAX = 32;
+export const HEADER_SIZE = CoreVsrConstants.HEADER_SIZE;
+export const BODY_MAX = CoreVsrConstants.BODY_MAX;
+export const PIPELINE_MAX = CoreVsrConstants.PIPELINE_MAX;
+// The core's inbox: a DoViewChange / StartView with SUFFIX_HEADERS_MAX headers.
+export const MESSAGE_MAX = CoreVsrConstants.MESSAGE_MAX;
 
 export const Command = {
-  Request: 5, Prepare: 6, PrepareOk: 7, Reply: 8, Commit: 9, StartViewChange: 10, DoViewChange: 11,
-  StartView: 12, RequestStartView: 17, RequestPrepares: 18, RepairPrepare: 19,
+  Request: CoreVsrConstants.CMD_REQUEST, Prepare: CoreVsrConstants.CMD_PREPARE, PrepareOk: CoreVsrConstants.CMD_PREPARE_OK,
+  Reply: CoreVsrConstants.CMD_REPLY, Commit: CoreVsrConstants.CMD_COMMIT, StartViewChange: CoreVsrConstants.CMD_START_VIEW_CHANGE,
+  DoViewChange: CoreVsrConstants.CMD_DO_VIEW_CHANGE, StartView: CoreVsrConstants.CMD_START_VIEW,
+  RequestStartView: CoreVsrConstants.CMD_REQUEST_START_VIEW, RequestPrepares: CoreVsrConstants.CMD_REQUEST_PREPARES,
+  RepairPrepare: CoreVsrConstants.CMD_REPAIR_PREPARE,
 } as const;
 
-export const Status = { Normal: 0, ViewChange: 1, Recovering: 2 } as const;
+export const Status = {
+  Normal: CoreVsrConstants.STATUS_NORMAL, ViewChange: CoreVsrConstants.STATUS_VIEW_CHANGE, Recovering: CoreVsrConstants.STATUS_RECOVERING,
+} as const;
 
-export const Action = { Send: 1, Reply: 2, JournalWrite: 3, Commit: 4, Persist: 5, JournalRead: 6, JournalWriteHeader: 7 } as const;
+export const Action = {
+  Send: CoreVsrConstants.ACTION_SEND, Reply: CoreVsrConstants.ACTION_REPLY, JournalWrite: CoreVsrConstants.ACTION_JOURNAL_WRITE,
+  Commit: CoreVsrConstants.ACTION_COMMIT, Persist: CoreVsrConstants.ACTION_PERSIST, JournalRead: CoreVsrConstants.ACTION_JOURNAL_READ,
+  JournalWriteHeader: CoreVsrConstants.ACTION_JOURNAL_WRITE_HEADER,
+} as const;
 
-export const Operation = { Register: 1, App: 128 } as const;
+// App is the simulator's opaque application operation (any value above Register works; the core never reads it).
+export const Operation = { Register: CoreVsrConstants.OP_REGISTER, App: 128 } as const;
 
-// vsrRecoverEnd's verdict (assembly/vsr/constants.ts RECOVERY_*). Only a single replica refuses.
-export const RecoveryVerdict = { Ok: 0, Lost: 1, Diverged: 2 } as const;
+// vsrRecoverEnd's verdict. Only a single replica refuses.
+export const RecoveryVerdict = {
+  Ok: CoreVsrConstants.RECOVERY_OK, Lost: CoreVsrConstants.RECOVERY_LOST, Diverged: CoreVsrConstants.RECOVERY_DIVERGED,
+} as const;
 
 // A single replica that refused to start: its journal lacks ops it may have acknowledged (RecoveryLostOps), or
 // holds another prepare than the one its superblock recorded as committed (RecoveryDiverged). No peer can
@@ -113,22 +94,32 @@ export function recoveryRefusal(core: VsrExports, handle: number, verdict: numbe
     `group ${group}: ${ops} may have been acknowledged and are missing or corrupt in the journal; a single replica cannot repair them, refusing to start`);
 }
 
-export const ReplyStatus = ['Ok', 'NoSession', 'SessionMismatch', 'RequestTooOld', 'BodyTooLarge'] as const;
-export const REPLY_OK = 0;
-export const REPLY_REQUEST_TOO_OLD = 3;
+// Reply status names by value ('Ok', 'NoSession', 'SessionMismatch', …), from the core's REPLY_* names.
+export const ReplyStatus = namesByValue(CoreVsrConstants, 'REPLY_', 'pascal');
+export const REPLY_OK = CoreVsrConstants.REPLY_OK;
+export const REPLY_NO_SESSION = CoreVsrConstants.REPLY_NO_SESSION;
+export const REPLY_SESSION_MISMATCH = CoreVsrConstants.REPLY_SESSION_MISMATCH;
+export const REPLY_REQUEST_TOO_OLD = CoreVsrConstants.REPLY_REQUEST_TOO_OLD;
 
-// Header offsets the hosts read or write (assembly/vsr/header.ts).
+// Header offsets the hosts read or write: common (H_*), request (R_*), prepare (P_*) and reply (Y_*) fields.
+const V = CoreVsrHeader;
 export const H = {
-  checksum: 0, checksumBody: 16, cluster: 32, size: 48, view: 52, command: 60, replica: 61,
+  checksum: V.H_CHECKSUM, checksumBody: V.H_CHECKSUM_BODY, cluster: V.H_CLUSTER, size: V.H_SIZE, view: V.H_VIEW, command: V.H_COMMAND,
+  replica: V.H_REPLICA,
 } as const;
-export const Req = { client: 128, timestamp: 160, request: 168, operation: 176, session: 184, group: 248 } as const;
-export const Prep = { client: 128, parent: 144, op: 176, commit: 184, request: 200, operation: 208, group: 216, session: 232 } as const;
+export const Req = {
+  client: V.R_CLIENT, timestamp: V.R_TIMESTAMP, request: V.R_REQUEST, operation: V.R_OPERATION, session: V.R_SESSION, group: V.R_GROUP,
+} as const;
+export const Prep = {
+  client: V.P_CLIENT, parent: V.P_PARENT, op: V.P_OP, commit: V.P_COMMIT, request: V.P_REQUEST, operation: V.P_OPERATION, group: V.P_GROUP, session: V.P_SESSION,
+} as const;
 export const Rep = {
-  requestChecksum: 128, context: 144, client: 160, op: 176, commit: 184, request: 200, operation: 208,
-  status: 216, session: 224, group: 232,
+  requestChecksum: V.Y_REQUEST_CHECKSUM, context: V.Y_CONTEXT, client: V.Y_CLIENT, op: V.Y_OP, commit: V.Y_COMMIT, request: V.Y_REQUEST,
+  operation: V.Y_OPERATION, status: V.Y_STATUS, session: V.Y_SESSION, group: V.Y_GROUP,
 } as const;
 
-export const OUTBOX_RECORD_HEADER = 16;
+// An outbox record: kind u32, target u32, payload length u32, then the payload padded to 8 bytes.
+export const OUTBOX_RECORD_HEADER = CoreVsrOutbox.RECORD_HEADER;
 
 // Calls `visit` for each action in the outbox (payload offset into memory), then clears it. `view` spans the
 // instance's memory (create it once: memory never grows).

@@ -4,6 +4,7 @@
 // loses or tears the writes still pending (never one reported done); what they would have overwritten stays, so
 // an op prepared again after a recovery dropped it can be left with its new prepare torn and its OLD header. Bit flips corrupt prepares at rest. The superblock write is atomic
 // and synchronous (the core's persist action is a barrier in front of its later sends).
+import { HEADER_SIZE } from '../shared/vsr-abi.js';
 import { Prng } from './prng.js';
 import type { DiskOptions } from './options.js';
 
@@ -44,7 +45,7 @@ export class Disk {
     const latency = this.prng.between(this.options.latencyMin, Math.max(this.options.latencyMin, this.options.latencyMax));
     this.lastDoneAt = Math.max(this.lastDoneAt, now + latency);
     this.pending.push({ op, checksum, bytes, header: false, doneAt: this.lastDoneAt });
-    this.pending.push({ op, checksum, bytes: bytes.slice(0, 256), header: true, doneAt: this.lastDoneAt });
+    this.pending.push({ op, checksum, bytes: bytes.slice(0, HEADER_SIZE), header: true, doneAt: this.lastDoneAt });
   }
 
   // Rewrites only the redundant header of a prepare already written (a view change confirming it).

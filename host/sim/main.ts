@@ -6,7 +6,8 @@ v8.setFlagsFromString('--no-liftoff'); // Node 20: Liftoff miscompiles wasm atom
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { WASM_PAGE, checkWaitCanary, instantiateCore, sharedMemory } from '../shared/core.js';
+import { WASM_PAGE, checkWaitCanary, sharedMemory } from '../shared/core.js';
+import { instantiateCore } from '../node/core-file.js';
 import { defaultOptions, randomizeOptions, type SimOptions } from './options.js';
 import { Simulator, type SimResult } from './simulator.js';
 

@@ -3,10 +3,10 @@
 // the bus and its disk as the storage. A crash drops the instance (volatile state gone) and tears pending writes;
 // a restart instantiates afresh and replays the disk through the driver's recovery.
 import { instantiateVsr, type RecoveryRefused, type VsrExports } from '../shared/vsr-abi.js';
+import { CoreVsrConstants } from '../shared/core-abi.generated.js';
 import { ReplicaDriver, type JournalWrite, type PersistState, type ReplicaIo } from '../shared/replica-driver.js';
 import { Disk } from './disk.js';
 
-export const CLIENTS_MAX = 64; // client table capacity per replica (the simulator's clients stay far below it)
 export const REPLICA_PAGES = 48; // 3 MiB: static data + arena (log window, DVC store, outbox)
 const ARENA_BASE = 65536;
 
@@ -41,7 +41,7 @@ export class ReplicaNode {
     this.core.__arena_init(ARENA_BASE, REPLICA_PAGES * 65536 - ARENA_BASE);
     this.core.vsrDebugSetQuorumOverride(this.quorumOverride);
     this.driver = ReplicaDriver.create(this.core, memory, {
-      cluster: this.cluster, group: this.group, replica: this.index, replicaCount: this.replicas, slots: this.slots, clientsMax: CLIENTS_MAX,
+      cluster: this.cluster, group: this.group, replica: this.index, replicaCount: this.replicas, slots: this.slots, clientsMax: CoreVsrConstants.CLIENTS_MAX,
     }, this.io(effects));
     this.arenaAfterCreate = this.core.__arena_used() >>> 0;
     this.alive = true;

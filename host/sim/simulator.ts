@@ -5,6 +5,7 @@
 // A run: `ticks` ticks with faults, then faults stop, partitions heal, crashed replicas restart, clients stop
 // issuing new requests, and the cluster must converge (all replicas normal in one view, every op committed
 // everywhere, every client answered) within `settleTicks`.
+import { CoreRouter } from '../shared/core-abi.generated.js';
 import { CoreAbort, Rep, Status, type RecoveryRefused } from '../shared/vsr-abi.js';
 import { Checkers } from './checkers.js';
 import { SimClient } from './clients.js';
@@ -16,7 +17,7 @@ import { Prng } from './prng.js';
 import { ReplicaNode, type Effects } from './replica_node.js';
 
 const CLUSTER = 0x5348_4152_444cn; // "SHARDL"
-const GROUP = 1n << 63n; // the metadata group's id; any group works
+const GROUP = CoreRouter.METADATA_GROUP; // the metadata group's id; any group works
 
 export interface SimResult {
   seed: number;

@@ -1,5 +1,6 @@
 // Builds what the server, tests and benchmarks need:
-//   node host/tools/build.mjs core   -> build/core.wasm (release) + build/core.debug.wasm, raw bindings
+//   node host/tools/build.mjs core   -> build/core.wasm (release) + build/core.debug.wasm, raw bindings, and
+//                                       host/shared/core-abi.generated.ts (host/tools/core-abi.mjs)
 //   node host/tools/build.mjs host   -> dist/ (tsc)
 //   node host/tools/build.mjs all    -> both
 // --if-needed skips a step whose outputs are newer than every source it reads.
@@ -50,14 +51,28 @@ function run(label, command, commandArgs) {
 }
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+const coreSources = () => [newestMtime(path.join(root, 'assembly'), (f) => f.endsWith('.ts')), mtime(path.join(root, 'asconfig.json')),
+  mtime(path.join(root, 'host/tools/core-abi.mjs'))];
+const ABI_MODULE = 'host/shared/core-abi.generated.ts';
+
+// The typed ABI module (constants and signatures of core.wasm) is a build product of assembly/, like core.wasm:
+// host code imports it, so the host step makes it too when it is missing or older than the sources.
+function buildAbiModule() {
+  run('core ABI module', process.execPath, [path.join(root, 'host/tools/core-abi.mjs')]);
+}
 
 if (what === 'core' || what === 'all') {
-  const sources = [newestMtime(path.join(root, 'assembly'), (f) => f.endsWith('.ts')), mtime(path.join(root, 'asconfig.json'))];
+  const sources = coreSources();
   if (!(ifNeeded && upToDate(['build/core.wasm', 'build/core.js', 'build/core.debug.wasm', 'build/core.debug.js'], sources))) {
     run('core.wasm (release)', bin('asc'), ['--config', 'asconfig.json', '--target', 'release']);
     run('core.debug.wasm', bin('asc'), ['--config', 'asconfig.json', '--target', 'debug']);
+    buildAbiModule();
+  } else if (!upToDate([ABI_MODULE], sources)) {
+    buildAbiModule();
   }
 }
+
+if (what === 'host' && !upToDate([ABI_MODULE], coreSources())) buildAbiModule();
 
 if (what === 'host' || what === 'all') {
   const sources = [

@@ -1,7 +1,8 @@
 // A core instance as a shard has it, for the consensus tests: one shared memory with an arena region (the VSR
 // replicas) and a storage region (StorageCore: journal, superblock) side by side.
-import { compileCore, instantiateCore, sharedMemory, type CoreExports } from '../../host/shared/core.js';
-import { defaultCoreWasm } from '../../host/shared/paths.js';
+import { sharedMemory, type CoreExports } from '../../host/shared/core.js';
+import { compileCore, instantiateCore } from '../../host/node/core-file.js';
+import { defaultCoreWasm } from '../../host/node/paths.js';
 import { StorageCore } from '../../host/node/io/storage-core.js';
 import type { VsrExports } from '../../host/shared/vsr-abi.js';
 

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { checkWaitCanary, compileCore, instantiateCore } from '../../host/shared/core.js';
-import { defaultCoreWasm } from '../../host/shared/paths.js';
+import { checkWaitCanary } from '../../host/shared/core.js';
+import { compileCore, instantiateCore } from '../../host/node/core-file.js';
+import { defaultCoreWasm } from '../../host/node/paths.js';
 import { DROP_REASONS, DROP_VARIANTS, FRAME_HEADER, F, Lifecycle, Variant } from '../../host/shared/frames.js';
 import { MAILBOX_METRIC, METRIC } from '../../host/shared/layout.js';
 import { loadMesh } from './core-loader.js';

@@ -5,15 +5,15 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { compileCore } from '../../host/shared/core.js';
+import { compileCore, coreInstantiator } from '../../host/node/core-file.js';
 import { createMeshMemory } from '../../host/shared/layout.js';
-import { defaultCoreWasm } from '../../host/shared/paths.js';
+import { defaultCoreWasm } from '../../host/node/paths.js';
 
 const peer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ring-peer.js');
 
 async function run(jobs: { mode: string; shard: number; peer: number }[], count: number, payload: number, capacity: number) {
   const module = await compileCore(defaultCoreWasm);
-  const { memory } = await createMeshMemory(module, defaultCoreWasm, { shards: 2, inboxCapacity: capacity, replyCapacity: capacity, slotSize: 64, arenaSize: 1 << 16, scratchSize: 4096 });
+  const { memory } = await createMeshMemory(module, coreInstantiator(defaultCoreWasm), { shards: 2, inboxCapacity: capacity, replyCapacity: capacity, slotSize: 64, arenaSize: 1 << 16, scratchSize: 4096 });
   const results = await Promise.all(jobs.map((job) => new Promise<{ bad: number; timeouts: number }>((resolve, reject) => {
     const worker = new Worker(peer, { workerData: { module, memory, wasmFile: defaultCoreWasm, count, payload, waitMs: 5_000, ...job } });
     worker.once('message', resolve);

@@ -10,7 +10,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { ShardlogError } from '../../shared/errors.js';
-import { Operation, ReplyStatus, type VsrExports } from '../../shared/vsr-abi.js';
+import { HEADER_SIZE, Operation, ReplyStatus, type VsrExports } from '../../shared/vsr-abi.js';
 import { PrepareJournal, sealPrepare } from '../io/prepare-journal.js';
 import type { StorageCore } from '../io/storage-core.js';
 import { storageError } from '../io/storage-errors.js';
@@ -21,7 +21,6 @@ import { INTERNAL_CLIENT_KEY, clientKey, decodeDescriptor, encodeDescriptor, typ
 import { readSnapshot, writeSnapshot } from './snapshot-file.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
-const HEADER = 256;
 
 export interface MetadataHooks {
   apply(entry: CommittedOp): ApplyResult;
@@ -230,7 +229,7 @@ export class MetadataLog {
       framed.set(prepare, 4);
       framed.set(body, 4 + prepare.length);
       const entry = sealPrepare(this.sc, p.op, this.lastEntryHeader, framed, p.operation);
-      this.lastEntryHeader = entry.subarray(0, HEADER);
+      this.lastEntryHeader = entry.subarray(0, HEADER_SIZE);
       // One append per group; only a group larger than the staging area is split (each part its own fsync).
       if (bytes + entry.length > this.sc.stagingLen && entries.length > 0) {
         this.journal.append(entries.splice(0));
@@ -305,21 +304,21 @@ export class MetadataLog {
       for (let op = start; op <= last; op++) {
         const entry = journal.read(op);
         if (!entry) throw storageError('MetadataLogCorrupt', journal.file, 0, `op ${op} is missing from the journal`);
-        const n = entry.readUInt32LE(HEADER);
-        const prepare = entry.subarray(HEADER + 4, HEADER + 4 + n);
+        const n = entry.readUInt32LE(HEADER_SIZE);
+        const prepare = entry.subarray(HEADER_SIZE + 4, HEADER_SIZE + 4 + n);
         // The WAL entry is intact (its own checksum passed), so a prepare of another group is not damage: the
         // directory was written by a server that gave the metadata group another id (0 before it took the core's).
-        if (n >= HEADER && readPrepare(prepare).group !== group) {
+        if (n >= HEADER_SIZE && readPrepare(prepare).group !== group) {
           throw storageError('MetadataGroupMismatch', journal.file, 0,
             `op ${op} was prepared by consensus group ${readPrepare(prepare).group}, this server's metadata group is ${group} (the core's METADATA_GROUP): a data directory from a server that used another id; refusing to boot`);
         }
-        bodies.set(op, entry.subarray(HEADER + 4 + n));
+        bodies.set(op, entry.subarray(HEADER_SIZE + 4 + n));
         yield prepare;
       }
     }
     if (from) this.lastCommitChecksum = from.checksum;
     this.group.recover(from, prepares());
-    this.lastEntryHeader = last !== null ? this.journal.read(last)!.subarray(0, HEADER) : null;
+    this.lastEntryHeader = last !== null ? this.journal.read(last)!.subarray(0, HEADER_SIZE) : null;
     const expected = Math.max(from?.op ?? 0, last ?? 0);
     if (this.group.commitNumber !== expected) {
       throw storageError('MetadataLogCorrupt', this.journal.file, 0,

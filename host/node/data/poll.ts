@@ -7,6 +7,7 @@ import type { PollingStrategy } from '../../shared/wire/primitives.js';
 import type { Partition, ReadPlace, StoredBatch } from '../io/partition.js';
 import type { StorageCore } from '../io/storage-core.js';
 import { BATCH_HEADER_BYTES, FRAME_HEADER_BYTES } from './send.js';
+import { CoreJournalBatch as B } from '../../shared/core-abi.generated.js';
 
 export const POLL_REPLY_HEAD_BYTES = 16;
 
@@ -198,7 +199,7 @@ function sliceBatch(
   sc: StorageCore, stored: Uint8Array, from: number, to: number, room: number, atLeastOne: boolean,
 ): { bytes: Uint8Array; count: number } | null {
   const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
-  const frameLength = (at: number) => FRAME_HEADER_BYTES + view.getUint32(at + 32, true) + view.getUint32(at + 36, true);
+  const frameLength = (at: number) => FRAME_HEADER_BYTES + view.getUint32(at + B.F_USER_HEADERS_LEN, true) + view.getUint32(at + B.F_PAYLOAD_LEN, true);
   let first = BATCH_HEADER_BYTES;
   for (let i = 0; i < from; i++) first += frameLength(first);
   let end = first;
@@ -215,8 +216,8 @@ function sliceBatch(
   const out = Buffer.allocUnsafe(length);
   out.set(stored.subarray(0, BATCH_HEADER_BYTES));
   out.set(stored.subarray(first, end), BATCH_HEADER_BYTES);
-  out.writeBigUInt64LE(BigInt(length), 32);
-  out.writeUInt32LE(count, 48);
+  out.writeBigUInt64LE(BigInt(length), B.B_LENGTH);
+  out.writeUInt32LE(count, B.B_COUNT);
   copyInto(sc.u8, sc.staging, out);
   const verdict = sc.core.batchStamp(sc.staging, length, Number(out.readBigUInt64LE(0)), Number(out.readBigUInt64LE(8)),
     Number(out.readBigUInt64LE(16)), sc.scratch, sc.scratchLen, false);

@@ -5,9 +5,10 @@ import { Reader, WireError } from '../../shared/wire/buffer.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { readIdentifier, readPartitioning, type Identifier, type Partitioning } from '../../shared/wire/primitives.js';
 import { MAX_BATCH_BYTES } from '../io/storage-core.js';
+import { CoreJournalBatch as B } from '../../shared/core-abi.generated.js';
 
-export const BATCH_HEADER_BYTES = 256;
-export const FRAME_HEADER_BYTES = 48;
+export const BATCH_HEADER_BYTES = B.BATCH_HEADER;
+export const FRAME_HEADER_BYTES = B.FRAME_HEADER;
 
 // Iggy codes for send limits that codes.ts does not list (core/common/src/error/iggy_error.rs).
 export const SendErrorCode = {
@@ -52,11 +53,11 @@ function checkBatchLayout(batch: Uint8Array, messagesCount: number): void {
     throw new WireError(`SendMessages: ${batch.length} byte(s) after the metadata, a batch header alone is ${BATCH_HEADER_BYTES}`);
   }
   const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  const batchLength = view.getBigUint64(32, true);
+  const batchLength = view.getBigUint64(B.B_LENGTH, true);
   if (batchLength !== BigInt(batch.length)) {
     throw new WireError(`SendMessages: batch_length ${batchLength} but ${batch.length} byte(s) remain in the body`);
   }
-  const count = view.getUint32(48, true);
+  const count = view.getUint32(B.B_COUNT, true);
   if (count === 0 || messagesCount === 0) {
     throw new WireError(`SendMessages: message_count ${count}, messages_count ${messagesCount}: at least one message is required`, ErrorCode.invalidMessagesCount);
   }
@@ -66,8 +67,8 @@ function checkBatchLayout(batch: Uint8Array, messagesCount: number): void {
   if (count > MAX_BATCH_MESSAGES) {
     throw new WireError(`SendMessages: ${count} messages in one batch, at most ${MAX_BATCH_MESSAGES}`, SendErrorCode.tooManyMessages);
   }
-  for (let at = 52; at < BATCH_HEADER_BYTES; at += 4) {
-    if (view.getUint32(at, true) !== 0) throw new WireError(`SendMessages: batch header reserved bytes 52..255 are not zero (byte ${at}..${at + 3})`);
+  for (let at = B.B_RESERVED; at < BATCH_HEADER_BYTES; at += 4) {
+    if (view.getUint32(at, true) !== 0) throw new WireError(`SendMessages: batch header reserved bytes ${B.B_RESERVED}..${BATCH_HEADER_BYTES - 1} are not zero (byte ${at}..${at + 3})`);
   }
   checkFrames(view, count);
 }
@@ -79,13 +80,13 @@ function checkFrames(view: DataView, count: number): void {
     if (view.byteLength - at < FRAME_HEADER_BYTES) {
       throw new WireError(`SendMessages: frame ${i} of ${count} at batch byte ${at}: ${view.byteLength - at} byte(s) left, a frame header is ${FRAME_HEADER_BYTES}`);
     }
-    const offsetDelta = view.getUint32(at + 24, true);
-    const headersLength = view.getUint32(at + 32, true);
-    const payloadLength = view.getUint32(at + 36, true);
+    const offsetDelta = view.getUint32(at + B.F_OFFSET_DELTA, true);
+    const headersLength = view.getUint32(at + B.F_USER_HEADERS_LEN, true);
+    const payloadLength = view.getUint32(at + B.F_PAYLOAD_LEN, true);
     // The server numbers messages by their place in the batch (offset = base_offset + index); a frame claiming
     // another offset_delta would be served under an offset it was not stored at.
     if (offsetDelta !== i) throw new WireError(`SendMessages: frame ${i} at batch byte ${at} has offset_delta ${offsetDelta}, expected ${i}`);
-    if (view.getBigUint64(at + 40, true) !== 0n) throw new WireError(`SendMessages: frame ${i} at batch byte ${at}: reserved bytes 40..47 are not zero`);
+    if (view.getBigUint64(at + B.F_RESERVED, true) !== 0n) throw new WireError(`SendMessages: frame ${i} at batch byte ${at}: reserved bytes ${B.F_RESERVED}..${FRAME_HEADER_BYTES - 1} are not zero`);
     if (payloadLength === 0) throw new WireError(`SendMessages: frame ${i} at batch byte ${at} has an empty payload`, ErrorCode.emptyMessagePayload);
     const frameLength = FRAME_HEADER_BYTES + payloadLength + headersLength;
     if (frameLength > view.byteLength - at) {
@@ -98,9 +99,7 @@ function checkFrames(view: DataView, count: number): void {
   }
 }
 
-const BATCH_OK = 0;
-const BATCH_FRAME_CHECKSUM = 5;
-const BATCH_CHECKSUM = 6;
+const { BATCH_OK, BATCH_FRAME_CHECKSUM, BATCH_CHECKSUM } = B;
 
 // A batch's verdict from the core's checksum verification on append (AppendResult.refused) as the wire status:
 // 0, 4027 (a frame) or 4039 (the batch). The batch passed decodeSendMessages, so no other verdict can reach here.

@@ -7,15 +7,17 @@ import fs from 'node:fs';
 import { SegmentFile } from './segment-file.js';
 import { storageError } from './storage-errors.js';
 import type { StorageCore } from './storage-core.js';
+import { CoreJournalBatch as B, CoreJournalSegment as S } from '../../shared/core-abi.generated.js';
 
-const SCAN_END = 0;
-const BATCH_INCOMPLETE = 1;
-const TAIL_TRUNCATE = 0;
+const { SCAN_END, TAIL_TRUNCATE } = S;
+const { BATCH_INCOMPLETE } = B;
 
+// segmentScan's verdicts (a BATCH_* check of one batch, or a SCAN_* of the sequence), in words.
 export const SCAN_VERDICTS: Record<number, string> = {
-  1: 'incomplete batch', 2: 'bad batch length', 3: 'non-zero reserved bytes', 4: 'frames do not tile the batch',
-  5: 'frame checksum mismatch', 6: 'batch checksum mismatch', 7: 'too many messages', 16: 'offset gap',
-  17: 'timestamp goes backwards',
+  [B.BATCH_INCOMPLETE]: 'incomplete batch', [B.BATCH_BAD_LENGTH]: 'bad batch length', [B.BATCH_BAD_RESERVED]: 'non-zero reserved bytes',
+  [B.BATCH_BAD_FRAMES]: 'frames do not tile the batch', [B.BATCH_FRAME_CHECKSUM]: 'frame checksum mismatch',
+  [B.BATCH_CHECKSUM]: 'batch checksum mismatch', [B.BATCH_TOO_MANY_MESSAGES]: 'too many messages', [S.SCAN_OFFSET_GAP]: 'offset gap',
+  [S.SCAN_TIMESTAMP_BACKWARDS]: 'timestamp goes backwards',
 };
 
 export interface Truncation {

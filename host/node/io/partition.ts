@@ -10,13 +10,11 @@ import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js'
 import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
 import { StorageError, isNoSpace, storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
+import { CoreJournalBatch as B, CoreJournalSegment } from '../../shared/core-abi.generated.js';
 
-const BATCH_OK = 0;
-const BATCH_HEADER_BYTES = 256;
-const BATCH_FRAME_CHECKSUM = 5;
-const BATCH_CHECKSUM = 6;
-const SCAN_END = 0;
-const BATCH_INCOMPLETE = 1;
+const { BATCH_OK, BATCH_FRAME_CHECKSUM, BATCH_CHECKSUM, BATCH_INCOMPLETE } = B;
+const BATCH_HEADER_BYTES = B.BATCH_HEADER;
+const { SCAN_END } = CoreJournalSegment;
 
 export interface PartitionOptions {
   dir: string;
@@ -521,11 +519,11 @@ export class Partition {
       let at = 0;
       let skipped = 0; // bytes of batches before the first wanted one, in this read
       while (at < consumed && !enough && (out.length === 0 || bytes < maxBytes)) {
-        const len = Number(view.getBigUint64(at + 32, true));
+        const len = Number(view.getBigUint64(at + B.B_LENGTH, true));
         const batch: StoredBatch = {
-          baseOffset: Number(view.getBigUint64(at + 8, true)),
-          baseTimestamp: Number(view.getBigUint64(at + 16, true)),
-          count: view.getUint32(at + 48, true),
+          baseOffset: Number(view.getBigUint64(at + B.B_BASE_OFFSET, true)),
+          baseTimestamp: Number(view.getBigUint64(at + B.B_BASE_TIMESTAMP, true)),
+          count: view.getUint32(at + B.B_COUNT, true),
           bytes: EMPTY,
         };
         if (out.length > 0 || wanted(batch)) {

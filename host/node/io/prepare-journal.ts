@@ -11,19 +11,25 @@ import { logger } from '../../shared/log.js';
 import { fsyncDir, mkdirDurably, readFully, writeFully, writeTmpDurably } from './durable-fs.js';
 import { storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
+import { namesByValue } from '../../shared/abi-names.js';
+import { CoreJournalPrepare as P, CoreJournalWal as W, CoreVsrHeader } from '../../shared/core-abi.generated.js';
 
-const HEADER = 256;
-const FILE_HEADER = 4096; // assembly/journal/wal.ts WAL_FILE_HEADER
+const HEADER = P.PREPARE_HEADER;
+const FILE_HEADER = W.WAL_FILE_HEADER;
 const slotAt = (slot: number) => FILE_HEADER + slot * HEADER;
-const WAL_CLEAN = 0;
-const WAL_TRUNCATE = 1;
-const SLOT_NAMES = ['empty', 'valid', 'torn', 'corrupt', 'missing', 'pending'];
+const SLOT_NAMES = namesByValue(W, 'SLOT_', 'snake');
+// Why the core stopped the scan (walReason: a PREPARE_* check of the header, or a REASON_* of the file), in words.
 const REASONS: Record<number, string> = {
-  1: 'not a prepare header', 2: 'bad entry size', 3: 'header checksum mismatch', 4: 'body checksum mismatch',
-  5: 'non-zero reserved checksum bytes', 16: 'fewer than 256 bytes at the end', 17: 'entry runs past the end of the file',
-  18: 'parent checksum does not chain', 19: 'op out of order', 20: 'file shorter than its header slots',
+  [P.PREPARE_BAD_COMMAND]: 'not a prepare header', [P.PREPARE_BAD_SIZE]: 'bad entry size',
+  [P.PREPARE_HEADER_CHECKSUM]: 'header checksum mismatch', [P.PREPARE_BODY_CHECKSUM]: 'body checksum mismatch',
+  [P.PREPARE_NONZERO_RESERVED]: 'non-zero reserved checksum bytes', [W.REASON_SHORT_TAIL]: `fewer than ${HEADER} bytes at the end`,
+  [W.REASON_TORN_ENTRY]: 'entry runs past the end of the file', [W.REASON_PARENT]: 'parent checksum does not chain',
+  [W.REASON_OP_ORDER]: 'op out of order', [W.REASON_SHORT_FILE]: 'file shorter than its header slots',
 };
-const APPEND_ERRORS = ['ok', 'poisoned', 'slot busy', 'op out of order', 'parent does not chain', 'badly sealed prepare'];
+const APPEND_ERRORS: Record<number, string> = {
+  [W.APPEND_OK]: 'ok', [W.APPEND_POISONED]: 'poisoned', [W.APPEND_SLOT_BUSY]: 'slot busy', [W.APPEND_OP_ORDER]: 'op out of order',
+  [W.APPEND_PARENT]: 'parent does not chain', [W.APPEND_BAD_PREPARE]: 'badly sealed prepare',
+};
 
 export interface PrepareJournalOptions {
   dir: string; // the metadata directory
@@ -113,11 +119,11 @@ export class PrepareJournal {
     const verdict = core.walVerdict(region);
     const stopAt = core.walStopAt(region);
     const reason = REASONS[core.walReason(region)] ?? `reason ${core.walReason(region)}`;
-    if (verdict !== WAL_CLEAN && verdict !== WAL_TRUNCATE) {
+    if (verdict !== W.WAL_CLEAN && verdict !== W.WAL_TRUNCATE) {
       throw storageError('JournalHeaderCorrupt', this.file, stopAt, `${this.describeBadSlots()}; log stops at byte ${stopAt} (${reason}): refusing to boot`);
     }
     let truncated: JournalRecovery['truncated'] = null;
-    if (verdict === WAL_TRUNCATE) {
+    if (verdict === W.WAL_TRUNCATE) {
       if ((this.options.onTornTail ?? 'truncate') === 'fail') {
         throw storageError('JournalTornTail', this.file, stopAt, `${size - stopAt} trailing bytes (${reason}); policy: fail`);
       }
@@ -161,7 +167,7 @@ export class PrepareJournal {
     const bad: string[] = [];
     for (let i = 0; i < this.slotCount && bad.length < 8; i++) {
       const state = core.walSlotState(this.region, i);
-      if (state === 3 || state === 4) bad.push(`slot ${i} (header byte ${slotAt(i)}) op ${core.walSlotOp(this.region, i)} ${SLOT_NAMES[state]}`);
+      if (state === W.SLOT_CORRUPT || state === W.SLOT_MISSING) bad.push(`slot ${i} (header byte ${slotAt(i)}) op ${core.walSlotOp(this.region, i)} ${SLOT_NAMES[state]}`);
     }
     return bad.length ? bad.join(', ') : 'no slot detail';
   }
@@ -181,7 +187,7 @@ export class PrepareJournal {
         // Nothing of this group was written; forget what the core reserved by reopening the index from the file.
         this.reloadIndex();
         throw storageError(code === 2 ? 'JournalSlotBusy' : code === 1 ? 'JournalPoisoned' : 'JournalAppendRejected', this.file, start + staged,
-          `op ${new DataView(prepare.buffer, prepare.byteOffset).getBigUint64(176, true)}: ${APPEND_ERRORS[code]}`);
+          `op ${new DataView(prepare.buffer, prepare.byteOffset).getBigUint64(P.H_OP, true)}: ${APPEND_ERRORS[code]}`);
       }
       staged += prepare.length;
     }
@@ -215,7 +221,7 @@ export class PrepareJournal {
       run = [];
     };
     for (const prepare of prepares) {
-      const op = Number(new DataView(prepare.buffer, prepare.byteOffset).getBigUint64(176, true));
+      const op = Number(new DataView(prepare.buffer, prepare.byteOffset).getBigUint64(P.H_OP, true));
       const slot = op % this.slotCount;
       if (run.length === 0 || slot !== runSlot + run.length) { flush(); runSlot = slot; }
       run.push(Buffer.from(prepare.buffer, prepare.byteOffset, HEADER));
@@ -341,9 +347,9 @@ export function sealPrepare(sc: StorageCore, op: number, parent: Uint8Array | nu
   sc.u8.fill(0, at, at + HEADER);
   sc.u8.set(body, at + HEADER);
   const view = new DataView(sc.u8.buffer, at, HEADER);
-  view.setBigUint64(176, BigInt(op), true);
-  view.setUint8(208, operation);
-  if (parent) sc.u8.set(parent.subarray(0, 8), at + 144);
+  view.setBigUint64(P.H_OP, BigInt(op), true);
+  view.setUint8(CoreVsrHeader.P_OPERATION, operation);
+  if (parent) sc.u8.set(parent.subarray(0, 8), at + P.H_PARENT);
   sc.core.prepareSeal(at, size);
   return Buffer.from(sc.u8.slice(at, at + size));
 }

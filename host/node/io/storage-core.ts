@@ -3,10 +3,12 @@
 // (the core never allocates). In the server a shard attaches it to its own instance and its storage region of
 // the process's shared memory (StorageCore.attach); tools and tests load a standalone one (storageCore()).
 import { copyInto } from '../../shared/copy.js';
-import { compileCore, instantiateCore, type CoreExports } from '../../shared/core.js';
-import { defaultCoreWasm } from '../../shared/paths.js';
+import { type CoreExports } from '../../shared/core.js';
+import { compileCore, instantiateCore } from '../core-file.js';
+import { defaultCoreWasm } from '../paths.js';
+import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
 
-export const MAX_BATCH_BYTES = 16 << 20; // assembly/journal/batch.ts
+export const MAX_BATCH_BYTES = CoreJournalBatch.MAX_BATCH_BYTES;
 const MIB = 1 << 20;
 
 export interface StorageCoreOptions {

@@ -6,13 +6,15 @@ import { logger } from '../../shared/log.js';
 import { mkdirDurably, replaceFileDurably, writeFully } from './durable-fs.js';
 import { storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
+import { CoreJournalSuperblock as SB } from '../../shared/core-abi.generated.js';
 
-const RECORD = 100;
-const PAYLOAD = 28;
-const VERDICTS = ['ok', 'empty', 'short', 'bad magic', 'bad version', 'bad payload length', 'checksum mismatch'];
-const PICK_A = 0;
-const PICK_B = 1;
-const PICK_NONE = 2;
+const RECORD = SB.SB_RECORD;
+const PAYLOAD = SB.SB_HEADER; // the payload follows the record's header
+const VERDICTS: Record<number, string> = {
+  [SB.SB_OK]: 'ok', [SB.SB_EMPTY]: 'empty', [SB.SB_SHORT]: 'short', [SB.SB_BAD_MAGIC]: 'bad magic', [SB.SB_BAD_VERSION]: 'bad version',
+  [SB.SB_BAD_LENGTH]: 'bad payload length', [SB.SB_CHECKSUM]: 'checksum mismatch',
+};
+const { PICK_A, PICK_B, PICK_NONE } = SB;
 const FILES = ['superblock.a', 'superblock.b'];
 
 export interface VsrState {
@@ -61,7 +63,7 @@ export class SuperblockStore {
       sc.u8.set(bytes.subarray(0, 128), at);
       verdicts.push(core.superblockCheck(at, Math.min(bytes.length, 128)));
       errorsAt.push(core.superblockErrorAt());
-      sequences.push(verdicts[i] === 0 ? core.superblockSequence(at) : 0);
+      sequences.push(verdicts[i] === SB.SB_OK ? core.superblockSequence(at) : 0);
     });
     const pick = core.superblockPick(verdicts[0], sequences[0], verdicts[1], sequences[1]);
     if (pick !== PICK_A && pick !== PICK_B && pick !== PICK_NONE) {
@@ -69,7 +71,7 @@ export class SuperblockStore {
         `${FILES[0]}: ${VERDICTS[verdicts[0]]}; ${FILES[1]}: ${VERDICTS[verdicts[1]]} at byte ${errorsAt[1]}: no valid copy, refusing to boot`);
     }
     for (const i of [0, 1]) {
-      if (verdicts[i] !== 0 && verdicts[i] !== 1) {
+      if (verdicts[i] !== SB.SB_OK && verdicts[i] !== SB.SB_EMPTY) {
         const warning = `SuperblockCopyCorrupt: ${path.join(this.dir, FILES[i])} @ byte ${errorsAt[i]}: ${VERDICTS[verdicts[i]]}; using the other copy, the next write replaces this one`;
         this.warnings.push(warning);
         if (!quiet) this.log.warn(warning);
@@ -81,7 +83,7 @@ export class SuperblockStore {
     const winner = this.region + 128 * pick;
     if (pick === PICK_B) sc.u8.copyWithin(this.region, winner, winner + 128);
     this.sequence = sequences[pick];
-    this.state = decode(new DataView(sc.u8.buffer, this.region + PAYLOAD, 64));
+    this.state = decode(new DataView(sc.u8.buffer, this.region + PAYLOAD, SB.SB_PAYLOAD));
   }
 
   // Durably replaces the older copy with `state` at the next sequence; the in-memory state moves only afterwards.
@@ -89,7 +91,7 @@ export class SuperblockStore {
     const { sc } = this;
     const next = this.region + 128;
     sc.u8.fill(0, next, next + 128);
-    encode(new DataView(sc.u8.buffer, next + PAYLOAD, 64), state);
+    encode(new DataView(sc.u8.buffer, next + PAYLOAD, SB.SB_PAYLOAD), state);
     sc.core.superblockSeal(next, this.sequence + 1, this.state ? this.region : 0);
     const bytes = Buffer.from(sc.u8.slice(next, next + RECORD));
     replaceFileDurably(path.join(this.dir, FILES[this.writeSlot]), (fd) => writeFully(fd, bytes, 0));

@@ -1,5 +1,7 @@
-// The packed partition namespace, bit-compatible with assembly/router.ts namespacePack (stream < 2^20,
-// topic < 4096, partition < 1 000 000: the state machine never creates ids beyond those).
+// The packed partition namespace, bit-compatible with the core's namespacePack (stream < MAX_STREAMS, topic <
+// MAX_TOPICS, partition < MAX_PARTITIONS: the state machine never creates ids beyond those).
+import { CoreRouter } from '../../shared/core-abi.generated.js';
+
 export function namespaceOf(stream: number, topic: number, partition: number): bigint {
-  return (BigInt(stream) << 32n) | (BigInt(topic) << 20n) | BigInt(partition);
+  return (BigInt(stream) << CoreRouter.STREAM_SHIFT) | (BigInt(topic) << CoreRouter.TOPIC_SHIFT) | BigInt(partition);
 }

@@ -7,6 +7,7 @@
 // (`createdOp`), so a reader can tell a re-created id from the one it replaced.
 import type { Identifier, TlvEntry } from '../../shared/wire/primitives.js';
 import type { TopicSettings } from './options.js';
+import { CoreRouter } from '../../shared/core-abi.generated.js';
 
 export interface Partition {
   createdAt: number; // µs
@@ -47,10 +48,10 @@ export interface Stream {
   topicIdsByName: Map<string, number>;
 }
 
-// Namespace packing limits (assembly/router.ts): ids at or above these cannot be routed.
-export const MAX_STREAMS = 1 << 20;
-export const MAX_TOPICS = 4096;
-export const MAX_PARTITIONS = 1_000_000;
+// Namespace packing limits of the core's router: ids at or above these cannot be routed.
+export const MAX_STREAMS = CoreRouter.MAX_STREAMS;
+export const MAX_TOPICS = CoreRouter.MAX_TOPICS;
+export const MAX_PARTITIONS = CoreRouter.MAX_PARTITIONS;
 export const MAX_PARTITIONS_PER_REQUEST = 1000;
 
 export class StreamsState {

@@ -6,7 +6,7 @@ import { joinPieces } from '../../shared/copy.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { Reader, WireError } from '../../shared/wire/buffer.js';
 import { ErrorCode, EvictionReason, Operation, commandByCode, isMetadataOperation, isPartitionOperation, isResultFramed } from '../../shared/wire/codes.js';
-import { HEADER_SIZE, decodeRequestHeader, encodeEviction, encodeReply, frameCommand, requestHeaderProblem, type RequestHeader } from '../../shared/wire/header.js';
+import { Command as WireCommand, HEADER_SIZE, decodeRequestHeader, encodeEviction, encodeReply, frameCommand, requestHeaderProblem, type RequestHeader } from '../../shared/wire/header.js';
 import { readConsumer, readIdentifier, readOptionalPartition, readPartitioning, readPollingStrategy, type PollingStrategy } from '../../shared/wire/primitives.js';
 import { resultRejection, resultSuccess } from '../../shared/wire/result.js';
 import { logger } from '../../shared/log.js';
@@ -32,14 +32,11 @@ import {
   readStats, type ConsumerRef, type PartitionRequest,
 } from './shard-protocol.js';
 import { namespaceOf } from '../metadata/namespace.js';
+import { REPLY_NO_SESSION, REPLY_OK, REPLY_REQUEST_TOO_OLD, REPLY_SESSION_MISMATCH, Rep } from '../../shared/vsr-abi.js';
 
 const log = logger('requests');
 const EMPTY = new Uint8Array(0);
 const STRATEGY_KIND = { offset: 1, timestamp: 2, first: 3, last: 4, next: 5 } as const;
-// Core reply statuses (assembly/vsr/constants.ts REPLY_*).
-const VSR_NO_SESSION = 1;
-const VSR_SESSION_MISMATCH = 2;
-const VSR_REQUEST_TOO_OLD = 3;
 const LEGACY_LOGIN_CODES = new Set([38, 44]);
 // Partition id of the empty poll a group member gets for a partition it does not own: the SDKs re-sync (§8.4).
 const NOT_A_MEMBER_PARTITION = 0xffff_ffff;
@@ -175,12 +172,12 @@ export class ClientRequests implements ConnectionHandler {
     }
   }
 
-  // Requests, and those answered with a non-zero status (@216 of a Reply) or an Eviction (command 13 @60).
+  // Requests, and those answered with a non-zero status (of a Reply) or an Eviction.
   private count(answer: Answer): void {
     const head = answer instanceof Uint8Array ? answer : Array.isArray(answer) ? answer[0] : answer.pieces[0];
     this.metrics.add(METRIC.requests);
-    if (head[60] === 13) this.metrics.add(METRIC.evictions);
-    else if (new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(216, true) !== 0) this.metrics.add(METRIC.requestErrors);
+    if (frameCommand(head) === WireCommand.eviction) this.metrics.add(METRIC.evictions);
+    else if (new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(Rep.status, true) !== REPLY_OK) this.metrics.add(METRIC.requestErrors);
   }
 
   private async answer(conn: Conn, frame: Uint8Array): Promise<Answer> {
@@ -321,9 +318,9 @@ export class ClientRequests implements ConnectionHandler {
     // send one (a malformed body: a status, not a failed proposal).
     if (prepared.body.length > MAX_BODY_BYTES) return this.reply(h, ErrorCode.invalidCommand);
     const result = await this.propose({ client: binding.client, session: binding.session, request: h.request, operation: h.operation, userId: binding.userId, body: prepared.body }, producer);
-    if (result.status === VSR_NO_SESSION) return encodeEviction(h.client, EvictionReason.noSession);
-    if (result.status === VSR_SESSION_MISMATCH) return encodeEviction(h.client, EvictionReason.sessionError);
-    if (result.status === VSR_REQUEST_TOO_OLD) return encodeEviction(h.client, EvictionReason.sessionTooLow);
+    if (result.status === REPLY_NO_SESSION) return encodeEviction(h.client, EvictionReason.noSession);
+    if (result.status === REPLY_SESSION_MISMATCH) return encodeEviction(h.client, EvictionReason.sessionError);
+    if (result.status === REPLY_REQUEST_TOO_OLD) return encodeEviction(h.client, EvictionReason.sessionTooLow);
     if (result.status !== 0) return this.reply(h, ErrorCode.transientNotCommitted);
     if (actsOnData(h.operation)) await this.ctx.appliedEverywhere(result.op);
     const payload = result.result === 0 ? (prepared.reply ?? result.payload) : null;

@@ -15,12 +15,12 @@
 //   any backlog is over its bound (roomEverywhere, at the metadata group), stats notices by keeping only the
 //   latest per partition (sendLatest).
 import { copyInto, copyPiecesInto } from '../../shared/copy.js';
-import { F, FRAME_HEADER } from '../../shared/frames.js';
+import { F, FRAME_HEADER, LANES as LANE_NAMES } from '../../shared/frames.js';
 import type { CoreExports } from '../../shared/core.js';
 import { MAILBOX_METRIC } from '../../shared/layout.js';
 
 const FLAG_MORE = 1;
-const LANES = 2;
+const LANES = LANE_NAMES.length; // the core's ring lanes (inbox, reply) per ordered pair of shards
 
 // What a shard sends: bytes, or pieces sent back to back as one message (a poll reply's head and its records,
 // copied into the ring from where they are).
@@ -150,7 +150,8 @@ export class Mailbox {
     if (!(this.bound.bytes >= 1 && this.bound.messages >= 1)) throw new Error(`mailbox: a backlog bound must be at least 1 B and 1 message (${this.bound.bytes} B, ${this.bound.messages})`);
     this.queues = Array.from({ length: shards * LANES }, () => []);
     this.backlogs = Array.from({ length: shards }, () => ({ bytes: 0, messages: 0, waiting: [], held: 0, latest: new Map() }));
-    this.metrics = Array.from({ length: shards }, (_, target) => core.mailboxMetricAddress(self, target, 0) >> 3);
+    // u64 index of each target's first counter; the core lays a target's counters out in selector order.
+    this.metrics = Array.from({ length: shards }, (_, target) => core.mailboxMetricAddress(self, target, MAILBOX_METRIC.backlogBytes) >> 3);
     // A fragment must fit half of the smallest ring, so one fragment can always be in flight while the peer drains.
     let ringFrame = Infinity;
     for (let peer = 0; peer < shards; peer++) {

@@ -8,23 +8,18 @@ import { logger } from '../../shared/log.js';
 import { ConsensusGroup } from '../consensus/group.js';
 import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/send-api.js';
 import { isNoSpace } from '../io/storage-errors.js';
+import { Operation, PIPELINE_MAX, Prep, REPLY_OK, Rep } from '../../shared/vsr-abi.js';
+import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
 import type { ShardContext } from './context.js';
 import type { ConsumerRef } from './shard-protocol.js';
 
 const log = logger('partitions');
-const OP_REGISTER = 1;
 const OP_SEND = 160;
 const OP_STORE_OFFSET = 161;
 const OP_DELETE_OFFSET = 162;
-const PIPELINE = 32; // assembly/vsr/constants.ts PIPELINE_MAX: more in flight would only queue inside the core
 const SLOTS = 64;
 const CLIENTS = 2;
 const SHARD_CLIENT = 1n; // the owner shard, the group's only client
-// Prepare header fields (assembly/vsr/header.ts).
-const P_REQUEST = 200;
-const Y_SESSION = 224;
-const Y_STATUS = 216;
-const Y_OPERATION = 208;
 
 type Write =
   | { kind: 'send'; batch: Uint8Array; resolve: (r: { status: number; baseOffset: number }) => void; baseOffset?: number; status?: number }
@@ -64,7 +59,7 @@ export class PartitionGroup {
       commit: (_op, prepare) => this.committed(prepare),
       reply: (reply) => this.replied(reply),
     });
-    this.group.submit({ client: SHARD_CLIENT, session: 0n, request: 0n, operation: OP_REGISTER, body: new Uint8Array(0) });
+    this.group.submit({ client: SHARD_CLIENT, session: 0n, request: 0n, operation: Operation.Register, body: new Uint8Array(0) });
   }
 
   send(batch: Uint8Array): Promise<{ status: number; baseOffset: number }> {
@@ -89,7 +84,7 @@ export class PartitionGroup {
   // Returns whether anything was submitted.
   private submitWaiting(): boolean {
     let submitted = false;
-    while (this.session !== 0n && this.waiting.length > 0 && this.inFlight.size < PIPELINE) {
+    while (this.session !== 0n && this.waiting.length > 0 && this.inFlight.size < PIPELINE_MAX) { // more would only queue inside the core
       submitted = true;
       const write = this.waiting.shift()!;
       const request = this.nextRequest++;
@@ -215,9 +210,9 @@ export class PartitionGroup {
 
   private replied(reply: Uint8Array): void {
     const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-    if (view.getUint8(Y_OPERATION) !== OP_REGISTER) return;
-    if (view.getUint32(Y_STATUS, true) !== 0) throw new Error(`partition group ${this.name}: the core refused the owner's session`);
-    this.session = view.getBigUint64(Y_SESSION, true);
+    if (view.getUint8(Rep.operation) !== Operation.Register) return;
+    if (view.getUint32(Rep.status, true) !== REPLY_OK) throw new Error(`partition group ${this.name}: the core refused the owner's session`);
+    this.session = view.getBigUint64(Rep.session, true);
   }
 }
 
@@ -243,11 +238,11 @@ function descriptor(write: Write): Uint8Array {
 }
 
 function requestOf(prepare: Uint8Array): bigint {
-  return new DataView(prepare.buffer, prepare.byteOffset, prepare.byteLength).getBigUint64(P_REQUEST, true);
+  return new DataView(prepare.buffer, prepare.byteOffset, prepare.byteLength).getBigUint64(Prep.request, true);
 }
 
 function messageCount(batch: Uint8Array): number {
-  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getUint32(48, true);
+  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getUint32(CoreJournalBatch.B_COUNT, true);
 }
 
 // A write refused because the partition's files failed a write: the status names what could not be saved.

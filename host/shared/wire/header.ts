@@ -1,16 +1,18 @@
 // The 256-byte frame header of the client protocol (iggy-client-wire.md §2). Every frame in both directions is
-// this header plus an optional body; `size` at offset 48 counts both.
+// this header plus an optional body; `size` at offset 48 counts both. It is the core's consensus header (a client
+// request is the VSR request the core reads), so the offsets named here are the core's.
 import { copyInto } from '../copy.js';
+import { CoreVsrConstants, CoreVsrHeader } from '../core-abi.generated.js';
 import { Reader, WireError, Writer } from './buffer.js';
 
-export const HEADER_SIZE = 256;
+export const HEADER_SIZE = CoreVsrConstants.HEADER_SIZE;
 export const MAX_FRAME_SIZE = 64 * 1024 * 1024;
 
 export const Command = { request: 5, reply: 8, eviction: 13 } as const;
 
-const SIZE = 48;
-const COMMAND = 60;
-const REQUEST_OPERATION = 176; // after client u128, request checksum u128, timestamp u64, request u64 (from byte 128)
+const SIZE = CoreVsrHeader.H_SIZE;
+const COMMAND = CoreVsrHeader.H_COMMAND;
+const REQUEST_OPERATION = CoreVsrHeader.R_OPERATION; // after client u128, request checksum u128, timestamp u64, request u64
 
 export interface RequestHeader {
   size: number;
@@ -81,7 +83,7 @@ export function requestOperation(header: Uint8Array): number {
 }
 
 export function decodeRequestHeader(header: Uint8Array): RequestHeader {
-  const r = new Reader(header, 128, HEADER_SIZE);
+  const r = new Reader(header, CoreVsrHeader.R_CLIENT, HEADER_SIZE);
   const client = r.u128();
   const requestChecksum = r.u128();
   const timestamp = r.u64();

@@ -3,8 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../../../host/shared/paths.js';
-import { freePort } from '../../../host/shared/net.js';
+import { repoRoot } from '../../../host/node/paths.js';
+import { freePort } from '../../../host/node/free-port.js';
 
 export { freePort };
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// The repository root, from this file's place in either host/shared (tsx) or dist/host/shared (compiled).
+// The repository root, from this file's place in either host/node (tsx) or dist/host/node (compiled).
 function findRoot(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const up = here.split(path.sep).includes('dist') ? '../../..' : '../..';
