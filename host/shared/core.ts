@@ -65,6 +65,20 @@ export interface CoreExports extends VsrExports {
   replicaOwnerClaim(replica: number, shard: number): number;
   replicaOwnerClear(replica: number, token: number): boolean;
   replicaOwner(replica: number): number;
+  frameDropped(variant: number, reason: number): void;
+  // The replica plane (assembly/vsr/replica_frame.ts): verdicts are the FRAME_* globals (negative), sizes positive.
+  consensusGroupOf(header: number): bigint;
+  routeConsensusFrame(header: number, shards: number): number;
+  replicaFrameHeader(header: number, cluster: bigint, peer: number): number;
+  replicaFrameBody(message: number, length: number): number;
+  REPLICA_FRAME_MAX: WebAssembly.Global;
+  FRAME_OK: WebAssembly.Global;
+  FRAME_SIZE: WebAssembly.Global;
+  FRAME_CLUSTER: WebAssembly.Global;
+  FRAME_REPLICA: WebAssembly.Global;
+  FRAME_COMMAND: WebAssembly.Global;
+  FRAME_GROUP: WebAssembly.Global;
+  FRAME_CHECKSUM: WebAssembly.Global;
   benchProduce(ring: number, count: number, frameLen: number, source: number): void;
   benchConsume(ring: number, count: number, frameLen: number, sink: number): number;
   // Storage (issue 5). u64 values the host needs as numbers (offsets, ops, positions, µs) cross as f64 (< 2^53).

@@ -19,5 +19,7 @@ export const Lifecycle = {
 
 // Label values of frame_drops_total, indexed like assembly/frame.ts DROP_VARIANT_* / DROP_REASON_*.
 export const DROP_VARIANTS = ['consensus', 'partition', 'fd_transfer', 'forward_client_send', 'forward_replica_send', 'metadata_commit_tick', 'replica_handshake_ack', 'lifecycle'];
-export const DROP_REASONS = ['full', 'disconnected', 'unroutable', 'delivery_failed', 'misrouted', 'park_overflow', 'park_dropped', 'oversize'];
+export const DROP_REASONS = ['full', 'disconnected', 'unroutable', 'delivery_failed', 'misrouted', 'park_overflow', 'park_dropped', 'oversize', 'namespace_miss'];
+export const DROP_VARIANT = Object.fromEntries(DROP_VARIANTS.map((name, i) => [name, i])) as Record<string, number>;
+export const DROP_REASON = Object.fromEntries(DROP_REASONS.map((name, i) => [name, i])) as Record<string, number>;
 export const LANES = ['inbox', 'reply'];
