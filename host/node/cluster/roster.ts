@@ -23,6 +23,7 @@ export interface ClusterSettings {
   clusterId: bigint;
   secret: string;
   handshakeTimeoutMs: number;
+  source: string; // where the roster came from (--cluster, SHARDLOG_CLUSTER, cluster.nodes in FILE)
 }
 
 // Why 3 and odd (README, --help): VSR needs a majority. With 2 replicas the majority is both, so either failing
@@ -100,7 +101,7 @@ export function clusterSettings(c: ClusterInputs): ClusterSettings | null {
     throw userError('ClusterReplicaIdMissing', `${c.sources.replicaId ?? '--replica-id'}: replica ${c.replicaId} is not in the roster (${rosterSource} names ${roster.entries.map((e) => e.id).join(', ')})`);
   }
   if (c.clusterSecret === null) throw userError('ClusterSecretMissing', `--cluster-secret: ${rosterSource} is set, and replicas authenticate each other with a shared secret (prefer SHARDLOG_CLUSTER_SECRET: flags show in ps)`);
-  return { roster, self: c.replicaId, clusterId: BigInt(c.clusterId), secret: c.clusterSecret, handshakeTimeoutMs: c.clusterHandshakeTimeoutMs };
+  return { roster, self: c.replicaId, clusterId: BigInt(c.clusterId), secret: c.clusterSecret, handshakeTimeoutMs: c.clusterHandshakeTimeoutMs, source: rosterSource };
 }
 
 export function formatHostPort(host: string, p: number): string {
