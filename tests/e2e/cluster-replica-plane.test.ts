@@ -161,18 +161,40 @@ describe('replica plane: three processes', () => {
     }
   });
 
-  it('routes an injected metadata-group frame to shard 0 and a group-0 frame to shard 1; a corrupt frame closes that link only', async () => {
-    await cluster.kill(0); // the test plays replica 0 (the right secret and roster)
+  it('a replica started with the wrong secret is refused by the others (bad_mac), whose link stays up', async () => {
+    await cluster.kill(0);
     await cluster.waitHealth(1, 'the link to 0 down', (h) => h.replicas.peers.find((p) => p.id === 0)!.state !== 'up');
+    const before = (await cluster.health(1)).replicas.handshake_refusals.bad_mac;
+    const impostor = await cluster.start(0, { SHARDLOG_CLUSTER_SECRET: 'wrong-Secret-0451' });
+    try {
+      await cluster.waitHealth(1, 'bad_mac from the impostor', (h) => h.replicas.handshake_refusals.bad_mac > before);
+      await cluster.waitHealth(2, 'bad_mac from the impostor', (h) => h.replicas.handshake_refusals.bad_mac >= 1);
+      await waitFor('the impostor logs the refusal from its side', 10_000, async () => (/replica handshake refused \(closed\) dialling replica [12]/.test(impostor.output()) ? true : undefined));
+    } finally {
+      await cluster.kill(0);
+    }
+    for (const id of [1, 2]) {
+      const h = await cluster.health(id);
+      const other = h.replicas.peers.find((p) => p.id === 3 - id)!;
+      assert.equal(other.state, 'up', `replica ${id}'s link to ${3 - id} stayed up`);
+      assert.equal(h.replicas.peers.find((p) => p.id === 0)!.owner_shard, null, 'the impostor never got an owner slot');
+    }
+    for (const id of [1, 2]) assert.ok(!cluster.output(id).includes('wrong-Secret-0451') && !cluster.output(id).includes(CLUSTER_SECRET));
+    assert.ok(!impostor.output().includes('wrong-Secret-0451'));
+  });
+
+  it('routes an injected metadata-group frame to shard 0 and a group-0 frame to shard 1; a corrupt frame or another cluster\'s closes that link only', async () => {
+    // Replica 0 is down (previous test): the test plays it, with the right secret and roster.
     const peer = new RawPeer(cluster.ports[1].replica);
     assert.equal(await peer.handshake(identity(cluster.roster, 0, CLUSTER_SECRET), 1), true);
     await cluster.waitHealth(1, 'the test\'s link installed on shard 1', (h) => h.replicas.peers.find((p) => p.id === 0)!.owner_shard === 1);
 
     const sc = await StorageCore.load({ memoryBytes: 64 << 20, windowBytes: 1 << 20, stagingBytes: 1 << 20 });
     const at = sc.alloc(HEADER_SIZE);
-    const commit = (group: bigint): Buffer => {
+    const commit = (group: bigint, clusterId = 0n): Buffer => {
       sc.u8.fill(0, at, at + HEADER_SIZE);
       const v = new DataView(sc.u8.buffer);
+      v.setBigUint64(at + H.cluster, clusterId, true);
       v.setUint32(at + H.size, HEADER_SIZE, true);
       v.setUint8(at + H.command, Command.Commit);
       v.setUint8(at + H.replica, 0);
@@ -199,5 +221,13 @@ describe('replica plane: three processes', () => {
     const h = await cluster.waitHealth(1, 'the checksum refusal counted', (x) => x.replicas.frames_refused.checksum >= 1);
     assert.equal(h.replicas.peers.find((p) => p.id === 2)!.state, 'up', 'the link to replica 2 stayed up');
     assert.equal(await drops('0'), before0 + 1, 'the corrupt frame was not delivered');
+
+    const again = new RawPeer(cluster.ports[1].replica); // the closed link's owner slot was cleared: a new one is let in
+    assert.equal(await again.handshake(identity(cluster.roster, 0, CLUSTER_SECRET), 1), true);
+    again.write(commit(METADATA_GROUP, 5n));
+    await again.closed;
+    await cluster.waitHealth(1, 'the other cluster\'s frame refused', (x) => x.replicas.frames_refused.cluster >= 1);
+    assert.equal(await drops('0'), before0 + 1, 'nor was the other cluster\'s');
+    assert.match(cluster.output(1), /replica 0 \(127\.0\.0\.1:\d+\): frame refused \(checksum\), link closed/);
   });
 });

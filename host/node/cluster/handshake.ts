@@ -33,6 +33,7 @@ export const REFUSALS = {
   duplicate_replica: 'a connection to that replica is already up',
   timeout: 'the handshake did not finish within --cluster-handshake-timeout-ms',
   closed: 'the peer closed the connection during the handshake',
+  handshake_limit: 'too many connections were in their handshake at once: closed at accept',
 } as const;
 export type Refusal = keyof typeof REFUSALS;
 export const REFUSAL_NAMES = Object.keys(REFUSALS) as Refusal[];

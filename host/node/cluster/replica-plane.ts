@@ -206,9 +206,11 @@ export class ReplicaPlane implements LinkHost {
   // --- links ---------------------------------------------------------------------------------------------------
 
   private accept(socket: net.Socket): void {
-    if (this.stopping || this.handshaking.size >= HANDSHAKES_MAX) {
-      socket.destroy();
-      return;
+    if (this.stopping) return void socket.destroy();
+    if (this.handshaking.size >= HANDSHAKES_MAX) {
+      this.options.counters.refused('handshake_limit');
+      this.limited.log('replica handshake refused: handshake_limit', `replica handshake refused (handshake_limit) from ${socket.remoteAddress}:${socket.remotePort}: ${REFUSALS.handshake_limit}`, 'warn');
+      return void socket.destroy();
     }
     this.handshaking.add(new ReplicaLink(socket, 'accept', null, this));
   }
