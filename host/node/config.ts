@@ -193,7 +193,7 @@ export function helpText(): string {
   lines.push('', 'Durability: a send is acknowledged after its batch is fsynced (fsync every-batch, the default); metadata ops after',
     'their WAL entry is fsynced. interval:<ms> acknowledges before the fsync and can lose up to <ms> on power loss.');
   lines.push('', 'Cluster: three (or five, seven) processes with the same --cluster, --cluster-id and secret, each with its own',
-    '--replica-id, e.g. SHARDLOG_CLUSTER_SECRET=s npm start -- --replica-id 0 --cluster "0=127.0.0.1:8091/9091,1=127.0.0.1:8092/9092,2=127.0.0.1:8093/9093".',
+    '--replica-id and --data-dir, e.g. SHARDLOG_CLUSTER_SECRET=s npm start -- --replica-id 0 --cluster "0=127.0.0.1:8091/9091,1=127.0.0.1:8092/9092,2=127.0.0.1:8093/9093".',
     `Refused at startup: fewer than 3 or an even number of replicas (${CLUSTER_SIZE_RULE}).`);
   return lines.join('\n');
 }

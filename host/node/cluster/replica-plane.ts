@@ -64,6 +64,7 @@ export interface ReplicaPlaneOptions {
 interface Dialer {
   failures: number;
   timer: NodeJS.Timeout | null;
+  socket: net.Socket | null; // while connecting (closed at stop: a hanging connect must not hold the thread)
   link: ReplicaLink | null;
 }
 
@@ -118,7 +119,7 @@ export class ReplicaPlane implements LinkHost {
       } else if (entry.id < this.self) {
         if (listens) counters.setState(entry.id, 'down'); // it dials us
       } else if (replicaDialShard(entry.id, shards) === shard) {
-        this.dialers.set(entry.id, { failures: 0, timer: null, link: null });
+        this.dialers.set(entry.id, { failures: 0, timer: null, socket: null, link: null });
         this.dial(entry.id);
       }
     }
@@ -139,7 +140,10 @@ export class ReplicaPlane implements LinkHost {
 
   stop(): void {
     this.stopping = true;
-    for (const dialer of this.dialers.values()) if (dialer.timer) clearTimeout(dialer.timer);
+    for (const dialer of this.dialers.values()) {
+      if (dialer.timer) clearTimeout(dialer.timer);
+      dialer.socket?.destroy();
+    }
     for (const link of [...this.handshaking, ...this.links.values()]) link.close();
     this.listener?.close();
     this.listener = null;
@@ -224,12 +228,18 @@ export class ReplicaPlane implements LinkHost {
     counters.setState(peer, 'connecting');
     counters.dialAttempt(peer);
     const socket = net.connect({ host: entry.host, port: entry.replicaPort });
-    const failed = () => this.redial(peer);
-    socket.once('error', failed);
+    dialer.socket = socket;
+    let connected = false;
+    socket.on('error', () => {}); // the close that follows decides
+    socket.once('close', () => {
+      if (dialer.socket === socket) dialer.socket = null;
+      if (!connected) this.redial(peer); // refused, unreachable, timed out
+    });
     // A connect that hangs (a peer host that drops SYNs) is given up like a refused one.
-    socket.setTimeout(this.timeoutMs, () => socket.destroy(new Error('connect timed out')));
+    socket.setTimeout(this.timeoutMs, () => socket.destroy());
     socket.once('connect', () => {
-      socket.off('error', failed);
+      connected = true;
+      dialer.socket = null; // the link has it now
       socket.setTimeout(0);
       if (this.stopping) return void socket.destroy();
       counters.setState(peer, 'handshaking');
