@@ -10,7 +10,7 @@ import { parseRoster } from '../../host/node/cluster/roster.js';
 import { StorageCore } from '../../host/node/io/storage-core.js';
 import { Command, H, HEADER_SIZE } from '../../host/shared/vsr-abi.js';
 import { CLUSTER_SECRET, TestCluster, metricValue } from './helpers/cluster.js';
-import { freePort, startServer, stopServer, waitFor } from './helpers/server.js';
+import { freePort, startServer, stopServer, waitFor, withTimeout } from './helpers/server.js';
 
 const METADATA_GROUP = 1n << 63n;
 const C_GROUP = 168; // checked below against the core's consensusGroupOf
@@ -20,7 +20,7 @@ class RawPeer {
   private readonly socket: net.Socket;
   private buffered = Buffer.alloc(0);
   private waiting: (() => void) | null = null;
-  readonly closed: Promise<void>;
+  private readonly closedNow: Promise<void>;
 
   constructor(port: number) {
     this.socket = net.connect({ host: '127.0.0.1', port });
@@ -29,7 +29,12 @@ class RawPeer {
       this.waiting?.();
     });
     this.socket.on('error', () => {});
-    this.closed = new Promise((resolve) => this.socket.once('close', () => { this.waiting?.(); resolve(); }));
+    this.closedNow = new Promise((resolve) => this.socket.once('close', () => { this.waiting?.(); resolve(); }));
+  }
+
+  // Resolves when the node closed the connection (bounded: a node that never does fails the test).
+  get closed(): Promise<void> {
+    return withTimeout(this.closedNow, 15_000, 'the node closed the connection');
   }
 
   write(bytes: Uint8Array): void {
@@ -48,7 +53,11 @@ class RawPeer {
   }
 
   // The dialer's half of the handshake as `me` towards replica `peer`: true when the acceptor welcomed us.
-  async handshake(me: Identity, peer: number): Promise<boolean> {
+  handshake(me: Identity, peer: number): Promise<boolean> {
+    return withTimeout(this.handshakeUnbounded(me, peer), 15_000, 'the handshake ended');
+  }
+
+  private async handshakeUnbounded(me: Identity, peer: number): Promise<boolean> {
     const challenge = await this.read(CHALLENGE_BYTES);
     if (!challenge) return false;
     const answer = answerChallenge(me, peer, challenge);
