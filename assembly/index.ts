@@ -156,8 +156,8 @@ export function replicaOwner(replica: u32): i32 {
 
 // The replica plane (host/node/cluster): which frames a peer may send, and which shard holds their group.
 export {
-  FRAME_CHECKSUM, FRAME_CLUSTER, FRAME_COMMAND, FRAME_GROUP, FRAME_OK, FRAME_REPLICA, FRAME_SIZE, REPLICA_FRAME_MAX,
-  consensusGroupOf, replicaFrameBody, replicaFrameHeader, routeConsensusFrame,
+  FRAME_CHECKSUM, FRAME_CLUSTER, FRAME_COMMAND, FRAME_GROUP, FRAME_OK, FRAME_REPLICA, FRAME_SIZE, LINK_NONE, LINK_PING, LINK_PONG,
+  REPLICA_FRAME_MAX, consensusGroupOf, replicaFrameBody, replicaFrameHeader, replicaFrameLinkLocal, replicaPingWrite, routeConsensusFrame,
 } from "./vsr/replica_frame";
 
 // Storage (issue 5): checksums, journal, superblock, segments.

@@ -3,12 +3,12 @@
 // by the host: the header first (before the body is read: a size out of bounds must not make the host wait for or
 // buffer megabytes), then the checksums over the whole message. Any refusal closes that link only.
 import {
-  CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST,
+  CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PING, CMD_PONG, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST,
   CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, SLOT_SIZE,
 } from "./constants";
 import {
-  C_GROUP, D_GROUP, H_CLUSTER, H_REPLICA, K_GROUP, P_GROUP, Q_GROUP, R_GROUP, S_GROUP, V_GROUP, Y_GROUP, command, messageSize,
-  verify,
+  C_GROUP, D_GROUP, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, R_GROUP, S_GROUP, V_GROUP, Y_GROUP, command, messageSize,
+  seal, verify,
 } from "./header";
 import {
   INVALID_NAMESPACE, METADATA_GROUP, PACKED_NAMESPACE_MAX, STREAM_SHIFT, TOPIC_SHIFT, routeConsensusControl, routeMetadata,
@@ -44,6 +44,29 @@ export function consensusGroupOf(header: usize): u64 {
   return INVALID_NAMESPACE;
 }
 
+// Ping and pong belong to the link, not to a group: the plane answers a ping itself (any frame is a sign of life);
+// they are never routed or given to a replica. replicaFrameLinkLocal says which, or LINK_NONE for a group's message.
+export const LINK_NONE: u32 = 0;
+export const LINK_PING: u32 = 1;
+export const LINK_PONG: u32 = 2;
+
+export function replicaFrameLinkLocal(header: usize): u32 {
+  const c = command(header);
+  if (c == CMD_PING) return LINK_PING;
+  if (c == CMD_PONG) return LINK_PONG;
+  return LINK_NONE;
+}
+
+// Writes the sealed 256-byte ping (or pong) of `replica` in `cluster` at `out`.
+export function replicaPingWrite(out: usize, cluster: u64, replica: u32, pong: bool): void {
+  memory.fill(out, 0, HEADER_SIZE);
+  store<u32>(out + H_SIZE, HEADER_SIZE);
+  store<u8>(out + H_COMMAND, pong ? CMD_PONG : CMD_PING);
+  store<u8>(out + H_REPLICA, <u8>replica);
+  store<u64>(out + H_CLUSTER, cluster);
+  seal(out);
+}
+
 function isReplicaCommand(c: u8): bool {
   return c == CMD_PREPARE || c == CMD_PREPARE_OK || c == CMD_COMMIT || c == CMD_START_VIEW_CHANGE || c == CMD_DO_VIEW_CHANGE
     || c == CMD_START_VIEW || c == CMD_REQUEST_START_VIEW || c == CMD_REQUEST_PREPARES || c == CMD_REPAIR_PREPARE;
@@ -72,6 +95,7 @@ export function replicaFrameHeader(header: usize, cluster: u64, peer: u32): i32 
   if (size < HEADER_SIZE || size > REPLICA_FRAME_MAX) return FRAME_SIZE;
   if (load<u64>(header + H_CLUSTER) != cluster || load<u64>(header + H_CLUSTER + 8) != 0) return FRAME_CLUSTER;
   if (<u32>load<u8>(header + H_REPLICA) != peer) return FRAME_REPLICA;
+  if (replicaFrameLinkLocal(header) != LINK_NONE) return size == HEADER_SIZE ? <i32>size : FRAME_SIZE;
   if (!isReplicaCommand(command(header))) return FRAME_COMMAND;
   if (routeConsensusFrame(header, 1) < 0) return FRAME_GROUP;
   return <i32>size;

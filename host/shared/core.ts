@@ -71,6 +71,11 @@ export interface CoreExports extends VsrExports {
   routeConsensusFrame(header: number, shards: number): number;
   replicaFrameHeader(header: number, cluster: bigint, peer: number): number;
   replicaFrameBody(message: number, length: number): number;
+  replicaFrameLinkLocal(header: number): number; // LINK_NONE, LINK_PING or LINK_PONG
+  replicaPingWrite(out: number, cluster: bigint, replica: number, pong: boolean): void;
+  LINK_NONE: WebAssembly.Global;
+  LINK_PING: WebAssembly.Global;
+  LINK_PONG: WebAssembly.Global;
   REPLICA_FRAME_MAX: WebAssembly.Global;
   FRAME_OK: WebAssembly.Global;
   FRAME_SIZE: WebAssembly.Global;

@@ -1,9 +1,9 @@
 import {
   FRAME_CHECKSUM, FRAME_CLUSTER, FRAME_COMMAND, FRAME_GROUP, FRAME_OK, FRAME_REPLICA, FRAME_SIZE, REPLICA_FRAME_MAX,
-  consensusGroupOf, replicaFrameBody, replicaFrameHeader, routeConsensusFrame,
+  consensusGroupOf, replicaFrameBody, replicaFrameHeader, replicaFrameLinkLocal, replicaPingWrite, LINK_NONE, LINK_PING, LINK_PONG, routeConsensusFrame,
 } from "../../assembly/vsr/replica_frame";
 import {
-  CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPLY, CMD_REQUEST_PREPARES, CMD_START_VIEW,
+  CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PING, CMD_PONG, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPLY, CMD_REQUEST_PREPARES, CMD_START_VIEW,
   CMD_START_VIEW_CHANGE, HEADER_SIZE,
 } from "../../assembly/vsr/constants";
 import {
@@ -127,5 +127,33 @@ describe("replicaFrameHeader / replicaFrameBody", () => {
     const p = message(CMD_PREPARE, P_GROUP, METADATA_GROUP);
     store<u32>(p + 52, 9); // the view, covered by the prepare's frame seal only
     expect(replicaFrameBody(p, HEADER_SIZE + BODY)).toBe(FRAME_CHECKSUM);
+  });
+});
+
+describe("ping and pong (link liveness)", () => {
+  it("are sealed headers the link handles itself: valid without a group, never routed", () => {
+    if (m == 0) m = heap.alloc(REPLICA_FRAME_MAX);
+    replicaPingWrite(m, CLUSTER, 1, false);
+    expect(load<u8>(m + H_COMMAND)).toBe(CMD_PING);
+    expect(replicaFrameLinkLocal(m)).toBe(LINK_PING);
+    expect(replicaFrameHeader(m, CLUSTER, 1)).toBe(<i32>HEADER_SIZE);
+    expect(replicaFrameBody(m, HEADER_SIZE)).toBe(FRAME_OK);
+    expect(routeConsensusFrame(m, 2)).toBeLessThan(0);
+    replicaPingWrite(m, CLUSTER, 1, true);
+    expect(load<u8>(m + H_COMMAND)).toBe(CMD_PONG);
+    expect(replicaFrameLinkLocal(m)).toBe(LINK_PONG);
+    expect(replicaFrameHeader(m, CLUSTER, 1)).toBe(<i32>HEADER_SIZE);
+    expect(replicaFrameLinkLocal(message(CMD_COMMIT, C_GROUP, METADATA_GROUP))).toBe(LINK_NONE);
+  });
+
+  it("are refused with a body, from another cluster or another sender, like any frame", () => {
+    replicaPingWrite(m, CLUSTER, 1, false);
+    expect(replicaFrameHeader(m, CLUSTER + 1, 1)).toBe(FRAME_CLUSTER);
+    expect(replicaFrameHeader(m, CLUSTER, 2)).toBe(FRAME_REPLICA);
+    store<u32>(m + H_SIZE, HEADER_SIZE + 8);
+    expect(replicaFrameHeader(m, CLUSTER, 1)).toBe(FRAME_SIZE);
+    replicaPingWrite(m, CLUSTER, 1, false);
+    store<u8>(m + 200, 1);
+    expect(replicaFrameBody(m, HEADER_SIZE)).toBe(FRAME_CHECKSUM);
   });
 });

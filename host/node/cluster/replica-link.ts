@@ -8,7 +8,7 @@ import {
 } from './handshake.js';
 import type { FrameRefusal } from './replica-counters.js';
 
-const HEADER_BYTES = 256; // a VSR message header (assembly/vsr/constants.ts HEADER_SIZE); its size field says the rest
+import { HEADER_SIZE as HEADER_BYTES } from '../../shared/vsr-abi.js'; // a VSR message header; its size field says the rest
 // A peer that does not drain its socket: past this much unsent, frames to it are dropped (VSR retransmits them)
 // rather than buffered without bound.
 export const LINK_QUEUE_BYTES = 8 << 20;
@@ -16,6 +16,13 @@ export const LINK_QUEUE_BYTES = 8 << 20;
 export interface LinkHost {
   readonly identity: Identity;
   readonly timeoutMs: number;
+  // Liveness once up: a ping every pingMs; a link that heard nothing for silenceMs is closed (a peer whose host
+  // vanished leaves a half-open socket that TCP keepalive would only notice after minutes, and until then its
+  // reconnect is refused as a duplicate).
+  readonly pingMs: number;
+  readonly silenceMs: number;
+  ping(): Uint8Array;
+  silent(link: ReplicaLink, quietMs: number): void;
   // After a verified handshake: install the link for `peer` (claim its owner slot), or say why not.
   install(link: ReplicaLink, peer: number): Refusal | null;
   refused(link: ReplicaLink, reason: Refusal, claimed: number | null): void;
@@ -65,6 +72,8 @@ export class ReplicaLink {
   private phase: Phase;
   private readonly input = new ByteQueue();
   private timer: NodeJS.Timeout | null;
+  private pinger: NodeJS.Timeout | null = null;
+  private lastHeard = Date.now();
   peer: number | null; // known after the handshake (the dialer knows it from the start)
   readonly address: string;
   token = 0; // the owner-table token of this link's claim (0: not installed)
@@ -83,6 +92,7 @@ export class ReplicaLink {
       this.phase = { kind: 'awaiting-challenge' };
     }
     socket.on('data', (chunk: Buffer) => {
+      this.lastHeard = Date.now();
       this.input.push(chunk);
       this.advance();
     });
@@ -146,6 +156,19 @@ export class ReplicaLink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.phase = { kind: 'up', header: null, size: 0 };
+    this.lastHeard = Date.now();
+    this.pinger = setInterval(() => this.keepAlive(), this.host.pingMs);
+    this.pinger.unref();
+  }
+
+  private keepAlive(): void {
+    const quiet = Date.now() - this.lastHeard;
+    if (quiet > this.host.silenceMs) {
+      this.host.silent(this, quiet);
+      this.socket.destroy();
+      return;
+    }
+    this.send(this.host.ping());
   }
 
   // One frame if its bytes are here: true when it went through (read on), false when more bytes are needed or the
@@ -183,7 +206,9 @@ export class ReplicaLink {
 
   private onClose(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.pinger) clearInterval(this.pinger);
     this.timer = null;
+    this.pinger = null;
     if (this.phase.kind !== 'up' && this.phase.kind !== 'closed') this.refuse('closed', this.peer);
     this.phase = { kind: 'closed' };
     this.host.closed(this);

@@ -19,6 +19,7 @@ import { type CoreExports } from '../../shared/core.js';
 import { copyInto } from '../../shared/copy.js';
 import { ConsensusKind, DROP_REASON, DROP_VARIANT, F, FRAME_HEADER, Lifecycle, Variant } from '../../shared/frames.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
+import { HEADER_SIZE } from '../../shared/vsr-abi.js';
 import { logger } from '../../shared/log.js';
 import { ConsensusRegistry } from './consensus-registry.js';
 import { REFUSALS, type Identity, type Refusal } from './handshake.js';
@@ -31,6 +32,10 @@ import { formatHostPort, type ClusterSettings } from './roster.js';
 // in lock-step, and a peer that is down costs one connect per second at most.
 export const DIAL_DELAY_MIN_MS = 50;
 export const DIAL_DELAY_MAX_MS = 1_000;
+// Link liveness (replica-link.ts): a ping a second; a link silent for 5 s is closed and redialled. Any frame is a
+// sign of life, so a busy link sends pings that are never needed, 256 B a second.
+export const LINK_PING_MS = 1_000;
+export const LINK_SILENCE_MS = 5_000;
 // At most this many connections may be in their handshake at once (a flood of junk connections is closed at accept).
 const HANDSHAKES_MAX = 64;
 // Log lines a remote peer can cause: the first of each kind per minute, then a count.
@@ -72,6 +77,8 @@ export class ReplicaPlane implements LinkHost {
   readonly registry = new ConsensusRegistry();
   readonly identity: Identity;
   readonly timeoutMs: number;
+  readonly pingMs = LINK_PING_MS;
+  readonly silenceMs = LINK_SILENCE_MS;
   private readonly core: CoreExports;
   private readonly u8: Uint8Array;
   private readonly view: DataView;
@@ -80,6 +87,8 @@ export class ReplicaPlane implements LinkHost {
   private readonly dialers = new Map<number, Dialer>();
   private listener: net.Server | null = null;
   private region = 0;
+  private pingBytes: Buffer | null = null;
+  private pongBytes: Buffer | null = null;
   private stopping = false;
   private readonly verdicts: Map<number, FrameRefusal>;
   private readonly log;
@@ -291,6 +300,11 @@ export class ReplicaPlane implements LinkHost {
     copyInto(this.u8, at, message);
     const verdict = this.core.replicaFrameBody(at, message.length);
     if (verdict !== this.core.FRAME_OK.value) return this.verdictName(verdict);
+    const local = this.core.replicaFrameLinkLocal(at);
+    if (local !== this.core.LINK_NONE.value) {
+      if (local === this.core.LINK_PING.value) link.send(this.linkMessage(true));
+      return null; // a pong: the bytes themselves were the sign of life
+    }
     this.options.counters.frameIn(link.peer!);
     const route = this.core.routeConsensusFrame(at, this.options.shards);
     const group = this.core.consensusGroupOf(at);
@@ -305,6 +319,26 @@ export class ReplicaPlane implements LinkHost {
     this.core.sendCommit();
     this.core.shardFlush();
     return null;
+  }
+
+  ping(): Uint8Array {
+    return this.linkMessage(false);
+  }
+
+  silent(link: ReplicaLink, quietMs: number): void {
+    this.limited.log('replica link silent', `replica link to ${link.peer} (${link.address}) heard nothing for ${quietMs} ms: closed, it will be redialled`, 'warn');
+  }
+
+  // This replica's ping or pong: the same sealed header every time (built once by the core).
+  private linkMessage(pong: boolean): Buffer {
+    const cached = pong ? this.pongBytes : this.pingBytes;
+    if (cached) return cached;
+    const at = this.checked();
+    this.core.replicaPingWrite(at, this.options.cluster.clusterId, this.self, pong);
+    const bytes = Buffer.from(this.u8.subarray(at, at + HEADER_SIZE));
+    if (pong) this.pongBytes = bytes;
+    else this.pingBytes = bytes;
+    return bytes;
   }
 
   frameRefused(link: ReplicaLink, reason: FrameRefusal): void {

@@ -13,8 +13,13 @@ import { H, HEADER_SIZE } from '../../../host/shared/vsr-abi.js';
 const roster = parseRoster('0=127.0.0.1:1/2,1=127.0.0.1:3/4,2=127.0.0.1:5/6', 'test');
 const identity = (self: number, secret = 's'): Identity => ({ self, clusterId: 0n, rosterHash: roster.hash, secret, knows: (id) => id < 3 });
 
+const PING = Buffer.alloc(HEADER_SIZE, 0x11);
+
 class FakePlane implements LinkHost {
   readonly timeoutMs = 2_000;
+  pingMs = 60_000;
+  silenceMs = 120_000;
+  silences: number[] = [];
   installed: number[] = [];
   refusals: Refusal[] = [];
   frames: Buffer[] = [];
@@ -42,6 +47,12 @@ class FakePlane implements LinkHost {
   closed(): void {
     this.closedLinks++;
   }
+  ping(): Uint8Array {
+    return PING;
+  }
+  silent(_link: ReplicaLink, quietMs: number): void {
+    this.silences.push(quietMs);
+  }
 }
 
 function message(size: number, fill: number): Buffer {
@@ -52,7 +63,7 @@ function message(size: number, fill: number): Buffer {
 }
 
 async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 20_000;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -147,4 +158,28 @@ test('a dialing link and an accepting link complete the handshake with each othe
   }
   await until('both closed', () => dialerPlane.closedLinks === 1 && acceptorPlane.closedLinks === 1);
   assert.equal(dialer.send(message(HEADER_SIZE, 10)), false, 'a closed link sends nothing');
+});
+
+test('an up link pings its peer, and closes once it heard nothing for the silence bound', async () => {
+  const plane = new FakePlane(identity(2));
+  plane.pingMs = 20;
+  plane.silenceMs = 1_000;
+  const { client, received, done } = await acceptor(plane);
+  try {
+    const answer = answerChallenge(identity(0), 2, received().subarray(0, CHALLENGE_BYTES));
+    assert.ok(!('refusal' in answer));
+    client.write(answer.hello);
+    // While the peer talks (any frame), the link stays up and pings it.
+    const talking = setInterval(() => client.write(message(HEADER_SIZE, 1)), 20);
+    await until('pings received', () => received().includes(Buffer.concat([PING, PING])));
+    const since = Date.now();
+    await until('frames flowing for twice the silence bound', () => Date.now() - since > 2 * plane.silenceMs && plane.frames.length > 10);
+    clearInterval(talking);
+    assert.equal(plane.closedLinks, 0, 'a talking peer is never silent');
+    await until('the silent link closed', () => plane.closedLinks === 1);
+    assert.equal(plane.silences.length, 1);
+    assert.ok(plane.silences[0] > plane.silenceMs);
+  } finally {
+    done();
+  }
 });
