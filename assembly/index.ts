@@ -155,6 +155,7 @@ export function replicaOwner(replica: u32): i32 {
 }
 
 // The replica plane (host/node/cluster): which frames a peer may send, and which shard holds their group.
+export { REPLICAS_MAX } from "./vsr/constants";
 export {
   FRAME_CHECKSUM, FRAME_CLUSTER, FRAME_COMMAND, FRAME_GROUP, FRAME_OK, FRAME_REPLICA, FRAME_SIZE, LINK_NONE, LINK_PING, LINK_PONG,
   REPLICA_FRAME_MAX, consensusGroupOf, replicaFrameBody, replicaFrameHeader, replicaFrameLinkLocal, replicaPingWrite, routeConsensusFrame,

@@ -104,6 +104,10 @@ export class Supervisor {
     });
     this.core = core;
     this.mesh = new MeshView(memory, core);
+    const cluster = config.clusterSettings;
+    if (cluster && cluster.roster.entries.length > core.REPLICAS_MAX.value) {
+      throw userError('ClusterSizeRefused', `${cluster.source}: ${cluster.roster.entries.length} replicas refused: a consensus group has at most ${core.REPLICAS_MAX.value} (the core's REPLICAS_MAX)`);
+    }
     checkWaitCanary(core, core.shardScratchAddress(0)); // before any shard can use the scratch region
     // A signal that arrived while the memory was being laid out is only in this.reason: publish it, and do not
     // start shards for a server that is already stopping.

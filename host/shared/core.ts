@@ -77,6 +77,7 @@ export interface CoreExports extends VsrExports {
   LINK_PING: WebAssembly.Global;
   LINK_PONG: WebAssembly.Global;
   REPLICA_FRAME_MAX: WebAssembly.Global;
+  REPLICAS_MAX: WebAssembly.Global; // replicas one VSR group can have (a roster may not name more)
   FRAME_OK: WebAssembly.Global;
   FRAME_SIZE: WebAssembly.Global;
   FRAME_CLUSTER: WebAssembly.Global;
