@@ -14,7 +14,7 @@ const MAX_REASONS = 100; // listed in /health; reasons_total says how many there
 export function healthBody(supervisor: Supervisor) {
   const { mesh } = supervisor;
   const view = supervisor.replicaView;
-  // A cluster node says which replica it is and how its links to the others are (null fields: a single node).
+  // A cluster node says which replica it is and how its links to the others are (absent on a single node).
   const cluster = view ? { replica_id: view.settings.self, replicas: replicaHealth(view) } : {};
   if (!supervisor.booted) {
     return { status: supervisor.shutdownReason !== 0 ? 'stopping' : 'starting', shard_count: supervisor.shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons_total: 0, reasons: [], shards: [], ...cluster };
