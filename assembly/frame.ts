@@ -58,7 +58,10 @@ export const DROP_REASON_MISROUTED: u32 = 4;
 export const DROP_REASON_PARK_OVERFLOW: u32 = 5;
 export const DROP_REASON_PARK_DROPPED: u32 = 6;
 export const DROP_REASON_OVERSIZE: u32 = 7;
-export const DROP_REASONS: u32 = 8;
+// A consensus frame reached its group's shard, and no group by that id is registered there (not created yet,
+// deleted, or this replica does not hold it). VSR retransmission recovers it once the group exists.
+export const DROP_REASON_NAMESPACE_MISS: u32 = 8;
+export const DROP_REASONS: u32 = 9;
 
 export function frameIsValidKind(variant: u32, kind: u32): bool {
   if (variant == VARIANT_CONSENSUS) return kind == CONSENSUS_CONTROL || kind == CONSENSUS_PARTITION;

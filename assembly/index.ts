@@ -5,9 +5,10 @@ import {
   controlOffset, field, metricOffset, shardArena, shardCount, shardCtl, shardMetrics, shardScratch, shardStorage, useDescriptor,
   ringAddress as ringAt,
 } from "./layout";
-import { DROP_REASONS, laneOf } from "./frame";
+import { DROP_REASONS, DROP_VARIANTS, laneOf } from "./frame";
 import { ownerClaim, ownerClearIfOwned, ownerOf } from "./owners";
-import { dropCount } from "./metrics";
+import { countDrop, dropCount } from "./metrics";
+import { selfShard } from "./shard";
 
 export { waitCanary } from "./canary";
 export {
@@ -112,6 +113,13 @@ export function dropCounter(shard: u32, variant: u32, reason: u32): u64 {
   return dropCount(shard, variant, reason);
 }
 
+// A drop the host saw on the receiving side (a consensus frame whose group is not registered on its shard, a
+// forward to a link this shard no longer owns): counted in this shard's frame_drops_total like the core's own.
+export function frameDropped(variant: u32, reason: u32): void {
+  if (variant >= DROP_VARIANTS || reason >= DROP_REASONS) unreachable(); // a host bug: would count past the table
+  countDrop(selfShard(), variant, reason);
+}
+
 export function replicaOwnerClaim(replica: u32, shard: u32): u32 {
   return ownerClaim(<usize>field(D_OWNERS_BASE), replica, shard);
 }
@@ -123,6 +131,13 @@ export function replicaOwnerClear(replica: u32, token: u32): bool {
 export function replicaOwner(replica: u32): i32 {
   return ownerOf(<usize>field(D_OWNERS_BASE), replica);
 }
+
+// The replica plane (host/node/cluster): which frames a peer may send, and which shard holds their group.
+export { REPLICAS_MAX } from "./vsr/constants";
+export {
+  FRAME_CHECKSUM, FRAME_CLUSTER, FRAME_COMMAND, FRAME_GROUP, FRAME_OK, FRAME_REPLICA, FRAME_SIZE, LINK_NONE, LINK_PING, LINK_PONG,
+  REPLICA_FRAME_MAX, consensusGroupOf, replicaFrameBody, replicaFrameHeader, replicaFrameLinkLocal, replicaPingWrite, routeConsensusFrame,
+} from "./vsr/replica_frame";
 
 // Storage (issue 5): checksums, journal, superblock, segments.
 export { xxh3_64, xxh3_64_into, xxh3_64_low, xxh3_last_high } from "./checksum/xxh3";

@@ -3,6 +3,7 @@
 // arithmetic lives in one place.
 import { R_DATA as R_DATA_BYTES } from "./ring";
 import { OWNERS_BYTES as OWNERS_TABLE_BYTES } from "./owners";
+import { DROP_REASONS, DROP_VARIANTS } from "./frame";
 
 export const DESCRIPTOR_MAGIC: u32 = 0x31474c53; // "SLG1"
 export const DESCRIPTOR_VERSION: u32 = 1;
@@ -63,7 +64,7 @@ export const M_CLIENTS_TOTAL: u32 = 24;
 export const M_REQUESTS: u32 = 32;
 export const M_REQUEST_ERRORS: u32 = 40;
 export const M_EVICTIONS: u32 = 48;
-export const M_DROPS: u32 = 64; // [variant][reason] u64 table, DROP_VARIANTS * DROP_REASONS * 8 = 512 bytes (to 576)
+// 64..576 is unused (the drop table's old place: it outgrew it).
 // Login and session counters, after the drop table (u64 each).
 export const M_LOGIN_FAILURES: u32 = 576;
 export const M_LOGINS_THROTTLED: u32 = 584;
@@ -74,7 +75,8 @@ export const M_RETENTION_SEGMENTS_SIZE: u32 = 648;
 export const M_RETENTION_BYTES_EXPIRY: u32 = 656;
 export const M_RETENTION_BYTES_SIZE: u32 = 664;
 export const M_RETENTION_PASSES: u32 = 672;
-export const METRICS_STRIDE: u32 = 704; // the fixed part; the per-target table below follows it
+export const M_DROPS: u32 = 704; // [variant][reason] u64 table, DROP_VARIANTS * DROP_REASONS * 8 bytes
+export const METRICS_STRIDE: u32 = M_DROPS + DROP_VARIANTS * DROP_REASONS * 8; // the fixed part; the per-target table below follows it
 // Then, per target shard, the host mailbox's backlog towards it (host/node/server/mailbox.ts), u64 each: bytes and
 // messages queued (gauges), producers that waited for it to drain and the microseconds they waited (counters).
 export const MAILBOX_METRICS: u32 = 4;

@@ -23,6 +23,9 @@ export const CLIENTS_MAX: u32 = 64;
 export const REPAIR_BATCH: u32 = 32;
 export const OUTBOX_BYTES: u32 = 512 * 1024;
 
+// Link liveness between replicas (the replica plane answers a ping with a pong; never given to a group).
+export const CMD_PING: u8 = 1;
+export const CMD_PONG: u8 = 2;
 export const CMD_REQUEST: u8 = 5;
 export const CMD_PREPARE: u8 = 6;
 export const CMD_PREPARE_OK: u8 = 7;

@@ -18,6 +18,7 @@ import {
   Y_CLIENT, Y_COMMIT, Y_CONTEXT, Y_GROUP, Y_OP, Y_OPERATION, Y_REQUEST, Y_REQUEST_CHECKSUM, Y_SESSION, Y_STATUS,
   Y_TIMESTAMP, command, messageSize, prepareValid, seal, sealPrepareFrame, sealPrepareIdentity, verify,
 } from "./header";
+import { consensusGroupOf } from "./replica_frame";
 import { F_BODY, F_DURABLE, F_HEADER, F_TRUSTED, LogWindow } from "./log_window";
 import { CHECK_DUPLICATE, CHECK_NEW, ClientTable } from "./client_table";
 import { Outbox } from "./outbox";
@@ -236,7 +237,7 @@ export class Replica {
     }
     const from = <u32>load<u8>(message + H_REPLICA);
     if (from >= this.count || from == this.replica) { this.messagesRejected++; return; }
-    if (!this.groupMatches(message, cmd)) { this.messagesRejected++; return; }
+    if (!this.groupMatches(message)) { this.messagesRejected++; return; }
     if (cmd == CMD_PREPARE) this.onPrepare(message, from);
     else if (cmd == CMD_PREPARE_OK) this.onPrepareOk(message, from);
     else if (cmd == CMD_COMMIT) this.onCommit(message, from);
@@ -709,15 +710,8 @@ export class Replica {
     }
   }
 
-  groupMatches(m: usize, cmd: u8): bool {
-    let at: usize = S_GROUP;
-    if (cmd == CMD_PREPARE || cmd == CMD_REPAIR_PREPARE) at = P_GROUP;
-    else if (cmd == CMD_PREPARE_OK) at = K_GROUP;
-    else if (cmd == CMD_COMMIT) at = C_GROUP;
-    else if (cmd == CMD_DO_VIEW_CHANGE) at = D_GROUP;
-    else if (cmd == CMD_START_VIEW) at = V_GROUP;
-    else if (cmd == CMD_REQUEST_PREPARES) at = Q_GROUP;
-    return load<u64>(m + at) == this.group;
+  groupMatches(m: usize): bool {
+    return consensusGroupOf(m) == this.group;
   }
 
   enterNormal(): void {

@@ -5,6 +5,7 @@ import { userError } from '../shared/errors.js';
 import { FSYNC_POLICY_HELP, parseFsyncPolicy } from './io/fsync-policy.js';
 import { DEFAULT_LOGIN_THROTTLE } from './server/login-throttle.js';
 import { DEFAULT_BACKLOG_BOUND } from './server/mailbox.js';
+import { CLUSTER_SIZE_RULE, clusterSettings, formatHostPort, type ClusterSettings } from './cluster/roster.js';
 
 export interface ServerConfig {
   configFile: string | null;
@@ -45,6 +46,13 @@ export interface ServerConfig {
   loginTimeoutMs: number;
   idleTimeoutMs: number;
   metadataJournalSlots: number;
+  replicaId: number | null;
+  cluster: string | null;
+  clusterSecret: string | null;
+  clusterId: number;
+  clusterHandshakeTimeoutMs: number;
+  // The checked roster and this replica's place in it (from the five above), or null: a single node.
+  clusterSettings: ClusterSettings | null;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
@@ -101,6 +109,11 @@ const OPTIONS: Option[] = [
   { key: 'segmentBytes', file: 'storage.segment_bytes', flag: '--segment-bytes', env: 'SHARDLOG_SEGMENT_BYTES', kind: 'int', min: 1 << 16, max: 1 << 30, help: 'partition segment rollover size, bytes [1073741824]' },
   { key: 'retentionIntervalMs', file: 'storage.retention_interval_ms', flag: '--retention-interval-ms', env: 'SHARDLOG_RETENTION_INTERVAL_MS', kind: 'int', min: 10, max: 86_400_000, help: 'how often each shard removes the sealed segments its topics\' message_expiry and max_topic_size no longer keep (max_topic_size is also checked after every append), ms [60000]' },
   { key: 'metadataJournalSlots', file: 'storage.metadata_journal_slots', flag: '--metadata-journal-slots', env: 'SHARDLOG_METADATA_JOURNAL_SLOTS', kind: 'int', min: 64, max: 16_384, help: 'slots of the metadata journal; a checkpoint runs when 3/4 are used (fixed when the data directory is created) [1024]' },
+  { key: 'cluster', file: 'cluster.nodes', flag: '--cluster', env: 'SHARDLOG_CLUSTER', kind: 'string', help: `the replicas of a cluster: ID=HOST:CLIENT_TCP_PORT/REPLICA_PORT[/HTTP_PORT],... with ids 0..N-1; ${CLUSTER_SIZE_RULE}. This node's client (and HTTP) address comes from its entry unless --tcp-address (--http-address) is given. Unset: a single node` },
+  { key: 'replicaId', file: 'cluster.replica_id', flag: '--replica-id', env: 'SHARDLOG_REPLICA_ID', kind: 'int', min: 0, max: 254, help: 'which roster entry this node is (with --cluster)' },
+  { key: 'clusterSecret', file: 'cluster.secret', flag: '--cluster-secret', env: 'SHARDLOG_CLUSTER_SECRET', kind: 'string', help: 'shared secret the replicas prove to each other (HMAC-SHA256 of fresh nonces; never sent). Prefer the env var: flags show in ps' },
+  { key: 'clusterId', file: 'cluster.id', flag: '--cluster-id', env: 'SHARDLOG_CLUSTER_ID', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'cluster id in every replica message and handshake; replicas of another cluster are refused [0]' },
+  { key: 'clusterHandshakeTimeoutMs', file: 'cluster.handshake_timeout_ms', flag: '--cluster-handshake-timeout-ms', env: 'SHARDLOG_CLUSTER_HANDSHAKE_TIMEOUT_MS', kind: 'int', min: 50, max: 600_000, help: 'a replica connection must finish its handshake within this, or it is closed [5000]' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
 
@@ -152,6 +165,12 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   loginTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
   metadataJournalSlots: 1024,
+  replicaId: null,
+  cluster: null,
+  clusterSecret: null,
+  clusterId: 0,
+  clusterHandshakeTimeoutMs: 5_000,
+  clusterSettings: null,
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };
@@ -173,6 +192,9 @@ export function helpText(): string {
   lines.push(`  ${'--help'.padEnd(34)} this text`, `  ${'--version'.padEnd(34)} print the version`);
   lines.push('', 'Durability: a send is acknowledged after its batch is fsynced (fsync every-batch, the default); metadata ops after',
     'their WAL entry is fsynced. interval:<ms> acknowledges before the fsync and can lose up to <ms> on power loss.');
+  lines.push('', 'Cluster: three (or five, seven) processes with the same --cluster, --cluster-id and secret, each with its own',
+    '--replica-id and --data-dir, e.g. SHARDLOG_CLUSTER_SECRET=s npm start -- --replica-id 0 --cluster "0=127.0.0.1:8091/9091,1=127.0.0.1:8092/9092,2=127.0.0.1:8093/9093".',
+    `Refused at startup: fewer than 3 or an even number of replicas (${CLUSTER_SIZE_RULE}).`);
   return lines.join('\n');
 }
 
@@ -194,7 +216,18 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParseResult
     const given = flags.get(o.flag);
     if (given && o.key !== 'configFile') set(config, o, given.value, o.flag);
   }
+  applyCluster(config);
   return { kind: 'run', config };
+}
+
+// A cluster node takes its client (and HTTP) address from its roster entry unless one was set explicitly.
+function applyCluster(config: ServerConfig): void {
+  const settings = clusterSettings(config);
+  config.clusterSettings = settings;
+  if (!settings) return;
+  const own = settings.roster.entries[settings.self];
+  if (!config.sources.tcpAddress) config.tcpAddress = formatHostPort(own.host, own.tcpPort);
+  if (!config.sources.httpAddress && own.httpPort !== null) config.httpAddress = formatHostPort(own.host, own.httpPort);
 }
 
 function readFlags(argv: string[]): Map<string, { value: string }> | 'help' | 'version' {

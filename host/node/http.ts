@@ -7,13 +7,17 @@ import { userError } from '../shared/errors.js';
 import { CTL, METRIC, SHARD_STATE_NAMES } from '../shared/layout.js';
 import { parseAddress } from './config.js';
 import type { Supervisor } from './supervisor.js';
+import { replicaHealth } from './cluster/replica-observability.js';
 
 const MAX_REASONS = 100; // listed in /health; reasons_total says how many there are
 
 export function healthBody(supervisor: Supervisor) {
   const { mesh } = supervisor;
+  const view = supervisor.replicaView;
+  // A cluster node says which replica it is and how its links to the others are (absent on a single node).
+  const cluster = view ? { replica_id: view.settings.self, replicas: replicaHealth(view) } : {};
   if (!supervisor.booted) {
-    return { status: supervisor.shutdownReason !== 0 ? 'stopping' : 'starting', shard_count: supervisor.shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons_total: 0, reasons: [], shards: [] };
+    return { status: supervisor.shutdownReason !== 0 ? 'stopping' : 'starting', shard_count: supervisor.shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons_total: 0, reasons: [], shards: [], ...cluster };
   }
   const shards = supervisor.shards.map((s) => ({
     id: s.id,
@@ -36,7 +40,7 @@ export function healthBody(supervisor: Supervisor) {
   // Bounded: a thousand offline partitions are one problem, and /metrics counts them all.
   return {
     status, shard_count: shards.length, uptime_ms: Date.now() - supervisor.startedAt, reasons_total: reasons.length,
-    reasons: reasons.slice(0, MAX_REASONS), shards,
+    reasons: reasons.slice(0, MAX_REASONS), shards, ...cluster,
   };
 }
 

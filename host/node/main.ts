@@ -11,6 +11,7 @@ import { allowedCpus, resolveShardCpus } from './cpu.js';
 import { parseFaults } from './faults.js';
 import { type HttpServer, startHttp } from './http.js';
 import { createMetricsRegistry } from './metrics.js';
+import { registerReplicaMetrics } from './cluster/replica-observability.js';
 import { descriptorHeadroom, descriptorLimit } from './net/descriptors.js';
 import { describeFsCause, mkdirCause } from './io/data-dir-errors.js';
 import { SignalPolicy } from './signals.js';
@@ -95,8 +96,12 @@ export async function main(argv: string[]): Promise<number> {
 
     http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running);
     await running.boot();
-    http.serveMetrics(createMetricsRegistry(running.mesh, (id) => running.isAlive(id), running.netCounters, () => running.storage.values()));
-    log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), Iggy TCP ${running.tcpAddress}, http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
+    const registry = createMetricsRegistry(running.mesh, (id) => running.isAlive(id), running.netCounters, () => running.storage.values());
+    const replicas = running.replicaView;
+    if (replicas) registerReplicaMetrics(registry, replicas);
+    http.serveMetrics(registry);
+    const role = replicas ? `replica ${replicas.settings.self} of ${replicas.settings.roster.entries.length}, ` : '';
+    log.info(`shardlog ${version()} ready: ${role}${cpus.length} shard(s), Iggy TCP ${running.tcpAddress}, http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
 
     await running.untilShutdown();
     log.info(`stopping (${SHUTDOWN_REASON_NAMES[running.shutdownReason] ?? running.shutdownReason})`);

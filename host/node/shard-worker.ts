@@ -34,6 +34,7 @@ export interface ShardWorkerData {
 export type ListenerMessage =
   | { type: 'tcp-listening'; address: string }
   | { type: 'tcp-failed'; message: string }
+  | { type: 'replica-listen-failed'; message: string } // the replica port of a cluster node (--cluster)
   | { type: 'data-dir-failed'; message: string }; // the disk under the data directory refused (full, read-only)
 
 const DRAIN_BUDGET = 256; // frames per turn before yielding to the event loop
@@ -153,6 +154,13 @@ class Shard {
       }
       this.server.settings.tcpAddress = bound.address;
       parentPort?.postMessage({ type: 'tcp-listening', address: bound.address } satisfies ListenerMessage);
+    }
+    try {
+      const bound = await this.server.replicas?.start();
+      if (bound) this.log.info(`replica plane listening on ${bound}`);
+    } catch (error) {
+      parentPort?.postMessage({ type: 'replica-listen-failed', message: `cannot listen for replicas: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` } satisfies ListenerMessage);
+      return;
     }
     this.setCtl(CTL.state, ShardState.running);
     const ready = this.core.controlAddress(CONTROL.ready) >> 2;

@@ -13,6 +13,8 @@ import { ringSlotSizeFor, type ServerConfig } from './config.js';
 import type { Faults } from './faults.js';
 import { parseFsyncPolicy } from './io/fsync-policy.js';
 import { NetCounters } from './net/net-counters.js';
+import { ReplicaCounters } from './cluster/replica-counters.js';
+import type { ReplicaView } from './cluster/replica-observability.js';
 import type { ListenerMessage, ShardWorkerData } from './shard-worker.js';
 import type { StorageHealthReport } from './server/storage-health.js';
 
@@ -42,6 +44,7 @@ export class Supervisor {
   readonly shards: ShardHandle[] = [];
   readonly startedAt = Date.now();
   readonly netCounters = new NetCounters(); // written by the serving shard, read by /metrics
+  readonly replicaCounters: ReplicaCounters | null; // a cluster node's links: written by their shards, read by /health and /metrics
   mesh!: MeshView;
   booted = false;
   private core!: CoreExports;
@@ -59,7 +62,17 @@ export class Supervisor {
   readonly storage = new Map<number, StorageHealthReport>();
 
   constructor(private readonly options: BootOptions) {
+    const cluster = options.config.clusterSettings;
+    this.replicaCounters = cluster ? new ReplicaCounters(cluster.roster.entries.length) : null;
     this.stopRequested = new Promise((resolve) => { this.signalStop = resolve; });
+  }
+
+  // The replica plane as /health and /metrics show it (null: a single node, or before the memory exists).
+  get replicaView(): ReplicaView | null {
+    const settings = this.options.config.clusterSettings;
+    if (!settings || !this.replicaCounters || !this.core) return null;
+    const core = this.core;
+    return { settings, counters: this.replicaCounters, ownerOf: (replica) => core.replicaOwner(replica) };
   }
 
   get shutdownReason(): number {
@@ -92,6 +105,10 @@ export class Supervisor {
     });
     this.core = core;
     this.mesh = new MeshView(memory, core);
+    const cluster = config.clusterSettings;
+    if (cluster && cluster.roster.entries.length > core.REPLICAS_MAX.value) {
+      throw userError('ClusterSizeRefused', `${cluster.source}: ${cluster.roster.entries.length} replicas refused: a consensus group has at most ${core.REPLICAS_MAX.value} (the core's REPLICAS_MAX)`);
+    }
     checkWaitCanary(core, core.shardScratchAddress(0)); // before any shard can use the scratch region
     // A signal that arrived while the memory was being laid out is only in this.reason: publish it, and do not
     // start shards for a server that is already stopping.
@@ -114,7 +131,7 @@ export class Supervisor {
   private checkInterrupted(): void {
     if (this.reason === 0) return;
     if (this.reason === ShutdownReason.signal) throw userError('BootInterrupted', 'boot interrupted by a signal; stopping');
-    if (this.listenerFailure) throw userError('TcpListenFailed', `${this.listenerFailure} (tcp.address / --tcp-address)`);
+    if (this.listenerFailure) throw userError('TcpListenFailed', this.listenerFailure);
     if (this.dataDirFailure) throw userError('DataDirUnusable', this.dataDirFailure);
     throw userError('BootFailed', this.failures[0] ?? `boot stopped (${SHUTDOWN_REASON_NAMES[this.reason]})`);
   }
@@ -145,6 +162,7 @@ export class Supervisor {
         },
         netCounters: this.netCounters.buffer,
         metadataJournalSlots: config.metadataJournalSlots,
+        cluster: config.clusterSettings, replicaCounters: this.replicaCounters?.buffer,
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };
@@ -184,8 +202,15 @@ export class Supervisor {
       this.fail(handle, message.message, ShutdownReason.bootFailed, false);
       return;
     }
+    if (message.type === 'replica-listen-failed') {
+      const own = this.options.config.clusterSettings!;
+      const entry = own.roster.entries[own.self];
+      this.listenerFailure = `${message.message} on ${entry.host}:${entry.replicaPort} (replica ${own.self}'s entry in ${own.source})`;
+      this.fail(handle, this.listenerFailure, ShutdownReason.bootFailed);
+      return;
+    }
     if (message.type === 'tcp-failed') {
-      this.listenerFailure = message.message;
+      this.listenerFailure = `${message.message} (tcp.address / --tcp-address)`;
       this.fail(handle, message.message, ShutdownReason.bootFailed);
       return;
     }

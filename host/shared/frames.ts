@@ -27,3 +27,5 @@ export const Lifecycle = {
 export const DROP_VARIANTS = namesByValue(F_, 'DROP_VARIANT_', 'snake');
 export const DROP_REASONS = namesByValue(F_, 'DROP_REASON_', 'snake');
 export const LANES = namesByValue(CoreLayout, 'LANE_', 'snake');
+export const DROP_VARIANT = Object.fromEntries(DROP_VARIANTS.map((name, i) => [name, i])) as Record<string, number>;
+export const DROP_REASON = Object.fromEntries(DROP_REASONS.map((name, i) => [name, i])) as Record<string, number>;

@@ -28,6 +28,9 @@ import { Method, decodeAppliedBarrier, decodeCommitted, decodeStats, encodeAppli
 import { ShardRpc } from './shard-rpc.js';
 import { StorageHealth, type StorageHealthReport } from './storage-health.js';
 import { encodeClientList } from './system-reads.js';
+import { ReplicaCounters } from '../cluster/replica-counters.js';
+import { ReplicaPlane } from '../cluster/replica-plane.js';
+import type { ClusterSettings } from '../cluster/roster.js';
 
 export interface ShardServerOptions {
   shard: number;
@@ -47,6 +50,8 @@ export interface ShardServerOptions {
   report?: (report: StorageHealthReport) => void; // where the storage conditions go (the main thread)
   bootDelayMs?: number; // SHARDLOG_FAULT slow-boot: block this long before opening the partitions of the hand-off
   metadataJournalSlots?: number; // [1024]
+  cluster?: ClusterSettings | null; // a replica of a cluster (--cluster): the replica plane runs on every shard
+  replicaCounters?: SharedArrayBuffer; // its state and counters, read by /health and /metrics
 }
 
 const TICK_MS = 100;
@@ -63,6 +68,9 @@ export class ShardServer implements ShardContext {
   private readonly requests: ClientRequests;
   private readonly partitions: PartitionOwner;
   private readonly metadata: MetadataOwner | null;
+  // The message bus to the other replicas, and the registry of the consensus groups this shard holds (null: a
+  // single node).
+  readonly replicas: ReplicaPlane | null;
   private readonly waiters: { op: number; resolve: () => void }[] = [];
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
@@ -112,6 +120,11 @@ export class ShardServer implements ShardContext {
       journalSlots: options.metadataJournalSlots,
       apply: (op) => this.applyCommitted(op),
       replaceState: (bytes) => { this.state = decodeSnapshot(bytes); },
+    }) : null;
+    this.replicas = options.cluster ? new ReplicaPlane({
+      core, memory, shard: this.shard, shards: this.shards, cluster: options.cluster,
+      counters: new ReplicaCounters(options.cluster.roster.entries.length, options.replicaCounters),
+      checkRegion: () => this.storage.alloc(core.REPLICA_FRAME_MAX.value),
     }) : null;
     this.registerHandlers();
   }
@@ -307,6 +320,7 @@ export class ShardServer implements ShardContext {
   // --- loop -----------------------------------------------------------------------------------------------
 
   onFrame(frame: number): void {
+    if (this.replicas?.onFrame(frame)) return; // consensus messages between replicas: try-send-or-drop, not the mailbox
     const message = this.mailbox.receive(frame);
     if (message) this.rpc.deliver(message);
   }
@@ -329,6 +343,7 @@ export class ShardServer implements ShardContext {
   }
 
   async stop(): Promise<void> {
+    this.replicas?.stop();
     this.requests.stop();
     this.guard?.stop();
     const listener = this.listener;

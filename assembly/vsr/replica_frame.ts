@@ -1,0 +1,107 @@
+// What the replica plane may let in from a peer, and where it goes. A frame on a replica link is one VSR message
+// (256-byte header, size at H_SIZE). Whether it is acceptable is a protocol question, so it is answered here, not
+// by the host: the header first (before the body is read: a size out of bounds must not make the host wait for or
+// buffer megabytes), then the checksums over the whole message. Any refusal closes that link only.
+import {
+  CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PING, CMD_PONG, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST,
+  CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, SLOT_SIZE,
+} from "./constants";
+import {
+  C_GROUP, D_GROUP, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, R_GROUP, S_GROUP, V_GROUP, Y_GROUP, command, messageSize,
+  seal, verify,
+} from "./header";
+import {
+  INVALID_NAMESPACE, METADATA_GROUP, PACKED_NAMESPACE_MAX, STREAM_SHIFT, TOPIC_SHIFT, routeConsensusControl, routeMetadata,
+  routePartition,
+} from "../router";
+
+// Verdicts of replicaFrameHeader (negative) and replicaFrameBody; names in host/node/cluster/replica-counters.ts.
+export const FRAME_OK: i32 = 0;
+export const FRAME_SIZE: i32 = -1; //     size below a header or above REPLICA_FRAME_MAX
+export const FRAME_CLUSTER: i32 = -2; //  another cluster's message
+export const FRAME_REPLICA: i32 = -3; //  the header names another sender than the authenticated peer
+export const FRAME_COMMAND: i32 = -4; //  not a command replicas exchange
+export const FRAME_GROUP: i32 = -5; //    a group no shard can hold (neither a packed namespace nor METADATA_GROUP)
+export const FRAME_CHECKSUM: i32 = -6; // header or body checksum (or a prepare's frame seal) does not verify
+
+// The largest message replicas exchange today: a DoViewChange / StartView with its suffix of headers. (Prepares
+// carry at most BODY_MAX; partition batches travel with data replication, which raises this.)
+export const REPLICA_FRAME_MAX: u32 = MESSAGE_MAX > SLOT_SIZE ? MESSAGE_MAX : SLOT_SIZE;
+
+// The consensus group a message belongs to (its offset differs per command), or INVALID_NAMESPACE for a command
+// without one.
+export function consensusGroupOf(header: usize): u64 {
+  const c = command(header);
+  if (c == CMD_PREPARE || c == CMD_REPAIR_PREPARE) return load<u64>(header + P_GROUP);
+  if (c == CMD_PREPARE_OK) return load<u64>(header + K_GROUP);
+  if (c == CMD_COMMIT) return load<u64>(header + C_GROUP);
+  if (c == CMD_START_VIEW_CHANGE || c == CMD_REQUEST_START_VIEW) return load<u64>(header + S_GROUP);
+  if (c == CMD_DO_VIEW_CHANGE) return load<u64>(header + D_GROUP);
+  if (c == CMD_START_VIEW) return load<u64>(header + V_GROUP);
+  if (c == CMD_REQUEST_PREPARES) return load<u64>(header + Q_GROUP);
+  if (c == CMD_REQUEST) return load<u64>(header + R_GROUP);
+  if (c == CMD_REPLY) return load<u64>(header + Y_GROUP);
+  return INVALID_NAMESPACE;
+}
+
+// Ping and pong belong to the link, not to a group: the plane answers a ping itself (any frame is a sign of life);
+// they are never routed or given to a replica. replicaFrameLinkLocal says which, or LINK_NONE for a group's message.
+export const LINK_NONE: u32 = 0;
+export const LINK_PING: u32 = 1;
+export const LINK_PONG: u32 = 2;
+
+export function replicaFrameLinkLocal(header: usize): u32 {
+  const c = command(header);
+  if (c == CMD_PING) return LINK_PING;
+  if (c == CMD_PONG) return LINK_PONG;
+  return LINK_NONE;
+}
+
+// Writes the sealed 256-byte ping (or pong) of `replica` in `cluster` at `out`.
+export function replicaPingWrite(out: usize, cluster: u64, replica: u32, pong: bool): void {
+  memory.fill(out, 0, HEADER_SIZE);
+  store<u32>(out + H_SIZE, HEADER_SIZE);
+  store<u8>(out + H_COMMAND, pong ? CMD_PONG : CMD_PING);
+  store<u8>(out + H_REPLICA, <u8>replica);
+  store<u64>(out + H_CLUSTER, cluster);
+  seal(out);
+}
+
+function isReplicaCommand(c: u8): bool {
+  return c == CMD_PREPARE || c == CMD_PREPARE_OK || c == CMD_COMMIT || c == CMD_START_VIEW_CHANGE || c == CMD_DO_VIEW_CHANGE
+    || c == CMD_START_VIEW || c == CMD_REQUEST_START_VIEW || c == CMD_REQUEST_PREPARES || c == CMD_REPAIR_PREPARE;
+}
+
+// The shard that holds the group of this message, by the named routers: the metadata group by its sentinel (shard
+// 0, whatever its hash says), a partition's prepare and prepare_ok by its namespace's components, every other
+// (control) message by its raw group. Negative (ROUTE_ERR_*) when no shard can hold it.
+export function routeConsensusFrame(header: usize, shards: u32): i32 {
+  const group = consensusGroupOf(header);
+  if (group == METADATA_GROUP) return routeMetadata();
+  const c = command(header);
+  if (group <= PACKED_NAMESPACE_MAX && (c == CMD_PREPARE || c == CMD_REPAIR_PREPARE || c == CMD_PREPARE_OK)) {
+    const stream = <u32>(group >> STREAM_SHIFT);
+    const topic = <u32>((group >> TOPIC_SHIFT) & 0xfff);
+    const partition = <u32>(group & 0xfffff);
+    return routePartition(stream, topic, partition, shards);
+  }
+  return routeConsensusControl(group, shards);
+}
+
+// The 256-byte header of a frame from `peer` (authenticated by the handshake): the message size to read (≥ 256) if
+// the header may be followed, else a FRAME_* verdict. Cluster ids are 64-bit in the low half of the u128 field.
+export function replicaFrameHeader(header: usize, cluster: u64, peer: u32): i32 {
+  const size = messageSize(header);
+  if (size < HEADER_SIZE || size > REPLICA_FRAME_MAX) return FRAME_SIZE;
+  if (load<u64>(header + H_CLUSTER) != cluster || load<u64>(header + H_CLUSTER + 8) != 0) return FRAME_CLUSTER;
+  if (<u32>load<u8>(header + H_REPLICA) != peer) return FRAME_REPLICA;
+  if (replicaFrameLinkLocal(header) != LINK_NONE) return size == HEADER_SIZE ? <i32>size : FRAME_SIZE;
+  if (!isReplicaCommand(command(header))) return FRAME_COMMAND;
+  if (routeConsensusFrame(header, 1) < 0) return FRAME_GROUP;
+  return <i32>size;
+}
+
+// The whole message, after replicaFrameHeader let its header through: FRAME_OK or FRAME_CHECKSUM.
+export function replicaFrameBody(message: usize, length: u32): i32 {
+  return verify(message, length) ? FRAME_OK : FRAME_CHECKSUM;
+}

@@ -1,0 +1,72 @@
+// The replica plane's state and counters, in a SharedArrayBuffer the main thread creates and hands every shard:
+// the shard that handles a peer's link writes that peer's words (one writer each: the listening shard for lower ids,
+// the dialing shard for higher ids), /health and /metrics read them. The owner shard of a link is not kept here:
+// it is the core's ReplicaOwnerTable, read directly.
+import { REFUSAL_NAMES, type Refusal } from './handshake.js';
+
+export const LINK_STATES = ['self', 'down', 'connecting', 'handshaking', 'up'] as const;
+export type LinkState = (typeof LINK_STATES)[number];
+
+// Why a frame on an established link was refused (the link is closed): the core's FRAME_* verdicts, by name.
+export const FRAME_REFUSALS = ['size', 'cluster', 'replica', 'command', 'group', 'checksum'] as const;
+export type FrameRefusal = (typeof FRAME_REFUSALS)[number];
+
+const PEER = { state: 0, ups: 1, downs: 2, attempts: 3, framesIn: 4, framesOut: 5 } as const;
+const PEER_WORDS = 8;
+
+export class ReplicaCounters {
+  private readonly words: BigInt64Array;
+  private readonly refusalsAt: number;
+  private readonly framesAt: number;
+
+  constructor(readonly peers: number, readonly buffer: SharedArrayBuffer = new SharedArrayBuffer((peers * PEER_WORDS + REFUSAL_NAMES.length + FRAME_REFUSALS.length) * 8)) {
+    this.words = new BigInt64Array(buffer);
+    this.refusalsAt = peers * PEER_WORDS;
+    this.framesAt = this.refusalsAt + REFUSAL_NAMES.length;
+  }
+
+  setState(peer: number, state: LinkState): void {
+    Atomics.store(this.words, peer * PEER_WORDS + PEER.state, BigInt(LINK_STATES.indexOf(state)));
+  }
+
+  state(peer: number): LinkState {
+    return LINK_STATES[Number(Atomics.load(this.words, peer * PEER_WORDS + PEER.state))] ?? 'down';
+  }
+
+  private bump(at: number, n = 1): void {
+    Atomics.add(this.words, at, BigInt(n));
+  }
+
+  private read(at: number): number {
+    return Number(Atomics.load(this.words, at));
+  }
+
+  linkUp(peer: number): void { this.bump(peer * PEER_WORDS + PEER.ups); }
+  linkDown(peer: number): void { this.bump(peer * PEER_WORDS + PEER.downs); }
+  dialAttempt(peer: number): void { this.bump(peer * PEER_WORDS + PEER.attempts); }
+  frameIn(peer: number): void { this.bump(peer * PEER_WORDS + PEER.framesIn); }
+  frameOut(peer: number): void { this.bump(peer * PEER_WORDS + PEER.framesOut); }
+  refused(reason: Refusal): void { this.bump(this.refusalsAt + REFUSAL_NAMES.indexOf(reason)); }
+  frameRefused(reason: FrameRefusal): void { this.bump(this.framesAt + FRAME_REFUSALS.indexOf(reason)); }
+
+  // Times the link came up again after it had been up: what an operator watching a flapping link wants.
+  reconnects(peer: number): number {
+    return Math.max(0, this.read(peer * PEER_WORDS + PEER.ups) - 1);
+  }
+
+  peer(peer: number): { state: LinkState; ups: number; downs: number; reconnects: number; dialAttempts: number; framesIn: number; framesOut: number } {
+    const at = peer * PEER_WORDS;
+    return {
+      state: this.state(peer), ups: this.read(at + PEER.ups), downs: this.read(at + PEER.downs), reconnects: this.reconnects(peer),
+      dialAttempts: this.read(at + PEER.attempts), framesIn: this.read(at + PEER.framesIn), framesOut: this.read(at + PEER.framesOut),
+    };
+  }
+
+  refusals(): { reason: Refusal; count: number }[] {
+    return REFUSAL_NAMES.map((reason, i) => ({ reason, count: this.read(this.refusalsAt + i) }));
+  }
+
+  framesRefused(): { reason: FrameRefusal; count: number }[] {
+    return FRAME_REFUSALS.map((reason, i) => ({ reason, count: this.read(this.framesAt + i) }));
+  }
+}

@@ -1,0 +1,78 @@
+// What /health and /metrics say about the replica plane: this replica's id, each peer link's state (from the
+// counters its shard writes), its owner shard (from the core's ReplicaOwnerTable: the table itself, not a copy), and
+// the refusals at the replica port.
+import client from 'prom-client';
+import type { ReplicaCounters } from './replica-counters.js';
+import { formatHostPort, type ClusterSettings } from './roster.js';
+
+export interface ReplicaView {
+  settings: ClusterSettings;
+  counters: ReplicaCounters;
+  ownerOf(replica: number): number; // the owner shard, -1 for none (CoreExports.replicaOwner)
+}
+
+const peersOf = (v: ReplicaView) => v.settings.roster.entries.filter((e) => e.id !== v.settings.self);
+
+export function replicaHealth(v: ReplicaView) {
+  const { settings, counters } = v;
+  return {
+    replica_id: settings.self,
+    cluster_id: String(settings.clusterId),
+    peers: peersOf(v).map((e) => {
+      const p = counters.peer(e.id);
+      const owner = v.ownerOf(e.id);
+      return {
+        id: e.id, address: formatHostPort(e.host, e.replicaPort), state: p.state, owner_shard: owner < 0 ? null : owner,
+        reconnects: p.reconnects, downs: p.downs, dial_attempts: p.dialAttempts, frames_in: p.framesIn, frames_out: p.framesOut,
+      };
+    }),
+    handshake_refusals: Object.fromEntries(counters.refusals().map((r) => [r.reason, r.count])),
+    frames_refused: Object.fromEntries(counters.framesRefused().map((r) => [r.reason, r.count])),
+  };
+}
+
+export function registerReplicaMetrics(registry: client.Registry, v: ReplicaView): void {
+  const { counters } = v;
+  const peers = peersOf(v);
+  new client.Gauge({
+    name: 'replica_link_up', help: '1 while the link to a peer replica is up (handshake done, owner slot claimed)',
+    labelNames: ['peer'], registers: [registry],
+    collect() {
+      for (const e of peers) this.set({ peer: String(e.id) }, counters.state(e.id) === 'up' ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'replica_link_owner_shard', help: 'The shard that owns the link to a peer replica (ReplicaOwnerTable), -1 for none',
+    labelNames: ['peer'], registers: [registry],
+    collect() {
+      for (const e of peers) this.set({ peer: String(e.id) }, v.ownerOf(e.id));
+    },
+  });
+  const perPeer = (name: string, help: string, value: (peer: number) => number) => new client.Counter({
+    name, help, labelNames: ['peer'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of peers) this.inc({ peer: String(e.id) }, value(e.id));
+    },
+  });
+  perPeer('replica_link_reconnects_total', 'Times the link to a peer replica came up again after it had been up', (p) => counters.reconnects(p));
+  perPeer('replica_link_downs_total', 'Times the link to a peer replica went down', (p) => counters.peer(p).downs);
+  perPeer('replica_frames_received_total', 'VSR messages received from a peer replica that passed the core\'s checks', (p) => counters.peer(p).framesIn);
+  perPeer('replica_frames_sent_total', 'VSR messages written to a peer replica\'s link', (p) => counters.peer(p).framesOut);
+  new client.Counter({
+    name: 'replica_handshake_refusals_total', help: 'Connections on the replica plane refused during the handshake, by reason',
+    labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of counters.refusals()) this.inc({ reason: r.reason }, r.count);
+    },
+  });
+  new client.Counter({
+    name: 'replica_frames_refused_total', help: 'Frames from an authenticated peer the core refused (the link was closed), by reason',
+    labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of counters.framesRefused()) this.inc({ reason: r.reason }, r.count);
+    },
+  });
+}

@@ -1,0 +1,107 @@
+// A cluster of real server processes on loopback: a roster on free ports, one process per replica (2 shards each, so
+// that links land on a non-zero shard), each with its own data directory that survives a restart.
+import fs from 'node:fs';
+import { request } from 'undici';
+import { freePort, startServer, stopServer, tempDir, waitFor, type RunningServer } from './server.js';
+
+export const CLUSTER_SECRET = 'e2e-Secret-7f3a';
+
+export interface ReplicaPeerHealth {
+  id: number;
+  address: string;
+  state: string;
+  owner_shard: number | null;
+  reconnects: number;
+  downs: number;
+}
+
+export interface ReplicaHealth {
+  replica_id: number;
+  replicas: {
+    peers: ReplicaPeerHealth[];
+    handshake_refusals: Record<string, number>;
+    frames_refused: Record<string, number>;
+  };
+}
+
+export interface NodePorts {
+  tcp: number;
+  replica: number;
+  http: number;
+}
+
+export class TestCluster {
+  readonly nodes: (RunningServer | null)[];
+  readonly dataDirs: string[];
+
+  private constructor(readonly ports: NodePorts[], readonly roster: string, private readonly extra: string[]) {
+    this.nodes = ports.map(() => null);
+    this.dataDirs = ports.map(() => tempDir('cluster'));
+  }
+
+  static async create(replicas: number, extra: string[] = []): Promise<TestCluster> {
+    const ports: NodePorts[] = [];
+    for (let i = 0; i < replicas; i++) ports.push({ tcp: await freePort(), replica: await freePort(), http: await freePort() });
+    const roster = ports.map((p, i) => `${i}=127.0.0.1:${p.tcp}/${p.replica}/${p.http}`).join(',');
+    return new TestCluster(ports, roster, extra);
+  }
+
+  // Starts replica `id` (its HTTP and client addresses come from its roster entry).
+  async start(id: number, env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+    const p = this.ports[id];
+    const node = await startServer([
+      '--replica-id', String(id), '--cluster', this.roster, '--shards', '2', '--pin-cores', 'false',
+      '--data-dir', this.dataDirs[id], '--http-address', `127.0.0.1:${p.http}`, '--tcp-address', `127.0.0.1:${p.tcp}`, ...this.extra,
+    ], { SHARDLOG_CLUSTER_SECRET: CLUSTER_SECRET, ...env });
+    this.nodes[id] = node;
+    return node;
+  }
+
+  async kill(id: number): Promise<void> {
+    const node = this.nodes[id];
+    this.nodes[id] = null;
+    if (node) await stopServer(node);
+  }
+
+  async health(id: number): Promise<ReplicaHealth> {
+    const res = await request(`http://127.0.0.1:${this.ports[id].http}/health`);
+    return (await res.body.json()) as ReplicaHealth;
+  }
+
+  async metrics(id: number): Promise<string> {
+    const res = await request(`http://127.0.0.1:${this.ports[id].http}/metrics`);
+    return res.body.text();
+  }
+
+  // Waits until `check` holds for replica `id`'s /health (bounded), and returns that /health.
+  async waitHealth(id: number, what: string, check: (h: ReplicaHealth) => boolean, timeoutMs = 20_000): Promise<ReplicaHealth> {
+    return waitFor(`replica ${id}: ${what}`, timeoutMs, async () => {
+      const h = await this.health(id);
+      return check(h) ? h : undefined;
+    });
+  }
+
+  output(id: number): string {
+    return this.nodes[id]?.output() ?? '';
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((_, id) => this.kill(id)));
+    for (const dir of this.dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The value of one series of a metric (labels as written, e.g. `{shard="0",variant="consensus",reason="full"}`), 0
+// when absent.
+export function metricValue(text: string, name: string, labels: Record<string, string>): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const body = line.slice(name.length + 1, line.lastIndexOf('}'));
+    const pairs = Object.fromEntries(body.split(',').map((kv) => {
+      const eq = kv.indexOf('=');
+      return [kv.slice(0, eq), kv.slice(eq + 2, -1)];
+    }));
+    if (Object.entries(labels).every(([k, v]) => pairs[k] === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}

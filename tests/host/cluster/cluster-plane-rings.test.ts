@@ -1,0 +1,128 @@
+// The replica plane's paths over the rings, in one process over a 2-shard mesh: a message to replica R goes to R's
+// owner shard read from the ReplicaOwnerTable; a consensus frame is delivered to the registered group on its shard;
+// and every way a frame can be lost (no owner, a full ring, a forward to a shard without the link, an unregistered
+// group, a frame on the wrong shard) is counted in frame_drops_total by variant and reason.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ReplicaCounters } from '../../../host/node/cluster/replica-counters.js';
+import { ReplicaPlane } from '../../../host/node/cluster/replica-plane.js';
+import { parseRoster } from '../../../host/node/cluster/roster.js';
+import type { CoreExports } from '../../../host/shared/core.js';
+import { ConsensusKind, DROP_REASON, DROP_VARIANT, F, FRAME_HEADER, Lifecycle, Variant } from '../../../host/shared/frames.js';
+import { Command, H, HEADER_SIZE } from '../../../host/shared/vsr-abi.js';
+import { loadMesh } from '../core-loader.js';
+
+const METADATA_GROUP = 1n << 63n;
+const C_GROUP = 168; // checked against the core's consensusGroupOf below
+
+async function setUp() {
+  const mesh = await loadMesh('release', 2, 16, 256);
+  const cluster = {
+    roster: parseRoster('0=127.0.0.1:1/2,1=127.0.0.1:3/4,2=127.0.0.1:5/6', 'test'), self: 0, clusterId: 0n, secret: 's',
+    handshakeTimeoutMs: 1000, source: 'test',
+  };
+  const shards = [await mesh.shard(0), await mesh.shard(1)];
+  const planes = shards.map((core, shard) => new ReplicaPlane({
+    core, memory: mesh.memory, shard, shards: 2, cluster, counters: new ReplicaCounters(3), checkRegion: () => { throw new Error('no links here'); },
+  }));
+  const u64 = new BigUint64Array(mesh.memory.buffer);
+  const drops = (shard: number, variant: string, reason: string) => Number(Atomics.load(u64, mesh.main.dropCounterAddress(shard, DROP_VARIANT[variant], DROP_REASON[reason]) >> 3));
+  const u8 = new Uint8Array(mesh.memory.buffer);
+  const view = new DataView(mesh.memory.buffer);
+  // A sealed Commit of `group` from replica 1, written in shard `from`'s scratch.
+  const commit = (core: CoreExports, from: number, group: bigint): Uint8Array => {
+    const at = core.shardScratchAddress(from);
+    u8.fill(0, at, at + HEADER_SIZE);
+    view.setUint32(at + H.size, HEADER_SIZE, true);
+    view.setUint8(at + H.command, Command.Commit);
+    view.setUint8(at + H.replica, 1);
+    view.setBigUint64(at + C_GROUP, group, true);
+    assert.equal(core.consensusGroupOf(at), group);
+    core.vsrSealMessage(at);
+    return u8.subarray(at, at + HEADER_SIZE);
+  };
+  // Puts `message` in the ring from shard `from` to `to` as a consensus frame of `group`.
+  const ringConsensus = (from: number, to: number, group: bigint, message: Uint8Array) => {
+    const core = shards[from];
+    const at = core.sendBegin(to, Variant.consensus, ConsensusKind.control, 0, message.length);
+    assert.notEqual(at, 0);
+    u8.set(message, at);
+    view.setBigUint64(at - FRAME_HEADER + F.group, group, true);
+    core.sendCommit();
+    core.shardFlush();
+  };
+  const receive = (shard: number): number => {
+    const frame = shards[shard].recvNext();
+    assert.notEqual(frame, 0, `a frame for shard ${shard}`);
+    return frame;
+  };
+  return { mesh, shards, planes, drops, commit, ringConsensus, receive, view };
+}
+
+test('a message to a replica nobody owns, or to itself, is dropped and counted', async () => {
+  const { planes, drops } = await setUp();
+  assert.equal(planes[0].send(2, new Uint8Array(HEADER_SIZE)), false);
+  assert.equal(drops(0, 'forward_replica_send', 'disconnected'), 1);
+  assert.equal(planes[0].send(0, new Uint8Array(HEADER_SIZE)), false);
+  assert.equal(planes[0].send(9, new Uint8Array(HEADER_SIZE)), false);
+  assert.equal(drops(0, 'forward_replica_send', 'unroutable'), 2);
+});
+
+test('a message to a replica owned by another shard goes to that shard; a link that went meanwhile is a forward failure', async () => {
+  const { mesh, planes, drops, receive, view } = await setUp();
+  const token = mesh.main.replicaOwnerClaim(2, 1);
+  assert.notEqual(token, 0);
+  assert.equal(planes[0].send(2, new Uint8Array(HEADER_SIZE).fill(7)), true);
+  const frame = receive(1);
+  assert.equal(view.getUint8(frame + F.kind), Lifecycle.forwardReplicaSend);
+  assert.equal(view.getUint32(frame + F.correlation, true), 2, 'the frame names the replica');
+  assert.equal(planes[1].onFrame(frame), true);
+  assert.equal(drops(1, 'forward_replica_send', 'delivery_failed'), 1, 'shard 1 has no link to 2 (it went)');
+  // Until the ring is full; then every further send is refused and counted by the core.
+  let sent = 0;
+  while (planes[0].send(2, new Uint8Array(HEADER_SIZE)) && sent < 1000) sent++;
+  assert.ok(sent > 0 && sent < 1000);
+  assert.equal(drops(0, 'forward_replica_send', 'full'), 1);
+  assert.equal(mesh.main.replicaOwnerClear(2, token), true);
+  assert.equal(planes[0].send(2, new Uint8Array(HEADER_SIZE)), false);
+  assert.equal(drops(0, 'forward_replica_send', 'disconnected'), 1);
+});
+
+test('a consensus frame reaches the group registered on its shard; no group there is a namespace miss', async () => {
+  const { shards, planes, drops, commit, ringConsensus, receive } = await setUp();
+  ringConsensus(1, 0, METADATA_GROUP, commit(shards[1], 1, METADATA_GROUP));
+  assert.equal(planes[0].onFrame(receive(0)), true);
+  assert.equal(drops(0, 'consensus', 'namespace_miss'), 1);
+
+  const got: Uint8Array[] = [];
+  const unregister = planes[0].registry.register(METADATA_GROUP, (m) => got.push(Buffer.from(m)));
+  const message = Buffer.from(commit(shards[1], 1, METADATA_GROUP));
+  ringConsensus(1, 0, METADATA_GROUP, message);
+  assert.equal(planes[0].onFrame(receive(0)), true);
+  assert.equal(got.length, 1);
+  assert.deepEqual(Buffer.from(got[0]), message);
+  assert.throws(() => planes[0].registry.register(METADATA_GROUP, () => {}), /registered twice/);
+  unregister();
+  ringConsensus(1, 0, METADATA_GROUP, commit(shards[1], 1, METADATA_GROUP));
+  planes[0].onFrame(receive(0));
+  assert.equal(got.length, 1);
+  assert.equal(drops(0, 'consensus', 'namespace_miss'), 2);
+});
+
+test('a consensus frame on a shard its group does not route to is counted as misrouted, not delivered', async () => {
+  const { shards, planes, drops, commit, ringConsensus, receive } = await setUp();
+  let delivered = 0;
+  planes[0].registry.register(0n, () => delivered++);
+  ringConsensus(1, 0, 0n, commit(shards[1], 1, 0n)); // group 0 lives on shard 1 of 2
+  assert.equal(planes[0].onFrame(receive(0)), true);
+  assert.equal(delivered, 0);
+  assert.equal(drops(0, 'consensus', 'misrouted'), 1);
+});
+
+test('other frames are left to the mailbox', async () => {
+  const { shards, planes, receive } = await setUp();
+  assert.notEqual(shards[1].sendBegin(0, Variant.lifecycle, Lifecycle.ping, 1, 0), 0);
+  shards[1].sendCommit();
+  shards[1].shardFlush();
+  assert.equal(planes[0].onFrame(receive(0)), false);
+});
