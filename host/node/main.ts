@@ -15,6 +15,7 @@ import { descriptorHeadroom, descriptorLimit } from './net/descriptors.js';
 import { describeFsCause, mkdirCause } from './io/data-dir-errors.js';
 import { SignalPolicy } from './signals.js';
 import { Supervisor } from './supervisor.js';
+import { loadTls } from './tls-material.js';
 
 const log = logger('main');
 
@@ -76,7 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     const faults = parseFaults(process.env.SHARDLOG_FAULT);
     const wasmFile = path.resolve(config.coreWasm ?? defaultCoreWasm);
 
-    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version(), maxConnections: maxConnections(config) });
+    const tls = loadTls(config);
+    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version(), maxConnections: maxConnections(config), tls });
     supervisor = running;
     const signals = new SignalPolicy(DUPLICATE_SIGNAL_MS);
     const onSignal = (signal: NodeJS.Signals) => {
@@ -93,10 +95,13 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
-    http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running);
+    http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running, {
+      tls, corsOrigins: config.httpCorsOrigins, maxRequestBytes: config.httpMaxRequestBytes,
+    });
     await running.boot();
     http.serveMetrics(createMetricsRegistry(running.mesh, (id) => running.isAlive(id), running.netCounters, () => running.storage.values()));
-    log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), Iggy TCP ${running.tcpAddress}, http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
+    const scheme = tls ? 'https' : 'http';
+    log.info(`shardlog ${version()} ready: ${cpus.length} shard(s), Iggy TCP${tls ? '+TLS' : ''} ${running.tcpAddress}, ${scheme}://${http.address} (REST API, /health, /metrics), data in ${config.dataDir}`);
 
     await running.untilShutdown();
     log.info(`stopping (${SHUTDOWN_REASON_NAMES[running.shutdownReason] ?? running.shutdownReason})`);

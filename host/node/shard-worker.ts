@@ -14,6 +14,7 @@ import type { Faults } from './faults.js';
 import { describeFsCause, isDataDirError } from './io/data-dir-errors.js';
 import { ShardlogError } from '../shared/errors.js';
 import { ShardServer, type ShardServerOptions } from './server/shard-server.js';
+import type { RestReply, RestRequest } from './rest/rest-api.js';
 
 export interface ShardWorkerData {
   module: WebAssembly.Module;
@@ -30,6 +31,9 @@ export interface ShardWorkerData {
 }
 
 // Messages to the main thread: shard 0 about the client listener, any shard about a data directory it cannot use.
+export interface RestRequestMessage { type: 'rest-request'; request: RestRequest }
+export interface RestReplyMessage { type: 'rest-reply'; reply: RestReply }
+
 export type ListenerMessage =
   | { type: 'tcp-listening'; address: string }
   | { type: 'tcp-failed'; message: string }
@@ -151,6 +155,7 @@ class Shard {
         return;
       }
       this.server.settings.tcpAddress = bound.address;
+      this.serveRest();
       parentPort?.postMessage({ type: 'tcp-listening', address: bound.address } satisfies ListenerMessage);
     }
     this.setCtl(CTL.state, ShardState.running);
@@ -158,6 +163,24 @@ class Shard {
     Atomics.add(this.i32, ready, 1);
     Atomics.notify(this.i32, ready);
     this.armFaults();
+  }
+
+  // REST requests the main thread's HTTP listener forwards (../http.ts): answered by the shard that serves the
+  // binary connections, through the same request handler. A body crosses as a transferred buffer.
+  private serveRest(): void {
+    parentPort?.on('message', (message: RestRequestMessage) => {
+      if (message.type !== 'rest-request') return;
+      this.server.restRequest(message.request).then((reply) => {
+        // Bytes (a snapshot file) go in an ArrayBuffer of their own, transferred: a view may be part of a larger one.
+        if (typeof reply.body !== 'string') reply = { ...reply, body: new Uint8Array(reply.body) };
+        const transfer = typeof reply.body === 'string' ? [] : [reply.body.buffer as ArrayBuffer];
+        parentPort?.postMessage({ type: 'rest-reply', reply } satisfies RestReplyMessage, transfer);
+      }, (error: unknown) => {
+        this.log.error(`REST request ${message.request.method} ${message.request.path} failed: ${(error as Error).stack ?? error}`);
+        const body = JSON.stringify({ id: 1, code: 'error', reason: 'internal error' });
+        parentPort?.postMessage({ type: 'rest-reply', reply: { id: message.request.id, status: 500, contentType: 'application/json', body } } satisfies RestReplyMessage);
+      });
+    });
   }
 
   private armFaults(): void {

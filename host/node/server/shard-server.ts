@@ -2,6 +2,7 @@
 // connections the kernel handed it, and the messages it exchanges with the other shards. Shard 0 also runs the
 // metadata group. The shard loop (shard-worker.ts) feeds it ring frames and calls turn() every loop turn.
 import net from 'node:net';
+import tls from 'node:tls';
 import { type CoreExports } from '../../shared/core.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { CONTROL, CTL } from '../../shared/layout.js';
@@ -28,6 +29,10 @@ import { Method, decodeAppliedBarrier, decodeCommitted, decodeStats, encodeAppli
 import { ShardRpc } from './shard-rpc.js';
 import { StorageHealth, type StorageHealthReport } from './storage-health.js';
 import { encodeClientList } from './system-reads.js';
+import { RestApi, type RestReply, type RestRequest } from '../rest/rest-api.js';
+import type { JwtSettings } from '../rest/jwt-issuer.js';
+import { tlsServerOptions, type TlsMaterial } from '../tls-material.js';
+import { LogLimiter } from '../../shared/log-limiter.js';
 
 export interface ShardServerOptions {
   shard: number;
@@ -47,9 +52,12 @@ export interface ShardServerOptions {
   report?: (report: StorageHealthReport) => void; // where the storage conditions go (the main thread)
   bootDelayMs?: number; // SHARDLOG_FAULT slow-boot: block this long before opening the partitions of the hand-off
   metadataJournalSlots?: number; // [1024]
+  tls?: TlsMaterial | null; // the client listener speaks TLS only
+  jwt?: Omit<JwtSettings, 'dataDir'>; // the REST API's tokens (served where the client listener is)
 }
 
 const TICK_MS = 100;
+const DEFAULT_JWT = { secret: null, accessExpirySeconds: 3600, refreshExpirySeconds: 604_800 };
 
 export class ShardServer implements ShardContext {
   readonly shard: number;
@@ -68,6 +76,7 @@ export class ShardServer implements ShardContext {
   private listener: net.Server | null = null;
   private arena: FrameArena | null = null;
   private guard: ConnectionGuard | null = null; // limits of the client connections (the serving shard)
+  private rest: RestApi | null = null; // the REST API, beside the client listener
 
   get frameArena(): FrameArena | null {
     return this.arena;
@@ -266,7 +275,18 @@ export class ShardServer implements ShardContext {
   }
 
   private createListener(): net.Server {
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const material = this.options.tls ?? null;
+    const server = material
+      ? tls.createServer({ ...tlsServerOptions(material), noDelay: true }, (socket) => this.accept(socket))
+      : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (material) {
+      // A client that does not speak TLS (or fails the handshake) is closed by node before it is a connection; the
+      // listener goes on. One line per 10 s: a port scanner makes many.
+      const handshakes = new LogLimiter(this.log, 1, 10_000);
+      server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+        handshakes.log('tls handshake', `TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${error.message}`, 'warn');
+      });
+    }
     this.listener = server;
     // The shard that serves connections assembles large send frames where every shard can read them.
     const bytes = frameArenaBytes(this.storage.unallocated);
@@ -295,6 +315,14 @@ export class ShardServer implements ShardContext {
     this.connections.set(id, connection);
     this.requests.attach(connection);
     this.log.debug(`client ${id} connected from ${address}`);
+  }
+
+  // A REST request from the main thread's HTTP listener; the API opens on first use (its token secret is read or
+  // made in the data directory then).
+  async restRequest(request: RestRequest): Promise<RestReply> {
+    this.rest ??= new RestApi(this.requests, () => this.state.users, { ...this.options.jwt ?? DEFAULT_JWT, dataDir: this.settings.dataDir });
+    await this.caughtUp();
+    return this.rest.handle(request);
   }
 
   localClients(): ConnectedClient[] {
@@ -329,6 +357,7 @@ export class ShardServer implements ShardContext {
   }
 
   async stop(): Promise<void> {
+    this.rest?.close();
     this.requests.stop();
     this.guard?.stop();
     const listener = this.listener;

@@ -1,0 +1,147 @@
+// Streams, topics, partitions, segments and consumer groups: each route is the binary command of the same name.
+import * as req from '../../client/requests.js';
+import * as res from '../../client/responses.js';
+import { Code } from './commands.js';
+import { ErrorCode } from '../../shared/wire/codes.js';
+import { badInput, refusal } from './rest-errors.js';
+import { int, parseBody, pathId, queryObject, str, u64, type Json } from './json-input.js';
+import { noContent, type Call, type Route } from './rest-api.js';
+
+const MAX_PARTITIONS = 1000; // per request, as Iggy's validation
+const stream = (c: Call) => pathId(c.params.stream, 'stream_id');
+const topic = (c: Call) => pathId(c.params.topic, 'topic_id');
+
+// A read that answers "none" with an empty body: 404 in HTTP, as Iggy.
+async function found<T>(call: Call, code: number, body: Uint8Array, read: (b: Uint8Array) => T, what: string, notFound: number): Promise<T> {
+  const payload = await call.run(code, body, what);
+  if (payload.length === 0) throw refusal(notFound, what);
+  return read(payload);
+}
+
+// Topic settings this server keeps as options it does not take over HTTP yet: only their defaults are accepted, so
+// nothing asked for is silently dropped.
+function defaultsOnly(body: Json): void {
+  for (const field of ['message_expiry', 'max_topic_size']) {
+    const v = body[field];
+    if (v !== undefined && v !== null && v !== 0 && v !== '0' && v !== 'server_default' && v !== 'unlimited') {
+      throw badInput(field, 'only the server default (0) is taken over HTTP so far; set it with the binary protocol', ErrorCode.featureUnavailable);
+    }
+  }
+  const compression = body.compression_algorithm;
+  if (compression !== undefined && compression !== null && compression !== 'none' && compression !== 1) {
+    throw badInput('compression_algorithm', 'only "none" is supported', ErrorCode.featureUnavailable);
+  }
+  int(body, 'replication_factor', 0, 1, 1);
+}
+
+export const STREAM_ROUTES: Route[] = [
+  { method: 'GET', path: '/streams', handle: async (c) => ({ status: 200, json: res.readStreams(await c.run(Code.getStreams, req.empty(), 'get streams')) }) },
+  {
+    method: 'POST', path: '/streams',
+    async handle(c) {
+      const body = parseBody(c.body);
+      if (body.stream_id !== undefined && body.stream_id !== null) throw badInput('stream_id', 'ids are assigned by the server', ErrorCode.featureUnavailable);
+      const created = res.readStream(await c.run(Code.createStream, req.createStream(str(body, 'name')), 'create stream'));
+      return { status: 201, json: created };
+    },
+  },
+  { method: 'GET', path: '/streams/:stream', handle: async (c) => ({ status: 200, json: await found(c, Code.getStream, req.identifier(stream(c)), res.readStreamDetails, 'get stream', ErrorCode.streamIdNotFound) }) },
+  {
+    method: 'PUT', path: '/streams/:stream',
+    async handle(c) {
+      const id = stream(c);
+      await c.run(Code.updateStream, req.updateStream(id, str(parseBody(c.body), 'name')), 'update stream');
+      return noContent;
+    },
+  },
+  { method: 'DELETE', path: '/streams/:stream', handle: async (c) => (await c.run(Code.deleteStream, req.identifier(stream(c)), 'delete stream'), noContent) },
+  { method: 'DELETE', path: '/streams/:stream/purge', handle: async (c) => (await c.run(Code.purgeStream, req.identifier(stream(c)), 'purge stream'), noContent) },
+
+  { method: 'GET', path: '/streams/:stream/topics', handle: async (c) => ({ status: 200, json: res.readTopics(await c.run(Code.getTopics, req.identifier(stream(c)), 'get topics')) }) },
+  {
+    method: 'POST', path: '/streams/:stream/topics',
+    async handle(c) {
+      const id = stream(c);
+      const body = parseBody(c.body);
+      if (body.topic_id !== undefined && body.topic_id !== null) throw badInput('topic_id', 'ids are assigned by the server', ErrorCode.featureUnavailable);
+      const name = str(body, 'name');
+      const partitions = int(body, 'partitions_count', 0, MAX_PARTITIONS);
+      defaultsOnly(body);
+      const created = res.readTopicDetails(await c.run(Code.createTopic, req.createTopic(id, partitions, name), 'create topic'));
+      return { status: 201, json: created };
+    },
+  },
+  {
+    method: 'GET', path: '/streams/:stream/topics/:topic',
+    handle: async (c) => ({ status: 200, json: await found(c, Code.getTopic, req.streamAndTopic(stream(c), topic(c)), res.readTopicDetails, 'get topic', ErrorCode.topicIdNotFound) }),
+  },
+  {
+    method: 'PUT', path: '/streams/:stream/topics/:topic',
+    async handle(c) {
+      const [s, t] = [stream(c), topic(c)];
+      const body = parseBody(c.body);
+      const name = str(body, 'name');
+      defaultsOnly(body);
+      await c.run(Code.updateTopic, req.updateTopic(s, t, name), 'update topic');
+      return noContent;
+    },
+  },
+  { method: 'DELETE', path: '/streams/:stream/topics/:topic', handle: async (c) => (await c.run(Code.deleteTopic, req.streamAndTopic(stream(c), topic(c)), 'delete topic'), noContent) },
+  { method: 'DELETE', path: '/streams/:stream/topics/:topic/purge', handle: async (c) => (await c.run(Code.purgeTopic, req.streamAndTopic(stream(c), topic(c)), 'purge topic'), noContent) },
+
+  {
+    method: 'POST', path: '/streams/:stream/topics/:topic/partitions',
+    async handle(c) {
+      const [s, t] = [stream(c), topic(c)];
+      const count = int(parseBody(c.body), 'partitions_count', 1, MAX_PARTITIONS);
+      await c.run(Code.createPartitions, req.partitionsCount(s, t, count), 'create partitions');
+      return noContent;
+    },
+  },
+  {
+    method: 'DELETE', path: '/streams/:stream/topics/:topic/partitions',
+    async handle(c) {
+      const [s, t] = [stream(c), topic(c)];
+      const count = int(queryObject(c.query), 'partitions_count', 1, MAX_PARTITIONS);
+      await c.run(Code.deletePartitions, req.partitionsCount(s, t, count), 'delete partitions');
+      return noContent;
+    },
+  },
+  {
+    method: 'DELETE', path: '/streams/:stream/topics/:topic/partitions/:partition',
+    async handle(c) {
+      const [s, t] = [stream(c), topic(c)];
+      const partition = int({ partition_id: c.params.partition }, 'partition_id', 0, 0xffff_ffff);
+      const segments = int(queryObject(c.query), 'segments_count', 1, 0xffff_ffff);
+      await c.run(Code.deleteSegments, req.deleteSegments(s, t, partition, segments), 'delete segments');
+      return noContent;
+    },
+  },
+
+  {
+    method: 'GET', path: '/streams/:stream/topics/:topic/consumer-groups',
+    handle: async (c) => ({ status: 200, json: res.readGroups(await c.run(Code.getGroups, req.streamAndTopic(stream(c), topic(c)), 'get consumer groups')) }),
+  },
+  {
+    method: 'POST', path: '/streams/:stream/topics/:topic/consumer-groups',
+    async handle(c) {
+      const [s, t] = [stream(c), topic(c)];
+      const body = parseBody(c.body);
+      if (body.group_id !== undefined && body.group_id !== null) throw badInput('group_id', 'ids are assigned by the server', ErrorCode.featureUnavailable);
+      const created = res.readGroupDetails(await c.run(Code.createGroup, req.createGroup(s, t, str(body, 'name')), 'create consumer group'));
+      return { status: 201, json: created };
+    },
+  },
+  {
+    method: 'GET', path: '/streams/:stream/topics/:topic/consumer-groups/:group',
+    handle: async (c) => ({
+      status: 200,
+      json: await found(c, Code.getGroup, req.group(stream(c), topic(c), pathId(c.params.group, 'group_id')), res.readGroupDetails, 'get consumer group', ErrorCode.consumerGroupIdNotFound),
+    }),
+  },
+  {
+    method: 'DELETE', path: '/streams/:stream/topics/:topic/consumer-groups/:group',
+    handle: async (c) => (await c.run(Code.deleteGroup, req.group(stream(c), topic(c), pathId(c.params.group, 'group_id')), 'delete consumer group'), noContent),
+  },
+];
+
