@@ -284,7 +284,8 @@ export class ShardServer implements ShardContext {
       // listener goes on. One line per 10 s: a port scanner makes many.
       const handshakes = new LogLimiter(this.log, 1, 10_000);
       server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
-        handshakes.log('tls handshake', `TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${error.message}`, 'warn');
+        const from = socket.remoteAddress ? ` with ${socket.remoteAddress}:${socket.remotePort}` : ''; // gone once destroyed
+        handshakes.log('tls handshake', `TLS handshake${from} failed: ${error.message}`, 'warn');
       });
     }
     this.listener = server;
