@@ -181,6 +181,8 @@ class Shard {
         parentPort?.postMessage({ type: 'rest-reply', reply: { id: message.request.id, status: 500, contentType: 'application/json', body } } satisfies RestReplyMessage);
       });
     });
+    // The listener must not keep the thread alive once its loop has stopped (the shard's loop does while it runs).
+    parentPort?.unref();
   }
 
   private armFaults(): void {
