@@ -13,6 +13,7 @@ import type { LocalSession } from './local-session.js';
 import { HttpError, HttpErrorId, badInput, refusal } from './rest-errors.js';
 import { toJson } from './json-output.js';
 import { ROUTES } from './routes.js';
+import type { Hash64 } from '../../client/batch.js';
 
 const log = logger('http');
 
@@ -42,11 +43,13 @@ export interface Call {
   session: LocalSession; // the caller's (for public routes: none, and using it throws)
   claims: TokenClaims | null;
   sessions: JwtSessions;
+  hash: Hash64; // xxh3-64 of the core, for the batches of sends
   // Runs command `code` on the caller's session; the payload, or the refusal as the binary protocol gave it.
   run(code: number, body: Uint8Array, what: string): Promise<Uint8Array>;
 }
 
-export type RouteReply = { status: number; json?: unknown; bytes?: Uint8Array; text?: string; contentType?: string };
+// `json` is converted by toJson (snake_case keys, u64s, bytes); `jsonText` is a body the route wrote itself.
+export type RouteReply = { status: number; json?: unknown; jsonText?: string; bytes?: Uint8Array; text?: string; contentType?: string };
 
 export interface Route {
   method: string;
@@ -66,7 +69,7 @@ export class RestApi {
   private readonly routes: Compiled[];
   private readonly sessions: JwtSessions;
 
-  constructor(requests: ClientRequests, users: () => UsersState, jwt: JwtSettings) {
+  constructor(requests: ClientRequests, users: () => UsersState, jwt: JwtSettings, private readonly hash: Hash64) {
     this.sessions = new JwtSessions(requests, users, JwtIssuer.open(jwt));
     this.routes = ROUTES.map((r) => {
       const names: string[] = [];
@@ -80,6 +83,7 @@ export class RestApi {
       const reply = await this.dispatch(req);
       if (reply.status === 204) return { id: req.id, status: 204, contentType: 'text/plain', body: '' };
       if (reply.bytes) return { id: req.id, status: reply.status, contentType: reply.contentType ?? 'application/octet-stream', body: reply.bytes };
+      if (reply.jsonText !== undefined) return { id: req.id, status: reply.status, contentType: 'application/json', body: reply.jsonText };
       if (reply.text !== undefined) return { id: req.id, status: reply.status, contentType: 'text/plain; charset=utf-8', body: reply.text };
       return { id: req.id, status: reply.status, contentType: 'application/json', body: JSON.stringify(toJson(reply.json)) };
     } catch (error) {
@@ -113,7 +117,7 @@ export class RestApi {
     const claims = route.public ? null : await this.authenticate(req.authorization);
     const session = claims ? await this.sessions.sessionFor(claims, req.address) : null;
     return {
-      params, query: new URLSearchParams(req.query), body: req.body, address: req.address, claims, sessions: this.sessions,
+      params, query: new URLSearchParams(req.query), body: req.body, address: req.address, claims, sessions: this.sessions, hash: this.hash,
       get session(): LocalSession {
         if (!session) throw new Error('a public route has no session');
         return session;

@@ -3,12 +3,12 @@
 // `auto_commit`); a consumer group is named with `consumer_kind=consumer_group`.
 import * as req from '../../client/requests.js';
 import * as res from '../../client/responses.js';
-import { readPollReply, type MessageInput } from '../../client/batch.js';
+import { buildBatch, readPollReply, type MessageInput } from '../../client/batch.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import type { Partitioning, PollingStrategy, TlvEntry } from '../../shared/wire/primitives.js';
 import { Code } from './commands.js';
 import { base64, bool, int, parseBody, pathId, queryObject, u64, type Json } from './json-input.js';
-import { messageJson } from './json-output.js';
+import { messageJson, toJson } from './json-output.js';
 import { badInput, refusal } from './rest-errors.js';
 import { noContent, type Call, type Route } from './rest-api.js';
 
@@ -90,7 +90,7 @@ export const MESSAGE_ROUTES: Route[] = [
       const [s, t] = [stream(c), topic(c)];
       const body = parseBody(c.body);
       const send = { stream: s, topic: t, partitioning: partitioning(body.partitioning), messages: messages(body.messages) };
-      await c.run(Code.sendMessages, req.sendMessages(send), 'send messages');
+      await c.run(Code.sendMessages, req.sendMessages(send, buildBatch(send.messages, undefined, c.hash)), 'send messages');
       return noContent;
     },
   },
@@ -100,7 +100,8 @@ export const MESSAGE_ROUTES: Route[] = [
       const q = queryObject(c.query);
       const poll = { ...target(c, q), strategy: strategy(q), count: int(q, 'count', 1, MAX_POLL_COUNT, 10), autoCommit: bool(q, 'auto_commit', false) };
       const polled = readPollReply(await c.run(Code.pollMessages, req.pollMessages(poll), 'poll messages'));
-      return { status: 200, json: { partition_id: polled.partitionId, current_offset: polled.currentOffset, count: polled.count, messages: polled.messages.map(messageJson) } };
+      const json = { partition_id: polled.partitionId, current_offset: toJson(polled.currentOffset), count: polled.count, messages: polled.messages.map(messageJson) };
+      return { status: 200, jsonText: JSON.stringify(json) };
     },
   },
   {

@@ -321,7 +321,7 @@ export class ShardServer implements ShardContext {
   // A REST request from the main thread's HTTP listener; the API opens on first use (its token secret is read or
   // made in the data directory then).
   async restRequest(request: RestRequest): Promise<RestReply> {
-    this.rest ??= new RestApi(this.requests, () => this.state.users, { ...this.options.jwt ?? DEFAULT_JWT, dataDir: this.settings.dataDir });
+    this.rest ??= new RestApi(this.requests, () => this.state.users, { ...this.options.jwt ?? DEFAULT_JWT, dataDir: this.settings.dataDir }, (b) => this.storage.xxh3(b));
     await this.caughtUp();
     return this.rest.handle(request);
   }
