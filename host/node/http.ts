@@ -174,7 +174,7 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse, url: URL, 
 }
 
 // CORS off unless configured: then the allowed origin is echoed (or *), with the methods and headers the API takes.
-function corsPolicy(origins: string | null): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+export function corsPolicy(origins: string | null): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   if (origins === null) return () => undefined;
   const any = origins.trim() === '*';
   const allowed = new Set(origins.split(',').map((o) => o.trim()).filter((o) => o.length > 0));

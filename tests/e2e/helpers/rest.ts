@@ -10,7 +10,7 @@ export interface RestAnswer {
 export class Rest {
   token: string | null = null;
 
-  constructor(readonly base: string, private readonly dispatcher?: Dispatcher) {}
+  constructor(public base: string, private readonly dispatcher?: Dispatcher) {}
 
   async call(method: Dispatcher.HttpMethod, path: string, body?: unknown, options: { token?: string | null; raw?: string | Buffer } = {}): Promise<RestAnswer> {
     const token = options.token === undefined ? this.token : options.token;
