@@ -73,6 +73,18 @@ describe('http: REST API', () => {
     assert.deepEqual([gone.json.id, gone.json.code, gone.json.field], [ErrorCode.streamIdNotFound, 'stream_id_not_found', 'stream_id']);
   });
 
+  it('requests that arrive together with one token all succeed (its session runs them one at a time, in order)', async () => {
+    const names = Array.from({ length: 5 }, () => unique('together'));
+    const created = await Promise.all(names.map((name) => rest.call('POST', '/streams', { name })));
+    assert.deepEqual(created.map((c) => c.status), [201, 201, 201, 201, 201], created.map((c) => c.text).join('\n'));
+    assert.equal((await rest.call('POST', `/streams/${names[0]}/topics`, { name: 't', partitions_count: 1 })).status, 201);
+    const sends = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+      rest.call('POST', `/streams/${names[0]}/topics/t/messages`, { partitioning: { kind: 'partition_id', value: 0 }, messages: [{ payload: b64(`m${i}`) }] })));
+    assert.deepEqual(new Set(sends.map((r) => r.status)), new Set([204]));
+    assert.equal((await rest.call('GET', `/streams/${names[0]}/topics/t`)).json.messages_count, 10);
+    await Promise.all(names.map((name) => rest.call('DELETE', `/streams/${name}`)));
+  });
+
   it('system routes: ping without a token, stats, clients, cluster metadata, a snapshot zip', async () => {
     assert.equal((await rest.call('GET', '/ping', undefined, { token: null })).text, 'pong');
     assert.equal(typeof (await rest.call('GET', '/stats')).json.streams_count, 'number');

@@ -25,6 +25,8 @@ export interface Identity {
 
 export class JwtSessions {
   private readonly byJti = new Map<string, LocalSession>();
+  private readonly expiries = new Map<string, number>(); // jti -> exp (s): a session outlives its token by nothing
+  private readonly opening = new Map<string, Promise<LocalSession>>();
   private seq = 0;
 
   constructor(private readonly requests: ClientRequests, private readonly users: () => UsersState, readonly issuer: JwtIssuer) {}
@@ -41,6 +43,7 @@ export class JwtSessions {
     }
     const { identity, accessJti } = await this.identity(readLogin(outcome.payload).userId, credentialClaim(binding.credential));
     this.byJti.set(accessJti, session);
+    this.expiries.set(accessJti, identity.access_token.expiry);
     this.trim();
     return identity;
   }
@@ -58,6 +61,15 @@ export class JwtSessions {
       this.byJti.set(claims.jti, kept);
       return kept;
     }
+    // Requests with one token that arrive together share the one session being opened.
+    const opening = this.opening.get(claims.jti);
+    if (opening) return opening;
+    const reopened = this.reopen(claims, address).finally(() => this.opening.delete(claims.jti));
+    this.opening.set(claims.jti, reopened);
+    return reopened;
+  }
+
+  private async reopen(claims: TokenClaims, address: string): Promise<LocalSession> {
     this.drop(claims.jti);
     const credential = this.credentialOf(claims);
     const session = this.open(address);
@@ -68,6 +80,7 @@ export class JwtSessions {
     }
     session.adopt(bound.session);
     this.byJti.set(claims.jti, session);
+    this.expiries.set(claims.jti, claims.exp);
     this.trim();
     return session;
   }
@@ -107,12 +120,16 @@ export class JwtSessions {
 
   private drop(jti: string): void {
     const session = this.byJti.get(jti);
+    this.expiries.delete(jti);
     if (!session) return;
     this.byJti.delete(jti);
     session.close();
   }
 
+  // Sessions of expired tokens go; past the bound, the least recently used too.
   private trim(): void {
+    const now = Date.now() / 1000;
+    for (const [jti, exp] of this.expiries) if (exp <= now) this.drop(jti);
     while (this.byJti.size > MAX_SESSIONS) this.drop(this.byJti.keys().next().value!);
   }
 
