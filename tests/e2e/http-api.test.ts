@@ -36,7 +36,8 @@ describe('http: REST API', () => {
 
     const messages = ['one', 'two', 'three'].map((p) => ({ payload: b64(p) }));
     const sent = await rest.call('POST', `/streams/${name}/topics/orders/messages`, { partitioning: { kind: 'partition_id', value: b64('\x01\x00\x00\x00') }, messages });
-    assert.equal(sent.status, 204, sent.text);
+    assert.equal(sent.status, 201, sent.text);
+    assert.deepEqual(sent.json.map((c: { partition_id: number; base_offset: number }) => [c.partition_id, c.base_offset]), [[1, 0]]);
     const polled = await rest.call('GET', `/streams/${created.json.id}/topics/${topic.json.id}/messages?consumer_id=7&partition_id=1&kind=offset&value=0&count=10`);
     assert.equal(polled.status, 200, polled.text);
     assert.deepEqual(polled.json.messages.map((m: { payload: string }) => Buffer.from(m.payload, 'base64').toString()), ['one', 'two', 'three']);
@@ -80,7 +81,7 @@ describe('http: REST API', () => {
     assert.equal((await rest.call('POST', `/streams/${names[0]}/topics`, { name: 't', partitions_count: 1 })).status, 201);
     const sends = await Promise.all(Array.from({ length: 10 }, (_, i) =>
       rest.call('POST', `/streams/${names[0]}/topics/t/messages`, { partitioning: { kind: 'partition_id', value: 0 }, messages: [{ payload: b64(`m${i}`) }] })));
-    assert.deepEqual(new Set(sends.map((r) => r.status)), new Set([204]));
+    assert.deepEqual(new Set(sends.map((r) => r.status)), new Set([201]));
     assert.equal((await rest.call('GET', `/streams/${names[0]}/topics/t`)).json.messages_count, 10);
     await Promise.all(names.map((name) => rest.call('DELETE', `/streams/${name}`)));
   });
@@ -90,6 +91,8 @@ describe('http: REST API', () => {
     assert.equal(typeof (await rest.call('GET', '/stats')).json.streams_count, 'number');
     assert.equal((await rest.call('GET', '/clients')).status, 200);
     assert.ok((await rest.call('GET', '/cluster/metadata')).json.nodes.length >= 1);
+    assert.ok((await rest.call('GET', '/options/topic')).json.some((o: { key: string }) => o.key === 'message_expiry'));
+    assert.equal((await rest.call('GET', '/options/planet')).json.field, 'scope');
     const zip = await rest.call('POST', '/snapshot', { compression: 'deflated', snapshot_types: ['test'] });
     assert.equal(zip.status, 200);
     assert.equal(zip.text.slice(0, 2), 'PK', 'a ZIP file');
@@ -103,15 +106,15 @@ describe('http: REST API', () => {
       assert.match(answer.json.reason, why);
     };
     await refused(null, /missing/);
-    await refused('not-a-jwt', /not valid/);
+    await refused('not.a.jwt', /not valid/);
     const [head, payload, signature] = rest.token!.split('.');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
     await refused([head, Buffer.from(JSON.stringify({ ...claims, sub: '12345' })).toString('base64url'), signature].join('.'), /not valid/);
     const expired = await new SignJWT({ cred: claims.cred, typ: 'access' }).setProtectedHeader({ alg: 'HS256' }).setSubject('0')
-      .setJti('expired-one').setIssuer('shardlog').setIssuedAt(1).setExpirationTime(2).sign(Buffer.from(SECRET));
+      .setJti('expired-one').setIssuer('iggy.apache.org').setAudience('iggy.apache.org').setIssuedAt(1).setExpirationTime(2).sign(Buffer.from(SECRET));
     await refused(expired, /expired/);
     const wrongKey = await new SignJWT({ cred: claims.cred, typ: 'access' }).setProtectedHeader({ alg: 'HS256' }).setSubject('0')
-      .setJti('forged').setIssuer('shardlog').setExpirationTime('1h').sign(Buffer.from('another secret that is long enough for HS256'));
+      .setJti('forged').setIssuer('iggy.apache.org').setAudience('iggy.apache.org').setExpirationTime('1h').sign(Buffer.from('another secret that is long enough for HS256'));
     await refused(wrongKey, /not valid/);
 
     const other = new Rest(rest.base);
@@ -128,6 +131,9 @@ describe('http: REST API', () => {
     const patLogin = await rest.call('POST', '/personal-access-tokens/login', { token: pat.json.token }, { token: null });
     assert.equal(patLogin.status, 200, patLogin.text);
     assert.equal((await rest.call('GET', '/streams', undefined, { token: patLogin.json.access_token.token })).status, 200);
+    assert.equal((await rest.call('GET', '/streams', undefined, { token: pat.json.token })).status, 200, 'a raw personal access token as the bearer, as Iggy');
+    const badPat = await rest.call('GET', '/streams', undefined, { token: 'no-such-personal-access-token' });
+    assert.deepEqual([badPat.status, badPat.json.field], [401, 'authorization']);
     const badLogin = await rest.call('POST', '/users/login', { username: 'iggy', password: 'wrong' }, { token: null });
     assert.equal(badLogin.status, 401);
     assert.equal(badLogin.json.code, 'invalid_credentials');
@@ -186,7 +192,7 @@ describe('http: REST API', () => {
     await expect('GET', `/streams/${name}/topics/t/messages?partition_id=0&count=lots`, undefined, 400, 'invalid_format', 'count');
     const big = JSON.stringify({ messages: [{ payload: 'A'.repeat(300 << 10) }] });
     await expect('POST', `/streams/${name}/topics/t/messages`, undefined, 413, 'request_body_too_large', 'body', big);
-    await expect('GET', '/no/such/route', undefined, 404, 'route_not_found', undefined as unknown as string);
+    await expect('GET', '/no/such/route', undefined, 404, 'route_not_found', null as unknown as string);
 
     const topic = (await rest.call('GET', `/streams/${name}/topics/t`)).json;
     assert.equal(topic.messages_count, 0, 'no message of a refused send was kept');

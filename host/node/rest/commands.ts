@@ -11,7 +11,7 @@ function code(name: string): number {
 
 export const Code = {
   ping: code('ping'), getStats: code('stats'), getSnapshotFile: code('snapshot'), getClusterMetadata: code('cluster.metadata'),
-  getMe: code('me'), getClient: code('client.get'), getClients: code('client.list'),
+  describeOptions: code('options.describe'), getMe: code('me'), getClient: code('client.get'), getClients: code('client.list'),
   getUser: code('user.get'), getUsers: code('user.list'), createUser: code('user.create'), deleteUser: code('user.delete'),
   updateUser: code('user.update'), updatePermissions: code('user.permissions'), changePassword: code('user.password'),
   logout: code('user.logout'), loginRegister: code('user.login_register'), loginRegisterWithToken: code('user.login_register_with_pat'),

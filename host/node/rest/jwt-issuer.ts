@@ -13,7 +13,7 @@ import { logger } from '../../shared/log.js';
 const log = logger('http');
 const SECRET_FILE = 'http-jwt-secret';
 const REVOKED_FILE = 'http-revoked-tokens.json';
-const ISSUER = 'shardlog';
+const ISSUER = 'iggy.apache.org'; // issuer and audience as Iggy's tokens carry them
 // Below this a configured secret is too weak for HS256 (RFC 7518 §3.2: a key of at least the hash's size).
 export const MIN_SECRET_BYTES = 32;
 
@@ -58,7 +58,7 @@ export class JwtIssuer {
     const expiry = Math.floor(Date.now() / 1000) + seconds;
     const jti = randomUUID();
     const token = await new SignJWT({ cred, typ: kind }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(userId))
-      .setJti(jti).setIssuer(ISSUER).setIssuedAt().setExpirationTime(expiry).sign(this.key);
+      .setJti(jti).setIssuer(ISSUER).setAudience(ISSUER).setIssuedAt().setExpirationTime(expiry).sign(this.key);
     return { issued: { token, expiry }, jti };
   }
 
@@ -66,7 +66,7 @@ export class JwtIssuer {
   async verify(token: string, kind: TokenKind): Promise<TokenClaims> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER }));
+      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, audience: ISSUER }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new TokenProblem(`the ${kind} token expired`);
       throw new TokenProblem(`the ${kind} token is not valid (${(error as Error).message})`);

@@ -2,6 +2,8 @@
 // handler, as a binary client's), or, when that is gone (a restart, a session evicted or dropped for room), a new
 // one opened for the same user and the same credential, provided the committed users still vouch for it
 // (sessionRevoked). A changed password or a deleted token thus ends HTTP sessions as it ends binary ones.
+import { createHash } from 'node:crypto';
+import { registerWithToken } from '../../client/requests.js';
 import { readLogin } from '../../client/responses.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import type { Credential } from '../metadata/session-credentials.js';
@@ -85,11 +87,36 @@ export class JwtSessions {
     return session;
   }
 
-  // Logout: the session ends (a Logout through the handler, leaving its consumer groups) and the token is revoked.
-  async logout(claims: TokenClaims, session: LocalSession): Promise<Outcome> {
+  // A raw personal access token as the bearer: its session is a token Register through the handler (the login
+  // throttle counts a wrong one), kept under the token's hash while the token logs in.
+  async sessionForPat(token: string, address: string): Promise<LocalSession> {
+    const key = `pat:${createHash('sha256').update(token).digest('base64url')}`;
+    const kept = this.byJti.get(key);
+    if (kept?.bound) return kept;
+    const opening = this.opening.get(key);
+    if (opening) return opening;
+    const registered = (async () => {
+      this.drop(key);
+      const session = this.open(address);
+      const outcome = await session.register(Code.loginRegisterWithToken, registerWithToken(token));
+      if (!outcome.ok) {
+        session.close();
+        throw new HttpError(401, outcome.code, 'Authorization: the personal access token does not log in', 'authorization');
+      }
+      this.byJti.set(key, session);
+      this.trim();
+      return session;
+    })().finally(() => this.opening.delete(key));
+    this.opening.set(key, registered);
+    return registered;
+  }
+
+  // Logout: the session ends (a Logout through the handler, leaving its consumer groups) and the token is revoked
+  // (a raw personal access token stays valid: it is deleted at DELETE /personal-access-tokens/{name}).
+  async logout(claims: TokenClaims | null, session: LocalSession): Promise<Outcome> {
     const outcome = await session.command(Code.logout);
-    this.drop(claims.jti);
-    this.issuer.revoke(claims);
+    for (const [key, s] of this.byJti) if (s === session) this.drop(key);
+    if (claims) this.issuer.revoke(claims);
     return outcome;
   }
 

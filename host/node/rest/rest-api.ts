@@ -114,8 +114,9 @@ export class RestApi {
   }
 
   private async call(route: Route, req: RestRequest, params: Record<string, string>): Promise<Call> {
-    const claims = route.public ? null : await this.authenticate(req.authorization);
-    const session = claims ? await this.sessions.sessionFor(claims, req.address) : null;
+    const auth = route.public ? null : await this.authenticate(req.authorization, req.address);
+    const claims = auth?.claims ?? null;
+    const session = auth?.session ?? null;
     return {
       params, query: new URLSearchParams(req.query), body: req.body, address: req.address, claims, sessions: this.sessions, hash: this.hash,
       get session(): LocalSession {
@@ -131,15 +132,19 @@ export class RestApi {
     };
   }
 
-  private async authenticate(header: string | null): Promise<TokenClaims> {
+  // The bearer is an access token (a JWT) or, as Iggy accepts, a raw personal access token.
+  private async authenticate(header: string | null, address: string): Promise<{ claims: TokenClaims | null; session: LocalSession }> {
     const m = header?.match(/^Bearer\s+(\S+)\s*$/i);
     if (!m) throw new HttpError(401, ErrorCode.unauthenticated, header ? 'Authorization: expected "Bearer <access token>"' : 'Authorization: missing (log in at POST /users/login)', 'authorization');
+    if (!m[1].includes('.')) return { claims: null, session: await this.sessions.sessionForPat(m[1], address) };
+    let claims: TokenClaims;
     try {
-      return await this.sessions.issuer.verify(m[1], 'access');
+      claims = await this.sessions.issuer.verify(m[1], 'access');
     } catch (error) {
       if (error instanceof TokenProblem) throw new HttpError(401, ErrorCode.unauthenticated, error.message, 'authorization');
       throw error;
     }
+    return { claims, session: await this.sessions.sessionFor(claims, address) };
   }
 }
 

@@ -22,7 +22,7 @@ export class HttpError extends Error {
   }
 
   toJSON() {
-    return { id: this.id, code: errorName(this.id), reason: this.message, ...(this.field ? { field: this.field } : {}) };
+    return { id: this.id, code: errorName(this.id), reason: this.message, field: this.field ?? null };
   }
 }
 

@@ -42,7 +42,7 @@ export const AUTH_ROUTES: Route[] = [
   {
     method: 'DELETE', path: '/users/logout',
     async handle(call) {
-      await call.sessions.logout(call.claims!, call.session);
+      await call.sessions.logout(call.claims, call.session);
       return noContent;
     },
   },

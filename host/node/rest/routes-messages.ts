@@ -63,7 +63,8 @@ function messages(v: unknown): MessageInput[] {
       }
       id = BigInt(o.id);
     }
-    return { payload, id, headers: userHeaders(o.headers, `messages[${i}].headers`) };
+    const headersField = o.user_headers !== undefined ? 'user_headers' : 'headers'; // Iggy's name, or the short one
+    return { payload, id, headers: userHeaders(o[headersField], `messages[${i}].${headersField}`) };
   });
 }
 
@@ -90,8 +91,8 @@ export const MESSAGE_ROUTES: Route[] = [
       const [s, t] = [stream(c), topic(c)];
       const body = parseBody(c.body);
       const send = { stream: s, topic: t, partitioning: partitioning(body.partitioning), messages: messages(body.messages) };
-      await c.run(Code.sendMessages, req.sendMessages(send, buildBatch(send.messages, undefined, c.hash)), 'send messages');
-      return noContent;
+      const reply = await c.run(Code.sendMessages, req.sendMessages(send, buildBatch(send.messages, undefined, c.hash)), 'send messages');
+      return { status: 201, json: reply.length === 0 ? [] : res.readSendConfirmations(reply) };
     },
   },
   {

@@ -26,6 +26,15 @@ export const SYSTEM_ROUTES: Route[] = [
       return { status: 200, json: res.readClientDetails(payload) };
     },
   },
+  {
+    method: 'GET', path: '/options/:scope',
+    async handle(c) {
+      const scopes: Record<string, number> = req.OptionScope;
+      const scope = scopes[c.params.scope];
+      if (scope === undefined) throw badInput('scope', `must be one of ${Object.keys(scopes).join(', ')}, not ${JSON.stringify(c.params.scope)}`);
+      return { status: 200, json: res.readOptionDescriptions(await c.run(Code.describeOptions, req.describeOptions(scope), 'describe options')) };
+    },
+  },
   { method: 'GET', path: '/cluster/metadata', handle: async (c) => ({ status: 200, json: res.readClusterMetadata(await c.run(Code.getClusterMetadata, req.empty(), 'get cluster metadata')) }) },
   {
     method: 'POST', path: '/snapshot',
