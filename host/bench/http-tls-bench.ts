@@ -1,7 +1,8 @@
 // `npm run bench:http`: the REST API and TLS next to plain binary TCP, in one run. Two servers on loopback (one
 // plain, one with TLS on both listeners, certificates from make-test-certs.mjs); one producer sends `--batches`
 // batches of `--messages` × `--size` B, one request at a time, then polls them back by offset, over: binary TCP,
-// HTTP (undici, keep-alive, JSON with base64 payloads as Iggy's API), binary TCP over TLS. Prints MB/s of each.
+// HTTP (undici, keep-alive, JSON with base64 payloads as Iggy's API), binary TCP over TLS, taking turns
+// (`--rounds`). Prints the median MB/s of each.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ const BATCHES = Number(args.batches ?? 30);
 const MESSAGES = Number(args.messages ?? 1000);
 const SIZE = Number(args.size ?? 1000);
 const FSYNC = args.fsync ?? 'every-batch';
+const ROUNDS = Number(args.rounds ?? 3); // the three transports take turns this many times; medians are printed
 
 interface Server { child: ChildProcess; tcp: string; http: string; dir: string }
 
@@ -98,13 +100,18 @@ async function main(): Promise<void> {
   console.log(`http/tls bench: ${BATCHES} batches × ${MESSAGES} msg × ${SIZE} B, 1 producer then 1 consumer, 2 shards, fsync ${FSYNC}`);
   try {
     const agent = new Agent({ connections: 1 });
-    const results: [string, [number, number]][] = [
-      ['binary TCP', await binary('tcp', plain.tcp, null)],
-      ['HTTP (undici)', await http(`http://${plain.http}`, agent)],
-      ['binary TCP+TLS', await binary('tls', secure.tcp, ca)],
-    ];
+    const runs: Record<string, [number, number][]> = { 'binary TCP': [], 'binary TCP+TLS': [], 'HTTP (undici)': [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      runs['binary TCP'].push(await binary('tcp', plain.tcp, null));
+      runs['binary TCP+TLS'].push(await binary('tls', secure.tcp, ca));
+      runs['HTTP (undici)'].push(await http(`http://${plain.http}`, agent));
+    }
     await agent.close();
-    for (const [label, [send, poll]] of results) console.log(`${label.padEnd(16)} send ${mbps(bytes, send).padStart(7)} MB/s   poll ${mbps(bytes, poll).padStart(7)} MB/s`);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    for (const [label, results] of Object.entries(runs)) {
+      const [send, poll] = [median(results.map((r) => r[0])), median(results.map((r) => r[1]))];
+      console.log(`${label.padEnd(16)} send ${mbps(bytes, send).padStart(7)} MB/s   poll ${mbps(bytes, poll).padStart(7)} MB/s   (median of ${ROUNDS})`);
+    }
   } finally {
     for (const s of [plain, secure]) {
       s.child.kill('SIGTERM');

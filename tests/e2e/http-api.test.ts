@@ -30,9 +30,10 @@ describe('http: REST API', () => {
     const created = await rest.call('POST', '/streams', { name });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.json.name, name);
-    const topic = await rest.call('POST', `/streams/${name}/topics`, { name: 'orders', partitions_count: 2 });
+    const topic = await rest.call('POST', `/streams/${name}/topics`, { name: 'orders', partitions_count: 2, message_expiry: 3_600_000_000, max_topic_size: 0, compression_algorithm: 'none' });
     assert.equal(topic.status, 201, topic.text);
     assert.equal(topic.json.partitions.length, 2);
+    assert.equal(topic.json.message_expiry, 3_600_000_000, 'the option reached the topic');
 
     const messages = ['one', 'two', 'three'].map((p) => ({ payload: b64(p) }));
     const sent = await rest.call('POST', `/streams/${name}/topics/orders/messages`, { partitioning: { kind: 'partition_id', value: b64('\x01\x00\x00\x00') }, messages });
@@ -179,7 +180,8 @@ describe('http: REST API', () => {
     assert.equal((await rest.call('POST', '/streams', { name })).status, 201);
     await expect('POST', `/streams/${name}/topics`, { name: 't', partitions_count: 'two' }, 400, 'invalid_format', 'partitions_count');
     await expect('POST', `/streams/${name}/topics`, { name: 't', partitions_count: -1 }, 400, 'invalid_format', 'partitions_count');
-    await expect('POST', `/streams/${name}/topics`, { name: 't', partitions_count: 1, message_expiry: 5 }, 400, 'feature_unavailable', 'message_expiry');
+    await expect('POST', `/streams/${name}/topics`, { name: 't', partitions_count: 1, message_expiry: 'soon' }, 400, 'invalid_format', 'message_expiry');
+    await expect('POST', `/streams/${name}/topics`, { name: 't', partitions_count: 1, compression_algorithm: 'zip' }, 400, 'invalid_format', 'compression_algorithm');
     await expect('GET', '/streams/no-such-stream', undefined, 404, 'stream_id_not_found', 'stream_id');
     await expect('POST', '/streams/4000000/topics', { name: 't', partitions_count: 1 }, 404, 'stream_id_not_found', 'stream_id');
     await expect('GET', `/streams/${name}/topics/nope`, undefined, 404, 'topic_id_not_found', 'topic_id');

@@ -5,6 +5,8 @@ import { Code } from './commands.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { badInput, refusal } from './rest-errors.js';
 import { int, parseBody, pathId, queryObject, str, u64, type Json } from './json-input.js';
+import { stringOption, u64Option } from '../../client/options.js';
+import type { TlvEntry } from '../../shared/wire/primitives.js';
 import { noContent, type Call, type Route } from './rest-api.js';
 
 const MAX_PARTITIONS = 1000; // per request, as Iggy's validation
@@ -18,20 +20,21 @@ async function found<T>(call: Call, code: number, body: Uint8Array, read: (b: Ui
   return read(payload);
 }
 
-// Topic settings this server keeps as options it does not take over HTTP yet: only their defaults are accepted, so
-// nothing asked for is silently dropped.
-function defaultsOnly(body: Json): void {
+// Iggy's topic fields as the options block the binary command carries: 0 (or absent) is the server default, so
+// the option is left out; `replication_factor` can only be 1 on a single node.
+function topicOptions(body: Json): TlvEntry[] {
+  const options: TlvEntry[] = [];
   for (const field of ['message_expiry', 'max_topic_size']) {
-    const v = body[field];
-    if (v !== undefined && v !== null && v !== 0 && v !== '0' && v !== 'server_default' && v !== 'unlimited') {
-      throw badInput(field, 'only the server default (0) is taken over HTTP so far; set it with the binary protocol', ErrorCode.featureUnavailable);
-    }
+    const value = u64(body, field, 0n);
+    if (value !== 0n) options.push(u64Option(field, value));
   }
   const compression = body.compression_algorithm;
-  if (compression !== undefined && compression !== null && compression !== 'none' && compression !== 1) {
-    throw badInput('compression_algorithm', 'only "none" is supported', ErrorCode.featureUnavailable);
+  if (compression !== undefined && compression !== null) {
+    if (compression !== 'none' && compression !== 'gzip') throw badInput('compression_algorithm', `must be none or gzip, not ${JSON.stringify(compression)}`);
+    if (compression !== 'none') options.push(stringOption('compression_algorithm', compression));
   }
   int(body, 'replication_factor', 0, 1, 1);
+  return options;
 }
 
 export const STREAM_ROUTES: Route[] = [
@@ -66,8 +69,7 @@ export const STREAM_ROUTES: Route[] = [
       if (body.topic_id !== undefined && body.topic_id !== null) throw badInput('topic_id', 'ids are assigned by the server', ErrorCode.featureUnavailable);
       const name = str(body, 'name');
       const partitions = int(body, 'partitions_count', 0, MAX_PARTITIONS);
-      defaultsOnly(body);
-      const created = res.readTopicDetails(await c.run(Code.createTopic, req.createTopic(id, partitions, name), 'create topic'));
+      const created = res.readTopicDetails(await c.run(Code.createTopic, req.createTopic(id, partitions, name, topicOptions(body)), 'create topic'));
       return { status: 201, json: created };
     },
   },
@@ -81,8 +83,7 @@ export const STREAM_ROUTES: Route[] = [
       const [s, t] = [stream(c), topic(c)];
       const body = parseBody(c.body);
       const name = str(body, 'name');
-      defaultsOnly(body);
-      await c.run(Code.updateTopic, req.updateTopic(s, t, name), 'update topic');
+      await c.run(Code.updateTopic, req.updateTopic(s, t, name, topicOptions(body)), 'update topic');
       return noContent;
     },
   },
