@@ -13,6 +13,7 @@ import type { LocalSession } from './local-session.js';
 import { HttpError, HttpErrorId, badInput, refusal } from './rest-errors.js';
 import { toJson } from './json-output.js';
 import { ROUTES } from './routes.js';
+import type { Call, Route, RouteReply } from './route.js';
 import type { Hash64 } from '../../client/batch.js';
 
 const log = logger('http');
@@ -35,35 +36,10 @@ export interface RestReply {
   body: Uint8Array | string;
 }
 
-export interface Call {
-  params: Record<string, string>;
-  query: URLSearchParams;
-  body: Uint8Array | null;
-  address: string;
-  session: LocalSession; // the caller's (for public routes: none, and using it throws)
-  claims: TokenClaims | null;
-  sessions: JwtSessions;
-  hash: Hash64; // xxh3-64 of the core, for the batches of sends
-  // Runs command `code` on the caller's session; the payload, or the refusal as the binary protocol gave it.
-  run(code: number, body: Uint8Array, what: string): Promise<Uint8Array>;
-}
-
-// `json` is converted by toJson (snake_case keys, u64s, bytes); `jsonText` is a body the route wrote itself.
-export type RouteReply = { status: number; json?: unknown; jsonText?: string; bytes?: Uint8Array; text?: string; contentType?: string };
-
-export interface Route {
-  method: string;
-  path: string; // segments; ':name' is a parameter
-  public?: boolean;
-  handle(call: Call): Promise<RouteReply>;
-}
-
 interface Compiled extends Route {
   pattern: RegExp;
   names: string[];
 }
-
-export const noContent: RouteReply = { status: 204 };
 
 export class RestApi {
   private readonly routes: Compiled[];

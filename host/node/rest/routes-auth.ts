@@ -5,7 +5,7 @@ import { TokenProblem } from './jwt-issuer.js';
 import { parseBody, str } from './json-input.js';
 import { HttpError } from './rest-errors.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
-import { noContent, type Route } from './rest-api.js';
+import { noContent, type Route } from './route.js';
 import { Code } from './commands.js';
 
 

@@ -10,7 +10,7 @@ import { Code } from './commands.js';
 import { base64, bool, int, parseBody, pathId, queryObject, u64, type Json } from './json-input.js';
 import { messageJson, toJson } from './json-output.js';
 import { badInput, refusal } from './rest-errors.js';
-import { noContent, type Call, type Route } from './rest-api.js';
+import { noContent, type Call, type Route } from './route.js';
 
 const stream = (c: Call) => pathId(c.params.stream, 'stream_id');
 const topic = (c: Call) => pathId(c.params.topic, 'topic_id');

@@ -7,7 +7,7 @@ import { badInput, refusal } from './rest-errors.js';
 import { int, parseBody, pathId, queryObject, str, u64, type Json } from './json-input.js';
 import { stringOption, u64Option } from '../../client/options.js';
 import type { TlvEntry } from '../../shared/wire/primitives.js';
-import { noContent, type Call, type Route } from './rest-api.js';
+import { noContent, type Call, type Route } from './route.js';
 
 const MAX_PARTITIONS = 1000; // per request, as Iggy's validation
 const stream = (c: Call) => pathId(c.params.stream, 'stream_id');

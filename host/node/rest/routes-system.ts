@@ -5,7 +5,7 @@ import { ErrorCode } from '../../shared/wire/codes.js';
 import { Code } from './commands.js';
 import { int, parseBody } from './json-input.js';
 import { badInput, refusal } from './rest-errors.js';
-import type { Route } from './rest-api.js';
+import type { Route } from './route.js';
 
 const SNAPSHOT_TYPES: Record<string, number> = {
   filesystem_overview: req.SnapshotType.filesystemOverview, process_list: req.SnapshotType.processList,

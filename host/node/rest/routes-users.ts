@@ -6,7 +6,7 @@ import { Code } from './commands.js';
 import { parseBody, pathId, permissions, str, u64, type Json } from './json-input.js';
 import { permissionsJson, toJson } from './json-output.js';
 import { badInput, refusal } from './rest-errors.js';
-import { noContent, type Call, type Route } from './rest-api.js';
+import { noContent, type Call, type Route } from './route.js';
 
 const user = (c: Call) => pathId(c.params.user, 'user_id');
 
