@@ -6,10 +6,10 @@ import { ErrorCode } from '../../shared/wire/codes.js';
 const NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, id]) => [id, name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]));
 
 // Not Iggy codes but this API's own refusals (named like Iggy's, outside its numbering).
-export const HttpErrorId = { bodyTooLarge: 100_413, notFound: 100_404, methodNotAllowed: 100_405, unsupportedMediaType: 100_415 } as const;
+export const HttpErrorId = { bodyTooLarge: 100_413, notFound: 100_404, methodNotAllowed: 100_405 } as const;
 const OWN_NAMES = new Map<number, string>([
   [HttpErrorId.bodyTooLarge, 'request_body_too_large'], [HttpErrorId.notFound, 'route_not_found'],
-  [HttpErrorId.methodNotAllowed, 'method_not_allowed'], [HttpErrorId.unsupportedMediaType, 'unsupported_media_type'],
+  [HttpErrorId.methodNotAllowed, 'method_not_allowed'],
 ]);
 
 export function errorName(id: number): string {
