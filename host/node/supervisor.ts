@@ -209,8 +209,10 @@ export class Supervisor {
   // A REST request, answered by shard 0 (it serves the clients); a shard 0 that is gone answers 503.
   restRequest(request: Omit<RestRequest, 'id'>): Promise<RestReply> {
     const id = ++this.restSeq;
-    const worker = this.shards[0]?.worker;
-    if (!worker || !this.isAlive(0)) return Promise.resolve(unavailable(id));
+    // Not isAlive(): a heartbeat late under load is no reason to refuse; a shard 0 that exits answers what it had.
+    const shard = this.shards[0];
+    const worker = shard?.worker;
+    if (!worker || shard.failure !== null || shard.exitCode !== null || this.reason !== 0) return Promise.resolve(unavailable(id));
     return new Promise((resolve) => {
       this.restPending.set(id, resolve);
       const body = request.body;
