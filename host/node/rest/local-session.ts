@@ -11,7 +11,7 @@ import { Session } from '../../client/session.js';
 import type { Answer, ServedConnection } from '../net/client-connection.js';
 
 // What a command came back with: the payload, or the Iggy error code the binary client would have raised.
-export type Outcome = { ok: true; payload: Uint8Array } | { ok: false; code: number; evicted: boolean };
+export type Outcome = { ok: true; payload: Uint8Array } | { ok: false; code: number };
 
 export interface RequestRunner {
   attach(connection: ServedConnection): void;
@@ -25,7 +25,6 @@ export class LocalSession implements ServedConnection {
   private readonly session = new Session();
   private authenticated = false;
   private tail: Promise<unknown> = Promise.resolve();
-  lastUsed = Date.now();
 
   constructor(readonly id: number, readonly address: string, private readonly runner: RequestRunner) {
     this.socket = { remoteAddress: address };
@@ -68,7 +67,6 @@ export class LocalSession implements ServedConnection {
   private exclusive<T>(job: () => Promise<T>): Promise<T> {
     const result = this.tail.then(job);
     this.tail = result.catch(() => undefined);
-    this.lastUsed = Date.now();
     return result;
   }
 
@@ -85,9 +83,9 @@ export class LocalSession implements ServedConnection {
     if (reply.kind === 'eviction') {
       this.session.reset();
       this.authenticated = false;
-      return { ok: false, code: evictionErrorCode(reply.reason, reply.versionMin, reply.versionMax), evicted: true };
+      return { ok: false, code: evictionErrorCode(reply.reason, reply.versionMin, reply.versionMax) };
     }
-    if (reply.status !== 0) return { ok: false, code: reply.status, evicted: false };
+    if (reply.status !== 0) return { ok: false, code: reply.status };
     if (operation === Operation.register && !this.session.bound) this.session.bind(reply.session);
     if (operation === Operation.logout) this.session.reset();
     if (!isResultFramed(reply.operation, reply.body.length)) return { ok: true, payload: reply.body };
@@ -95,10 +93,10 @@ export class LocalSession implements ServedConnection {
     try {
       result = parseResult(reply.body);
     } catch (error) {
-      if (error instanceof WireError) return { ok: false, code: ErrorCode.invalidCommand, evicted: false };
+      if (error instanceof WireError) return { ok: false, code: ErrorCode.invalidCommand };
       throw error;
     }
-    if (!result.ok) return { ok: false, code: result.code, evicted: false };
+    if (!result.ok) return { ok: false, code: result.code };
     return { ok: true, payload: result.payload };
   }
 
