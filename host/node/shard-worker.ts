@@ -15,6 +15,8 @@ import { describeFsCause, isDataDirError } from './io/data-dir-errors.js';
 import { ShardlogError } from '../shared/errors.js';
 import { ShardServer, type ShardServerOptions } from './server/shard-server.js';
 import type { RestReply, RestRequest } from './rest/rest-api.js';
+import { HttpError } from './rest/rest-errors.js';
+import { ErrorCode } from '../shared/wire/codes.js';
 
 export interface ShardWorkerData {
   module: WebAssembly.Module;
@@ -31,13 +33,14 @@ export interface ShardWorkerData {
 }
 
 // Messages to the main thread: shard 0 about the client listener, any shard about a data directory it cannot use.
-export interface RestRequestMessage { type: 'rest-request'; request: RestRequest }
-export interface RestReplyMessage { type: 'rest-reply'; reply: RestReply }
-
 export type ListenerMessage =
   | { type: 'tcp-listening'; address: string }
   | { type: 'tcp-failed'; message: string }
   | { type: 'data-dir-failed'; message: string }; // the disk under the data directory refused (full, read-only)
+
+// A REST request from the main thread's HTTP listener to shard 0, and its answer.
+export interface RestRequestMessage { type: 'rest-request'; request: RestRequest }
+export interface RestReplyMessage { type: 'rest-reply'; reply: RestReply }
 
 const DRAIN_BUDGET = 256; // frames per turn before yielding to the event loop
 const IDLE_SPINS = 64; // ring scans before announcing sleep
@@ -168,6 +171,7 @@ class Shard {
   // REST requests the main thread's HTTP listener forwards (../http.ts): answered by the shard that serves the
   // binary connections, through the same request handler. A body crosses as a transferred buffer.
   private serveRest(): void {
+    this.server.openRest();
     parentPort?.on('message', (message: RestRequestMessage) => {
       if (message.type !== 'rest-request') return;
       this.server.restRequest(message.request).then((reply) => {
@@ -177,7 +181,7 @@ class Shard {
         parentPort?.postMessage({ type: 'rest-reply', reply } satisfies RestReplyMessage, transfer);
       }, (error: unknown) => {
         this.log.error(`REST request ${message.request.method} ${message.request.path} failed: ${(error as Error).stack ?? error}`);
-        const body = JSON.stringify({ id: 1, code: 'error', reason: 'internal error' });
+        const body = JSON.stringify(new HttpError(500, ErrorCode.error, 'internal error').toJSON());
         parentPort?.postMessage({ type: 'rest-reply', reply: { id: message.request.id, status: 500, contentType: 'application/json', body } } satisfies RestReplyMessage);
       });
     });

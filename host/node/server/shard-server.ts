@@ -33,6 +33,7 @@ import { RestApi, type RestReply, type RestRequest } from '../rest/rest-api.js';
 import type { JwtSettings } from '../rest/jwt-issuer.js';
 import { tlsServerOptions, type TlsMaterial } from '../tls-material.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
+import { DEFAULT_CONFIG } from '../config.js';
 
 export interface ShardServerOptions {
   shard: number;
@@ -57,7 +58,7 @@ export interface ShardServerOptions {
 }
 
 const TICK_MS = 100;
-const DEFAULT_JWT = { secret: null, accessExpirySeconds: 3600, refreshExpirySeconds: 604_800 };
+const DEFAULT_JWT = { secret: DEFAULT_CONFIG.jwtSecret, accessExpirySeconds: DEFAULT_CONFIG.jwtAccessExpirySeconds, refreshExpirySeconds: DEFAULT_CONFIG.jwtRefreshExpirySeconds };
 
 export class ShardServer implements ShardContext {
   readonly shard: number;
@@ -318,12 +319,17 @@ export class ShardServer implements ShardContext {
     this.log.debug(`client ${id} connected from ${address}`);
   }
 
-  // A REST request from the main thread's HTTP listener; the API opens on first use (its token secret is read or
-  // made in the data directory then).
-  async restRequest(request: RestRequest): Promise<RestReply> {
+  // The REST API of the serving shard, opened with its listener: the token secret is read, or made on first start,
+  // in the data directory.
+  openRest(): void {
     this.rest ??= new RestApi(this.requests, () => this.state.users, { ...this.options.jwt ?? DEFAULT_JWT, dataDir: this.settings.dataDir }, (b) => this.storage.xxh3(b));
+  }
+
+  // A REST request from the main thread's HTTP listener.
+  async restRequest(request: RestRequest): Promise<RestReply> {
+    this.openRest();
     await this.caughtUp();
-    return this.rest.handle(request);
+    return this.rest!.handle(request);
   }
 
   localClients(): ConnectedClient[] {
