@@ -20,14 +20,16 @@ describe('tls: binary TCP and HTTP', () => {
   let server: RunningServer;
   let address: string;
   let ca: string;
+  let identity: { cert: string; key: string }; // the client certificate mutual TLS asks for
   const connect = (options: Partial<Parameters<typeof IggyClient.connect>[0]> = {}) =>
-    IggyClient.connect({ address, timeoutMs: 5_000, heartbeatMs: 0, ...ROOT, tls: { ca }, ...options });
+    IggyClient.connect({ address, timeoutMs: 5_000, heartbeatMs: 0, ...ROOT, tls: { ca, ...identity }, ...options });
 
   before(async () => {
     execFileSync(process.execPath, [path.join(repoRoot, 'host/tools/make-test-certs.mjs'), certs], { stdio: 'ignore' });
     ca = fs.readFileSync(file('ca.pem'), 'utf8');
+    identity = { cert: fs.readFileSync(file('client.pem'), 'utf8'), key: fs.readFileSync(file('client.key'), 'utf8') };
     address = `127.0.0.1:${await freePort()}`;
-    server = await startServer(['--tcp-address', address, '--shards', '2', '--tls-cert', file('server.pem'), '--tls-key', file('server.key')]);
+    server = await startServer(['--tcp-address', address, '--shards', '2', '--tls-cert', file('server.pem'), '--tls-key', file('server.key'), '--tls-client-ca', file('ca.pem')]);
     await waitFor(`a ping over TLS on ${address}`, BOOT_BOUND_MS, async () => {
       if (server.child.exitCode !== null) throw new Error(`server exited:\n${server.output()}`);
       const client = await connect();
@@ -59,6 +61,14 @@ describe('tls: binary TCP and HTTP', () => {
     await assert.rejects(IggyClient.connect({ address, timeoutMs: 5_000, heartbeatMs: 0, ...ROOT, tls: {} }), (e: unknown) => e instanceof ConnectionClosed && /self-signed|unable to verify|certificate/i.test((e as Error).message));
   });
 
+  it('mutual TLS: a client without a certificate the client CA signed is refused', async () => {
+    const anonymous = IggyClient.connect({ address, timeoutMs: 5_000, heartbeatMs: 0, ...ROOT, tls: { ca } });
+    await assert.rejects(anonymous, ConnectionClosed);
+    const client = await connect();
+    assert.ok(client.userId !== null, 'with the certificate it logs in');
+    await client.close();
+  });
+
   it('a plain-text client on the TLS port fails cleanly and the server goes on', async () => {
     const plain = await IggyClient.connect({ address, timeoutMs: 5_000, heartbeatMs: 0 });
     await assert.rejects(plain.ping(), ConnectionClosed);
@@ -71,7 +81,7 @@ describe('tls: binary TCP and HTTP', () => {
   });
 
   it('HTTPS: the REST API and /health with the same certificate', async () => {
-    const dispatcher = new Agent({ connect: { ca } });
+    const dispatcher = new Agent({ connect: { ca, ...identity } });
     try {
       const rest = new Rest(`https://${server.httpAddress}`, dispatcher);
       assert.equal((await rest.login()).status, 200);
