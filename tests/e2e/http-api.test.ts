@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
+import { request } from 'undici';
 import { IggyClient } from '../../host/client/client.js';
 import { ErrorCode } from '../../host/shared/wire/codes.js';
 import { code, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
@@ -17,7 +18,7 @@ describe('http: REST API', () => {
   let s: ProtocolServer;
   let rest: Rest;
   before(async () => {
-    s = await startProtocolServer(['--jwt-secret', SECRET, '--http-max-request-bytes', String(256 << 10)]);
+    s = await startProtocolServer(['--jwt-secret', SECRET, '--http-max-request-bytes', String(256 << 10), '--http-cors-origins', 'https://ui.example']);
     rest = new Rest(`http://127.0.0.1:${s.httpPort}`);
     assert.equal((await rest.login()).status, 200);
   });
@@ -85,6 +86,17 @@ describe('http: REST API', () => {
     assert.deepEqual(new Set(sends.map((r) => r.status)), new Set([201]));
     assert.equal((await rest.call('GET', `/streams/${names[0]}/topics/t`)).json.messages_count, 10);
     await Promise.all(names.map((name) => rest.call('DELETE', `/streams/${name}`)));
+  });
+
+  it('CORS: the configured origin is allowed (preflight and answers), another origin gets no CORS headers', async () => {
+    const preflight = await request(`${rest.base}/streams`, { method: 'OPTIONS', headers: { origin: 'https://ui.example', 'access-control-request-method': 'POST' } });
+    await preflight.body.text();
+    assert.equal(preflight.statusCode, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], 'https://ui.example');
+    assert.match(String(preflight.headers['access-control-allow-headers']), /authorization/);
+    const other = await request(`${rest.base}/ping`, { headers: { origin: 'https://elsewhere.example' } });
+    await other.body.text();
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
   });
 
   it('system routes: ping without a token, stats, clients, cluster metadata, a snapshot zip', async () => {
