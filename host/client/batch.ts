@@ -33,40 +33,44 @@ function randomUuid(): bigint {
   return BigInt(`0x${randomUUID().replaceAll('-', '')}`);
 }
 
-function frameBytes(m: MessageInput, index: number, timestampDelta: bigint): Uint8Array {
+// How a batch's checksums are computed: xxh3-64 here in JS, or the server's WebAssembly one when it builds batches
+// for its REST API.
+export type Hash64 = (bytes: Uint8Array) => bigint;
+
+function frameBytes(m: MessageInput, index: number, timestampDelta: bigint, hash: Hash64): Uint8Array {
   const payload = typeof m.payload === 'string' ? utf8.encode(m.payload) : m.payload;
   const headers = writeTlvBlock(new Writer(), m.headers ?? []).finish();
   const w = new Writer(FRAME_HEADER_SIZE + payload.length + headers.length);
   w.u64(0n).u128(m.id && m.id !== 0n ? m.id : randomUuid()).u32(index).u32(Number(timestampDelta));
   w.u32(headers.length).u32(payload.length).u64(0n).bytes(payload).bytes(headers);
   const frame = w.finish();
-  new DataView(frame.buffer).setBigUint64(0, xxh3_64(frame.subarray(8)), true);
+  new DataView(frame.buffer).setBigUint64(0, hash(frame.subarray(8)), true);
   return frame;
 }
 
 // The batch checksum covers header bytes 0..39, the message count (48..51) and every frame's checksum in order.
-export function batchChecksum(batch: Uint8Array, frameChecksums: Uint8Array[]): bigint {
+export function batchChecksum(batch: Uint8Array, frameChecksums: Uint8Array[], hash: Hash64 = xxh3_64): bigint {
   const w = new Writer(44 + 8 * frameChecksums.length);
   w.bytes(batch.subarray(0, 40)).bytes(batch.subarray(48, 52));
   for (const c of frameChecksums) w.bytes(c);
-  return xxh3_64(w.finish());
+  return hash(w.finish());
 }
 
-export function buildBatch(messages: MessageInput[], now = nowMicros()): Uint8Array {
+export function buildBatch(messages: MessageInput[], now = nowMicros(), hash: Hash64 = xxh3_64): Uint8Array {
   if (messages.length === 0) throw new IggyError(ErrorCode.invalidMessagesCount, 'a batch needs at least one message');
   const origins = messages.map((m) => m.originTimestamp ?? now);
   const origin = origins.reduce((a, b) => (b < a ? b : a));
   const frames = messages.map((m, i) => {
     const delta = origins[i] - origin;
     if (delta > 0xffff_ffffn) throw new IggyError(ErrorCode.invalidFormat, `message ${i}: origin timestamp ${delta} µs after the batch's`);
-    return frameBytes(m, i, delta);
+    return frameBytes(m, i, delta, hash);
   });
   const length = BATCH_HEADER_SIZE + frames.reduce((sum, f) => sum + f.length, 0);
   const w = new Writer(length);
   w.u64(0n).u64(0n).u64(0n).u64(origin).u64(length).u64(0n).u32(messages.length).bytes(new Uint8Array(204));
   for (const f of frames) w.bytes(f);
   const batch = w.finish();
-  const checksum = batchChecksum(batch, frames.map((f) => f.subarray(0, 8)));
+  const checksum = batchChecksum(batch, frames.map((f) => f.subarray(0, 8)), hash);
   new DataView(batch.buffer).setBigUint64(40, checksum, true);
   return batch;
 }

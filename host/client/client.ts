@@ -23,6 +23,7 @@ export interface ConnectOptions {
   // Ping this often while idle, as the SDKs do every 5 s: the server evicts consumer-group members that stay
   // silent for 36 s. 0 turns it off.
   heartbeatMs?: number;
+  tls?: import('node:tls').ConnectionOptions; // connect with TLS (e.g. { ca } to trust a private CA)
 }
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
@@ -52,7 +53,7 @@ export class IggyClient {
   private constructor(readonly connection: Connection) {}
 
   static async connect(options: ConnectOptions): Promise<IggyClient> {
-    const client = new IggyClient(await Connection.open(options.address, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
+    const client = new IggyClient(await Connection.open(options.address, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, options.tls));
     client.startHeartbeat(options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     try {
       if (options.username !== undefined) await client.login(options.username, options.password ?? '');

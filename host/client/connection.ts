@@ -3,6 +3,7 @@
 // purely by order. A request that gets no reply within its bound closes the connection: a late reply would
 // otherwise be taken for the next request's.
 import net from 'node:net';
+import tls from 'node:tls';
 import { decodeServerFrame, type ServerFrame } from '../shared/wire/header.js';
 import { FrameReader } from './frame-reader.js';
 import { ConnectionClosed, IggyError, RequestTimeout } from './errors.js';
@@ -44,19 +45,18 @@ export class Connection {
     });
   }
 
-  static open(address: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Connection> {
+  // `tlsOptions` (a CA to trust, a client certificate...): the connection speaks TLS, ready once the handshake is done.
+  static open(address: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, tlsOptions?: tls.ConnectionOptions): Promise<Connection> {
     const { host, port } = parseAddress(address);
     return new Promise((resolve, reject) => {
       // Reads go where the reader says (net's onread): frames arrive in their own buffers, not as 'data' chunks.
       let connection: Connection | null = null;
       const reader = new FrameReader((frame) => connection?.deliver(frame));
-      const socket = net.connect({
-        host, port,
-        onread: { buffer: () => reader.target(), callback: (n: number) => connection?.receive(n) ?? true },
-      });
+      const onread = { buffer: () => reader.target(), callback: (n: number) => connection?.receive(n) ?? true };
+      const socket = tlsOptions ? tlsConnect(host, port, tlsOptions, onread) : net.connect({ host, port, onread });
       const refuse = (error: Error) => reject(new ConnectionClosed(`connect to ${address}: ${error.message}`));
       socket.once('error', refuse);
-      socket.once('connect', () => {
+      socket.once(tlsOptions ? 'secureConnect' : 'connect', () => {
         socket.off('error', refuse);
         connection = new Connection(socket, reader, timeoutMs);
         resolve(connection);
@@ -145,4 +145,18 @@ export class Connection {
     this.queue.length = 0;
     for (const p of pending) p.reject(error);
   }
+}
+
+// TLS sockets have no onread: their decrypted chunks are copied into the reader's targets instead.
+function tlsConnect(host: string, port: number, options: tls.ConnectionOptions, onread: { buffer: () => Buffer; callback: (n: number) => boolean }): tls.TLSSocket {
+  const socket = tls.connect({ servername: net.isIP(host) ? undefined : host, ...options, host, port });
+  socket.on('data', (chunk: Buffer) => {
+    for (let at = 0; at < chunk.length;) {
+      const target = onread.buffer();
+      const n = chunk.copy(target, 0, at, Math.min(chunk.length, at + target.length));
+      at += n;
+      onread.callback(n);
+    }
+  });
+  return socket;
 }

@@ -6,6 +6,7 @@ import { FSYNC_POLICY_HELP, parseFsyncPolicy } from './io/fsync-policy.js';
 import { DEFAULT_LOGIN_THROTTLE } from './server/login-throttle.js';
 import { DEFAULT_BACKLOG_BOUND } from './server/mailbox.js';
 import { CLUSTER_SIZE_RULE, clusterSettings, formatHostPort, type ClusterSettings } from './cluster/roster.js';
+import { MIN_SECRET_BYTES } from './rest/jwt-issuer.js';
 
 export interface ServerConfig {
   configFile: string | null;
@@ -53,11 +54,19 @@ export interface ServerConfig {
   clusterHandshakeTimeoutMs: number;
   // The checked roster and this replica's place in it (from the five above), or null: a single node.
   clusterSettings: ClusterSettings | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  tlsClientCa: string | null;
+  jwtSecret: string | null;
+  jwtAccessExpirySeconds: number;
+  jwtRefreshExpirySeconds: number;
+  httpCorsOrigins: string | null;
+  httpMaxRequestBytes: number;
   // Where each value came from, for error messages that name the knob the user actually set.
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation' | 'fsync' | 'verify';
+type Kind = 'string' | 'secret' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation' | 'fsync' | 'verify';
 
 interface Option {
   key: keyof ServerConfig;
@@ -86,7 +95,15 @@ const OPTIONS: Option[] = [
   { key: 'shutdownJoinTimeoutMs', file: 'sharding.shutdown_join_timeout_ms', flag: '--shutdown-join-timeout-ms', env: 'SHARDLOG_SHUTDOWN_JOIN_TIMEOUT_MS', kind: 'int', min: 100, max: 900_000, help: 'deadline for all shards to stop after shutdown starts [4000]' },
   { key: 'watchdogTimeoutMs', file: 'sharding.watchdog_timeout_ms', flag: '--watchdog-timeout-ms', env: 'SHARDLOG_WATCHDOG_TIMEOUT_MS', kind: 'int', min: 500, max: 600_000, help: 'a shard whose loop stalls this long stops the server [10000]' },
   { key: 'tcpAddress', file: 'tcp.address', flag: '--tcp-address', env: 'SHARDLOG_TCP_ADDRESS', kind: 'address', help: 'Iggy binary protocol (TCP) listener host:port [127.0.0.1:8090]' },
-  { key: 'httpAddress', file: 'http.address', flag: '--http-address', env: 'SHARDLOG_HTTP_ADDRESS', kind: 'address', help: 'HTTP listener for /health and /metrics, host:port [127.0.0.1:3000]' },
+  { key: 'httpAddress', file: 'http.address', flag: '--http-address', env: 'SHARDLOG_HTTP_ADDRESS', kind: 'address', help: 'HTTP listener: Iggy REST API, /health and /metrics, host:port [127.0.0.1:3000]' },
+  { key: 'jwtSecret', file: 'http.jwt_secret', flag: '--jwt-secret', env: 'SHARDLOG_JWT_SECRET', kind: 'secret', help: 'HS256 secret of the REST API\'s tokens, at least 32 bytes [generated once, kept in <data-dir>/http-jwt-secret]' },
+  { key: 'jwtAccessExpirySeconds', file: 'http.jwt_access_expiry_s', flag: '--jwt-access-expiry-s', env: 'SHARDLOG_JWT_ACCESS_EXPIRY_S', kind: 'int', min: 1, max: 31_536_000, help: 'lifetime of a REST access token, seconds [3600]' },
+  { key: 'jwtRefreshExpirySeconds', file: 'http.jwt_refresh_expiry_s', flag: '--jwt-refresh-expiry-s', env: 'SHARDLOG_JWT_REFRESH_EXPIRY_S', kind: 'int', min: 1, max: 31_536_000, help: 'lifetime of a REST refresh token, seconds [604800]' },
+  { key: 'httpCorsOrigins', file: 'http.cors_origins', flag: '--http-cors-origins', env: 'SHARDLOG_HTTP_CORS_ORIGINS', kind: 'string', help: 'CORS: * or a comma-separated list of origins allowed to call the REST API from a browser [off]' },
+  { key: 'httpMaxRequestBytes', file: 'http.max_request_bytes', flag: '--http-max-request-bytes', env: 'SHARDLOG_HTTP_MAX_REQUEST_BYTES', kind: 'int', min: 1024, max: 64 << 20, help: 'largest REST request body; a larger one is refused with 413 request_body_too_large [2097152]' },
+  { key: 'tlsCert', file: 'tls.cert_file', flag: '--tls-cert', env: 'SHARDLOG_TLS_CERT', kind: 'string', help: 'PEM certificate (chain): the TCP and HTTP listeners speak TLS only [off]' },
+  { key: 'tlsKey', file: 'tls.key_file', flag: '--tls-key', env: 'SHARDLOG_TLS_KEY', kind: 'string', help: 'PEM private key of --tls-cert' },
+  { key: 'tlsClientCa', file: 'tls.client_ca_file', flag: '--tls-client-ca', env: 'SHARDLOG_TLS_CLIENT_CA', kind: 'string', help: 'PEM CA: clients must present a certificate it signed (mutual TLS) [off]' },
   { key: 'coreWasm', file: 'system.core_wasm', flag: '--core-wasm', env: 'SHARDLOG_CORE_WASM', kind: 'string', help: 'core module to load [build/core.wasm]' },
   { key: 'fsync', file: 'storage.fsync', flag: '--fsync', env: 'SHARDLOG_FSYNC', kind: 'fsync', help: `partition fsync policy: ${FSYNC_POLICY_HELP}` },
   { key: 'rootUsername', file: 'system.root_username', flag: '--root-username', env: 'SHARDLOG_ROOT_USERNAME', kind: 'string', help: 'root user created on first start (an existing data directory keeps its users) [iggy]' },
@@ -171,6 +188,14 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   clusterId: 0,
   clusterHandshakeTimeoutMs: 5_000,
   clusterSettings: null,
+  tlsCert: null,
+  tlsKey: null,
+  tlsClientCa: null,
+  jwtSecret: null,
+  jwtAccessExpirySeconds: 3600,
+  jwtRefreshExpirySeconds: 604_800,
+  httpCorsOrigins: null,
+  httpMaxRequestBytes: 2 << 20,
 };
 
 export type ParseResult = { kind: 'run'; config: ServerConfig } | { kind: 'help' } | { kind: 'version' };
@@ -294,6 +319,11 @@ function set(config: ServerConfig, o: Option, raw: string, source: string): void
   switch (o.kind) {
     case 'string':
       if (raw === '') throw bad('a non-empty string');
+      value = raw;
+      break;
+    case 'secret':
+      // Not echoed in the error: it is a secret.
+      if (Buffer.byteLength(raw) < MIN_SECRET_BYTES) throw userError('InvalidConfigValue', `${source}: the secret must be at least ${MIN_SECRET_BYTES} bytes`);
       value = raw;
       break;
     case 'bool':

@@ -1,6 +1,9 @@
-// HTTP listener of the main thread: GET /health (JSON) and GET /metrics (Prometheus text). It is bound before
-// any shard starts, so a port conflict is reported at once; until the shards are ready both answer 503.
+// HTTP listener of the main thread: GET /health (JSON) and GET /metrics (Prometheus text), and every other path
+// forwarded to shard 0's REST API (rest/rest-api.ts), body read here within --http-max-request-bytes. It is bound
+// before any shard starts, so a port conflict is reported at once; until the shards are ready everything answers
+// 503. With TLS material it is HTTPS only; CORS headers only for the configured origins.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { userError } from '../shared/errors.js';
@@ -8,6 +11,18 @@ import { CTL, METRIC, SHARD_STATE_NAMES } from '../shared/layout.js';
 import { parseAddress } from './config.js';
 import type { Supervisor } from './supervisor.js';
 import { replicaHealth } from './cluster/replica-observability.js';
+import { tlsServerOptions, type TlsMaterial } from './tls-material.js';
+import { HttpError, HttpErrorId } from './rest/rest-errors.js';
+import { ErrorCode } from '../shared/wire/codes.js';
+
+export interface HttpOptions {
+  tls: TlsMaterial | null;
+  corsOrigins: string | null; // '*' or a comma-separated list; null = no CORS headers
+  maxRequestBytes: number;
+}
+
+const CORS_METHODS = 'GET, POST, PUT, DELETE, OPTIONS';
+const CORS_HEADERS = 'authorization, content-type';
 
 const MAX_REASONS = 100; // listed in /health; reasons_total says how many there are
 
@@ -57,11 +72,17 @@ export interface HttpServer {
   serveMetrics(registry: Registry): void;
 }
 
-export async function startHttp(address: string, source: string, supervisor: Supervisor): Promise<HttpServer> {
+export async function startHttp(address: string, source: string, supervisor: Supervisor, options: HttpOptions): Promise<HttpServer> {
   const { host, port } = parseAddress(address, source);
   let registry: Registry | null = null;
-  const server = http.createServer((req, res) => {
+  const cors = corsPolicy(options.corsOrigins);
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    cors(req, res);
+    if (url.pathname !== '/health' && url.pathname !== '/metrics') {
+      forward(req, res, url, supervisor, options.maxRequestBytes);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
@@ -71,19 +92,16 @@ export async function startHttp(address: string, source: string, supervisor: Sup
       res.writeHead(healthHttpStatus(body.status), { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
       return;
     }
-    if (url.pathname === '/metrics') {
-      if (!registry) {
-        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('starting: shards are not ready yet\n');
-        return;
-      }
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry!.contentType }).end(text),
-        (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`),
-      );
+    if (!registry) {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('starting: shards are not ready yet\n');
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /health or /metrics\n');
-  });
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry!.contentType }).end(text),
+      (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`),
+    );
+  };
+  const server = options.tls ? https.createServer(tlsServerOptions(options.tls), handler) : http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') reject(userError('AddressInUse', `${source}: ${address} is already in use`));
@@ -96,4 +114,81 @@ export async function startHttp(address: string, source: string, supervisor: Sup
   const bound = server.address() as AddressInfo;
   const shown = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
   return { server, address: shown, serveMetrics: (r) => { registry = r; } };
+}
+
+function sendError(res: http.ServerResponse, error: HttpError, headers: http.OutgoingHttpHeaders = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(error.status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(error.toJSON()));
+}
+
+// A REST request: its body read whole (refused past the limit: 413, from Content-Length before a byte is read, or
+// as it arrives), then answered by shard 0.
+function forward(req: http.IncomingMessage, res: http.ServerResponse, url: URL, supervisor: Supervisor, limit: number): void {
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204).end();
+    return;
+  }
+  if (!supervisor.booted) {
+    sendError(res, new HttpError(503, ErrorCode.transientNotAccepted, 'starting: shards are not ready yet'), { 'retry-after': '1' });
+    return;
+  }
+  const tooLarge = () => new HttpError(413, HttpErrorId.bodyTooLarge, `request body is larger than ${limit} bytes (--http-max-request-bytes)`, 'body');
+  const announced = Number(req.headers['content-length'] ?? 0);
+  if (announced > limit) {
+    // The connection closes after the answer: the unread body is not worth reading.
+    sendError(res, tooLarge(), { connection: 'close' });
+    req.resume();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let refused = false;
+  req.on('data', (chunk: Buffer) => {
+    if (refused) return;
+    size += chunk.length;
+    if (size > limit) {
+      refused = true;
+      chunks.length = 0;
+      sendError(res, tooLarge(), { connection: 'close' });
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (refused) return;
+    // Its own ArrayBuffer (a Buffer may sit in node's shared pool): it is transferred to shard 0, not copied.
+    const body = size === 0 ? null : new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      body!.set(chunk, at);
+      at += chunk.length;
+    }
+    supervisor.restRequest({
+      method: req.method ?? 'GET', path: url.pathname, query: url.search, authorization: req.headers.authorization ?? null, body,
+      address: req.socket.remoteAddress ?? '',
+    }).then((reply) => {
+      const headers: http.OutgoingHttpHeaders = reply.status === 204 ? {} : { 'content-type': reply.contentType };
+      res.writeHead(reply.status, headers).end(reply.status === 204 ? undefined : reply.body);
+    }, (error: Error) => sendError(res, new HttpError(500, ErrorCode.error, `internal error: ${error.message}`)));
+  });
+  req.on('error', () => res.destroy());
+}
+
+// CORS off unless configured: then the allowed origin is echoed (or *), with the methods and headers the API takes.
+export function corsPolicy(origins: string | null): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  if (origins === null) return () => undefined;
+  const any = origins.trim() === '*';
+  const allowed = new Set(origins.split(',').map((o) => o.trim()).filter((o) => o.length > 0));
+  return (req, res) => {
+    const origin = req.headers.origin;
+    if (!origin || (!any && !allowed.has(origin))) return;
+    res.setHeader('access-control-allow-origin', any ? '*' : origin);
+    if (!any) res.setHeader('vary', 'origin');
+    res.setHeader('access-control-allow-methods', CORS_METHODS);
+    res.setHeader('access-control-allow-headers', CORS_HEADERS);
+    res.setHeader('access-control-max-age', '600');
+  };
 }

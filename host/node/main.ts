@@ -16,6 +16,7 @@ import { descriptorHeadroom, descriptorLimit } from './net/descriptors.js';
 import { describeFsCause, mkdirCause } from './io/data-dir-errors.js';
 import { SignalPolicy } from './signals.js';
 import { Supervisor } from './supervisor.js';
+import { loadTls } from './tls-material.js';
 
 const log = logger('main');
 
@@ -77,7 +78,8 @@ export async function main(argv: string[]): Promise<number> {
     const faults = parseFaults(process.env.SHARDLOG_FAULT);
     const wasmFile = path.resolve(config.coreWasm ?? defaultCoreWasm);
 
-    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version(), maxConnections: maxConnections(config) });
+    const tls = loadTls(config);
+    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version(), maxConnections: maxConnections(config), tls });
     supervisor = running;
     const signals = new SignalPolicy(DUPLICATE_SIGNAL_MS);
     const onSignal = (signal: NodeJS.Signals) => {
@@ -94,14 +96,17 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
-    http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running);
+    http = await startHttp(config.httpAddress, sourceOf(config, 'httpAddress', 'http.address'), running, {
+      tls, corsOrigins: config.httpCorsOrigins, maxRequestBytes: config.httpMaxRequestBytes,
+    });
     await running.boot();
     const registry = createMetricsRegistry(running.mesh, (id) => running.isAlive(id), running.netCounters, () => running.storage.values());
     const replicas = running.replicaView;
     if (replicas) registerReplicaMetrics(registry, replicas);
     http.serveMetrics(registry);
     const role = replicas ? `replica ${replicas.settings.self} of ${replicas.settings.roster.entries.length}, ` : '';
-    log.info(`shardlog ${version()} ready: ${role}${cpus.length} shard(s), Iggy TCP ${running.tcpAddress}, http://${http.address} (/health, /metrics), data in ${config.dataDir}`);
+    const scheme = tls ? 'https' : 'http';
+    log.info(`shardlog ${version()} ready: ${role}${cpus.length} shard(s), Iggy TCP${tls ? '+TLS' : ''} ${running.tcpAddress}, ${scheme}://${http.address} (REST API, /health, /metrics), data in ${config.dataDir}`);
 
     await running.untilShutdown();
     log.info(`stopping (${SHUTDOWN_REASON_NAMES[running.shutdownReason] ?? running.shutdownReason})`);

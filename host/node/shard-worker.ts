@@ -15,6 +15,9 @@ import type { Faults } from './faults.js';
 import { describeFsCause, isDataDirError } from './io/data-dir-errors.js';
 import { ShardlogError } from '../shared/errors.js';
 import { ShardServer, type ShardServerOptions } from './server/shard-server.js';
+import type { RestReply, RestRequest } from './rest/rest-api.js';
+import { HttpError } from './rest/rest-errors.js';
+import { ErrorCode } from '../shared/wire/codes.js';
 
 export interface ShardWorkerData {
   module: WebAssembly.Module;
@@ -36,6 +39,10 @@ export type ListenerMessage =
   | { type: 'tcp-failed'; message: string }
   | { type: 'replica-listen-failed'; message: string } // the replica port of a cluster node (--cluster)
   | { type: 'data-dir-failed'; message: string }; // the disk under the data directory refused (full, read-only)
+
+// A REST request from the main thread's HTTP listener to shard 0, and its answer.
+export interface RestRequestMessage { type: 'rest-request'; request: RestRequest }
+export interface RestReplyMessage { type: 'rest-reply'; reply: RestReply }
 
 const DRAIN_BUDGET = 256; // frames per turn before yielding to the event loop
 const IDLE_SPINS = 64; // ring scans before announcing sleep
@@ -153,6 +160,7 @@ class Shard {
         return;
       }
       this.server.settings.tcpAddress = bound.address;
+      this.serveRest();
       parentPort?.postMessage({ type: 'tcp-listening', address: bound.address } satisfies ListenerMessage);
     }
     try {
@@ -167,6 +175,27 @@ class Shard {
     Atomics.add(this.i32, ready, 1);
     Atomics.notify(this.i32, ready);
     this.armFaults();
+  }
+
+  // REST requests the main thread's HTTP listener forwards (../http.ts): answered by the shard that serves the
+  // binary connections, through the same request handler. A body crosses as a transferred buffer.
+  private serveRest(): void {
+    this.server.openRest();
+    parentPort?.on('message', (message: RestRequestMessage) => {
+      if (message.type !== 'rest-request') return;
+      this.server.restRequest(message.request).then((reply) => {
+        // Bytes (a snapshot file) go in an ArrayBuffer of their own, transferred: a view may be part of a larger one.
+        if (typeof reply.body !== 'string') reply = { ...reply, body: new Uint8Array(reply.body) };
+        const transfer = typeof reply.body === 'string' ? [] : [reply.body.buffer as ArrayBuffer];
+        parentPort?.postMessage({ type: 'rest-reply', reply } satisfies RestReplyMessage, transfer);
+      }, (error: unknown) => {
+        this.log.error(`REST request ${message.request.method} ${message.request.path} failed: ${(error as Error).stack ?? error}`);
+        const body = JSON.stringify(new HttpError(500, ErrorCode.error, 'internal error').toJSON());
+        parentPort?.postMessage({ type: 'rest-reply', reply: { id: message.request.id, status: 500, contentType: 'application/json', body } } satisfies RestReplyMessage);
+      });
+    });
+    // The listener must not keep the thread alive once its loop has stopped (the shard's loop does while it runs).
+    parentPort?.unref();
   }
 
   private armFaults(): void {

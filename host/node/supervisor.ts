@@ -15,7 +15,11 @@ import { parseFsyncPolicy } from './io/fsync-policy.js';
 import { NetCounters } from './net/net-counters.js';
 import { ReplicaCounters } from './cluster/replica-counters.js';
 import type { ReplicaView } from './cluster/replica-observability.js';
-import type { ListenerMessage, ShardWorkerData } from './shard-worker.js';
+import type { ListenerMessage, RestReplyMessage, RestRequestMessage, ShardWorkerData } from './shard-worker.js';
+import type { RestReply, RestRequest } from './rest/rest-api.js';
+import type { TlsMaterial } from './tls-material.js';
+import { HttpError } from './rest/rest-errors.js';
+import { ErrorCode } from '../shared/wire/codes.js';
 import type { StorageHealthReport } from './server/storage-health.js';
 
 const log = logger('main');
@@ -38,6 +42,7 @@ export interface BootOptions {
   faults: Faults;
   version: string;
   maxConnections: number; // --max-connections, lowered to fit the descriptor limit (main.ts)
+  tls: TlsMaterial | null; // of the client listeners (tls-material.ts)
 }
 
 export class Supervisor {
@@ -60,6 +65,9 @@ export class Supervisor {
   private dataDirFailure: string | null = null;
   // The last storage report of each shard (conditions and counters, for /health and /metrics).
   readonly storage = new Map<number, StorageHealthReport>();
+  // REST requests forwarded to shard 0 and not answered yet, by id.
+  private readonly restPending = new Map<number, (reply: RestReply) => void>();
+  private restSeq = 0;
 
   constructor(private readonly options: BootOptions) {
     const cluster = options.config.clusterSettings;
@@ -163,6 +171,8 @@ export class Supervisor {
         netCounters: this.netCounters.buffer,
         metadataJournalSlots: config.metadataJournalSlots,
         cluster: config.clusterSettings, replicaCounters: this.replicaCounters?.buffer,
+        tls: this.options.tls,
+        jwt: { secret: config.jwtSecret, accessExpirySeconds: config.jwtAccessExpirySeconds, refreshExpirySeconds: config.jwtRefreshExpirySeconds },
       },
     };
     const handle: ShardHandle = { id, cpu, worker: null, exited: Promise.resolve(0), exitCode: null, failure: null };
@@ -176,8 +186,9 @@ export class Supervisor {
       return handle;
     }
     handle.worker = worker;
-    worker.on('message', (message: ListenerMessage | StorageHealthReport) => {
+    worker.on('message', (message: ListenerMessage | StorageHealthReport | RestReplyMessage) => {
       if (message.type === 'storage-health') this.storage.set(message.shard, message);
+      else if (message.type === 'rest-reply') this.onRestReply(message.reply);
       else this.onListenerMessage(handle, message);
     });
     worker.on('error', (error) => {
@@ -187,6 +198,8 @@ export class Supervisor {
     });
     handle.exited = new Promise((resolve) => worker.once('exit', (code) => {
       handle.exitCode = code;
+      // Shard 0 answered the REST requests: what it had not answered is answered here.
+      if (id === 0) for (const restId of [...this.restPending.keys()]) this.onRestReply(unavailable(restId));
       if (code !== 0) this.fail(handle, `shard ${id} exited with code ${code}`, ShutdownReason.shardFailed);
       else if (this.reason === 0) this.fail(handle, `shard ${id} stopped without a shutdown request`, ShutdownReason.shardFailed);
       resolve(code);
@@ -217,6 +230,27 @@ export class Supervisor {
     if (message.type !== 'tcp-listening') return;
     this.tcpAddress = message.address;
     this.listened();
+  }
+
+  // A REST request, answered by shard 0 (it serves the clients); a shard 0 that is gone answers 503.
+  restRequest(request: Omit<RestRequest, 'id'>): Promise<RestReply> {
+    const id = ++this.restSeq;
+    // Not isAlive(): a heartbeat late under load is no reason to refuse; a shard 0 that exits answers what it had.
+    const shard = this.shards[0];
+    const worker = shard?.worker;
+    if (!worker || shard.failure !== null || shard.exitCode !== null || this.reason !== 0) return Promise.resolve(unavailable(id));
+    return new Promise((resolve) => {
+      this.restPending.set(id, resolve);
+      const body = request.body;
+      const transfer = body && !(body.buffer instanceof SharedArrayBuffer) ? [body.buffer as ArrayBuffer] : [];
+      worker.postMessage({ type: 'rest-request', request: { ...request, id } } satisfies RestRequestMessage, transfer);
+    });
+  }
+
+  private onRestReply(reply: RestReply): void {
+    const resolve = this.restPending.get(reply.id);
+    this.restPending.delete(reply.id);
+    resolve?.(reply);
   }
 
   private fail(handle: ShardHandle, message: string, reason: number, logIt = true): void {
@@ -293,4 +327,9 @@ export class Supervisor {
       await shard.worker.terminate();
     }));
   }
+}
+
+function unavailable(id: number): RestReply {
+  const error = new HttpError(503, ErrorCode.transientNotAccepted, 'the server is not serving (starting, stopping or shard 0 is down)');
+  return { id, status: 503, contentType: 'application/json', body: JSON.stringify(error.toJSON()) };
 }

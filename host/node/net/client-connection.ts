@@ -30,6 +30,17 @@ export interface HeldAnswer {
   done(): void;
 }
 
+// What the request layer (../server/client-requests.ts) needs of a connection: a TCP ClientConnection, or an HTTP
+// caller's session (../rest/local-session.ts), whose requests take the same path.
+export interface ServedConnection {
+  readonly id: number;
+  readonly address: string;
+  readonly socket: { readonly remoteAddress?: string };
+  readonly reading: { pause(): void; resume(): void };
+  setAuthenticated(yes: boolean): void;
+  endAfterAnswer(): void;
+}
+
 export interface ConnectionHandler {
   request(connection: ClientConnection, frame: Uint8Array): Promise<Answer>;
   closed(connection: ClientConnection): void;
@@ -53,7 +64,7 @@ const EMPTY = new Uint8Array(0);
 
 const log = logger('tcp');
 
-export class ClientConnection {
+export class ClientConnection implements ServedConnection {
   private readonly splitter: FrameSplitter;
   private readonly queue: Uint8Array[] = [];
   private busy = false;

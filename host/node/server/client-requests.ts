@@ -11,11 +11,11 @@ import { readConsumer, readIdentifier, readOptionalPartition, readPartitioning, 
 import { resultRejection, resultSuccess } from '../../shared/wire/result.js';
 import { logger } from '../../shared/log.js';
 import { METRIC } from '../../shared/layout.js';
-import type { Answer, ClientConnection, ConnectionHandler } from '../net/client-connection.js';
+import type { Answer, ConnectionHandler, ServedConnection } from '../net/client-connection.js';
 import { prepareOp, readCommand } from '../metadata/machine.js';
 import { allowed } from '../metadata/permissions.js';
 import { groupsOfClient, resolvePollTarget, resolveSendTarget } from '../metadata/streams-api.js';
-import { credentialAfter, sessionRevoked } from '../metadata/session-credentials.js';
+import { credentialAfter, sessionRevoked, type Credential } from '../metadata/session-credentials.js';
 import { InternalOperation, type ApplyResult, type CommittedOp, type Session } from '../metadata/types.js';
 import { decodeSendMessages, emptyPollReply } from '../data/send-api.js';
 import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
@@ -24,7 +24,7 @@ import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
 import type { ShardMetrics } from './shard-metrics.js';
 import type { Producer } from './mailbox.js';
-import { handleRegister, type Binding } from './register.js';
+import { handleRegister, openSession, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
 import { actsOnData } from './data-ops.js';
 import {
@@ -50,7 +50,7 @@ interface ForwardTarget {
 }
 
 interface Conn {
-  connection: ClientConnection;
+  connection: ServedConnection;
   binding: Binding | null;
   lastSeen: number; // ms, the last request
   stale: boolean; // evicted for silence: the next request is answered with Eviction StaleClient
@@ -82,7 +82,7 @@ export class ClientRequests implements ConnectionHandler {
     this.staleTimer.unref();
   }
 
-  attach(connection: ClientConnection): void {
+  attach(connection: ServedConnection): void {
     this.metrics.add(METRIC.clientsOpen);
     this.metrics.add(METRIC.clientsTotal);
     this.connections.set(connection.id, { connection, binding: null, lastSeen: Date.now(), stale: false, inFlight: null, loginFailures: 0 });
@@ -145,7 +145,7 @@ export class ClientRequests implements ConnectionHandler {
 
   // A departed client leaves its groups once the request it had in flight is done: a Join still on its way to the
   // metadata group would otherwise commit after this and leave a member nobody removes.
-  closed(connection: ClientConnection): void {
+  closed(connection: ServedConnection): void {
     const conn = this.connections.get(connection.id);
     this.connections.delete(connection.id);
     if (!conn) return;
@@ -157,7 +157,7 @@ export class ClientRequests implements ConnectionHandler {
     }).catch((error: unknown) => log.warn(`connection ${connection.id}: leaving its consumer groups failed: ${(error as Error).message}`));
   }
 
-  async request(connection: ClientConnection, frame: Uint8Array): Promise<Answer> {
+  async request(connection: ServedConnection, frame: Uint8Array): Promise<Answer> {
     const conn = this.connections.get(connection.id);
     if (!conn) throw new Error(`connection ${connection.id} is not attached`);
     conn.lastSeen = Date.now();
@@ -246,6 +246,22 @@ export class ClientRequests implements ConnectionHandler {
     // A new session replaced a bound one without a Logout: the old client is gone like a disconnected one.
     if (previous && previous.client !== result.binding.client) await this.leaveGroups(previous.client);
     return this.reply(h, 0, result.body, result.binding.session);
+  }
+
+  // Binds a session to an attached connection whose caller was authenticated outside the protocol (an HTTP caller
+  // with a token this server signed), under the credential the token was issued for: from then on its requests
+  // pass the same gate, revocation included, as a Register-bound connection's. Null (and no session) when that
+  // credential no longer holds.
+  async openTrusted(connection: ServedConnection, client: bigint, userId: number, credential: Credential): Promise<Binding | string> {
+    const conn = this.connections.get(connection.id);
+    if (!conn) throw new Error(`connection ${connection.id} is not attached`);
+    await this.ctx.caughtUp();
+    const why = sessionRevoked(this.ctx.state.users, { userId, client, credential }, Date.now() * 1000);
+    if (why) return why;
+    const binding = await openSession(this.ctx, client, userId, credential);
+    if (!binding) return 'no session could be opened';
+    this.bind(conn, binding);
+    return binding;
   }
 
   // A failed login is answered after the throttle's delay; the connection's last allowed failure closes it.

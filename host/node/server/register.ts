@@ -7,7 +7,7 @@ import { EvictionReason } from '../../shared/wire/codes.js';
 import type { RequestHeader } from '../../shared/wire/header.js';
 import { resultSuccess } from '../../shared/wire/result.js';
 import { SERVER_PROTOCOL_VERSION, SERVER_PROTOCOL_VERSION_MIN, authenticateRegister } from '../metadata/users-api.js';
-import type { SessionCredential } from '../metadata/session-credentials.js';
+import type { Credential, SessionCredential } from '../metadata/session-credentials.js';
 import type { ShardContext } from './context.js';
 import { decodeRegisterReply, encodeRegister } from './shard-protocol.js';
 
@@ -34,10 +34,17 @@ export async function handleRegister(ctx: ShardContext, current: Binding | null,
     const binding = { ...current, credential: login.credential };
     return { kind: 'bound', binding, body: registered(binding) };
   }
-  const reply = decodeRegisterReply(await ctx.rpc.call(0, Variant.lifecycle, Lifecycle.metadataSubmit, encodeRegister(h.client)));
-  if (reply.status !== 0 || reply.session === 0n) return { kind: 'evict', reason: EvictionReason.sessionError };
-  const binding = { client: h.client, session: reply.session, userId: login.userId, credential: login.credential };
+  const binding = await openSession(ctx, h.client, login.userId, login.credential);
+  if (!binding) return { kind: 'evict', reason: EvictionReason.sessionError };
   return { kind: 'bound', binding, body: registered(binding) };
+}
+
+// The VSR Register in shard 0's metadata group: the session every later request of `client` echoes. Also how an
+// HTTP caller's session is opened for the user and credential its token was issued for (../rest/jwt-sessions.ts).
+export async function openSession(ctx: ShardContext, client: bigint, userId: number, credential: Credential): Promise<Binding | null> {
+  const reply = decodeRegisterReply(await ctx.rpc.call(0, Variant.lifecycle, Lifecycle.metadataSubmit, encodeRegister(client)));
+  if (reply.status !== 0 || reply.session === 0n) return null;
+  return { client, session: reply.session, userId, credential };
 }
 
 // Result-framed LoginRegisterResponse: u32 user_id, u64 session, u32 server_protocol_version, WireName version.

@@ -2,6 +2,7 @@
 // connections the kernel handed it, and the messages it exchanges with the other shards. Shard 0 also runs the
 // metadata group. The shard loop (shard-worker.ts) feeds it ring frames and calls turn() every loop turn.
 import net from 'node:net';
+import tls from 'node:tls';
 import { type CoreExports } from '../../shared/core.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { CONTROL, CTL } from '../../shared/layout.js';
@@ -31,6 +32,11 @@ import { encodeClientList } from './system-reads.js';
 import { ReplicaCounters } from '../cluster/replica-counters.js';
 import { ReplicaPlane } from '../cluster/replica-plane.js';
 import type { ClusterSettings } from '../cluster/roster.js';
+import { RestApi, type RestReply, type RestRequest } from '../rest/rest-api.js';
+import type { JwtSettings } from '../rest/jwt-issuer.js';
+import { tlsServerOptions, type TlsMaterial } from '../tls-material.js';
+import { LogLimiter } from '../../shared/log-limiter.js';
+import { DEFAULT_CONFIG } from '../config.js';
 
 export interface ShardServerOptions {
   shard: number;
@@ -52,9 +58,12 @@ export interface ShardServerOptions {
   metadataJournalSlots?: number; // [1024]
   cluster?: ClusterSettings | null; // a replica of a cluster (--cluster): the replica plane runs on every shard
   replicaCounters?: SharedArrayBuffer; // its state and counters, read by /health and /metrics
+  tls?: TlsMaterial | null; // the client listener speaks TLS only
+  jwt?: Omit<JwtSettings, 'dataDir'>; // the REST API's tokens (served where the client listener is)
 }
 
 const TICK_MS = 100;
+const DEFAULT_JWT = { secret: DEFAULT_CONFIG.jwtSecret, accessExpirySeconds: DEFAULT_CONFIG.jwtAccessExpirySeconds, refreshExpirySeconds: DEFAULT_CONFIG.jwtRefreshExpirySeconds };
 
 export class ShardServer implements ShardContext {
   readonly shard: number;
@@ -76,6 +85,7 @@ export class ShardServer implements ShardContext {
   private listener: net.Server | null = null;
   private arena: FrameArena | null = null;
   private guard: ConnectionGuard | null = null; // limits of the client connections (the serving shard)
+  private rest: RestApi | null = null; // the REST API, beside the client listener
 
   get frameArena(): FrameArena | null {
     return this.arena;
@@ -279,7 +289,19 @@ export class ShardServer implements ShardContext {
   }
 
   private createListener(): net.Server {
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const material = this.options.tls ?? null;
+    const server = material
+      ? tls.createServer({ ...tlsServerOptions(material), noDelay: true }, (socket) => this.accept(socket))
+      : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (material) {
+      // A client that does not speak TLS (or fails the handshake) is closed by node before it is a connection; the
+      // listener goes on. One line per 10 s: a port scanner makes many.
+      const handshakes = new LogLimiter(this.log, 1, 10_000);
+      server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+        const from = socket.remoteAddress ? ` with ${socket.remoteAddress}:${socket.remotePort}` : ''; // gone once destroyed
+        handshakes.log('tls handshake', `TLS handshake${from} failed: ${error.message}`, 'warn');
+      });
+    }
     this.listener = server;
     // The shard that serves connections assembles large send frames where every shard can read them.
     const bytes = frameArenaBytes(this.storage.unallocated);
@@ -308,6 +330,19 @@ export class ShardServer implements ShardContext {
     this.connections.set(id, connection);
     this.requests.attach(connection);
     this.log.debug(`client ${id} connected from ${address}`);
+  }
+
+  // The REST API of the serving shard, opened with its listener: the token secret is read, or made on first start,
+  // in the data directory.
+  openRest(): void {
+    this.rest ??= new RestApi(this.requests, () => this.state.users, { ...this.options.jwt ?? DEFAULT_JWT, dataDir: this.settings.dataDir }, (b) => this.storage.xxh3(b));
+  }
+
+  // A REST request from the main thread's HTTP listener.
+  async restRequest(request: RestRequest): Promise<RestReply> {
+    this.openRest();
+    await this.caughtUp();
+    return this.rest!.handle(request);
   }
 
   localClients(): ConnectedClient[] {
@@ -344,6 +379,7 @@ export class ShardServer implements ShardContext {
 
   async stop(): Promise<void> {
     this.replicas?.stop();
+    this.rest?.close();
     this.requests.stop();
     this.guard?.stop();
     const listener = this.listener;

@@ -25,10 +25,10 @@ export interface Permissions {
   streams: StreamPermissions[];
 }
 
-const GLOBAL_KEYS = ['manageServers', 'readServers', 'manageUsers', 'readUsers', 'manageStreams', 'readStreams',
+export const GLOBAL_KEYS = ['manageServers', 'readServers', 'manageUsers', 'readUsers', 'manageStreams', 'readStreams',
   'manageTopics', 'readTopics', 'pollMessages', 'sendMessages'] as const;
-const STREAM_KEYS = ['manageStream', 'readStream', 'manageTopics', 'readTopics', 'pollMessages', 'sendMessages'] as const;
-const TOPIC_KEYS = ['manageTopic', 'readTopic', 'pollMessages', 'sendMessages'] as const;
+export const STREAM_KEYS = ['manageStream', 'readStream', 'manageTopics', 'readTopics', 'pollMessages', 'sendMessages'] as const;
+export const TOPIC_KEYS = ['manageTopic', 'readTopic', 'pollMessages', 'sendMessages'] as const;
 
 function readBool(r: Reader, what: string): boolean {
   const v = r.u8(what);
