@@ -3,6 +3,7 @@
 // purely by order. A request that gets no reply within its bound closes the connection: a late reply would
 // otherwise be taken for the next request's.
 import net from 'node:net';
+import tls from 'node:tls';
 import { decodeServerFrame, type ServerFrame } from '../shared/wire/header.js';
 import { FrameReader } from './frame-reader.js';
 import { ConnectionClosed, IggyError, RequestTimeout } from './errors.js';
@@ -14,6 +15,14 @@ interface Pending {
   frame: Uint8Array[]; // pieces written back to back
   resolve: (frame: ServerFrame) => void;
   reject: (error: Error) => void;
+}
+
+// TLS on the binary listener (iggy-client-wire.md §1): the server's certificate is checked against `ca` (the
+// system's roots when absent) for `servername` (default: the address's host name; none for an IP literal).
+export interface TlsOptions {
+  ca?: string | Buffer;
+  servername?: string;
+  rejectUnauthorized?: boolean;
 }
 
 export function parseAddress(address: string): { host: string; port: number } {
@@ -32,7 +41,7 @@ export class Connection {
   // Resolves once the socket is gone, with the reason: tests wait on it to see the server drop a connection.
   readonly closed: Promise<Error>;
 
-  private constructor(private readonly socket: net.Socket, reader: FrameReader, private readonly timeoutMs: number) {
+  private constructor(private readonly socket: net.Socket | tls.TLSSocket, reader: FrameReader, private readonly timeoutMs: number) {
     let onClosed!: (e: Error) => void;
     this.closed = new Promise((resolve) => { onClosed = resolve; });
     this.reader = reader;
@@ -44,19 +53,21 @@ export class Connection {
     });
   }
 
-  static open(address: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Connection> {
+  static open(address: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, secure?: TlsOptions): Promise<Connection> {
     const { host, port } = parseAddress(address);
     return new Promise((resolve, reject) => {
       // Reads go where the reader says (net's onread): frames arrive in their own buffers, not as 'data' chunks.
       let connection: Connection | null = null;
       const reader = new FrameReader((frame) => connection?.deliver(frame));
-      const socket = net.connect({
-        host, port,
-        onread: { buffer: () => reader.target(), callback: (n: number) => connection?.receive(n) ?? true },
-      });
+      const socket = secure
+        ? connectTls(host, port, secure, (n) => connection?.receive(n), reader)
+        : net.connect({
+          host, port,
+          onread: { buffer: () => reader.target(), callback: (n: number) => connection?.receive(n) ?? true },
+        });
       const refuse = (error: Error) => reject(new ConnectionClosed(`connect to ${address}: ${error.message}`));
       socket.once('error', refuse);
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         socket.off('error', refuse);
         connection = new Connection(socket, reader, timeoutMs);
         resolve(connection);
@@ -145,4 +156,23 @@ export class Connection {
     this.queue.length = 0;
     for (const p of pending) p.reject(error);
   }
+}
+
+// A TLS socket delivers decrypted 'data' chunks (no onread): each is copied into the reader's targets, so the
+// framing is the same code as on plain TCP.
+function connectTls(host: string, port: number, secure: TlsOptions, receive: (n: number) => unknown, reader: FrameReader): tls.TLSSocket {
+  const socket = tls.connect({
+    host, port, ca: secure.ca, rejectUnauthorized: secure.rejectUnauthorized ?? true,
+    servername: secure.servername ?? (net.isIP(host) === 0 ? host : undefined),
+  });
+  socket.on('data', (chunk: Buffer) => {
+    for (let at = 0; at < chunk.length;) {
+      const target = reader.target();
+      const n = Math.min(target.length, chunk.length - at);
+      chunk.copy(target, 0, at, at + n);
+      at += n;
+      receive(n);
+    }
+  });
+  return socket;
 }
