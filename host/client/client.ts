@@ -57,7 +57,7 @@ export class IggyClient {
   private _reconnects = 0;
   private readonly policy: ReconnectPolicy | null;
 
-  private constructor(private _connection: Connection, private _address: string, private readonly options: ConnectOptions) {
+  private constructor(private _connection: Connection, private _address = '', private readonly options: ConnectOptions = { address: _address }) {
     this.policy = reconnectPolicy(options.reconnect);
   }
 

@@ -121,13 +121,16 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   // Stores, per partition, the last offset handed to the caller (not yet stored).
   async commit(): Promise<void> {
     for (const [partition, offset] of [...this.yielded]) {
-      if (this.committed.get(partition) === offset) continue;
-      try {
-        await this.client.storeOffset({ consumer: this.consumer, stream: this.options.stream, topic: this.options.topic, partition }, offset);
-        this.committed.set(partition, offset);
-      } catch (error) {
-        if (!(this.consumer.kind === 'group' && error instanceof IggyError && NOT_OURS_CODES.includes(error.code))) throw error;
-      }
+      if (this.committed.get(partition) !== offset) await this.store(partition, offset);
+    }
+  }
+
+  private async store(partition: number, offset: bigint): Promise<void> {
+    try {
+      await this.client.storeOffset({ consumer: this.consumer, stream: this.options.stream, topic: this.options.topic, partition }, offset);
+      this.committed.set(partition, offset);
+    } catch (error) {
+      if (!(this.consumer.kind === 'group' && error instanceof IggyError && NOT_OURS_CODES.includes(error.code))) throw error;
     }
   }
 
@@ -151,7 +154,8 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   private async pollPartition(partition: number): Promise<ConsumedMessage[] | 'resync'> {
     const known = this.next.get(partition);
     // A Next poll never auto-commits: if its reply were lost to a dropped connection, the server would already
-    // have moved the stored offset past messages nobody received. Polls by offset commit the same value again.
+    // have moved the stored offset past messages nobody received. Its offset is stored once the reply is here;
+    // polls by offset commit (the same value again, if resent).
     const poll: PollInput = {
       consumer: this.consumer, stream: this.options.stream, topic: this.options.topic, partition, count: this.batchSize,
       strategy: known === undefined ? { kind: 'next' } : { kind: 'offset', value: known },
@@ -174,6 +178,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     const last = fresh[fresh.length - 1].offset;
     this.next.set(partition, last + 1n);
     if (poll.autoCommit) this.committed.set(partition, last);
+    else if (this.autoCommit.kind === 'poll') await this.store(partition, last);
     return fresh.map((m) => ({ ...m, partitionId: partition }));
   }
 
