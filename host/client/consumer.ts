@@ -26,6 +26,7 @@ export interface ConsumerOptions {
   createGroup?: boolean; // create the group (by name) when it does not exist [true]
   partition?: number; // the single consumer's partition [0]
   consumerId?: number; // the single consumer's id [0, Iggy's Consumer.Single]
+  startOffset?: bigint; // the single consumer starts here instead of at its stored offset + 1
   autoCommit?: AutoCommit; // [poll]
   batchSize?: number; // messages per poll [100]
   pollIntervalMs?: number; // the wait after a round of empty polls [100]
@@ -64,11 +65,12 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     this.pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs ?? 100, 0);
     this.resyncMs = positiveInt('resyncMs', options.resyncMs ?? 5_000);
     if (options.group !== undefined) {
-      if (options.partition !== undefined || options.consumerId !== undefined) throw new RangeError('a group consumer takes its partitions from the group: drop partition/consumerId');
+      if (options.partition !== undefined || options.consumerId !== undefined || options.startOffset !== undefined) throw new RangeError('a group consumer takes its partitions from the group: drop partition/consumerId/startOffset');
       this.consumer = { kind: 'group', id: options.group };
     } else {
       this.consumer = { kind: 'consumer', id: positiveInt('consumerId', options.consumerId ?? 0, 0) };
       this.partitions = [positiveInt('partition', options.partition ?? 0, 0)];
+      if (options.startOffset !== undefined) this.next.set(this.partitions[0], options.startOffset);
     }
     if (this.autoCommit.kind === 'interval') {
       positiveInt('autoCommit.ms', this.autoCommit.ms);
@@ -95,20 +97,20 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     }
   }
 
-  // One round: polls the owned partitions in turn until one has messages (or each was empty once). All of them
-  // count as consumed.
-  async poll(): Promise<ConsumedMessage[]> {
-    const messages = await this.pollRound();
+  // One round: polls the owned partitions in turn until one has messages (or each was empty once), at most `max`
+  // messages [batchSize]. All of them count as consumed.
+  async poll(max = this.batchSize): Promise<ConsumedMessage[]> {
+    const messages = await this.pollRound(positiveInt('max', max));
     for (const m of messages) this.yielded.set(m.partitionId, m.offset);
     return messages;
   }
 
-  private async pollRound(): Promise<ConsumedMessage[]> {
+  private async pollRound(max = this.batchSize): Promise<ConsumedMessage[]> {
     this.throwCommitFailure();
     if (this.consumer.kind === 'group' && (this.partitions.length === 0 || performance.now() - this.syncedAt > this.resyncMs)) await this.sync();
     for (let tried = 0; tried < this.partitions.length && !this.closed; tried++) {
       const partition = this.partitions[this.turn++ % this.partitions.length];
-      const messages = await this.pollPartition(partition);
+      const messages = await this.pollPartition(partition, max);
       if (messages === 'resync') {
         await this.sync();
         return [];
@@ -151,13 +153,13 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     }
   }
 
-  private async pollPartition(partition: number): Promise<ConsumedMessage[] | 'resync'> {
+  private async pollPartition(partition: number, count: number): Promise<ConsumedMessage[] | 'resync'> {
     const known = this.next.get(partition);
     // A Next poll never auto-commits: if its reply were lost to a dropped connection, the server would already
     // have moved the stored offset past messages nobody received. Its offset is stored once the reply is here;
     // polls by offset commit (the same value again, if resent).
     const poll: PollInput = {
-      consumer: this.consumer, stream: this.options.stream, topic: this.options.topic, partition, count: this.batchSize,
+      consumer: this.consumer, stream: this.options.stream, topic: this.options.topic, partition, count,
       strategy: known === undefined ? { kind: 'next' } : { kind: 'offset', value: known },
       autoCommit: this.autoCommit.kind === 'poll' && known !== undefined,
     };
