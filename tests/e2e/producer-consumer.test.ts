@@ -1,9 +1,13 @@
 // The SDK's high-level Producer and Consumer against a real server, imported the way a user imports them
 // (`shardlog/client`, package.json "exports"): keyed messages land on the partition a keyed send of any Iggy SDK
 // picks, batches and backpressure, a consumer group splitting the partitions between two members, and auto-commit
-// resuming a new consumer where the last one stopped.
+// resuming a new consumer where the last one stopped; and the README's runnable example runs.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { repoRoot } from '../../host/shared/paths.js';
 import { Consumer, IggyClient, Producer, ProducerClosed, partitionForKey, type ConsumedMessage } from 'shardlog/client';
 import { closeStreamFixture, openStreamFixture, unique, type StreamFixture } from './helpers/protocol.js';
 
@@ -135,5 +139,18 @@ describe('SDK: producer and consumer', () => {
     await again.close();
     assert.throws(() => new Consumer(client, { stream: f.stream, topic, group: 'g', partition: 1 }), /group consumer takes its partitions from the group/);
     assert.throws(() => new Consumer(client, { stream: f.stream, topic, batchSize: 0 }), /batchSize must be an integer >= 1/);
+  });
+
+  it('examples/producer-consumer.mjs (the README\'s runnable example) runs against the server', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'examples', 'producer-consumer.mjs'), f.s.address], { cwd: repoRoot, timeout: 30_000 });
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 30);
+    const customers = new Map<number, Set<string>>();
+    for (const line of lines) {
+      const [, partition, json] = /^partition (\d+) offset \d+: (.*)$/.exec(line)!;
+      const { customer } = JSON.parse(json);
+      customers.set(customer, (customers.get(customer) ?? new Set()).add(partition));
+    }
+    assert.deepEqual([...customers.values()].map((p) => p.size), [1, 1, 1, 1, 1], 'each customer\'s orders on one partition');
   });
 });
