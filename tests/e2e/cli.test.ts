@@ -191,7 +191,7 @@ describe('CLI: shardlog', () => {
     assert.equal(await withTimeout(exited, 15_000, 'poll --follow exited after SIGINT'), 0);
   });
 
-  it('--help on every command prints its usage, options and an example (exit 0)', async () => {
+  it('--help on every command prints its usage, options and an example (exit 0); server --help is the server\'s', async () => {
     const io = (sink: string[]) => ({ env: {}, stdin: process.stdin, out: (l: string) => sink.push(l), err: (l: string) => sink.push(l) });
     for (const command of COMMANDS) {
       const printed: string[] = [];
@@ -207,5 +207,8 @@ describe('CLI: shardlog', () => {
     const group: string[] = [];
     assert.equal(await main(['topic', '--help'], io(group)), 0);
     assert.match(group.join('\n'), /topic create <stream> <name>/);
+    const server = await cli(['server', '--help']);
+    assert.equal(server.code, 0, server.stderr);
+    assert.match(server.stdout, /usage: npm start -- \[flags\]/, '`shardlog server` is the server (its own --help)');
   });
 });

@@ -8,6 +8,9 @@ export type Plain = null | boolean | number | string | Plain[] | { [key: string]
 
 const text = new TextDecoder();
 
+// Fields that hold option or header blocks: {key: value} objects even when empty.
+const TLV_FIELDS = new Set(['options', 'derivedOptions', 'headers']);
+
 export function plain(value: unknown): Plain {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
@@ -19,7 +22,7 @@ export function plain(value: unknown): Plain {
   }
   if (typeof value === 'object') {
     const out: { [key: string]: Plain } = {};
-    for (const [k, v] of Object.entries(value)) out[k] = plain(v);
+    for (const [k, v] of Object.entries(value)) out[k] = TLV_FIELDS.has(k) && Array.isArray(v) ? tlvObject(v) : plain(v);
     return out;
   }
   return String(value);
