@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../../host/shared/paths.js';
-import { Consumer, IggyClient, Producer, ProducerClosed, partitionForKey, type ConsumedMessage } from 'shardlog/client';
+import { Consumer, EvictionError, IggyClient, IggyError, Producer, ProducerClosed, ProducerSendFailed, partitionForKey, type ConsumedMessage } from 'shardlog/client';
 import { closeStreamFixture, openStreamFixture, unique, type StreamFixture } from './helpers/protocol.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -86,6 +86,13 @@ describe('SDK: producer and consumer', () => {
     await assert.rejects(small.send({ payload: 'x', key: '' }), /message key must be 1\.\.255 bytes, got 0/);
     await assert.rejects(Producer.create(client, { stream: f.stream, topic: 'no-such-topic' }), /topic no-such-topic of stream/);
     await small.close();
+
+    // A batch the server refuses is reported once, by the next flush, with how many messages were lost.
+    const lost = new Producer(client, { stream: f.stream, topic, partitioning: { kind: 'partition', partition: 99 } });
+    await lost.send([{ payload: 'a' }, { payload: 'b' }, { payload: 'c' }]);
+    await assert.rejects(lost.flush(), (e: unknown) => e instanceof ProducerSendFailed && e.messages === 3 && e.cause instanceof IggyError && e.cause.code === 20);
+    await lost.flush(); // reported once
+    await lost.close();
   });
 
   it('a consumer group splits the partitions between two members, each message once', async () => {
@@ -139,6 +146,13 @@ describe('SDK: producer and consumer', () => {
     await again.close();
     assert.throws(() => new Consumer(client, { stream: f.stream, topic, group: 'g', partition: 1 }), /group consumer takes its partitions from the group/);
     assert.throws(() => new Consumer(client, { stream: f.stream, topic, batchSize: 0 }), /batchSize must be an integer >= 1/);
+  });
+
+  it('bad credentials are refused at connect with the server\'s eviction, also with reconnect on (not retried)', async () => {
+    await assert.rejects(IggyClient.connect({ address: f.s.address, username: 'iggy', password: 'wrong', reconnect: true }),
+      (e: unknown) => e instanceof EvictionError && e.message.includes('InvalidCredentials'));
+    await assert.rejects(IggyClient.connect({ address: f.s.address, token: 'no-such-token', reconnect: true }),
+      (e: unknown) => e instanceof EvictionError && e.message.includes('InvalidToken'));
   });
 
   it('examples/producer-consumer.mjs (the README\'s runnable example) runs against the server', async () => {

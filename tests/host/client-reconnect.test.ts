@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Writer, utf8 } from '../../host/shared/wire/buffer.js';
+import { encodeEviction } from '../../host/shared/wire/header.js';
 import { resultSuccess } from '../../host/shared/wire/result.js';
 import { Operation } from '../../host/shared/wire/codes.js';
 import { IggyClient } from '../../host/client/client.js';
-import { ConnectionClosed, ReconnectFailed, RequestOutcomeUnknown } from '../../host/client/errors.js';
+import { ConnectionClosed, EvictionError, ReconnectFailed, RequestOutcomeUnknown } from '../../host/client/errors.js';
 import { isRetrySafe } from '../../host/client/reconnect.js';
 import { FakeServer, reply, type Received } from './client-fake-server.js';
 
@@ -113,6 +114,22 @@ describe('IggyClient reconnect and leader following (scripted servers)', () => {
     await assert.rejects(plain.ping(), ConnectionClosed);
     await client.close();
     await plain.close();
+  });
+
+  it('a re-login the server refuses (credentials revoked meanwhile) ends the reconnect with that eviction, unretried', async () => {
+    const server = await start();
+    script(server);
+    const client = await IggyClient.connect({ address: server.address, username: 'u', password: 'p', reconnect: { retries: 50, initialDelayMs: 1, maxDelayMs: 1 } });
+    try {
+      const standard = server.handler;
+      server.handler = (r) => (r.header.operation === Operation.register ? encodeEviction(r.header.client, 9) : standard(r));
+      server.sockets[0].destroy();
+      await client.connection.closed;
+      await assert.rejects(client.ping(), (e: unknown) => e instanceof EvictionError && e.reason === 9 && e.code === 42);
+      assert.equal(registers(server), 2, 'one re-login, not 50');
+    } finally {
+      await client.close();
+    }
   });
 
   it('moves to the leader the cluster metadata names, and reconnects there after a drop', async () => {
