@@ -7,8 +7,10 @@ import { parseResult } from '../shared/wire/result.js';
 import { WireError } from '../shared/wire/buffer.js';
 import type { Partitioning, PollingStrategy, TlvEntry } from '../shared/wire/primitives.js';
 import type { Permissions } from '../shared/wire/permissions.js';
-import { Connection, DEFAULT_REQUEST_TIMEOUT_MS } from './connection.js';
-import { EvictionError, IggyError } from './errors.js';
+import { Connection, DEFAULT_REQUEST_TIMEOUT_MS, type TlsOptions } from './connection.js';
+import { ConnectionClosed, EvictionError, IggyError, ReconnectFailed, RequestOutcomeUnknown, RequestTimeout } from './errors.js';
+import { backoffMs, isRetrySafe, leaderToFollow, reconnectCandidates, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from './reconnect.js';
+import { Code } from './codes.js';
 import { Session } from './session.js';
 import { readPollReply, type MessageInput, type PolledMessages } from './batch.js';
 import * as req from './requests.js';
@@ -23,23 +25,24 @@ export interface ConnectOptions {
   // Ping this often while idle, as the SDKs do every 5 s: the server evicts consumer-group members that stay
   // silent for 36 s. 0 turns it off.
   heartbeatMs?: number;
-  tls?: import('node:tls').ConnectionOptions; // connect with TLS (e.g. { ca } to trust a private CA)
+  tls?: TlsOptions; // connect with TLS, checking the server's certificate against tls.ca
+  // On a dropped connection: reconnect (capped backoff), log in again with the credentials above, resend the
+  // request in flight when that is safe (reconnect.ts isRetrySafe) and fail it with RequestOutcomeUnknown when not.
+  // Off by default: the protocol tests want to see every drop.
+  reconnect?: ReconnectOptions | boolean;
+  onReconnect?: (address: string, attempt: number) => void; // after each successful reconnect
+  // Move to the leader the cluster metadata names when it is another node (iggy-client-wire.md §4.1 step 5) [true]
+  followLeader?: boolean;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
-export const Code = {
-  ping: 1, getStats: 10, getSnapshotFile: 11, getClusterMetadata: 12, describeOptions: 13, getMe: 20, getClient: 21,
-  getClients: 22, getUser: 31, getUsers: 32, createUser: 33, deleteUser: 34, updateUser: 35, updatePermissions: 36,
-  changePassword: 37, loginUser: 38, logout: 39, loginRegister: 40, getTokens: 41, createToken: 42, deleteToken: 43,
-  loginWithTokenLegacy: 44, loginRegisterWithToken: 45, pollMessages: 100, sendMessages: 101, flushUnsavedBuffer: 102,
-  getOffset: 120, storeOffset: 121, deleteOffset: 122, getStream: 200, getStreams: 201, createStream: 202,
-  deleteStream: 203, updateStream: 204, purgeStream: 205, getTopic: 300, getTopics: 301, createTopic: 302,
-  deleteTopic: 303, updateTopic: 304, purgeTopic: 305, createPartitions: 402, deletePartitions: 403, deleteSegments: 503,
-  getGroup: 600, getGroups: 601, createGroup: 602, deleteGroup: 603, joinGroup: 604, leaveGroup: 605, syncGroup: 606,
-} as const;
-
 const orNull = <T>(body: Uint8Array, read: (b: Uint8Array) => T): T | null => (body.length === 0 ? null : read(body));
+
+type Credentials = { kind: 'password'; username: string; password: string } | { kind: 'token'; token: string };
+
+// How a public call may be repeated after a drop: 'never' (logins, raw frames) or by the command's code.
+type RetryRule = 'never' | { code: number; autoCommit?: boolean; strategy?: string };
 
 export class IggyClient {
   private readonly session = new Session();
@@ -49,15 +52,23 @@ export class IggyClient {
 
   private pendingCalls = 0;
   private heartbeat: NodeJS.Timeout | undefined;
+  private credentials: Credentials | null = null;
+  private closing = false;
+  private _reconnects = 0;
+  private readonly policy: ReconnectPolicy | null;
 
-  private constructor(readonly connection: Connection) {}
+  private constructor(private _connection: Connection, private _address = '', private readonly options: ConnectOptions = { address: _address }) {
+    this.policy = reconnectPolicy(options.reconnect);
+  }
 
   static async connect(options: ConnectOptions): Promise<IggyClient> {
-    const client = new IggyClient(await Connection.open(options.address, options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, options.tls));
+    reconnectPolicy(options.reconnect); // a bad policy is refused before anything is dialled
+    const client = new IggyClient(await Connection.open(options.address, timeoutOf(options), options.tls), options.address, options);
     client.startHeartbeat(options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     try {
       if (options.username !== undefined) await client.login(options.username, options.password ?? '');
       else if (options.token !== undefined) await client.loginWithToken(options.token);
+      await client.exclusive(() => client.moveToLeader());
     } catch (error) {
       await client.close();
       throw error;
@@ -65,42 +76,117 @@ export class IggyClient {
     return client;
   }
 
+  get connection(): Connection { return this._connection; }
+  get address(): string { return this._address; } // where the client is connected now (the leader, once moved)
+  get reconnects(): number { return this._reconnects; }
   get clientId(): bigint { return this.session.clientId; }
   get sessionNumber(): bigint | null { return this.session.session; }
   get userId(): number | null { return this._userId; }
 
   close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.heartbeat);
-    return this.connection.close();
+    return this._connection.close();
   }
 
   // Unref'd: a heartbeat alone never keeps the process alive. Its failures are not the caller's: the next real
-  // call reports a dead connection.
+  // call reports a dead connection. With reconnect on, a heartbeat on a dropped connection is what reconnects an
+  // idle client (a consumer waiting for messages notices a restart this way).
   private startHeartbeat(ms: number): void {
     if (ms <= 0) return;
     this.heartbeat = setInterval(() => {
-      if (this.pendingCalls === 0 && !this.connection.isClosed) this.ping().catch(() => undefined);
+      if (this.pendingCalls === 0 && (this.policy || !this._connection.isClosed)) this.ping().catch(() => undefined);
     }, ms);
     this.heartbeat.unref();
-    void this.connection.closed.then(() => clearInterval(this.heartbeat));
+    if (!this.policy) void this._connection.closed.then(() => clearInterval(this.heartbeat));
   }
 
   // --- the request path
 
   // Public calls run one after another, each with its header chosen when its turn comes: a login (Logout +
   // Register + GetClusterMetadata) is never interleaved with calls numbered for the session it replaces.
-  private exclusive<T>(job: () => Promise<T>): Promise<T> {
+  private exclusive<T>(job: () => Promise<T>, retry: RetryRule = 'never'): Promise<T> {
     this.pendingCalls += 1;
-    const result = this.tail.then(job).finally(() => { this.pendingCalls -= 1; });
+    const result = this.tail.then(() => this.withReconnect(job, retry)).finally(() => { this.pendingCalls -= 1; });
     this.tail = result.catch(() => undefined);
     return result;
   }
 
   private tail: Promise<unknown> = Promise.resolve();
 
+  // A call that finds the connection already gone reconnects first (nothing of it was sent, so any call may go).
+  // A call whose connection drops under it is sent again on the new connection only when that is safe.
+  private async withReconnect<T>(job: () => Promise<T>, retry: RetryRule): Promise<T> {
+    if (!this.policy) return job();
+    for (let drops = 0; ; drops++) {
+      if (this._connection.isClosed) await this.reconnect();
+      try {
+        return await job();
+      } catch (error) {
+        if (!isDrop(error) || this.closing) throw error;
+        await this.reconnect();
+        if (retry === 'never' || !isRetrySafe(retry.code, retry) || drops >= this.policy.retries) {
+          throw new RequestOutcomeUnknown(commandByCode(retry === 'never' ? 0 : retry.code)?.name ?? 'request', retry === 'never' ? 0 : retry.code, error as Error);
+        }
+      }
+    }
+  }
+
+  // Dials the candidates in turn with capped backoff, then logs in again as before and follows the leader. An
+  // answer that refuses the credentials (an eviction, an Iggy error) ends it: retrying would not change it.
+  private async reconnect(): Promise<void> {
+    const policy = this.policy!;
+    const candidates = reconnectCandidates(this.cluster, [this._address, this.options.address]);
+    let last: Error = new ConnectionClosed('not connected');
+    for (let attempt = 1; attempt <= policy.retries; attempt++) {
+      if (this.closing) throw new ConnectionClosed('by the client');
+      await delay(backoffMs(policy, attempt));
+      const address = candidates[(attempt - 1) % candidates.length];
+      try {
+        await this.adopt(await Connection.open(address, timeoutOf(this.options), this.options.tls), address);
+        await this.moveToLeader();
+        this._reconnects += 1;
+        this.options.onReconnect?.(this._address, attempt);
+        return;
+      } catch (error) {
+        if (error instanceof EvictionError || error instanceof IggyError) throw error;
+        last = error as Error;
+      }
+    }
+    throw new ReconnectFailed(policy.retries, last);
+  }
+
+  // Takes over a freshly opened connection: the old session died with the old socket, so the client starts a new
+  // one (new client id) and logs in with the credentials of the last successful login, if any.
+  private async adopt(connection: Connection, address: string): Promise<void> {
+    const old = this._connection;
+    this._connection = connection;
+    this._address = address;
+    if (old !== connection) await old.close();
+    this.session.reset();
+    this._userId = null;
+    this.cluster = null;
+    if (!this.credentials) return;
+    try {
+      await this.register(registerBody(this.credentials));
+    } catch (error) {
+      if (error instanceof EvictionError || error instanceof IggyError) await connection.close();
+      throw error;
+    }
+  }
+
+  // After a login: when the metadata names another node as leader, moves there (one hop: the leader's own
+  // metadata names itself).
+  private async moveToLeader(): Promise<void> {
+    if (this.options.followLeader === false) return;
+    const leader = leaderToFollow(this.cluster, this._address);
+    if (!leader) return;
+    await this.adopt(await Connection.open(leader, timeoutOf(this.options), this.options.tls), leader);
+  }
+
   // Sends a complete frame as is and returns the server's answer undecoded.
   raw(frame: Uint8Array): Promise<ServerFrame> {
-    return this.exclusive(() => this.connection.request(frame));
+    return this.exclusive(() => this._connection.request(frame));
   }
 
   // Sends `body` under command `code` with the header the SDKs would use (unknown codes go as NonReplicated with
@@ -130,7 +216,7 @@ export class IggyClient {
       code,
       body,
     });
-    return this.decode(await this.connection.request([header, body]));
+    return this.decode(await this._connection.request([header, body]));
   }
 
   private decode(frame: ServerFrame): Uint8Array {
@@ -163,8 +249,8 @@ export class IggyClient {
     }
   }
 
-  private call<T>(code: number, body: Uint8Array, read: (b: Uint8Array) => T): Promise<T> {
-    return this.exclusive(() => this.commandRead(code, body, read));
+  private call<T>(code: number, body: Uint8Array, read: (b: Uint8Array) => T, retry: RetryRule = { code }): Promise<T> {
+    return this.exclusive(() => this.commandRead(code, body, read), retry);
   }
 
   private run(code: number, body: Uint8Array = req.empty()): Promise<void> {
@@ -175,12 +261,21 @@ export class IggyClient {
 
   // Login is Register (code 40, operation 1); an explicit login while logged in first logs out, then registers
   // with a fresh client id on the same socket. The SDKs ask for the cluster metadata right after.
+  // A successful login's credentials are kept for logging in again after a reconnect (when that is on).
   login(username: string, password: string): Promise<res.LoginResult> {
-    return this.exclusive(() => this.register(req.registerWithPassword(username, password)));
+    return this.loginAs({ kind: 'password', username, password });
   }
 
   loginWithToken(token: string): Promise<res.LoginResult> {
-    return this.exclusive(() => this.register(req.registerWithToken(token)));
+    return this.loginAs({ kind: 'token', token });
+  }
+
+  private loginAs(credentials: Credentials): Promise<res.LoginResult> {
+    return this.exclusive(async () => {
+      const login = await this.register(registerBody(credentials));
+      this.credentials = credentials;
+      return login;
+    });
   }
 
   private async register(body: Uint8Array): Promise<res.LoginResult> {
@@ -207,6 +302,7 @@ export class IggyClient {
   // Logout is operation 3 with a consumed request number; afterwards the session and client id are dropped. Without
   // a bound session there is nothing to end, and no valid header to send it with.
   logout(): Promise<void> {
+    this.credentials = null;
     return this.exclusive(() => this.endSession());
   }
 
@@ -277,7 +373,8 @@ export class IggyClient {
   }
 
   pollMessages(poll: req.PollInput & { verifyChecksums?: boolean }): Promise<PolledMessages> {
-    return this.call(Code.pollMessages, req.pollMessages(poll), (b) => readPollReply(b, poll.verifyChecksums ?? false));
+    const retry = { code: Code.pollMessages, autoCommit: poll.autoCommit, strategy: poll.strategy.kind };
+    return this.call(Code.pollMessages, req.pollMessages(poll), (b) => readPollReply(b, poll.verifyChecksums ?? false), retry);
   }
 
   flushUnsavedBuffer(stream: req.Id, topic: req.Id, partitionId: number, fsync = false): Promise<void> {
@@ -358,4 +455,22 @@ export class IggyClient {
   }
 }
 
+export { Code };
 export type { MessageInput, PolledMessages, Partitioning, PollingStrategy, TlvEntry, Permissions };
+
+function timeoutOf(options: ConnectOptions): number {
+  return options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+}
+
+function registerBody(c: Credentials): Uint8Array {
+  return c.kind === 'password' ? req.registerWithPassword(c.username, c.password) : req.registerWithToken(c.token);
+}
+
+// A dropped connection, as opposed to an answer: the socket closed or a reply never came (which closes it).
+function isDrop(error: unknown): boolean {
+  return error instanceof ConnectionClosed || error instanceof RequestTimeout;
+}
+
+function delay(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}

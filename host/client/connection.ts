@@ -17,6 +17,11 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+// TLS on the binary listener (iggy-client-wire.md §1): the server's certificate is checked against `ca` (the
+// system's roots when absent) for `servername` (default: the address's host name; none for an IP literal).
+// `cert`/`key` present a client certificate (a server started with --tls-client-ca asks for one).
+export type TlsOptions = Pick<tls.ConnectionOptions, 'ca' | 'cert' | 'key' | 'servername' | 'rejectUnauthorized'>;
+
 export function parseAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   const port = Number(address.slice(colon + 1));
@@ -33,7 +38,7 @@ export class Connection {
   // Resolves once the socket is gone, with the reason: tests wait on it to see the server drop a connection.
   readonly closed: Promise<Error>;
 
-  private constructor(private readonly socket: net.Socket, reader: FrameReader, private readonly timeoutMs: number) {
+  private constructor(private readonly socket: net.Socket | tls.TLSSocket, reader: FrameReader, private readonly timeoutMs: number) {
     let onClosed!: (e: Error) => void;
     this.closed = new Promise((resolve) => { onClosed = resolve; });
     this.reader = reader;
@@ -45,18 +50,21 @@ export class Connection {
     });
   }
 
-  // `tlsOptions` (a CA to trust, a client certificate...): the connection speaks TLS, ready once the handshake is done.
-  static open(address: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, tlsOptions?: tls.ConnectionOptions): Promise<Connection> {
+  static open(address: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, secure?: TlsOptions): Promise<Connection> {
     const { host, port } = parseAddress(address);
     return new Promise((resolve, reject) => {
       // Reads go where the reader says (net's onread): frames arrive in their own buffers, not as 'data' chunks.
       let connection: Connection | null = null;
       const reader = new FrameReader((frame) => connection?.deliver(frame));
-      const onread = { buffer: () => reader.target(), callback: (n: number) => connection?.receive(n) ?? true };
-      const socket = tlsOptions ? tlsConnect(host, port, tlsOptions, onread) : net.connect({ host, port, onread });
+      const socket = secure
+        ? connectTls(host, port, secure, (n) => connection?.receive(n), reader)
+        : net.connect({
+          host, port,
+          onread: { buffer: () => reader.target(), callback: (n: number) => connection?.receive(n) ?? true },
+        });
       const refuse = (error: Error) => reject(new ConnectionClosed(`connect to ${address}: ${error.message}`));
       socket.once('error', refuse);
-      socket.once(tlsOptions ? 'secureConnect' : 'connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         socket.off('error', refuse);
         connection = new Connection(socket, reader, timeoutMs);
         resolve(connection);
@@ -147,15 +155,20 @@ export class Connection {
   }
 }
 
-// TLS sockets have no onread: their decrypted chunks are copied into the reader's targets instead.
-function tlsConnect(host: string, port: number, options: tls.ConnectionOptions, onread: { buffer: () => Buffer; callback: (n: number) => boolean }): tls.TLSSocket {
-  const socket = tls.connect({ servername: net.isIP(host) ? undefined : host, ...options, host, port });
+// A TLS socket delivers decrypted 'data' chunks (no onread): each is copied into the reader's targets, so the
+// framing is the same code as on plain TCP.
+function connectTls(host: string, port: number, secure: TlsOptions, receive: (n: number) => unknown, reader: FrameReader): tls.TLSSocket {
+  const socket = tls.connect({
+    ...secure, host, port, rejectUnauthorized: secure.rejectUnauthorized ?? true,
+    servername: secure.servername ?? (net.isIP(host) === 0 ? host : undefined),
+  });
   socket.on('data', (chunk: Buffer) => {
     for (let at = 0; at < chunk.length;) {
-      const target = onread.buffer();
-      const n = chunk.copy(target, 0, at, Math.min(chunk.length, at + target.length));
+      const target = reader.target();
+      const n = Math.min(target.length, chunk.length - at);
+      chunk.copy(target, 0, at, at + n);
       at += n;
-      onread.callback(n);
+      receive(n);
     }
   });
   return socket;

@@ -57,3 +57,21 @@ export class RequestTimeout extends Error {
     this.name = 'RequestTimeout';
   }
 }
+
+// The connection dropped while this request was on the wire, and the request is not one that can be sent again
+// safely (a SendMessages could be stored twice, a create applied twice): it may or may not have been applied. The
+// client has reconnected (when it could); the caller decides whether to resend. `cause` is the drop.
+export class RequestOutcomeUnknown extends Error {
+  constructor(readonly command: string, readonly code: number, cause: Error) {
+    super(`${command} (code ${code}) was in flight when the connection dropped (${cause.message}); it may or may not have been applied and was not resent`, { cause });
+    this.name = 'RequestOutcomeUnknown';
+  }
+}
+
+// Automatic reconnection gave up: every attempt within the policy failed. `cause` is the last attempt's failure.
+export class ReconnectFailed extends Error {
+  constructor(readonly attempts: number, cause: Error) {
+    super(`could not reconnect after ${attempts} attempt(s): ${cause.message}`, { cause });
+    this.name = 'ReconnectFailed';
+  }
+}

@@ -10,3 +10,8 @@ export { TlvKind, type TlvEntry, type Partitioning, type PollingStrategy } from 
 export { ErrorCode, EvictionReason } from '../shared/wire/codes.js';
 export { stringOption, u64Option, boolOption, stringHeader } from './options.js';
 export { xxh3_64 } from './xxh3.js';
+export { RequestOutcomeUnknown, ReconnectFailed } from './errors.js';
+export { type TlsOptions } from './connection.js';
+export { isRetrySafe, type ReconnectOptions } from './reconnect.js';
+export { Producer, ProducerClosed, ProducerSendFailed, partitionForKey, type PartitionStrategy, type ProducerMessage, type ProducerOptions } from './producer.js';
+export { Consumer, type AutoCommit, type ConsumedMessage, type ConsumerOptions } from './consumer.js';

@@ -80,7 +80,8 @@ if (what === 'host' || what === 'all') {
     newestMtime(path.join(root, 'tests'), (f) => f.endsWith('.ts') && !f.includes(`${path.sep}assembly${path.sep}`)),
     mtime(path.join(root, 'tsconfig.json')),
   ];
-  if (!(ifNeeded && upToDate(['dist/host/node/main.js'], sources))) {
+  if (!(ifNeeded && upToDate(['dist/host/node/main.js', 'dist/host/client/index.d.ts'], sources))) {
     run('host (tsc)', bin('tsc'), ['-p', 'tsconfig.json']);
+    run('client declarations (tsc)', bin('tsc'), ['-p', 'host/client/tsconfig.json']); // for `shardlog/client` importers
   }
 }

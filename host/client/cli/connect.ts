@@ -1,0 +1,55 @@
+// The CLI's connection: address, TLS and credentials from flags, then SHARDLOG_* variables, then the stored
+// `shardlog login`. A command that needs a user and finds no credentials anywhere is a usage error.
+import fs from 'node:fs';
+import { IggyClient, type ConnectOptions } from '../client.js';
+import { str, UsageError, type Values } from './args.js';
+import { readLogin, type StoredLogin } from './login-store.js';
+
+export const DEFAULT_ADDRESS = '127.0.0.1:8090';
+
+export interface Target {
+  address: string;
+  tls?: ConnectOptions['tls'];
+  credentials: { username: string; password: string } | { token: string } | null;
+  stored: StoredLogin | null;
+}
+
+export function target(values: Values, given: NodeJS.ProcessEnv): Target {
+  // An empty variable counts as unset, as for the server's SHARDLOG_* variables.
+  const env = Object.fromEntries(Object.entries(given).filter(([k, v]) => k.startsWith('SHARDLOG_') && v !== '')) as NodeJS.ProcessEnv;
+  const stored = readLogin(given);
+  const flagUser = str(values, 'username');
+  const flagPassword = str(values, 'password');
+  const flagToken = str(values, 'token');
+  if (flagUser !== undefined && flagToken !== undefined) throw new UsageError('--username and --token exclude each other');
+  if (flagPassword !== undefined && flagUser === undefined && env.SHARDLOG_USERNAME === undefined) throw new UsageError('--password needs --username (or SHARDLOG_USERNAME)');
+  // Flags first, then the environment, then the stored login.
+  const username = flagUser ?? (flagToken === undefined ? env.SHARDLOG_USERNAME : undefined);
+  const password = flagPassword ?? env.SHARDLOG_PASSWORD;
+  const token = username === undefined ? flagToken ?? env.SHARDLOG_TOKEN : undefined;
+  if (username !== undefined && password === undefined) throw new UsageError('--username needs --password (or SHARDLOG_PASSWORD)');
+  const credentials = username !== undefined ? { username, password: password! } : token !== undefined ? { token } : stored ? { token: stored.token } : null;
+  const fromStore = username === undefined && token === undefined && stored !== null;
+  const address = str(values, 'tcp-address') ?? env.SHARDLOG_TCP_ADDRESS ?? (fromStore ? stored.address : DEFAULT_ADDRESS);
+  const caFile = str(values, 'tls-ca') ?? env.SHARDLOG_TLS_CA ?? (fromStore ? stored.tlsCa : undefined);
+  let tls: ConnectOptions['tls'];
+  if (caFile !== undefined) {
+    let ca: Buffer;
+    try {
+      ca = fs.readFileSync(caFile);
+    } catch (error) {
+      throw new UsageError(`--tls-ca ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    tls = { ca, servername: str(values, 'tls-servername') };
+  }
+  return { address, tls, credentials, stored };
+}
+
+// Connects (and logs in unless `anonymous`). One attempt, no reconnect (unless `extra` asks): a CLI reports, the
+// user retries; `poll --follow` is the exception.
+export async function connect(t: Target, anonymous = false, extra: Partial<ConnectOptions> = {}): Promise<IggyClient> {
+  if (!anonymous && !t.credentials) {
+    throw new UsageError('not logged in: pass --username and --password, set SHARDLOG_USERNAME and SHARDLOG_PASSWORD, or run `shardlog login`');
+  }
+  return IggyClient.connect({ address: t.address, tls: t.tls, timeoutMs: 10_000, heartbeatMs: 0, ...extra, ...(anonymous ? {} : t.credentials) });
+}
