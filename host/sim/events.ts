@@ -41,3 +41,6 @@ export function applyEvent(sim: Simulator, event: SimEvent): void {
     case 'clients': for (let i = 0; i < event.add && sim.clients.length < CLIENTS_LIMIT; i++) sim.addClient(); break;
   }
 }
+
+// An event before it has a tick (a control as pressed; the recorder stamps the tick it applies at).
+export type SimControl = SimEvent extends infer E ? E extends SimEvent ? Omit<E, 'tick'> : never : never;

@@ -1,0 +1,86 @@
+// The visualiser in headless chromium, against the Node simulator: the built page is cross-origin isolated,
+// replays `npm run sim`'s seed to the same state hash, committed ops and view at the same tick, draws the view
+// change that follows its crash-primary control with the checkers green, and its own URL (which recorded that
+// control) replays the run exactly. A screenshot lands in test-artifacts/viz.png.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  buildPage, launchChromium, openViz, previewPage, runSim, runTo, stopPreview, vizState, type Browser, type VizServer,
+} from './helpers/viz.js';
+
+const SEED = 7;
+const TICKS = 600;
+const artifacts = fileURLToPath(new URL('../../../test-artifacts', import.meta.url));
+
+let server: VizServer;
+let browser: Browser;
+
+before(async () => {
+  server = await previewPage(buildPage());
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) await stopPreview(server);
+});
+
+test('vite preview sends COOP/COEP on the page and on core.wasm', async () => {
+  const page = await fetch(server.url);
+  assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
+  assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  const wasm = /assets\/core\.debug-[\w-]+\.wasm/.exec(fs.readdirSync(path.join(server.outDir, 'assets')).map((f) => `assets/${f}`).join(' '))?.[0];
+  assert.ok(wasm, 'core.debug.wasm not in the build');
+  const asset = await fetch(server.url + wasm);
+  assert.equal(asset.headers.get('content-type'), 'application/wasm');
+  assert.equal(asset.headers.get('cross-origin-embedder-policy'), 'require-corp');
+});
+
+test('the page replays an npm run sim seed exactly, draws a view change after crash-primary, and its URL replays that', async () => {
+  const sim = runSim(['--seed', String(SEED), '--hash-every', String(TICKS / 3)]);
+  const expected = sim.lines.find((l) => l.tick === TICKS);
+  assert.ok(expected, `sim printed no hash at tick ${TICKS}: ${sim.output}`);
+  assert.ok(sim.link.startsWith('http://127.0.0.1:4173/?seed=7&'), sim.link);
+  const link = server.url + new URL(sim.link).search;
+
+  const page = await openViz(browser, link);
+  assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true);
+  assert.equal(await page.textContent('#coi'), 'true');
+  for (const line of sim.lines.filter((l) => l.tick <= TICKS)) {
+    const state = await runTo(page, line.tick);
+    assert.deepEqual({ tick: state.tick, hash: state.hash, committed: state.committed, view: state.view }, line, `tick ${line.tick}`);
+  }
+  assert.equal(await page.textContent('#hash'), expected.hash, 'the status bar shows another hash');
+
+  const before = await vizState(page);
+  assert.ok(before.primary >= 0, 'no primary at the crash');
+  await page.click('#crash-primary');
+  const afterCrash = await runTo(page, TICKS + 400);
+  assert.ok(afterCrash.viewChanges > before.viewChanges, `no view change drawn (${afterCrash.viewChanges})`);
+  assert.ok(afterCrash.view > before.view, `view stayed ${afterCrash.view}`);
+  assert.equal(afterCrash.roles[before.primary], 'down');
+  assert.ok(afterCrash.primary >= 0 && afterCrash.primary !== before.primary, `new primary ${afterCrash.primary}`);
+  assert.deepEqual(afterCrash.violations, []);
+  assert.equal(await page.textContent('#checkers'), 'green');
+  assert.match(await page.textContent('#log') ?? '', new RegExp(`r${before.primary}: primary → down`));
+  assert.match(await page.textContent('#log') ?? '', /→ view change/);
+  assert.match(afterCrash.query, new RegExp(`&ev=c[0-9a-z]+-${before.primary}$`));
+  assert.equal(new URL(page.url()).search, afterCrash.query, 'the address bar does not carry the recorded control');
+  fs.mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: path.join(artifacts, 'viz.png') });
+
+  const replay = await openViz(browser, page.url());
+  const again = await runTo(replay, TICKS + 400);
+  assert.equal(again.hash, afterCrash.hash, 'the recorded URL replays another run');
+  assert.equal(again.viewChanges, afterCrash.viewChanges);
+});
+
+test('a bad replay link names its error on the page instead of running', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${server.url}?seed=7&replicas=3&ev=c0-9`);
+  await page.waitForSelector('#violation:not([hidden])', { timeout: 10_000 });
+  assert.match(await page.textContent('#violation') ?? '', /ReplayLinkInvalid: ev\[0\] 'c0-9': replica 9 outside 0\.\.2/);
+});
