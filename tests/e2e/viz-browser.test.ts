@@ -78,6 +78,23 @@ test('the page replays an npm run sim seed exactly, draws a view change after cr
   assert.equal(again.viewChanges, afterCrash.viewChanges);
 });
 
+test('a checker violation stops the run where npm run sim stops it and turns the view red, naming op and replicas', async () => {
+  // The core's debug switch: a quorum of 1 lets two primaries commit different prepares at one op.
+  const sim = runSim(['--seed', '2', '--release', '--quorum-override', '1', '--hash-every', '1000'], false);
+  const violation = /^ {2}violation: (agreement: replica (\d) committed op (\d+) .*)$/m.exec(sim.output);
+  assert.ok(violation, `seed 2 with quorum 1 no longer breaks agreement: ${sim.output}`);
+  const last = sim.lines.at(-1)!;
+  const page = await openViz(browser, server.url + new URL(sim.link).search);
+  const state = await runTo(page, last.tick + 500);
+  assert.deepEqual({ tick: state.tick, hash: state.hash, committed: state.committed, view: state.view }, last, 'stopped elsewhere');
+  assert.equal(state.violations[0], violation[1]);
+  assert.equal(await page.evaluate(() => document.body.classList.contains('violated')), true);
+  assert.equal(await page.textContent('#checkers'), 'VIOLATED');
+  const banner = await page.textContent('#violation') ?? '';
+  assert.match(banner, new RegExp(`op ${violation[3]}`));
+  assert.match(banner, /\(replica \d committed [0-9a-f]{8}, replica \d [0-9a-f]{8}\)/);
+});
+
 test('a bad replay link names its error on the page instead of running', async () => {
   const page = await browser.context.newPage();
   await page.goto(`${server.url}?seed=7&replicas=3&ev=c0-9`);

@@ -124,10 +124,11 @@ export function rates(page: Page): Promise<{ ticksPerSecond: number; framesPerSe
 // `npm run sim` for the same seed, as the CLI prints it: the link, and per N ticks the state hash line.
 export interface SimLine { tick: number; hash: string; committed: number; view: number }
 
-export function runSim(args: string[]): { link: string; lines: SimLine[]; ticksPerSecond: number; output: string } {
+// `pass`: whether the run must PASS (exit 0) or FAIL (exit 1, a violation).
+export function runSim(args: string[], pass = true): { link: string; lines: SimLine[]; ticksPerSecond: number; output: string } {
   const result = spawnSync(process.execPath, ['--no-liftoff', path.join(repo, 'dist', 'host', 'sim', 'main.js'), ...args], { encoding: 'utf8' });
   const output = result.stdout + result.stderr;
-  if (result.status !== 0) throw new Error(`npm run sim -- ${args.join(' ')} failed (${result.status}): ${output}`);
+  if (result.status !== (pass ? 0 : 1)) throw new Error(`npm run sim -- ${args.join(' ')} failed (${result.status}): ${output}`);
   const link = /^link (\S+)$/m.exec(output)?.[1];
   if (!link) throw new Error(`no link in sim output: ${output}`);
   const lines = [...output.matchAll(/^tick (\d+) hash ([0-9a-f]{16}) committed (\d+) view (\d+)$/gm)]
