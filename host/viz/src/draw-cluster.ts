@@ -74,9 +74,12 @@ export function drawCluster(ctx: CanvasRenderingContext2D, run: VizRun, subTick:
     ctx.fillText(`c${client.id}`, p.x, p.y + 3);
   }
 
+  const newestView = run.maxView();
   for (const node of sim.replicas) {
     const p = replicas[node.index];
     const role = run.role(node.index);
+    // A primary cut off from a newer view still believes it leads: say so (it can no longer commit).
+    const stale = role === 'primary' && node.viewNumber() < newestView;
     ctx.beginPath();
     ctx.arc(p.x, p.y, NODE_RADIUS, 0, 2 * Math.PI);
     ctx.fillStyle = ROLE_COLOURS[role];
@@ -89,6 +92,7 @@ export function drawCluster(ctx: CanvasRenderingContext2D, run: VizRun, subTick:
     ctx.textAlign = 'center';
     ctx.font = "bold 12px ui-monospace, monospace";
     ctx.fillText(`r${node.index} ${role}`, p.x, p.y - 14);
+    if (stale) ctx.fillText('(stale)', p.x, p.y - 30);
     ctx.font = '11px ui-monospace, monospace';
     if (node.alive) {
       ctx.fillText(`view ${node.viewNumber()}`, p.x, p.y + 1);

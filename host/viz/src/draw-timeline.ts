@@ -23,7 +23,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, run: VizRun): void {
     ctx.fillText(`r${node.index} committed ${last ? last.op : 0}`, 4, y + rowHeight / 2 + 4);
     const history = run.roleHistory[node.index];
     const first = sim.now - history.length;
-    for (let i = 0; i < history.length; i++) {
+    for (let i = Math.max(0, history.length - HISTORY_TICKS); i < history.length; i++) {
       ctx.fillStyle = ROLE_COLOURS[history[i]];
       ctx.globalAlpha = 0.35;
       ctx.fillRect(x(first + i), y + 2, plot / HISTORY_TICKS + 0.5, rowHeight - 6);

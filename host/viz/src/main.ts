@@ -29,6 +29,8 @@ let owed = 0; // ticks due at the chosen speed, carried between frames
 let lastFrame = performance.now();
 const selected = new Set<number>();
 let rates = { since: performance.now(), ticks: 0, frames: 0, tps: 0, fps: 0 };
+let framesDrawn = 0;
+let drawMs = 0; // time spent drawing, since the page loaded (the measurements split a frame into ticks and drawing)
 
 async function boot(): Promise<void> {
   $('coi').textContent = String(globalThis.crossOriginIsolated);
@@ -74,8 +76,11 @@ function frame(time: number): void {
       if (owed > 5) owed = 5; // the budget ran out: slow down instead of piling up
     }
   }
+  const drawStart = performance.now();
   draw(speed === 'max' || !playing ? 1 : Math.min(1, owed));
+  drawMs += performance.now() - drawStart;
   rates.frames++;
+  framesDrawn++;
   const window = time - rates.since;
   if (window >= 1000) rates = { since: time, ticks: 0, frames: 0, tps: (rates.ticks * 1000) / window, fps: (rates.frames * 1000) / window };
   requestAnimationFrame(frame);
@@ -259,6 +264,6 @@ const api = {
     draw(1);
     return snapshot();
   },
-  rates: () => ({ ticksPerSecond: rates.tps, framesPerSecond: rates.fps }),
+  rates: () => ({ ticksPerSecond: rates.tps, framesPerSecond: rates.fps, framesDrawn, drawMs }),
 };
 (globalThis as unknown as { viz: typeof api }).viz = api;

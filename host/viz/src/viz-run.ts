@@ -41,7 +41,7 @@ export class VizRun {
   private roles: Role[];
   private views: number[];
   private violationsLogged = 0;
-  private committedOps = new Set<number>();
+  private highestCommitted = 0;
 
   constructor(module: WebAssembly.Module, readonly settings: RunSettings, replay: SimEvent[]) {
     this.sim = new Simulator(module, simOptions(settings));
@@ -94,9 +94,14 @@ export class VizRun {
     return Math.max(0, ...this.sim.replicas.filter((n) => n.alive).map((n) => n.viewNumber()));
   }
 
+  // Pruned in bulk, not per packet: a per-packet splice at the front of a full array cost more than the tick.
   private fly(flight: Flight): void {
     this.flights.push(flight);
-    if (this.flights.length > FLIGHTS_MAX) this.flights.splice(0, this.flights.length - FLIGHTS_MAX);
+    if (this.flights.length > FLIGHTS_MAX) {
+      const now = this.sim.now;
+      this.flights = this.flights.filter((f) => f.at >= now - 4);
+      if (this.flights.length > FLIGHTS_MAX / 2) this.flights = this.flights.slice(-FLIGHTS_MAX / 2);
+    }
   }
 
   private committed(now: number, replica: number, prepare: Uint8Array): void {
@@ -110,11 +115,11 @@ export class VizRun {
     };
     const marks = this.marks[replica];
     marks.push(mark);
-    if (marks.length > MARKS_MAX) marks.splice(0, marks.length - MARKS_MAX);
-    if (!this.committedOps.has(op)) {
-      this.committedOps.add(op);
+    if (marks.length > 2 * MARKS_MAX) marks.splice(0, marks.length - MARKS_MAX);
+    if (op > this.highestCommitted) { // the cluster's first commit of this op
+      this.highestCommitted = op;
       this.firstCommits.push(mark);
-      if (this.firstCommits.length > MARKS_MAX) this.firstCommits.splice(0, this.firstCommits.length - MARKS_MAX);
+      if (this.firstCommits.length > 2 * MARKS_MAX) this.firstCommits.splice(0, this.firstCommits.length - MARKS_MAX);
     }
   }
 
@@ -135,9 +140,8 @@ export class VizRun {
       this.views[node.index] = view;
       const history = this.roleHistory[node.index];
       history.push(role);
-      if (history.length > HISTORY_TICKS) history.splice(0, history.length - HISTORY_TICKS);
+      if (history.length > 2 * HISTORY_TICKS) history.splice(0, history.length - HISTORY_TICKS);
     }
-    if (this.flights.length > 0 && this.flights[0].at < now - 4) this.flights = this.flights.filter((f) => f.at >= now - 4);
   }
 
   say(tick: number, text: string): void {

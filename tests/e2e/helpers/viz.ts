@@ -27,14 +27,14 @@ export function buildPage(): string {
   const tsc = spawnSync(path.join(repo, 'node_modules', '.bin', 'tsc'), ['-p', path.join(repo, 'host', 'viz', 'tsconfig.json')], { cwd: repo, encoding: 'utf8' });
   if (tsc.status !== 0) throw new Error(`host/viz does not type-check: ${tsc.stdout}${tsc.stderr}`);
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-viz-'));
-  const result = spawnSync(vite, ['build', '--config', config, '--outDir', outDir, '--logLevel', 'warn'], { cwd: repo, encoding: 'utf8' });
+  const result = spawnSync(vite, ['build', '--config', config, '--outDir', outDir, '--logLevel', 'warn', '--bypass-lock'], { cwd: repo, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`vite build failed (${result.status}): ${result.stdout}${result.stderr}`);
   return outDir;
 }
 
 export async function previewPage(outDir: string): Promise<VizServer> {
   const port = await freePort();
-  const child = spawn(vite, ['preview', '--config', config, '--outDir', outDir, '--port', String(port), '--strictPort'], {
+  const child = spawn(vite, ['preview', '--config', config, '--outDir', outDir, '--port', String(port), '--strictPort', '--bypass-lock'], {
     cwd: repo, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
@@ -102,7 +102,7 @@ export interface VizState {
 
 type VizApi = {
   state(): VizState; runTo(tick: number): VizState; pause(): void; play(speed: number | 'max'): void;
-  rates(): { ticksPerSecond: number; framesPerSecond: number };
+  rates(): { ticksPerSecond: number; framesPerSecond: number; framesDrawn: number; drawMs: number };
 };
 
 export function runTo(page: Page, tick: number): Promise<VizState> {
@@ -117,7 +117,7 @@ export function play(page: Page, speed: number | 'max'): Promise<void> {
   return page.evaluate((s) => (globalThis as unknown as { viz: VizApi }).viz.play(s), speed);
 }
 
-export function rates(page: Page): Promise<{ ticksPerSecond: number; framesPerSecond: number }> {
+export function rates(page: Page): Promise<{ ticksPerSecond: number; framesPerSecond: number; framesDrawn: number; drawMs: number }> {
   return page.evaluate(() => (globalThis as unknown as { viz: VizApi }).viz.rates());
 }
 
