@@ -19,8 +19,7 @@ let server: VizServer;
 let browser: Browser;
 
 before(async () => {
-  server = await previewPage(buildPage());
-  browser = await launchChromium();
+  [server, browser] = await Promise.all([buildPage().then(previewPage), launchChromium()]);
 });
 
 after(async () => {
@@ -76,6 +75,47 @@ test('the page replays an npm run sim seed exactly, draws a view change after cr
   const again = await runTo(replay, TICKS + 400);
   assert.equal(again.hash, afterCrash.hash, 'the recorded URL replays another run');
   assert.equal(again.viewChanges, afterCrash.viewChanges);
+});
+
+test('every control is recorded in the URL as the event it applied, and the URL replays the run', async () => {
+  const page = await openViz(browser, `${server.url}?seed=3&replicas=5&faults=quiet`);
+  const slide = (id: string, value: number) => page.$eval(`#${id}`, (el, v) => {
+    (el as HTMLInputElement).value = String(v);
+    el.dispatchEvent(new Event('change'));
+  }, value);
+  await runTo(page, 300);
+  await page.click('#part-primary');
+  await runTo(page, 500);
+  await page.click('#heal');
+  await page.click('#part-minority');
+  await runTo(page, 700);
+  await page.click('#heal');
+  await page.click('#cluster', { position: { x: 380, y: 62 } }); // r0, at the top of the circle: select it
+  await page.click('#part-selected');
+  await runTo(page, 800);
+  await page.click('#part-oneway');
+  await runTo(page, 900);
+  await page.click('#heal');
+  await slide('loss', 50);
+  await slide('dup', 20);
+  await slide('delay', 30);
+  await page.selectOption('#corrupt-replica', '2');
+  await page.click('#corrupt');
+  await page.click('#crash-r2');
+  await page.click('#load');
+  await runTo(page, 1000);
+  await page.click('#restart-r2');
+  const state = await runTo(page, 1600);
+  const letters = new URL(server.url + state.query).searchParams.get('ev')!.split('.').map((e) => e[0]).join('');
+  assert.equal(letters, 'phphpohludjcar');
+  assert.deepEqual(state.violations, []);
+  assert.ok(state.viewChanges >= 2, `view changes ${state.viewChanges}`);
+  const log = await page.textContent('#log') ?? '';
+  assert.match(log, /control: add 4 clients/);
+  assert.match(log, /control: corrupt r2's journal entry for op \d+/);
+  assert.match(log, /control: loss 5\.0%/);
+  const replay = await openViz(browser, page.url());
+  assert.equal((await runTo(replay, 1600)).hash, state.hash, 'the recorded URL replays another run');
 });
 
 test('a checker violation stops the run where npm run sim stops it and turns the view red, naming op and replicas', async () => {

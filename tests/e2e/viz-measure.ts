@@ -8,7 +8,7 @@ import { buildPage, launchChromium, openViz, play, previewPage, rates, runSim, r
 const SEED = Number(process.argv[2] ?? 7);
 const TICKS = Number(process.argv[3] ?? 20_000);
 
-const server = await previewPage(buildPage());
+const server = await previewPage(await buildPage());
 const browser = await launchChromium();
 try {
   console.log(`seed ${SEED}, default faults, first ${TICKS} ticks`);

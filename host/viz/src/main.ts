@@ -134,7 +134,7 @@ function snapshot(): VizState {
 function control(event: SimControl): void {
   run.control(event);
   publishLink();
-  if (!playing && event.kind !== 'clients') { run.advance(); draw(1); } // paused: show its effect at once
+  if (!playing) { run.advance(); draw(1); } // paused: run the tick it applies at, to show its effect at once
 }
 
 function publishLink(): void {

@@ -22,14 +22,27 @@ export interface VizServer {
   output: () => string;
 }
 
-// Type-checks the page (vite only strips types) and builds it, as `npm run viz:build` does.
-export function buildPage(): string {
-  const tsc = spawnSync(path.join(repo, 'node_modules', '.bin', 'tsc'), ['-p', path.join(repo, 'host', 'viz', 'tsconfig.json')], { cwd: repo, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`host/viz does not type-check: ${tsc.stdout}${tsc.stderr}`);
+// Type-checks the page (vite only strips types) and builds it, as `npm run viz:build` does; the two run at once.
+export async function buildPage(): Promise<string> {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-viz-'));
-  const result = spawnSync(vite, ['build', '--config', config, '--outDir', outDir, '--logLevel', 'warn', '--bypass-lock'], { cwd: repo, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`vite build failed (${result.status}): ${result.stdout}${result.stderr}`);
+  const [tsc, build] = await Promise.all([
+    run(path.join(repo, 'node_modules', '.bin', 'tsc'), ['-p', path.join(repo, 'host', 'viz', 'tsconfig.json')]),
+    run(vite, ['build', '--config', config, '--outDir', outDir, '--logLevel', 'warn', '--bypass-lock']),
+  ]);
+  if (tsc.code !== 0) throw new Error(`host/viz does not type-check: ${tsc.output}`);
+  if (build.code !== 0) throw new Error(`vite build failed (${build.code}): ${build.output}`);
   return outDir;
+}
+
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
 }
 
 export async function previewPage(outDir: string): Promise<VizServer> {
