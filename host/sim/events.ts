@@ -2,6 +2,7 @@
 // own fault model (crash/restart, network partitions and rates, journal corruption, more clients). A run is its
 // options plus this list: applied at the same ticks, the list replays the run exactly (the visualiser records
 // every control as one of these and puts the list in its URL; see replay-link.ts).
+import { CLIENTS_MAX } from './replica_node.js';
 import type { Simulator } from './simulator.js';
 
 export type SimEvent =
@@ -18,8 +19,8 @@ export type SimEvent =
 
 export type SimEventKind = SimEvent['kind'];
 
-// The simulator's clients are capped below each replica's client table (CLIENTS_MAX 64).
-export const CLIENTS_LIMIT = 48;
+// Every client keeps a session in each replica's client table: never more clients than it holds.
+export const CLIENTS_LIMIT = CLIENTS_MAX;
 
 // Applies one event to the simulator at its current tick. Events naming a replica the run does not have are
 // refused when decoded (replay-link.ts), never silently dropped here.

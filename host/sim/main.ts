@@ -95,7 +95,7 @@ function summary(r: SimResult, o: SimOptions): string {
 function vizLink(o: SimOptions, args: Args): string {
   return replayUrl({
     settings: {
-      seed: o.seed, replicas: o.replicas, clients: o.clients, ticks: o.ticks, faults: args.randomize ? 'random' : 'default',
+      seed: o.seed, replicas: o.replicas, clients: o.clients, ticks: o.ticks, faults: args.randomize || args.swarm !== undefined ? 'random' : 'default',
       core: args.release ? 'release' : 'debug', quorumOverride: o.quorumOverride,
     },
     events: [],
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const failures: { seed: number; violation: string }[] = [];
+  const failures: { seed: number; violation: string; link: string }[] = [];
   let ticks = 0, ops = 0, wall = 0, views = 0, crashes = 0, partitions = 0, corrupted = 0, bitflips = 0, torn = 0;
   const started = performance.now();
   for (let i = 0; i < args.swarm; i++) {
@@ -150,8 +150,8 @@ async function main(): Promise<void> {
     crashes += result.crashes; partitions += result.partitions; corrupted += result.packetsCorrupted;
     bitflips += result.bitflips; torn += result.tornWrites;
     if (!result.pass) {
-      failures.push({ seed, violation: result.violations[0] });
-      if (!args.quiet) console.log(`  FAIL seed ${seed}: ${result.violations[0]}\n    replay: ${replay(seed, args)}`);
+      failures.push({ seed, violation: result.violations[0], link: vizLink(options, args) });
+      if (!args.quiet) console.log(`  FAIL seed ${seed}: ${result.violations[0]}\n    replay: ${replay(seed, args)}\n    link: ${vizLink(options, args)}`);
     }
     if ((i + 1) % 25 === 0 || i + 1 === args.swarm) {
       const elapsed = (performance.now() - started) / 1000;
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   console.log(`  view changes       ${views}`);
   console.log(`  faults             ${crashes} crashes, ${partitions} partitions, ${corrupted} corrupted packets, ${torn} torn writes, ${bitflips} bit flips`);
   console.log(`  wall time          ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  for (const f of failures.slice(0, 20)) console.log(`  FAIL ${f.seed}: ${f.violation}\n    replay: ${replay(f.seed, args)}`);
+  for (const f of failures.slice(0, 20)) console.log(`  FAIL ${f.seed}: ${f.violation}\n    replay: ${replay(f.seed, args)}\n    link: ${f.link}`);
   console.log(failures.length === 0 ? 'PASS' : 'FAIL');
   if (failures.length > 0) process.exitCode = 1;
 }
