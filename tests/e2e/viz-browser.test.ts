@@ -19,7 +19,12 @@ let server: VizServer;
 let browser: Browser;
 
 before(async () => {
-  [server, browser] = await Promise.all([buildPage().then(previewPage), launchChromium()]);
+  // Both at once; whichever started is stopped by after() even when the other failed.
+  const [served, launched] = await Promise.allSettled([buildPage().then(previewPage), launchChromium()]);
+  if (served.status === 'fulfilled') server = served.value;
+  if (launched.status === 'fulfilled') browser = launched.value;
+  if (served.status === 'rejected') throw served.reason;
+  if (launched.status === 'rejected') throw launched.reason;
 });
 
 after(async () => {

@@ -31,6 +31,9 @@ export async function buildPage(): Promise<string> {
   ]);
   if (tsc.code !== 0) throw new Error(`host/viz does not type-check: ${tsc.output}`);
   if (build.code !== 0) throw new Error(`vite build failed (${build.code}): ${build.output}`);
+  // A node:* module reached from the page builds, as an empty stub that fails at run time: refuse it here.
+  const external = /Module "([^"]+)" has been externalized for browser compatibility, imported by "([^"]+)"/.exec(build.output);
+  if (external) throw new Error(`the page imports ${external[1]} (from ${external[2]}): browser code must not reach node:* modules`);
   return outDir;
 }
 
