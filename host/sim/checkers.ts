@@ -11,6 +11,7 @@ export class Checkers {
   violations: string[] = [];
   // Canonical committed log: op → checksum (as the first replica that committed it saw it).
   private committed = new Map<number, bigint>();
+  private committedBy = new Map<number, number>(); // op → the replica that committed it first (named in violations)
   private committedKey = new Map<number, string>();
   private requestAt = new Map<string, number>();
   private acked = new Map<number, bigint>();
@@ -43,6 +44,7 @@ export class Checkers {
     const known = this.committed.get(op);
     if (known === undefined) {
       this.committed.set(op, checksum);
+      this.committedBy.set(op, replica);
       this.maxCommitted = Math.max(this.maxCommitted, op);
       const acked = this.acked.get(op);
       if (acked !== undefined && acked !== checksum) this.violation(`acked loss: op ${op} acked as another prepare`);
@@ -55,7 +57,8 @@ export class Checkers {
         this.committedKey.set(op, key);
       }
     } else if (known !== checksum) {
-      this.violation(`agreement: replica ${replica} committed op ${op} with another prepare than the cluster`);
+      this.violation(`agreement: replica ${replica} committed op ${op} with another prepare than the cluster ` +
+        `(replica ${this.committedBy.get(op)} committed ${hex(known)}, replica ${replica} ${hex(checksum)})`);
     }
   }
 
@@ -85,4 +88,8 @@ export class Checkers {
       else if (known !== checksum) this.violation(`acked loss: op ${op}`);
     }
   }
+}
+
+function hex(checksum: bigint): string {
+  return checksum.toString(16).padStart(16, '0').slice(0, 8);
 }

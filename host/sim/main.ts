@@ -1,4 +1,5 @@
 // `npm run sim -- --seed S [--replicas 3] [--ticks T] [--clients K] [--release] [--randomize]`
+// `npm run sim -- --seed S --hash-every N`: also the state hash every N ticks (the visualiser shows the same).
 // `npm run sim -- --swarm N [--seed BASE]`: N seeds, fault parameters randomized per seed, table at the end.
 // The only simulator file that touches Node APIs (argv, reading the wasm, exit code).
 import v8 from 'node:v8';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { WASM_PAGE, checkWaitCanary, sharedMemory } from '../shared/core.js';
 import { instantiateCore } from '../node/core-file.js';
 import { defaultOptions, randomizeOptions, type SimOptions } from './options.js';
+import { replayUrl } from './replay-link.js';
 import { Simulator, type SimResult } from './simulator.js';
 
 interface Args {
@@ -21,10 +23,11 @@ interface Args {
   randomize: boolean;
   quorumOverride: number;
   quiet: boolean;
+  hashEvery: number;
 }
 
 function parse(argv: string[]): Args {
-  const args: Args = { release: false, randomize: false, quorumOverride: 0, quiet: false };
+  const args: Args = { release: false, randomize: false, quorumOverride: 0, quiet: false, hashEvery: 0 };
   const number = (i: number, name: string): number => {
     const v = Number(argv[i + 1]);
     if (!Number.isSafeInteger(v) || v < 0) usage(`${name} needs a non-negative integer`);
@@ -38,6 +41,7 @@ function parse(argv: string[]): Args {
     else if (a === '--ticks') args.ticks = number(i++, a);
     else if (a === '--swarm') args.swarm = number(i++, a);
     else if (a === '--quorum-override') args.quorumOverride = number(i++, a);
+    else if (a === '--hash-every') args.hashEvery = number(i++, a);
     else if (a === '--release') args.release = true;
     else if (a === '--randomize') args.randomize = true;
     else if (a === '--quiet') args.quiet = true;
@@ -45,12 +49,13 @@ function parse(argv: string[]): Args {
     else usage(`unknown argument ${a}`);
   }
   if (args.replicas !== undefined && (args.replicas < 1 || args.replicas > 8)) usage('--replicas must be 1..8');
+  if (args.hashEvery > 0 && args.swarm !== undefined) usage('--hash-every needs a single seed, not --swarm');
   return args;
 }
 
 function usage(error?: string): never {
   if (error) console.error(`sim: ${error}`);
-  console.error('usage: npm run sim -- [--seed S] [--replicas R] [--clients K] [--ticks T] [--randomize] [--release]\n' +
+  console.error('usage: npm run sim -- [--seed S] [--replicas R] [--clients K] [--ticks T] [--randomize] [--release] [--hash-every N]\n' +
     '       npm run sim -- --swarm N [--seed BASE] [--release]');
   process.exit(error ? 2 : 0);
 }
@@ -87,6 +92,23 @@ function summary(r: SimResult, o: SimOptions): string {
   ].join('\n');
 }
 
+// Opens the visualiser (`npm run viz:preview`) at this run.
+function vizLink(o: SimOptions, args: Args): string {
+  return replayUrl({
+    settings: {
+      seed: o.seed, replicas: o.replicas, clients: o.clients, ticks: o.ticks, faults: args.randomize || args.swarm !== undefined ? 'random' : 'default',
+      core: args.release ? 'release' : 'debug', quorumOverride: o.quorumOverride,
+    },
+    events: [],
+  });
+}
+
+// One line per N ticks; the visualiser's status bar shows the same fields at the same tick.
+function hashLine(sim: Simulator): string {
+  const view = Math.max(0, ...sim.replicas.filter((n) => n.alive).map((n) => n.viewNumber()));
+  return `tick ${sim.now} hash ${sim.stateHash()} committed ${sim.checkers.maxCommitted} view ${view}`;
+}
+
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const wasm = fileURLToPath(new URL(`../../../build/${args.release ? 'core.wasm' : 'core.debug.wasm'}`, import.meta.url));
@@ -98,7 +120,18 @@ async function main(): Promise<void> {
 
   if (args.swarm === undefined) {
     const options = optionsFor(base, args);
-    const result = new Simulator(module, options).run();
+    console.log(`seed ${base}`);
+    console.log(`link ${vizLink(options, args)}`);
+    const sim = new Simulator(module, options);
+    if (args.hashEvery > 0) {
+      sim.observer = {
+        committed() {},
+        control() {},
+        ticked(s) { if (s.now % args.hashEvery === 0) console.log(hashLine(s)); },
+      };
+    }
+    const result = sim.run();
+    if (args.hashEvery > 0 && sim.now % args.hashEvery !== 0) console.log(hashLine(sim));
     console.log(summary(result, options));
     if (result.pass) { console.log('PASS'); return; }
     for (const v of result.violations) console.log(`  violation: ${v}`);
@@ -107,7 +140,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const failures: { seed: number; violation: string }[] = [];
+  const failures: { seed: number; violation: string; link: string }[] = [];
   let ticks = 0, ops = 0, wall = 0, views = 0, crashes = 0, partitions = 0, corrupted = 0, bitflips = 0, torn = 0;
   const started = performance.now();
   for (let i = 0; i < args.swarm; i++) {
@@ -118,8 +151,8 @@ async function main(): Promise<void> {
     crashes += result.crashes; partitions += result.partitions; corrupted += result.packetsCorrupted;
     bitflips += result.bitflips; torn += result.tornWrites;
     if (!result.pass) {
-      failures.push({ seed, violation: result.violations[0] });
-      if (!args.quiet) console.log(`  FAIL seed ${seed}: ${result.violations[0]}\n    replay: ${replay(seed, args)}`);
+      failures.push({ seed, violation: result.violations[0], link: vizLink(options, args) });
+      if (!args.quiet) console.log(`  FAIL seed ${seed}: ${result.violations[0]}\n    replay: ${replay(seed, args)}\n    link: ${vizLink(options, args)}`);
     }
     if ((i + 1) % 25 === 0 || i + 1 === args.swarm) {
       const elapsed = (performance.now() - started) / 1000;
@@ -136,7 +169,7 @@ async function main(): Promise<void> {
   console.log(`  view changes       ${views}`);
   console.log(`  faults             ${crashes} crashes, ${partitions} partitions, ${corrupted} corrupted packets, ${torn} torn writes, ${bitflips} bit flips`);
   console.log(`  wall time          ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  for (const f of failures.slice(0, 20)) console.log(`  FAIL ${f.seed}: ${f.violation}\n    replay: ${replay(f.seed, args)}`);
+  for (const f of failures.slice(0, 20)) console.log(`  FAIL ${f.seed}: ${f.violation}\n    replay: ${replay(f.seed, args)}\n    link: ${f.link}`);
   console.log(failures.length === 0 ? 'PASS' : 'FAIL');
   if (failures.length > 0) process.exitCode = 1;
 }

@@ -12,6 +12,11 @@ export interface Packet {
   bytes: Uint8Array;
 }
 
+export interface NetworkObserver {
+  queued(now: number, packet: Packet): void;
+  dropped(now: number, from: number, to: number, bytes: Uint8Array, why: 'loss' | 'partition'): void;
+}
+
 export class Network {
   private heap: Packet[] = [];
   private seq = 0;
@@ -24,6 +29,8 @@ export class Network {
   packetsDuplicated = 0;
   packetsCorrupted = 0;
   faultsOn = true;
+  // Who draws packets (the visualiser): told of every packet queued and every one the network dropped.
+  observer: NetworkObserver | null = null;
 
   constructor(private prng: Prng, public options: NetworkOptions, private replicas: number) {
     this.blocked = new Uint8Array(replicas * replicas);
@@ -32,9 +39,16 @@ export class Network {
   // `bytes` must not be modified afterwards (packets share it; only a corrupted packet gets its own copy).
   send(now: number, from: number, to: number, bytes: Uint8Array): void {
     this.packetsSent++;
-    if (from < this.replicas && to < this.replicas && this.blocked[from * this.replicas + to]) return;
+    if (from < this.replicas && to < this.replicas && this.blocked[from * this.replicas + to]) {
+      this.observer?.dropped(now, from, to, bytes, 'partition');
+      return;
+    }
     const o = this.options;
-    if (this.faultsOn && this.prng.chance(o.loss)) { this.packetsLost++; return; }
+    if (this.faultsOn && this.prng.chance(o.loss)) {
+      this.packetsLost++;
+      this.observer?.dropped(now, from, to, bytes, 'loss');
+      return;
+    }
     let packet = bytes;
     if (this.faultsOn && this.prng.chance(o.corrupt)) {
       this.packetsCorrupted++;
@@ -51,7 +65,18 @@ export class Network {
 
   private push(now: number, from: number, to: number, bytes: Uint8Array): void {
     const delay = this.options.delayMin + Math.floor(this.prng.exponential(this.options.delayMean));
-    this.heapPush({ at: now + Math.max(1, delay), seq: this.seq++, from, to, bytes });
+    const packet = { at: now + Math.max(1, delay), seq: this.seq++, from, to, bytes };
+    this.heapPush(packet);
+    this.observer?.queued(now, packet);
+  }
+
+  // For the state hash: the partition in force (one bit per cut link) and the packets queued, in heap order.
+  get cutLinks(): Uint8Array {
+    return this.blocked;
+  }
+
+  get queued(): readonly Packet[] {
+    return this.heap;
   }
 
   // Next packet due at or before `now`, in (time, send order).

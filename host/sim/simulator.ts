@@ -11,10 +11,13 @@ import { Checkers } from './checkers.js';
 import { SimClient } from './clients.js';
 import { Codec } from './codec.js';
 import { Disk } from './disk.js';
+import { applyEvent, type SimEvent } from './events.js';
 import { Network } from './network.js';
 import type { SimOptions } from './options.js';
 import { Prng } from './prng.js';
 import { ReplicaNode, type Effects } from './replica_node.js';
+import { stateHash } from './state-hash.js';
+import type { SimObserver } from './observer.js';
 
 const CLUSTER = 0x5348_4152_444cn; // "SHARDL"
 const GROUP = CoreRouter.METADATA_GROUP; // the metadata group's id; any group works
@@ -58,6 +61,12 @@ export class Simulator {
   private viewChangesSeen = 0;
   private aborted = false;
   readonly refusals: RecoveryRefused[] = [];
+  // For hosts that step the run themselves (the visualiser): control events still to apply, in tick order; the
+  // checksum of each replica's last committed prepare (part of the state hash); and who draws what happens.
+  private scheduled: SimEvent[] = [];
+  readonly commitChecksums: bigint[] = [];
+  observer: SimObserver | null = null;
+  private codec: Codec;
 
   constructor(module: WebAssembly.Module, readonly options: SimOptions) {
     const seed = options.seed;
@@ -65,9 +74,11 @@ export class Simulator {
     this.network = new Network(new Prng(seed, 0x0002), options.network, options.replicas);
     this.checkers = new Checkers(options.replicas);
     const codec = new Codec(module, CLUSTER, GROUP);
+    this.codec = codec;
     for (let r = 0; r < options.replicas; r++) {
       const disk = new Disk(new Prng(seed, 0x0100 + r), options.disk);
       this.replicas.push(new ReplicaNode(module, r, options.replicas, options.slots, disk, options.quorumOverride, CLUSTER, GROUP));
+      this.commitChecksums.push(0n);
     }
     for (let c = 0; c < options.clients; c++) {
       this.clients.push(new SimClient(c + 1, options.replicas + c, codec, new Prng(seed, 0x0200 + c), this.checkers,
@@ -81,7 +92,11 @@ export class Simulator {
         const client = Number(new DataView(bytes.buffer).getBigUint64(Rep.client, true));
         if (client >= 1 && client <= this.clients.length) this.network.send(this.now, from, this.clients[client - 1].address, bytes);
       },
-      commit: (replica, prepare) => this.checkers.commit(replica, prepare),
+      commit: (replica, prepare) => {
+        this.checkers.commit(replica, prepare);
+        this.commitChecksums[replica] = new DataView(prepare.buffer, prepare.byteOffset).getBigUint64(0, true);
+        this.observer?.committed(this.now, replica, prepare);
+      },
     };
     for (const node of this.replicas) node.start(this.now, this.effects);
   }
@@ -108,6 +123,7 @@ export class Simulator {
   }
 
   step(): void {
+    while (this.scheduled.length > 0 && this.scheduled[0].tick <= this.now) this.applyControl(this.scheduled.shift()!);
     this.options.script?.(this);
     if (this.faultsOn) this.injectFaults();
     this.network.tick(this.now);
@@ -130,6 +146,51 @@ export class Simulator {
     for (const client of this.clients) client.tick(this.now, broadcast);
     this.observe();
     this.now++;
+    this.observer?.ticked(this);
+  }
+
+  // One tick of run() for a host that steps the run itself: faults stop at `options.ticks` as in run(), a core
+  // trap becomes a violation, and nothing happens once a violation stopped the run. False once stopped.
+  advance(): boolean {
+    if (this.aborted) return false;
+    try {
+      if (this.now === this.options.ticks && this.faultsOn) this.stopFaults();
+      this.step();
+    } catch (error) {
+      if (!(error instanceof CoreAbort)) throw error;
+      this.checkers.violation(`${error.message} (tick ${this.now})`);
+      this.aborted = true;
+    }
+    return !this.aborted;
+  }
+
+  get stopped(): boolean {
+    return this.aborted;
+  }
+
+  // Control events to apply at their ticks (merged with those already scheduled; same-tick order kept).
+  schedule(events: readonly SimEvent[]): void {
+    this.scheduled = [...this.scheduled, ...events].sort((a, b) => a.tick - b.tick);
+  }
+
+  private applyControl(event: SimEvent): void {
+    applyEvent(this, event);
+    this.observer?.control(this.now, event);
+  }
+
+  addClient(): SimClient {
+    const c = this.clients.length;
+    const client = new SimClient(c + 1, this.options.replicas + c, this.codec, new Prng(this.options.seed, 0x0200 + c),
+      this.checkers, this.options.requestBodyMax, this.options.duplicateRequests);
+    client.issuing = this.faultsOn; // once faults stopped, clients only finish what they sent
+    this.clients.push(client);
+    return client;
+  }
+
+  // A hash of everything that decides what happens next, printed by `npm run sim -- --hash-every N` and shown by
+  // the visualiser at the same tick: equal hashes mean the two runs are the same run.
+  stateHash(): string {
+    return stateHash(this);
   }
 
   // Per-tick checks that need the cores' state.

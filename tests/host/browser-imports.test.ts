@@ -25,14 +25,17 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-// Browser entries: everything in host/shared and host/viz, and the simulator the page runs.
+// Browser entries: everything in host/shared and host/viz, and the simulator the page runs. vite.config.ts is not
+// one: vite runs it in Node to build the page.
 function browserEntries(root: string): string[] {
-  return [...tsFiles(path.join(root, 'host/shared')), path.join(root, 'host/sim/simulator.ts'), ...tsFiles(path.join(root, 'host/viz'))];
+  const viz = tsFiles(path.join(root, 'host/viz')).filter((f) => path.basename(f) !== 'vite.config.ts');
+  return [...tsFiles(path.join(root, 'host/shared')), path.join(root, 'host/sim/simulator.ts'), ...viz];
 }
 
 // `./x.js` written in TypeScript sources means ./x.ts (or ./x/index.ts).
+// A vite asset import (`../core.wasm?url`) names the file before its query.
 function resolveRelative(from: string, specifier: string): string | null {
-  const base = path.resolve(path.dirname(from), specifier);
+  const base = path.resolve(path.dirname(from), specifier.replace(/\?[a-z]+$/, ''));
   const stem = base.replace(/\.(m?js|ts)$/, '');
   for (const candidate of [base, `${stem}.ts`, `${stem}.mts`, `${stem}.tsx`, path.join(base, 'index.ts')]) {
     if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
@@ -55,8 +58,8 @@ function nodeReaches(entries: string[], root: string): string[] {
         problems.push(`${trail} → ${specifier}`);
       } else if (specifier.startsWith('.')) {
         const target = resolveRelative(file, specifier);
-        if (target) walk(target, [...chain, rel(file)]);
-        else problems.push(`${trail} → ${specifier} (does not resolve)`);
+        if (target && /\.(ts|tsx|mts)$/.test(target)) walk(target, [...chain, rel(file)]);
+        else if (!target) problems.push(`${trail} → ${specifier} (does not resolve)`);
       }
     }
   };
