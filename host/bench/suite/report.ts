@@ -63,6 +63,10 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-
 <table><tr><th></th><th>MB/s</th><th>msg/s</th>${LATENCY_COLUMNS.map(([, l]) => `<th>${l} ms</th>`).join('')}</tr>${summary}</table>
 <div class="charts"><div id="throughput"></div><div id="latency"></div></div>
 ${keyValues('Machine', Object.entries(r.machine))}
+${keyValues('CPU over the measured phase (user + system seconds)', [
+  ['client (this process)', `${f2(r.client_cpu.user_s)} + ${f2(r.client_cpu.sys_s)}`],
+  ...Object.entries(r.server_cpu).filter(([, c]) => c.user_s + c.sys_s >= 0.01).map(([name, c]) => [`server thread ${name}`, `${f2(c.user_s)} + ${f2(c.sys_s)}`] as [string, unknown]),
+])}
 ${keyValues('Settings', settings)}
 <script>${asset('uPlot.iife.min.js')}</script>
 <script>

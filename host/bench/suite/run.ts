@@ -26,8 +26,9 @@ export interface RunResult {
   client_cpu: { user_s: number; sys_s: number };
 }
 
-// Time buckets for the report's charts: about 100 points over the run, at least 100 ms each.
-const bucketMs = (seconds: number): number => Math.max(100, Math.ceil((seconds * 1000) / 100 / 100) * 100);
+// Time buckets for the report's charts: about 60 points over the run, at least 200 ms each (shorter ones mostly
+// show which bucket a 1 MB batch happened to land in).
+const bucketMs = (seconds: number): number => Math.max(200, Math.ceil((seconds * 1000) / 60 / 100) * 100);
 
 export async function runBench(o: BenchOptions): Promise<RunResult> {
   const plan = planOf(o);
