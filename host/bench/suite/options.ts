@@ -57,7 +57,8 @@ kinds: ${KINDS.join(', ')}
   --message-size B         payload bytes per message [${DEFAULTS.messageSize}]
   --messages-per-batch N   messages per send / poll [${DEFAULTS.messagesPerBatch}]
   --message-batches N      batches per producer [${DEFAULTS.messageBatches}]
-  --total-data SIZE        instead of --message-batches: bytes over all producers (e.g. 500MB, 2GiB)
+  --total-data SIZE        instead of --message-batches: bytes over all measured actors (the producers, or the
+                           consumers of a consumer kind), e.g. 500MB, 2GiB
   --rate-limit SIZE        bytes per second over all producers (e.g. 50MB); latency then counts from the
                            intended send time, so a stall is not hidden (no coordinated omission)
   --transport tcp          [tcp]; http comes with the REST API
