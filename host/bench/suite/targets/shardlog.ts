@@ -1,0 +1,128 @@
+// shardlog itself: a fresh server process per run (host/bin/shardlog-server.mjs, --shards N, temp data dir),
+// driven with host/client. A batch is built once per producer (the bench measures the server, not the client's
+// hashing) and sent with its stream/topic/partition header, as protocol-bench does.
+import fs from 'node:fs';
+import path from 'node:path';
+import { IggyClient } from '../../../client/client.js';
+import { buildBatch } from '../../../client/batch.js';
+import * as req from '../../../client/requests.js';
+import { repoRoot } from '../../../node/paths.js';
+import { freePort } from '../../../node/free-port.js';
+import { startServer, type ServerProcess } from '../server-process.js';
+import type { Consumer, Destination, Producer, Target, Workload } from './target.js';
+
+const SEND = 101;
+const POLL = 100;
+const FSYNC: Record<Workload['durability'], string> = { fsync: 'every-batch', relaxed: 'interval:1000' };
+
+export class ShardlogTarget implements Target {
+  readonly name = 'shardlog';
+  readonly version: string;
+  readonly durability: string;
+  private server: ServerProcess | null = null;
+  private address = '';
+  private streamIds: number[] = [];
+  private groupIds: number[] = [];
+  private batch: Uint8Array;
+  private messages: req.SendInput['messages'];
+
+  constructor(private readonly w: Workload) {
+    const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    this.version = `shardlog ${version} (--shards ${w.shards})`;
+    this.durability = w.durability === 'fsync'
+      ? '--fsync every-batch: acknowledged after the batch is fdatasynced'
+      : '--fsync interval:1000: acknowledged before the fsync, synced every 1 s';
+    const payload = new Uint8Array(w.messageSize).fill(0x61);
+    this.messages = Array.from({ length: w.messagesPerBatch }, (_, i) => ({ id: BigInt(i + 1), payload }));
+    this.batch = buildBatch(this.messages);
+  }
+
+  get serverPid(): number | null { return this.server?.pid ?? null; }
+
+  async start(): Promise<void> {
+    this.address = `127.0.0.1:${await freePort()}`;
+    const http = `127.0.0.1:${await freePort()}`;
+    this.server = await startServer('shardlog', process.execPath, (dir) => [
+      path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs'), '--shards', String(this.w.shards), '--data-dir', dir,
+      '--tcp-address', this.address, '--http-address', http, '--fsync', FSYNC[this.w.durability], '--log-level', 'warn',
+    ], async () => {
+      const c = await IggyClient.connect({ address: this.address, timeoutMs: 1000, heartbeatMs: 0 });
+      try { await c.ping(); } finally { await c.close(); }
+      return true;
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.stop();
+    this.server = null;
+  }
+
+  private connect(): Promise<IggyClient> {
+    return IggyClient.connect({ address: this.address, username: 'iggy', password: 'iggy', heartbeatMs: 0, timeoutMs: 120_000 });
+  }
+
+  async createStreams(streams: number, partitions: number, withGroup: boolean): Promise<void> {
+    const admin = await this.connect();
+    try {
+      for (let s = 0; s < streams; s++) {
+        const stream = await admin.createStream(`bench-${s}`);
+        const topic = await admin.createTopic({ stream: stream.id, name: 't', partitionsCount: partitions });
+        this.streamIds.push(stream.id);
+        if (withGroup) this.groupIds.push((await admin.createGroup(stream.id, topic.id, 'bench')).id);
+      }
+    } finally {
+      await admin.close();
+    }
+  }
+
+  async producer(): Promise<Producer> {
+    const client = await this.connect();
+    const bodies = new Map<string, Uint8Array>();
+    return {
+      send: async (to: Destination) => {
+        const key = `${to.stream}:${to.partition}`;
+        let body = bodies.get(key);
+        if (!body) {
+          const partitioning = to.partition === 'balanced' ? { kind: 'balanced' as const } : { kind: 'partition' as const, partition: to.partition };
+          body = req.sendMessages({ stream: this.streamIds[to.stream], topic: 't', partitioning, messages: this.messages }, this.batch);
+          bodies.set(key, body);
+        }
+        await client.rawCommand(SEND, body);
+      },
+      close: () => client.close(),
+    };
+  }
+
+  async consumer(): Promise<Consumer> {
+    const client = await this.connect();
+    const offsets = new Map<string, bigint>();
+    const joined = new Set<number>();
+    const count = this.w.messagesPerBatch;
+    // The reply's message count sits after partition id (u32) and current offset (u64): readPollReply's layout.
+    const countOf = (reply: Uint8Array): number => new DataView(reply.buffer, reply.byteOffset).getUint32(12, true);
+    return {
+      poll: async (stream, partition) => {
+        const key = `${stream}:${partition}`;
+        const offset = offsets.get(key) ?? 0n;
+        const reply = await client.rawCommand(POLL, req.pollMessages({
+          stream: this.streamIds[stream], topic: 't', partition, strategy: { kind: 'offset', value: offset }, count,
+        }));
+        const n = reply.length >= 16 ? countOf(reply) : 0;
+        offsets.set(key, offset + BigInt(n));
+        return n;
+      },
+      pollGroup: async (stream) => {
+        if (!joined.has(stream)) {
+          await client.joinGroup(this.streamIds[stream], 't', this.groupIds[stream]);
+          joined.add(stream);
+        }
+        const reply = await client.rawCommand(POLL, req.pollMessages({
+          consumer: { kind: 'group', id: this.groupIds[stream] }, stream: this.streamIds[stream], topic: 't', partition: null,
+          strategy: { kind: 'next' }, count, autoCommit: true,
+        }));
+        return reply.length >= 16 ? countOf(reply) : 0;
+      },
+      close: () => client.close(),
+    };
+  }
+}
