@@ -10,7 +10,8 @@ describe('namesByValue', () => {
   it('gives frame_drops_total and ring gauges the label values they always had', () => {
     assert.deepEqual(DROP_VARIANTS, ['consensus', 'partition', 'fd_transfer', 'forward_client_send', 'forward_replica_send',
       'metadata_commit_tick', 'replica_handshake_ack', 'lifecycle']);
-    assert.deepEqual(DROP_REASONS, ['full', 'disconnected', 'unroutable', 'delivery_failed', 'misrouted', 'park_overflow', 'park_dropped', 'oversize']);
+    assert.deepEqual(DROP_REASONS, ['full', 'disconnected', 'unroutable', 'delivery_failed', 'misrouted', 'park_overflow', 'park_dropped', 'oversize',
+      'namespace_miss']); // namespace_miss: a consensus frame for a group no shard registered (the replica plane)
     assert.deepEqual(LANES, ['inbox', 'reply']);
     assert.deepEqual(ReplyStatus, ['Ok', 'NoSession', 'SessionMismatch', 'RequestTooOld', 'BodyTooLarge']);
   });
