@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode } from '../../../host/shared/wire/codes.js';
+import { PIPELINE_MAX } from '../../../host/shared/vsr-abi.js';
 import { PartitionGroup } from '../../../host/node/server/partition-group.js';
 import type { ShardContext } from '../../../host/node/server/context.js';
 import type { PartitionHome } from '../../../host/node/data/send-api.js';
@@ -157,15 +158,17 @@ test('after a write of a full pipeline, the writes that waited go in the very ne
   } as unknown as PartitionHome;
   const group = new PartitionGroup(ctx, 8n, '0/0/3', home, () => {});
   group.flush(); // the owner's session
-  const sends = Array.from({ length: 33 }, () => group.send(batch(1)));
+  const opBefore = group.op;
+  const sends = Array.from({ length: PIPELINE_MAX + 1 }, () => group.send(batch(1)));
   group.flush();
-  assert.equal(writes[0].batches.length, 32, 'a full pipeline');
+  assert.equal(writes[0].batches.length, PIPELINE_MAX, 'a full pipeline');
+  assert.equal(group.op - opBefore, PIPELINE_MAX, 'the last one waits in the group\'s one queue, not inside the core');
   writes[0].done();
-  await Promise.all(sends.slice(0, 32));
+  await Promise.all(sends.slice(0, PIPELINE_MAX));
   group.flush(); // the flush the owner runs because the finished write asked for one
-  assert.equal(writes.length, 2, 'the 33rd send is written now, not at some later loop turn');
+  assert.equal(writes.length, 2, 'the last send is written now, not at some later loop turn');
   writes[1].done();
-  assert.equal((await sends[32]).status, 0);
+  assert.equal((await sends[PIPELINE_MAX]).status, 0);
 });
 
 test('a partition deleted during its write: its writers are answered only once the write is done (their bytes may still be read)', async () => {
