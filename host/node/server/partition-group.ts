@@ -16,6 +16,7 @@ import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
 const { BATCH_OK } = CoreJournalBatch;
 import type { ShardContext } from './context.js';
 import type { ConsumerRef } from './shard-protocol.js';
+import { PipelineQueue } from './pipeline-queue.js';
 
 const log = logger('partitions');
 const OP_SEND = 160;
@@ -45,15 +46,8 @@ const IGNORED_EVENTS: WriteEvents = { committed() {}, noSpace() {}, wrote() {}, 
 
 export class PartitionGroup {
   private readonly group: ConsensusGroup;
-  private session = 0n;
-  private nextRequest = 1n;
-  // The one queue between a request and the pipeline. A verified write waits here, in arrival order, until the
-  // owner's session is registered and the core's pipeline has room (fewer than PIPELINE_MAX writes in flight);
-  // only then is it submitted, so the core never holds a request it has not prepared and the driver's "flush when
-  // the pipeline is full" (ReplicaDriver.submit) never fires for this group. A partition that fails or goes away
-  // answers everything in it (abort).
-  private readonly queue: Write[] = [];
-  private readonly inFlight = new Map<bigint, Write>(); // submitted, by request number, until committed
+  private session = 0n; // 0 until the owner's Register commits: nothing is submitted before
+  private readonly queue = new PipelineQueue<Write>(PIPELINE_MAX); // the one queue between a request and the pipeline
   private appended = false;
   private failed: Error | null = null;
   private failedStatus: number = WRITE_FAILED; // what writes get once failed is set
@@ -107,15 +101,9 @@ export class PartitionGroup {
 
   // Returns whether anything was submitted.
   private submitWaiting(): boolean {
-    let submitted = false;
-    while (this.session !== 0n && this.queue.length > 0 && this.inFlight.size < PIPELINE_MAX) { // more would only queue inside the core
-      submitted = true;
-      const write = this.queue.shift()!;
-      const request = this.nextRequest++;
-      this.inFlight.set(request, write);
-      this.group.submit({ client: SHARD_CLIENT, session: this.session, request, operation: operationOf(write), body: descriptor(write) });
-    }
-    return submitted;
+    if (this.session === 0n) return false;
+    return this.queue.admit((request, write) =>
+      this.group.submit({ client: SHARD_CLIENT, session: this.session, request, operation: operationOf(write), body: descriptor(write) }));
   }
 
   // Returns true when data was appended since the last flush (the owner then publishes fresh stats).
@@ -149,10 +137,9 @@ export class PartitionGroup {
   abort(error: Error, status: number = ErrorCode.resourceNotFound): void {
     this.failed = error;
     this.failedStatus = status;
-    for (const write of this.queue.splice(0)) settle(write, status);
-    const inFlight = [...this.inFlight.values()];
-    this.inFlight.clear();
-    const answer = () => { for (const write of inFlight) settle(write, status); };
+    const { waiting, submitted } = this.queue.drain();
+    for (const write of waiting) settle(write, status);
+    const answer = () => { for (const write of submitted) settle(write, status); };
     void this.home.idle().then(answer, answer);
   }
 
@@ -163,7 +150,7 @@ export class PartitionGroup {
     const sends: Extract<Write, { kind: 'send' }>[] = [];
     let offsets = false;
     for (const prepare of prepares) {
-      const write = this.inFlight.get(requestOf(prepare));
+      const write = this.queue.get(requestOf(prepare));
       if (!write) continue; // the Register
       if (write.kind === 'send') sends.push(write);
       else {
@@ -182,7 +169,7 @@ export class PartitionGroup {
         return;
       }
       offsetsRefused = true;
-      const changes = prepares.map((p) => this.inFlight.get(requestOf(p))).filter((w): w is Write => w !== undefined && w.kind !== 'send');
+      const changes = prepares.map((p) => this.queue.get(requestOf(p))).filter((w): w is Write => w !== undefined && w.kind !== 'send');
       for (const write of changes) write.status = ErrorCode.cannotWriteToFile;
       this.events.noSpace((error as Error).message, changes.length);
     }
@@ -228,10 +215,8 @@ export class PartitionGroup {
   }
 
   private committed(prepare: Uint8Array): void {
-    const request = requestOf(prepare);
-    const write = this.inFlight.get(request);
+    const write = this.queue.take(requestOf(prepare));
     if (!write) return;
-    this.inFlight.delete(request);
     this.events.committed();
     if (write.kind === 'send') write.resolve({ status: write.status ?? 0, baseOffset: write.baseOffset ?? 0 });
     else write.resolve(write.status ?? 0);
