@@ -69,6 +69,8 @@ export const M_EVICTIONS: u32 = 48;
 export const M_LOGIN_FAILURES: u32 = 576;
 export const M_LOGINS_THROTTLED: u32 = 584;
 export const M_SESSIONS_REVOKED: u32 = 592;
+// Ops the shard's partition groups committed (sends, offset changes): a refused request must not move it.
+export const M_PARTITION_OPS: u32 = 600;
 // Retention (the host of the shard that owns the partitions): segments and bytes removed, by reason, and passes.
 export const M_RETENTION_SEGMENTS_EXPIRY: u32 = 640;
 export const M_RETENTION_SEGMENTS_SIZE: u32 = 648;
@@ -103,6 +105,7 @@ export const METRIC_RETENTION_PASSES: u32 = 11;
 export const METRIC_LOGIN_FAILURES: u32 = 12;
 export const METRIC_LOGINS_THROTTLED: u32 = 13;
 export const METRIC_SESSIONS_REVOKED: u32 = 14;
+export const METRIC_PARTITION_OPS: u32 = 15;
 
 // The offset in a shard's metrics block of selector `which`, or -1 for an unknown selector.
 export function metricOffset(which: u32): i32 {
@@ -122,6 +125,7 @@ export function metricOffset(which: u32): i32 {
     case METRIC_LOGIN_FAILURES: return <i32>M_LOGIN_FAILURES;
     case METRIC_LOGINS_THROTTLED: return <i32>M_LOGINS_THROTTLED;
     case METRIC_SESSIONS_REVOKED: return <i32>M_SESSIONS_REVOKED;
+    case METRIC_PARTITION_OPS: return <i32>M_PARTITION_OPS;
     default: return -1;
   }
 }

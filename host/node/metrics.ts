@@ -65,6 +65,7 @@ export function createMetricsRegistry(
   perShardCounter('client_login_failures_total', 'Logins refused for their credentials (wrong password or token, inactive user)', METRIC.loginFailures);
   perShardCounter('client_login_throttled_total', 'Logins refused unchecked from a locked-out address, and connections closed after too many failed logins', METRIC.loginsThrottled);
   perShardCounter('client_sessions_revoked_total', 'Sessions ended because their user was deleted or deactivated, or their password or token revoked', METRIC.sessionsRevoked);
+  perShardCounter('partition_ops_total', 'Ops the shard\'s partition groups committed (sends, offset changes); a request refused before it is proposed (a batch that fails its checksums) is none', METRIC.partitionOps);
 
   new client.Gauge({
     name: 'client_connections',

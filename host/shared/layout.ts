@@ -40,7 +40,7 @@ export const METRIC = {
   retentionSegmentsExpiry: L.METRIC_RETENTION_SEGMENTS_EXPIRY, retentionSegmentsSize: L.METRIC_RETENTION_SEGMENTS_SIZE,
   retentionBytesExpiry: L.METRIC_RETENTION_BYTES_EXPIRY, retentionBytesSize: L.METRIC_RETENTION_BYTES_SIZE,
   retentionPasses: L.METRIC_RETENTION_PASSES, loginFailures: L.METRIC_LOGIN_FAILURES, loginsThrottled: L.METRIC_LOGINS_THROTTLED,
-  sessionsRevoked: L.METRIC_SESSIONS_REVOKED,
+  sessionsRevoked: L.METRIC_SESSIONS_REVOKED, partitionOps: L.METRIC_PARTITION_OPS,
 } as const;
 
 // Per-shard, per-target counters of the host mailbox (the core's MAILBOX_* selectors of CoreExports.mailboxMetricAddress).

@@ -4,6 +4,7 @@
 // the old partition or none, never a half-deleted one; leftovers of the swap are removed at the next open or listing.
 import fs from 'node:fs';
 import path from 'node:path';
+import { copyInto } from '../../shared/copy.js';
 import type { PartitionStats } from '../metadata/types.js';
 import { fsyncDir, mkdirDurably } from '../io/durable-fs.js';
 import type { FsyncPolicy } from '../io/fsync-policy.js';
@@ -75,26 +76,41 @@ export class PartitionHome {
     return this.currentOffsets;
   }
 
+  // The core's full verification of a batch whose layout decodeSendMessages accepted (every frame checksum and the
+  // batch checksum): the verdict, BATCH_OK or why it fails. The server asks before a write is proposed, so a batch
+  // that fails never becomes an op. A batch in the core's memory (a frame in the shared frame arena) is hashed where
+  // it lies; any other is copied into the staging area first, which is free between appends: an append uses it
+  // only while it stamps its group, synchronously (its write goes out from the callers' buffers).
+  verify(batch: Uint8Array): number {
+    const { sc } = this;
+    const inPlace = batch.buffer === sc.u8.buffer;
+    if (!inPlace && batch.length > sc.stagingLen) throw new RangeError(`a ${batch.length}-byte batch does not fit the ${sc.stagingLen}-byte staging area to be verified`);
+    const at = inPlace ? batch.byteOffset - sc.u8.byteOffset : sc.staging;
+    if (!inPlace) copyInto(sc.u8, at, batch);
+    return sc.core.batchVerify(at, batch.length, sc.scratch, sc.scratchLen, true);
+  }
+
   // Batches whose layout decodeSendMessages accepted: their checksums are verified here, on the copy about to be
-  // written (a batch that fails is left out and reported in `refused`), then offsets, append time and the batch
-  // checksum are stamped (in place: Partition.appendAsync). One write and one fdatasync per group, on libuv's
-  // thread pool, one in flight per partition; a group larger than the core's staging area is written as several
-  // such groups, in order. A purge between two groups sends the later ones to the new files: every batch's offset
-  // is reported on its own (AppendResult.bases), never derived from the first one's.
-  appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
-    const run = this.appendGroups(batches);
+  // written (a batch that fails is left out and reported in `refused`), unless `verified` says verify() passed
+  // them already (then only their structure is checked: one hash pass per batch); then offsets, append time and
+  // the batch checksum are stamped (in place: Partition.appendAsync). One write and one fdatasync per group, on
+  // libuv's thread pool, one in flight per partition; a group larger than the core's staging area is written as
+  // several such groups, in order. A purge between two groups sends the later ones to the new files: every
+  // batch's offset is reported on its own (AppendResult.bases), never derived from the first one's.
+  appendAsync(batches: Uint8Array[], verified = false): Promise<AppendResult> {
+    const run = this.appendGroups(batches, verified);
     this.appending = run;
     const done = () => { if (this.appending === run) this.appending = null; };
     run.then(done, done);
     return run;
   }
 
-  private async appendGroups(batches: Uint8Array[]): Promise<AppendResult> {
+  private async appendGroups(batches: Uint8Array[], verified: boolean): Promise<AppendResult> {
     let result: AppendResult | null = null;
     let done = 0;
     for (const group of stagingGroups(batches, this.sc.stagingLen)) {
       try {
-        result = combine(result, await this.current.appendAsync(group));
+        result = combine(result, await this.current.appendAsync(group, verified));
       } catch (error) {
         // The groups written before are durable and answered as such; this one was rolled back, and it and the rest
         // are refused (NO_SPACE_VERDICT) rather than failing the whole send with stored batches in it.

@@ -101,8 +101,9 @@ function checkFrames(view: DataView, count: number): void {
 
 const { BATCH_OK, BATCH_FRAME_CHECKSUM, BATCH_CHECKSUM } = B;
 
-// A batch's verdict from the core's checksum verification on append (AppendResult.refused) as the wire status:
-// 0, 4027 (a frame) or 4039 (the batch). The batch passed decodeSendMessages, so no other verdict can reach here.
+// A batch's verdict from the core's checksum verification (PartitionHome.verify, or AppendResult.refused of an
+// unverified append) as the wire status: 0, 4027 (a frame) or 4039 (the batch). The batch passed
+// decodeSendMessages, so no other verdict can reach here.
 export function checksumStatus(verdict: number): 0 | 4027 | 4039 {
   if (verdict === BATCH_OK) return 0;
   if (verdict === BATCH_FRAME_CHECKSUM) return ErrorCode.invalidMessageChecksum;

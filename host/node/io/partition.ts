@@ -276,9 +276,11 @@ export class Partition {
   // gathering the next group) while the disk works. The batches' headers are stamped in place. One at a time per
   // partition: the next group is stamped after this one's bytes are on disk, at the offsets and position it left. Until then readers see the partition as it
   // was (sizes and offsets move in finish()), and close() waits for the write before it closes the descriptor.
-  async appendAsync(batches: Uint8Array[]): Promise<AppendResult> {
+  // `verified`: the caller ran the core's full batchVerify on these exact bytes (PartitionHome.verify, before the
+  // write was proposed), so the append checks their structure only and hashes nothing a second time.
+  async appendAsync(batches: Uint8Array[], verified = false): Promise<AppendResult> {
     if (this.writing) throw new Error(`${this.options.dir}: an append is already being written (one at a time per partition)`);
-    const staged = this.stage(batches);
+    const staged = this.stage(batches, verified);
     if (staged.bytes === 0) return resultOf(staged); // every batch refused
     const { pieces } = staged;
     let done!: () => void;
@@ -311,7 +313,7 @@ export class Partition {
     return this.writing ?? Promise.resolve();
   }
 
-  private stage(batches: Uint8Array[]): Staged {
+  private stage(batches: Uint8Array[], verified = false): Staged {
     if (this.poisoned) throw this.poisoned;
     if (this.damaged) {
       throw storageError('PartitionReadOnly', this.damaged.file, this.damaged.byte, `the log is damaged here (offset ${this.damaged.offset}): appends are refused, reads serve what verifies`);
@@ -341,7 +343,7 @@ export class Partition {
         throw storageError('BatchInvalid', segment.logPath, segment.size + staged, `group of ${batches.length} batches exceeds the ${sc.stagingLen}-byte staging area`);
       }
       if (!inPlace) copyInto(sc.u8, at, batch);
-      const verdict = core.batchStamp(at, batch.length, this.options.partitionId, offset, timestamp, sc.scratch, sc.scratchLen, this.verifyOnAppend);
+      const verdict = core.batchStamp(at, batch.length, this.options.partitionId, offset, timestamp, sc.scratch, sc.scratchLen, this.verifyOnAppend && !verified);
       if ((verdict === BATCH_FRAME_CHECKSUM || verdict === BATCH_CHECKSUM) && this.options.badChecksum === 'refuse') {
         refused[i] = verdict; // left out (a copy is staged over by the next batch)
         continue;

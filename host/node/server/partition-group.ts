@@ -1,5 +1,7 @@
 // One partition's consensus group on its owner shard: a single VSR replica whose only client is the shard
 // itself (request numbers it counts; the client's own request numbers are not part of partition ops, §4.3).
+// A batch is verified before it is proposed (a refused batch never becomes an op), then waits in one queue until
+// the pipeline has room.
 // A write becomes a request whose body is a small descriptor of the data; the data stays in host memory until
 // the group asks for its journal write, which appends every batch and offset change gathered since the last
 // flush with one fdatasync. The writer is answered when the group commits the op.
@@ -10,8 +12,11 @@ import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/se
 import { isNoSpace } from '../io/storage-errors.js';
 import { Operation, PIPELINE_MAX, Prep, REPLY_OK, Rep } from '../../shared/vsr-abi.js';
 import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
+
+const { BATCH_OK } = CoreJournalBatch;
 import type { ShardContext } from './context.js';
 import type { ConsumerRef } from './shard-protocol.js';
+import { PipelineQueue } from './pipeline-queue.js';
 
 const log = logger('partitions');
 const OP_SEND = 160;
@@ -26,24 +31,23 @@ type Write =
   | { kind: 'store'; consumer: ConsumerRef; offset: number; resolve: (status: number) => void; status?: number }
   | { kind: 'delete'; consumer: ConsumerRef; resolve: (status: number) => void; status?: number };
 
-// What the owner hears about this partition's writes (for /health and /metrics): a full device (the writes of that
+// What the owner hears about this partition's writes (for /health and /metrics): an op committed, a full device (the writes of that
 // flush were refused and rolled back; the next flush tries again), a write that succeeded again after one, a
 // failure that stops the partition's writes, and writes refused because its log is damaged.
 export interface WriteEvents {
+  committed(): void;
   noSpace(detail: string, writes: number): void;
   wrote(): void;
   failed(detail: string): void;
   readOnly(detail: string): void;
 }
 
-const IGNORED_EVENTS: WriteEvents = { noSpace() {}, wrote() {}, failed() {}, readOnly() {} };
+const IGNORED_EVENTS: WriteEvents = { committed() {}, noSpace() {}, wrote() {}, failed() {}, readOnly() {} };
 
 export class PartitionGroup {
   private readonly group: ConsensusGroup;
-  private session = 0n;
-  private nextRequest = 1n;
-  private readonly waiting: Write[] = []; // not yet submitted (no session yet, or the pipeline is full)
-  private readonly inFlight = new Map<bigint, Write>(); // by request number
+  private session = 0n; // 0 until the owner's Register commits: nothing is submitted before
+  private readonly queue = new PipelineQueue<Write>(PIPELINE_MAX); // the one queue between a request and the pipeline
   private appended = false;
   private failed: Error | null = null;
   private failedStatus: number = WRITE_FAILED; // what writes get once failed is set
@@ -62,8 +66,22 @@ export class PartitionGroup {
     this.group.submit({ client: SHARD_CLIENT, session: 0n, request: 0n, operation: Operation.Register, body: new Uint8Array(0) });
   }
 
+  // The batch is verified before it is proposed (the core's full batchVerify, where it lies): one that fails its
+  // checksums is answered at once (4027 / 4039) and never becomes an op, so it takes no op number, no pipeline slot
+  // and no offsets. The append then checks only its structure: one hash pass per batch.
   send(batch: Uint8Array): Promise<{ status: number; baseOffset: number }> {
-    return new Promise((resolve) => this.enqueue({ kind: 'send', batch, resolve }));
+    return new Promise((resolve) => {
+      const write: Write = { kind: 'send', batch, resolve };
+      if (this.failed) return settle(write, this.failedStatus);
+      const verdict = this.home.verify(batch);
+      if (verdict !== BATCH_OK) return resolve({ status: checksumStatus(verdict), baseOffset: 0 });
+      this.enqueue(write);
+    });
+  }
+
+  // The group's last op (its own Register included): a refused request does not move it.
+  get op(): number {
+    return this.group.op;
   }
 
   storeOffset(consumer: ConsumerRef, offset: number): Promise<number> {
@@ -76,22 +94,16 @@ export class PartitionGroup {
 
   private enqueue(write: Write): void {
     if (this.failed) return settle(write, this.failedStatus);
-    this.waiting.push(write);
+    this.queue.push(write);
     this.submitWaiting();
     this.onWork();
   }
 
   // Returns whether anything was submitted.
   private submitWaiting(): boolean {
-    let submitted = false;
-    while (this.session !== 0n && this.waiting.length > 0 && this.inFlight.size < PIPELINE_MAX) { // more would only queue inside the core
-      submitted = true;
-      const write = this.waiting.shift()!;
-      const request = this.nextRequest++;
-      this.inFlight.set(request, write);
-      this.group.submit({ client: SHARD_CLIENT, session: this.session, request, operation: operationOf(write), body: descriptor(write) });
-    }
-    return submitted;
+    if (this.session === 0n) return false;
+    return this.queue.admit((request, write) =>
+      this.group.submit({ client: SHARD_CLIENT, session: this.session, request, operation: operationOf(write), body: descriptor(write) }));
   }
 
   // Returns true when data was appended since the last flush (the owner then publishes fresh stats).
@@ -125,10 +137,9 @@ export class PartitionGroup {
   abort(error: Error, status: number = ErrorCode.resourceNotFound): void {
     this.failed = error;
     this.failedStatus = status;
-    for (const write of this.waiting.splice(0)) settle(write, status);
-    const inFlight = [...this.inFlight.values()];
-    this.inFlight.clear();
-    const answer = () => { for (const write of inFlight) settle(write, status); };
+    const { waiting, submitted } = this.queue.drain();
+    for (const write of waiting) settle(write, status);
+    const answer = () => { for (const write of submitted) settle(write, status); };
     void this.home.idle().then(answer, answer);
   }
 
@@ -139,7 +150,7 @@ export class PartitionGroup {
     const sends: Extract<Write, { kind: 'send' }>[] = [];
     let offsets = false;
     for (const prepare of prepares) {
-      const write = this.inFlight.get(requestOf(prepare));
+      const write = this.queue.get(requestOf(prepare));
       if (!write) continue; // the Register
       if (write.kind === 'send') sends.push(write);
       else {
@@ -158,7 +169,7 @@ export class PartitionGroup {
         return;
       }
       offsetsRefused = true;
-      const changes = prepares.map((p) => this.inFlight.get(requestOf(p))).filter((w): w is Write => w !== undefined && w.kind !== 'send');
+      const changes = prepares.map((p) => this.queue.get(requestOf(p))).filter((w): w is Write => w !== undefined && w.kind !== 'send');
       for (const write of changes) write.status = ErrorCode.cannotWriteToFile;
       this.events.noSpace((error as Error).message, changes.length);
     }
@@ -166,13 +177,17 @@ export class PartitionGroup {
       if (offsets && !offsetsRefused) this.events.wrote();
       return;
     }
-    return this.home.appendAsync(sends.map((s) => s.batch)).then((result) => {
-      // A batch whose checksums fail is left out of the append: its op commits with that verdict as its result.
+    // Every batch here passed verify() in send(): the append checks structure only, and refuses none for checksums.
+    return this.home.appendAsync(sends.map((s) => s.batch), true).then((result) => {
       let noSpace = 0;
       sends.forEach((s, i) => {
-        if (result.refused[i] === NO_SPACE_VERDICT) noSpace++;
-        s.status = result.refused[i] === NO_SPACE_VERDICT ? ErrorCode.cannotSaveMessagesToSegment : checksumStatus(result.refused[i]);
-        if (s.status === 0) s.baseOffset = result.bases[i];
+        if (result.refused[i] === NO_SPACE_VERDICT) {
+          noSpace++;
+          s.status = ErrorCode.cannotSaveMessagesToSegment;
+        } else {
+          s.status = 0;
+          s.baseOffset = result.bases[i];
+        }
       });
       if (result.batches > 0) this.appended = true; // until the next flush() reports it
       if (noSpace > 0) this.events.noSpace(`no space for ${noSpace} of ${sends.length} batch(es) of one flush (rolled back; the ones before them are stored)`, noSpace);
@@ -200,10 +215,9 @@ export class PartitionGroup {
   }
 
   private committed(prepare: Uint8Array): void {
-    const request = requestOf(prepare);
-    const write = this.inFlight.get(request);
+    const write = this.queue.take(requestOf(prepare));
     if (!write) return;
-    this.inFlight.delete(request);
+    this.events.committed();
     if (write.kind === 'send') write.resolve({ status: write.status ?? 0, baseOffset: write.baseOffset ?? 0 });
     else write.resolve(write.status ?? 0);
   }

@@ -16,6 +16,8 @@ import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planP
 import { claimDirectory, removeIfDeleted, writeIncarnation } from '../data/incarnation.js';
 import { describeRemoval, hasLimit, retentionPolicyOf } from '../data/retention.js';
 import { RetentionCounters } from './retention-counters.js';
+import { ShardMetrics } from './shard-metrics.js';
+import { METRIC } from '../../shared/layout.js';
 import type { Damage } from '../io/partition.js';
 import { describeTruncation } from '../io/partition-recovery.js';
 import { StorageError } from '../io/storage-errors.js';
@@ -51,11 +53,13 @@ export class PartitionOwner {
   // namespace -> the createdOp and name of a partition that failed to open
   private readonly unavailable = new Map<bigint, { createdOp: number; name: string }>();
   private readonly retentionCounters: RetentionCounters;
+  private readonly metrics: ShardMetrics; // partition_ops_total
   private statsVersion = 0; // numbers every stats reading of this shard's partitions (VersionedStats)
   private retaining = false; // set once the committed state is final (not while shard 0 replays its log)
 
   constructor(private readonly ctx: ShardContext, private readonly sc: StorageCore, private readonly options: OwnerOptions) {
     this.retentionCounters = new RetentionCounters(ctx.core, sc.memory, ctx.shard);
+    this.metrics = new ShardMetrics(ctx.core, sc.memory, ctx.shard);
   }
 
   get count(): number {
@@ -154,6 +158,7 @@ export class PartitionOwner {
   private writeEvents(name: string): WriteEvents {
     const { health } = this.ctx;
     return {
+      committed: () => this.metrics.add(METRIC.partitionOps),
       noSpace: (detail, writes) => {
         if (!health.has('partition_fenced', name)) log.error(`partition ${name}: ${detail}: writes are answered 4006/10006 until one finds space again (nothing acknowledged is lost)`);
         health.count('noSpaceWrites', writes);
@@ -339,8 +344,8 @@ export class PartitionOwner {
     switch (request.method) {
       case Method.send: {
         if (owned.home.partition.damage) return encodePartitionReply(ErrorCode.cannotOpenPartitionLogFile);
-        // The checksums are verified by the append, on the owner (the hashing is spread over the shards that own
-        // partitions), in one pass over the copy about to be written: a batch that fails is answered 4027 / 4039.
+        // The checksums are verified on the owner (the hashing is spread over the shards that own partitions), once,
+        // before the write is proposed: a batch that fails is answered 4027 / 4039 and never becomes an op.
         const result = await owned.group.send(request.batch);
         if (result.status !== 0) return encodePartitionReply(result.status);
         const { streamId, topicId, partitionId, namespace } = owned.ref;

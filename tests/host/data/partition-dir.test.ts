@@ -10,6 +10,7 @@ import { buildPollReply, planPoll } from '../../../host/node/data/poll.js';
 import { buildBatch, batchPayloads } from '../../../host/node/io/batch-builder.js';
 import { StorageCore, storageCore } from '../../../host/node/io/storage-core.js';
 import { tempDir } from '../helpers.js';
+import { CoreJournalBatch as B } from '../../../host/shared/core-abi.generated.js';
 
 const ids: PartitionIds = { streamId: 3, topicId: 1, partitionId: 2 };
 const everyBatch = { fsync: { kind: 'every-batch' as const }, quiet: true };
@@ -86,6 +87,31 @@ describe('PartitionHome', () => {
     const [, second] = home.partition.readFromOffset(0);
     assert.deepEqual([Number(second.bytes.readBigUInt64LE(0)), second.baseOffset], [2, 1]);
     assert.deepEqual(batchPayloads(second.bytes)[1], Buffer.alloc(300, 2));
+    home.close();
+  });
+
+  it('verify(): the core\'s full check where the batch lies (heap or core memory); an append told "verified" hashes nothing again', async () => {
+    const sc = await storageCore();
+    const good = batchOf(sc, 0, 2);
+    const badFrame = Buffer.from(good);
+    badFrame[good.length - 1] ^= 1; // the last payload byte
+    const badBatch = Buffer.from(good);
+    badBatch[B.B_CHECKSUM] ^= 1;
+    const home = PartitionHome.open(tempDir(), ids, sc, everyBatch);
+    assert.deepEqual([home.verify(good), home.verify(badFrame), home.verify(badBatch)], [B.BATCH_OK, B.BATCH_FRAME_CHECKSUM, B.BATCH_CHECKSUM]);
+    const at = sc.alloc(good.length); // as a frame in the frame arena lies: verified in place, not changed
+    try {
+      sc.u8.set(badFrame, at);
+      assert.equal(home.verify(sc.view(at, good.length)), B.BATCH_FRAME_CHECKSUM);
+      sc.u8.set(good, at);
+      assert.equal(home.verify(sc.view(at, good.length)), B.BATCH_OK);
+      assert.deepEqual(Buffer.from(sc.view(at, good.length)), good);
+    } finally {
+      sc.release(at, good.length);
+    }
+    // The flag is what spares the second hash pass: a bad batch passed as verified is not caught by the append.
+    assert.deepEqual((await home.appendAsync([Buffer.from(badFrame)])).refused, [B.BATCH_FRAME_CHECKSUM]);
+    assert.deepEqual((await home.appendAsync([Buffer.from(badFrame)], true)).refused, [0]);
     home.close();
   });
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode } from '../../../host/shared/wire/codes.js';
+import { PIPELINE_MAX } from '../../../host/shared/vsr-abi.js';
 import { PartitionGroup } from '../../../host/node/server/partition-group.js';
 import type { ShardContext } from '../../../host/node/server/context.js';
 import type { PartitionHome } from '../../../host/node/data/send-api.js';
@@ -22,12 +23,13 @@ test('a failed append (an I/O error) answers its writers 4006 / 10006 and refuse
   const ctx = { core, storage: { memory } } as unknown as ShardContext;
   let appends = 0;
   const home = {
+    verify: () => 0, // every batch passes the core's checksums
     appendAsync: async () => { appends++; throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }); },
     idle: () => Promise.resolve(),
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
   const failures: string[] = [];
-  const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {}, { noSpace() {}, wrote() {}, readOnly() {}, failed: (d) => failures.push(d) });
+  const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {}, { committed() {}, noSpace() {}, wrote() {}, readOnly() {}, failed: (d) => failures.push(d) });
   group.flush(); // the owner's session
   const first = group.send(batch(1));
   const second = group.send(batch(2));
@@ -49,6 +51,7 @@ test('a full device answers the writes of that flush 4006 / 10006 and the next f
   let appends = 0;
   let offsetFlushes = 0;
   const home = {
+    verify: () => 0, // every batch passes the core's checksums
     appendAsync: async (batches: Uint8Array[]) => {
       appends++;
       if (full) throw Object.assign(new Error('ENOSPC: rolled back'), { code: 'NoSpace' });
@@ -59,7 +62,7 @@ test('a full device answers the writes of that flush 4006 / 10006 and the next f
   } as unknown as PartitionHome;
   const events: string[] = [];
   const group = new PartitionGroup(ctx, 6n, '0/0/1', home, () => {}, {
-    noSpace: (_d, writes) => events.push(`noSpace ${writes}`), wrote: () => events.push('wrote'), readOnly() {}, failed: () => events.push('failed'),
+    committed() {}, noSpace: (_d, writes) => events.push(`noSpace ${writes}`), wrote: () => events.push('wrote'), readOnly() {}, failed: () => events.push('failed'),
   });
   group.flush(); // the owner's session
   const refused = group.send(batch(1));
@@ -83,6 +86,7 @@ test('batches that arrive while a journal write is on its way go together in the
   const writes: { batches: Uint8Array[]; done: () => void }[] = [];
   let next = 0;
   const home = {
+    verify: () => 0, // every batch passes the core's checksums
     appendAsync: (batches: Uint8Array[]) => new Promise((resolve) => {
       writes.push({ batches, done: () => {
         const baseOffset = next;
@@ -113,19 +117,32 @@ test('batches that arrive while a journal write is on its way go together in the
   assert.deepEqual(await Promise.all([b, c]), [{ status: 0, baseOffset: 3 }, { status: 0, baseOffset: 5 }]);
 });
 
-test('a batch the append refused (checksums) is answered with its status; the others of the write get their offsets', async () => {
+test('a batch that fails its checksums is answered at once and never becomes an op; the good ones are appended unhashed', async () => {
   const { core, memory } = await shardCore();
   const ctx = { core, storage: { memory } } as unknown as ShardContext;
+  const appends: { batches: Uint8Array[]; verified: boolean }[] = [];
   const home = {
-    // The second batch fails its frame checksums (core verdict 5): left out, the third follows the first.
-    appendAsync: async (batches: Uint8Array[]) => ({ baseOffset: 10, nextOffset: 13, batches: 2, bytes: 0, refused: batches.map((_, i) => (i === 1 ? 5 : 0)), bases: [10, -1, 12] }),
+    // The batch of 5 messages fails its frame checksums (core verdict BATCH_FRAME_CHECKSUM).
+    verify: (b: Uint8Array) => (new DataView(b.buffer, b.byteOffset).getUint32(48, true) === 5 ? 5 : 0),
+    appendAsync: async (batches: Uint8Array[], verified: boolean) => {
+      appends.push({ batches, verified });
+      return { baseOffset: 10, nextOffset: 13, batches: batches.length, bytes: 0, refused: batches.map(() => 0), bases: [10, 12] };
+    },
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
-  const group = new PartitionGroup(ctx, 7n, '0/0/2', home, () => {});
+  let committed = 0;
+  const group = new PartitionGroup(ctx, 7n, '0/0/2', home, () => {}, { committed: () => committed++, noSpace() {}, wrote() {}, readOnly() {}, failed() {} });
   group.flush(); // the owner's session
-  const sends = [group.send(batch(2)), group.send(batch(5)), group.send(batch(1))];
+  const opBefore = group.op;
+  const good = group.send(batch(2));
+  const bad = group.send(batch(5));
+  const next = group.send(batch(1));
+  assert.deepEqual(await bad, { status: 4027, baseOffset: 0 }, 'answered before any flush: it is not waiting for an op');
   group.flush();
-  assert.deepEqual(await Promise.all(sends), [{ status: 0, baseOffset: 10 }, { status: 4027, baseOffset: 0 }, { status: 0, baseOffset: 12 }]);
+  assert.deepEqual(await Promise.all([good, next]), [{ status: 0, baseOffset: 10 }, { status: 0, baseOffset: 12 }]);
+  assert.equal(group.op - opBefore, 2, 'two ops, not three');
+  assert.equal(committed, 2);
+  assert.deepEqual(appends.map((a) => [a.batches.length, a.verified]), [[2, true]], 'the append is told they were verified (no second hash pass)');
 });
 
 test('after a write of a full pipeline, the writes that waited go in the very next flush', async () => {
@@ -133,6 +150,7 @@ test('after a write of a full pipeline, the writes that waited go in the very ne
   const ctx = { core, storage: { memory } } as unknown as ShardContext;
   const writes: { batches: Uint8Array[]; done: () => void }[] = [];
   const home = {
+    verify: () => 0, // every batch passes the core's checksums
     appendAsync: (batches: Uint8Array[]) => new Promise((resolve) => {
       writes.push({ batches, done: () => resolve({ baseOffset: 0, nextOffset: batches.length, batches: batches.length, bytes: 0, refused: batches.map(() => 0), bases: batches.map((_, i) => i) }) });
     }),
@@ -140,15 +158,17 @@ test('after a write of a full pipeline, the writes that waited go in the very ne
   } as unknown as PartitionHome;
   const group = new PartitionGroup(ctx, 8n, '0/0/3', home, () => {});
   group.flush(); // the owner's session
-  const sends = Array.from({ length: 33 }, () => group.send(batch(1)));
+  const opBefore = group.op;
+  const sends = Array.from({ length: PIPELINE_MAX + 1 }, () => group.send(batch(1)));
   group.flush();
-  assert.equal(writes[0].batches.length, 32, 'a full pipeline');
+  assert.equal(writes[0].batches.length, PIPELINE_MAX, 'a full pipeline');
+  assert.equal(group.op - opBefore, PIPELINE_MAX, 'the last one waits in the group\'s one queue, not inside the core');
   writes[0].done();
-  await Promise.all(sends.slice(0, 32));
+  await Promise.all(sends.slice(0, PIPELINE_MAX));
   group.flush(); // the flush the owner runs because the finished write asked for one
-  assert.equal(writes.length, 2, 'the 33rd send is written now, not at some later loop turn');
+  assert.equal(writes.length, 2, 'the last send is written now, not at some later loop turn');
   writes[1].done();
-  assert.equal((await sends[32]).status, 0);
+  assert.equal((await sends[PIPELINE_MAX]).status, 0);
 });
 
 test('a partition deleted during its write: its writers are answered only once the write is done (their bytes may still be read)', async () => {
@@ -157,6 +177,7 @@ test('a partition deleted during its write: its writers are answered only once t
   let finish!: () => void;
   const written = new Promise<void>((resolve) => { finish = resolve; });
   const home = {
+    verify: () => 0, // every batch passes the core's checksums
     appendAsync: (batches: Uint8Array[]) => written.then(() => ({ baseOffset: 0, nextOffset: 1, batches: batches.length, bytes: 0, refused: [0], bases: [0] })),
     idle: () => written,
     offsets: { store() {}, delete() {}, flush() {} },
