@@ -4,6 +4,7 @@
 // the server's code (a wrong password, a PAT login, an unknown stream, a user without rights).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
 import { Consumer, ErrorCode, HttpClient, HttpRefusal, IggyClient, IggyError, Producer, globalPermissions, type ConsumedMessage } from 'shardlog/client';
 import { closeStreamFixture, openStreamFixture, unique, type StreamFixture } from './helpers/protocol.js';
 
@@ -124,6 +125,22 @@ describe('SDK: HttpClient over the REST API', () => {
     } finally {
       await anonymous.close();
     }
+  });
+
+  it('/metrics counts HTTP requests by route and status (bounded labels: the route, not the path)', async () => {
+    const metric = async (route: string, status: number) => {
+      const text = await (await request(`http://127.0.0.1:${f.s.httpPort}/metrics`)).body.text();
+      const line = text.split('\n').find((l) => l.startsWith(`http_requests_total{route="${route}",status="${status}"}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const missing = unique('metric-missing');
+    const before = [await metric('GET /streams/:stream', 404), await metric('GET /streams', 200), await metric('unmatched', 404)];
+    assert.equal(await http.getStream(missing), null);
+    assert.equal(await http.getStream(`${missing}-2`), null);
+    await http.getStreams();
+    assert.equal((await request(`http://127.0.0.1:${f.s.httpPort}/no/such/route`)).statusCode, 404);
+    assert.deepEqual([await metric('GET /streams/:stream', 404), await metric('GET /streams', 200), await metric('unmatched', 404)], [before[0] + 2, before[1] + 1, before[2] + 1]);
+    assert.ok(await metric('GET /metrics', 200) >= 1, 'the scrapes themselves are counted');
   });
 
   it('Producer and Consumer over HTTP: batches sent, every message read once in order, offsets committed', async () => {
