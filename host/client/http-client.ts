@@ -3,8 +3,9 @@
 // REST API has; a refusal is the same IggyError, with the Iggy code the server's JSON error carries (`id`).
 // Login with a password or a personal access token yields a JWT pair; the access token is refreshed (the refresh
 // token is used once) shortly before it expires, and when refreshing fails the client logs in again with the
-// credentials it has. What HTTP cannot do (consumer-group membership is a session's, and an HTTP client has no
-// session of its own to name; GetMe) fails with IggyError FeatureUnavailable, as Iggy's own HTTP client does.
+// credentials it has. Group membership and GetMe use shardlog's own routes (Iggy's REST API has none: its HTTP
+// client refuses them); stream options and checksum verification, which the JSON cannot carry, fail with
+// IggyError FeatureUnavailable.
 import { Pool } from 'undici';
 import { ErrorCode } from '../shared/wire/codes.js';
 import type { Permissions } from '../shared/wire/permissions.js';
@@ -35,6 +36,7 @@ type Query = Record<string, string | number | boolean | undefined | null>;
 
 const path = (...ids: req.Id[]): string => ids.map((id) => encodeURIComponent(String(id))).join('/');
 const topicPath = (stream: req.Id, topic: req.Id): string => `/streams/${path(stream)}/topics/${path(topic)}`;
+const memberPath = (stream: req.Id, topic: req.Id, group: req.Id): string => `${topicPath(stream, topic)}/consumer-groups/${path(group)}/members/me`;
 const consumerKind = (c: req.ConsumerInput | undefined) => (c?.kind === 'group' ? 'consumer_group' : 'consumer');
 
 export class HttpClient implements MessagingClient {
@@ -175,7 +177,7 @@ export class HttpClient implements MessagingClient {
   async getClusterMetadata(): Promise<res.ClusterMetadata> { return fromJson(await this.get('/cluster/metadata')); }
   async getClients(): Promise<res.ClientInfo[]> { return fromJson(await this.get('/clients')); }
   async getClient(clientId: number): Promise<res.ClientDetails | null> { return fromJson(await this.maybe(`/clients/${clientId}`)); }
-  getMe(): Promise<res.ClientDetails> { return unavailable('GetMe'); }
+  async getMe(): Promise<res.ClientDetails> { return fromJson(await this.get('/me')); }
 
   getSnapshotFile(types: string[] = ['all'], compression: 'stored' | 'deflated' = 'deflated'): Promise<Uint8Array> {
     return this.send('POST', '/snapshot', { body: { compression, snapshot_types: types }, raw: true });
@@ -309,9 +311,20 @@ export class HttpClient implements MessagingClient {
   }
 
   async deleteGroup(stream: req.Id, topic: req.Id, group: req.Id): Promise<void> { await this.send('DELETE', `${topicPath(stream, topic)}/consumer-groups/${path(group)}`); }
-  joinGroup(): Promise<void> { return unavailable('JoinConsumerGroup over HTTP'); }
-  leaveGroup(): Promise<void> { return unavailable('LeaveConsumerGroup over HTTP'); }
-  syncGroup(): Promise<res.GroupAssignment | null> { return unavailable('SyncConsumerGroup over HTTP'); }
+  // Membership is the session of the access token (shardlog's routes; Iggy's REST API has none). A refreshed token
+  // opens a new session, which is not a member: syncGroup then answers null and the Consumer joins again.
+  async joinGroup(stream: req.Id, topic: req.Id, group: req.Id): Promise<void> { await this.send('PUT', memberPath(stream, topic, group)); }
+  async leaveGroup(stream: req.Id, topic: req.Id, group: req.Id): Promise<void> { await this.send('DELETE', memberPath(stream, topic, group)); }
+
+  // null when the caller is not a member of the group, as IggyClient's.
+  async syncGroup(stream: req.Id, topic: req.Id, group: req.Id): Promise<res.GroupAssignment | null> {
+    try {
+      return fromJson(await this.get(memberPath(stream, topic, group)));
+    } catch (error) {
+      if (error instanceof IggyError && error.code === ErrorCode.consumerGroupMemberNotFound) return null;
+      throw error;
+    }
+  }
 }
 
 // A non-2xx answer: the IggyError its JSON names (`id` is the Iggy code), with the HTTP status kept.

@@ -1,6 +1,6 @@
 // What Producer and Consumer need of a client: the calls both IggyClient (binary TCP) and HttpClient (REST) have,
-// with the same arguments, results and IggyError codes. Group membership (join, leave, sync) belongs to a binary
-// session; HttpClient refuses it with FeatureUnavailable, so a Consumer over HTTP reads as a single consumer.
+// with the same arguments, results and IggyError codes. Group membership (join, leave, sync) is a session's: over
+// HTTP, the access token's (shardlog's member routes).
 import type { PolledMessages } from './batch.js';
 import type { OffsetTarget, Id, PollInput, SendInput } from './requests.js';
 import type { ConsumerGroupDetails, GroupAssignment, SendConfirmation, TopicDetails } from './responses.js';

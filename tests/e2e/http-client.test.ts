@@ -1,7 +1,8 @@
 // The SDK's HttpClient (undici, the REST API) against a real server, imported as a user imports it: the life of a
 // stream (create, send, poll, offsets, delete) with the same results as the binary client gives for the same
 // data; the access token refreshed before expiry; the Producer and Consumer over HTTP; refusals as IggyError with
-// the server's code (a wrong password, a PAT login, an unknown stream, a user without rights).
+// the server's code (a wrong password, a PAT login, an unknown stream, a user without rights); consumer-group
+// membership of the token's session (join, sync, leave) and a group Consumer over HTTP.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
@@ -117,7 +118,8 @@ describe('SDK: HttpClient over the REST API', () => {
     await http.createStream(name);
     await assert.rejects(http.createStream(name), refusedWith(ErrorCode.streamNameAlreadyExists));
     await http.deleteStream(name);
-    await assert.rejects(http.joinGroup(), refusedWith(ErrorCode.featureUnavailable));
+    await assert.rejects(http.pollMessages({ stream: f.stream, topic: f.topic, partition: 0, strategy: { kind: 'first' }, count: 1, verifyChecksums: true }), refusedWith(ErrorCode.featureUnavailable), 'the JSON has no frames to hash');
+    await assert.rejects(http.joinGroup(f.stream, f.topic, unique('no-group')), refusedWith(ErrorCode.consumerGroupIdNotFound));
     const anonymous = await HttpClient.connect({ address: `127.0.0.1:${f.s.httpPort}` });
     try {
       await anonymous.ping();
@@ -141,6 +143,39 @@ describe('SDK: HttpClient over the REST API', () => {
     assert.equal((await request(`http://127.0.0.1:${f.s.httpPort}/no/such/route`)).statusCode, 404);
     assert.deepEqual([await metric('GET /streams/:stream', 404), await metric('GET /streams', 200), await metric('unmatched', 404)], [before[0] + 2, before[1] + 1, before[2] + 1]);
     assert.ok(await metric('GET /metrics', 200) >= 1, 'the scrapes themselves are counted');
+  });
+
+  it('group membership is the token\'s session: two HTTP members split the partitions, a group Consumer reads them all', async () => {
+    const topic = (await f.c.createTopic({ stream: f.stream, name: unique('http-group'), partitionsCount: 2 })).id;
+    await http.createGroup(f.stream, topic, 'g');
+    const other = await HttpClient.connect({ address: `127.0.0.1:${f.s.httpPort}`, username: 'iggy', password: 'iggy' });
+    try {
+      assert.equal(await http.syncGroup(f.stream, topic, 'g'), null, 'not a member yet');
+      await http.joinGroup(f.stream, topic, 'g');
+      await other.joinGroup(f.stream, topic, 'g');
+      const mine = (await http.syncGroup(f.stream, topic, 'g'))!.partitions;
+      const theirs = (await other.syncGroup(f.stream, topic, 'g'))!.partitions;
+      assert.deepEqual([...mine, ...theirs].sort(), [0, 1], 'each partition to one member');
+      assert.equal((await http.getGroup(f.stream, topic, 'g'))!.membersCount, 2);
+      const me = await http.getMe();
+      assert.deepEqual(me.consumerGroups.map((g) => g.topicId), [topic], 'GET /me: the session is the member');
+      await other.leaveGroup(f.stream, topic, 'g');
+      await http.leaveGroup(f.stream, topic, 'g');
+      assert.equal((await http.getGroup(f.stream, topic, 'g'))!.membersCount, 0);
+    } finally {
+      await other.close();
+    }
+
+    for (const partition of [0, 1]) await f.c.sendMessages({ stream: f.stream, topic, partitioning: { kind: 'partition', partition }, messages: [{ payload: `p${partition}-a` }, { payload: `p${partition}-b` }] });
+    const consumer = new Consumer(http, { stream: f.stream, topic, group: 'g', pollIntervalMs: 10 });
+    const got: string[] = [];
+    for await (const m of consumer) {
+      got.push(text(m.payload));
+      if (got.length === 4) break;
+    }
+    await consumer.close();
+    assert.deepEqual(got.sort(), ['p0-a', 'p0-b', 'p1-a', 'p1-b']);
+    assert.equal((await f.c.getOffset({ stream: f.stream, topic, partition: 1, consumer: { kind: 'group', id: 'g' } }))?.storedOffset, 1n, 'the group committed');
   });
 
   it('Producer and Consumer over HTTP: batches sent, every message read once in order, offsets committed', async () => {
