@@ -15,6 +15,7 @@ import { Session } from './session.js';
 import { readPollReply, type MessageInput, type PolledMessages } from './batch.js';
 import * as req from './requests.js';
 import * as res from './responses.js';
+import type { MessagingClient } from './messaging-client.js';
 
 export interface ConnectOptions {
   address: string; // host:port of the TCP listener
@@ -44,7 +45,7 @@ type Credentials = { kind: 'password'; username: string; password: string } | { 
 // How a public call may be repeated after a drop: 'never' (logins, raw frames) or by the command's code.
 type RetryRule = 'never' | { code: number; autoCommit?: boolean; strategy?: string };
 
-export class IggyClient {
+export class IggyClient implements MessagingClient {
   private readonly session = new Session();
   private _userId: number | null = null;
   // The answer to the GetClusterMetadata the client sends after each login (as the SDKs do), or null if refused.

@@ -1,6 +1,6 @@
-// A high-level consumer over one IggyClient: one partition as a single consumer, or the partitions a consumer
-// group assigns (join, sync, poll each owned partition in turn, re-sync when told the assignment moved:
-// iggy-client-wire.md §9.2). An async iterator yields the messages; offsets are committed after each poll (the
+// A high-level consumer over one client (IggyClient or HttpClient: messaging-client.ts): one partition as a single
+// consumer, or the partitions a consumer group assigns (join, sync, poll each owned partition in turn, re-sync
+// when told the assignment moved: iggy-client-wire.md §9.2). An async iterator yields the messages; offsets are committed after each poll (the
 // server's auto-commit), on an interval, or only when the caller says.
 //
 // Positions are the consumer's own: after the first poll of a partition (strategy Next: the stored offset + 1),
@@ -10,7 +10,7 @@
 // offset again (another member may have moved it on), still never yielding an offset twice.
 import { ErrorCode } from '../shared/wire/codes.js';
 import type { Message } from './batch.js';
-import type { IggyClient } from './client.js';
+import type { MessagingClient } from './messaging-client.js';
 import { IggyError } from './errors.js';
 import type { ConsumerInput, Id, PollInput } from './requests.js';
 
@@ -59,7 +59,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   private wakeSleeper: (() => void) | null = null;
   private commitFailure: Error | null = null;
 
-  constructor(private readonly client: IggyClient, private readonly options: ConsumerOptions) {
+  constructor(private readonly client: MessagingClient, private readonly options: ConsumerOptions) {
     this.autoCommit = options.autoCommit ?? { kind: 'poll' };
     this.batchSize = positiveInt('batchSize', options.batchSize ?? 100);
     this.pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs ?? 100, 0);

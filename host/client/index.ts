@@ -15,3 +15,5 @@ export { type TlsOptions } from './connection.js';
 export { isRetrySafe, type ReconnectOptions } from './reconnect.js';
 export { Producer, ProducerClosed, ProducerSendFailed, partitionForKey, type PartitionStrategy, type ProducerMessage, type ProducerOptions } from './producer.js';
 export { Consumer, type AutoCommit, type ConsumedMessage, type ConsumerOptions } from './consumer.js';
+export { HttpClient, HttpRefusal, type HttpConnectOptions } from './http-client.js';
+export type { MessagingClient } from './messaging-client.js';

@@ -1,6 +1,6 @@
-// A high-level producer over one IggyClient: messages are buffered per target partition and sent as batches when
-// a batch is full (messages or bytes) or its linger time has passed; the buffer is bounded, and send() waits for
-// room when it is full (backpressure instead of unbounded memory). Partitioning strategies: balanced (the
+// A high-level producer over one client (IggyClient or HttpClient: messaging-client.ts): messages are buffered per
+// target partition and sent as batches when a batch is full (messages or bytes) or its linger time has passed;
+// the buffer is bounded, and send() waits for room when it is full (backpressure instead of unbounded memory). Partitioning strategies: balanced (the
 // server's round-robin, per batch), round-robin over the partitions (per message, client side), by each message's
 // key (XXH32 mod partitions: the hash the server applies to MessagesKey, so a key lands where a keyed send of
 // any Iggy SDK would), or one explicit partition. A message's own `key` or `partition` overrides the strategy.
@@ -8,7 +8,7 @@ import { utf8 } from '../shared/wire/buffer.js';
 import { xxh32 } from '../shared/xxh32.js';
 import type { Partitioning } from '../shared/wire/primitives.js';
 import { FRAME_HEADER_SIZE, type MessageInput } from './batch.js';
-import type { IggyClient } from './client.js';
+import type { MessagingClient } from './messaging-client.js';
 import type { Id } from './requests.js';
 
 export type PartitionStrategy =
@@ -72,7 +72,7 @@ export class Producer {
   private roundRobin = 0;
 
   // `partitionsCount` is needed for round-robin and key routing (Producer.create reads it from the topic).
-  constructor(private readonly client: IggyClient, private readonly options: ProducerOptions, private partitionsCount = 0) {
+  constructor(private readonly client: MessagingClient, private readonly options: ProducerOptions, private partitionsCount = 0) {
     this.settings = { ...DEFAULTS };
     for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
       const value = options[key];
@@ -86,7 +86,7 @@ export class Producer {
   }
 
   // Reads the topic's partition count (for round-robin and key routing); an unknown stream or topic is an error here.
-  static async create(client: IggyClient, options: ProducerOptions): Promise<Producer> {
+  static async create(client: MessagingClient, options: ProducerOptions): Promise<Producer> {
     const topic = await client.getTopic(options.stream, options.topic);
     if (!topic) throw new RangeError(`topic ${String(options.topic)} of stream ${String(options.stream)} not found`);
     return new Producer(client, options, topic.partitionsCount);

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { userError } from '../shared/errors.js';
 import { CTL, METRIC, SHARD_STATE_NAMES } from '../shared/layout.js';
 import { parseAddress } from './config.js';
@@ -76,13 +76,18 @@ export async function startHttp(address: string, source: string, supervisor: Sup
   const { host, port } = parseAddress(address, source);
   let registry: Registry | null = null;
   const cors = corsPolicy(options.corsOrigins);
+  const requests = requestCounter();
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     cors(req, res);
+    // Counted when the answer is sent, by the route it matched (so the label set stays bounded).
+    let route = UNMATCHED;
+    res.once('finish', () => requests.inc({ route, status: String(res.statusCode) }));
     if (url.pathname !== '/health' && url.pathname !== '/metrics') {
-      forward(req, res, url, supervisor, options.maxRequestBytes);
+      forward(req, res, url, supervisor, options.maxRequestBytes, (matched) => { route = matched; });
       return;
     }
+    if (req.method === 'GET' || req.method === 'HEAD') route = `${req.method} ${url.pathname}`;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
@@ -113,7 +118,21 @@ export async function startHttp(address: string, source: string, supervisor: Sup
   });
   const bound = server.address() as AddressInfo;
   const shown = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
-  return { server, address: shown, serveMetrics: (r) => { registry = r; } };
+  return { server, address: shown, serveMetrics: (r) => { registry = r; r.registerMetric(requests); } };
+}
+
+// The route label of a request no route took: an unknown path, a refused method, a body over the limit, a
+// request before the shards were ready, a CORS preflight.
+const UNMATCHED = 'unmatched';
+
+// Made here, where requests are answered; registered in the server's registry once it exists (serveMetrics).
+function requestCounter(): Counter<'route' | 'status'> {
+  return new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route (`METHOD /path/:param` of the route that took it, or unmatched) and status',
+    labelNames: ['route', 'status'],
+    registers: [],
+  });
 }
 
 function sendError(res: http.ServerResponse, error: HttpError, headers: http.OutgoingHttpHeaders = {}): void {
@@ -126,7 +145,7 @@ function sendError(res: http.ServerResponse, error: HttpError, headers: http.Out
 
 // A REST request: its body read whole (refused past the limit: 413, from Content-Length before a byte is read, or
 // as it arrives), then answered by shard 0.
-function forward(req: http.IncomingMessage, res: http.ServerResponse, url: URL, supervisor: Supervisor, limit: number): void {
+function forward(req: http.IncomingMessage, res: http.ServerResponse, url: URL, supervisor: Supervisor, limit: number, matched: (route: string) => void): void {
   if (req.method === 'OPTIONS') {
     res.writeHead(204).end();
     return;
@@ -170,6 +189,7 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse, url: URL, 
       method: req.method ?? 'GET', path: url.pathname, query: url.search, authorization: req.headers.authorization ?? null, body,
       address: req.socket.remoteAddress ?? '',
     }).then((reply) => {
+      if (reply.route) matched(reply.route);
       const headers: http.OutgoingHttpHeaders = reply.status === 204 ? {} : { 'content-type': reply.contentType };
       res.writeHead(reply.status, headers).end(reply.status === 204 ? undefined : reply.body);
     }, (error: Error) => sendError(res, new HttpError(500, ErrorCode.error, `internal error: ${error.message}`)));

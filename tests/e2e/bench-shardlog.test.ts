@@ -1,5 +1,6 @@
 // `npm run bench` end to end against a real shardlog server the tool starts: every kind completes a tiny run with
-// throughput; --report writes a self-contained page; bad options exit 2 with a named error. No speed is asserted.
+// throughput (and two kinds over the REST API, --transport http); --report writes a self-contained page; bad
+// options exit 2 with a named error. No speed is asserted.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,6 +33,19 @@ describe('npm run bench against shardlog', () => {
     });
   }
 
+  // Over the REST API (HttpClient): sends and polls, by partition and through a consumer group.
+  for (const kind of ['pinned-producer-and-consumer', 'balanced-consumer-group'] as const) {
+    it(`--transport http, ${kind}: a tiny run moves all its data through the REST API`, async () => {
+      const rows = await runTiny(kind, 'shardlog', ['--transport', 'http']);
+      assert.deepEqual(rows.map((r) => r.role), ROLES[kind]);
+      for (const r of rows) {
+        assert.match(r.version, /HTTP REST API via undici/, 'the report says which transport ran');
+        assert.equal(r.bytes, 2e6, `${r.role} moved every byte once`);
+        assert.ok(r.mb_per_s > 0 && r.msg_per_s > 0, `${r.role} throughput`);
+      }
+    });
+  }
+
   it('--rate-limit and --report: the page inlines uPlot, the timeline, the machine and every setting', async () => {
     const file = path.join(dir, 'run.html');
     const rows = await runTiny('pinned-producer', 'shardlog', ['--rate-limit', '20MB', '--report', file]);
@@ -46,9 +60,9 @@ describe('npm run bench against shardlog', () => {
   });
 
   it('exits 2 with a named error for bad options, and 0 with the usage for --help', async () => {
-    const http = await runBench(['pinned-producer', '--transport', 'http']);
+    const http = await runBench(['pinned-producer', '--transport', 'http', '--target', 'redis']);
     assert.equal(http.code, 2);
-    assert.match(http.stderr, /TransportNotYetError: --transport http: not yet/);
+    assert.match(http.stderr, /BenchOptionError: --transport http: only the shardlog target/);
     const unknown = await runBench(['pinned-sideways']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /BenchOptionError: kind must be one of/);

@@ -2,7 +2,7 @@
 // actors the way the kinds promise.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BenchOptionError, KINDS, TransportNotYetError, parseOptions, parseSize, type BenchOptions } from '../../host/bench/suite/options.js';
+import { BenchOptionError, KINDS, parseOptions, parseSize, type BenchOptions } from '../../host/bench/suite/options.js';
 import { parseCompareOptions } from '../../host/bench/suite/compare-options.js';
 import { planOf } from '../../host/bench/suite/plan.js';
 
@@ -38,8 +38,8 @@ describe('bench options', () => {
     refuses(['pinned-producer', '--target', 'kafka'], /--target must be one of shardlog, nats, redis/);
     refuses(['pinned-producer', '--durability', 'maybe'], /--durability must be one of/);
     refuses(['pinned-producer', '--report', 'out.pdf'], /\.html/);
-    refuses(['pinned-producer', '--transport', 'quic'], /--transport must be one of tcp/);
-    refuses(['pinned-producer', '--transport', 'http'], /not yet/, TransportNotYetError);
+    refuses(['pinned-producer', '--transport', 'quic'], /--transport must be one of tcp, http/);
+    refuses(['pinned-producer', '--target', 'nats', '--transport', 'http'], /--transport http: only the shardlog target/);
   });
 
   it('plans pinned actors on their own streams and balanced ones over partitions', () => {

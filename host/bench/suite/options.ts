@@ -11,13 +11,17 @@ export const TARGETS = ['shardlog', 'nats', 'redis'] as const;
 export type TargetName = typeof TARGETS[number];
 
 // fsync: every acknowledged batch is on disk where the target allows it; relaxed: each target's periodic flush.
+// tcp: the binary protocol (IggyClient); http: the REST API (HttpClient on undici), shardlog only.
+export const TRANSPORTS = ['tcp', 'http'] as const;
+export type Transport = typeof TRANSPORTS[number];
+
 export const DURABILITIES = ['fsync', 'relaxed'] as const;
 export type Durability = typeof DURABILITIES[number];
 
 export interface BenchOptions {
   kind: Kind;
   target: TargetName;
-  transport: 'tcp';
+  transport: Transport;
   producers: number;
   consumers: number;
   streams: number | null; // null: one per actor for pinned kinds, 1 for balanced kinds
@@ -35,11 +39,6 @@ export interface BenchOptions {
 
 export class BenchOptionError extends Error {
   override name = 'BenchOptionError';
-}
-
-// The transport the HTTP helper is adding: named, so a script asking for it learns why, not "unknown value".
-export class TransportNotYetError extends BenchOptionError {
-  override name = 'TransportNotYetError';
 }
 
 // iggy-bench defaults 1000-B messages × 1000 per batch × 1000 batches with 8 actors; on 2 cores 2 actors and 200
@@ -61,7 +60,7 @@ kinds: ${KINDS.join(', ')}
                            consumers of a consumer kind), e.g. 500MB, 2GiB
   --rate-limit SIZE        bytes per second over all producers (e.g. 50MB); latency then counts from the
                            intended send time, so a stall is not hidden (no coordinated omission)
-  --transport tcp          [tcp]; http comes with the REST API
+  --transport tcp|http     the binary protocol, or the REST API over undici (shardlog only) [tcp]
   --durability fsync|relaxed  fsync: each acknowledged batch is on disk as far as the target allows [fsync]
   --target shardlog|nats|redis  the server the tool starts on loopback [shardlog]
   --shards N               shards of the shardlog server [${DEFAULTS.shards}]
@@ -125,9 +124,9 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     else if (flag === '--durability') o.durability = oneOf(flag, value, DURABILITIES);
     else if (flag === '--target') o.target = oneOf(flag, value, TARGETS);
     else if (flag === '--report') o.report = value;
-    else if (value === 'http') throw new TransportNotYetError('--transport http: not yet (it comes with the REST API); use --transport tcp');
-    else o.transport = oneOf(flag, value, ['tcp'] as const);
+    else o.transport = oneOf(flag, value, TRANSPORTS);
   }
+  if (o.transport === 'http' && o.target !== 'shardlog') throw new BenchOptionError(`--transport http: only the shardlog target has an HTTP API here (not ${o.target})`);
   if (o.totalData !== null && o.messageBatches !== null) throw new BenchOptionError('give either --message-batches or --total-data, not both');
   if (o.report !== null && !o.report.endsWith('.html')) throw new BenchOptionError(`--report must name an .html file, got "${o.report}"`);
   return o;

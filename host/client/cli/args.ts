@@ -15,6 +15,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 // Accepted by every command (connection, credentials, output).
 export const GLOBAL_OPTIONS: OptionSpec = {
   'tcp-address': { type: 'string' },
+  'http-address': { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
   token: { type: 'string' },
@@ -25,11 +26,12 @@ export const GLOBAL_OPTIONS: OptionSpec = {
 };
 
 export const GLOBAL_HELP = [
-  ['--tcp-address <host:port>', 'server address [SHARDLOG_TCP_ADDRESS, the stored login\'s, 127.0.0.1:8090]'],
+  ['--tcp-address <host:port>', 'server address, binary protocol [SHARDLOG_TCP_ADDRESS, the stored login\'s, 127.0.0.1:8090]'],
+  ['--http-address <host:port>', 'use the HTTP REST API at this address instead [SHARDLOG_HTTP_ADDRESS]'],
   ['--username <name>', 'log in as this user [SHARDLOG_USERNAME]'],
   ['--password <password>', 'with this password [SHARDLOG_PASSWORD]'],
   ['--token <pat>', 'log in with a personal access token [SHARDLOG_TOKEN]'],
-  ['--tls-ca <file>', 'connect with TLS, trusting this CA certificate (PEM) [SHARDLOG_TLS_CA]'],
+  ['--tls-ca <file>', 'connect with TLS (HTTPS with --http-address), trusting this CA certificate (PEM) [SHARDLOG_TLS_CA]'],
   ['--tls-servername <name>', 'the name the server certificate must carry [the address host]'],
   ['--json', 'print JSON for scripts instead of tables'],
   ['--help', 'this text'],

@@ -1,8 +1,7 @@
 // What a CLI command is: its words, positional arguments, options, help and an example, and what it runs.
-import type { IggyClient } from '../client.js';
 import { UsageError, type OptionSpec, type Values } from './args.js';
 import type { Printer } from './output.js';
-import type { Target } from './connect.js';
+import type { CliClient, Target } from './connect.js';
 
 export interface Context {
   values: Values;
@@ -10,7 +9,7 @@ export interface Context {
   out: Printer;
   target: Target;
   env: NodeJS.ProcessEnv;
-  client(): Promise<IggyClient>; // connected (and logged in unless the command is anonymous) on first use
+  client(): Promise<CliClient>; // connected (and logged in unless the command is anonymous) on first use
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 

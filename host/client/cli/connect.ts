@@ -1,13 +1,21 @@
-// The CLI's connection: address, TLS and credentials from flags, then SHARDLOG_* variables, then the stored
-// `shardlog login`. A command that needs a user and finds no credentials anywhere is a usage error.
+// The CLI's connection: transport, address, TLS and credentials from flags, then SHARDLOG_* variables, then the
+// stored `shardlog login`. A command that needs a user and finds no credentials anywhere is a usage error.
+// The transport: --http-address picks the REST API (HttpClient), --tcp-address the binary protocol (both flags:
+// a usage error); without a flag SHARDLOG_TCP_ADDRESS, then SHARDLOG_HTTP_ADDRESS, then the stored login's, then
+// TCP (a server's environment often sets both variables: the binary protocol wins, as it does by default).
 import fs from 'node:fs';
 import { IggyClient, type ConnectOptions } from '../client.js';
+import { HttpClient } from '../http-client.js';
 import { str, UsageError, type Values } from './args.js';
 import { readLogin, type StoredLogin } from './login-store.js';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:8090';
 
+// Both clients answer the calls the commands make, with the same results.
+export type CliClient = IggyClient | HttpClient;
+
 export interface Target {
+  transport: 'tcp' | 'http';
   address: string;
   tls?: ConnectOptions['tls'];
   credentials: { username: string; password: string } | { token: string } | null;
@@ -30,7 +38,7 @@ export function target(values: Values, given: NodeJS.ProcessEnv): Target {
   if (username !== undefined && password === undefined) throw new UsageError('--username needs --password (or SHARDLOG_PASSWORD)');
   const credentials = username !== undefined ? { username, password: password! } : token !== undefined ? { token } : stored ? { token: stored.token } : null;
   const fromStore = username === undefined && token === undefined && stored !== null;
-  const address = str(values, 'tcp-address') ?? env.SHARDLOG_TCP_ADDRESS ?? (fromStore ? stored.address : DEFAULT_ADDRESS);
+  const { transport, address } = transportOf(values, env, fromStore ? stored : null);
   const caFile = str(values, 'tls-ca') ?? env.SHARDLOG_TLS_CA ?? (fromStore ? stored.tlsCa : undefined);
   let tls: ConnectOptions['tls'];
   if (caFile !== undefined) {
@@ -42,14 +50,28 @@ export function target(values: Values, given: NodeJS.ProcessEnv): Target {
     }
     tls = { ca, servername: str(values, 'tls-servername') };
   }
-  return { address, tls, credentials, stored };
+  return { transport, address, tls, credentials, stored };
+}
+
+function transportOf(values: Values, env: NodeJS.ProcessEnv, stored: StoredLogin | null): Pick<Target, 'transport' | 'address'> {
+  const tcpFlag = str(values, 'tcp-address');
+  const httpFlag = str(values, 'http-address');
+  if (tcpFlag !== undefined && httpFlag !== undefined) throw new UsageError('--tcp-address and --http-address exclude each other (one transport per command)');
+  if (httpFlag !== undefined) return { transport: 'http', address: httpFlag };
+  if (tcpFlag !== undefined) return { transport: 'tcp', address: tcpFlag };
+  if (env.SHARDLOG_TCP_ADDRESS !== undefined) return { transport: 'tcp', address: env.SHARDLOG_TCP_ADDRESS };
+  if (env.SHARDLOG_HTTP_ADDRESS !== undefined) return { transport: 'http', address: env.SHARDLOG_HTTP_ADDRESS };
+  if (stored) return { transport: stored.transport ?? 'tcp', address: stored.address };
+  return { transport: 'tcp', address: DEFAULT_ADDRESS };
 }
 
 // Connects (and logs in unless `anonymous`). One attempt, no reconnect (unless `extra` asks): a CLI reports, the
-// user retries; `poll --follow` is the exception.
-export async function connect(t: Target, anonymous = false, extra: Partial<ConnectOptions> = {}): Promise<IggyClient> {
+// user retries; `poll --follow` is the exception. Over HTTP there is no connection to keep: `extra` does not apply.
+export async function connect(t: Target, anonymous = false, extra: Partial<ConnectOptions> = {}): Promise<CliClient> {
   if (!anonymous && !t.credentials) {
     throw new UsageError('not logged in: pass --username and --password, set SHARDLOG_USERNAME and SHARDLOG_PASSWORD, or run `shardlog login`');
   }
-  return IggyClient.connect({ address: t.address, tls: t.tls, timeoutMs: 10_000, heartbeatMs: 0, ...extra, ...(anonymous ? {} : t.credentials) });
+  const credentials = anonymous ? {} : t.credentials;
+  if (t.transport === 'http') return HttpClient.connect({ address: t.address, tls: t.tls, timeoutMs: 10_000, connections: 1, ...credentials });
+  return IggyClient.connect({ address: t.address, tls: t.tls, timeoutMs: 10_000, heartbeatMs: 0, ...extra, ...credentials });
 }

@@ -11,6 +11,7 @@ export interface StoredLogin {
   tokenName: string; // to delete it on logout
   token: string;
   tlsCa?: string;
+  transport?: 'tcp' | 'http'; // absent in logins stored before HTTP: tcp
 }
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {

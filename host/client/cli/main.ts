@@ -3,11 +3,10 @@
 // and an exit code scripts can trust: 0 ok, 1 the server refused (the Iggy error's name is printed) or could not
 // be reached, 2 usage (a bad or missing argument, named). `shardlog server` is handled by host/bin/shardlog.mjs.
 import { WireError } from '../../shared/wire/buffer.js';
-import type { IggyClient } from '../client.js';
 import { SDK_VERSION } from '../requests.js';
 import { GLOBAL_HELP, parse, UsageError } from './args.js';
 import { checkArgs, type Command, type Context } from './command.js';
-import { connect, target } from './connect.js';
+import { connect, target, type CliClient } from './connect.js';
 import { MESSAGE_COMMANDS } from './messages.js';
 import { printer } from './output.js';
 import { RESOURCE_COMMANDS } from './resources.js';
@@ -31,7 +30,7 @@ const defaultIo = (): Io => ({
 });
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
-  let client: IggyClient | null = null;
+  let client: CliClient | null = null;
   let command: Command | null = null;
   try {
     if (argv.length === 0) throw new UsageError('no command (try shardlog --help)');
@@ -52,7 +51,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   } catch (error) {
     return report(error, command, io);
   } finally {
-    await (client as IggyClient | null)?.close();
+    await (client as CliClient | null)?.close();
   }
 }
 
@@ -80,7 +79,7 @@ function report(error: unknown, command: Command | null, io: Io): number {
     io.err(`shardlog: ${e.message}`);
     return EXIT.usage;
   }
-  const known = ['IggyError', 'EvictionError', 'ConnectionClosed', 'RequestTimeout', 'ReconnectFailed', 'RequestOutcomeUnknown'];
+  const known = ['IggyError', 'HttpRefusal', 'EvictionError', 'ConnectionClosed', 'RequestTimeout', 'ReconnectFailed', 'RequestOutcomeUnknown'];
   const named = known.includes(e.constructor?.name);
   io.err(`shardlog: ${named ? e.message : `unexpected ${e.name}: ${e.message}`}`.split('\n')[0]);
   return EXIT.refused;

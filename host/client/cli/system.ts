@@ -1,7 +1,7 @@
 // System commands (ping, stats, me, cluster) and the stored login (login, logout).
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { IggyClient } from '../client.js';
+import { connect } from './connect.js';
 import { str, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { isoMicros } from './output.js';
@@ -58,7 +58,7 @@ const login: Command = {
     const client = await ctx.client();
     const tokenName = `shardlog-cli-${os.hostname()}-${Date.now()}`.slice(0, 255);
     const token = await client.createToken(tokenName, seconds === undefined ? NEVER : BigInt(seconds) * 1_000_000n);
-    const file = writeLogin({ address: t.address, username: t.credentials.username, tokenName, token, tlsCa: str(ctx.values, 'tls-ca') ?? ctx.env.SHARDLOG_TLS_CA }, ctx.env);
+    const file = writeLogin({ address: t.address, username: t.credentials.username, tokenName, token, tlsCa: str(ctx.values, 'tls-ca') ?? ctx.env.SHARDLOG_TLS_CA, transport: t.transport }, ctx.env);
     ctx.out.done(`logged in to ${t.address} as ${t.credentials.username}; token ${tokenName} stored in ${file}`, { address: t.address, username: t.credentials.username, tokenName, file });
   },
 };
@@ -71,7 +71,7 @@ const logout: Command = {
     if (!stored) return ctx.out.done('not logged in', { loggedOut: false });
     let revoked = false;
     try {
-      const client = await IggyClient.connect({ address: stored.address, token: stored.token, tls: ctx.target.tls, timeoutMs: 10_000, heartbeatMs: 0 });
+      const client = await connect({ ...ctx.target, transport: stored.transport ?? 'tcp', address: stored.address, credentials: { token: stored.token } });
       try {
         await client.deleteToken(stored.tokenName);
         revoked = true;

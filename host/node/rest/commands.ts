@@ -24,5 +24,6 @@ export const Code = {
   updateTopic: code('topic.update'), purgeTopic: code('topic.purge'),
   createPartitions: code('partition.create'), deletePartitions: code('partition.delete'), deleteSegments: code('segment.delete'),
   getGroup: code('consumer_group.get'), getGroups: code('consumer_group.list'), createGroup: code('consumer_group.create'),
-  deleteGroup: code('consumer_group.delete'),
+  deleteGroup: code('consumer_group.delete'), joinGroup: code('consumer_group.join'), leaveGroup: code('consumer_group.leave'),
+  syncGroup: code('consumer_group.sync'),
 } as const;

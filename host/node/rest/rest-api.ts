@@ -31,6 +31,7 @@ export interface RestRequest {
 
 export interface RestReply {
   id: number;
+  route?: string; // the matched route as `METHOD /path/:param` (bounded, for http_requests_total); absent: none matched
   status: number;
   contentType: string;
   body: Uint8Array | string;
@@ -55,17 +56,20 @@ export class RestApi {
   }
 
   async handle(req: RestRequest): Promise<RestReply> {
+    const matched: { route?: string } = {};
     try {
-      const reply = await this.dispatch(req);
-      if (reply.status === 204) return { id: req.id, status: 204, contentType: 'text/plain', body: '' };
-      if (reply.bytes) return { id: req.id, status: reply.status, contentType: reply.contentType ?? 'application/octet-stream', body: reply.bytes };
-      if (reply.jsonText !== undefined) return { id: req.id, status: reply.status, contentType: 'application/json', body: reply.jsonText };
-      if (reply.text !== undefined) return { id: req.id, status: reply.status, contentType: 'text/plain; charset=utf-8', body: reply.text };
-      return { id: req.id, status: reply.status, contentType: 'application/json', body: JSON.stringify(toJson(reply.json)) };
+      const reply = await this.dispatch(req, matched);
+      const id = req.id;
+      const route = matched.route;
+      if (reply.status === 204) return { id, route, status: 204, contentType: 'text/plain', body: '' };
+      if (reply.bytes) return { id, route, status: reply.status, contentType: reply.contentType ?? 'application/octet-stream', body: reply.bytes };
+      if (reply.jsonText !== undefined) return { id, route, status: reply.status, contentType: 'application/json', body: reply.jsonText };
+      if (reply.text !== undefined) return { id, route, status: reply.status, contentType: 'text/plain; charset=utf-8', body: reply.text };
+      return { id, route, status: reply.status, contentType: 'application/json', body: JSON.stringify(toJson(reply.json)) };
     } catch (error) {
       const refused = asHttpError(error);
       if (refused.status >= 500) log.warn(`${req.method} ${req.path}: ${refused.message}`);
-      return { id: req.id, status: refused.status, contentType: 'application/json', body: JSON.stringify(refused.toJSON()) };
+      return { id: req.id, route: matched.route, status: refused.status, contentType: 'application/json', body: JSON.stringify(refused.toJSON()) };
     }
   }
 
@@ -73,7 +77,7 @@ export class RestApi {
     this.sessions.closeAll();
   }
 
-  private async dispatch(req: RestRequest): Promise<RouteReply> {
+  private async dispatch(req: RestRequest, matched: { route?: string }): Promise<RouteReply> {
     let methodMismatch = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(req.path);
@@ -83,6 +87,7 @@ export class RestApi {
         continue;
       }
       const params = Object.fromEntries(route.names.map((n, i) => [n, m[i + 1]]));
+      matched.route = `${route.method} ${route.path}`;
       return route.handle(await this.call(route, req, params));
     }
     if (methodMismatch) throw new HttpError(405, HttpErrorId.methodNotAllowed, `${req.method} is not allowed on ${req.path}`);

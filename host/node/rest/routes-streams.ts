@@ -12,6 +12,8 @@ import { noContent, type Call, type Route } from './route.js';
 import { MAX_PARTITIONS_PER_REQUEST as MAX_PARTITIONS } from '../metadata/streams.js'; // per request, as Iggy's validation
 const stream = (c: Call) => pathId(c.params.stream, 'stream_id');
 const topic = (c: Call) => pathId(c.params.topic, 'topic_id');
+const MEMBER = '/streams/:stream/topics/:topic/consumer-groups/:group/members/me';
+const member = (c: Call) => req.group(stream(c), topic(c), pathId(c.params.group, 'group_id'));
 
 // A read that answers "none" with an empty body: 404 in HTTP, as Iggy.
 async function found<T>(call: Call, code: number, body: Uint8Array, read: (b: Uint8Array) => T, what: string, notFound: number): Promise<T> {
@@ -143,6 +145,15 @@ export const STREAM_ROUTES: Route[] = [
   {
     method: 'DELETE', path: '/streams/:stream/topics/:topic/consumer-groups/:group',
     handle: async (c) => (await c.run(Code.deleteGroup, req.group(stream(c), topic(c), pathId(c.params.group, 'group_id')), 'delete consumer group'), noContent),
+  },
+
+  // Membership (not in Iggy's REST API, whose HTTP client refuses it): the member is the token's session, as a
+  // binary connection is; JoinConsumerGroup, LeaveConsumerGroup and SyncConsumerGroup on it.
+  { method: 'PUT', path: `${MEMBER}`, handle: async (c) => (await c.run(Code.joinGroup, member(c), 'join consumer group'), noContent) },
+  { method: 'DELETE', path: `${MEMBER}`, handle: async (c) => (await c.run(Code.leaveGroup, member(c), 'leave consumer group'), noContent) },
+  {
+    method: 'GET', path: `${MEMBER}`,
+    handle: async (c) => ({ status: 200, json: await found(c, Code.syncGroup, member(c), res.readAssignment, 'sync consumer group', ErrorCode.consumerGroupMemberNotFound) }),
   },
 ];
 

@@ -16,6 +16,8 @@ const SNAPSHOT_TYPES: Record<string, number> = {
 export const SYSTEM_ROUTES: Route[] = [
   { method: 'GET', path: '/ping', public: true, handle: async () => ({ status: 200, text: 'pong' }) },
   { method: 'GET', path: '/stats', handle: async (c) => ({ status: 200, json: res.readStats(await c.run(Code.getStats, req.empty(), 'get stats')) }) },
+  // The caller's own session (shardlog's, not Iggy's: GetMe of the binary protocol).
+  { method: 'GET', path: '/me', handle: async (c) => ({ status: 200, json: res.readClientDetails(await c.run(Code.getMe, req.empty(), 'get me')) }) },
   { method: 'GET', path: '/clients', handle: async (c) => ({ status: 200, json: res.readClients(await c.run(Code.getClients, req.empty(), 'get clients')) }) },
   {
     method: 'GET', path: '/clients/:client',

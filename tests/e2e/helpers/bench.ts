@@ -19,7 +19,7 @@ export async function runBench(args: string[], timeoutMs = 60_000): Promise<Benc
   return { code, stdout, stderr };
 }
 
-export interface BenchJsonRow { target: string; kind: string; role: string; durability: string; durability_detail: string; mb_per_s: number; msg_per_s: number; bytes: number; p50_ms: number; p99_ms: number; p999_ms: number; max_ms: number }
+export interface BenchJsonRow { target: string; version: string; kind: string; role: string; durability: string; durability_detail: string; mb_per_s: number; msg_per_s: number; bytes: number; p50_ms: number; p99_ms: number; p999_ms: number; max_ms: number }
 
 // A tiny run (2 MB of 1000-B messages in batches of 100) with --json; returns the parsed rows.
 export async function runTiny(kind: string, target: string, extra: string[] = []): Promise<BenchJsonRow[]> {

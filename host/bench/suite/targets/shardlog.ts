@@ -1,9 +1,12 @@
 // shardlog itself: a fresh server process per run (host/bin/shardlog-server.mjs, --shards N, temp data dir),
-// driven with host/client. A batch is built once per producer (the bench measures the server, not the client's
-// hashing) and sent with its stream/topic/partition header, as protocol-bench does.
+// driven with host/client. Over TCP a batch is built once per producer (the bench measures the server, not the
+// client's hashing) and sent with its stream/topic/partition header, as protocol-bench does. Over HTTP each actor
+// is an HttpClient (undici, one keep-alive connection) calling sendMessages / pollMessages as a user would: the
+// JSON and base64 of every request and reply are part of what is measured, as they are part of the transport.
 import fs from 'node:fs';
 import path from 'node:path';
 import { IggyClient } from '../../../client/client.js';
+import { HttpClient } from '../../../client/http-client.js';
 import { buildBatch } from '../../../client/batch.js';
 import * as req from '../../../client/requests.js';
 import { repoRoot } from '../../../node/paths.js';
@@ -21,6 +24,7 @@ export class ShardlogTarget implements Target {
   readonly durability: string;
   private server: ServerProcess | null = null;
   private address = '';
+  private httpAddress = '';
   private streamIds: number[] = [];
   private groupIds: number[] = [];
   private batch: Uint8Array;
@@ -28,7 +32,7 @@ export class ShardlogTarget implements Target {
 
   constructor(private readonly w: Workload) {
     const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
-    this.version = `shardlog ${version} (--shards ${w.shards})`;
+    this.version = `shardlog ${version} (--shards ${w.shards}${w.transport === 'http' ? ', HTTP REST API via undici' : ''})`;
     this.durability = w.durability === 'fsync'
       ? '--fsync every-batch: acknowledged after the batch is fdatasynced'
       : '--fsync interval:1000: acknowledged before the fsync, synced every 1 s';
@@ -41,7 +45,7 @@ export class ShardlogTarget implements Target {
 
   async start(): Promise<void> {
     this.address = `127.0.0.1:${await freePort()}`;
-    const http = `127.0.0.1:${await freePort()}`;
+    const http = this.httpAddress = `127.0.0.1:${await freePort()}`;
     this.server = await startServer('shardlog', process.execPath, (dir) => [
       path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs'), '--shards', String(this.w.shards), '--data-dir', dir,
       '--tcp-address', this.address, '--http-address', http, '--fsync', FSYNC[this.w.durability], '--log-level', 'warn',
@@ -75,7 +79,12 @@ export class ShardlogTarget implements Target {
     }
   }
 
+  private connectHttp(): Promise<HttpClient> {
+    return HttpClient.connect({ address: this.httpAddress, username: 'iggy', password: 'iggy', connections: 1, timeoutMs: 120_000 });
+  }
+
   async producer(): Promise<Producer> {
+    if (this.w.transport === 'http') return this.httpProducer();
     const client = await this.connect();
     const bodies = new Map<string, Uint8Array>();
     return {
@@ -93,7 +102,48 @@ export class ShardlogTarget implements Target {
     };
   }
 
+  private async httpProducer(): Promise<Producer> {
+    const client = await this.connectHttp();
+    return {
+      send: async (to: Destination) => {
+        const partitioning = to.partition === 'balanced' ? { kind: 'balanced' as const } : { kind: 'partition' as const, partition: to.partition };
+        await client.sendMessages({ stream: this.streamIds[to.stream], topic: 't', partitioning, messages: this.messages });
+      },
+      close: () => client.close(),
+    };
+  }
+
+  // Over HTTP: the same polls (by offset; a group member polls Next with auto-commit) through HttpClient.
+  private async httpConsumer(): Promise<Consumer> {
+    const client = await this.connectHttp();
+    const offsets = new Map<string, bigint>();
+    const joined = new Set<number>();
+    const count = this.w.messagesPerBatch;
+    return {
+      poll: async (stream, partition) => {
+        const key = `${stream}:${partition}`;
+        const offset = offsets.get(key) ?? 0n;
+        const polled = await client.pollMessages({ stream: this.streamIds[stream], topic: 't', partition, strategy: { kind: 'offset', value: offset }, count });
+        offsets.set(key, offset + BigInt(polled.messages.length));
+        return polled.messages.length;
+      },
+      pollGroup: async (stream) => {
+        if (!joined.has(stream)) {
+          await client.joinGroup(this.streamIds[stream], 't', this.groupIds[stream]);
+          joined.add(stream);
+        }
+        const polled = await client.pollMessages({
+          consumer: { kind: 'group', id: this.groupIds[stream] }, stream: this.streamIds[stream], topic: 't', partition: null,
+          strategy: { kind: 'next' }, count, autoCommit: true,
+        });
+        return polled.messages.length;
+      },
+      close: () => client.close(),
+    };
+  }
+
   async consumer(): Promise<Consumer> {
+    if (this.w.transport === 'http') return this.httpConsumer();
     const client = await this.connect();
     const offsets = new Map<string, bigint>();
     const joined = new Set<number>();

@@ -1,12 +1,13 @@
 // What a kind needs from a server under test. Streams are numbered 0..S-1, partitions 0..P-1 within each; a
 // payload is always `messageSize` bytes, so throughput counts payload bytes alike for every target.
-import type { Durability } from '../options.js';
+import type { Durability, Transport } from '../options.js';
 
 export interface Workload {
   messageSize: number;
   messagesPerBatch: number;
   durability: Durability;
   shards: number;
+  transport?: Transport; // how the shardlog target is driven [tcp]; the others speak their own protocol
 }
 
 export type Destination = { stream: number; partition: number } | { stream: number; partition: 'balanced' };
