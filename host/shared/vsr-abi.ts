@@ -13,6 +13,11 @@ type VsrName = Extract<keyof CoreRawExports, `vsr${string}`> | '__arena_init' | 
 // u64 parameters are BigInt, ops come back as f64 numbers, a bool result is a boolean or 0 | 1 (test it for truth).
 export type VsrExports = { [K in VsrName]: CoreExports[K] | CoreRawExports[K] };
 
+// The metadata group's consensus id (the core's METADATA_GROUP), asked of the instance the group runs on.
+export function metadataGroupId(core: VsrExports): bigint {
+  return core.metadataGroupId();
+}
+
 // A trap inside the core (a failed assert) surfaces as this error, with the core's message.
 export class CoreAbort extends Error {}
 
