@@ -19,7 +19,6 @@ const WRAPPERS = new Set<string>([
   'host/shared/replica-driver.ts', // ReplicaDriver: one VSR replica
   'host/shared/vsr-abi.ts', // the VSR exports' type, instantiation, outbox drain, recovery refusal
   'host/sim/codec.ts', // the simulator's message seal/verify (goes with ReplicaDriver)
-  'host/sim/replica_node.ts', // the simulator's per-replica arena and quorum override (a test knob)
   'host/node/io/storage-core.ts', // StorageCore: storage region, batch stamp/seal, XXH3, incarnation verdict
   'host/node/io/prepare-journal.ts', // PrepareJournal: the WAL verdicts
   'host/node/io/superblock-store.ts', // SuperblockStore: the superblock verdicts
