@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { checkWaitCanary, sharedMemory } from '../shared/core.js';
 import { compileCore, coreInstantiator, instantiateCore } from '../node/core-file.js';
-import { createMeshMemory } from '../shared/layout.js';
+import { MeshView, createMeshMemory } from '../shared/layout.js';
+import { Router } from '../shared/router.js';
 import { defaultCoreWasm, repoRoot } from '../node/paths.js';
 import { allowedCpus } from '../node/cpu.js';
 import { freePort } from '../node/free-port.js';
@@ -45,13 +46,14 @@ async function ringRun(module: WebAssembly.Module, frameLen: number, count: numb
   const { memory, core } = await createMeshMemory(module, coreInstantiator(defaultCoreWasm), {
     shards: 2, inboxCapacity: 1024, replyCapacity: 1024, slotSize: 256, arenaSize: 1 << 16, scratchSize: 1 << 12,
   });
-  const ring = core.ringAddress(0, 1, 0);
-  const startWord = core.shardScratchAddress(0) >> 2;
+  const mesh = new MeshView(memory, core);
+  const ring = mesh.ringAddress(0, 1, 0);
+  const startWord = mesh.scratchAddress(0) >> 2;
   const base = { module, memory, wasmFile: defaultCoreWasm, ring, count, frameLen, startWord };
   let producer; let consumer;
   if (transport === 'ring') {
-    producer = runWorker({ ...base, mode: 'ring-produce', cpu: cpuA, buffer: core.shardScratchAddress(0) + 64 });
-    consumer = runWorker({ ...base, mode: 'ring-consume', cpu: cpuB, buffer: core.shardScratchAddress(1) });
+    producer = runWorker({ ...base, mode: 'ring-produce', cpu: cpuA, buffer: mesh.scratchAddress(0) + 64 });
+    consumer = runWorker({ ...base, mode: 'ring-consume', cpu: cpuB, buffer: mesh.scratchAddress(1) });
   } else {
     const { port1, port2 } = new MessageChannel();
     producer = runWorker({ ...base, mode: 'post-produce', cpu: cpuA, port: port1 }, [port1]);
@@ -89,7 +91,7 @@ async function benchRings(module: WebAssembly.Module): Promise<void> {
 
 async function benchRouter(module: WebAssembly.Module): Promise<void> {
   const memory = sharedMemory(64 * 65536);
-  const core = await instantiateCore(module, memory, defaultCoreWasm);
+  const router = new Router(await instantiateCore(module, memory, defaultCoreWasm), 16);
   const n = 4096;
   const keys = 1 << 20;
   const out = keys + n * 8;
@@ -102,7 +104,7 @@ async function benchRouter(module: WebAssembly.Module): Promise<void> {
   for (let r = 0; r < REPEAT; r++) {
     const rounds = 4000;
     const t0 = performance.now();
-    for (let i = 0; i < rounds; i++) core.routeBatch(keys, out, n, 16);
+    for (let i = 0; i < rounds; i++) router.batch(keys, out, n);
     batched.push((rounds * n) / ((performance.now() - t0) / 1000));
   }
   const perCall = [];
@@ -110,7 +112,7 @@ async function benchRouter(module: WebAssembly.Module): Promise<void> {
     const calls = 4_000_000;
     let sink = 0;
     const t0 = performance.now();
-    for (let i = 0; i < calls; i++) sink += core.routePartition(i & 1023, i & 7, i & 0xffff, 16);
+    for (let i = 0; i < calls; i++) sink += router.partition(i & 1023, i & 7, i & 0xffff);
     perCall.push(calls / ((performance.now() - t0) / 1000));
     if (sink < 0) console.log(sink);
   }

@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { checkWaitCanary, type CoreExports } from '../shared/core.js';
 import { instantiateCore } from './core-file.js';
-import { CONTROL, CTL, DESCRIPTOR_BASE, ShardState } from '../shared/layout.js';
+import { CONTROL, CTL, MeshView, ShardState } from '../shared/layout.js';
+import { Rings } from '../shared/rings.js';
 import { F, Lifecycle, Variant } from '../shared/frames.js';
 import { logger, setLogLevel, type Level } from '../shared/log.js';
 import { waitWord } from '../shared/wait.js';
@@ -57,15 +58,17 @@ class Shard {
   private readonly pingsPending: Set<number>;
   private meshComplete = false;
   private ctlBase: number;
+  private readonly mesh: MeshView;
 
-  constructor(private readonly core: CoreExports, private readonly data: ShardWorkerData, private readonly server: ShardServer) {
+  constructor(private readonly core: CoreExports, private readonly rings: Rings, private readonly data: ShardWorkerData, private readonly server: ShardServer) {
     this.i32 = new Int32Array(data.memory.buffer);
     this.view = new DataView(data.memory.buffer);
     this.log = logger(`shard-${data.shard}`);
-    this.shards = core.layoutShards();
+    this.mesh = new MeshView(data.memory, core);
+    this.shards = this.mesh.shards;
     this.pongs = new Uint8Array(this.shards);
     this.pingsPending = new Set(Array.from({ length: this.shards }, (_, i) => i));
-    this.ctlBase = core.shardCtlAddress(data.shard) >> 2;
+    this.ctlBase = this.mesh.ctlIndex(data.shard, 0);
   }
 
   private setCtl(word: number, value: number): void {
@@ -77,7 +80,7 @@ class Shard {
   }
 
   async boot(): Promise<boolean> {
-    const { core, data } = this;
+    const { core, data, mesh } = this;
     checkWaitCanary(core, (this.ctlBase + CTL.canary) << 2);
     if (data.pinCores) {
       const pin = pinCurrentThread(data.cpu);
@@ -86,14 +89,14 @@ class Shard {
       else this.log.warn(pin.warning ?? `not pinned to CPU ${data.cpu}`);
     }
     this.setCtl(CTL.state, ShardState.instantiated);
-    const instantiated = core.controlAddress(CONTROL.instantiated) >> 2;
+    const instantiated = mesh.controlIndex(CONTROL.instantiated);
     Atomics.add(this.i32, instantiated, 1);
     Atomics.notify(this.i32, instantiated);
 
-    const go = core.controlAddress(CONTROL.go) >> 2;
+    const go = mesh.controlIndex(CONTROL.go);
     const deadline = Date.now() + data.bootTimeoutMs;
     while (Atomics.load(this.i32, go) === 0) {
-      if (core.shutdownReason() !== 0) return false;
+      if (this.rings.shutdownReason() !== 0) return false;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`shard ${data.shard}: no GO from the main thread within ${data.bootTimeoutMs} ms`);
       await waitWord(this.i32, go, 0, Math.min(left, IDLE_WAIT_MS));
@@ -103,9 +106,7 @@ class Shard {
 
   private sendPings(): void {
     for (const peer of [...this.pingsPending]) {
-      const payload = this.core.sendBegin(peer, Variant.lifecycle, Lifecycle.ping, peer, 0);
-      if (payload === 0) continue; // ring full: try again next turn
-      this.core.sendCommit();
+      if (!this.rings.trySendEmpty(peer, Variant.lifecycle, Lifecycle.ping, peer)) continue; // ring full: try again next turn
       this.pingsPending.delete(peer);
     }
   }
@@ -117,7 +118,7 @@ class Shard {
     const correlation = this.view.getUint32(frame + F.correlation, true);
     if (variant === Variant.lifecycle && kind === Lifecycle.ping) {
       // The reply goes back on the reply lane; a full lane drops it (counted) and the peer's boot times out.
-      if (this.core.sendBegin(source, Variant.lifecycle, Lifecycle.pong, correlation, 0) !== 0) this.core.sendCommit();
+      this.rings.trySendEmpty(source, Variant.lifecycle, Lifecycle.pong, correlation);
       return;
     }
     if (variant === Variant.lifecycle && kind === Lifecycle.pong) {
@@ -171,7 +172,7 @@ class Shard {
       return;
     }
     this.setCtl(CTL.state, ShardState.running);
-    const ready = this.core.controlAddress(CONTROL.ready) >> 2;
+    const ready = this.mesh.controlIndex(CONTROL.ready);
     Atomics.add(this.i32, ready, 1);
     Atomics.notify(this.i32, ready);
     this.armFaults();
@@ -213,16 +214,16 @@ class Shard {
 
   // One turn: returns the number of frames handled.
   private turn(): number {
-    const { core } = this;
+    const { rings } = this;
     if (this.pingsPending.size > 0) this.sendPings();
     let handled = 0;
     for (; handled < DRAIN_BUDGET; handled++) {
-      const frame = core.recvNext();
+      const frame = rings.receive();
       if (frame === 0) break;
       this.handle(frame);
     }
     const backlog = this.server.turn();
-    core.shardFlush();
+    rings.flush();
     this.bumpCtl(CTL.heartbeat);
     if (handled > 0) this.bumpCtl(CTL.loops);
     this.checkMesh();
@@ -230,16 +231,16 @@ class Shard {
   }
 
   async run(): Promise<void> {
-    const { core } = this;
+    const { rings } = this;
     const doorbell = this.ctlBase + CTL.doorbell;
-    while (core.shutdownReason() === 0) {
+    while (rings.shutdownReason() === 0) {
       if (this.turn() > 0) {
         await new Promise<void>((resolve) => setImmediate(resolve)); // let sockets and timers run
         continue;
       }
-      if (core.shardIdle(IDLE_SPINS)) {
-        await waitWord(this.i32, doorbell, core.shardIdleSeen(), IDLE_WAIT_MS);
-        core.shardAwake();
+      if (rings.idle(IDLE_SPINS)) {
+        await waitWord(this.i32, doorbell, rings.idleSeen(), IDLE_WAIT_MS);
+        rings.awake();
       }
     }
     this.setCtl(CTL.state, ShardState.stopping);
@@ -253,13 +254,12 @@ async function main(): Promise<void> {
   const data = workerData as ShardWorkerData;
   setLogLevel(data.logLevel);
   const core = await instantiateCore(data.module, data.memory, data.wasmFile);
-  core.shardInit(DESCRIPTOR_BASE, data.shard);
-  core.__arena_init(core.shardArenaAddress(data.shard), core.shardArenaSize());
+  const rings = Rings.bind(core, data.shard);
   const server = new ShardServer(core, data.memory, {
-    ...data.server, shard: data.shard, shards: core.layoutShards(), report: (report) => parentPort?.postMessage(report),
+    ...data.server, shard: data.shard, shards: new MeshView(data.memory, core).shards, report: (report) => parentPort?.postMessage(report),
     bootDelayMs: data.faults.slowBoot?.shard === data.shard ? data.faults.slowBoot.afterMs : 0,
   });
-  const shard = new Shard(core, data, server);
+  const shard = new Shard(core, rings, data, server);
   if (await shard.boot()) await shard.run();
   parentPort?.postMessage({ type: 'stopped', shard: data.shard });
 }

@@ -3,7 +3,8 @@
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkWaitCanary, type CoreExports } from '../shared/core.js';
+import { checkWaitCanary } from '../shared/core.js';
+import { CoreVsrConstants } from '../shared/core-abi.generated.js';
 import { compileCore, coreInstantiator } from './core-file.js';
 import { userError } from '../shared/errors.js';
 import { CONTROL, CTL, MeshView, SHUTDOWN_REASON_NAMES, ShardState, ShutdownReason, createMeshMemory } from '../shared/layout.js';
@@ -52,7 +53,6 @@ export class Supervisor {
   readonly replicaCounters: ReplicaCounters | null; // a cluster node's links: written by their shards, read by /health and /metrics
   mesh!: MeshView;
   booted = false;
-  private core!: CoreExports;
   private beats: { beat: number; at: number }[] = [];
   private reason = 0;
   private stopRequested!: Promise<void>;
@@ -78,9 +78,9 @@ export class Supervisor {
   // The replica plane as /health and /metrics show it (null: a single node, or before the memory exists).
   get replicaView(): ReplicaView | null {
     const settings = this.options.config.clusterSettings;
-    if (!settings || !this.replicaCounters || !this.core) return null;
-    const core = this.core;
-    return { settings, counters: this.replicaCounters, ownerOf: (replica) => core.replicaOwner(replica) };
+    if (!settings || !this.replicaCounters || !this.mesh) return null;
+    const mesh = this.mesh;
+    return { settings, counters: this.replicaCounters, ownerOf: (replica) => mesh.replicaOwner(replica) };
   }
 
   get shutdownReason(): number {
@@ -94,7 +94,7 @@ export class Supervisor {
   // Sets the shutdown word (first reason wins) and wakes every shard.
   requestShutdown(reason: number, why?: string): void {
     if (why) log.info(`shutdown requested: ${why}`);
-    if (this.core) this.reason = this.core.requestShutdown(reason);
+    if (this.mesh) this.reason = this.mesh.requestShutdown(reason);
     else this.reason ||= reason;
     this.signalStop();
   }
@@ -111,16 +111,16 @@ export class Supervisor {
       scratchSize: 64 * 1024,
       storageSize: config.storageBytes,
     });
-    this.core = core;
-    this.mesh = new MeshView(memory, core);
+    const mesh = new MeshView(memory, core);
+    this.mesh = mesh;
     const cluster = config.clusterSettings;
-    if (cluster && cluster.roster.entries.length > core.REPLICAS_MAX.value) {
-      throw userError('ClusterSizeRefused', `${cluster.source}: ${cluster.roster.entries.length} replicas refused: a consensus group has at most ${core.REPLICAS_MAX.value} (the core's REPLICAS_MAX)`);
+    if (cluster && cluster.roster.entries.length > CoreVsrConstants.REPLICAS_MAX) {
+      throw userError('ClusterSizeRefused', `${cluster.source}: ${cluster.roster.entries.length} replicas refused: a consensus group has at most ${CoreVsrConstants.REPLICAS_MAX} (the core's REPLICAS_MAX)`);
     }
-    checkWaitCanary(core, core.shardScratchAddress(0)); // before any shard can use the scratch region
+    checkWaitCanary(core, mesh.scratchAddress(0)); // before any shard can use the scratch region
     // A signal that arrived while the memory was being laid out is only in this.reason: publish it, and do not
     // start shards for a server that is already stopping.
-    if (this.reason !== 0) core.requestShutdown(this.reason);
+    if (this.reason !== 0) mesh.requestShutdown(this.reason);
     this.checkInterrupted();
     log.info(`shared memory: ${(totalBytes / (1 << 20)).toFixed(1)} MiB for ${cpus.length} shard(s) on CPU(s) ${cpus.join(',')}`);
 

@@ -84,7 +84,9 @@ function plan(core: CoreExports, o: LayoutOptions): number {
   return end;
 }
 
-// Typed views over the shared memory for the main thread (metrics, health, supervisor).
+// Typed views over the shared memory, for any thread (the main thread's metrics, health and supervisor; a shard's
+// control words, counters and storage region): the one wrapper of the core's layout, control and address exports
+// (README "The core contract").
 export class MeshView {
   readonly i32: Int32Array;
   readonly u64: BigUint64Array;
@@ -139,5 +141,49 @@ export class MeshView {
   // Slots of every ring on `lane` (all pairs have the same).
   ringCapacity(lane: number): number {
     return this.core.ringCapacity(this.core.ringAddress(0, 0, lane));
+  }
+
+  // Largest frame the ring from `src` into `dst` on `lane` takes.
+  ringMaxFrame(src: number, dst: number, lane: number): number {
+    return this.core.ringMaxFrame(this.core.ringAddress(src, dst, lane));
+  }
+
+  ringAddress(src: number, dst: number, lane: number): number {
+    return this.core.ringAddress(src, dst, lane);
+  }
+
+  // u64 index of `shard`'s counter of a METRIC selector (the shard adds to it, the exporter reads it).
+  metricIndex(shard: number, which: number): number {
+    return this.core.metricsAddress(shard, which) >> 3;
+  }
+
+  // u64 index of `shard`'s mailbox counter (a MAILBOX_METRIC selector) towards `target`.
+  mailboxMetricIndex(shard: number, target: number, which: number): number {
+    return this.core.mailboxMetricAddress(shard, target, which) >> 3;
+  }
+
+  // u64 index of a CONTROL word that holds a u64 (metadataApplied).
+  controlIndex64(which: number): number {
+    return this.core.controlAddress(which) >> 3;
+  }
+
+  // `shard`'s scratch region (words nobody else uses: the atomics self-test, the core benchmark's buffers).
+  scratchAddress(shard: number): number {
+    return this.core.shardScratchAddress(shard);
+  }
+
+  // `shard`'s storage region [base, base + size) of the memory (StorageCore.attach).
+  storageRegion(shard: number): { base: number; size: number } {
+    return { base: this.core.shardStorageAddress(shard), size: this.core.shardStorageSize() };
+  }
+
+  // The shard that owns replica `replica`'s links, -1 for none.
+  replicaOwner(replica: number): number {
+    return this.core.replicaOwner(replica);
+  }
+
+  // Asks every shard to stop for `reason`: the reason that stands (the first one asked for).
+  requestShutdown(reason: number): number {
+    return this.core.requestShutdown(reason);
   }
 }

@@ -13,6 +13,28 @@ type VsrName = Extract<keyof CoreRawExports, `vsr${string}`> | '__arena_init' | 
 // u64 parameters are BigInt, ops come back as f64 numbers, a bool result is a boolean or 0 | 1 (test it for truth).
 export type VsrExports = { [K in VsrName]: CoreExports[K] | CoreRawExports[K] };
 
+// The metadata group's consensus id (the core's METADATA_GROUP), asked of the instance the group runs on.
+export function metadataGroupId(core: VsrExports): bigint {
+  return core.metadataGroupId();
+}
+
+// An instance's arena for its replicas: [base, base + size) of its memory, above the core's static data.
+export function initArena(core: VsrExports, base: number, size: number): void {
+  if (core.staticDataEnd() >>> 0 > base) throw new Error('core static data overlaps the arena');
+  core.__arena_init(base, size);
+}
+
+// Bytes of the arena taken so far (the core allocates when a replica is created, never after).
+export function arenaUsed(core: VsrExports): number {
+  return core.__arena_used() >>> 0;
+}
+
+// The simulator's test knob: a replication quorum other than the real rule (0: the real rule), so a test can show
+// the checkers catching a broken quorum.
+export function setQuorumOverride(core: VsrExports, quorum: number): void {
+  core.vsrDebugSetQuorumOverride(quorum);
+}
+
 // A trap inside the core (a failed assert) surfaces as this error, with the core's message.
 export class CoreAbort extends Error {}
 

@@ -2,7 +2,7 @@
 // shared driver (host/shared/replica-driver.ts) that the server runs too: the simulator injects its network as
 // the bus and its disk as the storage. A crash drops the instance (volatile state gone) and tears pending writes;
 // a restart instantiates afresh and replays the disk through the driver's recovery.
-import { instantiateVsr, type RecoveryRefused, type VsrExports } from '../shared/vsr-abi.js';
+import { arenaUsed, initArena, instantiateVsr, setQuorumOverride, type RecoveryRefused, type VsrExports } from '../shared/vsr-abi.js';
 import { CoreVsrConstants } from '../shared/core-abi.generated.js';
 import { ReplicaDriver, type JournalWrite, type PersistState, type ReplicaIo } from '../shared/replica-driver.js';
 import { Disk } from './disk.js';
@@ -37,13 +37,12 @@ export class ReplicaNode {
   private instantiate(effects: Effects): void {
     const memory = new WebAssembly.Memory({ initial: REPLICA_PAGES, maximum: REPLICA_PAGES, shared: true });
     this.core = instantiateVsr(this.module, memory);
-    if (this.core.staticDataEnd() >>> 0 > ARENA_BASE) throw new Error('core static data overlaps the arena');
-    this.core.__arena_init(ARENA_BASE, REPLICA_PAGES * 65536 - ARENA_BASE);
-    this.core.vsrDebugSetQuorumOverride(this.quorumOverride);
+    initArena(this.core, ARENA_BASE, REPLICA_PAGES * 65536 - ARENA_BASE);
+    setQuorumOverride(this.core, this.quorumOverride);
     this.driver = ReplicaDriver.create(this.core, memory, {
       cluster: this.cluster, group: this.group, replica: this.index, replicaCount: this.replicas, slots: this.slots, clientsMax: CoreVsrConstants.CLIENTS_MAX,
     }, this.io(effects));
-    this.arenaAfterCreate = this.core.__arena_used() >>> 0;
+    this.arenaAfterCreate = arenaUsed(this.core);
     this.alive = true;
     this.incarnation++;
     this.lastCommitMin = 0;
@@ -127,7 +126,7 @@ export class ReplicaNode {
     });
   }
 
-  arenaGrowth(): number { return (this.core.__arena_used() >>> 0) - this.arenaAfterCreate; }
+  arenaGrowth(): number { return arenaUsed(this.core) - this.arenaAfterCreate; }
   commitMin(): number { return this.driver.commitMin; }
   commitMax(): number { return this.driver.commitMax; }
   op(): number { return this.driver.op; }

@@ -16,6 +16,7 @@
 // end, is counted in frame_drops_total{variant,reason}.
 import net from 'node:net';
 import { type CoreExports } from '../../shared/core.js';
+import { CoreVsrReplicaFrame as RF } from '../../shared/core-abi.generated.js';
 import { copyInto } from '../../shared/copy.js';
 import { ConsensusKind, DROP_REASON, DROP_VARIANT, F, FRAME_HEADER, Lifecycle, Variant } from '../../shared/frames.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
@@ -105,8 +106,8 @@ export class ReplicaPlane implements LinkHost {
     };
     this.timeoutMs = cluster.handshakeTimeoutMs;
     this.verdicts = new Map<number, FrameRefusal>([
-      [core.FRAME_SIZE.value, 'size'], [core.FRAME_CLUSTER.value, 'cluster'], [core.FRAME_REPLICA.value, 'replica'],
-      [core.FRAME_COMMAND.value, 'command'], [core.FRAME_GROUP.value, 'group'], [core.FRAME_CHECKSUM.value, 'checksum'],
+      [RF.FRAME_SIZE, 'size'], [RF.FRAME_CLUSTER, 'cluster'], [RF.FRAME_REPLICA, 'replica'],
+      [RF.FRAME_COMMAND, 'command'], [RF.FRAME_GROUP, 'group'], [RF.FRAME_CHECKSUM, 'checksum'],
     ]);
     this.log = logger(`shard-${options.shard}`);
     this.limited = new LogLimiter(this.log, 1, LOG_WINDOW_MS);
@@ -299,10 +300,10 @@ export class ReplicaPlane implements LinkHost {
     const at = this.checked();
     copyInto(this.u8, at, message);
     const verdict = this.core.replicaFrameBody(at, message.length);
-    if (verdict !== this.core.FRAME_OK.value) return this.verdictName(verdict);
+    if (verdict !== RF.FRAME_OK) return this.verdictName(verdict);
     const local = this.core.replicaFrameLinkLocal(at);
-    if (local !== this.core.LINK_NONE.value) {
-      if (local === this.core.LINK_PING.value) link.send(this.linkMessage(true));
+    if (local !== RF.LINK_NONE) {
+      if (local === RF.LINK_PING) link.send(this.linkMessage(true));
       return null; // a pong: the bytes themselves were the sign of life
     }
     this.options.counters.frameIn(link.peer!);

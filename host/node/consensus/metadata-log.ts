@@ -10,7 +10,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { ShardlogError } from '../../shared/errors.js';
-import { HEADER_SIZE, Operation, ReplyStatus, type VsrExports } from '../../shared/vsr-abi.js';
+import { HEADER_SIZE, Operation, ReplyStatus, metadataGroupId, type VsrExports } from '../../shared/vsr-abi.js';
 import { PrepareJournal, sealPrepare } from '../io/prepare-journal.js';
 import type { StorageCore } from '../io/storage-core.js';
 import { storageError } from '../io/storage-errors.js';
@@ -289,7 +289,7 @@ export class MetadataLog {
     };
     const { slots, clientsMax, cluster } = this.options;
     // The core's METADATA_GROUP: the id every metadata prepare carries, which routes its frames to shard 0.
-    const group = core.metadataGroupId();
+    const group = metadataGroupId(core);
     this.group = ConsensusGroup.create(core, memory, { cluster, group, slots, clientsMax }, io);
     const start = (from?.op ?? 0) + 1;
     const last = this.journal.lastOp;

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ShardlogError } from '../../shared/errors.js';
-import type { CoreExports } from '../../shared/core.js';
+import { CoreJournalIncarnation as I } from '../../shared/core-abi.generated.js';
+import type { StorageCore } from '../io/storage-core.js';
 import { mkdirDurably, replaceFileDurably, writeFully } from '../io/durable-fs.js';
 import { PartitionHome, partitionDir, type PartitionIds } from './partition-dir.js';
 
@@ -25,11 +26,11 @@ export class IncarnationUnknown extends ShardlogError {
 
 // 'fresh': no directory yet; 'same': the directory is this partition's; 'replaced': the files of an earlier
 // partition whose deletion committed (or of one that never acknowledged anything) were removed.
-export function claimDirectory(core: CoreExports, dataDir: string, ids: PartitionIds, createdOp: number, appliedOp: number): 'fresh' | 'same' | 'replaced' {
+export function claimDirectory(sc: StorageCore, dataDir: string, ids: PartitionIds, createdOp: number, appliedOp: number): 'fresh' | 'same' | 'replaced' {
   const dir = partitionDir(dataDir, ids);
   let outcome: 'fresh' | 'same' | 'replaced' = 'fresh';
   if (fs.existsSync(dir)) {
-    if (!removeIfDeleted(core, dataDir, ids, createdOp, appliedOp)) return 'same';
+    if (!removeIfDeleted(sc, dataDir, ids, createdOp, appliedOp)) return 'same';
     outcome = 'replaced';
   }
   writeIncarnation(dataDir, ids, createdOp);
@@ -40,13 +41,13 @@ export function claimDirectory(core: CoreExports, dataDir: string, ids: Partitio
 // marker, so nothing of it was acknowledged). `wanted` is the creating op of the partition the committed state
 // has at these ids (0: none). Returns false when the directory is the wanted partition's own (or absent);
 // throws IncarnationUnknown, touching nothing, when it belongs to an incarnation the state does not know.
-export function removeIfDeleted(core: CoreExports, dataDir: string, ids: PartitionIds, wanted: number, appliedOp: number): boolean {
+export function removeIfDeleted(sc: StorageCore, dataDir: string, ids: PartitionIds, wanted: number, appliedOp: number): boolean {
   const dir = partitionDir(dataDir, ids);
   if (!fs.existsSync(dir)) return false;
   const recorded = recordedIncarnation(dir);
-  const verdict = core.incarnationVerdict(recorded, wanted, appliedOp);
-  if (verdict === core.INCARNATION_SAME.value) return false;
-  if (verdict === core.INCARNATION_AHEAD.value) throw new IncarnationUnknown(dir, recorded, wanted, appliedOp);
+  const verdict = sc.incarnationVerdict(recorded, wanted, appliedOp);
+  if (verdict === I.INCARNATION_SAME) return false;
+  if (verdict === I.INCARNATION_AHEAD) throw new IncarnationUnknown(dir, recorded, wanted, appliedOp);
   PartitionHome.remove(dataDir, ids);
   return true;
 }

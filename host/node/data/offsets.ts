@@ -307,8 +307,7 @@ export class ConsumerOffsets {
   private hash(bytes: Buffer, at: number): [number, number] {
     const { sc } = this;
     sc.u8.set(bytes.subarray(at, at + 24), sc.scratch);
-    const lo = sc.core.xxh3_64_low(sc.scratch, 24) >>> 0;
-    return [lo, sc.core.xxh3_last_high() >>> 0];
+    return sc.xxh3Words(sc.scratch, 24);
   }
 
   private poison(error: Error, during: string): void {

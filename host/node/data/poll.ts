@@ -219,9 +219,9 @@ function sliceBatch(
   out.writeBigUInt64LE(BigInt(length), B.B_LENGTH);
   out.writeUInt32LE(count, B.B_COUNT);
   copyInto(sc.u8, sc.staging, out);
-  const verdict = sc.core.batchStamp(sc.staging, length, Number(out.readBigUInt64LE(0)), Number(out.readBigUInt64LE(8)),
-    Number(out.readBigUInt64LE(16)), sc.scratch, sc.scratchLen, false);
-  if (verdict !== 0) throw new Error(`slice of a verified batch refused by the core (verdict ${verdict} at byte ${sc.core.batchErrorAt()}): a bug`);
+  const { verdict, errorAt } = sc.batchStamp(sc.staging, length, Number(out.readBigUInt64LE(0)), Number(out.readBigUInt64LE(8)),
+    Number(out.readBigUInt64LE(16)), false);
+  if (verdict !== 0) throw new Error(`slice of a verified batch refused by the core (verdict ${verdict} at byte ${errorAt}): a bug`);
   copyInto(out, 0, sc.view(sc.staging, length));
   return { bytes: out, count };
 }

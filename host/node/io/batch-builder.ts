@@ -34,7 +34,7 @@ export function buildBatch(sc: StorageCore, messages: MessageSpec[], originTimes
     at += FRAME_HEADER + m.payload.length;
   });
   sc.u8.set(out, region);
-  const verdict = sc.core.batchSeal(region, length, sc.scratch, sc.scratchLen);
+  const verdict = sc.batchSeal(region, length);
   if (verdict !== B.BATCH_OK) throw new Error(`batchSeal verdict ${verdict}`);
   out.set(sc.u8.subarray(region, region + length));
   return out;

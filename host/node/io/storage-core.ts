@@ -2,6 +2,9 @@
 // batch-checksum scratch, a read window, an append staging area, and per-partition / per-journal index regions
 // (the core never allocates). In the server a shard attaches it to its own instance and its storage region of
 // the process's shared memory (StorageCore.attach); tools and tests load a standalone one (storageCore()).
+// It is the storage wrapper of the core (README "The core contract"): batch stamping and sealing, XXH3 and the
+// incarnation verdict are called here; the WAL, superblock and segment/index verdicts by the one class that owns
+// each (PrepareJournal, SuperblockStore, Partition), through `core`.
 import { copyInto } from '../../shared/copy.js';
 import { type CoreExports } from '../../shared/core.js';
 import { compileCore, instantiateCore } from '../core-file.js';
@@ -96,9 +99,32 @@ export class StorageCore {
   }
 
   xxh3Hex(at: number, len: number): string {
-    const lo = this.core.xxh3_64_low(at, len) >>> 0;
-    const hi = this.core.xxh3_last_high() >>> 0;
+    const [lo, hi] = this.xxh3Words(at, len);
     return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  }
+
+  // XXH3-64 of core memory [at, at + len) as [low, high] u32 words.
+  xxh3Words(at: number, len: number): [number, number] {
+    const lo = this.core.xxh3_64_low(at, len) >>> 0;
+    return [lo, this.core.xxh3_last_high() >>> 0];
+  }
+
+  // Stamps the batch at `at` (partition, base offset and timestamp, checksums): the core's verdict (BATCH_OK or
+  // why not) and, when refused, the byte it stopped at. `full` verifies every message's checksum first.
+  batchStamp(at: number, length: number, partition: number, baseOffset: number, baseTimestamp: number, full: boolean): { verdict: number; errorAt: number } {
+    const verdict = this.core.batchStamp(at, length, partition, baseOffset, baseTimestamp, this.scratch, this.scratchLen, full);
+    return { verdict, errorAt: verdict === CoreJournalBatch.BATCH_OK ? 0 : this.core.batchErrorAt() };
+  }
+
+  // Seals the batch at `at` as a client would send it (message and batch checksums): the core's verdict.
+  batchSeal(at: number, length: number): number {
+    return this.core.batchSeal(at, length, this.scratch, this.scratchLen);
+  }
+
+  // Whether a partition directory's files may go (assembly/journal/incarnation.ts): one of the
+  // CoreJournalIncarnation.INCARNATION_* verdicts.
+  incarnationVerdict(recorded: number, wanted: number, applied: number): number {
+    return this.core.incarnationVerdict(recorded, wanted, applied);
   }
 }
 

@@ -17,7 +17,8 @@
 import { copyInto, copyPiecesInto } from '../../shared/copy.js';
 import { F, FRAME_HEADER, LANES as LANE_NAMES } from '../../shared/frames.js';
 import type { CoreExports } from '../../shared/core.js';
-import { MAILBOX_METRIC } from '../../shared/layout.js';
+import { MAILBOX_METRIC, MeshView } from '../../shared/layout.js';
+import { Rings } from '../../shared/rings.js';
 
 const FLAG_MORE = 1;
 const LANES = LANE_NAMES.length; // the core's ring lanes (inbox, reply) per ordered pair of shards
@@ -141,7 +142,11 @@ export class Mailbox {
   private pendingCount = 0;
   private placer: MessagePlacer | null = null;
 
-  constructor(private readonly core: CoreExports, memory: WebAssembly.Memory, readonly self: number, readonly shards: number, options: MailboxOptions = {}) {
+  private readonly rings: Rings;
+
+  constructor(core: CoreExports, memory: WebAssembly.Memory, readonly self: number, readonly shards: number, options: MailboxOptions = {}) {
+    this.rings = new Rings(core);
+    const mesh = new MeshView(memory, core);
     this.u8 = new Uint8Array(memory.buffer);
     this.view = new DataView(memory.buffer);
     this.u64 = new BigUint64Array(memory.buffer);
@@ -151,11 +156,11 @@ export class Mailbox {
     this.queues = Array.from({ length: shards * LANES }, () => []);
     this.backlogs = Array.from({ length: shards }, () => ({ bytes: 0, messages: 0, waiting: [], held: 0, latest: new Map() }));
     // u64 index of each target's first counter; the core lays a target's counters out in selector order.
-    this.metrics = Array.from({ length: shards }, (_, target) => core.mailboxMetricAddress(self, target, MAILBOX_METRIC.backlogBytes) >> 3);
+    this.metrics = Array.from({ length: shards }, (_, target) => mesh.mailboxMetricIndex(self, target, MAILBOX_METRIC.backlogBytes));
     // A fragment must fit half of the smallest ring, so one fragment can always be in flight while the peer drains.
     let ringFrame = Infinity;
     for (let peer = 0; peer < shards; peer++) {
-      for (let lane = 0; lane < LANES; lane++) ringFrame = Math.min(ringFrame, core.ringMaxFrame(core.ringAddress(self, peer, lane)));
+      for (let lane = 0; lane < LANES; lane++) ringFrame = Math.min(ringFrame, mesh.ringMaxFrame(self, peer, lane));
     }
     this.fragment = Math.max(64, Math.min(options.fragmentBytes ?? 2 << 20, Math.floor(ringFrame / 2) - FRAME_HEADER));
   }
@@ -183,7 +188,7 @@ export class Mailbox {
   // A notice whose newest value supersedes the older ones (a partition's stats, by its namespace): it replaces a
   // message with the same key that is still queued untouched, in its place, instead of queueing behind it.
   sendLatest(target: number, variant: number, kind: number, key: bigint, payload: Payload): void {
-    const lane = this.core.frameLane(variant, kind);
+    const lane = this.rings.lane(variant, kind);
     const latestKey = `${lane}/${variant}/${kind}/${key}`;
     const backlog = this.backlogs[target];
     const queued = backlog.latest.get(latestKey);
@@ -209,7 +214,7 @@ export class Mailbox {
       this.enqueue(target, message);
       return;
     }
-    backlog.waiting.push({ lane: this.core.frameLane(variant, kind), message, producer, since: performance.now(), resolve: null });
+    backlog.waiting.push({ lane: this.rings.lane(variant, kind), message, producer, since: performance.now(), resolve: null });
     backlog.held++;
     this.countWait(target, producer);
   }
@@ -243,17 +248,17 @@ export class Mailbox {
   // it on the lane; otherwise (or when its writer declines) as the pieces it builds. A writer that throws leaves
   // nothing reserved. Answers only: it never waits for room in the backlog.
   sendInPlace(target: number, variant: number, kind: number, correlation: number, message: InPlace, group = 0n): void {
-    const queued = this.queues[target * LANES + this.core.frameLane(variant, kind)].length > 0;
-    if (!queued && message.maxBytes <= this.fragment && this.core.sendFits(target, variant, kind, message.maxBytes)) {
-      const at = this.core.sendBegin(target, variant, kind, correlation, message.maxBytes);
-      const length = at === 0 ? null : writeInPlace(message, at, message.maxBytes, () => this.core.sendAbort());
+    const queued = this.queues[target * LANES + this.rings.lane(variant, kind)].length > 0;
+    if (!queued && message.maxBytes <= this.fragment && this.rings.fits(target, variant, kind, message.maxBytes)) {
+      const at = this.rings.begin(target, variant, kind, correlation, message.maxBytes);
+      const length = at === 0 ? null : writeInPlace(message, at, message.maxBytes, () => this.rings.abort());
       if (length !== null) {
         const frame = at - FRAME_HEADER;
         this.view.setUint16(frame + F.flags, 0, true);
         this.view.setBigUint64(frame + F.group, group, true);
         this.view.setBigUint64(frame + F.aux, BigInt(length), true);
-        this.core.sendCommitLength(length);
-        this.core.shardFlush();
+        this.rings.commit(length);
+        this.rings.flush();
         return;
       }
     }
@@ -270,7 +275,7 @@ export class Mailbox {
       // later pump would run to let them in). What waits stays waiting only behind a queued message.
       do this.drain(target); while (this.admit(target));
     }
-    this.core.shardFlush();
+    this.rings.flush();
   }
 
   private outbound(target: number, variant: number, kind: number, correlation: number, payload: Payload, group: bigint): Outbound {
@@ -281,7 +286,7 @@ export class Mailbox {
   }
 
   private enqueue(target: number, message: Outbound): void {
-    this.queues[target * LANES + this.core.frameLane(message.variant, message.kind)].push(message);
+    this.queues[target * LANES + this.rings.lane(message.variant, message.kind)].push(message);
     this.pendingCount++;
     this.account(target, message.total, 1);
     this.pump();
@@ -357,8 +362,8 @@ export class Mailbox {
 
   private sendFragment(target: number, m: Outbound): boolean {
     const length = Math.min(this.fragment, m.total - m.sent);
-    if (!this.core.sendFits(target, m.variant, m.kind, length)) return false;
-    const at = this.core.sendBegin(target, m.variant, m.kind, m.correlation, length);
+    if (!this.rings.fits(target, m.variant, m.kind, length)) return false;
+    const at = this.rings.begin(target, m.variant, m.kind, m.correlation, length);
     if (at === 0) return false;
     const frame = at - FRAME_HEADER;
     const more = m.sent + length < m.total;
@@ -366,7 +371,7 @@ export class Mailbox {
     this.view.setBigUint64(frame + F.group, m.group, true);
     this.view.setBigUint64(frame + F.aux, BigInt(m.total), true);
     copyPiecesInto(this.u8, at, m.pieces, m.sent, length);
-    this.core.sendCommit();
+    this.rings.commit();
     if (m.latest !== null) {
       this.backlogs[target].latest.delete(m.latest); // its bytes are going: no longer replaceable
       m.latest = null;
@@ -387,7 +392,7 @@ export class Mailbox {
     const length = v.getUint32(frame + F.payloadLen, true);
     const total = Number(v.getBigUint64(frame + F.aux, true));
     const at = frame + FRAME_HEADER;
-    const key = source * LANES + this.core.frameLane(variant, kind);
+    const key = source * LANES + this.rings.lane(variant, kind);
     let partial = this.partials.get(key);
     if (!partial) {
       if (total < length) throw new Error(`mailbox: frame from shard ${source} claims ${total} B in total but carries ${length}`);

@@ -108,7 +108,7 @@ export class PartitionOwner {
     health.clearSubject(name);
     let home: PartitionHome | null = null;
     try {
-      if (claimDirectory(this.sc.core, this.options.dataDir, idsOf(ref), ref.createdOp, this.ctx.state.appliedOp) === 'replaced') {
+      if (claimDirectory(this.sc, this.options.dataDir, idsOf(ref), ref.createdOp, this.ctx.state.appliedOp) === 'replaced') {
         log.warn(`partition ${name}: removed files left by an earlier partition with the same ids (its deletion was committed)`);
       }
       home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
@@ -197,7 +197,7 @@ export class PartitionOwner {
   private removeDeleted(ids: { streamId: number; topicId: number; partitionId: number }, wanted: number): void {
     const name = nameOf(ids);
     try {
-      if (removeIfDeleted(this.sc.core, this.options.dataDir, ids, wanted, this.ctx.state.appliedOp)) log.info(`removed the files of deleted partition ${name}`);
+      if (removeIfDeleted(this.sc, this.options.dataDir, ids, wanted, this.ctx.state.appliedOp)) log.info(`removed the files of deleted partition ${name}`);
     } catch (error) {
       log.error(`partition ${name}: ${(error as Error).message}`);
     }

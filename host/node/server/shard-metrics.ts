@@ -1,7 +1,7 @@
 // The shard's counters in its metrics block of shared memory (METRIC, host/shared/layout.ts): written by this
 // shard only, read by the main thread's exporter at scrape time.
 import type { CoreExports } from '../../shared/core.js';
-import { METRIC } from '../../shared/layout.js';
+import { METRIC, MeshView } from '../../shared/layout.js';
 
 export class ShardMetrics {
   private readonly u64: BigUint64Array;
@@ -9,7 +9,8 @@ export class ShardMetrics {
 
   constructor(core: CoreExports, memory: WebAssembly.Memory, shard: number) {
     this.u64 = new BigUint64Array(memory.buffer);
-    this.base = Object.values(METRIC).map((which) => core.metricsAddress(shard, which) >> 3);
+    const mesh = new MeshView(memory, core);
+    this.base = Object.values(METRIC).map((which) => mesh.metricIndex(shard, which));
   }
 
   add(which: number, n: number | bigint = 1): void {

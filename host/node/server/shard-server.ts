@@ -5,7 +5,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { type CoreExports } from '../../shared/core.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
-import { CONTROL, CTL } from '../../shared/layout.js';
+import { CONTROL, CTL, MeshView } from '../../shared/layout.js';
+import { CoreVsrReplicaFrame } from '../../shared/core-abi.generated.js';
+import { Router } from '../../shared/router.js';
 import { Reader } from '../../shared/wire/buffer.js';
 import { logger } from '../../shared/log.js';
 import { StorageCore } from '../io/storage-core.js';
@@ -101,6 +103,7 @@ export class ShardServer implements ShardContext {
   private lastRetention = 0;
   private readonly u64: BigUint64Array;
   private readonly metadataAppliedIndex: number;
+  private readonly router: Router;
   private replaying = false; // shard 0 replays its metadata log at boot
   private readonly log;
 
@@ -110,11 +113,14 @@ export class ShardServer implements ShardContext {
     this.settings = options.settings;
     this.health = new StorageHealth(this.shard, options.report ?? null);
     this.log = logger(`shard-${this.shard}`);
-    this.storage = StorageCore.attach(core, memory, core.shardStorageAddress(this.shard), core.shardStorageSize());
+    const mesh = new MeshView(memory, core);
+    this.router = new Router(core, this.shards);
+    const region = mesh.storageRegion(this.shard);
+    this.storage = StorageCore.attach(core, memory, region.base, region.size);
     const i32 = new Int32Array(memory.buffer);
     this.u64 = new BigUint64Array(memory.buffer);
-    this.metadataAppliedIndex = core.controlAddress(CONTROL.metadataApplied) >> 3;
-    const doorbell = (core.shardCtlAddress(this.shard) >> 2) + CTL.doorbell;
+    this.metadataAppliedIndex = mesh.controlIndex64(CONTROL.metadataApplied);
+    const doorbell = mesh.ctlIndex(this.shard, CTL.doorbell);
     this.mailbox = new Mailbox(core, memory, this.shard, this.shards, {
       wake: () => {
         Atomics.add(i32, doorbell, 1);
@@ -134,7 +140,7 @@ export class ShardServer implements ShardContext {
     this.replicas = options.cluster ? new ReplicaPlane({
       core, memory, shard: this.shard, shards: this.shards, cluster: options.cluster,
       counters: new ReplicaCounters(options.cluster.roster.entries.length, options.replicaCounters),
-      checkRegion: () => this.storage.alloc(core.REPLICA_FRAME_MAX.value),
+      checkRegion: () => this.storage.alloc(CoreVsrReplicaFrame.REPLICA_FRAME_MAX),
     }) : null;
     this.registerHandlers();
   }
@@ -268,7 +274,7 @@ export class ShardServer implements ShardContext {
   }
 
   ownerOf(streamId: number, topicId: number, partitionId: number): number {
-    return this.core.routePartition(streamId, topicId, partitionId, this.shards);
+    return this.router.partition(streamId, topicId, partitionId);
   }
 
   // --- clients --------------------------------------------------------------------------------------------

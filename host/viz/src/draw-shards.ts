@@ -3,10 +3,9 @@
 // with), and frames crossing the inter-shard rings. The simulator runs the metadata group only, so the traffic
 // here is illustrative: each op the cluster commits for client c, request n is sent as a frame from the shard
 // that accepted c's connection (c mod shards) to the owner of partition (c + n) mod partitions.
+import { Router, type RouterExports } from '../../shared/router.js';
 import { instantiateVsr } from '../../shared/vsr-abi.js';
 import type { VizRun } from './viz-run.js';
-
-interface Router { routePartition(stream: number, topic: number, partition: number, shards: number): number }
 
 export const STREAM = 1;
 export const TOPIC = 1;
@@ -18,8 +17,9 @@ export class ShardMap {
 
   constructor(module: WebAssembly.Module, readonly shards: number) {
     const memory = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
-    const router = instantiateVsr(module, memory) as unknown as Router;
-    this.owners = Array.from({ length: PARTITIONS }, (_, p) => router.routePartition(STREAM, TOPIC, p, shards));
+    // A bare instance (no bindings): the router's exports take and return plain i32s, as the bindings' do.
+    const router = new Router(instantiateVsr(module, memory) as unknown as RouterExports, shards);
+    this.owners = Array.from({ length: PARTITIONS }, (_, p) => router.partition(STREAM, TOPIC, p));
     const bad = this.owners.find((s) => s < 0 || s >= shards);
     if (bad !== undefined) throw new Error(`routePartition returned ${bad} for ${shards} shards`);
   }
