@@ -87,7 +87,7 @@ export class PartitionHome {
     if (!inPlace && batch.length > sc.stagingLen) throw new RangeError(`a ${batch.length}-byte batch does not fit the ${sc.stagingLen}-byte staging area to be verified`);
     const at = inPlace ? batch.byteOffset - sc.u8.byteOffset : sc.staging;
     if (!inPlace) copyInto(sc.u8, at, batch);
-    return sc.core.batchVerify(at, batch.length, sc.scratch, sc.scratchLen, true);
+    return sc.batchVerify(at, batch.length, true);
   }
 
   // Batches whose layout decodeSendMessages accepted: their checksums are verified here, on the copy about to be

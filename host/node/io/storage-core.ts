@@ -116,6 +116,12 @@ export class StorageCore {
     return { verdict, errorAt: verdict === CoreJournalBatch.BATCH_OK ? 0 : this.core.batchErrorAt() };
   }
 
+  // Verifies the batch at `at` (layout, and with `full` every message checksum and the batch checksum): the core's
+  // verdict, BATCH_OK or why not.
+  batchVerify(at: number, length: number, full: boolean): number {
+    return this.core.batchVerify(at, length, this.scratch, this.scratchLen, full);
+  }
+
   // Seals the batch at `at` as a client would send it (message and batch checksums): the core's verdict.
   batchSeal(at: number, length: number): number {
     return this.core.batchSeal(at, length, this.scratch, this.scratchLen);
