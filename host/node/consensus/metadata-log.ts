@@ -10,7 +10,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { ShardlogError } from '../../shared/errors.js';
-import { Command, H, HEADER_SIZE, Operation, ReplyStatus, type VsrExports } from '../../shared/vsr-abi.js';
+import { Command, H, HEADER_SIZE, Operation, ReplyStatus, Status, type VsrExports } from '../../shared/vsr-abi.js';
 import type { JournalWrite, PersistState } from '../../shared/replica-driver.js';
 import { PrepareJournal, sealPrepare } from '../io/prepare-journal.js';
 import type { StorageCore } from '../io/storage-core.js';
@@ -141,6 +141,8 @@ export class MetadataLog {
   // The core's answer (view mod N, normal status); a lone replica is always its group's primary.
   get isPrimary(): boolean { return this.group.isPrimary; }
   get replicaCount(): number { return this.peers?.replicaCount ?? 1; }
+  // The primary of a view in normal status: the replica whose core prepares requests.
+  get leading(): boolean { return this.group.isPrimary && this.group.status === Status.Normal; }
 
   // A frame from a peer (the replica plane's registry): the VSR message, and a prepare's attachment after it (the
   // real body, kept by the prepare's checksum until the op commits; its binding to the op is checked at commit).
@@ -252,7 +254,8 @@ export class MetadataLog {
       if (this.failed) { reject(this.failed); return; }
       // A backup's core drops requests (only the primary prepares): refused here, by name, so the caller can
       // answer its client (who retries, or moves to the primary).
-      if (this.peers && !this.group.isPrimary) { reject(notPrimary(this.group.view, this.peers.replicaCount)); return; }
+      // So does a primary in a view change (the core drops requests until its view is normal).
+      if (this.peers && !this.leading) { reject(notPrimary(this.group.view, this.peers.replicaCount)); return; }
       const id = `${key}:${request}`;
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve: (reply, applied) => resolve({ reply, applied }), reject });
@@ -359,7 +362,10 @@ export class MetadataLog {
     if (ready.length === 0) return;
     if (this.journal.remaining < ready.length) this.checkpoint();
     this.journal.append(ready.map((r) => r.entry));
-    for (const r of ready) r.done(r.write.op, r.write.checksum);
+    for (const r of ready) {
+      if (r.write.op <= this.group.commitNumber) this.attached.delete(r.write.checksum); // committed before it was written
+      r.done(r.write.op, r.write.checksum);
+    }
   }
 
   private walEntry(prepare: Uint8Array, p: PrepareView, body: Uint8Array): Uint8Array {
@@ -416,7 +422,9 @@ export class MetadataLog {
     this.lastCommitChecksum = p.checksum;
     const body = this.bodies.get(op) ?? (this.peers ? this.bodyFor(p) : null) ?? new Uint8Array(0);
     this.bodies.delete(op);
-    this.attached.delete(p.checksum);
+    // A backup may commit an op (the primary's commit number) before its own journal write of it ran (a flush
+    // comes a turn later): the body is dropped once both happened.
+    if (!this.peers || (this.journal.lastOp ?? this.journal.snapshotOp) >= op) this.attached.delete(p.checksum);
     if (p.client === INTERNAL_CLIENT_KEY) {
       if (p.operation === Operation.Register) { this.internalSession = BigInt(op); this.internalRequest = 0n; }
       else if (this.internalSession !== null && p.request > this.internalRequest) this.internalRequest = p.request;
