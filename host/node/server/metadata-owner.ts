@@ -31,8 +31,8 @@ export interface MetadataOwnerOptions {
 }
 
 // The metadata group's tick in a cluster: its timeouts count these (NORMAL_HEARTBEAT_TICKS = 60: a backup that
-// heard nothing from the primary for 0.6 s starts a view change; the commit heartbeat goes out every 0.1 s).
-export const METADATA_TICK_MS = 10;
+// heard nothing from the primary for 0.3 s starts a view change; the commit heartbeat goes out every 50 ms).
+export const METADATA_TICK_MS = 5;
 
 // Sessions a backup opens for reads (Register is a replicated op only the primary can commit): above every
 // session the group hands out (the op of a Register), so a replicated op under one is refused by the primary's
