@@ -90,3 +90,40 @@ test('ops proposed at the primary are journaled by the backups, applied by every
     for (const n of nodes) n.log?.close();
   }
 });
+
+test('a backup that commits ops before its own journal write of them ran still journals each with its body', async () => {
+  const nodes: Node[] = [];
+  for (let i = 0; i < N; i++) nodes.push({ log: null, state: new ToyState(), dir: tempDir(`shardlog-mdlag${i}-`), shard: await shardCore() });
+  // Replica 2's messages wait and arrive in bursts, each one delivered in one synchronous loop: a prepare and the
+  // commit that covers it reach it before the flush the prepare scheduled (a turn later) could journal it.
+  const late: [Uint8Array, Uint8Array][] = [];
+  const send = (replica: number, message: Uint8Array, attachment: Uint8Array): boolean => {
+    const m = Uint8Array.from(message);
+    const a = Uint8Array.from(attachment);
+    if (replica === 2) late.push([m, a]);
+    else setImmediate(() => nodes[replica].log?.onMessage(m, a));
+    return true;
+  };
+  const burst = setInterval(() => { for (const [m, a] of late.splice(0)) nodes[2].log?.onMessage(m, a); }, 15);
+  const ticker = setInterval(() => { for (const n of nodes) n.log?.tick(); }, 2);
+  try {
+    for (let i = 0; i < N; i++) {
+      nodes[i].log = await MetadataLog.open(nodes[i].dir, nodes[i].shard.core, nodes[i].shard.memory, nodes[i].shard.sc, nodes[i].state, {
+        ...OPTIONS, peers: { replica: i, replicaCount: N, send },
+      });
+    }
+    const log = nodes[0].log!;
+    const { session } = await log.register(CLIENT);
+    for (let k = 1; k <= 6; k++) {
+      assert.equal((await log.propose({ client: CLIENT, session, request: BigInt(k), operation: 130, body: requestBody(k), userId: 1 })).status, 0);
+    }
+    const last = log.commitNumber;
+    await until(() => nodes[2].log!.commitNumber === last, 'the lagging backup to commit');
+    await until(() => nodes[2].log!.journaledOp === last, 'the lagging backup to journal every op');
+    assert.deepEqual(nodes[2].state.applied, nodes[0].state.applied);
+  } finally {
+    clearInterval(burst);
+    clearInterval(ticker);
+    for (const n of nodes) n.log?.close();
+  }
+});

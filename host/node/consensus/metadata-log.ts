@@ -141,6 +141,8 @@ export class MetadataLog {
   // The core's answer (view mod N, normal status); a lone replica is always its group's primary.
   get isPrimary(): boolean { return this.group.isPrimary; }
   get replicaCount(): number { return this.peers?.replicaCount ?? 1; }
+  // The last op in this replica's journal (its durable log), 0 when empty.
+  get journaledOp(): number { return this.journal.lastOp ?? this.journal.snapshotOp; }
   // The primary of a view in normal status: the replica whose core prepares requests.
   get leading(): boolean { return this.group.isPrimary && this.group.status === Status.Normal; }
 
