@@ -136,7 +136,7 @@ export function replicaOwner(replica: u32): i32 {
 export { REPLICAS_MAX } from "./vsr/constants";
 export {
   FRAME_CHECKSUM, FRAME_CLUSTER, FRAME_COMMAND, FRAME_GROUP, FRAME_OK, FRAME_REPLICA, FRAME_SIZE, LINK_NONE, LINK_PING, LINK_PONG,
-  REPLICA_FRAME_MAX, consensusGroupOf, replicaFrameBody, replicaFrameHeader, replicaFrameLinkLocal, replicaPingWrite, routeConsensusFrame,
+  REPLICA_ATTACHMENT_MAX, REPLICA_FRAME_MAX, consensusGroupOf, replicaFrameAttach, replicaFrameBody, replicaFrameHeader, replicaFrameLinkLocal, replicaPingWrite, routeConsensusFrame,
 } from "./vsr/replica_frame";
 
 // Storage (issue 5): checksums, journal, superblock, segments.
@@ -171,5 +171,5 @@ export {
   vsrCreate, vsrRelease, vsrInboxPtr, vsrRecoverFrom, vsrOnMessage, vsrOnTick, vsrOnJournalWriteDone, vsrOnJournalRead, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
   vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrRecoveryLostFrom, vsrRecoveryLostTo, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
   vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
-  vsrSealMessage, vsrVerifyMessage, vsrChecksum,
+  vsrSealMessage, vsrSealPrepare, vsrVerifyMessage, vsrChecksum,
 } from "./vsr/api";

@@ -6,7 +6,7 @@ import { Replica, setQuorumOverride } from "./replica";
 import { onJournalRead } from "./repair";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
 import { checksum, checksumInit } from "./checksum";
-import { seal, verify } from "./header";
+import { seal, sealPrepareFrame, sealPrepareIdentity, verify } from "./header";
 import { MESSAGE_MAX } from "./constants";
 import { Outbox } from "./outbox";
 
@@ -117,6 +117,8 @@ export function vsrDebugSetQuorumOverride(n: u32): void { setQuorumOverride(n); 
 
 // Clients and tools seal and check messages with the core's own checksum, never a host copy of it.
 export function vsrSealMessage(ptr: usize): void { seal(ptr); }
+// A prepare built by a host (tests of the replica plane): its identity and frame, as a primary seals them.
+export function vsrSealPrepare(ptr: usize): void { sealPrepareIdentity(ptr); sealPrepareFrame(ptr); }
 export function vsrVerifyMessage(ptr: usize, length: u32): bool { return verify(ptr, length); }
 export function vsrChecksum(ptr: usize, length: u32): u64 { return checksum(ptr, length); }
 

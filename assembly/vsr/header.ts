@@ -15,6 +15,11 @@ export const H_REPLICA: usize = 61;
 // Inside reserved_frame (62..128): transport metadata of prepares, outside their identity checksum.
 export const H_REPAIR_COMMITTED: usize = 64; // u8: RepairPrepare says "committed at the sender"
 export const H_REPAIR_NONCE: usize = 72; //     u64
+// A prepare's frame on a replica link may be followed by an attachment (the real body its descriptor binds: a
+// metadata body, a partition batch): its length and checksum, set by the sender's host for that one send
+// (replicaFrameAttach), zero everywhere else (sealPrepareFrame clears them: a stored or journaled prepare has none).
+export const H_ATTACH_SIZE: usize = 80; //      u32
+export const H_ATTACH_CHECKSUM: usize = 88; //  u64
 export const H_FRAME_SEAL: usize = 120; //      u64: prepares' seal of bytes 48..120
 
 // Request (client wire, routed form: group at 248).
@@ -138,7 +143,21 @@ export function sealPrepareIdentity(message: usize): void {
 }
 
 export function sealPrepareFrame(message: usize): void {
+  store<u32>(message + H_ATTACH_SIZE, 0);
+  store<u64>(message + H_ATTACH_CHECKSUM, 0);
   store<u64>(message + H_FRAME_SEAL, frameSeal(message));
+}
+
+// Stamps an attachment of `length` bytes at `attachment` onto a sealed prepare's frame (its length and checksum
+// inside the frame seal, which is recomputed).
+export function sealPrepareAttachment(message: usize, attachment: usize, length: u32): void {
+  store<u32>(message + H_ATTACH_SIZE, length);
+  store<u64>(message + H_ATTACH_CHECKSUM, length == 0 ? 0 : checksum(attachment, length));
+  store<u64>(message + H_FRAME_SEAL, frameSeal(message));
+}
+
+export function attachmentValid(message: usize, attachment: usize, length: u32): bool {
+  return load<u32>(message + H_ATTACH_SIZE) == length && (length == 0 || load<u64>(message + H_ATTACH_CHECKSUM) == checksum(attachment, length));
 }
 
 // The frame fields (the accepted view above all) are as sealed: a journal entry's view can be trusted.

@@ -7,8 +7,8 @@ import {
   CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, SLOT_SIZE,
 } from "./constants";
 import {
-  C_GROUP, D_GROUP, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, R_GROUP, S_GROUP, V_GROUP, Y_GROUP, command, messageSize,
-  seal, verify,
+  C_GROUP, D_GROUP, H_ATTACH_SIZE, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, R_GROUP, S_GROUP, V_GROUP,
+  Y_GROUP, attachmentValid, command, isPrepareLike, messageSize, seal, sealPrepareAttachment, verify,
 } from "./header";
 import {
   INVALID_NAMESPACE, METADATA_GROUP, PACKED_NAMESPACE_MAX, STREAM_SHIFT, TOPIC_SHIFT, routeConsensusControl, routeMetadata,
@@ -17,16 +17,20 @@ import {
 
 // Verdicts of replicaFrameHeader (negative) and replicaFrameBody; names in host/node/cluster/replica-counters.ts.
 export const FRAME_OK: i32 = 0;
-export const FRAME_SIZE: i32 = -1; //     size below a header or above REPLICA_FRAME_MAX
+export const FRAME_SIZE: i32 = -1; //     size below a header or above MESSAGE_MAX, an attachment above REPLICA_ATTACHMENT_MAX or on a message other than a prepare
 export const FRAME_CLUSTER: i32 = -2; //  another cluster's message
 export const FRAME_REPLICA: i32 = -3; //  the header names another sender than the authenticated peer
 export const FRAME_COMMAND: i32 = -4; //  not a command replicas exchange
 export const FRAME_GROUP: i32 = -5; //    a group no shard can hold (neither a packed namespace nor METADATA_GROUP)
 export const FRAME_CHECKSUM: i32 = -6; // header or body checksum (or a prepare's frame seal) does not verify
 
-// The largest message replicas exchange today: a DoViewChange / StartView with its suffix of headers. (Prepares
-// carry at most BODY_MAX; partition batches travel with data replication, which raises this.)
-export const REPLICA_FRAME_MAX: u32 = MESSAGE_MAX > SLOT_SIZE ? MESSAGE_MAX : SLOT_SIZE;
+// The largest attachment a prepare's frame may carry: the real body its descriptor binds (a metadata body is at
+// most 1 MiB; a partition batch travels the same way).
+export const REPLICA_ATTACHMENT_MAX: u32 = 1 << 20;
+
+// The largest frame replicas exchange: a prepare (at most a slot) with the largest attachment, or a DoViewChange /
+// StartView with its suffix of headers.
+export const REPLICA_FRAME_MAX: u32 = MESSAGE_MAX > SLOT_SIZE + REPLICA_ATTACHMENT_MAX ? MESSAGE_MAX : SLOT_SIZE + REPLICA_ATTACHMENT_MAX;
 
 // The consensus group a message belongs to (its offset differs per command), or INVALID_NAMESPACE for a command
 // without one.
@@ -88,20 +92,41 @@ export function routeConsensusFrame(header: usize, shards: u32): i32 {
   return routeConsensusControl(group, shards);
 }
 
-// The 256-byte header of a frame from `peer` (authenticated by the handshake): the message size to read (≥ 256) if
-// the header may be followed, else a FRAME_* verdict. Cluster ids are 64-bit in the low half of the u128 field.
+// The 256-byte header of a frame from `peer` (authenticated by the handshake): the frame's size to read (≥ 256: the
+// message, and a prepare's attachment after it) if the header may be followed, else a FRAME_* verdict. Cluster ids
+// are 64-bit in the low half of the u128 field.
 export function replicaFrameHeader(header: usize, cluster: u64, peer: u32): i32 {
   const size = messageSize(header);
-  if (size < HEADER_SIZE || size > REPLICA_FRAME_MAX) return FRAME_SIZE;
+  if (size < HEADER_SIZE || size > MESSAGE_MAX) return FRAME_SIZE;
+  const attachment = load<u32>(header + H_ATTACH_SIZE);
+  if (attachment > 0 && (!isPrepareLike(header) || size > SLOT_SIZE || attachment > REPLICA_ATTACHMENT_MAX)) return FRAME_SIZE;
   if (load<u64>(header + H_CLUSTER) != cluster || load<u64>(header + H_CLUSTER + 8) != 0) return FRAME_CLUSTER;
   if (<u32>load<u8>(header + H_REPLICA) != peer) return FRAME_REPLICA;
   if (replicaFrameLinkLocal(header) != LINK_NONE) return size == HEADER_SIZE ? <i32>size : FRAME_SIZE;
   if (!isReplicaCommand(command(header))) return FRAME_COMMAND;
   if (routeConsensusFrame(header, 1) < 0) return FRAME_GROUP;
-  return <i32>size;
+  return <i32>(size + attachment);
 }
 
-// The whole message, after replicaFrameHeader let its header through: FRAME_OK or FRAME_CHECKSUM.
-export function replicaFrameBody(message: usize, length: u32): i32 {
-  return verify(message, length) ? FRAME_OK : FRAME_CHECKSUM;
+// The whole frame (`length` bytes: the message, then a prepare's attachment), after replicaFrameHeader let its
+// header through: FRAME_OK or FRAME_CHECKSUM. An attachment's length and checksum are inside the prepare's frame
+// seal, so neither can be altered without the seal failing.
+export function replicaFrameBody(frame: usize, length: u32): i32 {
+  const size = messageSize(frame);
+  if (length < HEADER_SIZE || size > length) return FRAME_CHECKSUM;
+  const attachment = isPrepareLike(frame) ? length - size : 0;
+  if (!verify(frame, length - attachment)) return FRAME_CHECKSUM;
+  if (isPrepareLike(frame) && !attachmentValid(frame, frame + size, attachment)) return FRAME_CHECKSUM;
+  return FRAME_OK;
+}
+
+// The sender's side: `message` is a sealed prepare with `length` bytes of attachment right after it (at message +
+// its size); stamps the attachment's length and checksum into the prepare's frame. The frame is then size + length
+// bytes long. Returns false (nothing stamped) for anything but a prepare of at most a slot, or an attachment above
+// REPLICA_ATTACHMENT_MAX.
+export function replicaFrameAttach(message: usize, length: u32): bool {
+  const size = messageSize(message);
+  if (!isPrepareLike(message) || size < HEADER_SIZE || size > SLOT_SIZE || length > REPLICA_ATTACHMENT_MAX) return false;
+  sealPrepareAttachment(message, message + size, length);
+  return true;
 }

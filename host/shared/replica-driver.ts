@@ -145,7 +145,8 @@ export class ReplicaDriver {
   get commitMax(): number { return this.core.vsrCommitMax(this.handle); }
   get view(): number { return this.core.vsrView(this.handle) >>> 0; }
   get status(): number { return this.core.vsrStatus(this.handle) >>> 0; }
-  get isPrimary(): boolean { return this.core.vsrIsPrimary(this.handle) !== 0; }
+  // The lifted core export returns a boolean, the raw one (the simulator's) a number: both read the same.
+  get isPrimary(): boolean { return Number(this.core.vsrIsPrimary(this.handle)) !== 0; }
   get viewChanges(): number { return this.core.vsrViewChanges(this.handle); }
   get unflushed(): number { return this.pending.length; }
   get writing(): number { return this.writesInFlight; }

@@ -1,13 +1,13 @@
 import {
-  FRAME_CHECKSUM, FRAME_CLUSTER, FRAME_COMMAND, FRAME_GROUP, FRAME_OK, FRAME_REPLICA, FRAME_SIZE, REPLICA_FRAME_MAX,
-  consensusGroupOf, replicaFrameBody, replicaFrameHeader, replicaFrameLinkLocal, replicaPingWrite, LINK_NONE, LINK_PING, LINK_PONG, routeConsensusFrame,
+  FRAME_CHECKSUM, FRAME_CLUSTER, FRAME_COMMAND, FRAME_GROUP, FRAME_OK, FRAME_REPLICA, FRAME_SIZE, REPLICA_ATTACHMENT_MAX, REPLICA_FRAME_MAX,
+  consensusGroupOf, replicaFrameAttach, replicaFrameBody, replicaFrameHeader, replicaFrameLinkLocal, replicaPingWrite, LINK_NONE, LINK_PING, LINK_PONG, routeConsensusFrame,
 } from "../../assembly/vsr/replica_frame";
 import {
   CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PING, CMD_PONG, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPLY, CMD_REQUEST_PREPARES, CMD_START_VIEW,
-  CMD_START_VIEW_CHANGE, HEADER_SIZE,
+  CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX,
 } from "../../assembly/vsr/constants";
 import {
-  C_GROUP, D_GROUP, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, S_GROUP, V_GROUP, Y_GROUP, seal,
+  C_GROUP, D_GROUP, H_ATTACH_SIZE, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, S_GROUP, V_GROUP, Y_GROUP, seal,
   sealPrepareFrame, sealPrepareIdentity,
 } from "../../assembly/vsr/header";
 import { INVALID_NAMESPACE, METADATA_GROUP, namespacePack, routeConsensusControl, routePartition } from "../../assembly/router";
@@ -155,5 +155,62 @@ describe("ping and pong (link liveness)", () => {
     replicaPingWrite(m, CLUSTER, 1, false);
     store<u8>(m + 200, 1);
     expect(replicaFrameBody(m, HEADER_SIZE)).toBe(FRAME_CHECKSUM);
+  });
+});
+
+const ATTACH: u32 = 1000;
+
+// A sealed prepare with ATTACH bytes of attachment after it, stamped by replicaFrameAttach.
+function attached(): usize {
+  const p = message(CMD_PREPARE, P_GROUP, METADATA_GROUP);
+  for (let i: u32 = 0; i < ATTACH; i++) store<u8>(p + HEADER_SIZE + BODY + i, <u8>(i * 7));
+  expect(replicaFrameAttach(p, ATTACH)).toBe(true);
+  return p;
+}
+
+describe("a prepare's attachment (the real body its descriptor binds)", () => {
+
+  it("travels after the prepare: the header asks for both, the body check covers both", () => {
+    const p = attached();
+    expect(replicaFrameHeader(p, CLUSTER, 1)).toBe(<i32>(HEADER_SIZE + BODY + ATTACH));
+    expect(replicaFrameBody(p, HEADER_SIZE + BODY + ATTACH)).toBe(FRAME_OK);
+  });
+
+  it("is refused when one byte of it changes, or when the frame is cut or longer than stamped", () => {
+    const p = attached();
+    store<u8>(p + HEADER_SIZE + BODY + 500, load<u8>(p + HEADER_SIZE + BODY + 500) ^ 1);
+    expect(replicaFrameBody(p, HEADER_SIZE + BODY + ATTACH)).toBe(FRAME_CHECKSUM);
+    const q = attached();
+    expect(replicaFrameBody(q, HEADER_SIZE + BODY + ATTACH - 1)).toBe(FRAME_CHECKSUM);
+    expect(replicaFrameBody(q, HEADER_SIZE + BODY + ATTACH + 1)).toBe(FRAME_CHECKSUM);
+    expect(replicaFrameBody(q, HEADER_SIZE + BODY)).toBe(FRAME_CHECKSUM);
+  });
+
+  it("has its length and checksum under the frame seal: rewriting the length alone is refused", () => {
+    const p = attached();
+    store<u32>(p + H_ATTACH_SIZE, ATTACH - 10);
+    expect(replicaFrameBody(p, HEADER_SIZE + BODY + ATTACH - 10)).toBe(FRAME_CHECKSUM);
+  });
+
+  it("is only a prepare's, and at most REPLICA_ATTACHMENT_MAX", () => {
+    const p = message(CMD_PREPARE, P_GROUP, METADATA_GROUP);
+    expect(replicaFrameAttach(p, REPLICA_ATTACHMENT_MAX + 1)).toBe(false);
+    store<u32>(p + H_ATTACH_SIZE, REPLICA_ATTACHMENT_MAX + 1);
+    expect(replicaFrameHeader(p, CLUSTER, 1)).toBe(FRAME_SIZE);
+    const c = message(CMD_COMMIT, C_GROUP, METADATA_GROUP); // the same buffer, now a commit
+    expect(replicaFrameAttach(c, 10)).toBe(false);
+    // A commit whose attachment field is set (sealed with it) is refused: only a prepare carries one.
+    store<u32>(c + H_ATTACH_SIZE, 10);
+    seal(c);
+    expect(replicaFrameHeader(c, CLUSTER, 1)).toBe(FRAME_SIZE);
+    expect(REPLICA_FRAME_MAX).toBeGreaterThanOrEqual(MESSAGE_MAX);
+  });
+
+  it("is cleared when the prepare's frame is sealed again (a re-send or a journal write carries none)", () => {
+    const p = attached();
+    sealPrepareFrame(p);
+    expect(load<u32>(p + H_ATTACH_SIZE)).toBe(0);
+    expect(replicaFrameHeader(p, CLUSTER, 1)).toBe(<i32>(HEADER_SIZE + BODY));
+    expect(replicaFrameBody(p, HEADER_SIZE + BODY)).toBe(FRAME_OK);
   });
 });

@@ -13,16 +13,52 @@ export type FrameRefusal = (typeof FRAME_REFUSALS)[number];
 
 const PEER = { state: 0, ups: 1, downs: 2, attempts: 3, framesIn: 4, framesOut: 5 } as const;
 const PEER_WORDS = 8;
+// The metadata group as shard 0 last published it (every tick): set = 0 until the first time.
+const GROUP = { set: 0, view: 1, op: 2, commit: 3, primary: 4, status: 5, viewChanges: 6 } as const;
+const GROUP_WORDS = 8;
+
+export interface GroupSummary {
+  view: number;
+  op: number;
+  commit: number;
+  primary: boolean;
+  status: number; // the core's replica status (Status: normal, view change, recovering)
+  viewChanges: number;
+}
 
 export class ReplicaCounters {
   private readonly words: BigInt64Array;
   private readonly refusalsAt: number;
   private readonly framesAt: number;
+  private readonly groupAt: number;
 
-  constructor(readonly peers: number, readonly buffer: SharedArrayBuffer = new SharedArrayBuffer((peers * PEER_WORDS + REFUSAL_NAMES.length + FRAME_REFUSALS.length) * 8)) {
+  constructor(readonly peers: number, readonly buffer: SharedArrayBuffer = new SharedArrayBuffer((peers * PEER_WORDS + REFUSAL_NAMES.length + FRAME_REFUSALS.length + GROUP_WORDS) * 8)) {
     this.words = new BigInt64Array(buffer);
     this.refusalsAt = peers * PEER_WORDS;
     this.framesAt = this.refusalsAt + REFUSAL_NAMES.length;
+    this.groupAt = this.framesAt + FRAME_REFUSALS.length;
+  }
+
+  // Shard 0, every tick of the metadata group. Word by word: a reader may see a mix of two ticks, never a torn word.
+  publishGroup(g: GroupSummary): void {
+    const at = this.groupAt;
+    Atomics.store(this.words, at + GROUP.view, BigInt(g.view));
+    Atomics.store(this.words, at + GROUP.op, BigInt(g.op));
+    Atomics.store(this.words, at + GROUP.commit, BigInt(g.commit));
+    Atomics.store(this.words, at + GROUP.primary, g.primary ? 1n : 0n);
+    Atomics.store(this.words, at + GROUP.status, BigInt(g.status));
+    Atomics.store(this.words, at + GROUP.viewChanges, BigInt(g.viewChanges));
+    Atomics.store(this.words, at + GROUP.set, 1n);
+  }
+
+  // The metadata group's last published state, or null before its first tick.
+  group(): GroupSummary | null {
+    const at = this.groupAt;
+    if (this.read(at + GROUP.set) === 0) return null;
+    return {
+      view: this.read(at + GROUP.view), op: this.read(at + GROUP.op), commit: this.read(at + GROUP.commit),
+      primary: this.read(at + GROUP.primary) === 1, status: this.read(at + GROUP.status), viewChanges: this.read(at + GROUP.viewChanges),
+    };
   }
 
   setState(peer: number, state: LinkState): void {

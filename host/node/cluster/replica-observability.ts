@@ -2,6 +2,10 @@
 // counters its shard writes), its owner shard (from the core's ReplicaOwnerTable: the table itself, not a copy), and
 // the refusals at the replica port.
 import client from 'prom-client';
+import { Status } from '../../shared/vsr-abi.js';
+
+// The core's replica status, by value (Status's keys, snake case).
+const STATUS_NAMES: Record<number, string> = { [Status.Normal]: 'normal', [Status.ViewChange]: 'view_change', [Status.Recovering]: 'recovering' };
 import type { ReplicaCounters } from './replica-counters.js';
 import { formatHostPort, type ClusterSettings } from './roster.js';
 
@@ -28,7 +32,18 @@ export function replicaHealth(v: ReplicaView) {
     }),
     handshake_refusals: Object.fromEntries(counters.refusals().map((r) => [r.reason, r.count])),
     frames_refused: Object.fromEntries(counters.framesRefused().map((r) => [r.reason, r.count])),
+    groups: groupsHealth(v),
   };
+}
+
+// The consensus groups of this replica, as their shard last published them: today the metadata group.
+function groupsHealth(v: ReplicaView) {
+  const g = v.counters.group();
+  if (!g) return [];
+  return [{
+    group: 'metadata', role: g.primary ? 'primary' : 'backup', status: STATUS_NAMES[g.status] ?? String(g.status),
+    view: g.view, op: g.op, commit: g.commit, view_changes: g.viewChanges,
+  }];
 }
 
 export function registerReplicaMetrics(registry: client.Registry, v: ReplicaView): void {
@@ -55,6 +70,18 @@ export function registerReplicaMetrics(registry: client.Registry, v: ReplicaView
       for (const e of peers) this.inc({ peer: String(e.id) }, value(e.id));
     },
   });
+  const perGroup = (name: string, help: string, value: (g: NonNullable<ReturnType<ReplicaCounters['group']>>) => number) => new client.Gauge({
+    name, help, labelNames: ['group'], registers: [registry],
+    collect() {
+      const g = counters.group();
+      if (g) this.set({ group: 'metadata' }, value(g));
+    },
+  });
+  perGroup('consensus_group_view', 'The view the consensus group is in', (g) => g.view);
+  perGroup('consensus_group_op', 'The highest op in the consensus group\'s log on this replica', (g) => g.op);
+  perGroup('consensus_group_commit', 'The highest op this replica of the consensus group committed', (g) => g.commit);
+  perGroup('consensus_group_primary', '1 while this replica is the consensus group\'s primary', (g) => (g.primary ? 1 : 0));
+  perGroup('consensus_group_view_changes', 'View changes this replica of the consensus group took part in since it started', (g) => g.viewChanges);
   perPeer('replica_link_reconnects_total', 'Times the link to a peer replica came up again after it had been up', (p) => counters.reconnects(p));
   perPeer('replica_link_downs_total', 'Times the link to a peer replica went down', (p) => counters.peer(p).downs);
   perPeer('replica_frames_received_total', 'VSR messages received from a peer replica that passed the core\'s checks', (p) => counters.peer(p).framesIn);

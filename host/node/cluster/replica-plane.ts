@@ -20,7 +20,7 @@ import { CoreVsrReplicaFrame as RF } from '../../shared/core-abi.generated.js';
 import { copyInto } from '../../shared/copy.js';
 import { ConsensusKind, DROP_REASON, DROP_VARIANT, F, FRAME_HEADER, Lifecycle, Variant } from '../../shared/frames.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
-import { HEADER_SIZE } from '../../shared/vsr-abi.js';
+import { H, HEADER_SIZE } from '../../shared/vsr-abi.js';
 import { logger } from '../../shared/log.js';
 import { ConsensusRegistry } from './consensus-registry.js';
 import { REFUSALS, type Identity, type Refusal } from './handshake.js';
@@ -55,6 +55,13 @@ export function dialDelayMs(failures: number, random: () => number = Math.random
   return DIAL_DELAY_MIN_MS + Math.floor(random() * (ceiling - DIAL_DELAY_MIN_MS + 1));
 }
 
+// A delivered frame (ConsensusRegistry's bytes): the VSR message (its size at its header's size field), and what
+// follows it: a prepare's attachment (empty for every other message). Views into the bytes given.
+export function splitFrame(frame: Uint8Array): { message: Uint8Array; attachment: Uint8Array } {
+  const size = new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE).getUint32(H.size, true);
+  return { message: frame.subarray(0, size), attachment: frame.subarray(size) };
+}
+
 export interface ReplicaPlaneOptions {
   core: CoreExports;
   memory: WebAssembly.Memory;
@@ -62,8 +69,8 @@ export interface ReplicaPlaneOptions {
   shards: number;
   cluster: ClusterSettings;
   counters: ReplicaCounters;
-  // A region of this shard's core memory of REPLICA_FRAME_MAX bytes where a peer's message is checked (allocated
-  // only on shards that hold links).
+  // A region of this shard's core memory of REPLICA_FRAME_MAX bytes where a peer's message is checked, and a
+  // prepare's frame with its attachment is built (allocated on first use: shards that hold links or send prepares).
   checkRegion: () => number;
 }
 
@@ -174,6 +181,20 @@ export class ReplicaPlane implements LinkHost {
     this.core.sendCommit();
     this.core.shardFlush();
     return true;
+  }
+
+  // Sends a prepare with its attachment (the real body its descriptor binds: a metadata body, a partition batch)
+  // as one frame: the core stamps the attachment's length and checksum into the prepare's frame seal
+  // (replicaFrameAttach); the receiver's check covers both. Try-send-or-drop like send(); an attachment the core
+  // refuses (above REPLICA_ATTACHMENT_MAX, or on anything but a prepare) is dropped as oversize.
+  sendAttached(replica: number, message: Uint8Array, attachment: Uint8Array): boolean {
+    if (attachment.length === 0) return this.send(replica, message);
+    const at = this.checked();
+    if (message.length + attachment.length > this.core.REPLICA_FRAME_MAX.value) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.oversize);
+    copyInto(this.u8, at, message);
+    copyInto(this.u8, at + message.length, attachment);
+    if (!this.core.replicaFrameAttach(at, attachment.length)) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.oversize);
+    return this.send(replica, this.u8.subarray(at, at + message.length + attachment.length));
   }
 
   // Ring frames of the replica plane: a consensus message for a group on this shard, or a message to send on a link

@@ -28,6 +28,18 @@ export interface GroupIo {
   reply(reply: Uint8Array): void; // the core's 256-byte reply header (decodeReply)
 }
 
+// A group with peers (a cluster's replicas): its bus, its repair reads, and a storage that reports each write durable
+// on its own (a backup may have to hold a prepare until the ops before it are written).
+export interface GroupPeers {
+  replica: number;
+  replicaCount: number;
+  bus: MessageBus;
+  // Starts the writes; calls done(op, checksum) for each once it is durable (now or later, in any order; a write
+  // that never becomes durable is never reported). A header-only write restamps a prepare's accepted view.
+  write(writes: JournalWrite[], done: (op: number, checksum: bigint) => void): void;
+  read(op: number, done: (prepare: Uint8Array | null) => void): void;
+}
+
 export interface GroupReply {
   client: bigint;
   request: bigint;
@@ -66,17 +78,22 @@ export class ConsensusGroup {
 
   // Allocates the replica in `core`'s arena (the caller ran __arena_init on its shard's arena region). `core` is
   // a shard's CoreExports (which includes the VSR exports).
-  static create(core: VsrExports, memory: WebAssembly.Memory, options: GroupOptions, io: GroupIo): ConsensusGroup {
+  static create(core: VsrExports, memory: WebAssembly.Memory, options: GroupOptions, io: GroupIo, peers?: GroupPeers): ConsensusGroup {
     let group: ConsensusGroup | null = null;
-    const storage = {
+    const storage = peers ? {
+      write: (writes: JournalWrite[]) => peers.write(writes, (op, checksum) => group!.driver.onJournalWriteDone(op, checksum)),
+      read: (op: number, done: (prepare: Uint8Array | null) => void) => peers.read(op, done),
+      persist: (state: PersistState) => io.persist(state),
+    } : {
       write: (writes: JournalWrite[]) => group!.write(writes, io),
       read(op: number): void {
         throw new ReplicaDriverError('PeerAction', `single-replica group ${options.group} was asked to read op ${op} for a peer: it has no peers`);
       },
       persist: (state: PersistState) => io.persist(state),
     };
-    const driver = ReplicaDriver.create(core, memory, { ...options, replica: 0, replicaCount: 1, serialWrites: true }, {
-      bus: NO_PEERS(options.group), storage, callbacks: { commit: (op, prepare) => io.commit(op, prepare), reply: (reply) => io.reply(reply) },
+    const replicas = peers ? { replica: peers.replica, replicaCount: peers.replicaCount, serialWrites: false } : { replica: 0, replicaCount: 1, serialWrites: true };
+    const driver = ReplicaDriver.create(core, memory, { ...options, ...replicas }, {
+      bus: peers?.bus ?? NO_PEERS(options.group), storage, callbacks: { commit: (op, prepare) => io.commit(op, prepare), reply: (reply) => io.reply(reply) },
     });
     group = new ConsensusGroup(driver);
     return group;
@@ -87,6 +104,15 @@ export class ConsensusGroup {
   get op(): number { return this.driver.op; }
   get commitNumber(): number { return this.driver.commitMin; }
   get unflushed(): number { return this.driver.unflushed; }
+  get view(): number { return this.driver.view; }
+  get isPrimary(): boolean { return this.driver.isPrimary; }
+  get status(): number { return this.driver.status; }
+  get viewChanges(): number { return this.driver.viewChanges; }
+
+  // A message from a peer (the replica plane's registry): the core checks it and acts.
+  onMessage(message: Uint8Array): void {
+    this.driver.onMessage(message);
+  }
   // True while io callbacks run (the outbox is being walked): submits are deferred, flushes are no-ops.
   get busy(): boolean { return this.driver.busy; }
 

@@ -10,13 +10,14 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { ShardlogError } from '../../shared/errors.js';
-import { HEADER_SIZE, Operation, ReplyStatus, metadataGroupId, type VsrExports } from '../../shared/vsr-abi.js';
+import { Command, H, HEADER_SIZE, Operation, ReplyStatus, Status, metadataGroupId, type VsrExports } from '../../shared/vsr-abi.js';
+import type { JournalWrite, PersistState } from '../../shared/replica-driver.js';
 import { PrepareJournal, sealPrepare } from '../io/prepare-journal.js';
 import type { StorageCore } from '../io/storage-core.js';
 import { storageError } from '../io/storage-errors.js';
 import { SuperblockStore } from '../io/superblock-store.js';
 import type { ApplyResult, CommittedOp } from '../metadata/types.js';
-import { ConsensusGroup, decodeReply, readPrepare, type GroupReply } from './group.js';
+import { ConsensusGroup, decodeReply, readPrepare, type GroupPeers, type GroupReply, type PrepareView } from './group.js';
 import { INTERNAL_CLIENT_KEY, clientKey, decodeDescriptor, encodeDescriptor, type Descriptor } from './descriptor.js';
 import { readSnapshot, writeSnapshot } from './snapshot-file.js';
 
@@ -37,6 +38,16 @@ export interface MetadataLogOptions {
   clientsMax?: number; // the core's client table (sessions) [4096]
   cluster?: bigint; // [0n]
   quiet?: boolean;
+  peers?: MetadataPeers; // a cluster's replica: the group has replicaCount replicas [none: one replica]
+}
+
+// The metadata group as one replica of a cluster: prepares go to the backups with their real body attached
+// (ReplicaPlane.sendAttached), a backup journals them durably before its prepare_ok, every replica applies what
+// commits. Inbound messages come through MetadataLog.onMessage.
+export interface MetadataPeers {
+  replica: number;
+  replicaCount: number;
+  send(replica: number, message: Uint8Array, attachment: Uint8Array): boolean;
 }
 
 export interface ProposeRequest {
@@ -59,6 +70,13 @@ interface Waiter { resolve(reply: GroupReply, applied: ApplyResult | null): void
 
 export class MetadataLogError extends ShardlogError {}
 
+const EMPTY = new Uint8Array(0);
+
+// A metadata request reached a replica that is not its group's primary.
+export function notPrimary(view: number, replicaCount: number): MetadataLogError {
+  return new MetadataLogError('MetadataNotPrimary', `this replica is not the metadata group's primary (view ${view}: replica ${view % replicaCount} is)`);
+}
+
 export class MetadataLog {
   private readonly proposals = new Map<string, Proposal>(); // by core client key:request, until journaled
   private readonly bodies = new Map<number, Uint8Array>(); //   by op, journaled until applied
@@ -74,11 +92,17 @@ export class MetadataLog {
   private failed: unknown = null;
   private closed = false;
   private group!: ConsensusGroup;
+  // Cluster mode: real bodies by prepare checksum, from the request (the primary) or from the prepare's frame
+  // attachment (a backup), until the op commits; prepares waiting for the ops before them to be journaled.
+  private readonly attached = new Map<bigint, Uint8Array>();
+  private readonly held = new Map<number, { write: JournalWrite; done: (op: number, checksum: bigint) => void }>();
+  private persisted: PersistState | null = null;
 
   private constructor(
     readonly dir: string, private readonly sc: StorageCore, private readonly hooks: MetadataHooks,
     private readonly journal: PrepareJournal, private readonly superblock: SuperblockStore,
     private readonly options: Required<Pick<MetadataLogOptions, 'slotCount' | 'slots' | 'clientsMax' | 'cluster'>>,
+    private readonly peers: MetadataPeers | null = null,
   ) {}
 
   static async open(
@@ -97,7 +121,7 @@ export class MetadataLog {
         `the superblock records a checkpoint at op ${checkpointOp}, the snapshot file ${snapshot ? `covers op ${snapshot.op}` : 'is missing'}: refusing to boot`);
     }
     const journal = await PrepareJournal.open({ dir, slotCount: o.slotCount, maxEntryBytes: MAX_BODY_BYTES + 4096, snapshotOp: checkpointOp, quiet: options.quiet }, sc);
-    const log = new MetadataLog(dir, sc, hooks, journal, superblock, o);
+    const log = new MetadataLog(dir, sc, hooks, journal, superblock, o, options.peers ?? null);
     try {
       if (snapshot) hooks.restore(snapshot.payload);
       log.recover(core, memory, snapshot ? { op: snapshot.op, checksum: snapshot.checksum } : null);
@@ -110,6 +134,54 @@ export class MetadataLog {
   }
 
   get commitNumber(): number { return this.group.commitNumber; }
+  get op(): number { return this.group.op; }
+  get view(): number { return this.group.view; }
+  get viewChanges(): number { return this.group.viewChanges; }
+  get status(): number { return this.group.status; }
+  // The core's answer (view mod N, normal status); a lone replica is always its group's primary.
+  get isPrimary(): boolean { return this.group.isPrimary; }
+  get replicaCount(): number { return this.peers?.replicaCount ?? 1; }
+  // The last op in this replica's journal (its durable log), 0 when empty.
+  get journaledOp(): number { return this.journal.lastOp ?? this.journal.snapshotOp; }
+  // The primary of a view in normal status: the replica whose core prepares requests.
+  get leading(): boolean { return this.group.isPrimary && this.group.status === Status.Normal; }
+
+  // A frame from a peer (the replica plane's registry): the VSR message, and a prepare's attachment after it (the
+  // real body, kept by the prepare's checksum until the op commits; its binding to the op is checked at commit).
+  onMessage(message: Uint8Array, attachment: Uint8Array): void {
+    if (this.failed) return;
+    const command = message[H.command];
+    if ((command === Command.Prepare || command === Command.RepairPrepare) && message.length >= HEADER_SIZE) {
+      const p = readPrepare(message);
+      if (!this.attached.has(p.checksum)) this.attached.set(p.checksum, Uint8Array.from(attachment));
+    }
+    try {
+      this.group.onMessage(message);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.schedule(); // journal writes it asked for
+  }
+
+  tick(): void {
+    if (this.failed || this.closed) return;
+    try {
+      this.group.tick();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (this.group.unflushed > 0) this.schedule();
+    // Demoted (a view change) with requests in flight: their prepares may never commit here. Each is refused;
+    // the client retries through the new primary (a prepare that did commit is answered from the client table).
+    if (this.peers && !this.group.isPrimary && this.waiters.size > 0) {
+      const error = notPrimary(this.group.view, this.peers.replicaCount);
+      for (const list of this.waiters.values()) for (const w of list) w.reject(error);
+      this.waiters.clear();
+      this.proposals.clear();
+    }
+  }
   // The metadata group's consensus id (the core's METADATA_GROUP).
   get groupId(): bigint { return this.group.options.group; }
 
@@ -182,6 +254,10 @@ export class MetadataLog {
   private submit(key: bigint, client: bigint, session: bigint, request: bigint, operation: number, body: Uint8Array, userId: number) {
     return new Promise<{ reply: GroupReply; applied: ApplyResult | null }>((resolve, reject) => {
       if (this.failed) { reject(this.failed); return; }
+      // A backup's core drops requests (only the primary prepares): refused here, by name, so the caller can
+      // answer its client (who retries, or moves to the primary).
+      // So does a primary in a view change (the core drops requests until its view is normal).
+      if (this.peers && !this.leading) { reject(notPrimary(this.group.view, this.peers.replicaCount)); return; }
       const id = `${key}:${request}`;
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve: (reply, applied) => resolve({ reply, applied }), reject });
@@ -212,6 +288,108 @@ export class MetadataLog {
 
 
   // ---- the group's I/O ----
+
+  // ---- cluster mode: the bus and the storage of a replica with peers ----
+
+  private groupPeers(peers: MetadataPeers): GroupPeers {
+    return {
+      replica: peers.replica,
+      replicaCount: peers.replicaCount,
+      bus: { send: (replica, message) => this.send(peers, replica, message) },
+      write: (writes, done) => this.journalWriteReplicated(writes, done),
+      read: (op, done) => done(this.journalPrepare(op)?.prepare ?? null),
+    };
+  }
+
+  // A prepare leaves with its real body attached; one whose body this replica does not hold is not sent (the
+  // peer asks again, or gets it from another replica).
+  private send(peers: MetadataPeers, replica: number, message: Uint8Array): boolean {
+    const command = message[H.command];
+    if (command !== Command.Prepare && command !== Command.RepairPrepare) return peers.send(replica, message, EMPTY);
+    const body = this.bodyFor(readPrepare(message));
+    return body ? peers.send(replica, message, body) : false;
+  }
+
+  // The real body of a prepare: attached (by checksum), still a proposal of this primary, or in the journal.
+  private bodyFor(p: PrepareView): Uint8Array | null {
+    const attached = this.attached.get(p.checksum);
+    if (attached) return attached;
+    const proposal = this.proposals.get(`${p.client}:${p.request}`);
+    if (proposal) {
+      this.attached.set(p.checksum, proposal.body);
+      return proposal.body;
+    }
+    const journaled = this.journalPrepare(p.op);
+    return journaled && journaled.checksum === p.checksum ? journaled.body : null;
+  }
+
+  // The core's prepare and the real body of the journal's entry for `op`, or null.
+  private journalPrepare(op: number): { prepare: Uint8Array; body: Uint8Array; checksum: bigint } | null {
+    const entry = this.journal.read(op);
+    if (!entry) return null;
+    const n = entry.readUInt32LE(HEADER_SIZE);
+    const prepare = entry.subarray(HEADER_SIZE + 4, HEADER_SIZE + 4 + n);
+    return { prepare, body: entry.subarray(HEADER_SIZE + 4 + n), checksum: readPrepare(prepare).checksum };
+  }
+
+  // Journal writes of a replica with peers. The journal holds consecutive ops, so a prepare waits (held) until the
+  // ops before it are written; one that replaces a journaled op (a view change chose another prepare for it) cuts
+  // the journal there first. Each is reported durable once its append returned.
+  // Known limit: a header-only write (a view change restamping a prepare's accepted view) is reported durable
+  // without rewriting the entry, whose view stays the older one: after a restart such an entry reads as possibly
+  // stale and is repaired from a peer.
+  private journalWriteReplicated(writes: JournalWrite[], done: (op: number, checksum: bigint) => void): void {
+    for (const w of writes) {
+      if (w.headerOnly) { done(w.op, w.checksum); continue; }
+      this.held.set(w.op, { write: w, done });
+    }
+    const ready: { entry: Uint8Array; write: JournalWrite; done: (op: number, checksum: bigint) => void }[] = [];
+    for (const [op, h] of [...this.held].sort((a, b) => a[0] - b[0])) {
+      const last = this.journal.lastOp;
+      if (last !== null && op <= last && ready.length === 0) {
+        const journaled = this.journalPrepare(op);
+        if (journaled?.checksum === h.write.checksum) { this.held.delete(op); h.done(op, h.write.checksum); continue; }
+        if (op <= this.group.commitNumber) { this.held.delete(op); continue; } // committed: never replaced
+        this.journal.truncateFrom(op);
+        this.lastEntryHeader = op - 1 > this.journal.snapshotOp ? this.journal.read(op - 1)?.subarray(0, HEADER_SIZE) ?? null : this.lastEntryHeader;
+      }
+      const next = (ready.length > 0 ? readPrepare(ready.at(-1)!.write.message).op : (this.journal.lastOp ?? this.journal.snapshotOp)) + 1;
+      if (op !== next) break;
+      const p = readPrepare(h.write.message);
+      const body = this.bodyFor(p);
+      if (!body) break; // its attachment has not arrived: written when the prepare comes again
+      this.held.delete(op);
+      ready.push({ entry: this.walEntry(h.write.message, p, body), write: h.write, done: h.done });
+    }
+    if (ready.length === 0) return;
+    if (this.journal.remaining < ready.length) this.checkpoint();
+    this.journal.append(ready.map((r) => r.entry));
+    for (const r of ready) {
+      if (r.write.op <= this.group.commitNumber) this.attached.delete(r.write.checksum); // committed before it was written
+      r.done(r.write.op, r.write.checksum);
+    }
+  }
+
+  private walEntry(prepare: Uint8Array, p: PrepareView, body: Uint8Array): Uint8Array {
+    const framed = new Uint8Array(4 + prepare.length + body.length);
+    new DataView(framed.buffer).setUint32(0, prepare.length, true);
+    framed.set(prepare, 4);
+    framed.set(body, 4 + prepare.length);
+    const entry = sealPrepare(this.sc, p.op, this.lastEntryHeader, framed, p.operation);
+    this.lastEntryHeader = entry.subarray(0, HEADER_SIZE);
+    return entry;
+  }
+
+  // The core's superblock state (view, log view, commit), with the checkpoint last written.
+  private persist(state: PersistState): void {
+    this.persisted = state;
+    const current = this.superblock.state;
+    this.superblock.write({
+      cluster: this.options.cluster, replica: this.peers!.replica, replicaCount: this.peers!.replicaCount,
+      view: state.view, logView: state.logView, commit: state.commit,
+      checkpointOp: current?.checkpointOp ?? 0, checkpointChecksum: current?.checkpointChecksum ?? 0n,
+    });
+  }
 
   private journalWrite(prepares: Uint8Array[]): void {
     // Everything journaled so far is committed (each flush commits its group): a checkpoint can make room.
@@ -244,8 +422,11 @@ export class MetadataLog {
   private commit(op: number, prepare: Uint8Array): void {
     const p = readPrepare(prepare);
     this.lastCommitChecksum = p.checksum;
-    const body = this.bodies.get(op) ?? new Uint8Array(0);
+    const body = this.bodies.get(op) ?? (this.peers ? this.bodyFor(p) : null) ?? new Uint8Array(0);
     this.bodies.delete(op);
+    // A backup may commit an op (the primary's commit number) before its own journal write of it ran (a flush
+    // comes a turn later): the body is dropped once both happened.
+    if (!this.peers || (this.journal.lastOp ?? this.journal.snapshotOp) >= op) this.attached.delete(p.checksum);
     if (p.client === INTERNAL_CLIENT_KEY) {
       if (p.operation === Operation.Register) { this.internalSession = BigInt(op); this.internalRequest = 0n; }
       else if (this.internalSession !== null && p.request > this.internalRequest) this.internalRequest = p.request;
@@ -283,14 +464,16 @@ export class MetadataLog {
   private recover(core: VsrExports, memory: WebAssembly.Memory, from: { op: number; checksum: bigint } | null): void {
     const io = {
       journalWrite: (prepares: Uint8Array[]) => this.journalWrite(prepares),
-      persist: () => {}, // the journal is the commit record; checkpoints go to the superblock (checkpoint())
+      // A lone replica: the journal is the commit record; checkpoints go to the superblock (checkpoint()). With
+      // peers the core's view, log view and commit are the superblock's too.
+      persist: (state: PersistState) => { if (this.peers) this.persist(state); },
       commit: (op: number, prepare: Uint8Array) => this.commit(op, prepare),
       reply: (reply: Uint8Array) => this.reply(reply),
     };
     const { slots, clientsMax, cluster } = this.options;
     // The core's METADATA_GROUP: the id every metadata prepare carries, which routes its frames to shard 0.
     const group = metadataGroupId(core);
-    this.group = ConsensusGroup.create(core, memory, { cluster, group, slots, clientsMax }, io);
+    this.group = ConsensusGroup.create(core, memory, { cluster, group, slots, clientsMax }, io, this.peers ? this.groupPeers(this.peers) : undefined);
     const start = (from?.op ?? 0) + 1;
     const last = this.journal.lastOp;
     const first = this.journal.firstOp;
@@ -317,6 +500,19 @@ export class MetadataLog {
       }
     }
     if (from) this.lastCommitChecksum = from.checksum;
+    const state = this.superblock.state;
+    if (this.peers) {
+      // A fresh replica starts in view 0 (no recovery: the view-0 primary would otherwise start a view change).
+      // Otherwise the journal after the checkpoint is its log, not known committed: what commits comes from the
+      // cluster again (the state machine restarted from the snapshot, so it is applied in order once).
+      if (last === null && !state) return;
+      this.group.recover(from, prepares(), {
+        view: state?.view ?? 0, logView: state?.logView ?? 0, commit: from?.op ?? 0, commitChecksum: from?.checksum ?? 0n, logHead: 0, logHeadChecksum: 0n,
+      });
+      this.lastEntryHeader = last !== null ? this.journal.read(last)!.subarray(0, HEADER_SIZE) : null;
+      this.bodies.clear();
+      return;
+    }
     this.group.recover(from, prepares());
     this.lastEntryHeader = last !== null ? this.journal.read(last)!.subarray(0, HEADER_SIZE) : null;
     const expected = Math.max(from?.op ?? 0, last ?? 0);
@@ -334,11 +530,13 @@ export class MetadataLog {
     const op = this.group.commitNumber;
     if (op === 0 || op === this.journal.snapshotOp) return;
     if (this.journal.lastOp !== null && this.journal.lastOp !== op) {
+      if (this.peers) return; // ops after the commit are in the journal: the next checkpoint comes when they commit
       throw new MetadataLogError('MetadataCheckpoint', `checkpoint at op ${op} while the journal holds uncommitted op ${this.journal.lastOp}`);
     }
     writeSnapshot(path.join(this.dir, 'snapshot'), { op, checksum: this.lastCommitChecksum, payload: this.hooks.snapshot() });
     this.superblock.write({
-      cluster: this.options.cluster, replica: 0, replicaCount: 1, view: 0, logView: 0,
+      cluster: this.options.cluster, replica: this.peers?.replica ?? 0, replicaCount: this.replicaCount,
+      view: this.persisted?.view ?? 0, logView: this.persisted?.logView ?? 0,
       commit: op, checkpointOp: op, checkpointChecksum: this.lastCommitChecksum,
     });
     this.journal.drain(op);

@@ -28,7 +28,7 @@ import { handleRegister, openSession, type Binding } from './register.js';
 import { systemRead } from './system-reads.js';
 import { actsOnData } from './data-ops.js';
 import {
-  Method, SEND_REPLY_BYTES, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, encodeSendRequestInPlace, encodeSharedSendRequest,
+  Method, PROPOSE_NOT_PRIMARY, SEND_REPLY_BYTES, decodePartitionReply, decodeProposeReply, encodePartitionRequest, encodePropose, encodeSendRequestInPlace, encodeSharedSendRequest,
   readStats, type ConsumerRef, type PartitionRequest,
 } from './shard-protocol.js';
 import { namespaceOf } from '../metadata/namespace.js';
@@ -337,6 +337,7 @@ export class ClientRequests implements ConnectionHandler {
     if (result.status === REPLY_NO_SESSION) return encodeEviction(h.client, EvictionReason.noSession);
     if (result.status === REPLY_SESSION_MISMATCH) return encodeEviction(h.client, EvictionReason.sessionError);
     if (result.status === REPLY_REQUEST_TOO_OLD) return encodeEviction(h.client, EvictionReason.sessionTooLow);
+    if (result.status === PROPOSE_NOT_PRIMARY) return this.reply(h, ErrorCode.transientNotAccepted);
     if (result.status !== 0) return this.reply(h, ErrorCode.transientNotCommitted);
     if (actsOnData(h.operation)) await this.ctx.appliedEverywhere(result.op);
     const payload = result.result === 0 ? (prepared.reply ?? result.payload) : null;

@@ -2,6 +2,7 @@
 // settings. One per shard (shard-server.ts builds it).
 import type { CoreExports } from '../../shared/core.js';
 import type { StorageCore } from '../io/storage-core.js';
+import type { ClusterView } from '../cluster/cluster-metadata.js';
 import type { FrameArena } from '../net/frame-arena.js';
 import type { MetadataState } from '../metadata/state.js';
 import type { Producer } from './mailbox.js';
@@ -57,4 +58,6 @@ export interface ShardContext {
   metadataRoom(producer?: Producer | null): Promise<void> | null;
   // This shard's connections (GetClients gathers every shard's).
   localClients(): ConnectedClient[];
+  // A cluster's replica: its roster and what shard 0 publishes of the metadata group (null: a single node).
+  readonly clusterView: ClusterView | null;
 }

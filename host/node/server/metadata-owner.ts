@@ -6,17 +6,18 @@ import path from 'node:path';
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { Reader } from '../../shared/wire/buffer.js';
 import { logger } from '../../shared/log.js';
-import { MetadataLog } from '../consensus/metadata-log.js';
+import { MetadataLog, MetadataLogError, type MetadataPeers } from '../consensus/metadata-log.js';
+import type { GroupSummary } from '../cluster/replica-counters.js';
 import { decodeSnapshot, encodeSnapshot } from '../metadata/machine.js';
 import { bootstrapRootBody } from '../metadata/users-api.js';
 import { InternalOperation, type ApplyResult, type CommittedOp } from '../metadata/types.js';
 import type { ShardContext } from './context.js';
 import {
-  Method, decodePropose, decodeRegister, encodeCommitted, encodeProposeReply, encodeRegisterReply, encodeSnapshotMessage,
+  Method, PROPOSE_NOT_PRIMARY, decodePropose, decodeRegister, encodeCommitted, encodeProposeReply, encodeRegisterReply, encodeSnapshotMessage,
   methodOf,
 } from './shard-protocol.js';
 
-const log = logger('metadata');
+const logLine = logger('metadata');
 
 export interface MetadataOwnerOptions {
   dataDir: string;
@@ -25,12 +26,26 @@ export interface MetadataOwnerOptions {
   journalSlots?: number; // metadata journal slots (MetadataLogOptions.slotCount) [1024]
   apply(op: CommittedOp): ApplyResult; // applies to this shard's state (and its partitions)
   replaceState(snapshot: Uint8Array): void;
+  // A cluster's replica: the metadata group has the roster's replicas, its messages go over the replica plane.
+  cluster?: { id: bigint; peers: MetadataPeers; published(summary: GroupSummary): void } // to /health, /metrics, GetClusterMetadata | null;
 }
+
+// The metadata group's tick in a cluster: its timeouts count these (NORMAL_HEARTBEAT_TICKS = 60: a backup that
+// heard nothing from the primary for 0.3 s starts a view change; the commit heartbeat goes out every 50 ms).
+export const METADATA_TICK_MS = 5;
+
+// Sessions a backup opens for reads (Register is a replicated op only the primary can commit): above every
+// session the group hands out (the op of a Register), so a replicated op under one is refused by the primary's
+// client table (NoSession: the client logs in again there).
+const LOCAL_SESSION_BASE = 1n << 62n;
 
 export class MetadataOwner {
   private log: MetadataLog | null = null;
   private broadcasting = false;
   private lastMicros = 0;
+  private ticker: NodeJS.Timeout | null = null;
+  private localSessions = 0n;
+  private bootstrapping = false;
 
   constructor(private readonly ctx: ShardContext, private readonly options: MetadataOwnerOptions) {}
 
@@ -43,26 +58,34 @@ export class MetadataOwner {
       now: () => this.now(),
       failed: (error) => {
         const message = error instanceof Error ? error.message : String(error);
-        log.error(`the metadata log failed, metadata changes are refused until a restart: ${message}`);
+        logLine.error(`the metadata log failed, metadata changes are refused until a restart: ${message}`);
         this.ctx.health.set('metadata_log_failed', 'metadata', message);
       },
-    }, { slotCount: this.options.journalSlots });
-    log.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
+    }, { slotCount: this.options.journalSlots, cluster: this.options.cluster?.id, peers: this.options.cluster?.peers });
+    logLine.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
     // A torn tail of the WAL is a prepare whose write never completed (never acknowledged); reported like a segment's.
     const cut = this.log.journalRecovery.truncated;
     if (cut) {
       const line = `truncated ${this.log.journalFile}: bytes ${cut.at}–${cut.at + cut.bytes - 1} (${cut.bytes} bytes; torn tail: ${cut.reason})`;
-      log.error(`metadata log: recovery ${line}`);
+      logLine.error(`metadata log: recovery ${line}`);
       this.ctx.health.count('truncations');
       this.ctx.health.count('truncatedBytes', cut.bytes);
       this.ctx.health.set('recovery_truncation', 'metadata', line);
     }
-    if (this.ctx.state.users.size === 0) {
-      const body = await bootstrapRootBody(this.options.rootUsername, this.options.rootPassword);
-      const result = await this.opened.internal(InternalOperation.bootstrapRoot, body, 0);
-      if (result.status !== 0 || result.applied?.result !== 0) throw new Error(`creating the root user failed (status ${result.status}, result ${result.applied?.result})`);
-      log.info(`created the root user "${this.options.rootUsername}"`);
+    if (this.options.cluster) {
+      this.ticker = setInterval(() => this.tick(), METADATA_TICK_MS);
+      // A fresh cluster's root user is created by the primary once a backup answers, which needs this node's
+      // replica plane: it starts after open() returns, so the bootstrap is left to the tick (not waited for).
+      return;
     }
+    if (this.ctx.state.users.size === 0) await this.bootstrapRoot();
+  }
+
+  private async bootstrapRoot(): Promise<void> {
+    const body = await bootstrapRootBody(this.options.rootUsername, this.options.rootPassword);
+    const result = await this.opened.internal(InternalOperation.bootstrapRoot, body, 0);
+    if (result.status !== 0 || result.applied?.result !== 0) throw new Error(`creating the root user failed (status ${result.status}, result ${result.applied?.result})`);
+    logLine.info(`created the root user "${this.options.rootUsername}"`);
   }
 
   // Hands every other shard the state as it is now; every op committed later follows on the same ring.
@@ -87,8 +110,44 @@ export class MetadataOwner {
     return result;
   }
 
+  // A frame of the metadata group from a peer (the replica plane's registry on this shard).
+  onMessage(message: Uint8Array, attachment: Uint8Array): void {
+    this.log?.onMessage(message, attachment);
+  }
+
+  get groupId(): bigint {
+    return this.opened.groupId;
+  }
+
+  private tick(): void {
+    const log = this.log;
+    if (!log) return;
+    log.tick();
+    // The root user of a fresh cluster: created by a primary that has committed its whole log and holds no user
+    // (the view-0 primary at first boot; another one if that failed), once at a time.
+    if (!this.bootstrapping && this.ctx.state.users.size === 0 && log.isPrimary && log.commitNumber === log.op) {
+      this.bootstrapping = true;
+      this.bootstrapRoot()
+        .catch((error) => logLine.warn(`creating the root user failed (retried): ${error instanceof Error ? error.message : error}`))
+        .finally(() => { this.bootstrapping = false; });
+    }
+    this.options.cluster?.published({ view: log.view, op: log.op, commit: log.commitNumber, primary: log.isPrimary, status: log.status, viewChanges: log.viewChanges });
+  }
+
   // METADATA_SUBMIT from home shards (this one included).
   async handle(payload: Uint8Array): Promise<Uint8Array> {
+    try {
+      return await this.submit(payload);
+    } catch (error) {
+      if (error instanceof MetadataLogError && error.code === 'MetadataNotPrimary') {
+        if (methodOf(payload) === Method.register) return encodeRegisterReply(0, LOCAL_SESSION_BASE + ++this.localSessions);
+        return encodeProposeReply({ status: PROPOSE_NOT_PRIMARY, op: 0, result: 0, payload: new Uint8Array(0) });
+      }
+      throw error;
+    }
+  }
+
+  private async submit(payload: Uint8Array): Promise<Uint8Array> {
     const r = new Reader(payload, 1);
     if (methodOf(payload) === Method.register) {
       const result = await this.opened.register(decodeRegister(r));
@@ -110,6 +169,8 @@ export class MetadataOwner {
   }
 
   close(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
     this.log?.close();
   }
 

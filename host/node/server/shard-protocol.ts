@@ -77,6 +77,10 @@ export interface ProposeReply {
   payload: Uint8Array;
 }
 
+// A propose reply's status that is not a core ReplyStatus: this replica is not the metadata group's primary (a
+// backup of a cluster), so nothing was proposed. The client is answered TransientNotAccepted.
+export const PROPOSE_NOT_PRIMARY = 0xffff_ffff;
+
 export function encodeProposeReply(p: ProposeReply): Uint8Array {
   return new Writer(20 + p.payload.length).u32(p.status).u64(p.op).u32(p.result).bytes(p.payload).finish();
 }

@@ -32,7 +32,8 @@ import { ShardRpc } from './shard-rpc.js';
 import { StorageHealth, type StorageHealthReport } from './storage-health.js';
 import { encodeClientList } from './system-reads.js';
 import { ReplicaCounters } from '../cluster/replica-counters.js';
-import { ReplicaPlane } from '../cluster/replica-plane.js';
+import type { ClusterView } from '../cluster/cluster-metadata.js';
+import { ReplicaPlane, splitFrame } from '../cluster/replica-plane.js';
 import type { ClusterSettings } from '../cluster/roster.js';
 import { RestApi, type RestReply, type RestRequest } from '../rest/rest-api.js';
 import type { JwtSettings } from '../rest/jwt-issuer.js';
@@ -82,6 +83,7 @@ export class ShardServer implements ShardContext {
   // The message bus to the other replicas, and the registry of the consensus groups this shard holds (null: a
   // single node).
   readonly replicas: ReplicaPlane | null;
+  readonly clusterView: ClusterView | null;
   private readonly waiters: { op: number; resolve: () => void }[] = [];
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
@@ -131,16 +133,26 @@ export class ShardServer implements ShardContext {
     this.rpc = new ShardRpc(this.mailbox, this.shard);
     this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ShardMetrics(core, memory, this.shard), options.loginThrottle);
     this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
+    const counters = options.cluster ? new ReplicaCounters(options.cluster.roster.entries.length, options.replicaCounters) : null;
+    this.replicas = options.cluster && counters ? new ReplicaPlane({
+      core, memory, shard: this.shard, shards: this.shards, cluster: options.cluster, counters,
+      checkRegion: () => this.storage.alloc(CoreVsrReplicaFrame.REPLICA_FRAME_MAX),
+    }) : null;
+    const plane = this.replicas;
+    this.clusterView = options.cluster && counters ? { settings: options.cluster, counters } : null;
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
       journalSlots: options.metadataJournalSlots,
       apply: (op) => this.applyCommitted(op),
       replaceState: (bytes) => { this.state = decodeSnapshot(bytes); },
-    }) : null;
-    this.replicas = options.cluster ? new ReplicaPlane({
-      core, memory, shard: this.shard, shards: this.shards, cluster: options.cluster,
-      counters: new ReplicaCounters(options.cluster.roster.entries.length, options.replicaCounters),
-      checkRegion: () => this.storage.alloc(CoreVsrReplicaFrame.REPLICA_FRAME_MAX),
+      cluster: options.cluster && plane && counters ? {
+        id: options.cluster.clusterId,
+        peers: {
+          replica: options.cluster.self, replicaCount: options.cluster.roster.entries.length,
+          send: (replica, message, attachment) => plane.sendAttached(replica, message, attachment),
+        },
+        published: (summary) => counters.publishGroup(summary),
+      } : undefined,
     }) : null;
     this.registerHandlers();
   }
@@ -188,6 +200,11 @@ export class ShardServer implements ShardContext {
       clearAllMembers(this.state); // sessions do not survive a restart, neither does group membership
       this.partitions.reconcile(null);
       this.metadata.handOff();
+      // Its peers' messages: registered once the log is open (earlier ones are dropped and counted; VSR resends).
+      this.replicas?.registry.register(this.metadata.groupId, (frame) => {
+        const { message, attachment } = splitFrame(frame);
+        this.metadata!.onMessage(message, attachment);
+      });
       // Clients are served once every shard has opened its partitions: their stats (message counts, offsets in
       // GetTopic and GetStats) travel ahead of each shard's booted notice, so none reads as empty after a restart.
       if (this.shards > 1) await this.othersBootedNow;

@@ -11,6 +11,7 @@ import type { ReadResult, Session } from '../metadata/types.js';
 import type { ConnectedClient, ShardContext } from './context.js';
 import { Method } from './shard-protocol.js';
 import { snapshotFile } from './snapshot-zip.js';
+import { clusterNodes } from '../cluster/cluster-metadata.js';
 
 const NOT_LOGGED_IN = 0xffff_ffff;
 const TRANSPORT_TCP = 1;
@@ -84,6 +85,15 @@ function portOf(address: string): number {
 }
 
 function clusterMetadata(ctx: ShardContext): Uint8Array {
+  if (ctx.clusterView) {
+    const nodes = clusterNodes(ctx.clusterView);
+    const w = new Writer(256).lenBytes32(utf8.encode('shardlog-cluster')).u32(nodes.length);
+    for (const n of nodes) {
+      w.lenBytes32(utf8.encode(n.name)).lenBytes32(utf8.encode(n.host))
+        .u16(n.tcpPort).u16(REFERENCE_QUIC_PORT).u16(n.httpPort).u16(REFERENCE_WEBSOCKET_PORT).u8(n.role).u8(n.status);
+    }
+    return w.finish();
+  }
   const { tcpAddress, httpAddress } = ctx.settings;
   const host = tcpAddress.slice(0, tcpAddress.lastIndexOf(':'));
   return new Writer(128).lenBytes32(utf8.encode('single-node')).u32(1)

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ReplicaCounters } from '../../../host/node/cluster/replica-counters.js';
-import { ReplicaPlane } from '../../../host/node/cluster/replica-plane.js';
+import { ReplicaPlane, splitFrame } from '../../../host/node/cluster/replica-plane.js';
+import type { ReplicaLink } from '../../../host/node/cluster/replica-link.js';
 import { parseRoster } from '../../../host/node/cluster/roster.js';
 import type { CoreExports } from '../../../host/shared/core.js';
 import { ConsensusKind, DROP_REASON, DROP_VARIANT, F, FRAME_HEADER, Lifecycle, Variant } from '../../../host/shared/frames.js';
-import { Command, H, HEADER_SIZE } from '../../../host/shared/vsr-abi.js';
+import { Command, H, HEADER_SIZE, Prep } from '../../../host/shared/vsr-abi.js';
 import { loadMesh } from '../core-loader.js';
 
 const METADATA_GROUP = 1n << 63n;
@@ -125,4 +126,62 @@ test('other frames are left to the mailbox', async () => {
   shards[1].sendCommit();
   shards[1].shardFlush();
   assert.equal(planes[0].onFrame(receive(0)), false);
+});
+
+// A sealed Prepare of the metadata group from replica 1 with a 32-byte descriptor, in shard `shard`'s storage region.
+function prepareAt(core: CoreExports, u8: Uint8Array, view: DataView, shard: number): Uint8Array {
+  const at = core.shardStorageAddress(shard);
+  const size = HEADER_SIZE + 32;
+  u8.fill(0, at, at + size);
+  view.setUint32(at + H.size, size, true);
+  view.setUint8(at + H.command, Command.Prepare);
+  view.setUint8(at + H.replica, 1);
+  view.setBigUint64(at + Prep.group, METADATA_GROUP, true);
+  view.setBigUint64(at + Prep.op, 5n, true);
+  core.vsrSealPrepare(at);
+  return Buffer.from(u8.subarray(at, at + size));
+}
+
+test('a prepare travels with its attachment: checked whole, delivered whole, a flipped attachment byte refused', async () => {
+  const mesh = await loadMesh('release', 2, 16, 256, 4 << 20);
+  const shards = [await mesh.shard(0), await mesh.shard(1)];
+  const cluster = {
+    roster: parseRoster('0=127.0.0.1:1/2,1=127.0.0.1:3/4,2=127.0.0.1:5/6', 'test'), self: 0, clusterId: 0n, secret: 's',
+    handshakeTimeoutMs: 1000, source: 'test',
+  };
+  const regions = [shards[0].shardStorageAddress(0) + (2 << 20), shards[1].shardStorageAddress(1) + (2 << 20)];
+  const planes = shards.map((core, shard) => new ReplicaPlane({
+    core, memory: mesh.memory, shard, shards: 2, cluster, counters: new ReplicaCounters(3), checkRegion: () => regions[shard],
+  }));
+  const u8 = new Uint8Array(mesh.memory.buffer);
+  const view = new DataView(mesh.memory.buffer);
+  const prepare = prepareAt(shards[0], u8, view, 0);
+  const attachment = Buffer.alloc(3000, 0).map((_, i) => (i * 13) & 0xff);
+
+  // Out: to replica 2, whose link shard 1 owns, through the ring, as one frame of prepare + attachment.
+  const token = mesh.main.replicaOwnerClaim(2, 1);
+  assert.equal(planes[0].sendAttached(2, prepare, attachment), true);
+  const frame = shards[1].recvNext();
+  assert.notEqual(frame, 0);
+  const length = view.getUint32(frame + F.payloadLen, true);
+  const sent = Buffer.from(u8.subarray(frame + FRAME_HEADER, frame + FRAME_HEADER + length));
+  assert.equal(length, prepare.length + attachment.length);
+  assert.deepEqual(splitFrame(sent).attachment, attachment);
+  mesh.main.replicaOwnerClear(2, token);
+
+  // In: the receiving shard's plane asks the core about the header (the whole frame's size) and the whole frame.
+  const link = { peer: 1, send: () => true } as unknown as ReplicaLink;
+  assert.equal(planes[0].frameSize(link, sent.subarray(0, HEADER_SIZE)), sent.length);
+  const got: Uint8Array[] = [];
+  planes[0].registry.register(METADATA_GROUP, (m) => got.push(Buffer.from(m)));
+  assert.equal(planes[0].frame(link, sent), null);
+  assert.equal(got.length, 1);
+  const parts = splitFrame(got[0]);
+  assert.deepEqual(parts.message.subarray(HEADER_SIZE), prepare.subarray(HEADER_SIZE));
+  assert.deepEqual(parts.attachment, attachment);
+
+  const damaged = Buffer.from(sent);
+  damaged[prepare.length + 1234] ^= 1;
+  assert.equal(planes[0].frame(link, damaged), 'checksum');
+  assert.equal(got.length, 1);
 });
