@@ -9,7 +9,7 @@ import { repoRoot } from '../node/paths.js';
 const SERVER_ENTRY = path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs');
 const BOOT_BOUND_MS = 30_000;
 
-export interface NodeAddresses { tcp: string; http: string; dataDir: string; shards: number }
+export interface NodeAddresses { tcp: string; http: string; dataDir: string; shards: number; args?: string[] }
 
 export type BootOutcome = { ok: true } | { ok: false; code: number | null; signal: string | null; output: string };
 
@@ -31,7 +31,7 @@ export class NodeProcess {
   async start(): Promise<BootOutcome> {
     const a = this.addresses;
     this.text = '';
-    const child = spawn(process.execPath, [SERVER_ENTRY, '--shards', String(a.shards), '--data-dir', a.dataDir, '--tcp-address', a.tcp, '--http-address', a.http], {
+    const child = spawn(process.execPath, [SERVER_ENTRY, '--shards', String(a.shards), '--data-dir', a.dataDir, '--tcp-address', a.tcp, '--http-address', a.http, ...(a.args ?? [])], {
       cwd: repoRoot, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
