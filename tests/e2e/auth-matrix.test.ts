@@ -20,7 +20,6 @@ import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js'
 const SECRET = 'auth-matrix-secret-of-at-least-32-bytes!';
 const BINARY = ['none', 'wrong-password', 'revoked-pat', 'no-rights', 'other-stream', 'root'] as const;
 const HTTP = ['none', 'wrong-password', 'revoked-jwt', 'expired-jwt', 'tampered-jwt', 'no-rights', 'other-stream', 'root'] as const;
-type BinaryPrincipal = typeof BINARY[number];
 type HttpPrincipal = typeof HTTP[number];
 
 interface Ctx { a: number; t: number; n: number; fresh: number }
@@ -169,9 +168,11 @@ describe('auth matrix (binary and HTTP)', () => {
     // Expired: the server's own token with its expiry moved into the past, signed with the server's secret.
     const claims = decodeJwt(rootLogin.token!);
     const expired = await new SignJWT({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
-    const [h, p, sig] = rootLogin.token!.split('.');
+    const resigned = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+    assert.equal(await httpAnswer(base, resigned, 'GET', '/stats'), 'HTTP 200', 'the same token re-signed unexpired is accepted: the expired one is refused for its expiry');
+    // Tampered: the claims changed (an extra claim), the signature kept.
+    const [h, , sig] = rootLogin.token!.split('.');
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, userId: 0, sub: '0', extra: 1 })).toString('base64url')}.${sig}`;
-    void p;
     const wrong = await login('iggy', 'not-the-password');
     assert.equal(wrong.status, 401);
     const tokens: Record<HttpPrincipal, string | null> = {
