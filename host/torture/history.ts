@@ -1,0 +1,64 @@
+// The torture run's history: one JSON object per line, written as each operation happens, so a run that dies
+// still leaves what it did. The vocabulary follows Jepsen's queue workloads (Kafka, Redpanda, NATS analyses):
+// a send is invoked and then completes ok (with the offsets the server acknowledged), fail (the server answered
+// with an error: nothing was written) or info (the outcome is unknown: the connection died under it). Offsets
+// are decimal strings (they are u64 on the wire; JSON numbers would round past 2^53).
+import fs from 'node:fs';
+
+// A key is one partition, named "stream/topic/partition".
+export type Key = string;
+
+export type HistoryEvent =
+  // A producer asks to append `values` (in order) to `key`.
+  | { t: number; process: string; type: 'invoke'; f: 'send'; key: Key; values: string[] }
+  // The server acknowledged them at `offset`, `offset + 1`, ... (one per value, in order).
+  | { t: number; process: string; type: 'ok'; f: 'send'; key: Key; values: string[]; offset: string }
+  | { t: number; process: string; type: 'fail' | 'info'; f: 'send'; key: Key; values: string[]; error: string }
+  // A consumer got these [offset, value] pairs from `key`. `group` names the consumer group for members: a group
+  // member's partitions move between members, so a jump forward is not a skip for it.
+  | { t: number; process: string; type: 'ok'; f: 'poll'; key: Key; messages: [string, string][]; group?: string }
+  // The consumer starts over (a new consumer object, a position set by hand): ordering checks begin afresh.
+  | { t: number; process: string; type: 'ok'; f: 'reset'; key: Key }
+  // An offset commit (StoreOffset or the auto-commit of a poll) the server acknowledged.
+  | { t: number; process: string; type: 'ok'; f: 'commit'; key: Key; offset: string; group?: string }
+  // A read that is not a consumer's progress: `final` is the read-back after healing (the truth the checker
+  // compares against); otherwise an audit read, e.g. while a damaged file is being served.
+  | { t: number; process: string; type: 'ok'; f: 'read'; key: Key; messages: [string, string][]; final: boolean }
+  // What the nemesis did (for the reader of the history; the checker ignores it).
+  | { t: number; process: 'nemesis'; type: 'info'; f: 'fault'; fault: string; detail: string };
+
+// Distributive Omit: drops `t` from each member of the union.
+export type Untimed<T> = T extends unknown ? Omit<T, 't'> : never;
+
+export class HistoryWriter {
+  private readonly fd: number;
+  private readonly started = process.hrtime.bigint();
+  readonly events: HistoryEvent[] = [];
+
+  constructor(readonly file: string) {
+    this.fd = fs.openSync(file, 'w');
+  }
+
+  // Appends one event, stamped with the ms since the run began. A synchronous write: the line is in the file
+  // before the next operation starts, whatever happens to this process afterwards.
+  record(event: Untimed<HistoryEvent>): void {
+    const t = Number(process.hrtime.bigint() - this.started) / 1e6;
+    const full = { t: Math.round(t * 1000) / 1000, ...event } as HistoryEvent;
+    this.events.push(full);
+    fs.writeSync(this.fd, `${JSON.stringify(full)}\n`);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+export function readHistory(file: string): HistoryEvent[] {
+  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line, i) => {
+    try {
+      return JSON.parse(line) as HistoryEvent;
+    } catch (error) {
+      throw new Error(`${file}:${i + 1}: not a history event: ${(error as Error).message}`);
+    }
+  });
+}

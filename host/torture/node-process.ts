@@ -1,0 +1,78 @@
+// One shardlog server process under the nemesis: started on fixed loopback ports and one data directory (so a
+// restart is the same node), killed, paused and resumed by signal. Its output is kept for the report.
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { request } from 'undici';
+import { IggyClient } from '../client/client.js';
+import { repoRoot } from '../node/paths.js';
+
+const SERVER_ENTRY = path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs');
+const BOOT_BOUND_MS = 30_000;
+
+export interface NodeAddresses { tcp: string; http: string; dataDir: string; shards: number; args?: string[] }
+
+export type BootOutcome = { ok: true } | { ok: false; code: number | null; signal: string | null; output: string };
+
+export class NodeProcess {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private text = '';
+  paused = false;
+  starts = 0;
+
+  constructor(readonly addresses: NodeAddresses, private readonly env: NodeJS.ProcessEnv = {}) {}
+
+  get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
+  get pid(): number | undefined { return this.child?.pid; }
+  output(): string { return this.text; }
+
+  // Starts the server and waits until a Ping gets through, or until it exits (a refused boot: that outcome is
+  // returned, not thrown, since the nemesis may have earned it).
+  async start(): Promise<BootOutcome> {
+    const a = this.addresses;
+    this.text = '';
+    const child = spawn(process.execPath, [SERVER_ENTRY, '--shards', String(a.shards), '--data-dir', a.dataDir, '--tcp-address', a.tcp, '--http-address', a.http, ...(a.args ?? [])], {
+      cwd: repoRoot, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.starts += 1;
+    this.paused = false;
+    child.stdout!.on('data', (d) => { this.text += d; });
+    child.stderr!.on('data', (d) => { this.text += d; });
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + BOOT_BOUND_MS;
+    while (Date.now() < deadline) {
+      if (!this.running) return { ok: false, code: child.exitCode, signal: child.signalCode, output: this.text };
+      if (await pingOnce(a.tcp)) return { ok: true };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the server did not answer a Ping on ${a.tcp} within ${BOOT_BOUND_MS} ms:\n${this.text}`);
+  }
+
+  async kill(): Promise<void> {
+    if (this.running) this.child!.kill('SIGKILL');
+    await this.exited;
+    this.paused = false;
+  }
+
+  pause(): void { if (this.running && !this.paused) { this.child!.kill('SIGSTOP'); this.paused = true; } }
+  resume(): void { if (this.running && this.paused) { this.child!.kill('SIGCONT'); this.paused = false; } }
+
+  async health(): Promise<{ status: string; reasons: { kind: string; subject: string; detail: string }[] }> {
+    const res = await request(`http://${this.addresses.http}/health`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+    return (await res.body.json()) as { status: string; reasons: { kind: string; subject: string; detail: string }[] };
+  }
+}
+
+async function pingOnce(address: string): Promise<boolean> {
+  let client: IggyClient | undefined;
+  try {
+    client = await IggyClient.connect({ address, timeoutMs: 1_000 });
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client?.close().catch(() => {});
+  }
+}

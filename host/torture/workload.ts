@@ -1,0 +1,181 @@
+// The torture workload: producers, single consumers (one per partition, positions by offset, explicit offset
+// commits) and the members of one consumer group, each its own IggyClient with reconnect on, each recording every
+// operation in the history. A gate lets the nemesis quiesce them (no operation in flight) around a fault that
+// must not race with writes (a bit flip in a stopped node's files, which is undone afterwards).
+import { Consumer } from '../client/consumer.js';
+import { IggyClient } from '../client/client.js';
+import { IggyError } from '../client/errors.js';
+import type { HistoryWriter, Key } from './history.js';
+
+export interface Target { address: string; stream: number; topic: number; partitions: number; groupName: string }
+
+const CLIENT_TIMEOUT_MS = 5_000; // a pause of the server longer than this turns in-flight operations into info
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+export const keyOf = (t: Target, partition: number): Key => `${t.stream}/${t.topic}/${partition}`;
+
+export async function connectClient(address: string): Promise<IggyClient> {
+  return IggyClient.connect({
+    address, username: 'iggy', password: 'iggy', timeoutMs: CLIENT_TIMEOUT_MS, heartbeatMs: 1_000,
+    reconnect: { retries: 1_000_000, initialDelayMs: 50, maxDelayMs: 500 },
+  });
+}
+
+// Holds workers before their next operation while closed, and tells when none is in flight.
+export class Gate {
+  private opened: Promise<void> = Promise.resolve();
+  private release: (() => void) | null = null;
+  private inFlight = 0;
+
+  close(): void { if (!this.release) this.opened = new Promise((resolve) => { this.release = resolve; }); }
+  open(): void { this.release?.(); this.release = null; }
+
+  // Runs one operation once the gate is open, counting it as in flight.
+  async pass<T>(op: () => Promise<T>): Promise<T> {
+    for (;;) {
+      await this.opened;
+      if (!this.release) break;
+    }
+    this.inFlight += 1;
+    try {
+      return await op();
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  async drained(boundMs: number): Promise<boolean> {
+    const deadline = Date.now() + boundMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return this.inFlight === 0;
+  }
+}
+
+export interface Worker { name: string; done: Promise<void> }
+
+const idle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)); // pacing, not synchronisation
+
+// Sends batches of 1..5 unique values to a partition chosen by `random`, until `running()` is false.
+export function producer(name: string, t: Target, history: HistoryWriter, gate: Gate, random: () => number, running: () => boolean): Worker {
+  const done = (async () => {
+    const client = await connectClient(t.address);
+    let seq = 0;
+    try {
+      while (running()) {
+        const partition = Math.floor(random() * t.partitions);
+        const key = keyOf(t, partition);
+        const values = Array.from({ length: 1 + Math.floor(random() * 5) }, () => `${name}-${seq++}`);
+        await gate.pass(async () => {
+          history.record({ process: name, type: 'invoke', f: 'send', key, values });
+          try {
+            const [confirmation] = await client.sendMessages({ stream: t.stream, topic: t.topic, partitioning: { kind: 'partition', partition }, messages: values.map((payload) => ({ payload })) });
+            history.record({ process: name, type: 'ok', f: 'send', key, values, offset: String(confirmation.baseOffset) });
+          } catch (error) {
+            // A server's answer is definite (nothing was written); anything else may or may not have been.
+            const type = error instanceof IggyError ? 'fail' : 'info';
+            history.record({ process: name, type, f: 'send', key, values, error: describe(error) });
+            if (type === 'info') await idle(50);
+          }
+        });
+      }
+    } finally {
+      await client.close().catch(() => {});
+    }
+  })();
+  return { name, done };
+}
+
+// Reads one partition by offset as consumer id `consumerId`, storing its offset every few polls.
+export function singleConsumer(name: string, consumerId: number, partition: number, t: Target, history: HistoryWriter, gate: Gate, running: () => boolean): Worker {
+  const key = keyOf(t, partition);
+  const done = (async () => {
+    const client = await connectClient(t.address);
+    let next = 0n;
+    let polls = 0;
+    try {
+      while (running()) {
+        const got = await gate.pass(async () => {
+          try {
+            const polled = await client.pollMessages({ consumer: { kind: 'consumer', id: consumerId }, stream: t.stream, topic: t.topic, partition, strategy: { kind: 'offset', value: next }, count: 100 });
+            if (polled.messages.length === 0) return 0;
+            history.record({ process: name, type: 'ok', f: 'poll', key, messages: polled.messages.map((m) => [String(m.offset), text(m.payload)]) });
+            next = polled.messages[polled.messages.length - 1].offset + 1n;
+            if (++polls % 5 === 0) {
+              await client.storeOffset({ consumer: { kind: 'consumer', id: consumerId }, stream: t.stream, topic: t.topic, partition }, next - 1n);
+              history.record({ process: name, type: 'ok', f: 'commit', key, offset: String(next - 1n) });
+            }
+            return polled.messages.length;
+          } catch {
+            return -1;
+          }
+        });
+        if (got <= 0) await idle(got < 0 ? 100 : 30);
+      }
+    } finally {
+      await client.close().catch(() => {});
+    }
+  })();
+  return { name, done };
+}
+
+// One member of the consumer group: the SDK's Consumer (auto-commit on poll). A Consumer that fails is replaced
+// by a new one, which starts from the group's stored offsets: a reset in the history.
+export function groupMember(name: string, t: Target, history: HistoryWriter, gate: Gate, running: () => boolean): Worker {
+  const done = (async () => {
+    const client = await connectClient(t.address);
+    const fresh = () => new Consumer(client, { stream: t.stream, topic: t.topic, group: t.groupName, pollIntervalMs: 0, resyncMs: 1_000, batchSize: 100 });
+    let consumer = fresh();
+    try {
+      while (running()) {
+        const got = await gate.pass(async () => {
+          try {
+            const messages = await consumer.poll();
+            const byKey = new Map<number, [string, string][]>();
+            for (const m of messages) {
+              let list = byKey.get(m.partitionId);
+              if (!list) { list = []; byKey.set(m.partitionId, list); }
+              list.push([String(m.offset), text(m.payload)]);
+            }
+            for (const [partition, list] of byKey) history.record({ process: name, type: 'ok', f: 'poll', key: keyOf(t, partition), messages: list, group: t.groupName });
+            return messages.length;
+          } catch {
+            await consumer.close().catch(() => {});
+            consumer = fresh();
+            for (let p = 0; p < t.partitions; p++) history.record({ process: name, type: 'ok', f: 'reset', key: keyOf(t, p) });
+            return -1;
+          }
+        });
+        if (got <= 0) await idle(got < 0 ? 100 : 30);
+      }
+    } finally {
+      await consumer.close().catch(() => {});
+      await client.close().catch(() => {});
+    }
+  })();
+  return { name, done };
+}
+
+// Reads every partition from offset 0 to its end: the final read (after healing) or an audit (while damaged).
+// Returns the partitions whose read ended in an error, with the error.
+export async function readAll(client: IggyClient, t: Target, history: HistoryWriter, final: boolean): Promise<Map<number, string>> {
+  const failed = new Map<number, string>();
+  for (let partition = 0; partition < t.partitions; partition++) {
+    const messages: [string, string][] = [];
+    try {
+      for (let offset = 0n; ;) {
+        const polled = await client.pollMessages({ stream: t.stream, topic: t.topic, partition, strategy: { kind: 'offset', value: offset }, count: 1000 });
+        if (polled.messages.length === 0) break;
+        for (const m of polled.messages) messages.push([String(m.offset), text(m.payload)]);
+        offset = polled.messages[polled.messages.length - 1].offset + 1n;
+      }
+    } catch (error) {
+      failed.set(partition, describe(error));
+    }
+    history.record({ process: final ? 'final' : 'audit', type: 'ok', f: 'read', key: keyOf(t, partition), messages, final });
+  }
+  return failed;
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof IggyError) return `${error.name} (${error.code})`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
