@@ -1,5 +1,7 @@
 // Bounds on user input, from the reference (apache/iggy core/common/src/commands/users/defaults.rs), and the
-// Iggy error codes that name their violations (iggy_error.rs) beyond the shared ErrorCode table.
+// Iggy error codes that name their violations (iggy_error.rs; in the shared ErrorCode table, so clients name them).
+import { ErrorCode } from '../../shared/wire/codes.js';
+
 export const USERNAME_MIN_BYTES = 3;
 export const USERNAME_MAX_BYTES = 50;
 export const PASSWORD_MIN_BYTES = 3;
@@ -12,9 +14,9 @@ export const OPTIONS_MAX_PAIRS = 1024;
 export const OPTIONS_MAX_BYTES = 100_000;
 
 export const UserErrorCode = {
-  invalidPassword: 44,
-  invalidUserStatus: 45,
-  invalidPersonalAccessTokenName: 50,
+  invalidPassword: ErrorCode.invalidPassword,
+  invalidUserStatus: ErrorCode.invalidUserStatus,
+  invalidPersonalAccessTokenName: ErrorCode.invalidPersonalAccessTokenName,
 } as const;
 
 const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
