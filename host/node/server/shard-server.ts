@@ -47,6 +47,7 @@ export interface ShardServerOptions {
   rootPassword: string;
   segmentBytes?: number;
   verifyReadPayloads: boolean;
+  directIo?: boolean; // --direct-io
   clientHeartbeatMs: number;
   retentionIntervalMs: number; // how often the owned partitions' retention is applied (--retention-interval-ms)
   loginThrottle: LoginThrottleSettings;
@@ -124,7 +125,7 @@ export class ShardServer implements ShardContext {
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
     this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ShardMetrics(core, memory, this.shard), options.loginThrottle);
-    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
+    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads, directIo: options.directIo });
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,
       journalSlots: options.metadataJournalSlots,
