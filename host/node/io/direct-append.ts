@@ -1,14 +1,15 @@
 // Appends that bypass the page cache (`--direct-io`): the group is copied once into an aligned region of the core's
 // memory and written through an O_DIRECT | O_DSYNC descriptor, so the kernel neither copies it into the page cache
-// nor reclaims those pages later (measured here: a third of the CPU of buffered O_DSYNC writes, 1.6× the rate).
+// nor reclaims those pages later. Measured here with two writers of 1 MB appends, 2 GB: 0.29× the CPU and 1.6× the
+// rate of buffered O_DSYNC writes; in the server the libuv threads' system time fell from 2.9 s to 0.55 s per 2 GB.
 //
 // O_DIRECT wants the file offset, the length and the memory address aligned to the device's block. The segment
 // format has no padding, so an append is written as: the aligned blocks from the block holding its first byte (whose
 // leading bytes, the previous append's last partial block, are kept at the front of the region and written again,
 // unchanged) up to the block holding its last byte, then that last partial block (< 4 KiB) through the buffered
-// O_DSYNC descriptor. Every byte lands at its place in the file and nothing lies past the end: recovery, readers
-// and the format are as with buffered appends. Both writes are durable when they return; a crash between them
-// leaves a short last record, the torn tail recovery already cuts.
+// O_DSYNC descriptor, at the same time. Every byte lands at its place in the file and nothing lies past the end:
+// recovery, readers and the format are as with buffered appends. Both writes are durable when they return; a crash
+// before both did leaves a short or zero-filled last record, the torn tail recovery already cuts.
 import fs from 'node:fs';
 import { copyInto } from '../../shared/copy.js';
 import { readFully } from './durable-fs.js';
@@ -63,12 +64,14 @@ export class DirectAppender {
       }
     }
     const aligned = filled - (filled % DIRECT_BLOCK);
-    if (aligned > 0) await writeAt(directFd, sc.view(this.at, aligned), start);
     const tail = filled - aligned;
-    if (tail > 0) {
-      await writeAt(dsyncFd, sc.view(this.at + aligned, tail), start + aligned);
-      sc.u8.copyWithin(this.at, this.at + aligned, this.at + filled); // the next append starts in this block
-    }
+    // The last blocks and the partial one go to the disk together: two flushes at once instead of one after the
+    // other. Either may land first; a crash between leaves a short or zero-filled last record within this append,
+    // the torn tail recovery cuts. Both are waited for, failed or not, before anything else touches the file.
+    const last = () => (aligned > 0 ? writeAt(directFd, sc.view(this.at, aligned), start) : Promise.resolve());
+    const partial = () => (tail > 0 ? writeAt(dsyncFd, sc.view(this.at + aligned, tail), start + aligned) : Promise.resolve());
+    await settled([last(), partial()]);
+    if (tail > 0) sc.u8.copyWithin(this.at, this.at + aligned, this.at + filled); // the next append starts in this block
     this.tailOf = segment;
     this.tailEnd = position + pieces.reduce((sum, p) => sum + p.length, 0);
   }
@@ -78,6 +81,13 @@ export class DirectAppender {
     const got = readFully(segment.fd, this.sc.view(this.at, len), len, start);
     if (got !== len) throw new Error(`${segment.logPath}: ${got} of the ${len} bytes before byte ${start + len} could be read`);
   }
+}
+
+// Every promise settled; then the first failure, if any, is thrown.
+async function settled(promises: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function alignUp(n: number): number {
