@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Partition } from '../../host/node/io/partition.js';
-import { DIRECT_REGION_BYTES } from '../../host/node/io/direct-append.js';
+import { DIRECT_REGION_BYTES, DIRECT_RESERVE_BYTES } from '../../host/node/io/direct-append.js';
 import { batchPayloads, buildBatch } from '../../host/node/io/batch-builder.js';
-import { storageCore } from '../../host/node/io/storage-core.js';
+import { StorageCore, storageCore } from '../../host/node/io/storage-core.js';
 import { tempDir } from './helpers.js';
 
 const O_DIRECT = fs.constants.O_DIRECT ?? 0;
@@ -105,4 +105,18 @@ test('the O_DIRECT descriptor is opened only with directIo, and closed with the 
   assert.equal(directDescriptors(logPath), takesDirect(dir) ? 1 : 0);
   direct.close();
   assert.equal(directDescriptors(logPath), 0, 'closed with the partition');
+});
+
+test('a storage region without room to spare writes buffered instead of taking it from later partitions', { skip: O_DIRECT === 0 }, async () => {
+  // 64 MiB: the read window, staging and scratch leave less than the reserve a direct buffer must not touch.
+  const small = await StorageCore.load({ memoryBytes: 64 << 20 });
+  assert.ok(small.unallocated < DIRECT_REGION_BYTES + DIRECT_RESERVE_BYTES);
+  const dir = tempDir();
+  const before = small.unallocated;
+  const p = await Partition.open({ dir, partitionId: 1, directIo: true, quiet: true }, small);
+  const result = await p.appendAsync([await batchOf(0, 3, 700)]);
+  assert.equal(result.nextOffset, 3);
+  assert.equal(directDescriptors(path.join(dir, `${'0'.padStart(20, '0')}.log`)), 0, 'no O_DIRECT descriptor');
+  assert.ok(before - small.unallocated < DIRECT_REGION_BYTES, 'no direct buffer was carved');
+  p.close();
 });

@@ -18,6 +18,10 @@ import { type StorageCore } from './storage-core.js';
 
 export const DIRECT_BLOCK = 4096; // covers 512-byte and 4 KiB logical blocks alike
 export const DIRECT_REGION_BYTES = 2 << 20; // one write(2) of aligned blocks at most; a larger group takes several
+// What a buffer may not take from the storage region: partitions opened later need their index regions from it
+// (24 KiB each in the server), and a partition without one cannot be served at all, while one without a buffer
+// only writes buffered.
+export const DIRECT_RESERVE_BYTES = 32 << 20;
 
 export class DirectAppender {
   private tailOf: SegmentFile | null = null; // whose last partial block the region's front holds
@@ -26,15 +30,12 @@ export class DirectAppender {
   private constructor(private readonly sc: StorageCore, private readonly raw: number, private readonly at: number, private readonly len: number) {}
 
   // The region is carved from the core's memory, whose base is page aligned (wasm memory is mapped whole); null
-  // when the storage region has no room left (the partition then writes buffered).
+  // when that would leave less than DIRECT_RESERVE_BYTES of the storage region (the partition then writes
+  // buffered). A released buffer is reused by the next one (StorageCore reuses regions of the same size).
   static create(sc: StorageCore): DirectAppender | null {
     const len = DIRECT_REGION_BYTES;
-    let raw: number;
-    try {
-      raw = sc.alloc(len + DIRECT_BLOCK);
-    } catch {
-      return null;
-    }
+    if (!sc.hasFree(len + DIRECT_BLOCK) && sc.unallocated < len + DIRECT_BLOCK + DIRECT_RESERVE_BYTES) return null;
+    const raw = sc.alloc(len + DIRECT_BLOCK);
     return new DirectAppender(sc, raw, alignUp(raw), len);
   }
 
