@@ -34,6 +34,7 @@ export interface ServerConfig {
   segmentBytes: number;
   retentionIntervalMs: number;
   verifyReads: string;
+  directIo: boolean;
   clientHeartbeatMs: number;
   loginFailuresPerConnection: number;
   loginLockoutFailures: number;
@@ -111,6 +112,7 @@ const OPTIONS: Option[] = [
   { key: 'storageBytes', file: 'sharding.storage_bytes', flag: '--storage-bytes', env: 'SHARDLOG_STORAGE_BYTES', kind: 'int', min: 64 << 20, max: 1 << 30, help: 'per-shard core memory for checksums, reads and partition indexes, bytes [268435456]' },
   { key: 'maxBatchBytes', file: 'tcp.max_batch_bytes', flag: '--max-batch-bytes', env: 'SHARDLOG_MAX_BATCH_BYTES', kind: 'int', min: 4096, max: 16 << 20, help: 'largest SendMessages batch accepted, bytes [16777216]' },
   { key: 'verifyReads', file: 'storage.verify_reads', flag: '--verify-reads', env: 'SHARDLOG_VERIFY_READS', kind: 'verify', help: 'full: every poll re-hashes every message it reads; layout: checks batch layout only (messages were hashed on arrival and at boot) [full]' },
+  { key: 'directIo', file: 'storage.direct_io', flag: '--direct-io', env: 'SHARDLOG_DIRECT_IO', kind: 'bool', help: 'fsync every-batch appends bypass the page cache (O_DIRECT, buffered where the file system has none); polls of data so written read it from the disk [false]' },
   { key: 'clientHeartbeatMs', file: 'heartbeat.interval_ms', flag: '--client-heartbeat-ms', env: 'SHARDLOG_CLIENT_HEARTBEAT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'clients ping this often; a consumer group member silent for 1.2x this is evicted (StaleClient) [30000]' },
   { key: 'loginFailuresPerConnection', file: 'auth.failures_per_connection', flag: '--login-failures-per-connection', env: 'SHARDLOG_LOGIN_FAILURES_PER_CONNECTION', kind: 'int', min: 1, max: 1_000_000, help: 'a connection is closed after this many failed logins [5]' },
   { key: 'loginLockoutFailures', file: 'auth.lockout_failures', flag: '--login-lockout-failures', env: 'SHARDLOG_LOGIN_LOCKOUT_FAILURES', kind: 'int', min: 1, max: 1_000_000, help: 'failed logins from one address, each within --login-lockout-ms of the last, after which its logins are refused unchecked [20]' },
@@ -169,6 +171,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   segmentBytes: 1 << 30,
   retentionIntervalMs: 60_000,
   verifyReads: 'full',
+  directIo: false,
   clientHeartbeatMs: 30_000,
   loginFailuresPerConnection: DEFAULT_LOGIN_THROTTLE.perConnection,
   loginLockoutFailures: DEFAULT_LOGIN_THROTTLE.lockoutFailures,

@@ -156,7 +156,7 @@ export class Supervisor {
           version: this.options.version, dataDir: config.dataDir,
         },
         fsync: parseFsyncPolicy(config.fsync), rootUsername: config.rootUsername, rootPassword: config.rootPassword,
-        segmentBytes: config.segmentBytes, verifyReadPayloads: config.verifyReads === 'full',
+        segmentBytes: config.segmentBytes, verifyReadPayloads: config.verifyReads === 'full', directIo: config.directIo,
         clientHeartbeatMs: config.clientHeartbeatMs, retentionIntervalMs: config.retentionIntervalMs,
         loginThrottle: {
           perConnection: config.loginFailuresPerConnection, lockoutFailures: config.loginLockoutFailures,

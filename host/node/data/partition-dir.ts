@@ -27,6 +27,7 @@ export interface PartitionHomeOptions {
   retention?: PartitionOptions['retention'];
   verifyOnAppend?: boolean; // verify frame and batch checksums on append; a batch that fails is refused alone [true]
   verifyReadPayloads?: boolean; // re-hash every frame on every read [true]; Partition's option of the same name
+  directIo?: boolean; // every-batch appends through O_DIRECT; Partition's option of the same name [false]
   onCorrupt?: PartitionOptions['onCorrupt']; // a damaged log: refuse to open, or serve its intact prefix read-only [fail]
   onDamage?: PartitionOptions['onDamage']; // a read found a stored batch that no longer verifies
   indexCapacity?: number; // sparse index entries in core memory; Partition's option of the same name
@@ -226,7 +227,7 @@ function openFiles(dir: string, ids: PartitionIds, sc: StorageCore, options: Par
   mkdirDurably(dir);
   const partition = Partition.openSync({
     dir, partitionId: ids.partitionId, fsync: options.fsync, segmentBytes: options.segmentBytes, indexIntervalBytes: options.indexIntervalBytes,
-    retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? true, badChecksum: 'refuse', verifyReadPayloads: options.verifyReadPayloads, indexCapacity: options.indexCapacity, nowMicros: options.nowMicros, quiet: options.quiet,
+    retention: options.retention, verifyOnAppend: options.verifyOnAppend ?? true, badChecksum: 'refuse', verifyReadPayloads: options.verifyReadPayloads, directIo: options.directIo, indexCapacity: options.indexCapacity, nowMicros: options.nowMicros, quiet: options.quiet,
     onCorrupt: options.onCorrupt, onDamage: options.onDamage,
   }, sc);
   try {

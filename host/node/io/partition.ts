@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { copyOut, copyInto } from '../../shared/copy.js';
 import { logger } from '../../shared/log.js';
+import { DirectAppender } from './direct-append.js';
 import { fsyncDir, mkdirDurably, writeFully, writevFullyAsync } from './durable-fs.js';
 import { formatFsyncPolicy, type FsyncPolicy } from './fsync-policy.js';
 import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js';
@@ -37,6 +38,9 @@ export interface PartitionOptions {
   verifyReadPayloads?: boolean;
   retention?: RetentionPolicy; // what applyRetention() enforces when given no policy [none]
   writeChunkBytes?: number; // cap per write(2) [none]
+  // every-batch appendAsync writes through O_DIRECT (direct-append.ts), bypassing the page cache; where the file
+  // system refuses O_DIRECT, or the storage region has no room for the aligned buffer, it writes buffered [false].
+  directIo?: boolean;
   nowMicros?: () => number;
   quiet?: boolean;
 }
@@ -124,6 +128,7 @@ export class Partition {
   private dirty = false;
   private writing: Promise<void> | null = null; // an appendAsync's write in flight
   private inFlight: Staged | null = null; // and what it writes
+  private direct: DirectAppender | null | undefined; // --direct-io's aligned buffer: made on first use, null = none
   private closeRequested = false;
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
@@ -289,7 +294,9 @@ export class Partition {
     try {
       // Under every-batch the group is durable when the write returns (O_DSYNC), or after its fdatasync.
       const durable = this.policy.kind === 'every-batch' ? staged.segment.durableWriteFd() : null;
-      await writevFullyAsync(durable ?? staged.segment.fd, pieces, staged.position, this.options.writeChunkBytes);
+      const direct = durable === null ? null : this.directWriter(staged.segment);
+      if (direct) await direct.appender.write(staged.segment, direct.fd, durable!, pieces, staged.position);
+      else await writevFullyAsync(durable ?? staged.segment.fd, pieces, staged.position, this.options.writeChunkBytes);
       if (this.policy.kind === 'every-batch') {
         if (durable === null) await new Promise<void>((resolve, reject) => fs.fdatasync(staged.segment.fd, (e) => (e ? reject(e) : resolve())));
       } else {
@@ -306,6 +313,15 @@ export class Partition {
     // Purged or deleted meanwhile: the group went to the files it was stamped for, which are gone now.
     if (this.closed) return resultOf(staged);
     return this.finish(staged);
+  }
+
+  // --direct-io's writer for this segment, or null (off, a chunk cap set for the crash test, no O_DIRECT here, or no
+  // room for the buffer).
+  private directWriter(segment: SegmentFile): { appender: DirectAppender; fd: number } | null {
+    if (!this.options.directIo || this.options.writeChunkBytes !== undefined) return null;
+    if (this.direct === undefined) this.direct = DirectAppender.create(this.sc);
+    const fd = this.direct ? segment.directWriteFd() : null;
+    return fd === null ? null : { appender: this.direct!, fd };
   }
 
   // Resolves once no append is being written.
@@ -652,6 +668,8 @@ export class Partition {
     }
     this.closeFiles();
     this.sc.release(this.index, this.indexRegionBytes);
+    this.direct?.release();
+    this.direct = null;
   }
 
   describe(): string {

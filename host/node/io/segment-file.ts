@@ -24,12 +24,14 @@ export function listSegments(dir: string): number[] {
 // finds it) is durable, as write + fdatasync would, in one system call and one trip to the thread pool. Measured
 // here with two writers of 1 MiB each: p50 1.30 ms against 1.40 ms, and a steadier tail.
 const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
+const O_DIRECT: number | undefined = fs.constants.O_DIRECT;
 
 export class SegmentFile {
   nextOffset: number;
   lastTimestamp = 0;
   indexBytes = 0;
   private dsync = -1;
+  private direct = -1; // -2: the file system refused O_DIRECT (tmpfs, say); not asked again for this segment
   private closed = false;
 
   private constructor(
@@ -94,6 +96,21 @@ export class SegmentFile {
     return this.dsync;
   }
 
+  // A third descriptor, O_DIRECT | O_DSYNC (--direct-io), or null where the platform or file system has none: then
+  // the partition writes buffered. Opened on first use and closed with the segment, as durableWriteFd.
+  directWriteFd(): number | null {
+    if (O_DIRECT === undefined || O_DSYNC === undefined || this.direct === -2) return null;
+    if (this.direct < 0) {
+      try {
+        this.direct = fs.openSync(this.logPath, fs.constants.O_WRONLY | O_DSYNC | O_DIRECT);
+      } catch {
+        this.direct = -2;
+        return null;
+      }
+    }
+    return this.direct;
+  }
+
   appendIndex(entries: Uint8Array): void {
     if (entries.length === 0) return;
     writeFully(this.indexFd, entries, this.indexBytes);
@@ -123,8 +140,7 @@ export class SegmentFile {
   seal(): void {
     fs.fdatasyncSync(this.fd);
     fs.fsyncSync(this.indexFd);
-    if (this.dsync >= 0) fs.closeSync(this.dsync); // no more appends here
-    this.dsync = -1;
+    this.closeWriters(); // no more appends here
   }
 
   // Once only: a closed descriptor's number may already belong to another file.
@@ -135,9 +151,15 @@ export class SegmentFile {
       fs.closeSync(this.fd);
       fs.closeSync(this.indexFd);
     } finally {
-      if (this.dsync >= 0) fs.closeSync(this.dsync);
-      this.dsync = -1;
+      this.closeWriters();
     }
+  }
+
+  private closeWriters(): void {
+    const fds = [this.dsync, this.direct].filter((fd) => fd >= 0);
+    this.dsync = -1;
+    if (this.direct >= 0) this.direct = -1;
+    for (const fd of fds) fs.closeSync(fd);
   }
 
   // The `.log` goes first: if that fails (thrown) nothing has changed and the segment stays usable. Once it is

@@ -73,6 +73,11 @@ export class StorageCore {
     return at;
   }
 
+  // Whether a freed region of this size waits to be reused (alloc takes it without touching the rest).
+  hasFree(bytes: number): boolean {
+    return (this.free.get(align(bytes))?.length ?? 0) > 0;
+  }
+
   // Bytes of the region no setup-time allocation has taken yet.
   get unallocated(): number {
     return this.end - this.next;

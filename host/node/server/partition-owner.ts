@@ -40,6 +40,7 @@ export interface OwnerOptions {
   fsync: FsyncPolicy;
   segmentBytes?: number;
   verifyReadPayloads: boolean;
+  directIo?: boolean;
 }
 
 interface Owned {
@@ -112,7 +113,7 @@ export class PartitionOwner {
         log.warn(`partition ${name}: removed files left by an earlier partition with the same ids (its deletion was committed)`);
       }
       home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
-        fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads,
+        fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads, directIo: this.options.directIo,
         indexCapacity: INDEX_ENTRIES, quiet: true, onCorrupt: 'read-only', onDamage: (damage) => this.readDamaged(name, damage),
       });
       this.reportRecovery(name, home);

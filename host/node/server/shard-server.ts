@@ -50,6 +50,7 @@ export interface ShardServerOptions {
   rootPassword: string;
   segmentBytes?: number;
   verifyReadPayloads: boolean;
+  directIo?: boolean; // --direct-io
   clientHeartbeatMs: number;
   retentionIntervalMs: number; // how often the owned partitions' retention is applied (--retention-interval-ms)
   loginThrottle: LoginThrottleSettings;
@@ -132,7 +133,7 @@ export class ShardServer implements ShardContext {
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
     this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ShardMetrics(core, memory, this.shard), options.loginThrottle);
-    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads });
+    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads, directIo: options.directIo });
     const counters = options.cluster ? new ReplicaCounters(options.cluster.roster.entries.length, options.replicaCounters) : null;
     this.replicas = options.cluster && counters ? new ReplicaPlane({
       core, memory, shard: this.shard, shards: this.shards, cluster: options.cluster, counters,
