@@ -172,4 +172,5 @@ export {
   vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrRecoveryLostFrom, vsrRecoveryLostTo, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
   vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
   vsrSealMessage, vsrSealPrepare, vsrVerifyMessage, vsrChecksum,
+  vsrRecoverLost, vsrStateInstalled, vsrSetSyncLag, vsrStateLost, vsrStateRequests,
 } from "./vsr/api";

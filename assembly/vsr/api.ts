@@ -4,6 +4,7 @@
 // Ops and commit numbers are returned as f64 (exact below 2^53) so hot host loops avoid BigInt.
 import { Replica, setQuorumOverride } from "./replica";
 import { onJournalRead } from "./repair";
+import { recoverLost, stateInstalled } from "./state_sync";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
 import { checksum, checksumInit } from "./checksum";
 import { seal, sealPrepareFrame, sealPrepareIdentity, verify } from "./header";
@@ -95,6 +96,17 @@ export function vsrRecoverFrom(handle: u32, op: u64, checksum: u64): void { reco
 export function vsrRecoverEnd(handle: u32): u32 { return recoverEnd(replicaOf(handle)); }
 export function vsrRecoveryLostFrom(handle: u32): f64 { return <f64>replicaOf(handle).recoveryLostFrom; }
 export function vsrRecoveryLostTo(handle: u32): f64 { return <f64>replicaOf(handle).recoveryLostTo; }
+
+// Instead of vsrRecoverBegin..End: nothing of this replica is on disk (state_sync.ts). It stays recovering, votes
+// and acks nothing, until a quorum answered, the host installed the state it asks for (ACTION_STATE_REQUEST) and a
+// StartView arrived. `nonce`: random per process start.
+export function vsrRecoverLost(handle: u32, nonce: u64): void { recoverLost(replicaOf(handle), nonce); }
+// The host installed, durably, a peer's snapshot covering ops up to `op` (its prepare checksum `checksum`).
+export function vsrStateInstalled(handle: u32, op: u64, checksum: u64): void { stateInstalled(replicaOf(handle), op, checksum); }
+// A backup further behind the commit than `lag` ops requests a state transfer instead of repairing (0 = never).
+export function vsrSetSyncLag(handle: u32, lag: u64): void { replicaOf(handle).syncLag = lag; }
+export function vsrStateLost(handle: u32): bool { return replicaOf(handle).stateLost; }
+export function vsrStateRequests(handle: u32): f64 { return <f64>replicaOf(handle).stateRequests; }
 
 export function vsrStatus(handle: u32): u32 { return replicaOf(handle).status; }
 export function vsrView(handle: u32): u32 { return replicaOf(handle).view; }

@@ -88,6 +88,14 @@ export const D_NACK: usize = 224;
 export const D_PRESENT: usize = 240;
 
 // StartView; body = headers from op downwards.
+// RecoveryResponse (Recovery itself uses the S_ layout: group, nonce).
+export const B_GROUP: usize = 128; // the same offset as S_GROUP
+export const B_OP: usize = 136;
+export const B_COMMIT: usize = 144;
+export const B_COMMIT_CHECKSUM: usize = 152;
+export const B_LOST: usize = 160; //  u8: the responder itself lost its state (it knows nothing)
+export const B_NONCE: usize = 240; // the probe's nonce, echoed
+
 export const V_OP: usize = 128;
 export const V_COMMIT: usize = 136;
 export const V_GROUP: usize = 144;
