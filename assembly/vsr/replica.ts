@@ -11,7 +11,7 @@ import {
   REQUEST_QUEUE_MAX, REQUEST_QUEUE_SINGLE, SLOT_SIZE, STATUS_NORMAL, STATUS_RECOVERING, STATUS_VIEW_CHANGE,
 } from "./constants";
 import {
-  C_COMMIT, C_COMMIT_CHECKSUM, C_GROUP, C_OP, C_TIMESTAMP, D_GROUP, H_CHECKSUM, H_CLUSTER, H_COMMAND,
+  C_CHECKPOINT, C_COMMIT, C_COMMIT_CHECKSUM, C_GROUP, C_OP, C_TIMESTAMP, D_GROUP, H_CHECKSUM, H_CLUSTER, H_COMMAND,
   H_REPAIR_COMMITTED, H_REPAIR_NONCE, H_REPLICA, H_SIZE, H_VIEW, K_COMMIT, K_GROUP, K_OP, K_PARENT,
   K_PREPARE_CHECKSUM, P_CLIENT, P_COMMIT, P_GROUP, P_OP, P_OPERATION, P_PARENT, P_REQUEST, P_REQUEST_CHECKSUM,
   P_SESSION, P_TIMESTAMP, Q_GROUP, R_CLIENT, R_GROUP, R_OPERATION, R_REQUEST, R_SESSION, S_GROUP, S_NONCE, V_GROUP,
@@ -203,7 +203,8 @@ export class Replica {
     this.syncHead = 0;
     this.syncResponders = 0;
     this.syncLostResponders = 0;
-    this.syncLag = 0;
+    this.checkpoint = 0;
+    this.clusterCheckpoint = 0;
     this.stateRequests = 0;
     this.rng.state = rngSeed(group, replica);
     this.enterNormal();
@@ -445,6 +446,7 @@ export class Replica {
     store<u64>(m + C_COMMIT, this.commitMax);
     store<u64>(m + C_GROUP, this.group);
     store<u64>(m + C_OP, this.op);
+    store<u64>(m + C_CHECKPOINT, this.checkpoint);
     seal(m);
     this.broadcastHeader(m);
   }
@@ -534,6 +536,7 @@ export class Replica {
     this.normalHeartbeatTimeout.start(this.rng);
     this.commitMax = max(this.commitMax, load<u64>(message + C_COMMIT));
     this.op = max(this.op, load<u64>(message + C_OP));
+    this.clusterCheckpoint = load<u64>(message + C_CHECKPOINT);
     this.commitJournal();
   }
 
@@ -643,7 +646,8 @@ export class Replica {
   syncView: StaticArray<u32> = new StaticArray<u32>(REPLICAS_MAX);
   syncOp: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
   syncCommit: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
-  syncLag: u64 = 0; //         a backup further behind than this requests a state transfer (0 = never)
+  checkpoint: u64 = 0; //      ops up to here are gone from this replica's journal (a snapshot holds them)
+  clusterCheckpoint: u64 = 0; // the primary's checkpoint (its Commit heartbeats say it)
   stateRequests: u64 = 0;
 
   // May a view change count this replica as never having prepared `op` (which it does not hold)?

@@ -17,9 +17,9 @@
 // "lost" too, nothing can have been committed (a commit needs a quorum, and at most f replicas lose their state),
 // so the replica starts in view 0 as formation does.
 //
-// Lagging: a backup behind the cluster's commit by more than `syncLag` ops (the host's journal retention: peers
-// drain their journals at checkpoints, so repair of older ops would ask for prepares nobody holds) requests a state
-// transfer from the primary instead of repairing op by op (syncLag 0 = never: repair reads peers' journals).
+// Lagging (TigerBeetle's state sync): a backup whose commit is below the primary's checkpoint (the primary's
+// Commit heartbeats carry it) is behind by more than the primary's journal: repair would ask for prepares the
+// primary no longer holds. It requests a state transfer from the primary instead of repairing op by op.
 import { ACTION_SEND, ACTION_STATE_REQUEST, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, HEADER_SIZE, STATUS_NORMAL, STATUS_RECOVERING } from "./constants";
 import { B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_VIEW, S_GROUP, S_NONCE, seal } from "./header";
 import { Replica } from "./replica";
@@ -121,7 +121,7 @@ export function requestState(r: Replica, from: u32, op: u64): void {
 // checksum is `checksum` (the log after it chains to it).
 export function stateInstalled(r: Replica, op: u64, checksum: u64): void {
   if (r.stateLost) {
-    assert(r.syncTarget >= 0 && !r.synced, "stateInstalled: no state was requested");
+    if (r.syncTarget < 0 || r.synced) return; // a late transfer of an earlier round: the replica moved on
     r.window.clear();
     r.commitMin = op;
     r.commitChecksum = checksum;
@@ -138,6 +138,7 @@ export function stateInstalled(r: Replica, op: u64, checksum: u64): void {
     r.journalHead = r.syncHead;
     r.journalTop = u64.MAX_VALUE;
     r.synced = true;
+    r.checkpoint = op;
     r.persist(); // the view learned and the snapshot's op: a restart from here is no longer a lost replica
     broadcastRequestStartView(r);
     r.requestStartViewTimeout.start(r.rng);
@@ -149,6 +150,7 @@ export function stateInstalled(r: Replica, op: u64, checksum: u64): void {
   r.commitMax = max(r.commitMax, op);
   r.commitDurable = op;
   r.commitDurableChecksum = checksum;
+  r.checkpoint = max(r.checkpoint, op);
   if (r.op < op) r.op = op;
   r.commitJournal();
 }
@@ -177,7 +179,7 @@ export function tickLost(r: Replica): void {
 
 // Repair's first question on a backup: is the gap beyond what peers' journals hold?
 export function lagsBeyondJournal(r: Replica): bool {
-  return r.syncLag > 0 && r.status == STATUS_NORMAL && !r.isPrimary() && r.commitMax > r.commitMin + r.syncLag;
+  return r.status == STATUS_NORMAL && !r.isPrimary() && r.commitMin < r.clusterCheckpoint;
 }
 
 // A StartView reaches a replica whose state is lost: only after the transfer, and then it ends the recovery.

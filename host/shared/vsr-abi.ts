@@ -70,7 +70,8 @@ export const Command = {
   Reply: CoreVsrConstants.CMD_REPLY, Commit: CoreVsrConstants.CMD_COMMIT, StartViewChange: CoreVsrConstants.CMD_START_VIEW_CHANGE,
   DoViewChange: CoreVsrConstants.CMD_DO_VIEW_CHANGE, StartView: CoreVsrConstants.CMD_START_VIEW,
   RequestStartView: CoreVsrConstants.CMD_REQUEST_START_VIEW, RequestPrepares: CoreVsrConstants.CMD_REQUEST_PREPARES,
-  RepairPrepare: CoreVsrConstants.CMD_REPAIR_PREPARE,
+  RepairPrepare: CoreVsrConstants.CMD_REPAIR_PREPARE, Recovery: CoreVsrConstants.CMD_RECOVERY,
+  RecoveryResponse: CoreVsrConstants.CMD_RECOVERY_RESPONSE,
 } as const;
 
 export const Status = {
@@ -80,7 +81,7 @@ export const Status = {
 export const Action = {
   Send: CoreVsrConstants.ACTION_SEND, Reply: CoreVsrConstants.ACTION_REPLY, JournalWrite: CoreVsrConstants.ACTION_JOURNAL_WRITE,
   Commit: CoreVsrConstants.ACTION_COMMIT, Persist: CoreVsrConstants.ACTION_PERSIST, JournalRead: CoreVsrConstants.ACTION_JOURNAL_READ,
-  JournalWriteHeader: CoreVsrConstants.ACTION_JOURNAL_WRITE_HEADER,
+  JournalWriteHeader: CoreVsrConstants.ACTION_JOURNAL_WRITE_HEADER, StateRequest: CoreVsrConstants.ACTION_STATE_REQUEST,
 } as const;
 
 // App is the simulator's opaque application operation (any value above Register works; the core never reads it).

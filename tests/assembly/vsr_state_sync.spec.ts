@@ -305,13 +305,13 @@ describe("vsr state transfer: formation", () => {
   });
 });
 
-describe("vsr state transfer: a backup behind by more than the journal", () => {
+describe("vsr state transfer: a backup behind the primary's checkpoint (beyond its journal)", () => {
   it("asks the primary for its state instead of repairing, then commits on from it", () => {
     const c = new Cluster(3);
     const session = register(c);
-    c.replicas[2].syncLag = 8;
     c.blockTo[2] = true;
     for (let i: u64 = 1; i <= 12; i++) c.request(1, session, i, APP);
+    c.replicas[0].checkpoint = 10; // the primary's journal no longer holds ops 1..10
     c.blockTo[2] = false;
     c.tick(40);
     expect(c.stateFrom[2]).toBe(0);
@@ -324,12 +324,12 @@ describe("vsr state transfer: a backup behind by more than the journal", () => {
     expect(c.replicas[2].commitMin).toBe(14);
   });
 
-  it("repairs op by op when the gap is within the journal", () => {
+  it("repairs op by op when its commit is at or above the checkpoint", () => {
     const c = new Cluster(3);
     const session = register(c);
-    c.replicas[2].syncLag = 64;
     c.blockTo[2] = true;
     for (let i: u64 = 1; i <= 12; i++) c.request(1, session, i, APP);
+    c.replicas[0].checkpoint = 1; // the register only: the backup holds it
     c.blockTo[2] = false;
     c.tick(40);
     expect(c.stateFrom[2]).toBe(-1);
