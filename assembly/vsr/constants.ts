@@ -40,6 +40,10 @@ export const CMD_REPAIR_PREPARE: u8 = 19;
 // Recovery of a replica that lost its state (state_sync.ts): a nonce-stamped probe and the answers to it.
 export const CMD_RECOVERY: u8 = 20;
 export const CMD_RECOVERY_RESPONSE: u8 = 21;
+// State transfer between hosts (the core never handles them: a host asks its peer for the state machine's snapshot
+// after ACTION_STATE_REQUEST, the peer answers with chunks of it, each a checksummed message with a body).
+export const CMD_STATE_REQUEST: u8 = 22;
+export const CMD_STATE_CHUNK: u8 = 23;
 
 export const STATUS_NORMAL: u32 = 0;
 export const STATUS_VIEW_CHANGE: u32 = 1;

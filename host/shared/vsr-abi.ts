@@ -71,7 +71,8 @@ export const Command = {
   DoViewChange: CoreVsrConstants.CMD_DO_VIEW_CHANGE, StartView: CoreVsrConstants.CMD_START_VIEW,
   RequestStartView: CoreVsrConstants.CMD_REQUEST_START_VIEW, RequestPrepares: CoreVsrConstants.CMD_REQUEST_PREPARES,
   RepairPrepare: CoreVsrConstants.CMD_REPAIR_PREPARE, Recovery: CoreVsrConstants.CMD_RECOVERY,
-  RecoveryResponse: CoreVsrConstants.CMD_RECOVERY_RESPONSE,
+  RecoveryResponse: CoreVsrConstants.CMD_RECOVERY_RESPONSE, StateRequest: CoreVsrConstants.CMD_STATE_REQUEST,
+  StateChunk: CoreVsrConstants.CMD_STATE_CHUNK,
 } as const;
 
 export const Status = {
@@ -135,6 +136,10 @@ export const Req = {
 } as const;
 export const Prep = {
   client: V.P_CLIENT, parent: V.P_PARENT, op: V.P_OP, commit: V.P_COMMIT, request: V.P_REQUEST, operation: V.P_OPERATION, group: V.P_GROUP, session: V.P_SESSION,
+} as const;
+// State transfer messages (host to host): group, transfer id, the op and checksum the image covers, chunk placement.
+export const Xfer = {
+  group: V.T_GROUP, transfer: V.T_TRANSFER, op: V.T_OP, checksum: V.T_CHECKSUM, offset: V.T_OFFSET, total: V.T_TOTAL,
 } as const;
 export const Rep = {
   requestChecksum: V.Y_REQUEST_CHECKSUM, context: V.Y_CONTEXT, client: V.Y_CLIENT, op: V.Y_OP, commit: V.Y_COMMIT, request: V.Y_REQUEST,
