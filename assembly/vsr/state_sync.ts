@@ -13,9 +13,10 @@
 //      (vsrStateInstalled(op, checksum));
 //   3. a StartView of a view no older than the one learned in 1 installed the log above the snapshot. Until the
 //      log is repaired, ops up to the primary's head at the time of 1 are never nacked (mayNack).
-// Formation: a cluster whose replicas all start empty has nothing to lose. When every answer of the quorum says
-// "lost" too, nothing can have been committed (a commit needs a quorum, and at most f replicas lose their state),
-// so the replica starts in view 0 as formation does.
+// Formation: a cluster whose replicas all start empty has nothing to lose. When this replica and enough others to
+// make a quorum with it all say "lost" (and nobody answered otherwise), nothing can have been committed (a commit
+// needs a quorum, and at most f replicas lose their state), so the replica starts in view 0 as formation does; a
+// new 3-replica cluster forms as soon as two of its replicas are up, as before.
 //
 // Lagging (TigerBeetle's state sync): a backup whose commit is below the primary's checkpoint (the primary's
 // Commit heartbeats carry it) is behind by more than the primary's journal: repair would ask for prepares the
@@ -87,14 +88,15 @@ export function onRecoveryResponse(r: Replica, message: usize, from: u32): void 
 }
 
 function decide(r: Replica): void {
-  if (<u32>popcnt(r.syncResponders) < r.quorumViewChange()) return;
   const normal = r.syncResponders & ~r.syncLostResponders;
-  if (normal == 0) {
+  const answers = <u32>popcnt(r.syncResponders);
+  if (normal == 0 && answers + 1 >= r.quorumViewChange()) {
     // Formation: nobody in the quorum ever held state, so nothing was ever committed.
     r.stateLost = false;
     r.enterNormal();
     return;
   }
+  if (answers < r.quorumViewChange()) return;
   let view: u32 = 0;
   for (let i: u32 = 0; i < r.count; i++) if ((normal & (1 << i)) && unchecked(r.syncView[i]) > view) view = unchecked(r.syncView[i]);
   const primary = r.primaryIndex(view);

@@ -290,6 +290,19 @@ describe("vsr state transfer: a replica that lost its state", () => {
 });
 
 describe("vsr state transfer: formation", () => {
+  it("two of three replicas empty and up: they form (a quorum of lost replicas proves nothing was committed)", () => {
+    const c = new Cluster(3);
+    c.down[2] = true;
+    for (let i: u32 = 0; i < 2; i++) {
+      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+      recoverLost(c.replicas[i], 0x77 + i);
+      c.drain(i);
+    }
+    c.tick(20);
+    expect(c.primary()).toBe(0);
+    expect(c.replicas[1].status).toBe(STATUS_NORMAL);
+  });
+
   it("every replica empty: nobody held state, the cluster forms in view 0 and commits", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
