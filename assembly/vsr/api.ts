@@ -4,6 +4,7 @@
 // Ops and commit numbers are returned as f64 (exact below 2^53) so hot host loops avoid BigInt.
 import { Replica, setQuorumOverride } from "./replica";
 import { onJournalRead } from "./repair";
+import { recoverLost, stateInstalled } from "./state_sync";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
 import { checksum, checksumInit } from "./checksum";
 import { seal, sealPrepareFrame, sealPrepareIdentity, verify } from "./header";
@@ -96,12 +97,46 @@ export function vsrRecoverEnd(handle: u32): u32 { return recoverEnd(replicaOf(ha
 export function vsrRecoveryLostFrom(handle: u32): f64 { return <f64>replicaOf(handle).recoveryLostFrom; }
 export function vsrRecoveryLostTo(handle: u32): f64 { return <f64>replicaOf(handle).recoveryLostTo; }
 
+// Instead of vsrRecoverBegin..End: nothing of this replica is on disk (state_sync.ts). It stays recovering, votes
+// and acks nothing, until a quorum answered, the host installed the state it asks for (ACTION_STATE_REQUEST) and a
+// StartView arrived. `nonce`: random per process start.
+export function vsrRecoverLost(handle: u32, nonce: u64): void { recoverLost(replicaOf(handle), nonce); }
+// The host installed, durably, a peer's snapshot covering ops up to `op` (its prepare checksum `checksum`).
+export function vsrStateInstalled(handle: u32, op: u64, checksum: u64): void { stateInstalled(replicaOf(handle), op, checksum); }
+// The host's journal no longer holds ops up to `op` (a checkpoint drained them): the primary tells its backups,
+// and a backup whose commit is below the primary's checkpoint requests a state transfer instead of repairing.
+export function vsrSetCheckpoint(handle: u32, op: u64): void { const r = replicaOf(handle); if (op > r.checkpoint) r.checkpoint = op; }
+export function vsrStateLost(handle: u32): bool { return replicaOf(handle).stateLost; }
+export function vsrStateRequests(handle: u32): f64 { return <f64>replicaOf(handle).stateRequests; }
+
 export function vsrStatus(handle: u32): u32 { return replicaOf(handle).status; }
 export function vsrView(handle: u32): u32 { return replicaOf(handle).view; }
 export function vsrLogView(handle: u32): u32 { return replicaOf(handle).logView; }
 export function vsrIsPrimary(handle: u32): bool { return replicaOf(handle).isPrimary(); }
 export function vsrOp(handle: u32): f64 { return <f64>replicaOf(handle).op; }
 export function vsrCommitMin(handle: u32): f64 { return <f64>replicaOf(handle).commitMin; }
+// The client table is part of the replicated state: a state transfer or a checkpoint carries it, so that a retried
+// request is still recognised after the ops that recorded it are gone from the log. The host reads and writes
+// its arrays in place (no copy in the arena): field 0 ids, 1 sessions, 2 requests, 3 last ops (u64 each,
+// capacity entries), 4 replies (256 B each); then sets how many entries are live.
+export function vsrClientTableField(handle: u32, field: u32): usize {
+  const t = replicaOf(handle).clients;
+  if (field == 0) return changetype<usize>(t.ids);
+  if (field == 1) return changetype<usize>(t.sessions);
+  if (field == 2) return changetype<usize>(t.requests);
+  if (field == 3) return changetype<usize>(t.lastOps);
+  return t.replies;
+}
+export function vsrClientTableCount(handle: u32): u32 { return replicaOf(handle).clients.count; }
+export function vsrClientTableCapacity(handle: u32): u32 { return replicaOf(handle).clients.capacity; }
+export function vsrClientTableSetCount(handle: u32, count: u32): void {
+  const t = replicaOf(handle).clients;
+  assert(count <= t.capacity, "client table: more entries than its capacity");
+  t.count = count;
+}
+
+// The prepare checksum of op commitMin: what a state-transfer snapshot taken now chains to.
+export function vsrCommitChecksum(handle: u32): u64 { return replicaOf(handle).commitChecksum; }
 export function vsrCommitMax(handle: u32): f64 { return <f64>replicaOf(handle).commitMax; }
 export function vsrViewChanges(handle: u32): f64 { return <f64>replicaOf(handle).viewChanges; }
 export function vsrDeadlocks(handle: u32): f64 { return <f64>replicaOf(handle).deadlocks; }

@@ -37,6 +37,13 @@ export const CMD_START_VIEW: u8 = 12;
 export const CMD_REQUEST_START_VIEW: u8 = 17;
 export const CMD_REQUEST_PREPARES: u8 = 18;
 export const CMD_REPAIR_PREPARE: u8 = 19;
+// Recovery of a replica that lost its state (state_sync.ts): a nonce-stamped probe and the answers to it.
+export const CMD_RECOVERY: u8 = 20;
+export const CMD_RECOVERY_RESPONSE: u8 = 21;
+// State transfer between hosts (the core never handles them: a host asks its peer for the state machine's snapshot
+// after ACTION_STATE_REQUEST, the peer answers with chunks of it, each a checksummed message with a body).
+export const CMD_STATE_REQUEST: u8 = 22;
+export const CMD_STATE_CHUNK: u8 = 23;
 
 export const STATUS_NORMAL: u32 = 0;
 export const STATUS_VIEW_CHANGE: u32 = 1;
@@ -57,6 +64,10 @@ export const ACTION_JOURNAL_WRITE_HEADER: u32 = 7; // target = 0, payload = 256-
 //                                             call onJournalWriteDone(op, checksum). Never rewrites a prepare.
 export const ACTION_JOURNAL_READ: u32 = 6; //  target = replica to repair, payload = op u64; host answers with
 //                                             onJournalRead(op, target, bytes) (repair beyond the log window)
+export const ACTION_STATE_REQUEST: u32 = 8; // target = replica to fetch the state from, payload = op u64 (the
+//                                             commit that peer reported). The host transfers the peer's
+//                                             state-machine snapshot, installs it durably and calls
+//                                             vsrStateInstalled(op, checksum) (state_sync.ts). Repeated until then.
 
 // Operations. Register opens a client session; the rest are opaque to consensus.
 export const OP_RESERVED: u8 = 0;

@@ -88,6 +88,23 @@ export const D_NACK: usize = 224;
 export const D_PRESENT: usize = 240;
 
 // StartView; body = headers from op downwards.
+// RecoveryResponse (Recovery itself uses the S_ layout: group, nonce).
+export const B_GROUP: usize = 128; // the same offset as S_GROUP
+export const B_OP: usize = 136;
+export const B_COMMIT: usize = 144;
+export const B_COMMIT_CHECKSUM: usize = 152;
+export const B_LOST: usize = 160; //  u8: the responder itself lost its state (it knows nothing)
+export const B_NONCE: usize = 240; // the probe's nonce, echoed
+
+// StateRequest and StateChunk (host to host; the group at S_GROUP). A chunk's body is `length` bytes of the
+// transfer image at `offset`; the image is `total` bytes and covers ops up to `op` (prepare checksum `checksum`).
+export const T_GROUP: usize = 128; // the same offset as S_GROUP
+export const T_TRANSFER: usize = 136; // u64: the requester's id for this transfer (chunks of another are dropped)
+export const T_OP: usize = 144;
+export const T_CHECKSUM: usize = 152;
+export const T_OFFSET: usize = 160; // u64
+export const T_TOTAL: usize = 168; //  u64
+
 export const V_OP: usize = 128;
 export const V_COMMIT: usize = 136;
 export const V_GROUP: usize = 144;

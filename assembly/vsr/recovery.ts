@@ -40,6 +40,7 @@ export function recoverFrom(r: Replica, op: u64, checksum: u64): void {
   r.commitDurable = op;
   r.commitDurableChecksum = checksum;
   r.op = op;
+  r.checkpoint = op;
   if (r.recoveryCommit <= op) {
     r.recoveryCommit = op;
     r.recoveryChecksum = checksum;

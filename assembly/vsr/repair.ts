@@ -12,9 +12,14 @@ import {
 import { F_BODY, F_HEADER, F_TRUSTED } from "./log_window";
 import { Replica, REPAIR_CANONICAL, REPAIR_COMMITTED } from "./replica";
 import { maybeStartView } from "./view_change";
+import { lagsBeyondJournal, requestState } from "./state_sync";
 
 // Asks one peer for the first run of ops we lack (missing, or not known canonical) below our head.
 export function repair(r: Replica): void {
+  if (lagsBeyondJournal(r)) {
+    requestState(r, r.primaryIndex(r.view), r.commitMax);
+    return;
+  }
   const target = max(r.op, r.commitMax);
   let from: u64 = 0;
   const limit = min<u64>(target, r.commitMin + <u64>r.window.slots - 1);

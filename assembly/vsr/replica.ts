@@ -6,12 +6,12 @@
 import {
   ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_PERSIST, ACTION_REPLY, ACTION_SEND,
   CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST,
-  CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX,
+  CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX,
   CLIENTS_MAX, OP_REGISTER, PIPELINE_MAX, REPLICAS_MAX, REPLY_BODY_TOO_LARGE, REPLY_OK, REPLY_REQUEST_TOO_OLD,
   REQUEST_QUEUE_MAX, REQUEST_QUEUE_SINGLE, SLOT_SIZE, STATUS_NORMAL, STATUS_RECOVERING, STATUS_VIEW_CHANGE,
 } from "./constants";
 import {
-  C_COMMIT, C_COMMIT_CHECKSUM, C_GROUP, C_OP, C_TIMESTAMP, D_GROUP, H_CHECKSUM, H_CLUSTER, H_COMMAND,
+  C_CHECKPOINT, C_COMMIT, C_COMMIT_CHECKSUM, C_GROUP, C_OP, C_TIMESTAMP, D_GROUP, H_CHECKSUM, H_CLUSTER, H_COMMAND,
   H_REPAIR_COMMITTED, H_REPAIR_NONCE, H_REPLICA, H_SIZE, H_VIEW, K_COMMIT, K_GROUP, K_OP, K_PARENT,
   K_PREPARE_CHECKSUM, P_CLIENT, P_COMMIT, P_GROUP, P_OP, P_OPERATION, P_PARENT, P_REQUEST, P_REQUEST_CHECKSUM,
   P_SESSION, P_TIMESTAMP, Q_GROUP, R_CLIENT, R_GROUP, R_OPERATION, R_REQUEST, R_SESSION, S_GROUP, S_NONCE, V_GROUP,
@@ -32,6 +32,7 @@ import {
   startViewChange,
 } from "./view_change";
 import { onRepairPrepare, onRequestPrepares, repair } from "./repair";
+import { heardWhileLost, onRecovery, onRecoveryResponse, tickLost } from "./state_sync";
 
 // Debug switch (per instance): replaces the replication quorum. 0 = the real rule. Exists so a test can prove
 // the simulator's checkers catch a broken quorum (vsrDebugSetQuorumOverride).
@@ -196,6 +197,15 @@ export class Replica {
     this.unloadedFrom = 0;
     this.journalHead = 0;
     this.journalTop = 0;
+    this.stateLost = false;
+    this.synced = false;
+    this.syncTarget = -1;
+    this.syncHead = 0;
+    this.syncResponders = 0;
+    this.syncLostResponders = 0;
+    this.checkpoint = 0;
+    this.clusterCheckpoint = 0;
+    this.stateRequests = 0;
     this.rng.state = rngSeed(group, replica);
     this.enterNormal();
   }
@@ -238,6 +248,7 @@ export class Replica {
     const from = <u32>load<u8>(message + H_REPLICA);
     if (from >= this.count || from == this.replica) { this.messagesRejected++; return; }
     if (!this.groupMatches(message)) { this.messagesRejected++; return; }
+    if (this.stateLost && !heardWhileLost(cmd) && cmd != CMD_START_VIEW) return; // it must not vote or ack (state_sync.ts)
     if (cmd == CMD_PREPARE) this.onPrepare(message, from);
     else if (cmd == CMD_PREPARE_OK) this.onPrepareOk(message, from);
     else if (cmd == CMD_COMMIT) this.onCommit(message, from);
@@ -247,6 +258,8 @@ export class Replica {
     else if (cmd == CMD_REQUEST_START_VIEW) onRequestStartView(this, message, from);
     else if (cmd == CMD_REQUEST_PREPARES) onRequestPrepares(this, message, from);
     else if (cmd == CMD_REPAIR_PREPARE) onRepairPrepare(this, message, from);
+    else if (cmd == CMD_RECOVERY) onRecovery(this, message, from);
+    else if (cmd == CMD_RECOVERY_RESPONSE) onRecoveryResponse(this, message, from);
     else this.messagesRejected++;
     this.afterEvent();
   }
@@ -291,6 +304,8 @@ export class Replica {
         this.startViewChangeTimeout.start(this.rng);
       }
       if (this.merged && this.repairTimeout.tick()) { repair(this); this.repairTimeout.start(this.rng); }
+    } else if (this.stateLost) {
+      tickLost(this);
     } else {
       if (this.requestStartViewTimeout.tick()) {
         if (this.requestStartViewTimeout.attempts >= PROBE_ATTEMPTS_MAX) {
@@ -431,6 +446,7 @@ export class Replica {
     store<u64>(m + C_COMMIT, this.commitMax);
     store<u64>(m + C_GROUP, this.group);
     store<u64>(m + C_OP, this.op);
+    store<u64>(m + C_CHECKPOINT, this.checkpoint);
     seal(m);
     this.broadcastHeader(m);
   }
@@ -520,6 +536,7 @@ export class Replica {
     this.normalHeartbeatTimeout.start(this.rng);
     this.commitMax = max(this.commitMax, load<u64>(message + C_COMMIT));
     this.op = max(this.op, load<u64>(message + C_OP));
+    this.clusterCheckpoint = load<u64>(message + C_CHECKPOINT);
     this.commitJournal();
   }
 
@@ -618,6 +635,20 @@ export class Replica {
   unloadedFrom: u64 = 0;
   journalHead: u64 = 0;
   journalTop: u64 = 0; // bit i: the journal held op journalHead - i (valid, or completed then corrupted)
+
+  // State transfer (state_sync.ts).
+  stateLost: bool = false; //  restarted with nothing on disk: recovering until it holds the cluster's state
+  synced: bool = false; //     lost, and the snapshot is installed: waiting for a StartView
+  syncTarget: i32 = -1; //     lost: the primary whose state is being transferred (-1 = still asking the cluster)
+  syncHead: u64 = 0; //        that primary's head when it answered
+  syncResponders: u32 = 0; //  bitset: answers to the current recovery nonce
+  syncLostResponders: u32 = 0; // bitset: those that lost their state too
+  syncView: StaticArray<u32> = new StaticArray<u32>(REPLICAS_MAX);
+  syncOp: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
+  syncCommit: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
+  checkpoint: u64 = 0; //      ops up to here are gone from this replica's journal (a snapshot holds them)
+  clusterCheckpoint: u64 = 0; // the primary's checkpoint (its Commit heartbeats say it)
+  stateRequests: u64 = 0;
 
   // May a view change count this replica as never having prepared `op` (which it does not hold)?
   mayNack(op: u64): bool {

@@ -4,7 +4,7 @@
 // buffer megabytes), then the checksums over the whole message. Any refusal closes that link only.
 import {
   CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PING, CMD_PONG, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPAIR_PREPARE, CMD_REPLY, CMD_REQUEST,
-  CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, SLOT_SIZE,
+  CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, CMD_STATE_CHUNK, CMD_STATE_REQUEST, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, SLOT_SIZE,
 } from "./constants";
 import {
   C_GROUP, D_GROUP, H_ATTACH_SIZE, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, R_GROUP, S_GROUP, V_GROUP,
@@ -39,7 +39,10 @@ export function consensusGroupOf(header: usize): u64 {
   if (c == CMD_PREPARE || c == CMD_REPAIR_PREPARE) return load<u64>(header + P_GROUP);
   if (c == CMD_PREPARE_OK) return load<u64>(header + K_GROUP);
   if (c == CMD_COMMIT) return load<u64>(header + C_GROUP);
-  if (c == CMD_START_VIEW_CHANGE || c == CMD_REQUEST_START_VIEW) return load<u64>(header + S_GROUP);
+  if (c == CMD_START_VIEW_CHANGE || c == CMD_REQUEST_START_VIEW || c == CMD_RECOVERY || c == CMD_RECOVERY_RESPONSE
+    || c == CMD_STATE_REQUEST || c == CMD_STATE_CHUNK) {
+    return load<u64>(header + S_GROUP); // RecoveryResponse's B_GROUP is the same offset
+  }
   if (c == CMD_DO_VIEW_CHANGE) return load<u64>(header + D_GROUP);
   if (c == CMD_START_VIEW) return load<u64>(header + V_GROUP);
   if (c == CMD_REQUEST_PREPARES) return load<u64>(header + Q_GROUP);
@@ -73,7 +76,8 @@ export function replicaPingWrite(out: usize, cluster: u64, replica: u32, pong: b
 
 function isReplicaCommand(c: u8): bool {
   return c == CMD_PREPARE || c == CMD_PREPARE_OK || c == CMD_COMMIT || c == CMD_START_VIEW_CHANGE || c == CMD_DO_VIEW_CHANGE
-    || c == CMD_START_VIEW || c == CMD_REQUEST_START_VIEW || c == CMD_REQUEST_PREPARES || c == CMD_REPAIR_PREPARE;
+    || c == CMD_START_VIEW || c == CMD_REQUEST_START_VIEW || c == CMD_REQUEST_PREPARES || c == CMD_REPAIR_PREPARE
+    || c == CMD_RECOVERY || c == CMD_RECOVERY_RESPONSE || c == CMD_STATE_REQUEST || c == CMD_STATE_CHUNK;
 }
 
 // The shard that holds the group of this message, by the named routers: the metadata group by its sentinel (shard

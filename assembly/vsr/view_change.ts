@@ -1,5 +1,6 @@
 // View change: start_view_change, do_view_change (log suffix with nack/present bits), the new primary's merge
 // and repair of the merged log, start_view; and the probe a lagging or restarted replica sends for the view.
+import { startViewAllowed } from "./state_sync";
 import {
   ACTION_SEND, CMD_DO_VIEW_CHANGE, CMD_START_VIEW, HEADER_SIZE, MESSAGE_MAX, PIPELINE_MAX, STATUS_NORMAL,
   STATUS_RECOVERING, STATUS_VIEW_CHANGE, SUFFIX_HEADERS_MAX,
@@ -191,6 +192,7 @@ export function onStartView(r: Replica, message: usize, from: u32): void {
   const view = load<u32>(message + H_VIEW);
   if (view < r.view || (view == r.view && r.status == STATUS_NORMAL)) return;
   if (from != r.primaryIndex(view)) return;
+  if (!startViewAllowed(r)) return;
   r.view = view;
   r.logView = view;
   r.status = STATUS_NORMAL;

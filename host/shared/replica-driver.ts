@@ -11,6 +11,7 @@
 //   callbacks  commit (in op order) and reply (the core's reply header for a client).
 // No Node-only imports: a browser runs this file too.
 import { ShardlogError } from './errors.js';
+import { readClientTable, writeClientTable } from './client-table-image.js';
 import {
   Action, BODY_MAX, Command, H, HEADER_SIZE, MESSAGE_MAX, PIPELINE_MAX, Prep, Req, drainOutbox, recoveryRefusal,
   type RecoveryRefused, type VsrExports,
@@ -53,6 +54,11 @@ export interface ReplicaStorage {
   read(op: number, done: (prepare: Uint8Array | null) => void): void;
   // Synchronous and durable when it returns: the core's persist is a barrier in front of its later sends.
   persist(state: PersistState): void;
+  // State transfer (assembly/vsr/state_sync.ts): fetch replica `from`'s state-machine snapshot (it reported its
+  // commit at `op`), install it durably, then call the driver's stateInstalled(op, checksum) with the op and
+  // prepare checksum the snapshot covers. Asked again on a timer until then: a transfer in progress ignores it.
+  // Absent: this host never loses state nor sets a sync lag (the core then never asks).
+  requestState?(from: number, op: number): void;
 }
 
 export interface ReplicaCallbacks {
@@ -117,7 +123,7 @@ export class ReplicaDriver {
   messagesTooLarge = 0; // inbound messages larger than the core's inbox, dropped
 
   private constructor(
-    readonly core: VsrExports, memory: WebAssembly.Memory, readonly handle: number,
+    readonly core: VsrExports, private readonly memory: WebAssembly.Memory, readonly handle: number,
     readonly options: ReplicaOptions, private readonly io: ReplicaIo,
   ) {
     this.u8 = new Uint8Array(memory.buffer);
@@ -142,12 +148,16 @@ export class ReplicaDriver {
 
   get op(): number { return this.core.vsrOp(this.handle); }
   get commitMin(): number { return this.core.vsrCommitMin(this.handle); }
+  get commitChecksum(): bigint { return BigInt.asUintN(64, BigInt(this.core.vsrCommitChecksum(this.handle))); }
   get commitMax(): number { return this.core.vsrCommitMax(this.handle); }
   get view(): number { return this.core.vsrView(this.handle) >>> 0; }
   get status(): number { return this.core.vsrStatus(this.handle) >>> 0; }
   // The lifted core export returns a boolean, the raw one (the simulator's) a number: both read the same.
   get isPrimary(): boolean { return Number(this.core.vsrIsPrimary(this.handle)) !== 0; }
   get viewChanges(): number { return this.core.vsrViewChanges(this.handle); }
+  // Recovering after a loss of its state: it votes and acks nothing until the transfer is done (state_sync.ts).
+  get stateLost(): boolean { return Number(this.core.vsrStateLost(this.handle)) !== 0; }
+  get stateRequests(): number { return this.core.vsrStateRequests(this.handle); }
   get unflushed(): number { return this.pending.length; }
   get writing(): number { return this.writesInFlight; }
   // True while the outbox is being walked (callbacks run): calls into the core wait until the walk is done.
@@ -227,11 +237,13 @@ export class ReplicaDriver {
   // Restart: the caller's state machine already holds ops <= from.op (a checkpoint, or op 0); `entries` are the
   // journal after it in ascending op order. Returns the core's refusal to start (a single replica whose journal
   // lost ops it may have acknowledged, which no peer can repair), or null when the replica runs.
-  recover(state: PersistState | null, from: { op: number; checksum: bigint } | null, entries: Iterable<RecoveredEntry>): RecoveryRefused | null {
+  // `from.clients`: the client table at the checkpoint (clientTable()), when the checkpoint kept it.
+  recover(state: PersistState | null, from: { op: number; checksum: bigint; clients?: Uint8Array } | null, entries: Iterable<RecoveredEntry>): RecoveryRefused | null {
     this.assertLive();
     const s = state ?? { view: 0, logView: 0, commit: 0, commitChecksum: 0n, logHead: 0, logHeadChecksum: 0n };
     this.core.vsrRecoverBegin(this.handle, s.view, s.logView, BigInt(s.commit), s.commitChecksum, BigInt(s.logHead), s.logHeadChecksum);
     if (from && from.op > 0) this.core.vsrRecoverFrom(this.handle, BigInt(from.op), from.checksum);
+    if (from?.clients) writeClientTable(this.core, this.memory, this.handle, from.clients);
     const inbox = this.core.vsrInboxPtr(this.handle) >>> 0;
     for (const e of entries) {
       // At most HEADER_SLOT bytes are copied: a longer entry is not a prepare (the core refuses it by its length).
@@ -245,6 +257,40 @@ export class ReplicaDriver {
     if (refusal) return refusal;
     this.drain();
     return null;
+  }
+
+  // Instead of recover(): nothing of this replica is on disk (a wiped or new data directory in a cluster). It
+  // stays recovering until a quorum answered and storage.requestState's transfer is installed (stateInstalled).
+  // `nonce`: random per process start.
+  recoverLost(nonce: bigint): void {
+    this.assertLive();
+    this.whenIdle(() => {
+      this.core.vsrRecoverLost(this.handle, nonce);
+      this.drain();
+    });
+  }
+
+  // storage.requestState's transfer is installed durably: the state machine holds every op up to `op`, and
+  // `clients` is the peer's client table at that op (clientTable()).
+  stateInstalled(op: number, checksum: bigint, clients: Uint8Array): void {
+    this.assertLive();
+    this.whenIdle(() => {
+      if (this.stateLost || op > this.commitMin) writeClientTable(this.core, this.memory, this.handle, clients);
+      this.core.vsrStateInstalled(this.handle, BigInt(op), checksum);
+      this.drain();
+    });
+  }
+
+  // The storage no longer holds ops up to `op` (a checkpoint drained them). As primary the replica tells its
+  // backups; one whose commit is below it asks for a state transfer instead of repairing.
+  setCheckpoint(op: number): void {
+    this.assertLive();
+    this.core.vsrSetCheckpoint(this.handle, BigInt(op));
+  }
+
+  // The core's client table now (at commitMin): a state transfer or a checkpoint carries it with the snapshot.
+  clientTable(): Uint8Array {
+    return readClientTable(this.core, this.memory, this.handle);
   }
 
   // The group is gone (its partition was deleted): the core may hand its replica to the next group of the same
@@ -314,6 +360,10 @@ export class ReplicaDriver {
       case Action.Commit: this.io.callbacks.commit(prepareOp(message), message); return;
       case Action.Persist: this.io.storage.persist(decodePersist(message)); return;
       case Action.JournalRead: reads.push([prepareOpAt(message, 0), target]); return;
+      case Action.StateRequest:
+        if (!this.io.storage.requestState) throw new ReplicaDriverError('PeerAction', `group ${this.options.group}: the core asked for a state transfer this host does not do`);
+        this.io.storage.requestState(target, prepareOpAt(message, 0));
+        return;
       default: throw new ReplicaDriverError('UnknownAction', `group ${this.options.group}: unknown outbox action ${kind} (target ${target})`);
     }
   }

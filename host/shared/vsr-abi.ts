@@ -70,7 +70,9 @@ export const Command = {
   Reply: CoreVsrConstants.CMD_REPLY, Commit: CoreVsrConstants.CMD_COMMIT, StartViewChange: CoreVsrConstants.CMD_START_VIEW_CHANGE,
   DoViewChange: CoreVsrConstants.CMD_DO_VIEW_CHANGE, StartView: CoreVsrConstants.CMD_START_VIEW,
   RequestStartView: CoreVsrConstants.CMD_REQUEST_START_VIEW, RequestPrepares: CoreVsrConstants.CMD_REQUEST_PREPARES,
-  RepairPrepare: CoreVsrConstants.CMD_REPAIR_PREPARE,
+  RepairPrepare: CoreVsrConstants.CMD_REPAIR_PREPARE, Recovery: CoreVsrConstants.CMD_RECOVERY,
+  RecoveryResponse: CoreVsrConstants.CMD_RECOVERY_RESPONSE, StateRequest: CoreVsrConstants.CMD_STATE_REQUEST,
+  StateChunk: CoreVsrConstants.CMD_STATE_CHUNK,
 } as const;
 
 export const Status = {
@@ -80,7 +82,7 @@ export const Status = {
 export const Action = {
   Send: CoreVsrConstants.ACTION_SEND, Reply: CoreVsrConstants.ACTION_REPLY, JournalWrite: CoreVsrConstants.ACTION_JOURNAL_WRITE,
   Commit: CoreVsrConstants.ACTION_COMMIT, Persist: CoreVsrConstants.ACTION_PERSIST, JournalRead: CoreVsrConstants.ACTION_JOURNAL_READ,
-  JournalWriteHeader: CoreVsrConstants.ACTION_JOURNAL_WRITE_HEADER,
+  JournalWriteHeader: CoreVsrConstants.ACTION_JOURNAL_WRITE_HEADER, StateRequest: CoreVsrConstants.ACTION_STATE_REQUEST,
 } as const;
 
 // App is the simulator's opaque application operation (any value above Register works; the core never reads it).
@@ -134,6 +136,10 @@ export const Req = {
 } as const;
 export const Prep = {
   client: V.P_CLIENT, parent: V.P_PARENT, op: V.P_OP, commit: V.P_COMMIT, request: V.P_REQUEST, operation: V.P_OPERATION, group: V.P_GROUP, session: V.P_SESSION,
+} as const;
+// State transfer messages (host to host): group, transfer id, the op and checksum the image covers, chunk placement.
+export const Xfer = {
+  group: V.T_GROUP, transfer: V.T_TRANSFER, op: V.T_OP, checksum: V.T_CHECKSUM, offset: V.T_OFFSET, total: V.T_TOTAL,
 } as const;
 export const Rep = {
   requestChecksum: V.Y_REQUEST_CHECKSUM, context: V.Y_CONTEXT, client: V.Y_CLIENT, op: V.Y_OP, commit: V.Y_COMMIT, request: V.Y_REQUEST,

@@ -32,6 +32,11 @@ export class Checkers {
     this.lastCommit[replica] = 0; // the state machine restarts empty and the core replays from op 1
   }
 
+  // A state transfer installed ops up to `op` at once: its next commit is op + 1.
+  installed(replica: number, op: number): void {
+    if (op > this.lastCommit[replica]) this.lastCommit[replica] = op;
+  }
+
   commit(replica: number, prepare: Uint8Array): void {
     const v = new DataView(prepare.buffer, prepare.byteOffset, prepare.byteLength);
     const op = Number(v.getBigUint64(Prep.op, true));

@@ -29,6 +29,13 @@ export class Disk {
   journal = new Map<number, Uint8Array>();
   headers = new Map<number, Uint8Array>();
   superblock: Superblock | null = null;
+  // The state-transfer snapshot installed here (the state machine holds every op up to it); journal entries at or
+  // below it are not replayed.
+  snapshot: { op: number; checksum: bigint; clients: Uint8Array } | null = null;
+  // Set (durably, first) when the disk was wiped, cleared once the replica holds the cluster's state again: a
+  // restart in between must recover as a replica that lost its state, whatever it wrote meanwhile.
+  lostMarker = false;
+  wipes = 0;
   private pending: PendingWrite[] = [];
   private lastDoneAt = 0;
   tornWrites = 0;
@@ -91,6 +98,18 @@ export class Disk {
     }
     this.pending = [];
     this.lastDoneAt = 0;
+  }
+
+  // The whole disk is gone (replaced, or its data directory deleted); the replica is down.
+  wipe(): void {
+    this.pending = [];
+    this.lastDoneAt = 0;
+    this.journal.clear();
+    this.headers.clear();
+    this.superblock = null;
+    this.snapshot = null;
+    this.lostMarker = true;
+    this.wipes++;
   }
 
   bitflip(): void {

@@ -87,7 +87,7 @@ function summary(r: SimResult, o: SimOptions): string {
     `  committed ${r.opsCommitted} ops (${Math.round(r.opsCommitted / (r.wallMs / 1000))} ops/s wall), ${r.requestsAcked} requests acked, ` +
       `view ${r.maxView} (${r.viewChanges} view changes), converged ${r.convergedAfter < 0 ? 'never' : `${r.convergedAfter} ticks`} after faults stopped`,
     `  faults: ${r.crashes} crashes, ${r.partitions} partitions, packets lost ${r.packetsLost} / duplicated ${r.packetsDuplicated} / corrupted ${r.packetsCorrupted}, ` +
-      `writes torn ${r.tornWrites} / lost ${r.lostWrites}, bit flips ${r.bitflips}`,
+      `writes torn ${r.tornWrites} / lost ${r.lostWrites}, bit flips ${r.bitflips}, disks wiped ${r.wipes}, state transfers ${r.stateTransfers}`,
     `  clients: ${r.duplicateRequests} duplicate requests sent, ${r.cachedReplies} cached replies, ${r.rejectedTooOld} rejected RequestTooOld`,
   ].join('\n');
 }
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   }
 
   const failures: { seed: number; violation: string; link: string }[] = [];
-  let ticks = 0, ops = 0, wall = 0, views = 0, crashes = 0, partitions = 0, corrupted = 0, bitflips = 0, torn = 0;
+  let ticks = 0, ops = 0, wall = 0, views = 0, crashes = 0, partitions = 0, corrupted = 0, bitflips = 0, torn = 0, wipes = 0, transfers = 0;
   const started = performance.now();
   for (let i = 0; i < args.swarm; i++) {
     const seed = base + i;
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     const result = new Simulator(module, options).run();
     ticks += result.ticks; ops += result.opsCommitted; wall += result.wallMs; views += result.viewChanges;
     crashes += result.crashes; partitions += result.partitions; corrupted += result.packetsCorrupted;
-    bitflips += result.bitflips; torn += result.tornWrites;
+    bitflips += result.bitflips; torn += result.tornWrites; wipes += result.wipes; transfers += result.stateTransfers;
     if (!result.pass) {
       failures.push({ seed, violation: result.violations[0], link: vizLink(options, args) });
       if (!args.quiet) console.log(`  FAIL seed ${seed}: ${result.violations[0]}\n    replay: ${replay(seed, args)}\n    link: ${vizLink(options, args)}`);
@@ -167,7 +167,8 @@ async function main(): Promise<void> {
   console.log(`  simulated ticks    ${ticks} (${Math.round(ticks / (wall / 1000))} ticks/s)`);
   console.log(`  ops committed      ${ops} (${Math.round(ops / (wall / 1000))} ops/s wall)`);
   console.log(`  view changes       ${views}`);
-  console.log(`  faults             ${crashes} crashes, ${partitions} partitions, ${corrupted} corrupted packets, ${torn} torn writes, ${bitflips} bit flips`);
+  console.log(`  faults             ${crashes} crashes, ${partitions} partitions, ${corrupted} corrupted packets, ${torn} torn writes, ${bitflips} bit flips, ${wipes} disks wiped`);
+  console.log(`  state transfers    ${transfers}`);
   console.log(`  wall time          ${((performance.now() - started) / 1000).toFixed(1)} s`);
   for (const f of failures.slice(0, 20)) console.log(`  FAIL ${f.seed}: ${f.violation}\n    replay: ${replay(f.seed, args)}\n    link: ${f.link}`);
   console.log(failures.length === 0 ? 'PASS' : 'FAIL');

@@ -24,6 +24,8 @@ export interface DiskOptions {
 export interface CrashOptions {
   prob: number; //    per tick: crash a replica (never more than f down at once)
   clusterProb: number; // per tick: crash every replica at once (power loss); all restart within downMin..2*downMin
+  wipe: number; //    share of single-replica crashes whose disk is wiped: it restarts with nothing and must recover
+  //                  its state by transfer (never two replicas without their state at once: f = 1)
   downMin: number;
   downMax: number;
 }
@@ -41,6 +43,7 @@ export interface SimOptions {
   disk: DiskOptions;
   crash: CrashOptions;
   quorumOverride: number; // debug switch in the core; 0 = real quorum
+  transferTicks: number; // a state transfer takes this long (the snapshot crossing the network)
   script?: (sim: import('./simulator.js').Simulator) => void; // called at the start of every tick
 }
 
@@ -59,8 +62,9 @@ export function defaultOptions(seed: number): SimOptions {
       partitionProb: 0.002, partitionMean: 200, asymmetric: 0.3,
     },
     disk: { latencyMin: 1, latencyMax: 4, tornOnCrash: 0.3, lostOnCrash: 0.4, bitflipProb: 0.002 },
-    crash: { prob: 0.002, clusterProb: 0, downMin: 20, downMax: 300 },
+    crash: { prob: 0.002, clusterProb: 0, wipe: 0, downMin: 20, downMax: 300 },
     quorumOverride: 0,
+    transferTicks: 20,
   };
 }
 
@@ -98,9 +102,15 @@ export function randomizeOptions(seed: number): SimOptions {
     bitflipProb: on(0.4) ? r.float() * 0.005 : 0,
   };
   o.crash = {
-    prob: on(0.6) ? r.float() * 0.006 : 0, clusterProb: on(0.2) ? r.float() * 0.0006 : 0,
+    prob: on(0.6) ? r.float() * 0.006 : 0, clusterProb: on(0.2) ? r.float() * 0.0006 : 0, wipe: 0,
     downMin: 10, downMax: r.between(50, 600),
   };
   o.duplicateRequests = on(0.5) ? r.float() * 0.01 : 0;
+  // State transfer, drawn from their own stream: the fault mixes above stay what they were for every seed.
+  const s = new Prng(seed, 0x5a1af0e6);
+  if (o.replicas > 1) {
+    o.crash.wipe = s.chance(0.5) ? s.float() * 0.6 : 0;
+    o.transferTicks = s.between(1, 60);
+  }
   return o;
 }

@@ -12,6 +12,7 @@ const ARENA_BASE = 65536;
 
 export interface Effects {
   send(from: number, to: number, bytes: Uint8Array): void;
+  requestState(replica: number, from: number, op: number): void; // the simulator transfers a peer's state
   reply(from: number, bytes: Uint8Array): void;
   commit(replica: number, prepare: Uint8Array): void;
 }
@@ -62,6 +63,7 @@ export class ReplicaNode {
           }
         },
         read: (op, done) => done(disk.journal.get(op) ?? null),
+        requestState: (from, op) => effects.requestState(this.index, from, op),
         persist: (s: PersistState) => {
           disk.superblock = {
             view: s.view, logView: s.logView, commit: BigInt(s.commit), commitChecksum: s.commitChecksum,
@@ -93,15 +95,35 @@ export class ReplicaNode {
     const sb = this.disk.superblock;
     const state = sb && { ...sb, commit: Number(sb.commit), logHead: Number(sb.logHead) };
     const disk = this.disk;
-    const ops = [...new Set([...disk.journal.keys(), ...disk.headers.keys()])].sort((a, b) => a - b);
+    const from = disk.snapshot;
+    const ops = [...new Set([...disk.journal.keys(), ...disk.headers.keys()])].filter((op) => !from || op > from.op).sort((a, b) => a - b);
     const entries = ops.map((op) => ({ op, prepare: disk.journal.get(op) ?? new Uint8Array(0), header: disk.headers.get(op) ?? null }));
-    const refusal = this.driver.recover(state, null, entries);
+    const refusal = this.driver.recover(state, from, entries);
     if (refusal) {
       this.alive = false;
       return refusal;
     }
     this.driver.flush();
     return null;
+  }
+
+  // A restart after the disk was wiped (or before the transfer that followed it completed): nothing to replay, and
+  // nothing to trust. The driver's recoverLost: it votes and acks nothing until it holds the cluster's state.
+  restartLost(now: number, effects: Effects, nonce: bigint): void {
+    this.now = now;
+    this.disk.wipe(); // whatever it wrote since the wipe: the snapshot it installed may be half the story
+    this.disk.wipes--;
+    this.instantiate(effects);
+    this.driver.recoverLost(nonce);
+    this.driver.flush();
+  }
+
+  // The simulator's state transfer arrived: the peer's state up to op, durable here before the core hears of it.
+  installState(now: number, op: number, checksum: bigint, clients: Uint8Array): void {
+    this.now = now;
+    if (this.driver.stateLost || op > this.driver.commitMin) this.disk.snapshot = { op, checksum, clients };
+    this.driver.stateInstalled(op, checksum, clients);
+    this.driver.flush();
   }
 
   deliver(now: number, bytes: Uint8Array, _effects?: Effects): void {
@@ -133,5 +155,8 @@ export class ReplicaNode {
   viewNumber(): number { return this.driver.view; }
   status(): number { return this.driver.status; }
   isPrimary(): boolean { return this.driver.isPrimary; }
+  stateLost(): boolean { return this.driver.stateLost; }
+  clientTable(): Uint8Array { return this.driver.clientTable(); }
+  commitChecksum(): bigint { return this.driver.commitChecksum; }
   viewChanges(): number { return this.driver.viewChanges; }
 }

@@ -40,6 +40,8 @@ export interface SimResult {
   tornWrites: number;
   lostWrites: number;
   bitflips: number;
+  wipes: number; //          disks wiped on a crash (the replica recovered its state by transfer)
+  stateTransfers: number; // state transfers installed (after a wipe, or a backup behind a checkpoint)
   duplicateRequests: number;
   cachedReplies: number;
   rejectedTooOld: number;
@@ -67,10 +69,16 @@ export class Simulator {
   readonly commitChecksums: bigint[] = [];
   observer: SimObserver | null = null;
   private codec: Codec;
+  // State transfers on their way: the peer's state (op, checksum) reaches replica `to` at tick `at`, if it is
+  // still the same incarnation.
+  private transfers: { to: number; incarnation: number; at: number; op: number; checksum: bigint; clients: Uint8Array }[] = [];
+  readonly wipePrng: Prng; // its own stream: runs without wipes draw exactly what they drew before
+  stateTransfers = 0;
 
   constructor(module: WebAssembly.Module, readonly options: SimOptions) {
     const seed = options.seed;
     this.prng = new Prng(seed, 0x0001);
+    this.wipePrng = new Prng(seed, 0x0003);
     this.network = new Network(new Prng(seed, 0x0002), options.network, options.replicas);
     this.checkers = new Checkers(options.replicas);
     const codec = new Codec(module, CLUSTER, GROUP);
@@ -88,6 +96,7 @@ export class Simulator {
     this.corruptible = this.prng.below(options.replicas);
     this.effects = {
       send: (from, to, bytes) => this.network.send(this.now, from, to, bytes),
+      requestState: (replica, from, _op) => this.requestState(replica, from),
       reply: (from, bytes) => {
         const client = Number(new DataView(bytes.buffer).getBigUint64(Rep.client, true));
         if (client >= 1 && client <= this.clients.length) this.network.send(this.now, from, this.clients[client - 1].address, bytes);
@@ -130,6 +139,7 @@ export class Simulator {
     for (const node of this.replicas) {
       if (!node.alive && node.restartAt >= 0 && this.now >= node.restartAt) this.restart(node.index);
     }
+    this.deliverTransfers();
     for (let p = this.network.pop(this.now); p; p = this.network.pop(this.now)) {
       if (p.to < this.replicas.length) {
         const node = this.replicas[p.to];
@@ -197,6 +207,7 @@ export class Simulator {
   private observe(): void {
     for (const node of this.replicas) {
       if (!node.alive) continue;
+      if (node.disk.lostMarker && !node.stateLost()) node.disk.lostMarker = false; // it holds the cluster's state
       const commit = node.commitMin();
       this.checkers.checkCommitRegress(node.index, node.lastCommitMin, commit);
       node.lastCommitMin = commit;
@@ -213,7 +224,12 @@ export class Simulator {
     const down = this.replicas.filter((n) => !n.alive).length;
     if (down < f && this.prng.chance(o.crash.prob)) {
       const alive = this.replicas.filter((n) => n.alive);
-      this.crash(alive[this.prng.below(alive.length)].index, this.now + this.prng.between(o.crash.downMin, o.crash.downMax));
+      const victim = alive[this.prng.below(alive.length)].index;
+      this.crash(victim, this.now + this.prng.between(o.crash.downMin, o.crash.downMax));
+      // Its disk too, sometimes: only when every other replica holds its state (f = 1 lost at a time).
+      if (o.crash.wipe > 0 && this.wipePrng.chance(o.crash.wipe) && this.replicas.every((n) => n.index === victim || (n.alive && !n.disk.lostMarker))) {
+        this.replicas[victim].disk.wipe();
+      }
     }
     if (this.prng.chance(o.crash.clusterProb)) {
       for (const node of this.replicas) {
@@ -236,6 +252,11 @@ export class Simulator {
     if (node.alive) return;
     node.restartAt = -1;
     this.checkers.restarted(replica);
+    if (node.disk.lostMarker) {
+      node.restartLost(this.now, this.effects, (BigInt(this.wipePrng.nextU32()) << 32n) | BigInt(this.wipePrng.nextU32()));
+      return;
+    }
+    if (node.disk.snapshot) this.checkers.installed(replica, node.disk.snapshot.op); // replayed from there
     const refusal = node.restart(this.now, this.effects);
     if (refusal) {
       // The core's verdict, not a trap: named, with the ops it cannot give back. A failure of the run all the same
@@ -243,6 +264,30 @@ export class Simulator {
       this.refusals.push(refusal);
       this.checkers.violation(`recovery refused: replica ${replica}: ${refusal.name}: ${refusal.message} (tick ${this.now})`);
       this.aborted = true;
+    }
+  }
+
+  // The host side of a state transfer: replica `to` asked for `from`'s state. The snapshot is taken now (what the
+  // peer has committed) and arrives transferTicks later. One transfer in flight per replica.
+  private requestState(to: number, from: number): void {
+    const source = this.replicas[from];
+    if (!source?.alive || source.stateLost() || this.transfers.some((t) => t.to === to)) return;
+    const node = this.replicas[to];
+    this.transfers.push({ to, incarnation: node.incarnation, at: this.now + this.options.transferTicks, op: source.commitMin(), checksum: source.commitChecksum(), clients: source.clientTable() });
+  }
+
+  private deliverTransfers(): void {
+    const due = this.transfers.filter((t) => t.at <= this.now);
+    if (due.length === 0) return;
+    this.transfers = this.transfers.filter((t) => t.at > this.now);
+    for (const t of due) {
+      const node = this.replicas[t.to];
+      if (!node.alive || node.incarnation !== t.incarnation) continue;
+      if (!node.stateLost() && t.op <= node.commitMin()) continue;
+      this.stateTransfers++;
+      this.checkers.installed(t.to, t.op); // before the core commits on from it
+      if (t.op > 0) this.commitChecksums[t.to] = t.checksum;
+      node.installState(this.now, t.op, t.checksum, t.clients);
     }
   }
 
@@ -298,6 +343,8 @@ export class Simulator {
       tornWrites: disks.reduce((a, d) => a + d.tornWrites, 0),
       lostWrites: disks.reduce((a, d) => a + d.lostWrites, 0),
       bitflips: disks.reduce((a, d) => a + d.bitflips, 0),
+      wipes: disks.reduce((a, d) => a + d.wipes, 0),
+      stateTransfers: this.stateTransfers,
       duplicateRequests: sum((c) => c.duplicatesSent),
       cachedReplies: sum((c) => c.cachedReplies),
       rejectedTooOld: sum((c) => c.rejectedTooOld),

@@ -8,6 +8,7 @@ import { MetadataLog, type MetadataLogOptions } from '../../host/node/consensus/
 import { shardCore, type ShardCore } from './consensus-core.js';
 import { ToyState, requestBody } from './consensus-state.js';
 import { tempDir } from './helpers.js';
+import { Status } from '../../host/shared/vsr-abi.js';
 
 const OPTIONS: MetadataLogOptions = { slotCount: 64, clientsMax: 8, quiet: true };
 const CLIENT = 91n;
@@ -51,6 +52,8 @@ test('ops proposed at the primary are journaled by the backups, applied by every
   const c = cluster(nodes);
   try {
     for (let i = 0; i < N; i++) await c.open(i);
+    // Empty directories: every replica starts lost, and forms the cluster when every answer says so too.
+    await until(() => nodes.every((n) => n.log!.status === Status.Normal), 'the cluster to form');
     const primary = nodes.findIndex((n) => n.log!.isPrimary);
     assert.equal(primary, 0, 'a fresh cluster starts in view 0, whose primary is replica 0');
     assert.equal(nodes.filter((n) => n.log!.isPrimary).length, 1);
@@ -112,6 +115,7 @@ test('a backup that commits ops before its own journal write of them ran still j
         ...OPTIONS, peers: { replica: i, replicaCount: N, send },
       });
     }
+    await until(() => nodes.every((n) => n.log!.status === Status.Normal), 'the cluster to form');
     const log = nodes[0].log!;
     const { session } = await log.register(CLIENT);
     for (let k = 1; k <= 6; k++) {

@@ -150,6 +150,54 @@ test('a replica further behind than the log window is repaired from peers\' jour
   assert.equal(sim.replicas[2].commitMin(), sim.replicas[0].commitMin());
 });
 
+test('a backup whose disk is wiped recovers its state by transfer: it commits nothing before the transfer, then catches up', () => {
+  let lostTicks = 0;
+  let committedOnItsOwn = 0; // ops committed while lost beyond the installed snapshot
+  const o = scripted(18, (opt) => { opt.transferTicks = 40; }, (sim) => {
+    if (sim.now === 400) { sim.crash(2, 450); sim.replicas[2].disk.wipe(); }
+    const node = sim.replicas[2];
+    if (sim.now > 450 && node.alive && node.stateLost()) {
+      lostTicks++;
+      committedOnItsOwn = Math.max(committedOnItsOwn, node.commitMin() - (node.disk.snapshot?.op ?? 0));
+      assert.equal(node.status(), Status.Recovering);
+    }
+  });
+  const { sim, result } = run(o);
+  passes(result);
+  assert.ok(lostTicks >= 40, `replica 2 was lost for only ${lostTicks} ticks`); // the transfer takes 40
+  assert.equal(committedOnItsOwn, 0);
+  assert.ok(result.stateTransfers >= 1 && result.wipes === 1);
+  assert.equal(sim.replicas[2].commitMin(), sim.replicas[0].commitMin());
+});
+
+test('the primary\'s disk wiped: the others elect, it rejoins by transfer', () => {
+  const o = scripted(19, () => {}, (sim) => {
+    if (sim.now === 300) { const p = sim.primary()!; sim.crash(p.index, 500); p.disk.wipe(); }
+  });
+  const { sim, result } = run(o);
+  passes(result);
+  assert.ok(result.stateTransfers >= 1);
+  assert.ok(result.viewChanges >= 1);
+  const commit = sim.replicas[0].commitMin();
+  for (const n of sim.replicas) assert.equal(n.commitMin(), commit);
+});
+
+test('wipes in a swarm: randomized seeds with a wipe on most crashes pass', () => {
+  let wipes = 0;
+  let transfers = 0;
+  for (const seed of [5, 6, 11, 12, 13, 14]) {
+    const o = randomizeOptions(seed);
+    if (o.replicas === 1) continue;
+    o.crash.prob = Math.max(o.crash.prob, 0.003);
+    o.crash.wipe = 0.7;
+    const { result } = run(o);
+    passes(result);
+    wipes += result.wipes;
+    transfers += result.stateTransfers;
+  }
+  assert.ok(wipes > 0 && transfers > 0, `wipes ${wipes}, transfers ${transfers}`);
+});
+
 test('single-replica group: crash and recovery from its own journal', () => {
   const o = scripted(18, (opt) => { opt.replicas = 1; }, (sim) => {
     if (sim.now === 500) sim.crash(0, 520);

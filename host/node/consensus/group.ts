@@ -38,6 +38,7 @@ export interface GroupPeers {
   // that never becomes durable is never reported). A header-only write restamps a prepare's accepted view.
   write(writes: JournalWrite[], done: (op: number, checksum: bigint) => void): void;
   read(op: number, done: (prepare: Uint8Array | null) => void): void;
+  requestState?(from: number, op: number): void; // ReplicaStorage.requestState: a state transfer from `from`
 }
 
 export interface GroupReply {
@@ -84,6 +85,7 @@ export class ConsensusGroup {
       write: (writes: JournalWrite[]) => peers.write(writes, (op, checksum) => group!.driver.onJournalWriteDone(op, checksum)),
       read: (op: number, done: (prepare: Uint8Array | null) => void) => peers.read(op, done),
       persist: (state: PersistState) => io.persist(state),
+      requestState: peers.requestState && ((from: number, op: number) => peers.requestState!(from, op)),
     } : {
       write: (writes: JournalWrite[]) => group!.write(writes, io),
       read(op: number): void {

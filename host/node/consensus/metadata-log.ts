@@ -20,6 +20,8 @@ import type { ApplyResult, CommittedOp } from '../metadata/types.js';
 import { ConsensusGroup, decodeReply, readPrepare, type GroupPeers, type GroupReply, type PrepareView } from './group.js';
 import { INTERNAL_CLIENT_KEY, clientKey, decodeDescriptor, encodeDescriptor, type Descriptor } from './descriptor.js';
 import { readSnapshot, writeSnapshot } from './snapshot-file.js';
+import { MetadataStateSync, clearLost, isMarkedLost, markLost, randomNonce } from './metadata-state-sync.js';
+import type { ReceivedState } from './state-transfer.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
 
@@ -97,6 +99,10 @@ export class MetadataLog {
   private readonly attached = new Map<bigint, Uint8Array>();
   private readonly held = new Map<number, { write: JournalWrite; done: (op: number, checksum: bigint) => void }>();
   private persisted: PersistState | null = null;
+  // Cluster mode: state transfer (metadata-state-sync.ts); `lost` while the state-lost marker is on disk.
+  private stateSync: MetadataStateSync | null = null;
+  private lost = false;
+  private sealer: ((message: Uint8Array) => void) | null = null;
 
   private constructor(
     readonly dir: string, private readonly sc: StorageCore, private readonly hooks: MetadataHooks,
@@ -140,6 +146,12 @@ export class MetadataLog {
   get status(): number { return this.group.status; }
   // The core's answer (view mod N, normal status); a lone replica is always its group's primary.
   get isPrimary(): boolean { return this.group.isPrimary; }
+  // Recovering after its data directory was found empty: it votes and acks nothing until the state is transferred.
+  get stateLost(): boolean { return this.lost; }
+  get stateTransfers(): { served: number; installed: number; refused: number } {
+    const s = this.stateSync;
+    return { served: s?.served ?? 0, installed: s?.installed ?? 0, refused: s?.refused ?? 0 };
+  }
   get replicaCount(): number { return this.peers?.replicaCount ?? 1; }
   // The last op in this replica's journal (its durable log), 0 when empty.
   get journaledOp(): number { return this.journal.lastOp ?? this.journal.snapshotOp; }
@@ -151,6 +163,7 @@ export class MetadataLog {
   onMessage(message: Uint8Array, attachment: Uint8Array): void {
     if (this.failed) return;
     const command = message[H.command];
+    if (command === Command.StateRequest || command === Command.StateChunk) { this.onStateMessage(command, message); return; }
     if ((command === Command.Prepare || command === Command.RepairPrepare) && message.length >= HEADER_SIZE) {
       const p = readPrepare(message);
       if (!this.attached.has(p.checksum)) this.attached.set(p.checksum, Uint8Array.from(attachment));
@@ -173,6 +186,7 @@ export class MetadataLog {
       return;
     }
     if (this.group.unflushed > 0) this.schedule();
+    if (this.lost && !this.group.driver.stateLost) { clearLost(this.dir); this.lost = false; } // it holds the cluster's state
     // Demoted (a view change) with requests in flight: their prepares may never commit here. Each is refused;
     // the client retries through the new primary (a prepare that did commit is answered from the client table).
     if (this.peers && !this.group.isPrimary && this.waiters.size > 0) {
@@ -298,6 +312,60 @@ export class MetadataLog {
       bus: { send: (replica, message) => this.send(peers, replica, message) },
       write: (writes, done) => this.journalWriteReplicated(writes, done),
       read: (op, done) => done(this.journalPrepare(op)?.prepare ?? null),
+      // Asked from inside the driver's outbox walk: the request is sealed with the core after it.
+      requestState: (from) => setImmediate(() => { if (!this.closed && !this.failed) this.stateSync!.request(from); }),
+    };
+  }
+
+  // ---- cluster mode: state transfer ----
+
+  private onStateMessage(command: number, message: Uint8Array): void {
+    const sync = this.stateSync;
+    if (!sync) return;
+    try {
+      if (command === Command.StateRequest) sync.onRequest(message);
+      else sync.onChunk(message);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  // What a peer that lost its state (or fell behind our checkpoint) receives: the state at our commit. None while
+  // this replica is lost itself, or before anything committed (the peer then gets the log by repair).
+  private currentState(): { snapshot: { op: number; checksum: bigint; payload: Uint8Array }; clients: Uint8Array } | null {
+    const op = this.group.commitNumber;
+    if (this.lost || op === 0) return null;
+    return { snapshot: { op, checksum: this.lastCommitChecksum, payload: this.hooks.snapshot() }, clients: this.group.driver.clientTable() };
+  }
+
+  // A transfer arrived, its checksums verified: snapshot file (tmp → fsync → rename → fsync dir), superblock
+  // checkpoint, journal drained up to it, the state machine restored; only then does the core hear of it.
+  private installState({ snapshot, clients }: ReceivedState): void {
+    if (!this.group.driver.stateLost && snapshot.op <= this.group.commitNumber) return; // repair got there first
+    writeSnapshot(path.join(this.dir, 'snapshot'), snapshot);
+    this.superblock.write({
+      cluster: this.options.cluster, replica: this.peers!.replica, replicaCount: this.peers!.replicaCount,
+      view: this.persisted?.view ?? this.group.view, logView: this.persisted?.logView ?? 0,
+      commit: snapshot.op, checkpointOp: snapshot.op, checkpointChecksum: snapshot.checksum,
+    });
+    this.journal.drain(snapshot.op);
+    this.journal.options.snapshotOp = snapshot.op;
+    for (const op of this.held.keys()) if (op <= snapshot.op) this.held.delete(op);
+    if (this.journal.lastOp === null) this.lastEntryHeader = null;
+    this.hooks.restore(snapshot.payload);
+    this.lastCommitChecksum = snapshot.checksum;
+    this.group.driver.stateInstalled(snapshot.op, snapshot.checksum, clients);
+    this.schedule();
+  }
+
+  // Seals a host-built message with the core's checksums (in the group's inbox, idle between core calls).
+  private sealWithCore(core: VsrExports, memory: WebAssembly.Memory): (message: Uint8Array) => void {
+    return (message) => {
+      const u8 = new Uint8Array(memory.buffer);
+      const at = core.vsrInboxPtr(this.group.handle) >>> 0;
+      u8.set(message, at);
+      core.vsrSealMessage(at);
+      message.set(u8.subarray(at, at + message.length));
     };
   }
 
@@ -502,10 +570,29 @@ export class MetadataLog {
     if (from) this.lastCommitChecksum = from.checksum;
     const state = this.superblock.state;
     if (this.peers) {
-      // A fresh replica starts in view 0 (no recovery: the view-0 primary would otherwise start a view change).
-      // Otherwise the journal after the checkpoint is its log, not known committed: what commits comes from the
+      const peers = this.peers;
+      this.sealer = this.sealWithCore(core, memory);
+      this.stateSync = new MetadataStateSync({
+        cluster, group, replica: peers.replica,
+        send: (replica, message) => peers.send(replica, message, EMPTY),
+        seal: (message) => this.sealer!(message),
+        current: () => this.currentState(),
+        install: (received) => this.installState(received),
+        warn: (message) => console.warn(`metadata: ${message}`),
+      });
+      if (from) this.group.driver.setCheckpoint(from.op);
+      // Nothing on disk (a wiped or new data directory), or a recovery from that still in progress: this replica
+      // may have acknowledged ops and voted before it lost them. Marked durably first, then recovering through
+      // the core (state_sync.ts): it votes and acks nothing until it holds the cluster's state. A new cluster goes
+      // the same way: every replica answers "lost", which proves nothing was ever committed.
+      if (isMarkedLost(this.dir) || (last === null && !state && !from)) {
+        if (!isMarkedLost(this.dir)) markLost(this.dir);
+        this.lost = true;
+        this.group.driver.recoverLost(randomNonce());
+        return;
+      }
+      // The journal after the checkpoint is its log, not known committed: what commits comes from the
       // cluster again (the state machine restarted from the snapshot, so it is applied in order once).
-      if (last === null && !state) return;
       this.group.recover(from, prepares(), {
         view: state?.view ?? 0, logView: state?.logView ?? 0, commit: from?.op ?? 0, commitChecksum: from?.checksum ?? 0n, logHead: 0, logHeadChecksum: 0n,
       });
@@ -541,6 +628,8 @@ export class MetadataLog {
     });
     this.journal.drain(op);
     this.journal.options.snapshotOp = op;
+    // Ops up to here are gone from this journal: a backup below it can no longer be repaired from us.
+    if (this.peers) this.group.driver.setCheckpoint(op);
   }
 
   private fail(error: unknown): void {

@@ -19,6 +19,19 @@ export interface Snapshot {
 }
 
 export function writeSnapshot(file: string, snapshot: Snapshot): void {
+  const header = snapshotHeader(snapshot);
+  replaceFileDurably(file, (fd) => {
+    writeFully(fd, header, 0);
+    writeFully(fd, snapshot.payload, SNAPSHOT_HEADER);
+  });
+}
+
+// The file's bytes (a state transfer sends exactly these, so the receiver checks the same checksums).
+export function encodeSnapshot(snapshot: Snapshot): Buffer {
+  return Buffer.concat([snapshotHeader(snapshot), snapshot.payload]);
+}
+
+function snapshotHeader(snapshot: Snapshot): Buffer {
   const header = Buffer.alloc(SNAPSHOT_HEADER);
   header.writeUInt32LE(MAGIC, 0);
   header.writeUInt32LE(VERSION, 4);
@@ -27,17 +40,18 @@ export function writeSnapshot(file: string, snapshot: Snapshot): void {
   header.writeBigUInt64LE(BigInt(snapshot.payload.length), 24);
   sha256(snapshot.payload).copy(header, 32);
   sha256(header.subarray(0, 64)).copy(header, 64);
-  replaceFileDurably(file, (fd) => {
-    writeFully(fd, header, 0);
-    writeFully(fd, snapshot.payload, SNAPSHOT_HEADER);
-  });
+  return header;
 }
 
 // null when there is no snapshot file; SnapshotCorrupt (naming the byte) when there is a bad one.
 export function readSnapshot(file: string): Snapshot | null {
   if (!fs.existsSync(file)) return null;
-  const bytes = fs.readFileSync(file);
-  const refuse = (at: number, why: string) => storageError('SnapshotCorrupt', file, at, `${why}: refusing to boot`);
+  return decodeSnapshot(fs.readFileSync(file), file, 'refusing to boot');
+}
+
+// SnapshotCorrupt (naming `source` and the byte) unless `bytes` is one intact snapshot.
+export function decodeSnapshot(bytes: Buffer, source: string, consequence: string): Snapshot {
+  const refuse = (at: number, why: string) => storageError('SnapshotCorrupt', source, at, `${why}: ${consequence}`);
   if (bytes.length < SNAPSHOT_HEADER) throw refuse(bytes.length, `${bytes.length} bytes, shorter than the ${SNAPSHOT_HEADER}-byte header`);
   if (bytes.readUInt32LE(0) !== MAGIC) throw refuse(0, 'bad magic');
   if (!sha256(bytes.subarray(0, 64)).equals(bytes.subarray(64, 96))) throw refuse(64, 'header checksum mismatch');

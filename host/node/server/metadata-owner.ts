@@ -46,6 +46,7 @@ export class MetadataOwner {
   private ticker: NodeJS.Timeout | null = null;
   private localSessions = 0n;
   private bootstrapping = false;
+  private wasLost = false;
 
   constructor(private readonly ctx: ShardContext, private readonly options: MetadataOwnerOptions) {}
 
@@ -54,7 +55,12 @@ export class MetadataOwner {
     this.log = await MetadataLog.open(path.join(this.options.dataDir, 'metadata'), this.ctx.core, this.ctx.storage.memory, this.ctx.storage, {
       apply: (entry) => this.applied(entry),
       snapshot: () => encodeSnapshot(this.ctx.state),
-      restore: (bytes) => this.options.replaceState(bytes),
+      restore: (bytes) => {
+        this.options.replaceState(bytes);
+        // A state transfer at run time (this replica lost its state, or fell behind the cluster's checkpoint): the
+        // other shards get the new state as at boot.
+        if (this.broadcasting) this.handOff();
+      },
       now: () => this.now(),
       failed: (error) => {
         const message = error instanceof Error ? error.message : String(error);
@@ -73,6 +79,10 @@ export class MetadataOwner {
       this.ctx.health.set('recovery_truncation', 'metadata', line);
     }
     if (this.options.cluster) {
+      if (this.log.stateLost) {
+        this.wasLost = true;
+        logLine.warn('metadata: no state on disk (an empty or wiped data directory in a cluster): recovering it from the cluster by state transfer; this replica votes and acknowledges nothing until then');
+      }
       this.ticker = setInterval(() => this.tick(), METADATA_TICK_MS);
       // A fresh cluster's root user is created by the primary once a backup answers, which needs this node's
       // replica plane: it starts after open() returns, so the bootstrap is left to the tick (not waited for).
@@ -125,7 +135,12 @@ export class MetadataOwner {
     log.tick();
     // The root user of a fresh cluster: created by a primary that has committed its whole log and holds no user
     // (the view-0 primary at first boot; another one if that failed), once at a time.
-    if (!this.bootstrapping && this.ctx.state.users.size === 0 && log.isPrimary && log.commitNumber === log.op) {
+    if (this.wasLost && !log.stateLost) {
+      this.wasLost = false;
+      const t = log.stateTransfers;
+      logLine.info(`metadata: state recovered from the cluster (commit op ${log.commitNumber}, view ${log.view}, ${t.installed} transfer(s) installed): voting and acknowledging again`);
+    }
+    if (!this.bootstrapping && this.ctx.state.users.size === 0 && log.leading && log.commitNumber === log.op) {
       this.bootstrapping = true;
       this.bootstrapRoot()
         .catch((error) => logLine.warn(`creating the root user failed (retried): ${error instanceof Error ? error.message : error}`))

@@ -1,0 +1,200 @@
+// A replica that cannot trust its own state, and state transfer.
+//
+// Lost state (VRR's recovery protocol, "Viewstamped Replication Revisited" §4.3; TigerBeetle's recovering status):
+// a replica of a cluster that restarts with an empty data directory may have acknowledged prepares and voted in
+// view changes before it lost them. Starting as a fresh replica in view 0 would let it nack ops it acked (a
+// committed op could be truncated) or vote for a view older than one it helped form. So it enters the recovering
+// status with `stateLost` and neither votes, nor acknowledges, nor accepts a StartView until:
+//   1. a quorum of OTHER replicas (count/2+1: it intersects every view-change quorum even when that quorum
+//      included this replica before the loss) answered its nonce-stamped Recovery, and among them the primary
+//      of the newest view they report, in normal status: that primary's log holds every op this replica may have
+//      acknowledged;
+//   2. the host fetched that primary's state-machine snapshot (ACTION_STATE_REQUEST) and installed it durably
+//      (vsrStateInstalled(op, checksum));
+//   3. a StartView of a view no older than the one learned in 1 installed the log above the snapshot. Until the
+//      log is repaired, ops up to the primary's head at the time of 1 are never nacked (mayNack).
+// Formation: a cluster whose replicas all start empty has nothing to lose. When this replica and enough others to
+// make a quorum with it all say "lost" (and nobody answered otherwise), nothing can have been committed (a commit
+// needs a quorum, and at most f replicas lose their state), so the replica starts in view 0 as formation does; a
+// new 3-replica cluster forms as soon as two of its replicas are up, as before.
+//
+// Lagging (TigerBeetle's state sync): a backup whose commit is below the primary's checkpoint (the primary's
+// Commit heartbeats carry it) is behind by more than the primary's journal: repair would ask for prepares the
+// primary no longer holds. It requests a state transfer from the primary instead of repairing op by op.
+import { ACTION_SEND, ACTION_STATE_REQUEST, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, HEADER_SIZE, STATUS_NORMAL, STATUS_RECOVERING } from "./constants";
+import { B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_VIEW, S_GROUP, S_NONCE, seal } from "./header";
+import { Replica } from "./replica";
+import { PROBE_ATTEMPTS_MAX } from "./timeouts";
+import { requestStartView } from "./view_change";
+
+// The host found nothing of this replica on disk (a wiped or new data directory). `nonce`: fresh per process
+// start (random), so that answers to an earlier incarnation's probes are never taken for answers to this one.
+export function recoverLost(r: Replica, nonce: u64): void {
+  assert(r.count > 1, "recoverLost: a single replica has nobody to recover from");
+  r.status = STATUS_RECOVERING;
+  r.stateLost = true;
+  r.synced = false;
+  r.syncTarget = -1;
+  r.recoveryNonce = nonce;
+  r.stopAllTimeouts();
+  broadcastRecovery(r);
+  r.requestStartViewTimeout.start(r.rng);
+}
+
+// A new round: a new nonce, answers of earlier rounds no longer count (they may describe an older view).
+function broadcastRecovery(r: Replica): void {
+  r.recoveryNonce++;
+  r.syncResponders = 0;
+  r.syncLostResponders = 0;
+  const m = r.headerInScratch(CMD_RECOVERY);
+  store<u32>(m + H_VIEW, 0);
+  store<u64>(m + S_GROUP, r.group);
+  store<u64>(m + S_NONCE, r.recoveryNonce);
+  seal(m);
+  r.broadcastHeader(m);
+}
+
+// Only a replica in normal status describes the cluster (VRR); one that lost its state says only that.
+export function onRecovery(r: Replica, message: usize, from: u32): void {
+  if (!r.stateLost && r.status != STATUS_NORMAL) return;
+  const m = r.headerInScratch(CMD_RECOVERY_RESPONSE);
+  store<u64>(m + S_GROUP, r.group);
+  store<u64>(m + B_NONCE, load<u64>(message + S_NONCE));
+  if (r.stateLost) {
+    store<u32>(m + H_VIEW, 0);
+    store<u8>(m + B_LOST, 1);
+  } else {
+    store<u64>(m + B_OP, r.op);
+    store<u64>(m + B_COMMIT, r.commitMin);
+    store<u64>(m + B_COMMIT_CHECKSUM, r.commitChecksum);
+  }
+  seal(m);
+  r.outbox.push(ACTION_SEND, from, m, HEADER_SIZE);
+}
+
+export function onRecoveryResponse(r: Replica, message: usize, from: u32): void {
+  if (!r.stateLost || r.syncTarget >= 0 || load<u64>(message + B_NONCE) != r.recoveryNonce) return;
+  const bit: u32 = 1 << from;
+  r.syncResponders |= bit;
+  if (load<u8>(message + B_LOST) != 0) {
+    r.syncLostResponders |= bit;
+  } else {
+    r.syncLostResponders &= ~bit;
+    unchecked(r.syncView[from] = load<u32>(message + H_VIEW));
+    unchecked(r.syncOp[from] = load<u64>(message + B_OP));
+    unchecked(r.syncCommit[from] = load<u64>(message + B_COMMIT));
+  }
+  decide(r);
+}
+
+function decide(r: Replica): void {
+  const normal = r.syncResponders & ~r.syncLostResponders;
+  const answers = <u32>popcnt(r.syncResponders);
+  if (normal == 0 && answers + 1 >= r.quorumViewChange()) {
+    // Formation: nobody in the quorum ever held state, so nothing was ever committed.
+    r.stateLost = false;
+    r.enterNormal();
+    return;
+  }
+  if (answers < r.quorumViewChange()) return;
+  let view: u32 = 0;
+  for (let i: u32 = 0; i < r.count; i++) if ((normal & (1 << i)) && unchecked(r.syncView[i]) > view) view = unchecked(r.syncView[i]);
+  const primary = r.primaryIndex(view);
+  if (!(normal & (1 << primary)) || unchecked(r.syncView[primary]) != view) return; // wait for it (or a new round)
+  r.view = view;
+  r.syncTarget = <i32>primary;
+  r.syncHead = unchecked(r.syncOp[primary]);
+  r.requestStartViewTimeout.start(r.rng);
+  if (unchecked(r.syncCommit[primary]) == 0) {
+    stateInstalled(r, 0, 0); // nothing committed yet: nothing to transfer
+    return;
+  }
+  requestState(r, primary, unchecked(r.syncCommit[primary]));
+}
+
+export function requestState(r: Replica, from: u32, op: u64): void {
+  const payload = r.outbox.reserve(ACTION_STATE_REQUEST, from, 8);
+  if (payload == 0) return;
+  store<u64>(payload, op);
+  r.stateRequests++;
+}
+
+// The host installed (durably) a peer's state-machine snapshot covering every op up to `op`, whose prepare
+// checksum is `checksum` (the log after it chains to it).
+export function stateInstalled(r: Replica, op: u64, checksum: u64): void {
+  if (r.stateLost) {
+    if (r.syncTarget < 0 || r.synced) return; // a late transfer of an earlier round: the replica moved on
+    r.window.clear();
+    r.commitMin = op;
+    r.commitChecksum = checksum;
+    r.commitMax = op;
+    r.commitDurable = op;
+    r.commitDurableChecksum = checksum;
+    r.op = op;
+    r.logView = 0; // no log of any view yet: the StartView brings it
+    r.logHead = op;
+    r.logHeadChecksum = checksum;
+    // The primary's head when it answered bounds every op this replica may have acked before it lost them:
+    // never count them as never prepared here.
+    r.unloadedFrom = r.syncHead > op ? op + 1 : 0;
+    r.journalHead = r.syncHead;
+    r.journalTop = u64.MAX_VALUE;
+    r.synced = true;
+    r.checkpoint = op;
+    r.persist(); // the view learned and the snapshot's op: a restart from here is no longer a lost replica
+    broadcastRequestStartView(r);
+    r.requestStartViewTimeout.start(r.rng);
+    return;
+  }
+  if (r.status != STATUS_NORMAL || op <= r.commitMin) return; // stale: repair or an earlier transfer got further
+  r.commitMin = op;
+  r.commitChecksum = checksum;
+  r.commitMax = max(r.commitMax, op);
+  r.commitDurable = op;
+  r.commitDurableChecksum = checksum;
+  r.checkpoint = max(r.checkpoint, op);
+  if (r.op < op) r.op = op;
+  r.commitJournal();
+}
+
+// Any primary of a view no older than ours answers (onRequestStartView); the one we learned may have failed since.
+function broadcastRequestStartView(r: Replica): void {
+  r.broadcastHeader(r.buildRequestStartView());
+}
+
+// The recovering status's timer while the state is lost: a new round, the state request again, or the StartView
+// request again. Never a view change: this replica does not vote until it holds the cluster's state.
+export function tickLost(r: Replica): void {
+  if (!r.requestStartViewTimeout.tick()) return;
+  if (r.synced) {
+    broadcastRequestStartView(r);
+  } else if (r.syncTarget >= 0 && r.requestStartViewTimeout.attempts < PROBE_ATTEMPTS_MAX) {
+    requestState(r, <u32>r.syncTarget, unchecked(r.syncCommit[r.syncTarget]));
+  } else {
+    r.syncTarget = -1; // the source may be gone: ask the cluster again
+    broadcastRecovery(r);
+    r.requestStartViewTimeout.start(r.rng);
+    return;
+  }
+  r.requestStartViewTimeout.backoff(r.rng);
+}
+
+// Repair's first question on a backup: is the gap beyond what peers' journals hold?
+export function lagsBeyondJournal(r: Replica): bool {
+  return r.status == STATUS_NORMAL && !r.isPrimary() && r.commitMin < r.clusterCheckpoint;
+}
+
+// A StartView reaches a replica whose state is lost: only after the transfer, and then it ends the recovery.
+export function startViewAllowed(r: Replica): bool {
+  if (!r.stateLost) return true;
+  if (!r.synced) return false;
+  r.stateLost = false;
+  r.synced = false;
+  r.syncTarget = -1;
+  return true;
+}
+
+// While the state is lost only the recovery protocol and (after the transfer) a StartView are heard.
+export function heardWhileLost(cmd: u8): bool {
+  return cmd == CMD_RECOVERY || cmd == CMD_RECOVERY_RESPONSE;
+}

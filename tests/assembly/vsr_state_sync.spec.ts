@@ -1,0 +1,351 @@
+// Specs of state transfer (assembly/vsr/state_sync.ts): a replica that lost its state votes and acks nothing until
+// a quorum answered, the state of the newest view's primary is installed and a StartView arrived; formation; a
+// backup lagging beyond the journal asks for the state instead of repairing.
+import { Replica } from "../../assembly/vsr/replica";
+import {
+  ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_REPLY, ACTION_SEND, ACTION_STATE_REQUEST,
+  CMD_DO_VIEW_CHANGE, CMD_PREPARE_OK, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, CMD_REQUEST, CMD_START_VIEW_CHANGE, HEADER_SIZE,
+  OP_REGISTER, REPLY_OK, STATUS_NORMAL, STATUS_RECOVERING,
+} from "../../assembly/vsr/constants";
+import {
+  B_NONCE, H_CHECKSUM, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, P_OP, R_CLIENT, R_GROUP, R_OPERATION, R_REQUEST, R_SESSION,
+  S_GROUP, Y_SESSION, Y_STATUS, command, seal,
+} from "../../assembly/vsr/header";
+import { RECORD_HEADER } from "../../assembly/vsr/outbox";
+import { recoverLost, stateInstalled } from "../../assembly/vsr/state_sync";
+
+const CLUSTER: u64 = 0xc1;
+const GROUP: u64 = 9;
+const APP: u8 = 128;
+
+class Cluster {
+  replicas: Replica[] = [];
+  down: bool[] = [];
+  blockTo: bool[] = []; //     drop every message to this replica
+  dropCommand: u8 = 0; //      drop every message with this command
+  queuePtr: usize[] = [];
+  queueLen: u32[] = [];
+  queueTo: u32[] = [];
+  writes: u64[] = []; //       pending journal writes: replica, op, checksum triples
+  replies: usize[] = [];
+  commits: u64[][] = [];
+  sent: u8[][] = []; //        commands each replica sent
+  stateFrom: i32[] = []; //    the last state request of each replica: its target (-1 none) and op
+  stateOp: u64[] = [];
+
+  constructor(n: u32, clientsMax: u32 = 64) {
+    for (let i: u32 = 0; i < n; i++) {
+      this.replicas.push(new Replica(CLUSTER, GROUP, i, n, 64, clientsMax));
+      this.down.push(false);
+      this.blockTo.push(false);
+      this.commits.push([]);
+      this.sent.push([]);
+      this.stateFrom.push(-1);
+      this.stateOp.push(0);
+    }
+  }
+
+  drain(i: u32): void {
+    const r = this.replicas[i];
+    let at = r.outbox.buffer;
+    const end = at + r.outbox.length;
+    while (at < end) {
+      const kind = load<u32>(at);
+      const target = load<u32>(at + 4);
+      const length = load<u32>(at + 8);
+      const payload = at + RECORD_HEADER;
+      if (kind == ACTION_STATE_REQUEST) {
+        this.stateFrom[i] = <i32>target;
+        this.stateOp[i] = load<u64>(payload);
+      } else if (kind == ACTION_SEND) {
+        this.sent[i].push(command(payload));
+        const copy = heap.alloc(length);
+        memory.copy(copy, payload, length);
+        this.queuePtr.push(copy);
+        this.queueLen.push(length);
+        this.queueTo.push(target);
+      } else if (kind == ACTION_REPLY) {
+        const copy = heap.alloc(length);
+        memory.copy(copy, payload, length);
+        this.replies.push(copy);
+      } else if (kind == ACTION_JOURNAL_WRITE || kind == ACTION_JOURNAL_WRITE_HEADER) {
+        this.writes.push(<u64>i);
+        this.writes.push(load<u64>(payload + P_OP));
+        this.writes.push(load<u64>(payload + H_CHECKSUM));
+      } else if (kind == ACTION_COMMIT) {
+        this.commits[i].push(load<u64>(payload + P_OP));
+      }
+      at += RECORD_HEADER + ((length + 7) & ~7);
+    }
+    r.outbox.clear();
+  }
+
+  // Delivers until quiet (journal writes complete in between).
+  deliver(): void {
+    for (let steps = 0; steps < 100000; steps++) {
+      if (this.writes.length > 0) {
+        const writes = this.writes;
+        this.writes = [];
+        for (let w = 0; w < writes.length; w += 3) {
+          const i = <u32>writes[w];
+          if (this.down[i]) continue;
+          this.replicas[i].onJournalWriteDone(writes[w + 1], writes[w + 2]);
+          this.drain(i);
+        }
+        continue;
+      }
+      if (this.queuePtr.length == 0) return;
+      const ptr = this.queuePtr.shift();
+      const len = this.queueLen.shift();
+      const to = this.queueTo.shift();
+      if (!this.down[to] && !this.blockTo[to] && command(ptr) != this.dropCommand) {
+        this.replicas[to].onMessage(ptr, len);
+        this.drain(to);
+      }
+      heap.free(ptr);
+    }
+    assert(false, "cluster did not quiesce");
+  }
+
+  tick(n: u32): void {
+    for (let t: u32 = 0; t < n; t++) {
+      for (let i = 0; i < this.replicas.length; i++) {
+        if (this.down[i]) continue;
+        this.replicas[i].onTick();
+        this.drain(<u32>i);
+      }
+      this.deliver();
+    }
+  }
+
+  primary(): i32 {
+    for (let i = 0; i < this.replicas.length; i++) {
+      const r = this.replicas[i];
+      if (!this.down[i] && r.status == STATUS_NORMAL && r.isPrimary()) return i;
+    }
+    return -1;
+  }
+
+  // Sends a request to every live replica (as the simulator's clients do) and runs to quiet.
+  request(client: u64, session: u64, request: u64, operation: u8): void {
+    const m = makeRequest(client, session, request, operation);
+    for (let i = 0; i < this.replicas.length; i++) {
+      if (this.down[i] || this.blockTo[i]) continue;
+      this.replicas[i].onMessage(m, HEADER_SIZE + 8);
+      this.drain(<u32>i);
+    }
+    heap.free(m);
+    this.deliver();
+  }
+
+  lastReply(): usize {
+    return this.replies.length == 0 ? 0 : this.replies[this.replies.length - 1];
+  }
+}
+
+function makeRequest(client: u64, session: u64, request: u64, operation: u8): usize {
+  const m = heap.alloc(HEADER_SIZE + 8);
+  memory.fill(m, 0, HEADER_SIZE + 8);
+  store<u64>(m + H_CLUSTER, CLUSTER);
+  store<u32>(m + H_SIZE, HEADER_SIZE + 8);
+  store<u8>(m + H_COMMAND, CMD_REQUEST);
+  store<u64>(m + R_CLIENT, client);
+  store<u64>(m + R_REQUEST, request);
+  store<u8>(m + R_OPERATION, operation);
+  store<u64>(m + R_SESSION, session);
+  store<u64>(m + R_GROUP, GROUP);
+  store<u64>(m + HEADER_SIZE, client * 1000 + request); // body
+  seal(m);
+  return m;
+}
+
+// Registers client 1 and returns its session.
+// Registers client 1 and returns its session.
+function register(c: Cluster): u64 {
+  c.request(1, 0, 0, OP_REGISTER);
+  const reply = c.lastReply();
+  assert(reply != 0 && load<u32>(reply + Y_STATUS) == REPLY_OK, "register failed");
+  return load<u64>(reply + Y_SESSION);
+}
+
+// A cluster with ops 1..n+1 committed (the register and n requests), replica `lost` replaced by an empty one that
+// knows it lost its state.
+function withLostReplica(n: u64, lost: u32): Cluster {
+  const c = new Cluster(3);
+  const session = register(c);
+  for (let i: u64 = 1; i <= n; i++) c.request(1, session, i, APP);
+  c.replicas[lost] = new Replica(CLUSTER, GROUP, lost, 3, 64);
+  recoverLost(c.replicas[lost], 0x1234);
+  c.sent[lost] = []; // what the replica sent before it lost its disk does not count
+  c.drain(lost);
+  return c;
+}
+
+function sentAny(c: Cluster, i: u32, cmd: u8): bool {
+  return c.sent[i].includes(cmd);
+}
+
+// What the host does on a state request: copy the peer's committed state (here: its commit point).
+function transfer(c: Cluster, i: u32): void {
+  const from = c.replicas[c.stateFrom[i]];
+  stateInstalled(c.replicas[i], from.commitMin, from.commitChecksum);
+  c.drain(i);
+  c.deliver();
+}
+
+describe("vsr state transfer: a replica that lost its state", () => {
+  it("stays recovering, acks and votes nothing, until the state of the newest view's primary is installed", () => {
+    const c = withLostReplica(3, 2);
+    c.deliver(); // the recovery round: both peers answer
+    const r = c.replicas[2];
+    expect(r.status).toBe(STATUS_RECOVERING);
+    expect(r.stateLost).toBe(true);
+    expect(c.stateFrom[2]).toBe(0); // the primary of view 0
+    expect(c.stateOp[2]).toBe(4); //   its commit
+    const session = load<u64>(c.lastReply() + Y_SESSION);
+    c.request(1, session, 4, APP); // op 5: prepared to every backup
+    expect(c.replicas[0].commitMin).toBe(5); // the cluster keeps committing with the other backup
+    expect(sentAny(c, 2, CMD_PREPARE_OK)).toBe(false);
+    expect(r.op).toBe(0);
+    transfer(c, 2);
+    expect(r.status).toBe(STATUS_NORMAL);
+    expect(r.stateLost).toBe(false);
+    expect(r.view).toBe(0);
+    c.tick(40); // repair brings op 5
+    expect(r.commitMin).toBe(5);
+    c.request(1, session, 5, APP);
+    c.tick(20); // the commit heartbeat tells the backups
+    expect(r.commitMin).toBe(6);
+    expect(sentAny(c, 2, CMD_PREPARE_OK)).toBe(true);
+  });
+
+  it("does not vote: with the primary down, the other backup alone cannot elect", () => {
+    const c = withLostReplica(2, 2);
+    c.down[0] = true;
+    c.tick(300);
+    expect(c.primary()).toBe(-1);
+    expect(c.replicas[2].status).toBe(STATUS_RECOVERING);
+    expect(sentAny(c, 2, CMD_START_VIEW_CHANGE)).toBe(false);
+    expect(sentAny(c, 2, CMD_DO_VIEW_CHANGE)).toBe(false);
+    expect(c.stateFrom[2]).toBe(-1); // no quorum with the primary of the newest view: no state to take
+  });
+
+  it("learns the newest view from the quorum and takes the state of that view's primary", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.request(1, session, 1, APP);
+    c.down[0] = true;
+    c.tick(300); // 1 and 2 elect view 1 (primary 1)
+    expect(c.primary()).toBe(1);
+    c.request(1, session, 2, APP);
+    c.replicas[2] = new Replica(CLUSTER, GROUP, 2, 3, 64); // then 2 loses its disk
+    recoverLost(c.replicas[2], 0x55);
+    c.drain(2);
+    c.tick(50);
+    expect(c.stateFrom[2]).toBe(-1); // only replica 1 answers: no quorum
+    c.down[0] = false; // 0 still believes in view 0; it learns view 1 from 1's heartbeats
+    c.tick(100);
+    expect(c.stateFrom[2]).toBe(1);
+    transfer(c, 2);
+    expect(c.replicas[2].status).toBe(STATUS_NORMAL);
+    expect(c.replicas[2].view).toBe(c.replicas[1].view);
+    expect(c.replicas[2].commitMin).toBe(c.replicas[1].commitMin);
+  });
+
+  it("ignores an answer to another nonce (an earlier incarnation's probe)", () => {
+    const c = withLostReplica(1, 2);
+    c.blockTo[2] = true;
+    c.deliver();
+    const r = c.replicas[2];
+    for (let from: u32 = 0; from < 2; from++) {
+      const m = heap.alloc(HEADER_SIZE);
+      memory.fill(m, 0, HEADER_SIZE);
+      store<u64>(m + H_CLUSTER, CLUSTER);
+      store<u32>(m + H_SIZE, HEADER_SIZE);
+      store<u8>(m + H_COMMAND, CMD_RECOVERY_RESPONSE);
+      store<u8>(m + H_REPLICA, <u8>from);
+      store<u64>(m + S_GROUP, GROUP);
+      store<u64>(m + B_NONCE, r.recoveryNonce + 7);
+      seal(m);
+      r.onMessage(m, HEADER_SIZE);
+      c.drain(2);
+    }
+    expect(r.syncResponders).toBe(0);
+    expect(c.stateFrom[2]).toBe(-1);
+  });
+
+  it("never nacks, after the transfer, an op up to the primary's head (it may have acked it before the loss)", () => {
+    const c = withLostReplica(2, 2);
+    c.dropCommand = CMD_PREPARE_OK;
+    const session = load<u64>(c.lastReply() + Y_SESSION);
+    c.request(1, session, 3, APP); // op 4 prepared, not committed
+    c.dropCommand = 0;
+    c.deliver();
+    expect(c.stateOp[2]).toBe(3);
+    c.blockTo[2] = true; // the StartView does not arrive
+    transfer(c, 2);
+    expect(c.replicas[2].mayNack(4)).toBe(false);
+    expect(c.replicas[2].mayNack(5)).toBe(true);
+  });
+});
+
+describe("vsr state transfer: formation", () => {
+  it("two of three replicas empty and up: they form (a quorum of lost replicas proves nothing was committed)", () => {
+    const c = new Cluster(3);
+    c.down[2] = true;
+    for (let i: u32 = 0; i < 2; i++) {
+      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+      recoverLost(c.replicas[i], 0x77 + i);
+      c.drain(i);
+    }
+    c.tick(20);
+    expect(c.primary()).toBe(0);
+    expect(c.replicas[1].status).toBe(STATUS_NORMAL);
+  });
+
+  it("every replica empty: nobody held state, the cluster forms in view 0 and commits", () => {
+    const c = new Cluster(3);
+    for (let i: u32 = 0; i < 3; i++) {
+      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+      recoverLost(c.replicas[i], 0x99 + i);
+      c.drain(i);
+    }
+    c.tick(20);
+    expect(c.primary()).toBe(0);
+    register(c);
+    c.tick(20); // the commit heartbeat tells the backups
+    for (let i = 0; i < 3; i++) expect(c.replicas[i].commitMin).toBe(1);
+  });
+});
+
+describe("vsr state transfer: a backup behind the primary's checkpoint (beyond its journal)", () => {
+  it("asks the primary for its state instead of repairing, then commits on from it", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.blockTo[2] = true;
+    for (let i: u64 = 1; i <= 12; i++) c.request(1, session, i, APP);
+    c.replicas[0].checkpoint = 10; // the primary's journal no longer holds ops 1..10
+    c.blockTo[2] = false;
+    c.tick(40);
+    expect(c.stateFrom[2]).toBe(0);
+    expect(c.stateOp[2]).toBe(13);
+    expect(c.replicas[2].commitMin).toBe(1); // the register, before it was cut off
+    transfer(c, 2);
+    expect(c.replicas[2].commitMin).toBe(13);
+    c.request(1, session, 13, APP);
+    c.tick(20);
+    expect(c.replicas[2].commitMin).toBe(14);
+  });
+
+  it("repairs op by op when its commit is at or above the checkpoint", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.blockTo[2] = true;
+    for (let i: u64 = 1; i <= 12; i++) c.request(1, session, i, APP);
+    c.replicas[0].checkpoint = 1; // the register only: the backup holds it
+    c.blockTo[2] = false;
+    c.tick(40);
+    expect(c.stateFrom[2]).toBe(-1);
+    expect(c.replicas[2].commitMin).toBe(13);
+  });
+});

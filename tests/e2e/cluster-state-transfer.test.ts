@@ -1,0 +1,90 @@
+// A replica whose data directory is wiped rejoins by state transfer (3 processes on loopback, 2 shards each): it
+// says it is recovering (log, /health), votes and acks nothing until a peer's metadata snapshot is installed, then
+// serves the same streams and topics through its client port; the cluster accepts writes throughout.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { IggyClient } from '../../host/client/client.js';
+import { TestCluster } from './helpers/cluster.js';
+import { ROOT } from './helpers/protocol.js';
+import { waitFor } from './helpers/server.js';
+
+const LEADER = 0;
+const BOUND_MS = 30_000;
+
+describe('state transfer: a replica with a wiped data directory', () => {
+  let cluster: TestCluster;
+  const clients: (IggyClient | null)[] = [null, null, null];
+
+  const client = async (id: number): Promise<IggyClient> => {
+    const existing = clients[id];
+    if (existing && !existing.connection.isClosed) return existing;
+    const fresh = await waitFor(`a login on replica ${id}`, BOUND_MS, async () =>
+      IggyClient.connect({ address: `127.0.0.1:${cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false }));
+    clients[id] = fresh;
+    return fresh;
+  };
+  const drop = async (id: number) => {
+    await clients[id]?.close().catch(() => undefined);
+    clients[id] = null;
+  };
+  const leaderOf = (id: number): Promise<number> => waitFor(`replica ${id} to name a leader`, BOUND_MS, async () => {
+    const meta = await (await client(id)).getClusterMetadata();
+    const named = meta.nodes.findIndex((n) => n.role === LEADER);
+    return named >= 0 ? named : undefined;
+  });
+  // A write through the leader, retried while a view change or a reconnect is in progress.
+  const createStream = (leader: number, name: string) => waitFor(`stream ${name} created`, BOUND_MS, async () => {
+    try {
+      return await (await client(leader)).createStream(name);
+    } catch (error) {
+      await drop(leader);
+      throw error;
+    }
+  });
+  const streamOn = (id: number, name: string) => waitFor(`stream ${name} on replica ${id}`, BOUND_MS, async () =>
+    (await (await client(id)).getStream(name)) ?? undefined);
+
+  before(async () => {
+    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
+  });
+
+  after(async () => {
+    for (const id of [0, 1, 2]) await drop(id);
+    await cluster?.stop();
+  });
+
+  it('recovers the metadata from a peer, then serves the same streams and topics; writes go on meanwhile', async () => {
+    const leader = await leaderOf(0);
+    const stream = await createStream(leader, 'before-wipe');
+    await (await client(leader)).createTopic({ stream: stream.id, name: 'events', partitionsCount: 2 });
+    const backup = [0, 1, 2].find((id) => id !== leader)!;
+    await streamOn(backup, 'before-wipe');
+
+    await drop(backup);
+    await cluster.kill(backup);
+    const dir = cluster.dataDirs[backup];
+    for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    await cluster.start(backup);
+    const during = await createStream(leader, 'during-recovery'); // the other two keep committing
+
+    await waitFor('the wiped replica to say it is recovering', BOUND_MS, async () =>
+      /no state on disk .*recovering it from the cluster by state transfer/.test(cluster.output(backup)) || undefined);
+    await waitFor('the wiped replica to recover by transfer', BOUND_MS, async () =>
+      /state recovered from the cluster \(commit op \d+, view \d+, [1-9]\d* transfer\(s\) installed\)/.test(cluster.output(backup)) || undefined);
+    const health = await cluster.waitHealth(backup, 'the metadata group in normal status', (h) =>
+      (h.replicas as unknown as { groups: { status: string }[] }).groups[0]?.status === 'normal');
+    assert.ok(health);
+    assert.equal(fs.existsSync(path.join(dir, 'metadata', 'state-lost')), false, 'the lost mark is cleared');
+
+    assert.equal((await streamOn(backup, 'before-wipe')).id, stream.id);
+    assert.equal((await streamOn(backup, 'during-recovery')).id, during.id);
+    const topic = await waitFor('the topic on the recovered replica', BOUND_MS, async () =>
+      (await (await client(backup)).getTopic(stream.id, 'events')) ?? undefined);
+    assert.equal(topic.partitionsCount, 2);
+    const after = await createStream(leader, 'after-recovery'); // and it acks again: the commit reaches it
+    assert.equal((await streamOn(backup, 'after-recovery')).id, after.id);
+  });
+});
