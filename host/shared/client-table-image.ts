@@ -7,7 +7,7 @@
 import { ShardlogError } from './errors.js';
 import { HEADER_SIZE, type VsrExports } from './vsr-abi.js';
 
-const ENTRY = 32 + HEADER_SIZE;
+const IMAGE_ENTRY = 32 + HEADER_SIZE; // one client in the image (the image's own format, not a core layout)
 const HEAD = 8;
 
 export class ClientTableImageInvalid extends ShardlogError {
@@ -17,14 +17,14 @@ export class ClientTableImageInvalid extends ShardlogError {
 export function readClientTable(core: VsrExports, memory: WebAssembly.Memory, handle: number): Uint8Array {
   const u8 = new Uint8Array(memory.buffer);
   const count = Number(core.vsrClientTableCount(handle)) >>> 0;
-  const out = new Uint8Array(HEAD + count * ENTRY);
+  const out = new Uint8Array(HEAD + count * IMAGE_ENTRY);
   const v = new DataView(out.buffer);
   v.setUint32(0, count, true);
-  v.setUint32(4, ENTRY, true);
+  v.setUint32(4, IMAGE_ENTRY, true);
   const fields = [0, 1, 2, 3].map((f) => Number(core.vsrClientTableField(handle, f)) >>> 0);
   const replies = Number(core.vsrClientTableField(handle, 4)) >>> 0;
   for (let i = 0; i < count; i++) {
-    const at = HEAD + i * ENTRY;
+    const at = HEAD + i * IMAGE_ENTRY;
     fields.forEach((base, f) => out.set(u8.subarray(base + i * 8, base + i * 8 + 8), at + f * 8));
     out.set(u8.subarray(replies + i * HEADER_SIZE, replies + (i + 1) * HEADER_SIZE), at + 32);
   }
@@ -37,16 +37,16 @@ export function writeClientTable(core: VsrExports, memory: WebAssembly.Memory, h
   const count = v.getUint32(0, true);
   const entry = v.getUint32(4, true);
   const capacity = Number(core.vsrClientTableCapacity(handle)) >>> 0;
-  if (entry !== ENTRY) throw new ClientTableImageInvalid(`client table image entry size ${entry}, expected ${ENTRY}`);
-  if (image.length !== HEAD + count * ENTRY) throw new ClientTableImageInvalid(`client table image of ${image.length} B for ${count} entries`);
+  if (entry !== IMAGE_ENTRY) throw new ClientTableImageInvalid(`client table image entry size ${entry}, expected ${IMAGE_ENTRY}`);
+  if (image.length !== HEAD + count * IMAGE_ENTRY) throw new ClientTableImageInvalid(`client table image of ${image.length} B for ${count} entries`);
   if (count > capacity) throw new ClientTableImageInvalid(`client table image holds ${count} clients, this table ${capacity}`);
   const u8 = new Uint8Array(memory.buffer);
   const fields = [0, 1, 2, 3].map((f) => Number(core.vsrClientTableField(handle, f)) >>> 0);
   const replies = Number(core.vsrClientTableField(handle, 4)) >>> 0;
   for (let i = 0; i < count; i++) {
-    const at = HEAD + i * ENTRY;
+    const at = HEAD + i * IMAGE_ENTRY;
     fields.forEach((base, f) => u8.set(image.subarray(at + f * 8, at + f * 8 + 8), base + i * 8));
-    u8.set(image.subarray(at + 32, at + ENTRY), replies + i * HEADER_SIZE);
+    u8.set(image.subarray(at + 32, at + IMAGE_ENTRY), replies + i * HEADER_SIZE);
   }
   core.vsrClientTableSetCount(handle, count);
 }

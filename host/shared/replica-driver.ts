@@ -288,6 +288,16 @@ export class ReplicaDriver {
     this.core.vsrSetCheckpoint(this.handle, BigInt(op));
   }
 
+  // Seals a message the host built (a state-transfer message) with the core's checksums, in place. The inbox is
+  // free between core calls, so it is the scratch the core hashes in.
+  seal(message: Uint8Array): void {
+    this.assertLive();
+    const at = this.core.vsrInboxPtr(this.handle) >>> 0;
+    this.u8.set(message, at);
+    this.core.vsrSealMessage(at);
+    message.set(this.u8.subarray(at, at + message.length));
+  }
+
   // The core's client table now (at commitMin): a state transfer or a checkpoint carries it with the snapshot.
   clientTable(): Uint8Array {
     return readClientTable(this.core, this.memory, this.handle);

@@ -18,6 +18,7 @@ const WRAPPERS = new Set<string>([
   'host/shared/router.ts', // Router: where a partition, batch or consensus group lives
   'host/shared/replica-driver.ts', // ReplicaDriver: one VSR replica
   'host/shared/vsr-abi.ts', // the VSR exports' type, instantiation, outbox drain, recovery refusal
+  'host/shared/client-table-image.ts', // the VSR client table as bytes (state transfer, checkpoints): goes with ReplicaDriver
   'host/sim/codec.ts', // the simulator's message seal/verify (goes with ReplicaDriver)
   'host/node/io/storage-core.ts', // StorageCore: storage region, batch stamp/seal, XXH3, incarnation verdict
   'host/node/io/prepare-journal.ts', // PrepareJournal: the WAL verdicts

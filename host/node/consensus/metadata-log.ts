@@ -102,7 +102,6 @@ export class MetadataLog {
   // Cluster mode: state transfer (metadata-state-sync.ts); `lost` while the state-lost marker is on disk.
   private stateSync: MetadataStateSync | null = null;
   private lost = false;
-  private sealer: ((message: Uint8Array) => void) | null = null;
 
   private constructor(
     readonly dir: string, private readonly sc: StorageCore, private readonly hooks: MetadataHooks,
@@ -358,17 +357,6 @@ export class MetadataLog {
     this.schedule();
   }
 
-  // Seals a host-built message with the core's checksums (in the group's inbox, idle between core calls).
-  private sealWithCore(core: VsrExports, memory: WebAssembly.Memory): (message: Uint8Array) => void {
-    return (message) => {
-      const u8 = new Uint8Array(memory.buffer);
-      const at = core.vsrInboxPtr(this.group.handle) >>> 0;
-      u8.set(message, at);
-      core.vsrSealMessage(at);
-      message.set(u8.subarray(at, at + message.length));
-    };
-  }
-
   // A prepare leaves with its real body attached; one whose body this replica does not hold is not sent (the
   // peer asks again, or gets it from another replica).
   private send(peers: MetadataPeers, replica: number, message: Uint8Array): boolean {
@@ -571,11 +559,10 @@ export class MetadataLog {
     const state = this.superblock.state;
     if (this.peers) {
       const peers = this.peers;
-      this.sealer = this.sealWithCore(core, memory);
       this.stateSync = new MetadataStateSync({
         cluster, group, replica: peers.replica,
         send: (replica, message) => peers.send(replica, message, EMPTY),
-        seal: (message) => this.sealer!(message),
+        seal: (message) => this.group.driver.seal(message),
         current: () => this.currentState(),
         install: (received) => this.installState(received),
         warn: (message) => console.warn(`metadata: ${message}`),
