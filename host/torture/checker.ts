@@ -1,6 +1,7 @@
 // The history checker, in Jepsen's queue vocabulary (jepsen.tests.kafka: lost-write, duplicate,
 // inconsistent-offsets, nonmonotonic-send, nonmonotonic-poll, poll-skip, unseen), plus `unexpected` (a value read
-// that nobody sent, Jepsen's queue checker). Each anomaly is counted, with the first example in history order.
+// that nobody sent, Jepsen's queue checker) and `failed-but-observed` (a value read whose send definitely failed:
+// the server answered it with an error, so it said nothing was written). Each anomaly is counted, with the first example in history order.
 // Any non-zero count makes the history invalid.
 //
 // Per key (partition), the checker builds what was acknowledged (value -> offset) and what was observed (offset
@@ -15,9 +16,11 @@
 // * nonmonotonic-poll: a consumer is handed an offset at or below one it was already handed (since its reset).
 // * poll-skip: a consumer (not a group member, whose partitions move) goes from offset a to b > a + 1 while an
 //   offset between them holds a message in the final read.
+// * failed-but-observed: a value of a send the server refused (type fail) was read by a poll or the final read.
+//   Indefinite sends (type info) may or may not be read: never an anomaly.
 import type { HistoryEvent, Key } from './history.js';
 
-export const ANOMALIES = ['lost-write', 'unseen', 'duplicate', 'inconsistent-offsets', 'nonmonotonic-send', 'nonmonotonic-poll', 'poll-skip', 'unexpected'] as const;
+export const ANOMALIES = ['lost-write', 'unseen', 'duplicate', 'inconsistent-offsets', 'nonmonotonic-send', 'nonmonotonic-poll', 'poll-skip', 'unexpected', 'failed-but-observed'] as const;
 export type Anomaly = typeof ANOMALIES[number];
 
 export interface Verdict {
@@ -40,6 +43,7 @@ export interface Verdict {
 interface KeyState {
   acked: Map<string, bigint>; // value -> acknowledged offset
   sent: Set<string>; // every value a send was invoked with
+  failed: Set<string>; // values of sends the server refused: nothing of them may be read
   offsetValues: Map<bigint, Set<string>>;
   valueOffsets: Map<string, Set<bigint>>;
   polled: Set<string>; // values a consumer or audit saw
@@ -48,7 +52,7 @@ interface KeyState {
 }
 
 function keyState(): KeyState {
-  return { acked: new Map(), sent: new Set(), offsetValues: new Map(), valueOffsets: new Map(), polled: new Set(), final: null, finalValues: new Set() };
+  return { acked: new Map(), sent: new Set(), failed: new Set(), offsetValues: new Map(), valueOffsets: new Map(), polled: new Set(), final: null, finalValues: new Set() };
 }
 
 class Tally {
@@ -92,7 +96,10 @@ export function check(history: HistoryEvent[]): Verdict {
         }
         lastSend.set(id, base + BigInt(e.values.length - 1));
       } else if (e.type === 'info') stats.sendsIndefinite += 1;
-      else stats.sendsFailed += 1;
+      else {
+        stats.sendsFailed += 1;
+        for (const v of e.values) s.failed.add(v);
+      }
     } else if (e.f === 'poll' || e.f === 'read') {
       const s = state(e.key);
       if (e.f === 'poll') { stats.polls += 1; stats.messagesPolled += e.messages.length; }
@@ -116,6 +123,7 @@ export function check(history: HistoryEvent[]): Verdict {
     for (const [value, offsets] of s.valueOffsets) {
       if (offsets.size > 1) tally.add('duplicate', () => `${key}: ${JSON.stringify(value)} at offsets ${[...offsets].sort(compare).join(', ')}`);
       if (!s.sent.has(value)) tally.add('unexpected', () => `${key}: ${JSON.stringify(value)} at offset ${[...offsets][0]} was never sent`);
+      if (s.failed.has(value)) tally.add('failed-but-observed', () => `${key}: ${JSON.stringify(value)} at offset ${[...offsets][0]}, although its send was refused`);
     }
     const finalEnd = s.final && s.final.size > 0 ? [...s.final.keys()].reduce((a, b) => (a > b ? a : b)) : -1n;
     for (const [value, offset] of s.acked) {

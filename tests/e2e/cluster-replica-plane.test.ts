@@ -174,7 +174,7 @@ describe('replica plane: three processes', () => {
     await cluster.kill(0);
     await cluster.waitHealth(1, 'the link to 0 down', (h) => h.replicas.peers.find((p) => p.id === 0)!.state !== 'up');
     const before = (await cluster.health(1)).replicas.handshake_refusals.bad_mac;
-    const impostor = await cluster.start(0, { SHARDLOG_CLUSTER_SECRET: 'wrong-Secret-0451' });
+    const impostor = await cluster.start(0, { SHARDLOG_CLUSTER_SECRET: 'wrong-Secret-0451-wrong-Secret-0451' });
     try {
       await cluster.waitHealth(1, 'bad_mac from the impostor', (h) => h.replicas.handshake_refusals.bad_mac > before);
       await cluster.waitHealth(2, 'bad_mac from the impostor', (h) => h.replicas.handshake_refusals.bad_mac >= 1);
@@ -188,8 +188,8 @@ describe('replica plane: three processes', () => {
       assert.equal(other.state, 'up', `replica ${id}'s link to ${3 - id} stayed up`);
       assert.equal(h.replicas.peers.find((p) => p.id === 0)!.owner_shard, null, 'the impostor never got an owner slot');
     }
-    for (const id of [1, 2]) assert.ok(!cluster.output(id).includes('wrong-Secret-0451') && !cluster.output(id).includes(CLUSTER_SECRET));
-    assert.ok(!impostor.output().includes('wrong-Secret-0451'));
+    for (const id of [1, 2]) assert.ok(!cluster.output(id).includes('wrong-Secret-0451-wrong-Secret-0451') && !cluster.output(id).includes(CLUSTER_SECRET));
+    assert.ok(!impostor.output().includes('wrong-Secret-0451-wrong-Secret-0451'));
   });
 
   it('routes an injected metadata-group frame to shard 0 and a group-0 frame to shard 1; a corrupt frame or another cluster\'s closes that link only', async () => {

@@ -111,6 +111,20 @@ describe('http: REST API', () => {
     assert.equal(zip.text.slice(0, 2), 'PK', 'a ZIP file');
   });
 
+  it('a refresh token refreshes once when several requests carry it at once; logout revokes the refresh token too', async () => {
+    const user = new Rest(rest.base);
+    const login = await user.login();
+    const tries = await Promise.all(Array.from({ length: 6 }, () => user.call('POST', '/users/refresh-token', { token: login.json.refresh_token.token }, { token: null })));
+    assert.equal(tries.filter((r) => r.status === 200).length, 1, tries.map((r) => r.text).join('\n'));
+    for (const r of tries.filter((t) => t.status !== 200)) assert.deepEqual([r.status, r.json.field], [401, 'token'], r.text);
+    const winner = tries.find((r) => r.status === 200)!.json;
+
+    assert.equal((await user.call('DELETE', '/users/logout', undefined, { token: winner.access_token.token })).status, 204);
+    const after = await user.call('POST', '/users/refresh-token', { token: winner.refresh_token.token }, { token: null });
+    assert.equal(after.status, 401, 'the refresh token issued with a logged-out access token mints nothing');
+    assert.match(after.json.reason, /revoked/);
+  });
+
   it('tokens: missing, malformed, tampered, expired and logged-out tokens are refused with 401; refresh and PAT login work', async () => {
     const refused = async (token: string | null, why: RegExp) => {
       const answer = await rest.call('GET', '/streams', undefined, { token });

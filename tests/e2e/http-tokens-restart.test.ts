@@ -1,5 +1,6 @@
 // REST tokens across a restart: the secret generated on first start is kept (mode 0600) so a token issued before
-// still works (its session is reopened for the same credential), a logged-out token stays refused, and a token
+// still works (its session is reopened for the same credential), a logged-out token (and the refresh token issued
+// with it) stays refused, and a token
 // whose password was changed is refused like a binary session of that password.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -39,7 +40,7 @@ describe('http: tokens across a restart', () => {
     const carol = new Rest(root.base);
     assert.equal((await carol.login('carol', 'pw-1')).status, 200);
     const loggedOut = new Rest(root.base);
-    await loggedOut.login();
+    const loggedOutLogin = await loggedOut.login();
     assert.equal((await loggedOut.call('DELETE', '/users/logout')).status, 204);
 
     first.server.child.kill('SIGTERM');
@@ -53,6 +54,9 @@ describe('http: tokens across a restart', () => {
     const revoked = await loggedOut.call('GET', '/streams');
     assert.equal(revoked.status, 401);
     assert.match(revoked.json.reason, /revoked/);
+    const refreshAfterLogout = await loggedOut.call('POST', '/users/refresh-token', { token: loggedOutLogin.json.refresh_token.token }, { token: null });
+    assert.equal(refreshAfterLogout.status, 401, 'the logged-out login\'s refresh token stays revoked across the restart');
+    assert.match(refreshAfterLogout.json.reason, /revoked/);
 
     const changed = await root.call('PUT', `/users/${created.json.id}/password`, { current_password: 'pw-1', new_password: 'pw-2' });
     assert.equal(changed.status, 204, changed.text);

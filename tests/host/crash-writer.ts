@@ -91,7 +91,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1]?.endsWith('crash-writer.js')) {
+// The exact name: direct-crash-writer.js imports this file, and its name ends the same.
+if (path.basename(process.argv[1] ?? '') === 'crash-writer.js') {
   main().catch((error) => {
     fs.writeSync(2, `crash-writer: ${(error as Error).stack}\n`);
     process.exit(3);

@@ -99,10 +99,12 @@ test('the O_DIRECT descriptor is opened only with directIo, and closed with the 
   const buffered = await Partition.open({ dir, partitionId: 1, quiet: true });
   await buffered.appendAsync([await batchOf(0, 2, 300)]);
   assert.equal(directDescriptors(logPath), 0);
+  assert.equal(buffered.directAppends, 0);
   buffered.close();
   const direct = await Partition.open({ dir, partitionId: 1, directIo: true, quiet: true });
   await direct.appendAsync([await batchOf(2, 2, 300)]);
   assert.equal(directDescriptors(logPath), takesDirect(dir) ? 1 : 0);
+  assert.equal(direct.directAppends, takesDirect(dir) ? 1 : 0, 'the partition says whether the append went through O_DIRECT');
   direct.close();
   assert.equal(directDescriptors(logPath), 0, 'closed with the partition');
 });
@@ -118,5 +120,6 @@ test('a storage region without room to spare writes buffered instead of taking i
   assert.equal(result.nextOffset, 3);
   assert.equal(directDescriptors(path.join(dir, `${'0'.padStart(20, '0')}.log`)), 0, 'no O_DIRECT descriptor');
   assert.ok(before - small.unallocated < DIRECT_REGION_BYTES, 'no direct buffer was carved');
+  assert.equal(p.directAppends, 0, 'the partition says it wrote buffered');
   p.close();
 });

@@ -41,7 +41,7 @@ describe('torture checker', () => {
     assert.match(formatVerdict(v), /verdict: valid/);
   });
 
-  it('indefinite and failed sends are not anomalies, read or not (Jepsen: recovered)', () => {
+  it('indefinite sends are not anomalies, read or not (Jepsen: recovered); failed sends left unread are not either', () => {
     const h = [...clean(),
       at({ process: 'p1', type: 'invoke', f: 'send', key: K, values: ['d'] }), at({ process: 'p1', type: 'info', f: 'send', key: K, values: ['d'], error: 'ConnectionClosed' }),
       at({ process: 'p1', type: 'invoke', f: 'send', key: K, values: ['e'] }), at({ process: 'p1', type: 'fail', f: 'send', key: K, values: ['e'], error: 'IggyError' })];
@@ -50,6 +50,13 @@ describe('torture checker', () => {
     assert.equal(v.valid, true, formatVerdict(v));
     assert.equal(v.stats.sendsIndefinite, 1);
     assert.equal(v.stats.sendsFailed, 1);
+  });
+
+  it('failed-but-observed: a value whose send the server refused is read by a poll or the final read', () => {
+    const refused = (values: string[]) => [at({ process: 'p1', type: 'invoke', f: 'send', key: K, values }), at({ process: 'p1', type: 'fail', f: 'send', key: K, values, error: 'IggyError' })];
+    const polled = only([...clean(), ...refused(['e']), poll('c1', [[3, 'e']]), finalRead([[0, 'a'], [1, 'b'], [2, 'c']])], 'failed-but-observed');
+    assert.match(polled.examples['failed-but-observed']!, /"e" at offset 3, although its send was refused/);
+    only([...clean(), ...refused(['e', 'f']), finalRead([[3, 'e'], [4, 'f']])], 'failed-but-observed', 2);
   });
 
   it('lost write: acknowledged, a later offset is readable, it is not', () => {

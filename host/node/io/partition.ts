@@ -129,6 +129,9 @@ export class Partition {
   private writing: Promise<void> | null = null; // an appendAsync's write in flight
   private inFlight: Staged | null = null; // and what it writes
   private direct: DirectAppender | null | undefined; // --direct-io's aligned buffer: made on first use, null = none
+  // Appends written through the O_DIRECT descriptor: with --direct-io where the file system or the memory has none,
+  // they are written buffered, and this says so (a test that means to exercise O_DIRECT checks it).
+  directAppends = 0;
   private closeRequested = false;
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
@@ -295,7 +298,10 @@ export class Partition {
       // Under every-batch the group is durable when the write returns (O_DSYNC), or after its fdatasync.
       const durable = this.policy.kind === 'every-batch' ? staged.segment.durableWriteFd() : null;
       const direct = durable === null ? null : this.directWriter(staged.segment);
-      if (direct) await direct.appender.write(staged.segment, direct.fd, durable!, pieces, staged.position);
+      if (direct) {
+        await direct.appender.write(staged.segment, direct.fd, durable!, pieces, staged.position);
+        this.directAppends += 1;
+      }
       else await writevFullyAsync(durable ?? staged.segment.fd, pieces, staged.position, this.options.writeChunkBytes);
       if (this.policy.kind === 'every-batch') {
         if (durable === null) await new Promise<void>((resolve, reject) => fs.fdatasync(staged.segment.fd, (e) => (e ? reject(e) : resolve())));

@@ -3,7 +3,7 @@
 // survive a restart. A token's `cred` claim fingerprints the credential it was issued for (the password hash or the
 // personal access token's hash), so a session reopened from it is judged like the login it came from
 // (jwt-sessions.ts). Logout and refresh revoke tokens by id (`jti`) until they expire; the list is kept in the data
-// directory too.
+// directory too. An access token names the refresh token issued with it (`rjti`, `rexp`), so logout revokes both.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,11 +26,15 @@ export interface JwtSettings {
 
 export type TokenKind = 'access' | 'refresh';
 
-export interface TokenClaims {
-  userId: number;
-  cred: string; // 'p:' or 't:' + fingerprint
+export interface TokenId {
   jti: string;
   exp: number; // s since the epoch
+}
+
+export interface TokenClaims extends TokenId {
+  userId: number;
+  cred: string; // 'p:' or 't:' + fingerprint
+  refresh?: TokenId; // an access token's: the refresh token issued with it
 }
 
 export interface IssuedToken { token: string; expiry: number } // expiry in s since the epoch, as Iggy's IdentityInfo
@@ -52,12 +56,14 @@ export class JwtIssuer {
     return new JwtIssuer(settings.secret !== null ? Buffer.from(settings.secret, 'utf8') : storedSecret(settings.dataDir), settings);
   }
 
-  // The token and its id (the id is not shown to the caller: it is in the token).
-  async issue(kind: TokenKind, userId: number, cred: string): Promise<{ issued: IssuedToken; jti: string }> {
+  // The token and its id (the id is not shown to the caller: it is in the token). An access token is issued after
+  // its refresh token and names it (`refresh`), so that logging out with the one revokes the other.
+  async issue(kind: TokenKind, userId: number, cred: string, refresh?: TokenId): Promise<{ issued: IssuedToken; jti: string }> {
     const seconds = kind === 'access' ? this.settings.accessExpirySeconds : this.settings.refreshExpirySeconds;
     const expiry = Math.floor(Date.now() / 1000) + seconds;
     const jti = randomUUID();
-    const token = await new SignJWT({ cred, typ: kind }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(userId))
+    const link = refresh ? { rjti: refresh.jti, rexp: refresh.exp } : {};
+    const token = await new SignJWT({ cred, typ: kind, ...link }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(userId))
       .setJti(jti).setIssuer(ISSUER).setAudience(ISSUER).setIssuedAt().setExpirationTime(expiry).sign(this.key);
     return { issued: { token, expiry }, jti };
   }
@@ -76,12 +82,21 @@ export class JwtIssuer {
       throw new TokenProblem(`not an ${kind} token`);
     }
     if (this.revoked.has(payload.jti)) throw new TokenProblem(`the ${kind} token was revoked (logged out or refreshed)`);
-    return { userId, cred: payload.cred, jti: payload.jti, exp: payload.exp };
+    const refresh = typeof payload.rjti === 'string' && typeof payload.rexp === 'number' ? { jti: payload.rjti, exp: payload.rexp } : undefined;
+    return { userId, cred: payload.cred, jti: payload.jti, exp: payload.exp, ...(refresh ? { refresh } : {}) };
   }
 
-  revoke(claims: TokenClaims): void {
-    this.revoked.set(claims.jti, claims.exp);
+  revoke(...tokens: TokenId[]): void {
+    for (const { jti, exp } of tokens) this.revoked.set(jti, exp);
     this.saveRevoked();
+  }
+
+  // Revokes a token unless it already was, in one synchronous step: of two requests verified concurrently with one
+  // refresh token (verify awaits), only the first to get here uses it.
+  claim(token: TokenId): boolean {
+    if (this.revoked.has(token.jti)) return false;
+    this.revoke(token);
+    return true;
   }
 
   private loadRevoked(): void {

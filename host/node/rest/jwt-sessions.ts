@@ -50,9 +50,10 @@ export class JwtSessions {
     return identity;
   }
 
-  // New tokens for a valid refresh token, which is revoked (used once).
+  // New tokens for a valid refresh token, which is revoked (used once) before anything is awaited: a second request
+  // with the same token, verified meanwhile, finds it revoked here.
   async refresh(claims: TokenClaims): Promise<Identity> {
-    this.issuer.revoke(claims);
+    if (!this.issuer.claim(claims)) throw new HttpError(401, ErrorCode.unauthenticated, 'the refresh token was revoked (logged out or refreshed)', 'token');
     return (await this.identity(claims.userId, claims.cred)).identity;
   }
 
@@ -112,17 +113,18 @@ export class JwtSessions {
   }
 
   // Logout: the session ends (a Logout through the handler, leaving its consumer groups) and the token is revoked
-  // (a raw personal access token stays valid: it is deleted at DELETE /personal-access-tokens/{name}).
+  // with the refresh token issued with it, which could mint new ones otherwise (a raw personal access token stays
+  // valid: it is deleted at DELETE /personal-access-tokens/{name}).
   async logout(claims: TokenClaims | null, session: LocalSession): Promise<Outcome> {
     const outcome = await session.command(Code.logout);
     for (const [key, s] of this.byJti) if (s === session) this.drop(key);
-    if (claims) this.issuer.revoke(claims);
+    if (claims) this.issuer.revoke(claims, ...(claims.refresh ? [claims.refresh] : []));
     return outcome;
   }
 
   private async identity(userId: number, cred: string): Promise<{ identity: Identity; accessJti: string }> {
-    const access = await this.issuer.issue('access', userId, cred);
     const refresh = await this.issuer.issue('refresh', userId, cred);
+    const access = await this.issuer.issue('access', userId, cred, { jti: refresh.jti, exp: refresh.issued.expiry });
     return { identity: { user_id: userId, access_token: access.issued, refresh_token: refresh.issued }, accessJti: access.jti };
   }
 

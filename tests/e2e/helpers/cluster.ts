@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { request } from 'undici';
 import { freePort, startServer, stopServer, tempDir, waitFor, type RunningServer } from './server.js';
 
-export const CLUSTER_SECRET = 'e2e-Secret-7f3a';
+export const CLUSTER_SECRET = 'e2e-Secret-7f3a-e2e-Secret-7f3a-e2e';
 
 export interface ReplicaPeerHealth {
   id: number;

@@ -26,7 +26,9 @@ function refused(argv: string[], env: NodeJS.ProcessEnv, code: string, names: st
   });
 }
 
-const node = (id: string, extra: string[] = []) => ['--replica-id', id, '--cluster', ROSTER, '--cluster-secret', 'S3cret', ...extra];
+// A secret of the minimum length (32 bytes).
+const SECRET = 'S3cret-S3cret-S3cret-S3cret-S3cr';
+const node = (id: string, extra: string[] = []) => ['--replica-id', id, '--cluster', ROSTER, '--cluster-secret', SECRET, ...extra];
 
 test('no --cluster: a single node, unchanged', () => {
   const c = config([]);
@@ -47,13 +49,13 @@ test('a roster node takes its client address (and HTTP address, when its entry h
 });
 
 test('the same from SHARDLOG_* variables and from cluster.* keys of the config file', () => {
-  const env = config([], { SHARDLOG_CLUSTER: ROSTER, SHARDLOG_REPLICA_ID: '0', SHARDLOG_CLUSTER_SECRET: 'x', SHARDLOG_CLUSTER_ID: '42' });
+  const env = config([], { SHARDLOG_CLUSTER: ROSTER, SHARDLOG_REPLICA_ID: '0', SHARDLOG_CLUSTER_SECRET: SECRET, SHARDLOG_CLUSTER_ID: '42' });
   assert.equal(env.clusterSettings!.self, 0);
   assert.equal(env.clusterSettings!.clusterId, 42n);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-cluster-config-'));
   try {
     const file = path.join(dir, 'c.json');
-    fs.writeFileSync(file, JSON.stringify({ cluster: { nodes: ROSTER, replica_id: 2, secret: 'x', id: 7, handshake_timeout_ms: 250 } }));
+    fs.writeFileSync(file, JSON.stringify({ cluster: { nodes: ROSTER, replica_id: 2, secret: SECRET, id: 7, handshake_timeout_ms: 250 } }));
     const c = config(['--config', file]);
     assert.equal(c.clusterSettings!.self, 2);
     assert.equal(c.clusterSettings!.clusterId, 7n);
@@ -66,20 +68,20 @@ test('the same from SHARDLOG_* variables and from cluster.* keys of the config f
 test('two nodes with the same roster written differently agree on its hash; another roster does not', () => {
   const a = config(node('0')).clusterSettings!.roster.hash;
   const shuffled = '2=127.0.0.1:8093/9093/3003, 0=127.0.0.1:8091/9091,1=127.0.0.1:8092/9092';
-  const b = config(['--replica-id', '1', '--cluster', shuffled, '--cluster-secret', 'y']).clusterSettings!.roster.hash;
+  const b = config(['--replica-id', '1', '--cluster', shuffled, '--cluster-secret', SECRET]).clusterSettings!.roster.hash;
   assert.deepEqual(a, b);
-  const other = config(['--replica-id', '1', '--cluster', ROSTER.replace('9093', '9094'), '--cluster-secret', 'y']).clusterSettings!.roster.hash;
+  const other = config(['--replica-id', '1', '--cluster', ROSTER.replace('9093', '9094'), '--cluster-secret', SECRET]).clusterSettings!.roster.hash;
   assert.notDeepEqual(a, other);
 });
 
 test('own id missing from the roster: ClusterReplicaIdMissing naming --replica-id', () => {
   refused(node('5'), {}, 'ClusterReplicaIdMissing', '--replica-id');
-  refused(['--cluster', ROSTER, '--cluster-secret', 's'], {}, 'ClusterReplicaIdMissing', '--replica-id');
+  refused(['--cluster', ROSTER, '--cluster-secret', SECRET], {}, 'ClusterReplicaIdMissing', '--replica-id');
 });
 
 test('a replica id or secret without a roster: ClusterMissing naming the flag', () => {
   refused(['--replica-id', '0'], {}, 'ClusterMissing', '--replica-id');
-  refused([], { SHARDLOG_CLUSTER_SECRET: 's' }, 'ClusterMissing', 'SHARDLOG_CLUSTER_SECRET');
+  refused([], { SHARDLOG_CLUSTER_SECRET: SECRET }, 'ClusterMissing', 'SHARDLOG_CLUSTER_SECRET');
 });
 
 test('no secret with a cluster: ClusterSecretMissing naming --cluster-secret', () => {
@@ -87,36 +89,41 @@ test('no secret with a cluster: ClusterSecretMissing naming --cluster-secret', (
 });
 
 test('duplicate ids: ClusterDuplicateReplica naming --cluster', () => {
-  refused(['--replica-id', '0', '--cluster', '0=h:1/2,0=h:3/4,1=h:5/6', '--cluster-secret', 's'], {}, 'ClusterDuplicateReplica', '--cluster');
+  refused(['--replica-id', '0', '--cluster', '0=h:1/2,0=h:3/4,1=h:5/6', '--cluster-secret', SECRET], {}, 'ClusterDuplicateReplica', '--cluster');
 });
 
 test('duplicate ports on one host (across entries, or client = replica port): ClusterDuplicatePort naming --cluster', () => {
-  refused(['--replica-id', '0', '--cluster', '0=h:1/2,1=h:2/4,2=h:5/6', '--cluster-secret', 's'], {}, 'ClusterDuplicatePort', '--cluster');
-  refused(['--replica-id', '0', '--cluster', '0=h:1/1,1=h:3/4,2=h:5/6', '--cluster-secret', 's'], {}, 'ClusterDuplicatePort', '--cluster');
-  refused(['--replica-id', '0', '--cluster', '0=h:1/2/9,1=h:3/4,2=h:5/9', '--cluster-secret', 's'], {}, 'ClusterDuplicatePort', 'h:9');
+  refused(['--replica-id', '0', '--cluster', '0=h:1/2,1=h:2/4,2=h:5/6', '--cluster-secret', SECRET], {}, 'ClusterDuplicatePort', '--cluster');
+  refused(['--replica-id', '0', '--cluster', '0=h:1/1,1=h:3/4,2=h:5/6', '--cluster-secret', SECRET], {}, 'ClusterDuplicatePort', '--cluster');
+  refused(['--replica-id', '0', '--cluster', '0=h:1/2/9,1=h:3/4,2=h:5/9', '--cluster-secret', SECRET], {}, 'ClusterDuplicatePort', 'h:9');
   // The same ports on different hosts are fine.
-  assert.equal(config(['--replica-id', '0', '--cluster', '0=a:1/2,1=b:1/2,2=c:1/2', '--cluster-secret', 's']).clusterSettings!.roster.entries.length, 3);
+  assert.equal(config(['--replica-id', '0', '--cluster', '0=a:1/2,1=b:1/2,2=c:1/2', '--cluster-secret', SECRET]).clusterSettings!.roster.entries.length, 3);
 });
 
 test('fewer than 3 or an even number of replicas: ClusterSizeRefused saying why', () => {
-  refused(['--replica-id', '0', '--cluster', '0=h:1/2', '--cluster-secret', 's'], {}, 'ClusterSizeRefused', /--cluster: 1 replica.*majority/);
-  refused(['--replica-id', '0', '--cluster', '0=h:1/2,1=h:3/4', '--cluster-secret', 's'], {}, 'ClusterSizeRefused', /2 replicas stop when either fails/);
-  refused(['--replica-id', '0', '--cluster', '0=h:1/2,1=h:3/4,2=h:5/6,3=h:7/8', '--cluster-secret', 's'], {}, 'ClusterSizeRefused', /4 tolerate no more failures than 3/);
+  refused(['--replica-id', '0', '--cluster', '0=h:1/2', '--cluster-secret', SECRET], {}, 'ClusterSizeRefused', /--cluster: 1 replica.*majority/);
+  refused(['--replica-id', '0', '--cluster', '0=h:1/2,1=h:3/4', '--cluster-secret', SECRET], {}, 'ClusterSizeRefused', /2 replicas stop when either fails/);
+  refused(['--replica-id', '0', '--cluster', '0=h:1/2,1=h:3/4,2=h:5/6,3=h:7/8', '--cluster-secret', SECRET], {}, 'ClusterSizeRefused', /4 tolerate no more failures than 3/);
 });
 
 test('ids other than 0..N-1: ClusterRosterInvalid naming --cluster', () => {
-  refused(['--replica-id', '0', '--cluster', '0=h:1/2,1=h:3/4,5=h:5/6', '--cluster-secret', 's'], {}, 'ClusterRosterInvalid', '2 is missing');
+  refused(['--replica-id', '0', '--cluster', '0=h:1/2,1=h:3/4,5=h:5/6', '--cluster-secret', SECRET], {}, 'ClusterRosterInvalid', '2 is missing');
 });
 
 test('bad entry syntax: ClusterRosterInvalid naming the setting and the entry', () => {
   for (const bad of ['0=h:1', '0=h/1/2', 'x=h:1/2', '0=h:1/2/3/4', '0=h:99999/2', '0=h:0/2', '', '0=:1/2']) {
-    refused(['--replica-id', '0', '--cluster', `${bad},1=h:3/4,2=h:5/6`, '--cluster-secret', 's'], {}, 'ClusterRosterInvalid', '--cluster');
+    refused(['--replica-id', '0', '--cluster', `${bad},1=h:3/4,2=h:5/6`, '--cluster-secret', SECRET], {}, 'ClusterRosterInvalid', '--cluster');
   }
-  refused([], { SHARDLOG_CLUSTER: '0=h:1/2;1=h:3/4', SHARDLOG_REPLICA_ID: '0', SHARDLOG_CLUSTER_SECRET: 's' }, 'ClusterRosterInvalid', 'SHARDLOG_CLUSTER');
+  refused([], { SHARDLOG_CLUSTER: '0=h:1/2;1=h:3/4', SHARDLOG_REPLICA_ID: '0', SHARDLOG_CLUSTER_SECRET: SECRET }, 'ClusterRosterInvalid', 'SHARDLOG_CLUSTER');
+});
+
+test('a cluster secret under 32 bytes: InvalidConfigValue naming the flag, not the secret', () => {
+  refused(['--replica-id', '0', '--cluster', ROSTER, '--cluster-secret', SECRET.slice(1)], {}, 'InvalidConfigValue', /--cluster-secret: the secret must be at least 32 bytes/);
+  refused([], { SHARDLOG_CLUSTER: ROSTER, SHARDLOG_REPLICA_ID: '0', SHARDLOG_CLUSTER_SECRET: 's' }, 'InvalidConfigValue', 'SHARDLOG_CLUSTER_SECRET');
 });
 
 test('the secret never appears in an error message', () => {
-  assert.throws(() => parseConfig(['--replica-id', '9', '--cluster', ROSTER, '--cluster-secret', 'TopSecret99'], {}), (e: Error) => !e.message.includes('TopSecret99'));
+  assert.throws(() => parseConfig(['--replica-id', '9', '--cluster', ROSTER, '--cluster-secret', 'TopSecret99-that-is-long-enough-for-HMAC'], {}), (e: Error) => !e.message.includes('TopSecret99-that-is-long-enough-for-HMAC'));
 });
 
 test('--help lists the cluster flags and says why 2 or 4 replicas are refused', () => {
