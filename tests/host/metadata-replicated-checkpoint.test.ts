@@ -36,6 +36,7 @@ test('review: sustained pipelined load over more ops than the journal holds', as
       }
     }));
     clearInterval(dump);
+    for (const n of nodes) console.log("# held", [...(n.log as any).held.keys()].sort((a: number, b: number) => a - b).slice(0, 5).join(","), "snap", (n.log as any).journal.snapshotOp, "op", n.log!.op);
     for (const n of nodes) console.log('# node attached', (n.log as any).attached.size, 'held', (n.log as any).held.size, (n.log as any).journal.firstOp, (n.log as any).journal.lastOp, n.log!.commitNumber);
     console.log('# errors', errors, 'failures', JSON.stringify(failures), 'commit', log.commitNumber, 'journal first..last', (log as any).journal.firstOp, (log as any).journal.lastOp);
     assert.equal(failures.length, 0);

@@ -200,12 +200,13 @@ export class MetadataLog {
     }
   }
 
-  // The bodies of committed ops that no held write needs: a prepare the core dropped (a duplicate, an older
-  // view's) would otherwise stay attached forever.
+  // The bodies of committed, journaled ops that no held write needs: a prepare the core dropped (a duplicate, an
+  // older view's) would otherwise stay attached forever. One above the journal may still have its write on the way
+  // (the driver hands writes over a flush later).
   private pruneAttached(): void {
-    const commit = this.group.commitNumber;
+    const upTo = Math.min(this.group.commitNumber, this.journal.lastOp ?? this.journal.snapshotOp);
     for (const [checksum, a] of this.attached) {
-      if (a.op <= commit && this.held.get(a.op)?.write.checksum !== checksum) this.attached.delete(checksum);
+      if (a.op <= upTo && this.held.get(a.op)?.write.checksum !== checksum) this.attached.delete(checksum);
     }
   }
   // The metadata group's consensus id (the core's METADATA_GROUP).
@@ -261,6 +262,8 @@ export class MetadataLog {
     try {
       const written = this.group.flush();
       if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
+      // Held writes that waited for room (or for a checkpoint to cover them) go on without a new write.
+      if (this.peers && this.held.size > 0) this.journalWriteReplicated([], () => undefined);
       return written;
     } catch (error) {
       this.fail(error);
@@ -369,8 +372,11 @@ export class MetadataLog {
       if (w.headerOnly) this.restamped(w, done);
       else this.hold(w, done);
     }
+    // Room first: the checkpoint may drop held writes of ops it covers, and the entries below are sealed in order.
+    if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
     const ready: { entry: Uint8Array; write: JournalWrite; dones: Done[] }[] = [];
     for (const [op, h] of [...this.held].sort((a, b) => a[0] - b[0])) {
+      if (ready.length >= this.journal.remaining) break; // the rest stay held until a checkpoint makes room
       if (op <= this.journal.snapshotOp) { this.held.delete(op); report(h.dones, op, NOT_WRITTEN); continue; } // in the checkpoint
       const last = this.journal.lastOp;
       if (last !== null && op <= last && ready.length === 0) {
@@ -389,7 +395,6 @@ export class MetadataLog {
       ready.push({ entry: this.walEntry(h.write.message, p, body), write: h.write, dones: h.dones });
     }
     if (ready.length === 0) return;
-    if (this.journal.remaining < ready.length) this.checkpoint();
     this.journal.append(ready.map((r) => r.entry));
     for (const r of ready) {
       if (r.write.op <= this.group.commitNumber) this.attached.delete(r.write.checksum); // committed before it was written
@@ -581,9 +586,10 @@ export class MetadataLog {
   private checkpoint(): void {
     const op = this.group.commitNumber;
     if (op === 0 || op === this.journal.snapshotOp) return;
-    // With peers the journal may hold ops after the commit (prepared, not yet committed): the drain keeps them.
-    // It must hold the committed op itself, so the entries kept chain to what the snapshot covers.
-    if (this.peers && (this.journal.lastOp === null || this.journal.lastOp < op)) return;
+    // With peers the journal may hold ops after the commit (prepared, not yet committed): the drain keeps them. A
+    // backup may also have committed ops it has not journaled yet: the drain then keeps nothing, their writes are
+    // dropped (the snapshot covers them) and the journal restarts after the commit (its first entry chains to
+    // nothing, which the journal accepts after a checkpoint).
     if (!this.peers && this.journal.lastOp !== null && this.journal.lastOp !== op) {
       throw new MetadataLogError('MetadataCheckpoint', `checkpoint at op ${op} while the journal holds uncommitted op ${this.journal.lastOp}`);
     }
