@@ -1,3 +1,5 @@
+// A cluster metadata group under pipelined load with one message in seven lost, over many more ops than the
+// journal holds: checkpoints run at the commit (keeping the journaled ops after it), so no replica fills up and stops.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MetadataLog, type MetadataLogOptions } from '../../host/node/consensus/metadata-log.js';
@@ -9,7 +11,7 @@ const OPTIONS: MetadataLogOptions = { slotCount: 64, clientsMax: 16, quiet: true
 const N = 3;
 interface Node { log: MetadataLog | null; state: ToyState; dir: string; shard: ShardCore }
 
-test('review: sustained pipelined load over more ops than the journal holds', async () => {
+test('sustained pipelined load with a lossy bus over many more ops than the journal holds: no replica stops (checkpoints at the commit)', async () => {
   const nodes: Node[] = [];
   for (let i = 0; i < N; i++) nodes.push({ log: null, state: new ToyState(), dir: tempDir(`shardlog-rv${i}-`), shard: await shardCore() });
   let drops = 0; const send = (replica: number, message: Uint8Array, attachment: Uint8Array): boolean => { if (message[0] !== 255 && (drops++ % 7) === 3) return true;
@@ -30,13 +32,13 @@ test('review: sustained pipelined load over more ops than the journal holds', as
     let errors = 0;
     const dump = setInterval(() => { console.log('# state', JSON.stringify(nodes.map((n) => ({ view: n.log!.view, st: n.log!.status, op: n.log!.op, commit: n.log!.commitNumber, j: n.log!.journaledOp, held: [...(n.log as any).held.keys()], att: (n.log as any).attached.size })))); }, 3000);
     await Promise.all(clients.map(async (c, j) => {
-      for (let k = 1; k <= 80; k++) {
+      for (let k = 1; k <= 40; k++) {
         try { const r = await log.propose({ client: c, session: sessions[j], request: BigInt(k), operation: 130, body: requestBody(k % 5), userId: 1 }); if (r.status !== 0) errors++; }
         catch (e) { errors++; if (errors < 3) console.log('propose failed', String(e)); }
       }
     }));
     clearInterval(dump);
-    for (const n of nodes) console.log("# held", [...(n.log as any).held.keys()].sort((a: number, b: number) => a - b).slice(0, 5).join(","), "snap", (n.log as any).journal.snapshotOp, "op", n.log!.op);
+
     for (const n of nodes) console.log('# node attached', (n.log as any).attached.size, 'held', (n.log as any).held.size, (n.log as any).journal.firstOp, (n.log as any).journal.lastOp, n.log!.commitNumber);
     console.log('# errors', errors, 'failures', JSON.stringify(failures), 'commit', log.commitNumber, 'journal first..last', (log as any).journal.firstOp, (log as any).journal.lastOp);
     assert.equal(failures.length, 0);

@@ -1,3 +1,6 @@
+// A view change restamps prepares a backup accepted (a header-only write): the backup must not answer prepare_ok
+// for an op whose prepare is still held behind a gap in its journal. Replica 2 misses op 3, holds op 4, then
+// replica 0 is cut off; every prepare_ok replica 2 sends is checked against its journal.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MetadataLog, type MetadataLogOptions } from '../../host/node/consensus/metadata-log.js';
@@ -16,7 +19,7 @@ async function until(check: () => boolean, what: string, bound = 10_000): Promis
   while (!check()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 5)); }
 }
 
-test('review: a backup sends prepare_ok for an op it has not journaled (header-only rewrite reported durable)', async () => {
+test('a backup never sends prepare_ok for an op it has not journaled (a header-only rewrite waits for its held prepare)', async () => {
   const nodes: Node[] = [];
   for (let i = 0; i < N; i++) nodes.push({ log: null, state: new ToyState(), dir: tempDir(`shardlog-ho${i}-`), shard: await shardCore() });
   let phase = 0;

@@ -382,7 +382,9 @@ export class MetadataLog {
       if (last !== null && op <= last && ready.length === 0) {
         const journaled = this.journalPrepare(op);
         if (journaled?.checksum === h.write.checksum) { this.held.delete(op); report(h.dones, op, h.write.checksum); continue; }
-        // Another prepare (an older view's) holds the op, committed or not: the canonical one replaces it.
+        // Another prepare (an older view's) holds the op, committed or not: the canonical one replaces it. The
+        // entries after it go too (the journal is consecutive); they are written again unless the core replaces them.
+        this.rehold(op + 1, last);
         this.journal.truncateFrom(op);
         this.lastEntryHeader = op - 1 > this.journal.snapshotOp ? this.journal.read(op - 1)?.subarray(0, HEADER_SIZE) ?? null : this.lastEntryHeader;
       }
@@ -399,6 +401,17 @@ export class MetadataLog {
     for (const r of ready) {
       if (r.write.op <= this.group.commitNumber) this.attached.delete(r.write.checksum); // committed before it was written
       report(r.dones, r.write.op, r.write.checksum);
+    }
+  }
+
+  // Journaled entries about to be cut (ops from..to) wait in `held` again, their bodies attached, with no completion
+  // owed (the core already has them durable); a write the core asks for at the same op supersedes them.
+  private rehold(from: number, to: number): void {
+    for (let op = from; op <= to; op++) {
+      const j = this.journalPrepare(op);
+      if (!j || this.held.has(op)) continue;
+      this.attached.set(j.checksum, { op, body: Uint8Array.from(j.body) });
+      this.held.set(op, { write: { op, checksum: j.checksum, message: Uint8Array.from(j.prepare), headerOnly: false }, dones: [] });
     }
   }
 
