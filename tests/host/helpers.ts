@@ -40,3 +40,12 @@ export function flipBit(file: string, byte: number, bit: number): void {
   fs.writeSync(fd, b, 0, 1, byte);
   fs.closeSync(fd);
 }
+
+// Polls `check` every 5 ms until it holds; throws naming `what` after `bound` ms (a bounded wait, not a sleep).
+export async function until(check: () => boolean, what: string, bound = 10_000): Promise<void> {
+  const end = Date.now() + bound;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

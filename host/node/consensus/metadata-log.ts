@@ -68,6 +68,10 @@ export interface ProposeResult {
 }
 
 interface Proposal { body: Uint8Array; }
+type Done = (op: number, checksum: bigint) => void;
+// Reported for a write that was not performed (superseded, or its op is in the checkpoint): no prepare's checksum,
+// so the core marks nothing durable, while the driver counts the write as finished.
+const NOT_WRITTEN = 0n;
 interface Waiter { resolve(reply: GroupReply, applied: ApplyResult | null): void; reject(error: unknown): void; }
 
 export class MetadataLogError extends ShardlogError {}
@@ -77,6 +81,11 @@ const EMPTY = new Uint8Array(0);
 // A metadata request reached a replica that is not its group's primary.
 export function notPrimary(view: number, replicaCount: number): MetadataLogError {
   return new MetadataLogError('MetadataNotPrimary', `this replica is not the metadata group's primary (view ${view}: replica ${view % replicaCount} is)`);
+}
+
+// A request this replica prepared as primary, then was demoted before it committed: the new view may still commit it.
+export function notCommitted(view: number): MetadataLogError {
+  return new MetadataLogError('MetadataNotCommitted', `this replica left the metadata group's primary role (view ${view}) with the request prepared: it may still commit`);
 }
 
 export class MetadataLog {
@@ -96,8 +105,12 @@ export class MetadataLog {
   private group!: ConsensusGroup;
   // Cluster mode: real bodies by prepare checksum, from the request (the primary) or from the prepare's frame
   // attachment (a backup), until the op commits; prepares waiting for the ops before them to be journaled.
-  private readonly attached = new Map<bigint, Uint8Array>();
-  private readonly held = new Map<number, { write: JournalWrite; done: (op: number, checksum: bigint) => void }>();
+  private readonly attached = new Map<bigint, { op: number; body: Uint8Array }>();
+  // Each held write carries the completions it owes: its own, a superseded write's of the same prepare, and a
+  // header-only rewrite's that waits for the prepare itself to be written.
+  private readonly held = new Map<number, { write: JournalWrite; dones: Done[] }>();
+  // Requests (core client key:request) this primary prepared: on demotion their outcome is unknown.
+  private readonly prepared = new Set<string>();
   private persisted: PersistState | null = null;
   // Cluster mode: state transfer (metadata-state-sync.ts); `lost` while the state-lost marker is on disk.
   private stateSync: MetadataStateSync | null = null;
@@ -165,7 +178,7 @@ export class MetadataLog {
     if (command === Command.StateRequest || command === Command.StateChunk) { this.onStateMessage(command, message); return; }
     if ((command === Command.Prepare || command === Command.RepairPrepare) && message.length >= HEADER_SIZE) {
       const p = readPrepare(message);
-      if (!this.attached.has(p.checksum)) this.attached.set(p.checksum, Uint8Array.from(attachment));
+      if (!this.attached.has(p.checksum)) this.attached.set(p.checksum, { op: p.op, body: Uint8Array.from(attachment) });
     }
     try {
       this.group.onMessage(message);
@@ -186,13 +199,27 @@ export class MetadataLog {
     }
     if (this.group.unflushed > 0) this.schedule();
     if (this.lost && !this.group.driver.stateLost) { clearLost(this.dir); this.lost = false; } // it holds the cluster's state
-    // Demoted (a view change) with requests in flight: their prepares may never commit here. Each is refused;
-    // the client retries through the new primary (a prepare that did commit is answered from the client table).
+    if (this.peers) this.pruneAttached();
+    // Demoted (a view change) with requests in flight: an unprepared one never commits (NotPrimary); a prepared
+    // one may still commit in the new view, so its outcome is unknown (NotCommitted). The client retries through
+    // the new primary (a prepare that did commit is answered from the client table).
     if (this.peers && !this.group.isPrimary && this.waiters.size > 0) {
       const error = notPrimary(this.group.view, this.peers.replicaCount);
-      for (const list of this.waiters.values()) for (const w of list) w.reject(error);
+      const unknown = notCommitted(this.group.view);
+      for (const [id, list] of this.waiters) for (const w of list) w.reject(this.prepared.has(id) ? unknown : error);
       this.waiters.clear();
       this.proposals.clear();
+      this.prepared.clear();
+    }
+  }
+
+  // The bodies of committed, journaled ops that no held write needs: a prepare the core dropped (a duplicate, an
+  // older view's) would otherwise stay attached forever. One above the journal may still have its write on the way
+  // (the driver hands writes over a flush later).
+  private pruneAttached(): void {
+    const upTo = Math.min(this.group.commitNumber, this.journal.lastOp ?? this.journal.snapshotOp);
+    for (const [checksum, a] of this.attached) {
+      if (a.op <= upTo && this.held.get(a.op)?.write.checksum !== checksum) this.attached.delete(checksum);
     }
   }
   // The metadata group's consensus id (the core's METADATA_GROUP).
@@ -248,6 +275,8 @@ export class MetadataLog {
     try {
       const written = this.group.flush();
       if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
+      // Held writes that waited for room (or for a checkpoint to cover them) go on without a new write.
+      if (this.peers && this.held.size > 0) this.journalWriteReplicated([], () => undefined);
       return written;
     } catch (error) {
       this.fail(error);
@@ -369,10 +398,10 @@ export class MetadataLog {
   // The real body of a prepare: attached (by checksum), still a proposal of this primary, or in the journal.
   private bodyFor(p: PrepareView): Uint8Array | null {
     const attached = this.attached.get(p.checksum);
-    if (attached) return attached;
+    if (attached) return attached.body;
     const proposal = this.proposals.get(`${p.client}:${p.request}`);
     if (proposal) {
-      this.attached.set(p.checksum, proposal.body);
+      this.attached.set(p.checksum, { op: p.op, body: proposal.body });
       return proposal.body;
     }
     const journaled = this.journalPrepare(p.op);
@@ -391,21 +420,27 @@ export class MetadataLog {
   // Journal writes of a replica with peers. The journal holds consecutive ops, so a prepare waits (held) until the
   // ops before it are written; one that replaces a journaled op (a view change chose another prepare for it) cuts
   // the journal there first. Each is reported durable once its append returned.
-  // Known limit: a header-only write (a view change restamping a prepare's accepted view) is reported durable
-  // without rewriting the entry, whose view stays the older one: after a restart such an entry reads as possibly
-  // stale and is repaired from a peer.
-  private journalWriteReplicated(writes: JournalWrite[], done: (op: number, checksum: bigint) => void): void {
+  // Known limit: a header-only write (a view change restamping a prepare's accepted view) is reported durable once
+  // the prepare is journaled, without rewriting the entry, whose view stays the older one: after a restart such an
+  // entry reads as possibly stale and is repaired from a peer.
+  private journalWriteReplicated(writes: JournalWrite[], done: Done): void {
     for (const w of writes) {
-      if (w.headerOnly) { done(w.op, w.checksum); continue; }
-      this.held.set(w.op, { write: w, done });
+      if (w.headerOnly) this.restamped(w, done);
+      else this.hold(w, done);
     }
-    const ready: { entry: Uint8Array; write: JournalWrite; done: (op: number, checksum: bigint) => void }[] = [];
+    // Room first: the checkpoint may drop held writes of ops it covers, and the entries below are sealed in order.
+    if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
+    const ready: { entry: Uint8Array; write: JournalWrite; dones: Done[] }[] = [];
     for (const [op, h] of [...this.held].sort((a, b) => a[0] - b[0])) {
+      if (ready.length >= this.journal.remaining) break; // the rest stay held until a checkpoint makes room
+      if (op <= this.journal.snapshotOp) { this.held.delete(op); report(h.dones, op, NOT_WRITTEN); continue; } // in the checkpoint
       const last = this.journal.lastOp;
       if (last !== null && op <= last && ready.length === 0) {
         const journaled = this.journalPrepare(op);
-        if (journaled?.checksum === h.write.checksum) { this.held.delete(op); h.done(op, h.write.checksum); continue; }
-        if (op <= this.group.commitNumber) { this.held.delete(op); continue; } // committed: never replaced
+        if (journaled?.checksum === h.write.checksum) { this.held.delete(op); report(h.dones, op, h.write.checksum); continue; }
+        // Another prepare (an older view's) holds the op, committed or not: the canonical one replaces it. The
+        // entries after it go too (the journal is consecutive); they are written again unless the core replaces them.
+        this.rehold(op + 1, last);
         this.journal.truncateFrom(op);
         this.lastEntryHeader = op - 1 > this.journal.snapshotOp ? this.journal.read(op - 1)?.subarray(0, HEADER_SIZE) ?? null : this.lastEntryHeader;
       }
@@ -415,15 +450,48 @@ export class MetadataLog {
       const body = this.bodyFor(p);
       if (!body) break; // its attachment has not arrived: written when the prepare comes again
       this.held.delete(op);
-      ready.push({ entry: this.walEntry(h.write.message, p, body), write: h.write, done: h.done });
+      ready.push({ entry: this.walEntry(h.write.message, p, body), write: h.write, dones: h.dones });
     }
     if (ready.length === 0) return;
-    if (this.journal.remaining < ready.length) this.checkpoint();
     this.journal.append(ready.map((r) => r.entry));
     for (const r of ready) {
       if (r.write.op <= this.group.commitNumber) this.attached.delete(r.write.checksum); // committed before it was written
-      r.done(r.write.op, r.write.checksum);
+      report(r.dones, r.write.op, r.write.checksum);
     }
+  }
+
+  // Journaled entries about to be cut (ops from..to) wait in `held` again, their bodies attached, with no completion
+  // owed (the core already has them durable); a write the core asks for at the same op supersedes them.
+  private rehold(from: number, to: number): void {
+    for (let op = from; op <= to; op++) {
+      const j = this.journalPrepare(op);
+      if (!j || this.held.has(op)) continue;
+      this.attached.set(j.checksum, { op, body: Uint8Array.from(j.body) });
+      this.held.set(op, { write: { op, checksum: j.checksum, message: Uint8Array.from(j.prepare), headerOnly: false }, dones: [] });
+    }
+  }
+
+  // A full write waits in `held` for the ops before it. One that replaces a held write of the same op takes over
+  // its completion when it is the same prepare (written once, both reported), else the superseded one is reported
+  // not written (the core asked for the newer prepare).
+  private hold(w: JournalWrite, done: Done): void {
+    const p = readPrepare(w.message);
+    if (this.waiters.has(`${p.client}:${p.request}`)) this.prepared.add(`${p.client}:${p.request}`);
+    const before = this.held.get(w.op);
+    const dones = [done];
+    if (before && before.write.checksum === w.checksum) dones.push(...before.dones);
+    else if (before) report(before.dones, w.op, NOT_WRITTEN);
+    this.held.set(w.op, { write: w, dones });
+  }
+
+  // A header-only write (a view change restamped an accepted prepare) is durable only if the prepare itself is:
+  // journaled now, or when its held full write is written. The core cleared F_DURABLE before asking and sends
+  // prepare_ok on this completion, so it must not come before the prepare is on disk.
+  private restamped(w: JournalWrite, done: Done): void {
+    if (this.journalPrepare(w.op)?.checksum === w.checksum) { done(w.op, w.checksum); return; }
+    const held = this.held.get(w.op);
+    if (held && held.write.checksum === w.checksum) { held.dones.push(done); return; }
+    done(w.op, NOT_WRITTEN); // the prepare is neither journaled nor on its way: the core gets it again by repair
   }
 
   private walEntry(prepare: Uint8Array, p: PrepareView, body: Uint8Array): Uint8Array {
@@ -482,7 +550,8 @@ export class MetadataLog {
     this.bodies.delete(op);
     // A backup may commit an op (the primary's commit number) before its own journal write of it ran (a flush
     // comes a turn later): the body is dropped once both happened.
-    if (!this.peers || (this.journal.lastOp ?? this.journal.snapshotOp) >= op) this.attached.delete(p.checksum);
+    // A journaled entry of another prepare at the op (an older view's) does not count: the body is still needed.
+    if (!this.peers || this.journalPrepare(op)?.checksum === p.checksum) this.attached.delete(p.checksum);
     if (p.client === INTERNAL_CLIENT_KEY) {
       if (p.operation === Operation.Register) { this.internalSession = BigInt(op); this.internalRequest = 0n; }
       else if (this.internalSession !== null && p.request > this.internalRequest) this.internalRequest = p.request;
@@ -510,6 +579,7 @@ export class MetadataLog {
     this.proposals.delete(id);
     const list = this.waiters.get(id);
     this.waiters.delete(id);
+    this.prepared.delete(id);
     const cached = this.lastResults.get(reply.client);
     const applied = reply.status === 0 && reply.operation !== Operation.Register && cached?.op === reply.op ? cached.applied : null;
     for (const w of list ?? []) w.resolve(reply, applied);
@@ -603,8 +673,11 @@ export class MetadataLog {
   private checkpoint(): void {
     const op = this.group.commitNumber;
     if (op === 0 || op === this.journal.snapshotOp) return;
-    if (this.journal.lastOp !== null && this.journal.lastOp !== op) {
-      if (this.peers) return; // ops after the commit are in the journal: the next checkpoint comes when they commit
+    // With peers the journal may hold ops after the commit (prepared, not yet committed): the drain keeps them. A
+    // backup may also have committed ops it has not journaled yet: the drain then keeps nothing, their writes are
+    // dropped (the snapshot covers them) and the journal restarts after the commit (its first entry chains to
+    // nothing, which the journal accepts after a checkpoint).
+    if (!this.peers && this.journal.lastOp !== null && this.journal.lastOp !== op) {
       throw new MetadataLogError('MetadataCheckpoint', `checkpoint at op ${op} while the journal holds uncommitted op ${this.journal.lastOp}`);
     }
     writeSnapshot(path.join(this.dir, 'snapshot'), { op, checksum: this.lastCommitChecksum, payload: this.hooks.snapshot() });
@@ -625,5 +698,10 @@ export class MetadataLog {
     for (const list of this.waiters.values()) for (const w of list) w.reject(this.failed);
     this.waiters.clear();
     this.proposals.clear();
+    this.prepared.clear();
   }
+}
+
+function report(dones: Done[], op: number, checksum: bigint): void {
+  for (const done of dones) done(op, checksum);
 }

@@ -13,7 +13,7 @@ import { bootstrapRootBody } from '../metadata/users-api.js';
 import { InternalOperation, type ApplyResult, type CommittedOp } from '../metadata/types.js';
 import type { ShardContext } from './context.js';
 import {
-  Method, PROPOSE_NOT_PRIMARY, decodePropose, decodeRegister, encodeCommitted, encodeProposeReply, encodeRegisterReply, encodeSnapshotMessage,
+  Method, PROPOSE_NOT_COMMITTED, PROPOSE_NOT_PRIMARY, decodePropose, decodeRegister, encodeCommitted, encodeProposeReply, encodeRegisterReply, encodeSnapshotMessage,
   methodOf,
 } from './shard-protocol.js';
 
@@ -154,9 +154,10 @@ export class MetadataOwner {
     try {
       return await this.submit(payload);
     } catch (error) {
-      if (error instanceof MetadataLogError && error.code === 'MetadataNotPrimary') {
+      if (error instanceof MetadataLogError && (error.code === 'MetadataNotPrimary' || error.code === 'MetadataNotCommitted')) {
         if (methodOf(payload) === Method.register) return encodeRegisterReply(0, LOCAL_SESSION_BASE + ++this.localSessions);
-        return encodeProposeReply({ status: PROPOSE_NOT_PRIMARY, op: 0, result: 0, payload: new Uint8Array(0) });
+        const status = error.code === 'MetadataNotPrimary' ? PROPOSE_NOT_PRIMARY : PROPOSE_NOT_COMMITTED;
+        return encodeProposeReply({ status, op: 0, result: 0, payload: new Uint8Array(0) });
       }
       throw error;
     }

@@ -80,6 +80,9 @@ export interface ProposeReply {
 // A propose reply's status that is not a core ReplyStatus: this replica is not the metadata group's primary (a
 // backup of a cluster), so nothing was proposed. The client is answered TransientNotAccepted.
 export const PROPOSE_NOT_PRIMARY = 0xffff_ffff;
+// The proposal was prepared, then this replica stopped being the primary before it committed: the new view may
+// still commit it (outcome unknown). The client is answered TransientNotCommitted and retries.
+export const PROPOSE_NOT_COMMITTED = 0xffff_fffe;
 
 export function encodeProposeReply(p: ProposeReply): Uint8Array {
   return new Writer(20 + p.payload.length).u32(p.status).u64(p.op).u32(p.result).bytes(p.payload).finish();
