@@ -13,6 +13,7 @@
 //   0.5-2.5 s and is then deleted (sends are answered 4006 and fail; the node must recover by itself).
 import fs from 'node:fs';
 import path from 'node:path';
+import { fillDevice } from './full-device.js';
 import type { HistoryWriter } from './history.js';
 import type { NodeProcess } from './node-process.js';
 import { connectClient, readAll, type Gate, type Target } from './workload.js';
@@ -92,25 +93,6 @@ async function diskFull(ctx: NemesisContext): Promise<void> {
   }
 }
 
-// Writes until the device refuses (ENOSPC), in ever smaller pieces, so that no page is left with room.
-function fillDevice(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let piece = 1 << 20; piece >= 1; piece >>= 2) {
-      const bytes = Buffer.alloc(piece, 1);
-      for (;;) {
-        try {
-          if (fs.writeSync(fd, bytes) < piece) break;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-          break;
-        }
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 // unreported: reads failed while /health said ok (damage found but not reported): fails the run.
 export type FlipVerdict = 'refused' | 'reported' | 'unnoticed' | 'unreported';

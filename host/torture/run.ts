@@ -1,12 +1,12 @@
 // One torture run of a single node (--cluster 1): the server with 2 shards on loopback, the workload through the
 // SDK, the nemesis on a schedule drawn from the seed, then healing (the node running, unpaused, with room), the
 // final read of every partition, and the checker over the history.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../node/free-port.js';
 import { check, formatVerdict, type Verdict } from './checker.js';
+import { mountTmpfs, unmount } from './full-device.js';
 import { HistoryWriter } from './history.js';
 import { faultSequence, FAULTS, inflict, newCounts, type FaultKind, type NemesisCounts } from './nemesis.js';
 import { NodeProcess } from './node-process.js';
@@ -46,7 +46,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-torture-'));
   const device = path.join(scratch, 'device');
   fs.mkdirSync(device);
-  const diskFullWhy = mountTmpfs(device);
+  const diskFullWhy = mountTmpfs(device, TMPFS_SIZE);
   const dataDir = path.join(device, 'data');
   const historyFile = options.historyFile ?? path.join(scratch, 'history.jsonl');
   const history = new HistoryWriter(historyFile);
@@ -99,7 +99,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     running = false;
     node.resume();
     await node.kill();
-    if (diskFullWhy === null) spawnSync('umount', [device]);
+    if (diskFullWhy === null) unmount(device);
     // The scratch directory goes unless it holds the history the caller asked to keep.
     if (options.historyFile) fs.rmSync(scratch, { recursive: true, force: true });
     else fs.rmSync(device, { recursive: true, force: true });
@@ -119,13 +119,6 @@ async function setUp(address: string): Promise<Target> {
   }
 }
 
-// A tmpfs of the run's own for the data directory, so the disk-full fault fills only it. Null when mounted, else
-// why not (mounting needs root): the run then goes on the ordinary disk without that fault.
-function mountTmpfs(dir: string): string | null {
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', dir], { encoding: 'utf8' });
-  if (mounted.status === 0) return null;
-  return `cannot mount a tmpfs: ${(mounted.stderr || mounted.error?.message || `exit ${mounted.status}`).trim()}`;
-}
 
 export function formatResult(r: TortureResult): string {
   const f = r.faults;

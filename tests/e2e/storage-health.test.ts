@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
 import { ErrorCode } from '../../host/shared/wire/codes.js';
-import { fillDevice, mountTmpfs, unmount } from '../host/full-device.js';
+import { fillDevice, mountTmpfs, unmount } from '../../host/torture/full-device.js';
 import { health, metricSum } from './helpers/health.js';
 import { code, startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
 import { tempDir, waitFor, withTimeout } from './helpers/server.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConsumerOffsets, OFFSETS_FILE, OFFSET_RECORD_BYTES } from '../../../host/node/data/offsets.js';
 import { storageCore } from '../../../host/node/io/storage-core.js';
-import { fillDevice, mountTmpfs, unmount } from '../full-device.js';
+import { fillDevice, mountTmpfs, unmount } from '../../../host/torture/full-device.js';
 import { flipBit, tempDir } from '../helpers.js';
 
 const R = OFFSET_RECORD_BYTES;

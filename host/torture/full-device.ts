@@ -1,5 +1,5 @@
-// A real full file system for the ENOSPC tests: a small tmpfs (mounting needs root; the tests skip, saying why,
-// where it cannot be mounted) and a filler that takes every byte of it.
+// A real full file system, for the ENOSPC tests and the torture run's disk-full fault: a small tmpfs (mounting needs
+// root; callers skip, saying why, where it cannot be mounted) and a filler that takes every byte of it.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
