@@ -105,7 +105,7 @@ function groupHelp(group: string): string {
 
 function overview(): string {
   return [
-    'shardlog: command-line client of a shardlog (or Apache Iggy) server over the binary TCP protocol',
+    'shardlog: command-line client of a shardlog (or Apache Iggy) server, over the binary TCP protocol or its HTTP REST API',
     '',
     'usage: shardlog <command> [verb] [arguments] [options]',
     '',
