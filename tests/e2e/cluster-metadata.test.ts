@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
-import { TestCluster } from './helpers/cluster.js';
+import { ReplicaClients, TestCluster } from './helpers/cluster.js';
 import { ROOT } from './helpers/protocol.js';
 import { waitFor } from './helpers/server.js';
 
@@ -17,23 +17,9 @@ const BOUND_MS = 20_000;
 
 describe('replicated metadata: three processes', () => {
   let cluster: TestCluster;
-  const clients: (IggyClient | null)[] = [null, null, null];
-
-  // A logged-in client of replica `id` (a backup logs in for reads once the root user reached it). It stays there:
-  // the SDK's default is to move to the leader the cluster metadata names (the last test checks that).
-  const client = async (id: number): Promise<IggyClient> => {
-    const existing = clients[id];
-    if (existing && !existing.connection.isClosed) return existing;
-    const fresh = await waitFor(`a login on replica ${id}`, BOUND_MS, async () =>
-      IggyClient.connect({ address: `127.0.0.1:${cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false }));
-    clients[id] = fresh;
-    return fresh;
-  };
-
-  const drop = async (id: number) => {
-    await clients[id]?.close().catch(() => undefined);
-    clients[id] = null;
-  };
+  let clients: ReplicaClients;
+  const client = (id: number) => clients.get(id);
+  const drop = (id: number) => clients.drop(id);
 
   // The leader every live replica names (one, the same everywhere), once they agree.
   const agreedLeader = (live: number[], not = -1): Promise<number> => waitFor(`replicas ${live} to agree on one leader`, BOUND_MS, async () => {
@@ -53,11 +39,12 @@ describe('replicated metadata: three processes', () => {
 
   before(async () => {
     cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    clients = new ReplicaClients(cluster, BOUND_MS);
     await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
   });
 
   after(async () => {
-    for (const id of [0, 1, 2]) await drop(id);
+    await clients?.dropAll();
     await cluster?.stop();
   });
 

@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IggyClient } from '../../host/client/client.js';
-import { TestCluster } from './helpers/cluster.js';
-import { ROOT } from './helpers/protocol.js';
+import { ReplicaClients, TestCluster } from './helpers/cluster.js';
 import { waitFor } from './helpers/server.js';
 
 const LEADER = 0;
@@ -15,20 +13,9 @@ const BOUND_MS = 30_000;
 
 describe('state transfer: a replica with a wiped data directory', () => {
   let cluster: TestCluster;
-  const clients: (IggyClient | null)[] = [null, null, null];
-
-  const client = async (id: number): Promise<IggyClient> => {
-    const existing = clients[id];
-    if (existing && !existing.connection.isClosed) return existing;
-    const fresh = await waitFor(`a login on replica ${id}`, BOUND_MS, async () =>
-      IggyClient.connect({ address: `127.0.0.1:${cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false }));
-    clients[id] = fresh;
-    return fresh;
-  };
-  const drop = async (id: number) => {
-    await clients[id]?.close().catch(() => undefined);
-    clients[id] = null;
-  };
+  let clients: ReplicaClients;
+  const client = (id: number) => clients.get(id);
+  const drop = (id: number) => clients.drop(id);
   const leaderOf = (id: number): Promise<number> => waitFor(`replica ${id} to name a leader`, BOUND_MS, async () => {
     const meta = await (await client(id)).getClusterMetadata();
     const named = meta.nodes.findIndex((n) => n.role === LEADER);
@@ -48,11 +35,12 @@ describe('state transfer: a replica with a wiped data directory', () => {
 
   before(async () => {
     cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    clients = new ReplicaClients(cluster, BOUND_MS);
     await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
   });
 
   after(async () => {
-    for (const id of [0, 1, 2]) await drop(id);
+    await clients?.dropAll();
     await cluster?.stop();
   });
 

@@ -526,12 +526,7 @@ export class MetadataLog {
       const body = this.proposals.get(id)?.body ?? new Uint8Array(0);
       this.proposals.delete(id);
       this.bodies.set(p.op, body);
-      const framed = new Uint8Array(4 + prepare.length + body.length);
-      new DataView(framed.buffer).setUint32(0, prepare.length, true);
-      framed.set(prepare, 4);
-      framed.set(body, 4 + prepare.length);
-      const entry = sealPrepare(this.sc, p.op, this.lastEntryHeader, framed, p.operation);
-      this.lastEntryHeader = entry.subarray(0, HEADER_SIZE);
+      const entry = this.walEntry(prepare, p, body);
       // One append per group; only a group larger than the staging area is split (each part its own fsync).
       if (bytes + entry.length > this.sc.stagingLen && entries.length > 0) {
         this.journal.append(entries.splice(0));

@@ -2,6 +2,8 @@
 // that links land on a non-zero shard), each with its own data directory that survives a restart.
 import fs from 'node:fs';
 import { request } from 'undici';
+import { IggyClient } from '../../../host/client/client.js';
+import { ROOT } from './protocol.js';
 import { freePort, startServer, stopServer, tempDir, waitFor, type RunningServer } from './server.js';
 
 export const CLUSTER_SECRET = 'e2e-Secret-7f3a-e2e-Secret-7f3a-e2e';
@@ -104,4 +106,30 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => pairs[k] === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
+}
+
+// A logged-in root client per replica that stays on it (followLeader: false: the SDK's default would move it to
+// the leader), made on first use (waiting, bounded, until that replica accepts the login) and kept while open.
+export class ReplicaClients {
+  private readonly open = new Map<number, IggyClient>();
+
+  constructor(private readonly cluster: TestCluster, private readonly boundMs: number) {}
+
+  async get(id: number): Promise<IggyClient> {
+    const existing = this.open.get(id);
+    if (existing && !existing.connection.isClosed) return existing;
+    const fresh = await waitFor(`a login on replica ${id}`, this.boundMs, async () =>
+      IggyClient.connect({ address: `127.0.0.1:${this.cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false }));
+    this.open.set(id, fresh);
+    return fresh;
+  }
+
+  async drop(id: number): Promise<void> {
+    await this.open.get(id)?.close().catch(() => undefined);
+    this.open.delete(id);
+  }
+
+  async dropAll(): Promise<void> {
+    for (const id of [...this.open.keys()]) await this.drop(id);
+  }
 }
