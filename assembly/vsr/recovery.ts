@@ -34,12 +34,7 @@ export function recoverBegin(r: Replica, view: u32, logView: u32, commit: u64, c
 export function recoverFrom(r: Replica, op: u64, checksum: u64): void {
   assert(r.status == STATUS_RECOVERING, "recoverFrom outside recovery");
   assert(r.commitMin == 0 && r.op == 0, "recoverFrom after journal entries");
-  r.commitMin = op;
-  r.commitChecksum = checksum;
-  r.commitMax = op;
-  r.commitDurable = op;
-  r.commitDurableChecksum = checksum;
-  r.op = op;
+  r.baseAt(op, checksum);
   r.checkpoint = op;
   if (r.recoveryCommit <= op) {
     r.recoveryCommit = op;

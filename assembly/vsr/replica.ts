@@ -670,6 +670,17 @@ export class Replica {
     if (this.status != STATUS_RECOVERING && this.commitDurable != this.persistedCommit) this.persist();
   }
 
+  // The host's state machine holds every op up to `op` (a checkpoint replayed at recovery, or a peer's state
+  // installed by transfer), `checksum` being that op's prepare checksum: the log starts after it.
+  baseAt(op: u64, checksum: u64): void {
+    this.commitMin = op;
+    this.commitChecksum = checksum;
+    this.commitMax = op;
+    this.commitDurable = op;
+    this.commitDurableChecksum = checksum;
+    this.op = op;
+  }
+
   persist(): void {
     const payload = this.outbox.reserve(ACTION_PERSIST, 0, 40);
     store<u32>(payload, this.view);

@@ -125,12 +125,7 @@ export function stateInstalled(r: Replica, op: u64, checksum: u64): void {
   if (r.stateLost) {
     if (r.syncTarget < 0 || r.synced) return; // a late transfer of an earlier round: the replica moved on
     r.window.clear();
-    r.commitMin = op;
-    r.commitChecksum = checksum;
-    r.commitMax = op;
-    r.commitDurable = op;
-    r.commitDurableChecksum = checksum;
-    r.op = op;
+    r.baseAt(op, checksum);
     r.logView = 0; // no log of any view yet: the StartView brings it
     r.logHead = op;
     r.logHeadChecksum = checksum;
