@@ -39,7 +39,8 @@ describe('replicated partitions: three processes', () => {
       if (named.length !== 1) return undefined;
       leaders.add(meta.nodes.indexOf(named[0]));
     }
-    return leaders.size === 1 ? [...leaders][0] : undefined;
+    const [leader] = [...leaders];
+    return leaders.size === 1 && live.includes(leader) ? leader : undefined;
   });
 
   // Every message of `partition` on replica `id`, once it has `expected` of them (a backup learns that an op
@@ -110,6 +111,71 @@ describe('replicated partitions: three processes', () => {
     for (const id of [0, 1, 2]) {
       const all = await messagesOn(id, 'rep', 0, before + 1);
       assert.equal(new TextDecoder().decode(all.at(-1)!.payload), 'after');
+    }
+  });
+
+  it('SIGKILL the primary mid-write: every acknowledged message is on both survivors exactly once, in order; the new leader takes sends', async () => {
+    const killed = await agreedLeader([0, 1, 2]);
+    const lead = await client(killed);
+    await lead.createStream('crash');
+    await lead.createTopic({ stream: 'crash', name: 't', partitionsCount: 2 });
+    const acked: string[][] = [[], []];
+    let inFlight: { partition: number; payloads: string[] } | null = null;
+    let stopped: unknown = null; // why the writer stopped
+    // Sends go on without waiting while the primary is killed: the first error (the connection died) ends them.
+    const writer = (async () => {
+      for (let b = 0; ; b++) {
+        const partition = b % 2;
+        const payloads = Array.from({ length: 10 }, (_, i) => `c${partition}-b${b}-m${i}`);
+        inFlight = { partition, payloads };
+        try {
+          await lead.sendMessages({ stream: 'crash', topic: 't', partitioning: { kind: 'partition', partition }, messages: payloads.map((payload) => ({ payload })) });
+        } catch (error) {
+          if (error instanceof IggyError && error.code === TRANSIENT_NOT_ACCEPTED && acked[0].length + acked[1].length === 0) continue; // not elected yet
+          stopped = error;
+          return;
+        }
+        acked[partition].push(...payloads);
+        inFlight = null;
+      }
+    })();
+    await waitFor('some sends acknowledged', BOUND_MS, async () => {
+      if (stopped) throw new Error(`the writer stopped before the kill: ${stopped}`);
+      return acked[0].length >= 50 && acked[1].length >= 50 ? true : undefined;
+    });
+    clients[killed] = null;
+    await cluster.kill(killed);
+    await writer;
+    const live = [0, 1, 2].filter((id) => id !== killed);
+    const leader = await agreedLeader(live);
+    const decoder = new TextDecoder();
+    const lost = inFlight as { partition: number; payloads: string[] } | null;
+    for (const partition of [0, 1]) {
+      const expected = acked[partition];
+      // The batch on its way when the primary died may have committed (whole) or not: it is never split.
+      const maybe = lost?.partition === partition ? lost.payloads : [];
+      const read = await waitFor(`partition ${partition} the same on both survivors`, BOUND_MS, async () => {
+        const views = await Promise.all(live.map(async (id) => (await (await client(id)).pollMessages({ stream: 'crash', topic: 't', partition, strategy: { kind: 'offset', value: 0n }, count: 100_000 })).messages.map((m) => decoder.decode(m.payload))));
+        return views[0].length >= expected.length && JSON.stringify(views[0]) === JSON.stringify(views[1]) ? views[0] : undefined;
+      });
+      assert.deepEqual(read.slice(0, expected.length), expected, `partition ${partition}: every acknowledged message, once, in order`);
+      assert.ok(read.length === expected.length || JSON.stringify(read.slice(expected.length)) === JSON.stringify(maybe), `partition ${partition}: nothing but the batch in flight after them`);
+    }
+    // The survivors' partition groups changed view too: the new leader takes sends, and both replicas hold them.
+    await waitFor('a send accepted by the new leader', BOUND_MS, async () => {
+      try {
+        await (await client(leader)).sendMessages({ stream: 'crash', topic: 't', partitioning: { kind: 'partition', partition: 0 }, messages: [{ payload: 'after-failover' }] });
+        return true;
+      } catch (error) {
+        if (error instanceof IggyError && error.code === TRANSIENT_NOT_ACCEPTED) return undefined;
+        throw error;
+      }
+    });
+    for (const id of live) {
+      await waitFor(`the new send on replica ${id}`, BOUND_MS, async () => {
+        const polled = await (await client(id)).pollMessages({ stream: 'crash', topic: 't', partition: 0, strategy: { kind: 'last' }, count: 1 });
+        return polled.messages.length === 1 && decoder.decode(polled.messages[0].payload) === 'after-failover' ? true : undefined;
+      });
     }
   });
 });

@@ -98,7 +98,9 @@ export class PartitionGroup {
     this.replication = replication;
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication));
     this.unregister = peers.register(namespace, (frame) => this.onFrame(frame));
-    this.registerIfLeading();
+    // Its session is taken on the next tick: the group is created while the metadata group commits (its driver is
+    // walking its outbox), and nothing here calls into the core from inside another group's walk.
+    this.onWork();
   }
 
   // ---- a cluster's replica ----
@@ -214,6 +216,7 @@ export class PartitionGroup {
 
   // Returns true when data was appended since the last flush (the owner then publishes fresh stats).
   flush(): boolean {
+    if (this.peers) this.registerIfLeading();
     this.submitWaiting();
     this.group.flush();
     // Room a synchronous write (offsets) freed in the pipeline: what waited is submitted now and written next.

@@ -67,7 +67,11 @@ export class PartitionReplication {
     const command = message[H.command];
     if (attachment.length === 0 || message.length < HEADER_SIZE || (command !== Command.Prepare && command !== Command.RepairPrepare)) return;
     const p = readPrepare(message);
-    if (p.op > this.committed && !this.attached.has(p.checksum)) this.attached.set(p.checksum, Uint8Array.from(attachment));
+    if (p.op <= this.committed || this.attached.has(p.checksum)) return;
+    this.attached.set(p.checksum, Uint8Array.from(attachment));
+    // The op may be held already, waiting for this batch (its prepare came first without it): the core asks no
+    // second write for a prepare it holds.
+    if (this.held.has(p.op)) this.pump();
   }
 
   // The batch a prepare binds, to attach to it: kept, this replica's own request, or read back from its segment.
