@@ -53,6 +53,7 @@ export interface ServerConfig {
   clusterSecret: string | null;
   clusterId: number;
   clusterHandshakeTimeoutMs: number;
+  durability: string;
   // The checked roster and this replica's place in it (from the five above), or null: a single node.
   clusterSettings: ClusterSettings | null;
   tlsCert: string | null;
@@ -67,7 +68,7 @@ export interface ServerConfig {
   sources: Partial<Record<keyof ServerConfig, string>>;
 }
 
-type Kind = 'string' | 'secret' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation' | 'fsync' | 'verify';
+type Kind = 'string' | 'secret' | 'int' | 'bool' | 'address' | 'pow2' | 'level' | 'allocation' | 'fsync' | 'verify' | 'durability';
 
 interface Option {
   key: keyof ServerConfig;
@@ -133,6 +134,7 @@ const OPTIONS: Option[] = [
   { key: 'clusterSecret', file: 'cluster.secret', flag: '--cluster-secret', env: 'SHARDLOG_CLUSTER_SECRET', kind: 'secret', help: 'shared secret the replicas prove to each other (HMAC-SHA256 of fresh nonces; never sent), at least 32 bytes. Prefer the env var: flags show in ps' },
   { key: 'clusterId', file: 'cluster.id', flag: '--cluster-id', env: 'SHARDLOG_CLUSTER_ID', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, help: 'cluster id in every replica message and handshake; replicas of another cluster are refused [0]' },
   { key: 'clusterHandshakeTimeoutMs', file: 'cluster.handshake_timeout_ms', flag: '--cluster-handshake-timeout-ms', env: 'SHARDLOG_CLUSTER_HANDSHAKE_TIMEOUT_MS', kind: 'int', min: 50, max: 600_000, help: 'a replica connection must finish its handshake within this, or it is closed [5000]' },
+  { key: 'durability', file: 'cluster.durability', flag: '--durability', env: 'SHARDLOG_DURABILITY', kind: 'durability', help: 'when a backup acknowledges a partition write (prepare_ok): persisted = after its copy is durable on its disk [default]; replicated = as soon as it holds the batch in memory (WEAKER: an acknowledged send survives one replica\'s crash, not a crash of a majority at once, e.g. a power loss)' },
   { key: 'logLevel', file: 'system.log_level', flag: '--log-level', env: 'SHARDLOG_LOG_LEVEL', kind: 'level', help: 'debug | info | warn | error [info]' },
 ];
 
@@ -190,6 +192,7 @@ export const DEFAULT_CONFIG: Readonly<Omit<ServerConfig, 'sources'>> = {
   clusterSecret: null,
   clusterId: 0,
   clusterHandshakeTimeoutMs: 5_000,
+  durability: 'persisted',
   clusterSettings: null,
   tlsCert: null,
   tlsKey: null,
@@ -352,6 +355,10 @@ function set(config: ServerConfig, o: Option, raw: string, source: string): void
       break;
     case 'allocation':
       if (!/^(all|\d+|\d+\.\.\d+)$/.test(raw)) throw bad('"all", a shard count, or a CPU range a..b');
+      value = raw;
+      break;
+    case 'durability':
+      if (raw !== 'persisted' && raw !== 'replicated') throw bad('persisted or replicated');
       value = raw;
       break;
     case 'verify':

@@ -171,6 +171,7 @@ export class Supervisor {
         netCounters: this.netCounters.buffer,
         metadataJournalSlots: config.metadataJournalSlots,
         cluster: config.clusterSettings, replicaCounters: this.replicaCounters?.buffer,
+        durability: config.durability === 'replicated' ? 'replicated' : 'persisted',
         tls: this.options.tls,
         jwt: { secret: config.jwtSecret, accessExpirySeconds: config.jwtAccessExpirySeconds, refreshExpirySeconds: config.jwtRefreshExpirySeconds },
       },

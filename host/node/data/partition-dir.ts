@@ -98,20 +98,21 @@ export class PartitionHome {
   // libuv's thread pool, one in flight per partition; a group larger than the core's staging area is written as
   // several such groups, in order. A purge between two groups sends the later ones to the new files: every
   // batch's offset is reported on its own (AppendResult.bases), never derived from the first one's.
-  appendAsync(batches: Uint8Array[], verified = false): Promise<AppendResult> {
-    const run = this.appendGroups(batches, verified);
+  // `timestamps`: each batch's append time as its op carries it (a replica of a cluster; Partition.appendAsync).
+  appendAsync(batches: Uint8Array[], verified = false, timestamps?: number[]): Promise<AppendResult> {
+    const run = this.appendGroups(batches, verified, timestamps);
     this.appending = run;
     const done = () => { if (this.appending === run) this.appending = null; };
     run.then(done, done);
     return run;
   }
 
-  private async appendGroups(batches: Uint8Array[], verified: boolean): Promise<AppendResult> {
+  private async appendGroups(batches: Uint8Array[], verified: boolean, timestamps?: number[]): Promise<AppendResult> {
     let result: AppendResult | null = null;
     let done = 0;
     for (const group of stagingGroups(batches, this.sc.stagingLen)) {
       try {
-        result = combine(result, await this.current.appendAsync(group, verified));
+        result = combine(result, await this.current.appendAsync(group, verified, timestamps?.slice(done, done + group.length)));
       } catch (error) {
         // The groups written before are durable and answered as such; this one was rolled back, and it and the rest
         // are refused (NO_SPACE_VERDICT) rather than failing the whole send with stored batches in it.

@@ -135,7 +135,7 @@ function selectRecords(
   sc: StorageCore, partition: Partition, plan: { start: number } | { timestamp: number }, batches: StoredBatch[], count: number, maxBytes: number,
 ): { records: Uint8Array[]; messages: number; lastOffset: number | null } {
   const start = 'start' in plan ? plan.start : batches[0].baseOffset;
-  const end = Math.min(start + count, partition.nextOffset);
+  const end = Math.min(start + count, partition.readableNextOffset);
   const records: Uint8Array[] = [];
   let bytes = POLL_REPLY_HEAD_BYTES;
   let messages = 0;
@@ -158,7 +158,7 @@ function selectRecords(
 
 // current_offset of §8.5: the highest committed offset, 0 when nothing was ever stored.
 export function currentOffsetOf(partition: Partition): number {
-  return partition.nextOffset > 0 ? partition.nextOffset - 1 : 0;
+  return partition.readableNextOffset > 0 ? partition.readableNextOffset - 1 : 0;
 }
 
 // How much to read for `count` messages: the partition's average stored bytes per message, with a margin, never
@@ -181,7 +181,8 @@ function retained(partition: Partition, plan: { start: number } | { timestamp: n
 function readPlanned(
   partition: Partition, plan: { start: number } | { timestamp: number }, maxBytes: number, count: number, place?: ReadPlace,
 ): StoredBatch[] | null {
-  const { firstOffset, nextOffset } = partition;
+  const { firstOffset } = partition;
+  const nextOffset = partition.readableNextOffset;
   if (nextOffset <= firstOffset) return [];
   if ('start' in plan) {
     if (plan.start < firstOffset || plan.start >= nextOffset) return [];

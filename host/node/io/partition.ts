@@ -179,6 +179,15 @@ export class Partition {
     return this.active.nextOffset;
   }
 
+  // A replica of a cluster appends an op before it commits: polls read up to the end of its committed ops only
+  // (null: a single node, whose appends commit as they become durable).
+  committedEnd: number | null = null;
+
+  // One past the last offset a poll may return.
+  get readableNextOffset(): number {
+    return this.committedEnd === null ? this.nextOffset : Math.min(this.committedEnd, this.nextOffset);
+  }
+
   get firstOffset(): number {
     return this.segments[0].baseOffset;
   }
@@ -286,9 +295,11 @@ export class Partition {
   // was (sizes and offsets move in finish()), and close() waits for the write before it closes the descriptor.
   // `verified`: the caller ran the core's full batchVerify on these exact bytes (PartitionHome.verify, before the
   // write was proposed), so the append checks their structure only and hashes nothing a second time.
-  async appendAsync(batches: Uint8Array[], verified = false): Promise<AppendResult> {
+  // `timestamps` (a replica of a cluster): each batch's append time as its op carries it (µs), so every replica
+  // stamps the same bytes; without it the group takes one time from the clock.
+  async appendAsync(batches: Uint8Array[], verified = false, timestamps?: number[]): Promise<AppendResult> {
     if (this.writing) throw new Error(`${this.options.dir}: an append is already being written (one at a time per partition)`);
-    const staged = this.stage(batches, verified);
+    const staged = this.stage(batches, verified, timestamps);
     if (staged.bytes === 0) return resultOf(staged); // every batch refused
     const { pieces } = staged;
     let done!: () => void;
@@ -335,7 +346,7 @@ export class Partition {
     return this.writing ?? Promise.resolve();
   }
 
-  private stage(batches: Uint8Array[], verified = false): Staged {
+  private stage(batches: Uint8Array[], verified = false, timestamps?: number[]): Staged {
     if (this.poisoned) throw this.poisoned;
     if (this.damaged) {
       throw storageError('PartitionReadOnly', this.damaged.file, this.damaged.byte, `the log is damaged here (offset ${this.damaged.offset}): appends are refused, reads serve what verifies`);
@@ -347,7 +358,7 @@ export class Partition {
     const segment = this.active;
     const baseOffset = segment.nextOffset;
     let offset = baseOffset;
-    const timestamp = Math.max(this.now(), segment.lastTimestamp);
+    let timestamp = timestamps ? segment.lastTimestamp : Math.max(this.now(), segment.lastTimestamp);
     let staged = 0; // bytes of the group
     let copied = 0; // of which in the staging area
     const refused = batches.map(() => 0);
@@ -365,6 +376,7 @@ export class Partition {
         throw storageError('BatchInvalid', segment.logPath, segment.size + staged, `group of ${batches.length} batches exceeds the ${sc.stagingLen}-byte staging area`);
       }
       if (!inPlace) copyInto(sc.u8, at, batch);
+      if (timestamps) timestamp = Math.max(timestamps[i], timestamp);
       const verdict = core.batchStamp(at, batch.length, this.options.partitionId, offset, timestamp, sc.scratch, sc.scratchLen, this.verifyOnAppend && !verified);
       if ((verdict === BATCH_FRAME_CHECKSUM || verdict === BATCH_CHECKSUM) && this.options.badChecksum === 'refuse') {
         refused[i] = verdict; // left out (a copy is staged over by the next batch)

@@ -7,10 +7,11 @@
 // flush with one fdatasync. The writer is answered when the group commits the op.
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { logger } from '../../shared/log.js';
-import { ConsensusGroup } from '../consensus/group.js';
+import { ConsensusGroup, readPrepare, type GroupPeers, type PrepareView } from '../consensus/group.js';
 import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/send-api.js';
 import { isNoSpace } from '../io/storage-errors.js';
-import { Operation, PIPELINE_MAX, Prep, REPLY_OK, Rep } from '../../shared/vsr-abi.js';
+import { Command, H, Operation, PIPELINE_MAX, Prep, REPLY_OK, Rep, Status } from '../../shared/vsr-abi.js';
+import { OP_DELETE_OFFSET, OP_SEND, OP_STORE_OFFSET, PartitionReplication, type Durability } from './partition-replication.js';
 import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
 
 const { BATCH_OK } = CoreJournalBatch;
@@ -19,12 +20,23 @@ import type { ConsumerRef } from './shard-protocol.js';
 import { PipelineQueue } from './pipeline-queue.js';
 
 const log = logger('partitions');
-const OP_SEND = 160;
-const OP_STORE_OFFSET = 161;
-const OP_DELETE_OFFSET = 162;
 const SLOTS = 64;
 const CLIENTS = 2;
-const SHARD_CLIENT = 1n; // the owner shard, the group's only client
+const SHARD_CLIENT = 1n; // the owner shard, the group's only client (a cluster: replica r's is r + 1)
+const EMPTY = new Uint8Array(0);
+
+// The partition group as one replica of a cluster: the group has replicaCount replicas, its primary is the core's
+// (view mod N, as the metadata group's), its messages go through the replica plane.
+export interface PartitionPeers {
+  replica: number;
+  replicaCount: number;
+  durability: Durability;
+  cluster: bigint;
+  send(replica: number, message: Uint8Array, attachment: Uint8Array): boolean;
+  register(group: bigint, onMessage: (frame: Uint8Array) => void): () => void; // the shard's consensus registry
+  split(frame: Uint8Array): { message: Uint8Array; attachment: Uint8Array };
+  attachmentMax: number; // the largest batch a prepare can carry (REPLICA_ATTACHMENT_MAX)
+}
 
 type Write =
   | { kind: 'send'; batch: Uint8Array; resolve: (r: { status: number; baseOffset: number }) => void; baseOffset?: number; status?: number }
@@ -51,19 +63,109 @@ export class PartitionGroup {
   private appended = false;
   private failed: Error | null = null;
   private failedStatus: number = WRITE_FAILED; // what writes get once failed is set
+  private readonly client: bigint; // this replica's shard as the group's client
+  private readonly replication: PartitionReplication | null = null; // a cluster's replica
+  private readonly unregister: () => void = () => {};
+  private registering = false; // a cluster's primary: its Register is on its way
+  private lastTimestamp = 0; // µs, the append time the last send op carries (a cluster)
+  private view = 0;
 
   constructor(
     ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void,
-    private readonly events: WriteEvents = IGNORED_EVENTS,
+    private readonly events: WriteEvents = IGNORED_EVENTS, private readonly peers: PartitionPeers | null = null,
   ) {
-    this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, { cluster: 0n, group: namespace, slots: SLOTS, clientsMax: CLIENTS }, {
-      journalWrite: (prepares) => this.journalWrite(prepares),
+    this.client = peers ? BigInt(peers.replica) + 1n : SHARD_CLIENT;
+    const io = {
+      journalWrite: (prepares: Uint8Array[]) => this.journalWrite(prepares),
       journalWritten: () => this.onWork(), // the writes gathered meanwhile wait for the next flush
       persist: () => {}, // the segments are this group's log; its VSR state starts afresh at every boot
-      commit: (_op, prepare) => this.committed(prepare),
-      reply: (reply) => this.replied(reply),
+      commit: (op: number, prepare: Uint8Array) => this.committed(op, prepare),
+      reply: (reply: Uint8Array) => this.replied(reply),
+    };
+    const options = { cluster: peers?.cluster ?? 0n, group: namespace, slots: SLOTS, clientsMax: peers ? peers.replicaCount + 1 : CLIENTS };
+    if (!peers) {
+      this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io);
+      this.group.submit({ client: SHARD_CLIENT, session: 0n, request: 0n, operation: Operation.Register, body: new Uint8Array(0) });
+      return;
+    }
+    const replication = new PartitionReplication({
+      home, durability: peers.durability,
+      isPrimary: () => this.group.isPrimary,
+      ownBatch: (p) => this.ownBatch(p),
+      appended: () => { this.appended = true; this.onWork(); },
+      failed: (error) => this.writeFailed(error),
     });
-    this.group.submit({ client: SHARD_CLIENT, session: 0n, request: 0n, operation: Operation.Register, body: new Uint8Array(0) });
+    this.replication = replication;
+    this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication));
+    this.unregister = peers.register(namespace, (frame) => this.onFrame(frame));
+    // Its session is taken on the next tick: the group is created while the metadata group commits (its driver is
+    // walking its outbox), and nothing here calls into the core from inside another group's walk.
+    this.onWork();
+  }
+
+  // ---- a cluster's replica ----
+
+  private groupPeers(peers: PartitionPeers, replication: PartitionReplication): GroupPeers {
+    return {
+      replica: peers.replica,
+      replicaCount: peers.replicaCount,
+      bus: {
+        // A prepare of a send leaves with its batch attached; one whose batch this replica no longer holds is not
+        // sent (the peer asks another replica).
+        send: (replica, message) => {
+          const command = message[H.command];
+          if (command !== Command.Prepare && command !== Command.RepairPrepare) return peers.send(replica, message, EMPTY);
+          const p = readPrepare(message);
+          if (p.operation !== OP_SEND) return peers.send(replica, message, EMPTY);
+          const batch = replication.bodyFor(p);
+          return batch ? peers.send(replica, message, batch) : false;
+        },
+      },
+      write: (writes, done) => replication.write(writes, done),
+      read: (op, done) => done(replication.read(op)),
+    };
+  }
+
+  // A peer's frame (the plane's registry): valid only during the call.
+  private onFrame(frame: Uint8Array): void {
+    if (this.failed) return;
+    const { message, attachment } = this.peers!.split(frame);
+    this.replication!.keep(message, attachment);
+    this.group.onMessage(message);
+    this.onWork(); // the journal writes it asked for
+  }
+
+  // The batch of a request this replica's shard submitted (the primary's queue), where it lies.
+  private ownBatch(p: PrepareView): Uint8Array | null {
+    if (p.client !== this.client) return null;
+    const write = this.queue.get(p.request);
+    return write?.kind === 'send' ? write.batch : null;
+  }
+
+  private get leading(): boolean {
+    return this.group.isPrimary && this.group.status === Status.Normal;
+  }
+
+  // A cluster's primary takes a session for its shard when it leads (again); a backup's core would drop it.
+  private registerIfLeading(): void {
+    if (!this.leading || this.session !== 0n || this.registering || this.failed) return;
+    this.registering = true;
+    this.group.submit({ client: this.client, session: 0n, request: 0n, operation: Operation.Register, body: EMPTY });
+    this.onWork();
+  }
+
+  // Demoted (a view change): the writes still waiting are answered 58 TransientNotAccepted (the client retries
+  // through the new primary). The submitted ones stay: their ops may still commit (the new primary keeps what a
+  // quorum holds), and are answered when this replica commits them; this shard takes a new session when it leads.
+  private stepDown(): void {
+    if (this.view !== this.group.view) {
+      this.view = this.group.view;
+      log.info(`partition ${this.name}: view ${this.view}, primary replica ${this.view % this.peers!.replicaCount}`);
+    }
+    if (this.leading || (this.session === 0n && !this.registering)) return;
+    this.session = 0n;
+    this.registering = false;
+    for (const write of this.queue.drainWaiting()) settle(write, ErrorCode.transientNotAccepted);
   }
 
   // The batch is verified before it is proposed (the core's full batchVerify, where it lies): one that fails its
@@ -73,6 +175,11 @@ export class PartitionGroup {
     return new Promise((resolve) => {
       const write: Write = { kind: 'send', batch, resolve };
       if (this.failed) return settle(write, this.failedStatus);
+      if (this.peers && !this.leading) return settle(write, ErrorCode.transientNotAccepted); // the SDK follows the leader
+      if (this.peers && batch.length > this.peers.attachmentMax) {
+        log.warn(`partition ${this.name}: a ${batch.length}-byte batch is larger than a replica prepare carries (${this.peers.attachmentMax} B): refused`);
+        return settle(write, ErrorCode.invalidFormat);
+      }
       const verdict = this.home.verify(batch);
       if (verdict !== BATCH_OK) return resolve({ status: checksumStatus(verdict), baseOffset: 0 });
       this.enqueue(write);
@@ -94,6 +201,7 @@ export class PartitionGroup {
 
   private enqueue(write: Write): void {
     if (this.failed) return settle(write, this.failedStatus);
+    if (this.peers && !this.leading) return settle(write, ErrorCode.transientNotAccepted);
     this.queue.push(write);
     this.submitWaiting();
     this.onWork();
@@ -103,11 +211,12 @@ export class PartitionGroup {
   private submitWaiting(): boolean {
     if (this.session === 0n) return false;
     return this.queue.admit((request, write) =>
-      this.group.submit({ client: SHARD_CLIENT, session: this.session, request, operation: operationOf(write), body: descriptor(write) }));
+      this.group.submit({ client: this.client, session: this.session, request, operation: operationOf(write), body: descriptor(write, this.peers ? this.sendTime() : 0) }));
   }
 
   // Returns true when data was appended since the last flush (the owner then publishes fresh stats).
   flush(): boolean {
+    if (this.peers) this.registerIfLeading();
     this.submitWaiting();
     this.group.flush();
     // Room a synchronous write (offsets) freed in the pipeline: what waited is submitted now and written next.
@@ -124,11 +233,23 @@ export class PartitionGroup {
 
   tick(): void {
     this.group.tick();
+    if (!this.peers || this.failed) return;
+    this.stepDown();
+    this.registerIfLeading();
+    if (this.group.unflushed > 0) this.onWork();
   }
 
   // The partition is closed: its writers were answered (abort); the core's replica goes back for reuse.
   release(): void {
+    this.unregister();
+    this.replication?.stop();
     this.group.release();
+  }
+
+  // The append time a send op carries (a cluster): chosen once, by the primary, never going back.
+  private sendTime(): number {
+    this.lastTimestamp = Math.max(this.lastTimestamp + 1, Date.now() * 1000, this.home.partition.lastTimestamp);
+    return this.lastTimestamp;
   }
 
   // The partition is gone (deleted: its writers get 20) or broken (a failed write: sends 4006, offsets 10006). Writers
@@ -214,7 +335,22 @@ export class PartitionGroup {
     this.abort(error, WRITE_FAILED);
   }
 
-  private committed(prepare: Uint8Array): void {
+  private committed(op: number, prepare: Uint8Array): void {
+    if (this.replication) {
+      const p = readPrepare(prepare);
+      this.replication.commit(op, p);
+      if (p.client !== this.client || p.operation === Operation.Register) return;
+      // Taken once this replica's own append of it is done: until then the append reads the batch from the queue.
+      if (!this.queue.get(p.request)) return;
+      this.replication.whenWritten(op, (result) => {
+        const write = this.queue.take(p.request);
+        if (!write) return;
+        this.events.committed();
+        if (write.kind === 'send') write.resolve(result ?? { status: ErrorCode.cannotSaveMessagesToSegment, baseOffset: 0 });
+        else write.resolve(result?.status ?? 0);
+      });
+      return;
+    }
     const write = this.queue.take(requestOf(prepare));
     if (!write) return;
     this.events.committed();
@@ -225,8 +361,11 @@ export class PartitionGroup {
   private replied(reply: Uint8Array): void {
     const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
     if (view.getUint8(Rep.operation) !== Operation.Register) return;
+    if (view.getBigUint64(Rep.client, true) !== this.client) return;
     if (view.getUint32(Rep.status, true) !== REPLY_OK) throw new Error(`partition group ${this.name}: the core refused the owner's session`);
     this.session = view.getBigUint64(Rep.session, true);
+    this.registering = false;
+    if (this.submitWaiting()) this.onWork();
   }
 }
 
@@ -234,8 +373,9 @@ function operationOf(write: Write): number {
   return write.kind === 'send' ? OP_SEND : write.kind === 'store' ? OP_STORE_OFFSET : OP_DELETE_OFFSET;
 }
 
-// What the prepare carries about the data: enough to bind the op to it (the batch checksum covers every frame).
-function descriptor(write: Write): Uint8Array {
+// What the prepare carries about the data: enough to bind the op to it (the batch checksum covers every frame),
+// and in a cluster the append time every replica stamps (partition-replication.ts).
+function descriptor(write: Write, timestamp: number): Uint8Array {
   const out = new Uint8Array(24);
   const v = new DataView(out.buffer);
   if (write.kind === 'send') {
@@ -243,6 +383,7 @@ function descriptor(write: Write): Uint8Array {
     v.setUint32(0, write.batch.length, true);
     v.setUint32(4, messageCount(write.batch), true);
     v.setBigUint64(8, batch.getBigUint64(40, true), true); // batch checksum
+    v.setBigUint64(16, BigInt(timestamp), true);
   } else {
     v.setUint8(0, write.consumer.kind);
     v.setUint32(4, write.consumer.id, true);

@@ -22,7 +22,7 @@ import type { Damage } from '../io/partition.js';
 import { describeTruncation } from '../io/partition-recovery.js';
 import { StorageError } from '../io/storage-errors.js';
 import type { Answer } from './shard-rpc.js';
-import { PartitionGroup, type WriteEvents } from './partition-group.js';
+import { PartitionGroup, type PartitionPeers, type WriteEvents } from './partition-group.js';
 import type { ShardContext } from './context.js';
 import type { DataTarget } from './data-ops.js';
 import {
@@ -41,6 +41,7 @@ export interface OwnerOptions {
   segmentBytes?: number;
   verifyReadPayloads: boolean;
   directIo?: boolean;
+  peers?: PartitionPeers | null; // a cluster's replica: every partition group has the roster's replicas
 }
 
 interface Owned {
@@ -117,7 +118,7 @@ export class PartitionOwner {
         indexCapacity: INDEX_ENTRIES, quiet: true, onCorrupt: 'read-only', onDamage: (damage) => this.readDamaged(name, damage),
       });
       this.reportRecovery(name, home);
-      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name));
+      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name), this.options.peers ?? null);
       this.owned.set(namespace, { ref, home, group });
       this.unavailable.delete(namespace);
       this.publishStats(namespace, home.stats());
@@ -381,7 +382,7 @@ export class PartitionOwner {
     if (!kind) return encodePartitionReply(ErrorCode.invalidCommand);
     const strategy = kind === 'offset' || kind === 'timestamp' ? { kind, value: q.value } : { kind };
     const stored = home.offsets.get(q.consumer.kind, q.consumer.id);
-    const plan: PollPlan = planPoll(strategy, q.count, { firstOffset: home.partition.firstOffset, nextOffset: home.partition.nextOffset, storedOffset: stored });
+    const plan: PollPlan = planPoll(strategy, q.count, { firstOffset: home.partition.firstOffset, nextOffset: home.partition.readableNextOffset, storedOffset: stored });
     // A log damaged at recovery is served up to the damage: a poll at or past it (or for the newest messages, which
     // are not known) is answered 4011, never an empty reply that would tell the consumer it has caught up.
     if (home.partition.damage?.foundBy === 'recovery' && (kind === 'last' || 'empty' in plan || ('timestamp' in plan && plan.timestamp > home.partition.lastTimestamp))) {

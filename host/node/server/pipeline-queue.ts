@@ -41,6 +41,11 @@ export class PipelineQueue<W> {
     return write;
   }
 
+  // The writes not yet submitted, taken out (a cluster's primary was demoted: they go to the new one).
+  drainWaiting(): W[] {
+    return this.waiting.splice(0);
+  }
+
   // Every write, waiting and submitted, taken out (the partition failed or is gone: each is answered).
   drain(): { waiting: W[]; submitted: W[] } {
     const out = { waiting: this.waiting.splice(0), submitted: [...this.submitted.values()] };

@@ -34,6 +34,7 @@ import { encodeClientList } from './system-reads.js';
 import { ReplicaCounters } from '../cluster/replica-counters.js';
 import type { ClusterView } from '../cluster/cluster-metadata.js';
 import { ReplicaPlane, splitFrame } from '../cluster/replica-plane.js';
+import type { Durability } from './partition-replication.js';
 import type { ClusterSettings } from '../cluster/roster.js';
 import { RestApi, type RestReply, type RestRequest } from '../rest/rest-api.js';
 import type { JwtSettings } from '../rest/jwt-issuer.js';
@@ -61,6 +62,7 @@ export interface ShardServerOptions {
   bootDelayMs?: number; // SHARDLOG_FAULT slow-boot: block this long before opening the partitions of the hand-off
   metadataJournalSlots?: number; // [1024]
   cluster?: ClusterSettings | null; // a replica of a cluster (--cluster): the replica plane runs on every shard
+  durability?: Durability; // a cluster's partition writes: when a backup votes (--durability) [persisted]
   replicaCounters?: SharedArrayBuffer; // its state and counters, read by /health and /metrics
   tls?: TlsMaterial | null; // the client listener speaks TLS only
   jwt?: Omit<JwtSettings, 'dataDir'>; // the REST API's tokens (served where the client listener is)
@@ -133,13 +135,22 @@ export class ShardServer implements ShardContext {
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
     this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ShardMetrics(core, memory, this.shard), options.loginThrottle);
-    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads, directIo: options.directIo });
     const counters = options.cluster ? new ReplicaCounters(options.cluster.roster.entries.length, options.replicaCounters) : null;
     this.replicas = options.cluster && counters ? new ReplicaPlane({
       core, memory, shard: this.shard, shards: this.shards, cluster: options.cluster, counters,
       checkRegion: () => this.storage.alloc(CoreVsrReplicaFrame.REPLICA_FRAME_MAX),
     }) : null;
     const plane = this.replicas;
+    // Each owned partition's group has the roster's replicas: registered on this shard (its owner), sending
+    // through the plane with its batch attached.
+    const partitionPeers = options.cluster && plane ? {
+      replica: options.cluster.self, replicaCount: options.cluster.roster.entries.length, cluster: options.cluster.clusterId,
+      durability: options.durability ?? 'persisted', attachmentMax: core.REPLICA_ATTACHMENT_MAX.value,
+      send: (replica: number, message: Uint8Array, attachment: Uint8Array) => plane.sendAttached(replica, message, attachment),
+      register: (group: bigint, onMessage: (frame: Uint8Array) => void) => plane.registry.register(group, onMessage),
+      split: splitFrame,
+    } : null;
+    this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads, directIo: options.directIo, peers: partitionPeers });
     this.clusterView = options.cluster && counters ? { settings: options.cluster, counters } : null;
     this.metadata = this.shard === 0 ? new MetadataOwner(this, {
       dataDir: this.settings.dataDir, rootUsername: options.rootUsername, rootPassword: options.rootPassword,

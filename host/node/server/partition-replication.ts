@@ -1,0 +1,270 @@
+// The storage of a partition group that has peers (a cluster's replica). The partition's segments are the group's
+// log: every replica appends each op's batch (or applies its offset change) in op order, in the same segment
+// format, before it votes (prepare_ok), so the same ops give the same bytes everywhere:
+//   * the batch travels as the prepare's attachment; a replica that did not propose it verifies it itself (the
+//     core's full batchVerify, and the length and message count its prepare binds) before it writes it;
+//   * offsets are assigned by each replica's append (the same history gives the same offsets), the append time
+//     comes from the op's descriptor (chosen once by the primary), so the stamped batches are identical;
+//   * polls read up to the end of the committed ops only (Partition.committedEnd).
+// Durability `persisted`: the vote follows the durable append. `replicated`: a backup votes as soon as it holds the
+// batch (its append follows in order), which is weaker: a crash of a majority at once loses acknowledged sends.
+import type { JournalWrite } from '../../shared/replica-driver.js';
+import { Command, H, HEADER_SIZE } from '../../shared/vsr-abi.js';
+import type { PartitionHome } from '../data/send-api.js';
+import type { ConsumerKind } from '../data/offsets.js';
+import { NO_SPACE_VERDICT } from '../data/send-api.js';
+import { ErrorCode } from '../../shared/wire/codes.js';
+import { readPrepare, type PrepareView } from '../consensus/group.js';
+import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
+
+export type Durability = 'persisted' | 'replicated';
+
+export const OP_SEND = 160;
+export const OP_STORE_OFFSET = 161;
+export const OP_DELETE_OFFSET = 162;
+const RECENT_OPS = 128; // prepares kept for retransmission and repair (twice the group's log window)
+
+export interface ReplicationHost {
+  readonly home: PartitionHome;
+  readonly durability: Durability;
+  isPrimary(): boolean;
+  ownBatch(p: PrepareView): Uint8Array | null; // the batch of this replica's own request (the primary's queue)
+  appended(): void; // data was appended (stats, retention)
+  failed(error: Error): void; // the partition's files can no longer follow the group: it stops taking writes
+}
+
+export interface OpResult { status: number; baseOffset: number }
+
+interface Held { write: JournalWrite; done: (op: number, checksum: bigint) => void; acked: boolean }
+interface Recent { prepare: Uint8Array; checksum: bigint; base: number; length: number; count: number }
+
+export class PartitionReplicationError extends Error {
+  constructor(readonly code: string, message: string) { super(`${code}: ${message}`); }
+}
+
+export class PartitionReplication {
+  private readonly attached = new Map<bigint, Uint8Array>(); // by prepare checksum, until the op commits
+  private readonly held = new Map<number, Held>(); //            writes waiting for the ops before them
+  private readonly results = new Map<number, OpResult>(); //     of written sends, until they commit
+  private readonly ends: { op: number; end: number }[] = []; //  written sends not yet committed: their end offset
+  private readonly recent = new Map<number, Recent>(); //        the last RECENT_OPS written ops
+  private readonly extraDone: Held[] = []; //                    duplicates of the writes on their way
+  private readonly waiting = new Map<number, (result: OpResult | undefined) => void>(); // answers waiting for a write
+  private written = 0; // every op up to here is written (durable once `writing` is false)
+  private committed = 0;
+  private writing = false;
+  private pumping = false;
+  private stopped = false;
+
+  constructor(private readonly host: ReplicationHost) {
+    // What the files hold at open counts as committed (the group's VSR state starts afresh at every boot).
+    host.home.partition.committedEnd = host.home.partition.nextOffset;
+  }
+
+  // A prepare arrived from a peer with its batch: kept (copied: the frame is valid only during the call) until
+  // the op commits.
+  keep(message: Uint8Array, attachment: Uint8Array): void {
+    const command = message[H.command];
+    if (attachment.length === 0 || message.length < HEADER_SIZE || (command !== Command.Prepare && command !== Command.RepairPrepare)) return;
+    const p = readPrepare(message);
+    if (p.op <= this.committed || this.attached.has(p.checksum)) return;
+    this.attached.set(p.checksum, Uint8Array.from(attachment));
+    // The op may be held already, waiting for this batch (its prepare came first without it): the core asks no
+    // second write for a prepare it holds.
+    if (this.held.has(p.op)) this.pump();
+  }
+
+  // The batch a prepare binds, to attach to it: kept, this replica's own request, or read back from its segment.
+  bodyFor(p: PrepareView): Uint8Array | null {
+    if (p.operation !== OP_SEND) return null;
+    const kept = this.attached.get(p.checksum) ?? this.host.ownBatch(p);
+    if (kept) return kept;
+    const recent = this.recent.get(p.op);
+    if (!recent || recent.checksum !== p.checksum || recent.base < 0) return null;
+    const [stored] = this.host.home.partition.readFromOffset(recent.base, recent.length, recent.count);
+    return stored && stored.baseOffset === recent.base ? stored.bytes : null;
+  }
+
+  // The core's prepare of `op` for a peer's repair (null: not here any more; the peer asks another replica).
+  read(op: number): Uint8Array | null {
+    return this.recent.get(op)?.prepare ?? null;
+  }
+
+  // The result of this replica's write of `op`, when it is written: an op can commit before its primary's own
+  // append is done (two backups are a quorum of three).
+  whenWritten(op: number, answer: (result: OpResult | undefined) => void): void {
+    if (op > this.written) { this.waiting.set(op, answer); return; }
+    const r = this.results.get(op);
+    this.results.delete(op);
+    answer(r);
+  }
+
+  // The driver's storage write: held in op order, then appended. Header-only writes (a view change restamping an
+  // op's view) have nothing to change in a segment.
+  write(writes: JournalWrite[], done: (op: number, checksum: bigint) => void): void {
+    for (const w of writes) {
+      if (w.headerOnly) { done(w.op, w.checksum); continue; }
+      const h: Held = { write: w, done, acked: false };
+      if (w.op <= this.written) { this.rewrite(h); continue; }
+      if (this.host.durability === 'replicated' && !this.host.isPrimary()) { h.acked = true; done(w.op, w.checksum); }
+      this.held.set(w.op, h);
+    }
+    this.pump();
+  }
+
+  // The op committed (in op order): polls may read its messages once this replica has written it.
+  commit(op: number, p: PrepareView): void {
+    this.committed = op;
+    if (op <= this.written) this.attached.delete(p.checksum);
+    this.advance();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.waiting.clear(); // their writers are answered by the group (abort)
+    this.held.clear();
+    this.attached.clear();
+  }
+
+  // The same op again (a retransmission the core chose to journal): reported durable when it is; a different
+  // prepare for a written op (a view change chose another) cannot be written: segments are never cut.
+  private rewrite(h: Held): void {
+    const recent = this.recent.get(h.write.op);
+    if (recent && recent.checksum !== h.write.checksum) {
+      this.fail(new PartitionReplicationError('PartitionOpReplaced', `op ${h.write.op} was replaced by a view change after this replica wrote it; a segment is never cut, so this partition stops taking writes (a restart recovers it)`));
+      return;
+    }
+    if (this.writing) this.extraDone.push(h);
+    else h.done(h.write.op, h.write.checksum);
+  }
+
+  // Writes the consecutive held ops after the last written one: offset changes at once, batches with one append
+  // (one at a time per partition).
+  private pump(): void {
+    if (this.writing || this.pumping || this.stopped) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const group: Held[] = [];
+        const batches: Uint8Array[] = [];
+        const timestamps: number[] = [];
+        const sendOps: { op: number; index: number }[] = [];
+        let offsets = false;
+        for (let op = this.written + 1; this.held.has(op); op++) {
+          const h = this.held.get(op)!;
+          const p = readPrepare(h.write.message);
+          if (p.operation === OP_SEND) {
+            const batch = this.checkedBatch(p);
+            if (!batch) break; // its attachment has not arrived: written when the prepare comes again
+            sendOps.push({ op, index: batches.length });
+            batches.push(batch);
+            timestamps.push(sendTimestamp(p.body));
+          } else if (p.operation === OP_STORE_OFFSET || p.operation === OP_DELETE_OFFSET) {
+            applyOffset(this.host.home, p);
+            offsets = true;
+          }
+          this.held.delete(op);
+          group.push(h);
+        }
+        if (group.length === 0) return;
+        if (offsets) this.host.home.offsets.flush();
+        if (batches.length === 0) {
+          this.finish(group);
+          continue;
+        }
+        this.writing = true;
+        this.host.home.appendAsync(batches, true, timestamps).then((result) => {
+          this.writing = false;
+          for (const { op, index } of sendOps) {
+            const refused = result.refused[index] === NO_SPACE_VERDICT;
+            const base = refused ? -1 : result.bases[index];
+            const count = batchCount(batches[index]);
+            this.results.set(op, refused ? { status: ErrorCode.cannotSaveMessagesToSegment, baseOffset: 0 } : { status: 0, baseOffset: base });
+            if (!refused) this.ends.push({ op, end: base + count });
+            const h = group.find((g) => g.write.op === op)!;
+            this.remember(h, base, batches[index].length, count);
+          }
+          this.finish(group);
+          this.host.appended();
+          this.pump();
+        }, (error: Error) => {
+          this.writing = false;
+          this.fail(error);
+        });
+        return;
+      }
+    } catch (error) {
+      this.fail(error as Error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  // The batch of a send op, checked: the primary's own (verified before it was proposed), or an attachment this
+  // replica verifies in full (frame and batch checksums) and matches against the length and count the op binds.
+  private checkedBatch(p: PrepareView): Uint8Array | null {
+    const own = this.host.ownBatch(p);
+    if (own) return own;
+    const batch = this.attached.get(p.checksum);
+    if (!batch) return null;
+    const d = new DataView(p.body.buffer, p.body.byteOffset, p.body.byteLength);
+    if (batch.length !== d.getUint32(0, true) || batchCount(batch) !== d.getUint32(4, true)) {
+      throw new PartitionReplicationError('PartitionBatchMismatch', `op ${p.op}: the attached batch (${batch.length} B, ${batchCount(batch)} messages) is not the one its prepare binds (${d.getUint32(0, true)} B, ${d.getUint32(4, true)} messages)`);
+    }
+    const verdict = this.host.home.verify(batch);
+    if (verdict !== CoreJournalBatch.BATCH_OK) throw new PartitionReplicationError('PartitionBatchRefused', `op ${p.op}: the attached batch fails its checksums (verdict ${verdict})`);
+    return batch;
+  }
+
+  // The group's ops are written: each is reported durable (unless a replicated-mode backup voted already).
+  private finish(group: Held[]): void {
+    for (const h of group) {
+      this.written = h.write.op;
+      if (readPrepare(h.write.message).operation !== OP_SEND) this.remember(h, -1, 0, 0);
+      if (h.write.op <= this.committed) this.attached.delete(h.write.checksum);
+    }
+    this.advance();
+    for (const h of group) {
+      const answer = this.waiting.get(h.write.op);
+      if (answer) { this.waiting.delete(h.write.op); this.whenWritten(h.write.op, answer); }
+    }
+    for (const h of group) if (!h.acked) h.done(h.write.op, h.write.checksum);
+    for (const h of this.extraDone.splice(0)) h.done(h.write.op, h.write.checksum);
+  }
+
+  private remember(h: Held, base: number, length: number, count: number): void {
+    this.recent.set(h.write.op, { prepare: h.write.message, checksum: h.write.checksum, base, length, count });
+    this.recent.delete(h.write.op - RECENT_OPS);
+  }
+
+  // Polls see the messages of every op that is both committed and written here.
+  private advance(): void {
+    while (this.ends.length > 0 && this.ends[0].op <= this.committed) {
+      this.host.home.partition.committedEnd = this.ends.shift()!.end;
+    }
+    for (const op of this.results.keys()) if (op < this.committed - RECENT_OPS) this.results.delete(op); // a backup's: nobody asks
+  }
+
+  private fail(error: Error): void {
+    if (this.stopped) return;
+    this.stop();
+    this.host.failed(error);
+  }
+}
+
+// The send descriptor: [u32 batch length][u32 messages][u64 batch checksum][u64 append time µs (a cluster)].
+export function sendTimestamp(descriptor: Uint8Array): number {
+  return Number(new DataView(descriptor.buffer, descriptor.byteOffset, descriptor.byteLength).getBigUint64(16, true));
+}
+
+function applyOffset(home: PartitionHome, p: PrepareView): void {
+  const d = new DataView(p.body.buffer, p.body.byteOffset, p.body.byteLength);
+  const kind = d.getUint8(0) as ConsumerKind;
+  const id = d.getUint32(4, true);
+  if (p.operation === OP_STORE_OFFSET) home.offsets.store(kind, id, Number(d.getBigUint64(8, true)));
+  else home.offsets.delete(kind, id);
+}
+
+function batchCount(batch: Uint8Array): number {
+  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getUint32(CoreJournalBatch.B_COUNT, true);
+}

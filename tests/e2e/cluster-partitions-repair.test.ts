@@ -1,0 +1,85 @@
+// A partition op commits while its prepares to one replica are dropped (that replica is down: no link, so the
+// sending shard counts frame_drops_total{variant="forward_replica_send",reason="disconnected"}); the replica then
+// starts and repairs the ops it missed from a peer (the prepares kept for repair, their batches read back from
+// the peer's segments), and serves the same messages through its client port.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { IggyClient } from '../../host/client/client.js';
+import { IggyError } from '../../host/client/errors.js';
+import { TestCluster } from './helpers/cluster.js';
+import { ROOT } from './helpers/protocol.js';
+import { waitFor } from './helpers/server.js';
+
+const TRANSIENT_NOT_ACCEPTED = 58;
+const BOUND_MS = 20_000;
+const LATE = 2; // started after the writes
+
+// Every series of a counter with these labels, summed over shards.
+function sum(text: string, name: string, labels: Record<string, string>): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+describe('replicated partitions: dropped prepares are repaired', () => {
+  let cluster: TestCluster;
+  const clients: IggyClient[] = [];
+  const connect = (id: number) => waitFor(`a login on replica ${id}`, BOUND_MS, async () => {
+    const c = await IggyClient.connect({ address: `127.0.0.1:${cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false });
+    clients.push(c);
+    return c;
+  });
+
+  before(async () => {
+    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    await Promise.all([0, 1].map((id) => cluster.start(id)));
+  });
+
+  after(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await cluster?.stop();
+  });
+
+  it('ops commit while one replica gets none of their prepares (counted drops); it starts, repairs and serves the same messages', async () => {
+    const lead = await connect(0); // view 0: replica 0 leads every group
+    await waitFor('the stream created', BOUND_MS, async () => lead.createStream('late').catch((e) => {
+      if (e instanceof IggyError && e.code === TRANSIENT_NOT_ACCEPTED) return undefined;
+      throw e;
+    }));
+    await lead.createTopic({ stream: 'late', name: 't', partitionsCount: 2 });
+    const dropsBefore = sum(await cluster.metrics(0), 'frame_drops_total', { variant: 'forward_replica_send', reason: 'disconnected' });
+    const sent: string[][] = [[], []];
+    for (let b = 0; b < 6; b++) {
+      const partition = b % 2;
+      const payloads = Array.from({ length: 25 }, (_, i) => `late-${partition}-${b}-${i}`);
+      await waitFor(`batch ${b} committed without replica ${LATE}`, BOUND_MS, async () => {
+        try {
+          await lead.sendMessages({ stream: 'late', topic: 't', partitioning: { kind: 'partition', partition }, messages: payloads.map((payload) => ({ payload })) });
+          return true;
+        } catch (error) {
+          if (error instanceof IggyError && error.code === TRANSIENT_NOT_ACCEPTED) return undefined; // first primary not settled
+          throw error;
+        }
+      });
+      sent[partition].push(...payloads);
+    }
+    const dropsAfter = sum(await cluster.metrics(0), 'frame_drops_total', { variant: 'forward_replica_send', reason: 'disconnected' });
+    assert.ok(dropsAfter > dropsBefore, `prepares to the missing replica were dropped and counted (${dropsBefore} → ${dropsAfter})`);
+
+    await cluster.start(LATE);
+    const late = await connect(LATE);
+    const decoder = new TextDecoder();
+    for (const partition of [0, 1]) {
+      const read = await waitFor(`partition ${partition} repaired on replica ${LATE}`, BOUND_MS, async () => {
+        const polled = await late.pollMessages({ stream: 'late', topic: 't', partition, strategy: { kind: 'offset', value: 0n }, count: 1000 }).catch(() => null);
+        return polled && polled.messages.length >= sent[partition].length ? polled.messages : undefined;
+      });
+      assert.deepEqual(read.map((m) => decoder.decode(m.payload)), sent[partition], `partition ${partition}: the same messages, once, in order`);
+      const onLeader = (await lead.pollMessages({ stream: 'late', topic: 't', partition, strategy: { kind: 'offset', value: 0n }, count: 1000 })).messages;
+      assert.deepEqual(read.map((m) => [m.offset, m.timestamp, m.checksum]), onLeader.map((m) => [m.offset, m.timestamp, m.checksum]), 'the same stamped batches');
+    }
+  });
+});

@@ -1,0 +1,146 @@
+// PartitionReplication, the storage of a cluster's partition group, against a fake partition: ops are written in op
+// order; a backup verifies an attached batch and appends it with the append time its op carries; its prepare_ok
+// follows the durable append (persisted) or the receipt (replicated); polls see an op's messages only once it is
+// both committed and written; a batch that is not the one its prepare binds stops the partition.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Command, H, HEADER_SIZE, Operation, Prep } from '../../../host/shared/vsr-abi.js';
+import { CoreJournalBatch } from '../../../host/shared/core-abi.generated.js';
+import type { JournalWrite } from '../../../host/shared/replica-driver.js';
+import type { PartitionHome } from '../../../host/node/data/send-api.js';
+import { OP_SEND, PartitionReplication, type Durability } from '../../../host/node/server/partition-replication.js';
+import { readPrepare } from '../../../host/node/consensus/group.js';
+
+const PRIMARY_CLIENT = 1n;
+
+function prepare(op: number, operation: number, descriptor: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const m = new Uint8Array(HEADER_SIZE + descriptor.length);
+  const v = new DataView(m.buffer);
+  v.setBigUint64(H.checksum, BigInt(1000 + op), true);
+  v.setUint32(H.size, m.length, true);
+  m[H.command] = Command.Prepare;
+  v.setBigUint64(Prep.op, BigInt(op), true);
+  v.setBigUint64(Prep.client, PRIMARY_CLIENT, true);
+  v.setBigUint64(Prep.request, BigInt(op), true);
+  v.setUint8(Prep.operation, operation);
+  m.set(descriptor, HEADER_SIZE);
+  return m;
+}
+
+function batchOf(count: number, bytes = 128): Uint8Array {
+  const b = new Uint8Array(bytes);
+  new DataView(b.buffer).setUint32(CoreJournalBatch.B_COUNT, count, true);
+  return b;
+}
+
+function sendDescriptor(batch: Uint8Array, count: number, timestamp: number): Uint8Array {
+  const d = new Uint8Array(24);
+  const v = new DataView(d.buffer);
+  v.setUint32(0, batch.length, true);
+  v.setUint32(4, count, true);
+  v.setBigUint64(16, BigInt(timestamp), true);
+  return d;
+}
+
+const write = (message: Uint8Array): JournalWrite => {
+  const p = readPrepare(message);
+  return { op: p.op, checksum: p.checksum, message, headerOnly: false };
+};
+
+// A partition whose appends resolve when the test says so.
+function fakeHome() {
+  const appends: { batches: Uint8Array[]; timestamps?: number[]; resolve: () => void }[] = [];
+  const verified: Uint8Array[] = [];
+  let next = 0;
+  const partition = { nextOffset: 0, committedEnd: null as number | null, readFromOffset: () => [] };
+  const home = {
+    partition,
+    verify: (batch: Uint8Array) => { verified.push(batch); return CoreJournalBatch.BATCH_OK; },
+    offsets: { store() {}, delete() {}, flush() {} },
+    appendAsync: (batches: Uint8Array[], _verified: boolean, timestamps?: number[]) => new Promise((resolve) => {
+      appends.push({ batches, timestamps, resolve: () => {
+        const bases = batches.map((b) => { const base = next; next += new DataView(b.buffer).getUint32(CoreJournalBatch.B_COUNT, true); return base; });
+        partition.nextOffset = next;
+        resolve({ refused: batches.map(() => 0), bases, batches: batches.length });
+      } });
+    }),
+  };
+  return { home: home as unknown as PartitionHome, appends, verified, partition };
+}
+
+function backup(durability: Durability) {
+  const fake = fakeHome();
+  const failures: Error[] = [];
+  const replication = new PartitionReplication({
+    home: fake.home, durability, isPrimary: () => false, ownBatch: () => null, appended() {}, failed: (e) => failures.push(e),
+  });
+  const done: number[] = [];
+  return { ...fake, replication, failures, done, report: (op: number) => done.push(op) };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test('persisted: a backup verifies the attached batch, appends it with its op\'s append time, and votes after the append', async () => {
+  const b = backup('persisted');
+  const batch = batchOf(3);
+  const register = prepare(1, Operation.Register);
+  const send = prepare(2, OP_SEND, sendDescriptor(batch, 3, 1_700_000_000_000_123));
+  b.replication.keep(send, batch);
+  b.replication.write([write(register), write(send)], b.report);
+  assert.deepEqual(b.done, [], 'no vote before the append is durable (the Register goes with it: one group)');
+  assert.equal(b.appends.length, 1);
+  assert.deepEqual(b.appends[0].timestamps, [1_700_000_000_000_123]);
+  assert.deepEqual([...b.verified[0]], [...batch], 'the attachment is verified by this replica');
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.done, [1, 2]);
+});
+
+test('replicated: a backup votes on receipt, before its append is durable (the weaker mode)', async () => {
+  const b = backup('replicated');
+  const batch = batchOf(2);
+  const send = prepare(1, OP_SEND, sendDescriptor(batch, 2, 5));
+  b.replication.keep(send, batch);
+  b.replication.write([write(send)], b.report);
+  assert.deepEqual(b.done, [1], 'voted before the append resolved');
+  assert.equal(b.appends.length, 1, 'the append still runs');
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.done, [1], 'and is not reported twice');
+});
+
+test('polls see an op\'s messages once it is both written and committed; ops are written in op order', async () => {
+  const b = backup('persisted');
+  assert.equal(b.partition.committedEnd, 0);
+  const first = batchOf(4);
+  const second = batchOf(6);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(first, 4, 10));
+  const p2 = prepare(2, OP_SEND, sendDescriptor(second, 6, 11));
+  b.replication.keep(p2, second);
+  b.replication.write([write(p2)], b.report);
+  assert.equal(b.appends.length, 0, 'op 2 waits for op 1');
+  b.replication.write([write(p1)], b.report);
+  assert.equal(b.appends.length, 0, 'op 1 waits for its batch (its prepare came without it)');
+  b.replication.keep(p1, first);
+  assert.equal(b.appends.length, 1, 'written as soon as its batch arrives');
+  assert.equal(b.appends[0].batches.length, 2, 'both ops in one append');
+  b.replication.commit(1, readPrepare(p1));
+  assert.equal(b.partition.committedEnd, 0, 'committed but not written yet');
+  b.appends[0].resolve();
+  await settle();
+  assert.equal(b.partition.committedEnd, 4, 'op 1 committed and written: its 4 messages; op 2 is not committed');
+  b.replication.commit(2, readPrepare(p2));
+  assert.equal(b.partition.committedEnd, 10);
+});
+
+test('an attached batch that is not the one its prepare binds stops the partition (PartitionBatchMismatch)', () => {
+  const b = backup('persisted');
+  const batch = batchOf(3);
+  const send = prepare(1, OP_SEND, sendDescriptor(batch, 4, 1)); // binds 4 messages, carries 3
+  b.replication.keep(send, batch);
+  b.replication.write([write(send)], b.report);
+  assert.equal(b.failures.length, 1);
+  assert.match(b.failures[0].message, /PartitionBatchMismatch/);
+  assert.equal(b.appends.length, 0, 'nothing written');
+  assert.deepEqual(b.done, [], 'no vote');
+});
