@@ -3,6 +3,7 @@
 // simulator one per instance. Creation allocates from the instance's arena; nothing else does.
 // Ops and commit numbers are returned as f64 (exact below 2^53) so hot host loops avoid BigInt.
 import { Replica, setQuorumOverride } from "./replica";
+import { followLeader } from "./leader";
 import { onJournalRead } from "./repair";
 import { recoverLost, stateInstalled } from "./state_sync";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
@@ -67,6 +68,14 @@ export function vsrRelease(handle: u32): void {
 export function vsrInboxPtr(handle: u32): usize { return replicaOf(handle).inbox; }
 export function vsrOnMessage(handle: u32, ptr: usize, length: u32): void { replicaOf(handle).onMessage(ptr, length); }
 export function vsrOnTick(handle: u32): void { replicaOf(handle).onTick(); }
+// A partition group of a cluster follows the metadata group's primary (assembly/vsr/leader.ts): the host passes the
+// metadata group's view and status on this replica. Returns whether a view change started.
+export function vsrFollowLeader(handle: u32, leaderView: u32, leaderStatus: u32): bool {
+  const r = replicaOf(handle);
+  const started = followLeader(r, leaderView, leaderStatus);
+  r.afterEvent();
+  return started;
+}
 export function vsrOnJournalWriteDone(handle: u32, op: u64, checksum: u64): void {
   replicaOf(handle).onJournalWriteDone(op, checksum);
 }

@@ -70,6 +70,20 @@ export function onRecovery(r: Replica, message: usize, from: u32): void {
   }
   seal(m);
   r.outbox.push(ACTION_SEND, from, m, HEADER_SIZE);
+  if (r.stateLost) countLostAsker(r, from);
+}
+
+// Only a replica that lost its state sends Recovery: the asker is one more lost replica, as if it had answered this
+// replica's own round so. Without this a new cluster could half-form: a replica whose first Recovery went out before
+// its links were up answers its peer's Recovery "lost", the peer forms on that answer and becomes normal, and this
+// replica's next round hears only "normal, view 0" from it, short of a quorum of others, so it stays recovering and
+// the cluster cannot commit until a third replica is up. Counting the asker, both form on the same exchange. Safe as
+// the formation itself: a quorum of lost replicas means no state was ever held (at most f lose theirs).
+function countLostAsker(r: Replica, from: u32): void {
+  if (r.syncTarget >= 0) return; // this round already chose a source to take the state from
+  r.syncResponders |= 1 << from;
+  r.syncLostResponders |= 1 << from;
+  decide(r);
 }
 
 export function onRecoveryResponse(r: Replica, message: usize, from: u32): void {

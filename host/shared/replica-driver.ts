@@ -202,6 +202,16 @@ export class ReplicaDriver {
     this.drain();
   }
 
+  // A partition group of a cluster follows the metadata group's primary (assembly/vsr/leader.ts decides): `view` and
+  // `status` are the metadata group's on this replica. Returns whether a view change started.
+  followLeader(view: number, status: number): boolean {
+    this.assertLive();
+    if (this.draining) { this.later.push(() => this.followLeader(view, status)); return false; }
+    const started = Number(this.core.vsrFollowLeader(this.handle, view, status)) !== 0;
+    this.drain();
+    return started;
+  }
+
   // The storage's completion entry: the write of (op, checksum) is durable. The core commits (a single replica),
   // sends its prepare_ok (a backup) or counts its own vote (a primary).
   onJournalWriteDone(op: number, checksum: bigint): void {

@@ -151,6 +151,25 @@ describe("vsr state transfer: formation", () => {
     expect(c.replicas[1].status).toBe(STATUS_NORMAL);
   });
 
+  it("two of three empty, the first Recovery of one lost (its links were not up): both still form and commit", () => {
+    const c = new Cluster(3);
+    c.down[2] = true;
+    c.replicas[1] = new Replica(CLUSTER, GROUP, 1, 3, 64);
+    recoverLost(c.replicas[1], 0x51);
+    c.drain(1);
+    c.queuePtr = []; // replica 0 is not up yet: replica 1's first round reaches nobody
+    c.queueLen = [];
+    c.queueTo = [];
+    c.replicas[0] = new Replica(CLUSTER, GROUP, 0, 3, 64);
+    recoverLost(c.replicas[0], 0x50);
+    c.drain(0);
+    c.deliver(); // replica 1 answers "lost" and counts the asker: both form on this exchange
+    expect(c.replicas[0].status).toBe(STATUS_NORMAL);
+    expect(c.replicas[1].status).toBe(STATUS_NORMAL);
+    register(c);
+    expect(c.replicas[0].commitMin).toBe(1);
+  });
+
   it("every replica empty: nobody held state, the cluster forms in view 0 and commits", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {

@@ -154,9 +154,14 @@ describe('replicated partitions: three processes', () => {
       const expected = acked[partition];
       // The batch on its way when the primary died may have committed (whole) or not: it is never split.
       const maybe = lost?.partition === partition ? lost.payloads : [];
+      let seen: string[][] = [];
       const read = await waitFor(`partition ${partition} the same on both survivors`, BOUND_MS, async () => {
         const views = await Promise.all(live.map(async (id) => (await (await client(id)).pollMessages({ stream: 'crash', topic: 't', partition, strategy: { kind: 'offset', value: 0n }, count: 100_000 })).messages.map((m) => decoder.decode(m.payload))));
+        seen = views;
         return views[0].length >= expected.length && JSON.stringify(views[0]) === JSON.stringify(views[1]) ? views[0] : undefined;
+      }).catch((error: Error) => {
+        const tails = live.map((id) => `replica ${id} (${seen[live.indexOf(id)]?.length} messages, ${expected.length} acknowledged):\n${cluster.output(id).split('\n').slice(-15).join('\n')}`);
+        throw new Error(`${error.message}\n${tails.join('\n')}`);
       });
       assert.deepEqual(read.slice(0, expected.length), expected, `partition ${partition}: every acknowledged message, once, in order`);
       assert.ok(read.length === expected.length || JSON.stringify(read.slice(expected.length)) === JSON.stringify(maybe), `partition ${partition}: nothing but the batch in flight after them`);

@@ -36,6 +36,10 @@ export interface PartitionPeers {
   register(group: bigint, onMessage: (frame: Uint8Array) => void): () => void; // the shard's consensus registry
   split(frame: Uint8Array): { message: Uint8Array; attachment: Uint8Array };
   attachmentMax: number; // the largest batch a prepare can carry (REPLICA_ATTACHMENT_MAX)
+  // The metadata group on this replica (view, status), as shard 0 last published it; null before its first tick.
+  // Each tick the group follows its primary (assembly/vsr/leader.ts), so clients that find the leader through
+  // GetClusterMetadata find every partition's primary there.
+  leader(): { view: number; status: number } | null;
 }
 
 type Write =
@@ -234,6 +238,10 @@ export class PartitionGroup {
   tick(): void {
     this.group.tick();
     if (!this.peers || this.failed) return;
+    const leader = this.peers.leader();
+    if (leader && this.group.followLeader(leader.view, leader.status)) {
+      log.info(`partition ${this.name}: moving to view ${this.group.view} to follow the metadata group's primary (view ${leader.view})`);
+    }
     this.stepDown();
     this.registerIfLeading();
     if (this.group.unflushed > 0) this.onWork();

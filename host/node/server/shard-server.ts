@@ -68,7 +68,12 @@ export interface ShardServerOptions {
   jwt?: Omit<JwtSettings, 'dataDir'>; // the REST API's tokens (served where the client listener is)
 }
 
+// Partition groups' ticks. A single node's groups have one replica: their timeouts do nothing, so a slow tick.
+// A cluster's count heartbeats and retransmissions in these ticks (NORMAL_HEARTBEAT_TICKS = 60: 0.6 s without
+// word from the primary starts a view change; a lost prepare is sent again after 80 ms), on a timer of their own,
+// as the metadata group's (the shard loop sleeps up to 100 ms between turns).
 const TICK_MS = 100;
+const CLUSTER_TICK_MS = 10;
 const DEFAULT_JWT = { secret: DEFAULT_CONFIG.jwtSecret, accessExpirySeconds: DEFAULT_CONFIG.jwtAccessExpirySeconds, refreshExpirySeconds: DEFAULT_CONFIG.jwtRefreshExpirySeconds };
 
 export class ShardServer implements ShardContext {
@@ -105,6 +110,7 @@ export class ShardServer implements ShardContext {
   private everyShardBooted!: () => void;
   private readonly othersBootedNow = new Promise<void>((resolve) => { this.everyShardBooted = resolve; });
   private lastTick = 0;
+  private partitionTicker: NodeJS.Timeout | null = null; // a cluster's: CLUSTER_TICK_MS
   private lastRetention = 0;
   private readonly u64: BigUint64Array;
   private readonly metadataAppliedIndex: number;
@@ -145,10 +151,11 @@ export class ShardServer implements ShardContext {
     // through the plane with its batch attached.
     const partitionPeers = options.cluster && plane ? {
       replica: options.cluster.self, replicaCount: options.cluster.roster.entries.length, cluster: options.cluster.clusterId,
-      durability: options.durability ?? 'persisted', attachmentMax: core.REPLICA_ATTACHMENT_MAX.value,
+      durability: options.durability ?? 'persisted', attachmentMax: CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX,
       send: (replica: number, message: Uint8Array, attachment: Uint8Array) => plane.sendAttached(replica, message, attachment),
       register: (group: bigint, onMessage: (frame: Uint8Array) => void) => plane.registry.register(group, onMessage),
       split: splitFrame,
+      leader: () => counters!.group(),
     } : null;
     this.partitions = new PartitionOwner(this, this.storage, { dataDir: this.settings.dataDir, fsync: options.fsync, segmentBytes: options.segmentBytes, verifyReadPayloads: options.verifyReadPayloads, directIo: options.directIo, peers: partitionPeers });
     this.clusterView = options.cluster && counters ? { settings: options.cluster, counters } : null;
@@ -224,6 +231,7 @@ export class ShardServer implements ShardContext {
       await this.handOff;
     }
     this.partitions.startRetention();
+    if (this.options.cluster) this.partitionTicker = setInterval(() => this.partitions.tick(), CLUSTER_TICK_MS);
     this.lastRetention = Date.now();
     this.log.debug(`serving ${this.partitions.count} partition(s), metadata at op ${this.state.appliedOp}`);
   }
@@ -401,7 +409,7 @@ export class ShardServer implements ShardContext {
     this.metadata?.flush();
     this.partitions.flush();
     const now = Date.now();
-    if (now - this.lastTick >= TICK_MS) {
+    if (!this.options.cluster && now - this.lastTick >= TICK_MS) {
       this.lastTick = now;
       this.partitions.tick();
     }
@@ -413,6 +421,8 @@ export class ShardServer implements ShardContext {
   }
 
   async stop(): Promise<void> {
+    if (this.partitionTicker) clearInterval(this.partitionTicker);
+    this.partitionTicker = null;
     this.replicas?.stop();
     this.rest?.close();
     this.requests.stop();
