@@ -168,7 +168,7 @@ export {
 
 // Viewstamped Replication core (issue 4): replica state machines, sans-I/O; see assembly/vsr/api.ts.
 export {
-  vsrCreate, vsrRelease, vsrInboxPtr, vsrRecoverFrom, vsrOnMessage, vsrOnTick, vsrFollowLeader, vsrOnJournalWriteDone, vsrOnJournalRead, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
+  vsrCreate, vsrRelease, vsrInboxPtr, vsrRecoverFrom, vsrOnMessage, vsrOnTick, vsrFollowLeader, vsrLeadsWith, vsrOnJournalWriteDone, vsrOnJournalRead, vsrOutboxPtr, vsrOutboxLen, vsrOutboxClear,
   vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrRecoveryLostFrom, vsrRecoveryLostTo, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
   vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
   vsrSealMessage, vsrSealPrepare, vsrVerifyMessage, vsrChecksum,

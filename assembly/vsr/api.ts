@@ -3,7 +3,7 @@
 // simulator one per instance. Creation allocates from the instance's arena; nothing else does.
 // Ops and commit numbers are returned as f64 (exact below 2^53) so hot host loops avoid BigInt.
 import { Replica, setQuorumOverride } from "./replica";
-import { followLeader } from "./leader";
+import { followLeader, leadsWith } from "./leader";
 import { onJournalRead } from "./repair";
 import { recoverLost, stateInstalled } from "./state_sync";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
@@ -76,6 +76,8 @@ export function vsrFollowLeader(handle: u32, leaderView: u32, leaderStatus: u32)
   r.afterEvent();
   return started;
 }
+// Whether a partition group's replica may take writes: its primary, normal, and the metadata group's too.
+export function vsrLeadsWith(handle: u32, leaderView: u32, leaderStatus: u32): bool { return leadsWith(replicaOf(handle), leaderView, leaderStatus); }
 export function vsrOnJournalWriteDone(handle: u32, op: u64, checksum: u64): void {
   replicaOf(handle).onJournalWriteDone(op, checksum);
 }

@@ -25,3 +25,13 @@ export function followLeader(r: Replica, leaderView: u32, leaderStatus: u32): bo
   assert(r.isPrimary(), "follow leader: the new view's primary is this replica");
   return true;
 }
+
+// Whether this replica may take writes for its group: it is the group's primary, normal, and the leader group's
+// primary too, normal (a single replica: its own primary). A group's primary that is not the leader waits for the
+// leader to take the group over instead of proposing: at a partition's creation every replica starts it in view 0,
+// whose primary may not be the leader, and an op that primary wrote before the takeover would be replaced by it.
+export function leadsWith(r: Replica, leaderView: u32, leaderStatus: u32): bool {
+  if (r.status != STATUS_NORMAL || !r.isPrimary()) return false;
+  if (r.count == 1) return true;
+  return leaderStatus == STATUS_NORMAL && r.primaryIndex(leaderView) == r.replica;
+}

@@ -212,6 +212,11 @@ export class ReplicaDriver {
     return started;
   }
 
+  // Whether this replica may take writes: its group's primary, normal, and the leader group's (view, status) too.
+  leadsWith(view: number, status: number): boolean {
+    return Number(this.core.vsrLeadsWith(this.handle, view, status)) !== 0;
+  }
+
   // The storage's completion entry: the write of (op, checksum) is durable. The core commits (a single replica),
   // sends its prepare_ok (a backup) or counts its own vote (a primary).
   onJournalWriteDone(op: number, checksum: bigint): void {

@@ -1,7 +1,7 @@
 // Specs of a partition group following the cluster's leader (assembly/vsr/leader.ts): the metadata group's primary
 // moves a group it does not lead to the next view it leads, keeping every committed op; nobody else does.
 import { STATUS_NORMAL, STATUS_VIEW_CHANGE } from "../../assembly/vsr/constants";
-import { followLeader } from "../../assembly/vsr/leader";
+import { followLeader, leadsWith } from "../../assembly/vsr/leader";
 
 import { APP, Cluster, register } from "./vsr-cluster";
 
@@ -64,5 +64,15 @@ describe("vsr follow leader: a partition group follows the metadata group's prim
   it("never moves a single-replica group", () => {
     const c = new Cluster(1);
     expect(followLeader(c.replicas[0], 0, STATUS_NORMAL)).toBe(false);
+  });
+
+  it("a group's primary takes writes only while it leads the leader group too, both normal", () => {
+    const c = committed(1);
+    expect(leadsWith(c.replicas[0], 0, STATUS_NORMAL)).toBe(true);
+    expect(leadsWith(c.replicas[0], 3, STATUS_NORMAL)).toBe(true); //       view 3 of 3 replicas: replica 0 leads
+    expect(leadsWith(c.replicas[0], 1, STATUS_NORMAL)).toBe(false); //      replica 1 leads: it takes the group over
+    expect(leadsWith(c.replicas[0], 0, STATUS_VIEW_CHANGE)).toBe(false); // the leader group is changing view
+    expect(leadsWith(c.replicas[1], 1, STATUS_NORMAL)).toBe(false); //      a backup of the group
+    expect(leadsWith(new Cluster(1).replicas[0], 5, STATUS_VIEW_CHANGE)).toBe(true); // a single replica leads alone
   });
 });

@@ -49,8 +49,9 @@ for (let round = 0; round < rounds; round++) {
     await client.createStream(`before-${round}`);
     await client.createTopic({ stream: `before-${round}`, name: 't', partitionsCount: 1 });
     const send = (c: IggyClient) => c.sendMessages({ stream: `before-${round}`, topic: 't', partitioning: { kind: 'partition', partition: 0 }, messages: [{ payload: 'm' }] });
-    await send(client);
     await client.close();
+    await firstAcknowledged(cluster, [0, 1, 2], -1, send); // the new partition's group takes its first session
+
     const killedAt = performance.now();
     await cluster.kill(first);
     const live = [0, 1, 2].filter((id) => id !== first);

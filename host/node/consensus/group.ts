@@ -143,6 +143,10 @@ export class ConsensusGroup {
     return this.driver.followLeader(view, status);
   }
 
+  leadsWith(view: number, status: number): boolean {
+    return this.driver.leadsWith(view, status);
+  }
+
   // The group is gone (its partition was deleted): the core may hand its replica to the next group of the same
   // shape, so a server that creates and deletes partitions for ever does not run out of core memory. A journal
   // write still on its way is waited for: its completion must not reach a replica that serves another group.

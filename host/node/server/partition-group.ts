@@ -146,8 +146,12 @@ export class PartitionGroup {
     return write?.kind === 'send' ? write.batch : null;
   }
 
+  // A cluster's replica takes writes only while it leads both this group and the metadata group (the core decides:
+  // leadsWith): a group's primary that is not the leader waits to be taken over rather than propose.
   private get leading(): boolean {
-    return this.group.isPrimary && this.group.status === Status.Normal;
+    const leader = this.peers?.leader();
+    if (!leader) return this.group.isPrimary && this.group.status === Status.Normal;
+    return this.group.leadsWith(leader.view, leader.status);
   }
 
   // A cluster's primary takes a session for its shard when it leads (again); a backup's core would drop it.

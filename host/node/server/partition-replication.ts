@@ -36,7 +36,7 @@ export interface ReplicationHost {
 export interface OpResult { status: number; baseOffset: number }
 
 interface Held { write: JournalWrite; done: (op: number, checksum: bigint) => void; acked: boolean }
-interface Recent { prepare: Uint8Array; checksum: bigint; base: number; length: number; count: number }
+interface Recent { prepare: Uint8Array; checksum: bigint; operation: number; base: number; length: number; count: number }
 
 export class PartitionReplicationError extends Error {
   constructor(readonly code: string, message: string) { super(`${code}: ${message}`); }
@@ -127,10 +127,14 @@ export class PartitionReplication {
   }
 
   // The same op again (a retransmission the core chose to journal): reported durable when it is; a different
-  // prepare for a written op (a view change chose another) cannot be written: segments are never cut.
+  // prepare for a written op (a view change chose another) cannot be written if the written one changed the files
+  // (a send, an offset): segments are never cut. One that changed nothing (the shard's Register) is just replaced.
   private rewrite(h: Held): void {
     const recent = this.recent.get(h.write.op);
-    if (recent && recent.checksum !== h.write.checksum) {
+    const replacing = recent !== undefined && recent.checksum !== h.write.checksum;
+    if (replacing && !changesFiles(recent.operation) && !changesFiles(readPrepare(h.write.message).operation)) {
+      this.remember(h, -1, 0, 0);
+    } else if (replacing) {
       this.fail(new PartitionReplicationError('PartitionOpReplaced', `op ${h.write.op} was replaced by a view change after this replica wrote it; a segment is never cut, so this partition stops taking writes (a restart recovers it)`));
       return;
     }
@@ -233,7 +237,8 @@ export class PartitionReplication {
   }
 
   private remember(h: Held, base: number, length: number, count: number): void {
-    this.recent.set(h.write.op, { prepare: h.write.message, checksum: h.write.checksum, base, length, count });
+    const operation = readPrepare(h.write.message).operation;
+    this.recent.set(h.write.op, { prepare: h.write.message, checksum: h.write.checksum, operation, base, length, count });
     this.recent.delete(h.write.op - RECENT_OPS);
   }
 
@@ -263,6 +268,10 @@ function applyOffset(home: PartitionHome, p: PrepareView): void {
   const id = d.getUint32(4, true);
   if (p.operation === OP_STORE_OFFSET) home.offsets.store(kind, id, Number(d.getBigUint64(8, true)));
   else home.offsets.delete(kind, id);
+}
+
+function changesFiles(operation: number): boolean {
+  return operation === OP_SEND || operation === OP_STORE_OFFSET || operation === OP_DELETE_OFFSET;
 }
 
 function batchCount(batch: Uint8Array): number {

@@ -144,3 +144,28 @@ test('an attached batch that is not the one its prepare binds stops the partitio
   assert.equal(b.appends.length, 0, 'nothing written');
   assert.deepEqual(b.done, [], 'no vote');
 });
+
+// A prepare with another checksum for the same op: what a view change that chose another prepare writes.
+function replacement(message: Uint8Array): Uint8Array {
+  const m = Uint8Array.from(message);
+  new DataView(m.buffer).setBigUint64(H.checksum, BigInt(9000 + readPrepare(message).op), true);
+  return m;
+}
+
+test('a view change that replaces a written Register (it changed no file) is taken; one that replaces a written send stops the partition (PartitionOpReplaced)', async () => {
+  const b = backup('persisted');
+  const register = prepare(1, Operation.Register);
+  const batch = batchOf(2);
+  const send = prepare(2, OP_SEND, sendDescriptor(batch, 2, 7));
+  b.replication.keep(send, batch);
+  b.replication.write([write(register), write(send)], b.report);
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.done, [1, 2]);
+  b.replication.write([write(replacement(register))], b.report);
+  assert.equal(b.failures.length, 0, 'a replaced Register changed nothing on disk');
+  assert.deepEqual(b.done, [1, 2, 1], 'the new prepare of op 1 is durable at once');
+  b.replication.write([write(replacement(send))], b.report);
+  assert.equal(b.failures.length, 1);
+  assert.match(b.failures[0].message, /PartitionOpReplaced/);
+});
