@@ -94,6 +94,7 @@ export const B_OP: usize = 136;
 export const B_COMMIT: usize = 144;
 export const B_COMMIT_CHECKSUM: usize = 152;
 export const B_LOST: usize = 160; //  u8: the responder itself lost its state (it knows nothing)
+export const B_BASE: usize = 168; //  u64: the state the responder started from, as its host fingerprints it (0: none)
 export const B_NONCE: usize = 240; // the probe's nonce, echoed
 
 // StateRequest and StateChunk (host to host; the group at S_GROUP). A chunk's body is `length` bytes of the

@@ -199,6 +199,8 @@ export class Replica {
     this.journalTop = 0;
     this.stateLost = false;
     this.synced = false;
+    this.formationBarred = false;
+    this.base = 0;
     this.syncTarget = -1;
     this.syncHead = 0;
     this.syncResponders = 0;
@@ -639,6 +641,7 @@ export class Replica {
   // State transfer (state_sync.ts).
   stateLost: bool = false; //  restarted with nothing on disk: recovering until it holds the cluster's state
   synced: bool = false; //     lost, and the snapshot is installed: waiting for a StartView
+  formationBarred: bool = false; // lost with state it cannot account for: never forms a cluster (state_sync.ts)
   syncTarget: i32 = -1; //     lost: the primary whose state is being transferred (-1 = still asking the cluster)
   syncHead: u64 = 0; //        that primary's head when it answered
   syncResponders: u32 = 0; //  bitset: answers to the current recovery nonce
@@ -646,6 +649,8 @@ export class Replica {
   syncView: StaticArray<u32> = new StaticArray<u32>(REPLICAS_MAX);
   syncOp: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
   syncCommit: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
+  syncBase: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
+  base: u64 = 0; // the state this replica started from, as its host fingerprints it (0: none; state_sync.ts)
   checkpoint: u64 = 0; //      ops up to here are gone from this replica's journal (a snapshot holds them)
   clusterCheckpoint: u64 = 0; // the primary's checkpoint (its Commit heartbeats say it)
   stateRequests: u64 = 0;

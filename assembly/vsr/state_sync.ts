@@ -22,7 +22,7 @@
 // Commit heartbeats carry it) is behind by more than the primary's journal: repair would ask for prepares the
 // primary no longer holds. It requests a state transfer from the primary instead of repairing op by op.
 import { ACTION_SEND, ACTION_STATE_REQUEST, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, HEADER_SIZE, STATUS_NORMAL, STATUS_RECOVERING } from "./constants";
-import { B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_VIEW, S_GROUP, S_NONCE, seal } from "./header";
+import { B_BASE, B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_VIEW, S_GROUP, S_NONCE, seal } from "./header";
 import { Replica } from "./replica";
 import { PROBE_ATTEMPTS_MAX } from "./timeouts";
 import { requestStartView } from "./view_change";
@@ -39,6 +39,21 @@ export function recoverLost(r: Replica, nonce: u64): void {
   r.stopAllTimeouts();
   broadcastRecovery(r);
   r.requestStartViewTimeout.start(r.rng);
+}
+
+// The state this replica starts from, as the host fingerprints it (a partition: its files at open): a lost replica
+// whose base equals the primary's needs no transfer, only the ops since (see decide).
+export function setBase(r: Replica, base: u64): void {
+  r.base = base;
+}
+
+// Lost, and barred from formation: this replica holds state it cannot account for (a partition's segments from
+// before it fell behind a running cluster, whose VSR state is not persisted). It answers "lost" (the others may form
+// from their own state without it) but never forms itself: only a transfer of a normal replica's state brings it
+// back.
+export function recoverStale(r: Replica, nonce: u64): void {
+  r.formationBarred = true;
+  recoverLost(r, nonce);
 }
 
 // A new round: a new nonce, answers of earlier rounds no longer count (they may describe an older view).
@@ -67,6 +82,7 @@ export function onRecovery(r: Replica, message: usize, from: u32): void {
     store<u64>(m + B_OP, r.op);
     store<u64>(m + B_COMMIT, r.commitMin);
     store<u64>(m + B_COMMIT_CHECKSUM, r.commitChecksum);
+    store<u64>(m + B_BASE, r.base);
   }
   seal(m);
   r.outbox.push(ACTION_SEND, from, m, HEADER_SIZE);
@@ -97,6 +113,7 @@ export function onRecoveryResponse(r: Replica, message: usize, from: u32): void 
     unchecked(r.syncView[from] = load<u32>(message + H_VIEW));
     unchecked(r.syncOp[from] = load<u64>(message + B_OP));
     unchecked(r.syncCommit[from] = load<u64>(message + B_COMMIT));
+    unchecked(r.syncBase[from] = load<u64>(message + B_BASE));
   }
   decide(r);
 }
@@ -104,7 +121,7 @@ export function onRecoveryResponse(r: Replica, message: usize, from: u32): void 
 function decide(r: Replica): void {
   const normal = r.syncResponders & ~r.syncLostResponders;
   const answers = <u32>popcnt(r.syncResponders);
-  if (normal == 0 && answers + 1 >= r.quorumViewChange()) {
+  if (normal == 0 && answers + 1 >= r.quorumViewChange() && !r.formationBarred) {
     // Formation: nobody in the quorum ever held state, so nothing was ever committed.
     r.stateLost = false;
     r.enterNormal();
@@ -119,8 +136,11 @@ function decide(r: Replica): void {
   r.syncTarget = <i32>primary;
   r.syncHead = unchecked(r.syncOp[primary]);
   r.requestStartViewTimeout.start(r.rng);
-  if (unchecked(r.syncCommit[primary]) == 0) {
-    stateInstalled(r, 0, 0); // nothing committed yet: nothing to transfer
+  // Nothing to transfer: the primary committed nothing yet, or it started from the very state this replica holds (a
+  // whole-cluster restart whose others formed and committed first: its ops come by repair). Never for a stale one.
+  const sameBase = r.base != 0 && unchecked(r.syncBase[primary]) == r.base;
+  if ((unchecked(r.syncCommit[primary]) == 0 || sameBase) && !r.formationBarred) {
+    stateInstalled(r, 0, 0);
     return;
   }
   requestState(r, primary, unchecked(r.syncCommit[primary]));

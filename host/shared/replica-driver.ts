@@ -285,6 +285,22 @@ export class ReplicaDriver {
     });
   }
 
+  // The state this replica starts from, fingerprinted by the host (0: none): a lost replica whose base is the
+  // primary's takes only the ops since by repair, no transfer (assembly/vsr/state_sync.ts).
+  setBase(base: bigint): void {
+    this.core.vsrSetBase(this.handle, base);
+  }
+
+  // As recoverLost, for a replica that holds state it cannot account for (a partition's segments from before it
+  // fell behind a running cluster): it never forms a cluster from it, only a peer's transfer brings it back.
+  recoverStale(nonce: bigint): void {
+    this.assertLive();
+    this.whenIdle(() => {
+      this.core.vsrRecoverStale(this.handle, nonce);
+      this.drain();
+    });
+  }
+
   // storage.requestState's transfer is installed durably: the state machine holds every op up to `op`, and
   // `clients` is the peer's client table at that op (clientTable()).
   stateInstalled(op: number, checksum: bigint, clients: Uint8Array): void {

@@ -12,7 +12,7 @@ import {
   S_GROUP, Y_SESSION, Y_STATUS, command, seal,
 } from "../../assembly/vsr/header";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
-import { recoverLost, stateInstalled } from "../../assembly/vsr/state_sync";
+import { recoverLost, recoverStale, setBase, stateInstalled } from "../../assembly/vsr/state_sync";
 
 import { APP, CLUSTER, Cluster, GROUP, makeRequest, register } from "./vsr-cluster";
 
@@ -168,6 +168,55 @@ describe("vsr state transfer: formation", () => {
     expect(c.replicas[1].status).toBe(STATUS_NORMAL);
     register(c);
     expect(c.replicas[0].commitMin).toBe(1);
+  });
+
+  it("a stale replica (barred from formation) answers lost so the others form, but never forms itself", () => {
+    const c = new Cluster(3);
+    for (let i: u32 = 0; i < 3; i++) {
+      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+      if (i == 2) recoverStale(c.replicas[i], 0x30 + i);
+      else recoverLost(c.replicas[i], 0x30 + i);
+      c.drain(i);
+    }
+    c.tick(20);
+    expect(c.replicas[0].status).toBe(STATUS_NORMAL);
+    expect(c.replicas[1].status).toBe(STATUS_NORMAL);
+    expect(c.replicas[2].status).toBe(STATUS_RECOVERING);
+    expect(c.replicas[2].stateLost).toBe(true);
+    register(c); // the two others commit without it
+    expect(c.replicas[0].commitMin).toBe(1);
+    c.tick(50);
+    expect(c.replicas[2].status).toBe(STATUS_RECOVERING);
+    expect(sentAny(c, 2, CMD_PREPARE_OK)).toBe(false);
+  });
+
+  it("a lost replica late to a whole-cluster restart: the others formed and committed; the same base needs no transfer, another does", () => {
+    for (let same = 0; same < 2; same++) {
+      const c = new Cluster(3);
+      c.down[2] = true;
+      for (let i: u32 = 0; i < 2; i++) {
+        c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+        setBase(c.replicas[i], 0xba5e);
+        recoverLost(c.replicas[i], 0x60 + i);
+        c.drain(i);
+      }
+      c.tick(20);
+      register(c); // formed without replica 2, and committed
+      c.replicas[2] = new Replica(CLUSTER, GROUP, 2, 3, 64);
+      setBase(c.replicas[2], same == 1 ? 0xba5e : 0xd1ff);
+      recoverLost(c.replicas[2], 0x62);
+      c.down[2] = false;
+      c.drain(2);
+      c.tick(60);
+      if (same == 1) {
+        expect(c.replicas[2].status).toBe(STATUS_NORMAL); // took the ops since the base by repair
+        expect(c.replicas[2].commitMin).toBe(1);
+        expect(c.stateFrom[2]).toBe(-1);
+      } else {
+        expect(c.replicas[2].status).toBe(STATUS_RECOVERING); // another base: only a transfer brings it in
+        expect(c.stateFrom[2]).toBe(0);
+      }
+    }
   });
 
   it("every replica empty: nobody held state, the cluster forms in view 0 and commits", () => {

@@ -7,6 +7,10 @@
 // flush with one fdatasync. The writer is answered when the group commits the op.
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { logger } from '../../shared/log.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { replaceFileDurably } from '../io/durable-fs.js';
+import { randomNonce } from '../consensus/metadata-state-sync.js';
 import { ConsensusGroup, readPrepare, type GroupPeers, type PrepareView } from '../consensus/group.js';
 import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/send-api.js';
 import { isNoSpace } from '../io/storage-errors.js';
@@ -24,6 +28,29 @@ const SLOTS = 64;
 const CLIENTS = 2;
 const SHARD_CLIENT = 1n; // the owner shard, the group's only client (a cluster: replica r's is r + 1)
 const EMPTY = new Uint8Array(0);
+// In a partition's directory on a replica that kept out of the partition's group (restarted with data while the
+// others went on): it stays out until segments can be caught up from a peer.
+export const STALE_MARKER = 'replica-stale';
+
+// What a replica's partition files hold at open, for the core to tell whether a lost replica starts from the same
+// state as the primary (a whole-cluster restart): the end offset and the last batch's checksum. 0: no data.
+function filesFingerprint(home: PartitionHome): bigint {
+  const end = home.partition.nextOffset;
+  if (end === 0) return 0n;
+  let last = 0n;
+  try {
+    const [batch] = home.partition.readFromOffset(end - 1, 1 << 20, 1);
+    if (batch) last = new DataView(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength).getBigUint64(CoreJournalBatch.B_CHECKSUM, true);
+  } catch {
+    // retention removed every segment: the end offset alone
+  }
+  const fingerprint = (BigInt(end) * 0x9e3779b97f4a7c15n ^ last) & 0xffffffffffffffffn;
+  return fingerprint === 0n ? 1n : fingerprint;
+}
+
+function markStale(dir: string): void {
+  replaceFileDurably(path.join(dir, STALE_MARKER), () => {});
+}
 
 // The partition group as one replica of a cluster: the group has replicaCount replicas, its primary is the core's
 // (view mod N, as the metadata group's), its messages go through the replica plane.
@@ -73,6 +100,9 @@ export class PartitionGroup {
   private registering = false; // a cluster's primary: its Register is on its way
   private lastTimestamp = 0; // µs, the append time the last send op carries (a cluster)
   private view = 0;
+  private lostAtOpen = false; // a cluster's: recovering as a lost replica from the first tick (see the constructor)
+  private stateRequested = false;
+  private stale = false; // kept out of this partition's group (STALE_MARKER)
 
   constructor(
     ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void,
@@ -100,7 +130,18 @@ export class PartitionGroup {
       failed: (error) => this.writeFailed(error),
     });
     this.replication = replication;
-    this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication));
+    // Data on disk at open (a restart): this replica cannot tell which ops its segments hold (a partition group's
+    // VSR state is not persisted), and as a fresh replica it would take the ops it has from a peer's repair again,
+    // storing them twice. So it starts as a replica that lost its state (the core's recovery: it votes and
+    // acknowledges nothing): a whole-cluster restart forms again from every replica's files (all lost), a single
+    // replica restarted into a running cluster keeps out of this partition's group (catching up segments from a
+    // peer is not built) and serves the data it has.
+    // A replica that kept out before (STALE_MARKER) stays out, even when the whole cluster restarts: its segments
+    // miss what the others committed meanwhile, and forming from them would give one offset two messages.
+    this.stale = fs.existsSync(path.join(home.dir, STALE_MARKER));
+    this.lostAtOpen = this.stale || home.partition.nextOffset > 0;
+    this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication, name));
+    this.group.driver.setBase(filesFingerprint(home));
     this.unregister = peers.register(namespace, (frame) => this.onFrame(frame));
     // Its session is taken on the next tick: the group is created while the metadata group commits (its driver is
     // walking its outbox), and nothing here calls into the core from inside another group's walk.
@@ -109,8 +150,17 @@ export class PartitionGroup {
 
   // ---- a cluster's replica ----
 
-  private groupPeers(peers: PartitionPeers, replication: PartitionReplication): GroupPeers {
+  private groupPeers(peers: PartitionPeers, replication: PartitionReplication, name: string): GroupPeers {
     return {
+      // The core asks for a peer's state only for a replica that lost its own while the others run on (see the
+      // constructor): not built for partitions, said once.
+      requestState: () => {
+        if (this.stateRequested) return;
+        this.stateRequested = true;
+        if (!this.stale) markStale(this.home.dir);
+        this.stale = true;
+        log.warn(`partition ${name}: this replica restarted with the partition's data while the other replicas went on; catching up a partition from a peer (state transfer of segments) is not built yet, so it takes no part in this partition's group (the others commit without it; marked in ${STALE_MARKER}, also across restarts) and serves the messages it had`);
+      },
       replica: peers.replica,
       replicaCount: peers.replicaCount,
       bus: {
@@ -132,9 +182,9 @@ export class PartitionGroup {
 
   // A peer's frame (the plane's registry): valid only during the call.
   private onFrame(frame: Uint8Array): void {
-    if (this.failed) return;
+    if (this.failed || this.lostAtOpen) return; // a replica that lost its state starts recovering on its first tick
     const { message, attachment } = this.peers!.split(frame);
-    this.replication!.keep(message, attachment);
+    if (!this.group.driver.stateLost) this.replication!.keep(message, attachment); // a lost replica writes nothing
     this.group.onMessage(message);
     this.onWork(); // the journal writes it asked for
   }
@@ -240,6 +290,11 @@ export class PartitionGroup {
   }
 
   tick(): void {
+    if (this.lostAtOpen) {
+      this.lostAtOpen = false;
+      if (this.stale) this.group.driver.recoverStale(randomNonce());
+      else this.group.driver.recoverLost(randomNonce());
+    }
     this.group.tick();
     if (!this.peers || this.failed) return;
     const leader = this.peers.leader();

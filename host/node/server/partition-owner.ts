@@ -13,7 +13,7 @@ import { namespaceOf } from '../metadata/namespace.js';
 import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, pollReplyBound, writePollReply, type PollPlan } from '../data/send-api.js';
-import { claimDirectory, removeIfDeleted, writeIncarnation } from '../data/incarnation.js';
+import { IncarnationUnknown, claimDirectory, removeIfDeleted, writeIncarnation } from '../data/incarnation.js';
 import { describeRemoval, hasLimit, retentionPolicyOf } from '../data/retention.js';
 import { RetentionCounters } from './retention-counters.js';
 import { ShardMetrics } from './shard-metrics.js';
@@ -201,7 +201,10 @@ export class PartitionOwner {
     try {
       if (removeIfDeleted(this.sc, this.options.dataDir, ids, wanted, this.ctx.state.appliedOp)) log.info(`removed the files of deleted partition ${name}`);
     } catch (error) {
-      log.error(`partition ${name}: ${(error as Error).message}`);
+      // A cluster's replica boots with the metadata it knows committed (its journal is its log, committed again
+      // with the others): a partition created by a later op is opened once that op commits here.
+      if (error instanceof IncarnationUnknown && this.options.peers) log.info(`partition ${name}: its files wait for the metadata op that created them to commit again (a cluster's replica at boot)`);
+      else log.error(`partition ${name}: ${(error as Error).message}`);
     }
   }
 
