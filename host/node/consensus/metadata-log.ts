@@ -106,6 +106,10 @@ export class MetadataLog {
   // Cluster mode: real bodies by prepare checksum, from the request (the primary) or from the prepare's frame
   // attachment (a backup), until the op commits; prepares waiting for the ops before them to be journaled.
   private readonly attached = new Map<bigint, { op: number; body: Uint8Array }>();
+  // Committed prepares whose journal entry is not theirs yet (none, or another prepare at the op: an older view's),
+  // by op: their write may still be on its way (the driver hands writes over a flush later), so the tick keeps
+  // their bodies. Cleared by the write, or by a checkpoint that covers the op.
+  private readonly committedUnwritten = new Map<number, bigint>();
   // Each held write carries the completions it owes: its own, a superseded write's of the same prepare, and a
   // header-only rewrite's that waits for the prepare itself to be written.
   private readonly held = new Map<number, { write: JournalWrite; dones: Done[] }>();
@@ -215,11 +219,13 @@ export class MetadataLog {
 
   // The bodies of committed, journaled ops that no held write needs: a prepare the core dropped (a duplicate, an
   // older view's) would otherwise stay attached forever. One above the journal may still have its write on the way
-  // (the driver hands writes over a flush later).
+  // (the driver hands writes over a flush later), and so may a committed one whose journal entry is another prepare.
   private pruneAttached(): void {
+    for (const op of this.committedUnwritten.keys()) if (op <= this.journal.snapshotOp) this.committedUnwritten.delete(op);
     const upTo = Math.min(this.group.commitNumber, this.journal.lastOp ?? this.journal.snapshotOp);
     for (const [checksum, a] of this.attached) {
-      if (a.op <= upTo && this.held.get(a.op)?.write.checksum !== checksum) this.attached.delete(checksum);
+      if (a.op > upTo || this.held.get(a.op)?.write.checksum === checksum || this.committedUnwritten.get(a.op) === checksum) continue;
+      this.attached.delete(checksum);
     }
   }
   // The metadata group's consensus id (the core's METADATA_GROUP).
@@ -519,6 +525,7 @@ export class MetadataLog {
     for (const { write, dones } of written) {
       this.held.delete(write.op);
       if (write.op <= this.group.commitNumber) this.attached.delete(write.checksum); // committed before it was written
+      if (this.committedUnwritten.get(write.op) === write.checksum) this.committedUnwritten.delete(write.op);
       report(dones, write.op, write.checksum);
     }
   }
@@ -599,6 +606,7 @@ export class MetadataLog {
     // comes a turn later): the body is dropped once both happened.
     // A journaled entry of another prepare at the op (an older view's) does not count: the body is still needed.
     if (!this.peers || this.journalPrepare(op)?.checksum === p.checksum) this.attached.delete(p.checksum);
+    else this.committedUnwritten.set(op, p.checksum);
     if (p.client === INTERNAL_CLIENT_KEY) {
       if (p.operation === Operation.Register) { this.internalSession = BigInt(op); this.internalRequest = 0n; }
       else if (this.internalSession !== null && p.request > this.internalRequest) this.internalRequest = p.request;
