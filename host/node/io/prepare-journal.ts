@@ -278,9 +278,8 @@ export class PrepareJournal {
     const first = this.firstOp;
     const kept = first === null ? 0 : Math.max(0, Math.min(op, this.lastOp! + 1) - first);
     this.checkReplacement(op, entries);
-    let tmp: string;
     try {
-      tmp = writeTmpDurably(this.file, (tfd) => {
+      const tmp = writeTmpDurably(this.file, (tfd) => {
         this.writeFileHeader(tfd);
         let end = slotAt(this.slotCount);
         const put = (at: number, entry: Uint8Array) => {
@@ -295,11 +294,11 @@ export class PrepareJournal {
         }
         entries.forEach((entry, i) => put(op + i, entry));
       });
+      fs.renameSync(tmp, this.file);
     } catch (error) {
       this.reloadIndex(); // nothing was switched: the index goes back to the file in place
       throw error;
     }
-    fs.renameSync(tmp, this.file);
     const recovery = this.recovery;
     try {
       fsyncDir(this.options.dir);
