@@ -147,6 +147,32 @@ test('truncateFrom removes a suffix durably; new ops take its place', async () =
   assert.equal(fs.statSync(path.join(dir, 'journal.wal')).size, LOG_START);
 });
 
+test('replaceFrom switches the journal whole: the ops below kept, the entries from the op on; entries off the chain are refused untouched', async () => {
+  const sc = await storageCore();
+  const dir = tempDir();
+  const j = await PrepareJournal.open({ dir, slotCount: SLOTS, quiet: true });
+  const p = chain(sc, 1, 8);
+  j.append(p.slice(0, 4));
+  j.append(p.slice(4)); // its slot headers still pending: the replacement writes every header itself
+  const replacement = chain(sc, 6, 9, p[4], 100); // a longer tail than the one it replaces
+  j.replaceFrom(6, replacement);
+  assert.deepEqual([j.firstOp, j.lastOp], [1, 9]);
+  assert.deepEqual(j.read(5), p[4]);
+  assert.deepEqual(j.read(9), replacement[3]);
+  j.append(chain(sc, 10, 10, replacement[3]));
+  j.close();
+  const k = await PrepareJournal.open({ dir, slotCount: SLOTS, quiet: true });
+  assert.deepEqual([k.firstOp, k.lastOp, k.recovery.verdict, k.recovery.repairedHeaders], [1, 10, 'clean', 0]);
+  assert.deepEqual(k.read(7), replacement[1]);
+  // Entries that do not chain to the op below, or skip an op: refused by the core before anything is written.
+  const before = fs.readFileSync(path.join(dir, 'journal.wal'));
+  assert.throws(() => k.replaceFrom(3, chain(sc, 3, 4, p[0])), { name: 'JournalAppendRejected', message: /op 3: parent does not chain/ });
+  assert.throws(() => k.replaceFrom(3, chain(sc, 4, 5, p[1])), { name: 'JournalAppendRejected', message: /op 4: op out of order/ });
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'journal.wal')), before);
+  assert.deepEqual([k.lastOp, k.read(10)?.length], [10, 256 + 64]);
+  k.close();
+});
+
 test('the file header makes the layout self-describing: another slot count or a damaged header is refused untouched', async () => {
   const sc = await storageCore();
   const dir = tempDir();

@@ -106,6 +106,10 @@ export class MetadataLog {
   // Cluster mode: real bodies by prepare checksum, from the request (the primary) or from the prepare's frame
   // attachment (a backup), until the op commits; prepares waiting for the ops before them to be journaled.
   private readonly attached = new Map<bigint, { op: number; body: Uint8Array }>();
+  // Committed prepares whose journal entry is not theirs yet (none, or another prepare at the op: an older view's),
+  // by op: their write may still be on its way (the driver hands writes over a flush later), so the tick keeps
+  // their bodies. Cleared by the write, or by a checkpoint that covers the op.
+  private readonly committedUnwritten = new Map<number, bigint>();
   // Each held write carries the completions it owes: its own, a superseded write's of the same prepare, and a
   // header-only rewrite's that waits for the prepare itself to be written.
   private readonly held = new Map<number, { write: JournalWrite; dones: Done[] }>();
@@ -215,11 +219,13 @@ export class MetadataLog {
 
   // The bodies of committed, journaled ops that no held write needs: a prepare the core dropped (a duplicate, an
   // older view's) would otherwise stay attached forever. One above the journal may still have its write on the way
-  // (the driver hands writes over a flush later).
+  // (the driver hands writes over a flush later), and so may a committed one whose journal entry is another prepare.
   private pruneAttached(): void {
+    for (const op of this.committedUnwritten.keys()) if (op <= this.journal.snapshotOp) this.committedUnwritten.delete(op);
     const upTo = Math.min(this.group.commitNumber, this.journal.lastOp ?? this.journal.snapshotOp);
     for (const [checksum, a] of this.attached) {
-      if (a.op <= upTo && this.held.get(a.op)?.write.checksum !== checksum) this.attached.delete(checksum);
+      if (a.op > upTo || this.held.get(a.op)?.write.checksum === checksum || this.committedUnwritten.get(a.op) === checksum) continue;
+      this.attached.delete(checksum);
     }
   }
   // The metadata group's consensus id (the core's METADATA_GROUP).
@@ -418,8 +424,9 @@ export class MetadataLog {
   }
 
   // Journal writes of a replica with peers. The journal holds consecutive ops, so a prepare waits (held) until the
-  // ops before it are written; one that replaces a journaled op (a view change chose another prepare for it) cuts
-  // the journal there first. Each is reported durable once its append returned.
+  // ops before it are written; one that replaces a journaled op (a view change chose another prepare for it)
+  // rewrites the journal from there (replaceFrom: the entries after it are kept, and the switch is atomic, so no
+  // prepare reported durable is ever off the disk). Each is reported durable once its write returned.
   // Known limit: a header-only write (a view change restamping a prepare's accepted view) is reported durable once
   // the prepare is journaled, without rewriting the entry, whose view stays the older one: after a restart such an
   // entry reads as possibly stale and is repaired from a peer.
@@ -430,44 +437,96 @@ export class MetadataLog {
     }
     // Room first: the checkpoint may drop held writes of ops it covers, and the entries below are sealed in order.
     if (this.journal.remaining <= this.options.slotCount / 4) this.checkpoint();
-    const ready: { entry: Uint8Array; write: JournalWrite; dones: Done[] }[] = [];
-    for (const [op, h] of [...this.held].sort((a, b) => a[0] - b[0])) {
-      if (ready.length >= this.journal.remaining) break; // the rest stay held until a checkpoint makes room
-      if (op <= this.journal.snapshotOp) { this.held.delete(op); report(h.dones, op, NOT_WRITTEN); continue; } // in the checkpoint
-      const last = this.journal.lastOp;
-      if (last !== null && op <= last && ready.length === 0) {
-        const journaled = this.journalPrepare(op);
-        if (journaled?.checksum === h.write.checksum) { this.held.delete(op); report(h.dones, op, h.write.checksum); continue; }
-        // Another prepare (an older view's) holds the op, committed or not: the canonical one replaces it. The
-        // entries after it go too (the journal is consecutive); they are written again unless the core replaces them.
-        this.rehold(op + 1, last);
-        this.journal.truncateFrom(op);
-        this.lastEntryHeader = op - 1 > this.journal.snapshotOp ? this.journal.read(op - 1)?.subarray(0, HEADER_SIZE) ?? null : this.lastEntryHeader;
-      }
-      const next = (ready.length > 0 ? readPrepare(ready.at(-1)!.write.message).op : (this.journal.lastOp ?? this.journal.snapshotOp)) + 1;
-      if (op !== next) break;
-      const p = readPrepare(h.write.message);
-      const body = this.bodyFor(p);
-      if (!body) break; // its attachment has not arrived: written when the prepare comes again
-      this.held.delete(op);
-      ready.push({ entry: this.walEntry(h.write.message, p, body), write: h.write, dones: h.dones });
-    }
-    if (ready.length === 0) return;
-    this.journal.append(ready.map((r) => r.entry));
-    for (const r of ready) {
-      if (r.write.op <= this.group.commitNumber) this.attached.delete(r.write.checksum); // committed before it was written
-      report(r.dones, r.write.op, r.write.checksum);
+    this.settleHeld();
+    const replaced = this.lowestReplacement();
+    if (replaced !== null) this.replaceJournaled(replaced);
+    else this.appendHeld();
+  }
+
+  // Held writes that need no write: in the checkpoint (not written), or the very prepare the journal holds (durable).
+  private settleHeld(): void {
+    const last = this.journal.lastOp ?? this.journal.snapshotOp;
+    for (const [op, h] of this.held) {
+      if (op <= this.journal.snapshotOp) { this.held.delete(op); report(h.dones, op, NOT_WRITTEN); continue; }
+      if (op <= last && this.journalPrepare(op)?.checksum === h.write.checksum) { this.held.delete(op); report(h.dones, op, h.write.checksum); }
     }
   }
 
-  // Journaled entries about to be cut (ops from..to) wait in `held` again, their bodies attached, with no completion
-  // owed (the core already has them durable); a write the core asks for at the same op supersedes them.
-  private rehold(from: number, to: number): void {
-    for (let op = from; op <= to; op++) {
-      const j = this.journalPrepare(op);
-      if (!j || this.held.has(op)) continue;
-      this.attached.set(j.checksum, { op, body: Uint8Array.from(j.body) });
-      this.held.set(op, { write: { op, checksum: j.checksum, message: Uint8Array.from(j.prepare), headerOnly: false }, dones: [] });
+  // The lowest journaled op the core asked another prepare for, whose body is at hand; null if none.
+  private lowestReplacement(): number | null {
+    const last = this.journal.lastOp;
+    if (last === null) return null;
+    let lowest: number | null = null;
+    for (const [op, h] of this.held) {
+      if (op <= last && (lowest === null || op < lowest) && this.bodyFor(readPrepare(h.write.message))) lowest = op;
+    }
+    return lowest;
+  }
+
+  // The journal from `from` on, rewritten in one atomic switch: each journaled op whose held write has its body
+  // takes the new prepare, every other one keeps its entry (it may be a prepare the core counts durable, whose
+  // prepare_ok has left), then the held writes that follow the journal. Only after the switch are the new ones
+  // reported durable.
+  private replaceJournaled(from: number): void {
+    const last = this.journal.lastOp!;
+    const before = this.lastEntryHeader;
+    this.lastEntryHeader = from - 1 > this.journal.snapshotOp ? this.journal.read(from - 1)?.subarray(0, HEADER_SIZE) ?? null : null;
+    const entries: Uint8Array[] = [];
+    const written: { write: JournalWrite; dones: Done[] }[] = [];
+    let op = from;
+    for (; op <= last; op++) {
+      const h = this.held.get(op);
+      const p = h ? readPrepare(h.write.message) : null;
+      const body = p ? this.bodyFor(p) : null;
+      if (h && p && body) {
+        entries.push(this.walEntry(h.write.message, p, body));
+        written.push(h);
+      } else {
+        const j = this.journalPrepare(op)!;
+        entries.push(this.walEntry(j.prepare, readPrepare(j.prepare), j.body));
+      }
+    }
+    for (let room = this.journal.remaining; room > 0; op++, room--) {
+      const h = this.held.get(op);
+      const p = h ? readPrepare(h.write.message) : null;
+      const body = p ? this.bodyFor(p) : null;
+      if (!h || !p || !body) break;
+      entries.push(this.walEntry(h.write.message, p, body));
+      written.push(h);
+    }
+    try {
+      this.journal.replaceFrom(from, entries);
+    } catch (error) {
+      this.lastEntryHeader = before;
+      throw error;
+    }
+    this.reportWritten(written);
+  }
+
+  // Held writes that follow the journal, consecutive from its next op, as far as their bodies have arrived and
+  // there is room: one append.
+  private appendHeld(): void {
+    const entries: Uint8Array[] = [];
+    const written: { write: JournalWrite; dones: Done[] }[] = [];
+    for (let op = (this.journal.lastOp ?? this.journal.snapshotOp) + 1, room = this.journal.remaining; room > 0; op++, room--) {
+      const h = this.held.get(op);
+      const p = h ? readPrepare(h.write.message) : null;
+      const body = p ? this.bodyFor(p) : null;
+      if (!h || !p || !body) break; // its attachment has not arrived: written when the prepare comes again
+      entries.push(this.walEntry(h.write.message, p, body));
+      written.push(h);
+    }
+    if (entries.length === 0) return;
+    this.journal.append(entries);
+    this.reportWritten(written);
+  }
+
+  private reportWritten(written: { write: JournalWrite; dones: Done[] }[]): void {
+    for (const { write, dones } of written) {
+      this.held.delete(write.op);
+      if (write.op <= this.group.commitNumber) this.attached.delete(write.checksum); // committed before it was written
+      if (this.committedUnwritten.get(write.op) === write.checksum) this.committedUnwritten.delete(write.op);
+      report(dones, write.op, write.checksum);
     }
   }
 
@@ -547,6 +606,7 @@ export class MetadataLog {
     // comes a turn later): the body is dropped once both happened.
     // A journaled entry of another prepare at the op (an older view's) does not count: the body is still needed.
     if (!this.peers || this.journalPrepare(op)?.checksum === p.checksum) this.attached.delete(p.checksum);
+    else this.committedUnwritten.set(op, p.checksum);
     if (p.client === INTERNAL_CLIENT_KEY) {
       if (p.operation === Operation.Register) { this.internalSession = BigInt(op); this.internalRequest = 0n; }
       else if (this.internalSession !== null && p.request > this.internalRequest) this.internalRequest = p.request;

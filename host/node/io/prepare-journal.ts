@@ -268,6 +268,67 @@ export class PrepareJournal {
     }
   }
 
+  // View-change replacement: the journal becomes its ops below `op` followed by `entries` (sealed, consecutive from
+  // `op`, the first chained to op - 1's entry). Switched whole, as a drain: tmp → fsync → rename (commit point) →
+  // fsync dir → reopen. Unlike truncateFrom + append, no instant has the ops from `op` on missing from disk: a crash
+  // before the rename leaves the old journal (every entry it held), after it the new one (every entry it holds).
+  // Costs a copy of the journal (at most the ops since the last checkpoint); view changes that replace are rare.
+  replaceFrom(op: number, entries: Uint8Array[]): void {
+    this.refuseIfPoisoned();
+    const first = this.firstOp;
+    const kept = first === null ? 0 : Math.max(0, Math.min(op, this.lastOp! + 1) - first);
+    this.checkReplacement(op, entries);
+    try {
+      const tmp = writeTmpDurably(this.file, (tfd) => {
+        this.writeFileHeader(tfd);
+        let end = slotAt(this.slotCount);
+        const put = (at: number, entry: Uint8Array) => {
+          writeFully(tfd, entry, end);
+          writeFully(tfd, entry.subarray(0, HEADER), slotAt(at % this.slotCount));
+          end += entry.length;
+        };
+        for (let o = first ?? 0; o < (first ?? 0) + kept; o++) {
+          const entry = this.read(o);
+          if (!entry) throw storageError('JournalHeaderCorrupt', this.file, 0, `op ${o} missing during a replacement`);
+          put(o, entry);
+        }
+        entries.forEach((entry, i) => put(op + i, entry));
+      });
+      fs.renameSync(tmp, this.file);
+    } catch (error) {
+      this.reloadIndex(); // nothing was switched: the index goes back to the file in place
+      throw error;
+    }
+    const recovery = this.recovery;
+    try {
+      fsyncDir(this.options.dir);
+      this.headersPending = [];
+      this.reloadIndex(); // the new file, scanned and indexed by the core as at boot (every slot header in place)
+    } catch (error) {
+      this.sc.core.walPoison(this.region);
+      throw storageError('JournalPoisoned', this.file, 0, `replacement failed after its commit point: ${(error as Error).message}`);
+    } finally {
+      this.recovery = recovery; // what boot found stays the boot's report
+    }
+  }
+
+  // The core checks the new tail as it checks appends after a cut (op order, parent chain, sealing, a free slot), in
+  // its index only: nothing is written unless it accepts every entry, and a refusal restores the index.
+  private checkReplacement(op: number, entries: Uint8Array[]): void {
+    const { sc, region } = this;
+    sc.core.walTruncateFrom(region, op);
+    for (const entry of entries) {
+      if (entry.length > sc.stagingLen) { this.reloadIndex(); throw storageError('JournalAppendRejected', this.file, 0, 'entry exceeds the staging area'); }
+      sc.u8.set(entry, sc.staging);
+      const code = sc.core.walAppend(region, sc.staging);
+      if (code !== 0) {
+        this.reloadIndex();
+        throw storageError(code === 2 ? 'JournalSlotBusy' : code === 1 ? 'JournalPoisoned' : 'JournalAppendRejected', this.file, 0,
+          `replacement from op ${op}: op ${new DataView(entry.buffer, entry.byteOffset).getBigUint64(P.H_OP, true)}: ${APPEND_ERRORS[code]}`);
+      }
+    }
+  }
+
   // Checkpoint compaction: keep only ops > upTo. tmp → fsync → rename (commit point) → fsync dir → reopen; only then
   // does snapshot_op advance. A crash before the rename leaves the old journal, after it the new one; an I/O error
   // after it poisons the journal (it refuses all I/O until reopened, which recovers from whichever file is in place).

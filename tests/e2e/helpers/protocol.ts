@@ -31,15 +31,15 @@ async function pingOnce(address: string): Promise<true | undefined> {
   }
 }
 
+// A server that exits ends the wait at once (waitFor retries what throws: an exit thrown there waited out the bound).
 export async function waitForProtocol(server: RunningServer, address: string): Promise<void> {
+  let outcome: true | 'exited';
   try {
-    await waitFor(`a TCP ping on ${address}`, BOOT_BOUND_MS, async () => {
-      if (server.child.exitCode !== null) throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`);
-      return pingOnce(address);
-    });
+    outcome = await waitFor(`a TCP ping on ${address}`, BOOT_BOUND_MS, async () => (server.child.exitCode !== null ? 'exited' as const : pingOnce(address)));
   } catch (error) {
     throw new Error(`${(error as Error).message}\nserver output:\n${server.output()}`);
   }
+  if (outcome === 'exited') throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`);
 }
 
 // Starts a server with 2 shards (plus `args`) and waits until it answers a Ping.

@@ -26,7 +26,8 @@ export function tempDir(prefix: string): string {
 // added unless given; a temp data directory is removed when the server exits, a given one is the caller's).
 // Output of both streams is collected. `nofile` runs it with that descriptor limit (ulimit -n, through sh).
 export async function startServer(args: string[] = [], env: NodeJS.ProcessEnv = {}, options: { nofile?: number } = {}): Promise<RunningServer> {
-  const httpAddress = `127.0.0.1:${await freePort()}`;
+  const givenHttp = args.indexOf('--http-address');
+  const httpAddress = givenHttp >= 0 ? args[givenHttp + 1] : `127.0.0.1:${await freePort()}`;
   const given = args.indexOf('--data-dir');
   const dataDir = given >= 0 ? args[given + 1] : tempDir('data');
   const fullArgs = [...args];

@@ -40,6 +40,7 @@ const t = result.tally;
 log(`\nlifecycle done in ${((Date.now() - started) / 60_000).toFixed(1)} min (seed ${args.seed}): ${result.sequences} sequences (+${result.shrinkRuns} shrink runs), `
   + `${t.commands} commands, ${t.metadataOps} metadata ops, ${result.checkpoints} checkpoints seen, `
   + `restarts ${t.cleanRestarts + t.killRestarts} (${t.cleanRestarts} clean / ${t.killRestarts} kill), ${t.checks} checks, `
-  + `${t.messagesChecked} messages checked, in-flight batches at a kill kept ${t.maybeKept} / lost ${t.maybeLost}, findings ${result.findings.length}`
+  + `${t.messagesChecked} messages checked, in-flight batches at a kill kept ${t.maybeKept} / lost ${t.maybeLost}, `
+  + `boots retried on fresh ports ${result.busyPortBoots}, findings ${result.findings.length}`
   + `${kinds.size > 0 ? ` (${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}`);
 process.exit(result.findings.length > 0 ? 1 : 0);

@@ -29,13 +29,14 @@ export interface LifecycleResult {
   shrinkRuns: number;
   tally: Tally; // over every run, shrink candidates included
   checkpoints: number; // distinct metadata checkpoints seen on disk at restarts
+  busyPortBoots: number; // boots that found a port taken and were tried again on fresh ports
   findings: Failure[];
 }
 
 export async function runLifecycle(o: LifecycleOptions): Promise<LifecycleResult> {
   const started = Date.now();
   const deadline = o.minutes === undefined ? Infinity : started + o.minutes * 60_000;
-  const result: LifecycleResult = { sequences: 0, shrinkRuns: 0, tally: newTally(), checkpoints: 0, findings: [] };
+  const result: LifecycleResult = { sequences: 0, shrinkRuns: 0, tally: newTally(), checkpoints: 0, busyPortBoots: 0, findings: [] };
   let seed = o.seed;
   while (result.sequences < o.runs && Date.now() < deadline) {
     const round = await runRound(o, seed, o.runs - result.sequences, deadline, result);
@@ -75,6 +76,7 @@ async function runRound(o: LifecycleOptions, seed: number, runs: number, deadlin
       else result.sequences += 1;
       add(result.tally, real.tally);
       result.checkpoints += sys.checkpoints.size;
+      result.busyPortBoots += sys.busyPortBoots;
       if (o.verbose) o.log(progressLine(index, shrinking, profile, real.tally, failed, sys));
       await sys.close(failed);
       if (failed) {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { IggyClient } from '../../../host/client/client.js';
 import { readSnapshot } from '../../../host/node/consensus/snapshot-file.js';
-import { tempDir, withTimeout } from '../helpers/server.js';
+import { freePort, tempDir, withTimeout } from '../helpers/server.js';
 import { startProtocolServer, type ProtocolServer } from '../helpers/protocol.js';
 
 export interface ServerProfile {
@@ -13,6 +13,9 @@ export interface ServerProfile {
 }
 
 export const STOP_BOUND_MS = 20_000;
+// Boots tried on fresh ports when the ports were taken between freePort() and the server's bind (other processes
+// on the machine get ephemeral ports from the same range): seen once in a 10-minute run (seed 20261208).
+export const BOOT_ATTEMPTS = 5;
 
 // A failure of the server to keep what it acknowledged (as opposed to a bug in the test).
 export class Finding extends Error {
@@ -22,24 +25,51 @@ export class Finding extends Error {
   }
 }
 
+// Every boot attempt found its TCP or HTTP port taken by another process: the machine, not the server.
+export class ServerPortsBusy extends Error {
+  override name = 'ServerPortsBusy';
+}
+
+export interface LiveSystemOptions {
+  ports?: () => Promise<number>; // a free loopback port [freePort]; tests hand out a taken one
+  bootAttempts?: number; // [BOOT_ATTEMPTS]
+}
+
 export class LiveSystem {
   readonly dataDir = tempDir('lifecycle');
   server!: ProtocolServer;
   client!: IggyClient;
+  busyPortBoots = 0; // boots that found a port taken and were tried again on fresh ones
   private readonly outputs: string[] = [];
   readonly checkpoints = new Set<number>(); // snapshot ops seen at restarts
 
-  constructor(readonly profile: ServerProfile) {}
+  constructor(readonly profile: ServerProfile, private readonly options: LiveSystemOptions = {}) {}
 
-  // A server that does not come up on its own data directory is a finding (it refused what it wrote itself).
+  // A server that does not come up on its own data directory is a finding (it refused what it wrote itself). One
+  // that could not bind its ports is started again on fresh ones: the client connects to wherever it listens, and
+  // the model is about the data directory, so a new address changes nothing it checks.
   async start(): Promise<void> {
-    try {
-      this.server = await startProtocolServer([
-        '--data-dir', this.dataDir, '--shards', String(this.profile.shards),
-        '--metadata-journal-slots', String(this.profile.journalSlots), '--pin-cores=false',
-      ]);
-    } catch (error) {
-      throw new Finding(`the server did not boot: ${(error as Error).message.split('\n').slice(0, 30).join('\n')}`, ['boot failed']);
+    const attempts = this.options.bootAttempts ?? BOOT_ATTEMPTS;
+    for (let attempt = 1; ; attempt++) {
+      const ports = this.options.ports ?? freePort;
+      const tcp = await ports();
+      const http = await ports();
+      try {
+        this.server = await startProtocolServer([
+          '--data-dir', this.dataDir, '--shards', String(this.profile.shards), '--http-address', `127.0.0.1:${http}`,
+          '--metadata-journal-slots', String(this.profile.journalSlots), '--pin-cores=false',
+        ], {}, tcp);
+        break;
+      } catch (error) {
+        const message = (error as Error).message;
+        if (!/EADDRINUSE|AddressInUse/.test(message)) {
+          throw new Finding(`the server did not boot: ${message.split('\n').slice(0, 30).join('\n')}`, ['boot failed']);
+        }
+        this.busyPortBoots += 1;
+        if (attempt >= attempts) {
+          throw new ServerPortsBusy(`the server could not bind its ports in ${attempts} boot(s) on fresh ports (last TCP ${tcp}, HTTP ${http}): ${lastLines(message, 3)}`);
+        }
+      }
     }
     this.client = await this.server.connect();
   }
