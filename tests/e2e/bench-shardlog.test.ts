@@ -46,6 +46,14 @@ describe('npm run bench against shardlog', () => {
     });
   }
 
+  // Polls sent ahead of their replies (poll-pipe.ts) against the server, which works on a connection's polls
+  // together: every message is still read once, in order (the pipe checks each reply's first offset and count).
+  it('--polls-in-flight 4, pinned-consumer: a tiny run reads every message once', async () => {
+    const rows = await runTiny('pinned-consumer', 'shardlog', ['--polls-in-flight', '4']);
+    assert.equal(rows[0].bytes, 2e6, 'every byte once');
+    assert.ok(rows[0].mb_per_s > 0 && rows[0].p50_ms > 0);
+  });
+
   it('--rate-limit and --report: the page inlines uPlot, the timeline, the machine and every setting', async () => {
     const file = path.join(dir, 'run.html');
     const rows = await runTiny('pinned-producer', 'shardlog', ['--rate-limit', '20MB', '--report', file]);

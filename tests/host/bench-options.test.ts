@@ -15,11 +15,12 @@ describe('bench options', () => {
   it('reads every flag', () => {
     const o = parse('balanced-producer', '--producers', '3', '--consumers', '4', '--streams', '2', '--partitions', '5', '--message-size', '100',
       '--messages-per-batch', '10', '--total-data', '1.5GB', '--rate-limit', '50MB', '--transport', 'tcp', '--durability', 'relaxed',
-      '--target', 'redis', '--shards', '1', '--json', '--report', 'out.html');
+      '--target', 'redis', '--shards', '1', '--polls-in-flight', '1', '--json', '--report', 'out.html');
     assert.deepEqual(o, {
       kind: 'balanced-producer', target: 'redis', transport: 'tcp', producers: 3, consumers: 4, streams: 2, partitions: 5, messageSize: 100,
-      messagesPerBatch: 10, messageBatches: null, totalData: 1.5e9, rateLimit: 50e6, durability: 'relaxed', shards: 1, json: true, report: 'out.html',
+      messagesPerBatch: 10, messageBatches: null, totalData: 1.5e9, rateLimit: 50e6, durability: 'relaxed', shards: 1, pollsInFlight: 1, json: true, report: 'out.html',
     });
+    assert.equal(parse('pinned-consumer', '--polls-in-flight', '4').pollsInFlight, 4);
     assert.equal(parseOptions(['pinned-producer', '--help']), null);
     assert.equal(parseSize('--x', '2GiB'), 2 * 1024 ** 3);
     assert.equal(parseSize('--x', '1000'), 1000);
@@ -40,6 +41,9 @@ describe('bench options', () => {
     refuses(['pinned-producer', '--report', 'out.pdf'], /\.html/);
     refuses(['pinned-producer', '--transport', 'quic'], /--transport must be one of tcp, http/);
     refuses(['pinned-producer', '--target', 'nats', '--transport', 'http'], /--transport http: only the shardlog target/);
+    refuses(['pinned-consumer', '--polls-in-flight', '0'], /--polls-in-flight must be a positive integer/);
+    refuses(['pinned-consumer', '--target', 'redis', '--polls-in-flight', '4'], /--polls-in-flight 4: only the shardlog target over TCP/);
+    refuses(['pinned-consumer', '--transport', 'http', '--polls-in-flight', '2'], /--polls-in-flight 2: only the shardlog target over TCP/);
   });
 
   it('plans pinned actors on their own streams and balanced ones over partitions', () => {
@@ -76,5 +80,8 @@ describe('bench options', () => {
     assert.throws(() => parseCompareOptions(['--kinds', 'pinned-producer,nope']), (e: Error) => e instanceof BenchOptionError && /comma-separated/.test(e.message));
     assert.throws(() => parseCompareOptions(['--rounds', '0']), BenchOptionError);
     assert.throws(() => parseCompareOptions(['--wat', '1']), /unknown option --wat/);
+    assert.equal(parseCompareOptions(['--polls-in-flight', '4'])!.pollsInFlight, 4);
+    assert.equal(parseCompareOptions([])!.pollsInFlight, 1, 'one poll at a time unless asked, as iggy-bench');
+    assert.throws(() => parseCompareOptions(['--polls-in-flight', '0']), /--polls-in-flight must be a positive integer/);
   });
 });

@@ -522,3 +522,31 @@ test('a cut stamped batch at the tail is reported with the offsets its header cl
   assert.equal(q.nextOffset, 5);
   q.close();
 });
+
+// A read for whole batches stops where they end when the index knows that boundary (each of these 20 KB batches
+// has an index entry): it reads exactly their bytes, not its margin past them. A read whose end falls inside a
+// batch still returns every batch it needs.
+test('readFromOffset of whole indexed batches reads exactly their bytes', async (t) => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 0, indexIntervalBytes: 16 << 10, quiet: true });
+  try {
+    for (let b = 0; b < 6; b++) p.append([await batchOf(b * 10, 10, 2000)]);
+    const lengths = p.readFromOffset(0, 1 << 20).map((b) => b.bytes.length);
+    const read: number[] = [];
+    const readSync = fs.readSync;
+    t.mock.method(fs, 'readSync', (...args: Parameters<typeof fs.readSync>) => {
+      const n = (readSync as (...a: unknown[]) => number)(...args);
+      read.push(n);
+      return n;
+    });
+    const two = p.readFromOffset(20, 1 << 20, 20);
+    assert.deepEqual(two.map((b) => b.baseOffset), [20, 30]);
+    assert.deepEqual(read, [lengths[2] + lengths[3]], 'one read of the two batches, nothing past them');
+    read.length = 0;
+    const cut = p.readFromOffset(20, 1 << 20, 15);
+    assert.deepEqual(cut.map((b) => b.baseOffset), [20, 30], 'an end inside a batch: that batch is read too');
+    assert.ok(read.reduce((a, b) => a + b, 0) > lengths[2] + lengths[3], 'with the margin, as before');
+  } finally {
+    p.close();
+  }
+});

@@ -76,9 +76,16 @@ async function consume(
   let read = 0;
   let lastProgress = performance.now();
   const done = (): boolean => (a.group ? (groupDelivered.get(a.stream) ?? 0) >= plan.groupMessagesPerStream : read >= owed);
+  // One poll at a time, timed from its send; or a target's read-ahead, whose polls are timed from their own sends.
+  const ahead = a.group ? undefined : consumer.readAhead?.(a.stream, a.destination.partition as number, owed);
+  const next = async (): Promise<{ messages: number; sentAt: number }> => {
+    if (ahead) return ahead.next();
+    const sentAt = performance.now();
+    const messages = a.group ? await consumer.pollGroup(a.stream) : await consumer.poll(a.stream, a.destination.partition as number);
+    return { messages, sentAt };
+  };
   while (!done()) {
-    const t = performance.now();
-    const n = a.group ? await consumer.pollGroup(a.stream) : await consumer.poll(a.stream, a.destination.partition as number);
+    const { messages: n, sentAt: t } = await next();
     const now = performance.now();
     if (n > 0) {
       read += n;

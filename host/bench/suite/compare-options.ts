@@ -8,12 +8,13 @@ export interface CompareOptions {
   totalData: number; // per kind and target, over all its measured actors
   producers: number;
   durability: Durability;
+  pollsInFlight: number; // shardlog's reading consumers; the peers poll one at a time
   json: boolean;
 }
 
 export const COMPARE_DEFAULTS: CompareOptions = {
   rounds: 3, kinds: ['pinned-producer', 'pinned-consumer', 'end-to-end-producing-consumer'], targets: [...TARGETS],
-  totalData: 200e6, producers: 2, durability: 'fsync', json: false,
+  totalData: 200e6, producers: 2, durability: 'fsync', pollsInFlight: 1, json: false,
 };
 
 export const COMPARE_HELP = `usage: npm run bench:compare -- [options]
@@ -23,6 +24,8 @@ export const COMPARE_HELP = `usage: npm run bench:compare -- [options]
   --total-data SIZE       data per kind and target over all its actors [200MB]; the machine limits use the same volume
   --producers N           producers (and consumers) per run [${COMPARE_DEFAULTS.producers}]
   --durability fsync|relaxed  [fsync]
+  --polls-in-flight N     polls a shardlog consumer keeps on the wire (npm run bench's flag; NATS and Redis
+                          poll one at a time: their reads name the last id, not an offset) [1]
   --json                  print the rows as JSON
   --help`;
 
@@ -40,12 +43,12 @@ export function parseCompareOptions(argv: string[]): CompareOptions | null {
     const flag = argv[i];
     if (flag === '--json') { o.json = true; continue; }
     const value = argv[++i];
-    if (!['--rounds', '--kinds', '--targets', '--total-data', '--producers', '--durability'].includes(flag)) throw new BenchOptionError(`unknown option ${flag}`);
+    if (!['--rounds', '--kinds', '--targets', '--total-data', '--producers', '--durability', '--polls-in-flight'].includes(flag)) throw new BenchOptionError(`unknown option ${flag}`);
     if (value === undefined || value.startsWith('--')) throw new BenchOptionError(`${flag} needs a value`);
-    if (flag === '--rounds' || flag === '--producers') {
+    if (flag === '--rounds' || flag === '--producers' || flag === '--polls-in-flight') {
       const n = Number(value);
       if (!/^\d+$/.test(value) || n < 1) throw new BenchOptionError(`${flag} must be a positive integer, got "${value}"`);
-      o[flag === '--rounds' ? 'rounds' : 'producers'] = n;
+      o[flag === '--rounds' ? 'rounds' : flag === '--producers' ? 'producers' : 'pollsInFlight'] = n;
     } else if (flag === '--kinds') o.kinds = list(flag, value, KINDS);
     else if (flag === '--targets') o.targets = list(flag, value, TARGETS);
     else if (flag === '--total-data') o.totalData = parseSize(flag, value);

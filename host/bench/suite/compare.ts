@@ -32,7 +32,7 @@ function benchOptions(o: CompareOptions, kind: BenchOptions['kind'], target: Tar
   return {
     kind, target, transport: 'tcp', producers: o.producers, consumers: o.producers, streams: null, partitions: null,
     messageSize: DEFAULTS.messageSize, messagesPerBatch: DEFAULTS.messagesPerBatch, messageBatches: null, totalData: o.totalData,
-    rateLimit: null, durability: o.durability, shards: DEFAULTS.shards, json: false, report: null,
+    rateLimit: null, durability: o.durability, shards: DEFAULTS.shards, pollsInFlight: target === 'shardlog' ? o.pollsInFlight : 1, json: false, report: null,
   };
 }
 
@@ -71,7 +71,7 @@ async function compare(o: CompareOptions): Promise<void> {
     console.log(JSON.stringify({ machine: machine(), loopback_tcp_mb_per_s: spread(tcp), write_fdatasync_mb_per_s: spread(disk), results: rows }, null, 2));
     return;
   }
-  console.log(summary(o, targets, cells, spread(tcp), spread(disk)));
+  console.log(summary(o, targets, cells, spread(tcp), spread(disk), rows, tcp));
 }
 
 function cellOf(cells: Map<string, Cell>, kind: string, role: string, target: string): Cell {
@@ -81,7 +81,7 @@ function cellOf(cells: Map<string, Cell>, kind: string, role: string, target: st
   return cell;
 }
 
-function summary(o: CompareOptions, targets: TargetName[], cells: Map<string, Cell>, tcp: Spread, disk: Spread): string {
+function summary(o: CompareOptions, targets: TargetName[], cells: Map<string, Cell>, tcp: Spread, disk: Spread, rows: JsonRow[], tcpByRound: number[]): string {
   const m = machine();
   const range = (s: Spread): string => `${f1(s.min)}..${f1(s.max)}`;
   const lines = [
@@ -110,7 +110,13 @@ function summary(o: CompareOptions, targets: TargetName[], cells: Map<string, Ce
   const pollKey = 'pinned-consumer|consumers|shardlog';
   lines.push('');
   if (cells.has(sendKey)) lines.push(`shardlog pinned-producer = ${f1((spread(cells.get(sendKey)!.mb).median / disk.median) * 100)} % of the write + fdatasync rate`);
-  if (cells.has(pollKey)) lines.push(`shardlog pinned-consumer = ${f1((spread(cells.get(pollKey)!.mb).median / tcp.median) * 100)} % of loopback TCP`);
+  if (cells.has(pollKey)) {
+    // Also per round (the consumer against the loopback rate measured just before it): the machine's slow phases
+    // move both.
+    const perRound = tcpByRound.map((t, r) => ((rows.find((x) => (x as JsonRow & { round: number }).round === r + 1 && x.kind === 'pinned-consumer' && x.target === 'shardlog')?.mb_per_s ?? NaN) / t) * 100);
+    lines.push(`shardlog pinned-consumer = ${f1((spread(cells.get(pollKey)!.mb).median / tcp.median) * 100)} % of loopback TCP (per round: ${perRound.map(f1).join(', ')} %)` +
+      `${o.pollsInFlight > 1 ? `; shardlog consumers keep ${o.pollsInFlight} polls in flight, the peers one` : ''}`);
+  }
   lines.push('durability as run:');
   for (const t of targets) {
     const any = [...cells.entries()].find(([k, c]) => k.endsWith(`|${t}`) && c.durability);

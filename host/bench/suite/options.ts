@@ -33,6 +33,7 @@ export interface BenchOptions {
   rateLimit: number | null; // bytes per second over all producers
   durability: Durability;
   shards: number; // of the shardlog server the tool starts
+  pollsInFlight: number; // polls a reading shardlog consumer keeps on the wire (iggy-bench: 1)
   json: boolean;
   report: string | null;
 }
@@ -44,7 +45,7 @@ export class BenchOptionError extends Error {
 // iggy-bench defaults 1000-B messages × 1000 per batch × 1000 batches with 8 actors; on 2 cores 2 actors and 200
 // batches (200 MB per producer) keep a run under a minute while still far past any cache.
 export const DEFAULTS = {
-  producers: 2, consumers: 2, messageSize: 1000, messagesPerBatch: 1000, messageBatches: 200, shards: 2,
+  producers: 2, consumers: 2, messageSize: 1000, messagesPerBatch: 1000, messageBatches: 200, shards: 2, pollsInFlight: 1,
 } as const;
 
 export const HELP = `usage: npm run bench -- <kind> [options]
@@ -64,6 +65,8 @@ kinds: ${KINDS.join(', ')}
   --durability fsync|relaxed  fsync: each acknowledged batch is on disk as far as the target allows [fsync]
   --target shardlog|nats|redis  the server the tool starts on loopback [shardlog]
   --shards N               shards of the shardlog server [${DEFAULTS.shards}]
+  --polls-in-flight N      polls by offset a shardlog consumer keeps on the wire (TCP; the next ones go out
+                           while one is answered; iggy-bench and the peers poll one at a time) [${DEFAULTS.pollsInFlight}]
   --json                   print {"results":[...]} instead of the table
   --report FILE.html       write a self-contained page: throughput and latency over time, machine, settings
   --help`;
@@ -93,9 +96,10 @@ function oneOf<T extends string>(flag: string, text: string, allowed: readonly T
   return text as T;
 }
 
-const INT_FLAGS: Record<string, 'producers' | 'consumers' | 'streams' | 'partitions' | 'messageSize' | 'messagesPerBatch' | 'messageBatches' | 'shards'> = {
+const INT_FLAGS: Record<string, 'producers' | 'consumers' | 'streams' | 'partitions' | 'messageSize' | 'messagesPerBatch' | 'messageBatches' | 'shards' | 'pollsInFlight'> = {
   '--producers': 'producers', '--consumers': 'consumers', '--streams': 'streams', '--partitions': 'partitions',
   '--message-size': 'messageSize', '--messages-per-batch': 'messagesPerBatch', '--message-batches': 'messageBatches', '--shards': 'shards',
+  '--polls-in-flight': 'pollsInFlight',
 };
 
 // Returns null for --help (the caller prints HELP and exits 0).
@@ -107,7 +111,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     kind: oneOf('kind', kindText, KINDS), target: 'shardlog', transport: 'tcp',
     producers: DEFAULTS.producers, consumers: DEFAULTS.consumers, streams: null, partitions: null,
     messageSize: DEFAULTS.messageSize, messagesPerBatch: DEFAULTS.messagesPerBatch, messageBatches: null, totalData: null,
-    rateLimit: null, durability: 'fsync', shards: DEFAULTS.shards, json: false, report: null,
+    rateLimit: null, durability: 'fsync', shards: DEFAULTS.shards, pollsInFlight: DEFAULTS.pollsInFlight, json: false, report: null,
   };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
@@ -127,6 +131,9 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     else o.transport = oneOf(flag, value, TRANSPORTS);
   }
   if (o.transport === 'http' && o.target !== 'shardlog') throw new BenchOptionError(`--transport http: only the shardlog target has an HTTP API here (not ${o.target})`);
+  if (o.pollsInFlight > 1 && (o.target !== 'shardlog' || o.transport !== 'tcp')) {
+    throw new BenchOptionError(`--polls-in-flight ${o.pollsInFlight}: only the shardlog target over TCP polls by offset ahead of its replies`);
+  }
   if (o.totalData !== null && o.messageBatches !== null) throw new BenchOptionError('give either --message-batches or --total-data, not both');
   if (o.report !== null && !o.report.endsWith('.html')) throw new BenchOptionError(`--report must name an .html file, got "${o.report}"`);
   return o;

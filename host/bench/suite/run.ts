@@ -32,7 +32,7 @@ const bucketMs = (seconds: number): number => Math.max(200, Math.ceil((seconds *
 
 export async function runBench(o: BenchOptions): Promise<RunResult> {
   const plan = planOf(o);
-  const target = makeTarget(o.target, { messageSize: o.messageSize, messagesPerBatch: o.messagesPerBatch, durability: o.durability, shards: o.shards, transport: o.transport });
+  const target = makeTarget(o.target, { messageSize: o.messageSize, messagesPerBatch: o.messagesPerBatch, durability: o.durability, shards: o.shards, transport: o.transport, pollsInFlight: o.pollsInFlight });
   await target.start();
   try {
     await target.createStreams(plan.streams, plan.partitions, plan.withGroup);

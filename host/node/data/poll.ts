@@ -164,6 +164,7 @@ export function currentOffsetOf(partition: Partition): number {
 // How much to read for `count` messages: the partition's average stored bytes per message, with a margin, never
 // more than `maxBytes`. Reading `maxBytes` (16 MiB) for a poll of a thousand 1 KB messages cost a 16x read. A
 // partition whose messages vary a lot may answer with fewer than `count`; the consumer polls again from there.
+// Where the messages end on a batch boundary the index knows, the read itself stops there (Partition.readEnd).
 function readBudget(partition: Partition, count: number, maxBytes: number): number {
   const messages = Math.max(1, partition.nextOffset - partition.firstOffset);
   const perMessage = partition.sizeBytes / messages;

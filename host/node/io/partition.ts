@@ -108,6 +108,12 @@ export interface ReadPlace {
   room: number;
 }
 
+// A batch boundary in a segment: where a read may stop.
+interface ReadEnd {
+  ordinal: number;
+  position: number;
+}
+
 export interface StoredBatch {
   baseOffset: number;
   count: number;
@@ -499,7 +505,18 @@ export class Partition {
         `offset ${offset} is outside [${this.firstOffset}, ${this.nextOffset - 1}]${this.nextOffset === this.firstOffset ? ' (empty partition)' : ''}`);
     }
     const entry = this.sc.core.indexFindOffset(this.index, offset);
-    return this.readFrom(entry, maxBytes, (b) => b.baseOffset + b.count > offset, () => offset, messages, place);
+    return this.readFrom(entry, maxBytes, (b) => b.baseOffset + b.count > offset, () => offset, messages, place, this.readEnd(offset + messages));
+  }
+
+  // Where the stored batches before offset `end` end, when a batch starts exactly there and the index has its entry
+  // (every batch of `indexIntervalBytes` or more does): a read for the messages before `end` stops there instead of
+  // reading its margin past them (a poll of whole 1 MB batches read a third more than it returned).
+  private readEnd(end: number): ReadEnd | null {
+    if (!Number.isFinite(end) || end >= this.nextOffset) return null;
+    const core = this.sc.core;
+    const entry = core.indexFindOffset(this.index, end);
+    if (entry < 0 || core.indexOffsetAt(this.index, entry) !== end) return null;
+    return { ordinal: core.indexSegmentAt(this.index, entry), position: core.indexPositionAt(this.index, entry) };
   }
 
   // Whole batches from the first whose base (append) timestamp is ≥ `timestamp` µs; `messages` as above, counted
@@ -521,7 +538,7 @@ export class Partition {
   // fit the place (the caller then reads without one: the same batches, never fewer).
   private readFrom(
     entry: number, maxBytes: number, wanted: (b: StoredBatch) => boolean, startOf: (first: StoredBatch) => number, messages: number,
-    place?: ReadPlace,
+    place?: ReadPlace, end: ReadEnd | null = null,
   ): StoredBatch[] | null {
     const { sc } = this;
     const core = sc.core;
@@ -543,8 +560,10 @@ export class Partition {
       const dest = place ? place.at + bytes : sc.window;
       const room = place ? place.room - bytes : sc.windowLen;
       let consumed: number;
+      let hint = Math.max(maxBytes - bytes, 0) + (64 << 10);
+      if (end !== null && end.ordinal === segment.ordinal && end.position > pos) hint = Math.min(hint, end.position - pos);
       try {
-        consumed = this.scanForRead(segment, pos, expected, Math.max(maxBytes - bytes, 0) + (64 << 10), dest, room);
+        consumed = this.scanForRead(segment, pos, expected, hint, dest, room);
       } catch (error) {
         // The batches before a bad one are returned (the next read, from the bad one, gets the error).
         if (out.length > 0 && error instanceof StorageError && error.code === 'SegmentChecksumMismatch') break;

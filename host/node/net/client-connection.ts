@@ -44,6 +44,9 @@ export interface ServedConnection {
 export interface ConnectionHandler {
   request(connection: ClientConnection, frame: Uint8Array): Promise<Answer>;
   closed(connection: ClientConnection): void;
+  // A request that changes nothing and depends on nothing but committed state (a poll without auto-commit): it may
+  // be worked on while the ones before it still are, when they are of the same sort. Absent: none is.
+  readOnly?(frame: Uint8Array): boolean;
 }
 
 // What a connection shares with the others of its shard.
@@ -56,6 +59,11 @@ export interface ConnectionEnv {
 }
 
 export type Expiry = 'login_timeout' | 'idle_timeout' | 'frame_timeout';
+
+// Read-only requests of one connection worked on at once (a client that sends polls ahead of their replies gets
+// the next one read while one is written to its socket, or while another shard reads one); answers still go out
+// one at a time, in the order of the requests.
+export const READS_IN_FLIGHT = 4;
 
 // How long a connection that was answered before being closed (a frame too large before login) may keep its side
 // open before the server closes the socket anyway.
@@ -80,6 +88,7 @@ export class ClientConnection implements ServedConnection {
   private readonly retry = () => this.split(EMPTY);
   private ending = false; // endAfterAnswer(): the request being answered is the last one
   private waiting = 0; // requests of this connection waiting for room between shards (reading stays paused)
+  private lastAsked: { frame: Uint8Array; readOnly: boolean } | null = null; // isReadOnly's last answer
 
   // Paused while a request of this connection waits for room in the queue towards another shard: the socket is
   // not read (the kernel's buffers fill and TCP pushes back on the client) until the request could be queued.
@@ -227,20 +236,25 @@ export class ClientConnection implements ServedConnection {
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
+  // Answers the queued frames in order. A frame starts once every frame before it is answered, except that
+  // read-only frames (ConnectionHandler.readOnly) after a read-only frame start at once, up to READS_IN_FLIGHT.
   private async drain(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    const working: Promise<Answer>[] = []; // started, in order; the first is answered next
+    let readsOnly = true; // every frame in `working` is read-only
     try {
-      while (this.open && this.queue.length > 0) {
-        const frame = this.queue.shift()!;
-        let answer: Answer;
-        try {
-          answer = await this.handler.request(this, frame);
-        } finally {
-          this.release(frame); // answered: no shard reads it any more
+      for (;;) {
+        while (this.open && this.queue.length > 0 && (working.length === 0 || (readsOnly && working.length < READS_IN_FLIGHT && this.isReadOnly(this.queue[0])))) {
+          const frame = this.queue.shift()!;
+          readsOnly = working.length === 0 ? this.isReadOnly(frame) : readsOnly;
+          working.push(this.start(frame));
         }
+        if (!this.open || working.length === 0) break;
+        const answer = await working.shift()!;
+        if (working.length === 0) readsOnly = true;
         if (!this.open) {
-          if (!(answer instanceof Uint8Array) && !Array.isArray(answer)) answer.done();
+          discard(answer);
           break;
         }
         this.write(answer);
@@ -261,9 +275,30 @@ export class ClientConnection implements ServedConnection {
       log.error(`client ${this.id} (${this.address}): request handler failed, closing: ${(error as Error).stack ?? error}`);
       this.socket.destroy();
     } finally {
+      // Requests still being worked on when the connection closed (or failed): their answers are dropped.
+      for (const work of working.splice(0)) void work.then(discard, () => undefined);
       this.busy = false;
     }
     this.sayLastWords();
+  }
+
+  // Asked of the queue's head until it starts: the last answer is kept so a frame is decoded once.
+  private isReadOnly(frame: Uint8Array): boolean {
+    if (this.lastAsked?.frame !== frame) this.lastAsked = { frame, readOnly: this.handler.readOnly?.(frame) ?? false };
+    return this.lastAsked.readOnly;
+  }
+
+  // The handler's work on one frame; the frame is released once answered (no shard reads it any more).
+  private start(frame: Uint8Array): Promise<Answer> {
+    const work = (async () => {
+      try {
+        return await this.handler.request(this, frame);
+      } finally {
+        this.release(frame);
+      }
+    })();
+    work.catch(() => undefined); // awaited in its turn; a failure while an earlier answer is written is not unhandled
+    return work;
   }
 
   private async drained(): Promise<void> {
@@ -325,6 +360,11 @@ export class ClientConnection implements ServedConnection {
   close(): void {
     this.socket.destroy();
   }
+}
+
+// An answer that will not be written: memory lent for it goes back.
+function discard(answer: Answer): void {
+  if (!(answer instanceof Uint8Array) && !Array.isArray(answer)) answer.done();
 }
 
 export { HEADER_SIZE };

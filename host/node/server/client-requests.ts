@@ -5,8 +5,8 @@
 import { joinPieces } from '../../shared/copy.js';
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { Reader, WireError } from '../../shared/wire/buffer.js';
-import { ErrorCode, EvictionReason, Operation, commandByCode, isMetadataOperation, isPartitionOperation, isResultFramed } from '../../shared/wire/codes.js';
-import { Command as WireCommand, HEADER_SIZE, decodeRequestHeader, encodeEviction, encodeReply, frameCommand, requestHeaderProblem, type RequestHeader } from '../../shared/wire/header.js';
+import { COMMANDS, ErrorCode, EvictionReason, Operation, commandByCode, isMetadataOperation, isPartitionOperation, isResultFramed } from '../../shared/wire/codes.js';
+import { Command as WireCommand, HEADER_SIZE, decodeRequestHeader, encodeEviction, encodeReply, frameCommand, requestHeaderProblem, requestOperation, type RequestHeader } from '../../shared/wire/header.js';
 import { readConsumer, readIdentifier, readOptionalPartition, readPartitioning, readPollingStrategy, type PollingStrategy } from '../../shared/wire/primitives.js';
 import { resultRejection, resultSuccess } from '../../shared/wire/result.js';
 import { logger } from '../../shared/log.js';
@@ -38,6 +38,7 @@ const log = logger('requests');
 const EMPTY = new Uint8Array(0);
 const STRATEGY_KIND = { offset: 1, timestamp: 2, first: 3, last: 4, next: 5 } as const;
 const LEGACY_LOGIN_CODES = new Set([38, 44]);
+const POLL_MESSAGES = COMMANDS.find((c) => c.name === 'message.poll')!.code;
 // Partition id of the empty poll a group member gets for a partition it does not own: the SDKs re-sync (§8.4).
 const NOT_A_MEMBER_PARTITION = 0xffff_ffff;
 
@@ -155,6 +156,19 @@ export class ClientRequests implements ConnectionHandler {
       const clients = new Set([boundAtClose, conn.binding?.client].filter((c): c is bigint => c !== undefined));
       for (const client of clients) await this.leaveGroups(client);
     }).catch((error: unknown) => log.warn(`connection ${connection.id}: leaving its consumer groups failed: ${(error as Error).message}`));
+  }
+
+  // A poll without auto-commit reads committed state and stores nothing: a connection may work on several at once
+  // (ClientConnection answers them in order). Anything that does not decode as one is not.
+  readOnly(frame: Uint8Array): boolean {
+    if (frame.length <= HEADER_SIZE || requestOperation(frame) !== Operation.nonReplicated) return false;
+    const header = decodeRequestHeader(frame);
+    if (header.code !== POLL_MESSAGES) return false;
+    try {
+      return readPollBody(new Reader(frame.subarray(HEADER_SIZE, header.size))).autoCommit === false;
+    } catch {
+      return false;
+    }
   }
 
   async request(connection: ServedConnection, frame: Uint8Array): Promise<Answer> {
@@ -317,7 +331,7 @@ export class ClientRequests implements ConnectionHandler {
     if (info.operation !== Operation.nonReplicated) return this.reply(h, ErrorCode.featureUnavailable);
     if (!conn.binding) return this.reply(h, ErrorCode.unauthenticated);
     const session = this.sessionOf(conn);
-    if (code === 100) return this.poll(session, h, body, conn.connection.reading);
+    if (code === POLL_MESSAGES) return this.poll(session, h, body, conn.connection.reading);
     if (code === 120) return this.getOffset(session, h, body, conn.connection.reading);
     if (code === 102) return this.reply(h, ErrorCode.featureUnavailable);
     const read = readCommand(this.ctx.state, session, code, body) ?? await systemRead(this.ctx, session, code, body);
@@ -395,11 +409,7 @@ export class ClientRequests implements ConnectionHandler {
   }
 
   private async poll(session: Session, h: RequestHeader, body: Uint8Array, producer: Producer): Promise<Answer> {
-    const r = new Reader(body);
-    const { consumer, stream, topic, partition } = readOffsetHead(r);
-    const strategy: PollingStrategy = readPollingStrategy(r);
-    const count = r.u32('count');
-    const autoCommit = r.u8('auto commit') === 1;
+    const { consumer, stream, topic, partition, strategy, count, autoCommit } = readPollBody(new Reader(body));
     const target = resolvePollTarget(this.ctx.state, session, consumer, stream, topic, partition, 'poll');
     if (!target.ok) {
       if ('emptyPoll' in target && target.emptyPoll) return this.reply(h, 0, emptyPollReply(NOT_A_MEMBER_PARTITION, 0));
@@ -478,5 +488,14 @@ export class ClientRequests implements ConnectionHandler {
 // Consumer, stream, topic and optional partition: the head of poll and consumer-offset bodies (§7.8, §8.4).
 function readOffsetHead(r: Reader) {
   return { consumer: readConsumer(r), stream: readIdentifier(r, 'stream id'), topic: readIdentifier(r, 'topic id'), partition: readOptionalPartition(r) };
+}
+
+// A PollMessages body (§8.4): the offset head, the strategy, count and auto_commit.
+function readPollBody(r: Reader) {
+  const head = readOffsetHead(r);
+  const strategy: PollingStrategy = readPollingStrategy(r);
+  const count = r.u32('count');
+  const autoCommit = r.u8('auto commit') === 1;
+  return { ...head, strategy, count, autoCommit };
 }
 

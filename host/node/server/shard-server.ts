@@ -364,6 +364,7 @@ export class ShardServer implements ShardContext {
     const id = ++this.connectionSeq * this.shards + this.shard;
     const connection = new ClientConnection(id, socket, address, {
       request: (c, frame) => this.requests.request(c, frame),
+      readOnly: (frame) => this.requests.readOnly(frame),
       closed: (c) => {
         this.connections.delete(c.id);
         this.requests.closed(c);

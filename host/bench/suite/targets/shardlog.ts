@@ -12,6 +12,7 @@ import * as req from '../../../client/requests.js';
 import { repoRoot } from '../../../node/paths.js';
 import { freePort } from '../../../node/free-port.js';
 import { startServer, type ServerProcess } from '../server-process.js';
+import { OffsetReader, PollPipe } from './poll-pipe.js';
 import type { Consumer, Destination, Producer, Target, Workload } from './target.js';
 
 const SEND = 101;
@@ -47,7 +48,7 @@ export class ShardlogTarget implements Target {
     this.address = `127.0.0.1:${await freePort()}`;
     const http = this.httpAddress = `127.0.0.1:${await freePort()}`;
     this.server = await startServer('shardlog', process.execPath, (dir) => [
-      path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs'), '--shards', String(this.w.shards), '--data-dir', dir,
+      ...nodeFlags(), path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs'), '--shards', String(this.w.shards), '--data-dir', dir,
       '--tcp-address', this.address, '--http-address', http, '--fsync', FSYNC[this.w.durability], '--log-level', 'warn',
     ], async () => {
       const c = await IggyClient.connect({ address: this.address, timeoutMs: 1000, heartbeatMs: 0 });
@@ -142,9 +143,12 @@ export class ShardlogTarget implements Target {
     };
   }
 
+  // Over TCP: the group polls (and the end-to-end kind's read-backs) through IggyClient, one at a time; a reading
+  // consumer's polls by offset through a PollPipe, Workload.pollsInFlight of them on the wire (poll-pipe.ts).
   async consumer(): Promise<Consumer> {
     if (this.w.transport === 'http') return this.httpConsumer();
     const client = await this.connect();
+    const pipe = await PollPipe.open(this.address, 'iggy', 'iggy', 120_000);
     const offsets = new Map<string, bigint>();
     const joined = new Set<number>();
     const count = this.w.messagesPerBatch;
@@ -172,7 +176,18 @@ export class ShardlogTarget implements Target {
         }));
         return reply.length >= 16 ? countOf(reply) : 0;
       },
-      close: () => client.close(),
+      readAhead: (stream, partition, owed) =>
+        new OffsetReader(pipe, this.streamIds[stream], 't', partition, count, this.w.pollsInFlight ?? 1, owed),
+      close: async () => {
+        await pipe.close();
+        await client.close();
+      },
     };
   }
+}
+
+// SHARDLOG_BENCH_NODE_FLAGS: node flags for the server the tool starts, e.g. "--cpu-prof --cpu-prof-dir=DIR" to
+// profile its threads during a run (NODE_OPTIONS may not carry --cpu-prof).
+function nodeFlags(): string[] {
+  return (process.env.SHARDLOG_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 }

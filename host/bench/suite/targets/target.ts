@@ -8,6 +8,7 @@ export interface Workload {
   durability: Durability;
   shards: number;
   transport?: Transport; // how the shardlog target is driven [tcp]; the others speak their own protocol
+  pollsInFlight?: number; // polls a reading consumer keeps on the wire, where the target can address them [1]
 }
 
 export type Destination = { stream: number; partition: number } | { stream: number; partition: 'balanced' };
@@ -23,7 +24,15 @@ export interface Consumer {
   poll(stream: number, partition: number): Promise<number>;
   // Reads up to one batch through the stream's consumer group (each message to one member, auto-committed).
   pollGroup(stream: number): Promise<number>;
+  // Where offsets can be named ahead of the replies (shardlog over TCP): reads `owed` messages of (stream,
+  // partition) from its first, in order, each once, with up to Workload.pollsInFlight polls on the wire.
+  readAhead?(stream: number, partition: number, owed: number): ReadAhead;
   close(): Promise<void>;
+}
+
+export interface ReadAhead {
+  // The next reply's message count (0: nothing there yet) and when its poll was sent (its latency counts from there).
+  next(): Promise<{ messages: number; sentAt: number }>;
 }
 
 export interface Target {
