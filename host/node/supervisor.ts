@@ -50,7 +50,7 @@ export class Supervisor {
   readonly shards: ShardHandle[] = [];
   readonly startedAt = Date.now();
   readonly netCounters = new NetCounters(); // written by the serving shard, read by /metrics
-  readonly replicaCounters: ReplicaCounters | null; // a cluster node's links: written by their shards, read by /health and /metrics
+  replicaCounters: ReplicaCounters | null = null; // a cluster node's links: written by their shards, read by /health and /metrics
   mesh!: MeshView;
   booted = false;
   private beats: { beat: number; at: number }[] = [];
@@ -70,8 +70,6 @@ export class Supervisor {
   private restSeq = 0;
 
   constructor(private readonly options: BootOptions) {
-    const cluster = options.config.clusterSettings;
-    this.replicaCounters = cluster ? new ReplicaCounters(cluster.roster.entries.length) : null;
     this.stopRequested = new Promise((resolve) => { this.signalStop = resolve; });
   }
 
@@ -124,6 +122,7 @@ export class Supervisor {
     this.checkInterrupted();
     log.info(`shared memory: ${(totalBytes / (1 << 20)).toFixed(1)} MiB for ${cpus.length} shard(s) on CPU(s) ${cpus.join(',')}`);
 
+    this.replicaCounters = cluster ? new ReplicaCounters(cluster.roster.entries.length, cpus.length) : null;
     for (const [id, cpu] of cpus.entries()) this.shards.push(this.spawn(id, cpu, module, memory));
     await this.waitForCount(CONTROL.instantiated, 'instantiate the core');
     Atomics.store(this.mesh.i32, this.mesh.controlIndex(CONTROL.go), 1);

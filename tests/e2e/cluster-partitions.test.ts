@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
 import type { Message } from '../../host/client/batch.js';
-import { TestCluster } from './helpers/cluster.js';
+import { TestCluster, type ReplicaHealth } from './helpers/cluster.js';
 import { ROOT } from './helpers/protocol.js';
 import { waitFor } from './helpers/server.js';
 
@@ -17,6 +17,13 @@ const BOUND_MS = 20_000;
 const PARTITIONS = 4; // two per shard, or near it (routePartition hashes)
 const BATCHES = 5;
 const PER_BATCH = 20;
+
+interface GroupHealth { group: string; role: string; status: string; commit: number }
+
+function partitionGroups(health: ReplicaHealth): GroupHealth[] {
+  const groups = (health.replicas as unknown as { groups: GroupHealth[] }).groups;
+  return groups.filter((g) => g.group.startsWith('partition '));
+}
 
 describe('replicated partitions: three processes', () => {
   let cluster: TestCluster;
@@ -98,6 +105,22 @@ describe('replicated partitions: three processes', () => {
           `partition ${partition}: replica ${id} holds the same messages as the leader`);
       }
     }
+  });
+
+  it('/health and /metrics show each partition group: the leader is primary of all four, committed past the sends', async () => {
+    const leader = await agreedLeader([0, 1, 2]);
+    for (const id of [0, 1, 2]) {
+      const health = await cluster.waitHealth(id, 'its four partition groups published', (h) => partitionGroups(h).length === PARTITIONS);
+      for (const g of partitionGroups(health)) {
+        assert.equal(g.role, id === leader ? 'primary' : 'backup', `replica ${id}: ${g.group}`);
+        assert.equal(g.status, 'normal');
+        assert.ok(g.commit >= BATCHES, `replica ${id}: ${g.group} committed ${g.commit} ops`);
+      }
+    }
+    const metrics = await cluster.metrics(leader);
+    const series = metrics.split('\n').filter((l) => l.startsWith('consensus_group_primary{group="partition '));
+    assert.equal(series.length, PARTITIONS, series.join('\n'));
+    assert.ok(series.every((l) => l.endsWith(' 1')), 'the leader is primary of every partition group');
   });
 
   it('a backup answers a send 58 TransientNotAccepted, and nothing of it is stored', async () => {

@@ -16,6 +16,16 @@ const PEER_WORDS = 8;
 // The metadata group as shard 0 last published it (every tick): set = 0 until the first time.
 const GROUP = { set: 0, view: 1, op: 2, commit: 3, primary: 4, status: 5, viewChanges: 6 } as const;
 const GROUP_WORDS = 8;
+// The partition groups each shard owns, as that shard last published them (every 100 ms): a count, then one record
+// each (the first PARTITION_GROUPS_SHOWN; more are counted, not listed).
+const PARTITION = { namespace: 0, view: 1, op: 2, commit: 3, primary: 4, status: 5, viewChanges: 6 } as const;
+const PARTITION_WORDS = 8;
+export const PARTITION_GROUPS_SHOWN = 256;
+const SHARD_PARTITION_WORDS = 2 + PARTITION_GROUPS_SHOWN * PARTITION_WORDS; // [count shown, count owned, records]
+
+export interface PartitionGroupSummary extends GroupSummary {
+  namespace: bigint;
+}
 
 export interface GroupSummary {
   view: number;
@@ -31,12 +41,56 @@ export class ReplicaCounters {
   private readonly refusalsAt: number;
   private readonly framesAt: number;
   private readonly groupAt: number;
+  private readonly partitionsAt: number;
 
-  constructor(readonly peers: number, readonly buffer: SharedArrayBuffer = new SharedArrayBuffer((peers * PEER_WORDS + REFUSAL_NAMES.length + FRAME_REFUSALS.length + GROUP_WORDS) * 8)) {
+  constructor(
+    readonly peers: number, readonly shards: number,
+    readonly buffer: SharedArrayBuffer = new SharedArrayBuffer((peers * PEER_WORDS + REFUSAL_NAMES.length + FRAME_REFUSALS.length + GROUP_WORDS + shards * SHARD_PARTITION_WORDS) * 8),
+  ) {
     this.words = new BigInt64Array(buffer);
     this.refusalsAt = peers * PEER_WORDS;
     this.framesAt = this.refusalsAt + REFUSAL_NAMES.length;
     this.groupAt = this.framesAt + FRAME_REFUSALS.length;
+    this.partitionsAt = this.groupAt + GROUP_WORDS;
+  }
+
+  // A shard's partition groups (its owner shard, every 100 ms). Word by word, as publishGroup.
+  publishPartitionGroups(shard: number, groups: PartitionGroupSummary[]): void {
+    const at = this.partitionsAt + shard * SHARD_PARTITION_WORDS;
+    const shown = Math.min(groups.length, PARTITION_GROUPS_SHOWN);
+    for (let i = 0; i < shown; i++) {
+      const g = groups[i];
+      const r = at + 2 + i * PARTITION_WORDS;
+      Atomics.store(this.words, r + PARTITION.namespace, g.namespace);
+      Atomics.store(this.words, r + PARTITION.view, BigInt(g.view));
+      Atomics.store(this.words, r + PARTITION.op, BigInt(g.op));
+      Atomics.store(this.words, r + PARTITION.commit, BigInt(g.commit));
+      Atomics.store(this.words, r + PARTITION.primary, g.primary ? 1n : 0n);
+      Atomics.store(this.words, r + PARTITION.status, BigInt(g.status));
+      Atomics.store(this.words, r + PARTITION.viewChanges, BigInt(g.viewChanges));
+    }
+    Atomics.store(this.words, at, BigInt(shown));
+    Atomics.store(this.words, at + 1, BigInt(groups.length));
+  }
+
+  // Every shard's published partition groups, and how many exist beyond those listed.
+  partitionGroups(): { groups: PartitionGroupSummary[]; unlisted: number } {
+    const groups: PartitionGroupSummary[] = [];
+    let unlisted = 0;
+    for (let shard = 0; shard < this.shards; shard++) {
+      const at = this.partitionsAt + shard * SHARD_PARTITION_WORDS;
+      const shown = Math.min(this.read(at), PARTITION_GROUPS_SHOWN);
+      unlisted += Math.max(0, this.read(at + 1) - shown);
+      for (let i = 0; i < shown; i++) {
+        const r = at + 2 + i * PARTITION_WORDS;
+        groups.push({
+          namespace: BigInt.asUintN(64, Atomics.load(this.words, r + PARTITION.namespace)), view: this.read(r + PARTITION.view), op: this.read(r + PARTITION.op),
+          commit: this.read(r + PARTITION.commit), primary: this.read(r + PARTITION.primary) === 1, status: this.read(r + PARTITION.status),
+          viewChanges: this.read(r + PARTITION.viewChanges),
+        });
+      }
+    }
+    return { groups, unlisted };
   }
 
   // Shard 0, every tick of the metadata group. Word by word: a reader may see a mix of two ticks, never a torn word.

@@ -6,7 +6,8 @@ import { Status } from '../../shared/vsr-abi.js';
 
 // The core's replica status, by value (Status's keys, snake case).
 const STATUS_NAMES: Record<number, string> = { [Status.Normal]: 'normal', [Status.ViewChange]: 'view_change', [Status.Recovering]: 'recovering' };
-import type { ReplicaCounters } from './replica-counters.js';
+import type { GroupSummary, ReplicaCounters } from './replica-counters.js';
+import { idsOfNamespace } from '../metadata/namespace.js';
 import { formatHostPort, type ClusterSettings } from './roster.js';
 
 export interface ReplicaView {
@@ -36,14 +37,23 @@ export function replicaHealth(v: ReplicaView) {
   };
 }
 
-// The consensus groups of this replica, as their shard last published them: today the metadata group.
+// The consensus groups of this replica, as their shards last published them: the metadata group, then each
+// partition's (named `partition S/T/P` by its ids; beyond PARTITION_GROUPS_SHOWN per shard only counted).
 function groupsHealth(v: ReplicaView) {
-  const g = v.counters.group();
-  if (!g) return [];
-  return [{
-    group: 'metadata', role: g.primary ? 'primary' : 'backup', status: STATUS_NAMES[g.status] ?? String(g.status),
+  return publishedGroups(v.counters).map(({ name, g }) => ({
+    group: name, role: g.primary ? 'primary' : 'backup', status: STATUS_NAMES[g.status] ?? String(g.status),
     view: g.view, op: g.op, commit: g.commit, view_changes: g.viewChanges,
-  }];
+  }));
+}
+
+function publishedGroups(counters: ReplicaCounters): { name: string; g: GroupSummary }[] {
+  const metadata = counters.group();
+  const all = metadata ? [{ name: 'metadata', g: metadata }] : [];
+  for (const g of counters.partitionGroups().groups) {
+    const ids = idsOfNamespace(g.namespace);
+    all.push({ name: `partition ${ids.stream}/${ids.topic}/${ids.partition}`, g });
+  }
+  return all;
 }
 
 export function registerReplicaMetrics(registry: client.Registry, v: ReplicaView): void {
@@ -70,11 +80,11 @@ export function registerReplicaMetrics(registry: client.Registry, v: ReplicaView
       for (const e of peers) this.inc({ peer: String(e.id) }, value(e.id));
     },
   });
-  const perGroup = (name: string, help: string, value: (g: NonNullable<ReturnType<ReplicaCounters['group']>>) => number) => new client.Gauge({
+  const perGroup = (name: string, help: string, value: (g: GroupSummary) => number) => new client.Gauge({
     name, help, labelNames: ['group'], registers: [registry],
     collect() {
-      const g = counters.group();
-      if (g) this.set({ group: 'metadata' }, value(g));
+      this.reset(); // a deleted partition's group leaves the series
+      for (const { name, g } of publishedGroups(counters)) this.set({ group: name }, value(g));
     },
   });
   perGroup('consensus_group_view', 'The view the consensus group is in', (g) => g.view);

@@ -244,6 +244,12 @@ export class PartitionGroup {
     });
   }
 
+  // For /health and /metrics (a cluster's replica): where this replica of the group stands.
+  summary(): { view: number; op: number; commit: number; primary: boolean; status: number; viewChanges: number } {
+    const g = this.group;
+    return { view: g.view, op: g.op, commit: g.commitNumber, primary: g.isPrimary, status: g.status, viewChanges: g.viewChanges };
+  }
+
   // The group's last op (its own Register included): a refused request does not move it.
   get op(): number {
     return this.group.op;

@@ -13,6 +13,7 @@ import { namespaceOf } from '../metadata/namespace.js';
 import { partitionsOf, type PartitionRef } from '../metadata/streams-api.js';
 import type { CommittedOp, PartitionStats } from '../metadata/types.js';
 import { PartitionHome, buildPollReply, emptyPollReply, listPartitionDirs, planPoll, pollReplyBound, writePollReply, type PollPlan } from '../data/send-api.js';
+import type { PartitionGroupSummary } from '../cluster/replica-counters.js';
 import { IncarnationUnknown, claimDirectory, removeIfDeleted, writeIncarnation } from '../data/incarnation.js';
 import { describeRemoval, hasLimit, retentionPolicyOf } from '../data/retention.js';
 import { RetentionCounters } from './retention-counters.js';
@@ -329,6 +330,11 @@ export class PartitionOwner {
 
   tick(): void {
     for (const owned of this.owned.values()) owned.group.tick();
+  }
+
+  // Where each owned partition's group stands on this replica (a cluster's /health and /metrics).
+  groupSummaries(): PartitionGroupSummary[] {
+    return [...this.owned.entries()].map(([namespace, owned]) => ({ namespace, ...owned.group.summary() }));
   }
 
   // CONSENSUS/PARTITION and PARTITION_READ frames from home shards (and from this shard itself).

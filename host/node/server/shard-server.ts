@@ -74,6 +74,7 @@ export interface ShardServerOptions {
 // as the metadata group's (the shard loop sleeps up to 100 ms between turns).
 const TICK_MS = 100;
 const CLUSTER_TICK_MS = 10;
+const PUBLISH_EVERY_TICKS = 10; // partition groups' state for /health and /metrics: every 100 ms
 const DEFAULT_JWT = { secret: DEFAULT_CONFIG.jwtSecret, accessExpirySeconds: DEFAULT_CONFIG.jwtAccessExpirySeconds, refreshExpirySeconds: DEFAULT_CONFIG.jwtRefreshExpirySeconds };
 
 export class ShardServer implements ShardContext {
@@ -141,7 +142,7 @@ export class ShardServer implements ShardContext {
     });
     this.rpc = new ShardRpc(this.mailbox, this.shard);
     this.requests = new ClientRequests(this, options.clientHeartbeatMs, new ShardMetrics(core, memory, this.shard), options.loginThrottle);
-    const counters = options.cluster ? new ReplicaCounters(options.cluster.roster.entries.length, options.replicaCounters) : null;
+    const counters = options.cluster ? new ReplicaCounters(options.cluster.roster.entries.length, this.shards, options.replicaCounters) : null;
     this.replicas = options.cluster && counters ? new ReplicaPlane({
       core, memory, shard: this.shard, shards: this.shards, cluster: options.cluster, counters,
       checkRegion: () => this.storage.alloc(CoreVsrReplicaFrame.REPLICA_FRAME_MAX),
@@ -231,7 +232,13 @@ export class ShardServer implements ShardContext {
       await this.handOff;
     }
     this.partitions.startRetention();
-    if (this.options.cluster) this.partitionTicker = setInterval(() => this.partitions.tick(), CLUSTER_TICK_MS);
+    if (this.options.cluster) {
+      let ticks = 0;
+      this.partitionTicker = setInterval(() => {
+        this.partitions.tick();
+        if (++ticks % PUBLISH_EVERY_TICKS === 0) this.clusterView?.counters.publishPartitionGroups(this.shard, this.partitions.groupSummaries());
+      }, CLUSTER_TICK_MS);
+    }
     this.lastRetention = Date.now();
     this.log.debug(`serving ${this.partitions.count} partition(s), metadata at op ${this.state.appliedOp}`);
   }

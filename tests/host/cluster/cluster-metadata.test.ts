@@ -12,7 +12,7 @@ const ROSTER = '0=127.0.0.1:7001/7101/7201,1=127.0.0.1:7002/7102,2=127.0.0.1:700
 
 function view(self: number) {
   const settings = { roster: parseRoster(ROSTER, 'test'), self, clusterId: 0n, secret: 's', handshakeTimeoutMs: 1000, source: 'test' };
-  const counters = new ReplicaCounters(3);
+  const counters = new ReplicaCounters(3, 2);
   return { settings, counters };
 }
 

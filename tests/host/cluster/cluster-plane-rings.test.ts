@@ -24,7 +24,7 @@ async function setUp() {
   };
   const shards = [await mesh.shard(0), await mesh.shard(1)];
   const planes = shards.map((core, shard) => new ReplicaPlane({
-    core, memory: mesh.memory, shard, shards: 2, cluster, counters: new ReplicaCounters(3), checkRegion: () => { throw new Error('no links here'); },
+    core, memory: mesh.memory, shard, shards: 2, cluster, counters: new ReplicaCounters(3, 2), checkRegion: () => { throw new Error('no links here'); },
   }));
   const u64 = new BigUint64Array(mesh.memory.buffer);
   const drops = (shard: number, variant: string, reason: string) => Number(Atomics.load(u64, mesh.main.dropCounterAddress(shard, DROP_VARIANT[variant], DROP_REASON[reason]) >> 3));
@@ -151,7 +151,7 @@ test('a prepare travels with its attachment: checked whole, delivered whole, a f
   };
   const regions = [shards[0].shardStorageAddress(0) + (2 << 20), shards[1].shardStorageAddress(1) + (2 << 20)];
   const planes = shards.map((core, shard) => new ReplicaPlane({
-    core, memory: mesh.memory, shard, shards: 2, cluster, counters: new ReplicaCounters(3), checkRegion: () => regions[shard],
+    core, memory: mesh.memory, shard, shards: 2, cluster, counters: new ReplicaCounters(3, 2), checkRegion: () => regions[shard],
   }));
   const u8 = new Uint8Array(mesh.memory.buffer);
   const view = new DataView(mesh.memory.buffer);
