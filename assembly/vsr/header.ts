@@ -73,6 +73,8 @@ export const C_OP: usize = 176;
 
 // StartViewChange / RequestStartView.
 export const S_GROUP: usize = 128;
+export const S_BASE: usize = 168; //   u64: the asker's base (B_BASE)
+export const S_BARRED: usize = 176; // u8: the asker is barred from formation (B_BARRED)
 export const S_NONCE: usize = 240;
 
 // DoViewChange; body = headers from op downwards. Bit i of nack/present is about op - i.
@@ -95,6 +97,7 @@ export const B_COMMIT: usize = 144;
 export const B_COMMIT_CHECKSUM: usize = 152;
 export const B_LOST: usize = 160; //  u8: the responder itself lost its state (it knows nothing)
 export const B_BASE: usize = 168; //  u64: the state the responder started from, as its host fingerprints it (0: none)
+export const B_BARRED: usize = 176; // u8: the responder (lost) is barred from formation (state_sync.ts)
 export const B_NONCE: usize = 240; // the probe's nonce, echoed
 
 // StateRequest and StateChunk (host to host; the group at S_GROUP). A chunk's body is `length` bytes of the

@@ -205,6 +205,8 @@ export class Replica {
     this.syncHead = 0;
     this.syncResponders = 0;
     this.syncLostResponders = 0;
+    this.syncLostUnlike = 0;
+    this.syncLostBarred = 0;
     this.checkpoint = 0;
     this.clusterCheckpoint = 0;
     this.stateRequests = 0;
@@ -650,6 +652,8 @@ export class Replica {
   syncOp: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
   syncCommit: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
   syncBase: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
+  syncLostUnlike: u32 = 0; // lost responders that cannot form with this replica: another base, or barred
+  syncLostBarred: u32 = 0; // lost responders barred from formation (behind: they kept out)
   base: u64 = 0; // the state this replica started from, as its host fingerprints it (0: none; state_sync.ts)
   checkpoint: u64 = 0; //      ops up to here are gone from this replica's journal (a snapshot holds them)
   clusterCheckpoint: u64 = 0; // the primary's checkpoint (its Commit heartbeats say it)

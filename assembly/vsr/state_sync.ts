@@ -22,7 +22,7 @@
 // Commit heartbeats carry it) is behind by more than the primary's journal: repair would ask for prepares the
 // primary no longer holds. It requests a state transfer from the primary instead of repairing op by op.
 import { ACTION_SEND, ACTION_STATE_REQUEST, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, HEADER_SIZE, STATUS_NORMAL, STATUS_RECOVERING } from "./constants";
-import { B_BASE, B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_VIEW, S_GROUP, S_NONCE, seal } from "./header";
+import { B_BARRED, B_BASE, B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_VIEW, S_BARRED, S_BASE, S_GROUP, S_NONCE, seal } from "./header";
 import { Replica } from "./replica";
 import { PROBE_ATTEMPTS_MAX } from "./timeouts";
 import { requestStartView } from "./view_change";
@@ -61,10 +61,14 @@ function broadcastRecovery(r: Replica): void {
   r.recoveryNonce++;
   r.syncResponders = 0;
   r.syncLostResponders = 0;
+  r.syncLostUnlike = 0;
+  r.syncLostBarred = 0;
   const m = r.headerInScratch(CMD_RECOVERY);
   store<u32>(m + H_VIEW, 0);
   store<u64>(m + S_GROUP, r.group);
   store<u64>(m + S_NONCE, r.recoveryNonce);
+  store<u64>(m + S_BASE, r.base);
+  store<u8>(m + S_BARRED, r.formationBarred ? 1 : 0);
   seal(m);
   r.broadcastHeader(m);
 }
@@ -78,6 +82,8 @@ export function onRecovery(r: Replica, message: usize, from: u32): void {
   if (r.stateLost) {
     store<u32>(m + H_VIEW, 0);
     store<u8>(m + B_LOST, 1);
+    store<u64>(m + B_BASE, r.base);
+    store<u8>(m + B_BARRED, r.formationBarred ? 1 : 0);
   } else {
     store<u64>(m + B_OP, r.op);
     store<u64>(m + B_COMMIT, r.commitMin);
@@ -86,7 +92,7 @@ export function onRecovery(r: Replica, message: usize, from: u32): void {
   }
   seal(m);
   r.outbox.push(ACTION_SEND, from, m, HEADER_SIZE);
-  if (r.stateLost) countLostAsker(r, from);
+  if (r.stateLost) countLostAsker(r, from, load<u64>(message + S_BASE), load<u8>(message + S_BARRED) != 0);
 }
 
 // Only a replica that lost its state sends Recovery: the asker is one more lost replica, as if it had answered this
@@ -95,11 +101,20 @@ export function onRecovery(r: Replica, message: usize, from: u32): void {
 // replica's next round hears only "normal, view 0" from it, short of a quorum of others, so it stays recovering and
 // the cluster cannot commit until a third replica is up. Counting the asker, both form on the same exchange. Safe as
 // the formation itself: a quorum of lost replicas means no state was ever held (at most f lose theirs).
-function countLostAsker(r: Replica, from: u32): void {
+function countLostAsker(r: Replica, from: u32, base: u64, barred: bool): void {
   if (r.syncTarget >= 0) return; // this round already chose a source to take the state from
-  r.syncResponders |= 1 << from;
-  r.syncLostResponders |= 1 << from;
+  countLost(r, 1 << from, base, barred);
   decide(r);
+}
+
+// A lost peer (its answer, or its own Recovery): it forms with this replica only from the same base, never barred.
+function countLost(r: Replica, bit: u32, base: u64, barred: bool): void {
+  r.syncResponders |= bit;
+  r.syncLostResponders |= bit;
+  if (barred || base != r.base) r.syncLostUnlike |= bit;
+  else r.syncLostUnlike &= ~bit;
+  if (barred) r.syncLostBarred |= bit;
+  else r.syncLostBarred &= ~bit;
 }
 
 export function onRecoveryResponse(r: Replica, message: usize, from: u32): void {
@@ -107,9 +122,11 @@ export function onRecoveryResponse(r: Replica, message: usize, from: u32): void 
   const bit: u32 = 1 << from;
   r.syncResponders |= bit;
   if (load<u8>(message + B_LOST) != 0) {
-    r.syncLostResponders |= bit;
+    countLost(r, bit, load<u64>(message + B_BASE), load<u8>(message + B_BARRED) != 0);
   } else {
     r.syncLostResponders &= ~bit;
+    r.syncLostUnlike &= ~bit;
+    r.syncLostBarred &= ~bit;
     unchecked(r.syncView[from] = load<u32>(message + H_VIEW));
     unchecked(r.syncOp[from] = load<u64>(message + B_OP));
     unchecked(r.syncCommit[from] = load<u64>(message + B_COMMIT));
@@ -121,7 +138,7 @@ export function onRecoveryResponse(r: Replica, message: usize, from: u32): void 
 function decide(r: Replica): void {
   const normal = r.syncResponders & ~r.syncLostResponders;
   const answers = <u32>popcnt(r.syncResponders);
-  if (normal == 0 && answers + 1 >= r.quorumViewChange() && !r.formationBarred) {
+  if (normal == 0 && formationAllowed(r) && !r.formationBarred) {
     // Formation: nobody in the quorum ever held state, so nothing was ever committed.
     r.stateLost = false;
     r.enterNormal();
@@ -139,11 +156,25 @@ function decide(r: Replica): void {
   // Nothing to transfer: the primary committed nothing yet, or it started from the very state this replica holds (a
   // whole-cluster restart whose others formed and committed first: its ops come by repair). Never for a stale one.
   const sameBase = r.base != 0 && unchecked(r.syncBase[primary]) == r.base;
-  if ((unchecked(r.syncCommit[primary]) == 0 || sameBase) && !r.formationBarred) {
+  const nothingCommitted = r.base == 0 && unchecked(r.syncCommit[primary]) == 0;
+  if ((nothingCommitted || sameBase) && !r.formationBarred) {
     stateInstalled(r, 0, 0);
     return;
   }
   requestState(r, primary, unchecked(r.syncCommit[primary]));
+}
+
+// Whether the lost answers of this round let this replica form with the alike ones (the same base, not barred).
+// A replica that lost everything (no base: a wiped or new directory): a quorum of alike with itself, since at most f
+// lose their state, a quorum of lost replicas means nothing was ever committed. A replica with a base (a
+// partition's files, whose group state is not persisted): every other replica must have answered lost, since every
+// restart of such a replica reads as lost, so a quorum of them proves nothing (two restarted while the third ran on
+// would form apart from it and take its ops again); a barred one (it kept out: behind) is accounted for, not one to
+// form with.
+function formationAllowed(r: Replica): bool {
+  const alike = <u32>popcnt(r.syncLostResponders & ~r.syncLostUnlike);
+  if (alike + 1 < r.quorumViewChange()) return false;
+  return r.base == 0 || alike + <u32>popcnt(r.syncLostBarred) >= r.count - 1;
 }
 
 export function requestState(r: Replica, from: u32, op: u64): void {

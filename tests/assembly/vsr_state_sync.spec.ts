@@ -190,22 +190,25 @@ describe("vsr state transfer: formation", () => {
     expect(sentAny(c, 2, CMD_PREPARE_OK)).toBe(false);
   });
 
-  it("a lost replica late to a whole-cluster restart: the others formed and committed; the same base needs no transfer, another does", () => {
+  it("replicas with a base (a partition's files) form only all together and alike; one restarted later with the same base joins without transfer, another base does not", () => {
     for (let same = 0; same < 2; same++) {
       const c = new Cluster(3);
-      c.down[2] = true;
-      for (let i: u32 = 0; i < 2; i++) {
+      for (let i: u32 = 0; i < 3; i++) {
         c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
         setBase(c.replicas[i], 0xba5e);
         recoverLost(c.replicas[i], 0x60 + i);
         c.drain(i);
+        if (i == 1) {
+          c.tick(20);
+          expect(c.replicas[0].status).toBe(STATUS_RECOVERING); // two of three alike are not enough with a base
+        }
       }
       c.tick(20);
-      register(c); // formed without replica 2, and committed
-      c.replicas[2] = new Replica(CLUSTER, GROUP, 2, 3, 64);
+      expect(c.primary()).toBe(0);
+      register(c); // formed, and committed
+      c.replicas[2] = new Replica(CLUSTER, GROUP, 2, 3, 64); // restarted
       setBase(c.replicas[2], same == 1 ? 0xba5e : 0xd1ff);
       recoverLost(c.replicas[2], 0x62);
-      c.down[2] = false;
       c.drain(2);
       c.tick(60);
       if (same == 1) {
@@ -217,6 +220,38 @@ describe("vsr state transfer: formation", () => {
         expect(c.stateFrom[2]).toBe(0);
       }
     }
+  });
+
+  it("replicas with a base form without a barred one (it kept out, behind), which stays out", () => {
+    const c = new Cluster(3);
+    for (let i: u32 = 0; i < 3; i++) {
+      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+      setBase(c.replicas[i], i == 2 ? 0x5ad : 0xba5e);
+      if (i == 2) recoverStale(c.replicas[i], 0x80 + i);
+      else recoverLost(c.replicas[i], 0x80 + i);
+      c.drain(i);
+    }
+    c.tick(20);
+    expect(c.primary()).toBe(0);
+    expect(c.replicas[1].status).toBe(STATUS_NORMAL);
+    expect(c.replicas[2].status).toBe(STATUS_RECOVERING);
+    register(c);
+    expect(c.replicas[0].commitMin).toBe(1);
+  });
+
+  it("two replicas with a base restarted while the third runs on do not form apart from it", () => {
+    const c = new Cluster(3);
+    register(c);
+    for (let i: u32 = 1; i < 3; i++) {
+      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+      setBase(c.replicas[i], 0xf11e5);
+      recoverLost(c.replicas[i], 0x70 + i);
+      c.drain(i);
+    }
+    c.tick(60);
+    expect(c.replicas[1].status).toBe(STATUS_RECOVERING); // the runner's base (none: it started empty) is not theirs
+    expect(c.replicas[2].status).toBe(STATUS_RECOVERING);
+    expect(c.stateFrom[1]).toBe(0);
   });
 
   it("every replica empty: nobody held state, the cluster forms in view 0 and commits", () => {

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { replaceFileDurably } from '../io/durable-fs.js';
 import { randomNonce } from '../consensus/metadata-state-sync.js';
+import type { JournalWrite } from '../../shared/replica-driver.js';
 import { ConsensusGroup, readPrepare, type GroupPeers, type PrepareView } from '../consensus/group.js';
 import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/send-api.js';
 import { isNoSpace } from '../io/storage-errors.js';
@@ -102,6 +103,7 @@ export class PartitionGroup {
   private view = 0;
   private lostAtOpen = false; // a cluster's: recovering as a lost replica from the first tick (see the constructor)
   private stateRequested = false;
+  private readonly ownOps = new Map<number, bigint>(); // op -> request: this shard's submitted writes, as prepared
   private stale = false; // kept out of this partition's group (STALE_MARKER)
 
   constructor(
@@ -175,7 +177,10 @@ export class PartitionGroup {
           return batch ? peers.send(replica, message, batch) : false;
         },
       },
-      write: (writes, done) => replication.write(writes, done),
+      write: (writes, done) => {
+        this.noteOwnOps(writes);
+        replication.write(writes, done);
+      },
       read: (op, done) => done(replication.read(op)),
     };
   }
@@ -274,6 +279,9 @@ export class PartitionGroup {
   // Returns whether anything was submitted.
   private submitWaiting(): boolean {
     if (this.session === 0n) return false;
+    // Demoted since the last tick (a view change arrived with a peer's frame): the core would drop the request
+    // unanswered; the waiting writes go to the new primary when stepDown answers them.
+    if (this.peers && !this.leading) return false;
     return this.queue.admit((request, write) =>
       this.group.submit({ client: this.client, session: this.session, request, operation: operationOf(write), body: descriptor(write, this.peers ? this.sendTime() : 0) }));
   }
@@ -408,10 +416,27 @@ export class PartitionGroup {
     this.abort(error, WRITE_FAILED);
   }
 
+  // The op each of this shard's submitted requests was prepared at (a cluster): if another prepare commits there
+  // (a view change replaced it), that write can never commit.
+  private noteOwnOps(writes: JournalWrite[]): void {
+    for (const w of writes) {
+      if (w.headerOnly) continue;
+      const p = readPrepare(w.message);
+      if (p.client === this.client && p.operation !== Operation.Register && this.queue.get(p.request)) this.ownOps.set(p.op, p.request);
+    }
+  }
+
   private committed(op: number, prepare: Uint8Array): void {
     if (this.replication) {
       const p = readPrepare(prepare);
       this.replication.commit(op, p);
+      const mine = this.ownOps.get(op);
+      this.ownOps.delete(op);
+      if (mine !== undefined && (p.client !== this.client || p.request !== mine)) {
+        // Replaced by a view change: not applied anywhere, and never will be: the writer may retry (58).
+        const lost = this.queue.take(mine);
+        if (lost) settle(lost, ErrorCode.transientNotAccepted);
+      }
       if (p.client !== this.client || p.operation === Operation.Register) return;
       // Taken once this replica's own append of it is done: until then the append reads the batch from the queue.
       if (!this.queue.get(p.request)) return;

@@ -43,7 +43,7 @@ export class PartitionReplicationError extends Error {
 }
 
 export class PartitionReplication {
-  private readonly attached = new Map<bigint, Uint8Array>(); // by prepare checksum, until the op commits
+  private readonly attached = new Map<bigint, { op: number; batch: Uint8Array }>(); // by prepare checksum, until its op commits
   private readonly held = new Map<number, Held>(); //            writes waiting for the ops before them
   private readonly results = new Map<number, OpResult>(); //     of written sends, until they commit
   private readonly ends: { op: number; end: number }[] = []; //  written sends not yet committed: their end offset
@@ -51,6 +51,8 @@ export class PartitionReplication {
   private readonly extraDone: Held[] = []; //                    duplicates of the writes on their way
   private readonly waiting = new Map<number, (result: OpResult | undefined) => void>(); // answers waiting for a write
   private written = 0; // every op up to here is written (durable once `writing` is false)
+  private writingTo = 0; // the last op of the append on its way (or done)
+  private readonly lateRewrites: Held[] = []; // writes for ops of the append on its way
   private committed = 0;
   private writing = false;
   private pumping = false;
@@ -67,8 +69,10 @@ export class PartitionReplication {
     const command = message[H.command];
     if (attachment.length === 0 || message.length < HEADER_SIZE || (command !== Command.Prepare && command !== Command.RepairPrepare)) return;
     const p = readPrepare(message);
-    if (p.op <= this.committed || this.attached.has(p.checksum)) return;
-    this.attached.set(p.checksum, Uint8Array.from(attachment));
+    // Beyond what the core's log window can hold (it drops those prepares): not kept, or a backup cut off from
+    // commits would copy every batch it hears for ever.
+    if (p.op <= this.committed || p.op > this.committed + RECENT_OPS || this.attached.has(p.checksum)) return;
+    this.attached.set(p.checksum, { op: p.op, batch: Uint8Array.from(attachment) });
     // The op may be held already, waiting for this batch (its prepare came first without it): the core asks no
     // second write for a prepare it holds.
     if (this.held.has(p.op)) this.pump();
@@ -77,7 +81,7 @@ export class PartitionReplication {
   // The batch a prepare binds, to attach to it: kept, this replica's own request, or read back from its segment.
   bodyFor(p: PrepareView): Uint8Array | null {
     if (p.operation !== OP_SEND) return null;
-    const kept = this.attached.get(p.checksum) ?? this.host.ownBatch(p);
+    const kept = this.attached.get(p.checksum)?.batch ?? this.host.ownBatch(p);
     if (kept) return kept;
     const recent = this.recent.get(p.op);
     if (!recent || recent.checksum !== p.checksum || recent.base < 0) return null;
@@ -106,6 +110,8 @@ export class PartitionReplication {
       if (w.headerOnly) { done(w.op, w.checksum); continue; }
       const h: Held = { write: w, done, acked: false };
       if (w.op <= this.written) { this.rewrite(h); continue; }
+      if (w.op <= this.writingTo) { this.lateRewrites.push(h); continue; } // its op is being appended: checked after
+
       if (this.host.durability === 'replicated' && !this.host.isPrimary()) { h.acked = true; done(w.op, w.checksum); }
       this.held.set(w.op, h);
     }
@@ -116,6 +122,8 @@ export class PartitionReplication {
   commit(op: number, p: PrepareView): void {
     this.committed = op;
     if (op <= this.written) this.attached.delete(p.checksum);
+    // Batches of other prepares of committed ops (a view change replaced them) are never asked for again.
+    for (const [checksum, kept] of this.attached) if (kept.op <= op && kept.op <= this.written) this.attached.delete(checksum);
     this.advance();
   }
 
@@ -177,6 +185,7 @@ export class PartitionReplication {
           continue;
         }
         this.writing = true;
+        this.writingTo = group.at(-1)!.write.op;
         this.host.home.appendAsync(batches, true, timestamps).then((result) => {
           this.writing = false;
           for (const { op, index } of sendOps) {
@@ -209,7 +218,7 @@ export class PartitionReplication {
   private checkedBatch(p: PrepareView): Uint8Array | null {
     const own = this.host.ownBatch(p);
     if (own) return own;
-    const batch = this.attached.get(p.checksum);
+    const batch = this.attached.get(p.checksum)?.batch;
     if (!batch) return null;
     const d = new DataView(p.body.buffer, p.body.byteOffset, p.body.byteLength);
     if (batch.length !== d.getUint32(0, true) || batchCount(batch) !== d.getUint32(4, true)) {
@@ -227,6 +236,10 @@ export class PartitionReplication {
       if (readPrepare(h.write.message).operation !== OP_SEND) this.remember(h, -1, 0, 0);
       if (h.write.op <= this.committed) this.attached.delete(h.write.checksum);
     }
+    // Writes that came for these ops while they were being appended: the same prepare (done when written), or a
+    // replacement (PartitionOpReplaced, as for any written op).
+    for (const h of this.lateRewrites.splice(0)) this.rewrite(h);
+    if (this.stopped) return;
     this.advance();
     for (const h of group) {
       const answer = this.waiting.get(h.write.op);
