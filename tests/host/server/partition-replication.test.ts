@@ -169,3 +169,30 @@ test('a view change that replaces a written Register (it changed no file) is tak
   assert.equal(b.failures.length, 1);
   assert.match(b.failures[0].message, /PartitionOpReplaced/);
 });
+
+test('a write for an op whose append is on its way is checked once it is written: the same prepare is durable then, another stops the partition', async () => {
+  const b = backup('persisted');
+  const batch = batchOf(2);
+  const send = prepare(1, OP_SEND, sendDescriptor(batch, 2, 3));
+  b.replication.keep(send, batch);
+  b.replication.write([write(send)], b.report);
+  b.replication.write([write(send)], b.report); // a retransmission while its append runs
+  b.replication.write([write(replacement(send))], b.report); // a view change's replacement while its append runs
+  assert.equal(b.appends.length, 1, 'one append: nothing is written twice');
+  assert.equal(b.failures.length, 0, 'nothing decided before the append is done');
+  b.appends[0].resolve();
+  await settle();
+  assert.equal(b.failures.length, 1);
+  assert.match(b.failures[0].message, /PartitionOpReplaced/);
+});
+
+test('batches kept for ops beyond the log window are not kept (a backup cut off from commits)', () => {
+  const b = backup('persisted');
+  const far = batchOf(1);
+  const p = prepare(500, OP_SEND, sendDescriptor(far, 1, 1));
+  b.replication.keep(p, far);
+  assert.equal(b.replication.bodyFor(readPrepare(p)), null, 'op 500 with nothing committed: beyond the window, dropped');
+  const near = prepare(3, OP_SEND, sendDescriptor(far, 1, 1));
+  b.replication.keep(near, far);
+  assert.deepEqual([...b.replication.bodyFor(readPrepare(near))!], [...far], 'op 3: kept');
+});
