@@ -28,4 +28,11 @@ for i in 0 1 2; do
     --data-dir "$TMP/r$i" --durability "${DURABILITY:-persisted}" --log-level warn & PIDS+=($!)
 done
 for i in 0 1 2; do ready $((BASE + 30 + i)); done
+# A new cluster creates its root user once it has formed: wait for a login (bounded), not only for /health.
+node --input-type=module -e "
+  const { IggyClient } = await import('./dist/host/client/client.js');
+  for (let i = 0; ; i++) {
+    try { await (await IggyClient.connect({ address: '127.0.0.1:$((BASE + 10))', username: 'iggy', password: 'iggy' })).close(); break; }
+    catch (e) { if (i >= 100) { console.error('the cluster never accepted a login: ' + e.message); process.exit(1); } await new Promise((r) => setTimeout(r, 200)); }
+  }"
 node --no-liftoff dist/host/bench/protocol-bench.js --address "127.0.0.1:$((BASE + 10))" "${WORKLOAD[@]}"
