@@ -550,3 +550,20 @@ test('readFromOffset of whole indexed batches reads exactly their bytes', async 
     p.close();
   }
 });
+
+test('cutBack: batches appended for replaced ops are cut off durably; the next append takes their offsets; refused below the committed end or mid-batch', async () => {
+  const dir = tempDir();
+  const p = await Partition.open({ dir, partitionId: 1, quiet: true });
+  p.append([await batchOf(0, 4), await batchOf(4, 3), await batchOf(7, 2)]);
+  p.committedEnd = 4;
+  assert.throws(() => p.cutBack(2), { name: 'PartitionCutRefused' }, 'below the committed end');
+  assert.throws(() => p.cutBack(5), { name: 'PartitionCutRefused' }, 'no batch starts at 5');
+  p.cutBack(4);
+  assert.equal(p.nextOffset, 4);
+  assert.deepEqual(p.readFromOffset(0).map((b) => [b.baseOffset, b.count]), [[0, 4]]);
+  const again = p.append([await batchOf(100, 5)]);
+  assert.equal(again.baseOffset, 4, 'the canonical op appends at the cut offsets');
+  assert.deepEqual(batchPayloads(p.readFromOffset(4)[0].bytes)[0], payload(100));
+  p.close();
+  assert.equal(await nextOffsetAfterReopen(dir, 1), 9, 'a reopen finds the cut and the new batch, nothing of the old ones');
+});

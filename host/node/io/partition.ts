@@ -476,6 +476,39 @@ export class Partition {
     }
   }
 
+  // A cluster's replica: the batches from `offset` on were appended for ops a view change then gave to other
+  // prepares (never committed: polls never saw them, committedEnd is below `offset`). They are cut off, durably, so
+  // that the canonical ops append at the same offsets as on the other replicas. Only within the active segment,
+  // with no append on its way and without --direct-io; otherwise PartitionCutRefused (the caller stops the
+  // partition, as before).
+  cutBack(offset: number): void {
+    const segment = this.active;
+    const refuse = (why: string) => storageError('PartitionCutRefused', segment.logPath, 0, `cannot cut back to offset ${offset}: ${why}`);
+    if (offset === this.nextOffset) return;
+    if (this.writing || this.inFlight) throw refuse('an append is on its way');
+    if (this.options.directIo) throw refuse('--direct-io appends are aligned: not cut');
+    if (offset < segment.baseOffset || offset > this.nextOffset) throw refuse(`not in the active segment [${segment.baseOffset}, ${this.nextOffset})`);
+    if (this.committedEnd !== null && offset < this.committedEnd) throw refuse(`below the committed end ${this.committedEnd}`);
+    // Walk the active segment's batch headers to the batch that starts at `offset` (appends are whole batches).
+    const header = Buffer.alloc(B.BATCH_HEADER);
+    let position = 0;
+    let lastTimestamp = this.segments.length > 1 ? this.segments[this.segments.length - 2].lastTimestamp : 0;
+    for (;;) {
+      if (position >= segment.size) throw refuse('no batch starts there');
+      if (fs.readSync(segment.fd, header, 0, header.length, position) !== header.length) throw refuse(`a short batch header at byte ${position}`);
+      const base = Number(header.readBigUInt64LE(B.B_BASE_OFFSET));
+      if (base === offset) break;
+      if (base > offset) throw refuse(`a batch starts at ${base}, past it`);
+      lastTimestamp = Number(header.readBigUInt64LE(B.B_BASE_TIMESTAMP));
+      position += Number(header.readBigUInt64LE(B.B_LENGTH));
+    }
+    this.sc.core.indexTruncate(this.index, segment.ordinal, position);
+    segment.truncate(position); // ftruncate + fsync
+    segment.nextOffset = offset;
+    segment.lastTimestamp = lastTimestamp;
+    this.indexBehind.add(segment); // its `.index` file is rewritten whole with the next append
+  }
+
   // Written but not yet fdatasynced (interval:<ms>; every-batch never leaves anything behind).
   get syncPending(): boolean {
     return this.dirty;

@@ -3,6 +3,7 @@
 import { ShardlogError } from '../../shared/errors.js';
 
 export type StorageErrorCode =
+  | 'PartitionCutRefused' // a cluster replica's replaced, uncommitted batches could not be cut off the segment
   | 'JournalHeaderCorrupt' // a prepare the header slots prove durable is damaged or missing: boot refused
   | 'JournalTornTail' // torn tail found and the policy is `fail`
   | 'JournalPoisoned' // a drain failed after its commit point; the journal refuses all I/O until reopened

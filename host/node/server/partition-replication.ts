@@ -53,6 +53,7 @@ export class PartitionReplication {
   private written = 0; // every op up to here is written (durable once `writing` is false)
   private writingTo = 0; // the last op of the append on its way (or done)
   private readonly lateRewrites: Held[] = []; // writes for ops of the append on its way
+  private cutRefused: string | null = null; // why the last cut was refused
   private committed = 0;
   private writing = false;
   private pumping = false;
@@ -109,8 +110,8 @@ export class PartitionReplication {
     for (const w of writes) {
       if (w.headerOnly) { done(w.op, w.checksum); continue; }
       const h: Held = { write: w, done, acked: false };
+      if (this.writing && w.op <= this.writingTo) { this.lateRewrites.push(h); continue; } // checked once written
       if (w.op <= this.written) { this.rewrite(h); continue; }
-      if (w.op <= this.writingTo) { this.lateRewrites.push(h); continue; } // its op is being appended: checked after
 
       if (this.host.durability === 'replicated' && !this.host.isPrimary()) { h.acked = true; done(w.op, w.checksum); }
       this.held.set(w.op, h);
@@ -134,16 +135,22 @@ export class PartitionReplication {
     this.attached.clear();
   }
 
-  // The same op again (a retransmission the core chose to journal): reported durable when it is; a different
-  // prepare for a written op (a view change chose another) cannot be written if the written one changed the files
-  // (a send, an offset): segments are never cut. One that changed nothing (the shard's Register) is just replaced.
+  // The same op again (a retransmission the core chose to journal): reported durable when it is. A different
+  // prepare for a written op (a view change chose another): one that changed no file (the shard's Register) is just
+  // replaced; otherwise the written ops from it on, none committed, are cut off the segment and the new one is
+  // written in their place (cutBack); an offset change cannot be undone, so one among them stops the partition.
   private rewrite(h: Held): void {
     const recent = this.recent.get(h.write.op);
     const replacing = recent !== undefined && recent.checksum !== h.write.checksum;
     if (replacing && !changesFiles(recent.operation) && !changesFiles(readPrepare(h.write.message).operation)) {
       this.remember(h, -1, 0, 0);
+    } else if (replacing && this.cutFrom(h.write.op)) {
+      this.held.set(h.write.op, h);
+      this.pump();
+      return;
     } else if (replacing) {
-      this.fail(new PartitionReplicationError('PartitionOpReplaced', `op ${h.write.op} was replaced by a view change after this replica wrote it; a segment is never cut, so this partition stops taking writes (a restart recovers it)`));
+      const why = this.cutRefused ?? 'an offset change or an op no longer remembered among the ops to cut';
+      this.fail(new PartitionReplicationError('PartitionOpReplaced', `op ${h.write.op} was replaced by a view change after this replica wrote it and cannot be cut off (${why}): this partition stops taking writes`));
       return;
     }
     if (this.writing) this.extraDone.push(h);
@@ -247,6 +254,32 @@ export class PartitionReplication {
     }
     for (const h of group) if (!h.acked) h.done(h.write.op, h.write.checksum);
     for (const h of this.extraDone.splice(0)) h.done(h.write.op, h.write.checksum);
+  }
+
+  // Cuts the written ops from `op` on off this replica's files (a view change replaced them; never committed).
+  // False when it cannot: an offset change among them, an op no longer remembered, or the partition refuses.
+  private cutFrom(op: number): boolean {
+    if (op <= this.committed) return false;
+    let offset = this.host.home.partition.nextOffset;
+    for (let o = this.written; o >= op; o--) {
+      const r = this.recent.get(o);
+      if (!r || r.operation === OP_STORE_OFFSET || r.operation === OP_DELETE_OFFSET) return false;
+      if (r.operation === OP_SEND && r.base >= 0) offset = r.base;
+    }
+    try {
+      this.host.home.partition.cutBack(offset);
+    } catch (error) {
+      this.cutRefused = (error as Error).message; // the partition stops, as for any replaced op it cannot undo
+      return false;
+    }
+    for (let o = op; o <= this.written; o++) {
+      this.recent.delete(o);
+      this.results.delete(o);
+    }
+    while (this.ends.length > 0 && this.ends.at(-1)!.op >= op) this.ends.pop();
+    this.written = op - 1;
+    this.writingTo = Math.min(this.writingTo, this.written);
+    return true;
   }
 
   private remember(h: Held, base: number, length: number, count: number): void {

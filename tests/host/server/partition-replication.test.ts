@@ -52,7 +52,11 @@ function fakeHome() {
   const appends: { batches: Uint8Array[]; timestamps?: number[]; resolve: () => void }[] = [];
   const verified: Uint8Array[] = [];
   let next = 0;
-  const partition = { nextOffset: 0, committedEnd: null as number | null, readFromOffset: () => [] };
+  const cuts: number[] = [];
+  const partition = {
+    nextOffset: 0, committedEnd: null as number | null, readFromOffset: () => [],
+    cutBack: (offset: number) => { cuts.push(offset); partition.nextOffset = offset; next = offset; },
+  };
   const home = {
     partition,
     verify: (batch: Uint8Array) => { verified.push(batch); return CoreJournalBatch.BATCH_OK; },
@@ -65,7 +69,7 @@ function fakeHome() {
       } });
     }),
   };
-  return { home: home as unknown as PartitionHome, appends, verified, partition };
+  return { home: home as unknown as PartitionHome, appends, verified, partition, cuts };
 }
 
 function backup(durability: Durability) {
@@ -152,7 +156,7 @@ function replacement(message: Uint8Array): Uint8Array {
   return m;
 }
 
-test('a view change that replaces a written Register (it changed no file) is taken; one that replaces a written send stops the partition (PartitionOpReplaced)', async () => {
+test('a view change that replaces a written Register (it changed no file) is taken; a written send is cut off and the new one appended in its place', async () => {
   const b = backup('persisted');
   const register = prepare(1, Operation.Register);
   const batch = batchOf(2);
@@ -165,12 +169,31 @@ test('a view change that replaces a written Register (it changed no file) is tak
   b.replication.write([write(replacement(register))], b.report);
   assert.equal(b.failures.length, 0, 'a replaced Register changed nothing on disk');
   assert.deepEqual(b.done, [1, 2, 1], 'the new prepare of op 1 is durable at once');
-  b.replication.write([write(replacement(send))], b.report);
-  assert.equal(b.failures.length, 1);
-  assert.match(b.failures[0].message, /PartitionOpReplaced/);
+  const other = batchOf(5);
+  const send2 = replacement(prepare(2, OP_SEND, sendDescriptor(other, 5, 8)));
+  b.replication.keep(send2, other);
+  b.replication.write([write(send2)], b.report);
+  assert.deepEqual(b.cuts, [0], 'the replaced send\'s 2 messages cut off: back to offset 0');
+  assert.equal(b.appends.length, 2, 'the new op 2 appended in their place');
+  assert.deepEqual(b.appends[1].batches.map((x) => [...x]), [[...other]]);
+  b.appends[1].resolve();
+  await settle();
+  assert.equal(b.partition.nextOffset, 5);
+  assert.equal(b.failures.length, 0);
 });
 
-test('a write for an op whose append is on its way is checked once it is written: the same prepare is durable then, another stops the partition', async () => {
+test('a replaced op after an offset change cannot be undone: the partition stops (PartitionOpReplaced)', async () => {
+  const b = backup('persisted');
+  const store = prepare(1, 161, new Uint8Array(16)); // OP_STORE_OFFSET
+  b.replication.write([write(store)], b.report);
+  await settle();
+  b.replication.write([write(replacement(store))], b.report);
+  assert.equal(b.failures.length, 1);
+  assert.match(b.failures[0].message, /PartitionOpReplaced/);
+  assert.deepEqual(b.cuts, []);
+});
+
+test('a write for an op whose append is on its way is checked once it is written: the same prepare is durable then, another is cut off and takes its place', async () => {
   const b = backup('persisted');
   const batch = batchOf(2);
   const send = prepare(1, OP_SEND, sendDescriptor(batch, 2, 3));
@@ -182,8 +205,8 @@ test('a write for an op whose append is on its way is checked once it is written
   assert.equal(b.failures.length, 0, 'nothing decided before the append is done');
   b.appends[0].resolve();
   await settle();
-  assert.equal(b.failures.length, 1);
-  assert.match(b.failures[0].message, /PartitionOpReplaced/);
+  assert.deepEqual(b.cuts, [0], 'the replaced op cut off once its append was done');
+  assert.equal(b.failures.length, 0);
 });
 
 test('batches kept for ops beyond the log window are not kept (a backup cut off from commits)', () => {
