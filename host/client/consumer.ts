@@ -191,7 +191,11 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     const group = this.consumer.id;
     let assignment = await this.client.syncGroup(stream, topic, group);
     if (assignment === null) {
+      // Not a member (a dropped connection left the group): while out, the others owned these partitions and moved
+      // the group's offsets on, so no position of before is kept (polling from one, with auto-commit, would move
+      // the stored offset back and hand out again what another member had).
       await this.join();
+      this.next.clear();
       assignment = await this.client.syncGroup(stream, topic, group);
     }
     const partitions = assignment?.partitions ?? [];

@@ -18,9 +18,19 @@
 //   offset between them holds a message in the final read.
 // * failed-but-observed: a value of a send the server refused (type fail) was read by a poll or the final read.
 //   Indefinite sends (type info) may or may not be read: never an anomaly.
+// Offset commits, per committer (a single consumer: its process and key; a group: the group and key), in real time
+// (an operation invoked after another completed must see it, Jepsen's rule for overlapping operations):
+// * nonmonotonic-commit: an acknowledged commit below one acknowledged before it was invoked (since a reset).
+// * lost-commit: a consumer resuming reads back a stored offset below (or none, after) the newest commit
+//   acknowledged before it began: an acknowledged commit undone, its messages delivered again.
+// * commit-beyond-ack: a committed offset (acknowledged, or read back at a resume) past every offset the history
+//   ever saw hold a message (acknowledged, polled or read): the consumer would resume past the log's end and skip
+//   what is appended there.
+// * poll-skip also covers a resume: the consumer's next poll must start right after the stored offset it read.
 import type { HistoryEvent, Key } from './history.js';
 
-export const ANOMALIES = ['lost-write', 'unseen', 'duplicate', 'inconsistent-offsets', 'nonmonotonic-send', 'nonmonotonic-poll', 'poll-skip', 'unexpected', 'failed-but-observed'] as const;
+export const ANOMALIES = ['lost-write', 'unseen', 'duplicate', 'inconsistent-offsets', 'nonmonotonic-send', 'nonmonotonic-poll', 'poll-skip', 'unexpected', 'failed-but-observed',
+  'nonmonotonic-commit', 'lost-commit', 'commit-beyond-ack'] as const;
 export type Anomaly = typeof ANOMALIES[number];
 
 export interface Verdict {
@@ -35,7 +45,9 @@ export interface Verdict {
     sendsFailed: number;
     polls: number;
     messagesPolled: number;
-    commits: number;
+    commits: number; // offset commits acknowledged
+    commitsIndefinite: number;
+    resumes: number; // consumers that read their stored offset back and went on from it
     keys: number;
   };
 }
@@ -68,7 +80,7 @@ export function check(history: HistoryEvent[]): Verdict {
   const keys = new Map<Key, KeyState>();
   const state = (key: Key) => { let s = keys.get(key); if (!s) { s = keyState(); keys.set(key, s); } return s; };
   const tally = new Tally();
-  const stats = { sendsAcknowledged: 0, messagesAcknowledged: 0, messagesVerified: 0, sendsIndefinite: 0, sendsFailed: 0, polls: 0, messagesPolled: 0, commits: 0, keys: 0 };
+  const stats = { sendsAcknowledged: 0, messagesAcknowledged: 0, messagesVerified: 0, sendsIndefinite: 0, sendsFailed: 0, polls: 0, messagesPolled: 0, commits: 0, commitsIndefinite: 0, resumes: 0, keys: 0 };
 
   const observe = (s: KeyState, offset: bigint, value: string) => {
     let values = s.offsetValues.get(offset);
@@ -111,10 +123,11 @@ export function check(history: HistoryEvent[]): Verdict {
         s.final ??= new Map();
         for (const [o, v] of e.messages) { s.final.set(BigInt(o), v); s.finalValues.add(v); }
       }
-    } else if (e.f === 'commit') stats.commits += 1;
+    }
   }
 
   checkPolls(history, keys, tally);
+  checkCommits(history, keys, tally, stats);
   for (const [key, s] of keys) {
     stats.keys += 1;
     for (const [offset, values] of s.offsetValues) {
@@ -149,6 +162,7 @@ function checkPolls(history: HistoryEvent[], keys: Map<Key, KeyState>, tally: Ta
   for (const e of history) {
     const id = `${e.process}|${'key' in e ? e.key : ''}`;
     if (e.f === 'reset') { last.delete(id); continue; }
+    if (e.f === 'resume' && e.type === 'ok' && e.group === undefined) { last.set(id, e.offset === null ? -1n : BigInt(e.offset)); continue; }
     if (e.f !== 'poll') continue;
     const final = keys.get(e.key)?.final;
     for (const [o] of e.messages) {
@@ -166,6 +180,46 @@ function checkPolls(history: HistoryEvent[], keys: Map<Key, KeyState>, tally: Ta
   }
 }
 
+// Offset commits and resumes (see the top): per committer, the newest acknowledged commit; per process, the value
+// it had when the process's operation in flight was invoked.
+function checkCommits(history: HistoryEvent[], keys: Map<Key, KeyState>, tally: Tally, stats: Verdict['stats']): void {
+  const newest = new Map<string, bigint>(); // committer -> newest acknowledged commit
+  const atInvoke = new Map<string, bigint | undefined>(); // process -> newest of its committer when its operation began
+  const committed: { key: Key; offset: bigint; what: () => string }[] = [];
+  for (const e of history) {
+    if (e.f === 'reset') { newest.delete(`${e.process}|${e.key}`); continue; }
+    if (e.f !== 'commit' && e.f !== 'resume') continue;
+    const committer = e.group === undefined ? `${e.process}|${e.key}` : `group ${e.group}|${e.key}`;
+    if (e.type === 'invoke') { atInvoke.set(e.process, newest.get(committer)); continue; }
+    const before = atInvoke.get(e.process);
+    atInvoke.delete(e.process);
+    if (e.f === 'commit' && e.type !== 'ok') {
+      if (e.type === 'info') stats.commitsIndefinite += 1;
+      continue;
+    }
+    if (e.f === 'commit' && e.type === 'ok') {
+      stats.commits += 1;
+      const offset = BigInt(e.offset);
+      if (before !== undefined && offset < before) tally.add('nonmonotonic-commit', () => `${committer}: ${e.process} committed ${offset} after ${before} was acknowledged (t=${e.t} ms)`);
+      if (newest.get(committer) === undefined || offset > newest.get(committer)!) newest.set(committer, offset);
+      committed.push({ key: e.key, offset, what: () => `${e.process} committed ${offset} (t=${e.t} ms)` });
+    } else if (e.f === 'resume' && e.type === 'ok') {
+      stats.resumes += 1;
+      const stored = e.offset === null ? null : BigInt(e.offset);
+      if (before !== undefined && (stored === null || stored < before)) {
+        tally.add('lost-commit', () => `${committer}: ${e.process} resumed from ${stored ?? 'no stored offset'} after ${before} was acknowledged (t=${e.t} ms)`);
+      }
+      if (stored !== null) committed.push({ key: e.key, offset: stored, what: () => `${e.process} resumed from stored offset ${stored} (t=${e.t} ms)` });
+    }
+  }
+  const ends = new Map<Key, bigint>(); // key -> the highest offset that ever held a message
+  for (const [key, s] of keys) ends.set(key, [...s.offsetValues.keys()].reduce((a, b) => (a > b ? a : b), -1n));
+  for (const c of committed) {
+    const end = ends.get(c.key) ?? -1n;
+    if (c.offset > end) tally.add('commit-beyond-ack', () => `${c.key}: ${c.what()}, but no offset past ${end} ever held a message`);
+  }
+}
+
 const compare = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
 // The verdict as lines for a terminal: the figures, then each anomaly's count and first example.
@@ -174,7 +228,7 @@ export function formatVerdict(v: Verdict): string {
   const lines = [
     `sends: ${s.sendsAcknowledged} acknowledged (${s.messagesAcknowledged} messages), ${s.sendsFailed} failed, ${s.sendsIndefinite} indefinite`,
     `verified: ${s.messagesVerified} of ${s.messagesAcknowledged} acknowledged messages at their offset after healing (${s.keys} partitions)`,
-    `polls: ${s.polls} (${s.messagesPolled} messages), offset commits: ${s.commits}`,
+    `polls: ${s.polls} (${s.messagesPolled} messages), offset commits: ${s.commits} acknowledged (${s.commitsIndefinite} indefinite), resumes from a stored offset: ${s.resumes}`,
   ];
   for (const a of ANOMALIES) lines.push(`${a.padEnd(21)} ${String(v.counts[a]).padStart(6)}${v.examples[a] ? `   first: ${v.examples[a]}` : ''}`);
   lines.push(v.valid ? 'verdict: valid (no anomalies)' : `verdict: INVALID (${ANOMALIES.filter((a) => v.counts[a] > 0).join(', ')})`);

@@ -122,13 +122,17 @@ export function buildFrame(c: FrameCase, s: Session | null, random: () => number
   return { bytes: frame, declared };
 }
 
-// One case on its connection. Returns a wrong answer in words, or null.
-async function runFrameCase(c: FrameCase, conn: Connection, s: Session | null, random: () => number, unauthenticatedLimit: number): Promise<string | null> {
+// What a case came to: a wrong answer in words (or null), and whether the connection is still open for the next
+// case (the server answered with a reply; an eviction, a close or a frame cut short end it).
+interface CaseOutcome { wrong: string | null; open: boolean }
+
+// One case on its connection.
+async function runFrameCase(c: FrameCase, conn: Connection, s: Session | null, random: () => number, unauthenticatedLimit: number): Promise<CaseOutcome> {
   const { bytes, declared } = buildFrame(c, s, random);
   const what = () => `code ${c.code} op ${c.operationOverride ?? 'default'} size ${c.sizeField} (${declared}) body ${c.body.length} B session ${c.session} delivery ${c.delivery}`;
   if (c.sizeField === 'body-short') {
     conn.writeRaw(bytes); // the rest never comes: the server waits (its frame clock ends it); we hang up
-    return null;
+    return { wrong: null, open: false };
   }
   let answer: ServerFrame | Error;
   try {
@@ -136,6 +140,11 @@ async function runFrameCase(c: FrameCase, conn: Connection, s: Session | null, r
   } catch (error) {
     answer = error as Error;
   }
+  return { wrong: wrongAnswer(answer, declared, s, unauthenticatedLimit, what), open: !(answer instanceof Error) && answer.kind === 'reply' };
+}
+
+// The oracle for one answer: null when the spec allows it.
+function wrongAnswer(answer: ServerFrame | Error, declared: number, s: Session | null, unauthenticatedLimit: number, what: () => string): string | null {
   const framing = declared < HEADER_SIZE || declared > MAX_FRAME_SIZE;
   if (framing) return answer instanceof ConnectionClosed ? null : `${what()}: a framing error must close the connection, got ${describeAnswer(answer)}`;
   if (answer instanceof Error) {
@@ -171,7 +180,7 @@ export interface KeptData { stream: number; topic: number; payloads: string[] }
 // The well-behaved side: a root client that sets up the sandbox, the fuzzing user and the kept data, and checks
 // the kept data afterwards.
 export async function prepare(target: FuzzTarget): Promise<{ root: IggyClient; sandbox: number; kept: KeptData; token: string }> {
-  const root = await IggyClient.connect({ address: target.tcp, username: 'iggy', password: 'iggy', timeoutMs: ANSWER_BOUND_MS });
+  const root = await connectRoot(target);
   const keptStream = (await root.createStream('fuzz-kept')).id;
   const keptTopic = (await root.createTopic({ stream: keptStream, name: 't', partitionsCount: 1 })).id;
   const payloads = Array.from({ length: 20 }, (_, i) => `kept-${i}`);
@@ -198,10 +207,32 @@ export async function keptProblem(root: IggyClient, kept: KeptData): Promise<str
   return null;
 }
 
+// Runs `frames` binary cases over `lanes` independent fast-check runs at once (lane i seeded `seed + i`, its own
+// fuzzing session and connections, every frame's answer checked as in fuzzBinary): the server is kept busy while a
+// lane waits on a slow sender's pauses, a reconnect or a Ping. Each lane has its own well-behaved root client (lane
+// 0 the caller's): one shared client's Pings, one after every frame, would queue behind each other and bound the
+// rate. A lane's counterexample names its seed, which `fuzzBinary` alone (`npm run fuzz -- --lanes 1 --seed S`)
+// replays.
+export async function fuzzBinaryLanes(target: FuzzTarget, root: IggyClient, sandbox: number, token: string, frames: number, seed: number, lanes: number, figures: FuzzFigures): Promise<void> {
+  const share = (lane: number) => Math.floor(frames / lanes) + (lane < frames % lanes ? 1 : 0);
+  const roots = [root];
+  try {
+    for (let lane = 1; lane < lanes && share(lane) > 0; lane++) roots.push(await connectRoot(target));
+    await Promise.all(roots.map((client, lane) => fuzzBinary(target, client, sandbox, token, share(lane), seed + lane, figures)));
+  } finally {
+    for (const client of roots.slice(1)) await client.close().catch(() => {});
+  }
+}
+
+const connectRoot = (target: FuzzTarget) => IggyClient.connect({ address: target.tcp, username: 'iggy', password: 'iggy', timeoutMs: ANSWER_BOUND_MS });
+
 // Runs `frames` binary cases (fast-check, seeded), each on a connection of its session kind: a fresh one for
 // "none", the fuzzing user's (logged in again after an eviction or a close) for "fuzzer".
 export async function fuzzBinary(target: FuzzTarget, root: IggyClient, sandbox: number, token: string, frames: number, seed: number, figures: FuzzFigures, unauthenticatedLimit = DEFAULT_CONFIG.maxUnauthenticatedFrameBytes): Promise<void> {
   let fuzzer: IggyClient | null = null;
+  // The next fuzzing session and the next fresh connection are opened while the current case runs (a login takes a
+  // round trip or more; every third case needs a new connection): each case still gets a fresh one.
+  const spares = new Spares(target, token);
   const random = seedRandom(seed);
   const sessionOf = (c: IggyClient): Session => ({ client: c.clientId, session: c.sessionNumber ?? 0n, request: BigInt(1 + Math.floor(random() * 1000)) });
   await fc.assert(fc.asyncProperty(frameCaseArbitrary(sandbox), async (c) => {
@@ -211,19 +242,20 @@ export async function fuzzBinary(target: FuzzTarget, root: IggyClient, sandbox: 
     if (c.session === 'fuzzer') {
       if (!fuzzer || fuzzer.connection.isClosed || fuzzer.sessionNumber === null) {
         await fuzzer?.close().catch(() => {});
-        fuzzer = await IggyClient.connect({ address: target.tcp, token, timeoutMs: ANSWER_BOUND_MS, heartbeatMs: 0 });
+        fuzzer = await spares.session();
       }
       conn = fuzzer.connection;
       session = sessionOf(fuzzer);
     } else {
-      conn = await Connection.open(target.tcp, ANSWER_BOUND_MS);
+      conn = await spares.connection();
       figures.connections += 1;
     }
-    const wrong = await runFrameCase(c, conn, session, random, unauthenticatedLimit);
-    if (c.session === 'none' || c.sizeField === 'body-short' || wrong) await conn.close();
-    if (c.session === 'fuzzer' && (c.sizeField !== 'exact' || wrong)) { await fuzzer?.close().catch(() => {}); fuzzer = null; }
-    // A raw frame may have ended the fuzzer's session (an eviction): its client notices on the next login check.
-    if (fuzzer && !fuzzer.connection.isClosed) await fuzzer.ping().catch(() => { void fuzzer?.close().catch(() => {}); fuzzer = null; });
+    const { wrong, open } = await runFrameCase(c, conn, session, random, unauthenticatedLimit);
+    if (c.session === 'none' || !open || wrong) await conn.close();
+    // A case that ended the fuzzer's connection (an eviction, a framing error, a frame cut short) starts the next
+    // one on a new session. One answered with a reply leaves it open: a server that closed it anyway is caught by
+    // the next case on it (no answer), not hidden by a Ping in between.
+    if (c.session === 'fuzzer' && (!open || wrong)) { await fuzzer?.close().catch(() => {}); fuzzer = null; }
     const health = await serverProblem(target, root);
     if (health) figures.crashes += 1;
     const problem = wrong ?? health;
@@ -233,6 +265,38 @@ export async function fuzzBinary(target: FuzzTarget, root: IggyClient, sandbox: 
     figures.wrongAnswers.push(`counterexample (seed ${seed}): ${(error as Error).message.split('\n').slice(0, 12).join('\n')}`);
   });
   await (fuzzer as IggyClient | null)?.close().catch(() => {});
+  await spares.close();
+}
+
+// One fuzzing session and one fresh unauthenticated connection, opened ahead: taking one starts opening the next.
+class Spares {
+  private nextSession: Promise<IggyClient> | null = null;
+  private nextConnection: Promise<Connection> | null = null;
+
+  constructor(private readonly target: FuzzTarget, private readonly token: string) {}
+
+  session(): Promise<IggyClient> {
+    const taken = this.nextSession ?? this.login();
+    this.nextSession = this.login();
+    this.nextSession.catch(() => {}); // a failure is thrown to the case that takes it
+    return taken;
+  }
+
+  connection(): Promise<Connection> {
+    const taken = this.nextConnection ?? Connection.open(this.target.tcp, ANSWER_BOUND_MS);
+    this.nextConnection = Connection.open(this.target.tcp, ANSWER_BOUND_MS);
+    this.nextConnection.catch(() => {});
+    return taken;
+  }
+
+  async close(): Promise<void> {
+    await this.nextSession?.then((c) => c.close()).catch(() => {});
+    await this.nextConnection?.then((c) => c.close()).catch(() => {});
+  }
+
+  private login(): Promise<IggyClient> {
+    return IggyClient.connect({ address: this.target.tcp, token: this.token, timeoutMs: ANSWER_BOUND_MS, heartbeatMs: 0 });
+  }
 }
 
 async function serverProblem(target: FuzzTarget, root: IggyClient): Promise<string | null> {

@@ -19,8 +19,16 @@ export type HistoryEvent =
   | { t: number; process: string; type: 'ok'; f: 'poll'; key: Key; messages: [string, string][]; group?: string }
   // The consumer starts over (a new consumer object, a position set by hand): ordering checks begin afresh.
   | { t: number; process: string; type: 'ok'; f: 'reset'; key: Key }
-  // An offset commit (StoreOffset or the auto-commit of a poll) the server acknowledged.
+  // An offset commit: StoreOffset, or the auto-commit of a poll (the server stores the reply's last offset, known
+  // only from the reply). `group` names the consumer group whose offset it is; without it the process's own
+  // consumer's. Acknowledged (ok), refused by the server (fail: not stored) or unknown (info: may be stored).
+  | { t: number; process: string; type: 'invoke'; f: 'commit'; key: Key; group?: string }
   | { t: number; process: string; type: 'ok'; f: 'commit'; key: Key; offset: string; group?: string }
+  | { t: number; process: string; type: 'fail' | 'info'; f: 'commit'; key: Key; error: string; group?: string }
+  // A consumer (re)starting reads its stored offset back (null: none stored) and resumes after it: the position it
+  // was handed is where its next poll must start (no skip), and no acknowledged commit may be missing from it.
+  | { t: number; process: string; type: 'invoke'; f: 'resume'; key: Key; group?: string }
+  | { t: number; process: string; type: 'ok'; f: 'resume'; key: Key; offset: string | null; group?: string }
   // A read that is not a consumer's progress: `final` is the read-back after healing (the truth the checker
   // compares against); otherwise an audit read, e.g. while a damaged file is being served.
   | { t: number; process: string; type: 'ok'; f: 'read'; key: Key; messages: [string, string][]; final: boolean }

@@ -1,10 +1,12 @@
 // The torture workload: producers, single consumers (one per partition, positions by offset, explicit offset
-// commits) and the members of one consumer group, each its own IggyClient with reconnect on, each recording every
+// commits, restarting from their stored offset) and the members of one consumer group (the SDK's Consumer, its
+// commits recorded on their way to the wire), each its own IggyClient with reconnect on, each recording every
 // operation in the history. A gate lets the nemesis quiesce them (no operation in flight) around a fault that
 // must not race with writes (a bit flip in a stopped node's files, which is undone afterwards).
 import { Consumer } from '../client/consumer.js';
 import { IggyClient } from '../client/client.js';
 import { IggyError } from '../client/errors.js';
+import { CommitRecorder } from './commit-recorder.js';
 import type { HistoryWriter, Key } from './history.js';
 
 export interface Target { address: string; stream: number; topic: number; partitions: number; groupName: string }
@@ -84,27 +86,48 @@ export function producer(name: string, t: Target, history: HistoryWriter, gate: 
   return { name, done };
 }
 
-// Reads one partition by offset as consumer id `consumerId`, storing its offset every few polls.
+const RESTART_EVERY_POLLS = 40; // a single consumer also restarts now and then without a fault
+
+// Reads one partition by offset as consumer id `consumerId`, storing its offset every few polls. It (re)starts from
+// its stored offset: at the beginning, after any failed operation (as a process restarted after a crash would) and
+// every RESTART_EVERY_POLLS polls.
 export function singleConsumer(name: string, consumerId: number, partition: number, t: Target, history: HistoryWriter, gate: Gate, running: () => boolean): Worker {
   const key = keyOf(t, partition);
+  const target = { consumer: { kind: 'consumer' as const, id: consumerId }, stream: t.stream, topic: t.topic, partition };
   const done = (async () => {
     const client = await connectClient(t.address);
-    let next = 0n;
+    let next: bigint | null = null; // null: resume from the stored offset first
     let polls = 0;
+    const resume = async () => {
+      history.record({ process: name, type: 'invoke', f: 'resume', key });
+      const stored = await client.getOffset(target);
+      history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null });
+      return stored ? stored.storedOffset + 1n : 0n;
+    };
+    const commit = async (offset: bigint) => {
+      history.record({ process: name, type: 'invoke', f: 'commit', key });
+      try {
+        await client.storeOffset(target, offset);
+        history.record({ process: name, type: 'ok', f: 'commit', key, offset: String(offset) });
+      } catch (error) {
+        history.record({ process: name, type: error instanceof IggyError ? 'fail' : 'info', f: 'commit', key, error: describe(error) });
+        throw error;
+      }
+    };
     try {
       while (running()) {
         const got = await gate.pass(async () => {
           try {
-            const polled = await client.pollMessages({ consumer: { kind: 'consumer', id: consumerId }, stream: t.stream, topic: t.topic, partition, strategy: { kind: 'offset', value: next }, count: 100 });
+            next ??= await resume();
+            const polled = await client.pollMessages({ ...target, strategy: { kind: 'offset', value: next }, count: 100 });
             if (polled.messages.length === 0) return 0;
             history.record({ process: name, type: 'ok', f: 'poll', key, messages: polled.messages.map((m) => [String(m.offset), text(m.payload)]) });
             next = polled.messages[polled.messages.length - 1].offset + 1n;
-            if (++polls % 5 === 0) {
-              await client.storeOffset({ consumer: { kind: 'consumer', id: consumerId }, stream: t.stream, topic: t.topic, partition }, next - 1n);
-              history.record({ process: name, type: 'ok', f: 'commit', key, offset: String(next - 1n) });
-            }
+            if (++polls % 5 === 0) await commit(next - 1n);
+            if (polls % RESTART_EVERY_POLLS === 0) next = null;
             return polled.messages.length;
           } catch {
+            next = null;
             return -1;
           }
         });
@@ -117,17 +140,22 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
   return { name, done };
 }
 
-// One member of the consumer group: the SDK's Consumer (auto-commit on poll). A Consumer that fails is replaced
-// by a new one, which starts from the group's stored offsets: a reset in the history.
+// One member of the consumer group: the SDK's Consumer (auto-commit on poll), its commits recorded by a
+// CommitRecorder. A Consumer that fails is replaced by a new one, which starts from the group's stored offsets: a
+// reset in the history, then the group's stored offsets read back (resumes: no acknowledged commit may be missing).
 export function groupMember(name: string, t: Target, history: HistoryWriter, gate: Gate, running: () => boolean): Worker {
   const done = (async () => {
     const client = await connectClient(t.address);
-    const fresh = () => new Consumer(client, { stream: t.stream, topic: t.topic, group: t.groupName, pollIntervalMs: 0, resyncMs: 1_000, batchSize: 100 });
+    const recorded = new CommitRecorder(client, history, name, t.groupName);
+    const fresh = () => new Consumer(recorded, { stream: t.stream, topic: t.topic, group: t.groupName, pollIntervalMs: 0, resyncMs: 1_000, batchSize: 100 });
     let consumer = fresh();
+    let resumed = true;
     try {
       while (running()) {
         const got = await gate.pass(async () => {
           try {
+            if (!resumed) await resumeGroup(client, name, t, history);
+            resumed = true;
             const messages = await consumer.poll();
             const byKey = new Map<number, [string, string][]>();
             for (const m of messages) {
@@ -141,6 +169,7 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
             await consumer.close().catch(() => {});
             consumer = fresh();
             for (let p = 0; p < t.partitions; p++) history.record({ process: name, type: 'ok', f: 'reset', key: keyOf(t, p) });
+            resumed = false;
             return -1;
           }
         });
@@ -152,6 +181,16 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
     }
   })();
   return { name, done };
+}
+
+// The group's stored offset of every partition, read back as resumes.
+async function resumeGroup(client: IggyClient, name: string, t: Target, history: HistoryWriter): Promise<void> {
+  for (let partition = 0; partition < t.partitions; partition++) {
+    const key = keyOf(t, partition);
+    history.record({ process: name, type: 'invoke', f: 'resume', key, group: t.groupName });
+    const stored = await client.getOffset({ consumer: { kind: 'group', id: t.groupName }, stream: t.stream, topic: t.topic, partition });
+    history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null, group: t.groupName });
+  }
 }
 
 // Reads every partition from offset 0 to its end: the final read (after healing) or an audit (while damaged).

@@ -3,79 +3,15 @@
 // the good links stay up, a killed replica's links go down and come back after its restart, and a consensus frame
 // for the metadata group reaches shard 0 (a group id of 0 would land on shard 1).
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { CHALLENGE_BYTES, WELCOME_BYTES, answerChallenge, checkWelcome, type Identity } from '../../host/node/cluster/handshake.js';
-import { parseRoster } from '../../host/node/cluster/roster.js';
 import { StorageCore } from '../../host/node/io/storage-core.js';
 import { Command, H, HEADER_SIZE } from '../../host/shared/vsr-abi.js';
 import { CLUSTER_SECRET, TestCluster, metricValue } from './helpers/cluster.js';
-import { freePort, startServer, stopServer, waitFor, withTimeout } from './helpers/server.js';
+import { RawPeer, identity } from './helpers/raw-peer.js';
+import { freePort, startServer, stopServer, waitFor } from './helpers/server.js';
 
 const METADATA_GROUP = 1n << 63n;
 const C_GROUP = 168; // checked below against the core's consensusGroupOf
-
-// A raw connection to a replica port, for playing a (good or bad) peer.
-class RawPeer {
-  private readonly socket: net.Socket;
-  private buffered = Buffer.alloc(0);
-  private waiting: (() => void) | null = null;
-  private readonly closedNow: Promise<void>;
-
-  constructor(port: number) {
-    this.socket = net.connect({ host: '127.0.0.1', port });
-    this.socket.on('data', (d: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, d]);
-      this.waiting?.();
-    });
-    this.socket.on('error', () => {});
-    this.closedNow = new Promise((resolve) => this.socket.once('close', () => { this.waiting?.(); resolve(); }));
-  }
-
-  // Resolves when the node closed the connection (bounded: a node that never does fails the test).
-  get closed(): Promise<void> {
-    return withTimeout(this.closedNow, 15_000, 'the node closed the connection');
-  }
-
-  write(bytes: Uint8Array): void {
-    this.socket.write(bytes);
-  }
-
-  async read(n: number): Promise<Buffer | null> {
-    while (this.buffered.length < n) {
-      if (this.socket.destroyed) return null;
-      await new Promise<void>((resolve) => { this.waiting = resolve; });
-      this.waiting = null;
-    }
-    const out = this.buffered.subarray(0, n);
-    this.buffered = this.buffered.subarray(n);
-    return out;
-  }
-
-  // The dialer's half of the handshake as `me` towards replica `peer`: true when the acceptor welcomed us.
-  handshake(me: Identity, peer: number): Promise<boolean> {
-    return withTimeout(this.handshakeUnbounded(me, peer), 15_000, 'the handshake ended');
-  }
-
-  private async handshakeUnbounded(me: Identity, peer: number): Promise<boolean> {
-    const challenge = await this.read(CHALLENGE_BYTES);
-    if (!challenge) return false;
-    const answer = answerChallenge(me, peer, challenge);
-    assert.ok(!('refusal' in answer), 'the challenge of a real node is well formed');
-    this.write(answer.hello);
-    const welcome = await this.read(WELCOME_BYTES);
-    return welcome !== null && checkWelcome(answer.expectWelcome, welcome) === null;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-function identity(roster: string, self: number, secret: string): Identity {
-  const parsed = parseRoster(roster, 'test');
-  return { self, clusterId: 0n, rosterHash: parsed.hash, secret, knows: (id) => id < parsed.entries.length };
-}
 
 const allUp = (h: { replicas: { peers: { state: string; owner_shard: number | null }[] } }) =>
   h.replicas.peers.every((p) => p.state === 'up' && p.owner_shard === 1);

@@ -124,6 +124,28 @@ describe('SDK: producer and consumer', () => {
     }
   });
 
+  it('a member that was out of its group (a dropped connection leaves it) rejoins from the group\'s stored offset, not its old position', async () => {
+    const topic = (await f.c.createTopic({ stream: f.stream, name: unique('rejoin'), partitionsCount: 1 })).id;
+    await f.c.sendMessages({ stream: f.stream, topic, partitioning: { kind: 'partition', partition: 0 }, messages: Array.from({ length: 20 }, (_, i) => ({ payload: `r-${i}` })) });
+    const other = await IggyClient.connect({ address: f.s.address, username: 'iggy', password: 'iggy' });
+    const a = new Consumer(client, { stream: f.stream, topic, group: 'rejoin', batchSize: 5, pollIntervalMs: 0 });
+    const b = new Consumer(other, { stream: f.stream, topic, group: 'rejoin', batchSize: 5, pollIntervalMs: 0 });
+    const stored = async () => (await f.c.getOffset({ consumer: { kind: 'group', id: 'rejoin' }, stream: f.stream, topic, partition: 0 }))?.storedOffset;
+    try {
+      assert.deepEqual((await a.poll()).map((m) => m.offset), [0n, 1n, 2n, 3n, 4n]);
+      await client.leaveGroup(f.stream, topic, 'rejoin'); // what the server does to a member whose connection dropped
+      assert.deepEqual([...await b.poll(), ...await b.poll()].map((m) => Number(m.offset)), [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+      await b.close(); // the partition comes back to a, which has not re-synced since
+      const after: ConsumedMessage[] = [];
+      for (let round = 0; round < 5 && after.length === 0; round++) after.push(...await a.poll());
+      assert.deepEqual(after.map((m) => Number(m.offset)), [15, 16, 17, 18, 19], 'from the stored offset + 1: nothing b had is handed out again');
+      assert.equal(await stored(), 19n, 'the stored offset never went back');
+    } finally {
+      await a.close();
+      await other.close();
+    }
+  });
+
   it('auto-commit after each poll resumes a new consumer at the next message; manual commit only when told', async () => {
     const topic = (await f.c.createTopic({ stream: f.stream, name: unique('resume'), partitionsCount: 1 })).id;
     await f.c.sendMessages({ stream: f.stream, topic, partitioning: { kind: 'partition', partition: 0 }, messages: Array.from({ length: 30 }, (_, i) => ({ payload: `r-${i}` })) });

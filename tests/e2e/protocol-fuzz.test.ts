@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
-import { FUZZ_SERVER_ARGS, buildFrame, fuzzBinary, fuzzHttp, keptProblem, manyConnections, prepare, type FrameCase, type FuzzFigures, type FuzzTarget, type KeptData } from '../../host/torture/fuzz.js';
+import { FUZZ_SERVER_ARGS, buildFrame, fuzzBinaryLanes, fuzzHttp, keptProblem, manyConnections, prepare, type FrameCase, type FuzzFigures, type FuzzTarget, type KeptData } from '../../host/torture/fuzz.js';
 import { startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
 
 const SEED = Number(process.env.SHARDLOG_FUZZ_SEED ?? 20261207);
 const FRAMES = 2_500;
 const HTTP_REQUESTS = 500;
+const LANES = 4; // fast-check runs at once, each its own sessions (npm run fuzz's --lanes)
 
 describe('protocol fuzzing (bounded)', () => {
   let s: ProtocolServer;
@@ -31,8 +32,8 @@ describe('protocol fuzzing (bounded)', () => {
     await s?.stop();
   });
 
-  it(`${FRAMES} binary frames: each answered per the spec, the server alive and serving (seed ${SEED})`, async () => {
-    await fuzzBinary(target, root, sandbox, token, FRAMES, SEED, figures);
+  it(`${FRAMES} binary frames over ${LANES} lanes: each answered per the spec, the server alive and serving (seeds ${SEED}..${SEED + LANES - 1})`, async () => {
+    await fuzzBinaryLanes(target, root, sandbox, token, FRAMES, SEED, LANES, figures);
     assert.deepEqual(figures.wrongAnswers, []);
     assert.equal(figures.crashes, 0);
     assert.equal(figures.frames, FRAMES);

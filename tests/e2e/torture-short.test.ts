@@ -26,7 +26,7 @@ describe('torture (single node, short profile)', () => {
     assert.equal(r.faults.flipVerdicts.unreported, 0, report);
     assert.ok(r.verdict.stats.messagesAcknowledged > 100, report);
     assert.equal(r.verdict.stats.messagesVerified, r.verdict.stats.messagesAcknowledged, report);
-    assert.ok(r.verdict.stats.messagesPolled > 0 && r.verdict.stats.commits > 0, report);
+    assert.ok(r.verdict.stats.messagesPolled > 0 && r.verdict.stats.commits > 0 && r.verdict.stats.resumes > 0, report);
   });
 
   it('--cluster 3 says it needs replication and exits 2; bad flags exit 2', () => {

@@ -17,6 +17,14 @@ const sendOk = (process: string, values: string[], offset: number, key = K) => [
 ];
 const poll = (process: string, pairs: [number, string][], group?: string, key = K) =>
   at({ process, type: 'ok', f: 'poll', key, messages: pairs.map(([o, v]) => [String(o), v]), ...(group ? { group } : {}) });
+const commit = (process: string, offset: number, group?: string, key = K) => [
+  at({ process, type: 'invoke', f: 'commit', key, ...(group ? { group } : {}) }),
+  at({ process, type: 'ok', f: 'commit', key, offset: String(offset), ...(group ? { group } : {}) }),
+];
+const resume = (process: string, offset: number | null, group?: string, key = K) => [
+  at({ process, type: 'invoke', f: 'resume', key, ...(group ? { group } : {}) }),
+  at({ process, type: 'ok', f: 'resume', key, offset: offset === null ? null : String(offset), ...(group ? { group } : {}) }),
+];
 const finalRead = (pairs: [number, string][], key = K) => at({ process: 'final', type: 'ok', f: 'read', key, messages: pairs.map(([o, v]) => [String(o), v]), final: true });
 
 // p0 sends a, b (offsets 0, 1) then c (2); c0 polls all three; the final read has all three.
@@ -110,6 +118,60 @@ describe('torture checker', () => {
     assert.equal(check([...base, poll('g0', [[0, 'a']], 'g'), poll('g0', [[2, 'c']], 'g'), end]).valid, true);
     // Over an offset that holds nothing readable (e.g. removed by retention) it is no skip.
     assert.equal(check([...sendOk('p0', ['a'], 0), ...sendOk('p0', ['c'], 2), poll('c0', [[0, 'a']]), poll('c0', [[2, 'c']]), finalRead([[0, 'a'], [2, 'c']])]).valid, true);
+  });
+
+  // c0 reads a, b, c (offsets 0..2), committing 1 then 2; a restart reads 2 back and the next poll starts at 3.
+  const committing = () => [...sendOk('p0', ['a', 'b', 'c', 'd'], 0), ...resume('c0', null), poll('c0', [[0, 'a'], [1, 'b']]), ...commit('c0', 1),
+    poll('c0', [[2, 'c']]), ...commit('c0', 2)];
+  const ending = finalRead([[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd']]);
+
+  it('offset commits and resumes: a consumer that resumes after its stored offset is valid; counted', () => {
+    const v = check([...committing(), ...resume('c0', 2), poll('c0', [[3, 'd']]), ending]);
+    assert.equal(v.valid, true, formatVerdict(v));
+    assert.equal(v.stats.commits, 2);
+    assert.equal(v.stats.resumes, 2);
+    assert.match(formatVerdict(v), /offset commits: 2 acknowledged \(0 indefinite\), resumes from a stored offset: 2/);
+    // An indefinite commit may or may not be stored: resuming from it, or from before it, is no anomaly.
+    const unknown = [at({ process: 'c0', type: 'invoke', f: 'commit', key: K }), at({ process: 'c0', type: 'info', f: 'commit', key: K, error: 'timeout' })];
+    assert.equal(check([...committing(), ...unknown, ...resume('c0', 2), poll('c0', [[3, 'd']]), ending]).valid, true);
+    // Two consumers commit the same partition under their own names: no order between them.
+    assert.equal(check([...committing(), poll('c1', [[0, 'a']]), ...commit('c1', 0), ending]).valid, true);
+  });
+
+  it('nonmonotonic commit: an acknowledged commit goes back for one consumer (a group member\'s counts for its group); a reset allows it', () => {
+    const v = only([...committing(), ...commit('c0', 1), ending], 'nonmonotonic-commit');
+    assert.match(v.examples['nonmonotonic-commit']!, /c0 committed 1 after 2 was acknowledged/);
+    only([...sendOk('p0', ['a', 'b', 'c', 'd'], 0), poll('g0', [[0, 'a'], [1, 'b'], [2, 'c']], 'g'), ...commit('g0', 2, 'g'), poll('g1', [[1, 'b']], 'g'), ...commit('g1', 1, 'g'), ending], 'nonmonotonic-commit');
+    const reset = at({ process: 'c0', type: 'ok', f: 'reset', key: K });
+    assert.equal(check([...committing(), reset, poll('c0', [[1, 'b']]), ...commit('c0', 1), ending]).valid, true);
+  });
+
+  it('nonmonotonic commit is real-time: two commits in flight at once may land in either order', () => {
+    const h = [...sendOk('p0', ['a', 'b', 'c', 'd'], 0), poll('g0', [[0, 'a'], [1, 'b'], [2, 'c']], 'g'),
+      at({ process: 'g1', type: 'invoke', f: 'commit', key: K, group: 'g' }), ...commit('g0', 2, 'g'),
+      at({ process: 'g1', type: 'ok', f: 'commit', key: K, offset: '1', group: 'g' }), ending];
+    assert.equal(check(h).valid, true, formatVerdict(check(h)));
+  });
+
+  it('lost commit: a restarted consumer reads back a stored offset below its acknowledged commit (or none)', () => {
+    const v = only([...committing(), ...resume('c0', 1), poll('c0', [[2, 'c'], [3, 'd']]), ending], 'lost-commit');
+    assert.match(v.examples['lost-commit']!, /c0 resumed from 1 after 2 was acknowledged/);
+    only([...committing(), ...resume('c0', null), poll('c0', [[0, 'a']]), ending], 'lost-commit');
+    only([...sendOk('p0', ['a', 'b', 'c', 'd'], 0), poll('g0', [[0, 'a'], [1, 'b'], [2, 'c']], 'g'), ...commit('g0', 2, 'g'), ...resume('g1', 0, 'g'), ending], 'lost-commit');
+  });
+
+  it('commit beyond ack: a committed or stored offset past every offset that ever held a message', () => {
+    const v = only([...committing(), ...commit('c0', 7), ending], 'commit-beyond-ack');
+    assert.match(v.examples['commit-beyond-ack']!, /c0 committed 7 .*no offset past 3 ever held a message/);
+    only([...committing(), ...resume('c0', 9), ending], 'commit-beyond-ack');
+  });
+
+  it('poll skip after a resume: the next poll starts past the stored offset + 1', () => {
+    const longer = [...sendOk('p0', ['e'], 4), finalRead([[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd'], [4, 'e']])];
+    const v = only([...committing(), ...resume('c0', 2), poll('c0', [[4, 'e']]), ...longer], 'poll-skip');
+    assert.match(v.examples['poll-skip']!, /from offset 2 to 4, over 1 readable \(first 3\)/);
+    // Resuming after the stored offset re-delivers what came after the commit: no anomaly (at least once).
+    assert.equal(check([...committing(), poll('c0', [[3, 'd']]), ...resume('c0', 2), poll('c0', [[3, 'd']]), ending]).valid, true);
   });
 
   it('unexpected: a value read that nobody sent', () => {
