@@ -502,6 +502,8 @@ export class Partition {
       lastTimestamp = Number(header.readBigUInt64LE(B.B_BASE_TIMESTAMP));
       position += Number(header.readBigUInt64LE(B.B_LENGTH));
     }
+    // The append time before the cut must be known: the next append stamps from it, as every replica does.
+    if (position === 0 && offset > 0 && this.segments.length === 1) throw refuse('the append time before it is gone (retention removed the segments before)');
     this.sc.core.indexTruncate(this.index, segment.ordinal, position);
     segment.truncate(position); // ftruncate + fsync
     segment.nextOffset = offset;

@@ -29,6 +29,7 @@ const SLOTS = 64;
 const CLIENTS = 2;
 const SHARD_CLIENT = 1n; // the owner shard, the group's only client (a cluster: replica r's is r + 1)
 const EMPTY = new Uint8Array(0);
+const STILL_LOST_TICKS = 3000; // 30 s of a cluster's 10 ms ticks
 // In a partition's directory on a replica that kept out of the partition's group (restarted with data while the
 // others went on): it stays out until segments can be caught up from a peer.
 export const STALE_MARKER = 'replica-stale';
@@ -105,6 +106,8 @@ export class PartitionGroup {
   private stateRequested = false;
   private readonly ownOps = new Map<number, bigint>(); // op -> request: this shard's submitted writes, as prepared
   private stale = false; // kept out of this partition's group (STALE_MARKER)
+  private lostTicks = 0;
+  private lostSaid = false;
 
   constructor(
     ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void,
@@ -311,6 +314,7 @@ export class PartitionGroup {
     }
     this.group.tick();
     if (!this.peers || this.failed) return;
+    this.sayIfStillLost();
     const leader = this.peers.leader();
     if (leader && this.group.followLeader(leader.view, leader.status)) {
       log.info(`partition ${this.name}: moving to view ${this.group.view} to follow the metadata group's primary (view ${leader.view})`);
@@ -318,6 +322,16 @@ export class PartitionGroup {
     this.stepDown();
     this.registerIfLeading();
     if (this.group.unflushed > 0) this.onWork();
+  }
+
+  // A replica that lost its group state and has not formed or caught up after a while says why, once: a partition's
+  // group forms from files only when every replica's are alike (a crash under load can leave their uncommitted tails
+  // different; the core cannot tell which is right without the group state on disk).
+  private sayIfStillLost(): void {
+    if (!this.group.driver.stateLost || this.stateRequested || this.lostSaid) return;
+    if (++this.lostTicks < STILL_LOST_TICKS) return;
+    this.lostSaid = true;
+    log.warn(`partition ${this.name}: its group is still recovering after ${STILL_LOST_TICKS / 100} s: it forms again only when every replica is up and answers from the same files (end offset and last batch); replicas whose files differ (a crash under load leaves different uncommitted tails) wait here, safely, until segment state transfer exists`);
   }
 
   // The partition is closed: its writers were answered (abort); the core's replica goes back for reuse.
@@ -434,8 +448,10 @@ export class PartitionGroup {
       this.ownOps.delete(op);
       if (mine !== undefined && (p.client !== this.client || p.request !== mine)) {
         // Replaced by a view change: not applied anywhere, and never will be: the writer may retry (58).
+        // Answered once no append of this partition runs: this replica's own append of it may still read the batch,
+        // whose memory is the writer's until the answer.
         const lost = this.queue.take(mine);
-        if (lost) settle(lost, ErrorCode.transientNotAccepted);
+        if (lost) void this.home.idle().then(() => settle(lost, ErrorCode.transientNotAccepted));
       }
       if (p.client !== this.client || p.operation === Operation.Register) return;
       // Taken once this replica's own append of it is done: until then the append reads the batch from the queue.

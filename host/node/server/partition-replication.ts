@@ -54,6 +54,7 @@ export class PartitionReplication {
   private writingTo = 0; // the last op of the append on its way (or done)
   private readonly lateRewrites: Held[] = []; // writes for ops of the append on its way
   private cutRefused: string | null = null; // why the last cut was refused
+  private cutPending = Infinity; // a committed op replaced what was written here: cut from it when no append runs
   private committed = 0;
   private writing = false;
   private pumping = false;
@@ -110,9 +111,8 @@ export class PartitionReplication {
     for (const w of writes) {
       if (w.headerOnly) { done(w.op, w.checksum); continue; }
       const h: Held = { write: w, done, acked: false };
-      if (this.writing && w.op <= this.writingTo) { this.lateRewrites.push(h); continue; } // checked once written
+      if (this.writing && w.op <= this.writingTo) { this.lateRewrites.push(h); continue; } // routed once written
       if (w.op <= this.written) { this.rewrite(h); continue; }
-
       if (this.host.durability === 'replicated' && !this.host.isPrimary()) { h.acked = true; done(w.op, w.checksum); }
       this.held.set(w.op, h);
     }
@@ -121,6 +121,15 @@ export class PartitionReplication {
 
   // The op committed (in op order): polls may read its messages once this replica has written it.
   commit(op: number, p: PrepareView): void {
+    // Another prepare than the one written here committed at `op` (the core commits a repaired canonical op in the
+    // same event that asks for its write): the written batches from `op` on never committed anywhere. They leave
+    // the committed end's way at once, and the files as soon as no append is on its way.
+    const written = this.recent.get(op);
+    if (op <= this.written && written && written.checksum !== p.checksum && changesFiles(written.operation)) {
+      while (this.ends.length > 0 && this.ends.at(-1)!.op >= op) this.ends.pop();
+      this.cutPending = Math.min(this.cutPending, op);
+      if (!this.writing) this.cutNow();
+    }
     this.committed = op;
     if (op <= this.written) this.attached.delete(p.checksum);
     // Batches of other prepares of committed ops (a view change replaced them) are never asked for again.
@@ -245,7 +254,14 @@ export class PartitionReplication {
     }
     // Writes that came for these ops while they were being appended: the same prepare (done when written), or a
     // replacement (PartitionOpReplaced, as for any written op).
-    for (const h of this.lateRewrites.splice(0)) this.rewrite(h);
+    if (this.cutPending !== Infinity) this.cutNow();
+    // Writes that came for these ops while they were being appended, routed now: the same prepare (durable now), a
+    // replacement (cut, then written in its place), or past what is written after a cut (held, appended in order).
+    for (const h of this.lateRewrites.splice(0)) {
+      if (this.stopped) return;
+      if (h.write.op <= this.written) this.rewrite(h);
+      else this.held.set(h.write.op, h);
+    }
     if (this.stopped) return;
     this.advance();
     for (const h of group) {
@@ -256,10 +272,18 @@ export class PartitionReplication {
     for (const h of this.extraDone.splice(0)) h.done(h.write.op, h.write.checksum);
   }
 
-  // Cuts the written ops from `op` on off this replica's files (a view change replaced them; never committed).
-  // False when it cannot: an offset change among them, an op no longer remembered, or the partition refuses.
+  // A cut a commit asked for (see commit): now, or the partition stops.
+  private cutNow(): void {
+    const op = this.cutPending;
+    this.cutPending = Infinity;
+    if (op > this.written) return; // cut already (a replacement's write came first)
+    if (!this.cutFrom(op)) this.fail(new PartitionReplicationError('PartitionOpReplaced', `op ${op} committed as another prepare than the one this replica wrote, which cannot be cut off (${this.cutRefused ?? 'an offset change among the ops to cut'}): this partition stops taking writes`));
+  }
+
+  // Cuts the written ops from `op` on off this replica's files (a view change replaced them; never committed:
+  // Partition.cutBack refuses below the committed end). False when it cannot: an offset change among them, an op no
+  // longer remembered, or the partition refuses.
   private cutFrom(op: number): boolean {
-    if (op <= this.committed) return false;
     let offset = this.host.home.partition.nextOffset;
     for (let o = this.written; o >= op; o--) {
       const r = this.recent.get(o);
@@ -279,6 +303,7 @@ export class PartitionReplication {
     while (this.ends.length > 0 && this.ends.at(-1)!.op >= op) this.ends.pop();
     this.written = op - 1;
     this.writingTo = Math.min(this.writingTo, this.written);
+    this.host.appended(); // its stats (end offset, message count) go down: published again
     return true;
   }
 

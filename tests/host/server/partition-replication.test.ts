@@ -219,3 +219,49 @@ test('batches kept for ops beyond the log window are not kept (a backup cut off 
   b.replication.keep(near, far);
   assert.deepEqual([...b.replication.bodyFor(readPrepare(near))!], [...far], 'op 3: kept');
 });
+
+test('a replacement that commits before its write: the written batch is cut and never readable; the new one is written and read', async () => {
+  const b = backup('persisted');
+  const old = batchOf(3);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(old, 3, 1));
+  b.replication.keep(p1, old);
+  b.replication.write([write(p1)], b.report);
+  b.appends[0].resolve();
+  await settle();
+  const canonical = batchOf(2);
+  const p1b = replacement(prepare(1, OP_SEND, sendDescriptor(canonical, 2, 2)));
+  b.replication.keep(p1b, canonical);
+  b.replication.commit(1, readPrepare(p1b)); // the core commits the repaired op in the event that asks its write
+  assert.deepEqual(b.cuts, [0], 'the old batch is cut at once');
+  assert.equal(b.partition.committedEnd, 0, 'and never counted committed');
+  b.replication.write([write(p1b)], b.report);
+  assert.equal(b.appends.length, 2);
+  b.appends[1].resolve();
+  await settle();
+  assert.equal(b.partition.committedEnd, 2, 'the canonical batch is');
+  assert.equal(b.failures.length, 0);
+});
+
+test('several replacements for an append on its way: the first cuts, all are written in order, none reported before its write', async () => {
+  const b = backup('persisted');
+  const olds = [batchOf(1), batchOf(1), batchOf(1)];
+  const ps = olds.map((x, i) => prepare(i + 1, OP_SEND, sendDescriptor(x, 1, i)));
+  ps.forEach((p, i) => b.replication.keep(p, olds[i]));
+  b.replication.write(ps.map(write), b.report);
+  const news = [batchOf(2), batchOf(2), batchOf(2)];
+  const qs = news.map((x, i) => replacement(prepare(i + 1, OP_SEND, sendDescriptor(x, 2, 10 + i))));
+  qs.forEach((q, i) => b.replication.keep(q, news[i]));
+  b.replication.write(qs.map(write), b.report); // a StartView's writes while the old ops' append runs
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.cuts, [0]);
+  assert.deepEqual(b.done, [1, 2, 3], 'only the old ops\' own writes so far');
+  for (let i = 1; i < b.appends.length; i++) { // the replacements, in op order (one append or more)
+    b.appends[i].resolve();
+    await settle();
+  }
+  assert.deepEqual(b.appends.slice(1).flatMap((a) => a.batches).map((x) => x.length), news.map((x) => x.length));
+  assert.deepEqual(b.done, [1, 2, 3, 1, 2, 3]);
+  assert.equal(b.partition.nextOffset, 6);
+  assert.equal(b.failures.length, 0);
+});
