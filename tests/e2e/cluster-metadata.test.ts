@@ -6,12 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
-import { ReplicaClients, TestCluster } from './helpers/cluster.js';
+import { ReplicaClients, TestCluster, agreedLeader as agreedLeaderOf } from './helpers/cluster.js';
 import { ROOT } from './helpers/protocol.js';
 import { waitFor } from './helpers/server.js';
 
 const TRANSIENT_NOT_ACCEPTED = 58;
-const LEADER = 0;
 const HEALTHY = 0;
 const BOUND_MS = 20_000;
 
@@ -21,18 +20,7 @@ describe('replicated metadata: three processes', () => {
   const client = (id: number) => clients.get(id);
   const drop = (id: number) => clients.drop(id);
 
-  // The leader every live replica names (one, the same everywhere), once they agree.
-  const agreedLeader = (live: number[], not = -1): Promise<number> => waitFor(`replicas ${live} to agree on one leader`, BOUND_MS, async () => {
-    const leaders = new Set<number>();
-    for (const id of live) {
-      const meta = await (await client(id)).getClusterMetadata();
-      const named = meta.nodes.filter((n) => n.role === LEADER);
-      if (named.length !== 1) return undefined;
-      leaders.add(meta.nodes.indexOf(named[0]));
-    }
-    const [leader] = [...leaders];
-    return leaders.size === 1 && leader !== not && live.includes(leader) ? leader : undefined;
-  });
+  const agreedLeader = (live: number[], not = -1): Promise<number> => agreedLeaderOf(client, live, BOUND_MS, not);
 
   const streamOn = (id: number, name: string) => waitFor(`stream ${name} on replica ${id}`, BOUND_MS, async () =>
     (await (await client(id)).getStream(name)) ?? undefined);

@@ -9,26 +9,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
-import { ReplicaClients, TestCluster } from './helpers/cluster.js';
+import { ReplicaClients, TestCluster, agreedLeader } from './helpers/cluster.js';
 import { waitFor } from './helpers/server.js';
 
 const TRANSIENT_NOT_ACCEPTED = 58;
-const LEADER = 0;
 const BOUND_MS = 20_000;
 const REPLICAS = [0, 1, 2];
 
 // The cluster's leader as every live replica names it, a batch of `tag`-0..9 sent through it (retried while a
 // partition group is taken over), and a replica's messages of partition 0.
 function helpers(clientsOf: () => ReplicaClients) {
-  const leaderOf = (live: number[]): Promise<number> => waitFor(`replicas ${live} to agree on one leader`, BOUND_MS, async () => {
-    const leaders = new Set<number>();
-    for (const id of live) {
-      const meta = await (await clientsOf().get(id)).getClusterMetadata();
-      leaders.add(meta.nodes.findIndex((n) => n.role === LEADER));
-    }
-    const [leader] = [...leaders];
-    return leaders.size === 1 && live.includes(leader) ? leader : undefined;
-  });
+  const leaderOf = (live: number[]): Promise<number> => agreedLeader((id) => clientsOf().get(id), live, BOUND_MS);
 
   // Sends one batch of `tag`-0..9 through the leader, retrying while a partition group is taken over.
   const sendBatch = async (live: number[], tag: string): Promise<void> => {

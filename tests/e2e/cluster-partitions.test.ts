@@ -7,12 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
 import type { Message } from '../../host/client/batch.js';
-import { TestCluster, type ReplicaHealth } from './helpers/cluster.js';
+import { TestCluster, agreedLeader as agreedLeaderOf, type ReplicaHealth } from './helpers/cluster.js';
 import { ROOT } from './helpers/protocol.js';
 import { waitFor } from './helpers/server.js';
 
 const TRANSIENT_NOT_ACCEPTED = 58;
-const LEADER = 0;
 const BOUND_MS = 20_000;
 const PARTITIONS = 4; // two per shard, or near it (routePartition hashes)
 const BATCHES = 5;
@@ -38,17 +37,7 @@ describe('replicated partitions: three processes', () => {
     return fresh;
   };
 
-  const agreedLeader = (live: number[]): Promise<number> => waitFor(`replicas ${live} to agree on one leader`, BOUND_MS, async () => {
-    const leaders = new Set<number>();
-    for (const id of live) {
-      const meta = await (await client(id)).getClusterMetadata();
-      const named = meta.nodes.filter((n) => n.role === LEADER);
-      if (named.length !== 1) return undefined;
-      leaders.add(meta.nodes.indexOf(named[0]));
-    }
-    const [leader] = [...leaders];
-    return leaders.size === 1 && live.includes(leader) ? leader : undefined;
-  });
+  const agreedLeader = (live: number[]): Promise<number> => agreedLeaderOf(client, live, BOUND_MS);
 
   // Every message of `partition` on replica `id`, once it has `expected` of them (a backup learns that an op
   // committed from the primary's next message: bounded wait).

@@ -6,6 +6,8 @@ import { IggyClient } from '../../../host/client/client.js';
 import { ROOT } from './protocol.js';
 import { freePort, startServer, stopServer, tempDir, waitFor, type RunningServer } from './server.js';
 
+const LEADER_ROLE = 0; // GetClusterMetadata's node role: Leader
+
 export const CLUSTER_SECRET = 'e2e-Secret-7f3a-e2e-Secret-7f3a-e2e';
 
 export interface ReplicaPeerHealth {
@@ -132,4 +134,19 @@ export class ReplicaClients {
   async dropAll(): Promise<void> {
     for (const id of [...this.open.keys()]) await this.drop(id);
   }
+}
+
+// The leader every live replica names (one, the same everywhere, not `not`), once they agree (bounded).
+export function agreedLeader(clientOf: (id: number) => Promise<IggyClient>, live: number[], boundMs: number, not = -1): Promise<number> {
+  return waitFor(`replicas ${live} to agree on one leader`, boundMs, async () => {
+    const leaders = new Set<number>();
+    for (const id of live) {
+      const meta = await (await clientOf(id)).getClusterMetadata();
+      const named = meta.nodes.filter((n) => n.role === LEADER_ROLE);
+      if (named.length !== 1) return undefined;
+      leaders.add(meta.nodes.indexOf(named[0]));
+    }
+    const [leader] = [...leaders];
+    return leaders.size === 1 && leader !== not && live.includes(leader) ? leader : undefined;
+  });
 }
