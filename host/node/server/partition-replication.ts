@@ -252,9 +252,7 @@ export class PartitionReplication {
       if (readPrepare(h.write.message).operation !== OP_SEND) this.remember(h, -1, 0, 0);
       if (h.write.op <= this.committed) this.attached.delete(h.write.checksum);
     }
-    // Writes that came for these ops while they were being appended: the same prepare (done when written), or a
-    // replacement (PartitionOpReplaced, as for any written op).
-    if (this.cutPending !== Infinity) this.cutNow();
+    if (this.cutPending !== Infinity) this.cutNow(); // a commit during the append replaced what it wrote
     // Writes that came for these ops while they were being appended, routed now: the same prepare (durable now), a
     // replacement (cut, then written in its place), or past what is written after a cut (held, appended in order).
     for (const h of this.lateRewrites.splice(0)) {
