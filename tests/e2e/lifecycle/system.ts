@@ -1,5 +1,6 @@
 // The real side of the lifecycle test: one server process on a data directory of its own, restarted cleanly
 // (SIGTERM, exit 0 expected) or by SIGKILL, and a root client connected to the current process.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IggyClient } from '../../../host/client/client.js';
@@ -13,6 +14,13 @@ export interface ServerProfile {
 }
 
 export const STOP_BOUND_MS = 20_000;
+
+// Servers still running when the harness exits: with --minutes, fast-check abandons the run in progress at the
+// deadline (its `finally` never runs) and main exits, which left that run's server behind. SIGKILLed on exit.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 // Boots tried on fresh ports when the ports were taken between freePort() and the server's bind (other processes
 // on the machine get ephemeral ports from the same range): seen once in a 10-minute run (seed 20261208).
 export const BOOT_ATTEMPTS = 5;
@@ -59,6 +67,9 @@ export class LiveSystem {
           '--data-dir', this.dataDir, '--shards', String(this.profile.shards), '--http-address', `127.0.0.1:${http}`,
           '--metadata-journal-slots', String(this.profile.journalSlots), '--pin-cores=false',
         ], {}, tcp);
+        const { child, exited } = this.server.server;
+        running.add(child);
+        void exited.then(() => running.delete(child));
         break;
       } catch (error) {
         const message = (error as Error).message;
