@@ -20,11 +20,11 @@ ready $((BASE + 1))
 node --no-liftoff dist/host/bench/protocol-bench.js --address "127.0.0.1:$BASE" "${WORKLOAD[@]}"
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
 
-echo "== 3-replica cluster (2 shards each, --durability ${DURABILITY:-persisted})"
+echo "== 3-replica cluster (${CLUSTER_SHARDS:-2} shard(s) each, --durability ${DURABILITY:-persisted})"
 R=""
 for i in 0 1 2; do R+="${R:+,}$i=127.0.0.1:$((BASE + 10 + i))/$((BASE + 20 + i))/$((BASE + 30 + i))"; done
 for i in 0 1 2; do
-  SHARDLOG_CLUSTER_SECRET=cluster-compare-bench-secret-0123456789 node host/bin/shardlog-server.mjs --replica-id "$i" --cluster "$R" --shards 2 --pin-cores false \
+  SHARDLOG_CLUSTER_SECRET=cluster-compare-bench-secret-0123456789 node host/bin/shardlog-server.mjs --replica-id "$i" --cluster "$R" --shards "${CLUSTER_SHARDS:-2}" --pin-cores false \
     --data-dir "$TMP/r$i" --durability "${DURABILITY:-persisted}" --log-level warn & PIDS+=($!)
 done
 for i in 0 1 2; do ready $((BASE + 30 + i)); done
