@@ -13,15 +13,15 @@ export type FrameRefusal = (typeof FRAME_REFUSALS)[number];
 
 const PEER = { state: 0, ups: 1, downs: 2, attempts: 3, framesIn: 4, framesOut: 5 } as const;
 const PEER_WORDS = 8;
-// The metadata group as shard 0 last published it (every tick): set = 0 until the first time.
-const GROUP = { set: 0, view: 1, op: 2, commit: 3, primary: 4, status: 5, viewChanges: 6 } as const;
-const GROUP_WORDS = 8;
+// A consensus group's summary record: word 0 says whose (the metadata group: set, 0 until its first tick; a
+// partition's: its namespace), the rest where the group stands.
+const SUMMARY = { tag: 0, view: 1, op: 2, commit: 3, primary: 4, status: 5, viewChanges: 6 } as const;
+const SUMMARY_WORDS = 8;
+// The metadata group as shard 0 last published it (every tick): one record.
 // The partition groups each shard owns, as that shard last published them (every 100 ms): a count, then one record
-// each (the first PARTITION_GROUPS_SHOWN; more are counted, not listed).
-const PARTITION = { namespace: 0, view: 1, op: 2, commit: 3, primary: 4, status: 5, viewChanges: 6 } as const;
-const PARTITION_WORDS = 8;
+// each (the first PARTITION_GROUPS_SHOWN).
 export const PARTITION_GROUPS_SHOWN = 256;
-const SHARD_PARTITION_WORDS = 2 + PARTITION_GROUPS_SHOWN * PARTITION_WORDS; // [count shown, count owned, records]
+const SHARD_PARTITION_WORDS = 1 + PARTITION_GROUPS_SHOWN * SUMMARY_WORDS; // [count shown, records]
 
 export interface PartitionGroupSummary extends GroupSummary {
   namespace: bigint;
@@ -45,73 +45,62 @@ export class ReplicaCounters {
 
   constructor(
     readonly peers: number, readonly shards: number,
-    readonly buffer: SharedArrayBuffer = new SharedArrayBuffer((peers * PEER_WORDS + REFUSAL_NAMES.length + FRAME_REFUSALS.length + GROUP_WORDS + shards * SHARD_PARTITION_WORDS) * 8),
+    readonly buffer: SharedArrayBuffer = new SharedArrayBuffer((peers * PEER_WORDS + REFUSAL_NAMES.length + FRAME_REFUSALS.length + SUMMARY_WORDS + shards * SHARD_PARTITION_WORDS) * 8),
   ) {
     this.words = new BigInt64Array(buffer);
     this.refusalsAt = peers * PEER_WORDS;
     this.framesAt = this.refusalsAt + REFUSAL_NAMES.length;
     this.groupAt = this.framesAt + FRAME_REFUSALS.length;
-    this.partitionsAt = this.groupAt + GROUP_WORDS;
+    this.partitionsAt = this.groupAt + SUMMARY_WORDS;
   }
 
   // A shard's partition groups (its owner shard, every 100 ms). Word by word, as publishGroup.
   publishPartitionGroups(shard: number, groups: PartitionGroupSummary[]): void {
     const at = this.partitionsAt + shard * SHARD_PARTITION_WORDS;
     const shown = Math.min(groups.length, PARTITION_GROUPS_SHOWN);
-    for (let i = 0; i < shown; i++) {
-      const g = groups[i];
-      const r = at + 2 + i * PARTITION_WORDS;
-      Atomics.store(this.words, r + PARTITION.namespace, g.namespace);
-      Atomics.store(this.words, r + PARTITION.view, BigInt(g.view));
-      Atomics.store(this.words, r + PARTITION.op, BigInt(g.op));
-      Atomics.store(this.words, r + PARTITION.commit, BigInt(g.commit));
-      Atomics.store(this.words, r + PARTITION.primary, g.primary ? 1n : 0n);
-      Atomics.store(this.words, r + PARTITION.status, BigInt(g.status));
-      Atomics.store(this.words, r + PARTITION.viewChanges, BigInt(g.viewChanges));
-    }
+    for (let i = 0; i < shown; i++) this.writeSummary(at + 1 + i * SUMMARY_WORDS, groups[i].namespace, groups[i]);
     Atomics.store(this.words, at, BigInt(shown));
-    Atomics.store(this.words, at + 1, BigInt(groups.length));
   }
 
-  // Every shard's published partition groups, and how many exist beyond those listed.
-  partitionGroups(): { groups: PartitionGroupSummary[]; unlisted: number } {
+  // Every shard's published partition groups.
+  partitionGroups(): PartitionGroupSummary[] {
     const groups: PartitionGroupSummary[] = [];
-    let unlisted = 0;
     for (let shard = 0; shard < this.shards; shard++) {
       const at = this.partitionsAt + shard * SHARD_PARTITION_WORDS;
       const shown = Math.min(this.read(at), PARTITION_GROUPS_SHOWN);
-      unlisted += Math.max(0, this.read(at + 1) - shown);
       for (let i = 0; i < shown; i++) {
-        const r = at + 2 + i * PARTITION_WORDS;
-        groups.push({
-          namespace: BigInt.asUintN(64, Atomics.load(this.words, r + PARTITION.namespace)), view: this.read(r + PARTITION.view), op: this.read(r + PARTITION.op),
-          commit: this.read(r + PARTITION.commit), primary: this.read(r + PARTITION.primary) === 1, status: this.read(r + PARTITION.status),
-          viewChanges: this.read(r + PARTITION.viewChanges),
-        });
+        const r = at + 1 + i * SUMMARY_WORDS;
+        groups.push({ namespace: BigInt.asUintN(64, Atomics.load(this.words, r + SUMMARY.tag)), ...this.readSummary(r) });
       }
     }
-    return { groups, unlisted };
+    return groups;
   }
 
   // Shard 0, every tick of the metadata group. Word by word: a reader may see a mix of two ticks, never a torn word.
   publishGroup(g: GroupSummary): void {
-    const at = this.groupAt;
-    Atomics.store(this.words, at + GROUP.view, BigInt(g.view));
-    Atomics.store(this.words, at + GROUP.op, BigInt(g.op));
-    Atomics.store(this.words, at + GROUP.commit, BigInt(g.commit));
-    Atomics.store(this.words, at + GROUP.primary, g.primary ? 1n : 0n);
-    Atomics.store(this.words, at + GROUP.status, BigInt(g.status));
-    Atomics.store(this.words, at + GROUP.viewChanges, BigInt(g.viewChanges));
-    Atomics.store(this.words, at + GROUP.set, 1n);
+    this.writeSummary(this.groupAt, 1n, g);
   }
 
   // The metadata group's last published state, or null before its first tick.
   group(): GroupSummary | null {
-    const at = this.groupAt;
-    if (this.read(at + GROUP.set) === 0) return null;
+    return this.read(this.groupAt + SUMMARY.tag) === 0 ? null : this.readSummary(this.groupAt);
+  }
+
+  // The tag last: a record whose tag is set has had every word written once.
+  private writeSummary(at: number, tag: bigint, g: GroupSummary): void {
+    Atomics.store(this.words, at + SUMMARY.view, BigInt(g.view));
+    Atomics.store(this.words, at + SUMMARY.op, BigInt(g.op));
+    Atomics.store(this.words, at + SUMMARY.commit, BigInt(g.commit));
+    Atomics.store(this.words, at + SUMMARY.primary, g.primary ? 1n : 0n);
+    Atomics.store(this.words, at + SUMMARY.status, BigInt(g.status));
+    Atomics.store(this.words, at + SUMMARY.viewChanges, BigInt(g.viewChanges));
+    Atomics.store(this.words, at + SUMMARY.tag, tag);
+  }
+
+  private readSummary(at: number): GroupSummary {
     return {
-      view: this.read(at + GROUP.view), op: this.read(at + GROUP.op), commit: this.read(at + GROUP.commit),
-      primary: this.read(at + GROUP.primary) === 1, status: this.read(at + GROUP.status), viewChanges: this.read(at + GROUP.viewChanges),
+      view: this.read(at + SUMMARY.view), op: this.read(at + SUMMARY.op), commit: this.read(at + SUMMARY.commit),
+      primary: this.read(at + SUMMARY.primary) === 1, status: this.read(at + SUMMARY.status), viewChanges: this.read(at + SUMMARY.viewChanges),
     };
   }
 

@@ -49,7 +49,7 @@ function groupsHealth(v: ReplicaView) {
 function publishedGroups(counters: ReplicaCounters): { name: string; g: GroupSummary }[] {
   const metadata = counters.group();
   const all = metadata ? [{ name: 'metadata', g: metadata }] : [];
-  for (const g of counters.partitionGroups().groups) {
+  for (const g of counters.partitionGroups()) {
     const ids = idsOfNamespace(g.namespace);
     all.push({ name: `partition ${ids.stream}/${ids.topic}/${ids.partition}`, g });
   }
