@@ -126,13 +126,13 @@ export class PartitionReplication {
     // the committed end's way at once, and the files as soon as no append is on its way.
     const written = this.recent.get(op);
     if (op <= this.written && written && written.checksum !== p.checksum && changesFiles(written.operation)) {
-      while (this.ends.length > 0 && this.ends.at(-1)!.op >= op) this.ends.pop();
+      this.dropEndsFrom(op);
       this.cutPending = Math.min(this.cutPending, op);
       if (!this.writing) this.cutNow();
     }
     this.committed = op;
-    if (op <= this.written) this.attached.delete(p.checksum);
-    // Batches of other prepares of committed ops (a view change replaced them) are never asked for again.
+    // The batches of committed ops written here, this op's and those of prepares a view change replaced, are never
+    // asked for again.
     for (const [checksum, kept] of this.attached) if (kept.op <= op && kept.op <= this.written) this.attached.delete(checksum);
     this.advance();
   }
@@ -298,7 +298,7 @@ export class PartitionReplication {
       this.recent.delete(o);
       this.results.delete(o);
     }
-    while (this.ends.length > 0 && this.ends.at(-1)!.op >= op) this.ends.pop();
+    this.dropEndsFrom(op);
     this.written = op - 1;
     this.writingTo = Math.min(this.writingTo, this.written);
     this.host.appended(); // its stats (end offset, message count) go down: published again
@@ -309,6 +309,11 @@ export class PartitionReplication {
     const operation = readPrepare(h.write.message).operation;
     this.recent.set(h.write.op, { prepare: h.write.message, checksum: h.write.checksum, operation, base, length, count });
     this.recent.delete(h.write.op - RECENT_OPS);
+  }
+
+  // Written sends from `op` on will never commit (a view change replaced them): the committed end never passes them.
+  private dropEndsFrom(op: number): void {
+    while (this.ends.length > 0 && this.ends.at(-1)!.op >= op) this.ends.pop();
   }
 
   // Polls see the messages of every op that is both committed and written here.
