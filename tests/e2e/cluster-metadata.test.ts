@@ -22,8 +22,7 @@ describe('replicated metadata: three processes', () => {
 
   const agreedLeader = (live: number[], not = -1): Promise<number> => agreedLeaderOf(client, live, BOUND_MS, not);
 
-  const streamOn = (id: number, name: string) => waitFor(`stream ${name} on replica ${id}`, BOUND_MS, async () =>
-    (await (await client(id)).getStream(name)) ?? undefined);
+  const streamOn = (id: number, name: string) => clients.streamOn(id, name);
 
   before(async () => {
     cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);

@@ -30,8 +30,7 @@ describe('state transfer: a replica with a wiped data directory', () => {
       throw error;
     }
   });
-  const streamOn = (id: number, name: string) => waitFor(`stream ${name} on replica ${id}`, BOUND_MS, async () =>
-    (await (await client(id)).getStream(name)) ?? undefined);
+  const streamOn = (id: number, name: string) => clients.streamOn(id, name);
 
   before(async () => {
     cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);

@@ -126,6 +126,11 @@ export class ReplicaClients {
     return fresh;
   }
 
+  // Stream `name` once replica `id` serves it (a backup learns of a commit from the primary's next message).
+  streamOn(id: number, name: string) {
+    return waitFor(`stream ${name} on replica ${id}`, this.boundMs, async () => (await (await this.get(id)).getStream(name)) ?? undefined);
+  }
+
   async drop(id: number): Promise<void> {
     await this.open.get(id)?.close().catch(() => undefined);
     this.open.delete(id);
