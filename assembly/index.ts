@@ -172,6 +172,6 @@ export {
   vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrRecoveryLostFrom, vsrRecoveryLostTo, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
   vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
   vsrSealMessage, vsrSealPrepare, vsrVerifyMessage, vsrChecksum,
-  vsrRecoverLost, vsrRecoverStale, vsrSetBase, vsrStateInstalled, vsrCommitChecksum, vsrClientTableField, vsrClientTableCount, vsrClientTableCapacity,
+  vsrRecoverLost, vsrSetBase, vsrStateInstalled, vsrCommitChecksum, vsrClientTableField, vsrClientTableCount, vsrClientTableCapacity,
   vsrClientTableSetCount, vsrSetCheckpoint, vsrStateLost, vsrStateRequests,
 } from "./vsr/api";

@@ -5,7 +5,7 @@
 import { Replica, setQuorumOverride } from "./replica";
 import { followLeader, leadsWith } from "./leader";
 import { onJournalRead } from "./repair";
-import { recoverLost, recoverStale, setBase, stateInstalled } from "./state_sync";
+import { recoverLost, setBase, stateInstalled } from "./state_sync";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
 import { checksum, checksumInit } from "./checksum";
 import { seal, sealPrepareFrame, sealPrepareIdentity, verify } from "./header";
@@ -111,10 +111,9 @@ export function vsrRecoveryLostTo(handle: u32): f64 { return <f64>replicaOf(hand
 // Instead of vsrRecoverBegin..End: nothing of this replica is on disk (state_sync.ts). It stays recovering, votes
 // and acks nothing, until a quorum answered, the host installed the state it asks for (ACTION_STATE_REQUEST) and a
 // StartView arrived. `nonce`: random per process start.
-export function vsrRecoverLost(handle: u32, nonce: u64): void { recoverLost(replicaOf(handle), nonce); }
+export function vsrRecoverLost(handle: u32, nonce: u64, barred: bool): void { recoverLost(replicaOf(handle), nonce, barred); }
 // The host installed, durably, a peer's snapshot covering ops up to `op` (its prepare checksum `checksum`).
 export function vsrSetBase(handle: u32, base: u64): void { setBase(replicaOf(handle), base); }
-export function vsrRecoverStale(handle: u32, nonce: u64): void { recoverStale(replicaOf(handle), nonce); }
 export function vsrStateInstalled(handle: u32, op: u64, checksum: u64): void { stateInstalled(replicaOf(handle), op, checksum); }
 // The host's journal no longer holds ops up to `op` (a checkpoint drained them): the primary tells its backups,
 // and a backup whose commit is below the primary's checkpoint requests a state transfer instead of repairing.

@@ -27,10 +27,14 @@ import { Replica } from "./replica";
 import { PROBE_ATTEMPTS_MAX } from "./timeouts";
 import { requestStartView } from "./view_change";
 
-// The host found nothing of this replica on disk (a wiped or new data directory). `nonce`: fresh per process
-// start (random), so that answers to an earlier incarnation's probes are never taken for answers to this one.
-export function recoverLost(r: Replica, nonce: u64): void {
+// The host found nothing of this replica on disk (a wiped or new data directory), or state it cannot account for.
+// `nonce`: fresh per process start (random), so that answers to an earlier incarnation's probes are never taken for
+// answers to this one. `barred`: the replica is stale (a partition's segments from before it fell behind a running
+// cluster, whose VSR state is not persisted): it answers "lost" (the others may form from their own state without
+// it) but never forms itself: only a transfer of a normal replica's state brings it back.
+export function recoverLost(r: Replica, nonce: u64, barred: bool = false): void {
   assert(r.count > 1, "recoverLost: a single replica has nobody to recover from");
+  r.formationBarred = barred;
   r.status = STATUS_RECOVERING;
   r.stateLost = true;
   r.synced = false;
@@ -45,15 +49,6 @@ export function recoverLost(r: Replica, nonce: u64): void {
 // whose base equals the primary's needs no transfer, only the ops since (see decide).
 export function setBase(r: Replica, base: u64): void {
   r.base = base;
-}
-
-// Lost, and barred from formation: this replica holds state it cannot account for (a partition's segments from
-// before it fell behind a running cluster, whose VSR state is not persisted). It answers "lost" (the others may form
-// from their own state without it) but never forms itself: only a transfer of a normal replica's state brings it
-// back.
-export function recoverStale(r: Replica, nonce: u64): void {
-  r.formationBarred = true;
-  recoverLost(r, nonce);
 }
 
 // A new round: a new nonce, answers of earlier rounds no longer count (they may describe an older view).

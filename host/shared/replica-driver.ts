@@ -277,10 +277,12 @@ export class ReplicaDriver {
   // Instead of recover(): nothing of this replica is on disk (a wiped or new data directory in a cluster). It
   // stays recovering until a quorum answered and storage.requestState's transfer is installed (stateInstalled).
   // `nonce`: random per process start.
-  recoverLost(nonce: bigint): void {
+  // `barred`: the replica holds state it cannot account for (a partition's segments from before it fell behind a
+  // running cluster): it never forms a cluster from it, only a peer's transfer brings it back.
+  recoverLost(nonce: bigint, barred = false): void {
     this.assertLive();
     this.whenIdle(() => {
-      this.core.vsrRecoverLost(this.handle, nonce);
+      this.core.vsrRecoverLost(this.handle, nonce, barred);
       this.drain();
     });
   }
@@ -289,16 +291,6 @@ export class ReplicaDriver {
   // primary's takes only the ops since by repair, no transfer (assembly/vsr/state_sync.ts).
   setBase(base: bigint): void {
     this.core.vsrSetBase(this.handle, base);
-  }
-
-  // As recoverLost, for a replica that holds state it cannot account for (a partition's segments from before it
-  // fell behind a running cluster): it never forms a cluster from it, only a peer's transfer brings it back.
-  recoverStale(nonce: bigint): void {
-    this.assertLive();
-    this.whenIdle(() => {
-      this.core.vsrRecoverStale(this.handle, nonce);
-      this.drain();
-    });
   }
 
   // storage.requestState's transfer is installed durably: the state machine holds every op up to `op`, and

@@ -12,7 +12,7 @@ import {
   S_GROUP, Y_SESSION, Y_STATUS, command, seal,
 } from "../../assembly/vsr/header";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
-import { recoverLost, recoverStale, setBase, stateInstalled } from "../../assembly/vsr/state_sync";
+import { recoverLost, setBase, stateInstalled } from "../../assembly/vsr/state_sync";
 
 import { APP, CLUSTER, Cluster, GROUP, makeRequest, register } from "./vsr-cluster";
 
@@ -174,8 +174,7 @@ describe("vsr state transfer: formation", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
       c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-      if (i == 2) recoverStale(c.replicas[i], 0x30 + i);
-      else recoverLost(c.replicas[i], 0x30 + i);
+      recoverLost(c.replicas[i], 0x30 + i, i == 2); // replica 2 barred
       c.drain(i);
     }
     c.tick(20);
@@ -227,8 +226,7 @@ describe("vsr state transfer: formation", () => {
     for (let i: u32 = 0; i < 3; i++) {
       c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
       setBase(c.replicas[i], i == 2 ? 0x5ad : 0xba5e);
-      if (i == 2) recoverStale(c.replicas[i], 0x80 + i);
-      else recoverLost(c.replicas[i], 0x80 + i);
+      recoverLost(c.replicas[i], 0x80 + i, i == 2); // replica 2 barred
       c.drain(i);
     }
     c.tick(20);

@@ -309,8 +309,7 @@ export class PartitionGroup {
   tick(): void {
     if (this.lostAtOpen) {
       this.lostAtOpen = false;
-      if (this.stale) this.group.driver.recoverStale(randomNonce());
-      else this.group.driver.recoverLost(randomNonce());
+      this.group.driver.recoverLost(randomNonce(), this.stale);
     }
     this.group.tick();
     if (!this.peers || this.failed) return;
