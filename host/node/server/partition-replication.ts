@@ -16,6 +16,9 @@ import { NO_SPACE_VERDICT } from '../data/send-api.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { readPrepare, type PrepareView } from '../consensus/group.js';
 import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
+import { logger } from '../../shared/log.js';
+
+const log = logger('partitions');
 
 export type Durability = 'persisted' | 'replicated';
 
@@ -288,8 +291,10 @@ export class PartitionReplication {
       if (!r || r.operation === OP_STORE_OFFSET || r.operation === OP_DELETE_OFFSET) return false;
       if (r.operation === OP_SEND && r.base >= 0) offset = r.base;
     }
+    const end = this.host.home.partition.nextOffset;
     try {
       this.host.home.partition.cutBack(offset);
+      if (end > offset) log.warn(`${this.host.home.dir}: ops ${op}..${this.written} were replaced by a view change (never committed): their messages at offsets ${offset}..${end - 1} are cut off this replica's segment`);
     } catch (error) {
       this.cutRefused = (error as Error).message; // the partition stops, as for any replaced op it cannot undo
       return false;
