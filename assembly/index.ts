@@ -148,6 +148,7 @@ export {
   segmentFindBatch, segmentScan, segmentScanBatches, segmentScanConsumed, segmentScanErrorAt, segmentScanLastTimestamp,
   segmentScanMessages, segmentScanNeed, segmentScanNextOffset, segmentTailClaimedMessages, segmentTailDecision,
 } from "./journal/segment";
+export { tailMatch } from "./journal/tail_match";
 export {
   indexAppend, indexCount, indexDropBefore, indexFindOffset, indexFindTimestamp, indexInit, indexOffsetAt,
   indexPositionAt, indexRegionBytes, indexSegmentAt, indexTimestampAt, indexTruncate, retentionPick,

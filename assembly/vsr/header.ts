@@ -108,6 +108,12 @@ export const T_OP: usize = 144;
 export const T_CHECKSUM: usize = 152;
 export const T_OFFSET: usize = 160; // u64
 export const T_TOTAL: usize = 168; //  u64
+// A partition's catch-up (the host's, deciding with assembly/journal/tail_match.ts): the request's body is the asker's
+// tail entries, T_OFFSET its end and T_FROM_START whether the entries begin at its first offset; the answer is a
+// header-only chunk whose attachment is the peer's committed batches from T_KEEP (what the asker keeps, or a
+// TAIL_* verdict) on, T_TOTAL the peer's committed end, T_OP and T_CHECKSUM the op that end belongs to.
+export const T_KEEP: usize = 176; //  i64
+export const T_FROM_START: usize = 184; // u8
 
 export const V_OP: usize = 128;
 export const V_COMMIT: usize = 136;

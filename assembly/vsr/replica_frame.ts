@@ -7,9 +7,10 @@ import {
   CMD_REQUEST_PREPARES, CMD_REQUEST_START_VIEW, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, CMD_STATE_CHUNK, CMD_STATE_REQUEST, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX, SLOT_SIZE,
 } from "./constants";
 import {
-  C_GROUP, D_GROUP, H_ATTACH_SIZE, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, R_GROUP, S_GROUP, V_GROUP,
+  C_GROUP, D_GROUP, H_ATTACH_CHECKSUM, H_ATTACH_SIZE, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, R_GROUP, S_GROUP, V_GROUP,
   Y_GROUP, attachmentValid, command, isPrepareLike, messageSize, seal, sealPrepareAttachment, verify,
 } from "./header";
+import { checksum } from "./checksum";
 import {
   INVALID_NAMESPACE, METADATA_GROUP, PACKED_NAMESPACE_MAX, STREAM_SHIFT, TOPIC_SHIFT, routeConsensusControl, routeMetadata,
   routePartition,
@@ -17,7 +18,7 @@ import {
 
 // Verdicts of replicaFrameHeader (negative) and replicaFrameBody; names in host/node/cluster/replica-counters.ts.
 export const FRAME_OK: i32 = 0;
-export const FRAME_SIZE: i32 = -1; //     size below a header or above MESSAGE_MAX, an attachment above REPLICA_ATTACHMENT_MAX or on a message other than a prepare
+export const FRAME_SIZE: i32 = -1; //     size below a header or above MESSAGE_MAX, an attachment above REPLICA_ATTACHMENT_MAX or on a message other than a prepare or a state chunk
 export const FRAME_CLUSTER: i32 = -2; //  another cluster's message
 export const FRAME_REPLICA: i32 = -3; //  the header names another sender than the authenticated peer
 export const FRAME_COMMAND: i32 = -4; //  not a command replicas exchange
@@ -25,7 +26,8 @@ export const FRAME_GROUP: i32 = -5; //    a group no shard can hold (neither a p
 export const FRAME_CHECKSUM: i32 = -6; // header or body checksum (or a prepare's frame seal) does not verify
 
 // The largest attachment a prepare's frame may carry: the real body its descriptor binds (a metadata body is at
-// most 1 MiB; a partition batch travels the same way).
+// most 1 MiB; a partition batch travels the same way). A StateChunk of a partition's segments carries its batches
+// the same way (assembly/journal/tail_match.ts).
 export const REPLICA_ATTACHMENT_MAX: u32 = 1 << 20;
 
 // The largest frame replicas exchange: a prepare (at most a slot) with the largest attachment, or a DoViewChange /
@@ -103,7 +105,7 @@ export function replicaFrameHeader(header: usize, cluster: u64, peer: u32): i32 
   const size = messageSize(header);
   if (size < HEADER_SIZE || size > MESSAGE_MAX) return FRAME_SIZE;
   const attachment = load<u32>(header + H_ATTACH_SIZE);
-  if (attachment > 0 && (!isPrepareLike(header) || size > SLOT_SIZE || attachment > REPLICA_ATTACHMENT_MAX)) return FRAME_SIZE;
+  if (attachment > 0 && (!carriesAttachment(header) || attachment > REPLICA_ATTACHMENT_MAX)) return FRAME_SIZE;
   if (load<u64>(header + H_CLUSTER) != cluster || load<u64>(header + H_CLUSTER + 8) != 0) return FRAME_CLUSTER;
   if (<u32>load<u8>(header + H_REPLICA) != peer) return FRAME_REPLICA;
   if (replicaFrameLinkLocal(header) != LINK_NONE) return size == HEADER_SIZE ? <i32>size : FRAME_SIZE;
@@ -118,19 +120,34 @@ export function replicaFrameHeader(header: usize, cluster: u64, peer: u32): i32 
 export function replicaFrameBody(frame: usize, length: u32): i32 {
   const size = messageSize(frame);
   if (length < HEADER_SIZE || size > length) return FRAME_CHECKSUM;
-  const attachment = isPrepareLike(frame) ? length - size : 0;
+  const attached = isPrepareLike(frame) || command(frame) == CMD_STATE_CHUNK;
+  const attachment = attached ? length - size : 0;
   if (!verify(frame, length - attachment)) return FRAME_CHECKSUM;
-  if (isPrepareLike(frame) && !attachmentValid(frame, frame + size, attachment)) return FRAME_CHECKSUM;
+  if (attached && !attachmentValid(frame, frame + size, attachment)) return FRAME_CHECKSUM;
   return FRAME_OK;
 }
 
-// The sender's side: `message` is a sealed prepare with `length` bytes of attachment right after it (at message +
-// its size); stamps the attachment's length and checksum into the prepare's frame. The frame is then size + length
-// bytes long. Returns false (nothing stamped) for anything but a prepare of at most a slot, or an attachment above
-// REPLICA_ATTACHMENT_MAX.
+// A prepare of at most a slot, or a header-only StateChunk (its attachment: a partition's batches), may be followed
+// by an attachment; nothing else.
+function carriesAttachment(header: usize): bool {
+  const size = messageSize(header);
+  if (isPrepareLike(header)) return size <= SLOT_SIZE;
+  return command(header) == CMD_STATE_CHUNK && size == HEADER_SIZE;
+}
+
+// The sender's side: `message` is a sealed prepare (or a header-only StateChunk) with `length` bytes of attachment
+// right after it (at message + its size); stamps the attachment's length and checksum into the prepare's frame seal
+// (a chunk's header checksum covers them). The frame is then size + length bytes long. Returns false (nothing
+// stamped) for any other message, or an attachment above REPLICA_ATTACHMENT_MAX.
 export function replicaFrameAttach(message: usize, length: u32): bool {
   const size = messageSize(message);
-  if (!isPrepareLike(message) || size < HEADER_SIZE || size > SLOT_SIZE || length > REPLICA_ATTACHMENT_MAX) return false;
-  sealPrepareAttachment(message, message + size, length);
+  if (size < HEADER_SIZE || !carriesAttachment(message) || length > REPLICA_ATTACHMENT_MAX) return false;
+  if (isPrepareLike(message)) {
+    sealPrepareAttachment(message, message + size, length);
+    return true;
+  }
+  store<u32>(message + H_ATTACH_SIZE, length);
+  store<u64>(message + H_ATTACH_CHECKSUM, length == 0 ? 0 : checksum(message + size, length));
+  seal(message);
   return true;
 }

@@ -4,7 +4,7 @@ import {
 } from "../../assembly/vsr/replica_frame";
 import {
   CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PING, CMD_PONG, CMD_PREPARE, CMD_PREPARE_OK, CMD_REPLY, CMD_REQUEST_PREPARES, CMD_START_VIEW,
-  CMD_START_VIEW_CHANGE, HEADER_SIZE, MESSAGE_MAX,
+  CMD_START_VIEW_CHANGE, CMD_STATE_CHUNK, HEADER_SIZE, MESSAGE_MAX,
 } from "../../assembly/vsr/constants";
 import {
   C_GROUP, D_GROUP, H_ATTACH_SIZE, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, K_GROUP, P_GROUP, Q_GROUP, S_GROUP, V_GROUP, Y_GROUP, seal,
@@ -204,6 +204,24 @@ describe("a prepare's attachment (the real body its descriptor binds)", () => {
     seal(c);
     expect(replicaFrameHeader(c, CLUSTER, 1)).toBe(FRAME_SIZE);
     expect(REPLICA_FRAME_MAX).toBeGreaterThanOrEqual(MESSAGE_MAX);
+  });
+
+  it("may follow a header-only StateChunk (a partition's batches), under its header checksum", () => {
+    const c = message(CMD_STATE_CHUNK, S_GROUP, 5);
+    store<u32>(c + H_SIZE, HEADER_SIZE);
+    seal(c);
+    for (let i: u32 = 0; i < ATTACH; i++) store<u8>(c + HEADER_SIZE + i, <u8>(i * 3));
+    expect(replicaFrameAttach(c, ATTACH)).toBe(true);
+    expect(replicaFrameHeader(c, CLUSTER, 1)).toBe(<i32>(HEADER_SIZE + ATTACH));
+    expect(replicaFrameBody(c, HEADER_SIZE + ATTACH)).toBe(FRAME_OK);
+    store<u8>(c + HEADER_SIZE + 9, load<u8>(c + HEADER_SIZE + 9) ^ 1);
+    expect(replicaFrameBody(c, HEADER_SIZE + ATTACH)).toBe(FRAME_CHECKSUM);
+    // A chunk with a body of its own (the metadata's) carries none.
+    const d = message(CMD_STATE_CHUNK, S_GROUP, 5);
+    expect(replicaFrameAttach(d, ATTACH)).toBe(false);
+    store<u32>(d + H_ATTACH_SIZE, 10);
+    seal(d);
+    expect(replicaFrameHeader(d, CLUSTER, 1)).toBe(FRAME_SIZE);
   });
 
   it("is cleared when the prepare's frame is sealed again (a re-send or a journal write carries none)", () => {

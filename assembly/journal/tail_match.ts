@@ -1,0 +1,69 @@
+// Catching a partition's segments up from a peer (a cluster's partition group: the host's state transfer, as the
+// core's state_sync.ts asks for it): which of the asking replica's stored batches are the peer's committed ones.
+//
+// A partition group's VSR state is not persisted: a replica that restarts with segments cannot tell which of its
+// batches committed. Every batch that committed is the same on every replica (same bytes at the same offsets: the
+// append time comes from the op), so the asker describes its last batches (TAIL_ENTRIES_MAX of them, more than the
+// ops any replica can hold uncommitted) and the peer compares them with its own committed batches at the same
+// offsets. The asker keeps the longest prefix that matches and cuts the rest: a batch that differs from the
+// committed one at its offset never committed, and neither did any batch after it in that replica's log (an op
+// commits only after every op before it, and a committed op is the same in every later view). Then the peer's
+// committed batches from there on travel as StateChunk attachments.
+//
+// An entry (TAIL_ENTRY_BYTES, little endian): base offset u64 | message count u32 | zero u32 | base timestamp u64 |
+// batch checksum u64. The timestamp is the append time the op carried (chosen once by its primary): a batch a view
+// change replaced differs in it even when a client sent the same bytes again.
+export const TAIL_ENTRY_BYTES: u32 = 32;
+export const TAIL_ENTRIES_MAX: u32 = 128;
+export const E_BASE: u32 = 0;
+export const E_COUNT: u32 = 8;
+export const E_TIMESTAMP: u32 = 16;
+export const E_CHECKSUM: u32 = 24;
+
+// Verdicts of tailMatch (negative; otherwise the offset the asker keeps).
+export const TAIL_BEHIND: i64 = -1; //    the peer's committed batches do not reach the asker's first listed one yet: ask again later
+export const TAIL_DIVERGED: i64 = -2; //  the asker's first listed batch is not the peer's and its log goes back further: no common point is known
+export const TAIL_GONE: i64 = -3; //      the peer no longer holds the asker's first offset (retention removed it)
+export const TAIL_MALFORMED: i64 = -4; // the asker's list is not a run of its batches (gaps, empty batches, too long)
+export const TAIL_TOO_LARGE: i64 = -5; // (the peer's host) its next batch is larger than a chunk carries (REPLICA_ATTACHMENT_MAX)
+
+// `theirs`: the asker's last `n` batches in offset order; `fromStart`: they begin at the asker's first stored offset
+// (it has no more than that); `theirEnd`: one past its last message (its first offset when it holds nothing).
+// `ours`: the peer's committed batches from the one holding theirs[0]'s base (the asker's end when n is 0), at
+// most n of them; `ourFirst`, `ourEnd`: the peer's first offset and committed end.
+// Returns the offset the asker keeps its batches up to (its batches from there on are cut), or a TAIL_* verdict.
+export function tailMatch(theirs: usize, n: u32, fromStart: bool, theirEnd: u64, ours: usize, m: u32, ourFirst: u64, ourEnd: u64): i64 {
+  if (n > TAIL_ENTRIES_MAX || !isRun(theirs, n, theirEnd)) return TAIL_MALFORMED;
+  const start = n == 0 ? theirEnd : base(theirs, 0);
+  if (start < ourFirst) return TAIL_GONE;
+  let matched: u32 = 0;
+  while (matched < n && matched < m && same(theirs + matched * TAIL_ENTRY_BYTES, ours + matched * TAIL_ENTRY_BYTES)) matched++;
+  if (matched > 0) return <i64>end(theirs, matched - 1);
+  // Nothing of the list matched (or it is empty): the asker keeps `start` only when nothing of its log precedes it
+  // unseen, and the peer's committed batches reach it (until then, the asker's may be ones the peer commits later).
+  if (start > ourEnd) return TAIL_BEHIND;
+  if (n > 0 && !fromStart) return m == 0 ? TAIL_BEHIND : TAIL_DIVERGED;
+  return <i64>start;
+}
+
+// Each batch starts where the one before it ends, holds at least one message, and the last ends at `theirEnd`.
+function isRun(list: usize, n: u32, theirEnd: u64): bool {
+  for (let i: u32 = 0; i < n; i++) {
+    if (load<u32>(list + i * TAIL_ENTRY_BYTES + E_COUNT) == 0) return false;
+    if (i > 0 && base(list, i) != end(list, i - 1)) return false;
+  }
+  return n == 0 || end(list, n - 1) == theirEnd;
+}
+
+function same(a: usize, b: usize): bool {
+  return load<u64>(a + E_BASE) == load<u64>(b + E_BASE) && load<u32>(a + E_COUNT) == load<u32>(b + E_COUNT)
+    && load<u64>(a + E_TIMESTAMP) == load<u64>(b + E_TIMESTAMP) && load<u64>(a + E_CHECKSUM) == load<u64>(b + E_CHECKSUM);
+}
+
+function base(list: usize, i: u32): u64 {
+  return load<u64>(list + i * TAIL_ENTRY_BYTES + E_BASE);
+}
+
+function end(list: usize, i: u32): u64 {
+  return base(list, i) + <u64>load<u32>(list + i * TAIL_ENTRY_BYTES + E_COUNT);
+}
