@@ -151,7 +151,8 @@ function decide(r: Replica): void {
   // Nothing to transfer: the primary committed nothing yet, or it started from the very state this replica holds (a
   // whole-cluster restart whose others formed and committed first: its ops come by repair). Never for a stale one.
   const sameBase = r.base != 0 && unchecked(r.syncBase[primary]) == r.base;
-  const nothingCommitted = r.base == 0 && unchecked(r.syncCommit[primary]) == 0;
+  // (A primary with a base of its own formed from files: it holds what it committed before this group's ops began.)
+  const nothingCommitted = r.base == 0 && unchecked(r.syncBase[primary]) == 0 && unchecked(r.syncCommit[primary]) == 0;
   if ((nothingCommitted || sameBase) && !r.formationBarred) {
     stateInstalled(r, 0, 0);
     return;

@@ -252,6 +252,25 @@ describe("vsr state transfer: formation", () => {
     expect(c.stateFrom[1]).toBe(0);
   });
 
+  it("a replica that lost everything asks for the state of a primary that formed from files, though that primary committed no op yet", () => {
+    const c = new Cluster(3);
+    for (let i: u32 = 0; i < 3; i++) {
+      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+      setBase(c.replicas[i], 0xba5e);
+      recoverLost(c.replicas[i], 0x90 + i);
+      c.drain(i);
+    }
+    c.tick(20);
+    expect(c.primary()).toBe(0);
+    expect(c.replicas[0].commitMin).toBe(0); // its files are its state: nothing of this group committed yet
+    c.replicas[2] = new Replica(CLUSTER, GROUP, 2, 3, 64); // its data directory wiped: no base
+    recoverLost(c.replicas[2], 0x99);
+    c.drain(2);
+    c.tick(60);
+    expect(c.replicas[2].status).toBe(STATUS_RECOVERING);
+    expect(c.stateFrom[2]).toBe(0); // the primary's files, not an empty start
+  });
+
   it("every replica empty: nobody held state, the cluster forms in view 0 and commits", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
