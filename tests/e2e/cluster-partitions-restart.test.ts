@@ -1,11 +1,14 @@
 // Replicas restarted with their partition data (a partition group's VSR state is not persisted):
-//   * one backup restarted while the others go on keeps out of the partition's group (it cannot tell which ops its
-//     segments hold) instead of taking ops it has from a peer's repair again: it shows each message once, the
-//     others commit without it, and it says so in its log;
-//   * after a whole-cluster restart that replica stays out (its marker): it still shows only what it had;
-//   * a whole cluster restarted (none kept out) forms again from every replica's files: the same messages on every
-//     replica, and sends go on through the new leader.
+//   * one backup restarted while the others go on cannot tell which ops its segments hold: it catches its segments
+//     up from a peer (partition-catch-up.ts) instead of taking ops it has from a peer's repair again: afterwards it
+//     shows each message once, holds the same segment bytes as the others, and votes again (the cluster commits with
+//     it while another replica is down);
+//   * a whole cluster restarted forms again from every replica's files: the same messages on every replica, and
+//     sends go on through the new leader.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
@@ -18,11 +21,14 @@ const REPLICAS = [0, 1, 2];
 
 // The cluster's leader as every live replica names it, a batch of `tag`-0..9 sent through it (retried while a
 // partition group is taken over), and a replica's messages of partition 0.
-function helpers(clientsOf: () => ReplicaClients) {
+function helpers(clientsOf: () => ReplicaClients, clusterOf: () => TestCluster) {
   const leaderOf = (live: number[]): Promise<number> => agreedLeader((id) => clientsOf().get(id), live, BOUND_MS);
 
   // Sends one batch of `tag`-0..9 through the leader, retrying while a partition group is taken over.
   const sendBatch = async (live: number[], tag: string): Promise<void> => {
+    await sendOnce(live, tag).catch(async (error: Error) => { throw new Error(`${error.message}\n${await diagnosis(clusterOf(), live)}`); });
+  };
+  const sendOnce = async (live: number[], tag: string): Promise<void> => {
     await waitFor(`batch ${tag} acknowledged`, BOUND_MS, async () => {
       const lead = await clientsOf().get(await leaderOf(live));
       try {
@@ -43,13 +49,23 @@ function helpers(clientsOf: () => ReplicaClients) {
   return { leaderOf, sendBatch, payloadsOn };
 }
 
+// Mute otherwise: where each live replica's groups stand, and what it said last.
+async function diagnosis(cluster: TestCluster, live: number[]): Promise<string> {
+  const parts = await Promise.all(live.map(async (id) => {
+    const groups = await cluster.health(id).then((h) => JSON.stringify((h.replicas as unknown as { groups?: unknown }).groups), () => 'no /health');
+    const tail = cluster.output(id).split('\n').filter((l) => !l.includes('failed login')).slice(-25).join('\n');
+    return `--- replica ${id}: ${groups}\n${tail}`;
+  }));
+  return parts.join('\n');
+}
+
 const batches = (tag: string, n: number): string[] => Array.from({ length: n }, (_, b) => Array.from({ length: 10 }, (__, i) => `${tag}${b}-${i}`)).flat();
 
 describe('replicated partitions: restarts with data', () => {
   let cluster: TestCluster;
   let clients: ReplicaClients;
-  let keptOut = -1;
-  const { leaderOf, sendBatch, payloadsOn } = helpers(() => clients);
+  let restarted = -1;
+  const { leaderOf, sendBatch, payloadsOn } = helpers(() => clients, () => cluster);
 
   before(async () => {
     cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
@@ -63,47 +79,76 @@ describe('replicated partitions: restarts with data', () => {
     await cluster?.stop();
   });
 
-  it('a backup restarted with its data keeps out of the group: each message once on it, the others commit on', async () => {
+  it('a backup restarted with its data catches up from a peer: each message once, the same bytes, and it votes again', async () => {
     const leader = await leaderOf(REPLICAS);
     const lead = await clients.get(leader);
     await lead.createStream('r');
     await lead.createTopic({ stream: 'r', name: 't', partitionsCount: 1 });
     for (let b = 0; b < 5; b++) await sendBatch(REPLICAS, `a${b}`);
     const backup = REPLICAS.find((id) => id !== leader)!;
-    keptOut = backup;
+    restarted = backup;
     await waitFor(`replica ${backup} holds the first batches`, BOUND_MS, async () => ((await payloadsOn(await clients.get(backup))).length === 50 ? true : undefined));
     await clients.drop(backup);
     await cluster.kill(backup);
     for (let b = 0; b < 5; b++) await sendBatch(REPLICAS.filter((id) => id !== backup), `b${b}`);
     await cluster.start(backup);
-    await waitFor(`replica ${backup} says it keeps out`, BOUND_MS, async () => (/catching up a partition from a peer .* is not built yet/.test(cluster.output(backup)) ? true : undefined));
-    for (let b = 0; b < 5; b++) await sendBatch(REPLICAS.filter((id) => id !== backup), `c${b}`);
-    assert.deepEqual(await payloadsOn(await clients.get(backup)), batches('a', 5), 'the restarted backup: what it had, each message once');
-    const expected = [...batches('a', 5), ...batches('b', 5), ...batches('c', 5)];
-    for (const id of REPLICAS.filter((r) => r !== backup)) {
-      const read = await waitFor(`replica ${id} holds every batch`, BOUND_MS, async () => {
-        const payloads = await payloadsOn(await clients.get(id));
-        return payloads.length >= expected.length ? payloads : undefined;
+    await waitFor(`replica ${backup} says it caught up`, BOUND_MS, async () => (/caught up from replica \d/.test(cluster.output(backup)) ? true : undefined));
+    const expected = [...batches('a', 5), ...batches('b', 5)];
+    const read = await waitFor(`replica ${backup} serves what the others committed`, BOUND_MS, async () => {
+      const payloads = await payloadsOn(await clients.get(backup));
+      return payloads.length >= expected.length ? payloads : undefined;
+    });
+    assert.deepEqual(read, expected, 'the restarted backup: every acknowledged message, once, in order');
+    // It votes again: with the other backup down, the leader commits only with it.
+    const other = REPLICAS.find((id) => id !== leader && id !== backup)!;
+    await clients.drop(other);
+    await cluster.kill(other);
+    for (let b = 0; b < 3; b++) await sendBatch(REPLICAS.filter((id) => id !== other), `c${b}`);
+    await cluster.start(other);
+    const all = [...expected, ...batches('c', 3)];
+    for (const id of REPLICAS) {
+      const payloads = await waitFor(`replica ${id} holds every batch`, BOUND_MS, async () => {
+        const p = await payloadsOn(await clients.get(id));
+        return p.length >= all.length ? p : undefined;
       });
-      assert.deepEqual(read, expected, `replica ${id}: every acknowledged message, once, in order`);
+      assert.deepEqual(payloads, all, `replica ${id}: every acknowledged message, once, in order`);
     }
+    assert.deepEqual(segmentBytes(cluster, backup), segmentBytes(cluster, leader), 'the caught-up replica holds the leader\'s segment bytes');
   });
 
-  it('the whole cluster restarted: the replica that kept out stays out (its marker), the others hold every message', async () => {
+  it('the whole cluster restarted: every replica forms from its files (the caught-up one too) and holds every message', async () => {
     await clients.dropAll();
     await Promise.all(REPLICAS.map((id) => cluster.kill(id)));
     await Promise.all(REPLICAS.map((id) => cluster.start(id)));
-    const expected = [...batches('a', 5), ...batches('b', 5), ...batches('c', 5)];
+    await sendBatch(REPLICAS, 'd0');
+    const expected = [...batches('a', 5), ...batches('b', 5), ...batches('c', 3), ...batches('d', 1)];
     for (const id of REPLICAS) {
       const read = await waitFor(`replica ${id} serves the partition again`, BOUND_MS, async () => {
         const payloads = await payloadsOn(await clients.get(id)).catch(() => null);
-        return payloads && payloads.length > 0 ? payloads : undefined;
+        return payloads && payloads.length >= expected.length ? payloads : undefined;
       });
-      assert.deepEqual(read, id === keptOut ? batches('a', 5) : expected, `replica ${id}`);
+      assert.deepEqual(read, expected, `replica ${id}`);
     }
-    await waitFor(`replica ${keptOut} keeps out again`, BOUND_MS, async () => (/catching up a partition from a peer .* is not built yet/.test(cluster.output(keptOut)) ? true : undefined));
+    assert.ok(restarted >= 0);
   });
 });
+
+// The segment files of partition 0 of r/t on a replica, by name: the bytes every replica must hold alike.
+function segmentBytes(cluster: TestCluster, id: number): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.log') && full.includes(`${path.sep}partitions${path.sep}`)) {
+        out.set(path.relative(cluster.dataDirs[id], full), crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex'));
+      }
+    }
+  };
+  walk(cluster.dataDirs[id]);
+  assert.ok(out.size > 0, `replica ${id} has segment files`);
+  return out;
+}
 
 describe('replicated partitions: a whole-cluster restart', () => {
   let cluster: TestCluster;
@@ -121,7 +166,7 @@ describe('replicated partitions: a whole-cluster restart', () => {
   });
 
   it('forms again from every replica\'s files: the same messages everywhere, and sends go on', async () => {
-    const { leaderOf, sendBatch, payloadsOn } = helpers(() => clients);
+    const { leaderOf, sendBatch, payloadsOn } = helpers(() => clients, () => cluster);
     const lead = await clients.get(await leaderOf(REPLICAS));
     await lead.createStream('r');
     await lead.createTopic({ stream: 'r', name: 't', partitionsCount: 1 });

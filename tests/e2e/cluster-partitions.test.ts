@@ -194,5 +194,15 @@ describe('replicated partitions: three processes', () => {
         return polled.messages.length === 1 && decoder.decode(polled.messages[0].payload) === 'after-failover' ? true : undefined;
       });
     }
+    // The killed primary restarts: it catches its segments up (what it appended and never committed is cut), and
+    // then every replica serves the same messages of each partition.
+    await cluster.start(killed);
+    for (const partition of [0, 1]) {
+      const views = await waitFor(`partition ${partition} the same on all three replicas`, BOUND_MS, async () => {
+        const read = await Promise.all([0, 1, 2].map(async (id) => (await (await client(id)).pollMessages({ stream: 'crash', topic: 't', partition, strategy: { kind: 'offset', value: 0n }, count: 100_000 })).messages.map((m) => decoder.decode(m.payload))).map((p) => p.catch(() => null)));
+        return read.every((v) => v !== null && JSON.stringify(v) === JSON.stringify(read[0])) ? read : undefined;
+      });
+      assert.deepEqual(views[killed]!.slice(0, acked[partition].length), acked[partition], `partition ${partition} on the restarted replica: every acknowledged message, once, in order`);
+    }
   });
 });

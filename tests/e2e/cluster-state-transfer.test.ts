@@ -1,6 +1,7 @@
 // A replica whose data directory is wiped rejoins by state transfer (3 processes on loopback, 2 shards each): it
 // says it is recovering (log, /health), votes and acks nothing until a peer's metadata snapshot is installed, then
-// serves the same streams and topics through its client port; the cluster accepts writes throughout.
+// serves the same streams and topics through its client port, and catches each partition's segments up from a peer
+// (the messages sent before the wipe and during its recovery); the cluster accepts writes throughout.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,6 +32,15 @@ describe('state transfer: a replica with a wiped data directory', () => {
     }
   });
   const streamOn = (id: number, name: string) => clients.streamOn(id, name);
+  // `n` batches of one message `tag`0..n-1 to partition 0 through the leader, each retried while a view change runs.
+  const send = async (leader: number, stream: number, tag: string, n: number): Promise<void> => {
+    for (let b = 0; b < n; b++) {
+      await waitFor(`message ${tag}${b} acknowledged`, BOUND_MS, async () => {
+        await (await client(leader)).sendMessages({ stream, topic: 'events', partitioning: { kind: 'partition', partition: 0 }, messages: [{ payload: `${tag}${b}` }] });
+        return true;
+      });
+    }
+  };
 
   before(async () => {
     cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
@@ -49,6 +59,7 @@ describe('state transfer: a replica with a wiped data directory', () => {
     await (await client(leader)).createTopic({ stream: stream.id, name: 'events', partitionsCount: 2 });
     const backup = [0, 1, 2].find((id) => id !== leader)!;
     await streamOn(backup, 'before-wipe');
+    await send(leader, stream.id, 'before', 3);
 
     await drop(backup);
     await cluster.kill(backup);
@@ -56,6 +67,7 @@ describe('state transfer: a replica with a wiped data directory', () => {
     for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     await cluster.start(backup);
     const during = await createStream(leader, 'during-recovery'); // the other two keep committing
+    await send(leader, stream.id, 'during', 2);
 
     await waitFor('the wiped replica to say it is recovering', BOUND_MS, async () =>
       /no state on disk .*recovering it from the cluster by state transfer/.test(cluster.output(backup)) || undefined);
@@ -80,5 +92,16 @@ describe('state transfer: a replica with a wiped data directory', () => {
     assert.equal(topic.partitionsCount, 2);
     const after = await createStream(leader, 'after-recovery'); // and it acks again: the commit reaches it
     assert.equal((await streamOn(backup, 'after-recovery')).id, after.id);
+    await send(leader, stream.id, 'after', 1);
+    const expected = ['before', 'during', 'after'].flatMap((tag) => Array.from({ length: tag === 'before' ? 3 : tag === 'during' ? 2 : 1 }, (_, b) => `${tag}${b}`));
+    for (const id of [leader, backup]) {
+      const payloads = await waitFor(`replica ${id} serves every message of partition 0`, BOUND_MS, async () => {
+        const polled = await (await client(id)).pollMessages({ stream: stream.id, topic: 'events', partition: 0, strategy: { kind: 'offset', value: 0n }, count: 1000 });
+        const read = polled.messages.map((m) => new TextDecoder().decode(m.payload));
+        return read.length >= expected.length ? read : undefined;
+      });
+      assert.deepEqual(payloads, expected, `replica ${id}: every acknowledged message, once, in order`);
+    }
+    assert.match(cluster.output(backup), /partition \d+\/\d+\/\d+: caught up from replica \d: [1-9]\d* batch\(es\)/, 'the wiped replica caught its segments up');
   });
 });

@@ -11,7 +11,7 @@ import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js'
 import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
 import { StorageError, isNoSpace, storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
-import { CoreJournalBatch as B, CoreJournalSegment } from '../../shared/core-abi.generated.js';
+import { CoreJournalBatch as B, CoreJournalSegment, CoreJournalTailMatch } from '../../shared/core-abi.generated.js';
 
 const { BATCH_OK, BATCH_FRAME_CHECKSUM, BATCH_CHECKSUM, BATCH_INCOMPLETE } = B;
 const BATCH_HEADER_BYTES = B.BATCH_HEADER;
@@ -119,6 +119,31 @@ export interface StoredBatch {
   count: number;
   baseTimestamp: number;
   bytes: Buffer;
+}
+
+// A stored batch's header, where it lies (Partition.batchHeaders).
+export interface BatchHeader {
+  baseOffset: number;
+  count: number;
+  baseTimestamp: number;
+  checksum: bigint;
+  length: number;
+  position: number; // in its segment
+}
+
+// Batch headers as the core's tail entries (assembly/journal/tail_match.ts).
+export function encodeTail(headers: BatchHeader[]): Uint8Array {
+  const { TAIL_ENTRY_BYTES, E_BASE, E_COUNT, E_TIMESTAMP, E_CHECKSUM } = CoreJournalTailMatch;
+  const out = new Uint8Array(headers.length * TAIL_ENTRY_BYTES);
+  const v = new DataView(out.buffer);
+  headers.forEach((h, i) => {
+    const at = i * TAIL_ENTRY_BYTES;
+    v.setBigUint64(at + E_BASE, BigInt(h.baseOffset), true);
+    v.setUint32(at + E_COUNT, h.count, true);
+    v.setBigUint64(at + E_TIMESTAMP, BigInt(h.baseTimestamp), true);
+    v.setBigUint64(at + E_CHECKSUM, h.checksum, true);
+  });
+  return out;
 }
 
 export class Partition {
@@ -481,34 +506,102 @@ export class Partition {
   // that the canonical ops append at the same offsets as on the other replicas. Only within the active segment,
   // with no append on its way and without --direct-io; otherwise PartitionCutRefused (the caller stops the
   // partition, as before).
-  cutBack(offset: number): void {
+  // `catchingUp`: the replica is catching its segments up from a peer (its group recovers: it serves no poll past
+  // what it keeps); the core's tailMatch proved the batches from `offset` on are not the committed ones, so the cut
+  // may go below the committed end it assumed at open (which follows it down).
+  cutBack(offset: number, catchingUp = false): void {
     const segment = this.active;
     const refuse = (why: string) => storageError('PartitionCutRefused', segment.logPath, 0, `cannot cut back to offset ${offset}: ${why}`);
     if (offset === this.nextOffset) return;
     if (this.writing || this.inFlight) throw refuse('an append is on its way');
     if (this.options.directIo) throw refuse('--direct-io appends are aligned: not cut');
     if (offset < segment.baseOffset || offset > this.nextOffset) throw refuse(`not in the active segment [${segment.baseOffset}, ${this.nextOffset})`);
-    if (this.committedEnd !== null && offset < this.committedEnd) throw refuse(`below the committed end ${this.committedEnd}`);
+    if (this.committedEnd !== null && offset < this.committedEnd && !catchingUp) throw refuse(`below the committed end ${this.committedEnd}`);
     // Walk the active segment's batch headers to the batch that starts at `offset` (appends are whole batches).
-    const header = Buffer.alloc(B.BATCH_HEADER);
     let position = 0;
     let lastTimestamp = this.segments.length > 1 ? this.segments[this.segments.length - 2].lastTimestamp : 0;
-    for (;;) {
-      if (position >= segment.size) throw refuse('no batch starts there');
-      if (fs.readSync(segment.fd, header, 0, header.length, position) !== header.length) throw refuse(`a short batch header at byte ${position}`);
-      const base = Number(header.readBigUInt64LE(B.B_BASE_OFFSET));
-      if (base === offset) break;
-      if (base > offset) throw refuse(`a batch starts at ${base}, past it`);
-      lastTimestamp = Number(header.readBigUInt64LE(B.B_BASE_TIMESTAMP));
-      position += Number(header.readBigUInt64LE(B.B_LENGTH));
+    for (const h of this.headersOf(segment, 0)) {
+      if (h.baseOffset === offset) break;
+      if (h.baseOffset > offset) throw refuse(`a batch starts at ${h.baseOffset}, past it`);
+      lastTimestamp = h.baseTimestamp;
+      position = h.position + h.length;
     }
+    if (position >= segment.size) throw refuse('no batch starts there');
     // The append time before the cut must be known: the next append stamps from it, as every replica does.
     if (position === 0 && offset > 0 && this.segments.length === 1) throw refuse('the append time before it is gone (retention removed the segments before)');
     this.sc.core.indexTruncate(this.index, segment.ordinal, position);
     segment.truncate(position); // ftruncate + fsync
     segment.nextOffset = offset;
     segment.lastTimestamp = lastTimestamp;
+    if (this.committedEnd !== null) this.committedEnd = Math.min(this.committedEnd, offset);
     this.indexBehind.add(segment); // its `.index` file is rewritten whole with the next append
+  }
+
+  // The headers of the stored batches from the one holding `offset` on, before `end`, at most `max` (a cluster's
+  // catch-up compares them with a peer's: assembly/journal/tail_match.ts). Read header by header from the sparse
+  // index's nearest entry: no payload is read.
+  batchHeaders(offset: number, end: number, max: number): BatchHeader[] {
+    const out: BatchHeader[] = [];
+    if (offset >= Math.min(end, this.nextOffset) || offset < this.firstOffset) return out;
+    const entry = this.sc.core.indexFindOffset(this.index, offset);
+    let segIdx = entry < 0 ? 0 : this.segments.findIndex((s) => s.ordinal === this.sc.core.indexSegmentAt(this.index, entry));
+    let position = entry < 0 ? 0 : this.sc.core.indexPositionAt(this.index, entry);
+    for (; segIdx >= 0 && segIdx < this.segments.length && out.length < max; segIdx++, position = 0) {
+      for (const h of this.headersOf(this.segments[segIdx], position)) {
+        if (h.baseOffset >= end || out.length >= max) return out;
+        if (h.baseOffset + h.count > offset) out.push(h);
+      }
+    }
+    return out;
+  }
+
+  // The last `max` stored batches (fewer when the partition holds fewer), and whether they begin at its first offset.
+  tailHeaders(max: number): { headers: BatchHeader[]; fromStart: boolean } {
+    // The index is searched by offset: look back over more and more messages until `max` batches are found.
+    for (let span = max; ; span *= 4) {
+      const from = Math.max(this.firstOffset, this.nextOffset - span);
+      const headers = this.batchHeaders(from, this.nextOffset, Number.MAX_SAFE_INTEGER);
+      const fromStart = from === this.firstOffset && (headers.length === 0 || headers[0].baseOffset === from);
+      if (headers.length >= max || fromStart) return { headers: headers.slice(-max), fromStart: fromStart && headers.length <= max };
+    }
+  }
+
+  // A peer catching this partition up asks which of its last batches (`theirs`: tail entries, encodeTail) are this
+  // replica's committed ones (those before `committedEnd`): the offset it keeps, or a TAIL_* verdict (the core
+  // decides: assembly/journal/tail_match.ts).
+  matchTail(theirs: Uint8Array, fromStart: boolean, theirEnd: number, committedEnd: number): number {
+    const { TAIL_ENTRY_BYTES, TAIL_ENTRIES_MAX, TAIL_MALFORMED } = CoreJournalTailMatch;
+    const n = theirs.length / TAIL_ENTRY_BYTES;
+    if (!Number.isInteger(n) || n > TAIL_ENTRIES_MAX) return Number(TAIL_MALFORMED);
+    const start = n === 0 ? theirEnd : Number(new DataView(theirs.buffer, theirs.byteOffset, theirs.byteLength).getBigUint64(0, true));
+    const ours = encodeTail(this.batchHeaders(start, committedEnd, n));
+    const { sc } = this;
+    copyInto(sc.u8, sc.scratch, theirs);
+    copyInto(sc.u8, sc.scratch + theirs.length, ours);
+    const verdict = sc.core.tailMatch(sc.scratch, n, fromStart, BigInt(theirEnd), sc.scratch + theirs.length, ours.length / TAIL_ENTRY_BYTES,
+      BigInt(this.firstOffset), BigInt(committedEnd));
+    return Number(verdict);
+  }
+
+  // The batch headers of one segment from byte `position` on (a batch boundary), read one by one.
+  private *headersOf(segment: SegmentFile, position: number): Generator<BatchHeader> {
+    const header = Buffer.alloc(BATCH_HEADER_BYTES);
+    while (position < segment.size) {
+      if (fs.readSync(segment.fd, header, 0, header.length, position) !== header.length) {
+        throw storageError('SegmentCorrupt', segment.logPath, position, 'a short batch header');
+      }
+      const h: BatchHeader = {
+        baseOffset: Number(header.readBigUInt64LE(B.B_BASE_OFFSET)),
+        count: header.readUInt32LE(B.B_COUNT),
+        baseTimestamp: Number(header.readBigUInt64LE(B.B_BASE_TIMESTAMP)),
+        checksum: header.readBigUInt64LE(B.B_CHECKSUM),
+        length: Number(header.readBigUInt64LE(B.B_LENGTH)),
+        position,
+      };
+      if (h.length < BATCH_HEADER_BYTES) throw storageError('SegmentCorrupt', segment.logPath, position, `a batch of ${h.length} bytes`);
+      yield h;
+      position += h.length;
+    }
   }
 
   // Written but not yet fdatasynced (interval:<ms>; every-batch never leaves anything behind).

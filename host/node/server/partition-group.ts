@@ -9,7 +9,7 @@ import { ErrorCode } from '../../shared/wire/codes.js';
 import { logger } from '../../shared/log.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { replaceFileDurably } from '../io/durable-fs.js';
+import { fsyncDir, replaceFileDurably } from '../io/durable-fs.js';
 import { randomNonce } from '../consensus/metadata-state-sync.js';
 import type { JournalWrite } from '../../shared/replica-driver.js';
 import { ConsensusGroup, readPrepare, type GroupPeers, type PrepareView } from '../consensus/group.js';
@@ -23,6 +23,7 @@ const { BATCH_OK } = CoreJournalBatch;
 import type { ShardContext } from './context.js';
 import type { ConsumerRef } from './shard-protocol.js';
 import { PipelineQueue } from './pipeline-queue.js';
+import { PartitionCatchUp } from './partition-catch-up.js';
 
 const log = logger('partitions');
 const SLOTS = 64;
@@ -30,8 +31,8 @@ const CLIENTS = 2;
 const SHARD_CLIENT = 1n; // the owner shard, the group's only client (a cluster: replica r's is r + 1)
 const EMPTY = new Uint8Array(0);
 const STILL_LOST_TICKS = 3000; // 30 s of a cluster's 10 ms ticks
-// In a partition's directory on a replica that kept out of the partition's group (restarted with data while the
-// others went on): it stays out until segments can be caught up from a peer.
+// In a partition's directory on a replica that is catching its segments up from a peer (it fell behind a running
+// cluster, or lost its files): its files are no base to form a group from until the catch-up is installed.
 export const STALE_MARKER = 'replica-stale';
 
 // What a replica's partition files hold at open, for the core to tell whether a lost replica starts from the same
@@ -52,6 +53,11 @@ function filesFingerprint(home: PartitionHome): bigint {
 
 function markStale(dir: string): void {
   replaceFileDurably(path.join(dir, STALE_MARKER), () => {});
+}
+
+function clearStale(dir: string): void {
+  fs.rmSync(path.join(dir, STALE_MARKER), { force: true });
+  fsyncDir(dir);
 }
 
 // The partition group as one replica of a cluster: the group has replicaCount replicas, its primary is the core's
@@ -104,6 +110,7 @@ export class PartitionGroup {
   private view = 0;
   private lostAtOpen = false; // a cluster's: recovering as a lost replica from the first tick (see the constructor)
   private stateRequested = false;
+  private readonly catchUp: PartitionCatchUp | null = null; // a cluster's: segments from a peer while lost
   private readonly ownOps = new Map<number, bigint>(); // op -> request: this shard's submitted writes, as prepared
   private stale = false; // kept out of this partition's group (STALE_MARKER)
   private lostTicks = 0;
@@ -112,6 +119,7 @@ export class PartitionGroup {
   constructor(
     ctx: ShardContext, namespace: bigint, private readonly name: string, private readonly home: PartitionHome, private readonly onWork: () => void,
     private readonly events: WriteEvents = IGNORED_EVENTS, private readonly peers: PartitionPeers | null = null,
+    opened: 'created' | 'found' = 'found',
   ) {
     this.client = peers ? BigInt(peers.replica) + 1n : SHARD_CLIENT;
     const io = {
@@ -135,18 +143,25 @@ export class PartitionGroup {
       failed: (error) => this.writeFailed(error),
     });
     this.replication = replication;
-    // Data on disk at open (a restart): this replica cannot tell which ops its segments hold (a partition group's
-    // VSR state is not persisted), and as a fresh replica it would take the ops it has from a peer's repair again,
-    // storing them twice. So it starts as a replica that lost its state (the core's recovery: it votes and
-    // acknowledges nothing): a whole-cluster restart forms again from every replica's files (all lost), a single
-    // replica restarted into a running cluster keeps out of this partition's group (catching up segments from a
-    // peer is not built) and serves the data it has.
-    // A replica that kept out before (STALE_MARKER) stays out, even when the whole cluster restarts: its segments
-    // miss what the others committed meanwhile, and forming from them would give one offset two messages.
+    // A partition found at boot (or by a metadata state transfer), rather than created by the op this replica just
+    // applied: its group may have run without this replica, whose files cannot say which ops they hold (a partition
+    // group's VSR state is not persisted; as a fresh replica it would take the ops it has from a peer's repair again,
+    // storing them twice). So it starts as a replica that lost its state (the core's recovery: it votes and
+    // acknowledges nothing): a whole-cluster restart forms again from every replica's files (all lost and alike), and
+    // a replica that fell behind a running cluster catches its segments up from a peer (partition-catch-up.ts).
+    // A replica marked STALE_MARKER (it was catching up) never forms from its files, even when the whole cluster
+    // restarts: they may miss what the others committed, and forming from them would give one offset two messages.
     this.stale = fs.existsSync(path.join(home.dir, STALE_MARKER));
-    this.lostAtOpen = this.stale || home.partition.nextOffset > 0;
+    this.lostAtOpen = this.stale || opened === 'found' || home.partition.nextOffset > 0;
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication, name));
     this.group.driver.setBase(filesFingerprint(home));
+    this.catchUp = new PartitionCatchUp({
+      name, home, cluster: peers.cluster, group: namespace, replica: peers.replica,
+      send: (replica, message, attachment) => peers.send(replica, message, attachment),
+      seal: (message) => this.group.driver.seal(message),
+      settled: () => this.settled(),
+      installed: (op, checksum, clients) => this.installed(op, checksum, clients),
+    });
     this.unregister = peers.register(namespace, (frame) => this.onFrame(frame));
     // Its session is taken on the next tick: the group is created while the metadata group commits (its driver is
     // walking its outbox), and nothing here calls into the core from inside another group's walk.
@@ -157,14 +172,14 @@ export class PartitionGroup {
 
   private groupPeers(peers: PartitionPeers, replication: PartitionReplication, name: string): GroupPeers {
     return {
-      // The core asks for a peer's state only for a replica that lost its own while the others run on (see the
-      // constructor): not built for partitions, said once.
-      requestState: () => {
-        if (this.stateRequested) return;
+      // The core asks for a peer's state for a replica that lost its own while the others ran on (see the
+      // constructor), again on its timer until it is installed. Marked first, durably: from the first cut on, the
+      // files are no base to form from until the catch-up is installed.
+      requestState: (from) => {
+        if (!this.stateRequested && !this.stale) markStale(this.home.dir);
         this.stateRequested = true;
-        if (!this.stale) markStale(this.home.dir);
         this.stale = true;
-        log.warn(`partition ${name}: this replica restarted with the partition's data while the other replicas went on; catching up a partition from a peer (state transfer of segments) is not built yet, so it takes no part in this partition's group (the others commit without it; marked in ${STALE_MARKER}, also across restarts) and serves the messages it had`);
+        this.catchUp!.request(from);
       },
       replica: peers.replica,
       replicaCount: peers.replicaCount,
@@ -192,9 +207,34 @@ export class PartitionGroup {
   private onFrame(frame: Uint8Array): void {
     if (this.failed || this.lostAtOpen) return; // a replica that lost its state starts recovering on its first tick
     const { message, attachment } = this.peers!.split(frame);
+    const command = message[H.command];
+    if (command === Command.StateRequest || command === Command.StateChunk) {
+      if (command === Command.StateRequest) this.catchUp!.onRequest(message);
+      else if (this.group.driver.stateLost) this.catchUp!.onChunk(message, attachment);
+      return;
+    }
     if (!this.group.driver.stateLost) this.replication!.keep(message, attachment); // a lost replica writes nothing
     this.group.onMessage(message);
     this.onWork(); // the journal writes it asked for
+  }
+
+  // What a peer catching up gets from this replica: its committed state (none while it recovers itself).
+  private settled(): { op: number; checksum: bigint; clients: Uint8Array } | null {
+    if (this.group.driver.stateLost || this.group.status !== Status.Normal) return null;
+    const settled = this.replication!.settled();
+    return settled && { ...settled, clients: this.group.driver.clientTable() };
+  }
+
+  // The catch-up is durable: the files are the group's committed state at `op`; the core goes on from it (a
+  // StartView brings the ops after it).
+  private installed(op: number, checksum: bigint, clients: Uint8Array): void {
+    this.replication!.installed(op, checksum);
+    clearStale(this.home.dir);
+    this.stale = false;
+    this.stateRequested = false;
+    this.group.driver.stateInstalled(op, checksum, clients);
+    this.appended = true; // its stats (end offset, messages) are published again
+    this.onWork();
   }
 
   // The batch of a request this replica's shard submitted (the primary's queue), where it lies.
@@ -330,7 +370,7 @@ export class PartitionGroup {
     if (!this.group.driver.stateLost || this.stateRequested || this.lostSaid) return;
     if (++this.lostTicks < STILL_LOST_TICKS) return;
     this.lostSaid = true;
-    log.warn(`partition ${this.name}: its group is still recovering after ${STILL_LOST_TICKS / 100} s: it forms again only when every replica is up and answers from the same files (end offset and last batch); replicas whose files differ (a crash under load leaves different uncommitted tails) wait here, safely, until segment state transfer exists`);
+    log.warn(`partition ${this.name}: its group is still recovering after ${STILL_LOST_TICKS / 100} s: with no replica of it in normal status to catch up from, it forms again only when every replica is up and answers from the same files (end offset and last batch); replicas whose files differ (a crash under load leaves different uncommitted tails) wait here, safely`);
   }
 
   // The partition is closed: its writers were answered (abort); the core's replica goes back for reuse.

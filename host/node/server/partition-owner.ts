@@ -96,7 +96,7 @@ export class PartitionOwner {
     if (op === null) this.removeStrayDirectories(wanted);
     for (const [namespace, ref] of wanted) {
       if (this.owned.has(namespace) || this.unavailable.get(namespace)?.createdOp === ref.createdOp) continue;
-      this.open(namespace, ref);
+      this.open(namespace, ref, op !== null && ref.createdOp === op.op ? 'created' : 'found');
     }
     if (dataTargets.length > 0) this.applyDataTargets(dataTargets);
   }
@@ -105,7 +105,9 @@ export class PartitionOwner {
   // CannotOpenPartitionLogFile, and nothing on disk is touched. One that cannot be opened at all (damaged consumer
   // offsets, this shard's core memory used up) is left out: requests for it get 3003. Either is reported (an ERROR,
   // /health, /metrics), and every other partition keeps being served. What recovery truncated is reported the same way.
-  private open(namespace: bigint, ref: PartitionRef): void {
+  // `opened`: created by the op this replica just applied, or found (at boot, by a metadata state transfer, or
+  // reopened): a cluster's partition group starts afresh only in the first case (PartitionGroup).
+  private open(namespace: bigint, ref: PartitionRef, opened: 'created' | 'found'): void {
     const name = nameOf(ref);
     const { health } = this.ctx;
     health.clearSubject(name);
@@ -119,7 +121,7 @@ export class PartitionOwner {
         indexCapacity: INDEX_ENTRIES, quiet: true, onCorrupt: 'read-only', onDamage: (damage) => this.readDamaged(name, damage),
       });
       this.reportRecovery(name, home);
-      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name), this.options.peers ?? null);
+      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name), this.options.peers ?? null, opened);
       this.owned.set(namespace, { ref, home, group });
       this.unavailable.delete(namespace);
       this.publishStats(namespace, home.stats());

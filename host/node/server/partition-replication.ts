@@ -59,6 +59,7 @@ export class PartitionReplication {
   private cutRefused: string | null = null; // why the last cut was refused
   private cutPending = Infinity; // a committed op replaced what was written here: cut from it when no append runs
   private committed = 0;
+  private base = { op: 0, checksum: 0n }; // the op the files held at open (0) or a catch-up installed
   private writing = false;
   private pumping = false;
   private stopped = false;
@@ -138,6 +139,31 @@ export class PartitionReplication {
     // asked for again.
     for (const [checksum, kept] of this.attached) if (kept.op <= op && kept.op <= this.written) this.attached.delete(checksum);
     this.advance();
+  }
+
+  // The last op both committed and written here, with its prepare's checksum: what this replica's files hold of the
+  // group as committed (a peer's catch-up starts from it; partition-catch-up.ts). Null when its checksum is gone.
+  settled(): { op: number; checksum: bigint } | null {
+    const op = Math.min(this.committed, this.written);
+    if (op === this.base.op) return this.base;
+    const r = this.recent.get(op);
+    return r ? { op, checksum: r.checksum } : null;
+  }
+
+  // A catch-up made the files the group's committed state at `op` (their end is its committed end): the ops after
+  // it are written from here. Nothing else was written meanwhile (the group was recovering).
+  installed(op: number, checksum: bigint): void {
+    if (this.writing) throw new PartitionReplicationError('PartitionCatchUpBusy', `op ${op} installed while an append is on its way`);
+    this.base = { op, checksum };
+    this.written = op;
+    this.writingTo = op;
+    this.committed = op;
+    this.held.clear();
+    this.recent.clear();
+    this.results.clear();
+    this.ends.length = 0;
+    this.attached.clear();
+    this.host.home.partition.committedEnd = this.host.home.partition.nextOffset;
   }
 
   stop(): void {

@@ -1,0 +1,276 @@
+// A cluster's partition replica catching its segments up from a peer: the host's side of the core's state transfer
+// for a partition group (assembly/vsr/state_sync.ts asks for it; assembly/journal/tail_match.ts decides what the
+// asker keeps). A partition group's VSR state is not persisted: a replica restarted with segments, while the others
+// went on, cannot tell which of its batches committed, and one restarted with none (a wiped data directory) has
+// nothing; either recovers as a lost replica and, once the core names a peer in normal status, pulls from it:
+//
+//   asker → peer  StateRequest: the asker's last batch headers (tail entries) as body, T_OFFSET its end,
+//                 T_FROM_START whether they begin at its first offset.
+//   peer → asker  a header-only StateChunk: T_KEEP what the asker keeps (or a TAIL_* verdict), T_TOTAL the peer's
+//                 committed end, T_OP/T_CHECKSUM the op that end belongs to; attached: an image (the group's client
+//                 table, the partition's consumer offsets), then the peer's committed batches from T_KEEP on, whole,
+//                 as stored (at most REPLICA_ATTACHMENT_MAX in all).
+//
+// The asker cuts what it does not keep, verifies each batch (the core's full batchVerify), appends it where the peer
+// has it (the same offsets and append times: the same bytes), and asks again from its new end until that end is the
+// peer's committed end; then it takes the peer's consumer offsets and the core hears stateInstalled(op, checksum,
+// clients). Every step is a new request built from the asker's files as they are: the peer keeps nothing, and a lost
+// chunk, a crash or a new primary costs one step, never a wrong byte (what was appended is a committed prefix).
+import { CoreJournalBatch, CoreJournalTailMatch, CoreVsrReplicaFrame } from '../../shared/core-abi.generated.js';
+import { ShardlogError } from '../../shared/errors.js';
+import { logger } from '../../shared/log.js';
+import { Command, H, HEADER_SIZE, Xfer } from '../../shared/vsr-abi.js';
+import { randomNonce } from '../consensus/metadata-state-sync.js';
+import type { ConsumerKind, ConsumerOffset } from '../data/offsets.js';
+import type { PartitionHome } from '../data/send-api.js';
+import { encodeTail } from '../io/partition.js';
+
+const log = logger('partitions');
+const { TAIL_ENTRIES_MAX, TAIL_TOO_LARGE } = CoreJournalTailMatch;
+const VERDICTS: Record<number, string> = {
+  [Number(CoreJournalTailMatch.TAIL_BEHIND)]: 'the peer has not committed up to this replica\'s batches yet',
+  [Number(CoreJournalTailMatch.TAIL_DIVERGED)]: 'this replica\'s batches differ from the peer\'s further back than it compares',
+  [Number(CoreJournalTailMatch.TAIL_GONE)]: 'the peer no longer holds this replica\'s first offset (retention removed it)',
+  [Number(CoreJournalTailMatch.TAIL_MALFORMED)]: 'the peer found this replica\'s request malformed',
+  [Number(TAIL_TOO_LARGE)]: `the peer's next batch is larger than a transfer chunk carries (${CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX} B)`,
+};
+const OFFSET_ENTRY_BYTES = 16; // u8 kind | 3 zero | u32 id | u64 offset
+
+export class CatchUpRefused extends ShardlogError {
+  constructor(message: string) { super('CatchUpRefused', message); }
+}
+
+export interface CatchUpHost {
+  readonly name: string;
+  readonly home: PartitionHome;
+  readonly cluster: bigint;
+  readonly group: bigint;
+  readonly replica: number;
+  send(replica: number, message: Uint8Array, attachment: Uint8Array): boolean;
+  seal(message: Uint8Array): void; // the core's checksums, in place
+  // What this replica's files hold of the group, committed: the op its committed end belongs to and that op's
+  // prepare checksum, and the group's client table; null when it has nothing to give (recovering itself).
+  settled(): { op: number; checksum: bigint; clients: Uint8Array } | null;
+  // The files hold the peer's committed state at `op` (offsets included, durably): the core may go on from it.
+  installed(op: number, checksum: bigint, clients: Uint8Array): void;
+}
+
+export class PartitionCatchUp {
+  served = 0; //  steps this replica answered with batches
+  private transfer = 0n;
+  private from = -1;
+  private appending = false;
+  private said = ''; // the last refusal said (once each, until another)
+  private batches = 0;
+  private bytes = 0;
+
+  constructor(private readonly host: CatchUpHost) {}
+
+  // The core asked for `from`'s state (again, on its timer), or the last step's batches are written: the next step.
+  request(from: number): void {
+    if (this.appending) return; // the step in hand asks again when its batches are written
+    if (from !== this.from) {
+      this.from = from;
+      this.batches = 0;
+      this.bytes = 0;
+      log.info(`partition ${this.host.name}: catching up its segments from replica ${from}`);
+    }
+    this.transfer = randomNonce();
+    const partition = this.host.home.partition;
+    const { headers, fromStart } = partition.tailHeaders(Number(TAIL_ENTRIES_MAX));
+    const tail = encodeTail(headers);
+    const m = new Uint8Array(HEADER_SIZE + tail.length);
+    const v = header(m, this.host, Command.StateRequest, this.transfer);
+    v.setBigUint64(Xfer.offset, BigInt(partition.nextOffset), true);
+    m[Xfer.fromStart] = fromStart ? 1 : 0;
+    m.set(tail, HEADER_SIZE);
+    this.host.seal(m);
+    this.host.send(from, m, new Uint8Array(0));
+  }
+
+  // A peer asks: what it keeps of its batches, then this replica's committed batches after them (one chunk).
+  onRequest(message: Uint8Array): void {
+    const settled = this.host.settled();
+    if (!settled) return; // the peer asks another replica, or again
+    const v = view(message);
+    const partition = this.host.home.partition;
+    const end = partition.readableNextOffset;
+    let keep = partition.matchTail(message.subarray(HEADER_SIZE), message[Xfer.fromStart] !== 0, Number(v.getBigUint64(Xfer.offset, true)), end);
+    const image = encodeImage(settled.clients, this.host.home.offsets.entries());
+    let batches: Uint8Array[] = [];
+    if (keep >= 0 && keep < end) {
+      batches = committedBatches(this.host.home, keep, end, CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX - image.length);
+      if (batches.length === 0) keep = Number(TAIL_TOO_LARGE);
+    }
+    const chunk = new Uint8Array(HEADER_SIZE);
+    const c = header(chunk, this.host, Command.StateChunk, v.getBigUint64(Xfer.transfer, true));
+    c.setBigInt64(Xfer.keep, BigInt(keep), true);
+    c.setBigUint64(Xfer.total, BigInt(end), true);
+    c.setBigUint64(Xfer.op, BigInt(settled.op), true);
+    c.setBigUint64(Xfer.checksum, settled.checksum, true);
+    this.host.seal(chunk);
+    const attachment = keep < 0 ? new Uint8Array(0) : concat([image, ...batches]);
+    if (this.host.send(message[H.replica], chunk, attachment) && batches.length > 0) this.served++;
+  }
+
+  // The peer's answer to this replica's last request (valid only during the call: what is kept is copied).
+  onChunk(message: Uint8Array, attachment: Uint8Array): void {
+    if (this.appending || message[H.replica] !== this.from || view(message).getBigUint64(Xfer.transfer, true) !== this.transfer) return;
+    this.transfer = 0n; // answered: a duplicate of it is not taken twice
+    void this.step(Uint8Array.from(message), Uint8Array.from(attachment)).catch((error: Error) => {
+      this.appending = false;
+      this.say(`partition ${this.host.name}: catching up from replica ${this.from} stopped: ${error.message}; it keeps out of the partition's group and serves what it holds (it tries again when the core asks)`);
+    });
+  }
+
+  private async step(message: Uint8Array, attachment: Uint8Array): Promise<void> {
+    const v = view(message);
+    const keep = Number(v.getBigInt64(Xfer.keep, true));
+    if (keep < 0) {
+      this.say(`partition ${this.host.name}: replica ${this.from} cannot catch it up yet: ${VERDICTS[keep] ?? `verdict ${keep}`}`);
+      return;
+    }
+    const total = Number(v.getBigUint64(Xfer.total, true));
+    const { clients, offsets, batches } = decodeChunk(attachment);
+    const home = this.host.home;
+    const partition = home.partition;
+    if (keep > partition.nextOffset || keep > total) throw new CatchUpRefused(`the peer said to keep up to offset ${keep} of ${partition.nextOffset} (its committed end ${total})`);
+    if (keep < partition.nextOffset) {
+      log.warn(`partition ${this.host.name}: its messages at offsets ${keep}..${partition.nextOffset - 1} are not the committed ones (replica ${this.from}'s): cut off`);
+      partition.cutBack(keep, true);
+    }
+    const timestamps = checkedRun(home, batches, keep, total);
+    if (batches.length > 0) {
+      this.appending = true;
+      const result = await home.appendAsync(batches, true, timestamps);
+      this.appending = false;
+      batches.forEach((b, i) => {
+        if (result.bases[i] !== baseOf(b)) throw new CatchUpRefused(`a batch for offset ${baseOf(b)} was appended at ${result.bases[i]}`);
+      });
+      this.batches += batches.length;
+      this.bytes += result.bytes;
+    }
+    if (partition.nextOffset < total) {
+      this.request(this.from);
+      return;
+    }
+    replaceOffsets(home, offsets);
+    this.host.installed(Number(v.getBigUint64(Xfer.op, true)), v.getBigUint64(Xfer.checksum, true), clients);
+    log.info(`partition ${this.host.name}: caught up from replica ${this.from}: ${this.batches} batch(es), ${this.bytes} B appended, offsets up to ${total}`);
+    this.said = '';
+  }
+
+  private say(line: string): void {
+    if (line === this.said) return;
+    this.said = line;
+    log.warn(line);
+  }
+}
+
+function header(m: Uint8Array, host: CatchUpHost, command: number, transfer: bigint): DataView {
+  const v = view(m);
+  v.setBigUint64(H.cluster, host.cluster & 0xffff_ffff_ffff_ffffn, true);
+  v.setUint32(H.size, m.length, true);
+  m[H.command] = command;
+  m[H.replica] = host.replica;
+  v.setBigUint64(Xfer.group, host.group, true);
+  v.setBigUint64(Xfer.transfer, transfer, true);
+  return v;
+}
+
+// The committed batches from `from` (a batch boundary) up to `end`, whole, as many as fit `room` bytes.
+function committedBatches(home: PartitionHome, from: number, end: number, room: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let bytes = 0;
+  for (const b of home.partition.readFromOffset(from, room)) {
+    if (b.baseOffset >= end || bytes + b.bytes.length > room) break;
+    if (out.length === 0 && b.baseOffset !== from) throw new CatchUpRefused(`no batch starts at offset ${from}`);
+    out.push(b.bytes);
+    bytes += b.bytes.length;
+  }
+  return out;
+}
+
+// Each batch passes the core's full verification and starts where the one before it ended, from `keep`, within
+// the peer's committed end: their append times, as stored.
+function checkedRun(home: PartitionHome, batches: Uint8Array[], keep: number, total: number): number[] {
+  let expected = keep;
+  return batches.map((b) => {
+    const d = view(b);
+    if (baseOf(b) !== expected) throw new CatchUpRefused(`a batch at offset ${baseOf(b)} where ${expected} was expected`);
+    const verdict = home.verify(b);
+    if (verdict !== CoreJournalBatch.BATCH_OK) throw new CatchUpRefused(`the batch at offset ${expected} fails its checksums (verdict ${verdict})`);
+    expected += d.getUint32(CoreJournalBatch.B_COUNT, true);
+    if (expected > total) throw new CatchUpRefused(`batches past the peer's committed end ${total}`);
+    return Number(d.getBigUint64(CoreJournalBatch.B_BASE_TIMESTAMP, true));
+  });
+}
+
+// The peer's consumer offsets replace this replica's (they are the group's state as of the peer's committed end).
+function replaceOffsets(home: PartitionHome, theirs: ConsumerOffset[]): void {
+  const keys = new Set(theirs.map((o) => `${o.kind}:${o.id}`));
+  for (const o of home.offsets.entries()) if (!keys.has(`${o.kind}:${o.id}`)) home.offsets.delete(o.kind, o.id);
+  for (const o of theirs) home.offsets.store(o.kind, o.id, o.offset);
+  home.offsets.flush();
+}
+
+// u32 client table length | client table | u32 offsets | offsets (OFFSET_ENTRY_BYTES each)
+function encodeImage(clients: Uint8Array, offsets: ConsumerOffset[]): Uint8Array {
+  const out = new Uint8Array(8 + clients.length + offsets.length * OFFSET_ENTRY_BYTES);
+  const v = view(out);
+  v.setUint32(0, clients.length, true);
+  out.set(clients, 4);
+  let at = 4 + clients.length;
+  v.setUint32(at, offsets.length, true);
+  at += 4;
+  for (const o of offsets) {
+    out[at] = o.kind;
+    v.setUint32(at + 4, o.id, true);
+    v.setBigUint64(at + 8, BigInt(o.offset), true);
+    at += OFFSET_ENTRY_BYTES;
+  }
+  return out;
+}
+
+function decodeChunk(attachment: Uint8Array): { clients: Uint8Array; offsets: ConsumerOffset[]; batches: Uint8Array[] } {
+  const v = view(attachment);
+  const short = () => new CatchUpRefused(`a chunk of ${attachment.length} B is cut short`);
+  if (attachment.length < 8) throw short();
+  const clientsLength = v.getUint32(0, true);
+  if (8 + clientsLength > attachment.length) throw short();
+  const clients = attachment.subarray(4, 4 + clientsLength);
+  let at = 4 + clientsLength;
+  const count = v.getUint32(at, true);
+  at += 4;
+  if (at + count * OFFSET_ENTRY_BYTES > attachment.length) throw short();
+  const offsets: ConsumerOffset[] = [];
+  for (let i = 0; i < count; i++, at += OFFSET_ENTRY_BYTES) {
+    const kind = attachment[at];
+    if (kind !== 1 && kind !== 2) throw new CatchUpRefused(`a consumer offset of kind ${kind}`);
+    offsets.push({ kind: kind as ConsumerKind, id: v.getUint32(at + 4, true), offset: Number(v.getBigUint64(at + 8, true)) });
+  }
+  const batches: Uint8Array[] = [];
+  while (at < attachment.length) {
+    if (at + CoreJournalBatch.BATCH_HEADER > attachment.length) throw short();
+    const length = Number(v.getBigUint64(at + CoreJournalBatch.B_LENGTH, true));
+    if (length < CoreJournalBatch.BATCH_HEADER || at + length > attachment.length) throw short();
+    batches.push(attachment.subarray(at, at + length));
+    at += length;
+  }
+  return { clients, offsets, batches };
+}
+
+function baseOf(batch: Uint8Array): number {
+  return Number(view(batch).getBigUint64(CoreJournalBatch.B_BASE_OFFSET, true));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
