@@ -57,6 +57,7 @@ export interface CatchUpHost {
 
 export class PartitionCatchUp {
   served = 0; //  steps this replica answered with batches
+  refused = 0; // steps of its own catch-up abandoned (a chunk that breaks it: CatchUpRefused, a cut refused, ...)
   private transfer = 0n;
   private from = -1;
   private appending = false;
@@ -119,6 +120,7 @@ export class PartitionCatchUp {
     this.transfer = 0n; // answered: a duplicate of it is not taken twice
     void this.step(Uint8Array.from(message), Uint8Array.from(attachment)).catch((error: Error) => {
       this.appending = false;
+      this.refused++;
       this.say(`partition ${this.host.name}: catching up from replica ${this.from} stopped: ${error.message}; it keeps out of the partition's group and serves what it holds (it tries again when the core asks)`);
     });
   }
@@ -158,6 +160,11 @@ export class PartitionCatchUp {
     this.host.installed(Number(v.getBigUint64(Xfer.op, true)), v.getBigUint64(Xfer.checksum, true), clients);
     log.info(`partition ${this.host.name}: caught up from replica ${this.from}: ${this.batches} batch(es), ${this.bytes} B appended, offsets up to ${total}`);
     this.said = '';
+  }
+
+  // Why the catch-up does not go on (what was said last), or '' while it does.
+  get waitingFor(): string {
+    return this.said;
   }
 
   private say(line: string): void {
