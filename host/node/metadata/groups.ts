@@ -78,7 +78,8 @@ export function redeal(topic: Topic, group: ConsumerGroup): void {
 }
 
 // Per session: the generation of each group whose assignment a Sync last told it. Keyed by the group object, so a
-// deleted and re-created group (a new object) is not seen through an old view.
+// deleted and re-created group (a new object) is not seen through an old view; a state replaced wholesale by a
+// snapshot (new objects) leaves its sessions unfenced until their next Sync, as if they had never synced.
 export type AssignmentViews = WeakMap<ConsumerGroup, number>;
 
 // Whether a member whose view is `view` may act on `partition` (which it holds now). A session that never synced
