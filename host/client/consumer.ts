@@ -6,8 +6,9 @@
 // Positions are the consumer's own: after the first poll of a partition (strategy Next: the stored offset + 1),
 // every poll asks for `last yielded + 1` by offset. So a reconnect (a server restart, a leader change) resumes
 // exactly where the caller is, whatever was committed, and a message at an offset already yielded is dropped:
-// no duplicates and no gaps per partition. A partition newly assigned by the group starts from the group's stored
-// offset again (another member may have moved it on), still never yielding an offset twice.
+// no duplicates and no gaps per partition. After the group's assignment changed (a new generation), every
+// partition starts from the group's stored offset again (another member may have moved it on), still never
+// yielding an offset twice.
 import { ErrorCode } from '../shared/wire/codes.js';
 import type { Message } from './batch.js';
 import type { MessagingClient } from './messaging-client.js';
@@ -50,6 +51,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   private readonly resyncMs: number;
   private partitions: number[] = [];
   private syncedAt = -Infinity;
+  private generation = -1n; // of the group's assignment at the last sync
   private turn = 0; // which owned partition polls next
   private readonly next = new Map<number, bigint>(); // partition -> next offset to ask for (known after a poll)
   private readonly yielded = new Map<number, bigint>(); // partition -> last offset handed to the caller
@@ -120,9 +122,11 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     return [];
   }
 
-  // Stores, per partition, the last offset handed to the caller (not yet stored).
+  // Stores, per partition, the last offset handed to the caller (not yet stored). A group partition whose position
+  // a new generation dropped waits for its next poll: until then the group's stored offset may be past it.
   async commit(): Promise<void> {
     for (const [partition, offset] of [...this.yielded]) {
+      if (this.consumer.kind === 'group' && !this.next.has(partition)) continue;
       if (this.committed.get(partition) !== offset) await this.store(partition, offset);
     }
   }
@@ -199,6 +203,13 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       assignment = await this.client.syncGroup(stream, topic, group);
     }
     const partitions = assignment?.partitions ?? [];
+    // A new generation: a partition in both assignments may still have been another member's in between (moved
+    // away and back between two syncs), and that member may have committed past our position. Polling from it
+    // with auto-commit would move the group's offset back, so every partition starts from the stored offset
+    // again (the yielded offsets still keep duplicates out). The server refuses what we send on such a partition
+    // before this sync (a poll comes back as "re-sync"), but not after it: only the client knows its positions.
+    if (assignment && assignment.generation !== this.generation) this.next.clear();
+    this.generation = assignment?.generation ?? -1n;
     for (const p of this.next.keys()) if (!partitions.includes(p) || !this.partitions.includes(p)) this.next.delete(p);
     this.partitions = partitions;
     this.syncedAt = performance.now();

@@ -27,7 +27,12 @@
 //   ever saw hold a message (acknowledged, polled or read): the consumer would resume past the log's end and skip
 //   what is appended there.
 // * poll-skip also covers a resume: the consumer's next poll must start right after the stored offset it read.
-import type { HistoryEvent, Key } from './history.js';
+//
+// The checker reads the history once, in order, keeping per key only what key-log.ts holds (no event is kept):
+// `HistoryChecker.add` each event, then `finish`. Checks that need the final read, which comes last (poll-skip,
+// commit-beyond-ack, lost-write, unseen), keep small candidate lists until then.
+import { eachEvent, type HistoryEvent, type Key } from './history.js';
+import { FAILED, FINAL, KeyLog, NONE, OffsetTable, POLLED, SENT, offsetOf } from './key-log.js';
 
 export const ANOMALIES = ['lost-write', 'unseen', 'duplicate', 'inconsistent-offsets', 'nonmonotonic-send', 'nonmonotonic-poll', 'poll-skip', 'unexpected', 'failed-but-observed',
   'nonmonotonic-commit', 'lost-commit', 'commit-beyond-ack'] as const;
@@ -52,21 +57,6 @@ export interface Verdict {
   };
 }
 
-interface KeyState {
-  acked: Map<string, bigint>; // value -> acknowledged offset
-  sent: Set<string>; // every value a send was invoked with
-  failed: Set<string>; // values of sends the server refused: nothing of them may be read
-  offsetValues: Map<bigint, Set<string>>;
-  valueOffsets: Map<string, Set<bigint>>;
-  polled: Set<string>; // values a consumer or audit saw
-  final: Map<bigint, string> | null; // null: no final read of this key
-  finalValues: Set<string>;
-}
-
-function keyState(): KeyState {
-  return { acked: new Map(), sent: new Set(), failed: new Set(), offsetValues: new Map(), valueOffsets: new Map(), polled: new Set(), final: null, finalValues: new Set() };
-}
-
 class Tally {
   readonly counts = Object.fromEntries(ANOMALIES.map((a) => [a, 0])) as Record<Anomaly, number>;
   readonly examples: Partial<Record<Anomaly, string>> = {};
@@ -76,151 +66,195 @@ class Tally {
   }
 }
 
-export function check(history: HistoryEvent[]): Verdict {
-  const keys = new Map<Key, KeyState>();
-  const state = (key: Key) => { let s = keys.get(key); if (!s) { s = keyState(); keys.set(key, s); } return s; };
-  const tally = new Tally();
-  const stats = { sendsAcknowledged: 0, messagesAcknowledged: 0, messagesVerified: 0, sendsIndefinite: 0, sendsFailed: 0, polls: 0, messagesPolled: 0, commits: 0, commitsIndefinite: 0, resumes: 0, keys: 0 };
+// A jump of a non-group consumer over offsets, judged once the final read says whether they hold messages.
+interface Jump { key: Key; process: string; from: number; to: number; t: number }
+// A committed or resumed-from offset, judged once every offset that ever held a message is known.
+interface Committed { key: Key; offset: number; process: string; t: number; resumed: boolean }
 
-  const observe = (s: KeyState, offset: bigint, value: string) => {
-    let values = s.offsetValues.get(offset);
-    if (!values) { values = new Set(); s.offsetValues.set(offset, values); }
-    values.add(value);
-    let offsets = s.valueOffsets.get(value);
-    if (!offsets) { offsets = new Set(); s.valueOffsets.set(value, offsets); }
-    offsets.add(offset);
-  };
-
-  const lastSend = new Map<string, bigint>(); // process|key -> last acknowledged offset
-  for (const e of history) {
-    if (e.f === 'send') {
-      const s = state(e.key);
-      if (e.type === 'invoke') for (const v of e.values) s.sent.add(v);
-      else if (e.type === 'ok') {
-        stats.sendsAcknowledged += 1;
-        stats.messagesAcknowledged += e.values.length;
-        const base = BigInt(e.offset);
-        e.values.forEach((v, i) => { s.sent.add(v); s.acked.set(v, base + BigInt(i)); observe(s, base + BigInt(i), v); });
-        const id = `${e.process}|${e.key}`;
-        const previous = lastSend.get(id);
-        if (previous !== undefined && base <= previous) {
-          tally.add('nonmonotonic-send', () => `${e.process} on ${e.key}: acknowledged at ${base} after ${previous} (t=${e.t} ms)`);
-        }
-        lastSend.set(id, base + BigInt(e.values.length - 1));
-      } else if (e.type === 'info') stats.sendsIndefinite += 1;
-      else {
-        stats.sendsFailed += 1;
-        for (const v of e.values) s.failed.add(v);
-      }
-    } else if (e.f === 'poll' || e.f === 'read') {
-      const s = state(e.key);
-      if (e.f === 'poll') { stats.polls += 1; stats.messagesPolled += e.messages.length; }
-      for (const [o, v] of e.messages) {
-        observe(s, BigInt(o), v);
-        if (e.f === 'poll' || !e.final) s.polled.add(v);
-      }
-      if (e.f === 'read' && e.final) {
-        s.final ??= new Map();
-        for (const [o, v] of e.messages) { s.final.set(BigInt(o), v); s.finalValues.add(v); }
-      }
-    }
-  }
-
-  checkPolls(history, keys, tally);
-  checkCommits(history, keys, tally, stats);
-  for (const [key, s] of keys) {
-    stats.keys += 1;
-    for (const [offset, values] of s.offsetValues) {
-      if (values.size > 1) tally.add('inconsistent-offsets', () => `${key} offset ${offset} holds ${[...values].map((v) => JSON.stringify(v)).join(' and ')}`);
-    }
-    for (const [value, offsets] of s.valueOffsets) {
-      if (offsets.size > 1) tally.add('duplicate', () => `${key}: ${JSON.stringify(value)} at offsets ${[...offsets].sort(compare).join(', ')}`);
-      if (!s.sent.has(value)) tally.add('unexpected', () => `${key}: ${JSON.stringify(value)} at offset ${[...offsets][0]} was never sent`);
-      if (s.failed.has(value)) tally.add('failed-but-observed', () => `${key}: ${JSON.stringify(value)} at offset ${[...offsets][0]}, although its send was refused`);
-    }
-    const finalEnd = s.final && s.final.size > 0 ? [...s.final.keys()].reduce((a, b) => (a > b ? a : b)) : -1n;
-    for (const [value, offset] of s.acked) {
-      if (s.finalValues.has(value)) {
-        if (s.final?.get(offset) === value) stats.messagesVerified += 1;
-        continue; // at another offset: a duplicate or inconsistent offset, counted above
-      }
-      if (finalEnd >= offset || s.polled.has(value)) {
-        tally.add('lost-write', () => `${key}: ${JSON.stringify(value)} acknowledged at offset ${offset}, ${s.polled.has(value) ? 'seen by a poll, ' : ''}missing from the final read (which reaches offset ${finalEnd})`);
-      } else {
-        tally.add('unseen', () => `${key}: ${JSON.stringify(value)} acknowledged at offset ${offset}, but the final read ${s.final ? `ends at offset ${finalEnd}` : 'never happened'}`);
-      }
-    }
-  }
-  const valid = ANOMALIES.every((a) => tally.counts[a] === 0);
-  return { valid, counts: tally.counts, examples: tally.examples, stats };
+export function check(history: Iterable<HistoryEvent>): Verdict {
+  const checker = new HistoryChecker();
+  for (const e of history) checker.add(e);
+  return checker.finish();
 }
 
-// Consumer order: per process and key, offsets handed out must increase (nonmonotonic-poll), and a non-group
-// consumer must not jump over an offset that holds a message in the final read (poll-skip).
-function checkPolls(history: HistoryEvent[], keys: Map<Key, KeyState>, tally: Tally): void {
-  const last = new Map<string, bigint>(); // process|key -> last offset handed to it
-  for (const e of history) {
-    const id = `${e.process}|${'key' in e ? e.key : ''}`;
-    if (e.f === 'reset') { last.delete(id); continue; }
-    if (e.f === 'resume' && e.type === 'ok' && e.group === undefined) { last.set(id, e.offset === null ? -1n : BigInt(e.offset)); continue; }
-    if (e.f !== 'poll') continue;
-    const final = keys.get(e.key)?.final;
+// The verdict over a history file, read line by line (the file may be far larger than what the checker keeps).
+export async function checkFile(file: string): Promise<Verdict> {
+  const checker = new HistoryChecker();
+  for await (const e of eachEvent(file)) checker.add(e);
+  return checker.finish();
+}
+
+export class HistoryChecker {
+  private readonly keys = new Map<Key, KeyLog>();
+  private readonly tally = new Tally();
+  private readonly stats: Verdict['stats'] = { sendsAcknowledged: 0, messagesAcknowledged: 0, messagesVerified: 0, sendsIndefinite: 0, sendsFailed: 0, polls: 0, messagesPolled: 0, commits: 0, commitsIndefinite: 0, resumes: 0, keys: 0 };
+  private readonly lastSend = new Map<string, number>(); // process|key -> last acknowledged offset
+  private readonly lastPolled = new Map<string, number>(); // process|key -> last offset handed to it
+  private readonly jumps: Jump[] = [];
+  private readonly newest = new Map<string, number>(); // committer -> newest acknowledged commit
+  private readonly atInvoke = new Map<string, number | undefined>(); // process -> newest of its committer when its operation began
+  private readonly committed: Committed[] = [];
+
+  private log(key: Key): KeyLog {
+    let log = this.keys.get(key);
+    if (!log) { log = new KeyLog(); this.keys.set(key, log); }
+    return log;
+  }
+
+  add(e: HistoryEvent): void {
+    if (e.f === 'send') this.send(e);
+    else if (e.f === 'poll' || e.f === 'read') this.read(e);
+    if (e.f === 'reset' || e.f === 'resume' || e.f === 'poll') this.order(e);
+    if (e.f === 'reset' || e.f === 'commit' || e.f === 'resume') this.commitOrResume(e);
+  }
+
+  private send(e: Extract<HistoryEvent, { f: 'send' }>): void {
+    const log = this.log(e.key);
+    if (e.type === 'invoke') {
+      for (const v of e.values) log.flags[log.id(v)] |= SENT;
+    } else if (e.type === 'ok') {
+      this.stats.sendsAcknowledged += 1;
+      this.stats.messagesAcknowledged += e.values.length;
+      const base = offsetOf(e.offset);
+      e.values.forEach((v, i) => {
+        const id = log.id(v);
+        log.flags[id] |= SENT;
+        log.acked[id] = base + i;
+        log.observe(base + i, id);
+      });
+      const who = `${e.process}|${e.key}`;
+      const previous = this.lastSend.get(who);
+      if (previous !== undefined && base <= previous) {
+        this.tally.add('nonmonotonic-send', () => `${e.process} on ${e.key}: acknowledged at ${base} after ${previous} (t=${e.t} ms)`);
+      }
+      this.lastSend.set(who, base + e.values.length - 1);
+    } else if (e.type === 'info') {
+      this.stats.sendsIndefinite += 1;
+    } else {
+      this.stats.sendsFailed += 1;
+      for (const v of e.values) log.flags[log.id(v)] |= FAILED;
+    }
+  }
+
+  private read(e: Extract<HistoryEvent, { f: 'poll' | 'read' }>): void {
+    const log = this.log(e.key);
+    if (e.f === 'poll') { this.stats.polls += 1; this.stats.messagesPolled += e.messages.length; }
+    const final = e.f === 'read' && e.final;
+    if (final) log.final ??= new OffsetTable();
+    for (const [o, v] of e.messages) {
+      const offset = offsetOf(o);
+      const id = log.id(v);
+      log.observe(offset, id);
+      if (!final) log.flags[id] |= POLLED;
+      else { log.final!.set(offset, id); log.flags[id] |= FINAL; }
+    }
+  }
+
+  // Consumer order: per process and key, offsets handed out must increase (nonmonotonic-poll), and a non-group
+  // consumer must not jump over an offset that holds a message in the final read (poll-skip, judged at the end).
+  private order(e: Extract<HistoryEvent, { f: 'reset' | 'resume' | 'poll' }>): void {
+    const who = `${e.process}|${e.key}`;
+    if (e.f === 'reset') { this.lastPolled.delete(who); return; }
+    if (e.f === 'resume') {
+      if (e.type === 'ok' && e.group === undefined) this.lastPolled.set(who, e.offset === null ? NONE : offsetOf(e.offset));
+      return;
+    }
     for (const [o] of e.messages) {
-      const offset = BigInt(o);
-      const previous = last.get(id);
+      const offset = offsetOf(o);
+      const previous = this.lastPolled.get(who);
       if (previous !== undefined && offset <= previous) {
-        tally.add('nonmonotonic-poll', () => `${e.process} on ${e.key}: offset ${offset} after ${previous} (t=${e.t} ms)`);
-      } else if (previous !== undefined && offset > previous + 1n && e.group === undefined && final) {
-        const missed: bigint[] = [];
-        for (let between = previous + 1n; between < offset; between++) if (final.has(between)) missed.push(between);
-        if (missed.length > 0) tally.add('poll-skip', () => `${e.process} on ${e.key}: from offset ${previous} to ${offset}, over ${missed.length} readable (first ${missed[0]}) (t=${e.t} ms)`);
+        this.tally.add('nonmonotonic-poll', () => `${e.process} on ${e.key}: offset ${offset} after ${previous} (t=${e.t} ms)`);
+      } else if (previous !== undefined && offset > previous + 1 && e.group === undefined) {
+        this.jumps.push({ key: e.key, process: e.process, from: previous, to: offset, t: e.t });
       }
-      if (previous === undefined || offset > previous) last.set(id, offset);
+      if (previous === undefined || offset > previous) this.lastPolled.set(who, offset);
     }
   }
-}
 
-// Offset commits and resumes (see the top): per committer, the newest acknowledged commit; per process, the value
-// it had when the process's operation in flight was invoked.
-function checkCommits(history: HistoryEvent[], keys: Map<Key, KeyState>, tally: Tally, stats: Verdict['stats']): void {
-  const newest = new Map<string, bigint>(); // committer -> newest acknowledged commit
-  const atInvoke = new Map<string, bigint | undefined>(); // process -> newest of its committer when its operation began
-  const committed: { key: Key; offset: bigint; what: () => string }[] = [];
-  for (const e of history) {
-    if (e.f === 'reset') { newest.delete(`${e.process}|${e.key}`); continue; }
-    if (e.f !== 'commit' && e.f !== 'resume') continue;
+  // Offset commits and resumes (see the top): per committer, the newest acknowledged commit; per process, the
+  // value it had when the process's operation in flight was invoked.
+  private commitOrResume(e: Extract<HistoryEvent, { f: 'reset' | 'commit' | 'resume' }>): void {
+    if (e.f === 'reset') { this.newest.delete(`${e.process}|${e.key}`); return; }
     const committer = e.group === undefined ? `${e.process}|${e.key}` : `group ${e.group}|${e.key}`;
-    if (e.type === 'invoke') { atInvoke.set(e.process, newest.get(committer)); continue; }
-    const before = atInvoke.get(e.process);
-    atInvoke.delete(e.process);
+    if (e.type === 'invoke') { this.atInvoke.set(e.process, this.newest.get(committer)); return; }
+    const before = this.atInvoke.get(e.process);
+    this.atInvoke.delete(e.process);
     if (e.f === 'commit' && e.type !== 'ok') {
-      if (e.type === 'info') stats.commitsIndefinite += 1;
-      continue;
+      if (e.type === 'info') this.stats.commitsIndefinite += 1;
+      return;
     }
     if (e.f === 'commit' && e.type === 'ok') {
-      stats.commits += 1;
-      const offset = BigInt(e.offset);
-      if (before !== undefined && offset < before) tally.add('nonmonotonic-commit', () => `${committer}: ${e.process} committed ${offset} after ${before} was acknowledged (t=${e.t} ms)`);
-      if (newest.get(committer) === undefined || offset > newest.get(committer)!) newest.set(committer, offset);
-      committed.push({ key: e.key, offset, what: () => `${e.process} committed ${offset} (t=${e.t} ms)` });
+      this.stats.commits += 1;
+      const offset = offsetOf(e.offset);
+      if (before !== undefined && offset < before) this.tally.add('nonmonotonic-commit', () => `${committer}: ${e.process} committed ${offset} after ${before} was acknowledged (t=${e.t} ms)`);
+      const newest = this.newest.get(committer);
+      if (newest === undefined || offset > newest) this.newest.set(committer, offset);
+      this.committed.push({ key: e.key, offset, process: e.process, t: e.t, resumed: false });
     } else if (e.f === 'resume' && e.type === 'ok') {
-      stats.resumes += 1;
-      const stored = e.offset === null ? null : BigInt(e.offset);
+      this.stats.resumes += 1;
+      const stored = e.offset === null ? null : offsetOf(e.offset);
       if (before !== undefined && (stored === null || stored < before)) {
-        tally.add('lost-commit', () => `${committer}: ${e.process} resumed from ${stored ?? 'no stored offset'} after ${before} was acknowledged (t=${e.t} ms)`);
+        this.tally.add('lost-commit', () => `${committer}: ${e.process} resumed from ${stored ?? 'no stored offset'} after ${before} was acknowledged (t=${e.t} ms)`);
       }
-      if (stored !== null) committed.push({ key: e.key, offset: stored, what: () => `${e.process} resumed from stored offset ${stored} (t=${e.t} ms)` });
+      if (stored !== null) this.committed.push({ key: e.key, offset: stored, process: e.process, t: e.t, resumed: true });
     }
   }
-  const ends = new Map<Key, bigint>(); // key -> the highest offset that ever held a message
-  for (const [key, s] of keys) ends.set(key, [...s.offsetValues.keys()].reduce((a, b) => (a > b ? a : b), -1n));
-  for (const c of committed) {
-    const end = ends.get(c.key) ?? -1n;
-    if (c.offset > end) tally.add('commit-beyond-ack', () => `${c.key}: ${c.what()}, but no offset past ${end} ever held a message`);
+
+  finish(): Verdict {
+    const { tally, stats } = this;
+    for (const j of this.jumps) {
+      const final = this.keys.get(j.key)?.final;
+      if (!final) continue;
+      let missed = 0;
+      let first = NONE;
+      for (let between = j.from + 1; between < j.to; between++) {
+        if (final.has(between)) { missed++; if (first === NONE) first = between; }
+      }
+      if (missed > 0) tally.add('poll-skip', () => `${j.process} on ${j.key}: from offset ${j.from} to ${j.to}, over ${missed} readable (first ${first}) (t=${j.t} ms)`);
+    }
+    for (const c of this.committed) {
+      const end = this.keys.get(c.key)?.observed.end ?? NONE;
+      const what = c.resumed ? `${c.process} resumed from stored offset ${c.offset}` : `${c.process} committed ${c.offset}`;
+      if (c.offset > end) tally.add('commit-beyond-ack', () => `${c.key}: ${what} (t=${c.t} ms), but no offset past ${end} ever held a message`);
+    }
+    for (const [key, log] of this.keys) {
+      stats.keys += 1;
+      this.finishKey(key, log);
+    }
+    const valid = ANOMALIES.every((a) => tally.counts[a] === 0);
+    return { valid, counts: tally.counts, examples: tally.examples, stats };
+  }
+
+  private finishKey(key: Key, log: KeyLog): void {
+    const { tally, stats } = this;
+    const quoted = (id: number) => JSON.stringify(log.names[id]);
+    for (const [offset, more] of log.moreValues) {
+      tally.add('inconsistent-offsets', () => `${key} offset ${offset} holds ${[log.observed.get(offset), ...more].map(quoted).join(' and ')}`);
+    }
+    for (const [id, more] of log.moreOffsets) {
+      tally.add('duplicate', () => `${key}: ${quoted(id)} at offsets ${[log.seenAt[id], ...more].sort((a, b) => a - b).join(', ')}`);
+    }
+    const finalEnd = log.final?.end ?? NONE;
+    for (let id = 0; id < log.values; id++) {
+      const flags = log.flags[id];
+      if (log.seenAt[id] !== NONE) {
+        if (!(flags & SENT)) tally.add('unexpected', () => `${key}: ${quoted(id)} at offset ${log.seenAt[id]} was never sent`);
+        if (flags & FAILED) tally.add('failed-but-observed', () => `${key}: ${quoted(id)} at offset ${log.seenAt[id]}, although its send was refused`);
+      }
+      const offset = log.acked[id];
+      if (offset === NONE) continue;
+      if (flags & FINAL) {
+        if (log.final!.get(offset) === id) stats.messagesVerified += 1;
+        continue; // at another offset: a duplicate or inconsistent offset, counted above
+      }
+      if (finalEnd >= offset || flags & POLLED) {
+        tally.add('lost-write', () => `${key}: ${quoted(id)} acknowledged at offset ${offset}, ${flags & POLLED ? 'seen by a poll, ' : ''}missing from the final read (which reaches offset ${finalEnd})`);
+      } else {
+        tally.add('unseen', () => `${key}: ${quoted(id)} acknowledged at offset ${offset}, but the final read ${log.final ? `ends at offset ${finalEnd}` : 'never happened'}`);
+      }
+    }
   }
 }
-
-const compare = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
 // The verdict as lines for a terminal: the figures, then each anomaly's count and first example.
 export function formatVerdict(v: Verdict): string {

@@ -4,6 +4,7 @@
 // with an error: nothing was written) or info (the outcome is unknown: the connection died under it). Offsets
 // are decimal strings (they are u64 on the wire; JSON numbers would round past 2^53).
 import fs from 'node:fs';
+import readline from 'node:readline';
 
 // A key is one partition, named "stream/topic/partition".
 export type Key = string;
@@ -41,18 +42,17 @@ export type Untimed<T> = T extends unknown ? Omit<T, 't'> : never;
 export class HistoryWriter {
   private readonly fd: number;
   private readonly started = process.hrtime.bigint();
-  readonly events: HistoryEvent[] = [];
 
   constructor(readonly file: string) {
     this.fd = fs.openSync(file, 'w');
   }
 
   // Appends one event, stamped with the ms since the run began. A synchronous write: the line is in the file
-  // before the next operation starts, whatever happens to this process afterwards.
+  // before the next operation starts, whatever happens to this process afterwards. Nothing is kept in memory: the
+  // checker reads the file back (a long run's history is gigabytes as objects).
   record(event: Untimed<HistoryEvent>): void {
     const t = Number(process.hrtime.bigint() - this.started) / 1e6;
     const full = { t: Math.round(t * 1000) / 1000, ...event } as HistoryEvent;
-    this.events.push(full);
     fs.writeSync(this.fd, `${JSON.stringify(full)}\n`);
   }
 
@@ -62,11 +62,24 @@ export class HistoryWriter {
 }
 
 export function readHistory(file: string): HistoryEvent[] {
-  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line, i) => {
-    try {
-      return JSON.parse(line) as HistoryEvent;
-    } catch (error) {
-      throw new Error(`${file}:${i + 1}: not a history event: ${(error as Error).message}`);
-    }
-  });
+  return fs.readFileSync(file, 'utf8').split('\n').map((line, i) => parseEvent(file, i + 1, line)).filter((e) => e !== null);
+}
+
+// The events of a history file one at a time, without holding the file or the events.
+export async function* eachEvent(file: string): AsyncGenerator<HistoryEvent> {
+  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let number = 0;
+  for await (const line of lines) {
+    const event = parseEvent(file, ++number, line);
+    if (event) yield event;
+  }
+}
+
+function parseEvent(file: string, number: number, line: string): HistoryEvent | null {
+  if (line.trim() === '') return null;
+  try {
+    return JSON.parse(line) as HistoryEvent;
+  } catch (error) {
+    throw new Error(`${file}:${number}: not a history event: ${(error as Error).message}`);
+  }
 }

@@ -1,27 +1,36 @@
 // `npm run torture -- [--minutes M | --seconds S] [--seed S] [--cluster 1|3] [--history FILE]`: one torture run
-// (run.ts), its figures and the checker's verdict. Exit 0 when valid, 1 on any anomaly or failure, 2 on bad usage
-// and for --cluster 3 until groups replicate.
+// (run.ts), its figures and the checker's verdict; `npm run torture -- --check FILE`: the checker's verdict on a
+// recorded history. Exit 0 when valid, 1 on any anomaly or failure, 2 on bad usage and for --cluster 3 until
+// groups replicate.
 import { parseArgs } from 'node:util';
+import { checkFile, formatVerdict } from './checker.js';
 import { formatResult, runTorture } from './run.js';
 
 const USAGE = `usage: npm run torture -- [--minutes M | --seconds S] [--seed S] [--cluster 1|3] [--history FILE]
+       npm run torture -- --check FILE
   --minutes M     how long the nemesis runs [1]
   --seconds S     the same in seconds (short profiles)
   --seed S        the seed of the nemesis and the workload [random, printed]
   --cluster N     1: a single node with 2 shards; 3: a 3-replica cluster (not yet: needs replication)
-  --history FILE  where the history goes (JSON lines) [a file in a temp directory, printed]`;
+  --history FILE  where the history goes (JSON lines) [a file in a temp directory, printed]
+  --check FILE    no run: check the history a run recorded in FILE`;
 
 export async function main(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options: {
-      minutes: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' }, cluster: { type: 'string' }, history: { type: 'string' }, help: { type: 'boolean' },
+      minutes: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' }, cluster: { type: 'string' }, history: { type: 'string' }, check: { type: 'string' }, help: { type: 'boolean' },
     } }));
   } catch (error) {
     console.error(`torture: ${(error as Error).message}\n${USAGE}`);
     return 2;
   }
   if (values.help) { console.log(USAGE); return 0; }
+  if (values.check !== undefined) {
+    const verdict = await checkFile(values.check);
+    console.log(formatVerdict(verdict));
+    return verdict.valid ? 0 : 1;
+  }
   const cluster = values.cluster ?? '1';
   if (cluster === '3') {
     console.error('torture: --cluster 3 is not yet available: it needs replication of partitions and consumer groups across replicas (issue 19 attacks the cluster once that lands); run --cluster 1');

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../node/free-port.js';
-import { check, formatVerdict, type Verdict } from './checker.js';
+import { checkFile, formatVerdict, type Verdict } from './checker.js';
 import { mountTmpfs, unmount } from './full-device.js';
 import { HistoryWriter } from './history.js';
 import { faultSequence, FAULTS, inflict, newCounts, type FaultKind, type NemesisCounts } from './nemesis.js';
@@ -98,7 +98,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       await client.close().catch(() => {});
     }
     history.close();
-    const verdict = check(history.events);
+    const verdict = await checkFile(historyFile);
     const finalReadErrors = [...failed].map(([p, e]) => `partition ${p}: ${e}`);
     const ok = verdict.valid && finalReadErrors.length === 0 && counts.flipVerdicts.unreported === 0;
     return { seed: options.seed, verdict, faults: counts, diskFullAvailable: diskFullWhy, finalReadErrors, historyFile, ok };

@@ -146,6 +146,34 @@ describe('SDK: producer and consumer', () => {
     }
   });
 
+  it('a member whose partition moved to another member and back between two of its syncs goes on from the group\'s stored offset', async () => {
+    const topic = (await f.c.createTopic({ stream: f.stream, name: unique('away'), partitionsCount: 2 })).id;
+    await f.c.sendMessages({ stream: f.stream, topic, partitioning: { kind: 'partition', partition: 1 }, messages: Array.from({ length: 30 }, (_, i) => ({ payload: `w-${i}` })) });
+    const other = await IggyClient.connect({ address: f.s.address, username: 'iggy', password: 'iggy' });
+    const a = new Consumer(client, { stream: f.stream, topic, group: 'away', batchSize: 5, pollIntervalMs: 0, resyncMs: 600_000 });
+    const group = { kind: 'group' as const, id: 'away' };
+    const stored = async () => (await f.c.getOffset({ consumer: group, stream: f.stream, topic, partition: 1 }))?.storedOffset;
+    try {
+      assert.deepEqual([...await a.poll(), ...await a.poll()].map((m) => Number(m.offset)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      await other.joinGroup(f.stream, topic, 'away'); // partition 1 goes to `other` ...
+      assert.deepEqual((await other.syncGroup(f.stream, topic, 'away'))?.partitions, [1]);
+      const taken = await other.pollMessages({ consumer: group, stream: f.stream, topic, partition: 1, strategy: { kind: 'next' }, count: 10, autoCommit: true });
+      assert.equal(taken.count, 10);
+      await other.leaveGroup(f.stream, topic, 'away'); // ... and comes back to a, which has not re-synced since
+      assert.equal(await stored(), 19n);
+      const after: ConsumedMessage[] = [];
+      for (let round = 0; round < 5 && after.length === 0; round++) {
+        after.push(...await a.poll());
+        assert.ok((await stored())! >= 19n, 'the stored offset never goes back below what the other member committed');
+      }
+      assert.deepEqual(after.map((m) => Number(m.offset)), [20, 21, 22, 23, 24], 'from the stored offset + 1');
+      assert.equal(await stored(), 24n);
+    } finally {
+      await a.close();
+      await other.close();
+    }
+  });
+
   it('auto-commit after each poll resumes a new consumer at the next message; manual commit only when told', async () => {
     const topic = (await f.c.createTopic({ stream: f.stream, name: unique('resume'), partitionsCount: 1 })).id;
     await f.c.sendMessages({ stream: f.stream, topic, partitioning: { kind: 'partition', partition: 0 }, messages: Array.from({ length: 30 }, (_, i) => ({ payload: `r-${i}` })) });

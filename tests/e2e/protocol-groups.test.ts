@@ -1,6 +1,7 @@
 // Consumer groups over a real server (iggy-client-wire.md §7.7, §9.2, §11): create/get/list, join/sync/leave,
 // group polling with auto-commit draining exactly what was sent, two members splitting the partitions and
-// draining 1000 messages together, and a disconnect leaving the group.
+// draining 1000 messages together, a stale member fenced off a partition that moved away and back, and a
+// disconnect leaving the group.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EvictionError, IggyError } from '../../host/client/errors.js';
@@ -132,6 +133,34 @@ describe('protocol: consumer groups', () => {
       await b.close();
       await eventually('the closed member left the group', async () => (await c.getGroup(stream, topic, g.id))?.membersCount === 1);
       assert.deepEqual((await a.syncGroup(stream, topic, g.id))?.partitions.sort(), [0, 1, 2], 'the survivor owns everything');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a member whose partition moved away and back since its last sync cannot move the group\'s offset back until it syncs', async () => {
+    const g = await c.createGroup(stream, topic, unique('fence'));
+    const a = await s.connect();
+    const b = await s.connect();
+    const at = { consumer: { kind: 'group' as const, id: g.id }, stream, topic, partition: 1 };
+    const stored = async () => (await c.getOffset(at))?.storedOffset;
+    try {
+      await a.joinGroup(stream, topic, g.id);
+      assert.deepEqual((await a.syncGroup(stream, topic, g.id))?.partitions.sort(), [0, 1, 2]);
+      await a.storeOffset(at, 10n);
+      await b.joinGroup(stream, topic, g.id); // partition 1 moves to b ...
+      assert.deepEqual((await b.syncGroup(stream, topic, g.id))?.partitions, [1]);
+      await b.storeOffset(at, 20n);
+      await b.leaveGroup(stream, topic, g.id); // ... and back to a, which has not synced since
+      await assert.rejects(a.storeOffset(at, 11n), code(20));
+      const polled = await a.pollMessages({ ...at, strategy: { kind: 'offset', value: 11n }, count: 5, autoCommit: true });
+      assert.deepEqual([polled.partitionId, polled.count], [RESYNC, 0], 'its poll is told to re-sync');
+      assert.equal(await stored(), 20n, 'the stale member moved nothing');
+      await a.storeOffset({ ...at, partition: 0 }, 3n); // a partition it held all along is its own
+      assert.deepEqual((await a.syncGroup(stream, topic, g.id))?.partitions.sort(), [0, 1, 2]);
+      await a.storeOffset(at, 11n); // with a current view, a deliberate rewind is the member's to make
+      assert.equal(await stored(), 11n);
     } finally {
       await a.close();
       await b.close();

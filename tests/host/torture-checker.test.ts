@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ANOMALIES, check, formatVerdict, type Anomaly } from '../../host/torture/checker.js';
+import { ANOMALIES, check, checkFile, formatVerdict, type Anomaly } from '../../host/torture/checker.js';
+import { OffsetOutOfRange } from '../../host/torture/key-log.js';
 import { HistoryWriter, readHistory, type HistoryEvent, type Untimed } from '../../host/torture/history.js';
 
 const K = '1/1/0';
@@ -183,6 +184,27 @@ describe('torture checker', () => {
     const h = [...sendOk('p0', ['a', 'b', 'c'], 0), ...sendOk('p0', ['d'], 0, '1/1/1'), finalRead([[0, 'a']]), finalRead([], '1/1/1')];
     const v = only(h, 'unseen', 3);
     assert.match(v.examples.unseen!, /^1\/1\/0: "b"/);
+  });
+
+  it('checkFile streams a history file and reaches check\'s verdict', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-history-')), 'history.jsonl');
+    const w = new HistoryWriter(file);
+    const events = [...committing(), ...commit('c0', 1), poll('c0', [[3, 'd']]), ...resume('c0', 2), ending, finalRead([[9, 'zz']], '1/1/1')];
+    for (const { t: _t, ...e } of events) w.record(e as Untimed<HistoryEvent>);
+    w.close();
+    const streamed = await checkFile(file);
+    assert.deepEqual(streamed, check(readHistory(file)));
+    assert.deepEqual(ANOMALIES.filter((a) => streamed.counts[a] > 0), ['unexpected', 'nonmonotonic-commit']);
+    fs.rmSync(path.dirname(file), { recursive: true });
+  });
+
+  it('offsets far apart are kept exactly (no table up to them); offsets past 2^53 are refused by name', () => {
+    const far = 2 ** 40;
+    const v = check([...sendOk('p0', ['a', 'b'], far), poll('c0', [[far, 'a'], [far + 1, 'b']]), finalRead([[far, 'a'], [far + 1, 'b']])]);
+    assert.equal(v.valid, true, formatVerdict(v));
+    assert.equal(v.stats.messagesVerified, 2);
+    const huge = [at({ process: 'p0', type: 'ok', f: 'send', key: K, values: ['a'], offset: '18446744073709551615' })];
+    assert.throws(() => check(huge), (e) => e instanceof OffsetOutOfRange && /offset 18446744073709551615 is not an integer in 0\.\.2\^53-1/.test(e.message));
   });
 
   it('the history file round-trips, one JSON object per line', () => {

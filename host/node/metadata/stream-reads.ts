@@ -108,7 +108,10 @@ function readGroups(
   if (!group) return EMPTY;
   if (code === StreamsReadCode.getConsumerGroup) return body(encodeGroupDetails(topic, group));
   const owned = partitionsOfMember(topic, group, session.client);
-  return owned ? body(encodeSync(group.generation, owned)) : EMPTY;
+  if (!owned) return EMPTY;
+  // The member's view from now on: its polls and commits are fenced against it (groups.ts).
+  session.views?.set(group, group.generation);
+  return body(encodeSync(group.generation, owned));
 }
 
 function listGroups(topic: Topic): Uint8Array {

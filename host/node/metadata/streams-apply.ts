@@ -6,7 +6,7 @@ import { WireError, Writer } from '../../shared/wire/buffer.js';
 import { ErrorCode, Operation } from '../../shared/wire/codes.js';
 import type { Identifier } from '../../shared/wire/primitives.js';
 import { streamsRequestAllowed } from './access.js';
-import { joinGroup, leaveGroup, partitionsChanged, removeClientFromAllGroups } from './groups.js';
+import { joinGroup, leaveGroup, partitionsChanged, redeal, removeClientFromAllGroups } from './groups.js';
 import { namespaceOf } from './namespace.js';
 import type { MetadataState } from './state.js';
 import { NO_STATS, encodeGroupDetails, encodeTopicDetails, writeStreamResponse } from './stream-encoders.js';
@@ -61,9 +61,9 @@ function applyRequest(state: MetadataState, op: CommittedOp, req: StreamsRequest
         return ok();
       });
     case Operation.joinConsumerGroup:
-      return withGroup(state, req.stream, req.topic, req.group, (_t, g) => (joinGroup(g, op.client), ok()));
+      return withGroup(state, req.stream, req.topic, req.group, (t, g) => (joinGroup(t, g, op.client), ok()));
     case Operation.leaveConsumerGroup:
-      return withGroup(state, req.stream, req.topic, req.group, (_t, g) => (leaveGroup(g, op.client) ? ok() : reject(ErrorCode.consumerGroupMemberNotFound)));
+      return withGroup(state, req.stream, req.topic, req.group, (t, g) => (leaveGroup(t, g, op.client) ? ok() : reject(ErrorCode.consumerGroupMemberNotFound)));
     case InternalOperation.removeConsumerGroupMember:
       removeClientFromAllGroups(state.streams, req.client);
       return ok();
@@ -190,7 +190,8 @@ function deletePartitions(state: MetadataState, stream: Stream, topic: Topic, co
 function createGroup(topic: Topic, name: string): ApplyResult {
   if (topic.groupIdsByName.has(name)) return reject(ErrorCode.consumerGroupNameAlreadyExists);
   const id = lowestFreeId(topic.groups);
-  const group: ConsumerGroup = { id, name, generation: 0, members: [] };
+  const group: ConsumerGroup = { id, name, generation: 0, members: [], held: [] };
+  redeal(topic, group);
   topic.groups.set(id, group);
   topic.groupIdsByName.set(name, id);
   return ok(encodeGroupDetails(topic, group));

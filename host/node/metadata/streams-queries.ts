@@ -1,7 +1,7 @@
 // Questions the server asks of the streams state outside the ops: which partitions exist (so each shard opens
 // and closes its own), which groups a client is in (GetMe/GetClient), the counts of GetStats, and the boot-time
 // reset of group membership (sessions do not survive a restart).
-import { memberIndex } from './groups.js';
+import { memberIndex, redeal } from './groups.js';
 import { namespaceOf } from './namespace.js';
 import type { MetadataState } from './state.js';
 import { byId } from './streams.js';
@@ -61,6 +61,7 @@ export function clearAllMembers(state: MetadataState): void {
         if (group.members.length === 0) continue;
         group.members = [];
         group.generation++;
+        redeal(topic, group);
       }
     }
   }

@@ -3,6 +3,7 @@
 // explicit options, exactly as the ops computed them.
 import { Reader, WireError, Writer, decodeUtf8, utf8 } from '../../shared/wire/buffer.js';
 import { readTlvBlock, type TlvEntry } from '../../shared/wire/primitives.js';
+import { redeal } from './groups.js';
 import { encodeOptionsBlock, topicSettings } from './options.js';
 import { byId, StreamsState, type ConsumerGroup, type Stream, type Topic } from './streams.js';
 
@@ -90,9 +91,10 @@ function readTopic(r: Reader): Topic {
   for (let i = 0; i < partitions; i++) topic.partitions.push({ createdAt: num(r.u64('partition created_at')), createdOp: num(r.u64('partition created op')) });
   const groups = r.u32('groups count');
   for (let i = 0; i < groups; i++) {
-    const group: ConsumerGroup = { id: r.u32('group id'), generation: num(r.u64('generation')), name: readString(r, 'group name'), members: [] };
+    const group: ConsumerGroup = { id: r.u32('group id'), generation: num(r.u64('generation')), name: readString(r, 'group name'), members: [], held: [] };
     const members = r.u32('members count');
     for (let m = 0; m < members; m++) group.members.push({ client: r.u128('member client'), memberId: r.u32('member id') });
+    redeal(topic, group);
     if (topic.groups.has(group.id) || topic.groupIdsByName.has(group.name)) throw new WireError(`snapshot repeats group ${group.id} '${group.name}'`);
     topic.groups.set(group.id, group);
     topic.groupIdsByName.set(group.name, group.id);

@@ -19,11 +19,20 @@ export interface GroupMember {
   memberId: number;
 }
 
+// Who holds a partition of a group, and since which generation (groups.ts: a member's commits are fenced with it).
+export interface Holding {
+  client: bigint | null; // null: the group has no members
+  since: number;
+}
+
 export interface ConsumerGroup {
   id: number;
   name: string;
   generation: number; // bumped on every change of membership or of the topic's partitions
   members: GroupMember[]; // in join order: partition i belongs to members[i mod n]
+  // Per partition, derived from the deal on every change (groups.ts `redeal`). Not in snapshots: a restored group
+  // counts every partition as held since the restored generation, which at worst has a member re-sync once.
+  held: Holding[];
 }
 
 export interface Topic {

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../shared/wire/codes.js';
 import type { Consumer, Identifier, Partitioning } from '../../shared/wire/primitives.js';
 import { xxh32 } from '../../shared/xxh32.js';
 import { accessTopic, type TopicAccess } from './access.js';
-import { partitionsOfMember } from './groups.js';
+import { heldSinceView, partitionsOfMember } from './groups.js';
 import { namespaceOf } from './namespace.js';
 import type { MetadataState } from './state.js';
 import { groupOf, type Stream, type StreamsState, type Topic } from './streams.js';
@@ -90,9 +90,13 @@ export function resolvePollTarget(
   // Reading a group's stored offset needs no ownership; everything else acts for the member on its partitions.
   if (purpose === 'get-offset' && partition !== null) return found(partition, 2, group.id);
   const chosen = partition ?? owned[0];
-  if (chosen !== undefined && owned.includes(chosen)) return found(chosen, 2, group.id);
+  const ours = chosen !== undefined && owned.includes(chosen);
+  // A partition the member got after its last Sync: its position there is stale (groups.ts). Answered as a
+  // partition it does not own, which has the SDKs re-sync (polls) or treat the commit as another member's (§9.2).
+  if (ours && (purpose === 'get-offset' || heldSinceView(group, chosen, session.views?.get(group)))) return found(chosen, 2, group.id);
   if (purpose === 'poll') return { ok: false, status: 0, emptyPoll: true };
   if (purpose === 'get-offset') return failure(0, 'the member owns no partition');
+  if (ours) return failure(ErrorCode.resourceNotFound, `partition ${chosen} came to this member after its last sync`);
   return failure(ErrorCode.resourceNotFound, `partition ${chosen ?? '(none)'} is not assigned to this member`);
 }
 

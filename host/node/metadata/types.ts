@@ -3,11 +3,14 @@
 // committed ops in the same order (shard 0 commits them through the metadata VSR group and broadcasts them), so
 // `apply*` functions may use only their arguments: no clock, no random, no I/O.
 
+import type { AssignmentViews } from './groups.js';
+
 // The caller of a command, as the connection layer knows it after Register.
 export interface Session {
   userId: number; // the logged-in user
   client: bigint; // the VSR client id (u128 from the request header @128): consumer group members are these
   connectionId: number; // per-connection u32 (ClientResponse.client_id)
+  views?: AssignmentViews; // what its Syncs told it of its groups (groups.ts); absent for sessions that cannot Sync
 }
 
 // A metadata op as committed by the metadata group and applied on every shard.

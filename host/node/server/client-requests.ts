@@ -303,7 +303,7 @@ export class ClientRequests implements ConnectionHandler {
 
   private sessionOf(conn: Conn): Session {
     const b = conn.binding!;
-    return { userId: b.userId, client: b.client, connectionId: conn.connection.id };
+    return { userId: b.userId, client: b.client, connectionId: conn.connection.id, views: b.views };
   }
 
   private async logout(conn: Conn, h: RequestHeader): Promise<Answer> {

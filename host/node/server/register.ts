@@ -7,6 +7,7 @@ import { EvictionReason } from '../../shared/wire/codes.js';
 import type { RequestHeader } from '../../shared/wire/header.js';
 import { resultSuccess } from '../../shared/wire/result.js';
 import { SERVER_PROTOCOL_VERSION, SERVER_PROTOCOL_VERSION_MIN, authenticateRegister } from '../metadata/users-api.js';
+import type { AssignmentViews } from '../metadata/groups.js';
 import type { Credential, SessionCredential } from '../metadata/session-credentials.js';
 import type { ShardContext } from './context.js';
 import { decodeRegisterReply, encodeRegister } from './shard-protocol.js';
@@ -14,6 +15,7 @@ import { decodeRegisterReply, encodeRegister } from './shard-protocol.js';
 // A logged-in connection: its VSR session and what it logged in with (it ends when that is revoked).
 export interface Binding extends SessionCredential {
   session: bigint;
+  views: AssignmentViews; // the group assignments its Syncs returned (../metadata/groups.ts)
 }
 
 export type RegisterResult =
@@ -44,7 +46,7 @@ export async function handleRegister(ctx: ShardContext, current: Binding | null,
 export async function openSession(ctx: ShardContext, client: bigint, userId: number, credential: Credential): Promise<Binding | null> {
   const reply = decodeRegisterReply(await ctx.rpc.call(0, Variant.lifecycle, Lifecycle.metadataSubmit, encodeRegister(client)));
   if (reply.status !== 0 || reply.session === 0n) return null;
-  return { client, session: reply.session, userId, credential };
+  return { client, session: reply.session, userId, credential, views: new WeakMap() };
 }
 
 // Result-framed LoginRegisterResponse: u32 user_id, u64 session, u32 server_protocol_version, WireName version.

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Operation } from '../../../host/shared/wire/codes.js';
-import { partitionsOfMember } from '../../../host/node/metadata/groups.js';
+import { heldSinceView, partitionsOfMember } from '../../../host/node/metadata/groups.js';
+import { decodeStreamsSnapshot, encodeStreamsSnapshot } from '../../../host/node/metadata/streams-snapshot.js';
 import { clearAllMembers, groupsOfClient } from '../../../host/node/metadata/streams-queries.js';
 import { groupOf, topicOf } from '../../../host/node/metadata/streams.js';
 import { InternalOperation } from '../../../host/node/metadata/types.js';
@@ -78,4 +79,41 @@ test('groupsOfClient lists memberships; clearAllMembers empties every group and 
   clearAllMembers(h.state);
   assert.deepEqual(groupsOfClient(h.state, 1n), []);
   assert.deepEqual(deal(h), { generation: before + 1, owned: { 1: null, 2: null, 3: null } });
+});
+
+// Per partition: [holder client, since generation].
+function held(h: Harness): [bigint | null, number][] {
+  const group = groupOf(topicOf(h.state.streams.stream(id('s'))!, id('t'))!, id('g'))!;
+  return group.held.map((x) => [x.client, x.since]);
+}
+
+test('each partition records since which generation its holder has it: kept across changes that leave it, new when it moves', () => {
+  const h = new Harness().withGroup(3);
+  assert.deepEqual(held(h), [[null, 0], [null, 0], [null, 0]]);
+  h.ok(O.joinConsumerGroup, G, { client: 1n });
+  assert.deepEqual(held(h), [[1n, 1], [1n, 1], [1n, 1]]);
+  h.ok(O.joinConsumerGroup, G, { client: 2n });
+  assert.deepEqual(held(h), [[1n, 1], [2n, 2], [1n, 1]], 'only partition 1 moved');
+  h.ok(O.leaveConsumerGroup, G, { client: 2n });
+  assert.deepEqual(held(h), [[1n, 1], [1n, 3], [1n, 1]], 'back to member 1, but since generation 3');
+  h.ok(O.createPartitions, body.partitions('s', 't', 1));
+  assert.deepEqual(held(h), [[1n, 1], [1n, 3], [1n, 1], [1n, 4]]);
+  h.ok(O.deletePartitions, body.partitions('s', 't', 2));
+  assert.deepEqual(held(h), [[1n, 1], [1n, 3]]);
+  const group = groupOf(topicOf(h.state.streams.stream(id('s'))!, id('t'))!, id('g'))!;
+  assert.equal(heldSinceView(group, 0, 2), true, 'held since 1: a view of 2 is current for it');
+  assert.equal(heldSinceView(group, 1, 2), false, 'held since 3: a view of 2 predates it');
+  assert.equal(heldSinceView(group, 1, 3), true);
+  assert.equal(heldSinceView(group, 1, undefined), true, 'a session that never synced has no view to be stale');
+  assert.equal(heldSinceView(group, 7, 99), false, 'no such partition');
+});
+
+test('a group restored from a snapshot counts every partition as held since the restored generation', () => {
+  const h = new Harness().withGroup(2);
+  h.ok(O.joinConsumerGroup, G, { client: 1n });
+  h.ok(O.joinConsumerGroup, G, { client: 2n });
+  h.ok(O.joinConsumerGroup, G, { client: 3n });
+  const restored = decodeStreamsSnapshot(encodeStreamsSnapshot(h.state.streams));
+  const group = groupOf(topicOf(restored.stream(id('s'))!, id('t'))!, id('g'))!;
+  assert.deepEqual(group.held, [{ client: 1n, since: 3 }, { client: 2n, since: 3 }]);
 });

@@ -7,6 +7,8 @@ import type { Consumer } from '../../../host/shared/wire/primitives.js';
 import { xxh32 } from '../../../host/shared/xxh32.js';
 import { namespaceOf, resolvePollTarget, resolveSendTarget, singleConsumerId } from '../../../host/node/metadata/targets.js';
 import { partitionsOf } from '../../../host/node/metadata/streams-queries.js';
+import { readCommand } from '../../../host/node/metadata/machine.js';
+import type { Session } from '../../../host/node/metadata/types.js';
 import { Harness, OTHER_USER, ROOT, body, id } from './streams-helpers.js';
 
 const O = Operation;
@@ -106,6 +108,29 @@ test('group consumer: owned partitions resolve to the group id, others give the 
   assert.deepEqual(stranger, { ok: false, status: 0, emptyPoll: true }, 'a non-member owns nothing');
   const strangerGet = resolvePollTarget(h.state, { ...ROOT, client: 5n }, group(0), id('s'), id('t'), null, 'get-offset');
   assert.deepEqual(strangerGet.ok ? null : strangerGet.status, 0);
+});
+
+test('a member whose partition moved away and back since its last sync is refused on it until it syncs again', () => {
+  const h = setup();
+  const views = new WeakMap();
+  const member = { ...ROOT, views };
+  const G = body.group('s', 't', 'g');
+  const sync = () => assert.ok(readCommand(h.state, member, 606, G)?.ok);
+  const at = (p: number, purpose: Parameters<typeof resolvePollTarget>[6], session: Session = member) =>
+    resolvePollTarget(h.state, session, group('g'), id('s'), id('t'), p, purpose);
+  h.ok(O.joinConsumerGroup, G, { client: ROOT.client });
+  sync(); // holds 0, 1, 2 at generation 1
+  assert.ok(at(1, 'store-offset').ok);
+  h.ok(O.joinConsumerGroup, G, { client: 77n }); // partition 1 goes to 77 (generation 2) ...
+  h.ok(O.leaveConsumerGroup, G, { client: 77n }); // ... and comes back (generation 3), unseen by the member
+  assert.equal((at(1, 'store-offset') as { status: number }).status, ErrorCode.resourceNotFound);
+  assert.equal((at(1, 'delete-offset') as { status: number }).status, ErrorCode.resourceNotFound);
+  assert.deepEqual(at(1, 'poll'), { ok: false, status: 0, emptyPoll: true }, 'a poll is told to re-sync');
+  assert.ok(at(1, 'get-offset').ok, 'reading the offset is no commit');
+  assert.ok(at(0, 'store-offset').ok && at(2, 'poll').ok, 'partitions held all along are the member\'s as it knows them');
+  assert.ok(at(1, 'store-offset', ROOT).ok, 'a session that never synced is not fenced');
+  sync();
+  assert.ok(at(1, 'store-offset').ok && at(1, 'poll').ok, 'after a sync its view is current');
 });
 
 test('partitionsOf lists every partition with its namespace and creating op', () => {
