@@ -174,6 +174,9 @@ function formationAllowed(r: Replica): bool {
 }
 
 export function requestState(r: Replica, from: u32, op: u64): void {
+  // From here on the host may change this replica's state towards the peer's (a partition's catch-up cuts and appends
+  // segments): it is no base to form from again in this incarnation (the host keeps it so across restarts).
+  if (r.stateLost) r.formationBarred = true;
   const payload = r.outbox.reserve(ACTION_STATE_REQUEST, from, 8);
   if (payload == 0) return;
   store<u64>(payload, op);
@@ -185,6 +188,9 @@ export function requestState(r: Replica, from: u32, op: u64): void {
 export function stateInstalled(r: Replica, op: u64, checksum: u64): void {
   if (r.stateLost) {
     if (r.syncTarget < 0 || r.synced) return; // a late transfer of an earlier round: the replica moved on
+    // Its state is now the peer's, from the base the peer's group started from: a lost replica that finds this one
+    // primary later takes the shortcut only from that same base (decide), never from the files this one had.
+    r.base = unchecked(r.syncBase[r.syncTarget]);
     r.window.clear();
     r.baseAt(op, checksum);
     r.logView = 0; // no log of any view yet: the StartView brings it

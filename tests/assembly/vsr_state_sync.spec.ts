@@ -170,6 +170,40 @@ describe("vsr state transfer: formation", () => {
     expect(c.replicas[0].commitMin).toBe(1);
   });
 
+  it("two of three empty, the answer to one's Recovery arrives after its next round began: both still form and commit", () => {
+    const c = new Cluster(3);
+    c.down[2] = true;
+    c.replicas[0] = new Replica(CLUSTER, GROUP, 0, 3, 64);
+    recoverLost(c.replicas[0], 0x50);
+    c.drain(0);
+    c.queuePtr = []; // replica 1 is not up yet: replica 0's first round reaches nobody
+    c.queueLen = [];
+    c.queueTo = [];
+    c.replicas[1] = new Replica(CLUSTER, GROUP, 1, 3, 64);
+    recoverLost(c.replicas[1], 0x51);
+    c.drain(1);
+    // Replica 1's Recovery reaches 0, which answers "lost" and forms (it counts the asker) ...
+    const ptr = c.queuePtr.shift();
+    const len = c.queueLen.shift();
+    expect(c.queueTo.shift()).toBe(0);
+    c.replicas[0].onMessage(ptr, len);
+    c.drain(0);
+    expect(c.replicas[0].status).toBe(STATUS_NORMAL);
+    // ... but replica 1's timer starts its next round before that answer arrives.
+    let rounds = 0;
+    for (let t = 0; t < 1000 && rounds < 2; t++) {
+      c.replicas[1].onTick();
+      c.drain(1);
+      rounds = 0;
+      for (let k = 0; k < c.sent[1].length; k++) if (c.sent[1][k] == CMD_RECOVERY) rounds++;
+    }
+    expect(rounds).toBe(2);
+    c.tick(300);
+    expect(c.replicas[1].status).toBe(STATUS_NORMAL);
+    register(c);
+    expect(c.replicas[0].commitMin).toBe(1);
+  });
+
   it("a stale replica (barred from formation) answers lost so the others form, but never forms itself", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
@@ -217,6 +251,11 @@ describe("vsr state transfer: formation", () => {
       } else {
         expect(c.replicas[2].status).toBe(STATUS_RECOVERING); // another base: only a transfer brings it in
         expect(c.stateFrom[2]).toBe(0);
+        expect(c.replicas[2].formationBarred).toBe(true); // its files change from here: never a base to form from
+        transfer(c, 2);
+        c.tick(20);
+        expect(c.replicas[2].status).toBe(STATUS_NORMAL);
+        expect(c.replicas[2].base).toBe(0xba5e); // the peer's group's base: a later shortcut only from that one
       }
     }
   });
