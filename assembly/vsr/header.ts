@@ -111,9 +111,11 @@ export const T_TOTAL: usize = 168; //  u64
 // A partition's catch-up (the host's, deciding with assembly/journal/tail_match.ts): the request's body is the asker's
 // tail entries, T_OFFSET its end and T_FROM_START whether the entries begin at its first offset; the answer is a
 // header-only chunk whose attachment is the peer's committed batches from T_KEEP (what the asker keeps, or a
-// TAIL_* verdict) on, T_TOTAL the peer's committed end, T_OP and T_CHECKSUM the op that end belongs to.
+// TAIL_* verdict) on, T_TOTAL the peer's committed end. The last chunk (T_FINAL) brings no batches: its attachment
+// is the group's state at that end (client table, consumer offsets), T_OP and T_CHECKSUM the op it belongs to.
 export const T_KEEP: usize = 176; //  i64
 export const T_FROM_START: usize = 184; // u8
+export const T_FINAL: usize = 185; // u8
 
 export const V_OP: usize = 128;
 export const V_COMMIT: usize = 136;

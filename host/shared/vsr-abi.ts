@@ -140,7 +140,7 @@ export const Prep = {
 // State transfer messages (host to host): group, transfer id, the op and checksum the image covers, chunk placement.
 export const Xfer = {
   group: V.T_GROUP, transfer: V.T_TRANSFER, op: V.T_OP, checksum: V.T_CHECKSUM, offset: V.T_OFFSET, total: V.T_TOTAL, keep: V.T_KEEP,
-  fromStart: V.T_FROM_START,
+  fromStart: V.T_FROM_START, final: V.T_FINAL,
 } as const;
 export const Rep = {
   requestChecksum: V.Y_REQUEST_CHECKSUM, context: V.Y_CONTEXT, client: V.Y_CLIENT, op: V.Y_OP, commit: V.Y_COMMIT, request: V.Y_REQUEST,

@@ -31,7 +31,7 @@ describe('replicated partitions: dropped prepares are repaired', () => {
     const c = await IggyClient.connect({ address: `127.0.0.1:${cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false });
     clients.push(c);
     return c;
-  });
+  }).catch(async (error: Error) => { throw new Error(`${error.message}\n${await cluster.diagnosis(cluster.live())}`); });
 
   before(async () => {
     cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);

@@ -26,7 +26,7 @@ function helpers(clientsOf: () => ReplicaClients, clusterOf: () => TestCluster) 
 
   // Sends one batch of `tag`-0..9 through the leader, retrying while a partition group is taken over.
   const sendBatch = async (live: number[], tag: string): Promise<void> => {
-    await sendOnce(live, tag).catch(async (error: Error) => { throw new Error(`${error.message}\n${await diagnosis(clusterOf(), live)}`); });
+    await sendOnce(live, tag).catch(async (error: Error) => { throw new Error(`${error.message}\n${await clusterOf().diagnosis(live)}`); });
   };
   const sendOnce = async (live: number[], tag: string): Promise<void> => {
     await waitFor(`batch ${tag} acknowledged`, BOUND_MS, async () => {
@@ -47,16 +47,6 @@ function helpers(clientsOf: () => ReplicaClients, clusterOf: () => TestCluster) 
   };
 
   return { leaderOf, sendBatch, payloadsOn };
-}
-
-// Mute otherwise: where each live replica's groups stand, and what it said last.
-async function diagnosis(cluster: TestCluster, live: number[]): Promise<string> {
-  const parts = await Promise.all(live.map(async (id) => {
-    const groups = await cluster.health(id).then((h) => JSON.stringify((h.replicas as unknown as { groups?: unknown }).groups), () => 'no /health');
-    const tail = cluster.output(id).split('\n').filter((l) => !l.includes('failed login')).slice(-25).join('\n');
-    return `--- replica ${id}: ${groups}\n${tail}`;
-  }));
-  return parts.join('\n');
 }
 
 const batches = (tag: string, n: number): string[] => Array.from({ length: n }, (_, b) => Array.from({ length: 10 }, (__, i) => `${tag}${b}-${i}`)).flat();

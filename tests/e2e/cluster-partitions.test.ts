@@ -32,7 +32,8 @@ describe('replicated partitions: three processes', () => {
     const existing = clients[id];
     if (existing && !existing.connection.isClosed) return existing;
     const fresh = await waitFor(`a login on replica ${id}`, BOUND_MS, async () =>
-      IggyClient.connect({ address: `127.0.0.1:${cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false }));
+      IggyClient.connect({ address: `127.0.0.1:${cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false }))
+      .catch(async (error: Error) => { throw new Error(`${error.message}\n${await cluster.diagnosis(cluster.live())}`); });
     clients[id] = fresh;
     return fresh;
   };

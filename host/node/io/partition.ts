@@ -528,7 +528,8 @@ export class Partition {
     }
     if (position >= segment.size) throw refuse('no batch starts there');
     // The append time before the cut must be known: the next append stamps from it, as every replica does.
-    if (position === 0 && offset > 0 && this.segments.length === 1) throw refuse('the append time before it is gone (retention removed the segments before)');
+    // (A catch-up's batches bring their append times.)
+    if (position === 0 && offset > 0 && this.segments.length === 1 && !catchingUp) throw refuse('the append time before it is gone (retention removed the segments before)');
     this.sc.core.indexTruncate(this.index, segment.ordinal, position);
     segment.truncate(position); // ftruncate + fsync
     segment.nextOffset = offset;

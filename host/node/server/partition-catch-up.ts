@@ -7,15 +7,18 @@
 //   asker → peer  StateRequest: the asker's last batch headers (tail entries) as body, T_OFFSET its end,
 //                 T_FROM_START whether they begin at its first offset.
 //   peer → asker  a header-only StateChunk: T_KEEP what the asker keeps (or a TAIL_* verdict), T_TOTAL the peer's
-//                 committed end, T_OP/T_CHECKSUM the op that end belongs to; attached: an image (the group's client
-//                 table, the partition's consumer offsets), then the peer's committed batches from T_KEEP on, whole,
-//                 as stored (at most REPLICA_ATTACHMENT_MAX in all).
+//                 committed end; attached: the peer's committed batches from T_KEEP on, whole, as stored (at most
+//                 REPLICA_ATTACHMENT_MAX). Once the asker holds every one (T_KEEP is the committed end), the final
+//                 chunk (T_FINAL) attaches the group's state at that end instead: its client table and the partition's
+//                 committed consumer offsets, T_OP/T_CHECKSUM the op the end belongs to. A peer whose committed state
+//                 is not settled at that moment (its own append of a committed op still on its way) answers with
+//                 neither, and the asker asks again on the core's next prompt.
 //
 // The asker cuts what it does not keep, verifies each batch (the core's full batchVerify), appends it where the peer
-// has it (the same offsets and append times: the same bytes), and asks again from its new end until that end is the
-// peer's committed end; then it takes the peer's consumer offsets and the core hears stateInstalled(op, checksum,
-// clients). Every step is a new request built from the asker's files as they are: the peer keeps nothing, and a lost
-// chunk, a crash or a new primary costs one step, never a wrong byte (what was appended is a committed prefix).
+// has it (the same offsets and append times: the same bytes), and asks again from its new end until the final chunk;
+// then it takes the peer's consumer offsets and the core hears stateInstalled(op, checksum, clients). Every step is a
+// new request built from the asker's files as they are: the peer keeps nothing, and a lost chunk, a crash or a new
+// primary costs one step, never a wrong byte (what was appended is a committed prefix).
 import { CoreJournalBatch, CoreJournalTailMatch, CoreVsrReplicaFrame } from '../../shared/core-abi.generated.js';
 import { ShardlogError } from '../../shared/errors.js';
 import { logger } from '../../shared/log.js';
@@ -35,6 +38,7 @@ const VERDICTS: Record<number, string> = {
   [Number(TAIL_TOO_LARGE)]: `the peer's next batch is larger than a transfer chunk carries (${CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX} B)`,
 };
 const OFFSET_ENTRY_BYTES = 16; // u8 kind | 3 zero | u32 id | u64 offset
+const RESEND_MS = 1000; // a request unanswered this long is sent again (the core prompts more often than that)
 
 export class CatchUpRefused extends ShardlogError {
   constructor(message: string) { super('CatchUpRefused', message); }
@@ -49,16 +53,18 @@ export interface CatchUpHost {
   send(replica: number, message: Uint8Array, attachment: Uint8Array): boolean;
   seal(message: Uint8Array): void; // the core's checksums, in place
   // What this replica's files hold of the group, committed: the op its committed end belongs to and that op's
-  // prepare checksum, and the group's client table; null when it has nothing to give (recovering itself).
-  settled(): { op: number; checksum: bigint; clients: Uint8Array } | null;
-  // The files hold the peer's committed state at `op` (offsets included, durably): the core may go on from it.
-  installed(op: number, checksum: bigint, clients: Uint8Array): void;
+  // prepare checksum, the group's client table and the partition's consumer offsets at that op; null when it has
+  // nothing settled to give (recovering itself, or its own append of a committed op still on its way).
+  settled(): { op: number; checksum: bigint; clients: Uint8Array; offsets: ConsumerOffset[] } | null;
+  // The files hold the peer's committed state at `op` (its consumer offsets included, durably): the core may go on.
+  installed(op: number, checksum: bigint, clients: Uint8Array, offsets: ConsumerOffset[]): void;
 }
 
 export class PartitionCatchUp {
   served = 0; //  steps this replica answered with batches
   refused = 0; // steps of its own catch-up abandoned (a chunk that breaks it: CatchUpRefused, a cut refused, ...)
-  private transfer = 0n;
+  private transfer = 0n; // the request awaiting its answer (0: none)
+  private sentAt = 0;
   private from = -1;
   private appending = false;
   private said = ''; // the last refusal said (once each, until another)
@@ -68,50 +74,77 @@ export class PartitionCatchUp {
   constructor(private readonly host: CatchUpHost) {}
 
   // The core asked for `from`'s state (again, on its timer), or the last step's batches are written: the next step.
+  // A request still unanswered is not replaced before RESEND_MS (its answer would be thrown away).
   request(from: number): void {
     if (this.appending) return; // the step in hand asks again when its batches are written
+    if (from === this.from && this.transfer !== 0n && Date.now() - this.sentAt < RESEND_MS) return;
     if (from !== this.from) {
       this.from = from;
       this.batches = 0;
       this.bytes = 0;
       log.info(`partition ${this.host.name}: catching up its segments from replica ${from}`);
     }
-    this.transfer = randomNonce();
-    const partition = this.host.home.partition;
-    const { headers, fromStart } = partition.tailHeaders(Number(TAIL_ENTRIES_MAX));
-    const tail = encodeTail(headers);
-    const m = new Uint8Array(HEADER_SIZE + tail.length);
-    const v = header(m, this.host, Command.StateRequest, this.transfer);
-    v.setBigUint64(Xfer.offset, BigInt(partition.nextOffset), true);
-    m[Xfer.fromStart] = fromStart ? 1 : 0;
-    m.set(tail, HEADER_SIZE);
-    this.host.seal(m);
-    this.host.send(from, m, new Uint8Array(0));
+    try {
+      const partition = this.host.home.partition;
+      const { headers, fromStart } = partition.tailHeaders(Number(TAIL_ENTRIES_MAX));
+      const tail = encodeTail(headers);
+      const transfer = randomNonce();
+      const m = new Uint8Array(HEADER_SIZE + tail.length);
+      const v = header(m, this.host, Command.StateRequest, transfer);
+      v.setBigUint64(Xfer.offset, BigInt(partition.nextOffset), true);
+      m[Xfer.fromStart] = fromStart ? 1 : 0;
+      m.set(tail, HEADER_SIZE);
+      this.host.seal(m);
+      this.transfer = transfer;
+      this.sentAt = Date.now();
+      this.host.send(from, m, new Uint8Array(0));
+    } catch (error) {
+      this.refused++;
+      this.say(`partition ${this.host.name}: cannot ask replica ${from} to catch it up: ${(error as Error).message}`);
+    }
   }
 
-  // A peer asks: what it keeps of its batches, then this replica's committed batches after them (one chunk).
+  // Whether an answer to this replica's request may come (a chunk is taken only then).
+  get expecting(): boolean {
+    return this.transfer !== 0n;
+  }
+
+  // A peer asks: what it keeps of its batches, then this replica's committed batches after them (one chunk), or the
+  // final chunk. Never throws: a request that cannot be answered is not (the peer asks again, maybe another replica).
   onRequest(message: Uint8Array): void {
-    const settled = this.host.settled();
-    if (!settled) return; // the peer asks another replica, or again
+    try {
+      this.serve(message);
+    } catch (error) {
+      log.warn(`partition ${this.host.name}: a catch-up request from replica ${message[H.replica]} was not answered: ${(error as Error).message}`);
+    }
+  }
+
+  private serve(message: Uint8Array): void {
     const v = view(message);
     const partition = this.host.home.partition;
     const end = partition.readableNextOffset;
     let keep = partition.matchTail(message.subarray(HEADER_SIZE), message[Xfer.fromStart] !== 0, Number(v.getBigUint64(Xfer.offset, true)), end);
-    const image = encodeImage(settled.clients, this.host.home.offsets.entries());
-    let batches: Uint8Array[] = [];
+    let attachment: Uint8Array = new Uint8Array(0);
+    let settled: ReturnType<CatchUpHost['settled']> = null;
     if (keep >= 0 && keep < end) {
-      batches = committedBatches(this.host.home, keep, end, CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX - image.length);
+      const batches = committedBatches(this.host.home, keep, end, CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX);
       if (batches.length === 0) keep = Number(TAIL_TOO_LARGE);
+      else attachment = concat(batches);
+    } else if (keep === end) {
+      settled = this.host.settled();
+      if (settled) attachment = encodeImage(settled.clients, settled.offsets);
     }
     const chunk = new Uint8Array(HEADER_SIZE);
     const c = header(chunk, this.host, Command.StateChunk, v.getBigUint64(Xfer.transfer, true));
     c.setBigInt64(Xfer.keep, BigInt(keep), true);
     c.setBigUint64(Xfer.total, BigInt(end), true);
-    c.setBigUint64(Xfer.op, BigInt(settled.op), true);
-    c.setBigUint64(Xfer.checksum, settled.checksum, true);
+    if (settled) {
+      chunk[Xfer.final] = 1;
+      c.setBigUint64(Xfer.op, BigInt(settled.op), true);
+      c.setBigUint64(Xfer.checksum, settled.checksum, true);
+    }
     this.host.seal(chunk);
-    const attachment = keep < 0 ? new Uint8Array(0) : concat([image, ...batches]);
-    if (this.host.send(message[H.replica], chunk, attachment) && batches.length > 0) this.served++;
+    if (this.host.send(message[H.replica], chunk, attachment) && attachment.length > 0) this.served++;
   }
 
   // The peer's answer to this replica's last request (valid only during the call: what is kept is copied).
@@ -133,10 +166,12 @@ export class PartitionCatchUp {
       return;
     }
     const total = Number(v.getBigUint64(Xfer.total, true));
-    const { clients, offsets, batches } = decodeChunk(attachment);
+    const final = message[Xfer.final] !== 0;
     const home = this.host.home;
     const partition = home.partition;
     if (keep > partition.nextOffset || keep > total) throw new CatchUpRefused(`the peer said to keep up to offset ${keep} of ${partition.nextOffset} (its committed end ${total})`);
+    const image = final ? decodeImage(attachment) : null;
+    const batches = final ? [] : splitBatches(attachment);
     if (keep < partition.nextOffset) {
       log.warn(`partition ${this.host.name}: its messages at offsets ${keep}..${partition.nextOffset - 1} are not the committed ones (replica ${this.from}'s): cut off`);
       partition.cutBack(keep, true);
@@ -151,13 +186,13 @@ export class PartitionCatchUp {
       });
       this.batches += batches.length;
       this.bytes += result.bytes;
-    }
-    if (partition.nextOffset < total) {
       this.request(this.from);
       return;
     }
-    replaceOffsets(home, offsets);
-    this.host.installed(Number(v.getBigUint64(Xfer.op, true)), v.getBigUint64(Xfer.checksum, true), clients);
+    if (!image || partition.nextOffset !== total) return; // the peer's state is not settled yet: asked again on the core's next prompt
+    replaceOffsets(home, image.offsets);
+    partition.flush(); // under an interval fsync policy, the appended batches are durable before the core hears of them
+    this.host.installed(Number(v.getBigUint64(Xfer.op, true)), v.getBigUint64(Xfer.checksum, true), image.clients, image.offsets);
     log.info(`partition ${this.host.name}: caught up from replica ${this.from}: ${this.batches} batch(es), ${this.bytes} B appended, offsets up to ${total}`);
     this.said = '';
   }
@@ -239,9 +274,9 @@ function encodeImage(clients: Uint8Array, offsets: ConsumerOffset[]): Uint8Array
   return out;
 }
 
-function decodeChunk(attachment: Uint8Array): { clients: Uint8Array; offsets: ConsumerOffset[]; batches: Uint8Array[] } {
+function decodeImage(attachment: Uint8Array): { clients: Uint8Array; offsets: ConsumerOffset[] } {
   const v = view(attachment);
-  const short = () => new CatchUpRefused(`a chunk of ${attachment.length} B is cut short`);
+  const short = () => new CatchUpRefused(`a final chunk of ${attachment.length} B is cut short`);
   if (attachment.length < 8) throw short();
   const clientsLength = v.getUint32(0, true);
   if (8 + clientsLength > attachment.length) throw short();
@@ -249,22 +284,28 @@ function decodeChunk(attachment: Uint8Array): { clients: Uint8Array; offsets: Co
   let at = 4 + clientsLength;
   const count = v.getUint32(at, true);
   at += 4;
-  if (at + count * OFFSET_ENTRY_BYTES > attachment.length) throw short();
+  if (at + count * OFFSET_ENTRY_BYTES !== attachment.length) throw short();
   const offsets: ConsumerOffset[] = [];
   for (let i = 0; i < count; i++, at += OFFSET_ENTRY_BYTES) {
     const kind = attachment[at];
     if (kind !== 1 && kind !== 2) throw new CatchUpRefused(`a consumer offset of kind ${kind}`);
     offsets.push({ kind: kind as ConsumerKind, id: v.getUint32(at + 4, true), offset: Number(v.getBigUint64(at + 8, true)) });
   }
+  return { clients, offsets };
+}
+
+// A chunk's whole batches (their headers' lengths), views of it.
+function splitBatches(attachment: Uint8Array): Uint8Array[] {
+  const v = view(attachment);
   const batches: Uint8Array[] = [];
-  while (at < attachment.length) {
-    if (at + CoreJournalBatch.BATCH_HEADER > attachment.length) throw short();
+  for (let at = 0; at < attachment.length;) {
+    if (at + CoreJournalBatch.BATCH_HEADER > attachment.length) throw new CatchUpRefused(`a chunk of ${attachment.length} B is cut short`);
     const length = Number(v.getBigUint64(at + CoreJournalBatch.B_LENGTH, true));
-    if (length < CoreJournalBatch.BATCH_HEADER || at + length > attachment.length) throw short();
+    if (length < CoreJournalBatch.BATCH_HEADER || at + length > attachment.length) throw new CatchUpRefused(`a chunk of ${attachment.length} B is cut short`);
     batches.push(attachment.subarray(at, at + length));
     at += length;
   }
-  return { clients, offsets, batches };
+  return batches;
 }
 
 function baseOf(batch: Uint8Array): number {

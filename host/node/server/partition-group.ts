@@ -17,7 +17,8 @@ import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/se
 import { isNoSpace } from '../io/storage-errors.js';
 import { Command, H, Operation, PIPELINE_MAX, Prep, REPLY_OK, Rep, Status } from '../../shared/vsr-abi.js';
 import { OP_DELETE_OFFSET, OP_SEND, OP_STORE_OFFSET, PartitionReplication, type Durability } from './partition-replication.js';
-import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
+import { CoreJournalBatch, CoreJournalTailMatch } from '../../shared/core-abi.generated.js';
+import type { ConsumerOffset } from '../data/offsets.js';
 
 const { BATCH_OK } = CoreJournalBatch;
 import type { ShardContext } from './context.js';
@@ -31,6 +32,9 @@ const CLIENTS = 2;
 const SHARD_CLIENT = 1n; // the owner shard, the group's only client (a cluster: replica r's is r + 1)
 const EMPTY = new Uint8Array(0);
 const STILL_LOST_TICKS = 3000; // 30 s of a cluster's 10 ms ticks
+// A catch-up compares a replica's last TAIL_ENTRIES_MAX batches; more than the ops its group's log window can hold
+// uncommitted (the argument of assembly/journal/tail_match.ts rests on it).
+if (CoreJournalTailMatch.TAIL_ENTRIES_MAX <= SLOTS) throw new Error(`TAIL_ENTRIES_MAX ${CoreJournalTailMatch.TAIL_ENTRIES_MAX} must exceed the partition group's ${SLOTS} slots`);
 // In a partition's directory on a replica that is catching its segments up from a peer (it fell behind a running
 // cluster, or lost its files): its files are no base to form a group from until the catch-up is installed.
 export const STALE_MARKER = 'replica-stale';
@@ -49,6 +53,13 @@ function filesFingerprint(home: PartitionHome): bigint {
   }
   const fingerprint = (BigInt(end) * 0x9e3779b97f4a7c15n ^ last) & 0xffffffffffffffffn;
   return fingerprint === 0n ? 1n : fingerprint;
+}
+
+// The end of what a replica's files hold that committed for sure, by the window argument of tailMatch: no replica
+// holds more than its log window (SLOTS ops, a batch each) uncommitted, and TAIL_ENTRIES_MAX batches exceed it.
+function certainlyCommittedEnd(home: PartitionHome): number {
+  const { headers, fromStart } = home.partition.tailHeaders(Number(CoreJournalTailMatch.TAIL_ENTRIES_MAX));
+  return fromStart || headers.length === 0 ? home.partition.firstOffset : headers[0].baseOffset;
 }
 
 function markStale(dir: string): void {
@@ -111,6 +122,8 @@ export class PartitionGroup {
   private lostAtOpen = false; // a cluster's: recovering as a lost replica from the first tick (see the constructor)
   private stateRequested = false;
   private readonly catchUp: PartitionCatchUp | null = null; // a cluster's: segments from a peer while lost
+  private lostEnd: number | null = null; // recovering since open: the end the files had (readable once the group forms)
+  private installing = false; // a catch-up was handed to the core: the marker goes once the group is normal
   private readonly ownOps = new Map<number, bigint>(); // op -> request: this shard's submitted writes, as prepared
   private stale = false; // kept out of this partition's group (STALE_MARKER)
   private lostTicks = 0;
@@ -155,12 +168,18 @@ export class PartitionGroup {
     this.lostAtOpen = this.stale || opened === 'found' || home.partition.nextOffset > 0;
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication, name));
     this.group.driver.setBase(filesFingerprint(home));
+    if (this.lostAtOpen) {
+      // Until the group forms or the catch-up is in, polls read only what is committed for sure: the batches before
+      // the last TAIL_ENTRIES_MAX (more than a replica can hold uncommitted); the rest may be cut by the catch-up.
+      this.lostEnd = home.partition.nextOffset;
+      home.partition.committedEnd = certainlyCommittedEnd(home);
+    }
     this.catchUp = new PartitionCatchUp({
       name, home, cluster: peers.cluster, group: namespace, replica: peers.replica,
       send: (replica, message, attachment) => peers.send(replica, message, attachment),
       seal: (message) => this.group.driver.seal(message),
       settled: () => this.settled(),
-      installed: (op, checksum, clients) => this.installed(op, checksum, clients),
+      installed: (op, checksum, clients, offsets) => this.installed(op, checksum, clients, offsets),
     });
     this.unregister = peers.register(namespace, (frame) => this.onFrame(frame));
     // Its session is taken on the next tick: the group is created while the metadata group commits (its driver is
@@ -210,7 +229,7 @@ export class PartitionGroup {
     const command = message[H.command];
     if (command === Command.StateRequest || command === Command.StateChunk) {
       if (command === Command.StateRequest) this.catchUp!.onRequest(message);
-      else if (this.group.driver.stateLost) this.catchUp!.onChunk(message, attachment);
+      else if (this.catchUp!.expecting) this.catchUp!.onChunk(message, attachment);
       return;
     }
     if (!this.group.driver.stateLost) this.replication!.keep(message, attachment); // a lost replica writes nothing
@@ -219,22 +238,42 @@ export class PartitionGroup {
   }
 
   // What a peer catching up gets from this replica: its committed state (none while it recovers itself).
-  private settled(): { op: number; checksum: bigint; clients: Uint8Array } | null {
+  private settled(): { op: number; checksum: bigint; clients: Uint8Array; offsets: ConsumerOffset[] } | null {
     if (this.group.driver.stateLost || this.group.status !== Status.Normal) return null;
     const settled = this.replication!.settled();
-    return settled && { ...settled, clients: this.group.driver.clientTable() };
+    if (!settled || settled.op !== this.group.commitNumber) return null; // the client table is the core's at its commit
+    return { ...settled, clients: this.group.driver.clientTable() };
   }
 
   // The catch-up is durable: the files are the group's committed state at `op`; the core goes on from it (a
   // StartView brings the ops after it).
-  private installed(op: number, checksum: bigint, clients: Uint8Array): void {
-    this.replication!.installed(op, checksum);
-    clearStale(this.home.dir);
-    this.stale = false;
-    this.stateRequested = false;
+  // The marker goes once the core took it (tick: normal again), not before: a round the core began meanwhile ignores
+  // this install, and asks again.
+  private installed(op: number, checksum: bigint, clients: Uint8Array, offsets: ConsumerOffset[]): void {
+    this.replication!.installed(op, checksum, offsets);
+    this.lostEnd = null;
+    this.installing = true;
     this.group.driver.stateInstalled(op, checksum, clients);
     this.appended = true; // its stats (end offset, messages) are published again
     this.onWork();
+  }
+
+  // Each tick: a replica that lost its group state serves, until it holds the group's state again, only what is
+  // committed for sure; once it does (formed from its files, or a catch-up taken by the core), the marker goes.
+  private afterRecovery(): void {
+    if (this.group.driver.stateLost || this.group.status !== Status.Normal) return;
+    if (this.lostEnd !== null) {
+      // Formed from the files (every replica's alike): what they held at open is the group's base.
+      this.home.partition.committedEnd = Math.max(this.home.partition.committedEnd ?? 0, this.lostEnd);
+      this.lostEnd = null;
+      this.appended = true;
+    }
+    if (this.installing) {
+      this.installing = false;
+      if (this.stale) clearStale(this.home.dir);
+      this.stale = false;
+      this.stateRequested = false;
+    }
   }
 
   // The batch of a request this replica's shard submitted (the primary's queue), where it lies.
@@ -353,6 +392,7 @@ export class PartitionGroup {
     }
     this.group.tick();
     if (!this.peers || this.failed) return;
+    this.afterRecovery();
     this.sayIfStillLost();
     const leader = this.peers.leader();
     if (leader && this.group.followLeader(leader.view, leader.status)) {

@@ -11,7 +11,7 @@
 import type { JournalWrite } from '../../shared/replica-driver.js';
 import { Command, H, HEADER_SIZE } from '../../shared/vsr-abi.js';
 import type { PartitionHome } from '../data/send-api.js';
-import type { ConsumerKind } from '../data/offsets.js';
+import type { ConsumerKind, ConsumerOffset } from '../data/offsets.js';
 import { NO_SPACE_VERDICT } from '../data/send-api.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { readPrepare, type PrepareView } from '../consensus/group.js';
@@ -59,7 +59,8 @@ export class PartitionReplication {
   private cutRefused: string | null = null; // why the last cut was refused
   private cutPending = Infinity; // a committed op replaced what was written here: cut from it when no append runs
   private committed = 0;
-  private base = { op: 0, checksum: 0n }; // the op the files held at open (0) or a catch-up installed
+  private committedChecksum = 0n; // the last committed op's prepare checksum (0: op 0, the files at open)
+  private committedOffsets: Map<string, ConsumerOffset>; // the consumer offsets as of the last committed op
   private writing = false;
   private pumping = false;
   private stopped = false;
@@ -67,6 +68,7 @@ export class PartitionReplication {
   constructor(private readonly host: ReplicationHost) {
     // What the files hold at open counts as committed (the group's VSR state starts afresh at every boot).
     host.home.partition.committedEnd = host.home.partition.nextOffset;
+    this.committedOffsets = offsetMap(host.home.offsets.entries());
   }
 
   // A prepare arrived from a peer with its batch: kept (copied: the frame is valid only during the call) until
@@ -135,35 +137,38 @@ export class PartitionReplication {
       if (!this.writing) this.cutNow();
     }
     this.committed = op;
+    this.committedChecksum = p.checksum;
+    if (p.operation === OP_STORE_OFFSET || p.operation === OP_DELETE_OFFSET) applyCommittedOffset(this.committedOffsets, p);
     // The batches of committed ops written here, this op's and those of prepares a view change replaced, are never
     // asked for again.
     for (const [checksum, kept] of this.attached) if (kept.op <= op && kept.op <= this.written) this.attached.delete(checksum);
     this.advance();
   }
 
-  // The last op both committed and written here, with its prepare's checksum: what this replica's files hold of the
-  // group as committed (a peer's catch-up starts from it; partition-catch-up.ts). Null when its checksum is gone.
-  settled(): { op: number; checksum: bigint } | null {
-    const op = Math.min(this.committed, this.written);
-    if (op === this.base.op) return this.base;
-    const r = this.recent.get(op);
-    return r ? { op, checksum: r.checksum } : null;
+  // The group's committed state as this replica's files hold it, for a peer's catch-up (partition-catch-up.ts): the
+  // last committed op, its prepare's checksum and the consumer offsets as of it. Null unless every committed op is
+  // written here and no cut waits (then the committed end, Partition.readableNextOffset, is exactly that op's).
+  settled(): { op: number; checksum: bigint; offsets: ConsumerOffset[] } | null {
+    if (this.written < this.committed || this.cutPending !== Infinity) return null;
+    return { op: this.committed, checksum: this.committedChecksum, offsets: [...this.committedOffsets.values()] };
   }
 
-  // A catch-up made the files the group's committed state at `op` (their end is its committed end): the ops after
-  // it are written from here. Nothing else was written meanwhile (the group was recovering).
-  installed(op: number, checksum: bigint): void {
+  // A catch-up made the files the group's committed state at `op` (their end is its committed end; `offsets` are its
+  // consumer offsets): the ops after it are written from here. Writes the core asked for ops up to `op` are covered.
+  installed(op: number, checksum: bigint, offsets: ConsumerOffset[]): void {
     if (this.writing) throw new PartitionReplicationError('PartitionCatchUpBusy', `op ${op} installed while an append is on its way`);
-    this.base = { op, checksum };
     this.written = op;
     this.writingTo = op;
     this.committed = op;
-    this.held.clear();
+    this.committedChecksum = checksum;
+    this.committedOffsets = offsetMap(offsets);
+    for (const held of this.held.keys()) if (held <= op) this.held.delete(held);
     this.recent.clear();
     this.results.clear();
     this.ends.length = 0;
-    this.attached.clear();
+    for (const [key, kept] of this.attached) if (kept.op <= op) this.attached.delete(key);
     this.host.home.partition.committedEnd = this.host.home.partition.nextOffset;
+    this.pump();
   }
 
   stop(): void {
@@ -373,6 +378,19 @@ function applyOffset(home: PartitionHome, p: PrepareView): void {
   const id = d.getUint32(4, true);
   if (p.operation === OP_STORE_OFFSET) home.offsets.store(kind, id, Number(d.getBigUint64(8, true)));
   else home.offsets.delete(kind, id);
+}
+
+function offsetMap(offsets: ConsumerOffset[]): Map<string, ConsumerOffset> {
+  return new Map(offsets.map((o) => [`${o.kind}:${o.id}`, { ...o }]));
+}
+
+// The committed offsets follow each committed offset op (applyOffset writes one when it is written, before it commits).
+function applyCommittedOffset(offsets: Map<string, ConsumerOffset>, p: PrepareView): void {
+  const d = new DataView(p.body.buffer, p.body.byteOffset, p.body.byteLength);
+  const kind = d.getUint8(0) as ConsumerKind;
+  const id = d.getUint32(4, true);
+  if (p.operation === OP_STORE_OFFSET) offsets.set(`${kind}:${id}`, { kind, id, offset: Number(d.getBigUint64(8, true)) });
+  else offsets.delete(`${kind}:${id}`);
 }
 
 function changesFiles(operation: number): boolean {

@@ -89,6 +89,22 @@ export class TestCluster {
     return this.nodes[id]?.output() ?? '';
   }
 
+  // The replicas running now.
+  live(): number[] {
+    return this.nodes.flatMap((node, id) => (node ? [id] : []));
+  }
+
+  // For a test's error when a wait on the cluster times out (mute otherwise): where each replica's consensus groups
+  // stand (/health) and what it said last (failed logins left out).
+  async diagnosis(ids: number[]): Promise<string> {
+    const parts = await Promise.all(ids.map(async (id) => {
+      const groups = await this.health(id).then((h) => JSON.stringify((h.replicas as unknown as { groups?: unknown }).groups), () => 'no /health');
+      const tail = this.output(id).split('\n').filter((l) => !l.includes('failed login')).slice(-25).join('\n');
+      return `--- replica ${id}: ${groups}\n${tail}`;
+    }));
+    return parts.join('\n');
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((_, id) => this.kill(id)));
     for (const dir of this.dataDirs) fs.rmSync(dir, { recursive: true, force: true });
@@ -121,7 +137,8 @@ export class ReplicaClients {
     const existing = this.open.get(id);
     if (existing && !existing.connection.isClosed) return existing;
     const fresh = await waitFor(`a login on replica ${id}`, this.boundMs, async () =>
-      IggyClient.connect({ address: `127.0.0.1:${this.cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false }));
+      IggyClient.connect({ address: `127.0.0.1:${this.cluster.ports[id].tcp}`, ...ROOT, heartbeatMs: 0, timeoutMs: 5_000, followLeader: false }))
+      .catch(async (error: Error) => { throw new Error(`${error.message}\n${await this.cluster.diagnosis(this.cluster.live())}`); });
     this.open.set(id, fresh);
     return fresh;
   }

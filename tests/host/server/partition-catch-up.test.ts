@@ -32,20 +32,20 @@ function segmentBytes(home: PartitionHome): Buffer {
 // A peer and an asker wired to each other: the asker's messages reach the peer at once, the peer's chunks pass
 // through `tamper` first.
 function pair(peer: PartitionHome, asker: PartitionHome, tamper: (attachment: Uint8Array) => Uint8Array = (a) => a) {
-  let installed: { op: number; checksum: bigint; clients: Uint8Array } | null = null;
+  let installed: { op: number; checksum: bigint; clients: Uint8Array; offsets: unknown[] } | null = null;
   const common = { cluster: 1n, group: 5n, seal: () => {} };
   let askerSide: PartitionCatchUp;
   const peerSide = new PartitionCatchUp({
     ...common, name: 'peer', home: peer, replica: PEER,
     send: (_to, message, attachment) => { askerSide.onChunk(message, tamper(attachment)); return true; },
-    settled: () => ({ op: 9, checksum: 99n, clients: CLIENTS }),
+    settled: () => ({ op: 9, checksum: 99n, clients: CLIENTS, offsets: peer.offsets.entries() }),
     installed: () => assert.fail('the peer installs nothing'),
   });
   askerSide = new PartitionCatchUp({
     ...common, name: 'asker', home: asker, replica: ASKER,
     send: (_to, message) => { assert.equal(message[H.command], Command.StateRequest); peerSide.onRequest(message); return true; },
     settled: () => null,
-    installed: (op, checksum, clients) => { installed = { op, checksum, clients: Uint8Array.from(clients) }; },
+    installed: (op, checksum, clients, offsets) => { installed = { op, checksum, clients: Uint8Array.from(clients), offsets }; },
   });
   return { peerSide, askerSide, installed: () => installed };
 }
@@ -72,11 +72,11 @@ describe('partition catch-up', () => {
     const p = pair(peer, asker);
     p.askerSide.request(PEER);
     const done = await waitFor('the catch-up installed', 5000, async () => p.installed() ?? undefined);
-    assert.deepEqual(done, { op: 9, checksum: 99n, clients: CLIENTS });
+    assert.deepEqual(done, { op: 9, checksum: 99n, clients: CLIENTS, offsets: [{ kind: 1, id: 5, offset: 17 }] });
     assert.ok(segmentBytes(asker).equals(segmentBytes(peer)), 'the same segment bytes as the peer');
     assert.deepEqual(asker.offsets.entries(), [{ kind: 1, id: 5, offset: 17 }]);
     assert.equal(p.askerSide.refused, 0);
-    assert.equal(p.peerSide.served, 1);
+    assert.equal(p.peerSide.served, 2, 'one chunk of batches, then the final one');
   });
 
   it('an empty replica takes every committed batch, chunk by chunk, and nothing past the committed end', async () => {
@@ -89,7 +89,7 @@ describe('partition catch-up', () => {
     p.askerSide.request(PEER);
     await waitFor('the catch-up installed', 10_000, async () => p.installed() ?? undefined);
     assert.equal(asker.partition.nextOffset, committed);
-    assert.ok(p.peerSide.served >= 3, `served in ${p.peerSide.served} chunks`);
+    assert.ok(p.peerSide.served >= 4, `served in ${p.peerSide.served} chunks`);
     assert.ok(segmentBytes(peer).subarray(0, segmentBytes(asker).length).equals(segmentBytes(asker)), 'a prefix of the peer\'s bytes');
   });
 

@@ -8,7 +8,7 @@ import { Command, H, HEADER_SIZE, Operation, Prep } from '../../../host/shared/v
 import { CoreJournalBatch } from '../../../host/shared/core-abi.generated.js';
 import type { JournalWrite } from '../../../host/shared/replica-driver.js';
 import type { PartitionHome } from '../../../host/node/data/send-api.js';
-import { OP_SEND, PartitionReplication, type Durability } from '../../../host/node/server/partition-replication.js';
+import { OP_SEND, OP_STORE_OFFSET, PartitionReplication, type Durability } from '../../../host/node/server/partition-replication.js';
 import { readPrepare } from '../../../host/node/consensus/group.js';
 
 const PRIMARY_CLIENT = 1n;
@@ -60,7 +60,7 @@ function fakeHome() {
   const home = {
     partition,
     verify: (batch: Uint8Array) => { verified.push(batch); return CoreJournalBatch.BATCH_OK; },
-    offsets: { store() {}, delete() {}, flush() {} },
+    offsets: { store() {}, delete() {}, flush() {}, entries: () => [] },
     appendAsync: (batches: Uint8Array[], _verified: boolean, timestamps?: number[]) => new Promise((resolve) => {
       appends.push({ batches, timestamps, resolve: () => {
         const bases = batches.map((b) => { const base = next; next += new DataView(b.buffer).getUint32(CoreJournalBatch.B_COUNT, true); return base; });
@@ -265,3 +265,31 @@ test('several replacements for an append on its way: the first cuts, all are wri
   assert.equal(b.partition.nextOffset, 6);
   assert.equal(b.failures.length, 0);
 });
+
+test('settled (what a catch-up serves): only when every committed op is written here, with the committed offsets alone', async () => {
+  const b = backup('persisted');
+  assert.deepEqual(b.replication.settled(), { op: 0, checksum: 0n, offsets: [] }, 'op 0: the files at open');
+  const batch = batchOf(3);
+  const send = prepare(1, OP_SEND, sendDescriptor(batch, 3, 7));
+  const store = prepare(2, OP_STORE_OFFSET, offsetDescriptor(1, 5, 2));
+  b.replication.keep(send, batch);
+  b.replication.write([write(send), write(store)], b.report);
+  b.replication.commit(1, readPrepare(send));
+  assert.equal(b.replication.settled(), null, 'op 1 committed, its append still on its way: not settled');
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.replication.settled(), { op: 1, checksum: readPrepare(send).checksum, offsets: [] }, 'the offset op 2 is written, not committed: not served');
+  b.replication.commit(2, readPrepare(store));
+  assert.deepEqual(b.replication.settled(), { op: 2, checksum: readPrepare(store).checksum, offsets: [{ kind: 1, id: 5, offset: 2 }] });
+  b.replication.installed(9, 99n, [{ kind: 2, id: 1, offset: 3 }]);
+  assert.deepEqual(b.replication.settled(), { op: 9, checksum: 99n, offsets: [{ kind: 2, id: 1, offset: 3 }] }, 'a catch-up installed');
+});
+
+function offsetDescriptor(kind: number, id: number, offset: number): Uint8Array {
+  const d = new Uint8Array(24);
+  const v = new DataView(d.buffer);
+  v.setUint8(0, kind);
+  v.setUint32(4, id, true);
+  v.setBigUint64(8, BigInt(offset), true);
+  return d;
+}
