@@ -68,13 +68,20 @@ function broadcastRecovery(r: Replica): void {
   r.broadcastHeader(m);
 }
 
-// Only a replica in normal status describes the cluster (VRR); one that lost its state says only that.
+// Only a replica in normal status describes the cluster (VRR); one that lost its state says only that. One that
+// formed (or joined from its base) and holds no op yet answers a lost replica of the same base like a lost one, where
+// its own answer would leave that straggler of the formation waiting for ever: while it is not in normal status (one
+// replica that formed alone can finish no view change without the stragglers), or when the straggler is its view's
+// primary (it would wait for itself). It has nothing a lost replica of that base lacks: no op was ever prepared in
+// its log.
 export function onRecovery(r: Replica, message: usize, from: u32): void {
-  if (!r.stateLost && r.status != STATUS_NORMAL) return;
+  const blank = !r.stateLost && r.op == 0 && r.commitMin == 0 && load<u64>(message + S_BASE) == r.base
+    && (r.status != STATUS_NORMAL || r.primaryIndex(r.view) == from);
+  if (!r.stateLost && !blank && r.status != STATUS_NORMAL) return;
   const m = r.headerInScratch(CMD_RECOVERY_RESPONSE);
   store<u64>(m + S_GROUP, r.group);
   store<u64>(m + B_NONCE, load<u64>(message + S_NONCE));
-  if (r.stateLost) {
+  if (r.stateLost || blank) {
     store<u32>(m + H_VIEW, 0);
     store<u8>(m + B_LOST, 1);
     store<u64>(m + B_BASE, r.base);

@@ -9,9 +9,9 @@ export default {
   include: ["tests/assembly/**/*.include.ts"],
   disclude: [/node_modules/],
   async instantiate(_memory, createImports, instantiate, binary) {
-    // The CLI's own memory is neither shared nor big enough; the module imports a shared one. 64 MiB: the VSR
+    // The CLI's own memory is neither shared nor big enough; the module imports a shared one. 128 MiB: the VSR
     // specs build many replicas (a 512-KiB outbox each) and raw heap.alloc memory is never collected.
-    const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 2048, maximum: 2048, shared: true });
     return instantiate(binary, createImports({ env: { memory } }));
   },
   outputBinary: false,

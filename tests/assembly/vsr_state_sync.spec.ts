@@ -356,3 +356,29 @@ describe("vsr state transfer: a backup behind the primary's checkpoint (beyond i
     expect(c.replicas[2].commitMin).toBe(13);
   });
 });
+
+describe("vsr state transfer: a formation half done", () => {
+  it("one replica formed alone (its answers to the others were lost): the stragglers, view 0's primary among them, still form with it and commit", () => {
+    for (let withBase = 0; withBase < 2; withBase++) {
+      const c = new Cluster(3);
+      for (let i: u32 = 0; i < 3; i++) {
+        c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
+        if (withBase == 1) setBase(c.replicas[i], 0xba5e);
+        recoverLost(c.replicas[i], 0xa0 + i);
+        c.drain(i);
+      }
+      c.blockTo[0] = true;
+      c.blockTo[2] = true;
+      c.deliver(); // replica 1 hears both Recoveries and forms; its answers never arrive
+      expect(c.replicas[1].status).toBe(STATUS_NORMAL, "1 formed");
+      expect(c.replicas[0].status).toBe(STATUS_RECOVERING, "0 straggles");
+      c.blockTo[0] = false;
+      c.blockTo[2] = false;
+      c.tick(200);
+      for (let i: u32 = 0; i < 3; i++) expect(c.replicas[i].status).toBe(STATUS_NORMAL, `replica ${i} normal, base ${withBase}`);
+      expect(c.primary()).toBeGreaterThanOrEqual(0, "a primary");
+      register(c);
+      expect(c.replicas[c.primary()].commitMin).toBe(1, "committed");
+    }
+  });
+});

@@ -121,7 +121,45 @@ describe('replicated partitions: restarts with data', () => {
     }
     assert.ok(restarted >= 0);
   });
+
+  it('a backup paused while more ops commit than its peers keep for repair catches up when it resumes', async () => {
+    const leader = await leaderOf(REPLICAS);
+    const backup = REPLICAS.find((id) => id !== leader)!;
+    await clients.drop(backup);
+    const child = cluster.nodes[backup]!.child;
+    const lead = await clients.get(leader);
+    child.kill('SIGSTOP');
+    try {
+      // 400 ops of 100 KB: far more than the link's 8 MiB queue and the socket buffers take, so most of the backup's
+      // prepares are dropped; and more ops than the peers keep prepares of for repair (128).
+      const big = 'x'.repeat(10_000);
+      for (let b = 0; b < 400; b++) {
+        await lead.sendMessages({ stream: 'r', topic: 't', partitioning: { kind: 'partition', partition: 0 }, messages: Array.from({ length: 10 }, (_, i) => ({ payload: `p${b}-${i}-${big}` })) });
+      }
+    } finally {
+      child.kill('SIGCONT');
+    }
+    const want = await digestOn(lead);
+    const got = await waitFor(`replica ${backup} serves every message after it resumed`, BOUND_MS, async () => {
+      const d = await digestOn(await clients.get(backup)).catch(() => null);
+      return d && d.count >= want.count ? d : undefined;
+    }).catch(async (error: Error) => { throw new Error(`${error.message}\n${await cluster.diagnosis(REPLICAS)}`); });
+    assert.deepEqual(got, want, 'the same messages as the leader, once, in order');
+    assert.match(cluster.output(backup), /caught up from replica \d/);
+  });
 });
+
+// Every message of partition 0 of r/t on a replica, read page by page: how many, and a digest of them in order.
+async function digestOn(client: IggyClient): Promise<{ count: number; sha256: string }> {
+  const hash = crypto.createHash('sha256');
+  let count = 0;
+  for (;;) {
+    const polled = await client.pollMessages({ stream: 'r', topic: 't', partition: 0, strategy: { kind: 'offset', value: BigInt(count) }, count: 100 });
+    if (polled.messages.length === 0) return { count, sha256: hash.digest('hex') };
+    for (const m of polled.messages) hash.update(m.payload);
+    count += polled.messages.length;
+  }
+}
 
 // The segment files of partition 0 of r/t on a replica, by name: the bytes every replica must hold alike.
 function segmentBytes(cluster: TestCluster, id: number): Map<string, string> {

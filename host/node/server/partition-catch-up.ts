@@ -172,6 +172,9 @@ export class PartitionCatchUp {
     if (keep > partition.nextOffset || keep > total) throw new CatchUpRefused(`the peer said to keep up to offset ${keep} of ${partition.nextOffset} (its committed end ${total})`);
     const image = final ? decodeImage(attachment) : null;
     const batches = final ? [] : splitBatches(attachment);
+    this.appending = true; // (a lagging backup's own append may still be on its way: the group paused the next ones)
+    await home.idle();
+    this.appending = false;
     if (keep < partition.nextOffset) {
       log.warn(`partition ${this.host.name}: its messages at offsets ${keep}..${partition.nextOffset - 1} are not the committed ones (replica ${this.from}'s): cut off`);
       partition.cutBack(keep, true);

@@ -198,6 +198,7 @@ export class PartitionGroup {
         if (!this.stateRequested && !this.stale) markStale(this.home.dir);
         this.stateRequested = true;
         this.stale = true;
+        if (!this.group.driver.stateLost) replication.pause(); // a backup behind the peers' journals
         this.catchUp!.request(from);
       },
       replica: peers.replica,
@@ -393,6 +394,9 @@ export class PartitionGroup {
     this.group.tick();
     if (!this.peers || this.failed) return;
     this.afterRecovery();
+    // A backup further behind than this replica keeps prepares for repairs catches up instead (the core's
+    // lagsBeyondJournal, from the primary's Commit heartbeats).
+    if (!this.group.driver.stateLost) this.group.driver.setCheckpoint(this.replication!.repairableFrom);
     this.sayIfStillLost();
     const leader = this.peers.leader();
     if (leader && this.group.followLeader(leader.view, leader.status)) {

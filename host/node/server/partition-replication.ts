@@ -9,7 +9,7 @@
 // Durability `persisted`: the vote follows the durable append. `replicated`: a backup votes as soon as it holds the
 // batch (its append follows in order), which is weaker: a crash of a majority at once loses acknowledged sends.
 import type { JournalWrite } from '../../shared/replica-driver.js';
-import { Command, H, HEADER_SIZE } from '../../shared/vsr-abi.js';
+import { Command, H, HEADER_SIZE, PIPELINE_MAX } from '../../shared/vsr-abi.js';
 import type { PartitionHome } from '../data/send-api.js';
 import type { ConsumerKind, ConsumerOffset } from '../data/offsets.js';
 import { NO_SPACE_VERDICT } from '../data/send-api.js';
@@ -62,6 +62,7 @@ export class PartitionReplication {
   private committedChecksum = 0n; // the last committed op's prepare checksum (0: op 0, the files at open)
   private committedOffsets: Map<string, ConsumerOffset>; // the consumer offsets as of the last committed op
   private writing = false;
+  private paused = false; // a catch-up runs (a backup lagging beyond the peers' journals): no append until it is in
   private pumping = false;
   private stopped = false;
 
@@ -168,7 +169,22 @@ export class PartitionReplication {
     this.ends.length = 0;
     for (const [key, kept] of this.attached) if (kept.op <= op) this.attached.delete(key);
     this.host.home.partition.committedEnd = this.host.home.partition.nextOffset;
+    this.paused = false;
     this.pump();
+  }
+
+  // A backup in normal status that fell behind what its peers keep for repair catches its segments up instead
+  // (partition-catch-up.ts): the ops it is asked to write meanwhile wait (held) until the catch-up is installed, so
+  // that no append of its own runs beside the catch-up's.
+  pause(): void {
+    this.paused = true;
+  }
+
+  // The oldest op a peer's repair can still get from this replica (the last RECENT_OPS written are kept), less a
+  // pipeline's worth of margin (ops written while the backup's repair is on its way): a backup whose commit is below
+  // it is told to catch up instead (the core's checkpoint). A backup keeping up is never more than a pipeline behind.
+  get repairableFrom(): number {
+    return Math.max(0, this.written - (RECENT_OPS - PIPELINE_MAX));
   }
 
   stop(): void {
@@ -203,7 +219,7 @@ export class PartitionReplication {
   // Writes the consecutive held ops after the last written one: offset changes at once, batches with one append
   // (one at a time per partition).
   private pump(): void {
-    if (this.writing || this.pumping || this.stopped) return;
+    if (this.writing || this.pumping || this.stopped || this.paused) return;
     this.pumping = true;
     try {
       for (;;) {
