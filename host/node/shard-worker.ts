@@ -31,7 +31,7 @@ export interface ShardWorkerData {
   logLevel: Level;
   faults: Faults;
   server: Omit<ShardServerOptions, 'shard' | 'shards' | 'report'>;
-  tcpAddress: string; // shard 0 binds it and serves the client connections
+  tcpAddress: string; // shard 0 binds it; every shard accepts on it
 }
 
 // Messages to the main thread: shard 0 about the client listener, any shard about a data directory it cannot use.
@@ -163,6 +163,11 @@ class Shard {
       this.server.settings.tcpAddress = bound.address;
       this.serveRest();
       parentPort?.postMessage({ type: 'tcp-listening', address: bound.address } satisfies ListenerMessage);
+    } else {
+      // Its own descriptor for shard 0's listening socket, before it reports ready: once the server says it is
+      // up, every shard accepts.
+      const bound = await this.server.adoptListener(this.data.bootTimeoutMs, () => this.rings.shutdownReason() !== 0);
+      if (bound) this.server.settings.tcpAddress = bound.address;
     }
     try {
       const bound = await this.server.replicas?.start();

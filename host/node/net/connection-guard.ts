@@ -1,6 +1,6 @@
-// The serving shard's gate for client connections: which accepted sockets it keeps (--max-connections, file
-// descriptors), the deadlines of the ones it keeps (swept), and what it logs and counts about both. The
-// connections themselves stay with the shard server; the guard only reads them.
+// A serving shard's gate for client connections: which accepted sockets it keeps (--max-connections, counted over
+// every shard in the node's NetCounters; file descriptors), the deadlines of the ones it keeps (swept), and what it
+// logs and counts about both. The connections themselves stay with the shard server; the guard only reads them.
 import fs from 'node:fs';
 import type net from 'node:net';
 import { LogLimiter } from '../../shared/log-limiter.js';
@@ -56,7 +56,10 @@ export class ConnectionGuard {
         this.outOfDescriptors(exhausted);
         return false;
       }
-      if (this.connections.size >= limits.maxConnections) why = `${this.connections.size} connections open, the limit (--max-connections)`;
+      // A place among the node's connections, taken atomically: shards accepting at once cannot both take the last.
+      if (!counters.addWithin('openConnections', 1, limits.maxConnections)) {
+        why = `${counters.get('openConnections')} connections open, the limit (--max-connections)`;
+      }
     }
     if (why === null) return true;
     socket.destroy();
@@ -65,7 +68,9 @@ export class ConnectionGuard {
     return false;
   }
 
+  // A connection admit() kept has closed: its place goes back.
   closed(): void {
+    this.env.counters.add('openConnections', -1);
     if (this.shortage) this.recoverDescriptors();
   }
 
