@@ -27,7 +27,6 @@ interface Log {
 export class ConnectionGuard {
   readonly env: ConnectionEnv;
   private readonly reserve = new DescriptorReserve(DESCRIPTOR_RESERVE);
-  private shortage = false; // the process ran out of descriptors and the reserve is given up
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(limits: ConnectionLimits, counters: SharedArrayBuffer, arena: FrameArena | null, private readonly log: Log, private readonly connections: ReadonlyMap<number, ClientConnection>) {
@@ -38,6 +37,12 @@ export class ConnectionGuard {
     const deadlines = [limits.frameTimeoutMs, limits.loginTimeoutMs, limits.idleTimeoutMs].filter((ms) => ms > 0);
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.min(1_000, Math.floor(Math.min(...deadlines) / 4))));
     this.sweepTimer.unref();
+  }
+
+  // The process ran out of descriptors: every shard closes new connections and gives up its reserve until one of
+  // them can hold its reserve again with room to spare (a word of the node's NetCounters).
+  private get shortage(): boolean {
+    return this.env.counters.get('descriptorShortage') === 1;
   }
 
   // Whether to keep a socket just accepted; one refused is destroyed here, counted and logged (rate-limited).
@@ -93,10 +98,8 @@ export class ConnectionGuard {
   // Gives up the reserve (so /health, /metrics and the data files get descriptors) and says so, rate-limited.
   private outOfDescriptors(code: 'EMFILE' | 'ENFILE'): void {
     this.env.counters.add(code === 'EMFILE' ? 'acceptEmfile' : 'acceptEnfile');
-    if (!this.shortage) {
-      this.shortage = true;
-      this.reserve.release();
-    }
+    this.env.counters.set('descriptorShortage', 1);
+    this.reserve.release();
     this.env.logs.log('out of descriptors', `OutOfDescriptors: cannot accept client connections (${code}, ${this.connections.size} open); new connections are closed until descriptors are free again (raise ulimit -n or lower --max-connections)`, 'warn');
   }
 
@@ -108,13 +111,18 @@ export class ConnectionGuard {
     const held = this.reserve.acquire();
     room.release();
     if (!held) return;
-    this.shortage = false;
+    this.env.counters.set('descriptorShortage', 0);
     this.log.info('file descriptors are available again: accepting client connections');
   }
 
   // Closes the connections past a deadline (login, idle, incomplete frame); retries the descriptor reserve.
   private sweep(): void {
-    if (this.shortage) this.recoverDescriptors();
+    if (this.shortage) {
+      this.reserve.release(); // another shard ran out: this one's reserve goes too
+      this.recoverDescriptors();
+    } else if (!this.reserve.held) {
+      this.reserve.acquire(); // another shard ended the shortage: this one holds its reserve again
+    }
     const now = Date.now();
     for (const connection of this.connections.values()) {
       const expiry = connection.expired(now);

@@ -20,8 +20,8 @@ import { spawn } from 'node:child_process';
 import type net from 'node:net';
 import { waitWord } from '../../shared/wait.js';
 
-const enum W { fd, state, users, port }
-const WORDS = 4;
+const enum W { fd, state, users, port, adopted, serving }
+const WORDS = 6;
 
 export const enum ShareState { pending = 0, open = 1, closed = 2 }
 
@@ -87,6 +87,40 @@ export class ListenerShare {
     } finally {
       Atomics.sub(this.i32, W.users, 1);
       Atomics.notify(this.i32, W.users);
+    }
+  }
+
+  // The boot's last step: every other shard counts itself once it has its copy (or will have none), shard 0 waits
+  // for them all, then opens the node to clients (markServing) and every shard starts serving the connections it
+  // accepted meanwhile. So no client is answered before every shard accepts, and none before the node is up.
+  markAdopted(): void {
+    Atomics.add(this.i32, W.adopted, 1);
+    Atomics.notify(this.i32, W.adopted);
+  }
+
+  markServing(): void {
+    Atomics.store(this.i32, W.serving, 1);
+    Atomics.notify(this.i32, W.serving);
+  }
+
+  // Shard 0: until `count` shards called markAdopted(); the others: until markServing(). Bounded by `timeoutMs` and
+  // by `stop()` turning true. Whether it happened.
+  async whenAdopted(count: number, timeoutMs: number, stop: () => boolean): Promise<boolean> {
+    return this.waitAtLeast(W.adopted, count, timeoutMs, stop);
+  }
+
+  async whenServing(timeoutMs: number, stop: () => boolean): Promise<boolean> {
+    return this.waitAtLeast(W.serving, 1, timeoutMs, stop);
+  }
+
+  private async waitAtLeast(word: W, count: number, timeoutMs: number, stop: () => boolean): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = Atomics.load(this.i32, word);
+      if (now >= count) return true;
+      const left = deadline - Date.now();
+      if (left <= 0 || stop()) return false;
+      await waitWord(this.i32, word, now, Math.min(left, RECHECK_MS));
     }
   }
 

@@ -23,7 +23,8 @@ import { ClientRequests } from './client-requests.js';
 import { ShardMetrics } from './shard-metrics.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
-import type { LoginThrottleSettings } from './login-throttle.js';
+import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
+import { answerLoginGate } from './login-gate.js';
 import { Mailbox, type BacklogBound, type Producer, type ShardMessage } from './mailbox.js';
 import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
@@ -100,7 +101,10 @@ export class ShardServer implements ShardContext {
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
   private readonly share: ListenerShare | null;
+  private readonly loginThrottle: LoginThrottle | null; // shard 0: the node's failed-login throttle (login-gate.ts)
   private stopped = false;
+  private clientsOpen = false;
+  private readonly early: net.Socket[] = []; // accepted before openToClients()
   private arena: FrameArena | null = null;
   private guard: ConnectionGuard | null = null; // limits of the client connections (the serving shard)
   private rest: RestApi | null = null; // the REST API, beside the client listener
@@ -131,6 +135,7 @@ export class ShardServer implements ShardContext {
     this.health = new StorageHealth(this.shard, options.report ?? null);
     this.log = logger(`shard-${this.shard}`);
     this.share = options.listenerShare ? new ListenerShare(options.listenerShare) : null;
+    this.loginThrottle = this.shard === 0 ? new LoginThrottle(options.loginThrottle) : null;
     const mesh = new MeshView(memory, core);
     this.router = new Router(core, this.shards);
     const region = mesh.storageRegion(this.shard);
@@ -193,6 +198,10 @@ export class ShardServer implements ShardContext {
     rpc.on(Variant.consensus, 1, (m) => this.partitions.handle(m.payload));
     rpc.on(Variant.lifecycle, Lifecycle.partitionRead, async (m) => {
       if (methodOf(m.payload) === Method.clientList) return encodePartitionReply(0, encodeClientList(this.localClients()));
+      if (methodOf(m.payload) === Method.loginThrottle) {
+        if (!this.loginThrottle) throw new Error(`shard ${this.shard} got a login throttle question: only shard 0 holds the throttle`);
+        return answerLoginGate(this.loginThrottle, m.payload);
+      }
       if (methodOf(m.payload) === Method.appliedBarrier) {
         await this.applied(decodeAppliedBarrier(m.payload));
         return encodePartitionReply(0);
@@ -411,7 +420,25 @@ export class ShardServer implements ShardContext {
     return server;
   }
 
+  // The shard serves the connections it accepted once the node is open to clients (ListenerShare.markServing):
+  // those that arrive while the other shards still take their copies of the listener wait, unread, until then.
+  openToClients(): void {
+    if (this.clientsOpen) return;
+    this.clientsOpen = true;
+    for (const socket of this.early.splice(0)) {
+      if (!socket.destroyed) this.accept(socket);
+    }
+  }
+
+  get listenerShare(): ListenerShare | null {
+    return this.share;
+  }
+
   private accept(socket: net.Socket): void {
+    if (!this.clientsOpen) {
+      this.early.push(socket);
+      return;
+    }
     const guard = this.guard!;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
     if (!guard.admit(socket, address)) return;
@@ -486,6 +513,7 @@ export class ShardServer implements ShardContext {
     const listener = this.listener;
     this.listener = null;
     for (const connection of this.connections.values()) connection.close();
+    for (const socket of this.early.splice(0)) socket.destroy();
     // Shard 0's descriptor is read by a shard taking its copy (at boot): it is closed only once none can be.
     if (this.shard === 0 && this.share && !await this.share.retire(SHARE_RETIRE_MS)) {
       this.log.warn(`a shard still held the listener's descriptor after ${SHARE_RETIRE_MS} ms: closing it anyway`);
