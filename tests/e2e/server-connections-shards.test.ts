@@ -4,11 +4,15 @@
 // SIGTERM with connections open on both shards stops the server cleanly: every shard closes its own listening
 // descriptor once (a shared number closed twice aborted the process at exit before).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { IggyClient } from '../../host/client/client.js';
+import { IggyClient } from '../../host/client/client.js';
+import { repoRoot } from '../../host/node/paths.js';
 import { loadMesh } from '../host/core-loader.js';
-import { withTimeout } from './helpers/server.js';
-import { servingMetric, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { freePort, startServer, stopServer, tempDir, withTimeout, type RunningServer } from './helpers/server.js';
+import { BOOT_BOUND_MS, ROOT, servingMetric, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const SHARDS = 2;
 const MAX_CONNECTIONS_TRIED = 40; // connections opened at most until both shards serve one
@@ -81,5 +85,48 @@ describe('connections over shards (--shards 2)', () => {
     assert.match(output, /stopped cleanly/);
     assert.doesNotMatch(output, / ERROR | WARN |Assertion|SIGABRT|core dumped/, output);
     await Promise.all(onShard.flat().map((c) => withTimeout(c.connection.closed, EXIT_BOUND_MS, 'a client to see its connection closed')));
+  });
+});
+
+describe('connections over shards with TLS (--shards 2)', () => {
+  const certs = tempDir('certs');
+  const file = (name: string) => path.join(certs, name);
+  let server: RunningServer;
+  let address: string;
+  const clients: IggyClient[] = [];
+
+  before(async () => {
+    execFileSync(process.execPath, [path.join(repoRoot, 'host/tools/make-test-certs.mjs'), certs], { stdio: 'ignore' });
+    address = `127.0.0.1:${await freePort()}`;
+    server = await startServer(['--tcp-address', address, '--shards', String(SHARDS), '--tls-cert', file('server.pem'), '--tls-key', file('server.key')]);
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await stopServer(server);
+    fs.rmSync(certs, { recursive: true, force: true });
+  });
+
+  it('TLS connections land on both shards; each handshakes, logs in and is answered', async () => {
+    const ca = fs.readFileSync(file('ca.pem'), 'utf8');
+    const connect = () => IggyClient.connect({ address, timeoutMs: 5_000, heartbeatMs: 0, ...ROOT, tls: { ca } });
+    const deadline = Date.now() + BOOT_BOUND_MS;
+    while (clients.length === 0) {
+      try {
+        clients.push(await connect());
+      } catch (error) {
+        if (server.child.exitCode !== null || Date.now() > deadline) throw new Error(`no TLS connection: ${(error as Error).message}\n${server.output()}`);
+      }
+    }
+    const shards = new Set([(await clients[0].getMe()).clientId % SHARDS]);
+    while (clients.length < MAX_CONNECTIONS_TRIED && shards.size < SHARDS) {
+      const c = await connect();
+      clients.push(c);
+      shards.add((await c.getMe()).clientId % SHARDS);
+    }
+    assert.equal(shards.size, SHARDS, `${clients.length} TLS connections, all on shard ${[...shards]}`);
+    for (const c of clients) await c.ping();
+    // GetClients gathers every shard's connections (over the rings): exactly these, from a connection on either.
+    const ids = (await Promise.all(clients.map(async (c) => (await c.getMe()).clientId))).sort((a, b) => a - b);
+    assert.deepEqual((await clients.at(-1)!.getClients()).map((c) => c.clientId), ids);
   });
 });
