@@ -6,12 +6,10 @@ import type net from 'node:net';
 import { LogLimiter } from '../../shared/log-limiter.js';
 import type { ClientConnection, ConnectionEnv, Expiry } from './client-connection.js';
 import { BufferBudget, type ConnectionLimits } from './connection-limits.js';
-import { DescriptorReserve } from './descriptors.js';
+import { DESCRIPTOR_RESERVE, DescriptorReserve } from './descriptors.js';
 import type { FrameArena } from './frame-arena.js';
 import { NetCounters, type NetCounter } from './net-counters.js';
 
-// Descriptors the serving shard holds back and gives up when the process runs out of them.
-const DESCRIPTOR_RESERVE = 16;
 const EXPIRY_COUNTER: Record<Expiry, NetCounter> = { login_timeout: 'closedLoginTimeout', idle_timeout: 'closedIdleTimeout', frame_timeout: 'closedFrameTimeout' };
 const EXPIRY_TEXT: Record<Expiry, string> = {
   login_timeout: 'LoginTimeout: no successful Register within --login-timeout-ms',
