@@ -54,6 +54,9 @@ describe('connections over shards (--shards 2)', () => {
     // The ones this test holds open, per shard (the helper's readiness pings have closed by now: none else is open).
     assert.deepEqual(await shardSeries(s, 'client_connections'), onShard.map((list) => list.length));
     assert.equal(await servingMetric(s, 'client_connections'), clients.length);
+    // What --max-connections bounds is counted over both shards in one word.
+    const text = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+    assert.match(text, new RegExp(`^client_connections_admitted ${clients.length}$`, 'm'));
   });
 
   it('a connection on either shard sends to and polls from partitions on both shards', async () => {
