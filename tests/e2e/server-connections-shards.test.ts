@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
+import { EvictionError } from '../../host/client/errors.js';
 import { repoRoot } from '../../host/node/paths.js';
 import { loadMesh } from '../host/core-loader.js';
 import { freePort, startServer, stopServer, tempDir, withTimeout, type RunningServer } from './helpers/server.js';
@@ -131,5 +132,47 @@ describe('connections over shards with TLS (--shards 2)', () => {
     // GetClients gathers every shard's connections (over the rings): exactly these, from a connection on either.
     const ids = (await Promise.all(clients.map(async (c) => (await c.getMe()).clientId))).sort((a, b) => a - b);
     assert.deepEqual((await clients.at(-1)!.getClients()).map((c) => c.clientId), ids);
+  });
+});
+
+describe('the failed-login throttle is one per node (--shards 2)', () => {
+  const PER_CONNECTION = 2;
+  const LOCKOUT = 2 * PER_CONNECTION; // reached only with the failures of both shards' connections together
+  const INVALID_CREDENTIALS = 9;
+  let s: ProtocolServer;
+  const spare: IggyClient[] = [];
+  before(async () => {
+    s = await startProtocolServer([
+      '--login-failures-per-connection', String(PER_CONNECTION), '--login-lockout-failures', String(LOCKOUT),
+      '--login-lockout-ms', '600000', '--login-failure-delay-ms', '1',
+    ]);
+  });
+  after(async () => {
+    await Promise.all(spare.map((c) => c.close().catch(() => undefined)));
+    await s?.stop();
+  });
+
+  // A logged-in connection on `shard` (others opened on the way are kept open, so the kernel's choice moves on).
+  async function connectionOn(shard: number): Promise<IggyClient> {
+    for (let i = 0; i < MAX_CONNECTIONS_TRIED; i++) {
+      const c = await s.connect();
+      if ((await c.getMe()).clientId % SHARDS === shard) return c;
+      spare.push(c);
+    }
+    throw new Error(`no connection landed on shard ${shard} in ${MAX_CONNECTIONS_TRIED}`);
+  }
+
+  it(`${PER_CONNECTION} failures on a shard-0 connection and ${PER_CONNECTION} on a shard-1 one lock the address out on every shard`, async () => {
+    const evicted = (e: unknown) => e instanceof EvictionError && e.reason === INVALID_CREDENTIALS;
+    for (let shard = 0; shard < SHARDS; shard++) {
+      const c = await connectionOn(shard);
+      await c.logout();
+      for (let i = 0; i < PER_CONNECTION; i++) await assert.rejects(c.login(ROOT.username, `guess-${shard}-${i}`), evicted);
+      await c.close();
+    }
+    // Locked out: the right password is refused unchecked, whichever shard the connection landed on.
+    for (let i = 0; i < 4; i++) {
+      await assert.rejects(s.connect(), evicted, `login ${i} after the lockout`);
+    }
   });
 });
