@@ -30,10 +30,10 @@ function version(): string {
 
 // --max-connections as given, or its default lowered so that connections cannot take every descriptor the process
 // may open (then /health, /metrics and the data files would be shut out too).
-function maxConnections(config: ServerConfig): number {
+function maxConnections(config: ServerConfig, shards: number): number {
   const limit = descriptorLimit();
   if (limit === null) return config.maxConnections;
-  const room = Math.max(1, limit - descriptorHeadroom(limit));
+  const room = Math.max(1, limit - descriptorHeadroom(limit, shards));
   const given = config.sources.maxConnections;
   if (given) {
     if (config.maxConnections > room) log.warn(`${given}: ${config.maxConnections} connections is more than the ${limit} file descriptors of this process leave room for (ulimit -n); past about ${room}, connections are refused as descriptors run out`);
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     const wasmFile = path.resolve(config.coreWasm ?? defaultCoreWasm);
 
     const tls = loadTls(config);
-    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version(), maxConnections: maxConnections(config), tls });
+    const running = new Supervisor({ config, cpus, wasmFile, faults, version: version(), maxConnections: maxConnections(config, cpus.length), tls });
     supervisor = running;
     const signals = new SignalPolicy(DUPLICATE_SIGNAL_MS);
     const onSignal = (signal: NodeJS.Signals) => {

@@ -31,7 +31,7 @@ export interface ShardWorkerData {
   logLevel: Level;
   faults: Faults;
   server: Omit<ShardServerOptions, 'shard' | 'shards' | 'report'>;
-  tcpAddress: string; // shard 0 binds it and serves the client connections
+  tcpAddress: string; // shard 0 binds it; every shard accepts on it
 }
 
 // Messages to the main thread: shard 0 about the client listener, any shard about a data directory it cannot use.
@@ -161,8 +161,24 @@ class Shard {
         return;
       }
       this.server.settings.tcpAddress = bound.address;
+      // Clients are served once every other shard has its copy of the listener (or will have none): none is
+      // answered before the node reports itself up, and from then on every shard accepts.
+      const share = this.server.listenerShare;
+      if (share && !await share.whenAdopted(this.shards - 1, this.data.bootTimeoutMs, () => this.rings.shutdownReason() !== 0)) {
+        this.log.warn(`not every shard took its copy of the client listener within ${this.data.bootTimeoutMs} ms: serving without them`);
+      }
+      share?.markServing();
+      this.server.openToClients();
       this.serveRest();
       parentPort?.postMessage({ type: 'tcp-listening', address: bound.address } satisfies ListenerMessage);
+    } else {
+      // Its own descriptor for shard 0's listening socket, before it reports ready (listener-share.ts).
+      const bound = await this.server.adoptListener(this.data.bootTimeoutMs, () => this.rings.shutdownReason() !== 0);
+      if (bound) this.server.settings.tcpAddress = bound.address;
+      const share = this.server.listenerShare;
+      share?.markAdopted();
+      if (share && !await share.whenServing(this.data.bootTimeoutMs, () => this.rings.shutdownReason() !== 0)) return;
+      this.server.openToClients();
     }
     try {
       const bound = await this.server.replicas?.start();

@@ -14,6 +14,7 @@ import { ringSlotSizeFor, type ServerConfig } from './config.js';
 import type { Faults } from './faults.js';
 import { parseFsyncPolicy } from './io/fsync-policy.js';
 import { NetCounters } from './net/net-counters.js';
+import { ListenerShare } from './net/listener-share.js';
 import { ReplicaCounters } from './cluster/replica-counters.js';
 import type { ReplicaView } from './cluster/replica-observability.js';
 import type { ListenerMessage, RestReplyMessage, RestRequestMessage, ShardWorkerData } from './shard-worker.js';
@@ -49,7 +50,8 @@ export interface BootOptions {
 export class Supervisor {
   readonly shards: ShardHandle[] = [];
   readonly startedAt = Date.now();
-  readonly netCounters = new NetCounters(); // written by the serving shard, read by /metrics
+  readonly netCounters = new NetCounters(); // written by the serving shards, read by /metrics
+  private readonly listenerShare = new ListenerShare(); // shard 0's listening descriptor, copied by the other shards
   replicaCounters: ReplicaCounters | null = null; // a cluster node's links: written by their shards, read by /health and /metrics
   mesh!: MeshView;
   booted = false;
@@ -168,6 +170,7 @@ export class Supervisor {
           idleTimeoutMs: config.idleTimeoutMs, maxConnections: this.options.maxConnections,
         },
         netCounters: this.netCounters.buffer,
+        listenerShare: this.listenerShare.buffer,
         metadataJournalSlots: config.metadataJournalSlots,
         cluster: config.clusterSettings, replicaCounters: this.replicaCounters?.buffer,
         durability: config.durability === 'replicated' ? 'replicated' : 'persisted',

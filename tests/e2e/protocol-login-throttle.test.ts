@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { ConnectionClosed, EvictionError } from '../../host/client/errors.js';
-import { ROOT, eventually, shardZeroMetric, startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
+import { ROOT, eventually, servingMetric, startProtocolServer, type ProtocolServer } from './helpers/protocol.js';
 
 const INVALID_CREDENTIALS = 9;
 const PER_CONNECTION = 3;
@@ -29,8 +29,8 @@ describe('protocol: failed-login throttling', () => {
   });
 
   const counters = async () => ({
-    failures: await shardZeroMetric(s, 'client_login_failures_total'),
-    throttled: await shardZeroMetric(s, 'client_login_throttled_total'),
+    failures: await servingMetric(s, 'client_login_failures_total'),
+    throttled: await servingMetric(s, 'client_login_throttled_total'),
   });
 
   it(`closes a connection after ${PER_CONNECTION} failed logins on it, each answered InvalidCredentials`, async () => {

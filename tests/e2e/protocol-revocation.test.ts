@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { EvictionError } from '../../host/client/errors.js';
 import { globalPermissions } from '../../host/shared/wire/permissions.js';
-import { code, eventually, shardZeroMetric, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { code, eventually, servingMetric, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 const evicted = (reason: number) => (e: unknown) => e instanceof EvictionError && e.reason === reason;
 const UNAUTHENTICATED = 40;
@@ -49,11 +49,11 @@ describe('protocol: session revocation and the existence oracle', () => {
     const u = await newUser();
     const [a, b] = [await as(u), await as(u)];
     await a.getStreams();
-    const revokedBefore = await shardZeroMetric(s, 'client_sessions_revoked_total');
+    const revokedBefore = await servingMetric(s, 'client_sessions_revoked_total');
     await root.deleteUser(u.id);
     await loggedOut(a, 'first session');
     await loggedOut(b, 'second session');
-    assert.equal(await shardZeroMetric(s, 'client_sessions_revoked_total'), revokedBefore + 2);
+    assert.equal(await servingMetric(s, 'client_sessions_revoked_total'), revokedBefore + 2);
     await a.ping(); // the connection stays usable, as before a login
   });
 

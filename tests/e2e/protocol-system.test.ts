@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { IggyError } from '../../host/client/errors.js';
 import { OptionScope, SnapshotCompression, SnapshotType } from '../../host/client/requests.js';
 import type { IggyClient } from '../../host/client/client.js';
-import { eventually, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
+import { eventually, servingMetric, startProtocolServer, unique, type ProtocolServer } from './helpers/protocol.js';
 
 describe('protocol: system', () => {
   let s: ProtocolServer;
@@ -71,13 +71,8 @@ describe('protocol: system', () => {
     assert.equal(await c.getStream(name), null);
   });
 
-  it('/metrics counts client connections, requests, errors and evictions of the serving shard', async () => {
-    const metric = async (name: string) => {
-      const text = await (await request(`http://127.0.0.1:${s.httpPort}/metrics`)).body.text();
-      const line = text.split('\n').find((l) => l.startsWith(`${name}{shard="0"}`));
-      assert.ok(line, `${name} for shard 0 in /metrics`);
-      return Number(line.split(' ').pop());
-    };
+  it('/metrics counts client connections, requests, errors and evictions of the serving shards', async () => {
+    const metric = (name: string) => servingMetric(s, name);
     const before = { requests: await metric('client_requests_total'), errors: await metric('client_request_errors_total'), evictions: await metric('client_evictions_total') };
     const extra = await s.connect(null);
     try {

@@ -1,17 +1,15 @@
-// The serving shard's gate for client connections: which accepted sockets it keeps (--max-connections, file
-// descriptors), the deadlines of the ones it keeps (swept), and what it logs and counts about both. The
-// connections themselves stay with the shard server; the guard only reads them.
+// A serving shard's gate for client connections: which accepted sockets it keeps (--max-connections, counted over
+// every shard in the node's NetCounters; file descriptors), the deadlines of the ones it keeps (swept), and what it
+// logs and counts about both. The connections themselves stay with the shard server; the guard only reads them.
 import fs from 'node:fs';
 import type net from 'node:net';
 import { LogLimiter } from '../../shared/log-limiter.js';
 import type { ClientConnection, ConnectionEnv, Expiry } from './client-connection.js';
 import { BufferBudget, type ConnectionLimits } from './connection-limits.js';
-import { DescriptorReserve } from './descriptors.js';
+import { DESCRIPTOR_RESERVE, DescriptorReserve } from './descriptors.js';
 import type { FrameArena } from './frame-arena.js';
 import { NetCounters, type NetCounter } from './net-counters.js';
 
-// Descriptors the serving shard holds back and gives up when the process runs out of them.
-const DESCRIPTOR_RESERVE = 16;
 const EXPIRY_COUNTER: Record<Expiry, NetCounter> = { login_timeout: 'closedLoginTimeout', idle_timeout: 'closedIdleTimeout', frame_timeout: 'closedFrameTimeout' };
 const EXPIRY_TEXT: Record<Expiry, string> = {
   login_timeout: 'LoginTimeout: no successful Register within --login-timeout-ms',
@@ -27,7 +25,6 @@ interface Log {
 export class ConnectionGuard {
   readonly env: ConnectionEnv;
   private readonly reserve = new DescriptorReserve(DESCRIPTOR_RESERVE);
-  private shortage = false; // the process ran out of descriptors and the reserve is given up
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(limits: ConnectionLimits, counters: SharedArrayBuffer, arena: FrameArena | null, private readonly log: Log, private readonly connections: ReadonlyMap<number, ClientConnection>) {
@@ -38,6 +35,12 @@ export class ConnectionGuard {
     const deadlines = [limits.frameTimeoutMs, limits.loginTimeoutMs, limits.idleTimeoutMs].filter((ms) => ms > 0);
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.min(1_000, Math.floor(Math.min(...deadlines) / 4))));
     this.sweepTimer.unref();
+  }
+
+  // The process ran out of descriptors: every shard closes new connections and gives up its reserve until one of
+  // them can hold its reserve again with room to spare (a word of the node's NetCounters).
+  private get shortage(): boolean {
+    return this.env.counters.get('descriptorShortage') === 1;
   }
 
   // Whether to keep a socket just accepted; one refused is destroyed here, counted and logged (rate-limited).
@@ -56,7 +59,10 @@ export class ConnectionGuard {
         this.outOfDescriptors(exhausted);
         return false;
       }
-      if (this.connections.size >= limits.maxConnections) why = `${this.connections.size} connections open, the limit (--max-connections)`;
+      // A place among the node's connections, taken atomically: shards accepting at once cannot both take the last.
+      if (!counters.addWithin('openConnections', 1, limits.maxConnections)) {
+        why = `${counters.get('openConnections')} connections open, the limit (--max-connections)`;
+      }
     }
     if (why === null) return true;
     socket.destroy();
@@ -65,7 +71,9 @@ export class ConnectionGuard {
     return false;
   }
 
+  // A connection admit() kept has closed: its place goes back.
   closed(): void {
+    this.env.counters.add('openConnections', -1);
     if (this.shortage) this.recoverDescriptors();
   }
 
@@ -88,10 +96,8 @@ export class ConnectionGuard {
   // Gives up the reserve (so /health, /metrics and the data files get descriptors) and says so, rate-limited.
   private outOfDescriptors(code: 'EMFILE' | 'ENFILE'): void {
     this.env.counters.add(code === 'EMFILE' ? 'acceptEmfile' : 'acceptEnfile');
-    if (!this.shortage) {
-      this.shortage = true;
-      this.reserve.release();
-    }
+    this.env.counters.set('descriptorShortage', 1);
+    this.reserve.release();
     this.env.logs.log('out of descriptors', `OutOfDescriptors: cannot accept client connections (${code}, ${this.connections.size} open); new connections are closed until descriptors are free again (raise ulimit -n or lower --max-connections)`, 'warn');
   }
 
@@ -103,13 +109,18 @@ export class ConnectionGuard {
     const held = this.reserve.acquire();
     room.release();
     if (!held) return;
-    this.shortage = false;
+    this.env.counters.set('descriptorShortage', 0);
     this.log.info('file descriptors are available again: accepting client connections');
   }
 
   // Closes the connections past a deadline (login, idle, incomplete frame); retries the descriptor reserve.
   private sweep(): void {
-    if (this.shortage) this.recoverDescriptors();
+    if (this.shortage) {
+      this.reserve.release(); // another shard ran out: this one's reserve goes too
+      this.recoverDescriptors();
+    } else if (!this.reserve.held) {
+      this.reserve.acquire(); // another shard ended the shortage: this one holds its reserve again
+    }
     const now = Date.now();
     for (const connection of this.connections.values()) {
       const expiry = connection.expired(now);

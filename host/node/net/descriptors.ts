@@ -3,10 +3,14 @@
 // /health, /metrics and the data files still get one while client connections are refused.
 import fs from 'node:fs';
 
+// Descriptors each serving shard holds back and gives up when the process runs out of them (connection-guard.ts).
+export const DESCRIPTOR_RESERVE = 16;
+
 // Descriptors kept back by default for everything that is not a client connection: data files, the HTTP listener
-// and its requests, worker threads' event descriptors.
-export function descriptorHeadroom(limit: number): number {
-  return Math.max(96, Math.floor(limit / 8));
+// and its requests, worker threads' event descriptors, and the reserve and listener copy of every shard past the
+// first (every shard accepts connections).
+export function descriptorHeadroom(limit: number, shards = 1): number {
+  return Math.max(96, Math.floor(limit / 8)) + (shards - 1) * (DESCRIPTOR_RESERVE + 1);
 }
 
 // The soft RLIMIT_NOFILE of this process (`ulimit -n`), or null where /proc does not say (not Linux).

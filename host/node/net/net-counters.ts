@@ -1,6 +1,8 @@
-// What the client listener did to protect the server (refused and closed connections, accept errors, reads paused
-// for memory), in a SharedArrayBuffer the main thread creates and hands every shard: the serving shard counts,
-// /metrics reads. One table names each counter's Prometheus family and label, so nothing is copied by hand.
+// What the client listeners did to protect the server (refused and closed connections, accept errors, reads paused
+// for memory), in a SharedArrayBuffer the main thread creates and hands every shard: every shard that serves
+// connections counts into the same words, /metrics reads. Two words are also the node-wide limits' state (open
+// connections, buffered bytes), taken with compare-and-swap so the limits hold over all shards together, and one
+// is a state: the process is out of descriptors (its table is the process's, not a shard's). One table names each counter's Prometheus family and label, so nothing is copied by hand.
 
 interface CounterSpec {
   family: string;
@@ -28,7 +30,9 @@ export const NET_COUNTERS = {
   acceptOther: { ...ACCEPT, value: 'other' },
   pausedConnection: { ...PAUSED, value: 'connection' },
   pausedGlobal: { ...PAUSED, value: 'global' },
-  bufferedBytes: { family: 'client_buffered_bytes', help: 'Bytes read from client connections and not yet answered (admitted frames)', label: '', value: '', gauge: true },
+  bufferedBytes: { family: 'client_buffered_bytes', help: 'Bytes read from client connections and not yet answered (admitted frames), over every shard', label: '', value: '', gauge: true },
+  descriptorShortage: { family: 'client_descriptor_shortage', help: 'Whether new client connections are closed because the process ran out of file descriptors (1) or not (0), over every shard', label: '', value: '', gauge: true },
+  openConnections: { family: 'client_connections_admitted', help: 'Client connections admitted and not yet closed, over every shard (what --max-connections bounds)', label: '', value: '', gauge: true },
   maxConnections: { family: 'client_max_connections', help: 'Client connections allowed at once (--max-connections, lowered to fit the descriptor limit)', label: '', value: '', gauge: true },
 } satisfies Record<string, CounterSpec>;
 
@@ -48,6 +52,18 @@ export class NetCounters {
 
   set(which: NetCounter, n: number): void {
     Atomics.store(this.words, NAMES.indexOf(which), BigInt(n));
+  }
+
+  // Adds `n` unless the sum would pass `limit`, atomically against every other shard; with `passAlone`, a word at
+  // 0 takes any `n` (a frame larger than the whole budget still passes alone). Whether it added.
+  addWithin(which: NetCounter, n: number, limit: number, passAlone = false): boolean {
+    const index = NAMES.indexOf(which);
+    const add = BigInt(n);
+    for (;;) {
+      const now = Atomics.load(this.words, index);
+      if (Number(now) + n > limit && !(passAlone && now === 0n)) return false;
+      if (Atomics.compareExchange(this.words, index, now, now + add) === now) return true;
+    }
   }
 
   get(which: NetCounter): number {

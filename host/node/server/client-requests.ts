@@ -20,7 +20,8 @@ import { InternalOperation, type ApplyResult, type CommittedOp, type Session } f
 import { decodeSendMessages, emptyPollReply } from '../data/send-api.js';
 import { MAX_BODY_BYTES } from '../consensus/metadata-log.js';
 import type { ShardContext } from './context.js';
-import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
+import type { LoginThrottleSettings } from './login-throttle.js';
+import { LoginGate } from './login-gate.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
 import type { ShardMetrics } from './shard-metrics.js';
 import type { Producer } from './mailbox.js';
@@ -70,14 +71,14 @@ const STALE_FACTOR = 1.2;
 export class ClientRequests implements ConnectionHandler {
   private readonly connections = new Map<number, Conn>();
   private readonly staleTimer: NodeJS.Timeout;
-  private readonly throttle: LoginThrottle;
+  private readonly throttle: LoginGate; // the node's failed-login throttle, on shard 0
   private readonly throttleLogs = new LogLimiter(log, 1, THROTTLE_LOG_EVERY_MS);
 
   constructor(
     private readonly ctx: ShardContext, private readonly heartbeatMs: number, private readonly metrics: ShardMetrics,
-    throttle: LoginThrottleSettings,
+    private readonly throttleSettings: LoginThrottleSettings,
   ) {
-    this.throttle = new LoginThrottle(throttle);
+    this.throttle = new LoginGate(ctx.rpc);
     const staleMs = heartbeatMs * STALE_FACTOR;
     this.staleTimer = setInterval(() => this.evictStaleMembers(staleMs), Math.max(100, Math.min(5_000, staleMs / 4)));
     this.staleTimer.unref();
@@ -242,10 +243,10 @@ export class ClientRequests implements ConnectionHandler {
 
   private async register(conn: Conn, h: RequestHeader, body: Uint8Array): Promise<Answer> {
     const address = conn.connection.socket.remoteAddress ?? conn.connection.address;
-    if (!this.throttle.admit(address, Date.now())) {
+    if (!await this.throttle.admit(address)) {
       // LoginLockedOut: not even checked, so a right guess looks like every wrong one.
       this.metrics.add(METRIC.loginsThrottled);
-      this.throttleLogs.log('login locked out', `LoginLockedOut: logins from ${address} refused for ${this.throttle.settings.lockoutMs} ms after its last try (${this.throttle.settings.lockoutFailures} failed logins); closing client ${conn.connection.id}`, 'warn');
+      this.throttleLogs.log('login locked out', `LoginLockedOut: logins from ${address} refused for ${this.throttleSettings.lockoutMs} ms after its last try (${this.throttleSettings.lockoutFailures} failed logins); closing client ${conn.connection.id}`, 'warn');
       conn.connection.endAfterAnswer();
       return encodeEviction(h.client, EvictionReason.invalidCredentials);
     }
@@ -255,7 +256,7 @@ export class ClientRequests implements ConnectionHandler {
       if (CREDENTIAL_FAILURES.has(result.reason)) await this.loginFailed(conn, address, result.username);
       return encodeEviction(h.client, result.reason, result.versionMax, result.versionMin);
     }
-    if (result.binding.credential.kind === 'password') this.throttle.succeeded(this.ctx.state.users.get(result.binding.userId)?.username);
+    if (result.binding.credential.kind === 'password') await this.throttle.succeeded(this.ctx.state.users.get(result.binding.userId)?.username);
     this.bind(conn, result.binding);
     // A new session replaced a bound one without a Logout: the old client is gone like a disconnected one.
     if (previous && previous.client !== result.binding.client) await this.leaveGroups(previous.client);
@@ -280,15 +281,14 @@ export class ClientRequests implements ConnectionHandler {
 
   // A failed login is answered after the throttle's delay; the connection's last allowed failure closes it.
   private async loginFailed(conn: Conn, address: string, username: string | undefined): Promise<void> {
-    const now = Date.now();
-    const verdict = this.throttle.failed(address, username, now);
+    const verdict = await this.throttle.failed(address, username);
     conn.loginFailures += 1;
     this.metrics.add(METRIC.loginFailures);
     this.throttleLogs.log('failed login', `failed login from ${address}${username === undefined ? ' (token)' : ` as ${JSON.stringify(username)}`}`, 'warn');
-    const limit = this.throttle.settings.perConnection;
+    const limit = this.throttleSettings.perConnection;
     if (conn.loginFailures >= limit || verdict.lockedOut) {
       this.metrics.add(METRIC.loginsThrottled);
-      const why = verdict.lockedOut ? `${address} is locked out for ${this.throttle.settings.lockoutMs} ms` : `${limit} failed logins on it`;
+      const why = verdict.lockedOut ? `${address} is locked out for ${this.throttleSettings.lockoutMs} ms` : `${limit} failed logins on it`;
       this.throttleLogs.log('login throttled', `LoginThrottled: closing client ${conn.connection.id} (${conn.connection.address}): ${why}`, 'warn');
       conn.connection.endAfterAnswer();
     }

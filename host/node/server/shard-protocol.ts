@@ -23,6 +23,7 @@ export const Method = {
   sendShared: 12, // a send whose batch lies in the shared memory (the home shard's frame arena): address, length
   appliedBarrier: 13, // answered once the receiving shard has applied a metadata op, its data actions included
   booted: 14, // a shard has opened its partitions from the hand-off and published their stats (to shard 0)
+  loginThrottle: 15, // a serving shard asks the node's failed-login throttle on shard 0 (login-gate.ts)
 } as const;
 
 export function methodOf(payload: Uint8Array): number {

@@ -23,7 +23,8 @@ import { ClientRequests } from './client-requests.js';
 import { ShardMetrics } from './shard-metrics.js';
 import type { ConnectedClient, ServerSettings, ShardContext } from './context.js';
 import { dataTargetsOf } from './data-ops.js';
-import type { LoginThrottleSettings } from './login-throttle.js';
+import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
+import { answerLoginGate } from './login-gate.js';
 import { Mailbox, type BacklogBound, type Producer, type ShardMessage } from './mailbox.js';
 import { MetadataOwner } from './metadata-owner.js';
 import { PartitionOwner } from './partition-owner.js';
@@ -41,6 +42,7 @@ import type { JwtSettings } from '../rest/jwt-issuer.js';
 import { tlsServerOptions, type TlsMaterial } from '../tls-material.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
 import { DEFAULT_CONFIG } from '../config.js';
+import { ListenerShare, ShareState, adoptSharedListener } from '../net/listener-share.js';
 
 export interface ShardServerOptions {
   shard: number;
@@ -58,6 +60,7 @@ export interface ShardServerOptions {
   backlog?: Partial<BacklogBound>; // of each target's queue in the mailbox (--shard-backlog-bytes/-messages)
   limits: Omit<ConnectionLimits, 'maxFrameBytes'>;
   netCounters: SharedArrayBuffer;
+  listenerShare?: SharedArrayBuffer; // shard 0's listening descriptor, for the other shards' copies (../net/listener-share.ts)
   report?: (report: StorageHealthReport) => void; // where the storage conditions go (the main thread)
   bootDelayMs?: number; // SHARDLOG_FAULT slow-boot: block this long before opening the partitions of the hand-off
   metadataJournalSlots?: number; // [1024]
@@ -75,6 +78,7 @@ export interface ShardServerOptions {
 const TICK_MS = 100;
 const CLUSTER_TICK_MS = 10;
 const PUBLISH_EVERY_TICKS = 10; // partition groups' state for /health and /metrics: every 100 ms
+const SHARE_RETIRE_MS = 5_000; // bound on shard 0's wait for a shard inside ListenerShare.borrow (one spawn)
 const DEFAULT_JWT = { secret: DEFAULT_CONFIG.jwtSecret, accessExpirySeconds: DEFAULT_CONFIG.jwtAccessExpirySeconds, refreshExpirySeconds: DEFAULT_CONFIG.jwtRefreshExpirySeconds };
 
 export class ShardServer implements ShardContext {
@@ -96,6 +100,11 @@ export class ShardServer implements ShardContext {
   private readonly waiters: { op: number; resolve: () => void }[] = [];
   private readonly connections = new Map<number, ClientConnection>();
   private listener: net.Server | null = null;
+  private readonly share: ListenerShare | null;
+  private readonly loginThrottle: LoginThrottle | null; // shard 0: the node's failed-login throttle (login-gate.ts)
+  private stopped = false;
+  private clientsOpen = false;
+  private readonly early: net.Socket[] = []; // accepted before openToClients()
   private arena: FrameArena | null = null;
   private guard: ConnectionGuard | null = null; // limits of the client connections (the serving shard)
   private rest: RestApi | null = null; // the REST API, beside the client listener
@@ -125,6 +134,8 @@ export class ShardServer implements ShardContext {
     this.settings = options.settings;
     this.health = new StorageHealth(this.shard, options.report ?? null);
     this.log = logger(`shard-${this.shard}`);
+    this.share = options.listenerShare ? new ListenerShare(options.listenerShare) : null;
+    this.loginThrottle = this.shard === 0 ? new LoginThrottle(options.loginThrottle) : null;
     const mesh = new MeshView(memory, core);
     this.router = new Router(core, this.shards);
     const region = mesh.storageRegion(this.shard);
@@ -187,6 +198,10 @@ export class ShardServer implements ShardContext {
     rpc.on(Variant.consensus, 1, (m) => this.partitions.handle(m.payload));
     rpc.on(Variant.lifecycle, Lifecycle.partitionRead, async (m) => {
       if (methodOf(m.payload) === Method.clientList) return encodePartitionReply(0, encodeClientList(this.localClients()));
+      if (methodOf(m.payload) === Method.loginThrottle) {
+        if (!this.loginThrottle) throw new Error(`shard ${this.shard} got a login throttle question: only shard 0 holds the throttle`);
+        return answerLoginGate(this.loginThrottle, m.payload);
+      }
       if (methodOf(m.payload) === Method.appliedBarrier) {
         await this.applied(decodeAppliedBarrier(m.payload));
         return encodePartitionReply(0);
@@ -323,17 +338,58 @@ export class ShardServer implements ShardContext {
 
   // --- clients --------------------------------------------------------------------------------------------
 
-  // Shard 0 accepts and serves every client connection; a request for a partition another shard owns is
-  // forwarded over the rings. (Sharing the listening fd between worker threads, each accepting, spreads the
-  // connections, but Node cannot dup a descriptor: every thread's handle closes the same fd number at exit, and
-  // a number reused in between closed another thread's file or event fd, aborting the process.)
+  // Every shard accepts and serves client connections on the one listening socket: shard 0 binds it, the others
+  // take a descriptor of their own for it (adoptListener), and the kernel hands each accepted connection to one of
+  // them. A request for a partition another shard owns is forwarded over the rings.
   async bindListener(address: string): Promise<{ address: string }> {
     const at = address.lastIndexOf(':');
     const server = this.createListener();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: address.slice(0, at), port: Number(address.slice(at + 1)) }, () => { server.off('error', reject); resolve(); });
+      });
+    } catch (error) {
+      void this.share?.retire(0); // nothing to share: the other shards stop waiting
+      throw error;
+    }
+    const bound = server.address() as net.AddressInfo;
+    const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (this.share && typeof fd === 'number' && fd >= 0) this.share.publish(fd, bound.port);
+    else void this.share?.retire(0);
+    return { address: `${bound.address}:${bound.port}` };
+  }
+
+  // Another shard: a listener on a descriptor of its own for shard 0's socket. Null when shard 0 has none to share
+  // (a single shard, a failed bind, a stop during boot); a helper that fails leaves this shard without a listener
+  // (the other shards still accept) and says so.
+  async adoptListener(timeoutMs: number, stopping: () => boolean): Promise<{ address: string } | null> {
+    const share = this.share;
+    if (!share || await share.whenSettled(timeoutMs, stopping) !== ShareState.open) return null;
+    let received: net.Server;
+    try {
+      received = await adoptSharedListener(share, timeoutMs);
+    } catch (error) {
+      this.log.warn(`serving no client connections on this shard: ${(error as Error).message}`);
+      return null;
+    }
+    if (this.stopped) {
+      received.close();
+      return null;
+    }
+    const server = this.createListener();
+    // listen(handle): this shard's server takes the received server's handle (its descriptor, which only this
+    // thread holds). The received object is dropped unclosed; closing it too would be a no-op (a handle closes once).
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: address.slice(0, at), port: Number(address.slice(at + 1)) }, () => { server.off('error', reject); resolve(); });
+      server.listen(received, () => { server.off('error', reject); resolve(); });
     });
+    if (this.stopped) {
+      // stop() ran while the copy was on its way: it closed what it found, this one is closed here.
+      this.listener = null;
+      server.close();
+      return null;
+    }
     const bound = server.address() as net.AddressInfo;
     return { address: `${bound.address}:${bound.port}` };
   }
@@ -364,7 +420,25 @@ export class ShardServer implements ShardContext {
     return server;
   }
 
+  // The shard serves the connections it accepted once the node is open to clients (ListenerShare.markServing):
+  // those that arrive while the other shards still take their copies of the listener wait, unread, until then.
+  openToClients(): void {
+    if (this.clientsOpen) return;
+    this.clientsOpen = true;
+    for (const socket of this.early.splice(0)) {
+      if (!socket.destroyed) this.accept(socket);
+    }
+  }
+
+  get listenerShare(): ListenerShare | null {
+    return this.share;
+  }
+
   private accept(socket: net.Socket): void {
+    if (!this.clientsOpen) {
+      this.early.push(socket);
+      return;
+    }
     const guard = this.guard!;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
     if (!guard.admit(socket, address)) return;
@@ -429,6 +503,7 @@ export class ShardServer implements ShardContext {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.partitionTicker) clearInterval(this.partitionTicker);
     this.partitionTicker = null;
     this.replicas?.stop();
@@ -438,6 +513,11 @@ export class ShardServer implements ShardContext {
     const listener = this.listener;
     this.listener = null;
     for (const connection of this.connections.values()) connection.close();
+    for (const socket of this.early.splice(0)) socket.destroy();
+    // Shard 0's descriptor is read by a shard taking its copy (at boot): it is closed only once none can be.
+    if (this.shard === 0 && this.share && !await this.share.retire(SHARE_RETIRE_MS)) {
+      this.log.warn(`a shard still held the listener's descriptor after ${SHARE_RETIRE_MS} ms: closing it anyway`);
+    }
     if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
     await this.partitions.closeAll();
     this.metadata?.close();

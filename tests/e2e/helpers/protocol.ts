@@ -100,12 +100,13 @@ export async function closeStreamFixture(f: Partial<StreamFixture>): Promise<voi
   await f.s?.stop();
 }
 
-// A per-shard counter of the serving shard (shard 0) from /metrics.
-export async function shardZeroMetric(s: ProtocolServer, name: string): Promise<number> {
+// A per-shard counter of the serving shards from /metrics, summed: every shard accepts connections, and each
+// counts what its connections did.
+export async function servingMetric(s: ProtocolServer, name: string): Promise<number> {
   const text = await (await request(`http://127.0.0.1:${s.httpPort}/metrics`)).body.text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{shard="0"}`));
-  if (!line) throw new Error(`${name} for shard 0 is not in /metrics`);
-  return Number(line.split(' ').pop());
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name}{shard="`));
+  if (lines.length === 0) throw new Error(`${name} is not in /metrics`);
+  return lines.reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
 // A suite's servers on one data directory, started one after another (restarts, crashes): after the suite, those
