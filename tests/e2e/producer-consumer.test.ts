@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../../host/node/paths.js';
 import { Consumer, EvictionError, IggyClient, IggyError, Producer, ProducerClosed, ProducerSendFailed, partitionForKey, type ConsumedMessage } from 'shardlog/client';
 import { closeStreamFixture, openStreamFixture, unique, type StreamFixture } from './helpers/protocol.js';
+import { waitFor } from './helpers/server.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -61,9 +62,14 @@ describe('SDK: producer and consumer', () => {
     await rr.send(Array.from({ length: 6 }, (_, i) => ({ payload: `rr-${i}` })));
     await rr.send({ payload: 'explicit', partition: 2 });
     await rr.close();
-    const counts = (await f.c.getTopic(f.stream, topic))!.partitions.map((p) => Number(p.messagesCount));
     const before = [0, 1, 2].map((p) => keys.filter((k) => partitionForKey(new TextEncoder().encode(k), 3) === p).length * 3);
-    assert.deepEqual(counts, [before[0] + 2, before[1] + 2, before[2] + 3], 'round-robin puts 2 on each partition; explicit adds 1 to partition 2');
+    const want = [before[0] + 2, before[1] + 2, before[2] + 3];
+    // The counts a shard that does not own a partition shows are pushed by the owner: they follow the sends.
+    const counts = await waitFor('the partition counts to follow the sends', 10_000, async () => {
+      const now = (await f.c.getTopic(f.stream, topic))!.partitions.map((p) => Number(p.messagesCount));
+      return now.reduce((a, b) => a + b, 0) >= want.reduce((a, b) => a + b, 0) ? now : undefined;
+    });
+    assert.deepEqual(counts, want, 'round-robin puts 2 on each partition; explicit adds 1 to partition 2');
     await assert.rejects(rr.send({ payload: 'late' }), ProducerClosed);
   });
 
@@ -73,7 +79,11 @@ describe('SDK: producer and consumer', () => {
     const sends = Array.from({ length: 100 }, (_, i) => producer.send({ payload: `m-${i}` }));
     // With a 25-message buffer, the 100 sends can only all resolve once full batches (10 each) were delivered.
     await Promise.all(sends);
-    const delivered = Number((await f.c.getTopic(f.stream, topic))!.partitions[0].messagesCount);
+    // (The count a shard that does not own the partition shows follows the owner's: waited for.)
+    const delivered = await waitFor('the delivered count to follow the sends', 10_000, async () => {
+      const n = Number((await f.c.getTopic(f.stream, topic))!.partitions[0].messagesCount);
+      return n + producer.buffered.messages >= 100 ? n : undefined;
+    });
     assert.ok(producer.buffered.messages <= 25, `buffer bound kept: ${producer.buffered.messages}`);
     assert.equal(delivered + producer.buffered.messages, 100, 'what is not buffered was delivered, without waiting for the linger');
     assert.equal(delivered % 10, 0, 'in whole batches of 10');

@@ -326,7 +326,10 @@ describe('connection limits: file descriptors (server run with ulimit -n 256)', 
   });
 
   it('with --max-connections above what descriptors allow, EMFILE is logged once, counted, /health still answers, and clients are served again once others close', async () => {
-    const s = await startProtocolServer(['--login-timeout-ms', '0', '--max-connections', '100000'], {}, undefined, { nofile: NOFILE });
+    // One serving shard: with several, a connection that arrives while every shard's accept reserve is spent waits in
+    // the listen backlog until descriptors free up (seen once under load in CI; README, "Connections on every
+    // shard"): what this test asserts (each one closed at once) holds for one.
+    const s = await startProtocolServer(['--login-timeout-ms', '0', '--max-connections', '100000', '--shards', '1'], {}, undefined, { nofile: NOFILE });
     const kept: Connection[] = [];
     try {
       assert.match(s.server.output(), /--max-connections: 100000 connections is more than the 256 file descriptors/);
