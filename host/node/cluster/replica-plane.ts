@@ -69,8 +69,10 @@ export interface ReplicaPlaneOptions {
   shards: number;
   cluster: ClusterSettings;
   counters: ReplicaCounters;
-  // A region of this shard's core memory of REPLICA_FRAME_MAX bytes where a peer's message is checked, and a
-  // prepare's frame with its attachment is built (allocated on first use: shards that hold links or send prepares).
+  // A new region of this shard's core memory of REPLICA_FRAME_MAX bytes (each call another): one where headers are
+  // checked and a prepare's frame with its attachment is built, and one per peer whose link this shard holds, where
+  // that link assembles each incoming frame and the core checks it in place (allocated on first use: shards that
+  // hold links or send prepares).
   checkRegion: () => number;
 }
 
@@ -95,6 +97,7 @@ export class ReplicaPlane implements LinkHost {
   private readonly dialers = new Map<number, Dialer>();
   private listener: net.Server | null = null;
   private region = 0;
+  private readonly linkRegions = new Map<number, number>(); // by peer: where its frames are assembled and checked
   private pingBytes: Buffer | null = null;
   private pongBytes: Buffer | null = null;
   private stopping = false;
@@ -317,9 +320,25 @@ export class ReplicaPlane implements LinkHost {
     return verdict > 0 ? verdict : this.verdictName(verdict);
   }
 
-  frame(link: ReplicaLink, message: Buffer): FrameRefusal | null {
-    const at = this.checked();
-    copyInto(this.u8, at, message);
+  // The peer's region (kept across its reconnects: a link reads one frame at a time, and a frame is delivered,
+  // synchronously, before the next is read).
+  frameTarget(link: ReplicaLink, size: number): Uint8Array {
+    let at = this.linkRegions.get(link.peer!);
+    if (at === undefined) {
+      at = this.options.checkRegion();
+      this.linkRegions.set(link.peer!, at);
+    }
+    return this.u8.subarray(at, at + size);
+  }
+
+  // A frame in core memory (frameTarget's) is checked where it lies; any other is copied into the check region.
+  frame(link: ReplicaLink, message: Uint8Array): FrameRefusal | null {
+    let at: number;
+    if (message.buffer === this.u8.buffer) at = message.byteOffset;
+    else {
+      at = this.checked();
+      copyInto(this.u8, at, message);
+    }
     const verdict = this.core.replicaFrameBody(at, message.length);
     if (verdict !== RF.FRAME_OK) return this.verdictName(verdict);
     const local = this.core.replicaFrameLinkLocal(at);

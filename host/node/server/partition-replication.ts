@@ -46,7 +46,7 @@ export class PartitionReplicationError extends Error {
 }
 
 export class PartitionReplication {
-  private readonly attached = new Map<bigint, { op: number; batch: Uint8Array }>(); // by prepare checksum, until its op commits
+  private readonly attached = new Map<bigint, { op: number; batch: Uint8Array; verdict: number }>(); // by prepare checksum, until its op commits
   private readonly held = new Map<number, Held>(); //            writes waiting for the ops before them
   private readonly results = new Map<number, OpResult>(); //     of written sends, until they commit
   private readonly ends: { op: number; end: number }[] = []; //  written sends not yet committed: their end offset
@@ -68,8 +68,9 @@ export class PartitionReplication {
     host.home.partition.committedEnd = host.home.partition.nextOffset;
   }
 
-  // A prepare arrived from a peer with its batch: kept (copied: the frame is valid only during the call) until
-  // the op commits.
+  // A prepare arrived from a peer with its batch: verified where it lies (the frame is in core memory: the core's
+  // full batchVerify hashes it in place, no staging copy), then kept (copied: the frame is valid only during the
+  // call) with its verdict until the op commits; checkedBatch refuses it then.
   keep(message: Uint8Array, attachment: Uint8Array): void {
     const command = message[H.command];
     if (attachment.length === 0 || message.length < HEADER_SIZE || (command !== Command.Prepare && command !== Command.RepairPrepare)) return;
@@ -77,7 +78,8 @@ export class PartitionReplication {
     // Beyond what the core's log window can hold (it drops those prepares): not kept, or a backup cut off from
     // commits would copy every batch it hears for ever.
     if (p.op <= this.committed || p.op > this.committed + RECENT_OPS || this.attached.has(p.checksum)) return;
-    this.attached.set(p.checksum, { op: p.op, batch: Uint8Array.from(attachment) });
+    const verdict = this.host.home.verify(attachment);
+    this.attached.set(p.checksum, { op: p.op, batch: Uint8Array.from(attachment), verdict });
     // The op may be held already, waiting for this batch (its prepare came first without it): the core asks no
     // second write for a prepare it holds.
     if (this.held.has(p.op)) this.pump();
@@ -233,17 +235,18 @@ export class PartitionReplication {
   }
 
   // The batch of a send op, checked: the primary's own (verified before it was proposed), or an attachment this
-  // replica verifies in full (frame and batch checksums) and matches against the length and count the op binds.
+  // replica verified in full when it arrived (keep: frame and batch checksums) and matches against the length and
+  // count the op binds.
   private checkedBatch(p: PrepareView): Uint8Array | null {
     const own = this.host.ownBatch(p);
     if (own) return own;
-    const batch = this.attached.get(p.checksum)?.batch;
-    if (!batch) return null;
+    const kept = this.attached.get(p.checksum);
+    if (!kept) return null;
+    const { batch, verdict } = kept;
     const d = new DataView(p.body.buffer, p.body.byteOffset, p.body.byteLength);
     if (batch.length !== d.getUint32(0, true) || batchCount(batch) !== d.getUint32(4, true)) {
       throw new PartitionReplicationError('PartitionBatchMismatch', `op ${p.op}: the attached batch (${batch.length} B, ${batchCount(batch)} messages) is not the one its prepare binds (${d.getUint32(0, true)} B, ${d.getUint32(4, true)} messages)`);
     }
-    const verdict = this.host.home.verify(batch);
     if (verdict !== CoreJournalBatch.BATCH_OK) throw new PartitionReplicationError('PartitionBatchRefused', `op ${p.op}: the attached batch fails its checksums (verdict ${verdict})`);
     return batch;
   }
