@@ -7,6 +7,7 @@ import {
   type Refusal,
 } from './handshake.js';
 import type { FrameRefusal } from './replica-counters.js';
+import { copyInto, copyOut } from '../../shared/copy.js';
 
 import { HEADER_SIZE as HEADER_BYTES } from '../../shared/vsr-abi.js'; // a VSR message header; its size field says the rest
 // A peer that does not drain its socket: past this much unsent, frames to it are dropped (VSR retransmits them)
@@ -72,7 +73,7 @@ class ByteQueue {
     while (moved < n && this.chunks.length > 0) {
       const first = this.chunks[0];
       const k = Math.min(first.length, n - moved);
-      out.set(k === first.length ? first : first.subarray(0, k), at + moved);
+      copyInto(out, at + moved, k === first.length ? first : first.subarray(0, k)); // a memcpy (set() into shared memory is not)
       moved += k;
       if (k === first.length) this.chunks.shift();
       else this.chunks[0] = first.subarray(k);
@@ -128,7 +129,7 @@ export class ReplicaLink {
   // try-send-or-drop: false when the link is not up or its peer is not draining (the caller counts the drop).
   send(message: Uint8Array): boolean {
     if (this.phase.kind !== 'up' || this.socket.writableLength > LINK_QUEUE_BYTES) return false;
-    this.socket.write(Buffer.from(message)); // a copy: the caller's bytes (a ring slot, the core's outbox) are reused at once
+    this.socket.write(copyOut(message, 0, message.length)); // a copy (a memcpy): the caller's bytes (a ring slot, the core's outbox) are reused at once
     return true;
   }
 
@@ -202,7 +203,7 @@ export class ReplicaLink {
       const size = this.host.frameSize(this, header);
       if (typeof size !== 'number') return this.refuseFrame(size);
       phase.target = this.host.frameTarget(this, size);
-      phase.target.set(header, 0);
+      copyInto(phase.target, 0, header);
       phase.filled = HEADER_BYTES;
     }
     const target = phase.target;

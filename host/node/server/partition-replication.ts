@@ -17,6 +17,7 @@ import { ErrorCode } from '../../shared/wire/codes.js';
 import { readPrepare, type PrepareView } from '../consensus/group.js';
 import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
 import { logger } from '../../shared/log.js';
+import { copyOut } from '../../shared/copy.js';
 
 const log = logger('partitions');
 
@@ -79,7 +80,7 @@ export class PartitionReplication {
     // commits would copy every batch it hears for ever.
     if (p.op <= this.committed || p.op > this.committed + RECENT_OPS || this.attached.has(p.checksum)) return;
     const verdict = this.host.home.verify(attachment);
-    this.attached.set(p.checksum, { op: p.op, batch: Uint8Array.from(attachment), verdict });
+    this.attached.set(p.checksum, { op: p.op, batch: copyOut(attachment, 0, attachment.length), verdict });
     // The op may be held already, waiting for this batch (its prepare came first without it): the core asks no
     // second write for a prepare it holds.
     if (this.held.has(p.op)) this.pump();
