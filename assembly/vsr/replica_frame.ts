@@ -124,13 +124,14 @@ export function replicaFrameBody(frame: usize, length: u32): i32 {
   return FRAME_OK;
 }
 
-// The sender's side: `message` is a sealed prepare with `length` bytes of attachment right after it (at message +
-// its size); stamps the attachment's length and checksum into the prepare's frame. The frame is then size + length
-// bytes long. Returns false (nothing stamped) for anything but a prepare of at most a slot, or an attachment above
+// The sender's side: `message` is a sealed prepare; its frame carries the `length` bytes at `attachment` right after
+// it (they need not follow it in memory: the sender hashes a batch where it lies and writes both with one writev);
+// stamps the attachment's length and checksum into the prepare's frame. The frame is then size + length bytes long.
+// Returns false (nothing stamped) for anything but a prepare of at most a slot, or an attachment above
 // REPLICA_ATTACHMENT_MAX.
-export function replicaFrameAttach(message: usize, length: u32): bool {
+export function replicaFrameAttach(message: usize, attachment: usize, length: u32): bool {
   const size = messageSize(message);
   if (!isPrepareLike(message) || size < HEADER_SIZE || size > SLOT_SIZE || length > REPLICA_ATTACHMENT_MAX) return false;
-  sealPrepareAttachment(message, message + size, length);
+  sealPrepareAttachment(message, attachment, length);
   return true;
 }

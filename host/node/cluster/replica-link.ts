@@ -96,6 +96,7 @@ export class ReplicaLink {
   private timer: NodeJS.Timeout | null;
   private pinger: NodeJS.Timeout | null = null;
   private lastHeard = Date.now();
+  private corked = false; // this turn's writes wait for one writev
   peer: number | null; // known after the handshake (the dialer knows it from the start)
   readonly address: string;
   token = 0; // the owner-table token of this link's claim (0: not installed)
@@ -128,8 +129,19 @@ export class ReplicaLink {
 
   // try-send-or-drop: false when the link is not up or its peer is not draining (the caller counts the drop).
   send(message: Uint8Array): boolean {
+    return this.sendParts([copyOut(message, 0, message.length)]); // a copy (a memcpy): the caller's bytes (a ring slot, the core's outbox) are reused at once
+  }
+
+  // One frame in parts the caller will not change (a sealed prepare and its attachment's copy), written as they are.
+  // Everything written in one turn leaves in one writev: the socket is corked until the next tick.
+  sendParts(parts: Buffer[]): boolean {
     if (this.phase.kind !== 'up' || this.socket.writableLength > LINK_QUEUE_BYTES) return false;
-    this.socket.write(copyOut(message, 0, message.length)); // a copy (a memcpy): the caller's bytes (a ring slot, the core's outbox) are reused at once
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+    }
+    for (const part of parts) this.socket.write(part);
     return true;
   }
 

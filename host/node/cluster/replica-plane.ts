@@ -17,7 +17,7 @@
 import net from 'node:net';
 import { type CoreExports } from '../../shared/core.js';
 import { CoreVsrReplicaFrame as RF } from '../../shared/core-abi.generated.js';
-import { copyInto } from '../../shared/copy.js';
+import { copyInto, copyOut } from '../../shared/copy.js';
 import { ConsensusKind, DROP_REASON, DROP_VARIANT, F, FRAME_HEADER, Lifecycle, Variant } from '../../shared/frames.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
 import { H, HEADER_SIZE } from '../../shared/vsr-abi.js';
@@ -76,6 +76,20 @@ export interface ReplicaPlaneOptions {
   checkRegion: () => number;
 }
 
+// A prepare sealed with its attachment (sealAttached), reused for the other backups in the same turn.
+interface SealedFrame {
+  message: Buffer; //             the prepare as given (to recognise it)
+  attachment: Uint8Array; //      as given: where its bytes lie
+  head: Buffer; //                the prepare with the attachment's length and checksum under its frame seal
+  batchHead: Buffer; //           the attachment's first bytes when sealed (a batch header: stamping rewrites it)
+  copy: Buffer | null; //         the attachment's private copy, once a link of this shard needs one
+}
+const BATCH_HEAD_BYTES = 256;
+
+function sameBytes(a: Buffer, b: Uint8Array): boolean {
+  return a.length === b.length && a.equals(b);
+}
+
 interface Dialer {
   failures: number;
   timer: NodeJS.Timeout | null;
@@ -100,6 +114,7 @@ export class ReplicaPlane implements LinkHost {
   private readonly linkRegions = new Map<number, number>(); // by peer: where its frames are assembled and checked
   private pingBytes: Buffer | null = null;
   private pongBytes: Buffer | null = null;
+  private sealed: SealedFrame | null = null; // the last prepare sealed with its attachment, this turn
   private stopping = false;
   private readonly verdicts: Map<number, FrameRefusal>;
   private readonly log;
@@ -190,14 +205,55 @@ export class ReplicaPlane implements LinkHost {
   // as one frame: the core stamps the attachment's length and checksum into the prepare's frame seal
   // (replicaFrameAttach); the receiver's check covers both. Try-send-or-drop like send(); an attachment the core
   // refuses (above REPLICA_ATTACHMENT_MAX, or on anything but a prepare) is dropped as oversize.
+  // The frame is sealed once for all the backups a prepare goes to (sealAttached), and leaves from where its parts
+  // lie: to a link of this shard as the sealed prepare and one private copy of the attachment, written together
+  // (both links share them); to another shard's link copied straight into the ring.
   sendAttached(replica: number, message: Uint8Array, attachment: Uint8Array): boolean {
     if (attachment.length === 0) return this.send(replica, message);
+    const frame = this.sealAttached(message, attachment);
+    if (!frame) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.oversize);
+    if (replica === this.self || !this.identity.knows(replica)) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.unroutable);
+    const owner = this.core.replicaOwner(replica);
+    if (owner < 0) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.disconnected);
+    if (owner === this.options.shard) {
+      const copy = frame.copy ?? (frame.copy = copyOut(attachment, 0, attachment.length)); // the batch's memory is its writer's, not the socket's
+      return this.writeToLink(replica, [frame.head, copy], DROP_REASON.disconnected);
+    }
+    const at = this.core.sendBegin(owner, Variant.lifecycle, Lifecycle.forwardReplicaSend, replica, frame.head.length + attachment.length);
+    if (at === 0) return false; // the core counted it (full ring, oversize)
+    copyInto(this.u8, at, frame.head);
+    copyInto(this.u8, at + frame.head.length, frame.copy ?? attachment);
+    this.core.sendCommit();
+    this.core.shardFlush();
+    return true;
+  }
+
+  // The prepare sealed with this attachment: the core hashes the attachment where it lies (a batch in the frame
+  // arena is not copied for it), once per prepare: the driver sends one prepare to every backup in one walk of its
+  // outbox, so the last sealing is reused within the same turn for the same prepare bytes and the same attachment
+  // (the same memory, whose batch header is unchanged: a primary's own append stamps its batch in place). Null when
+  // the core refuses it.
+  private sealAttached(message: Uint8Array, attachment: Uint8Array): SealedFrame | null {
+    const last = this.sealed;
+    if (last && last.attachment.buffer === attachment.buffer && last.attachment.byteOffset === attachment.byteOffset
+      && last.attachment.length === attachment.length
+      && sameBytes(last.message, message) && sameBytes(last.batchHead, attachment.subarray(0, last.batchHead.length))) {
+      return last;
+    }
+    if (message.length + attachment.length > this.core.REPLICA_FRAME_MAX.value) return null;
     const at = this.checked();
-    if (message.length + attachment.length > this.core.REPLICA_FRAME_MAX.value) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.oversize);
     copyInto(this.u8, at, message);
-    copyInto(this.u8, at + message.length, attachment);
-    if (!this.core.replicaFrameAttach(at, attachment.length)) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.oversize);
-    return this.send(replica, this.u8.subarray(at, at + message.length + attachment.length));
+    let from = at + message.length;
+    if (attachment.buffer === this.u8.buffer) from = attachment.byteOffset;
+    else copyInto(this.u8, from, attachment);
+    if (!this.core.replicaFrameAttach(at, from, attachment.length)) return null;
+    const frame: SealedFrame = {
+      message: copyOut(message, 0, message.length), attachment, head: copyOut(this.u8, at, message.length),
+      batchHead: copyOut(attachment, 0, Math.min(attachment.length, BATCH_HEAD_BYTES)), copy: null,
+    };
+    this.sealed = frame;
+    queueMicrotask(() => { if (this.sealed === frame) this.sealed = null; }); // this turn only
+    return frame;
   }
 
   // Ring frames of the replica plane: a consensus message for a group on this shard, or a message to send on a link
@@ -224,10 +280,11 @@ export class ReplicaPlane implements LinkHost {
     return false;
   }
 
-  private writeToLink(replica: number, message: Uint8Array, missing: number): boolean {
+  // One message (copied by the link), or the parts of a sealed frame (written as they are: private to the plane).
+  private writeToLink(replica: number, message: Uint8Array | Buffer[], missing: number): boolean {
     const link = this.links.get(replica);
     if (!link?.up) return this.dropped(DROP_VARIANT.forward_replica_send, missing);
-    if (!link.send(message)) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.full);
+    if (!(Array.isArray(message) ? link.sendParts(message) : link.send(message))) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.full);
     this.options.counters.frameOut(replica);
     return true;
   }

@@ -185,3 +185,57 @@ test('a prepare travels with its attachment: checked whole, delivered whole, a f
   assert.equal(planes[0].frame(link, damaged), 'checksum');
   assert.equal(got.length, 1);
 });
+
+test('a prepare to two backups is sealed once, its attachment hashed where it lies; an attachment restamped between the sends is sealed again', async () => {
+  const mesh = await loadMesh('release', 2, 16, 256, 4 << 20);
+  const shards = [await mesh.shard(0), await mesh.shard(1)];
+  const cluster = {
+    roster: parseRoster('0=127.0.0.1:1/2,1=127.0.0.1:3/4,2=127.0.0.1:5/6', 'test'), self: 0, clusterId: 0n, secret: 's',
+    handshakeTimeoutMs: 1000, source: 'test',
+  };
+  // Shard 0's core, counting the sealings.
+  let sealings = 0;
+  const counted = Object.create(shards[0]) as CoreExports;
+  Object.defineProperty(counted, 'replicaFrameAttach', { value: (m: number, a: number, n: number) => { sealings++; return shards[0].replicaFrameAttach(m, a, n); } });
+  const regions = [shards[0].shardStorageAddress(0) + (2 << 20), shards[1].shardStorageAddress(1) + (2 << 20)];
+  const planes = [counted, shards[1]].map((core, shard) => new ReplicaPlane({
+    core, memory: mesh.memory, shard, shards: 2, cluster, counters: new ReplicaCounters(3, 2), checkRegion: () => regions[shard],
+  }));
+  const u8 = new Uint8Array(mesh.memory.buffer);
+  const view = new DataView(mesh.memory.buffer);
+  const prepare = prepareAt(shards[0], u8, view, 0);
+  // The attachment in core memory (a batch in the frame arena), away from the check region.
+  const at = shards[0].shardStorageAddress(0) + (3 << 20) + (64 << 10);
+  const attachment = u8.subarray(at, at + 3000);
+  attachment.forEach((_, i) => { attachment[i] = (i * 29) & 0xff; });
+  const tokens = [mesh.main.replicaOwnerClaim(1, 1), mesh.main.replicaOwnerClaim(2, 1)];
+
+  const frames: Buffer[] = [];
+  const take = () => {
+    const frame = shards[1].recvNext();
+    assert.notEqual(frame, 0);
+    const length = view.getUint32(frame + F.payloadLen, true);
+    frames.push(Buffer.from(u8.subarray(frame + FRAME_HEADER, frame + FRAME_HEADER + length)));
+    assert.equal(shards[1].recvNext(), 0); // releases the frame, and the flush publishes the room
+    shards[1].shardFlush();
+  };
+  // One turn, as the driver sends a prepare to every backup in one walk of its outbox.
+  assert.equal(planes[0].sendAttached(1, prepare, attachment), true);
+  take();
+  assert.equal(planes[0].sendAttached(2, prepare, attachment), true);
+  take();
+  assert.equal(sealings, 1);
+  attachment[40] ^= 0xff; // the batch header restamped in place (the primary's own append)
+  assert.equal(planes[0].sendAttached(1, prepare, attachment), true);
+  take();
+  assert.equal(sealings, 2);
+  tokens.forEach((token, i) => mesh.main.replicaOwnerClear(i + 1, token));
+
+  assert.deepEqual(frames[0], frames[1]);
+  assert.deepEqual(splitFrame(frames[2]).attachment, Buffer.from(attachment));
+  const link = { peer: 1, send: () => true } as unknown as ReplicaLink;
+  let delivered = 0;
+  planes[0].registry.register(METADATA_GROUP, () => delivered++);
+  for (const frame of frames) assert.equal(planes[0].frame(link, frame), null); // each checks: attachment and seal agree
+  assert.equal(delivered, 3);
+});
