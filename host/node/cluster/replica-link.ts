@@ -132,16 +132,17 @@ export class ReplicaLink {
     return this.sendParts([copyOut(message, 0, message.length)]); // a copy (a memcpy): the caller's bytes (a ring slot, the core's outbox) are reused at once
   }
 
-  // One frame in parts the caller will not change (a sealed prepare and its attachment's copy), written as they are.
+  // One frame in parts the caller will not change (a sealed prepare and its attachment's copy), written as they are;
+  // `written` is called once the socket is done with them (sent, or the socket gone), when this returns true.
   // Everything written in one turn leaves in one writev: the socket is corked until the next tick.
-  sendParts(parts: Buffer[]): boolean {
+  sendParts(parts: Buffer[], written?: () => void): boolean {
     if (this.phase.kind !== 'up' || this.socket.writableLength > LINK_QUEUE_BYTES) return false;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       process.nextTick(() => { this.corked = false; this.socket.uncork(); });
     }
-    for (const part of parts) this.socket.write(part);
+    parts.forEach((part, i) => this.socket.write(part, i === parts.length - 1 ? written : undefined));
     return true;
   }
 

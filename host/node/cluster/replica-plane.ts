@@ -23,6 +23,7 @@ import { LogLimiter } from '../../shared/log-limiter.js';
 import { H, HEADER_SIZE } from '../../shared/vsr-abi.js';
 import { logger } from '../../shared/log.js';
 import { ConsensusRegistry } from './consensus-registry.js';
+import { CopyPool, type PooledCopy } from './copy-pool.js';
 import { REFUSALS, type Identity, type Refusal } from './handshake.js';
 import { ReplicaCounters, type FrameRefusal } from './replica-counters.js';
 import { ReplicaLink, type LinkHost } from './replica-link.js';
@@ -82,9 +83,11 @@ interface SealedFrame {
   attachment: Uint8Array; //      as given: where its bytes lie
   head: Buffer; //                the prepare with the attachment's length and checksum under its frame seal
   batchHead: Buffer; //           the attachment's first bytes when sealed (a batch header: stamping rewrites it)
-  copy: Buffer | null; //         the attachment's private copy, once a link of this shard needs one
+  copy: PooledCopy | null; //     the attachment's private copy, once a link of this shard needs one
 }
 const BATCH_HEAD_BYTES = 256;
+// Attachment copies' slabs kept for reuse (1 MiB each): enough for the prepares a link's 8 MiB queue holds.
+const COPY_SLABS_KEPT = 16;
 
 function sameBytes(a: Buffer, b: Uint8Array): boolean {
   return a.length === b.length && a.equals(b);
@@ -115,6 +118,7 @@ export class ReplicaPlane implements LinkHost {
   private pingBytes: Buffer | null = null;
   private pongBytes: Buffer | null = null;
   private sealed: SealedFrame | null = null; // the last prepare sealed with its attachment, this turn
+  private readonly copies: CopyPool;
   private stopping = false;
   private readonly verdicts: Map<number, FrameRefusal>;
   private readonly log;
@@ -130,6 +134,7 @@ export class ReplicaPlane implements LinkHost {
       self: cluster.self, clusterId: cluster.clusterId, rosterHash: cluster.roster.hash, secret: cluster.secret, knows: (id) => ids.has(id),
     };
     this.timeoutMs = cluster.handshakeTimeoutMs;
+    this.copies = new CopyPool(core.REPLICA_ATTACHMENT_MAX.value, COPY_SLABS_KEPT);
     this.verdicts = new Map<number, FrameRefusal>([
       [RF.FRAME_SIZE, 'size'], [RF.FRAME_CLUSTER, 'cluster'], [RF.FRAME_REPLICA, 'replica'],
       [RF.FRAME_COMMAND, 'command'], [RF.FRAME_GROUP, 'group'], [RF.FRAME_CHECKSUM, 'checksum'],
@@ -216,13 +221,17 @@ export class ReplicaPlane implements LinkHost {
     const owner = this.core.replicaOwner(replica);
     if (owner < 0) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.disconnected);
     if (owner === this.options.shard) {
-      const copy = frame.copy ?? (frame.copy = copyOut(attachment, 0, attachment.length)); // the batch's memory is its writer's, not the socket's
-      return this.writeToLink(replica, [frame.head, copy], DROP_REASON.disconnected);
+      // The batch's memory is its writer's, not the socket's: one private copy, held by each write of it.
+      const copy = frame.copy ?? (frame.copy = this.copies.copy(attachment));
+      copy.retain();
+      const sent = this.writeToLink(replica, [frame.head, copy.bytes], DROP_REASON.disconnected, () => copy.release());
+      if (!sent) copy.release();
+      return sent;
     }
     const at = this.core.sendBegin(owner, Variant.lifecycle, Lifecycle.forwardReplicaSend, replica, frame.head.length + attachment.length);
     if (at === 0) return false; // the core counted it (full ring, oversize)
     copyInto(this.u8, at, frame.head);
-    copyInto(this.u8, at + frame.head.length, frame.copy ?? attachment);
+    copyInto(this.u8, at + frame.head.length, frame.copy?.bytes ?? attachment);
     this.core.sendCommit();
     this.core.shardFlush();
     return true;
@@ -252,7 +261,10 @@ export class ReplicaPlane implements LinkHost {
       batchHead: copyOut(attachment, 0, Math.min(attachment.length, BATCH_HEAD_BYTES)), copy: null,
     };
     this.sealed = frame;
-    queueMicrotask(() => { if (this.sealed === frame) this.sealed = null; }); // this turn only
+    queueMicrotask(() => { // this turn only
+      if (this.sealed === frame) this.sealed = null;
+      frame.copy?.release(); // the sealing's hold: the slab returns once the links' writes are done
+    });
     return frame;
   }
 
@@ -280,11 +292,12 @@ export class ReplicaPlane implements LinkHost {
     return false;
   }
 
-  // One message (copied by the link), or the parts of a sealed frame (written as they are: private to the plane).
-  private writeToLink(replica: number, message: Uint8Array | Buffer[], missing: number): boolean {
+  // One message (copied by the link), or the parts of a sealed frame (written as they are: private to the plane;
+  // `written` is called once the socket is done with them, when it took them).
+  private writeToLink(replica: number, message: Uint8Array | Buffer[], missing: number, written?: () => void): boolean {
     const link = this.links.get(replica);
     if (!link?.up) return this.dropped(DROP_VARIANT.forward_replica_send, missing);
-    if (!(Array.isArray(message) ? link.sendParts(message) : link.send(message))) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.full);
+    if (!(Array.isArray(message) ? link.sendParts(message, written) : link.send(message))) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.full);
     this.options.counters.frameOut(replica);
     return true;
   }
