@@ -88,6 +88,8 @@ interface SealedFrame {
 const BATCH_HEAD_BYTES = 256;
 // Attachment copies' slabs kept for reuse (1 MiB each): enough for the prepares a link's 8 MiB queue holds.
 const COPY_SLABS_KEPT = 16;
+// Messages from this size on are copied for a link into a pooled slab (below, a copy from Node's small-buffer pool).
+const POOLED_COPY_MIN = 64 << 10;
 
 function sameBytes(a: Buffer, b: Uint8Array): boolean {
   return a.length === b.length && a.equals(b);
@@ -292,12 +294,21 @@ export class ReplicaPlane implements LinkHost {
     return false;
   }
 
-  // One message (copied by the link), or the parts of a sealed frame (written as they are: private to the plane;
-  // `written` is called once the socket is done with them, when it took them).
+  // One message (copied: a large one, a prepare with its attachment forwarded by another shard, into a pooled slab),
+  // or the parts of a sealed frame (written as they are: private to the plane; `written` is called once the socket
+  // is done with them, when it took them).
   private writeToLink(replica: number, message: Uint8Array | Buffer[], missing: number, written?: () => void): boolean {
     const link = this.links.get(replica);
     if (!link?.up) return this.dropped(DROP_VARIANT.forward_replica_send, missing);
-    if (!(Array.isArray(message) ? link.sendParts(message, written) : link.send(message))) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.full);
+    let sent: boolean;
+    if (Array.isArray(message)) sent = link.sendParts(message, written);
+    else if (message.length < POOLED_COPY_MIN) sent = link.send(message);
+    else {
+      const copy = this.copies.copy(message);
+      sent = link.sendParts([copy.bytes], () => copy.release());
+      if (!sent) copy.release();
+    }
+    if (!sent) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.full);
     this.options.counters.frameOut(replica);
     return true;
   }
