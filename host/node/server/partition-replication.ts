@@ -15,9 +15,9 @@ import type { ConsumerKind } from '../data/offsets.js';
 import { NO_SPACE_VERDICT } from '../data/send-api.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { readPrepare, type PrepareView } from '../consensus/group.js';
-import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
+import { CoreJournalBatch, CoreVsrReplicaFrame } from '../../shared/core-abi.generated.js';
 import { logger } from '../../shared/log.js';
-import { copyOut } from '../../shared/copy.js';
+import { CopyPool, type PooledCopy } from '../cluster/copy-pool.js';
 
 const log = logger('partitions');
 
@@ -39,6 +39,11 @@ export interface ReplicationHost {
 
 export interface OpResult { status: number; baseOffset: number }
 
+// A peer's batch kept until its op is written and committed: its copy lives in a slab of the shard's pool (a fresh
+// half-megabyte buffer per batch is external memory V8 answers with full garbage collections).
+interface Kept { op: number; batch: Uint8Array; verdict: number; copy: PooledCopy }
+const keptCopies = new CopyPool(CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX, 16); // one per shard (worker thread)
+
 interface Held { write: JournalWrite; done: (op: number, checksum: bigint) => void; acked: boolean }
 interface Recent { prepare: Uint8Array; checksum: bigint; operation: number; base: number; length: number; count: number }
 
@@ -47,7 +52,7 @@ export class PartitionReplicationError extends Error {
 }
 
 export class PartitionReplication {
-  private readonly attached = new Map<bigint, { op: number; batch: Uint8Array; verdict: number }>(); // by prepare checksum, until its op commits
+  private readonly attached = new Map<bigint, Kept>(); //       by prepare checksum, until its op commits
   private readonly held = new Map<number, Held>(); //            writes waiting for the ops before them
   private readonly results = new Map<number, OpResult>(); //     of written sends, until they commit
   private readonly ends: { op: number; end: number }[] = []; //  written sends not yet committed: their end offset
@@ -80,7 +85,8 @@ export class PartitionReplication {
     // commits would copy every batch it hears for ever.
     if (p.op <= this.committed || p.op > this.committed + RECENT_OPS || this.attached.has(p.checksum)) return;
     const verdict = this.host.home.verify(attachment);
-    this.attached.set(p.checksum, { op: p.op, batch: copyOut(attachment, 0, attachment.length), verdict });
+    const copy = keptCopies.copy(attachment);
+    this.attached.set(p.checksum, { op: p.op, batch: copy.bytes, verdict, copy });
     // The op may be held already, waiting for this batch (its prepare came first without it): the core asks no
     // second write for a prepare it holds.
     if (this.held.has(p.op)) this.pump();
@@ -139,7 +145,7 @@ export class PartitionReplication {
     this.committed = op;
     // The batches of committed ops written here, this op's and those of prepares a view change replaced, are never
     // asked for again.
-    for (const [checksum, kept] of this.attached) if (kept.op <= op && kept.op <= this.written) this.attached.delete(checksum);
+    for (const [checksum, kept] of this.attached) if (kept.op <= op && kept.op <= this.written) this.forget(checksum);
     this.advance();
   }
 
@@ -147,7 +153,16 @@ export class PartitionReplication {
     this.stopped = true;
     this.waiting.clear(); // their writers are answered by the group (abort)
     this.held.clear();
-    this.attached.clear();
+    this.attached.clear(); // not back to the pool: an append on its way may still be writing them
+  }
+
+  // A kept batch written here and committed: its slab goes back to the pool (no append reads it any more: both
+  // callers forget only ops at or below `written`, whose appends are done).
+  private forget(checksum: bigint): void {
+    const kept = this.attached.get(checksum);
+    if (!kept) return;
+    this.attached.delete(checksum);
+    kept.copy.release();
   }
 
   // The same op again (a retransmission the core chose to journal): reported durable when it is. A different
@@ -257,7 +272,7 @@ export class PartitionReplication {
     for (const h of group) {
       this.written = h.write.op;
       if (readPrepare(h.write.message).operation !== OP_SEND) this.remember(h, -1, 0, 0);
-      if (h.write.op <= this.committed) this.attached.delete(h.write.checksum);
+      if (h.write.op <= this.committed) this.forget(h.write.checksum);
     }
     if (this.cutPending !== Infinity) this.cutNow(); // a commit during the append replaced what it wrote
     // Writes that came for these ops while they were being appended, routed now: the same prepare (durable now), a
