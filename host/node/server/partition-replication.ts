@@ -18,6 +18,7 @@ import { readPrepare, type PrepareView } from '../consensus/group.js';
 import { CoreJournalBatch, CoreVsrReplicaFrame } from '../../shared/core-abi.generated.js';
 import { logger } from '../../shared/log.js';
 import { CopyPool, type PooledCopy } from '../cluster/copy-pool.js';
+import type { StorageCore } from '../io/storage-core.js';
 
 const log = logger('partitions');
 
@@ -39,10 +40,21 @@ export interface ReplicationHost {
 
 export interface OpResult { status: number; baseOffset: number }
 
-// A peer's batch kept until its op is written and committed: its copy lives in a slab of the shard's pool (a fresh
-// half-megabyte buffer per batch is external memory V8 answers with full garbage collections).
+// A peer's batch kept until its op is written and committed: its copy lives in a slab of the shard's pool, a region
+// of the shard's core memory when there is room (the append then stamps and writes it where it lies, no staging
+// copy; and no fresh half-megabyte buffer per batch, which is external memory V8 answers with full GCs).
 interface Kept { op: number; batch: Uint8Array; verdict: number; copy: PooledCopy }
-const keptCopies = new CopyPool(CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX, 16); // one per shard (worker thread)
+const KEPT_SLABS = 16;
+const CORE_RESERVE = 64 << 20; // core memory a slab never takes: partitions opened later need their index regions
+let keptCopies: CopyPool | null = null; // one per shard (worker thread): its StorageCore's
+
+function keptCopiesOf(sc: StorageCore): CopyPool {
+  keptCopies ??= new CopyPool(CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX, KEPT_SLABS, {
+    take: (bytes) => (sc.hasFree(bytes) || sc.unallocated >= bytes + CORE_RESERVE ? Buffer.from(sc.u8.buffer, sc.alloc(bytes), bytes) : null),
+    give: (slab) => sc.release(slab.byteOffset, slab.length),
+  });
+  return keptCopies;
+}
 
 interface Held { write: JournalWrite; done: (op: number, checksum: bigint) => void; acked: boolean }
 interface Recent { prepare: Uint8Array; checksum: bigint; operation: number; base: number; length: number; count: number }
@@ -85,7 +97,7 @@ export class PartitionReplication {
     // commits would copy every batch it hears for ever.
     if (p.op <= this.committed || p.op > this.committed + RECENT_OPS || this.attached.has(p.checksum)) return;
     const verdict = this.host.home.verify(attachment);
-    const copy = keptCopies.copy(attachment);
+    const copy = keptCopiesOf(this.host.home.storage).copy(attachment);
     this.attached.set(p.checksum, { op: p.op, batch: copy.bytes, verdict, copy });
     // The op may be held already, waiting for this batch (its prepare came first without it): the core asks no
     // second write for a prepare it holds.

@@ -26,3 +26,21 @@ test('a slab is reused only after every holder released it; copies are exact; a 
   c.release();
   assert.equal(pool.idle, 2, 'the larger copy had a buffer of its own, not kept');
 });
+
+test('slabs come from the source while it has them, and a slab beyond those kept goes back to it', () => {
+  const memory = new SharedArrayBuffer(64);
+  const given: number[] = [];
+  let next = 0;
+  const pool = new CopyPool(16, 1, {
+    take: (bytes) => (next + bytes <= 32 ? Buffer.from(memory, (next += bytes) - bytes, bytes) : null), // two slabs, then none
+    give: (slab) => given.push(slab.byteOffset),
+  });
+  const copies = [1, 2, 3].map((n) => pool.copy(new Uint8Array(4).fill(n)));
+  assert.equal(copies[0].bytes.buffer, memory);
+  assert.equal(copies[1].bytes.buffer, memory);
+  assert.notEqual(copies[2].bytes.buffer, memory, 'the source ran dry: a heap slab');
+  assert.deepEqual([...new Uint8Array(memory, 16, 4)], [2, 2, 2, 2]);
+  copies.forEach((c) => c.release());
+  assert.equal(pool.idle, 1);
+  assert.deepEqual(given, [16], 'the second source slab went back (one is kept); the heap slab was dropped');
+});
