@@ -84,6 +84,7 @@ interface SealedFrame {
   head: Buffer; //                the prepare with the attachment's length and checksum under its frame seal
   batchHead: Buffer; //           the attachment's first bytes when sealed (a batch header: stamping rewrites it)
   copy: PooledCopy | null; //     the attachment's private copy, once a link of this shard needs one
+  forwarded?: { owner: number; number: bigint }; // the shard it crossed the ring to, under this number
 }
 const BATCH_HEAD_BYTES = 256;
 // Attachment copies' slabs kept for reuse (1 MiB each): enough for the prepares a link's 8 MiB queue holds.
@@ -121,6 +122,8 @@ export class ReplicaPlane implements LinkHost {
   private pongBytes: Buffer | null = null;
   private sealed: SealedFrame | null = null; // the last prepare sealed with its attachment, this turn
   private readonly copies: CopyPool;
+  private forwardNumber = 0n; // numbers this shard's forwarded prepares (from 1)
+  private readonly lastForwarded = new Map<number, { number: bigint; copy: PooledCopy }>(); // by source shard
   private stopping = false;
   private readonly verdicts: Map<number, FrameRefusal>;
   private readonly log;
@@ -230,10 +233,17 @@ export class ReplicaPlane implements LinkHost {
       if (!sent) copy.release();
       return sent;
     }
-    const at = this.core.sendBegin(owner, Variant.lifecycle, Lifecycle.forwardReplicaSend, replica, frame.head.length + attachment.length);
+    // The frame crossed to that shard for another backup this turn: it is told to send its copy again (an empty
+    // forward naming the first one's number), not given the batch twice.
+    const again = frame.forwarded?.owner === owner;
+    const at = this.core.sendBegin(owner, Variant.lifecycle, Lifecycle.forwardReplicaSend, replica, again ? 0 : frame.head.length + attachment.length);
     if (at === 0) return false; // the core counted it (full ring, oversize)
-    copyInto(this.u8, at, frame.head);
-    copyInto(this.u8, at + frame.head.length, frame.copy?.bytes ?? attachment);
+    if (!again) {
+      copyInto(this.u8, at, frame.head);
+      copyInto(this.u8, at + frame.head.length, frame.copy?.bytes ?? attachment);
+      frame.forwarded = { owner, number: ++this.forwardNumber };
+    }
+    this.view.setBigUint64(at - FRAME_HEADER + F.group, frame.forwarded!.number, true);
     this.core.sendCommit();
     this.core.shardFlush();
     return true;
@@ -286,12 +296,40 @@ export class ReplicaPlane implements LinkHost {
       return true;
     }
     if (variant === Variant.lifecycle && kind === Lifecycle.forwardReplicaSend) {
-      const replica = this.view.getUint32(frame + F.correlation, true);
-      // The link went (or moved) after the sender read the owner table: a forward failure.
-      this.writeToLink(replica, this.u8.subarray(at, at + length), DROP_REASON.delivery_failed);
+      this.forwarded(frame, at, length);
       return true;
     }
     return false;
+  }
+
+  // A message another shard forwards to a link of this shard. A prepare with its attachment comes numbered (the
+  // frame's group word): its copy is kept until the next numbered one from that shard, so that an empty forward
+  // naming the same number sends it to another backup; an empty forward naming another (the numbered one was
+  // dropped on the ring) is dropped as a forward failure, and VSR retransmits. Any failure to write is a forward
+  // failure too: the link went (or moved) after the sender read the owner table.
+  private forwarded(frame: number, at: number, length: number): void {
+    const replica = this.view.getUint32(frame + F.correlation, true);
+    const number = this.view.getBigUint64(frame + F.group, true);
+    if (number === 0n) {
+      this.writeToLink(replica, this.u8.subarray(at, at + length), DROP_REASON.delivery_failed);
+      return;
+    }
+    const source = this.view.getUint16(frame + F.source, true);
+    let copy: PooledCopy;
+    if (length > 0) {
+      copy = this.copies.copy(this.u8.subarray(at, at + length));
+      this.lastForwarded.get(source)?.copy.release();
+      this.lastForwarded.set(source, { number, copy }); // the initial hold: until the next one from that shard
+    } else {
+      const last = this.lastForwarded.get(source);
+      if (last?.number !== number) {
+        this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.delivery_failed);
+        return;
+      }
+      copy = last.copy;
+    }
+    copy.retain();
+    if (!this.writeToLink(replica, [copy.bytes], DROP_REASON.delivery_failed, () => copy.release())) copy.release();
   }
 
   // One message (copied: a large one, a prepare with its attachment forwarded by another shard, into a pooled slab),
