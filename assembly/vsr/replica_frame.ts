@@ -135,19 +135,20 @@ function carriesAttachment(header: usize): bool {
   return command(header) == CMD_STATE_CHUNK && size == HEADER_SIZE;
 }
 
-// The sender's side: `message` is a sealed prepare (or a header-only StateChunk) with `length` bytes of attachment
-// right after it (at message + its size); stamps the attachment's length and checksum into the prepare's frame seal
-// (a chunk's header checksum covers them). The frame is then size + length bytes long. Returns false (nothing
-// stamped) for any other message, or an attachment above REPLICA_ATTACHMENT_MAX.
-export function replicaFrameAttach(message: usize, length: u32): bool {
+// The sender's side: `message` is a sealed prepare (or a header-only StateChunk); its frame carries the `length`
+// bytes at `attachment` right after it (they need not follow it in memory: the sender hashes a batch where it lies
+// and writes both with one writev); stamps the attachment's length and checksum into the prepare's frame seal (a
+// chunk's header checksum covers them). The frame is then size + length bytes long. Returns false (nothing stamped)
+// for any other message, or an attachment above REPLICA_ATTACHMENT_MAX.
+export function replicaFrameAttach(message: usize, attachment: usize, length: u32): bool {
   const size = messageSize(message);
   if (size < HEADER_SIZE || !carriesAttachment(message) || length > REPLICA_ATTACHMENT_MAX) return false;
   if (isPrepareLike(message)) {
-    sealPrepareAttachment(message, message + size, length);
+    sealPrepareAttachment(message, attachment, length);
     return true;
   }
   store<u32>(message + H_ATTACH_SIZE, length);
-  store<u64>(message + H_ATTACH_CHECKSUM, length == 0 ? 0 : checksum(message + size, length));
+  store<u64>(message + H_ATTACH_CHECKSUM, length == 0 ? 0 : checksum(attachment, length));
   seal(message);
   return true;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same bench:protocol workload against a single node and against a 3-replica cluster (2 shards each, on this
 # machine), one after the other in one run: send throughput ratio and per-batch latency. Batches stay under the
-# 1 MiB a replica prepare carries (REPLICA_ATTACHMENT_MAX). Usage: host/bench/cluster-compare.sh [bench:protocol flags]
+# 1 MiB a replica prepare carries (REPLICA_ATTACHMENT_MAX). Each phase also prints every server's CPU per MB by
+# thread (--cpu-pids; r0 is the first primary). Usage: host/bench/cluster-compare.sh [bench:protocol flags]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORKLOAD=(--producers 2 --batches 100 --messages 500 --size 1000 "$@")
@@ -17,7 +18,7 @@ echo "== single node (2 shards)"
 node host/bin/shardlog-server.mjs --shards 2 --pin-cores false --data-dir "$TMP/single" --tcp-address "127.0.0.1:$BASE" \
   --http-address "127.0.0.1:$((BASE + 1))" --log-level warn & PIDS+=($!)
 ready $((BASE + 1))
-node --no-liftoff dist/host/bench/protocol-bench.js --address "127.0.0.1:$BASE" "${WORKLOAD[@]}"
+node --no-liftoff dist/host/bench/protocol-bench.js --address "127.0.0.1:$BASE" --cpu-pids "single=${PIDS[0]}" "${WORKLOAD[@]}"
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
 
 echo "== 3-replica cluster (${CLUSTER_SHARDS:-2} shard(s) each, --durability ${DURABILITY:-persisted})"
@@ -35,4 +36,4 @@ node --input-type=module -e "
     try { await (await IggyClient.connect({ address: '127.0.0.1:$((BASE + 10))', username: 'iggy', password: 'iggy' })).close(); break; }
     catch (e) { if (i >= 100) { console.error('the cluster never accepted a login: ' + e.message); process.exit(1); } await new Promise((r) => setTimeout(r, 200)); }
   }"
-node --no-liftoff dist/host/bench/protocol-bench.js --address "127.0.0.1:$((BASE + 10))" "${WORKLOAD[@]}"
+node --no-liftoff dist/host/bench/protocol-bench.js --address "127.0.0.1:$((BASE + 10))" --cpu-pids "r0=${PIDS[1]},r1=${PIDS[2]},r2=${PIDS[3]}" "${WORKLOAD[@]}"

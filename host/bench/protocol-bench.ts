@@ -22,6 +22,7 @@ interface Options {
   fsync: string;
   verifyReads: string;
   runs: number;
+  cpuPids: { label: string; pid: number }[];
 }
 
 const HELP = `usage: npm run bench:protocol -- [flags]
@@ -33,10 +34,11 @@ const HELP = `usage: npm run bench:protocol -- [flags]
   --size B              payload bytes per message [1000]
   --fsync POLICY        --fsync of the server started here [every-batch]
   --verify-reads MODE   --verify-reads of the server started here [full]
-  --runs N              repeat the measurement on fresh streams of the same server, then print the medians [1]`;
+  --runs N              repeat the measurement on fresh streams of the same server, then print the medians [1]
+  --cpu-pids L=PID,...  also print each of these processes' CPU per MB by thread (shard-N, main, other) for each phase`;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { address: null, shards: 2, producers: 2, batches: 200, messages: 1000, size: 1000, fsync: 'every-batch', verifyReads: 'full', runs: 1 };
+  const o: Options = { address: null, shards: 2, producers: 2, batches: 200, messages: 1000, size: 1000, fsync: 'every-batch', verifyReads: 'full', runs: 1, cpuPids: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i];
@@ -45,6 +47,7 @@ function parseOptions(argv: string[]): Options {
     if (flag === '--address') o.address = value;
     else if (flag === '--fsync') o.fsync = value;
     else if (flag === '--verify-reads') o.verifyReads = value;
+    else if (flag === '--cpu-pids') o.cpuPids = parseCpuPids(value);
     else if (['--shards', '--producers', '--batches', '--messages', '--size', '--runs'].includes(flag)) {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer`);
@@ -71,6 +74,14 @@ async function startServer(o: Options): Promise<{ address: string; child: ChildP
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+function parseCpuPids(value: string): { label: string; pid: number }[] {
+  return value.split(',').map((entry) => {
+    const [label, pid] = entry.includes('=') ? entry.split('=') : [entry, entry];
+    if (!/^[0-9]+$/.test(pid)) throw new Error(`--cpu-pids: ${entry} is not LABEL=PID`);
+    return { label, pid: Number(pid) };
+  });
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -120,6 +131,39 @@ function reportCpu(before: CpuSample, after: CpuSample, seconds: number, megabyt
   console.log(`       cpu: ${parts.join(', ')}`);
 }
 
+// CPU seconds of each thread of a process, grouped by thread: the shard workers by their name (shard-N, set by the
+// worker), the main thread, and every other thread (libuv's pool: writes and fsyncs; V8's: GC, compilation).
+type ThreadCpu = Map<string, number>;
+
+function threadCpu(pid: number): ThreadCpu {
+  const out: ThreadCpu = new Map();
+  let tasks: string[] = [];
+  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tasks) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const group = Number(tid) === pid ? 'main' : comm.startsWith('shard-') ? comm : 'other';
+      out.set(group, (out.get(group) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+function reportThreadCpu(pids: { label: string; pid: number }[], before: ThreadCpu[], after: ThreadCpu[], megabytes: number): void {
+  pids.forEach(({ label }, i) => {
+    const groups = [...after[i].keys()].sort();
+    let total = 0;
+    const parts = groups.map((g) => {
+      const s = (after[i].get(g) ?? 0) - (before[i].get(g) ?? 0);
+      total += s;
+      return `${g} ${(s * 1000 / megabytes).toFixed(2)}`;
+    });
+    console.log(`       ${label} ms/MB: ${parts.join(', ')}; total ${(total * 1000 / megabytes).toFixed(2)}`);
+  });
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -142,6 +186,7 @@ async function measure(
   try {
     const sendLatencies: number[] = [];
     const sendCpu = cpuSample(serverPid);
+    const sendThreads = o.cpuPids.map(({ pid }) => threadCpu(pid));
     const sendStart = performance.now();
     await Promise.all(producers.map(async (client, i) => {
       const body = req.sendMessages({ ...targets[i], partitioning: { kind: 'partition', partition: 0 }, messages }, batch);
@@ -154,11 +199,13 @@ async function measure(
     const sendSeconds = (performance.now() - sendStart) / 1000;
     const send = report('send', batchBytes * o.batches * o.producers, o.messages * o.batches * o.producers, sendSeconds, sendLatencies);
     reportCpu(sendCpu, cpuSample(serverPid), sendSeconds, batchBytes * o.batches * o.producers / 1e6);
+    reportThreadCpu(o.cpuPids, sendThreads, o.cpuPids.map(({ pid }) => threadCpu(pid)), batchBytes * o.batches * o.producers / 1e6);
 
     const pollLatencies: number[] = [];
     let polledBytes = 0;
     let polledMessages = 0;
     const pollCpu = cpuSample(serverPid);
+    const pollThreads = o.cpuPids.map(({ pid }) => threadCpu(pid));
     const pollStart = performance.now();
     await Promise.all(producers.map(async (client, i) => {
       for (let offset = 0; offset < o.batches * o.messages;) {
@@ -175,6 +222,7 @@ async function measure(
     const pollSeconds = (performance.now() - pollStart) / 1000;
     const poll = report('poll', polledBytes, polledMessages, pollSeconds, pollLatencies);
     reportCpu(pollCpu, cpuSample(serverPid), pollSeconds, polledBytes / 1e6);
+    reportThreadCpu(o.cpuPids, pollThreads, o.cpuPids.map(({ pid }) => threadCpu(pid)), polledBytes / 1e6);
     return { send, poll };
   } finally {
     await Promise.all(producers.map((c) => c.close()));

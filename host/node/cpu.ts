@@ -71,6 +71,17 @@ export interface PinResult {
   warning?: string;
 }
 
+// Names the calling thread (its comm, what `ps -L`, `top -H` and /proc/<pid>/task/<tid>/comm show), best effort:
+// every thread of a Node process is called "node" otherwise, and a per-thread CPU profile (bench:protocol
+// --cpu-pids) could not tell the shards apart. At most 15 bytes are kept.
+export function nameCurrentThread(name: string): void {
+  try {
+    fs.writeFileSync('/proc/thread-self/comm', name.slice(0, 15));
+  } catch {
+    // not Linux, or /proc read-only: the name is cosmetic
+  }
+}
+
 // Pins the calling thread (a worker calls this for itself).
 export function pinCurrentThread(cpu: number): PinResult {
   let tid = 0;

@@ -11,7 +11,7 @@ import { Rings } from '../shared/rings.js';
 import { F, Lifecycle, Variant } from '../shared/frames.js';
 import { logger, setLogLevel, type Level } from '../shared/log.js';
 import { waitWord } from '../shared/wait.js';
-import { pinCurrentThread } from './cpu.js';
+import { nameCurrentThread, pinCurrentThread } from './cpu.js';
 import type { Faults } from './faults.js';
 import { describeFsCause, isDataDirError } from './io/data-dir-errors.js';
 import { ShardlogError } from '../shared/errors.js';
@@ -82,6 +82,7 @@ class Shard {
   async boot(): Promise<boolean> {
     const { core, data, mesh } = this;
     checkWaitCanary(core, (this.ctlBase + CTL.canary) << 2);
+    nameCurrentThread(`shard-${data.shard}`);
     if (data.pinCores) {
       const pin = pinCurrentThread(data.cpu);
       this.setCtl(CTL.tid, pin.tid);

@@ -164,7 +164,7 @@ const ATTACH: u32 = 1000;
 function attached(): usize {
   const p = message(CMD_PREPARE, P_GROUP, METADATA_GROUP);
   for (let i: u32 = 0; i < ATTACH; i++) store<u8>(p + HEADER_SIZE + BODY + i, <u8>(i * 7));
-  expect(replicaFrameAttach(p, ATTACH)).toBe(true);
+  expect(replicaFrameAttach(p, p + HEADER_SIZE + BODY, ATTACH)).toBe(true);
   return p;
 }
 
@@ -174,6 +174,17 @@ describe("a prepare's attachment (the real body its descriptor binds)", () => {
     const p = attached();
     expect(replicaFrameHeader(p, CLUSTER, 1)).toBe(<i32>(HEADER_SIZE + BODY + ATTACH));
     expect(replicaFrameBody(p, HEADER_SIZE + BODY + ATTACH)).toBe(FRAME_OK);
+  });
+
+  it("is stamped from where it lies: bytes elsewhere, sent after the prepare, check as if they had followed it", () => {
+    const p = message(CMD_PREPARE, P_GROUP, METADATA_GROUP);
+    const elsewhere = heap.alloc(ATTACH);
+    for (let i: u32 = 0; i < ATTACH; i++) store<u8>(elsewhere + i, <u8>(i * 11));
+    expect(replicaFrameAttach(p, elsewhere, ATTACH)).toBe(true);
+    memory.copy(p + HEADER_SIZE + BODY, elsewhere, ATTACH); // what the receiver reads: the prepare, then the bytes
+    expect(replicaFrameBody(p, HEADER_SIZE + BODY + ATTACH)).toBe(FRAME_OK);
+    store<u8>(p + HEADER_SIZE + BODY + 7, load<u8>(p + HEADER_SIZE + BODY + 7) ^ 1); // not the bytes it was stamped from
+    expect(replicaFrameBody(p, HEADER_SIZE + BODY + ATTACH)).toBe(FRAME_CHECKSUM);
   });
 
   it("is refused when one byte of it changes, or when the frame is cut or longer than stamped", () => {
@@ -194,11 +205,11 @@ describe("a prepare's attachment (the real body its descriptor binds)", () => {
 
   it("is only a prepare's, and at most REPLICA_ATTACHMENT_MAX", () => {
     const p = message(CMD_PREPARE, P_GROUP, METADATA_GROUP);
-    expect(replicaFrameAttach(p, REPLICA_ATTACHMENT_MAX + 1)).toBe(false);
+    expect(replicaFrameAttach(p, p + HEADER_SIZE + BODY, REPLICA_ATTACHMENT_MAX + 1)).toBe(false);
     store<u32>(p + H_ATTACH_SIZE, REPLICA_ATTACHMENT_MAX + 1);
     expect(replicaFrameHeader(p, CLUSTER, 1)).toBe(FRAME_SIZE);
     const c = message(CMD_COMMIT, C_GROUP, METADATA_GROUP); // the same buffer, now a commit
-    expect(replicaFrameAttach(c, 10)).toBe(false);
+    expect(replicaFrameAttach(c, c + HEADER_SIZE + BODY, 10)).toBe(false);
     // A commit whose attachment field is set (sealed with it) is refused: only a prepare carries one.
     store<u32>(c + H_ATTACH_SIZE, 10);
     seal(c);
@@ -211,14 +222,14 @@ describe("a prepare's attachment (the real body its descriptor binds)", () => {
     store<u32>(c + H_SIZE, HEADER_SIZE);
     seal(c);
     for (let i: u32 = 0; i < ATTACH; i++) store<u8>(c + HEADER_SIZE + i, <u8>(i * 3));
-    expect(replicaFrameAttach(c, ATTACH)).toBe(true);
+    expect(replicaFrameAttach(c, c + HEADER_SIZE, ATTACH)).toBe(true);
     expect(replicaFrameHeader(c, CLUSTER, 1)).toBe(<i32>(HEADER_SIZE + ATTACH));
     expect(replicaFrameBody(c, HEADER_SIZE + ATTACH)).toBe(FRAME_OK);
     store<u8>(c + HEADER_SIZE + 9, load<u8>(c + HEADER_SIZE + 9) ^ 1);
     expect(replicaFrameBody(c, HEADER_SIZE + ATTACH)).toBe(FRAME_CHECKSUM);
     // A chunk with a body of its own (the metadata's) carries none.
     const d = message(CMD_STATE_CHUNK, S_GROUP, 5);
-    expect(replicaFrameAttach(d, ATTACH)).toBe(false);
+    expect(replicaFrameAttach(d, d + HEADER_SIZE + BODY, ATTACH)).toBe(false);
     store<u32>(d + H_ATTACH_SIZE, 10);
     seal(d);
     expect(replicaFrameHeader(d, CLUSTER, 1)).toBe(FRAME_SIZE);

@@ -1,8 +1,11 @@
 // Partition groups replicated over the replica plane (3 replicas on loopback, 2 shards each, so partitions land
 // on both shards and prepares cross the rings to the links' shard): messages sent through the leader are read
 // back identically (payloads, offsets, append times, checksums, order) through every replica's client port; a
-// backup answers a send 58 TransientNotAccepted and its polls show only committed messages.
+// backup answers a send 58 TransientNotAccepted and its polls show only committed messages; the segment files are
+// byte-identical on every replica.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
@@ -94,6 +97,29 @@ describe('replicated partitions: three processes', () => {
         assert.deepEqual(onBackup.map((m) => ({ ...m, payload: decoder.decode(m.payload) })), onLeader.map((m) => ({ ...m, payload: decoder.decode(m.payload) })),
           `partition ${partition}: replica ${id} holds the same messages as the leader`);
       }
+    }
+  });
+
+  it("the partitions' segment files are byte-identical on every replica (the same batches, stamped the same)", async () => {
+    const logsOf = (dir: string): Map<string, Buffer> => {
+      const out = new Map<string, Buffer>();
+      const walk = (at: string): void => {
+        for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+          const full = path.join(at, entry.name);
+          if (entry.isDirectory()) walk(full);
+          else if (/^[0-9]{20}\.log$/.test(entry.name)) out.set(path.relative(dir, full), fs.readFileSync(full));
+        }
+      };
+      walk(path.join(dir, 'streams'));
+      return out;
+    };
+    const expected = BATCHES * PER_BATCH;
+    for (const id of [0, 1, 2]) for (let partition = 0; partition < PARTITIONS; partition++) await messagesOn(id, 'rep', partition, expected);
+    const [first, ...others] = cluster.dataDirs.map(logsOf);
+    assert.equal(first.size, PARTITIONS, [...first.keys()].join(', '));
+    for (const [id, logs] of others.entries()) {
+      assert.deepEqual([...logs.keys()].sort(), [...first.keys()].sort(), `replica ${id + 1}: the same segment files`);
+      for (const [name, bytes] of first) assert.ok(bytes.equals(logs.get(name)!), `replica ${id + 1}: ${name} differs from replica 0's (${bytes.length} vs ${logs.get(name)!.length} bytes)`);
     }
   });
 

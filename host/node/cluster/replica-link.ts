@@ -7,6 +7,7 @@ import {
   type Refusal,
 } from './handshake.js';
 import type { FrameRefusal } from './replica-counters.js';
+import { copyInto, copyOut } from '../../shared/copy.js';
 
 import { HEADER_SIZE as HEADER_BYTES } from '../../shared/vsr-abi.js'; // a VSR message header; its size field says the rest
 // A peer that does not drain its socket: past this much unsent, frames to it are dropped (VSR retransmits them)
@@ -26,38 +27,59 @@ export interface LinkHost {
   // After a verified handshake: install the link for `peer` (claim its owner slot), or say why not.
   install(link: ReplicaLink, peer: number): Refusal | null;
   refused(link: ReplicaLink, reason: Refusal, claimed: number | null): void;
-  // A header: the message's total size, or why it is refused. Then the whole message: delivered, or refused.
+  // A header: the message's total size, or why it is refused. Then where the link assembles the frame of that size
+  // (the plane gives a region of core memory, where it is checked in place), and the whole frame: delivered, or
+  // refused.
   frameSize(link: ReplicaLink, header: Buffer): number | FrameRefusal;
-  frame(link: ReplicaLink, message: Buffer): FrameRefusal | null;
+  frameTarget(link: ReplicaLink, size: number): Uint8Array;
+  frame(link: ReplicaLink, message: Uint8Array): FrameRefusal | null;
   frameRefused(link: ReplicaLink, reason: FrameRefusal): void;
   closed(link: ReplicaLink): void;
 }
 
-// Bytes as they arrive, taken in exact sizes.
+// Bytes as they arrive, taken in exact sizes: copied out into the caller's buffer, chunk by chunk (a frame is
+// assembled once, where it is checked, instead of joining the socket's chunks first).
 class ByteQueue {
   private chunks: Buffer[] = [];
   private total = 0;
+
+  get length(): number {
+    return this.total;
+  }
 
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.total += chunk.length;
   }
 
+  // Exactly n bytes (a handshake message), or null while fewer are here.
   take(n: number): Buffer | null {
     if (this.total < n) return null;
     const first = this.chunks[0];
-    let out: Buffer;
     if (first.length >= n) {
-      out = first.subarray(0, n);
+      this.total -= n;
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
-    } else {
-      const joined = Buffer.concat(this.chunks);
-      out = joined.subarray(0, n);
-      this.chunks = joined.length > n ? [joined.subarray(n)] : [];
+      return first.subarray(0, n);
     }
-    this.total -= n;
+    const out = Buffer.allocUnsafe(n);
+    this.takeInto(out, 0, n);
     return out;
+  }
+
+  // Moves up to n bytes into out at `at`; returns how many.
+  takeInto(out: Uint8Array, at: number, n: number): number {
+    let moved = 0;
+    while (moved < n && this.chunks.length > 0) {
+      const first = this.chunks[0];
+      const k = Math.min(first.length, n - moved);
+      copyInto(out, at + moved, k === first.length ? first : first.subarray(0, k)); // a memcpy (set() into shared memory is not)
+      moved += k;
+      if (k === first.length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(k);
+    }
+    this.total -= moved;
+    return moved;
   }
 }
 
@@ -65,7 +87,7 @@ type Phase =
   | { kind: 'challenge-sent'; nonce: Buffer } // acceptor, waiting for the hello
   | { kind: 'awaiting-challenge' } // dialer
   | { kind: 'awaiting-welcome'; expect: Buffer } // dialer
-  | { kind: 'up'; header: Buffer | null; size: number }
+  | { kind: 'up'; target: Uint8Array | null; filled: number }
   | { kind: 'closed' };
 
 export class ReplicaLink {
@@ -74,6 +96,7 @@ export class ReplicaLink {
   private timer: NodeJS.Timeout | null;
   private pinger: NodeJS.Timeout | null = null;
   private lastHeard = Date.now();
+  private corked = false; // this turn's writes wait for one writev
   peer: number | null; // known after the handshake (the dialer knows it from the start)
   readonly address: string;
   token = 0; // the owner-table token of this link's claim (0: not installed)
@@ -106,8 +129,20 @@ export class ReplicaLink {
 
   // try-send-or-drop: false when the link is not up or its peer is not draining (the caller counts the drop).
   send(message: Uint8Array): boolean {
+    return this.sendParts([copyOut(message, 0, message.length)]); // a copy (a memcpy): the caller's bytes (a ring slot, the core's outbox) are reused at once
+  }
+
+  // One frame in parts the caller will not change (a sealed prepare and its attachment's copy), written as they are;
+  // `written` is called once the socket is done with them (sent, or the socket gone), when this returns true.
+  // Everything written in one turn leaves in one writev: the socket is corked until the next tick.
+  sendParts(parts: Buffer[], written?: () => void): boolean {
     if (this.phase.kind !== 'up' || this.socket.writableLength > LINK_QUEUE_BYTES) return false;
-    this.socket.write(Buffer.from(message)); // a copy: the caller's bytes (a ring slot, the core's outbox) are reused at once
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+    }
+    parts.forEach((part, i) => this.socket.write(part, i === parts.length - 1 ? written : undefined));
     return true;
   }
 
@@ -155,7 +190,7 @@ export class ReplicaLink {
   private goUp(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.phase = { kind: 'up', header: null, size: 0 };
+    this.phase = { kind: 'up', target: null, filled: 0 };
     this.lastHeard = Date.now();
     this.pinger = setInterval(() => this.keepAlive(), this.host.pingMs);
     this.pinger.unref();
@@ -172,21 +207,23 @@ export class ReplicaLink {
   }
 
   // One frame if its bytes are here: true when it went through (read on), false when more bytes are needed or the
-  // link was closed for it.
-  private readFrame(phase: { header: Buffer | null; size: number }): boolean {
-    if (!phase.header) {
-      const header = this.input.take(HEADER_BYTES);
-      if (!header) return false;
+  // link was closed for it. The header is checked before the rest is read; the frame is then copied once, chunk by
+  // chunk as they arrive, into the place the plane checks it.
+  private readFrame(phase: { target: Uint8Array | null; filled: number }): boolean {
+    if (!phase.target) {
+      if (this.input.length < HEADER_BYTES) return false;
+      const header = this.input.take(HEADER_BYTES)!;
       const size = this.host.frameSize(this, header);
       if (typeof size !== 'number') return this.refuseFrame(size);
-      phase.header = header;
-      phase.size = size;
+      phase.target = this.host.frameTarget(this, size);
+      copyInto(phase.target, 0, header);
+      phase.filled = HEADER_BYTES;
     }
-    const body = phase.size > HEADER_BYTES ? this.input.take(phase.size - HEADER_BYTES) : Buffer.alloc(0);
-    if (!body) return false;
-    const message = Buffer.concat([phase.header, body]);
-    phase.header = null;
-    const refusal = this.host.frame(this, message);
+    const target = phase.target;
+    phase.filled += this.input.takeInto(target, phase.filled, target.length - phase.filled);
+    if (phase.filled < target.length) return false;
+    phase.target = null;
+    const refusal = this.host.frame(this, target);
     return refusal ? this.refuseFrame(refusal) : true;
   }
 

@@ -17,12 +17,13 @@
 import net from 'node:net';
 import { type CoreExports } from '../../shared/core.js';
 import { CoreVsrReplicaFrame as RF } from '../../shared/core-abi.generated.js';
-import { copyInto } from '../../shared/copy.js';
+import { copyInto, copyOut } from '../../shared/copy.js';
 import { ConsensusKind, DROP_REASON, DROP_VARIANT, F, FRAME_HEADER, Lifecycle, Variant } from '../../shared/frames.js';
 import { LogLimiter } from '../../shared/log-limiter.js';
 import { H, HEADER_SIZE } from '../../shared/vsr-abi.js';
 import { logger } from '../../shared/log.js';
 import { ConsensusRegistry } from './consensus-registry.js';
+import { CopyPool, type PooledCopy } from './copy-pool.js';
 import { REFUSALS, type Identity, type Refusal } from './handshake.js';
 import { ReplicaCounters, type FrameRefusal } from './replica-counters.js';
 import { ReplicaLink, type LinkHost } from './replica-link.js';
@@ -69,9 +70,30 @@ export interface ReplicaPlaneOptions {
   shards: number;
   cluster: ClusterSettings;
   counters: ReplicaCounters;
-  // A region of this shard's core memory of REPLICA_FRAME_MAX bytes where a peer's message is checked, and a
-  // prepare's frame with its attachment is built (allocated on first use: shards that hold links or send prepares).
+  // A new region of this shard's core memory of REPLICA_FRAME_MAX bytes (each call another): one where headers are
+  // checked and a prepare's frame with its attachment is built, and one per peer whose link this shard holds, where
+  // that link assembles each incoming frame and the core checks it in place (allocated on first use: shards that
+  // hold links or send prepares).
   checkRegion: () => number;
+}
+
+// A prepare sealed with its attachment (sealAttached), reused for the other backups in the same turn.
+interface SealedFrame {
+  message: Buffer; //             the prepare as given (to recognise it)
+  attachment: Uint8Array; //      as given: where its bytes lie
+  head: Buffer; //                the prepare with the attachment's length and checksum under its frame seal
+  batchHead: Buffer; //           the attachment's first bytes when sealed (a batch header: stamping rewrites it)
+  copy: PooledCopy | null; //     the attachment's private copy, once a link of this shard needs one
+  forwarded?: { owner: number; number: bigint }; // the shard it crossed the ring to, under this number
+}
+const BATCH_HEAD_BYTES = 256;
+// Attachment copies' slabs kept for reuse (1 MiB each): enough for the prepares a link's 8 MiB queue holds.
+const COPY_SLABS_KEPT = 16;
+// Messages from this size on are copied for a link into a pooled slab (below, a copy from Node's small-buffer pool).
+const POOLED_COPY_MIN = 64 << 10;
+
+function sameBytes(a: Buffer, b: Uint8Array): boolean {
+  return a.length === b.length && a.equals(b);
 }
 
 interface Dialer {
@@ -95,8 +117,13 @@ export class ReplicaPlane implements LinkHost {
   private readonly dialers = new Map<number, Dialer>();
   private listener: net.Server | null = null;
   private region = 0;
+  private readonly linkRegions = new Map<number, number>(); // by peer: where its frames are assembled and checked
   private pingBytes: Buffer | null = null;
   private pongBytes: Buffer | null = null;
+  private sealed: SealedFrame | null = null; // the last prepare sealed with its attachment, this turn
+  private readonly copies: CopyPool;
+  private forwardNumber = 0n; // numbers this shard's forwarded prepares (from 1)
+  private readonly lastForwarded = new Map<number, { number: bigint; copy: PooledCopy }>(); // by source shard
   private stopping = false;
   private readonly verdicts: Map<number, FrameRefusal>;
   private readonly log;
@@ -112,6 +139,7 @@ export class ReplicaPlane implements LinkHost {
       self: cluster.self, clusterId: cluster.clusterId, rosterHash: cluster.roster.hash, secret: cluster.secret, knows: (id) => ids.has(id),
     };
     this.timeoutMs = cluster.handshakeTimeoutMs;
+    this.copies = new CopyPool(core.REPLICA_ATTACHMENT_MAX.value, COPY_SLABS_KEPT);
     this.verdicts = new Map<number, FrameRefusal>([
       [RF.FRAME_SIZE, 'size'], [RF.FRAME_CLUSTER, 'cluster'], [RF.FRAME_REPLICA, 'replica'],
       [RF.FRAME_COMMAND, 'command'], [RF.FRAME_GROUP, 'group'], [RF.FRAME_CHECKSUM, 'checksum'],
@@ -187,14 +215,69 @@ export class ReplicaPlane implements LinkHost {
   // as one frame: the core stamps the attachment's length and checksum into the prepare's frame seal
   // (replicaFrameAttach); the receiver's check covers both. Try-send-or-drop like send(); an attachment the core
   // refuses (above REPLICA_ATTACHMENT_MAX, or on anything but a prepare) is dropped as oversize.
+  // The frame is sealed once for all the backups a prepare goes to (sealAttached), and leaves from where its parts
+  // lie: to a link of this shard as the sealed prepare and one private copy of the attachment, written together
+  // (both links share them); to another shard's link copied straight into the ring.
   sendAttached(replica: number, message: Uint8Array, attachment: Uint8Array): boolean {
     if (attachment.length === 0) return this.send(replica, message);
+    const frame = this.sealAttached(message, attachment);
+    if (!frame) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.oversize);
+    if (replica === this.self || !this.identity.knows(replica)) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.unroutable);
+    const owner = this.core.replicaOwner(replica);
+    if (owner < 0) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.disconnected);
+    if (owner === this.options.shard) {
+      // The batch's memory is its writer's, not the socket's: one private copy, held by each write of it.
+      const copy = frame.copy ?? (frame.copy = this.copies.copy(attachment));
+      copy.retain();
+      const sent = this.writeToLink(replica, [frame.head, copy.bytes], DROP_REASON.disconnected, () => copy.release());
+      if (!sent) copy.release();
+      return sent;
+    }
+    // The frame crossed to that shard for another backup this turn: it is told to send its copy again (an empty
+    // forward naming the first one's number), not given the batch twice.
+    const again = frame.forwarded?.owner === owner;
+    const at = this.core.sendBegin(owner, Variant.lifecycle, Lifecycle.forwardReplicaSend, replica, again ? 0 : frame.head.length + attachment.length);
+    if (at === 0) return false; // the core counted it (full ring, oversize)
+    if (!again) {
+      copyInto(this.u8, at, frame.head);
+      copyInto(this.u8, at + frame.head.length, frame.copy?.bytes ?? attachment);
+      frame.forwarded = { owner, number: ++this.forwardNumber };
+    }
+    this.view.setBigUint64(at - FRAME_HEADER + F.group, frame.forwarded!.number, true);
+    this.core.sendCommit();
+    this.core.shardFlush();
+    return true;
+  }
+
+  // The prepare sealed with this attachment: the core hashes the attachment where it lies (a batch in the frame
+  // arena is not copied for it), once per prepare: the driver sends one prepare to every backup in one walk of its
+  // outbox, so the last sealing is reused within the same turn for the same prepare bytes and the same attachment
+  // (the same memory, whose batch header is unchanged: a primary's own append stamps its batch in place). Null when
+  // the core refuses it.
+  private sealAttached(message: Uint8Array, attachment: Uint8Array): SealedFrame | null {
+    const last = this.sealed;
+    if (last && last.attachment.buffer === attachment.buffer && last.attachment.byteOffset === attachment.byteOffset
+      && last.attachment.length === attachment.length
+      && sameBytes(last.message, message) && sameBytes(last.batchHead, attachment.subarray(0, last.batchHead.length))) {
+      return last;
+    }
+    if (message.length + attachment.length > this.core.REPLICA_FRAME_MAX.value) return null;
     const at = this.checked();
-    if (message.length + attachment.length > this.core.REPLICA_FRAME_MAX.value) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.oversize);
     copyInto(this.u8, at, message);
-    copyInto(this.u8, at + message.length, attachment);
-    if (!this.core.replicaFrameAttach(at, attachment.length)) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.oversize);
-    return this.send(replica, this.u8.subarray(at, at + message.length + attachment.length));
+    let from = at + message.length;
+    if (attachment.buffer === this.u8.buffer) from = attachment.byteOffset;
+    else copyInto(this.u8, from, attachment);
+    if (!this.core.replicaFrameAttach(at, from, attachment.length)) return null;
+    const frame: SealedFrame = {
+      message: copyOut(message, 0, message.length), attachment, head: copyOut(this.u8, at, message.length),
+      batchHead: copyOut(attachment, 0, Math.min(attachment.length, BATCH_HEAD_BYTES)), copy: null,
+    };
+    this.sealed = frame;
+    queueMicrotask(() => { // this turn only
+      if (this.sealed === frame) this.sealed = null;
+      frame.copy?.release(); // the sealing's hold: the slab returns once the links' writes are done
+    });
+    return frame;
   }
 
   // Ring frames of the replica plane: a consensus message for a group on this shard, or a message to send on a link
@@ -213,18 +296,57 @@ export class ReplicaPlane implements LinkHost {
       return true;
     }
     if (variant === Variant.lifecycle && kind === Lifecycle.forwardReplicaSend) {
-      const replica = this.view.getUint32(frame + F.correlation, true);
-      // The link went (or moved) after the sender read the owner table: a forward failure.
-      this.writeToLink(replica, this.u8.subarray(at, at + length), DROP_REASON.delivery_failed);
+      this.forwarded(frame, at, length);
       return true;
     }
     return false;
   }
 
-  private writeToLink(replica: number, message: Uint8Array, missing: number): boolean {
+  // A message another shard forwards to a link of this shard. A prepare with its attachment comes numbered (the
+  // frame's group word): its copy is kept until the next numbered one from that shard, so that an empty forward
+  // naming the same number sends it to another backup; an empty forward naming another (the numbered one was
+  // dropped on the ring) is dropped as a forward failure, and VSR retransmits. Any failure to write is a forward
+  // failure too: the link went (or moved) after the sender read the owner table.
+  private forwarded(frame: number, at: number, length: number): void {
+    const replica = this.view.getUint32(frame + F.correlation, true);
+    const number = this.view.getBigUint64(frame + F.group, true);
+    if (number === 0n) {
+      this.writeToLink(replica, this.u8.subarray(at, at + length), DROP_REASON.delivery_failed);
+      return;
+    }
+    const source = this.view.getUint16(frame + F.source, true);
+    let copy: PooledCopy;
+    if (length > 0) {
+      copy = this.copies.copy(this.u8.subarray(at, at + length));
+      this.lastForwarded.get(source)?.copy.release();
+      this.lastForwarded.set(source, { number, copy }); // the initial hold: until the next one from that shard
+    } else {
+      const last = this.lastForwarded.get(source);
+      if (last?.number !== number) {
+        this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.delivery_failed);
+        return;
+      }
+      copy = last.copy;
+    }
+    copy.retain();
+    if (!this.writeToLink(replica, [copy.bytes], DROP_REASON.delivery_failed, () => copy.release())) copy.release();
+  }
+
+  // One message (copied: a large one, a prepare with its attachment forwarded by another shard, into a pooled slab),
+  // or the parts of a sealed frame (written as they are: private to the plane; `written` is called once the socket
+  // is done with them, when it took them).
+  private writeToLink(replica: number, message: Uint8Array | Buffer[], missing: number, written?: () => void): boolean {
     const link = this.links.get(replica);
     if (!link?.up) return this.dropped(DROP_VARIANT.forward_replica_send, missing);
-    if (!link.send(message)) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.full);
+    let sent: boolean;
+    if (Array.isArray(message)) sent = link.sendParts(message, written);
+    else if (message.length < POOLED_COPY_MIN) sent = link.send(message);
+    else {
+      const copy = this.copies.copy(message);
+      sent = link.sendParts([copy.bytes], () => copy.release());
+      if (!sent) copy.release();
+    }
+    if (!sent) return this.dropped(DROP_VARIANT.forward_replica_send, DROP_REASON.full);
     this.options.counters.frameOut(replica);
     return true;
   }
@@ -317,9 +439,25 @@ export class ReplicaPlane implements LinkHost {
     return verdict > 0 ? verdict : this.verdictName(verdict);
   }
 
-  frame(link: ReplicaLink, message: Buffer): FrameRefusal | null {
-    const at = this.checked();
-    copyInto(this.u8, at, message);
+  // The peer's region (kept across its reconnects: a link reads one frame at a time, and a frame is delivered,
+  // synchronously, before the next is read).
+  frameTarget(link: ReplicaLink, size: number): Uint8Array {
+    let at = this.linkRegions.get(link.peer!);
+    if (at === undefined) {
+      at = this.options.checkRegion();
+      this.linkRegions.set(link.peer!, at);
+    }
+    return this.u8.subarray(at, at + size);
+  }
+
+  // A frame in core memory (frameTarget's) is checked where it lies; any other is copied into the check region.
+  frame(link: ReplicaLink, message: Uint8Array): FrameRefusal | null {
+    let at: number;
+    if (message.buffer === this.u8.buffer) at = message.byteOffset;
+    else {
+      at = this.checked();
+      copyInto(this.u8, at, message);
+    }
     const verdict = this.core.replicaFrameBody(at, message.length);
     if (verdict !== RF.FRAME_OK) return this.verdictName(verdict);
     const local = this.core.replicaFrameLinkLocal(at);

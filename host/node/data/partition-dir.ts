@@ -68,6 +68,11 @@ export class PartitionHome {
     return new PartitionHome(dir, ids, sc, options, partition, offsets);
   }
 
+  // The shard's core memory (a cluster backup keeps peers' batches in regions of it: partition-replication.ts).
+  get storage(): StorageCore {
+    return this.sc;
+  }
+
   // Replaced by purge(): hold the home, not these.
   get partition(): Partition {
     return this.current;

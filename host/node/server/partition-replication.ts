@@ -15,8 +15,10 @@ import type { ConsumerKind, ConsumerOffset } from '../data/offsets.js';
 import { NO_SPACE_VERDICT } from '../data/send-api.js';
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { readPrepare, type PrepareView } from '../consensus/group.js';
-import { CoreJournalBatch } from '../../shared/core-abi.generated.js';
+import { CoreJournalBatch, CoreVsrReplicaFrame } from '../../shared/core-abi.generated.js';
 import { logger } from '../../shared/log.js';
+import { CopyPool, type PooledCopy } from '../cluster/copy-pool.js';
+import type { StorageCore } from '../io/storage-core.js';
 
 const log = logger('partitions');
 
@@ -38,6 +40,22 @@ export interface ReplicationHost {
 
 export interface OpResult { status: number; baseOffset: number }
 
+// A peer's batch kept until its op is written and committed: its copy lives in a slab of the shard's pool, a region
+// of the shard's core memory when there is room (the append then stamps and writes it where it lies, no staging
+// copy; and no fresh half-megabyte buffer per batch, which is external memory V8 answers with full GCs).
+interface Kept { op: number; batch: Uint8Array; verdict: number; copy: PooledCopy }
+const KEPT_SLABS = 16;
+const CORE_RESERVE = 64 << 20; // core memory a slab never takes: partitions opened later need their index regions
+let keptCopies: CopyPool | null = null; // one per shard (worker thread): its StorageCore's
+
+function keptCopiesOf(sc: StorageCore): CopyPool {
+  keptCopies ??= new CopyPool(CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX, KEPT_SLABS, {
+    take: (bytes) => (sc.hasFree(bytes) || sc.unallocated >= bytes + CORE_RESERVE ? Buffer.from(sc.u8.buffer, sc.alloc(bytes), bytes) : null),
+    give: (slab) => sc.release(slab.byteOffset, slab.length),
+  });
+  return keptCopies;
+}
+
 interface Held { write: JournalWrite; done: (op: number, checksum: bigint) => void; acked: boolean }
 interface Recent { prepare: Uint8Array; checksum: bigint; operation: number; base: number; length: number; count: number }
 
@@ -46,7 +64,7 @@ export class PartitionReplicationError extends Error {
 }
 
 export class PartitionReplication {
-  private readonly attached = new Map<bigint, { op: number; batch: Uint8Array }>(); // by prepare checksum, until its op commits
+  private readonly attached = new Map<bigint, Kept>(); //       by prepare checksum, until its op commits
   private readonly held = new Map<number, Held>(); //            writes waiting for the ops before them
   private readonly results = new Map<number, OpResult>(); //     of written sends, until they commit
   private readonly ends: { op: number; end: number }[] = []; //  written sends not yet committed: their end offset
@@ -72,8 +90,9 @@ export class PartitionReplication {
     this.committedOffsets = offsetMap(host.home.offsets.entries());
   }
 
-  // A prepare arrived from a peer with its batch: kept (copied: the frame is valid only during the call) until
-  // the op commits.
+  // A prepare arrived from a peer with its batch: verified where it lies (the frame is in core memory: the core's
+  // full batchVerify hashes it in place, no staging copy), then kept (copied: the frame is valid only during the
+  // call) with its verdict until the op commits; checkedBatch refuses it then.
   keep(message: Uint8Array, attachment: Uint8Array): void {
     const command = message[H.command];
     if (attachment.length === 0 || message.length < HEADER_SIZE || (command !== Command.Prepare && command !== Command.RepairPrepare)) return;
@@ -81,7 +100,9 @@ export class PartitionReplication {
     // Beyond what the core's log window can hold (it drops those prepares): not kept, or a backup cut off from
     // commits would copy every batch it hears for ever.
     if (p.op <= this.committed || p.op > this.committed + RECENT_OPS || this.attached.has(p.checksum)) return;
-    this.attached.set(p.checksum, { op: p.op, batch: Uint8Array.from(attachment) });
+    const verdict = this.host.home.verify(attachment);
+    const copy = keptCopiesOf(this.host.home.storage).copy(attachment);
+    this.attached.set(p.checksum, { op: p.op, batch: copy.bytes, verdict, copy });
     // The op may be held already, waiting for this batch (its prepare came first without it): the core asks no
     // second write for a prepare it holds.
     if (this.held.has(p.op)) this.pump();
@@ -142,7 +163,7 @@ export class PartitionReplication {
     if (p.operation === OP_STORE_OFFSET || p.operation === OP_DELETE_OFFSET) applyCommittedOffset(this.committedOffsets, p);
     // The batches of committed ops written here, this op's and those of prepares a view change replaced, are never
     // asked for again.
-    for (const [checksum, kept] of this.attached) if (kept.op <= op && kept.op <= this.written) this.attached.delete(checksum);
+    for (const [checksum, kept] of this.attached) if (kept.op <= op && kept.op <= this.written) this.forget(checksum);
     this.advance();
   }
 
@@ -167,7 +188,7 @@ export class PartitionReplication {
     this.recent.clear();
     this.results.clear();
     this.ends.length = 0;
-    for (const [key, kept] of this.attached) if (kept.op <= op) this.attached.delete(key);
+    for (const [key, kept] of this.attached) if (kept.op <= op) this.forget(key); // installed, not written: no append reads it
     this.host.home.partition.committedEnd = this.host.home.partition.nextOffset;
     this.paused = false;
     this.pump();
@@ -191,7 +212,16 @@ export class PartitionReplication {
     this.stopped = true;
     this.waiting.clear(); // their writers are answered by the group (abort)
     this.held.clear();
-    this.attached.clear();
+    this.attached.clear(); // not back to the pool: an append on its way may still be writing them
+  }
+
+  // A kept batch written here and committed: its slab goes back to the pool (no append reads it any more: both
+  // callers forget only ops at or below `written`, whose appends are done).
+  private forget(checksum: bigint): void {
+    const kept = this.attached.get(checksum);
+    if (!kept) return;
+    this.attached.delete(checksum);
+    kept.copy.release();
   }
 
   // The same op again (a retransmission the core chose to journal): reported durable when it is. A different
@@ -280,17 +310,18 @@ export class PartitionReplication {
   }
 
   // The batch of a send op, checked: the primary's own (verified before it was proposed), or an attachment this
-  // replica verifies in full (frame and batch checksums) and matches against the length and count the op binds.
+  // replica verified in full when it arrived (keep: frame and batch checksums) and matches against the length and
+  // count the op binds.
   private checkedBatch(p: PrepareView): Uint8Array | null {
     const own = this.host.ownBatch(p);
     if (own) return own;
-    const batch = this.attached.get(p.checksum)?.batch;
-    if (!batch) return null;
+    const kept = this.attached.get(p.checksum);
+    if (!kept) return null;
+    const { batch, verdict } = kept;
     const d = new DataView(p.body.buffer, p.body.byteOffset, p.body.byteLength);
     if (batch.length !== d.getUint32(0, true) || batchCount(batch) !== d.getUint32(4, true)) {
       throw new PartitionReplicationError('PartitionBatchMismatch', `op ${p.op}: the attached batch (${batch.length} B, ${batchCount(batch)} messages) is not the one its prepare binds (${d.getUint32(0, true)} B, ${d.getUint32(4, true)} messages)`);
     }
-    const verdict = this.host.home.verify(batch);
     if (verdict !== CoreJournalBatch.BATCH_OK) throw new PartitionReplicationError('PartitionBatchRefused', `op ${p.op}: the attached batch fails its checksums (verdict ${verdict})`);
     return batch;
   }
@@ -300,7 +331,7 @@ export class PartitionReplication {
     for (const h of group) {
       this.written = h.write.op;
       if (readPrepare(h.write.message).operation !== OP_SEND) this.remember(h, -1, 0, 0);
-      if (h.write.op <= this.committed) this.attached.delete(h.write.checksum);
+      if (h.write.op <= this.committed) this.forget(h.write.checksum);
     }
     if (this.cutPending !== Infinity) this.cutNow(); // a commit during the append replaced what it wrote
     // Writes that came for these ops while they were being appended, routed now: the same prepare (durable now), a

@@ -37,7 +37,10 @@ class FakePlane implements LinkHost {
     const size = header.readUInt32LE(H.size);
     return this.refuseBig && size > 1000 ? 'size' : size;
   }
-  frame(_link: ReplicaLink, message: Buffer): FrameRefusal | null {
+  frameTarget(_link: ReplicaLink, size: number): Uint8Array {
+    return Buffer.alloc(size);
+  }
+  frame(_link: ReplicaLink, message: Uint8Array): FrameRefusal | null {
     this.frames.push(Buffer.from(message));
     return message[HEADER_SIZE - 1] === 0xee ? 'checksum' : null;
   }

@@ -185,3 +185,80 @@ test('a prepare travels with its attachment: checked whole, delivered whole, a f
   assert.equal(planes[0].frame(link, damaged), 'checksum');
   assert.equal(got.length, 1);
 });
+
+test('a prepare to two backups is sealed once and crosses the ring once: the links\' shard sends its copy again; a restamped attachment is sealed again; a stale again is dropped', async () => {
+  const mesh = await loadMesh('release', 2, 16, 256, 4 << 20);
+  const shards = [await mesh.shard(0), await mesh.shard(1)];
+  const cluster = {
+    roster: parseRoster('0=127.0.0.1:1/2,1=127.0.0.1:3/4,2=127.0.0.1:5/6', 'test'), self: 0, clusterId: 0n, secret: 's',
+    handshakeTimeoutMs: 1000, source: 'test',
+  };
+  // Shard 0's core, counting the sealings.
+  let sealings = 0;
+  const counted = Object.create(shards[0]) as CoreExports;
+  Object.defineProperty(counted, 'replicaFrameAttach', { value: (m: number, a: number, n: number) => { sealings++; return shards[0].replicaFrameAttach(m, a, n); } });
+  const regions = [shards[0].shardStorageAddress(0) + (2 << 20), shards[1].shardStorageAddress(1) + (2 << 20)];
+  const planes = [counted, shards[1]].map((core, shard) => new ReplicaPlane({
+    core, memory: mesh.memory, shard, shards: 2, cluster, counters: new ReplicaCounters(3, 2), checkRegion: () => regions[shard],
+  }));
+  const u8 = new Uint8Array(mesh.memory.buffer);
+  const view = new DataView(mesh.memory.buffer);
+  const u64 = new BigUint64Array(mesh.memory.buffer);
+  const prepare = prepareAt(shards[0], u8, view, 0);
+  // The attachment in core memory (a batch in the frame arena), away from the check region.
+  const at = shards[0].shardStorageAddress(0) + (3 << 20) + (64 << 10);
+  const attachment = u8.subarray(at, at + 3000);
+  attachment.forEach((_, i) => { attachment[i] = (i * 29) & 0xff; });
+  const tokens = [mesh.main.replicaOwnerClaim(1, 1), mesh.main.replicaOwnerClaim(2, 1)];
+  // Shard 1 holds both links: stand-ins that record what they are given to write.
+  const written: { replica: number; bytes: Buffer }[] = [];
+  const links = (planes[1] as unknown as { links: Map<number, unknown> }).links;
+  for (const replica of [1, 2]) {
+    links.set(replica, {
+      up: true,
+      send: (m: Uint8Array) => { written.push({ replica, bytes: Buffer.from(m) }); return true; },
+      sendParts: (parts: Buffer[], done?: () => void) => { written.push({ replica, bytes: Buffer.concat(parts) }); done?.(); return true; },
+    });
+  }
+  const deliver = () => {
+    const frame = shards[1].recvNext();
+    assert.notEqual(frame, 0);
+    assert.equal(planes[1].onFrame(frame), true);
+    assert.equal(shards[1].recvNext(), 0); // releases the frame, and the flush publishes the room
+    shards[1].shardFlush();
+    return frame;
+  };
+  // One turn, as the driver sends a prepare to every backup in one walk of its outbox.
+  assert.equal(planes[0].sendAttached(1, prepare, attachment), true);
+  deliver();
+  assert.equal(planes[0].sendAttached(2, prepare, attachment), true);
+  const again = deliver();
+  assert.equal(view.getUint32(again + F.payloadLen, true), 0, 'the second backup\'s forward carries nothing: shard 1 sends its copy again');
+  assert.equal(sealings, 1);
+  attachment[40] ^= 0xff; // the batch header restamped in place (the primary's own append)
+  assert.equal(planes[0].sendAttached(1, prepare, attachment), true);
+  deliver();
+  assert.equal(sealings, 2);
+
+  assert.deepEqual(written.map((w) => w.replica), [1, 2, 1]);
+  assert.deepEqual(written[0].bytes, written[1].bytes);
+  assert.deepEqual(splitFrame(written[2].bytes).attachment, Buffer.from(attachment));
+  const link = { peer: 1, send: () => true } as unknown as ReplicaLink;
+  let delivered = 0;
+  planes[0].registry.register(METADATA_GROUP, () => delivered++);
+  for (const { bytes } of written) assert.equal(planes[0].frame(link, bytes), null); // each checks: attachment and seal agree
+  assert.equal(delivered, 3);
+
+  // An empty forward naming another number than the last one that crossed (that one was lost on the ring): dropped.
+  const failed = () => Number(Atomics.load(u64, mesh.main.dropCounterAddress(1, DROP_VARIANT.forward_replica_send, DROP_REASON.delivery_failed) >> 3));
+  const before = failed();
+  const stale = shards[0].sendBegin(1, Variant.lifecycle, Lifecycle.forwardReplicaSend, 2, 0);
+  assert.notEqual(stale, 0);
+  view.setBigUint64(stale - FRAME_HEADER + F.group, 12345n, true);
+  shards[0].sendCommit();
+  shards[0].shardFlush();
+  deliver();
+  assert.equal(written.length, 3);
+  assert.equal(failed(), before + 1);
+  tokens.forEach((token, i) => mesh.main.replicaOwnerClear(i + 1, token));
+});

@@ -61,6 +61,7 @@ function fakeHome() {
     partition,
     verify: (batch: Uint8Array) => { verified.push(batch); return CoreJournalBatch.BATCH_OK; },
     offsets: { store() {}, delete() {}, flush() {}, entries: () => [] },
+    storage: { hasFree: () => false, unallocated: 0 }, // no core memory to spare: kept batches go to the JS heap
     appendAsync: (batches: Uint8Array[], _verified: boolean, timestamps?: number[]) => new Promise((resolve) => {
       appends.push({ batches, timestamps, resolve: () => {
         const bases = batches.map((b) => { const base = next; next += new DataView(b.buffer).getUint32(CoreJournalBatch.B_COUNT, true); return base; });
