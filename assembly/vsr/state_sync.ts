@@ -73,9 +73,11 @@ function broadcastRecovery(r: Replica): void {
 // its own answer would leave that straggler of the formation waiting for ever: while it is not in normal status (one
 // replica that formed alone can finish no view change without the stragglers), or when the straggler is its view's
 // primary (it would wait for itself). It has nothing a lost replica of that base lacks: no op was ever prepared in
-// its log.
+// its log. Only with a base (a partition's files): there, forming takes every other replica's lost answer from the same
+// files, and a replica that committed anything has other files; with none (base 0) a quorum of lost answers forms, and
+// a blank answer is not a lost one (the replica saw nothing, it lost nothing: a commit quorum without it may exist).
 export function onRecovery(r: Replica, message: usize, from: u32): void {
-  const blank = !r.stateLost && r.op == 0 && r.commitMin == 0 && load<u64>(message + S_BASE) == r.base
+  const blank = !r.stateLost && r.base != 0 && r.op == 0 && r.commitMin == 0 && load<u64>(message + S_BASE) == r.base
     && (r.status != STATUS_NORMAL || r.primaryIndex(r.view) == from);
   if (!r.stateLost && !blank && r.status != STATUS_NORMAL) return;
   const m = r.headerInScratch(CMD_RECOVERY_RESPONSE);

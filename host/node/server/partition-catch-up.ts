@@ -104,6 +104,14 @@ export class PartitionCatchUp {
     }
   }
 
+  // The next step, no more often than RESEND_MS, from the peer of the last request (a paused backup's own timer).
+  nudge(): void {
+    if (this.from >= 0 && !this.appending && Date.now() - this.sentAt >= RESEND_MS) {
+      this.transfer = 0n;
+      this.request(this.from);
+    }
+  }
+
   // Whether an answer to this replica's request may come (a chunk is taken only then).
   get expecting(): boolean {
     return this.transfer !== 0n;

@@ -113,7 +113,12 @@ export class PartitionGroup {
   private appended = false;
   private failed: Error | null = null;
   private failedStatus: number = WRITE_FAILED; // what writes get once failed is set
-  private readonly client: bigint; // this replica's shard as the group's client
+  // This shard as the group's client. A cluster's takes a new id at each registration (the core's client table takes a
+  // Register only from a client it does not hold: a replica that leads again, or restarts after a catch-up installed
+  // the table, would be refused), with its replica in the low byte; ops of its earlier sessions in this process stay
+  // its own (ownClients) until they commit.
+  private client: bigint;
+  private readonly ownClients = new Set<bigint>();
   private readonly replication: PartitionReplication | null = null; // a cluster's replica
   private readonly unregister: () => void = () => {};
   private registering = false; // a cluster's primary: its Register is on its way
@@ -134,7 +139,7 @@ export class PartitionGroup {
     private readonly events: WriteEvents = IGNORED_EVENTS, private readonly peers: PartitionPeers | null = null,
     opened: 'created' | 'found' = 'found',
   ) {
-    this.client = peers ? BigInt(peers.replica) + 1n : SHARD_CLIENT;
+    this.client = peers ? clientId(peers.replica) : SHARD_CLIENT;
     const io = {
       journalWrite: (prepares: Uint8Array[]) => this.journalWrite(prepares),
       journalWritten: () => this.onWork(), // the writes gathered meanwhile wait for the next flush
@@ -142,7 +147,9 @@ export class PartitionGroup {
       commit: (op: number, prepare: Uint8Array) => this.committed(op, prepare),
       reply: (reply: Uint8Array) => this.replied(reply),
     };
-    const options = { cluster: peers?.cluster ?? 0n, group: namespace, slots: SLOTS, clientsMax: peers ? peers.replicaCount + 1 : CLIENTS };
+    // A cluster's: a session per registration of each replica (leadership moves): room for a few per replica; a
+    // Register into a full table evicts the client whose last commit is oldest (a former primary's, long idle).
+    const options = { cluster: peers?.cluster ?? 0n, group: namespace, slots: SLOTS, clientsMax: peers ? peers.replicaCount * 4 : CLIENTS };
     if (!peers) {
       this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io);
       this.group.submit({ client: SHARD_CLIENT, session: 0n, request: 0n, operation: Operation.Register, body: new Uint8Array(0) });
@@ -241,6 +248,8 @@ export class PartitionGroup {
   // What a peer catching up gets from this replica: its committed state (none while it recovers itself).
   private settled(): { op: number; checksum: bigint; clients: Uint8Array; offsets: ConsumerOffset[] } | null {
     if (this.group.driver.stateLost || this.group.status !== Status.Normal) return null;
+    // Not before its committed end is the group's again (formed from its files: the next tick), nor while catching up.
+    if (this.lostEnd !== null || this.replication!.isPaused) return null;
     const settled = this.replication!.settled();
     if (!settled || settled.op !== this.group.commitNumber) return null; // the client table is the core's at its commit
     return { ...settled, clients: this.group.driver.clientTable() };
@@ -251,10 +260,15 @@ export class PartitionGroup {
   // The marker goes once the core took it (tick: normal again), not before: a round the core began meanwhile ignores
   // this install, and asks again.
   private installed(op: number, checksum: bigint, clients: Uint8Array, offsets: ConsumerOffset[]): void {
-    this.replication!.installed(op, checksum, offsets);
+    const driver = this.group.driver;
+    // A replica in normal status takes it only while in normal status and behind it (the core ignores it otherwise):
+    // then nothing changes here either, and the next step asks again.
+    if (!driver.stateLost && (this.group.status !== Status.Normal || op <= this.group.commitNumber)) return;
+    const covered = this.replication!.installed(op, checksum, offsets);
     this.lostEnd = null;
     this.installing = true;
-    this.group.driver.stateInstalled(op, checksum, clients);
+    driver.stateInstalled(op, checksum, clients);
+    for (const h of covered) h.done(h.write.op, h.write.checksum);
     this.appended = true; // its stats (end offset, messages) are published again
     this.onWork();
   }
@@ -279,7 +293,7 @@ export class PartitionGroup {
 
   // The batch of a request this replica's shard submitted (the primary's queue), where it lies.
   private ownBatch(p: PrepareView): Uint8Array | null {
-    if (p.client !== this.client) return null;
+    if (!this.ownClients.has(p.client)) return null;
     const write = this.queue.get(p.request);
     return write?.kind === 'send' ? write.batch : null;
   }
@@ -296,6 +310,8 @@ export class PartitionGroup {
   private registerIfLeading(): void {
     if (!this.leading || this.session !== 0n || this.registering || this.failed) return;
     this.registering = true;
+    this.client = clientId(this.peers!.replica);
+    this.ownClients.add(this.client);
     this.group.submit({ client: this.client, session: 0n, request: 0n, operation: Operation.Register, body: EMPTY });
     this.onWork();
   }
@@ -397,6 +413,9 @@ export class PartitionGroup {
     // A backup further behind than this replica keeps prepares for repairs catches up instead (the core's
     // lagsBeyondJournal, from the primary's Commit heartbeats).
     if (!this.group.driver.stateLost) this.group.driver.setCheckpoint(this.replication!.repairableFrom);
+    // A backup that paused its appends for a catch-up goes on with it itself: the core prompts only while it lags,
+    // and an answer that brought nothing (the peer not settled) or a lost one would leave it paused.
+    if (this.replication!.isPaused) this.catchUp!.nudge();
     this.sayIfStillLost();
     const leader = this.peers.leader();
     if (leader && this.group.followLeader(leader.view, leader.status)) {
@@ -519,7 +538,7 @@ export class PartitionGroup {
     for (const w of writes) {
       if (w.headerOnly) continue;
       const p = readPrepare(w.message);
-      if (p.client === this.client && p.operation !== Operation.Register && this.queue.get(p.request)) this.ownOps.set(p.op, p.request);
+      if (this.ownClients.has(p.client) && p.operation !== Operation.Register && this.queue.get(p.request)) this.ownOps.set(p.op, p.request);
     }
   }
 
@@ -529,14 +548,14 @@ export class PartitionGroup {
       this.replication.commit(op, p);
       const mine = this.ownOps.get(op);
       this.ownOps.delete(op);
-      if (mine !== undefined && (p.client !== this.client || p.request !== mine)) {
+      if (mine !== undefined && (!this.ownClients.has(p.client) || p.request !== mine)) {
         // Replaced by a view change: not applied anywhere, and never will be: the writer may retry (58).
         // Answered once no append of this partition runs: this replica's own append of it may still read the batch,
         // whose memory is the writer's until the answer.
         const lost = this.queue.take(mine);
         if (lost) void this.home.idle().then(() => settle(lost, ErrorCode.transientNotAccepted));
       }
-      if (p.client !== this.client || p.operation === Operation.Register) return;
+      if (!this.ownClients.has(p.client) || p.operation === Operation.Register) return;
       // Taken once this replica's own append of it is done: until then the append reads the batch from the queue.
       if (!this.queue.get(p.request)) return;
       this.replication.whenWritten(op, (result) => {
@@ -559,11 +578,23 @@ export class PartitionGroup {
     const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
     if (view.getUint8(Rep.operation) !== Operation.Register) return;
     if (view.getBigUint64(Rep.client, true) !== this.client) return;
-    if (view.getUint32(Rep.status, true) !== REPLY_OK) throw new Error(`partition group ${this.name}: the core refused the owner's session`);
+    const status = view.getUint32(Rep.status, true);
+    if (status !== REPLY_OK) {
+      // Never the shard's end (it once stopped a replica): the next tick registers again, under a new id.
+      log.warn(`partition ${this.name}: the group refused this shard's session (reply status ${status}); it registers again`);
+      this.registering = false;
+      return;
+    }
     this.session = view.getBigUint64(Rep.session, true);
     this.registering = false;
     if (this.submitWaiting()) this.onWork();
   }
+}
+
+// A cluster shard's client id for one registration: its replica + 1 in the low byte (ids of different replicas never
+// collide), random above it (a fresh id per session: requests keep the queue's process-wide numbers).
+function clientId(replica: number): bigint {
+  return ((randomNonce() << 8n) | BigInt(replica + 1)) & 0xffff_ffff_ffff_ffffn;
 }
 
 function operationOf(write: Write): number {

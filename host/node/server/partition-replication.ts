@@ -56,7 +56,7 @@ function keptCopiesOf(sc: StorageCore): CopyPool {
   return keptCopies;
 }
 
-interface Held { write: JournalWrite; done: (op: number, checksum: bigint) => void; acked: boolean }
+export interface Held { write: JournalWrite; done: (op: number, checksum: bigint) => void; acked: boolean }
 interface Recent { prepare: Uint8Array; checksum: bigint; operation: number; base: number; length: number; count: number }
 
 export class PartitionReplicationError extends Error {
@@ -177,14 +177,17 @@ export class PartitionReplication {
 
   // A catch-up made the files the group's committed state at `op` (their end is its committed end; `offsets` are its
   // consumer offsets): the ops after it are written from here. Writes the core asked for ops up to `op` are covered.
-  installed(op: number, checksum: bigint, offsets: ConsumerOffset[]): void {
+  // Returns the writes it covered (asked for ops up to `op`, never written): reported done once the core took the
+  // install (the driver counts every write it asked for until it hears of it).
+  installed(op: number, checksum: bigint, offsets: ConsumerOffset[]): Held[] {
     if (this.writing) throw new PartitionReplicationError('PartitionCatchUpBusy', `op ${op} installed while an append is on its way`);
+    const covered: Held[] = [];
     this.written = op;
     this.writingTo = op;
     this.committed = op;
     this.committedChecksum = checksum;
     this.committedOffsets = offsetMap(offsets);
-    for (const held of this.held.keys()) if (held <= op) this.held.delete(held);
+    for (const [at, h] of this.held) if (at <= op) { covered.push(h); this.held.delete(at); }
     this.recent.clear();
     this.results.clear();
     this.ends.length = 0;
@@ -192,6 +195,11 @@ export class PartitionReplication {
     this.host.home.partition.committedEnd = this.host.home.partition.nextOffset;
     this.paused = false;
     this.pump();
+    return covered;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   // A backup in normal status that fell behind what its peers keep for repair catches its segments up instead
