@@ -5,6 +5,8 @@
 // are decimal strings (they are u64 on the wire; JSON numbers would round past 2^53).
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { IggyError } from '../client/errors.js';
+import { ErrorCode } from '../shared/wire/codes.js';
 
 // A key is one partition, named "stream/topic/partition".
 export type Key = string;
@@ -82,4 +84,11 @@ function parseEvent(file: string, number: number, line: string): HistoryEvent | 
   } catch (error) {
     throw new Error(`${file}:${number}: not a history event: ${(error as Error).message}`);
   }
+}
+
+// What a failed send or commit means for the history: a server's answer is definite (nothing was written), except
+// TransientNotCommitted (57: a cluster's primary prepared it and lost its view; the new view may still commit it);
+// anything else (a dropped connection, a timeout, an eviction) may or may not have been written.
+export function outcomeOf(error: unknown): 'fail' | 'info' {
+  return error instanceof IggyError && error.code !== ErrorCode.transientNotCommitted ? 'fail' : 'info';
 }
