@@ -19,6 +19,7 @@ export interface ClusterCounts {
   pause: number;
   byReplica: { kill: number; pause: number }[];
   unsettled: number; // faults that began while some replica's groups were still not normal (the bound passed)
+  crashes: string[]; // replicas that exited on their own (each restarted): which, when, and their first ERROR line
 }
 
 export interface ClusterNemesisContext {
@@ -32,15 +33,17 @@ export interface ClusterNemesisContext {
 const SETTLE_BOUND_MS = 20_000;
 
 export function newClusterCounts(replicas: number): ClusterCounts {
-  return { kill: 0, restarts: 0, pause: 0, byReplica: Array.from({ length: replicas }, () => ({ kill: 0, pause: 0 })), unsettled: 0 };
+  return { kill: 0, restarts: 0, pause: 0, byReplica: Array.from({ length: replicas }, () => ({ kill: 0, pause: 0 })), unsettled: 0, crashes: [] };
 }
 
 export async function inflictOnCluster(kind: ClusterFaultKind, ctx: ClusterNemesisContext, counts: ClusterCounts): Promise<string> {
+  await reviveCrashed(ctx, counts);
   const unsettled = await waitSettled(ctx.nodes, ctx.partitionGroups, SETTLE_BOUND_MS, false);
   if (unsettled !== null) {
     counts.unsettled += 1;
-    ctx.log(`  not settled after ${SETTLE_BOUND_MS} ms, going on: ${unsettled}`);
+    ctx.log(`  not settled (bound ${SETTLE_BOUND_MS} ms), going on: ${unsettled}`);
   }
+  await reviveCrashed(ctx, counts);
   const replica = Math.floor(ctx.random() * ctx.nodes.length);
   const node = ctx.nodes[replica];
   counts[kind] += 1;
@@ -63,6 +66,21 @@ export async function inflictOnCluster(kind: ClusterFaultKind, ctx: ClusterNemes
   return `pause replica ${replica} (${ms} ms)`;
 }
 
+// A replica that exited on its own is a finding (counted, its first ERROR line kept; the run fails); it is
+// restarted so that the run goes on with a majority.
+export async function reviveCrashed(ctx: ClusterNemesisContext, counts: ClusterCounts): Promise<void> {
+  for (const [replica, node] of ctx.nodes.entries()) {
+    const crash = node.crash;
+    if (crash === null) continue;
+    const what = `replica ${replica} exited on its own (${crash}), seen at ${new Date().toISOString()}`;
+    counts.crashes.push(what);
+    ctx.history.record({ process: 'nemesis', type: 'info', f: 'fault', fault: 'crash', detail: what });
+    ctx.log(`  CRASH: ${what}; restarting it`);
+    const boot = await node.start();
+    if (!boot.ok) throw new Error(`replica ${replica} did not come back after exiting on its own (exit ${boot.code ?? boot.signal}):\n${boot.output}`);
+  }
+}
+
 const hold = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)); // the fault's duration
 
 // Waits (bounded) until every replica shows the metadata group and `partitionGroups` partition groups, each
@@ -72,6 +90,8 @@ export async function waitSettled(nodes: NodeProcess[], partitionGroups: number,
   const deadline = Date.now() + boundMs;
   let last = '';
   for (;;) {
+    const crashed = nodes.findIndex((n) => n.crash !== null);
+    if (crashed >= 0) return `replica ${crashed} exited on its own`;
     const healths = await Promise.all(nodes.map((n) => (n.running && !n.paused ? n.health().catch(() => null) : Promise.resolve(null))));
     const why = unsettledBecause(healths, partitionGroups, quiet);
     if (why === null) return null;

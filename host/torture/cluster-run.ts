@@ -13,7 +13,7 @@ import path from 'node:path';
 import { IggyClient } from '../client/client.js';
 import { freePort } from '../node/free-port.js';
 import { checkFile, formatVerdict, type Verdict } from './checker.js';
-import { CLUSTER_FAULTS, inflictOnCluster, newClusterCounts, waitSettled, type ClusterCounts } from './cluster-nemesis.js';
+import { CLUSTER_FAULTS, inflictOnCluster, newClusterCounts, reviveCrashed, waitSettled, type ClusterCounts } from './cluster-nemesis.js';
 import { HistoryWriter } from './history.js';
 import { faultSequence } from './nemesis.js';
 import { NodeProcess } from './node-process.js';
@@ -59,6 +59,7 @@ export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>)
     const boots = await Promise.all(nodes.map((n) => n.start()));
     for (const [replica, boot] of boots.entries()) if (!boot.ok) throw new Error(`replica ${replica} did not start (exit ${boot.code}):\n${boot.output}`);
     const target = await setUp(addresses);
+    await Promise.all(addresses.map((address) => servesStream(address, target.stream)));
     const gate = new Gate(); // never closed here: no cluster fault needs the workload quiesced yet
     const isRunning = () => running;
     const at = (i: number): Target => ({ ...target, address: addresses[i % REPLICAS] });
@@ -83,6 +84,7 @@ export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>)
 
     // Heal: every replica runs unpaused; the workload stops; the cluster settles; each replica is read back.
     for (const node of nodes) node.resume();
+    await reviveCrashed(ctx, counts);
     for (const [replica, node] of nodes.entries()) {
       if (node.running) continue;
       const boot = await node.start();
@@ -102,7 +104,8 @@ export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>)
     history.close();
     const verdicts: Verdict[] = [];
     for (let replica = 0; replica < REPLICAS; replica++) verdicts.push(await checkFile(historyFile, `final-r${replica}`));
-    ok = verdicts.every((v) => v.valid) && finalReadErrors.length === 0 && healing === null;
+    await reviveCrashed(ctx, counts); // one that exited while the cluster settled (it served no final read)
+    ok = verdicts.every((v) => v.valid) && finalReadErrors.length === 0 && healing === null && counts.crashes.length === 0;
     return { seed: options.seed, replicas: REPLICAS, verdicts, faults: counts, healing, finalReadCounts, finalReadErrors, historyFile, logs: nodes.map((n) => n.logFile!), ok };
   } finally {
     running = false;
@@ -148,6 +151,25 @@ async function setUp(addresses: string[]): Promise<Target> {
   }
 }
 
+// Waits (bounded) until a replica takes a login and serves the stream: a replica learns a commit (the users, the
+// stream) from the primary's next message, and a worker's first connect to it must not be refused.
+async function servesStream(address: string, stream: number): Promise<void> {
+  const deadline = Date.now() + SETUP_BOUND_MS;
+  for (;;) {
+    let client: IggyClient | undefined;
+    try {
+      client = await IggyClient.connect({ address, username: 'iggy', password: 'iggy', timeoutMs: 5_000, heartbeatMs: 0, followLeader: false });
+      if (await client.getStream(stream)) return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw new Error(`replica ${address} did not serve the stream within ${SETUP_BOUND_MS} ms: ${describe(error)}`);
+    } finally {
+      await client?.close().catch(() => {});
+    }
+    if (Date.now() >= deadline) throw new Error(`replica ${address} did not serve the stream within ${SETUP_BOUND_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 // Every partition read through one replica's client port (staying there: no leader following), recorded as
 // `final-r<replica>`.
 async function finalRead(address: string, t: Target, history: HistoryWriter, replica: number): Promise<{ messages: number; errors: string[] }> {
@@ -171,6 +193,8 @@ export function formatClusterResult(r: ClusterTortureResult): string {
   const acked = first.stats.messagesAcknowledged;
   return [
     `faults: ${f.kill} kills (${f.restarts} restarts), ${f.pause} pauses; by replica ${f.byReplica.map((b, i) => `r${i} ${b.kill} kills/${b.pause} pauses`).join(', ')}; ${f.unsettled} faults began before the previous one settled`,
+    `crashes (replicas that exited on their own, each restarted): ${f.crashes.length}`,
+    ...f.crashes.map((c) => `  ${c}`),
     `not yet on the cluster: ${NOT_YET}`,
     `healing: ${r.healing === null ? 'every consensus group normal, at one view and commit on every replica' : `NOT SETTLED: ${r.healing}`}`,
     `final read: ${r.finalReadCounts.map((n, i) => `replica ${i} ${n} messages`).join(', ')}`,

@@ -30,11 +30,19 @@ export class NodeProcess {
   private text = '';
   paused = false;
   starts = 0;
+  private killed = false; // the last exit was our SIGKILL
 
   constructor(readonly addresses: NodeAddresses, private readonly env: NodeJS.ProcessEnv = {}, readonly logFile?: string) {}
 
   get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
   get pid(): number | undefined { return this.child?.pid; }
+  // It exited without our SIGKILL (a failed shard stops the process): how, and its first ERROR line; null otherwise.
+  get crash(): string | null {
+    const c = this.child;
+    if (c === null || this.running || this.killed) return null;
+    const error = this.text.split('\n').find((line) => line.includes(' ERROR ')) ?? '(no ERROR line)';
+    return `exit ${c.exitCode ?? c.signalCode}: ${error}`;
+  }
   output(): string { return this.text; }
 
   // Starts the server and waits until a Ping gets through, or until it exits (a refused boot: that outcome is
@@ -46,6 +54,7 @@ export class NodeProcess {
       cwd: repoRoot, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.killed = false;
     this.starts += 1;
     this.paused = false;
     const keep = (d: Buffer) => {
@@ -67,6 +76,7 @@ export class NodeProcess {
 
   async kill(): Promise<void> {
     if (this.running) {
+      this.killed = true;
       if (this.logFile) fs.appendFileSync(this.logFile, `--- torture: SIGKILL pid ${this.pid} at ${new Date().toISOString()}\n`);
       this.child!.kill('SIGKILL');
     }
