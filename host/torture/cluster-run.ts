@@ -13,7 +13,7 @@ import path from 'node:path';
 import { IggyClient } from '../client/client.js';
 import { freePort } from '../node/free-port.js';
 import { checkFile, formatVerdict, type Verdict } from './checker.js';
-import { CLUSTER_FAULTS, inflictOnCluster, newClusterCounts, reviveCrashed, waitSettled, type ClusterCounts } from './cluster-nemesis.js';
+import { CLUSTER_FAULTS, inflictOnCluster, newClusterCounts, reviveCrashed, waitSettled, type ClusterCounts, type ClusterNemesisContext } from './cluster-nemesis.js';
 import { HistoryWriter } from './history.js';
 import { faultSequence } from './nemesis.js';
 import { NodeProcess } from './node-process.js';
@@ -26,6 +26,7 @@ export interface ClusterTortureResult {
   verdicts: Verdict[]; // per replica: the checker with that replica's final read
   faults: ClusterCounts;
   healing: string | null; // null, or where the cluster stood when the healing bound passed
+  stuckWorkers: string[]; // workers whose operation did not end within the bound once the cluster healed
   finalReadCounts: number[]; // messages each replica served in the final read
   finalReadErrors: string[];
   historyFile: string;
@@ -39,6 +40,7 @@ const PARTITIONS = 4; // with 2 shards, partitions land on both
 const GROUP_MEMBERS = 2;
 const SETUP_BOUND_MS = 60_000;
 const HEAL_BOUND_MS = 120_000;
+const WORKERS_BOUND_MS = 30_000;
 const NOT_YET = 'link cuts (a TCP proxy per replica link), disk-full and bit flips are not run on the cluster yet';
 
 export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>): Promise<ClusterTortureResult> {
@@ -69,7 +71,7 @@ export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>)
 
     const next = faultSequence(random, CLUSTER_FAULTS);
     const until = Date.now() + options.seconds * 1_000;
-    const ctx = { nodes, history, random, partitionGroups: PARTITIONS, log };
+    const ctx: ClusterNemesisContext = { nodes, history, random, partitionGroups: PARTITIONS, log };
     const minimum = options.everyFaultOnce ? CLUSTER_FAULTS.length : 0;
     let inflicted = 0;
     const goOn = () => Date.now() < until || inflicted < minimum;
@@ -91,8 +93,8 @@ export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>)
       if (!boot.ok) throw new Error(`replica ${replica} did not start for healing (exit ${boot.code}):\n${boot.output}`);
     }
     running = false;
-    await Promise.all(workers.map((w) => w.done.catch((error) => log(`  worker ${w.name} ended with ${error}`))));
-    const healing = await waitSettled(nodes, PARTITIONS, HEAL_BOUND_MS, true);
+    const stuck = await stopWorkers(workers, log);
+    const healing = await heal(ctx, counts);
     if (healing !== null) log(`  healing: the cluster did not settle within ${HEAL_BOUND_MS} ms: ${healing}`);
     const finalReadCounts: number[] = [];
     const finalReadErrors: string[] = [];
@@ -105,8 +107,8 @@ export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>)
     const verdicts: Verdict[] = [];
     for (let replica = 0; replica < REPLICAS; replica++) verdicts.push(await checkFile(historyFile, `final-r${replica}`));
     await reviveCrashed(ctx, counts); // one that exited while the cluster settled (it served no final read)
-    ok = verdicts.every((v) => v.valid) && finalReadErrors.length === 0 && healing === null && counts.crashes.length === 0;
-    return { seed: options.seed, replicas: REPLICAS, verdicts, faults: counts, healing, finalReadCounts, finalReadErrors, historyFile, logs: nodes.map((n) => n.logFile!), ok };
+    ok = verdicts.every((v) => v.valid) && finalReadErrors.length === 0 && healing === null && counts.crashes.length === 0 && stuck.length === 0;
+    return { seed: options.seed, replicas: REPLICAS, verdicts, faults: counts, healing, stuckWorkers: stuck, finalReadCounts, finalReadErrors, historyFile, logs: nodes.map((n) => n.logFile!), ok };
   } finally {
     running = false;
     for (const node of nodes) node.resume();
@@ -114,6 +116,34 @@ export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>)
     // The logs and the history stay; the data directories stay only when the run failed (for a look at the files).
     if (ok) for (const node of nodes) fs.rmSync(node.addresses.dataDir, { recursive: true, force: true });
   }
+}
+
+// Waits (bounded) until the cluster is whole and quiet; a replica that exits on its own meanwhile is counted and
+// restarted, and the wait goes on. Null when settled, else where the replicas stood.
+async function heal(ctx: ClusterNemesisContext, counts: ClusterCounts): Promise<string | null> {
+  const deadline = Date.now() + HEAL_BOUND_MS;
+  for (;;) {
+    await reviveCrashed(ctx, counts);
+    const why = await waitSettled(ctx.nodes, PARTITIONS, Math.max(0, deadline - Date.now()), true);
+    if (why === null || Date.now() >= deadline || !ctx.nodes.some((n) => n.crash !== null)) return why;
+  }
+}
+
+// Lets the workers finish their operation in flight (bounded: on a cluster that stopped committing, an SDK call
+// reconnects and logs in again and again); the ones still busy are stopped by closing their client. Returns their
+// names (a finding: the healed cluster did not answer them).
+async function stopWorkers(workers: Worker[], log: (line: string) => void): Promise<string[]> {
+  const ended = new Set<string>();
+  const all = Promise.all(workers.map((w) => w.done.catch((error) => log(`  worker ${w.name} ended with ${error}`)).then(() => { ended.add(w.name); })));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise((resolve) => { timer = setTimeout(resolve, WORKERS_BOUND_MS); })]);
+  clearTimeout(timer);
+  const stuck = workers.filter((w) => !ended.has(w.name));
+  if (stuck.length === 0) return [];
+  log(`  workers still in an operation ${WORKERS_BOUND_MS} ms after healing began, stopped: ${stuck.map((w) => w.name).join(', ')}`);
+  for (const w of stuck) w.stop();
+  await all;
+  return stuck.map((w) => w.name);
 }
 
 // Three NodeProcesses with one roster and secret: ports taken once (a restart is the same replica), a data
@@ -196,6 +226,7 @@ export function formatClusterResult(r: ClusterTortureResult): string {
     `crashes (replicas that exited on their own, each restarted): ${f.crashes.length}`,
     ...f.crashes.map((c) => `  ${c}`),
     `not yet on the cluster: ${NOT_YET}`,
+    ...(r.stuckWorkers.length > 0 ? [`workers stuck after healing began (stopped): ${r.stuckWorkers.join(', ')}`] : []),
     `healing: ${r.healing === null ? 'every consensus group normal, at one view and commit on every replica' : `NOT SETTLED: ${r.healing}`}`,
     `final read: ${r.finalReadCounts.map((n, i) => `replica ${i} ${n} messages`).join(', ')}`,
     ...r.finalReadErrors.map((e) => `final read failed: ${e}`),

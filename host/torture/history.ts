@@ -53,12 +53,16 @@ export class HistoryWriter {
   // before the next operation starts, whatever happens to this process afterwards. Nothing is kept in memory: the
   // checker reads the file back (a long run's history is gigabytes as objects).
   record(event: Untimed<HistoryEvent>): void {
+    if (this.closed) return; // a worker stopped by force may still end an operation after the run closed the file
     const t = Number(process.hrtime.bigint() - this.started) / 1e6;
     const full = { t: Math.round(t * 1000) / 1000, ...event } as HistoryEvent;
     fs.writeSync(this.fd, `${JSON.stringify(full)}\n`);
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }

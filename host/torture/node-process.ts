@@ -36,11 +36,13 @@ export class NodeProcess {
 
   get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
   get pid(): number | undefined { return this.child?.pid; }
-  // It exited without our SIGKILL (a failed shard stops the process): how, and its first ERROR line; null otherwise.
+  // It exited without our SIGKILL (a failed shard stops the process): how, and why (the [main] line that says what
+  // failed, else its first ERROR line); null otherwise.
   get crash(): string | null {
     const c = this.child;
     if (c === null || this.running || this.killed) return null;
-    const error = this.text.split('\n').find((line) => line.includes(' ERROR ')) ?? '(no ERROR line)';
+    const errors = this.text.split('\n').filter((line) => line.includes(' ERROR '));
+    const error = errors.find((line) => / \[main\] .*failed/.test(line)) ?? errors[0] ?? '(no ERROR line)';
     return `exit ${c.exitCode ?? c.signalCode}: ${error}`;
   }
   output(): string { return this.text; }

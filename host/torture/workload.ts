@@ -65,14 +65,22 @@ export class Gate {
   }
 }
 
-export interface Worker { name: string; done: Promise<void> }
+// `stop` closes the worker's client: one stuck in an operation (a cluster that does not commit: the SDK reconnects
+// and logs in again and again) ends with a ConnectionClosed.
+export interface Worker { name: string; done: Promise<void>; stop: () => void }
+
+function holder(): { client?: IggyClient; stop: () => void } {
+  const held: { client?: IggyClient; stop: () => void } = { stop: () => { void held.client?.close().catch(() => {}); } };
+  return held;
+}
 
 const idle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)); // pacing, not synchronisation
 
 // Sends batches of 1..5 unique values to a partition chosen by `random`, until `running()` is false.
 export function producer(name: string, t: Target, history: HistoryWriter, gate: Gate, random: () => number, running: () => boolean): Worker {
+  const held = holder();
   const done = (async () => {
-    const client = await connectClient(t.address);
+    const client = held.client = await connectClient(t.address);
     let seq = 0;
     try {
       while (running()) {
@@ -95,7 +103,7 @@ export function producer(name: string, t: Target, history: HistoryWriter, gate: 
       await client.close().catch(() => {});
     }
   })();
-  return { name, done };
+  return { name, done, stop: held.stop };
 }
 
 const RESTART_EVERY_POLLS = 40; // a single consumer also restarts now and then without a fault
@@ -106,8 +114,9 @@ const RESTART_EVERY_POLLS = 40; // a single consumer also restarts now and then 
 export function singleConsumer(name: string, consumerId: number, partition: number, t: Target, history: HistoryWriter, gate: Gate, running: () => boolean): Worker {
   const key = keyOf(t, partition);
   const target = { consumer: { kind: 'consumer' as const, id: consumerId }, stream: t.stream, topic: t.topic, partition };
+  const held = holder();
   const done = (async () => {
-    const client = await connectClient(t.address);
+    const client = held.client = await connectClient(t.address);
     let next: bigint | null = null; // null: resume from the stored offset first
     let polls = 0;
     const resume = async () => {
@@ -150,15 +159,16 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
       await client.close().catch(() => {});
     }
   })();
-  return { name, done };
+  return { name, done, stop: held.stop };
 }
 
 // One member of the consumer group: the SDK's Consumer (auto-commit on poll), its commits recorded by a
 // CommitRecorder. A Consumer that fails is replaced by a new one, which starts from the group's stored offsets: a
 // reset in the history, then the group's stored offsets read back (resumes: no acknowledged commit may be missing).
 export function groupMember(name: string, t: Target, history: HistoryWriter, gate: Gate, running: () => boolean): Worker {
+  const held = holder();
   const done = (async () => {
-    const client = await connectClient(t.address);
+    const client = held.client = await connectClient(t.address);
     const recorded = new CommitRecorder(client, history, name, t.groupName);
     const fresh = () => new Consumer(recorded, { stream: t.stream, topic: t.topic, group: t.groupName, pollIntervalMs: 0, resyncMs: 1_000, batchSize: 100 });
     let consumer = fresh();
@@ -194,7 +204,7 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
       await client.close().catch(() => {});
     }
   })();
-  return { name, done };
+  return { name, done, stop: held.stop };
 }
 
 // The group's stored offset of every partition, read back as resumes.
