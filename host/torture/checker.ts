@@ -71,15 +71,17 @@ interface Jump { key: Key; process: string; from: number; to: number; t: number 
 // A committed or resumed-from offset, judged once every offset that ever held a message is known.
 interface Committed { key: Key; offset: number; process: string; t: number; resumed: boolean }
 
-export function check(history: Iterable<HistoryEvent>): Verdict {
-  const checker = new HistoryChecker();
+export function check(history: Iterable<HistoryEvent>, finalFrom?: string): Verdict {
+  const checker = new HistoryChecker(finalFrom);
   for (const e of history) checker.add(e);
   return checker.finish();
 }
 
 // The verdict over a history file, read line by line (the file may be far larger than what the checker keeps).
-export async function checkFile(file: string): Promise<Verdict> {
-  const checker = new HistoryChecker();
+// `finalFrom`: a cluster's history holds one final read per replica; the verdict takes that reader's (e.g.
+// `final-r1`) as the final read and the others' as reads that saw what they served. [every final read]
+export async function checkFile(file: string, finalFrom?: string): Promise<Verdict> {
+  const checker = new HistoryChecker(finalFrom);
   for await (const e of eachEvent(file)) checker.add(e);
   return checker.finish();
 }
@@ -94,6 +96,8 @@ export class HistoryChecker {
   private readonly newest = new Map<string, number>(); // committer -> newest acknowledged commit
   private readonly atInvoke = new Map<string, number | undefined>(); // process -> newest of its committer when its operation began
   private readonly committed: Committed[] = [];
+
+  constructor(private readonly finalFrom?: string) {}
 
   private log(key: Key): KeyLog {
     let log = this.keys.get(key);
@@ -139,7 +143,7 @@ export class HistoryChecker {
   private read(e: Extract<HistoryEvent, { f: 'poll' | 'read' }>): void {
     const log = this.log(e.key);
     if (e.f === 'poll') { this.stats.polls += 1; this.stats.messagesPolled += e.messages.length; }
-    const final = e.f === 'read' && e.final;
+    const final = e.f === 'read' && e.final && (this.finalFrom === undefined || e.process === this.finalFrom);
     if (final) log.final ??= new OffsetTable();
     for (const [o, v] of e.messages) {
       const offset = offsetOf(o);

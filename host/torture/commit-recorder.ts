@@ -3,10 +3,9 @@
 // known only from the reply). Everything else goes straight to the client. The commits are the Consumer's own; this
 // only watches them on their way to the wire.
 import type { IggyClient } from '../client/client.js';
-import { IggyError } from '../client/errors.js';
 import type { MessagingClient } from '../client/messaging-client.js';
 import type { Id, OffsetTarget, PollInput, SendInput } from '../client/requests.js';
-import type { HistoryWriter } from './history.js';
+import { outcomeOf, type HistoryWriter } from './history.js';
 
 export class CommitRecorder implements MessagingClient {
   constructor(private readonly client: IggyClient, private readonly history: HistoryWriter, private readonly process: string, private readonly group: string) {}
@@ -44,7 +43,7 @@ export class CommitRecorder implements MessagingClient {
       if (stored === null) this.history.record({ ...base, type: 'fail', error: 'nothing to store' });
       else this.history.record({ ...base, type: 'ok', offset: String(stored) });
     } catch (error) {
-      this.history.record({ ...base, type: error instanceof IggyError ? 'fail' : 'info', error: error instanceof Error ? error.message : String(error) });
+      this.history.record({ ...base, type: outcomeOf(error), error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
   }

@@ -5,6 +5,8 @@
 // are decimal strings (they are u64 on the wire; JSON numbers would round past 2^53).
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { IggyError } from '../client/errors.js';
+import { ErrorCode } from '../shared/wire/codes.js';
 
 // A key is one partition, named "stream/topic/partition".
 export type Key = string;
@@ -51,12 +53,16 @@ export class HistoryWriter {
   // before the next operation starts, whatever happens to this process afterwards. Nothing is kept in memory: the
   // checker reads the file back (a long run's history is gigabytes as objects).
   record(event: Untimed<HistoryEvent>): void {
+    if (this.closed) return; // a worker stopped by force may still end an operation after the run closed the file
     const t = Number(process.hrtime.bigint() - this.started) / 1e6;
     const full = { t: Math.round(t * 1000) / 1000, ...event } as HistoryEvent;
     fs.writeSync(this.fd, `${JSON.stringify(full)}\n`);
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }
@@ -82,4 +88,11 @@ function parseEvent(file: string, number: number, line: string): HistoryEvent | 
   } catch (error) {
     throw new Error(`${file}:${number}: not a history event: ${(error as Error).message}`);
   }
+}
+
+// What a failed send or commit means for the history: a server's answer is definite (nothing was written), except
+// TransientNotCommitted (57: a cluster's primary prepared it and lost its view; the new view may still commit it);
+// anything else (a dropped connection, a timeout, an eviction) may or may not have been written.
+export function outcomeOf(error: unknown): 'fail' | 'info' {
+  return error instanceof IggyError && error.code !== ErrorCode.transientNotCommitted ? 'fail' : 'info';
 }

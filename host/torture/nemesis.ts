@@ -46,7 +46,7 @@ export function newCounts(): NemesisCounts {
 
 // The faults in seed order: every available kind once (shuffled), then drawn at random. A short run thus still
 // meets each kind.
-export function faultSequence(random: () => number, available: readonly FaultKind[]): () => FaultKind {
+export function faultSequence<K extends string>(random: () => number, available: readonly K[]): () => K {
   const first = [...available];
   for (let i = first.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [first[i], first[j]] = [first[j], first[i]]; }
   return () => first.shift() ?? available[Math.floor(random() * available.length)];
@@ -134,7 +134,7 @@ async function audit(ctx: NemesisContext): Promise<FlipVerdict> {
   const client = await connectClient(ctx.target.address);
   let failed: Map<number, string>;
   try {
-    failed = await readAll(client, ctx.target, ctx.history, false);
+    ({ failed } = await readAll(client, ctx.target, ctx.history, false));
   } finally {
     await client.close().catch(() => {});
   }

@@ -1,6 +1,8 @@
 // One shardlog server process under the nemesis: started on fixed loopback ports and one data directory (so a
-// restart is the same node), killed, paused and resumed by signal. Its output is kept for the report.
+// restart is the same node), killed, paused and resumed by signal. Its output is kept for the report (the last
+// start's in memory; every start's appended to `logFile` when given, a cluster run's replica logs).
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { IggyClient } from '../client/client.js';
@@ -11,6 +13,15 @@ const BOOT_BOUND_MS = 30_000;
 
 export interface NodeAddresses { tcp: string; http: string; dataDir: string; shards: number; args?: string[] }
 
+// What the torture runs read of /health: the node's status and damage reports, and a cluster replica's consensus
+// groups (the metadata group and each partition's: status `normal` once it takes part again).
+export interface GroupHealth { group: string; role: string; status: string; view: number; op: number; commit: number }
+export interface NodeHealth {
+  status: string;
+  reasons: { kind: string; subject: string; detail: string }[];
+  replicas?: { groups?: GroupHealth[] };
+}
+
 export type BootOutcome = { ok: true } | { ok: false; code: number | null; signal: string | null; output: string };
 
 export class NodeProcess {
@@ -19,11 +30,21 @@ export class NodeProcess {
   private text = '';
   paused = false;
   starts = 0;
+  private killed = false; // the last exit was our SIGKILL
 
-  constructor(readonly addresses: NodeAddresses, private readonly env: NodeJS.ProcessEnv = {}) {}
+  constructor(readonly addresses: NodeAddresses, private readonly env: NodeJS.ProcessEnv = {}, readonly logFile?: string) {}
 
   get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
   get pid(): number | undefined { return this.child?.pid; }
+  // It exited without our SIGKILL (a failed shard stops the process): how, and why (the [main] line that says what
+  // failed, else its first ERROR line); null otherwise.
+  get crash(): string | null {
+    const c = this.child;
+    if (c === null || this.running || this.killed) return null;
+    const errors = this.text.split('\n').filter((line) => line.includes(' ERROR '));
+    const error = errors.find((line) => / \[main\] .*failed/.test(line)) ?? errors[0] ?? '(no ERROR line)';
+    return `exit ${c.exitCode ?? c.signalCode}: ${error}`;
+  }
   output(): string { return this.text; }
 
   // Starts the server and waits until a Ping gets through, or until it exits (a refused boot: that outcome is
@@ -35,10 +56,16 @@ export class NodeProcess {
       cwd: repoRoot, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.killed = false;
     this.starts += 1;
     this.paused = false;
-    child.stdout!.on('data', (d) => { this.text += d; });
-    child.stderr!.on('data', (d) => { this.text += d; });
+    const keep = (d: Buffer) => {
+      this.text += d;
+      if (this.logFile) fs.appendFileSync(this.logFile, d);
+    };
+    if (this.logFile) fs.appendFileSync(this.logFile, `--- torture: start ${this.starts} (pid ${child.pid}) at ${new Date().toISOString()}\n`);
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const deadline = Date.now() + BOOT_BOUND_MS;
     while (Date.now() < deadline) {
@@ -50,17 +77,25 @@ export class NodeProcess {
   }
 
   async kill(): Promise<void> {
-    if (this.running) this.child!.kill('SIGKILL');
+    if (this.running) {
+      this.killed = true;
+      if (this.logFile) fs.appendFileSync(this.logFile, `--- torture: SIGKILL pid ${this.pid} at ${new Date().toISOString()}\n`);
+      this.child!.kill('SIGKILL');
+    }
     await this.exited;
     this.paused = false;
   }
 
-  pause(): void { if (this.running && !this.paused) { this.child!.kill('SIGSTOP'); this.paused = true; } }
-  resume(): void { if (this.running && this.paused) { this.child!.kill('SIGCONT'); this.paused = false; } }
+  pause(): void { if (this.running && !this.paused) { this.mark('SIGSTOP'); this.child!.kill('SIGSTOP'); this.paused = true; } }
+  resume(): void { if (this.running && this.paused) { this.mark('SIGCONT'); this.child!.kill('SIGCONT'); this.paused = false; } }
 
-  async health(): Promise<{ status: string; reasons: { kind: string; subject: string; detail: string }[] }> {
+  private mark(what: string): void {
+    if (this.logFile) fs.appendFileSync(this.logFile, `--- torture: ${what} pid ${this.pid} at ${new Date().toISOString()}\n`);
+  }
+
+  async health(): Promise<NodeHealth> {
     const res = await request(`http://${this.addresses.http}/health`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-    return (await res.body.json()) as { status: string; reasons: { kind: string; subject: string; detail: string }[] };
+    return (await res.body.json()) as NodeHealth;
   }
 }
 

@@ -93,7 +93,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const client = await connectClient(node.addresses.tcp);
     let failed: Map<number, string>;
     try {
-      failed = await readAll(client, target, history, true);
+      ({ failed } = await readAll(client, target, history, true));
     } finally {
       await client.close().catch(() => {});
     }

@@ -5,10 +5,12 @@
 // must not race with writes (a bit flip in a stopped node's files, which is undone afterwards).
 import { Consumer } from '../client/consumer.js';
 import { IggyClient } from '../client/client.js';
-import { IggyError } from '../client/errors.js';
+import { EvictionError, IggyError } from '../client/errors.js';
+import { ErrorCode } from '../shared/wire/codes.js';
 import { CommitRecorder } from './commit-recorder.js';
-import type { HistoryWriter, Key } from './history.js';
+import { outcomeOf, type HistoryWriter, type Key } from './history.js';
 
+// `address`: where the worker connects first (in a cluster, any replica: the SDK follows the leader).
 export interface Target { address: string; stream: number; topic: number; partitions: number; groupName: string }
 
 const CLIENT_TIMEOUT_MS = 5_000; // a pause of the server longer than this turns in-flight operations into info
@@ -20,6 +22,17 @@ export async function connectClient(address: string): Promise<IggyClient> {
     address, username: 'iggy', password: 'iggy', timeoutMs: CLIENT_TIMEOUT_MS, heartbeatMs: 1_000,
     reconnect: { retries: 1_000_000, initialDelayMs: 50, maxDelayMs: 500 },
   });
+}
+
+// After an error that says this replica cannot take the request (a backup or a primary changing view: 57/58; a
+// session the new primary does not know: an eviction, then Unauthenticated), the client's connection is closed:
+// its next call reconnects (the last leader the metadata named, then the other replicas) and follows the leader.
+// A single node never answers these but an eviction, after which a new login is what it needs too.
+export function relocateAfter(client: IggyClient, error: unknown): boolean {
+  const moves = error instanceof EvictionError || (error instanceof IggyError && (
+    error.code === ErrorCode.transientNotAccepted || error.code === ErrorCode.transientNotCommitted || error.code === ErrorCode.unauthenticated));
+  if (moves) void client.connection.close().catch(() => {});
+  return moves;
 }
 
 // Holds workers before their next operation while closed, and tells when none is in flight.
@@ -52,14 +65,22 @@ export class Gate {
   }
 }
 
-export interface Worker { name: string; done: Promise<void> }
+// `stop` closes the worker's client: one stuck in an operation (a cluster that does not commit: the SDK reconnects
+// and logs in again and again) ends with a ConnectionClosed.
+export interface Worker { name: string; done: Promise<void>; stop: () => void }
+
+function holder(): { client?: IggyClient; stop: () => void } {
+  const held: { client?: IggyClient; stop: () => void } = { stop: () => { void held.client?.close().catch(() => {}); } };
+  return held;
+}
 
 const idle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)); // pacing, not synchronisation
 
 // Sends batches of 1..5 unique values to a partition chosen by `random`, until `running()` is false.
 export function producer(name: string, t: Target, history: HistoryWriter, gate: Gate, random: () => number, running: () => boolean): Worker {
+  const held = holder();
   const done = (async () => {
-    const client = await connectClient(t.address);
+    const client = held.client = await connectClient(t.address);
     let seq = 0;
     try {
       while (running()) {
@@ -72,10 +93,9 @@ export function producer(name: string, t: Target, history: HistoryWriter, gate: 
             const [confirmation] = await client.sendMessages({ stream: t.stream, topic: t.topic, partitioning: { kind: 'partition', partition }, messages: values.map((payload) => ({ payload })) });
             history.record({ process: name, type: 'ok', f: 'send', key, values, offset: String(confirmation.baseOffset) });
           } catch (error) {
-            // A server's answer is definite (nothing was written); anything else may or may not have been.
-            const type = error instanceof IggyError ? 'fail' : 'info';
+            const type = outcomeOf(error);
             history.record({ process: name, type, f: 'send', key, values, error: describe(error) });
-            if (type === 'info') await idle(50);
+            if (relocateAfter(client, error) || type === 'info') await idle(50);
           }
         });
       }
@@ -83,7 +103,7 @@ export function producer(name: string, t: Target, history: HistoryWriter, gate: 
       await client.close().catch(() => {});
     }
   })();
-  return { name, done };
+  return { name, done, stop: held.stop };
 }
 
 const RESTART_EVERY_POLLS = 40; // a single consumer also restarts now and then without a fault
@@ -94,8 +114,9 @@ const RESTART_EVERY_POLLS = 40; // a single consumer also restarts now and then 
 export function singleConsumer(name: string, consumerId: number, partition: number, t: Target, history: HistoryWriter, gate: Gate, running: () => boolean): Worker {
   const key = keyOf(t, partition);
   const target = { consumer: { kind: 'consumer' as const, id: consumerId }, stream: t.stream, topic: t.topic, partition };
+  const held = holder();
   const done = (async () => {
-    const client = await connectClient(t.address);
+    const client = held.client = await connectClient(t.address);
     let next: bigint | null = null; // null: resume from the stored offset first
     let polls = 0;
     const resume = async () => {
@@ -110,7 +131,7 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
         await client.storeOffset(target, offset);
         history.record({ process: name, type: 'ok', f: 'commit', key, offset: String(offset) });
       } catch (error) {
-        history.record({ process: name, type: error instanceof IggyError ? 'fail' : 'info', f: 'commit', key, error: describe(error) });
+        history.record({ process: name, type: outcomeOf(error), f: 'commit', key, error: describe(error) });
         throw error;
       }
     };
@@ -126,7 +147,8 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
             if (++polls % 5 === 0) await commit(next - 1n);
             if (polls % RESTART_EVERY_POLLS === 0) next = null;
             return polled.messages.length;
-          } catch {
+          } catch (error) {
+            relocateAfter(client, error);
             next = null;
             return -1;
           }
@@ -137,15 +159,16 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
       await client.close().catch(() => {});
     }
   })();
-  return { name, done };
+  return { name, done, stop: held.stop };
 }
 
 // One member of the consumer group: the SDK's Consumer (auto-commit on poll), its commits recorded by a
 // CommitRecorder. A Consumer that fails is replaced by a new one, which starts from the group's stored offsets: a
 // reset in the history, then the group's stored offsets read back (resumes: no acknowledged commit may be missing).
 export function groupMember(name: string, t: Target, history: HistoryWriter, gate: Gate, running: () => boolean): Worker {
+  const held = holder();
   const done = (async () => {
-    const client = await connectClient(t.address);
+    const client = held.client = await connectClient(t.address);
     const recorded = new CommitRecorder(client, history, name, t.groupName);
     const fresh = () => new Consumer(recorded, { stream: t.stream, topic: t.topic, group: t.groupName, pollIntervalMs: 0, resyncMs: 1_000, batchSize: 100 });
     let consumer = fresh();
@@ -165,7 +188,8 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
             }
             for (const [partition, list] of byKey) history.record({ process: name, type: 'ok', f: 'poll', key: keyOf(t, partition), messages: list, group: t.groupName });
             return messages.length;
-          } catch {
+          } catch (error) {
+            relocateAfter(client, error);
             await consumer.close().catch(() => {});
             consumer = fresh();
             for (let p = 0; p < t.partitions; p++) history.record({ process: name, type: 'ok', f: 'reset', key: keyOf(t, p) });
@@ -180,7 +204,7 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
       await client.close().catch(() => {});
     }
   })();
-  return { name, done };
+  return { name, done, stop: held.stop };
 }
 
 // The group's stored offset of every partition, read back as resumes.
@@ -194,9 +218,11 @@ async function resumeGroup(client: IggyClient, name: string, t: Target, history:
 }
 
 // Reads every partition from offset 0 to its end: the final read (after healing) or an audit (while damaged).
-// Returns the partitions whose read ended in an error, with the error.
-export async function readAll(client: IggyClient, t: Target, history: HistoryWriter, final: boolean): Promise<Map<number, string>> {
+// Returns the partitions whose read ended in an error, with the error, and how many messages it read. `process`
+// names the reader in the history (a cluster's final reads, one per replica: `final-r<N>`).
+export async function readAll(client: IggyClient, t: Target, history: HistoryWriter, final: boolean, process = final ? 'final' : 'audit'): Promise<{ failed: Map<number, string>; messages: number }> {
   const failed = new Map<number, string>();
+  let count = 0;
   for (let partition = 0; partition < t.partitions; partition++) {
     const messages: [string, string][] = [];
     try {
@@ -209,9 +235,10 @@ export async function readAll(client: IggyClient, t: Target, history: HistoryWri
     } catch (error) {
       failed.set(partition, describe(error));
     }
-    history.record({ process: final ? 'final' : 'audit', type: 'ok', f: 'read', key: keyOf(t, partition), messages, final });
+    history.record({ process, type: 'ok', f: 'read', key: keyOf(t, partition), messages, final });
+    count += messages.length;
   }
-  return failed;
+  return { failed, messages: count };
 }
 
 export function describe(error: unknown): string {

@@ -207,6 +207,19 @@ describe('torture checker', () => {
     assert.throws(() => check(huge), (e) => e instanceof OffsetOutOfRange && /offset 18446744073709551615 is not an integer in 0\.\.2\^53-1/.test(e.message));
   });
 
+  it('a cluster history: each replica\'s final read judged alone (one missing an acknowledged message is caught)', () => {
+    const read = (process: string, messages: [number, string][]) => at({ process, type: 'ok', f: 'read', key: K, messages: messages.map(([o, v]) => [String(o), v]), final: true });
+    const h = [...sendOk('p0', ['a'], 0), ...sendOk('p0', ['b'], 1), read('final-r0', [[0, 'a'], [1, 'b']]), read('final-r1', [[0, 'a']])];
+    assert.equal(check(h).valid, true, 'every final read together holds both');
+    const r0 = check(h, 'final-r0');
+    assert.equal(r0.valid, true, formatVerdict(r0));
+    assert.equal(r0.stats.messagesVerified, 2);
+    const r1 = check(h, 'final-r1');
+    assert.equal(r1.counts['lost-write'], 1, formatVerdict(r1));
+    assert.match(r1.examples['lost-write']!, /"b" acknowledged at offset 1, seen by a poll, missing from the final read/);
+    assert.equal(r1.stats.messagesVerified, 1);
+  });
+
   it('the history file round-trips, one JSON object per line', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shardlog-history-')), 'history.jsonl');
     const w = new HistoryWriter(file);

@@ -1,0 +1,55 @@
+// The short fixed-seed cluster torture profile (`npm run torture -- --cluster 3 --seconds 15 --seed 20261219`, going
+// on past 15 s until each fault kind struck once): three replicas with 2 shards each, the single-node run's workload
+// through the SDK (leader following), SIGKILL + restart and SIGSTOP/SIGCONT of one replica at a time, healing, the
+// final read through every replica's client port and the checker once per replica. SHARDLOG_TORTURE_SEED replays
+// another seed.
+//
+// Two verdicts. Required: no safety anomaly that a live cluster cannot excuse (a value at two offsets, two values at
+// one offset, a value nobody sent or whose send was refused, offsets handed out backwards or skipped, a commit
+// going backwards or past every message), with messages acknowledged. To-do until replicas stop exiting on their
+// own (issue 19's report: a replica that leads a partition group again re-registers the group's client id the
+// replicated client table already holds, the core answers RequestTooOld and partition-group.ts throws, which stops
+// the process; two such exits close together leave a partition without a normal replica to catch up from): no
+// crash, the cluster heals, and every replica serves every acknowledged message (no lost write, nothing unseen, no
+// lost commit).
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { ANOMALIES, type Anomaly } from '../../host/torture/checker.js';
+import { formatClusterResult, runClusterTorture, type ClusterTortureResult } from '../../host/torture/cluster-run.js';
+
+const SEED = Number(process.env.SHARDLOG_TORTURE_SEED ?? 20261219);
+// What a replica that is down, recovering or not yet caught up at the final read may show as well: judged below.
+const NEEDS_LIVENESS: Anomaly[] = ['lost-write', 'unseen', 'lost-commit'];
+
+describe('torture (3-replica cluster, short profile)', () => {
+  let r: ClusterTortureResult;
+  let report: string;
+
+  before(async () => {
+    const lines: string[] = [];
+    r = await runClusterTorture({ seconds: 15, seed: SEED, everyFaultOnce: true, log: (line) => lines.push(line) });
+    report = `${lines.join('\n')}\n${formatClusterResult(r)}`;
+  });
+
+  it(`kills and pauses replicas with messages acknowledged and no safety anomaly on any replica's read (seed ${SEED})`, () => {
+    assert.ok(r.faults.kill >= 1 && r.faults.restarts >= r.faults.kill && r.faults.pause >= 1, report);
+    assert.equal(r.verdicts.length, 3, report);
+    assert.ok(r.verdicts[0].stats.messagesAcknowledged > 100, report);
+    assert.ok(r.verdicts[0].stats.messagesPolled > 0 && r.verdicts[0].stats.commits > 0, report);
+    for (const v of r.verdicts) {
+      for (const a of ANOMALIES) if (!NEEDS_LIVENESS.includes(a)) assert.equal(v.counts[a], 0, `${a}\n${report}`);
+    }
+  });
+
+  it('no replica exits on its own, the cluster heals, every replica serves every acknowledged message', { todo: 'replicas exit on a second Register of a partition group (see the top of this file)' }, () => {
+    assert.deepEqual(r.faults.crashes, [], report);
+    assert.equal(r.healing, null, report);
+    assert.deepEqual(r.finalReadErrors, [], report);
+    const acknowledged = r.verdicts[0].stats.messagesAcknowledged;
+    for (const v of r.verdicts) {
+      assert.equal(v.valid, true, report);
+      assert.equal(v.stats.messagesVerified, acknowledged, report);
+    }
+    assert.equal(r.ok, true, report);
+  });
+});
