@@ -15,7 +15,7 @@ import { freePort } from '../node/free-port.js';
 import { checkFile, formatVerdict, type Verdict } from './checker.js';
 import { CLUSTER_FAULTS, inflictOnCluster, newClusterCounts, reviveCrashed, waitSettled, type ClusterCounts, type ClusterNemesisContext } from './cluster-nemesis.js';
 import { HistoryWriter } from './history.js';
-import { faultSequence } from './nemesis.js';
+import { runNemesis } from './nemesis.js';
 import { NodeProcess } from './node-process.js';
 import { prng, type TortureOptions } from './run.js';
 import { connectClient, describe, Gate, groupMember, producer, readAll, singleConsumer, type Target, type Worker } from './workload.js';
@@ -69,20 +69,8 @@ export async function runClusterTorture(options: Omit<TortureOptions, 'faults'>)
     for (let p = 0; p < PARTITIONS; p++) workers.push(singleConsumer(`c${p}`, 1 + p, p, at(p + 1), history, gate, isRunning));
     for (let i = 0; i < GROUP_MEMBERS; i++) workers.push(groupMember(`g${i}`, at(i + 2), history, gate, isRunning));
 
-    const next = faultSequence(random, CLUSTER_FAULTS);
-    const until = Date.now() + options.seconds * 1_000;
     const ctx: ClusterNemesisContext = { nodes, history, random, partitionGroups: PARTITIONS, log };
-    const minimum = options.everyFaultOnce ? CLUSTER_FAULTS.length : 0;
-    let inflicted = 0;
-    const goOn = () => Date.now() < until || inflicted < minimum;
-    while (goOn()) {
-      await new Promise((resolve) => setTimeout(resolve, 500 + Math.floor(random() * 2_000))); // the quiet between faults
-      if (!goOn()) break;
-      const kind = next();
-      inflicted++;
-      const started = (options.seconds * 1_000 - (until - Date.now())) / 1_000;
-      log(`  ${started.toFixed(1)} s: ${await inflictOnCluster(kind, ctx, counts)}`);
-    }
+    await runNemesis(options, random, CLUSTER_FAULTS, (kind) => inflictOnCluster(kind, ctx, counts), log);
 
     // Heal: every replica runs unpaused; the workload stops; the cluster settles; each replica is read back.
     for (const node of nodes) node.resume();

@@ -52,6 +52,28 @@ export function faultSequence<K extends string>(random: () => number, available:
   return () => first.shift() ?? available[Math.floor(random() * available.length)];
 }
 
+// The nemesis loop of a run (single node or cluster): faults in seed order (faultSequence) with a quiet of 0.5-2.5 s
+// before each, for `seconds`, and on until each kind struck once with `everyFaultOnce`; `inflict` returns the line
+// logged for it.
+export async function runNemesis<K extends string>(
+  options: { seconds: number; everyFaultOnce?: boolean }, random: () => number, available: readonly K[],
+  inflictOne: (kind: K) => Promise<string>, log: (line: string) => void,
+): Promise<void> {
+  const next = faultSequence(random, available);
+  const until = Date.now() + options.seconds * 1_000;
+  const minimum = options.everyFaultOnce ? available.length : 0;
+  let inflicted = 0;
+  const goOn = () => Date.now() < until || inflicted < minimum;
+  while (goOn()) {
+    await new Promise((resolve) => setTimeout(resolve, 500 + Math.floor(random() * 2_000))); // the quiet between faults
+    if (!goOn()) break;
+    const kind = next();
+    inflicted++;
+    const started = (options.seconds * 1_000 - (until - Date.now())) / 1_000;
+    log(`  ${started.toFixed(1)} s: ${await inflictOne(kind)}`);
+  }
+}
+
 export async function inflict(kind: FaultKind, ctx: NemesisContext, counts: NemesisCounts): Promise<void> {
   counts[kind] += 1;
   if (kind === 'kill') await kill(ctx);

@@ -8,7 +8,7 @@ import { freePort } from '../node/free-port.js';
 import { checkFile, formatVerdict, type Verdict } from './checker.js';
 import { mountTmpfs, unmount } from './full-device.js';
 import { HistoryWriter } from './history.js';
-import { faultSequence, FAULTS, inflict, newCounts, type FaultKind, type NemesisCounts } from './nemesis.js';
+import { FAULTS, inflict, newCounts, runNemesis, type FaultKind, type NemesisCounts } from './nemesis.js';
 import { NodeProcess } from './node-process.js';
 import { connectClient, Gate, groupMember, producer, readAll, singleConsumer, type Target, type Worker } from './workload.js';
 
@@ -70,20 +70,11 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     for (let p = 0; p < PARTITIONS; p++) workers.push(singleConsumer(`c${p}`, 1 + p, p, target, history, gate, isRunning));
     for (let i = 0; i < GROUP_MEMBERS; i++) workers.push(groupMember(`g${i}`, target, history, gate, isRunning));
 
-    const next = faultSequence(random, available);
-    const until = Date.now() + options.seconds * 1_000;
     const ctx = { node, target, history, gate, random, diskFull: diskFullWhy === null, scratch, log };
-    const minimum = options.everyFaultOnce ? available.length : 0;
-    let inflicted = 0;
-    const goOn = () => Date.now() < until || inflicted < minimum;
-    while (goOn()) {
-      await new Promise((resolve) => setTimeout(resolve, 500 + Math.floor(random() * 2_000))); // the quiet between faults
-      if (!goOn()) break;
-      const kind = next();
-      inflicted++;
-      log(`  ${((options.seconds * 1_000 - (until - Date.now())) / 1_000).toFixed(1)} s: ${kind}`);
+    await runNemesis(options, random, available, async (kind) => {
       await inflict(kind, ctx, counts);
-    }
+      return kind;
+    }, log);
 
     // Heal: the node runs unpaused with room on its device; the workload stops; every partition is read back.
     node.resume();
