@@ -5,10 +5,11 @@
 // batches committed. Every batch that committed is the same on every replica (same bytes at the same offsets: the
 // append time comes from the op), so the asker describes its last batches (TAIL_ENTRIES_MAX of them, more than the
 // ops any replica can hold uncommitted) and the peer compares them with its own committed batches at the same
-// offsets. The asker keeps the longest prefix that matches and cuts the rest: a batch that differs from the
-// committed one at its offset never committed, and neither did any batch after it in that replica's log (an op
-// commits only after every op before it, and a committed op is the same in every later view). Then the peer's
-// committed batches from there on travel as StateChunk attachments.
+// offsets. The asker keeps the longest prefix that matches and cuts the rest, but only from a batch that differs:
+// a batch that differs from the committed one at its offset never committed, and neither did any batch after it in
+// that replica's log (an op commits only after every op before it, and a committed op is the same in every later
+// view). Batches past the peer's committed end are never cut (they may be acknowledged ops the peer commits later):
+// the asker waits. Then the peer's committed batches from there on travel as StateChunk attachments.
 //
 // An entry (TAIL_ENTRY_BYTES, little endian): base offset u64 | message count u32 | zero u32 | base timestamp u64 |
 // batch checksum u64. The timestamp is the append time the op carried (chosen once by its primary): a batch a view
@@ -38,6 +39,10 @@ export function tailMatch(theirs: usize, n: u32, fromStart: bool, theirEnd: u64,
   if (start < ourFirst) return TAIL_GONE;
   let matched: u32 = 0;
   while (matched < n && matched < m && same(theirs + matched * TAIL_ENTRY_BYTES, ours + matched * TAIL_ENTRY_BYTES)) matched++;
+  // Every batch the peer has committed there matches, and the asker holds more: those may be ops it acknowledged that
+  // commit later (the peer's commit lags the cluster's); cutting them could drop the last durable copy of a
+  // committed op. The asker waits until the peer's committed batches reach them, or differ.
+  if (matched < n && matched == m) return TAIL_BEHIND;
   if (matched > 0) return <i64>end(theirs, matched - 1);
   // Nothing of the list matched (or it is empty): the asker keeps `start` only when nothing of its log precedes it
   // unseen, and the peer's committed batches reach it (until then, the asker's may be ones the peer commits later).

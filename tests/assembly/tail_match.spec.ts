@@ -37,10 +37,12 @@ describe("tailMatch", () => {
     expect(tailMatch(theirs, 5, false, 150, ours, 5, 0, 400)).toBe(140);
   });
 
-  it("cuts what lies past the peer's committed end (the asker's copies come again by repair)", () => {
+  it("never cuts what lies past the peer's committed end (acknowledged ops the peer may commit later): it waits", () => {
     run(theirs, 5, 100, 7);
     run(ours, 2, 100, 7);
-    expect(tailMatch(theirs, 5, false, 150, ours, 2, 0, 120)).toBe(120);
+    expect(tailMatch(theirs, 5, false, 150, ours, 2, 0, 120)).toBe(TAIL_BEHIND);
+    put(ours, 1, 110, 10, 4242, 1); // the peer committed another batch there: the asker's from there never committed
+    expect(tailMatch(theirs, 5, false, 150, ours, 2, 0, 120)).toBe(110);
   });
 
   it("an asker with nothing keeps nothing; one whose whole log differs from the start keeps nothing of it", () => {
