@@ -8,8 +8,8 @@
 // offsets. The asker keeps the longest prefix that matches and cuts the rest, but only from a batch that differs:
 // a batch that differs from the committed one at its offset never committed, and neither did any batch after it in
 // that replica's log (an op commits only after every op before it, and a committed op is the same in every later
-// view). Batches past the peer's committed end are never cut (they may be acknowledged ops the peer commits later):
-// the asker waits. Then the peer's committed batches from there on travel as StateChunk attachments.
+// view). Batches past the peer's committed end are cut only when the peer's log ends there too (otherwise they may be
+// acknowledged ops the peer commits later): else the asker waits. Then the peer's committed batches from there on travel as StateChunk attachments.
 //
 // An entry (TAIL_ENTRY_BYTES, little endian): base offset u64 | message count u32 | zero u32 | base timestamp u64 |
 // batch checksum u64. The timestamp is the append time the op carried (chosen once by its primary): a batch a view
@@ -33,7 +33,9 @@ export const TAIL_TOO_LARGE: i64 = -5; // (the peer's host) its next batch is la
 // `ours`: the peer's committed batches from the one holding theirs[0]'s base (the asker's end when n is 0), at
 // most n of them; `ourFirst`, `ourEnd`: the peer's first offset and committed end.
 // Returns the offset the asker keeps its batches up to (its batches from there on are cut), or a TAIL_* verdict.
-export function tailMatch(theirs: usize, n: u32, fromStart: bool, theirEnd: u64, ours: usize, m: u32, ourFirst: u64, ourEnd: u64): i64 {
+// `ourLogEnds`: the peer's log holds no op past its committed end (nothing prepared and uncommitted): the asker's
+// batches past that end then never committed (every committed op is in the log of the primary it asks) and are cut.
+export function tailMatch(theirs: usize, n: u32, fromStart: bool, theirEnd: u64, ours: usize, m: u32, ourFirst: u64, ourEnd: u64, ourLogEnds: bool): i64 {
   if (n > TAIL_ENTRIES_MAX || !isRun(theirs, n, theirEnd)) return TAIL_MALFORMED;
   const start = n == 0 ? theirEnd : base(theirs, 0);
   if (start < ourFirst) return TAIL_GONE;
@@ -42,7 +44,7 @@ export function tailMatch(theirs: usize, n: u32, fromStart: bool, theirEnd: u64,
   // Every batch the peer has committed there matches, and the asker holds more: those may be ops it acknowledged that
   // commit later (the peer's commit lags the cluster's); cutting them could drop the last durable copy of a
   // committed op. The asker waits until the peer's committed batches reach them, or differ.
-  if (matched < n && matched == m) return TAIL_BEHIND;
+  if (matched < n && matched == m && !ourLogEnds) return TAIL_BEHIND;
   if (matched > 0) return <i64>end(theirs, matched - 1);
   // Nothing of the list matched (or it is empty): the asker keeps `start` only when nothing of its log precedes it
   // unseen, and the peer's committed batches reach it (until then, the asker's may be ones the peer commits later).

@@ -24,61 +24,62 @@ describe("tailMatch", () => {
   it("keeps every batch when the asker's tail is the peer's committed log", () => {
     run(theirs, 5, 100, 7);
     run(ours, 5, 100, 7);
-    expect(tailMatch(theirs, 5, false, 150, ours, 5, 0, 400)).toBe(150);
+    expect(tailMatch(theirs, 5, false, 150, ours, 5, 0, 400, false)).toBe(150);
   });
 
   it("keeps the batches up to the first one a view change replaced, and cuts that one and every one after it", () => {
     run(theirs, 5, 100, 7);
     run(ours, 5, 100, 7);
     put(theirs, 3, 130, 10, 9999, 7 + 3 + 100); // same offset and bytes, another append time: another op
-    expect(tailMatch(theirs, 5, false, 150, ours, 5, 0, 400)).toBe(130);
+    expect(tailMatch(theirs, 5, false, 150, ours, 5, 0, 400, false)).toBe(130);
     put(ours, 3, 130, 10, 9999, 7 + 3 + 100);
     put(ours, 4, 140, 5, 2000, 1); // the peer's next batch has other bounds
-    expect(tailMatch(theirs, 5, false, 150, ours, 5, 0, 400)).toBe(140);
+    expect(tailMatch(theirs, 5, false, 150, ours, 5, 0, 400, false)).toBe(140);
   });
 
   it("never cuts what lies past the peer's committed end (acknowledged ops the peer may commit later): it waits", () => {
     run(theirs, 5, 100, 7);
     run(ours, 2, 100, 7);
-    expect(tailMatch(theirs, 5, false, 150, ours, 2, 0, 120)).toBe(TAIL_BEHIND);
+    expect(tailMatch(theirs, 5, false, 150, ours, 2, 0, 120, false)).toBe(TAIL_BEHIND);
+    expect(tailMatch(theirs, 5, false, 150, ours, 2, 0, 120, true)).toBe(120); // the peer's log ends there: never committed
     put(ours, 1, 110, 10, 4242, 1); // the peer committed another batch there: the asker's from there never committed
-    expect(tailMatch(theirs, 5, false, 150, ours, 2, 0, 120)).toBe(110);
+    expect(tailMatch(theirs, 5, false, 150, ours, 2, 0, 120, false)).toBe(110);
   });
 
   it("an asker with nothing keeps nothing; one whose whole log differs from the start keeps nothing of it", () => {
-    expect(tailMatch(theirs, 0, true, 0, ours, 0, 0, 300)).toBe(0);
+    expect(tailMatch(theirs, 0, true, 0, ours, 0, 0, 300, false)).toBe(0);
     run(theirs, 3, 0, 7);
     run(ours, 3, 0, 8);
-    expect(tailMatch(theirs, 3, true, 30, ours, 3, 0, 300)).toBe(0);
+    expect(tailMatch(theirs, 3, true, 30, ours, 3, 0, 300, false)).toBe(0);
   });
 
   it("waits while the peer's committed batches do not reach the asker's list", () => {
     run(theirs, 3, 100, 7);
-    expect(tailMatch(theirs, 3, false, 130, ours, 0, 0, 90)).toBe(TAIL_BEHIND);
-    expect(tailMatch(theirs, 3, true, 130, ours, 0, 0, 90)).toBe(TAIL_BEHIND);
-    expect(tailMatch(theirs, 3, false, 130, ours, 0, 0, 100)).toBe(TAIL_BEHIND);
+    expect(tailMatch(theirs, 3, false, 130, ours, 0, 0, 90, false)).toBe(TAIL_BEHIND);
+    expect(tailMatch(theirs, 3, true, 130, ours, 0, 0, 90, false)).toBe(TAIL_BEHIND);
+    expect(tailMatch(theirs, 3, false, 130, ours, 0, 0, 100, false)).toBe(TAIL_BEHIND);
   });
 
   it("refuses to guess when the first listed batch differs and the asker's log goes back further", () => {
     run(theirs, 3, 100, 7);
     run(ours, 3, 100, 8);
-    expect(tailMatch(theirs, 3, false, 130, ours, 3, 0, 300)).toBe(TAIL_DIVERGED);
+    expect(tailMatch(theirs, 3, false, 130, ours, 3, 0, 300, false)).toBe(TAIL_DIVERGED);
   });
 
   it("says when the peer no longer holds the asker's first offset", () => {
     run(theirs, 3, 100, 7);
-    expect(tailMatch(theirs, 3, false, 130, ours, 0, 200, 300)).toBe(TAIL_GONE);
-    expect(tailMatch(theirs, 0, true, 0, ours, 0, 50, 300)).toBe(TAIL_GONE);
+    expect(tailMatch(theirs, 3, false, 130, ours, 0, 200, 300, false)).toBe(TAIL_GONE);
+    expect(tailMatch(theirs, 0, true, 0, ours, 0, 50, 300, false)).toBe(TAIL_GONE);
   });
 
   it("refuses a list that is not a run of batches ending at the asker's end", () => {
     run(theirs, 3, 100, 7);
-    expect(tailMatch(theirs, 3, false, 131, ours, 3, 0, 300)).toBe(TAIL_MALFORMED); // not its end
+    expect(tailMatch(theirs, 3, false, 131, ours, 3, 0, 300, false)).toBe(TAIL_MALFORMED); // not its end
     put(theirs, 1, 111, 10, 1, 1); // a gap
-    expect(tailMatch(theirs, 3, false, 130, ours, 3, 0, 300)).toBe(TAIL_MALFORMED);
+    expect(tailMatch(theirs, 3, false, 130, ours, 3, 0, 300, false)).toBe(TAIL_MALFORMED);
     run(theirs, 3, 100, 7);
     put(theirs, 2, 120, 0, 1, 1); // an empty batch
-    expect(tailMatch(theirs, 3, false, 120, ours, 3, 0, 300)).toBe(TAIL_MALFORMED);
-    expect(tailMatch(theirs, 129, false, 130, ours, 3, 0, 300)).toBe(TAIL_MALFORMED); // too long
+    expect(tailMatch(theirs, 3, false, 120, ours, 3, 0, 300, false)).toBe(TAIL_MALFORMED);
+    expect(tailMatch(theirs, 129, false, 130, ours, 3, 0, 300, false)).toBe(TAIL_MALFORMED); // too long
   });
 });

@@ -570,7 +570,7 @@ export class Partition {
   // A peer catching this partition up asks which of its last batches (`theirs`: tail entries, encodeTail) are this
   // replica's committed ones (those before `committedEnd`): the offset it keeps, or a TAIL_* verdict (the core
   // decides: assembly/journal/tail_match.ts).
-  matchTail(theirs: Uint8Array, fromStart: boolean, theirEnd: number, committedEnd: number): number {
+  matchTail(theirs: Uint8Array, fromStart: boolean, theirEnd: number, committedEnd: number, logEnds: boolean): number {
     const { TAIL_ENTRY_BYTES, TAIL_ENTRIES_MAX, TAIL_MALFORMED } = CoreJournalTailMatch;
     const n = theirs.length / TAIL_ENTRY_BYTES;
     if (!Number.isInteger(n) || n > TAIL_ENTRIES_MAX) return Number(TAIL_MALFORMED);
@@ -580,7 +580,7 @@ export class Partition {
     copyInto(sc.u8, sc.scratch, theirs);
     copyInto(sc.u8, sc.scratch + theirs.length, ours);
     const verdict = sc.core.tailMatch(sc.scratch, n, fromStart, BigInt(theirEnd), sc.scratch + theirs.length, ours.length / TAIL_ENTRY_BYTES,
-      BigInt(this.firstOffset), BigInt(committedEnd));
+      BigInt(this.firstOffset), BigInt(committedEnd), logEnds);
     return Number(verdict);
   }
 

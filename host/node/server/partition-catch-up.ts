@@ -58,6 +58,8 @@ export interface CatchUpHost {
   settled(): { op: number; checksum: bigint; clients: Uint8Array; offsets: ConsumerOffset[] } | null;
   // The files hold the peer's committed state at `op` (its consumer offsets included, durably): the core may go on.
   installed(op: number, checksum: bigint, clients: Uint8Array, offsets: ConsumerOffset[]): void;
+  // This replica's log holds no op past what its files hold as committed (settled, nothing prepared beyond).
+  logEnds(): boolean;
 }
 
 export class PartitionCatchUp {
@@ -131,7 +133,7 @@ export class PartitionCatchUp {
     const v = view(message);
     const partition = this.host.home.partition;
     const end = partition.readableNextOffset;
-    let keep = partition.matchTail(message.subarray(HEADER_SIZE), message[Xfer.fromStart] !== 0, Number(v.getBigUint64(Xfer.offset, true)), end);
+    let keep = partition.matchTail(message.subarray(HEADER_SIZE), message[Xfer.fromStart] !== 0, Number(v.getBigUint64(Xfer.offset, true)), end, this.host.logEnds());
     let attachment: Uint8Array = new Uint8Array(0);
     let settled: ReturnType<CatchUpHost['settled']> = null;
     if (keep >= 0 && keep < end) {

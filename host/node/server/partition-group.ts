@@ -187,6 +187,7 @@ export class PartitionGroup {
       seal: (message) => this.group.driver.seal(message),
       settled: () => this.settled(),
       installed: (op, checksum, clients, offsets) => this.installed(op, checksum, clients, offsets),
+      logEnds: () => this.settled() !== null && this.group.op === this.group.commitNumber,
     });
     this.unregister = peers.register(namespace, (frame) => this.onFrame(frame));
     // Its session is taken on the next tick: the group is created while the metadata group commits (its driver is

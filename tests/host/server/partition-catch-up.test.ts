@@ -40,11 +40,13 @@ function pair(peer: PartitionHome, asker: PartitionHome, tamper: (attachment: Ui
     send: (_to, message, attachment) => { askerSide.onChunk(message, tamper(attachment)); return true; },
     settled: () => ({ op: 9, checksum: 99n, clients: CLIENTS, offsets: peer.offsets.entries() }),
     installed: () => assert.fail('the peer installs nothing'),
+    logEnds: () => false,
   });
   askerSide = new PartitionCatchUp({
     ...common, name: 'asker', home: asker, replica: ASKER,
     send: (_to, message) => { assert.equal(message[H.command], Command.StateRequest); peerSide.onRequest(message); return true; },
     settled: () => null,
+    logEnds: () => false,
     installed: (op, checksum, clients, offsets) => { installed = { op, checksum, clients: Uint8Array.from(clients), offsets }; },
   });
   return { peerSide, askerSide, installed: () => installed };
