@@ -45,14 +45,14 @@ export function decodeImage(image: Buffer, source: string): ReceivedState {
 
 // Unsealed messages (the caller seals each with the core's checksum).
 export function stateRequest(h: TransferHeader): Uint8Array {
-  return header(h, Command.StateRequest, HEADER_SIZE);
+  return transferHeader(h, Command.StateRequest, HEADER_SIZE);
 }
 
 export function stateChunks(h: TransferHeader, op: number, checksum: bigint, image: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let offset = 0; offset < image.length || offset === 0; offset += CHUNK_BYTES) {
     const body = image.subarray(offset, Math.min(image.length, offset + CHUNK_BYTES));
-    const m = header(h, Command.StateChunk, HEADER_SIZE + body.length);
+    const m = transferHeader(h, Command.StateChunk, HEADER_SIZE + body.length);
     const v = new DataView(m.buffer);
     v.setBigUint64(Xfer.op, BigInt(op), true);
     v.setBigUint64(Xfer.checksum, checksum, true);
@@ -65,7 +65,9 @@ export function stateChunks(h: TransferHeader, op: number, checksum: bigint, ima
   return out;
 }
 
-function header(h: TransferHeader, command: number, size: number): Uint8Array {
+// A transfer message of `size` bytes (StateRequest or StateChunk): cluster, size, command, sender, group, transfer
+// id; the rest zero (a partition's catch-up fills its own fields: partition-catch-up.ts).
+export function transferHeader(h: TransferHeader, command: number, size: number): Uint8Array {
   const m = new Uint8Array(size);
   const v = new DataView(m.buffer);
   v.setBigUint64(H.cluster, h.cluster & 0xffff_ffff_ffff_ffffn, true);

@@ -24,6 +24,7 @@ import { ShardlogError } from '../../shared/errors.js';
 import { logger } from '../../shared/log.js';
 import { Command, H, HEADER_SIZE, Xfer } from '../../shared/vsr-abi.js';
 import { randomNonce } from '../consensus/metadata-state-sync.js';
+import { transferHeader } from '../consensus/state-transfer.js';
 import type { ConsumerKind, ConsumerOffset } from '../data/offsets.js';
 import type { PartitionHome } from '../data/send-api.js';
 import { encodeTail } from '../io/partition.js';
@@ -91,8 +92,8 @@ export class PartitionCatchUp {
       const { headers, fromStart } = partition.tailHeaders(Number(TAIL_ENTRIES_MAX));
       const tail = encodeTail(headers);
       const transfer = randomNonce();
-      const m = new Uint8Array(HEADER_SIZE + tail.length);
-      const v = header(m, this.host, Command.StateRequest, transfer);
+      const m = transferHeader({ ...this.id(), transfer }, Command.StateRequest, HEADER_SIZE + tail.length);
+      const v = view(m);
       v.setBigUint64(Xfer.offset, BigInt(partition.nextOffset), true);
       m[Xfer.fromStart] = fromStart ? 1 : 0;
       m.set(tail, HEADER_SIZE);
@@ -139,13 +140,13 @@ export class PartitionCatchUp {
     if (keep >= 0 && keep < end) {
       const batches = committedBatches(this.host.home, keep, end, CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX);
       if (batches.length === 0) keep = Number(TAIL_TOO_LARGE);
-      else attachment = concat(batches);
+      else attachment = Buffer.concat(batches);
     } else if (keep === end) {
       settled = this.host.settled();
       if (settled) attachment = encodeImage(settled.clients, settled.offsets);
     }
-    const chunk = new Uint8Array(HEADER_SIZE);
-    const c = header(chunk, this.host, Command.StateChunk, v.getBigUint64(Xfer.transfer, true));
+    const chunk = transferHeader({ ...this.id(), transfer: v.getBigUint64(Xfer.transfer, true) }, Command.StateChunk, HEADER_SIZE);
+    const c = view(chunk);
     c.setBigInt64(Xfer.keep, BigInt(keep), true);
     c.setBigUint64(Xfer.total, BigInt(end), true);
     if (settled) {
@@ -210,6 +211,10 @@ export class PartitionCatchUp {
     this.said = '';
   }
 
+  private id(): { cluster: bigint; group: bigint; replica: number } {
+    return { cluster: this.host.cluster, group: this.host.group, replica: this.host.replica };
+  }
+
   // Why the catch-up does not go on (what was said last), or '' while it does.
   get waitingFor(): string {
     return this.said;
@@ -220,17 +225,6 @@ export class PartitionCatchUp {
     this.said = line;
     log.warn(line);
   }
-}
-
-function header(m: Uint8Array, host: CatchUpHost, command: number, transfer: bigint): DataView {
-  const v = view(m);
-  v.setBigUint64(H.cluster, host.cluster & 0xffff_ffff_ffff_ffffn, true);
-  v.setUint32(H.size, m.length, true);
-  m[H.command] = command;
-  m[H.replica] = host.replica;
-  v.setBigUint64(Xfer.group, host.group, true);
-  v.setBigUint64(Xfer.transfer, transfer, true);
-  return v;
 }
 
 // The committed batches from `from` (a batch boundary) up to `end`, whole, as many as fit `room` bytes.
@@ -323,13 +317,6 @@ function splitBatches(attachment: Uint8Array): Uint8Array[] {
 
 function baseOf(batch: Uint8Array): number {
   return Number(view(batch).getBigUint64(CoreJournalBatch.B_BASE_OFFSET, true));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
 }
 
 function view(bytes: Uint8Array): DataView {
