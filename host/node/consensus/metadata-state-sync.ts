@@ -3,10 +3,8 @@
 // before anything else happens) and recovers through the core's recovery protocol; the marker stays until the core
 // holds the cluster's state again (after the StartView), so a crash in between restarts it as lost again.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { H } from '../../shared/vsr-abi.js';
-import { fsyncDir, replaceFileDurably, writeFully } from '../io/durable-fs.js';
+import { clearMarker, hasMarker, setMarker } from '../io/marker-file.js';
 import type { Snapshot } from './snapshot-file.js';
 import {
   TransferReceiver, encodeImage, stateChunks, stateRequest, transferIdOf, type ReceivedState, type TransferHeader,
@@ -15,16 +13,15 @@ import {
 const LOST_MARKER = 'state-lost';
 
 export function isMarkedLost(dir: string): boolean {
-  return fs.existsSync(path.join(dir, LOST_MARKER));
+  return hasMarker(dir, LOST_MARKER);
 }
 
 export function markLost(dir: string): void {
-  replaceFileDurably(path.join(dir, LOST_MARKER), (fd) => writeFully(fd, Buffer.from('this replica lost its state: it recovers it from the cluster\n'), 0));
+  setMarker(dir, LOST_MARKER, 'this replica lost its state: it recovers it from the cluster');
 }
 
 export function clearLost(dir: string): void {
-  fs.rmSync(path.join(dir, LOST_MARKER), { force: true });
-  fsyncDir(dir);
+  clearMarker(dir, LOST_MARKER);
 }
 
 export function randomNonce(): bigint {

@@ -7,9 +7,7 @@
 // flush with one fdatasync. The writer is answered when the group commits the op.
 import { ErrorCode } from '../../shared/wire/codes.js';
 import { logger } from '../../shared/log.js';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fsyncDir, replaceFileDurably } from '../io/durable-fs.js';
+import { clearMarker, hasMarker, setMarker } from '../io/marker-file.js';
 import { randomNonce } from '../consensus/metadata-state-sync.js';
 import type { JournalWrite } from '../../shared/replica-driver.js';
 import { ConsensusGroup, readPrepare, type GroupPeers, type PrepareView } from '../consensus/group.js';
@@ -62,14 +60,6 @@ function certainlyCommittedEnd(home: PartitionHome): number {
   return fromStart || headers.length === 0 ? home.partition.firstOffset : headers[0].baseOffset;
 }
 
-function markStale(dir: string): void {
-  replaceFileDurably(path.join(dir, STALE_MARKER), () => {});
-}
-
-function clearStale(dir: string): void {
-  fs.rmSync(path.join(dir, STALE_MARKER), { force: true });
-  fsyncDir(dir);
-}
 
 // The partition group as one replica of a cluster: the group has replicaCount replicas, its primary is the core's
 // (view mod N, as the metadata group's), its messages go through the replica plane.
@@ -171,7 +161,7 @@ export class PartitionGroup {
     // a replica that fell behind a running cluster catches its segments up from a peer (partition-catch-up.ts).
     // A replica marked STALE_MARKER (it was catching up) never forms from its files, even when the whole cluster
     // restarts: they may miss what the others committed, and forming from them would give one offset two messages.
-    this.stale = fs.existsSync(path.join(home.dir, STALE_MARKER));
+    this.stale = hasMarker(home.dir, STALE_MARKER);
     this.lostAtOpen = this.stale || opened === 'found' || home.partition.nextOffset > 0;
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication, name));
     this.group.driver.setBase(filesFingerprint(home));
@@ -203,7 +193,7 @@ export class PartitionGroup {
       // constructor), again on its timer until it is installed. Marked first, durably: from the first cut on, the
       // files are no base to form from until the catch-up is installed.
       requestState: (from) => {
-        if (!this.stateRequested && !this.stale) markStale(this.home.dir);
+        if (!this.stateRequested && !this.stale) setMarker(this.home.dir, STALE_MARKER, 'this replica is catching this partition up from a peer: its files are no base to form a group from');
         this.stateRequested = true;
         this.stale = true;
         if (!this.group.driver.stateLost) replication.pause(); // a backup behind the peers' journals
@@ -286,7 +276,7 @@ export class PartitionGroup {
     }
     if (this.installing) {
       this.installing = false;
-      if (this.stale) clearStale(this.home.dir);
+      if (this.stale) clearMarker(this.home.dir, STALE_MARKER);
       this.stale = false;
       this.stateRequested = false;
     }
