@@ -12,6 +12,7 @@ import {
   S_GROUP, Y_SESSION, Y_STATUS, command, seal,
 } from "../../assembly/vsr/header";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
+import { recoverLost, setBase } from "../../assembly/vsr/state_sync";
 
 export const CLUSTER: u64 = 0xc1;
 export const GROUP: u64 = 9;
@@ -115,6 +116,22 @@ export class Cluster {
       }
       this.deliver();
     }
+  }
+
+  // Replica `i` replaced by a fresh one that lost its state (from `base`: a partition's files; `barred`: it may not
+  // form), its first Recovery queued.
+  restartLost(i: u32, nonce: u64, base: u64 = 0, barred: bool = false): void {
+    this.replicas[i] = new Replica(CLUSTER, GROUP, i, <u32>this.replicas.length, 64);
+    if (base != 0) setBase(this.replicas[i], base);
+    recoverLost(this.replicas[i], nonce, barred);
+    this.drain(i);
+  }
+
+  // Every queued message dropped (the links were not up yet).
+  dropQueued(): void {
+    this.queuePtr = [];
+    this.queueLen = [];
+    this.queueTo = [];
   }
 
   primary(): i32 {

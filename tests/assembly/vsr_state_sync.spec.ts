@@ -12,7 +12,7 @@ import {
   S_GROUP, Y_SESSION, Y_STATUS, command, seal,
 } from "../../assembly/vsr/header";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
-import { recoverLost, setBase, stateInstalled } from "../../assembly/vsr/state_sync";
+import { recoverLost, stateInstalled } from "../../assembly/vsr/state_sync";
 
 import { APP, CLUSTER, Cluster, GROUP, makeRequest, register } from "./vsr-cluster";
 
@@ -86,9 +86,7 @@ describe("vsr state transfer: a replica that lost its state", () => {
     c.tick(300); // 1 and 2 elect view 1 (primary 1)
     expect(c.primary()).toBe(1);
     c.request(1, session, 2, APP);
-    c.replicas[2] = new Replica(CLUSTER, GROUP, 2, 3, 64); // then 2 loses its disk
-    recoverLost(c.replicas[2], 0x55);
-    c.drain(2);
+    c.restartLost(2, 0x55); // then 2 loses its disk
     c.tick(50);
     expect(c.stateFrom[2]).toBe(-1); // only replica 1 answers: no quorum
     c.down[0] = false; // 0 still believes in view 0; it learns view 1 from 1's heartbeats
@@ -142,9 +140,7 @@ describe("vsr state transfer: formation", () => {
     const c = new Cluster(3);
     c.down[2] = true;
     for (let i: u32 = 0; i < 2; i++) {
-      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-      recoverLost(c.replicas[i], 0x77 + i);
-      c.drain(i);
+      c.restartLost(i, 0x77 + i);
     }
     c.tick(20);
     expect(c.primary()).toBe(0);
@@ -154,15 +150,9 @@ describe("vsr state transfer: formation", () => {
   it("two of three empty, the first Recovery of one lost (its links were not up): both still form and commit", () => {
     const c = new Cluster(3);
     c.down[2] = true;
-    c.replicas[1] = new Replica(CLUSTER, GROUP, 1, 3, 64);
-    recoverLost(c.replicas[1], 0x51);
-    c.drain(1);
-    c.queuePtr = []; // replica 0 is not up yet: replica 1's first round reaches nobody
-    c.queueLen = [];
-    c.queueTo = [];
-    c.replicas[0] = new Replica(CLUSTER, GROUP, 0, 3, 64);
-    recoverLost(c.replicas[0], 0x50);
-    c.drain(0);
+    c.restartLost(1, 0x51);
+    c.dropQueued(); // replica 0 is not up yet: replica 1's first round reaches nobody
+    c.restartLost(0, 0x50);
     c.deliver(); // replica 1 answers "lost" and counts the asker: both form on this exchange
     expect(c.replicas[0].status).toBe(STATUS_NORMAL);
     expect(c.replicas[1].status).toBe(STATUS_NORMAL);
@@ -173,15 +163,9 @@ describe("vsr state transfer: formation", () => {
   it("two of three empty, the answer to one's Recovery arrives after its next round began: both still form and commit", () => {
     const c = new Cluster(3);
     c.down[2] = true;
-    c.replicas[0] = new Replica(CLUSTER, GROUP, 0, 3, 64);
-    recoverLost(c.replicas[0], 0x50);
-    c.drain(0);
-    c.queuePtr = []; // replica 1 is not up yet: replica 0's first round reaches nobody
-    c.queueLen = [];
-    c.queueTo = [];
-    c.replicas[1] = new Replica(CLUSTER, GROUP, 1, 3, 64);
-    recoverLost(c.replicas[1], 0x51);
-    c.drain(1);
+    c.restartLost(0, 0x50);
+    c.dropQueued(); // replica 1 is not up yet: replica 0's first round reaches nobody
+    c.restartLost(1, 0x51);
     // Replica 1's Recovery reaches 0, which answers "lost" and forms (it counts the asker) ...
     const ptr = c.queuePtr.shift();
     const len = c.queueLen.shift();
@@ -207,9 +191,7 @@ describe("vsr state transfer: formation", () => {
   it("a stale replica (barred from formation) answers lost so the others form, but never forms itself", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
-      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-      recoverLost(c.replicas[i], 0x30 + i, i == 2); // replica 2 barred
-      c.drain(i);
+      c.restartLost(i, 0x30 + i, 0, i == 2); // replica 2 barred
     }
     c.tick(20);
     expect(c.replicas[0].status).toBe(STATUS_NORMAL);
@@ -227,10 +209,7 @@ describe("vsr state transfer: formation", () => {
     for (let same = 0; same < 2; same++) {
       const c = new Cluster(3);
       for (let i: u32 = 0; i < 3; i++) {
-        c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-        setBase(c.replicas[i], 0xba5e);
-        recoverLost(c.replicas[i], 0x60 + i);
-        c.drain(i);
+        c.restartLost(i, 0x60 + i, 0xba5e);
         if (i == 1) {
           c.tick(20);
           expect(c.replicas[0].status).toBe(STATUS_RECOVERING); // two of three alike are not enough with a base
@@ -239,10 +218,7 @@ describe("vsr state transfer: formation", () => {
       c.tick(20);
       expect(c.primary()).toBe(0);
       register(c); // formed, and committed
-      c.replicas[2] = new Replica(CLUSTER, GROUP, 2, 3, 64); // restarted
-      setBase(c.replicas[2], same == 1 ? 0xba5e : 0xd1ff);
-      recoverLost(c.replicas[2], 0x62);
-      c.drain(2);
+      c.restartLost(2, 0x62, same == 1 ? 0xba5e : 0xd1ff); // restarted
       c.tick(60);
       if (same == 1) {
         expect(c.replicas[2].status).toBe(STATUS_NORMAL); // took the ops since the base by repair
@@ -263,10 +239,7 @@ describe("vsr state transfer: formation", () => {
   it("replicas with a base form without a barred one (it kept out, behind), which stays out", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
-      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-      setBase(c.replicas[i], i == 2 ? 0x5ad : 0xba5e);
-      recoverLost(c.replicas[i], 0x80 + i, i == 2); // replica 2 barred
-      c.drain(i);
+      c.restartLost(i, 0x80 + i, i == 2 ? 0x5ad : 0xba5e, i == 2); // replica 2 barred
     }
     c.tick(20);
     expect(c.primary()).toBe(0);
@@ -280,10 +253,7 @@ describe("vsr state transfer: formation", () => {
     const c = new Cluster(3);
     register(c);
     for (let i: u32 = 1; i < 3; i++) {
-      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-      setBase(c.replicas[i], 0xf11e5);
-      recoverLost(c.replicas[i], 0x70 + i);
-      c.drain(i);
+      c.restartLost(i, 0x70 + i, 0xf11e5);
     }
     c.tick(60);
     expect(c.replicas[1].status).toBe(STATUS_RECOVERING); // the runner's base (none: it started empty) is not theirs
@@ -294,17 +264,12 @@ describe("vsr state transfer: formation", () => {
   it("a replica that lost everything asks for the state of a primary that formed from files, though that primary committed no op yet", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
-      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-      setBase(c.replicas[i], 0xba5e);
-      recoverLost(c.replicas[i], 0x90 + i);
-      c.drain(i);
+      c.restartLost(i, 0x90 + i, 0xba5e);
     }
     c.tick(20);
     expect(c.primary()).toBe(0);
     expect(c.replicas[0].commitMin).toBe(0); // its files are its state: nothing of this group committed yet
-    c.replicas[2] = new Replica(CLUSTER, GROUP, 2, 3, 64); // its data directory wiped: no base
-    recoverLost(c.replicas[2], 0x99);
-    c.drain(2);
+    c.restartLost(2, 0x99); // its data directory wiped: no base
     c.tick(60);
     expect(c.replicas[2].status).toBe(STATUS_RECOVERING);
     expect(c.stateFrom[2]).toBe(0); // the primary's files, not an empty start
@@ -313,9 +278,7 @@ describe("vsr state transfer: formation", () => {
   it("every replica empty: nobody held state, the cluster forms in view 0 and commits", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
-      c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-      recoverLost(c.replicas[i], 0x99 + i);
-      c.drain(i);
+      c.restartLost(i, 0x99 + i);
     }
     c.tick(20);
     expect(c.primary()).toBe(0);
@@ -359,26 +322,19 @@ describe("vsr state transfer: a backup behind the primary's checkpoint (beyond i
 
 describe("vsr state transfer: a formation half done", () => {
   it("one replica formed alone (its answers to the others were lost): the stragglers, view 0's primary among them, still form with it and commit", () => {
-    for (let withBase = 1; withBase < 2; withBase++) { // (with a base: a partition group's formation)
-      const c = new Cluster(3);
-      for (let i: u32 = 0; i < 3; i++) {
-        c.replicas[i] = new Replica(CLUSTER, GROUP, i, 3, 64);
-        if (withBase == 1) setBase(c.replicas[i], 0xba5e);
-        recoverLost(c.replicas[i], 0xa0 + i);
-        c.drain(i);
-      }
-      c.blockTo[0] = true;
-      c.blockTo[2] = true;
-      c.deliver(); // replica 1 hears both Recoveries and forms; its answers never arrive
-      expect(c.replicas[1].status).toBe(STATUS_NORMAL, "1 formed");
-      expect(c.replicas[0].status).toBe(STATUS_RECOVERING, "0 straggles");
-      c.blockTo[0] = false;
-      c.blockTo[2] = false;
-      c.tick(200);
-      for (let i: u32 = 0; i < 3; i++) expect(c.replicas[i].status).toBe(STATUS_NORMAL, `replica ${i} normal, base ${withBase}`);
-      expect(c.primary()).toBeGreaterThanOrEqual(0, "a primary");
-      register(c);
-      expect(c.replicas[c.primary()].commitMin).toBe(1, "committed");
-    }
+    const c = new Cluster(3); // with a base: a partition group's formation
+    for (let i: u32 = 0; i < 3; i++) c.restartLost(i, 0xa0 + i, 0xba5e);
+    c.blockTo[0] = true;
+    c.blockTo[2] = true;
+    c.deliver(); // replica 1 hears both Recoveries and forms; its answers never arrive
+    expect(c.replicas[1].status).toBe(STATUS_NORMAL, "1 formed");
+    expect(c.replicas[0].status).toBe(STATUS_RECOVERING, "0 straggles");
+    c.blockTo[0] = false;
+    c.blockTo[2] = false;
+    c.tick(200);
+    for (let i: u32 = 0; i < 3; i++) expect(c.replicas[i].status).toBe(STATUS_NORMAL, `replica ${i} normal`);
+    expect(c.primary()).toBeGreaterThanOrEqual(0, "a primary");
+    register(c);
+    expect(c.replicas[c.primary()].commitMin).toBe(1, "committed");
   });
 });
