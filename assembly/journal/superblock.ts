@@ -1,16 +1,22 @@
 // Superblock record (reference/iggy-server-ng.md §4.2), kept as two copies `superblock.a` / `superblock.b` written in
 // turn (ping-pong); the newer valid copy wins. Record:
-//   0 magic u32 "SBLK" | 4 version u16 = 1 | 6 reserved u16 | 8 sequence u64 | 16 parent_checksum u64 (the previous
+//   0 magic u32 "SBLK" | 4 version u16 = 2 | 6 reserved u16 | 8 sequence u64 | 16 parent_checksum u64 (the previous
 //   record's checksum) | 24 payload_len u32 | 28 payload | then XXH3-64 over every preceding byte.
-// Payload (VsrState, 64 B): 0 cluster u128 | 16 replica u8 | 17 replica_count u8 | 18 reserved u16 | 20 view u32 |
-//   24 log_view u32 | 28 reserved u32 | 32 commit u64 | 40 checkpoint_op u64 | 48 checkpoint_checksum u64 | 56 reserved.
+// Payload (VsrState, 80 B): 0 cluster u128 | 16 replica u8 | 17 replica_count u8 | 18 reserved u16 | 20 view u32 |
+//   24 log_view u32 | 28 reserved u32 | 32 commit u64 | 40 checkpoint_op u64 | 48 checkpoint_checksum u64 | 56 reserved |
+//   64 log_head u64 | 72 log_head_checksum u64.
+// Version 1 (64 B of payload, without log_head) is still read: its log head is 0, as version 1 servers recovered.
+// Version 2 adds the log head: a replica's journal ops accepted before its log_view and at or below log_head were
+// confirmed by that view change (recovery.ts keeps them); without it, a restart after a view change dropped them.
 import { xxh3_64 } from "../checksum/xxh3";
 
 export const SB_MAGIC: u32 = 0x53424c4b;
-export const SB_VERSION: u16 = 1;
+export const SB_VERSION: u16 = 2;
 export const SB_HEADER: u32 = 28;
-export const SB_PAYLOAD: u32 = 64;
+export const SB_PAYLOAD: u32 = 80;
 export const SB_RECORD: u32 = SB_HEADER + SB_PAYLOAD + 8;
+export const SB_VERSION_1: u16 = 1;
+export const SB_PAYLOAD_V1: u32 = 64; // a version 1 record: SB_HEADER + 64 + 8 bytes
 
 export const SB_OK: u32 = 0;
 export const SB_EMPTY: u32 = 1;
@@ -37,7 +43,7 @@ export function superblockSeal(p: usize, sequence: f64, prev: usize): void {
   store<u16>(p + 4, SB_VERSION);
   store<u16>(p + 6, 0);
   store<u64>(p + 8, <u64>sequence);
-  store<u64>(p + 16, prev == 0 ? 0 : load<u64>(prev + SB_HEADER + SB_PAYLOAD));
+  store<u64>(p + 16, prev == 0 ? 0 : load<u64>(prev + SB_HEADER + load<u32>(prev + 24))); // prev may be version 1
   store<u32>(p + 24, SB_PAYLOAD);
   store<u64>(p + SB_HEADER + SB_PAYLOAD, xxh3_64(p, SB_HEADER + SB_PAYLOAD));
 }
@@ -49,11 +55,13 @@ export function superblockCheck(p: usize, len: u32): u32 {
   if (zero) return fail(0, SB_EMPTY);
   if (len < SB_HEADER) return fail(len, SB_SHORT);
   if (load<u32>(p) != SB_MAGIC) return fail(0, SB_BAD_MAGIC);
-  if (load<u16>(p + 4) != SB_VERSION) return fail(4, SB_BAD_VERSION);
+  const version = load<u16>(p + 4);
+  if (version != SB_VERSION && version != SB_VERSION_1) return fail(4, SB_BAD_VERSION);
   const payload = load<u32>(p + 24);
-  if (payload != SB_PAYLOAD) return fail(24, SB_BAD_LENGTH);
-  if (len != SB_RECORD) return fail(len < SB_RECORD ? len : SB_RECORD, SB_SHORT);
-  if (xxh3_64(p, SB_HEADER + SB_PAYLOAD) != load<u64>(p + SB_HEADER + SB_PAYLOAD)) return fail(SB_HEADER + SB_PAYLOAD, SB_CHECKSUM);
+  if (payload != (version == SB_VERSION ? SB_PAYLOAD : SB_PAYLOAD_V1)) return fail(24, SB_BAD_LENGTH);
+  const record = SB_HEADER + payload + 8;
+  if (len != record) return fail(len < record ? len : record, SB_SHORT);
+  if (xxh3_64(p, SB_HEADER + payload) != load<u64>(p + SB_HEADER + payload)) return fail(SB_HEADER + payload, SB_CHECKSUM);
   return SB_OK;
 }
 

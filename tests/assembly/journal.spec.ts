@@ -4,7 +4,8 @@ import {
 } from "../../assembly/journal/batch";
 import { SCAN_END, TAIL_CORRUPT, TAIL_TRUNCATE, segmentScan, segmentScanBatches, segmentScanConsumed, segmentScanNextOffset, segmentTailClaimedMessages, segmentTailDecision } from "../../assembly/journal/segment";
 import { indexAppend, indexCount, indexFindOffset, indexFindTimestamp, indexInit, indexOffsetAt, indexRegionBytes, retentionPick } from "../../assembly/journal/sparse_index";
-import { PICK_A, PICK_B, PICK_FAIL, PICK_NONE, SB_CHECKSUM, SB_EMPTY, SB_OK, SB_RECORD, superblockCheck, superblockPick, superblockSeal } from "../../assembly/journal/superblock";
+import { PICK_A, PICK_B, PICK_FAIL, PICK_NONE, SB_BAD_LENGTH, SB_CHECKSUM, SB_EMPTY, SB_HEADER, SB_OK, SB_PAYLOAD_V1, SB_RECORD, SB_VERSION_1, superblockCheck, superblockPick, superblockSeal } from "../../assembly/journal/superblock";
+import { xxh3_64 } from "../../assembly/checksum/xxh3";
 
 const SCRATCH_LEN: u32 = 1 << 16;
 const scratch = heap.alloc(SCRATCH_LEN);
@@ -216,6 +217,30 @@ describe("superblock", () => {
     expect(superblockPick(SB_OK, 1, SB_CHECKSUM, 2)).toBe(PICK_A);
     expect(superblockPick(SB_EMPTY, 0, SB_EMPTY, 0)).toBe(PICK_NONE);
     expect(superblockPick(SB_EMPTY, 0, SB_CHECKSUM, 0)).toBe(PICK_FAIL);
+    heap.free(a);
+    heap.free(b);
+  });
+
+  it("still reads a version 1 record (no log head) and chains a version 2 record to it", () => {
+    // A version 1 record as the servers before the log head wrote it: 64 B of payload.
+    const v1Len = SB_HEADER + SB_PAYLOAD_V1 + 8;
+    const a = heap.alloc(SB_RECORD);
+    const b = heap.alloc(SB_RECORD);
+    memory.fill(a, 0, SB_RECORD);
+    memory.fill(b, 0, SB_RECORD);
+    store<u32>(a, 0x53424c4b);
+    store<u16>(a + 4, SB_VERSION_1);
+    store<u64>(a + 8, 7);
+    store<u32>(a + 24, SB_PAYLOAD_V1);
+    store<u64>(a + SB_HEADER + SB_PAYLOAD_V1, xxh3_64(a, SB_HEADER + SB_PAYLOAD_V1));
+    expect(superblockCheck(a, v1Len)).toBe(SB_OK);
+    expect(superblockCheck(a, SB_RECORD)).not.toBe(SB_OK); // its length is its version's
+    store<u32>(a + 24, SB_PAYLOAD_V1 + 16); // a version 1 record claiming version 2's payload
+    expect(superblockCheck(a, v1Len)).toBe(SB_BAD_LENGTH);
+    store<u32>(a + 24, SB_PAYLOAD_V1);
+    superblockSeal(b, 8, a);
+    expect(superblockCheck(b, SB_RECORD)).toBe(SB_OK);
+    expect(load<u64>(b + 16)).toBe(load<u64>(a + SB_HEADER + SB_PAYLOAD_V1)); // the parent is the v1 record's checksum
     heap.free(a);
     heap.free(b);
   });

@@ -154,7 +154,7 @@ test(`journal.wal bit flips: file-header and log damage is JournalHeaderCorrupt 
 test(`superblock bit flips: the damaged copy is named and the other one used (seed ${SEED})`, async () => {
   const dir = tempDir();
   const s = await SuperblockStore.open(dir);
-  const base = { cluster: 7n, replica: 0, replicaCount: 1, view: 1, logView: 1, checkpointOp: 0, checkpointChecksum: 0n };
+  const base = { cluster: 7n, replica: 0, replicaCount: 1, view: 1, logView: 1, checkpointOp: 0, checkpointChecksum: 0n, logHead: 0, logHeadChecksum: 0n };
   s.write({ ...base, commit: 10 }); // a
   s.write({ ...base, commit: 20 }); // b
   s.close();

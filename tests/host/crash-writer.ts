@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     } else {
       if (journal.remaining < 8) {
         const cp = journal.lastOp!;
-        superblock.write({ cluster: 1n, replica: 0, replicaCount: 1, view: 0, logView: 0, commit: cp, checkpointOp: cp, checkpointChecksum: 0n });
+        superblock.write({ cluster: 1n, replica: 0, replicaCount: 1, view: 0, logView: 0, commit: cp, checkpointOp: cp, checkpointChecksum: 0n, logHead: 0, logHeadChecksum: 0n });
         ack(`S ${cp}`);
         journal.drain(cp - 1); // keep the checkpoint's op: the next prepare chains to it
       }

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     journal.drain(DRAIN_UP_TO);
   } else {
     const store = await SuperblockStore.open(dir, sc, true);
-    const state = (commit: number) => ({ cluster: 1n, replica: 0, replicaCount: 1, view: commit, logView: commit, commit, checkpointOp: commit, checkpointChecksum: 0n });
+    const state = (commit: number) => ({ cluster: 1n, replica: 0, replicaCount: 1, view: commit, logView: commit, commit, checkpointOp: commit, checkpointChecksum: 0n, logHead: 0, logHeadChecksum: 0n });
     store.write(state(1));
     store.write(state(2));
     killer.enable();

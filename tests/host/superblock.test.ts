@@ -7,7 +7,7 @@ import { SuperblockStore, type VsrState } from '../../host/node/io/superblock-st
 import { flipBit, tempDir } from './helpers.js';
 
 function state(commit: number): VsrState {
-  return { cluster: 0x0102030405060708090a0b0c0d0e0f10n, replica: 1, replicaCount: 3, view: commit * 2, logView: commit, commit, checkpointOp: commit - 1, checkpointChecksum: 0xdeadbeefn };
+  return { cluster: 0x0102030405060708090a0b0c0d0e0f10n, replica: 1, replicaCount: 3, view: commit * 2, logView: commit, commit, checkpointOp: commit - 1, checkpointChecksum: 0xdeadbeefn, logHead: commit * 3, logHeadChecksum: 0xfeedface00n + BigInt(commit) };
 }
 
 test('alternates copies and the newer valid one wins on reopen', async () => {
@@ -33,7 +33,7 @@ test('a corrupt newer copy loses to the valid older one, named with file and off
   flipBit(path.join(dir, 'superblock.b'), 60, 0);
   const t = await SuperblockStore.open(dir, undefined, true);
   assert.deepEqual([t.sequence, t.state?.commit], [1, 1]);
-  assert.match(t.warnings[0], /SuperblockCopyCorrupt: .*superblock\.b @ byte 92: checksum mismatch/);
+  assert.match(t.warnings[0], /SuperblockCopyCorrupt: .*superblock\.b @ byte 108: checksum mismatch/);
   t.write(state(5));
   t.close();
   const u = await SuperblockStore.open(dir);

@@ -380,7 +380,7 @@ export class MetadataLog {
     this.superblock.write({
       cluster: this.options.cluster, replica: this.peers!.replica, replicaCount: this.peers!.replicaCount,
       view: this.persisted?.view ?? this.group.view, logView: this.persisted?.logView ?? 0,
-      commit: snapshot.op, checkpointOp: snapshot.op, checkpointChecksum: snapshot.checksum,
+      commit: snapshot.op, checkpointOp: snapshot.op, checkpointChecksum: snapshot.checksum, ...this.persistedLogHead(),
     });
     this.journal.drain(snapshot.op);
     this.journal.options.snapshotOp = snapshot.op;
@@ -571,7 +571,14 @@ export class MetadataLog {
       cluster: this.options.cluster, replica: this.peers!.replica, replicaCount: this.peers!.replicaCount,
       view: state.view, logView: state.logView, commit: state.commit,
       checkpointOp: current?.checkpointOp ?? 0, checkpointChecksum: current?.checkpointChecksum ?? 0n,
+      logHead: state.logHead, logHeadChecksum: state.logHeadChecksum,
     });
+  }
+
+  // The log head the core last asked to persist (with its view and log view), else the superblock's.
+  private persistedLogHead(): { logHead: number; logHeadChecksum: bigint } {
+    const from = this.persisted ?? this.superblock.state;
+    return { logHead: from?.logHead ?? 0, logHeadChecksum: from?.logHeadChecksum ?? 0n };
   }
 
   private journalWrite(prepares: Uint8Array[]): void {
@@ -706,7 +713,9 @@ export class MetadataLog {
       // The journal after the checkpoint is its log, not known committed: what commits comes from the
       // cluster again (the state machine restarted from the snapshot, so it is applied in order once).
       this.group.recover(from, prepares(), {
-        view: state?.view ?? 0, logView: state?.logView ?? 0, commit: from?.op ?? 0, commitChecksum: from?.checksum ?? 0n, logHead: 0, logHeadChecksum: 0n,
+        view: state?.view ?? 0, logView: state?.logView ?? 0, commit: from?.op ?? 0, commitChecksum: from?.checksum ?? 0n,
+        // Without it, the journal's ops accepted before logView would read as truncated by that view change.
+        logHead: state?.logHead ?? 0, logHeadChecksum: state?.logHeadChecksum ?? 0n,
       });
       this.lastEntryHeader = last !== null ? this.journal.read(last)!.subarray(0, HEADER_SIZE) : null;
       this.bodies.clear();
@@ -739,7 +748,7 @@ export class MetadataLog {
     this.superblock.write({
       cluster: this.options.cluster, replica: this.peers?.replica ?? 0, replicaCount: this.replicaCount,
       view: this.persisted?.view ?? 0, logView: this.persisted?.logView ?? 0,
-      commit: op, checkpointOp: op, checkpointChecksum: this.lastCommitChecksum,
+      commit: op, checkpointOp: op, checkpointChecksum: this.lastCommitChecksum, ...this.persistedLogHead(),
     });
     this.journal.drain(op);
     this.journal.options.snapshotOp = op;

@@ -26,6 +26,11 @@ export interface VsrState {
   commit: number;
   checkpointOp: number;
   checkpointChecksum: bigint;
+  // The head of the log when the replica entered normal status in logView, and that op's checksum: recovery keeps
+  // the journal's ops up to it that were accepted in older views (the view change confirmed them). 0 in a version 1
+  // record, which recovered so.
+  logHead: number;
+  logHeadChecksum: bigint;
 }
 
 export class SuperblockStore {
@@ -61,7 +66,7 @@ export class SuperblockStore {
       const file = path.join(this.dir, name);
       const bytes = fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
       sc.u8.set(bytes.subarray(0, 128), at);
-      verdicts.push(core.superblockCheck(at, Math.min(bytes.length, 128)));
+      verdicts.push(core.superblockCheck(at, Math.min(bytes.length, 128))); // either version's record length
       errorsAt.push(core.superblockErrorAt());
       sequences.push(verdicts[i] === SB.SB_OK ? core.superblockSequence(at) : 0);
     });
@@ -83,7 +88,8 @@ export class SuperblockStore {
     const winner = this.region + 128 * pick;
     if (pick === PICK_B) sc.u8.copyWithin(this.region, winner, winner + 128);
     this.sequence = sequences[pick];
-    this.state = decode(new DataView(sc.u8.buffer, this.region + PAYLOAD, SB.SB_PAYLOAD));
+    const payloadLength = new DataView(sc.u8.buffer, this.region + 24, 4).getUint32(0, true);
+    this.state = decode(new DataView(sc.u8.buffer, this.region + PAYLOAD, payloadLength));
   }
 
   // Durably replaces the older copy with `state` at the next sequence; the in-memory state moves only afterwards.
@@ -116,6 +122,8 @@ function encode(v: DataView, s: VsrState): void {
   v.setBigUint64(32, BigInt(s.commit), true);
   v.setBigUint64(40, BigInt(s.checkpointOp), true);
   v.setBigUint64(48, s.checkpointChecksum, true);
+  v.setBigUint64(64, BigInt(s.logHead), true);
+  v.setBigUint64(72, s.logHeadChecksum, true);
 }
 
 function decode(v: DataView): VsrState {
@@ -128,5 +136,7 @@ function decode(v: DataView): VsrState {
     commit: Number(v.getBigUint64(32, true)),
     checkpointOp: Number(v.getBigUint64(40, true)),
     checkpointChecksum: v.getBigUint64(48, true),
+    logHead: v.byteLength >= SB.SB_PAYLOAD ? Number(v.getBigUint64(64, true)) : 0,
+    logHeadChecksum: v.byteLength >= SB.SB_PAYLOAD ? v.getBigUint64(72, true) : 0n,
   };
 }
