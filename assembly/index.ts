@@ -173,6 +173,6 @@ export {
   vsrRecoverBegin, vsrRecoverPrepare, vsrRecoverEnd, vsrRecoveryLostFrom, vsrRecoveryLostTo, vsrStatus, vsrView, vsrLogView, vsrIsPrimary, vsrOp,
   vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
   vsrSealMessage, vsrSealPrepare, vsrVerifyMessage, vsrChecksum,
-  vsrRecoverLost, vsrSetBase, vsrStateInstalled, vsrCommitChecksum, vsrClientTableField, vsrClientTableCount, vsrClientTableCapacity,
+  vsrRecoverLost, vsrSetBase, vsrSetTail, vsrFormationCut, vsrStateInstalled, vsrCommitChecksum, vsrClientTableField, vsrClientTableCount, vsrClientTableCapacity,
   vsrClientTableSetCount, vsrSetCheckpoint, vsrStateLost, vsrStateRequests,
 } from "./vsr/api";

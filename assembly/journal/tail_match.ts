@@ -36,7 +36,7 @@ export const TAIL_TOO_LARGE: i64 = -5; // (the peer's host) its next batch is la
 // `ourLogEnds`: the peer's log holds no op past its committed end (nothing prepared and uncommitted): the asker's
 // batches past that end then never committed (every committed op is in the log of the primary it asks) and are cut.
 export function tailMatch(theirs: usize, n: u32, fromStart: bool, theirEnd: u64, ours: usize, m: u32, ourFirst: u64, ourEnd: u64, ourLogEnds: bool): i64 {
-  if (n > TAIL_ENTRIES_MAX || !isRun(theirs, n, theirEnd)) return TAIL_MALFORMED;
+  if (n > TAIL_ENTRIES_MAX || !tailIsRun(theirs, n, theirEnd)) return TAIL_MALFORMED;
   const start = n == 0 ? theirEnd : base(theirs, 0);
   if (start < ourFirst) return TAIL_GONE;
   let matched: u32 = 0;
@@ -54,7 +54,7 @@ export function tailMatch(theirs: usize, n: u32, fromStart: bool, theirEnd: u64,
 }
 
 // Each batch starts where the one before it ends, holds at least one message, and the last ends at `theirEnd`.
-function isRun(list: usize, n: u32, theirEnd: u64): bool {
+export function tailIsRun(list: usize, n: u32, theirEnd: u64): bool {
   for (let i: u32 = 0; i < n; i++) {
     if (load<u32>(list + i * TAIL_ENTRY_BYTES + E_COUNT) == 0) return false;
     if (i > 0 && base(list, i) != end(list, i - 1)) return false;

@@ -5,7 +5,7 @@
 import { Replica, setQuorumOverride } from "./replica";
 import { followLeader, leadsWith } from "./leader";
 import { onJournalRead } from "./repair";
-import { recoverLost, setBase, stateInstalled } from "./state_sync";
+import { formationCut, recoverLost, setBase, setTail, stateInstalled } from "./state_sync";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
 import { checksum, checksumInit } from "./checksum";
 import { seal, sealPrepareFrame, sealPrepareIdentity, verify } from "./header";
@@ -114,6 +114,11 @@ export function vsrRecoveryLostTo(handle: u32): f64 { return <f64>replicaOf(hand
 export function vsrRecoverLost(handle: u32, nonce: u64, barred: bool): void { recoverLost(replicaOf(handle), nonce, barred); }
 // The host installed, durably, a peer's snapshot covering ops up to `op` (its prepare checksum `checksum`).
 export function vsrSetBase(handle: u32, base: u64): void { setBase(replicaOf(handle), base); }
+// A lost replica's files, for a whole cluster forming again from differing files (journal/formation.ts): its last
+// `n` batches as tail_match.ts entries at `list`, and one past its last message. Again after a formation cut.
+export function vsrSetTail(handle: u32, list: usize, n: u32, end: u64): void { setTail(replicaOf(handle), list, n, end); }
+// The end the host should cut this replica's files back to before the group forms, or u64 max (none).
+export function vsrFormationCut(handle: u32): u64 { return formationCut(replicaOf(handle)); }
 export function vsrStateInstalled(handle: u32, op: u64, checksum: u64): void { stateInstalled(replicaOf(handle), op, checksum); }
 // The host's journal no longer holds ops up to `op` (a checkpoint drained them): the primary tells its backups,
 // and a backup whose commit is below the primary's checkpoint requests a state transfer instead of repairing.

@@ -75,6 +75,11 @@ export const C_OP: usize = 176;
 export const S_GROUP: usize = 128;
 export const S_BASE: usize = 168; //   u64: the asker's base (B_BASE)
 export const S_BARRED: usize = 176; // u8: the asker is barred from formation (B_BARRED)
+// A lost replica's log, for a whole cluster forming again from differing files (journal/formation.ts), in Recovery
+// and a lost RecoveryResponse alike: the body is its last S_TAIL_COUNT batches (tail_match.ts entries).
+export const S_TAIL: usize = 177; //       u8: 1 when the body carries the sender's tail
+export const S_TAIL_COUNT: usize = 180; // u32: entries in the body
+export const S_TAIL_END: usize = 184; //   u64: one past the sender's last message
 export const S_NONCE: usize = 240;
 
 // DoViewChange; body = headers from op downwards. Bit i of nack/present is about op - i.

@@ -207,6 +207,9 @@ export class Replica {
     this.syncLostResponders = 0;
     this.syncLostUnlike = 0;
     this.syncLostBarred = 0;
+    this.formKnown = 0;
+    this.hasTail = false;
+    this.formCut = u64.MAX_VALUE;
     this.checkpoint = 0;
     this.clusterCheckpoint = 0;
     this.stateRequests = 0;
@@ -655,6 +658,15 @@ export class Replica {
   syncLostUnlike: u32 = 0; // lost responders that cannot form with this replica: another base, or barred
   syncLostBarred: u32 = 0; // lost responders barred from formation (behind: they kept out)
   base: u64 = 0; // the state this replica started from, as its host fingerprints it (0: none; state_sync.ts)
+  // A whole cluster forming again from differing files (journal/formation.ts): each replica's last batches, as its
+  // Recovery told them (this replica's own from the host: setTail), and the cut this replica's host is asked for.
+  formTails: usize = 0; //      formTailsFor * FORMATION_TAIL_BYTES, allocated by the first setTail
+  formTailsFor: u32 = 0;
+  formCounts: StaticArray<u32> = new StaticArray<u32>(REPLICAS_MAX);
+  formEnds: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
+  formKnown: u32 = 0; //        bitset: whose tail this round holds (this replica's own while it has one)
+  hasTail: bool = false; //     the host gave this replica's tail: its files are a full record of what it acked
+  formCut: u64 = u64.MAX_VALUE; // the end this replica's files should be cut back to (MAX: none asked)
   checkpoint: u64 = 0; //      ops up to here are gone from this replica's journal (a snapshot holds them)
   clusterCheckpoint: u64 = 0; // the primary's checkpoint (its Commit heartbeats say it)
   stateRequests: u64 = 0;

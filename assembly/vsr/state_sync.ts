@@ -22,7 +22,9 @@
 // Commit heartbeats carry it) is behind by more than the primary's journal: repair would ask for prepares the
 // primary no longer holds. It requests a state transfer from the primary instead of repairing op by op.
 import { ACTION_SEND, ACTION_STATE_REQUEST, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, HEADER_SIZE, STATUS_NORMAL, STATUS_RECOVERING } from "./constants";
-import { B_BARRED, B_BASE, B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_VIEW, S_BARRED, S_BASE, S_GROUP, S_NONCE, seal } from "./header";
+import { B_BARRED, B_BASE, B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_SIZE, H_VIEW, messageSize, S_BARRED, S_BASE, S_GROUP, S_NONCE, S_TAIL, S_TAIL_COUNT, S_TAIL_END, seal } from "./header";
+import { FORMATION_NONE, FORMATION_TAIL_BYTES, FORMATION_TAIL_MAX, formationAlike, formationHolds, formationPrefix, formationWitness } from "../journal/formation";
+import { TAIL_ENTRY_BYTES, tailIsRun } from "../journal/tail_match";
 import { Replica } from "./replica";
 import { PROBE_ATTEMPTS_MAX } from "./timeouts";
 import { requestStartView } from "./view_change";
@@ -51,6 +53,32 @@ export function setBase(r: Replica, base: u64): void {
   r.base = base;
 }
 
+// This replica's files as its host lists them: the last `n` batches (tail_match.ts entries) at `list`, and `end`, one
+// past its last message. Only for a lost replica whose files hold every batch it acknowledged (not wiped, not
+// catching up): journal/formation.ts forms a whole cluster again from such replicas' differing files. Given again
+// after the cut this replica's host was asked for (formationCut): a new round tells the others.
+export function setTail(r: Replica, list: usize, n: u32, end: u64): void {
+  assert(n <= FORMATION_TAIL_MAX && tailIsRun(list, n, end), "setTail: not a run of batches ending at end");
+  assert(!r.formationBarred, "setTail: a barred replica's files are no record of what it acknowledged");
+  if (r.formTailsFor < r.count) { // once per replica (and count): a partition group lost at open
+    r.formTails = heap.alloc(<usize>r.count * FORMATION_TAIL_BYTES);
+    r.formTailsFor = r.count;
+  }
+  memory.copy(r.formTails + <usize>r.replica * FORMATION_TAIL_BYTES, list, <usize>n * TAIL_ENTRY_BYTES);
+  unchecked(r.formCounts[r.replica] = n);
+  unchecked(r.formEnds[r.replica] = end);
+  r.hasTail = true;
+  r.formKnown |= 1 << r.replica;
+  if (r.formCut == u64.MAX_VALUE) return;
+  r.formCut = u64.MAX_VALUE;
+  if (r.stateLost && r.syncTarget < 0) broadcastRecovery(r);
+}
+
+// The end this replica's host should cut its files back to (journal/formation.ts), or u64.MAX_VALUE.
+export function formationCut(r: Replica): u64 {
+  return r.formCut;
+}
+
 // A new round: a new nonce, answers of earlier rounds no longer count (they may describe an older view).
 function broadcastRecovery(r: Replica): void {
   r.recoveryNonce++;
@@ -58,14 +86,42 @@ function broadcastRecovery(r: Replica): void {
   r.syncLostResponders = 0;
   r.syncLostUnlike = 0;
   r.syncLostBarred = 0;
+  r.formKnown = r.hasTail ? 1 << r.replica : 0;
   const m = r.headerInScratch(CMD_RECOVERY);
   store<u32>(m + H_VIEW, 0);
   store<u64>(m + S_GROUP, r.group);
   store<u64>(m + S_NONCE, r.recoveryNonce);
   store<u64>(m + S_BASE, r.base);
   store<u8>(m + S_BARRED, r.formationBarred ? 1 : 0);
+  attachTail(r, m);
   seal(m);
   r.broadcastHeader(m);
+}
+
+// A lost replica's Recovery and lost RecoveryResponse carry its tail (S_TAIL) when it has one, as the body.
+function attachTail(r: Replica, m: usize): void {
+  if (!r.hasTail || r.formationBarred) return;
+  const n = unchecked(r.formCounts[r.replica]);
+  store<u8>(m + S_TAIL, 1);
+  store<u32>(m + S_TAIL_COUNT, n);
+  store<u64>(m + S_TAIL_END, unchecked(r.formEnds[r.replica]));
+  memory.copy(m + HEADER_SIZE, r.formTails + <usize>r.replica * FORMATION_TAIL_BYTES, <usize>n * TAIL_ENTRY_BYTES);
+  store<u32>(m + H_SIZE, HEADER_SIZE + n * TAIL_ENTRY_BYTES);
+}
+
+// A lost peer's tail, from its Recovery or lost RecoveryResponse (none: its tail is not known this round).
+function noteTail(r: Replica, message: usize, from: u32): void {
+  const bit: u32 = 1 << from;
+  r.formKnown &= ~bit;
+  if (!r.hasTail || load<u8>(message + S_TAIL) != 1) return;
+  const n = load<u32>(message + S_TAIL_COUNT);
+  const end = load<u64>(message + S_TAIL_END);
+  if (n > FORMATION_TAIL_MAX || messageSize(message) != HEADER_SIZE + n * TAIL_ENTRY_BYTES) return;
+  if (!tailIsRun(message + HEADER_SIZE, n, end)) return;
+  memory.copy(r.formTails + <usize>from * FORMATION_TAIL_BYTES, message + HEADER_SIZE, <usize>n * TAIL_ENTRY_BYTES);
+  unchecked(r.formCounts[from] = n);
+  unchecked(r.formEnds[from] = end);
+  r.formKnown |= bit;
 }
 
 // Only a replica in normal status describes the cluster (VRR); one that lost its state says only that. One that
@@ -88,6 +144,7 @@ export function onRecovery(r: Replica, message: usize, from: u32): void {
     store<u8>(m + B_LOST, 1);
     store<u64>(m + B_BASE, r.base);
     store<u8>(m + B_BARRED, r.formationBarred ? 1 : 0);
+    if (r.stateLost) attachTail(r, m);
   } else {
     store<u64>(m + B_OP, r.op);
     store<u64>(m + B_COMMIT, r.commitMin);
@@ -95,8 +152,10 @@ export function onRecovery(r: Replica, message: usize, from: u32): void {
     store<u64>(m + B_BASE, r.base);
   }
   seal(m);
-  r.outbox.push(ACTION_SEND, from, m, HEADER_SIZE);
-  if (r.stateLost) countLostAsker(r, from, load<u64>(message + S_BASE), load<u8>(message + S_BARRED) != 0);
+  r.outbox.push(ACTION_SEND, from, m, messageSize(m));
+  if (!r.stateLost) return;
+  noteTail(r, message, from);
+  countLostAsker(r, from, load<u64>(message + S_BASE), load<u8>(message + S_BARRED) != 0);
 }
 
 // Only a replica that lost its state sends Recovery: the asker is one more lost replica, as if it had answered this
@@ -126,8 +185,10 @@ export function onRecoveryResponse(r: Replica, message: usize, from: u32): void 
   const bit: u32 = 1 << from;
   r.syncResponders |= bit;
   if (load<u8>(message + B_LOST) != 0) {
+    noteTail(r, message, from);
     countLost(r, bit, load<u64>(message + B_BASE), load<u8>(message + B_BARRED) != 0);
   } else {
+    r.formKnown &= ~bit;
     r.syncLostResponders &= ~bit;
     r.syncLostUnlike &= ~bit;
     r.syncLostBarred &= ~bit;
@@ -142,12 +203,14 @@ export function onRecoveryResponse(r: Replica, message: usize, from: u32): void 
 function decide(r: Replica): void {
   const normal = r.syncResponders & ~r.syncLostResponders;
   const answers = <u32>popcnt(r.syncResponders);
-  if (normal == 0 && formationAllowed(r) && !r.formationBarred) {
-    // Formation: nobody in the quorum ever held state, so nothing was ever committed.
+  if (normal == 0 && formationAllowed(r)) {
+    // Formation: nobody in the quorum ever held state, so nothing was ever committed; or a quorum holds the same
+    // files, which hold every committed op (see formationAllowed).
     r.stateLost = false;
     r.enterNormal();
     return;
   }
+  if (normal == 0) askFormationCut(r);
   if (answers < r.quorumViewChange()) return;
   let view: u32 = 0;
   for (let i: u32 = 0; i < r.count; i++) if ((normal & (1 << i)) && unchecked(r.syncView[i]) > view) view = unchecked(r.syncView[i]);
@@ -176,16 +239,49 @@ function decide(r: Replica): void {
 // restart of such a replica reads as lost, so a quorum of them proves nothing (two restarted while the third ran on
 // would form apart from it and take its ops again); a barred one (it kept out: behind) is accounted for, not one to
 // form with.
+// With every replica's tail known (a whole cluster restarted from files that hold what each acknowledged: see
+// journal/formation.ts), a quorum of the same log forms whatever the others hold: a committed op is in the files of
+// a majority, which meets that quorum, so the quorum's log holds it; and every other replica answered lost, so no
+// view runs without them.
 function formationAllowed(r: Replica): bool {
+  if (r.formationBarred) return false;
+  if (r.base != 0 && allTailsKnown(r)) {
+    let alike: u32 = 0;
+    for (let i: u32 = 0; i < r.count; i++) {
+      if (i != r.replica && formationAlike(r.formTails, changetype<usize>(r.formCounts), changetype<usize>(r.formEnds), r.replica, i)) alike++;
+    }
+    return alike + 1 >= r.quorumViewChange();
+  }
   const alike = <u32>popcnt(r.syncLostResponders & ~r.syncLostUnlike);
   if (alike + 1 < r.quorumViewChange()) return false;
   return r.base == 0 || alike + <u32>popcnt(r.syncLostBarred) >= r.count - 1;
+}
+
+// Every replica answered lost this round with its tail (so every other replica is accounted for).
+function allTailsKnown(r: Replica): bool {
+  return r.hasTail && r.formKnown == (<u32>1 << r.count) - 1;
+}
+
+// No quorum holds the same files: the majority's log M (journal/formation.ts) is longer than some, shorter than
+// others. A replica whose files begin with M and go on past it asks its host to cut them back to M's end (the batches
+// past it never committed); with the cut done (setTail again), a new round finds a quorum holding M.
+function askFormationCut(r: Replica): void {
+  if (r.base == 0 || r.formationBarred || !allTailsKnown(r) || r.formCut != u64.MAX_VALUE) return;
+  const counts = changetype<usize>(r.formCounts);
+  const ends = changetype<usize>(r.formEnds);
+  const end = formationPrefix(r.formTails, counts, ends, r.count, r.quorumViewChange());
+  if (end == FORMATION_NONE || <u64>end >= unchecked(r.formEnds[r.replica])) return; // not proven, or this log is M
+  // A log that does not begin with M catches up once the others formed.
+  if (!formationHolds(r.formTails, counts, r.replica, formationWitness(), <u64>end)) return;
+  r.formCut = <u64>end;
 }
 
 export function requestState(r: Replica, from: u32, op: u64): void {
   // From here on the host may change this replica's state towards the peer's (a partition's catch-up cuts and appends
   // segments): it is no base to form from again in this incarnation (the host keeps it so across restarts).
   if (r.stateLost) r.formationBarred = true;
+  r.hasTail = false; // its files become the peer's: no tail of its own to form from
+  r.formCut = u64.MAX_VALUE;
   const payload = r.outbox.reserve(ACTION_STATE_REQUEST, from, 8);
   if (payload == 0) return;
   store<u64>(payload, op);

@@ -293,6 +293,25 @@ export class ReplicaDriver {
     this.core.vsrSetBase(this.handle, base);
   }
 
+  // A lost replica's files, for a whole cluster forming again from differing files (assembly/journal/formation.ts):
+  // their last `count` batches as tail_match entries and their end. Only for files that hold every batch this
+  // replica acknowledged (not wiped, not catching up). Again after the cut formationCut() asked for.
+  setTail(entries: Uint8Array, count: number, end: number): void {
+    this.assertLive();
+    this.whenIdle(() => {
+      const inbox = this.core.vsrInboxPtr(this.handle) >>> 0;
+      this.u8.set(entries, inbox);
+      this.core.vsrSetTail(this.handle, inbox, count, BigInt(end));
+      this.drain(); // with a cut done, a new round tells the others
+    });
+  }
+
+  // The end the core asks this replica's files to be cut back to before its group forms again, or null.
+  formationCut(): number | null {
+    const end = this.core.vsrFormationCut(this.handle);
+    return end === 0xffff_ffff_ffff_ffffn ? null : Number(end);
+  }
+
   // storage.requestState's transfer is installed durably: the state machine holds every op up to `op`, and
   // `clients` is the peer's client table at that op (clientTable()).
   stateInstalled(op: number, checksum: bigint, clients: Uint8Array): void {

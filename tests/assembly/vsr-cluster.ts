@@ -12,7 +12,7 @@ import {
   S_GROUP, Y_SESSION, Y_STATUS, command, seal,
 } from "../../assembly/vsr/header";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
-import { recoverLost, setBase } from "../../assembly/vsr/state_sync";
+import { recoverLost, setBase, setTail } from "../../assembly/vsr/state_sync";
 
 export const CLUSTER: u64 = 0xc1;
 export const GROUP: u64 = 9;
@@ -124,6 +124,16 @@ export class Cluster {
     this.replicas[i] = new Replica(CLUSTER, GROUP, i, <u32>this.replicas.length, 64);
     if (base != 0) setBase(this.replicas[i], base);
     recoverLost(this.replicas[i], nonce, barred);
+    this.drain(i);
+  }
+
+  // The same with the files' tail given first (`n` tail_match.ts entries at `list`, ending at `end`): a whole cluster
+  // forming again from differing files (journal/formation.ts).
+  restartLostWithTail(i: u32, nonce: u64, base: u64, list: usize, n: u32, end: u64): void {
+    this.replicas[i] = new Replica(CLUSTER, GROUP, i, <u32>this.replicas.length, 64);
+    setBase(this.replicas[i], base);
+    setTail(this.replicas[i], list, n, end);
+    recoverLost(this.replicas[i], nonce, false);
     this.drain(i);
   }
 

@@ -12,7 +12,8 @@ import {
   S_GROUP, Y_SESSION, Y_STATUS, command, seal,
 } from "../../assembly/vsr/header";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
-import { recoverLost, stateInstalled } from "../../assembly/vsr/state_sync";
+import { formationCut, recoverLost, setBase, setTail, stateInstalled } from "../../assembly/vsr/state_sync";
+import { E_BASE, E_CHECKSUM, E_COUNT, E_TIMESTAMP, TAIL_ENTRY_BYTES } from "../../assembly/journal/tail_match";
 
 import { APP, CLUSTER, Cluster, GROUP, makeRequest, register } from "./vsr-cluster";
 
@@ -39,6 +40,20 @@ function transfer(c: Cluster, i: u32): void {
   stateInstalled(c.replicas[i], from.commitMin, from.commitChecksum);
   c.drain(i);
   c.deliver();
+}
+
+// A partition's files as a tail: `n` batches of 10 messages from offset 0, the k-th with checksum 50 + k.
+function tail(n: u32): usize {
+  const list = heap.alloc(<usize>max<u32>(n, 1) * TAIL_ENTRY_BYTES);
+  for (let k: u32 = 0; k < n; k++) {
+    const at = list + k * TAIL_ENTRY_BYTES;
+    store<u64>(at + E_BASE, <u64>k * 10);
+    store<u32>(at + E_COUNT, 10);
+    store<u32>(at + E_COUNT + 4, 0);
+    store<u64>(at + E_TIMESTAMP, 1000 + <u64>k);
+    store<u64>(at + E_CHECKSUM, 50 + <u64>k);
+  }
+  return list;
 }
 
 describe("vsr state transfer: a replica that lost its state", () => {
@@ -336,5 +351,40 @@ describe("vsr state transfer: a formation half done", () => {
     expect(c.primary()).toBeGreaterThanOrEqual(0, "a primary");
     register(c);
     expect(c.replicas[c.primary()].commitMin).toBe(1, "committed");
+  });
+
+  it("a whole cluster restarted from files that end at different batches: the longest cuts back to the majority's, a quorum forms, the shortest catches up", () => {
+    const c = new Cluster(3);
+    const batches: u32[] = [5, 4, 3]; // the primary wrote two batches the last backup had not, one the other had not
+    for (let i: u32 = 0; i < 3; i++) c.restartLostWithTail(i, 0x90 + i, 0xf00 + batches[i], tail(batches[i]), batches[i], <u64>batches[i] * 10);
+    c.tick(20);
+    expect(c.replicas[0].status).toBe(STATUS_RECOVERING); // no two alike: nobody forms yet
+    expect(formationCut(c.replicas[0])).toBe(40); // its fifth batch is on no majority: never committed
+    expect(formationCut(c.replicas[1])).toBe(u64.MAX_VALUE); // its log is the majority's
+    expect(formationCut(c.replicas[2])).toBe(u64.MAX_VALUE); // it lacks a batch of it: it catches up later
+    // The host cuts replica 0's files back and gives their tail again.
+    setBase(c.replicas[0], 0xf04);
+    setTail(c.replicas[0], tail(4), 4, 40);
+    c.drain(0);
+    c.tick(40);
+    expect(c.replicas[0].status).toBe(STATUS_NORMAL);
+    expect(c.replicas[1].status).toBe(STATUS_NORMAL);
+    expect(c.primary()).toBe(0);
+    register(c);
+    expect(c.replicas[0].commitMin).toBe(1);
+    c.tick(40);
+    expect(c.replicas[2].status).toBe(STATUS_RECOVERING); // another base: a transfer brings it in
+    expect(c.stateFrom[2]).toBe(0);
+  });
+
+  it("without every replica's tail (one wiped or catching up) nobody cuts, and differing files do not form", () => {
+    const c = new Cluster(3);
+    c.restartLostWithTail(0, 0xa0, 0xf05, tail(5), 5, 50);
+    c.restartLostWithTail(1, 0xa1, 0xf04, tail(4), 4, 40);
+    c.restartLost(2, 0xa2, 0xf03, true); // barred: its files may lack what it acknowledged
+    c.tick(60);
+    expect(formationCut(c.replicas[0])).toBe(u64.MAX_VALUE);
+    expect(c.replicas[0].status).toBe(STATUS_RECOVERING);
+    expect(c.replicas[1].status).toBe(STATUS_RECOVERING);
   });
 });

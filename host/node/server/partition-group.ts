@@ -15,7 +15,8 @@ import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/se
 import { isNoSpace } from '../io/storage-errors.js';
 import { Command, H, Operation, PIPELINE_MAX, Prep, REPLY_OK, Rep, Status } from '../../shared/vsr-abi.js';
 import { OP_DELETE_OFFSET, OP_SEND, OP_STORE_OFFSET, PartitionReplication, type Durability } from './partition-replication.js';
-import { CoreJournalBatch, CoreJournalTailMatch } from '../../shared/core-abi.generated.js';
+import { CoreJournalBatch, CoreJournalFormation, CoreJournalTailMatch } from '../../shared/core-abi.generated.js';
+import { encodeTail } from '../io/partition.js';
 import type { ConsumerOffset } from '../data/offsets.js';
 
 const { BATCH_OK } = CoreJournalBatch;
@@ -121,6 +122,7 @@ export class PartitionGroup {
   private installing = false; // a catch-up was handed to the core: the marker goes once the group is normal
   private readonly ownOps = new Map<number, bigint>(); // op -> request: this shard's submitted writes, as prepared
   private stale = false; // kept out of this partition's group (STALE_MARKER)
+  private formationCutRefused = false; // the cut the core asked for before forming could not be made (said once)
   private lostTicks = 0;
   private lostSaid = false;
 
@@ -165,6 +167,10 @@ export class PartitionGroup {
     this.lostAtOpen = this.stale || opened === 'found' || home.partition.nextOffset > 0;
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication, name));
     this.group.driver.setBase(filesFingerprint(home));
+    // Files that hold every batch this replica acknowledged (not catching up, not empty: a wiped replica's are empty
+    // until its catch-up marks them stale) tell the core their tail: a whole cluster restarted with differing files
+    // forms again from the majority's log (assembly/journal/formation.ts).
+    if (this.lostAtOpen && peers && !this.stale && home.partition.nextOffset > 0) this.giveTail();
     if (this.lostAtOpen) {
       // Until the group forms or the catch-up is in, polls read only what is committed for sure: the batches before
       // the last TAIL_ENTRIES_MAX (more than a replica can hold uncommitted); the rest may be cut by the catch-up.
@@ -262,6 +268,33 @@ export class PartitionGroup {
     for (const h of covered) h.done(h.write.op, h.write.checksum);
     this.appended = true; // its stats (end offset, messages) are published again
     this.onWork();
+  }
+
+  private giveTail(): void {
+    const partition = this.home.partition;
+    const { headers } = partition.tailHeaders(CoreJournalFormation.FORMATION_TAIL_MAX);
+    this.group.driver.setTail(encodeTail(headers), headers.length, partition.nextOffset);
+  }
+
+  // The core found the whole cluster restarted with files that end at different batches, and this replica's go on
+  // past the majority's log: those batches are on no majority's files, so they never committed (formation.ts). Cut
+  // them, and tell the core the files as they are now.
+  private cutForFormation(): void {
+    const end = this.group.driver.formationCut();
+    if (end === null || this.formationCutRefused) return;
+    const partition = this.home.partition;
+    log.warn(`partition ${this.name}: the cluster forms again from files that end at different batches; offsets ${end}..${partition.nextOffset - 1} here are on no majority's files (never committed): cut`);
+    try {
+      partition.cutBack(end, true);
+    } catch (error) {
+      this.formationCutRefused = true; // the group stays recovering: the others form without this replica's files
+      log.error(`partition ${this.name}: ${(error as Error).message}`);
+      return;
+    }
+    this.lostEnd = partition.nextOffset;
+    partition.committedEnd = certainlyCommittedEnd(this.home);
+    this.group.driver.setBase(filesFingerprint(this.home));
+    this.giveTail();
   }
 
   // Each tick: a replica that lost its group state serves, until it holds the group's state again, only what is
@@ -400,6 +433,7 @@ export class PartitionGroup {
     }
     this.group.tick();
     if (!this.peers || this.failed) return;
+    this.cutForFormation();
     this.afterRecovery();
     // A backup further behind than this replica keeps prepares for repairs catches up instead (the core's
     // lagsBeyondJournal, from the primary's Commit heartbeats).
@@ -424,7 +458,7 @@ export class PartitionGroup {
     if (!this.group.driver.stateLost || this.stateRequested || this.lostSaid) return;
     if (++this.lostTicks < STILL_LOST_TICKS) return;
     this.lostSaid = true;
-    log.warn(`partition ${this.name}: its group is still recovering after ${STILL_LOST_TICKS / 100} s: with no replica of it in normal status to catch up from, it forms again only when every replica is up and answers from the same files (end offset and last batch); replicas whose files differ (a crash under load leaves different uncommitted tails) wait here, safely`);
+    log.warn(`partition ${this.name}: its group is still recovering after ${STILL_LOST_TICKS / 100} s: with no replica of it in normal status to catch up from, it forms again only when every replica is up, from a majority's common log (replicas whose files go on past it cut the batches no majority holds: they never committed); it waits here, safely, while a replica is down, catching up (stale) or wiped, or while the replicas' files part too far back to prove that log (the last ${CoreJournalFormation.FORMATION_TAIL_MAX} batches of each are compared)${this.formationCutRefused ? '; the cut asked of this replica was refused (above)' : ''}`);
   }
 
   // The partition is closed: its writers were answered (abort); the core's replica goes back for reuse.
