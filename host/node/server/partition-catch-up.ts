@@ -8,7 +8,8 @@
 //                 T_FROM_START whether they begin at its first offset.
 //   peer → asker  a header-only StateChunk: T_KEEP what the asker keeps (or a TAIL_* verdict), T_TOTAL the peer's
 //                 committed end; attached: the peer's committed batches from T_KEEP on, whole, as stored (at most
-//                 REPLICA_ATTACHMENT_MAX). Once the asker holds every one (T_KEEP is the committed end), the final
+//                 REPLICA_ATTACHMENT_MAX). TAIL_REBASE (the peer's retention removed all the asker could keep)
+//                 carries the peer's first offset in T_OFFSET: the asker starts its log again, empty, there. Once the asker holds every one (T_KEEP is the committed end), the final
 //                 chunk (T_FINAL) attaches the group's state at that end instead: its client table and the partition's
 //                 committed consumer offsets, T_OP/T_CHECKSUM the op the end belongs to. A peer whose committed state
 //                 is not settled at that moment (its own append of a committed op still on its way) answers with
@@ -30,11 +31,10 @@ import type { PartitionHome } from '../data/send-api.js';
 import { encodeTail } from '../io/partition.js';
 
 const log = logger('partitions');
-const { TAIL_ENTRIES_MAX, TAIL_TOO_LARGE } = CoreJournalTailMatch;
+const { TAIL_ENTRIES_MAX, TAIL_REBASE, TAIL_TOO_LARGE } = CoreJournalTailMatch;
 const VERDICTS: Record<number, string> = {
   [Number(CoreJournalTailMatch.TAIL_BEHIND)]: 'the peer has not committed up to this replica\'s batches yet',
   [Number(CoreJournalTailMatch.TAIL_DIVERGED)]: 'this replica\'s batches differ from the peer\'s further back than it compares',
-  [Number(CoreJournalTailMatch.TAIL_GONE)]: 'the peer no longer holds this replica\'s first offset (retention removed it)',
   [Number(CoreJournalTailMatch.TAIL_MALFORMED)]: 'the peer found this replica\'s request malformed',
   [Number(TAIL_TOO_LARGE)]: `the peer's next batch is larger than a transfer chunk carries (${CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX} B)`,
 };
@@ -137,6 +137,7 @@ export class PartitionCatchUp {
     let keep = partition.matchTail(message.subarray(HEADER_SIZE), message[Xfer.fromStart] !== 0, Number(v.getBigUint64(Xfer.offset, true)), end, this.host.logEnds());
     let attachment: Uint8Array = new Uint8Array(0);
     let settled: ReturnType<CatchUpHost['settled']> = null;
+    const rebase = keep === Number(TAIL_REBASE);
     if (keep >= 0 && keep < end) {
       const batches = committedBatches(this.host.home, keep, end, CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX);
       if (batches.length === 0) keep = Number(TAIL_TOO_LARGE);
@@ -149,6 +150,7 @@ export class PartitionCatchUp {
     const c = view(chunk);
     c.setBigInt64(Xfer.keep, BigInt(keep), true);
     c.setBigUint64(Xfer.total, BigInt(end), true);
+    if (rebase) c.setBigUint64(Xfer.offset, BigInt(partition.firstOffset), true);
     if (settled) {
       chunk[Xfer.final] = 1;
       c.setBigUint64(Xfer.op, BigInt(settled.op), true);
@@ -172,6 +174,10 @@ export class PartitionCatchUp {
   private async step(message: Uint8Array, attachment: Uint8Array): Promise<void> {
     const v = view(message);
     const keep = Number(v.getBigInt64(Xfer.keep, true));
+    if (keep === Number(TAIL_REBASE)) {
+      await this.rebase(Number(v.getBigUint64(Xfer.offset, true)), Number(v.getBigUint64(Xfer.total, true)));
+      return;
+    }
     if (keep < 0) {
       this.say(`partition ${this.host.name}: replica ${this.from} cannot catch it up yet: ${VERDICTS[keep] ?? `verdict ${keep}`}`);
       return;
@@ -209,6 +215,19 @@ export class PartitionCatchUp {
     this.host.installed(Number(v.getBigUint64(Xfer.op, true)), v.getBigUint64(Xfer.checksum, true), image.clients, image.offsets);
     log.info(`partition ${this.host.name}: caught up from replica ${this.from}: ${this.batches} batch(es), ${this.bytes} B appended, offsets up to ${total}`);
     this.said = '';
+  }
+
+  // The peer's retention removed everything this replica could keep of its log (the core's TAIL_REBASE): what it holds
+  // goes, its log starts again at the peer's first offset, and the next step pulls from there.
+  private async rebase(first: number, total: number): Promise<void> {
+    if (first > total) throw new CatchUpRefused(`the peer said to start at offset ${first}, past its committed end ${total}`);
+    const partition = this.host.home.partition;
+    this.appending = true;
+    await this.host.home.idle();
+    this.appending = false;
+    log.warn(`partition ${this.host.name}: replica ${this.from}'s log starts at offset ${first}, past all this replica can keep of offsets ${partition.firstOffset}..${partition.nextOffset - 1} (retention removed them there): it starts its log again at ${first}`);
+    partition.rebase(first);
+    this.request(this.from);
   }
 
   private id(): { cluster: bigint; group: bigint; replica: number } {
