@@ -3,7 +3,8 @@
 //   * its batches that never committed begin in a sealed segment (a former primary's ops a view change replaced,
 //     forged here on a stopped backup's files): the cut goes there, the later segments go, and it catches up;
 //   * wiped, while its peers' retention (max_topic_size) has removed offset 0: nothing of its log can match, so it
-//     starts the partition's log again at the peer's first offset and pulls from there.
+//     starts the partition's log again at the peer's first offset and pulls from there;
+//   * restarted while a producer keeps writing: the catch-up ends at the peer's committed end while writes go on.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -116,6 +117,31 @@ describe('replicated partitions: catch-up past a sealed segment and past the pee
     assert.deepEqual(polled.payloads, all.slice(polled.first), 'every retained message from its first offset on, once, in order');
     assert.match(cluster.output(backup), /it starts its log again at \d+/);
     assert.deepEqual(await payloadsOn(await clients.get(backup), 't'), [...batchesOf('a', 0, 6), ...batchesOf('b', 0, 4)], 'and the other topic whole');
+  });
+
+  it('a backup restarted while a producer keeps writing catches up while the writes go on', async () => {
+    const live = cluster.live();
+    const leader = await leaderOf(live);
+    const backup = REPLICAS.find((id) => id !== leader)!;
+    await clients.drop(backup);
+    await cluster.kill(backup);
+    await send(REPLICAS.filter((id) => id !== backup), 't', 'f', 0, 10);
+    await cluster.start(backup);
+    const lead = await clients.get(leader);
+    const name = `${(await lead.getStream('r'))!.id}/${(await lead.getTopic('r', 't'))!.id}/0`;
+    const caughtUp = () => cluster.output(backup).includes(`partition ${name}: caught up from replica`);
+    let sent = 10;
+    while (!caughtUp()) { // bounded: send() fails after BOUND_MS without an acknowledgement, and so does the wait below
+      await send(live, 't', 'f', sent, sent + 1);
+      sent++;
+      assert.ok(sent < 5000, `replica ${backup} did not catch up while ${sent - 10} batches were written\n${await cluster.diagnosis(REPLICAS)}`);
+    }
+    const expected = [...batchesOf('a', 0, 6), ...batchesOf('b', 0, 4), ...batchesOf('f', 0, sent)];
+    const read = await waitFor(`replica ${backup} serves every batch`, BOUND_MS, async () => {
+      const payloads = await payloadsOn(await clients.get(backup), 't').catch(() => []);
+      return payloads.length >= expected.length ? payloads : undefined;
+    });
+    assert.deepEqual(read, expected, 'every acknowledged message once, in order');
   });
 });
 
