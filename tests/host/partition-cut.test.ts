@@ -65,6 +65,40 @@ test('cutBack into a sealed segment: the later segments go, that segment is writ
   }
 });
 
+test('a crash at any step of a cut into a sealed segment leaves a log a reopen accepts: whole segments, newest gone first', async () => {
+  // The steps in order: remove 16's files, remove 8's, truncate 0. A step that fails stands for a crash just before
+  // it (the files as the steps before it left them); the reopen finds whole segments up to that point.
+  const steps: Array<{ fail: (file: string) => boolean; reopensAt: number }> = [
+    { fail: (f) => f.endsWith(`${segmentName(16)}.log`), reopensAt: 24 },
+    { fail: (f) => f.endsWith(`${segmentName(8)}.log`), reopensAt: 16 },
+    { fail: () => false, reopensAt: 8 }, // the truncation fails (below)
+  ];
+  for (const [k, step] of steps.entries()) {
+    const dir = tempDir();
+    const p = await threeSegments(dir);
+    const rmSync = fs.rmSync;
+    const ftruncateSync = fs.ftruncateSync;
+    fs.rmSync = ((file: fs.PathLike, options?: fs.RmOptions) => {
+      if (step.fail(String(file))) throw new Error('crash');
+      rmSync(file, options);
+    }) as typeof fs.rmSync;
+    if (k === 2) fs.ftruncateSync = () => { throw new Error('crash'); };
+    try {
+      assert.throws(() => p.cutBack(4, true), /crash/);
+    } finally {
+      fs.rmSync = rmSync;
+      fs.ftruncateSync = ftruncateSync;
+    }
+    const q = await Partition.open({ dir, partitionId: 1, quiet: true });
+    try {
+      assert.deepEqual([q.firstOffset, q.nextOffset, q.recovery.truncated.length], [0, step.reopensAt, 0], `crash before step ${k}`);
+      assert.equal(q.readFromOffset(0, 1 << 20).reduce((n, b) => n + b.count, 0), step.reopensAt, 'every batch reads back');
+    } finally {
+      q.close();
+    }
+  }
+});
+
 test('cutBack under --direct-io: the next aligned append starts from the truncated tail, the bytes are the buffered ones', { skip: O_DIRECT === 0 }, async () => {
   // The same steps with and without directIo, compared byte for byte. A sync (buffered) append of the cut batch's
   // size brings the file back to the size the direct writer last left: without forgetting its kept partial block on
