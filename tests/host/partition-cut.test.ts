@@ -89,6 +89,9 @@ test('a crash at any step of a cut into a sealed segment leaves a log a reopen a
       fs.rmSync = rmSync;
       fs.ftruncateSync = ftruncateSync;
     }
+    assert.equal(p.nextOffset, step.reopensAt, 'the failed cut leaves the partition in memory as its files are');
+    assert.equal(p.readFromOffset(0, 1 << 20).reduce((n, b) => n + b.count, 0), step.reopensAt);
+    p.close();
     const q = await Partition.open({ dir, partitionId: 1, quiet: true });
     try {
       assert.deepEqual([q.firstOffset, q.nextOffset, q.recovery.truncated.length], [0, step.reopensAt, 0], `crash before step ${k}`);

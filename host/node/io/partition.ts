@@ -540,11 +540,13 @@ export class Partition {
     // run of whole segments ending in a sealed one or in the truncated one (what recovery accepts), never a gap; the
     // replica-stale marker set before the first cut keeps whatever is left out of a group until the catch-up is in.
     for (const s of later.reverse()) {
-      s.remove();
+      s.remove(); // throws before anything changed, or after the segment is gone
       this.segments.pop();
+      this.indexBehind.delete(s);
+      this.sc.core.indexTruncate(this.index, s.ordinal, 0); // (a failure after it leaves memory as the files are)
       fsyncDir(this.options.dir);
     }
-    this.sc.core.indexTruncate(this.index, segment.ordinal, position); // (drops the later segments' entries too)
+    this.sc.core.indexTruncate(this.index, segment.ordinal, position);
     segment.truncate(position); // ftruncate + fsync
     segment.nextOffset = offset;
     segment.lastTimestamp = lastTimestamp;
