@@ -154,6 +154,46 @@ test('rebase: every segment goes, the log starts again empty at the peer\'s firs
   }
 });
 
+test('a crash at any step of a rebase leaves a log a reopen accepts: the newest segments, or none', async () => {
+  // Oldest first: a failed removal of 8 leaves 8 and 16 (a late first segment); of 16, only 16; the new segment,
+  // made first under a .tmp name, is removed at the reopen.
+  const steps: Array<{ fail: (file: string) => boolean; reopens: [number, number] }> = [
+    { fail: (f) => f.endsWith(`${segmentName(8)}.log`), reopens: [8, 24] },
+    { fail: (f) => f.endsWith(`${segmentName(16)}.log`), reopens: [16, 24] },
+  ];
+  for (const step of steps) {
+    const dir = tempDir();
+    const p = await threeSegments(dir);
+    const rmSync = fs.rmSync;
+    fs.rmSync = ((file: fs.PathLike, options?: fs.RmOptions) => {
+      if (step.fail(String(file))) throw new Error('crash');
+      rmSync(file, options);
+    }) as typeof fs.rmSync;
+    try {
+      assert.throws(() => p.rebase(500), /crash/);
+    } finally {
+      fs.rmSync = rmSync;
+    }
+    assert.deepEqual([p.firstOffset, p.nextOffset], step.reopens, 'in memory as the files are');
+    p.close();
+    assert.ok(fs.existsSync(`${dir}/${segmentName(500)}.log.tmp`));
+    const q = await Partition.open({ dir, partitionId: 1, quiet: true });
+    try {
+      assert.deepEqual([q.firstOffset, q.nextOffset], step.reopens);
+      assert.ok(!fs.existsSync(`${dir}/${segmentName(500)}.log.tmp`));
+    } finally {
+      q.close();
+    }
+  }
+  const dir = tempDir();
+  const p = await threeSegments(dir);
+  fs.mkdirSync(`${dir}/${segmentName(500)}.log.tmp`); // the new segment cannot be made: nothing changes
+  assert.throws(() => p.rebase(500), { code: 'EISDIR' });
+  assert.deepEqual([p.firstOffset, p.nextOffset], [0, 24]);
+  assert.equal((await p.appendAsync([await batchOf(24, 4)])).baseOffset, 24, 'and it is written to as before');
+  p.close();
+});
+
 test('cutBack and rebase refuse bad offsets with a named error', async () => {
   const p = await threeSegments(tempDir());
   try {

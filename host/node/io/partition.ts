@@ -2,12 +2,13 @@
 // (many batches, one write, one fdatasync), read by offset or timestamp, rolled over by size, trimmed by retention.
 // Validation, stamping, batch boundaries, index lookups and retention choices are the core's; this file does I/O.
 import fs from 'node:fs';
+import path from 'node:path';
 import { copyOut, copyInto } from '../../shared/copy.js';
 import { logger } from '../../shared/log.js';
 import { DirectAppender } from './direct-append.js';
 import { fsyncDir, mkdirDurably, writeFully, writevFullyAsync } from './durable-fs.js';
 import { formatFsyncPolicy, type FsyncPolicy } from './fsync-policy.js';
-import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js';
+import { INDEX_ENTRY_BYTES, SegmentFile, listSegments, segmentName } from './segment-file.js';
 import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
 import { StorageError, isNoSpace, storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
@@ -560,24 +561,32 @@ export class Partition {
   // `offset`, the peer's first offset. What goes is this partition's own history, expired by the peer's retention
   // by the append times every replica shares (this replica's own retention would remove it too): not the files of
   // another incarnation, which go only when that incarnation's deletion committed (incarnationVerdict). The
-  // replica-stale marker is set: oldest first, each removal durable before the next, so a crash leaves a run of
-  // the newest segments (recovery accepts a late first segment) or none (an empty log at 0, rebased again).
+  // replica-stale marker is set. The new segment is made first under a `.tmp` name (a failure there changes
+  // nothing), then the old ones go oldest first, each removal durable before the next, then the rename: a crash
+  // leaves the newest old segments (recovery accepts a late first segment), none (an empty log at 0: rebased
+  // again), or the new one; a `.tmp` left behind is removed at the next open.
   rebase(offset: number): void {
     const refuse = (why: string) => storageError('PartitionCutRefused', this.options.dir, 0, `cannot start the log again at offset ${offset}: ${why}`);
     if (this.writing || this.inFlight) throw refuse('an append is on its way');
     if (this.poisoned || this.damaged) throw refuse('the log is damaged or failed a write: it is not written to');
     if (!Number.isSafeInteger(offset) || offset < 0) throw refuse('not an offset');
-    this.log.warn(`${this.options.dir}: offsets ${this.firstOffset}..${this.nextOffset - 1} removed (expired on the peer, which starts at ${offset}); the log starts again at offset ${offset}`);
+    const { dir } = this.options;
+    const fresh = path.join(dir, `${segmentName(offset)}.log`);
+    fs.closeSync(fs.openSync(`${fresh}.tmp`, 'w'));
+    this.log.warn(`${dir}: offsets ${this.firstOffset}..${this.nextOffset - 1} removed (expired on the peer, which starts at ${offset}); the log starts again at offset ${offset}`);
     try {
       while (this.segments.length > 0) {
         this.segments[0].remove();
         this.segments.shift();
-        fsyncDir(this.options.dir);
+        fsyncDir(dir);
       }
-      this.segments.push(SegmentFile.create(this.options.dir, offset, this.nextOrdinal++));
+      fs.renameSync(`${fresh}.tmp`, fresh);
+      this.segments.push(SegmentFile.open(dir, offset, this.nextOrdinal++));
+      fsyncDir(dir);
     } catch (error) {
       // With no segment left the partition has no log to serve: nothing is appended until it is reopened.
-      if (this.segments.length === 0) this.poisoned = writeFailed(this.options.dir, 0, error as Error);
+      if (this.segments.length === 0) this.poisoned = writeFailed(dir, 0, error as Error);
+      this.sc.core.indexDropBefore(this.index, this.segments[0]?.ordinal ?? this.nextOrdinal);
       throw error;
     }
     this.sc.core.indexDropBefore(this.index, this.active.ordinal);
