@@ -1,5 +1,5 @@
 import {
-  TAIL_BEHIND, TAIL_DIVERGED, TAIL_ENTRY_BYTES, TAIL_GONE, TAIL_MALFORMED, E_BASE, E_CHECKSUM, E_COUNT, E_TIMESTAMP, tailMatch,
+  TAIL_BEHIND, TAIL_DIVERGED, TAIL_ENTRY_BYTES, TAIL_MALFORMED, TAIL_REBASE, E_BASE, E_CHECKSUM, E_COUNT, E_TIMESTAMP, tailMatch,
 } from "../../assembly/journal/tail_match";
 
 const theirs = heap.alloc(TAIL_ENTRY_BYTES * 200);
@@ -66,10 +66,34 @@ describe("tailMatch", () => {
     expect(tailMatch(theirs, 3, false, 130, ours, 3, 0, 300, false)).toBe(TAIL_DIVERGED);
   });
 
-  it("says when the peer no longer holds the asker's first offset", () => {
+  it("rebases an asker with nothing, or with nothing at or past the peer's first offset (retention removed it there)", () => {
+    expect(tailMatch(theirs, 0, true, 0, ours, 0, 50, 300, false)).toBe(TAIL_REBASE); // wiped
     run(theirs, 3, 100, 7);
-    expect(tailMatch(theirs, 3, false, 130, ours, 0, 200, 300, false)).toBe(TAIL_GONE);
-    expect(tailMatch(theirs, 0, true, 0, ours, 0, 50, 300, false)).toBe(TAIL_GONE);
+    expect(tailMatch(theirs, 3, false, 130, ours, 0, 200, 300, false)).toBe(TAIL_REBASE); // far behind
+    expect(tailMatch(theirs, 3, false, 130, ours, 0, 130, 300, false)).toBe(TAIL_REBASE); // it ends where the peer starts
+  });
+
+  it("waits instead while the peer has not committed up to its own first offset", () => {
+    expect(tailMatch(theirs, 0, true, 0, ours, 0, 50, 40, false)).toBe(TAIL_BEHIND);
+  });
+
+  it("compares from the peer's first offset when the asker's list starts below it: keeps what matches there", () => {
+    run(theirs, 5, 100, 7);
+    memory.copy(ours, theirs + 2 * TAIL_ENTRY_BYTES, 3 * TAIL_ENTRY_BYTES); // the peer holds from 120 on: the same batches
+    expect(tailMatch(theirs, 5, false, 150, ours, 3, 120, 150, false)).toBe(150);
+    put(ours, 2, 140, 10, 4242, 1); // the peer committed another batch at 140: the asker's from 140 never committed
+    expect(tailMatch(theirs, 5, false, 150, ours, 3, 120, 150, false)).toBe(140);
+    expect(tailMatch(theirs, 5, false, 150, ours, 2, 120, 140, false)).toBe(TAIL_BEHIND); // 140.. may commit later
+    expect(tailMatch(theirs, 5, false, 150, ours, 2, 120, 140, true)).toBe(140); // the peer's log ends there
+  });
+
+  it("rebases when the asker's batch at the peer's first offset is not the committed one, or straddles it", () => {
+    run(theirs, 5, 100, 7);
+    run(ours, 3, 120, 8);
+    expect(tailMatch(theirs, 5, false, 150, ours, 3, 120, 150, false)).toBe(TAIL_REBASE);
+    run(ours, 3, 125, 7); // the peer's log starts at 125, inside the asker's batch 120..129 (a batch boundary there)
+    expect(tailMatch(theirs, 5, false, 150, ours, 3, 125, 155, false)).toBe(TAIL_REBASE);
+    expect(tailMatch(theirs, 5, false, 150, ours, 0, 125, 125, false)).toBe(TAIL_BEHIND); // nothing committed there yet
   });
 
   it("refuses a list that is not a run of batches ending at the asker's end", () => {

@@ -39,6 +39,13 @@ export class DirectAppender {
     return new DirectAppender(sc, raw, alignUp(raw), len);
   }
 
+  // The segment was cut back (Partition.cutBack, rebase): the partial block kept at the front is read again from the
+  // file at the next append (a later append could end at the same size with other bytes before it).
+  forget(): void {
+    this.tailOf = null;
+    this.tailEnd = -1;
+  }
+
   release(): void {
     this.sc.release(this.raw, this.len + DIRECT_BLOCK);
   }

@@ -2,12 +2,13 @@
 // (many batches, one write, one fdatasync), read by offset or timestamp, rolled over by size, trimmed by retention.
 // Validation, stamping, batch boundaries, index lookups and retention choices are the core's; this file does I/O.
 import fs from 'node:fs';
+import path from 'node:path';
 import { copyOut, copyInto } from '../../shared/copy.js';
 import { logger } from '../../shared/log.js';
 import { DirectAppender } from './direct-append.js';
 import { fsyncDir, mkdirDurably, writeFully, writevFullyAsync } from './durable-fs.js';
 import { formatFsyncPolicy, type FsyncPolicy } from './fsync-policy.js';
-import { INDEX_ENTRY_BYTES, SegmentFile, listSegments } from './segment-file.js';
+import { INDEX_ENTRY_BYTES, SegmentFile, listSegments, segmentName } from './segment-file.js';
 import { SCAN_VERDICTS, readInto, recoverSegment, type Truncation } from './partition-recovery.js';
 import { StorageError, isNoSpace, storageError } from './storage-errors.js';
 import { storageCore, type StorageCore } from './storage-core.js';
@@ -502,24 +503,26 @@ export class Partition {
   }
 
   // A cluster's replica: the batches from `offset` on were appended for ops a view change then gave to other
-  // prepares (never committed: polls never saw them, committedEnd is below `offset`). They are cut off, durably, so
-  // that the canonical ops append at the same offsets as on the other replicas. Only within the active segment,
-  // with no append on its way and without --direct-io; otherwise PartitionCutRefused (the caller stops the
-  // partition, as before).
+  // prepares, or a catch-up's tailMatch proved them not the committed ones (never committed either way: polls never
+  // saw them, committedEnd is below `offset`). They are cut off, durably, so that the canonical ops append at the
+  // same offsets as on the other replicas. The cut may lie in a sealed segment: the segments after it then go (they
+  // hold only batches from `offset` on, which never committed), and that segment is truncated and written to again.
+  // With no append on its way only; otherwise PartitionCutRefused (the caller stops the partition, as before).
   // `catchingUp`: the replica is catching its segments up from a peer (its group recovers: it serves no poll past
   // what it keeps); the core's tailMatch proved the batches from `offset` on are not the committed ones, so the cut
   // may go below the committed end it assumed at open (which follows it down).
   cutBack(offset: number, catchingUp = false): void {
-    const segment = this.active;
+    const at = this.segments.findLastIndex((s) => s.baseOffset <= offset);
+    const segment = this.segments[Math.max(at, 0)];
     const refuse = (why: string) => storageError('PartitionCutRefused', segment.logPath, 0, `cannot cut back to offset ${offset}: ${why}`);
     if (offset === this.nextOffset) return;
     if (this.writing || this.inFlight) throw refuse('an append is on its way');
-    if (this.options.directIo) throw refuse('--direct-io appends are aligned: not cut');
-    if (offset < segment.baseOffset || offset > this.nextOffset) throw refuse(`not in the active segment [${segment.baseOffset}, ${this.nextOffset})`);
+    if (this.poisoned || this.damaged) throw refuse('the log is damaged or failed a write: it is not written to');
+    if (at < 0 || offset > this.nextOffset) throw refuse(`not in the log [${this.firstOffset}, ${this.nextOffset})`);
     if (this.committedEnd !== null && offset < this.committedEnd && !catchingUp) throw refuse(`below the committed end ${this.committedEnd}`);
-    // Walk the active segment's batch headers to the batch that starts at `offset` (appends are whole batches).
+    // Walk the segment's batch headers to the batch that starts at `offset` (appends are whole batches).
     let position = 0;
-    let lastTimestamp = this.segments.length > 1 ? this.segments[this.segments.length - 2].lastTimestamp : 0;
+    let lastTimestamp = at > 0 ? this.segments[at - 1].lastTimestamp : 0;
     for (const h of this.headersOf(segment, 0)) {
       if (h.baseOffset === offset) break;
       if (h.baseOffset > offset) throw refuse(`a batch starts at ${h.baseOffset}, past it`);
@@ -529,13 +532,67 @@ export class Partition {
     if (position >= segment.size) throw refuse('no batch starts there');
     // The append time before the cut must be known: the next append stamps from it, as every replica does.
     // (A catch-up's batches bring their append times.)
-    if (position === 0 && offset > 0 && this.segments.length === 1 && !catchingUp) throw refuse('the append time before it is gone (retention removed the segments before)');
+    if (position === 0 && offset > 0 && at === 0 && !catchingUp) throw refuse('the append time before it is gone (retention removed the segments before)');
+    const later = this.segments.slice(at + 1);
+    if (later.length > 0) {
+      this.log.warn(`${this.options.dir}: cut back to offset ${offset}, in sealed segment ${segment.logPath}: offsets ${later[0].baseOffset}..${this.nextOffset - 1} in ${later.length} later segment(s) removed (never committed)`);
+    }
+    // Newest first, each removal durable before the next and before the truncation: a crash at any step leaves a
+    // run of whole segments ending in a sealed one or in the truncated one (what recovery accepts), never a gap; the
+    // replica-stale marker set before the first cut keeps whatever is left out of a group until the catch-up is in.
+    for (const s of later.reverse()) {
+      s.remove(); // throws before anything changed, or after the segment is gone
+      this.segments.pop();
+      this.indexBehind.delete(s);
+      this.sc.core.indexTruncate(this.index, s.ordinal, 0); // (a failure after it leaves memory as the files are)
+      fsyncDir(this.options.dir);
+    }
     this.sc.core.indexTruncate(this.index, segment.ordinal, position);
     segment.truncate(position); // ftruncate + fsync
     segment.nextOffset = offset;
     segment.lastTimestamp = lastTimestamp;
     if (this.committedEnd !== null) this.committedEnd = Math.min(this.committedEnd, offset);
     this.indexBehind.add(segment); // its `.index` file is rewritten whole with the next append
+    this.direct?.forget(); // (--direct-io) the last partial block it kept is not the file's any more
+  }
+
+  // A cluster's replica catching up from a peer whose retention removed everything this replica could keep (the
+  // core's TAIL_REBASE: assembly/journal/tail_match.ts): every segment goes and the log starts again, empty, at
+  // `offset`, the peer's first offset. What goes is this partition's own history, expired by the peer's retention
+  // by the append times every replica shares (this replica's own retention would remove it too): not the files of
+  // another incarnation, which go only when that incarnation's deletion committed (incarnationVerdict). The
+  // replica-stale marker is set. The new segment is made first under a `.tmp` name (a failure there changes
+  // nothing), then the old ones go oldest first, each removal durable before the next, then the rename: a crash
+  // leaves the newest old segments (recovery accepts a late first segment), none (an empty log at 0: rebased
+  // again), or the new one; a `.tmp` left behind is removed at the next open.
+  rebase(offset: number): void {
+    const refuse = (why: string) => storageError('PartitionCutRefused', this.options.dir, 0, `cannot start the log again at offset ${offset}: ${why}`);
+    if (this.writing || this.inFlight) throw refuse('an append is on its way');
+    if (this.poisoned || this.damaged) throw refuse('the log is damaged or failed a write: it is not written to');
+    if (!Number.isSafeInteger(offset) || offset < 0) throw refuse('not an offset');
+    const { dir } = this.options;
+    const fresh = path.join(dir, `${segmentName(offset)}.log`);
+    fs.closeSync(fs.openSync(`${fresh}.tmp`, 'w'));
+    this.log.warn(`${dir}: offsets ${this.firstOffset}..${this.nextOffset - 1} removed (expired on the peer, which starts at ${offset}); the log starts again at offset ${offset}`);
+    try {
+      while (this.segments.length > 0) {
+        this.segments[0].remove();
+        this.segments.shift();
+        fsyncDir(dir);
+      }
+      fs.renameSync(`${fresh}.tmp`, fresh);
+      this.segments.push(SegmentFile.open(dir, offset, this.nextOrdinal++));
+      fsyncDir(dir);
+    } catch (error) {
+      // With no segment left the partition has no log to serve: nothing is appended until it is reopened.
+      if (this.segments.length === 0) this.poisoned = writeFailed(dir, 0, error as Error);
+      this.sc.core.indexDropBefore(this.index, this.segments[0]?.ordinal ?? this.nextOrdinal);
+      throw error;
+    }
+    this.sc.core.indexDropBefore(this.index, this.active.ordinal);
+    this.indexBehind.clear();
+    if (this.committedEnd !== null) this.committedEnd = offset;
+    this.direct?.forget();
   }
 
   // The headers of the stored batches from the one holding `offset` on, before `end`, at most `max` (a cluster's
@@ -575,7 +632,8 @@ export class Partition {
     const n = theirs.length / TAIL_ENTRY_BYTES;
     if (!Number.isInteger(n) || n > TAIL_ENTRIES_MAX) return Number(TAIL_MALFORMED);
     const start = n === 0 ? theirEnd : Number(new DataView(theirs.buffer, theirs.byteOffset, theirs.byteLength).getBigUint64(0, true));
-    const ours = encodeTail(this.batchHeaders(start, committedEnd, n));
+    // From this replica's first offset when the asker's list starts below it (retention removed that part here).
+    const ours = encodeTail(this.batchHeaders(Math.max(start, this.firstOffset), committedEnd, n));
     const { sc } = this;
     copyInto(sc.u8, sc.scratch, theirs);
     copyInto(sc.u8, sc.scratch + theirs.length, ours);

@@ -8,11 +8,15 @@
 //                 T_FROM_START whether they begin at its first offset.
 //   peer → asker  a header-only StateChunk: T_KEEP what the asker keeps (or a TAIL_* verdict), T_TOTAL the peer's
 //                 committed end; attached: the peer's committed batches from T_KEEP on, whole, as stored (at most
-//                 REPLICA_ATTACHMENT_MAX). Once the asker holds every one (T_KEEP is the committed end), the final
-//                 chunk (T_FINAL) attaches the group's state at that end instead: its client table and the partition's
-//                 committed consumer offsets, T_OP/T_CHECKSUM the op the end belongs to. A peer whose committed state
-//                 is not settled at that moment (its own append of a committed op still on its way) answers with
-//                 neither, and the asker asks again on the core's next prompt.
+//                 REPLICA_ATTACHMENT_MAX). When those reach the committed end (under a steady write load the end moves
+//                 on between any two steps: the asker would chase it for good), the chunk is the final one (T_FINAL):
+//                 its attachment is the group's state at that end (its client table and the partition's committed
+//                 consumer offsets; T_OP/T_CHECKSUM the op the end belongs to), then those last batches (maybe none);
+//                 the state and the end are read in the same turn of the peer's loop, so they agree. A peer whose
+//                 committed state is not settled at that moment (its own append of a committed op still on its way)
+//                 sends the batches alone, or with none left nothing, and the asker asks again (the core prompts).
+//                 TAIL_REBASE (the peer's retention removed all the asker could keep) carries the peer's first offset
+//                 in T_OFFSET: the asker starts its log again, empty, there, and asks again.
 //
 // The asker cuts what it does not keep, verifies each batch (the core's full batchVerify), appends it where the peer
 // has it (the same offsets and append times: the same bytes), and asks again from its new end until the final chunk;
@@ -30,11 +34,10 @@ import type { PartitionHome } from '../data/send-api.js';
 import { encodeTail } from '../io/partition.js';
 
 const log = logger('partitions');
-const { TAIL_ENTRIES_MAX, TAIL_TOO_LARGE } = CoreJournalTailMatch;
+const { TAIL_ENTRIES_MAX, TAIL_REBASE, TAIL_TOO_LARGE } = CoreJournalTailMatch;
 const VERDICTS: Record<number, string> = {
   [Number(CoreJournalTailMatch.TAIL_BEHIND)]: 'the peer has not committed up to this replica\'s batches yet',
   [Number(CoreJournalTailMatch.TAIL_DIVERGED)]: 'this replica\'s batches differ from the peer\'s further back than it compares',
-  [Number(CoreJournalTailMatch.TAIL_GONE)]: 'the peer no longer holds this replica\'s first offset (retention removed it)',
   [Number(CoreJournalTailMatch.TAIL_MALFORMED)]: 'the peer found this replica\'s request malformed',
   [Number(TAIL_TOO_LARGE)]: `the peer's next batch is larger than a transfer chunk carries (${CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX} B)`,
 };
@@ -137,18 +140,22 @@ export class PartitionCatchUp {
     let keep = partition.matchTail(message.subarray(HEADER_SIZE), message[Xfer.fromStart] !== 0, Number(v.getBigUint64(Xfer.offset, true)), end, this.host.logEnds());
     let attachment: Uint8Array = new Uint8Array(0);
     let settled: ReturnType<CatchUpHost['settled']> = null;
-    if (keep >= 0 && keep < end) {
-      const batches = committedBatches(this.host.home, keep, end, CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX);
-      if (batches.length === 0) keep = Number(TAIL_TOO_LARGE);
-      else attachment = Buffer.concat(batches);
-    } else if (keep === end) {
-      settled = this.host.settled();
-      if (settled) attachment = encodeImage(settled.clients, settled.offsets);
+    const rebase = keep === Number(TAIL_REBASE);
+    if (keep >= 0 && keep <= end) {
+      const batches = keep < end ? committedBatches(this.host.home, keep, end, CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX) : [];
+      const reach = batches.reduce((at, b) => at + view(b).getUint32(CoreJournalBatch.B_COUNT, true), keep);
+      settled = reach === end ? this.host.settled() : null;
+      const image = settled ? encodeImage(settled.clients, settled.offsets) : null;
+      const bytes = batches.reduce((sum, b) => sum + b.length, 0);
+      if (image && bytes + image.length > CoreVsrReplicaFrame.REPLICA_ATTACHMENT_MAX && batches.length > 0) settled = null; // the state next time
+      if (keep < end && batches.length === 0) keep = Number(TAIL_TOO_LARGE);
+      else attachment = Buffer.concat(settled ? [image!, ...batches] : batches);
     }
     const chunk = transferHeader({ ...this.id(), transfer: v.getBigUint64(Xfer.transfer, true) }, Command.StateChunk, HEADER_SIZE);
     const c = view(chunk);
     c.setBigInt64(Xfer.keep, BigInt(keep), true);
     c.setBigUint64(Xfer.total, BigInt(end), true);
+    if (rebase) c.setBigUint64(Xfer.offset, BigInt(partition.firstOffset), true);
     if (settled) {
       chunk[Xfer.final] = 1;
       c.setBigUint64(Xfer.op, BigInt(settled.op), true);
@@ -172,6 +179,10 @@ export class PartitionCatchUp {
   private async step(message: Uint8Array, attachment: Uint8Array): Promise<void> {
     const v = view(message);
     const keep = Number(v.getBigInt64(Xfer.keep, true));
+    if (keep === Number(TAIL_REBASE)) {
+      await this.rebase(Number(v.getBigUint64(Xfer.offset, true)), Number(v.getBigUint64(Xfer.total, true)));
+      return;
+    }
     if (keep < 0) {
       this.say(`partition ${this.host.name}: replica ${this.from} cannot catch it up yet: ${VERDICTS[keep] ?? `verdict ${keep}`}`);
       return;
@@ -182,7 +193,7 @@ export class PartitionCatchUp {
     const partition = home.partition;
     if (keep > partition.nextOffset || keep > total) throw new CatchUpRefused(`the peer said to keep up to offset ${keep} of ${partition.nextOffset} (its committed end ${total})`);
     const image = final ? decodeImage(attachment) : null;
-    const batches = final ? [] : splitBatches(attachment);
+    const batches = splitBatches(image ? attachment.subarray(image.length) : attachment);
     this.appending = true; // (a lagging backup's own append may still be on its way: the group paused the next ones)
     await home.idle();
     this.appending = false;
@@ -200,15 +211,30 @@ export class PartitionCatchUp {
       });
       this.batches += batches.length;
       this.bytes += result.bytes;
-      this.request(this.from);
-      return;
     }
-    if (!image || partition.nextOffset !== total) return; // the peer's state is not settled yet: asked again on the core's next prompt
+    if (!image) {
+      if (batches.length > 0) this.request(this.from);
+      return; // nothing, or no state: the peer's is not settled yet; asked again on the core's next prompt
+    }
+    if (partition.nextOffset !== total) throw new CatchUpRefused(`the final chunk ends at offset ${partition.nextOffset}, not at the peer's committed end ${total}`);
     replaceOffsets(home, image.offsets);
     partition.flush(); // under an interval fsync policy, the appended batches are durable before the core hears of them
     this.host.installed(Number(v.getBigUint64(Xfer.op, true)), v.getBigUint64(Xfer.checksum, true), image.clients, image.offsets);
     log.info(`partition ${this.host.name}: caught up from replica ${this.from}: ${this.batches} batch(es), ${this.bytes} B appended, offsets up to ${total}`);
     this.said = '';
+  }
+
+  // The peer's retention removed everything this replica could keep of its log (the core's TAIL_REBASE): what it holds
+  // goes, its log starts again at the peer's first offset, and the next step pulls from there.
+  private async rebase(first: number, total: number): Promise<void> {
+    if (first > total) throw new CatchUpRefused(`the peer said to start at offset ${first}, past its committed end ${total}`);
+    const partition = this.host.home.partition;
+    this.appending = true;
+    await this.host.home.idle();
+    this.appending = false;
+    log.warn(`partition ${this.host.name}: replica ${this.from}'s log starts at offset ${first}, past all this replica can keep of offsets ${partition.firstOffset}..${partition.nextOffset - 1} (retention removed them there): it starts its log again at ${first}`);
+    partition.rebase(first);
+    this.request(this.from);
   }
 
   private id(): { cluster: bigint; group: bigint; replica: number } {
@@ -281,7 +307,8 @@ function encodeImage(clients: Uint8Array, offsets: ConsumerOffset[]): Uint8Array
   return out;
 }
 
-function decodeImage(attachment: Uint8Array): { clients: Uint8Array; offsets: ConsumerOffset[] } {
+// The state at the front of a final chunk, and its length (the last batches follow it).
+function decodeImage(attachment: Uint8Array): { clients: Uint8Array; offsets: ConsumerOffset[]; length: number } {
   const v = view(attachment);
   const short = () => new CatchUpRefused(`a final chunk of ${attachment.length} B is cut short`);
   if (attachment.length < 8) throw short();
@@ -291,14 +318,14 @@ function decodeImage(attachment: Uint8Array): { clients: Uint8Array; offsets: Co
   let at = 4 + clientsLength;
   const count = v.getUint32(at, true);
   at += 4;
-  if (at + count * OFFSET_ENTRY_BYTES !== attachment.length) throw short();
+  if (at + count * OFFSET_ENTRY_BYTES > attachment.length) throw short();
   const offsets: ConsumerOffset[] = [];
   for (let i = 0; i < count; i++, at += OFFSET_ENTRY_BYTES) {
     const kind = attachment[at];
     if (kind !== 1 && kind !== 2) throw new CatchUpRefused(`a consumer offset of kind ${kind}`);
     offsets.push({ kind: kind as ConsumerKind, id: v.getUint32(at + 4, true), offset: Number(v.getBigUint64(at + 8, true)) });
   }
-  return { clients, offsets };
+  return { clients, offsets, length: at };
 }
 
 // A chunk's whole batches (their headers' lengths), views of it.

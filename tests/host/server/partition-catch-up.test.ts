@@ -30,14 +30,14 @@ function segmentBytes(home: PartitionHome): Buffer {
 }
 
 // A peer and an asker wired to each other: the asker's messages reach the peer at once, the peer's chunks pass
-// through `tamper` first.
-function pair(peer: PartitionHome, asker: PartitionHome, tamper: (attachment: Uint8Array) => Uint8Array = (a) => a) {
+// through `tamper` first; `served` runs after each chunk the peer sent.
+function pair(peer: PartitionHome, asker: PartitionHome, tamper: (attachment: Uint8Array) => Uint8Array = (a) => a, served = () => {}) {
   let installed: { op: number; checksum: bigint; clients: Uint8Array; offsets: unknown[] } | null = null;
   const common = { cluster: 1n, group: 5n, seal: () => {} };
   let askerSide: PartitionCatchUp;
   const peerSide = new PartitionCatchUp({
     ...common, name: 'peer', home: peer, replica: PEER,
-    send: (_to, message, attachment) => { askerSide.onChunk(message, tamper(attachment)); return true; },
+    send: (_to, message, attachment) => { askerSide.onChunk(message, tamper(attachment)); served(); return true; },
     settled: () => ({ op: 9, checksum: 99n, clients: CLIENTS, offsets: peer.offsets.entries() }),
     installed: () => assert.fail('the peer installs nothing'),
     logEnds: () => false,
@@ -52,10 +52,10 @@ function pair(peer: PartitionHome, asker: PartitionHome, tamper: (attachment: Ui
   return { peerSide, askerSide, installed: () => installed };
 }
 
-async function homes(): Promise<{ sc: StorageCore; peer: PartitionHome; asker: PartitionHome }> {
+async function homes(segmentBytes?: number): Promise<{ sc: StorageCore; peer: PartitionHome; asker: PartitionHome }> {
   const sc = await storageCore();
-  const peer = PartitionHome.open(tempDir(), ids, sc, { fsync: { kind: 'every-batch' } });
-  const asker = PartitionHome.open(tempDir(), ids, sc, { fsync: { kind: 'every-batch' } });
+  const peer = PartitionHome.open(tempDir(), ids, sc, { fsync: { kind: 'every-batch' }, segmentBytes });
+  const asker = PartitionHome.open(tempDir(), ids, sc, { fsync: { kind: 'every-batch' }, segmentBytes });
   return { sc, peer, asker };
 }
 
@@ -78,7 +78,7 @@ describe('partition catch-up', () => {
     assert.ok(segmentBytes(asker).equals(segmentBytes(peer)), 'the same segment bytes as the peer');
     assert.deepEqual(asker.offsets.entries(), [{ kind: 1, id: 5, offset: 17 }]);
     assert.equal(p.askerSide.refused, 0);
-    assert.equal(p.peerSide.served, 2, 'one chunk of batches, then the final one');
+    assert.equal(p.peerSide.served, 1, 'the last batches and the state at their end in one final chunk');
   });
 
   it('an empty replica takes every committed batch, chunk by chunk, and nothing past the committed end', async () => {
@@ -91,7 +91,7 @@ describe('partition catch-up', () => {
     p.askerSide.request(PEER);
     await waitFor('the catch-up installed', 10_000, async () => p.installed() ?? undefined);
     assert.equal(asker.partition.nextOffset, committed);
-    assert.ok(p.peerSide.served >= 4, `served in ${p.peerSide.served} chunks`);
+    assert.ok(p.peerSide.served >= 3, `served in ${p.peerSide.served} chunks`);
     assert.ok(segmentBytes(peer).subarray(0, segmentBytes(asker).length).equals(segmentBytes(asker)), 'a prefix of the peer\'s bytes');
   });
 
@@ -109,6 +109,42 @@ describe('partition catch-up', () => {
       assert.equal(asker.partition.nextOffset, 0);
       assert.equal(p.installed(), null);
     }
+  });
+
+  it('finishes under a steady write load: the peer commits another batch after every chunk it sends', async () => {
+    const { sc, peer, asker } = await homes();
+    await appendBatches(peer, sc, 40, 1000, 7, 10, 10_000); // ~4 MB: several chunks
+    peer.partition.committedEnd = peer.partition.nextOffset;
+    let load = true;
+    const p = pair(peer, asker, undefined, () => {
+      if (!load) return;
+      peer.partition.append([buildBatch(sc, [{ payload: Buffer.alloc(100, 9) }])]);
+      peer.partition.committedEnd = peer.partition.nextOffset;
+    });
+    try {
+      p.askerSide.request(PEER);
+      await waitFor('the catch-up installed while the peer goes on committing', 10_000, async () => p.installed() ?? undefined);
+    } finally {
+      load = false;
+    }
+    assert.ok(asker.partition.nextOffset > 400 && asker.partition.nextOffset < peer.partition.nextOffset, 'installed at an end the peer had committed, with more committed after it');
+    assert.ok(segmentBytes(peer).subarray(0, segmentBytes(asker).length).equals(segmentBytes(asker)), 'a prefix of the peer\'s bytes');
+  });
+
+  it('starts the log again at the peer\'s first offset when the peer\'s retention removed all the asker holds', async () => {
+    const { sc, peer, asker } = await homes(1 << 16);
+    for (let b = 0; b < 8; b++) await appendBatches(peer, sc, 1, 1000 + b * 10, 8, 10, 3000); // ~30 KB each: 4 segments
+    peer.partition.committedEnd = peer.partition.nextOffset;
+    assert.equal(peer.partition.deleteOldestSegments(2), 2);
+    const first = peer.partition.firstOffset;
+    await appendBatches(asker, sc, 2, 1000, 1); // offsets 0..9 only, far below
+    const p = pair(peer, asker);
+    p.askerSide.request(PEER);
+    await waitFor('the catch-up installed', 5000, async () => p.installed() ?? undefined);
+    assert.ok(first > 10, `the peer starts at ${first}`);
+    assert.deepEqual([asker.partition.firstOffset, asker.partition.nextOffset], [first, peer.partition.nextOffset]);
+    assert.ok(segmentBytes(asker).equals(segmentBytes(peer)), 'the peer\'s batches from its first offset on, byte for byte');
+    assert.equal(p.askerSide.refused, 0);
   });
 
   it('waits while the peer has not committed up to the asker\'s batches', async () => {
