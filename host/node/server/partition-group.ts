@@ -54,6 +54,12 @@ function filesFingerprint(home: PartitionHome): bigint {
   return fingerprint === 0n ? 1n : fingerprint;
 }
 
+// Whether a partition's files, as opened, hold every batch this replica wrote (see giveTail).
+function fullRecord(home: PartitionHome): boolean {
+  const partition = home.partition;
+  return partition.nextOffset > 0 && partition.damage === null && partition.recovery.truncated.length === 0;
+}
+
 // The end of what a replica's files hold that committed for sure, by the window argument of tailMatch: no replica
 // holds more than its log window (SLOTS ops, a batch each) uncommitted, and TAIL_ENTRIES_MAX batches exceed it.
 function certainlyCommittedEnd(home: PartitionHome): number {
@@ -167,10 +173,11 @@ export class PartitionGroup {
     this.lostAtOpen = this.stale || opened === 'found' || home.partition.nextOffset > 0;
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication, name));
     this.group.driver.setBase(filesFingerprint(home));
-    // Files that hold every batch this replica acknowledged (not catching up, not empty: a wiped replica's are empty
-    // until its catch-up marks them stale) tell the core their tail: a whole cluster restarted with differing files
-    // forms again from the majority's log (assembly/journal/formation.ts).
-    if (this.lostAtOpen && peers && !this.stale && home.partition.nextOffset > 0) this.giveTail();
+    // Files that hold every batch this replica acknowledged tell the core their tail: a whole cluster restarted with
+    // differing files forms again from the majority's log (assembly/journal/formation.ts). Not files that may lack
+    // one: catching up (stale), empty (a wiped replica's, until its catch-up marks them stale), damaged (read-only
+    // from a bad record on), or cut at open (a torn tail is never acknowledged, but a flipped length reads as torn).
+    if (this.lostAtOpen && peers && !this.stale && fullRecord(home)) this.giveTail();
     if (this.lostAtOpen) {
       // Until the group forms or the catch-up is in, polls read only what is committed for sure: the batches before
       // the last TAIL_ENTRIES_MAX (more than a replica can hold uncommitted); the rest may be cut by the catch-up.
