@@ -10,8 +10,9 @@ import { ErrorCode } from '../shared/wire/codes.js';
 import { CommitRecorder } from './commit-recorder.js';
 import { outcomeOf, type HistoryWriter, type Key } from './history.js';
 
-// `address`: where the worker connects first (in a cluster, any replica: the SDK follows the leader).
-export interface Target { address: string; stream: number; topic: number; partitions: number; groupName: string }
+// `address`: where the worker connects first (in a cluster, any replica: the SDK follows the leader). `replicas`: a
+// cluster's client addresses by replica id, to record which replica answered each send and poll.
+export interface Target { address: string; stream: number; topic: number; partitions: number; groupName: string; replicas?: string[] }
 
 const CLIENT_TIMEOUT_MS = 5_000; // a pause of the server longer than this turns in-flight operations into info
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
