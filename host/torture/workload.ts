@@ -36,6 +36,13 @@ export function relocateAfter(client: IggyClient, error: unknown): boolean {
   return moves;
 }
 
+// Which replica answered the client's last call (its connection's address in the cluster's list), for the history;
+// nothing on a single node.
+function servedBy(t: Target, client: IggyClient): { replica?: number } {
+  const replica = t.replicas?.indexOf(client.address) ?? -1;
+  return replica >= 0 ? { replica } : {};
+}
+
 // Holds workers before their next operation while closed, and tells when none is in flight.
 export class Gate {
   private opened: Promise<void> = Promise.resolve();
@@ -92,10 +99,10 @@ export function producer(name: string, t: Target, history: HistoryWriter, gate: 
           history.record({ process: name, type: 'invoke', f: 'send', key, values });
           try {
             const [confirmation] = await client.sendMessages({ stream: t.stream, topic: t.topic, partitioning: { kind: 'partition', partition }, messages: values.map((payload) => ({ payload })) });
-            history.record({ process: name, type: 'ok', f: 'send', key, values, offset: String(confirmation.baseOffset) });
+            history.record({ process: name, type: 'ok', f: 'send', key, values, offset: String(confirmation.baseOffset), ...servedBy(t, client) });
           } catch (error) {
             const type = outcomeOf(error);
-            history.record({ process: name, type, f: 'send', key, values, error: describe(error) });
+            history.record({ process: name, type, f: 'send', key, values, error: describe(error), ...servedBy(t, client) });
             if (relocateAfter(client, error) || type === 'info') await idle(50);
           }
         });
@@ -143,7 +150,7 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
             next ??= await resume();
             const polled = await client.pollMessages({ ...target, strategy: { kind: 'offset', value: next }, count: 100 });
             if (polled.messages.length === 0) return 0;
-            history.record({ process: name, type: 'ok', f: 'poll', key, messages: polled.messages.map((m) => [String(m.offset), text(m.payload)]) });
+            history.record({ process: name, type: 'ok', f: 'poll', key, messages: polled.messages.map((m) => [String(m.offset), text(m.payload)]), ...servedBy(t, client) });
             next = polled.messages[polled.messages.length - 1].offset + 1n;
             if (++polls % 5 === 0) await commit(next - 1n);
             if (polls % RESTART_EVERY_POLLS === 0) next = null;
@@ -187,7 +194,7 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
               if (!list) { list = []; byKey.set(m.partitionId, list); }
               list.push([String(m.offset), text(m.payload)]);
             }
-            for (const [partition, list] of byKey) history.record({ process: name, type: 'ok', f: 'poll', key: keyOf(t, partition), messages: list, group: t.groupName });
+            for (const [partition, list] of byKey) history.record({ process: name, type: 'ok', f: 'poll', key: keyOf(t, partition), messages: list, group: t.groupName, ...servedBy(t, client) });
             return messages.length;
           } catch (error) {
             relocateAfter(client, error);
