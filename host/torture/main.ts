@@ -1,18 +1,20 @@
-// `npm run torture -- [--minutes M | --seconds S] [--seed S] [--cluster 1|3] [--history FILE]`: one torture run
-// (run.ts), its figures and the checker's verdict; `npm run torture -- --check FILE`: the checker's verdict on a
-// recorded history. --cluster 3 runs a 3-replica cluster (cluster-run.ts). Exit 0 when valid, 1 on any anomaly or
-// failure, 2 on bad usage.
+// `npm run torture -- [--minutes M | --seconds S] [--seed S] [--cluster 3|1] [--history FILE]`: one torture run of
+// a 3-replica cluster (cluster-run.ts; --cluster 1: a single node, run.ts), its figures and the checker's verdict;
+// `npm run torture -- --check FILE`: the checker's verdict on a recorded history. Exit 0 when valid, 1 on any
+// anomaly or failure, 2 on bad usage.
 import { parseArgs } from 'node:util';
 import { checkFile, formatVerdict } from './checker.js';
 import { formatClusterResult, runClusterTorture } from './cluster-run.js';
 import { formatResult, runTorture } from './run.js';
 
-const USAGE = `usage: npm run torture -- [--minutes M | --seconds S] [--seed S] [--cluster 1|3] [--history FILE]
+const USAGE = `usage: npm run torture -- [--minutes M | --seconds S] [--seed S] [--cluster 3|1] [--history FILE]
        npm run torture -- --check FILE
   --minutes M     how long the nemesis runs [1]
   --seconds S     the same in seconds (short profiles)
   --seed S        the seed of the nemesis and the workload [random, printed]
-  --cluster N     1: a single node with 2 shards; 3: a 3-replica cluster (kills and pauses only, so far)
+  --cluster N     3: a 3-replica cluster (kills, pauses, link cuts, a wiped replica, disk-full, bit flips;
+                  link cuts need network namespaces and disk-full a tmpfs: root, else left out and said) [3];
+                  1: a single node with 2 shards (kills, pauses, bit flips, disk-full)
   --history FILE  where the history goes (JSON lines) [a file in a temp directory, printed]
   --check FILE    no run: check the history a run recorded in FILE`;
 
@@ -32,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(formatVerdict(verdict));
     return verdict.valid ? 0 : 1;
   }
-  const cluster = values.cluster ?? '1';
+  const cluster = values.cluster ?? '3';
   if (cluster !== '1' && cluster !== '3') { console.error(`torture: --cluster must be 1 or 3, not ${JSON.stringify(cluster)}\n${USAGE}`); return 2; }
   const seconds = values.seconds !== undefined ? Number(values.seconds) : Number(values.minutes ?? '1') * 60;
   if (!Number.isFinite(seconds) || seconds <= 0) { console.error(`torture: the duration must be a positive number\n${USAGE}`); return 2; }

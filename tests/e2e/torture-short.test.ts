@@ -1,5 +1,5 @@
-// The short fixed-seed torture profile (`npm run torture -- --seconds 12 --seed 20261207`, going on past 12 s until
-// every fault kind struck: a loaded machine fits fewer faults in 12 s): a single node with 2
+// The short fixed-seed torture profile (`npm run torture -- --cluster 1 --seconds 12 --seed 20261207`, going on
+// past 12 s until every fault kind struck: a loaded machine fits fewer faults in 12 s): a single node with 2
 // shards under every fault kind once (kill, pause, bit flip, disk-full where a tmpfs can be mounted), producers,
 // single consumers and a consumer group through the SDK, and the checker over the history: no anomaly, every
 // acknowledged message read back at its offset. SHARDLOG_TORTURE_SEED replays another seed.
