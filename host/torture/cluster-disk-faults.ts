@@ -6,7 +6,8 @@
 // * disk-full: a filler file takes every free byte of the replica's own tmpfs for 0.5-3 s and is deleted: the
 //   replica must refuse or delay (a backup that cannot write acknowledges nothing; the others commit without it),
 //   never acknowledge what it did not write, and catch up by itself once there is room. One whose groups are not
-//   all normal again within RECOVERY_BOUND_MS is a finding (counted in `unrecovered`: the run fails) and is then
+//   all normal again, or whose /health still names a write condition (`partition_write_failed`,
+//   `metadata_log_failed`, `partition_fenced`), within RECOVERY_BOUND_MS is a finding (counted in `unrecovered`: the run fails) and is then
 //   restarted, as an operator would, so that the run goes on testing the other faults;
 // * bitflip: SIGKILL, copy the data directory aside, flip one bit in a segment, the metadata journal, a
 //   superblock copy or a consumer offsets log (nemesis.ts `chooseFile`), restart. A replica that refuses to boot
@@ -55,7 +56,7 @@ export async function diskFull(ctx: ClusterNemesisContext, replica: number, coun
     fs.rmSync(filler, { force: true });
     node.note('disk-full: room again');
   }
-  const why = await waitSettled(ctx.nodes, ctx.partitionGroups, RECOVERY_BOUND_MS, false);
+  const why = await recovered(ctx, replica);
   if (why === null) return `disk-full replica ${replica} (${ms} ms)`;
   const finding = `replica ${replica} not recovered ${RECOVERY_BOUND_MS} ms after its disk had room again (${why}); restarted`;
   counts.unrecovered.push(finding);
@@ -63,6 +64,26 @@ export async function diskFull(ctx: ClusterNemesisContext, replica: number, coun
   await node.kill();
   await restart(ctx, replica, counts, 'a disk-full it did not recover from');
   return `disk-full replica ${replica} (${ms} ms): NOT RECOVERED (${why}); restarted`;
+}
+
+// The conditions a replica shows while a write failed for want of room (none may stay once there is room again).
+const WRITE_CONDITIONS = ['partition_write_failed', 'metadata_log_failed', 'partition_fenced'];
+
+// Waits (bounded) until every group is normal on every replica and the filled replica's /health names no write
+// condition. Null then; else why not.
+async function recovered(ctx: ClusterNemesisContext, replica: number): Promise<string | null> {
+  const deadline = Date.now() + RECOVERY_BOUND_MS;
+  for (;;) {
+    let why = await waitSettled(ctx.nodes, ctx.partitionGroups, Math.max(0, deadline - Date.now()), false);
+    if (why === null) {
+      const health = await ctx.nodes[replica].health().catch(() => null);
+      const stuck = health?.reasons.filter((r) => WRITE_CONDITIONS.includes(r.kind)) ?? [];
+      if (health !== null && stuck.length === 0) return null;
+      why = health === null ? `replica ${replica}: no /health` : `replica ${replica} /health: ${stuck.map((r) => `${r.kind} ${r.subject}`).join(', ')}`;
+    }
+    if (Date.now() >= deadline) return why;
+    await hold(200);
+  }
 }
 
 // The filler lives beside the data directory, on the same tmpfs (the directory's parent is the mount point).
@@ -110,13 +131,29 @@ async function bootFlipped(ctx: ClusterNemesisContext & { target: Target }, repl
   return health !== null && (health.status !== 'ok' || health.reasons.length > 0) ? 'reported' : 'quiet';
 }
 
+// A login at one replica (no leader following), tried again (bounded) while it answers InvalidCredentials or
+// refuses: a restarted replica learns the users back from its journal and the primary before it takes a login.
+async function loginAt(address: string): Promise<IggyClient> {
+  const deadline = Date.now() + AUDIT_LOGIN_BOUND_MS;
+  for (;;) {
+    try {
+      return await IggyClient.connect({ address, username: 'iggy', password: 'iggy', timeoutMs: 5_000, heartbeatMs: 0, followLeader: false });
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await hold(250);
+    }
+  }
+}
+
+const AUDIT_LOGIN_BOUND_MS = 10_000;
+
 // Every partition read through the flipped replica alone (no leader following), as `audit-r<replica>`: wrong data
 // served is an inconsistent offset or an unexpected value for the checker. A read refused while it recovers is no
 // finding here (the final read judges it once the cluster healed).
 async function audit(ctx: ClusterNemesisContext & { target: Target }, replica: number): Promise<void> {
   let client: IggyClient | undefined;
   try {
-    client = await IggyClient.connect({ address: ctx.nodes[replica].addresses.tcp, username: 'iggy', password: 'iggy', timeoutMs: 5_000, heartbeatMs: 0, followLeader: false });
+    client = await loginAt(ctx.nodes[replica].addresses.tcp);
     const { failed } = await readAll(client, ctx.target, ctx.history, false, `audit-r${replica}`);
     if (failed.size > 0) ctx.log(`  audit of flipped replica ${replica}: ${[...failed].map(([p, e]) => `partition ${p}: ${e}`).join('; ')}`);
   } catch (error) {
