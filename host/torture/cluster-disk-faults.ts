@@ -127,6 +127,9 @@ async function bootFlipped(ctx: ClusterNemesisContext & { target: Target }, repl
   }
   counts.restarts += 1;
   await audit(ctx, replica);
+  // A partition opens once the metadata op that created it commits again: /health is read once the replica's groups
+  // are back (bounded; a partition it cannot open never comes back, and the verdict says what /health names).
+  await waitSettled(ctx.nodes, ctx.partitionGroups, RECOVERY_BOUND_MS, false);
   const health = await node.health().catch(() => null);
   return health !== null && (health.status !== 'ok' || health.reasons.length > 0) ? 'reported' : 'quiet';
 }
