@@ -4,10 +4,12 @@
 // anomaly or failure, 2 on bad usage.
 import { parseArgs } from 'node:util';
 import { checkFile, formatVerdict } from './checker.js';
+import { CLUSTER_FAULTS } from './cluster-nemesis.js';
 import { formatClusterResult, runClusterTorture } from './cluster-run.js';
+import { FAULTS } from './nemesis.js';
 import { formatResult, runTorture } from './run.js';
 
-const USAGE = `usage: npm run torture -- [--minutes M | --seconds S] [--seed S] [--cluster 3|1] [--history FILE]
+const USAGE = `usage: npm run torture -- [--minutes M | --seconds S] [--seed S] [--cluster 3|1] [--faults K,...] [--history FILE]
        npm run torture -- --check FILE
   --minutes M     how long the nemesis runs [1]
   --seconds S     the same in seconds (short profiles)
@@ -15,6 +17,7 @@ const USAGE = `usage: npm run torture -- [--minutes M | --seconds S] [--seed S] 
   --cluster N     3: a 3-replica cluster (kills, pauses, link cuts, a wiped replica, disk-full, bit flips;
                   link cuts need network namespaces and disk-full a tmpfs: root, else left out and said) [3];
                   1: a single node with 2 shards (kills, pauses, bit flips, disk-full)
+  --faults K,...  only these fault kinds [all]: cluster ${CLUSTER_FAULTS.join(',')}; single node ${FAULTS.join(',')}
   --history FILE  where the history goes (JSON lines) [a file in a temp directory, printed]
   --check FILE    no run: check the history a run recorded in FILE`;
 
@@ -22,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options: {
-      minutes: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' }, cluster: { type: 'string' }, history: { type: 'string' }, check: { type: 'string' }, help: { type: 'boolean' },
+      minutes: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' }, cluster: { type: 'string' }, history: { type: 'string' }, check: { type: 'string' }, faults: { type: 'string' }, help: { type: 'boolean' },
     } }));
   } catch (error) {
     console.error(`torture: ${(error as Error).message}\n${USAGE}`);
@@ -40,12 +43,19 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isFinite(seconds) || seconds <= 0) { console.error(`torture: the duration must be a positive number\n${USAGE}`); return 2; }
   const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
   if (!Number.isInteger(seed) || seed < 0) { console.error(`torture: --seed must be a non-negative integer, not ${JSON.stringify(values.seed)}`); return 2; }
+  const kinds: readonly string[] = cluster === '3' ? CLUSTER_FAULTS : FAULTS;
+  const faults = values.faults?.split(',').map((k) => k.trim());
+  const unknown = faults?.filter((k) => !kinds.includes(k)) ?? [];
+  if (faults !== undefined && (unknown.length > 0 || faults.length === 0)) {
+    console.error(`torture: --faults takes kinds of --cluster ${cluster} (${kinds.join(', ')}), not ${JSON.stringify(unknown.join(',') || values.faults)}\n${USAGE}`);
+    return 2;
+  }
   if (cluster === '3') {
-    const result = await runClusterTorture({ seconds, seed, historyFile: values.history });
+    const result = await runClusterTorture({ seconds, seed, historyFile: values.history, faults: faults as (typeof CLUSTER_FAULTS[number])[] | undefined });
     console.log(formatClusterResult(result));
     return result.ok ? 0 : 1;
   }
-  const result = await runTorture({ seconds, seed, historyFile: values.history });
+  const result = await runTorture({ seconds, seed, historyFile: values.history, faults: faults as (typeof FAULTS[number])[] | undefined });
   console.log(formatResult(result));
   return result.ok ? 0 : 1;
 }

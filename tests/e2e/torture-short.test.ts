@@ -29,12 +29,15 @@ describe('torture (single node, short profile)', () => {
     assert.ok(r.verdict.stats.messagesPolled > 0 && r.verdict.stats.commits > 0 && r.verdict.stats.resumes > 0, report);
   });
 
-  it('bad flags exit 2 (--cluster other than 1 or 3, a bad seed)', () => {
+  it('bad flags exit 2 (--cluster other than 1 or 3, a bad seed, a fault kind the mode does not have)', () => {
     const bad = spawnSync(process.execPath, [MAIN, '--cluster', '2'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--cluster must be 1 or 3/);
     const seed = spawnSync(process.execPath, [MAIN, '--seed', 'x'], { encoding: 'utf8' });
     assert.equal(seed.status, 2);
     assert.match(seed.stderr, /--seed must be a non-negative integer/);
+    const kind = spawnSync(process.execPath, [MAIN, '--faults', 'kill,wipe', '--cluster', '1'], { encoding: 'utf8' });
+    assert.equal(kind.status, 2);
+    assert.match(kind.stderr, /--faults takes kinds of --cluster 1 \(kill, pause, bitflip, disk-full\), not "wipe"/);
   });
 });
