@@ -207,10 +207,11 @@ export class HistoryChecker {
       if (e.type === 'info') this.stats.commitsIndefinite += 1;
       return;
     }
+    const from = 'replica' in e && e.replica !== undefined ? ` from r${e.replica}` : '';
     if (e.f === 'commit' && e.type === 'ok') {
       this.stats.commits += 1;
       const offset = offsetOf(e.offset);
-      if (before !== undefined && offset < before) this.tally.add('nonmonotonic-commit', () => `${committer}: ${e.process} committed ${offset} after ${before} was acknowledged (t=${e.t} ms)`);
+      if (before !== undefined && offset < before) this.tally.add('nonmonotonic-commit', () => `${committer}: ${e.process} committed ${offset}${from} after ${before} was acknowledged (t=${e.t} ms)`);
       const newest = this.newest.get(committer);
       if (newest === undefined || offset > newest) this.newest.set(committer, offset);
       this.committed.push({ key: e.key, offset, process: e.process, t: e.t, resumed: false });
@@ -218,7 +219,7 @@ export class HistoryChecker {
       this.stats.resumes += 1;
       const stored = e.offset === null ? null : offsetOf(e.offset);
       if (before !== undefined && (stored === null || stored < before)) {
-        this.tally.add('lost-commit', () => `${committer}: ${e.process} resumed from ${stored ?? 'no stored offset'} after ${before} was acknowledged (t=${e.t} ms)`);
+        this.tally.add('lost-commit', () => `${committer}: ${e.process} resumed from ${stored ?? 'no stored offset'}${from} after ${before} was acknowledged (t=${e.t} ms)`);
       }
       if (stored !== null) this.committed.push({ key: e.key, offset: stored, process: e.process, t: e.t, resumed: true });
     }

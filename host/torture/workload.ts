@@ -38,7 +38,7 @@ export function relocateAfter(client: IggyClient, error: unknown): boolean {
 
 // Which replica answered the client's last call (its connection's address in the cluster's list), for the history;
 // nothing on a single node.
-function servedBy(t: Target, client: IggyClient): { replica?: number } {
+export function servedBy(t: Target, client: IggyClient): { replica?: number } {
   const replica = t.replicas?.indexOf(client.address) ?? -1;
   return replica >= 0 ? { replica } : {};
 }
@@ -130,14 +130,14 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
     const resume = async () => {
       history.record({ process: name, type: 'invoke', f: 'resume', key });
       const stored = await client.getOffset(target);
-      history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null });
+      history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null, ...servedBy(t, client) });
       return stored ? stored.storedOffset + 1n : 0n;
     };
     const commit = async (offset: bigint) => {
       history.record({ process: name, type: 'invoke', f: 'commit', key });
       try {
         await client.storeOffset(target, offset);
-        history.record({ process: name, type: 'ok', f: 'commit', key, offset: String(offset) });
+        history.record({ process: name, type: 'ok', f: 'commit', key, offset: String(offset), ...servedBy(t, client) });
       } catch (error) {
         history.record({ process: name, type: outcomeOf(error), f: 'commit', key, error: describe(error) });
         throw error;
@@ -177,7 +177,7 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
   const held = holder();
   const done = (async () => {
     const client = held.client = await connectClient(t.address);
-    const recorded = new CommitRecorder(client, history, name, t.groupName);
+    const recorded = new CommitRecorder(client, history, name, t.groupName, () => servedBy(t, client));
     const fresh = () => new Consumer(recorded, { stream: t.stream, topic: t.topic, group: t.groupName, pollIntervalMs: 0, resyncMs: 1_000, batchSize: 100 });
     let consumer = fresh();
     let resumed = true;
@@ -221,7 +221,7 @@ async function resumeGroup(client: IggyClient, name: string, t: Target, history:
     const key = keyOf(t, partition);
     history.record({ process: name, type: 'invoke', f: 'resume', key, group: t.groupName });
     const stored = await client.getOffset({ consumer: { kind: 'group', id: t.groupName }, stream: t.stream, topic: t.topic, partition });
-    history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null, group: t.groupName });
+    history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null, group: t.groupName, ...servedBy(t, client) });
   }
 }
 

@@ -230,6 +230,12 @@ describe('torture checker', () => {
     const v = check(h, 'final-r0');
     assert.match(v.examples['inconsistent-offsets']!, /offset 0 holds "a" \(p0 ack from r1\) and "x" \(c0 poll from r2\)/);
     assert.match(v.examples.unexpected!, /"x" at offset 0 \(c0 poll from r2\) was never sent/);
+    const lost = check([
+      at({ process: 'c0', type: 'invoke', f: 'commit', key: K }), at({ process: 'c0', type: 'ok', f: 'commit', key: K, offset: '2', replica: 0 }),
+      at({ process: 'c0', type: 'invoke', f: 'resume', key: K }), at({ process: 'c0', type: 'ok', f: 'resume', key: K, offset: '1', replica: 2 }),
+      ...sendOk('p0', ['a', 'b', 'c'], 0), finalRead([[0, 'a'], [1, 'b'], [2, 'c']]),
+    ]);
+    assert.match(lost.examples['lost-commit']!, /c0 resumed from 1 from r2 after 2 was acknowledged/);
   });
 
   it('the history file round-trips, one JSON object per line', () => {
