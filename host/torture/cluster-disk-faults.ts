@@ -22,7 +22,7 @@ import { IggyClient } from '../client/client.js';
 import { hold, restart, waitSettled, type ClusterCounts, type ClusterNemesisContext } from './cluster-nemesis.js';
 import { fillDevice } from './full-device.js';
 import { chooseFile } from './nemesis.js';
-import { describe, readAll, type Target } from './workload.js';
+import { describe, readAll } from './workload.js';
 
 // refused: would not boot on the flipped files (restored); reported: booted and /health names damage; quiet: booted,
 // /health says ok (the flip was repaired, or hit bytes nothing reads: the final read judges what it serves).
@@ -89,7 +89,7 @@ async function recovered(ctx: ClusterNemesisContext, replica: number): Promise<s
 // The filler lives beside the data directory, on the same tmpfs (the directory's parent is the mount point).
 export const fillerOf = (dataDir: string) => path.join(dataDir, '..', 'torture-filler');
 
-export async function flipBits(ctx: ClusterNemesisContext & { target: Target }, replica: number, counts: ClusterCounts): Promise<{ line: string; verdict: ClusterFlipVerdict }> {
+export async function flipBits(ctx: ClusterNemesisContext, replica: number, counts: ClusterCounts): Promise<{ line: string; verdict: ClusterFlipVerdict }> {
   const node = ctx.nodes[replica];
   await node.kill();
   const dataDir = node.addresses.dataDir;
@@ -115,7 +115,7 @@ export async function flipBits(ctx: ClusterNemesisContext & { target: Target }, 
 
 // Starts the flipped replica: refused, its files are put back and it starts again; booted, it is audited (what it
 // serves goes into the history) and its /health read.
-async function bootFlipped(ctx: ClusterNemesisContext & { target: Target }, replica: number, backup: string, counts: ClusterCounts): Promise<ClusterFlipVerdict> {
+async function bootFlipped(ctx: ClusterNemesisContext, replica: number, backup: string, counts: ClusterCounts): Promise<ClusterFlipVerdict> {
   const node = ctx.nodes[replica];
   const boot = await node.start();
   if (!boot.ok) {
@@ -153,7 +153,7 @@ const AUDIT_LOGIN_BOUND_MS = 10_000;
 // Every partition read through the flipped replica alone (no leader following), as `audit-r<replica>`: wrong data
 // served is an inconsistent offset or an unexpected value for the checker. A read refused while it recovers is no
 // finding here (the final read judges it once the cluster healed).
-async function audit(ctx: ClusterNemesisContext & { target: Target }, replica: number): Promise<void> {
+async function audit(ctx: ClusterNemesisContext, replica: number): Promise<void> {
   let client: IggyClient | undefined;
   try {
     client = await loginAt(ctx.nodes[replica].addresses.tcp);
