@@ -14,7 +14,7 @@
 //   gets its copy back (it never ran on the flipped files, so this is a kill with a longer downtime) and restarts;
 //   one that boots runs on with the flip: it must find it and repair from its peers, or serve exactly what was
 //   acknowledged (an audit read through it right away goes into the history, and the final read at the end is its
-//   own). Unlike the single node (nemesis.ts), no gate and no restore of a replica that ran: its peers hold every
+//   own). One still damaged 20 s later is a finding (`unrepaired`) and is then wiped so that the run goes on. Unlike the single node (nemesis.ts), no gate and no restore of a replica that ran: its peers hold every
 //   committed message, and putting back files under a replica that acknowledged prepares since would undo them.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,10 +24,13 @@ import { fillDevice } from './full-device.js';
 import { chooseFile } from './nemesis.js';
 import { describe, readAll } from './workload.js';
 
-// refused: would not boot on the flipped files (restored); reported: booted and /health names damage; quiet: booted,
-// /health says ok (the flip was repaired, or hit bytes nothing reads: the final read judges what it serves).
-export type ClusterFlipVerdict = 'refused' | 'reported' | 'quiet';
-export const newFlipVerdicts = (): Record<ClusterFlipVerdict, number> => ({ refused: 0, reported: 0, quiet: 0 });
+// refused: would not boot on the flipped files (restored); reported: booted, repaired or harmless, /health names what
+// it found (e.g. a truncation at recovery); quiet: booted, /health says nothing (a flip in bytes nothing reads, or
+// repaired silently: the final read judges what it serves); unrepaired: a partition still offline or read-only, or a
+// group not back, RECOVERY_BOUND_MS after it booted: a finding (counted in `unrecovered`: the run fails), and the
+// replica is then wiped, as an operator would, to rejoin by state transfer so that the run goes on.
+export type ClusterFlipVerdict = 'refused' | 'reported' | 'quiet' | 'unrepaired';
+export const newFlipVerdicts = (): Record<ClusterFlipVerdict, number> => ({ refused: 0, reported: 0, quiet: 0, unrepaired: 0 });
 
 export async function wipe(ctx: ClusterNemesisContext, replica: number, counts: ClusterCounts): Promise<string> {
   const node = ctx.nodes[replica];
@@ -56,7 +59,7 @@ export async function diskFull(ctx: ClusterNemesisContext, replica: number, coun
     fs.rmSync(filler, { force: true });
     node.note('disk-full: room again');
   }
-  const why = await recovered(ctx, replica);
+  const why = await recovered(ctx, replica, WRITE_CONDITIONS);
   if (why === null) return `disk-full replica ${replica} (${ms} ms)`;
   const finding = `replica ${replica} not recovered ${RECOVERY_BOUND_MS} ms after its disk had room again (${why}); restarted`;
   counts.unrecovered.push(finding);
@@ -66,18 +69,20 @@ export async function diskFull(ctx: ClusterNemesisContext, replica: number, coun
   return `disk-full replica ${replica} (${ms} ms): NOT RECOVERED (${why}); restarted`;
 }
 
-// The conditions a replica shows while a write failed for want of room (none may stay once there is room again).
+// The conditions a replica shows while a write failed for want of room (none may stay once there is room again),
+// and while a partition or its metadata is damaged (none may stay once it repaired from its peers).
 const WRITE_CONDITIONS = ['partition_write_failed', 'metadata_log_failed', 'partition_fenced'];
+const DAMAGE_CONDITIONS = ['partition_offline', 'partition_read_only', 'metadata_log_failed'];
 
-// Waits (bounded) until every group is normal on every replica and the filled replica's /health names no write
-// condition. Null then; else why not.
-async function recovered(ctx: ClusterNemesisContext, replica: number): Promise<string | null> {
+// Waits (bounded) until every group is normal on every replica and the replica's /health names none of
+// `conditions`. Null then; else why not.
+async function recovered(ctx: ClusterNemesisContext, replica: number, conditions: string[]): Promise<string | null> {
   const deadline = Date.now() + RECOVERY_BOUND_MS;
   for (;;) {
     let why = await waitSettled(ctx.nodes, ctx.partitionGroups, Math.max(0, deadline - Date.now()), false);
     if (why === null) {
       const health = await ctx.nodes[replica].health().catch(() => null);
-      const stuck = health?.reasons.filter((r) => WRITE_CONDITIONS.includes(r.kind)) ?? [];
+      const stuck = health?.reasons.filter((r) => conditions.includes(r.kind)) ?? [];
       if (health !== null && stuck.length === 0) return null;
       why = health === null ? `replica ${replica}: no /health` : `replica ${replica} /health: ${stuck.map((r) => `${r.kind} ${r.subject}`).join(', ')}`;
     }
@@ -127,11 +132,21 @@ async function bootFlipped(ctx: ClusterNemesisContext, replica: number, backup: 
   }
   counts.restarts += 1;
   await audit(ctx, replica);
-  // A partition opens once the metadata op that created it commits again: /health is read once the replica's groups
-  // are back (bounded; a partition it cannot open never comes back, and the verdict says what /health names).
-  await waitSettled(ctx.nodes, ctx.partitionGroups, RECOVERY_BOUND_MS, false);
-  const health = await node.health().catch(() => null);
-  return health !== null && (health.status !== 'ok' || health.reasons.length > 0) ? 'reported' : 'quiet';
+  // A partition opens once the metadata op that created it commits again, so the repair is judged once the groups
+  // are back (bounded).
+  const why = await recovered(ctx, replica, DAMAGE_CONDITIONS);
+  if (why === null) {
+    const health = await node.health().catch(() => null);
+    return health !== null && health.reasons.length > 0 ? 'reported' : 'quiet';
+  }
+  const finding = `replica ${replica} not repaired ${RECOVERY_BOUND_MS} ms after a bit flip (${why}); wiped`;
+  counts.unrecovered.push(finding);
+  ctx.history.record({ process: 'nemesis', type: 'info', f: 'fault', fault: 'unrecovered', detail: finding });
+  await node.kill();
+  fs.rmSync(node.addresses.dataDir, { recursive: true, force: true });
+  node.note('bitflip not repaired: data directory wiped');
+  await restart(ctx, replica, counts, 'a wipe after a bit flip it did not repair');
+  return 'unrepaired';
 }
 
 // A login at one replica (no leader following), tried again (bounded) while it answers InvalidCredentials or

@@ -25,7 +25,7 @@ export interface ClusterCounts {
   flipVerdicts: Record<ClusterFlipVerdict, number>;
   unsettled: number; // faults that began while some replica's groups were still not normal (the bound passed)
   crashes: string[]; // replicas that exited on their own (each restarted): which, when, and their first ERROR line
-  unrecovered: string[]; // replicas that did not recover by themselves from a disk-full (each restarted)
+  unrecovered: string[]; // replicas that did not recover by themselves from a disk-full or a bit flip (restarted, wiped)
 }
 
 export interface ClusterNemesisContext {

@@ -248,11 +248,11 @@ export function formatClusterResult(r: ClusterTortureResult): string {
   return [
     `faults: ${byKind(f.faults)} (${f.restarts} restarts); ${f.unsettled} faults began before the previous one settled`,
     `  by replica: ${f.byReplica.map((b, i) => `r${i} ${byKind(b)}`).join('; ')}`,
-    `  bit flips: ${f.flipVerdicts.refused} refused at boot (files restored), ${f.flipVerdicts.reported} reported in /health, ${f.flipVerdicts.quiet} booted with /health ok`,
+    `  bit flips: ${f.flipVerdicts.refused} refused at boot (files restored), ${f.flipVerdicts.reported} booted and reported in /health, ${f.flipVerdicts.quiet} booted with /health ok, ${f.flipVerdicts.unrepaired} not repaired (wiped)`,
     ...r.leftOut.map((l) => `left out: ${l}`),
     `crashes (replicas that exited on their own, each restarted): ${f.crashes.length}`,
     ...f.crashes.map((c) => `  ${c}`),
-    `replicas not recovered by themselves from a disk-full (each restarted): ${f.unrecovered.length}`,
+    `replicas not recovered by themselves (a disk-full: restarted; a bit flip: wiped): ${f.unrecovered.length}`,
     ...f.unrecovered.map((c) => `  ${c}`),
     ...(r.stuckWorkers.length > 0 ? [`workers stuck after healing began (stopped): ${r.stuckWorkers.join(', ')}`] : []),
     `healing: ${r.healing === null ? 'every consensus group normal, at one view and commit on every replica' : `NOT SETTLED: ${r.healing}`}`,
