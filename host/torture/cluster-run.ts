@@ -45,7 +45,8 @@ const GROUP_MEMBERS = 2;
 const SETUP_BOUND_MS = 60_000;
 const HEAL_BOUND_MS = 120_000;
 const WORKERS_BOUND_MS = 30_000;
-// Room for a run's writes on each replica's tmpfs (memory is used only as written): ~25 MB a minute measured.
+// Room for a run's writes on each replica's tmpfs (memory is used only as written): a 3-minute run here grew a
+// partition's segment to ~11 MB (4 partitions: ~15 MB a minute per replica), so 64 MB a minute leaves room to spare.
 const tmpfsSize = (seconds: number) => `${256 + 64 * Math.ceil(seconds / 60)}m`;
 
 // `faults`: the kinds to run [all that this machine can]; one asked for that cannot be made here is left out, saying
