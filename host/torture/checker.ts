@@ -28,6 +28,9 @@
 //   what is appended there.
 // * poll-skip also covers a resume: the consumer's next poll must start right after the stored offset it read.
 //
+// Each example names who saw each side of it (`c1 poll from r2`, `p0 ack from r0`, `final-r1 read`): on a cluster,
+// the replica that answered that send or poll (the history records it), so a finding points at a replica's log.
+//
 // The checker reads the history once, in order, keeping per key only what key-log.ts holds (no event is kept):
 // `HistoryChecker.add` each event, then `finish`. Checks that need the final read, which comes last (poll-skip,
 // commit-beyond-ack, lost-write, unseen), keep small candidate lists until then.
@@ -96,8 +99,21 @@ export class HistoryChecker {
   private readonly newest = new Map<string, number>(); // committer -> newest acknowledged commit
   private readonly atInvoke = new Map<string, number | undefined>(); // process -> newest of its committer when its operation began
   private readonly committed: Committed[] = [];
+  private readonly sources: string[] = []; // who observed something: "c1 poll from r2", "final-r0 read", ...
+  private readonly sourceIds = new Map<string, number>();
 
   constructor(private readonly finalFrom?: string) {}
+
+  // The id of the source of a send acknowledgement, poll or read (a few dozen distinct ones in a run).
+  private source(e: Extract<HistoryEvent, { f: 'send' | 'poll' | 'read' }>): number {
+    const from = 'replica' in e && e.replica !== undefined ? ` from r${e.replica}` : '';
+    const name = `${e.process} ${e.f === 'send' ? 'ack' : e.f}${from}`;
+    let id = this.sourceIds.get(name);
+    if (id === undefined) { id = this.sources.length; this.sources.push(name); this.sourceIds.set(name, id); }
+    return id;
+  }
+
+  private sourceName(id: number): string { return this.sources[id] ?? 'unknown'; }
 
   private log(key: Key): KeyLog {
     let log = this.keys.get(key);
@@ -120,11 +136,12 @@ export class HistoryChecker {
       this.stats.sendsAcknowledged += 1;
       this.stats.messagesAcknowledged += e.values.length;
       const base = offsetOf(e.offset);
+      const source = this.source(e);
       e.values.forEach((v, i) => {
         const id = log.id(v);
         log.flags[id] |= SENT;
         log.acked[id] = base + i;
-        log.observe(base + i, id);
+        log.observe(base + i, id, source);
       });
       const who = `${e.process}|${e.key}`;
       const previous = this.lastSend.get(who);
@@ -145,12 +162,15 @@ export class HistoryChecker {
     if (e.f === 'poll') { this.stats.polls += 1; this.stats.messagesPolled += e.messages.length; }
     const final = e.f === 'read' && e.final && (this.finalFrom === undefined || e.process === this.finalFrom);
     if (final) log.final ??= new OffsetTable();
+    const source = this.source(e);
     for (const [o, v] of e.messages) {
       const offset = offsetOf(o);
       const id = log.id(v);
-      log.observe(offset, id);
-      if (!final) log.flags[id] |= POLLED;
-      else { log.final!.set(offset, id); log.flags[id] |= FINAL; }
+      log.observe(offset, id, source);
+      if (!final) {
+        log.flags[id] |= POLLED;
+        if (log.polledBy[id] === NONE) log.polledBy[id] = source;
+      } else { log.final!.set(offset, id); log.flags[id] |= FINAL; }
     }
   }
 
@@ -187,10 +207,11 @@ export class HistoryChecker {
       if (e.type === 'info') this.stats.commitsIndefinite += 1;
       return;
     }
+    const from = 'replica' in e && e.replica !== undefined ? ` from r${e.replica}` : '';
     if (e.f === 'commit' && e.type === 'ok') {
       this.stats.commits += 1;
       const offset = offsetOf(e.offset);
-      if (before !== undefined && offset < before) this.tally.add('nonmonotonic-commit', () => `${committer}: ${e.process} committed ${offset} after ${before} was acknowledged (t=${e.t} ms)`);
+      if (before !== undefined && offset < before) this.tally.add('nonmonotonic-commit', () => `${committer}: ${e.process} committed ${offset}${from} after ${before} was acknowledged (t=${e.t} ms)`);
       const newest = this.newest.get(committer);
       if (newest === undefined || offset > newest) this.newest.set(committer, offset);
       this.committed.push({ key: e.key, offset, process: e.process, t: e.t, resumed: false });
@@ -198,7 +219,7 @@ export class HistoryChecker {
       this.stats.resumes += 1;
       const stored = e.offset === null ? null : offsetOf(e.offset);
       if (before !== undefined && (stored === null || stored < before)) {
-        this.tally.add('lost-commit', () => `${committer}: ${e.process} resumed from ${stored ?? 'no stored offset'} after ${before} was acknowledged (t=${e.t} ms)`);
+        this.tally.add('lost-commit', () => `${committer}: ${e.process} resumed from ${stored ?? 'no stored offset'}${from} after ${before} was acknowledged (t=${e.t} ms)`);
       }
       if (stored !== null) this.committed.push({ key: e.key, offset: stored, process: e.process, t: e.t, resumed: true });
     }
@@ -232,18 +253,24 @@ export class HistoryChecker {
   private finishKey(key: Key, log: KeyLog): void {
     const { tally, stats } = this;
     const quoted = (id: number) => JSON.stringify(log.names[id]);
+    const by = (source: number) => `(${this.sourceName(source)})`;
     for (const [offset, more] of log.moreValues) {
-      tally.add('inconsistent-offsets', () => `${key} offset ${offset} holds ${[log.observed.get(offset), ...more].map(quoted).join(' and ')}`);
+      const values = [log.observed.get(offset), ...more];
+      const sources = [log.observedBy.get(offset), ...log.moreValuesBy.get(offset)!];
+      tally.add('inconsistent-offsets', () => `${key} offset ${offset} holds ${values.map((v, i) => `${quoted(v)} ${by(sources[i])}`).join(' and ')}`);
     }
     for (const [id, more] of log.moreOffsets) {
-      tally.add('duplicate', () => `${key}: ${quoted(id)} at offsets ${[log.seenAt[id], ...more].sort((a, b) => a - b).join(', ')}`);
+      const offsets = [log.seenAt[id], ...more];
+      const sources = [log.seenBy[id], ...log.moreOffsetsBy.get(id)!];
+      const pairs = offsets.map((o, i) => [o, sources[i]]).sort((a, b) => a[0] - b[0]);
+      tally.add('duplicate', () => `${key}: ${quoted(id)} at offsets ${pairs.map(([o, s]) => `${o} ${by(s)}`).join(', ')}`);
     }
     const finalEnd = log.final?.end ?? NONE;
     for (let id = 0; id < log.values; id++) {
       const flags = log.flags[id];
       if (log.seenAt[id] !== NONE) {
-        if (!(flags & SENT)) tally.add('unexpected', () => `${key}: ${quoted(id)} at offset ${log.seenAt[id]} was never sent`);
-        if (flags & FAILED) tally.add('failed-but-observed', () => `${key}: ${quoted(id)} at offset ${log.seenAt[id]}, although its send was refused`);
+        if (!(flags & SENT)) tally.add('unexpected', () => `${key}: ${quoted(id)} at offset ${log.seenAt[id]} ${by(log.seenBy[id])} was never sent`);
+        if (flags & FAILED) tally.add('failed-but-observed', () => `${key}: ${quoted(id)} at offset ${log.seenAt[id]} ${by(log.seenBy[id])}, although its send was refused`);
       }
       const offset = log.acked[id];
       if (offset === NONE) continue;
@@ -252,9 +279,9 @@ export class HistoryChecker {
         continue; // at another offset: a duplicate or inconsistent offset, counted above
       }
       if (finalEnd >= offset || flags & POLLED) {
-        tally.add('lost-write', () => `${key}: ${quoted(id)} acknowledged at offset ${offset}, ${flags & POLLED ? 'seen by a poll, ' : ''}missing from the final read (which reaches offset ${finalEnd})`);
+        tally.add('lost-write', () => `${key}: ${quoted(id)} acknowledged at offset ${offset} ${by(log.seenBy[id])}, ${flags & POLLED ? `seen by ${this.sourceName(log.polledBy[id])}, ` : ''}missing from the final read (which reaches offset ${finalEnd})`);
       } else {
-        tally.add('unseen', () => `${key}: ${quoted(id)} acknowledged at offset ${offset}, but the final read ${log.final ? `ends at offset ${finalEnd}` : 'never happened'}`);
+        tally.add('unseen', () => `${key}: ${quoted(id)} acknowledged at offset ${offset} ${by(log.seenBy[id])}, but the final read ${log.final ? `ends at offset ${finalEnd}` : 'never happened'}`);
       }
     }
   }

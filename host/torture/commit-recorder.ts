@@ -8,7 +8,9 @@ import type { Id, OffsetTarget, PollInput, SendInput } from '../client/requests.
 import { outcomeOf, type HistoryWriter } from './history.js';
 
 export class CommitRecorder implements MessagingClient {
-  constructor(private readonly client: IggyClient, private readonly history: HistoryWriter, private readonly process: string, private readonly group: string) {}
+  // `served`: which replica answered the client's last call (a cluster's; nothing on a single node).
+  constructor(private readonly client: IggyClient, private readonly history: HistoryWriter, private readonly process: string, private readonly group: string,
+    private readonly served: () => { replica?: number } = () => ({})) {}
 
   getTopic(stream: Id, topic: Id) { return this.client.getTopic(stream, topic); }
   sendMessages(send: SendInput) { return this.client.sendMessages(send); }
@@ -41,7 +43,7 @@ export class CommitRecorder implements MessagingClient {
     try {
       const stored = await run();
       if (stored === null) this.history.record({ ...base, type: 'fail', error: 'nothing to store' });
-      else this.history.record({ ...base, type: 'ok', offset: String(stored) });
+      else this.history.record({ ...base, type: 'ok', offset: String(stored), ...this.served() });
     } catch (error) {
       this.history.record({ ...base, type: outcomeOf(error), error: error instanceof Error ? error.message : String(error) });
       throw error;

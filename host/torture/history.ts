@@ -12,26 +12,28 @@ import { ErrorCode } from '../shared/wire/codes.js';
 export type Key = string;
 
 export type HistoryEvent =
+  // `replica` (a cluster's sends, polls, commits and resumes): the replica whose answer completed it (the client's connection then:
+  // the SDK follows the leader), for the checker's examples.
   // A producer asks to append `values` (in order) to `key`.
   | { t: number; process: string; type: 'invoke'; f: 'send'; key: Key; values: string[] }
   // The server acknowledged them at `offset`, `offset + 1`, ... (one per value, in order).
-  | { t: number; process: string; type: 'ok'; f: 'send'; key: Key; values: string[]; offset: string }
-  | { t: number; process: string; type: 'fail' | 'info'; f: 'send'; key: Key; values: string[]; error: string }
+  | { t: number; process: string; type: 'ok'; f: 'send'; key: Key; values: string[]; offset: string; replica?: number }
+  | { t: number; process: string; type: 'fail' | 'info'; f: 'send'; key: Key; values: string[]; error: string; replica?: number }
   // A consumer got these [offset, value] pairs from `key`. `group` names the consumer group for members: a group
   // member's partitions move between members, so a jump forward is not a skip for it.
-  | { t: number; process: string; type: 'ok'; f: 'poll'; key: Key; messages: [string, string][]; group?: string }
+  | { t: number; process: string; type: 'ok'; f: 'poll'; key: Key; messages: [string, string][]; group?: string; replica?: number }
   // The consumer starts over (a new consumer object, a position set by hand): ordering checks begin afresh.
   | { t: number; process: string; type: 'ok'; f: 'reset'; key: Key }
   // An offset commit: StoreOffset, or the auto-commit of a poll (the server stores the reply's last offset, known
   // only from the reply). `group` names the consumer group whose offset it is; without it the process's own
   // consumer's. Acknowledged (ok), refused by the server (fail: not stored) or unknown (info: may be stored).
   | { t: number; process: string; type: 'invoke'; f: 'commit'; key: Key; group?: string }
-  | { t: number; process: string; type: 'ok'; f: 'commit'; key: Key; offset: string; group?: string }
+  | { t: number; process: string; type: 'ok'; f: 'commit'; key: Key; offset: string; group?: string; replica?: number }
   | { t: number; process: string; type: 'fail' | 'info'; f: 'commit'; key: Key; error: string; group?: string }
   // A consumer (re)starting reads its stored offset back (null: none stored) and resumes after it: the position it
   // was handed is where its next poll must start (no skip), and no acknowledged commit may be missing from it.
   | { t: number; process: string; type: 'invoke'; f: 'resume'; key: Key; group?: string }
-  | { t: number; process: string; type: 'ok'; f: 'resume'; key: Key; offset: string | null; group?: string }
+  | { t: number; process: string; type: 'ok'; f: 'resume'; key: Key; offset: string | null; group?: string; replica?: number }
   // A read that is not a consumer's progress: `final` is the read-back after healing (the truth the checker
   // compares against); otherwise an audit read, e.g. while a damaged file is being served.
   | { t: number; process: string; type: 'ok'; f: 'read'; key: Key; messages: [string, string][]; final: boolean }

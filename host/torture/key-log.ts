@@ -2,7 +2,9 @@
 // messages and polls each about twice, and a Map of Sets per offset and per value took more than 4 GB of heap. Here
 // each distinct value gets a small integer id (the one string per value is the only object), per-value facts
 // live in typed arrays indexed by id, per-offset facts in a dense table indexed by offset, and the rare second
-// value at an offset or second offset of a value (the anomalies themselves) in small maps on the side.
+// value at an offset or second offset of a value (the anomalies themselves) in small maps on the side. Who saw a
+// value or an offset first (`source`: a small integer naming e.g. "c1 poll from r2", kept by the checker) is one
+// more int per value and per offset, so that an anomaly's example can say which replica served each side of it.
 // Offsets are numbers: u64 offsets past 2^53 are refused by name (`OffsetOutOfRange`), never rounded.
 
 export const NONE = -1;
@@ -67,9 +69,14 @@ export class KeyLog {
   acked = new Float64Array(0); // value id -> acknowledged offset (NONE)
   seenAt = new Float64Array(0); // value id -> first offset it was observed at (NONE)
   flags = new Uint8Array(0);
+  seenBy = new Int32Array(0); // value id -> source of its first observation (NONE)
+  polledBy = new Int32Array(0); // value id -> source of the first poll or audit read that had it (NONE)
   readonly moreOffsets = new Map<number, number[]>(); // value id -> further offsets it was observed at
+  readonly moreOffsetsBy = new Map<number, number[]>(); // value id -> the source of each of those (same order)
   readonly observed = new OffsetTable(); // offset -> first value observed there
+  readonly observedBy = new OffsetTable(); // offset -> source of that first observation
   readonly moreValues = new Map<number, number[]>(); // offset -> further values observed there
+  readonly moreValuesBy = new Map<number, number[]>(); // offset -> the source of each of those (same order)
   final: OffsetTable | null = null; // null: no final read of this key
 
   get values(): number { return this.names.length; }
@@ -86,25 +93,28 @@ export class KeyLog {
       this.acked = grown(this.acked, size, NONE);
       this.seenAt = grown(this.seenAt, size, NONE);
       this.flags = grown(this.flags, size, 0);
+      this.seenBy = grown(this.seenBy, size, NONE);
+      this.polledBy = grown(this.polledBy, size, NONE);
     }
     return id;
   }
 
-  // `value` was acknowledged at, or read from, `offset`.
-  observe(offset: number, id: number): void {
+  // `value` was acknowledged at, or read from, `offset`, by `source`.
+  observe(offset: number, id: number, source: number): void {
     const there = this.observed.get(offset);
-    if (there === NONE) this.observed.set(offset, id);
-    else if (there !== id) addOnce(this.moreValues, offset, id);
+    if (there === NONE) { this.observed.set(offset, id); this.observedBy.set(offset, source); }
+    else if (there !== id) addOnce(this.moreValues, this.moreValuesBy, offset, id, source);
     const first = this.seenAt[id];
-    if (first === NONE) this.seenAt[id] = offset;
-    else if (first !== offset) addOnce(this.moreOffsets, id, offset);
+    if (first === NONE) { this.seenAt[id] = offset; this.seenBy[id] = source; }
+    else if (first !== offset) addOnce(this.moreOffsets, this.moreOffsetsBy, id, offset, source);
   }
 }
 
-function addOnce(map: Map<number, number[]>, key: number, item: number): void {
+// Adds `item` to the list at `key` once, and its source beside it.
+function addOnce(map: Map<number, number[]>, sources: Map<number, number[]>, key: number, item: number, source: number): void {
   const list = map.get(key);
-  if (!list) map.set(key, [item]);
-  else if (!list.includes(item)) list.push(item);
+  if (!list) { map.set(key, [item]); sources.set(key, [source]); }
+  else if (!list.includes(item)) { list.push(item); sources.get(key)!.push(source); }
 }
 
 function grown<T extends Int32Array | Float64Array | Uint8Array>(array: T, atLeast: number, fill: number): T {

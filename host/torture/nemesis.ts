@@ -171,7 +171,7 @@ async function audit(ctx: NemesisContext): Promise<FlipVerdict> {
 
 // A segment ({base offset:020}.log), the metadata journal, a superblock copy or a consumer offsets log, in
 // proportion 3:1:1:1 (segments hold the messages).
-function chooseFile(dataDir: string, random: () => number): string {
+export function chooseFile(dataDir: string, random: () => number): string {
   const all = walk(dataDir).filter((f) => fs.statSync(f).size > 0);
   const segments = all.filter((f) => /^\d{20}\.log$/.test(path.basename(f)));
   const journal = all.filter((f) => path.basename(f) === 'journal.wal');

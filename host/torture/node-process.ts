@@ -11,7 +11,9 @@ import { repoRoot } from '../node/paths.js';
 const SERVER_ENTRY = path.join(repoRoot, 'host', 'bin', 'shardlog-server.mjs');
 const BOOT_BOUND_MS = 30_000;
 
-export interface NodeAddresses { tcp: string; http: string; dataDir: string; shards: number; args?: string[] }
+// `wrap`: a command the server runs under (a cluster replica in its network namespace: `ip netns exec NS`, which
+// execs in place, so the pid and its signals stay the server's).
+export interface NodeAddresses { tcp: string; http: string; dataDir: string; shards: number; args?: string[]; wrap?: string[] }
 
 // What the torture runs read of /health: the node's status and damage reports, and a cluster replica's consensus
 // groups (the metadata group and each partition's: status `normal` once it takes part again).
@@ -52,7 +54,8 @@ export class NodeProcess {
   async start(): Promise<BootOutcome> {
     const a = this.addresses;
     this.text = '';
-    const child = spawn(process.execPath, [SERVER_ENTRY, '--shards', String(a.shards), '--data-dir', a.dataDir, '--tcp-address', a.tcp, '--http-address', a.http, ...(a.args ?? [])], {
+    const command = [...(a.wrap ?? []), process.execPath, SERVER_ENTRY, '--shards', String(a.shards), '--data-dir', a.dataDir, '--tcp-address', a.tcp, '--http-address', a.http, ...(a.args ?? [])];
+    const child = spawn(command[0], command.slice(1), {
       cwd: repoRoot, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -88,6 +91,10 @@ export class NodeProcess {
 
   pause(): void { if (this.running && !this.paused) { this.mark('SIGSTOP'); this.child!.kill('SIGSTOP'); this.paused = true; } }
   resume(): void { if (this.running && this.paused) { this.mark('SIGCONT'); this.child!.kill('SIGCONT'); this.paused = false; } }
+
+  // A `--- torture:` line in the log file: what the nemesis did to this replica's surroundings (a link cut, its
+  // disk filled), for a reader matching the replica's own lines to the faults.
+  note(what: string): void { this.mark(what); }
 
   private mark(what: string): void {
     if (this.logFile) fs.appendFileSync(this.logFile, `--- torture: ${what} pid ${this.pid} at ${new Date().toISOString()}\n`);

@@ -10,8 +10,9 @@ import { ErrorCode } from '../shared/wire/codes.js';
 import { CommitRecorder } from './commit-recorder.js';
 import { outcomeOf, type HistoryWriter, type Key } from './history.js';
 
-// `address`: where the worker connects first (in a cluster, any replica: the SDK follows the leader).
-export interface Target { address: string; stream: number; topic: number; partitions: number; groupName: string }
+// `address`: where the worker connects first (in a cluster, any replica: the SDK follows the leader). `replicas`: a
+// cluster's client addresses by replica id, to record which replica answered each send and poll.
+export interface Target { address: string; stream: number; topic: number; partitions: number; groupName: string; replicas?: string[] }
 
 const CLIENT_TIMEOUT_MS = 5_000; // a pause of the server longer than this turns in-flight operations into info
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -33,6 +34,13 @@ export function relocateAfter(client: IggyClient, error: unknown): boolean {
     error.code === ErrorCode.transientNotAccepted || error.code === ErrorCode.transientNotCommitted || error.code === ErrorCode.unauthenticated));
   if (moves) void client.connection.close().catch(() => {});
   return moves;
+}
+
+// Which replica answered the client's last call (its connection's address in the cluster's list), for the history;
+// nothing on a single node.
+export function servedBy(t: Target, client: IggyClient): { replica?: number } {
+  const replica = t.replicas?.indexOf(client.address) ?? -1;
+  return replica >= 0 ? { replica } : {};
 }
 
 // Holds workers before their next operation while closed, and tells when none is in flight.
@@ -91,10 +99,10 @@ export function producer(name: string, t: Target, history: HistoryWriter, gate: 
           history.record({ process: name, type: 'invoke', f: 'send', key, values });
           try {
             const [confirmation] = await client.sendMessages({ stream: t.stream, topic: t.topic, partitioning: { kind: 'partition', partition }, messages: values.map((payload) => ({ payload })) });
-            history.record({ process: name, type: 'ok', f: 'send', key, values, offset: String(confirmation.baseOffset) });
+            history.record({ process: name, type: 'ok', f: 'send', key, values, offset: String(confirmation.baseOffset), ...servedBy(t, client) });
           } catch (error) {
             const type = outcomeOf(error);
-            history.record({ process: name, type, f: 'send', key, values, error: describe(error) });
+            history.record({ process: name, type, f: 'send', key, values, error: describe(error), ...servedBy(t, client) });
             if (relocateAfter(client, error) || type === 'info') await idle(50);
           }
         });
@@ -122,14 +130,14 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
     const resume = async () => {
       history.record({ process: name, type: 'invoke', f: 'resume', key });
       const stored = await client.getOffset(target);
-      history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null });
+      history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null, ...servedBy(t, client) });
       return stored ? stored.storedOffset + 1n : 0n;
     };
     const commit = async (offset: bigint) => {
       history.record({ process: name, type: 'invoke', f: 'commit', key });
       try {
         await client.storeOffset(target, offset);
-        history.record({ process: name, type: 'ok', f: 'commit', key, offset: String(offset) });
+        history.record({ process: name, type: 'ok', f: 'commit', key, offset: String(offset), ...servedBy(t, client) });
       } catch (error) {
         history.record({ process: name, type: outcomeOf(error), f: 'commit', key, error: describe(error) });
         throw error;
@@ -142,7 +150,7 @@ export function singleConsumer(name: string, consumerId: number, partition: numb
             next ??= await resume();
             const polled = await client.pollMessages({ ...target, strategy: { kind: 'offset', value: next }, count: 100 });
             if (polled.messages.length === 0) return 0;
-            history.record({ process: name, type: 'ok', f: 'poll', key, messages: polled.messages.map((m) => [String(m.offset), text(m.payload)]) });
+            history.record({ process: name, type: 'ok', f: 'poll', key, messages: polled.messages.map((m) => [String(m.offset), text(m.payload)]), ...servedBy(t, client) });
             next = polled.messages[polled.messages.length - 1].offset + 1n;
             if (++polls % 5 === 0) await commit(next - 1n);
             if (polls % RESTART_EVERY_POLLS === 0) next = null;
@@ -169,7 +177,7 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
   const held = holder();
   const done = (async () => {
     const client = held.client = await connectClient(t.address);
-    const recorded = new CommitRecorder(client, history, name, t.groupName);
+    const recorded = new CommitRecorder(client, history, name, t.groupName, () => servedBy(t, client));
     const fresh = () => new Consumer(recorded, { stream: t.stream, topic: t.topic, group: t.groupName, pollIntervalMs: 0, resyncMs: 1_000, batchSize: 100 });
     let consumer = fresh();
     let resumed = true;
@@ -186,7 +194,7 @@ export function groupMember(name: string, t: Target, history: HistoryWriter, gat
               if (!list) { list = []; byKey.set(m.partitionId, list); }
               list.push([String(m.offset), text(m.payload)]);
             }
-            for (const [partition, list] of byKey) history.record({ process: name, type: 'ok', f: 'poll', key: keyOf(t, partition), messages: list, group: t.groupName });
+            for (const [partition, list] of byKey) history.record({ process: name, type: 'ok', f: 'poll', key: keyOf(t, partition), messages: list, group: t.groupName, ...servedBy(t, client) });
             return messages.length;
           } catch (error) {
             relocateAfter(client, error);
@@ -213,7 +221,7 @@ async function resumeGroup(client: IggyClient, name: string, t: Target, history:
     const key = keyOf(t, partition);
     history.record({ process: name, type: 'invoke', f: 'resume', key, group: t.groupName });
     const stored = await client.getOffset({ consumer: { kind: 'group', id: t.groupName }, stream: t.stream, topic: t.topic, partition });
-    history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null, group: t.groupName });
+    history.record({ process: name, type: 'ok', f: 'resume', key, offset: stored ? String(stored.storedOffset) : null, group: t.groupName, ...servedBy(t, client) });
   }
 }
 

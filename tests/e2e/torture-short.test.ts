@@ -1,5 +1,5 @@
-// The short fixed-seed torture profile (`npm run torture -- --seconds 12 --seed 20261207`, going on past 12 s until
-// every fault kind struck: a loaded machine fits fewer faults in 12 s): a single node with 2
+// The short fixed-seed torture profile (`npm run torture -- --cluster 1 --seconds 12 --seed 20261207`, going on
+// past 12 s until every fault kind struck: a loaded machine fits fewer faults in 12 s): a single node with 2
 // shards under every fault kind once (kill, pause, bit flip, disk-full where a tmpfs can be mounted), producers,
 // single consumers and a consumer group through the SDK, and the checker over the history: no anomaly, every
 // acknowledged message read back at its offset. SHARDLOG_TORTURE_SEED replays another seed.
@@ -29,12 +29,15 @@ describe('torture (single node, short profile)', () => {
     assert.ok(r.verdict.stats.messagesPolled > 0 && r.verdict.stats.commits > 0 && r.verdict.stats.resumes > 0, report);
   });
 
-  it('bad flags exit 2 (--cluster other than 1 or 3, a bad seed)', () => {
+  it('bad flags exit 2 (--cluster other than 1 or 3, a bad seed, a fault kind the mode does not have)', () => {
     const bad = spawnSync(process.execPath, [MAIN, '--cluster', '2'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--cluster must be 1 or 3/);
     const seed = spawnSync(process.execPath, [MAIN, '--seed', 'x'], { encoding: 'utf8' });
     assert.equal(seed.status, 2);
     assert.match(seed.stderr, /--seed must be a non-negative integer/);
+    const kind = spawnSync(process.execPath, [MAIN, '--faults', 'kill,wipe', '--cluster', '1'], { encoding: 'utf8' });
+    assert.equal(kind.status, 2);
+    assert.match(kind.stderr, /--faults takes kinds of --cluster 1 \(kill, pause, bitflip, disk-full\), not "wipe"/);
   });
 });

@@ -64,7 +64,7 @@ describe('torture checker', () => {
   it('failed-but-observed: a value whose send the server refused is read by a poll or the final read', () => {
     const refused = (values: string[]) => [at({ process: 'p1', type: 'invoke', f: 'send', key: K, values }), at({ process: 'p1', type: 'fail', f: 'send', key: K, values, error: 'IggyError' })];
     const polled = only([...clean(), ...refused(['e']), poll('c1', [[3, 'e']]), finalRead([[0, 'a'], [1, 'b'], [2, 'c']])], 'failed-but-observed');
-    assert.match(polled.examples['failed-but-observed']!, /"e" at offset 3, although its send was refused/);
+    assert.match(polled.examples['failed-but-observed']!, /"e" at offset 3 \(c1 poll\), although its send was refused/);
     only([...clean(), ...refused(['e', 'f']), finalRead([[3, 'e'], [4, 'f']])], 'failed-but-observed', 2);
   });
 
@@ -80,19 +80,19 @@ describe('torture checker', () => {
 
   it('unseen: acknowledged, the final read ends before it and nobody saw it', () => {
     const v = only([...sendOk('p0', ['a'], 0), ...sendOk('p0', ['b', 'c'], 1), finalRead([[0, 'a']])], 'unseen', 2);
-    assert.match(v.examples.unseen!, /"b" acknowledged at offset 1, but the final read ends at offset 0/);
+    assert.match(v.examples.unseen!, /"b" acknowledged at offset 1 \(p0 ack\), but the final read ends at offset 0/);
   });
 
   it('duplicate: one value at two offsets', () => {
     const v = only([...sendOk('p0', ['a'], 0), ...sendOk('p0', ['b'], 1), poll('c0', [[0, 'a'], [1, 'b'], [2, 'a']]), finalRead([[0, 'a'], [1, 'b'], [2, 'a']])], 'duplicate');
-    assert.match(v.examples.duplicate!, /"a" at offsets 0, 2/);
+    assert.match(v.examples.duplicate!, /"a" at offsets 0 \(p0 ack\), 2 \(c0 poll\)/);
   });
 
   it('inconsistent offsets: two values at one offset (an acknowledgement and a read disagree)', () => {
     const h = [...sendOk('p0', ['a'], 0), at({ process: 'p1', type: 'invoke', f: 'send', key: K, values: ['x'] }), at({ process: 'p1', type: 'info', f: 'send', key: K, values: ['x'], error: 'timeout' }),
       poll('c0', [[0, 'x']]), finalRead([[0, 'a']])];
     const v = only(h, 'inconsistent-offsets');
-    assert.match(v.examples['inconsistent-offsets']!, /offset 0 holds "a" and "x"/);
+    assert.match(v.examples['inconsistent-offsets']!, /offset 0 holds "a" \(p0 ack\) and "x" \(c0 poll\)/);
   });
 
   it('nonmonotonic send: a producer acknowledged at a lower offset than before', () => {
@@ -177,7 +177,7 @@ describe('torture checker', () => {
 
   it('unexpected: a value read that nobody sent', () => {
     const v = only([...clean(), finalRead([[3, 'zz']])], 'unexpected');
-    assert.match(v.examples.unexpected!, /"zz" at offset 3 was never sent/);
+    assert.match(v.examples.unexpected!, /"zz" at offset 3 \(final read\) was never sent/);
   });
 
   it('counts every case and keeps the first example, key by key', () => {
@@ -216,8 +216,26 @@ describe('torture checker', () => {
     assert.equal(r0.stats.messagesVerified, 2);
     const r1 = check(h, 'final-r1');
     assert.equal(r1.counts['lost-write'], 1, formatVerdict(r1));
-    assert.match(r1.examples['lost-write']!, /"b" acknowledged at offset 1, seen by a poll, missing from the final read/);
+    assert.match(r1.examples['lost-write']!, /"b" acknowledged at offset 1 \(p0 ack\), seen by final-r0 read, missing from the final read/);
     assert.equal(r1.stats.messagesVerified, 1);
+  });
+
+  it('a cluster history: an example names the replica that answered each side of it', () => {
+    const h = [
+      at({ process: 'p0', type: 'invoke', f: 'send', key: K, values: ['a'] }),
+      at({ process: 'p0', type: 'ok', f: 'send', key: K, values: ['a'], offset: '0', replica: 1 }),
+      at({ process: 'c0', type: 'ok', f: 'poll', key: K, messages: [['0', 'x']], replica: 2 }),
+      at({ process: 'final-r0', type: 'ok', f: 'read', key: K, messages: [['0', 'a']], final: true }),
+    ];
+    const v = check(h, 'final-r0');
+    assert.match(v.examples['inconsistent-offsets']!, /offset 0 holds "a" \(p0 ack from r1\) and "x" \(c0 poll from r2\)/);
+    assert.match(v.examples.unexpected!, /"x" at offset 0 \(c0 poll from r2\) was never sent/);
+    const lost = check([
+      at({ process: 'c0', type: 'invoke', f: 'commit', key: K }), at({ process: 'c0', type: 'ok', f: 'commit', key: K, offset: '2', replica: 0 }),
+      at({ process: 'c0', type: 'invoke', f: 'resume', key: K }), at({ process: 'c0', type: 'ok', f: 'resume', key: K, offset: '1', replica: 2 }),
+      ...sendOk('p0', ['a', 'b', 'c'], 0), finalRead([[0, 'a'], [1, 'b'], [2, 'c']]),
+    ]);
+    assert.match(lost.examples['lost-commit']!, /c0 resumed from 1 from r2 after 2 was acknowledged/);
   });
 
   it('the history file round-trips, one JSON object per line', () => {
