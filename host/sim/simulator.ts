@@ -226,8 +226,10 @@ export class Simulator {
       const alive = this.replicas.filter((n) => n.alive);
       const victim = alive[this.prng.below(alive.length)].index;
       this.crash(victim, this.now + this.prng.between(o.crash.downMin, o.crash.downMax));
-      // Its disk too, sometimes: only when every other replica holds its state (f = 1 lost at a time).
-      if (o.crash.wipe > 0 && this.wipePrng.chance(o.crash.wipe) && this.replicas.every((n) => n.index === victim || (n.alive && !n.disk.lostMarker))) {
+      // Its disk too, sometimes: only the replica whose storage takes the faults (a wipe on one replica and bit flips
+      // on another is two faulty replicas, beyond f = 1: an op acked by those two only is then gone), and only when
+      // every other replica holds its state (f = 1 lost at a time).
+      if (o.crash.wipe > 0 && victim === this.corruptible && this.wipePrng.chance(o.crash.wipe) && this.replicas.every((n) => n.index === victim || (n.alive && !n.disk.lostMarker))) {
         this.replicas[victim].disk.wipe();
       }
     }
