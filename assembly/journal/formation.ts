@@ -78,7 +78,9 @@ export function formationHolds(tails: usize, counts: usize, i: u32, w: u32, end:
 export function formationContains(tails: usize, counts: usize, ends: usize, i: u32, j: u32): bool {
   if (i == j) return true;
   const nj = countOf(counts, j);
-  if (nj == 0) return endOf(ends, j) == 0; // an empty log; a log whose batches retention removed is not known
+  // An empty log is in every log. One whose batches retention removed is known only to be the same as another with
+  // no batches left at the same end (both hold nothing but where their logs end).
+  if (nj == 0) return endOf(ends, j) == 0 || (countOf(counts, i) == 0 && endOf(ends, i) == endOf(ends, j));
   return findSame(tails, counts, i, listOf(tails, j) + (nj - 1) * TAIL_ENTRY_BYTES) != 0;
 }
 

@@ -100,7 +100,7 @@ function broadcastRecovery(r: Replica): void {
 
 // A lost replica's Recovery and lost RecoveryResponse carry its tail (S_TAIL) when it has one, as the body.
 function attachTail(r: Replica, m: usize): void {
-  if (!r.hasTail || r.formationBarred) return;
+  if (!r.hasTail || r.formationBarred || r.op != 0) return;
   const n = unchecked(r.formCounts[r.replica]);
   store<u8>(m + S_TAIL, 1);
   store<u32>(m + S_TAIL_COUNT, n);
@@ -144,7 +144,9 @@ export function onRecovery(r: Replica, message: usize, from: u32): void {
     store<u8>(m + B_LOST, 1);
     store<u64>(m + B_BASE, r.base);
     store<u8>(m + B_BARRED, r.formationBarred ? 1 : 0);
-    if (r.stateLost) attachTail(r, m);
+    // A blank answer (formed, no op yet: its files are as they were) carries the tail too: a straggler that counted
+    // it in the round that formed the others needs it to form with them.
+    attachTail(r, m);
   } else {
     store<u64>(m + B_OP, r.op);
     store<u64>(m + B_COMMIT, r.commitMin);
@@ -207,6 +209,7 @@ function decide(r: Replica): void {
     // Formation: nobody in the quorum ever held state, so nothing was ever committed; or a quorum holds the same
     // files, which hold every committed op (see formationAllowed).
     r.stateLost = false;
+    r.formCut = u64.MAX_VALUE;
     r.enterNormal();
     return;
   }
@@ -226,6 +229,7 @@ function decide(r: Replica): void {
   // (A primary with a base of its own formed from files: it holds what it committed before this group's ops began.)
   const nothingCommitted = r.base == 0 && unchecked(r.syncBase[primary]) == 0 && unchecked(r.syncCommit[primary]) == 0;
   if ((nothingCommitted || sameBase) && !r.formationBarred) {
+    r.formCut = u64.MAX_VALUE; // it joins from its files as they are
     stateInstalled(r, 0, 0);
     return;
   }

@@ -86,4 +86,15 @@ describe("formationPrefix", () => {
     store<u64>(tails + 2 * FORMATION_TAIL_BYTES + E_CHECKSUM, 1); // and so is its first
     expect(prefix()).toBe(FORMATION_NONE);
   });
+
+  it("logs whose batches retention removed, ending at the same offset, are alike; at different ends they are not", () => {
+    log(0, 0, 0, 0);
+    log(1, 0, 0, 0);
+    log(2, 3, 0, 0);
+    store<u64>(ends + 0 * 8, 500);
+    store<u64>(ends + 1 * 8, 500);
+    expect(formationAlike(tails, counts, ends, 0, 1)).toBe(true);
+    store<u64>(ends + 1 * 8, 510);
+    expect(formationAlike(tails, counts, ends, 0, 1)).toBe(false);
+  });
 });

@@ -170,6 +170,11 @@ export class Partition {
   private readonly log = logger('storage');
   private readonly segmentBytes: number;
   private readonly policy: FsyncPolicy;
+
+  // Every append is durable before it is acknowledged (--fsync every-batch, the default).
+  get syncsEveryBatch(): boolean {
+    return this.policy.kind === 'every-batch';
+  }
   private readonly verifyOnAppend: boolean;
   private readonly verifyReads: boolean;
   private readonly now: () => number;

@@ -177,7 +177,9 @@ export class PartitionGroup {
     // differing files forms again from the majority's log (assembly/journal/formation.ts). Not files that may lack
     // one: catching up (stale), empty (a wiped replica's, until its catch-up marks them stale), damaged (read-only
     // from a bad record on), or cut at open (a torn tail is never acknowledged, but a flipped length reads as torn).
-    if (this.lostAtOpen && peers && !this.stale && fullRecord(home)) this.giveTail();
+    // Only where an acknowledgement means the batch is on disk (`persisted` durability, every batch synced): else
+    // a committed batch may be on fewer files than a majority, and forming from the files could cut it.
+    if (this.lostAtOpen && peers && peers.durability === 'persisted' && home.partition.syncsEveryBatch && !this.stale && fullRecord(home)) this.giveTail();
     if (this.lostAtOpen) {
       // Until the group forms or the catch-up is in, polls read only what is committed for sure: the batches before
       // the last TAIL_ENTRIES_MAX (more than a replica can hold uncommitted); the rest may be cut by the catch-up.
@@ -288,7 +290,7 @@ export class PartitionGroup {
   // them, and tell the core the files as they are now.
   private cutForFormation(): void {
     const end = this.group.driver.formationCut();
-    if (end === null || this.formationCutRefused) return;
+    if (end === null || this.formationCutRefused || !this.group.driver.stateLost) return; // formed: nothing is cut
     const partition = this.home.partition;
     log.warn(`partition ${this.name}: the cluster forms again from files that end at different batches; offsets ${end}..${partition.nextOffset - 1} here are on no majority's files (never committed): cut`);
     try {
