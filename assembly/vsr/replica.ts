@@ -95,6 +95,7 @@ export class Replica {
   merge: MergeResult = new MergeResult();
   merged: bool = false; // new primary: log installed, repairing bodies before start_view
   recoveryNonce: u64 = 0;
+  recoveryNonceFirst: u64 = 0; // the first nonce of this incarnation's recovery rounds (state_sync.ts)
 
   repairPeer: u32 = 0;
   repairNonce: u64 = 0;
@@ -179,6 +180,7 @@ export class Replica {
     this.merge.reset();
     this.merged = false;
     this.recoveryNonce = 0;
+    this.recoveryNonceFirst = 0;
     this.repairPeer = 0;
     this.repairNonce = 0;
     this.repairLast = 0;

@@ -42,6 +42,7 @@ export function recoverLost(r: Replica, nonce: u64, barred: bool = false): void 
   r.synced = false;
   r.syncTarget = -1;
   r.recoveryNonce = nonce;
+  r.recoveryNonceFirst = nonce + 1; // the first round's (broadcastRecovery counts up)
   r.stopAllTimeouts();
   broadcastRecovery(r);
   r.requestStartViewTimeout.start(r.rng);
@@ -183,7 +184,8 @@ function countLost(r: Replica, bit: u32, base: u64, barred: bool): void {
 }
 
 export function onRecoveryResponse(r: Replica, message: usize, from: u32): void {
-  if (!r.stateLost || r.syncTarget >= 0 || load<u64>(message + B_NONCE) != r.recoveryNonce) return;
+  if (!r.stateLost || r.syncTarget >= 0) return;
+  if (load<u64>(message + B_NONCE) != r.recoveryNonce && !lateLostAnswer(r, message)) return;
   const bit: u32 = 1 << from;
   r.syncResponders |= bit;
   if (load<u8>(message + B_LOST) != 0) {
@@ -200,6 +202,20 @@ export function onRecoveryResponse(r: Replica, message: usize, from: u32): void 
     unchecked(r.syncBase[from] = load<u64>(message + B_BASE));
   }
   decide(r);
+}
+
+// A "lost" answer to an earlier round of this incarnation, with no base (an empty replica: the metadata group). The
+// peer that sent it may have formed by counting this replica's Recovery as a lost asker (countLostAsker) and now
+// answers "normal" (or, changing views without a quorum, nothing), while this replica's next round began before the
+// answer arrived (its round timer is short, the machine loaded): without it, this replica waits for a third replica
+// while the other, formed, waits for it. Taking it is as safe as the formation it completes: a quorum of empty
+// replicas that each said "lost" during this incarnation means nothing was ever committed (at most f lose their state;
+// a replica's "lost" turns only into a formation or a transfer). Not with a base: a partition's tail may have been cut
+// since (formation.ts), and a stale one must not count as alike.
+function lateLostAnswer(r: Replica, message: usize): bool {
+  if (r.base != 0 || load<u8>(message + B_LOST) == 0 || load<u64>(message + B_BASE) != 0) return false;
+  const nonce = load<u64>(message + B_NONCE);
+  return nonce - r.recoveryNonceFirst < r.recoveryNonce - r.recoveryNonceFirst; // an earlier round's (u64 wraps alike)
 }
 
 function decide(r: Replica): void {

@@ -203,6 +203,35 @@ describe("vsr state transfer: formation", () => {
     expect(c.replicas[0].commitMin).toBe(1);
   });
 
+  it("two of three empty, the formed one's answer arrives only after the straggler's next round really began (with or without an op prepared meanwhile): both form", () => {
+    for (let proposeFirst = 0; proposeFirst < 2; proposeFirst++) {
+      const c = new Cluster(3);
+      c.down[2] = true;
+      c.restartLost(0, 0x50);
+      c.dropQueued();
+      c.restartLost(1, 0x51);
+      const ptr = c.queuePtr.shift();
+      const len = c.queueLen.shift();
+      c.queueTo.shift();
+      c.replicas[0].onMessage(ptr, len); // 0 answers "lost" (queued for 1) and forms, counting 1 as a lost asker
+      c.drain(0);
+      expect(c.replicas[0].status).toBe(STATUS_NORMAL);
+      if (proposeFirst == 1) {
+        c.replicas[0].onMessage(makeRequest(1, 0, 0, OP_REGISTER), HEADER_SIZE + 8);
+        c.drain(0);
+      }
+      const first = c.replicas[1].recoveryNonce;
+      for (let t = 0; t < 1000 && c.replicas[1].recoveryNonce == first; t++) {
+        c.replicas[1].onTick();
+        c.drain(1);
+      }
+      expect(c.replicas[1].recoveryNonce).not.toBe(first); // its next round began before 0's answer arrived
+      c.tick(300);
+      expect(c.replicas[1].status).toBe(STATUS_NORMAL);
+      expect(c.replicas[1].view).toBe(c.replicas[0].view);
+    }
+  });
+
   it("a stale replica (barred from formation) answers lost so the others form, but never forms itself", () => {
     const c = new Cluster(3);
     for (let i: u32 = 0; i < 3; i++) {
