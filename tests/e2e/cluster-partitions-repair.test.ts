@@ -34,8 +34,7 @@ describe('replicated partitions: dropped prepares are repaired', () => {
   }).catch(async (error: Error) => { throw new Error(`${error.message}\n${await cluster.diagnosis(cluster.live())}`); });
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
-    await Promise.all([0, 1].map((id) => cluster.start(id)));
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000'], [0, 1]);
   });
 
   after(async () => {

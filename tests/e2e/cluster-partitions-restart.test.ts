@@ -58,9 +58,8 @@ describe('replicated partitions: restarts with data', () => {
   const { leaderOf, sendBatch, payloadsOn } = helpers(() => clients, () => cluster);
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000'], REPLICAS);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all(REPLICAS.map((id) => cluster.start(id)));
   });
 
   after(async () => {
@@ -183,9 +182,8 @@ describe('replicated partitions: a whole-cluster restart', () => {
   let clients: ReplicaClients;
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000'], REPLICAS);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all(REPLICAS.map((id) => cluster.start(id)));
   });
 
   after(async () => {

@@ -53,8 +53,7 @@ describe('replicated partitions: three processes', () => {
     });
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
-    await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000']);
   });
 
   after(async () => {

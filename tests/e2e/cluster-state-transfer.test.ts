@@ -43,9 +43,8 @@ describe('state transfer: a replica with a wiped data directory', () => {
   };
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000']);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
   });
 
   after(async () => {
