@@ -62,7 +62,7 @@ describe('replicated partitions: dropped prepares are repaired', () => {
           if (error instanceof IggyError && error.code === TRANSIENT_NOT_ACCEPTED) return undefined; // first primary not settled
           throw error;
         }
-      });
+      }).catch(async (error: Error) => { throw new Error(`${error.message}\n${await cluster.diagnosis(cluster.live())}`); });
       sent[partition].push(...payloads);
     }
     const dropsAfter = sum(await cluster.metrics(0), 'frame_drops_total', { variant: 'forward_replica_send', reason: 'disconnected' });
