@@ -80,7 +80,7 @@ describe('replicated partitions: three processes', () => {
             if (error instanceof IggyError && error.code === TRANSIENT_NOT_ACCEPTED) return undefined;
             throw error;
           }
-        });
+        }).catch(async (error: Error) => { throw new Error(`${error.message}\n${await cluster.diagnosis([0, 1, 2])}`); });
         sent[partition].push(...payloads);
       }
     }
