@@ -87,9 +87,8 @@ describe('auth matrix: the replica port', () => {
   });
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '1000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '1000']);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
     for (const id of [0, 1, 2]) {
       await cluster.waitHealth(id, 'every link up', (h) => h.replicas.peers.every((p) => p.state === 'up'), BOUND_MS);
     }

@@ -25,9 +25,8 @@ describe('replicated metadata: three processes', () => {
   const streamOn = (id: number, name: string) => clients.streamOn(id, name);
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000']);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
   });
 
   after(async () => {

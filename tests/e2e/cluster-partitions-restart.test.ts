@@ -3,6 +3,7 @@
 //     up from a peer (partition-catch-up.ts) instead of taking ops it has from a peer's repair again: afterwards it
 //     shows each message once, holds the same segment bytes as the others, and votes again (the cluster commits with
 //     it while another replica is down);
+//     the committed consumer offsets, those stored while it was down too, are the others' (replicaFingerprint);
 //   * a whole cluster restarted forms again from every replica's files: the same messages on every replica, and
 //     sends go on through the new leader.
 import assert from 'node:assert/strict';
@@ -12,12 +13,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
 import { IggyError } from '../../host/client/errors.js';
+import { OFFSETS_FILE } from '../../host/node/data/offsets.js';
 import { ReplicaClients, TestCluster, agreedLeader } from './helpers/cluster.js';
+import { agreedFingerprint } from './helpers/replica-state.js';
 import { waitFor } from './helpers/server.js';
 
 const TRANSIENT_NOT_ACCEPTED = 58;
 const BOUND_MS = 20_000;
 const REPLICAS = [0, 1, 2];
+const CONSUMERS = [7, 8]; // the single consumers whose offsets the fingerprint compares
 
 // The cluster's leader as every live replica names it, a batch of `tag`-0..9 sent through it (retried while a
 // partition group is taken over), and a replica's messages of partition 0.
@@ -41,12 +45,25 @@ function helpers(clientsOf: () => ReplicaClients, clusterOf: () => TestCluster) 
     });
   };
 
+  // Stores consumer `consumer`'s offset of partition 0 through the leader, retrying while a group is taken over.
+  const storeOffset = (live: number[], consumer: number, offset: bigint): Promise<true> =>
+    waitFor(`offset ${offset} of consumer ${consumer} stored`, BOUND_MS, async () => {
+      const lead = await clientsOf().get(await leaderOf(live));
+      try {
+        await lead.storeOffset({ consumer: { kind: 'consumer', id: consumer }, stream: 'r', topic: 't', partition: 0 }, offset);
+        return true;
+      } catch (error) {
+        if (error instanceof IggyError && error.code === TRANSIENT_NOT_ACCEPTED) return undefined;
+        throw error;
+      }
+    });
+
   const payloadsOn = async (client: IggyClient): Promise<string[]> => {
     const polled = await client.pollMessages({ stream: 'r', topic: 't', partition: 0, strategy: { kind: 'offset', value: 0n }, count: 10_000 });
     return polled.messages.map((m) => new TextDecoder().decode(m.payload));
   };
 
-  return { leaderOf, sendBatch, payloadsOn };
+  return { leaderOf, sendBatch, storeOffset, payloadsOn };
 }
 
 const batches = (tag: string, n: number): string[] => Array.from({ length: n }, (_, b) => Array.from({ length: 10 }, (__, i) => `${tag}${b}-${i}`)).flat();
@@ -55,12 +72,11 @@ describe('replicated partitions: restarts with data', () => {
   let cluster: TestCluster;
   let clients: ReplicaClients;
   let restarted = -1;
-  const { leaderOf, sendBatch, payloadsOn } = helpers(() => clients, () => cluster);
+  const { leaderOf, sendBatch, storeOffset, payloadsOn } = helpers(() => clients, () => cluster);
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000'], REPLICAS);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all(REPLICAS.map((id) => cluster.start(id)));
   });
 
   after(async () => {
@@ -77,10 +93,14 @@ describe('replicated partitions: restarts with data', () => {
     for (let b = 0; b < 5; b++) await sendBatch(REPLICAS, `a${b}`);
     const backup = REPLICAS.find((id) => id !== leader)!;
     restarted = backup;
+    await storeOffset(REPLICAS, 7, 20n);
     await waitFor(`replica ${backup} holds the first batches`, BOUND_MS, async () => ((await payloadsOn(await clients.get(backup))).length === 50 ? true : undefined));
     await clients.drop(backup);
     await cluster.kill(backup);
-    for (let b = 0; b < 5; b++) await sendBatch(REPLICAS.filter((id) => id !== backup), `b${b}`);
+    const withoutBackup = REPLICAS.filter((id) => id !== backup);
+    for (let b = 0; b < 5; b++) await sendBatch(withoutBackup, `b${b}`);
+    await storeOffset(withoutBackup, 7, 45n);
+    await storeOffset(withoutBackup, 8, 30n);
     await cluster.start(backup);
     await waitFor(`replica ${backup} says it caught up`, BOUND_MS, async () => (/caught up from replica \d/.test(cluster.output(backup)) ? true : undefined));
     const expected = [...batches('a', 5), ...batches('b', 5)];
@@ -104,6 +124,14 @@ describe('replicated partitions: restarts with data', () => {
       assert.deepEqual(payloads, all, `replica ${id}: every acknowledged message, once, in order`);
     }
     assert.deepEqual(segmentBytes(cluster, backup), segmentBytes(cluster, leader), 'the caught-up replica holds the leader\'s segment bytes');
+    const clientOf = (id: number) => clients.get(id);
+    const agreed = await agreedFingerprint(clientOf, REPLICAS, CONSUMERS, BOUND_MS);
+    assert.deepEqual(agreed['r/t/0'].offsets, { 'consumer 7': '45', 'consumer 8': '30' }, 'every replica: the offsets committed, those stored while the backup was down too');
+    // The offsets are part of what is compared: one more stored moves every replica's fingerprint.
+    await storeOffset(REPLICAS, 8, 31n);
+    const moved = await agreedFingerprint(clientOf, REPLICAS, CONSUMERS, BOUND_MS);
+    assert.equal(moved['r/t/0'].offsets['consumer 8'], '31');
+    assert.notDeepEqual(moved, agreed);
   });
 
   it('the whole cluster restarted: every replica forms from its files (the caught-up one too) and holds every message', async () => {
@@ -161,14 +189,16 @@ async function digestOn(client: IggyClient): Promise<{ count: number; sha256: st
   }
 }
 
-// The segment files of partition 0 of r/t on a replica, by name: the bytes every replica must hold alike.
+// The segment files of partition 0 of r/t on a replica, by name: the bytes every replica must hold alike. Not the
+// consumer offsets' log: each replica groups its records by its own flushes (the offsets are compared through the
+// client port: agreedFingerprint).
 function segmentBytes(cluster: TestCluster, id: number): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (dir: string): void => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.log') && full.includes(`${path.sep}partitions${path.sep}`)) {
+      else if (entry.name.endsWith('.log') && entry.name !== OFFSETS_FILE && full.includes(`${path.sep}partitions${path.sep}`)) {
         out.set(path.relative(cluster.dataDirs[id], full), crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex'));
       }
     }
@@ -183,9 +213,8 @@ describe('replicated partitions: a whole-cluster restart', () => {
   let clients: ReplicaClients;
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000'], REPLICAS);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all(REPLICAS.map((id) => cluster.start(id)));
   });
 
   after(async () => {

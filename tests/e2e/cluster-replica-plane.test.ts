@@ -20,8 +20,7 @@ describe('replica plane: three processes', () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
-    await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000']);
   });
 
   after(async () => {

@@ -1,16 +1,19 @@
 // A replica whose data directory is wiped rejoins by state transfer (3 processes on loopback, 2 shards each): it
 // says it is recovering (log, /health), votes and acks nothing until a peer's metadata snapshot is installed, then
 // serves the same streams and topics through its client port, and catches each partition's segments up from a peer
-// (the messages sent before the wipe and during its recovery); the cluster accepts writes throughout.
+// (the messages sent before the wipe and during its recovery) with their committed consumer offsets; the cluster
+// accepts writes throughout.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ReplicaClients, TestCluster } from './helpers/cluster.js';
+import { agreedFingerprint } from './helpers/replica-state.js';
 import { waitFor } from './helpers/server.js';
 
 const LEADER = 0;
 const BOUND_MS = 30_000;
+const CONSUMERS = [7, 8]; // the single consumers whose offsets the replicas' fingerprints compare
 
 describe('state transfer: a replica with a wiped data directory', () => {
   let cluster: TestCluster;
@@ -42,10 +45,15 @@ describe('state transfer: a replica with a wiped data directory', () => {
     }
   };
 
+  // Consumer `consumer`'s offset of partition 0 stored through the leader, retried like a send.
+  const storeOffset = (leader: number, stream: number, consumer: number, offset: bigint) => waitFor(`offset ${offset} of consumer ${consumer} stored`, BOUND_MS, async () => {
+    await (await client(leader)).storeOffset({ consumer: { kind: 'consumer', id: consumer }, stream, topic: 'events', partition: 0 }, offset);
+    return true;
+  });
+
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000']);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
   });
 
   after(async () => {
@@ -60,6 +68,7 @@ describe('state transfer: a replica with a wiped data directory', () => {
     const backup = [0, 1, 2].find((id) => id !== leader)!;
     await streamOn(backup, 'before-wipe');
     await send(leader, stream.id, 'before', 3);
+    await storeOffset(leader, stream.id, 7, 2n);
 
     await drop(backup);
     await cluster.kill(backup);
@@ -68,6 +77,7 @@ describe('state transfer: a replica with a wiped data directory', () => {
     await cluster.start(backup);
     const during = await createStream(leader, 'during-recovery'); // the other two keep committing
     await send(leader, stream.id, 'during', 2);
+    await storeOffset(leader, stream.id, 8, 4n);
 
     await waitFor('the wiped replica to say it is recovering', BOUND_MS, async () =>
       /no state on disk .*recovering it from the cluster by state transfer/.test(cluster.output(backup)) || undefined);
@@ -103,5 +113,7 @@ describe('state transfer: a replica with a wiped data directory', () => {
       assert.deepEqual(payloads, expected, `replica ${id}: every acknowledged message, once, in order`);
     }
     assert.match(cluster.output(backup), /partition \d+\/\d+\/\d+: caught up from replica \d: [1-9]\d* batch\(es\)/, 'the wiped replica caught its segments up');
+    const agreed = await agreedFingerprint(client, [0, 1, 2], CONSUMERS, BOUND_MS);
+    assert.deepEqual(agreed['before-wipe/events/0'].offsets, { 'consumer 7': '2', 'consumer 8': '4' }, 'the committed offsets, on the wiped replica too');
   });
 });

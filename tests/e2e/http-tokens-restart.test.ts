@@ -6,26 +6,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { startServer, stopServer, tempDir, waitFor, withTimeout, type RunningServer } from './helpers/server.js';
+import { bootServer, stopServer, tempDir, withTimeout, type RunningServer } from './helpers/server.js';
 import { BOOT_BOUND_MS } from './helpers/protocol.js';
 import { Rest } from './helpers/rest.js';
 
-// A port picked free can be taken by another test's process before the server binds it (EADDRINUSE, seen once in
-// CI): that boot is started again on fresh ports, at most 3 times; any other exit fails the test.
+// A server on `dataDir` once its REST API answers (on fresh ports if a picked one was taken: bootServer).
 async function boot(dataDir: string): Promise<{ server: RunningServer; rest: Rest }> {
-  for (let attempt = 1; ; attempt++) {
-    const server = await startServer(['--shards', '1', '--data-dir', dataDir]);
-    const rest = new Rest(`http://${server.httpAddress}`);
-    try {
-      await waitFor('the REST API to answer', BOOT_BOUND_MS, async () => {
-        if (server.child.exitCode !== null) throw new Error(`server exited:\n${server.output()}`);
-        return (await rest.call('GET', '/ping', undefined, { token: null })).status === 200 ? true : undefined;
-      });
-      return { server, rest };
-    } catch (error) {
-      if (attempt >= 3 || server.child.exitCode === null || !/EADDRINUSE/.test(server.output())) throw error;
-    }
-  }
+  const ping = async (server: RunningServer) => (await new Rest(`http://${server.httpAddress}`).call('GET', '/ping', undefined, { token: null })).status === 200;
+  const server = await bootServer(['--shards', '1', '--data-dir', dataDir], {}, { ready: ping, boundMs: BOOT_BOUND_MS });
+  return { server, rest: new Rest(`http://${server.httpAddress}`) };
 }
 
 describe('http: tokens across a restart', () => {

@@ -41,9 +41,8 @@ async function firstAcknowledged(cluster: TestCluster, live: number[], killed: n
 }
 
 for (let round = 0; round < rounds; round++) {
-  const cluster = await TestCluster.create(3);
+  const cluster = await TestCluster.form(3);
   try {
-    await Promise.all([0, 1, 2].map((id) => cluster.start(id)));
     const first = await leaderOf(cluster, [0, 1, 2], -1);
     const client = await connect(cluster, first, 5_000);
     await client.createStream(`before-${round}`);

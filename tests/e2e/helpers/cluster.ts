@@ -1,12 +1,14 @@
 // A cluster of real server processes on loopback: a roster on free ports, one process per replica (2 shards each, so
-// that links land on a non-zero shard), each with its own data directory that survives a restart.
+// that links land on a non-zero shard), each with its own data directory that survives a restart. Tests form one
+// with TestCluster.form (fresh ports when a picked one was taken before a replica bound it).
 import fs from 'node:fs';
 import { request } from 'undici';
 import { IggyClient } from '../../../host/client/client.js';
 import { ROOT } from './protocol.js';
-import { freePort, startServer, stopServer, tempDir, waitFor, type RunningServer } from './server.js';
+import { freePort, onFreshPorts, serverLoggedReady, startServer, stopServer, tempDir, waitFor, waitReady, type RunningServer } from './server.js';
 
 const LEADER_ROLE = 0; // GetClusterMetadata's node role: Leader
+const BOOT_BOUND_MS = 30_000; // three 2-shard processes booting at once on 2 cores
 
 export const CLUSTER_SECRET = 'e2e-Secret-7f3a-e2e-Secret-7f3a-e2e';
 
@@ -43,14 +45,34 @@ export class TestCluster {
     this.dataDirs = ports.map(() => tempDir('cluster'));
   }
 
-  static async create(replicas: number, extra: string[] = []): Promise<TestCluster> {
-    const ports: NodePorts[] = [];
-    for (let i = 0; i < replicas; i++) ports.push({ tcp: await freePort(), replica: await freePort(), http: await freePort() });
-    const roster = ports.map((p, i) => `${i}=127.0.0.1:${p.tcp}/${p.replica}/${p.http}`).join(',');
-    return new TestCluster(ports, roster, extra);
+  // A roster on ports from `ports` [freePort]; nothing started.
+  static async create(replicas: number, extra: string[] = [], ports: () => Promise<number> = freePort): Promise<TestCluster> {
+    const picked: NodePorts[] = [];
+    for (let i = 0; i < replicas; i++) picked.push({ tcp: await ports(), replica: await ports(), http: await ports() });
+    const roster = picked.map((p, i) => `${i}=127.0.0.1:${p.tcp}/${p.replica}/${p.http}`).join(',');
+    return new TestCluster(picked, roster, extra);
   }
 
-  // Starts replica `id` (its HTTP and client addresses come from its roster entry).
+  // A cluster of `replicas` with replicas `ids` [all] started and listening. A replica that exits because one of
+  // its ports was taken before it bound it (another process got it from the same ephemeral range: seen in CI)
+  // forms the whole cluster again on a fresh roster and fresh data directories: the roster is in every replica's
+  // arguments, so one replica cannot move alone (onFreshPorts: bounded; any other failure is thrown).
+  static form(replicas: number, extra: string[] = [], ids?: number[], ports?: () => Promise<number>): Promise<TestCluster> {
+    return onFreshPorts(async () => {
+      const cluster = await TestCluster.create(replicas, extra, ports);
+      try {
+        await Promise.all((ids ?? cluster.ports.map((_, id) => id)).map((id) => cluster.start(id)));
+        return cluster;
+      } catch (error) {
+        await cluster.stop();
+        throw error;
+      }
+    });
+  }
+
+  // Starts replica `id` (its HTTP and client addresses come from its roster entry) and waits until it listens on
+  // them; one that exits first throws ServerExited. A restarted replica keeps its roster entry, so a port taken
+  // meanwhile fails the test by that name (only form() can move ports).
   async start(id: number, env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
     const p = this.ports[id];
     const node = await startServer([
@@ -58,6 +80,7 @@ export class TestCluster {
       '--data-dir', this.dataDirs[id], '--http-address', `127.0.0.1:${p.http}`, '--tcp-address', `127.0.0.1:${p.tcp}`, ...this.extra,
     ], { SHARDLOG_CLUSTER_SECRET: CLUSTER_SECRET, ...env });
     this.nodes[id] = node;
+    await waitReady(node, serverLoggedReady, BOOT_BOUND_MS);
     return node;
   }
 

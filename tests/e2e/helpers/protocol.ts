@@ -5,7 +5,7 @@ import { after } from 'node:test';
 import { request } from 'undici';
 import { IggyClient } from '../../../host/client/client.js';
 import { IggyError } from '../../../host/client/errors.js';
-import { freePort, startServer, stopServer, tempDir, waitFor, type RunningServer } from './server.js';
+import { bootServer, stopServer, tempDir, waitFor, type RunningServer, type StartOptions } from './server.js';
 
 export const ROOT = { username: 'iggy', password: 'iggy' };
 
@@ -20,8 +20,8 @@ export interface ProtocolServer {
 
 export const BOOT_BOUND_MS = 15_000;
 
-// Answers once a fresh connection gets a Ping through (undefined while it cannot: waitFor keeps polling).
-async function pingOnce(address: string): Promise<true | undefined> {
+// Whether a fresh connection gets a Ping through (it throws while the server does not listen: waitFor retries).
+async function pingOnce(address: string): Promise<boolean> {
   const client = await IggyClient.connect({ address, timeoutMs: 1_000 });
   try {
     await client.ping();
@@ -31,32 +31,16 @@ async function pingOnce(address: string): Promise<true | undefined> {
   }
 }
 
-// A server that exits ends the wait at once (waitFor retries what throws: an exit thrown there waited out the bound).
-export async function waitForProtocol(server: RunningServer, address: string): Promise<void> {
-  let outcome: true | 'exited';
-  try {
-    outcome = await waitFor(`a TCP ping on ${address}`, BOOT_BOUND_MS, async () => (server.child.exitCode !== null ? 'exited' as const : pingOnce(address)));
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\nserver output:\n${server.output()}`);
-  }
-  if (outcome === 'exited') throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`);
-}
-
-// Starts a server with 2 shards (plus `args`) and waits until it answers a Ping.
-export async function startProtocolServer(args: string[] = [], env: NodeJS.ProcessEnv = {}, tcpPort?: number, options: { nofile?: number } = {}): Promise<ProtocolServer> {
-  const port = tcpPort ?? await freePort();
-  const address = `127.0.0.1:${port}`;
-  const server = await startServer(['--tcp-address', address, '--shards', '2', ...args], env, options);
-  try {
-    await waitForProtocol(server, address);
-  } catch (error) {
-    await stopServer(server);
-    throw error;
-  }
+// Starts a server with 2 shards (plus `args`) and waits until it answers a Ping. Without `tcpPort` its ports are
+// the helper's: a boot that finds one taken is started again on fresh ports (bootServer).
+export async function startProtocolServer(args: string[] = [], env: NodeJS.ProcessEnv = {}, tcpPort?: number, options: StartOptions = {}): Promise<ProtocolServer> {
+  const given = tcpPort === undefined ? [] : ['--tcp-address', `127.0.0.1:${tcpPort}`];
+  const server = await bootServer([...given, '--shards', '2', ...args], env, { ...options, ready: (s) => pingOnce(s.tcpAddress!), boundMs: BOOT_BOUND_MS });
+  const address = server.tcpAddress!;
   return {
     server,
     address,
-    tcpPort: port,
+    tcpPort: Number(address.split(':')[1]),
     httpPort: Number(server.httpAddress.split(':')[1]),
     connect: (credentials = ROOT) => IggyClient.connect({ address, timeoutMs: 10_000, ...(credentials ?? {}) }),
     stop: () => stopServer(server),
