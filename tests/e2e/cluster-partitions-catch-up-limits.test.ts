@@ -54,9 +54,8 @@ describe('replicated partitions: catch-up past a sealed segment and past the pee
   };
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000', '--segment-bytes', String(SEGMENT), '--direct-io', '--retention-interval-ms', '100']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000', '--segment-bytes', String(SEGMENT), '--direct-io', '--retention-interval-ms', '100']);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all(REPLICAS.map((id) => cluster.start(id)));
     const lead = await clients.get(await leaderOf(REPLICAS));
     await lead.createStream('r');
     await lead.createTopic({ stream: 'r', name: 't', partitionsCount: 1 });

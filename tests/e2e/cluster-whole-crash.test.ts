@@ -20,9 +20,8 @@ describe('replicated partitions: the whole cluster killed mid-write', () => {
   let clients: ReplicaClients;
 
   before(async () => {
-    cluster = await TestCluster.create(3, ['--cluster-handshake-timeout-ms', '2000']);
+    cluster = await TestCluster.form(3, ['--cluster-handshake-timeout-ms', '2000']);
     clients = new ReplicaClients(cluster, BOUND_MS);
-    await Promise.all(REPLICAS.map((id) => cluster.start(id)));
   });
 
   after(async () => {

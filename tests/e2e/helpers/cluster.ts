@@ -48,7 +48,17 @@ export class TestCluster {
   // A roster on ports from `ports` [freePort]; nothing started.
   static async create(replicas: number, extra: string[] = [], ports: () => Promise<number> = freePort): Promise<TestCluster> {
     const picked: NodePorts[] = [];
-    for (let i = 0; i < replicas; i++) picked.push({ tcp: await ports(), replica: await ports(), http: await ports() });
+    const taken = new Set<number>();
+    // A port is free when picked, and closed again at once: the next pick may return it (seen: one port named as
+    // two replicas' ports, ClusterDuplicatePort). Every port of the roster is a different one.
+    const unique = async (): Promise<number> => {
+      for (let tries = 0; tries < 100; tries++) {
+        const port = await ports();
+        if (!taken.has(port)) { taken.add(port); return port; }
+      }
+      throw new Error(`no port apart from ${[...taken].join(', ')} in 100 picks`);
+    };
+    for (let i = 0; i < replicas; i++) picked.push({ tcp: await unique(), replica: await unique(), http: await unique() });
     const roster = picked.map((p, i) => `${i}=127.0.0.1:${p.tcp}/${p.replica}/${p.http}`).join(',');
     return new TestCluster(picked, roster, extra);
   }
