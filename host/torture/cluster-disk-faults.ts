@@ -21,7 +21,7 @@ import path from 'node:path';
 import { IggyClient } from '../client/client.js';
 import { hold, restart, waitSettled, type ClusterCounts, type ClusterNemesisContext } from './cluster-nemesis.js';
 import { fillDevice } from './full-device.js';
-import { chooseFile } from './nemesis.js';
+import { flipOneBit } from './nemesis.js';
 import { describe, readAll } from './workload.js';
 
 // refused: would not boot on the flipped files (restored); reported: booted, repaired or harmless, /health names what
@@ -102,14 +102,9 @@ export async function flipBits(ctx: ClusterNemesisContext, replica: number, coun
   fs.rmSync(backup, { recursive: true, force: true });
   fs.cpSync(dataDir, backup, { recursive: true });
   try {
-    const file = chooseFile(dataDir, ctx.random);
-    const bytes = fs.readFileSync(file);
-    const at = Math.floor(ctx.random() * bytes.length);
-    const bit = Math.floor(ctx.random() * 8);
-    bytes[at] ^= 1 << bit;
-    fs.writeFileSync(file, bytes);
-    const where = `replica ${replica} ${path.relative(dataDir, file)} byte ${at} of ${bytes.length}, bit ${bit}`;
-    node.note(`bitflip ${path.relative(dataDir, file)} byte ${at} bit ${bit}`);
+    const flipped = flipOneBit(dataDir, ctx.random);
+    const where = `replica ${replica} ${flipped.where}`;
+    node.note(`bitflip ${path.relative(dataDir, flipped.file)} byte ${flipped.at} bit ${flipped.bit}`);
     const verdict = await bootFlipped(ctx, replica, backup, counts);
     ctx.history.record({ process: 'nemesis', type: 'info', f: 'fault', fault: 'bitflip', detail: `${where}: ${verdict}` });
     return { line: `bitflip ${where}: ${verdict}`, verdict };

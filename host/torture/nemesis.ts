@@ -128,13 +128,7 @@ async function bitflip(ctx: NemesisContext): Promise<FlipVerdict> {
     const backup = path.join(ctx.scratch, 'before-flip');
     fs.rmSync(backup, { recursive: true, force: true });
     fs.cpSync(dataDir, backup, { recursive: true });
-    const file = chooseFile(dataDir, ctx.random);
-    const bytes = fs.readFileSync(file);
-    const at = Math.floor(ctx.random() * bytes.length);
-    const bit = Math.floor(ctx.random() * 8);
-    bytes[at] ^= 1 << bit;
-    fs.writeFileSync(file, bytes);
-    const where = `${path.relative(dataDir, file)} byte ${at} of ${bytes.length}, bit ${bit}`;
+    const { where } = flipOneBit(dataDir, ctx.random);
     const verdict = await audit(ctx);
     ctx.history.record({ process: 'nemesis', type: 'info', f: 'fault', fault: 'bitflip', detail: `${where}: ${verdict}` });
     ctx.log(`  bitflip ${where}: ${verdict}`);
@@ -167,6 +161,17 @@ async function audit(ctx: NemesisContext): Promise<FlipVerdict> {
     return 'unreported';
   }
   return 'unnoticed';
+}
+
+// Flips one bit of one stored file (chooseFile), both drawn from `random`; `where` names it for the history.
+export function flipOneBit(dataDir: string, random: () => number): { file: string; at: number; bit: number; where: string } {
+  const file = chooseFile(dataDir, random);
+  const bytes = fs.readFileSync(file);
+  const at = Math.floor(random() * bytes.length);
+  const bit = Math.floor(random() * 8);
+  bytes[at] ^= 1 << bit;
+  fs.writeFileSync(file, bytes);
+  return { file, at, bit, where: `${path.relative(dataDir, file)} byte ${at} of ${bytes.length}, bit ${bit}` };
 }
 
 // A segment ({base offset:020}.log), the metadata journal, a superblock copy or a consumer offsets log, in

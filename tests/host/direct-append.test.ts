@@ -9,7 +9,7 @@ import { Partition } from '../../host/node/io/partition.js';
 import { DIRECT_REGION_BYTES, DIRECT_RESERVE_BYTES } from '../../host/node/io/direct-append.js';
 import { batchPayloads, buildBatch } from '../../host/node/io/batch-builder.js';
 import { StorageCore, storageCore } from '../../host/node/io/storage-core.js';
-import { tempDir } from './helpers.js';
+import { takesDirect, tempDir } from './helpers.js';
 
 const O_DIRECT = fs.constants.O_DIRECT ?? 0;
 
@@ -37,18 +37,6 @@ function directDescriptors(file: string): number {
   return n;
 }
 
-// Whether the file system under `dir` takes O_DIRECT (tmpfs does not): where it does, the partition must use it.
-function takesDirect(dir: string): boolean {
-  const probe = path.join(dir, 'probe');
-  try {
-    fs.closeSync(fs.openSync(probe, fs.constants.O_CREAT | fs.constants.O_WRONLY | O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(probe, { force: true });
-  }
-}
 
 // Groups of uneven sizes (so that every group starts and ends at a different place within a block), one larger
 // than the aligned buffer, and buffered sync appends between them.

@@ -49,3 +49,16 @@ export async function until(check: () => boolean, what: string, bound = 10_000):
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+// Whether the file system under `dir` takes O_DIRECT (tmpfs does not): where it does, a --direct-io partition must use it.
+export function takesDirect(dir: string): boolean {
+  const probe = path.join(dir, 'probe');
+  try {
+    fs.closeSync(fs.openSync(probe, fs.constants.O_CREAT | fs.constants.O_WRONLY | (fs.constants.O_DIRECT ?? 0)));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.rmSync(probe, { force: true });
+  }
+}

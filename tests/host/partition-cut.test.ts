@@ -8,7 +8,7 @@ import { Partition } from '../../host/node/io/partition.js';
 import { batchPayloads, buildBatch } from '../../host/node/io/batch-builder.js';
 import { segmentName } from '../../host/node/io/segment-file.js';
 import { storageCore } from '../../host/node/io/storage-core.js';
-import { tempDir } from './helpers.js';
+import { takesDirect, tempDir } from './helpers.js';
 
 const O_DIRECT = fs.constants.O_DIRECT ?? 0;
 
@@ -206,14 +206,3 @@ test('cutBack and rebase refuse bad offsets with a named error', async () => {
   }
 });
 
-function takesDirect(dir: string): boolean {
-  const probe = `${dir}/probe`;
-  try {
-    fs.closeSync(fs.openSync(probe, fs.constants.O_CREAT | fs.constants.O_WRONLY | O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(probe, { force: true });
-  }
-}
