@@ -269,11 +269,16 @@ export class PartitionReplication {
     return Math.max(0, this.written - (RECENT_OPS - PIPELINE_MAX));
   }
 
+  // No more writes (the partition was closed, or its files cannot follow the group). Every write the core asked for
+  // is reported, as never written: the driver counts them, and a released group's core replica goes back for reuse
+  // only once none is outstanding. The append on its way reports its own when it settles.
   stop(): void {
     this.stopped = true;
     this.waiting.clear(); // their writers are answered by the group (abort)
+    const outstanding = [...this.held.values(), ...this.lateRewrites.splice(0), ...this.extraDone.splice(0)];
     this.held.clear();
     this.attached.clear(); // not back to the pool: an append on its way may still be writing them
+    for (const h of outstanding) reportDone(h, NOT_WRITTEN);
   }
 
   // A kept batch written here and committed: its slab goes back to the pool (no append reads it any more: both
@@ -352,6 +357,10 @@ export class PartitionReplication {
         this.host.home.appendAsync(batches, true, timestamps).then((result) => {
           this.writing = false;
           this.appending = [];
+          if (this.stopped) {
+            for (const h of group) reportDone(h, NOT_WRITTEN);
+            return;
+          }
           const lost = sendOps.find(({ index }) => result.refused[index] !== 0);
           for (const { op, index } of sendOps) {
             if (lost && op >= lost.op) break;
@@ -373,6 +382,7 @@ export class PartitionReplication {
           this.writing = false;
           this.appending = [];
           this.fail(error);
+          for (const h of group) reportDone(h, NOT_WRITTEN);
         });
         return;
       }

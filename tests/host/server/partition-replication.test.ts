@@ -156,7 +156,7 @@ test('an attached batch that is not the one its prepare binds stops the partitio
   assert.equal(b.failures.length, 1);
   assert.match(b.failures[0].message, /PartitionBatchMismatch/);
   assert.equal(b.appends.length, 0, 'nothing written');
-  assert.deepEqual(b.done, [], 'no vote');
+  assert.deepEqual(b.reports, [[1, NOT_WRITTEN]], 'no vote: reported never written');
 });
 
 // A prepare with another checksum for the same op: what a view change that chose another prepare writes. It chains
@@ -376,6 +376,20 @@ test('no space for a later batch of an append: the ops before it are reported wr
   assert.match(b.failures[0].message, /PartitionNoSpace: ops 2\.\.3 were not written/);
   assert.deepEqual(b.reports, [[1, 1001n], [2, NOT_WRITTEN], [3, NOT_WRITTEN]], 'ops 2 and 3 are never acknowledged here');
   assert.equal(b.partition.nextOffset, 1);
+});
+
+test('stopped, every write the core asked for is reported not written (held, and the append on its way once it settles): a released group\'s core replica can go back', async () => {
+  const b = backup('persisted');
+  const batch = batchOf(1);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(batch, 1, 1));
+  b.replication.keep(p1, batch);
+  b.replication.write([write(p1), write(prepare(3, OP_SEND))], b.report); // op 1 appending, op 3 held behind a gap
+  b.replication.write([write(p1)], b.report); // a retransmission of op 1 while its append runs
+  b.replication.stop();
+  assert.deepEqual(b.reports.toSorted((x, y) => x[0] - y[0]), [[1, NOT_WRITTEN], [3, NOT_WRITTEN]], 'the held ones at once');
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.reports.slice(2), [[1, NOT_WRITTEN]], 'the append\'s once it settled');
 });
 
 function batchCount(batch: Uint8Array): number {
