@@ -82,6 +82,11 @@ export function vsrOnJournalWriteDone(handle: u32, op: u64, checksum: u64): void
   replicaOf(handle).onJournalWriteDone(op, checksum);
 }
 
+// The host's journal lost the writes of ops from `op` on (replica.ts onJournalCut).
+export function vsrJournalCut(handle: u32, op: u64): void {
+  replicaOf(handle).onJournalCut(op);
+}
+
 export function vsrOnJournalRead(handle: u32, op: u64, to: u32, ptr: usize, length: u32): void {
   onJournalRead(replicaOf(handle), op, to, ptr, length);
 }

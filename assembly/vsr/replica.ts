@@ -291,6 +291,21 @@ export class Replica {
     this.afterEvent();
   }
 
+  // The host's journal no longer holds the writes of ops from `from` on (a partition's segments cut them, because a
+  // view change replaced an op below them). Every uncommitted op it had reported durable stops counting so: no
+  // prepare_ok or own vote rests on it from now on, and its write is asked again (the prepare is still at hand: the
+  // host writes it once the op it chains to is written). Committed ops are never cut: the host cuts only above them.
+  onJournalCut(from: u64): void {
+    const last = min(this.op, this.commitMin + <u64>this.window.slots - 1); // the window's ops (the head may be beyond)
+    for (let op = max(from, this.commitMin + 1); op <= last; op++) {
+      if (!(this.window.has(op) & F_DURABLE)) continue;
+      this.window.clearFlag(op, F_DURABLE);
+      if (this.isPrimary() && op > this.commitMax) unchecked(this.okBits[<i32>(op & (PIPELINE_MAX - 1))] &= ~(1 << this.replica));
+      this.journalWrite(op);
+    }
+    this.afterEvent();
+  }
+
   onTick(): void {
     this.ticks++;
     if (this.status == STATUS_NORMAL) {

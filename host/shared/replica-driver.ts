@@ -235,6 +235,16 @@ export class ReplicaDriver {
     this.drain();
   }
 
+  // The storage no longer holds the writes of ops from `from` on (a partition's segments cut them: a view change
+  // replaced an op below them). The core stops counting them durable and asks their writes again (vsrJournalCut).
+  journalCut(from: number): void {
+    this.assertLive();
+    this.whenIdle(() => {
+      this.core.vsrJournalCut(this.handle, BigInt(from));
+      this.drain();
+    });
+  }
+
   // Hands every journal write collected since the last flush to the storage in one call (the server makes them
   // durable with one fdatasync). Returns how many were handed over: 0 from inside a callback (the walk is not
   // done), or while serialWrites and a write is in flight (they wait for the next flush).

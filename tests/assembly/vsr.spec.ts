@@ -16,7 +16,7 @@ import { MERGE_AWAITING, MERGE_READY, MergeResult, mergeDvcQuorum } from "../../
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "../../assembly/vsr/recovery";
 import { startViewChange } from "../../assembly/vsr/view_change";
-import { F_BODY, F_FAULTY } from "../../assembly/vsr/log_window";
+import { F_BODY, F_DURABLE, F_FAULTY } from "../../assembly/vsr/log_window";
 
 import { APP, CLUSTER, Cluster, GROUP, makeRequest, register } from "./vsr-cluster";
 
@@ -764,5 +764,48 @@ describe("vsr single replica", () => {
     expect(r.recoveryLostFrom).toBe(2);
     expect(r.recoveryLostTo).toBe(3);
     expect(r.status).toBe(STATUS_RECOVERING);
+  });
+});
+
+describe("vsr journal cut (the host's files lost writes it had reported durable)", () => {
+  it("a backup stops counting the cut ops durable and asks their writes again; committed ops are left alone", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.dropCommand = CMD_PREPARE_OK;
+    c.request(1, session, 1, APP); // op 2: durable on every replica, committed nowhere
+    const b = c.replicas[1];
+    expect(b.commitMin).toBe(1);
+    expect(b.window.has(2) & F_DURABLE).toBe(F_DURABLE);
+    b.onJournalCut(1);
+    expect(b.window.has(1) & F_DURABLE).toBe(F_DURABLE); // committed: never cut
+    expect(b.window.has(2) & F_DURABLE).toBe(0);
+    c.drain(1);
+    expect(c.writes.length).toBe(3); // one write asked again: op 2's, the same prepare
+    expect(c.writes[0]).toBe(1);
+    expect(c.writes[1]).toBe(2);
+    expect(c.writes[2]).toBe(b.window.checksum(2));
+    c.deliver();
+    expect(b.window.has(2) & F_DURABLE).toBe(F_DURABLE); // durable again once the host wrote it again
+  });
+
+  it("a primary withdraws its own vote for a cut op until its write is done again", () => {
+    const c = new Cluster(3);
+    const session = register(c);
+    c.blockTo[1] = true;
+    c.blockTo[2] = true;
+    c.request(1, session, 1, APP); // op 2 on the primary alone: its own vote only
+    const p = c.replicas[0];
+    expect(p.okBits[2] & 1).toBe(1);
+    p.onJournalCut(2);
+    expect(p.okBits[2] & 1).toBe(0);
+    c.drain(0);
+    expect(c.writes.length).toBe(3);
+    expect(c.writes[1]).toBe(2);
+    c.writes = []; // the write asked again is not done yet
+    c.blockTo[1] = false;
+    c.tick(9); // retransmission: replica 1's prepare_ok alone is no quorum without the primary's own
+    expect(p.commitMax).toBe(1);
+    p.onJournalWriteDone(2, p.window.checksum(2));
+    expect(p.commitMax).toBe(2);
   });
 });

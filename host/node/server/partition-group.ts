@@ -14,7 +14,7 @@ import { ConsensusGroup, readPrepare, type GroupPeers, type PrepareView } from '
 import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/send-api.js';
 import { isNoSpace } from '../io/storage-errors.js';
 import { Command, H, Operation, PIPELINE_MAX, Prep, REPLY_OK, Rep, Status } from '../../shared/vsr-abi.js';
-import { OP_DELETE_OFFSET, OP_SEND, OP_STORE_OFFSET, PartitionReplication, type Durability } from './partition-replication.js';
+import { OP_DELETE_OFFSET, OP_SEND, OP_STORE_OFFSET, PartitionReplication, reportDone, type Durability } from './partition-replication.js';
 import { CoreJournalBatch, CoreJournalFormation, CoreJournalTailMatch } from '../../shared/core-abi.generated.js';
 import { encodeTail } from '../io/partition.js';
 import type { ConsumerOffset } from '../data/offsets.js';
@@ -159,6 +159,7 @@ export class PartitionGroup {
       ownBatch: (p) => this.ownBatch(p),
       appended: () => { this.appended = true; this.onWork(); },
       failed: (error) => this.writeFailed(error),
+      cut: (from) => { this.group.driver.journalCut(from); this.onWork(); },
     });
     this.replication = replication;
     // A partition found at boot (or by a metadata state transfer), rather than created by the op this replica just
@@ -274,7 +275,7 @@ export class PartitionGroup {
     this.lostEnd = null;
     this.installing = true;
     driver.stateInstalled(op, checksum, clients);
-    for (const h of covered) h.done(h.write.op, h.write.checksum);
+    for (const h of covered) reportDone(h);
     this.appended = true; // its stats (end offset, messages) are published again
     this.onWork();
   }

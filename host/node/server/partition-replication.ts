@@ -9,11 +9,10 @@
 // Durability `persisted`: the vote follows the durable append. `replicated`: a backup votes as soon as it holds the
 // batch (its append follows in order), which is weaker: a crash of a majority at once loses acknowledged sends.
 import type { JournalWrite } from '../../shared/replica-driver.js';
-import { Command, H, HEADER_SIZE, PIPELINE_MAX } from '../../shared/vsr-abi.js';
+import { Command, H, HEADER_SIZE, PIPELINE_MAX, Prep } from '../../shared/vsr-abi.js';
 import type { PartitionHome } from '../data/send-api.js';
 import type { ConsumerKind, ConsumerOffset } from '../data/offsets.js';
 import { NO_SPACE_VERDICT } from '../data/send-api.js';
-import { ErrorCode } from '../../shared/wire/codes.js';
 import { readPrepare, type PrepareView } from '../consensus/group.js';
 import { CoreJournalBatch, CoreVsrReplicaFrame } from '../../shared/core-abi.generated.js';
 import { logger } from '../../shared/log.js';
@@ -36,6 +35,7 @@ export interface ReplicationHost {
   ownBatch(p: PrepareView): Uint8Array | null; // the batch of this replica's own request (the primary's queue)
   appended(): void; // data was appended (stats, retention)
   failed(error: Error): void; // the partition's files can no longer follow the group: it stops taking writes
+  cut(from: number): void; // the written ops from `from` on are off the files now: the core hears it (journalCut)
 }
 
 export interface OpResult { status: number; baseOffset: number }
@@ -56,7 +56,20 @@ function keptCopiesOf(sc: StorageCore): CopyPool {
   return keptCopies;
 }
 
-export interface Held { write: JournalWrite; done: (op: number, checksum: bigint) => void; acked: boolean }
+export type Done = (op: number, checksum: bigint) => void;
+// A write the core asked for, until it is written (or known never to be). `also`: completions owed with it, reported
+// when it is: a header-only restamp of the same prepare, a duplicate write of it.
+export interface Held { write: JournalWrite; done: Done; acked: boolean; also: Done[] }
+// The checksum a write is reported with when it was not written: the core's slot never matches it, so the write counts
+// as finished (the driver's count) but the op is not durable here (no prepare_ok, no own vote).
+export const NOT_WRITTEN = 0n;
+
+// Reports a held write to the core: written (its checksum), or NOT_WRITTEN. A replicated-mode backup's own
+// completion went on receipt already; the completions it owes go now.
+export function reportDone(h: Held, checksum: bigint = h.write.checksum): void {
+  if (!h.acked) h.done(h.write.op, checksum);
+  for (const done of h.also.splice(0)) done(h.write.op, checksum);
+}
 interface Recent { prepare: Uint8Array; checksum: bigint; operation: number; base: number; length: number; count: number }
 
 export class PartitionReplicationError extends Error {
@@ -74,6 +87,9 @@ export class PartitionReplication {
   private written = 0; // every op up to here is written (durable once `writing` is false)
   private writingTo = 0; // the last op of the append on its way (or done)
   private readonly lateRewrites: Held[] = []; // writes for ops of the append on its way
+  private appending: Held[] = []; // the writes of the append on its way
+  private baseOp = 0; //        the op the files start at (open: op 0; a catch-up installed: its op) ...
+  private baseChecksum = 0n; // ... and its prepare's checksum: the parent of the op after it
   private cutRefused: string | null = null; // why the last cut was refused
   private cutPending = Infinity; // a committed op replaced what was written here: cut from it when no append runs
   private committed = 0;
@@ -134,17 +150,52 @@ export class PartitionReplication {
   }
 
   // The driver's storage write: held in op order, then appended. Header-only writes (a view change restamping an
-  // op's view) have nothing to change in a segment.
-  write(writes: JournalWrite[], done: (op: number, checksum: bigint) => void): void {
+  // op's view) have nothing to change in a segment, but count only once the op's batch is (restamped).
+  write(writes: JournalWrite[], done: Done): void {
     for (const w of writes) {
-      if (w.headerOnly) { done(w.op, w.checksum); continue; }
-      const h: Held = { write: w, done, acked: false };
+      if (w.headerOnly) { this.restamped(w, done); continue; }
+      const h: Held = { write: w, done, acked: false, also: [] };
       if (this.writing && w.op <= this.writingTo) { this.lateRewrites.push(h); continue; } // routed once written
       if (w.op <= this.written) { this.rewrite(h); continue; }
       if (this.host.durability === 'replicated' && !this.host.isPrimary()) { h.acked = true; done(w.op, w.checksum); }
-      this.held.set(w.op, h);
+      this.hold(h);
     }
     this.pump();
+  }
+
+  // A header-only write: a view change restamped the view an op was accepted in. It changes nothing in a segment,
+  // but the core cleared the op's durable mark before asking and votes on this completion (a backup's prepare_ok, a
+  // new primary's own), so it is reported only once the op's batch is written here, as MetadataLog.restamped does:
+  // at once when it is; with the op's write when that is held (waiting for the ops before it, or for its batch) or
+  // on its way; otherwise never written (NOT_WRITTEN: the op is not durable here until it is written again).
+  private restamped(w: JournalWrite, done: Done): void {
+    if (w.op <= this.written && this.recent.get(w.op)?.checksum === w.checksum) { done(w.op, w.checksum); return; }
+    const pending = this.pendingWrite(w.op, w.checksum);
+    if (!pending) done(w.op, NOT_WRITTEN);
+    else if (pending.acked) done(w.op, w.checksum); // a replicated-mode backup voted on receipt: so on a restamp
+    else pending.also.push(done);
+  }
+
+  // The write of exactly this prepare that is held, on its way, or waiting for the append on its way; else null.
+  private pendingWrite(op: number, checksum: bigint): Held | null {
+    const same = (h: Held | undefined) => h !== undefined && h.write.op === op && h.write.checksum === checksum;
+    const held = this.held.get(op);
+    if (same(held)) return held!;
+    return this.appending.find(same) ?? this.lateRewrites.findLast(same) ?? null;
+  }
+
+  // A write waits in `held` for the ops before it. It replaces a held write of the same op: the same prepare again
+  // (a retransmission) takes over the completions the first one owes; another prepare (a view change chose it) leaves
+  // the first one never written.
+  private hold(h: Held): void {
+    const before = this.held.get(h.write.op);
+    if (before && before.write.checksum === h.write.checksum) {
+      if (!before.acked) h.also.push(before.done);
+      h.also.push(...before.also);
+    } else if (before) {
+      reportDone(before, NOT_WRITTEN);
+    }
+    this.held.set(h.write.op, h);
   }
 
   // The op committed (in op order): polls may read its messages once this replica has written it.
@@ -184,6 +235,8 @@ export class PartitionReplication {
     const covered: Held[] = [];
     this.written = op;
     this.writingTo = op;
+    this.baseOp = op;
+    this.baseChecksum = checksum;
     this.committed = op;
     this.committedChecksum = checksum;
     this.committedOffsets = offsetMap(offsets);
@@ -216,11 +269,16 @@ export class PartitionReplication {
     return Math.max(0, this.written - (RECENT_OPS - PIPELINE_MAX));
   }
 
+  // No more writes (the partition was closed, or its files cannot follow the group). Every write the core asked for
+  // is reported, as never written: the driver counts them, and a released group's core replica goes back for reuse
+  // only once none is outstanding. The append on its way reports its own when it settles.
   stop(): void {
     this.stopped = true;
     this.waiting.clear(); // their writers are answered by the group (abort)
+    const outstanding = [...this.held.values(), ...this.lateRewrites.splice(0), ...this.extraDone.splice(0)];
     this.held.clear();
     this.attached.clear(); // not back to the pool: an append on its way may still be writing them
+    for (const h of outstanding) reportDone(h, NOT_WRITTEN);
   }
 
   // A kept batch written here and committed: its slab goes back to the pool (no append reads it any more: both
@@ -251,11 +309,15 @@ export class PartitionReplication {
       return;
     }
     if (this.writing) this.extraDone.push(h);
-    else h.done(h.write.op, h.write.checksum);
+    else reportDone(h);
   }
 
   // Writes the consecutive held ops after the last written one: offset changes at once, batches with one append
-  // (one at a time per partition).
+  // (one at a time per partition). An op is written only on top of the op its prepare chains to (its parent
+  // checksum): the core asks for an op's write once it knows the op canonical, even while the op before holds only
+  // a StartView's header and the files still hold an older view's batch there. Written on that, it would be acked on
+  // top of a batch the repair of the op before then cuts, taking it along. It waits instead: the repaired op before
+  // it replaces the written one (rewrite), and both are written in order.
   private pump(): void {
     if (this.writing || this.pumping || this.stopped || this.paused) return;
     this.pumping = true;
@@ -268,6 +330,7 @@ export class PartitionReplication {
         let offsets = false;
         for (let op = this.written + 1; this.held.has(op); op++) {
           const h = this.held.get(op)!;
+          if (prepareParent(h.write.message) !== (group.at(-1)?.write.checksum ?? this.writtenChecksum())) break;
           const p = readPrepare(h.write.message);
           if (p.operation === OP_SEND) {
             const batch = this.checkedBatch(p);
@@ -290,23 +353,36 @@ export class PartitionReplication {
         }
         this.writing = true;
         this.writingTo = group.at(-1)!.write.op;
+        this.appending = group;
         this.host.home.appendAsync(batches, true, timestamps).then((result) => {
           this.writing = false;
+          this.appending = [];
+          if (this.stopped) {
+            for (const h of group) reportDone(h, NOT_WRITTEN);
+            return;
+          }
+          const lost = sendOps.find(({ index }) => result.refused[index] !== 0);
           for (const { op, index } of sendOps) {
-            const refused = result.refused[index] === NO_SPACE_VERDICT;
-            const base = refused ? -1 : result.bases[index];
+            if (lost && op >= lost.op) break;
+            const base = result.bases[index];
             const count = batchCount(batches[index]);
-            this.results.set(op, refused ? { status: ErrorCode.cannotSaveMessagesToSegment, baseOffset: 0 } : { status: 0, baseOffset: base });
-            if (!refused) this.ends.push({ op, end: base + count });
+            this.results.set(op, { status: 0, baseOffset: base });
+            this.ends.push({ op, end: base + count });
             const h = group.find((g) => g.write.op === op)!;
             this.remember(h, base, batches[index].length, count);
+          }
+          if (lost) {
+            this.partlyWritten(group, lost.op, result.refused[lost.index]);
+            return;
           }
           this.finish(group);
           this.host.appended();
           this.pump();
         }, (error: Error) => {
           this.writing = false;
+          this.appending = [];
           this.fail(error);
+          for (const h of group) reportDone(h, NOT_WRITTEN);
         });
         return;
       }
@@ -355,8 +431,26 @@ export class PartitionReplication {
       const answer = this.waiting.get(h.write.op);
       if (answer) { this.waiting.delete(h.write.op); this.whenWritten(h.write.op, answer); }
     }
-    for (const h of group) if (!h.acked) h.done(h.write.op, h.write.checksum);
-    for (const h of this.extraDone.splice(0)) h.done(h.write.op, h.write.checksum);
+    for (const h of group) reportDone(h);
+    for (const h of this.extraDone.splice(0)) reportDone(h);
+  }
+
+  // The append wrote only the ops before `lost` (the device filled up on a later staging group, or a batch was
+  // refused): those are durable and reported; the rest are never reported written. The group goes on without them on
+  // this replica, so this replica's files stop here: the partition stops taking writes (as for a failed write), rather
+  // than write its later batches at offsets no other replica gives them.
+  private partlyWritten(group: Held[], first: number, verdict: number): void {
+    const last = group.at(-1)!.write.op;
+    const why = verdict === NO_SPACE_VERDICT ? 'no space left on the device' : `its batch was refused (verdict ${verdict})`;
+    const code = verdict === NO_SPACE_VERDICT ? 'PartitionNoSpace' : 'PartitionBatchRefused';
+    this.fail(new PartitionReplicationError(code, `ops ${first}..${last} were not written (${why}) and are not acknowledged by this replica, whose files cannot follow the group past op ${first - 1}: this partition stops taking writes`));
+    for (const h of group) {
+      if (h.write.op >= first) { reportDone(h, NOT_WRITTEN); continue; }
+      this.written = h.write.op;
+      if (readPrepare(h.write.message).operation !== OP_SEND) this.remember(h, -1, 0, 0);
+      reportDone(h);
+    }
+    this.host.appended();
   }
 
   // A cut a commit asked for (see commit): now, or the partition stops.
@@ -393,7 +487,15 @@ export class PartitionReplication {
     this.written = op - 1;
     this.writingTo = Math.min(this.writingTo, this.written);
     this.host.appended(); // its stats (end offset, message count) go down: published again
+    // Ops the core counts durable may be among them (their prepare is canonical, whatever they were written on top
+    // of): it must stop counting them, and ask their writes again.
+    this.host.cut(op);
     return true;
+  }
+
+  // The checksum of the last written op's prepare: the parent the next op to write must name (null: unknown).
+  private writtenChecksum(): bigint | null {
+    return this.recent.get(this.written)?.checksum ?? (this.written === this.baseOp ? this.baseChecksum : null);
   }
 
   private remember(h: Held, base: number, length: number, count: number): void {
@@ -446,6 +548,10 @@ function applyCommittedOffset(offsets: Map<string, ConsumerOffset>, p: PrepareVi
   const id = d.getUint32(4, true);
   if (p.operation === OP_STORE_OFFSET) offsets.set(`${kind}:${id}`, { kind, id, offset: Number(d.getBigUint64(8, true)) });
   else offsets.delete(`${kind}:${id}`);
+}
+
+function prepareParent(prepare: Uint8Array): bigint {
+  return new DataView(prepare.buffer, prepare.byteOffset, HEADER_SIZE).getBigUint64(Prep.parent, true);
 }
 
 function changesFiles(operation: number): boolean {

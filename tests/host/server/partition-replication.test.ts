@@ -8,15 +8,18 @@ import { Command, H, HEADER_SIZE, Operation, Prep } from '../../../host/shared/v
 import { CoreJournalBatch } from '../../../host/shared/core-abi.generated.js';
 import type { JournalWrite } from '../../../host/shared/replica-driver.js';
 import type { PartitionHome } from '../../../host/node/data/send-api.js';
-import { OP_SEND, OP_STORE_OFFSET, PartitionReplication, type Durability } from '../../../host/node/server/partition-replication.js';
+import { NOT_WRITTEN, OP_SEND, OP_STORE_OFFSET, PartitionReplication, type Durability } from '../../../host/node/server/partition-replication.js';
+import { NO_SPACE_VERDICT } from '../../../host/node/data/send-api.js';
 import { readPrepare } from '../../../host/node/consensus/group.js';
 
 const PRIMARY_CLIENT = 1n;
 
-function prepare(op: number, operation: number, descriptor: Uint8Array = new Uint8Array(0)): Uint8Array {
+// Op n's prepare has checksum 1000 + n and chains to op n - 1's (op 1 to 0, the files at open), unless told.
+function prepare(op: number, operation: number, descriptor: Uint8Array = new Uint8Array(0), parent = op === 1 ? 0n : BigInt(999 + op)): Uint8Array {
   const m = new Uint8Array(HEADER_SIZE + descriptor.length);
   const v = new DataView(m.buffer);
   v.setBigUint64(H.checksum, BigInt(1000 + op), true);
+  v.setBigUint64(Prep.parent, parent, true);
   v.setUint32(H.size, m.length, true);
   m[H.command] = Command.Prepare;
   v.setBigUint64(Prep.op, BigInt(op), true);
@@ -47,9 +50,12 @@ const write = (message: Uint8Array): JournalWrite => {
   return { op: p.op, checksum: p.checksum, message, headerOnly: false };
 };
 
-// A partition whose appends resolve when the test says so.
+const headerOnly = (message: Uint8Array): JournalWrite => ({ ...write(message), message: message.subarray(0, HEADER_SIZE), headerOnly: true });
+
+// A partition whose appends resolve when the test says so (`full`: the device fills up from that batch of it on,
+// as a later staging group that found no space: those batches are refused, the ones before it are written).
 function fakeHome() {
-  const appends: { batches: Uint8Array[]; timestamps?: number[]; resolve: () => void }[] = [];
+  const appends: { batches: Uint8Array[]; timestamps?: number[]; resolve: (full?: number) => void }[] = [];
   const verified: Uint8Array[] = [];
   let next = 0;
   const cuts: number[] = [];
@@ -63,10 +69,10 @@ function fakeHome() {
     offsets: { store() {}, delete() {}, flush() {}, entries: () => [] },
     storage: { hasFree: () => false, unallocated: 0 }, // no core memory to spare: kept batches go to the JS heap
     appendAsync: (batches: Uint8Array[], _verified: boolean, timestamps?: number[]) => new Promise((resolve) => {
-      appends.push({ batches, timestamps, resolve: () => {
-        const bases = batches.map((b) => { const base = next; next += new DataView(b.buffer).getUint32(CoreJournalBatch.B_COUNT, true); return base; });
+      appends.push({ batches, timestamps, resolve: (full = batches.length) => {
+        const bases = batches.map((b, i) => { if (i >= full) return -1; const base = next; next += new DataView(b.buffer).getUint32(CoreJournalBatch.B_COUNT, true); return base; });
         partition.nextOffset = next;
-        resolve({ refused: batches.map(() => 0), bases, batches: batches.length });
+        resolve({ refused: batches.map((_, i) => (i >= full ? NO_SPACE_VERDICT : 0)), bases, batches: Math.min(full, batches.length) });
       } });
     }),
   };
@@ -76,11 +82,14 @@ function fakeHome() {
 function backup(durability: Durability) {
   const fake = fakeHome();
   const failures: Error[] = [];
+  const told: number[] = []; // the cuts the core was told of (journalCut)
   const replication = new PartitionReplication({
     home: fake.home, durability, isPrimary: () => false, ownBatch: () => null, appended() {}, failed: (e) => failures.push(e),
+    cut: (from) => told.push(from),
   });
   const done: number[] = [];
-  return { ...fake, replication, failures, done, report: (op: number) => done.push(op) };
+  const reports: [number, bigint][] = []; // every completion with the checksum it was reported with
+  return { ...fake, replication, failures, done, told, reports, report: (op: number, checksum: bigint) => { done.push(op); reports.push([op, checksum]); } };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -147,13 +156,16 @@ test('an attached batch that is not the one its prepare binds stops the partitio
   assert.equal(b.failures.length, 1);
   assert.match(b.failures[0].message, /PartitionBatchMismatch/);
   assert.equal(b.appends.length, 0, 'nothing written');
-  assert.deepEqual(b.done, [], 'no vote');
+  assert.deepEqual(b.reports, [[1, NOT_WRITTEN]], 'no vote: reported never written');
 });
 
-// A prepare with another checksum for the same op: what a view change that chose another prepare writes.
-function replacement(message: Uint8Array): Uint8Array {
+// A prepare with another checksum for the same op: what a view change that chose another prepare writes. It chains
+// to the replacement of the op before (checksum 9000 + op) unless told.
+function replacement(message: Uint8Array, parent?: bigint): Uint8Array {
   const m = Uint8Array.from(message);
-  new DataView(m.buffer).setBigUint64(H.checksum, BigInt(9000 + readPrepare(message).op), true);
+  const op = readPrepare(message).op;
+  new DataView(m.buffer).setBigUint64(H.checksum, BigInt(9000 + op), true);
+  new DataView(m.buffer).setBigUint64(Prep.parent, parent ?? (op === 1 ? 0n : BigInt(8999 + op)), true);
   return m;
 }
 
@@ -285,6 +297,104 @@ test('settled (what a catch-up serves): only when every committed op is written 
   b.replication.installed(9, 99n, [{ kind: 2, id: 1, offset: 3 }]);
   assert.deepEqual(b.replication.settled(), { op: 9, checksum: 99n, offsets: [{ kind: 2, id: 1, offset: 3 }] }, 'a catch-up installed');
 });
+
+test('a header-only write (a view change restamping an op) is reported only once the op\'s batch is written: behind a gap, it waits for that write', async () => {
+  const b = backup('persisted');
+  const first = batchOf(1);
+  const second = batchOf(2);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(first, 1, 1));
+  const p2 = prepare(2, OP_SEND, sendDescriptor(second, 2, 2));
+  b.replication.keep(p2, second);
+  b.replication.write([write(p2)], b.report); // held: op 1 has not arrived
+  b.replication.write([headerOnly(p2)], b.report); // a view change restamps op 2: its prepare_ok follows this completion
+  assert.deepEqual(b.done, [], 'no vote for op 2: its batch is not on disk');
+  b.replication.keep(p1, first);
+  b.replication.write([write(p1)], b.report);
+  assert.deepEqual(b.done, [], 'nor while its append is on its way');
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.reports, [[1, 1001n], [2, 1002n], [2, 1002n]], 'op 2 and its restamp, once written');
+});
+
+test('a header-only write for an op on its way waits for its append; for a written op it is reported at once; for an op neither written nor held, never written', async () => {
+  const b = backup('persisted');
+  const batch = batchOf(1);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(batch, 1, 1));
+  b.replication.keep(p1, batch);
+  b.replication.write([write(p1)], b.report);
+  b.replication.write([headerOnly(p1)], b.report);
+  assert.deepEqual(b.done, [], 'the append of op 1 is on its way');
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.reports, [[1, 1001n], [1, 1001n]]);
+  b.replication.write([headerOnly(p1)], b.report);
+  assert.deepEqual(b.reports.at(-1), [1, 1001n], 'written: at once');
+  b.replication.write([headerOnly(prepare(3, OP_SEND))], b.report);
+  assert.deepEqual(b.reports.at(-1), [3, NOT_WRITTEN], 'op 3 is nowhere here: reported not written (the core never counts it durable)');
+  assert.equal(b.appends.length, 1, 'and nothing written for it');
+});
+
+test('an op is written only on top of the batch its prepare chains to: it waits for the repaired op before it, whose write cuts the old one and the core is told', async () => {
+  const b = backup('persisted');
+  const old = batchOf(3);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(old, 3, 1));
+  b.replication.keep(p1, old);
+  b.replication.write([write(p1)], b.report);
+  b.appends[0].resolve();
+  await settle();
+  // A StartView named another op 1 (header only: its prepare is still to be repaired) and its primary's op 2.
+  const canonical = batchOf(2);
+  const q1 = replacement(prepare(1, OP_SEND, sendDescriptor(canonical, 2, 2)));
+  const next = batchOf(4);
+  const q2 = prepare(2, OP_SEND, sendDescriptor(next, 4, 3), readPrepare(q1).checksum);
+  b.replication.keep(q2, next);
+  b.replication.write([write(q2)], b.report);
+  assert.equal(b.appends.length, 1, 'op 2 is not appended on top of the old op 1');
+  assert.deepEqual(b.done, [1], 'nor acknowledged');
+  b.replication.keep(q1, canonical);
+  b.replication.write([write(q1)], b.report); // the repaired op 1
+  assert.deepEqual(b.cuts, [0], 'the old op 1 is cut');
+  assert.deepEqual(b.told, [1], 'and the core is told its writes from op 1 on are gone');
+  assert.equal(b.appends.length, 2);
+  assert.deepEqual(b.appends[1].batches.map((x) => x.length), [canonical.length, next.length], 'the repaired op 1, then op 2 on it');
+  b.appends[1].resolve();
+  await settle();
+  assert.deepEqual(b.reports, [[1, 1001n], [1, 9001n], [2, 1002n]]);
+  assert.equal(b.partition.nextOffset, 6);
+  assert.equal(b.failures.length, 0);
+});
+
+test('no space for a later batch of an append: the ops before it are reported written, the rest never, and the partition stops (PartitionNoSpace)', async () => {
+  const b = backup('persisted');
+  const batches = [batchOf(1), batchOf(2), batchOf(3)];
+  const ps = batches.map((x, i) => prepare(i + 1, OP_SEND, sendDescriptor(x, batchCount(x), i)));
+  ps.forEach((p, i) => b.replication.keep(p, batches[i]));
+  b.replication.write(ps.map(write), b.report);
+  b.appends[0].resolve(1); // a later staging group found the device full: only op 1's batch is written
+  await settle();
+  assert.equal(b.failures.length, 1);
+  assert.match(b.failures[0].message, /PartitionNoSpace: ops 2\.\.3 were not written/);
+  assert.deepEqual(b.reports, [[1, 1001n], [2, NOT_WRITTEN], [3, NOT_WRITTEN]], 'ops 2 and 3 are never acknowledged here');
+  assert.equal(b.partition.nextOffset, 1);
+});
+
+test('stopped, every write the core asked for is reported not written (held, and the append on its way once it settles): a released group\'s core replica can go back', async () => {
+  const b = backup('persisted');
+  const batch = batchOf(1);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(batch, 1, 1));
+  b.replication.keep(p1, batch);
+  b.replication.write([write(p1), write(prepare(3, OP_SEND))], b.report); // op 1 appending, op 3 held behind a gap
+  b.replication.write([write(p1)], b.report); // a retransmission of op 1 while its append runs
+  b.replication.stop();
+  assert.deepEqual(b.reports.toSorted((x, y) => x[0] - y[0]), [[1, NOT_WRITTEN], [3, NOT_WRITTEN]], 'the held ones at once');
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.reports.slice(2), [[1, NOT_WRITTEN]], 'the append\'s once it settled');
+});
+
+function batchCount(batch: Uint8Array): number {
+  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getUint32(CoreJournalBatch.B_COUNT, true);
+}
 
 function offsetDescriptor(kind: number, id: number, offset: number): Uint8Array {
   const d = new Uint8Array(24);
