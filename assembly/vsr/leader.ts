@@ -19,6 +19,9 @@ export function followLeader(r: Replica, leaderView: u32, leaderStatus: u32): bo
   if (r.count == 1 || leaderStatus != STATUS_NORMAL) return false;
   if (r.primaryIndex(leaderView) != r.replica) return false; // only the leader moves a group to itself
   if (r.status != STATUS_NORMAL || r.isPrimary()) return false; // a view change in progress settles first
+  // Behind the primary's checkpoint, it could not repair as the new primary what the others no longer keep: the view
+  // change would time out and the next try start again, for ever. It catches up first (state_sync.ts), then takes over.
+  if (r.commitMin < r.clusterCheckpoint) return false;
   let view = r.view + 1;
   while (r.primaryIndex(view) != r.replica) view++;
   startViewChange(r, view);

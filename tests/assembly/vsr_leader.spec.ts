@@ -39,6 +39,15 @@ describe("vsr follow leader: a partition group follows the metadata group's prim
     expect(c.primary()).toBe(2);
   });
 
+  it("a leader behind the primary's checkpoint (its peers no longer keep what it lacks) does not take the group until it caught up", () => {
+    const c = committed(1);
+    c.replicas[2].clusterCheckpoint = c.replicas[2].commitMin + 50; // the primary's Commit said so
+    expect(followLeader(c.replicas[2], 2, STATUS_NORMAL)).toBe(false);
+    expect(c.replicas[2].view).toBe(0);
+    c.replicas[2].clusterCheckpoint = c.replicas[2].commitMin; // caught up
+    expect(followLeader(c.replicas[2], 2, STATUS_NORMAL)).toBe(true);
+  });
+
   it("does nothing on a backup of the leader group, a leader group not normal, a group already led, or a view change", () => {
     const c = committed(1);
     expect(followLeader(c.replicas[1], 2, STATUS_NORMAL)).toBe(false); //  replica 1 is not the leader of view 2
