@@ -4,7 +4,8 @@
 //     leader, and a client given the backup's address that follows the leader, read the stored offset;
 //   * a backup stopped, a bit of its segment flipped, restarted: it cuts its log at the damage, catches up from a
 //     peer and serves every acknowledged message, with the committed consumer offsets in its files;
-//   * the same with a bit of its offsets.log flipped: the log is set aside and the committed offsets come from a peer.
+//   * the same with a bit of its offsets.log flipped: the log is set aside and the committed offsets come from a peer;
+//   * the whole cluster restarted with one replica's segment flipped: the other two form, it repairs from them.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -105,15 +106,7 @@ describe('replicated partitions: damaged files repaired from the peers, offsets 
 
   it('a backup whose segment was flipped cuts its log there, catches up from a peer and serves every message and the committed offsets', async () => {
     await servesEverything(backup);
-    await damageAndRestart((dir) => {
-      const segment = path.join(dir, `${'0'.padStart(20, '0')}.log`);
-      const bytes = fs.readFileSync(segment);
-      // The last byte of the second batch (a payload byte): a frame checksum mismatch, not a torn tail.
-      const first = Number(bytes.readBigUInt64LE(CoreJournalBatch.B_LENGTH));
-      const second = Number(bytes.readBigUInt64LE(first + CoreJournalBatch.B_LENGTH));
-      bytes[first + second - 1] ^= 0x10;
-      fs.writeFileSync(segment, bytes);
-    });
+    await damageAndRestart(flipSecondBatch);
     assert.match(cluster.output(backup), /cut for repair from the peers: .*truncated to \d+ bytes/);
     assert.deepEqual(await servesEverything(backup), expected(), 'every acknowledged message, once, in order');
     assert.deepEqual(await servesEverything(leader), expected());
@@ -140,7 +133,32 @@ describe('replicated partitions: damaged files repaired from the peers, offsets 
     assert.equal(await storedOnDisk(backup), sent * 10 - 1, 'the committed consumer offset, from the peer');
     assert.ok(fs.readdirSync(partitionDirOf(backup)).some((f) => f.startsWith(`${OFFSETS_FILE}.damaged-`)), 'the damaged log is kept aside');
   });
+
+  it('a whole cluster restarted with one replica\'s segment flipped: the others form, it repairs from them', async () => {
+    await cluster.start(backup);
+    await servesEverything(backup);
+    await clients.dropAll();
+    await Promise.all(REPLICAS.map((id) => cluster.kill(id)));
+    flipSecondBatch(partitionDirOf(backup));
+    await Promise.all(REPLICAS.map((id) => cluster.start(id)));
+    leader = await agreedLeader((id) => clients.get(id), REPLICAS, BOUND_MS);
+    await waitFor('a send acknowledged after the restart', BOUND_MS, async () => send(1).then(() => true, () => undefined))
+      .catch(async (error: Error) => { throw new Error(`${error.message}\n${await cluster.diagnosis(REPLICAS)}`); });
+    assert.match(cluster.output(backup), /cut for repair from the peers/);
+    for (const id of REPLICAS) assert.deepEqual(await servesEverything(id), expected(), `replica ${id}`);
+  });
 });
+
+// Flips the last byte of the second batch of a partition's first segment (a payload byte): a frame checksum
+// mismatch, not a torn tail.
+function flipSecondBatch(dir: string): void {
+  const segment = path.join(dir, `${'0'.padStart(20, '0')}.log`);
+  const bytes = fs.readFileSync(segment);
+  const first = Number(bytes.readBigUInt64LE(CoreJournalBatch.B_LENGTH));
+  const second = Number(bytes.readBigUInt64LE(first + CoreJournalBatch.B_LENGTH));
+  bytes[first + second - 1] ^= 0x10;
+  fs.writeFileSync(segment, bytes);
+}
 
 // The one partition directory under a replica's data directory.
 function findPartitionDir(dataDir: string): string {
