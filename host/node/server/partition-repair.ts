@@ -48,10 +48,10 @@ export interface DamageCut {
 // them (verified at open) stays. Newest segment first, each removal durable before the next and before the
 // truncation: a crash leaves whole segments ending in the damaged one, which the next open finds damaged again.
 export function cutDamagedLog(dir: string, name: string, damage: Damage): DamageCut {
-  markForRepair(dir);
   if (path.resolve(path.dirname(damage.file)) !== path.resolve(dir) || !/^\d{20}\.log$/.test(path.basename(damage.file))) {
     throw new Error(`partition ${name}: the damage is reported in ${damage.file}, not a segment of ${dir}: nothing cut`);
   }
+  markForRepair(dir);
   const damagedBase = Number(path.basename(damage.file).slice(0, 20));
   const removed: string[] = [];
   const remove = (base: number) => {

@@ -74,6 +74,7 @@ describe('partition repair: a damaged log cut for the catch-up', () => {
     assert.throws(() => cutDamagedLog(dir, '1/1/0', elsewhere), /not a segment of .*nothing cut/);
     assert.throws(() => cutDamagedLog(dir, '1/1/0', { ...elsewhere, file: path.join(dir, OFFSETS_FILE) }), /not a segment of/);
     assert.deepEqual(listSegments(dir).map((b) => fs.statSync(logOf(dir, b)).size), before);
+    assert.equal(fs.existsSync(path.join(dir, STALE_MARKER)), false, 'not marked either');
   });
 });
 
