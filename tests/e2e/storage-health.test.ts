@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { IggyClient } from '../../host/client/client.js';
+import { STALE_MARKER } from '../../host/node/server/partition-group.js';
 import { ErrorCode } from '../../host/shared/wire/codes.js';
 import { fillDevice, mountTmpfs, unmount } from '../../host/torture/full-device.js';
 import { health, metricSum } from './helpers/health.js';
@@ -157,6 +158,32 @@ describe('storage conditions (real server)', () => {
     }
     await stop(s);
     assert.deepEqual(fs.readFileSync(first.log), bytes, 'a damaged log is left exactly as it was');
+    assert.equal(fs.existsSync(path.join(path.dirname(first.log), STALE_MARKER)), false, 'a single node has no peers to repair from');
+  });
+
+  it('item 7: a damaged offsets.log takes its partition offline (3003), the file left as it was: a single node has no peers to repair from', async () => {
+    const dataDir = tempDir('damaged-offsets');
+    dirs.push(dataDir);
+    const first = await setup(dataDir);
+    await first.c.storeOffset({ consumer: { kind: 'consumer', id: 1 }, stream: first.stream, topic: first.topic, partition: 0 }, 10n);
+    await first.c.close();
+    await stop(first.s);
+    const file = path.join(path.dirname(first.log), 'offsets.log');
+    const bytes = fs.readFileSync(file);
+    bytes[8] ^= 0x01; // the first record's offset: its checksum fails
+    fs.writeFileSync(file, bytes);
+
+    const s = await start(dataDir);
+    await reason(s, 'partition_offline', first.subject);
+    const c = await s.connect();
+    try {
+      await assert.rejects(offsetsFrom(c, first.stream, first.topic, 0), code(ErrorCode.cannotOpenPartitionLogFile));
+    } finally {
+      await c.close();
+    }
+    await stop(s);
+    assert.deepEqual(fs.readFileSync(file), bytes, 'the damaged offsets log is left exactly as it was');
+    assert.deepEqual(fs.readdirSync(path.dirname(file)).filter((f) => f.includes('damaged') || f === STALE_MARKER), [], 'nothing set aside, no stale marker');
   });
 
   it('item 7: damage found by a poll is answered 4011 on the same connection, reported, and stops writes', async () => {

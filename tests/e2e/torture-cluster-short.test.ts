@@ -45,7 +45,7 @@ describe('torture (3-replica cluster, short profile)', () => {
     }
   });
 
-  it('no replica exits on its own, the cluster heals, every replica serves every acknowledged message', { todo: 'a replica does not recover from a full disk until it restarts, nor repair a damaged partition from its peers (README, Reliability: the cluster findings)' }, () => {
+  it('no replica exits on its own, the cluster heals, every replica serves every acknowledged message', { todo: 'a replica does not recover from a full disk until it restarts (README, Reliability: the cluster findings)' }, () => {
     assert.deepEqual(r.faults.crashes, [], report);
     assert.deepEqual(r.faults.unrecovered, [], report);
     assert.equal(r.healing, null, report);

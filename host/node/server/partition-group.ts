@@ -332,6 +332,13 @@ export class PartitionGroup {
     return write?.kind === 'send' ? write.batch : null;
   }
 
+  // Whether this replica's stored consumer offsets are the group's: always on a single node; in a cluster only on
+  // the primary leading in normal status (a backup applies offset ops behind the primary's commit, and a replica still
+  // recovering or catching up may hold none). Elsewhere GetConsumerOffset and a Next poll are answered 58.
+  get answersOffsets(): boolean {
+    return this.peers === null || (this.leading && this.lostEnd === null && !this.stale);
+  }
+
   // A cluster's replica takes writes only while it leads both this group and the metadata group (the core decides:
   // leadsWith): a group's primary that is not the leader waits to be taken over rather than propose.
   private get leading(): boolean {

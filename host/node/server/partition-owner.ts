@@ -20,6 +20,9 @@ import { RetentionCounters } from './retention-counters.js';
 import { ShardMetrics } from './shard-metrics.js';
 import { METRIC } from '../../shared/layout.js';
 import type { Damage } from '../io/partition.js';
+import { DataError } from '../data/data-errors.js';
+import { partitionDir } from '../data/partition-dir.js';
+import { cutDamagedLog, describeCut, setOffsetsAside } from './partition-repair.js';
 import { describeTruncation } from '../io/partition-recovery.js';
 import { StorageError } from '../io/storage-errors.js';
 import type { Answer } from './shard-rpc.js';
@@ -101,10 +104,11 @@ export class PartitionOwner {
     if (dataTargets.length > 0) this.applyDataTargets(dataTargets);
   }
 
-  // A partition whose log is damaged opens read-only: its intact prefix is served, sends are answered 3003
+  // On a single node, a partition whose log is damaged opens read-only: its intact prefix is served, sends are answered 3003
   // CannotOpenPartitionLogFile, and nothing on disk is touched. One that cannot be opened at all (damaged consumer
   // offsets, this shard's core memory used up) is left out: requests for it get 3003. Either is reported (an ERROR,
   // /health, /metrics), and every other partition keeps being served. What recovery truncated is reported the same way.
+  // A cluster's replica repairs both from its peers instead (openHome).
   // `opened`: created by the op this replica just applied, or found (at boot, by a metadata state transfer, or
   // reopened): a cluster's partition group starts afresh only in the first case (PartitionGroup).
   private open(namespace: bigint, ref: PartitionRef, opened: 'created' | 'found'): void {
@@ -116,11 +120,9 @@ export class PartitionOwner {
       if (claimDirectory(this.sc, this.options.dataDir, idsOf(ref), ref.createdOp, this.ctx.state.appliedOp) === 'replaced') {
         log.warn(`partition ${name}: removed files left by an earlier partition with the same ids (its deletion was committed)`);
       }
-      home = PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
-        fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads, directIo: this.options.directIo,
-        indexCapacity: INDEX_ENTRIES, quiet: true, onCorrupt: 'read-only', onDamage: (damage) => this.readDamaged(name, damage),
-      });
-      this.reportRecovery(name, home);
+      const repaired: string[] = [];
+      home = this.openHome(name, ref, repaired);
+      this.reportRecovery(name, home, repaired);
       const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name), this.options.peers ?? null, opened);
       this.owned.set(namespace, { ref, home, group });
       this.unavailable.delete(namespace);
@@ -135,9 +137,38 @@ export class PartitionOwner {
     }
   }
 
+  // A cluster's replica does not keep damaged files: its peers hold every committed batch and offset. A damaged
+  // consumer offsets log is set aside, a damaged log cut at its first bad record (partition-repair.ts: marked stale
+  // first), and the partition opens as one that fell behind: its group catches it up from a peer. A single node
+  // keeps a damaged log read-only and leaves a partition with damaged offsets out (nobody else holds them).
+  // `repaired`: what was cut or set aside, for /health.
+  private openHome(name: string, ref: PartitionRef, repaired: string[]): PartitionHome {
+    const open = () => PartitionHome.open(this.options.dataDir, idsOf(ref), this.sc, {
+      fsync: this.options.fsync, segmentBytes: this.options.segmentBytes, verifyReadPayloads: this.options.verifyReadPayloads, directIo: this.options.directIo,
+      indexCapacity: INDEX_ENTRIES, quiet: true, onCorrupt: 'read-only', onDamage: (damage) => this.readDamaged(name, damage),
+    });
+    if (!this.options.peers) return open();
+    let home: PartitionHome;
+    try {
+      home = open();
+    } catch (error) {
+      if (!(error instanceof DataError) || error.code !== 'ConsumerOffsetsCorrupt') throw error;
+      setOffsetsAside(partitionDir(this.options.dataDir, idsOf(ref)), name, error.message);
+      repaired.push(`${error.message}; set aside, the committed offsets come from a peer`);
+      home = open();
+    }
+    const damage = home.partition.damage;
+    if (!damage) return home;
+    home.close();
+    const cut = cutDamagedLog(home.dir, name, damage);
+    this.ctx.health.count('truncations');
+    repaired.push(`${damage.detail}; ${describeCut(cut)}`);
+    return open();
+  }
+
   // The partition's own logs report quietly (the server's words are these): each truncation is an ERROR naming the
   // file, the bytes and the offsets dropped, a count in /metrics, and a reason in /health until the next restart.
-  private reportRecovery(name: string, home: PartitionHome): void {
+  private reportRecovery(name: string, home: PartitionHome, repaired: string[] = []): void {
     const { health } = this.ctx;
     const cuts = home.partition.recovery.truncated.map(describeTruncation);
     for (const t of home.partition.recovery.truncated) {
@@ -152,7 +183,7 @@ export class PartitionOwner {
       health.count('truncatedBytes', offsets.truncatedBytes);
     }
     for (const cut of cuts) log.error(`partition ${name}: recovery ${cut}`);
-    if (cuts.length > 0) health.set('recovery_truncation', name, cuts.join('; '));
+    if (cuts.length + repaired.length > 0) health.set('recovery_truncation', name, [...repaired, ...cuts].join('; '));
     const damage = home.partition.damage;
     if (damage) {
       log.error(`partition ${name}: ${damage.detail}; serving offsets [${home.partition.firstOffset}, ${damage.offset}) read-only, writes refused`);
@@ -374,6 +405,9 @@ export class PartitionOwner {
         return encodePartitionReply(await owned.group.deleteOffset(request.consumer));
       }
       case Method.getOffset: {
+        // A cluster's stored offsets are answered by the group's primary only (a backup's lag its commits, a
+        // recovering replica's may be missing): elsewhere 58, as a send to a backup gets, and the client moves on.
+        if (!owned.group.answersOffsets) return encodePartitionReply(ErrorCode.transientNotAccepted);
         const stored = owned.home.offsets.get(request.consumer.kind, request.consumer.id);
         if (stored === null) return encodePartitionReply(0);
         const body = new DataView(new ArrayBuffer(20));
@@ -392,6 +426,8 @@ export class PartitionOwner {
     const kind = STRATEGIES[q.strategy];
     if (!kind) return encodePartitionReply(ErrorCode.invalidCommand);
     const strategy = kind === 'offset' || kind === 'timestamp' ? { kind, value: q.value } : { kind };
+    // Next starts after the stored offset: only where the stored offsets are current (as GetConsumerOffset).
+    if (kind === 'next' && !owned.group.answersOffsets) return encodePartitionReply(ErrorCode.transientNotAccepted);
     const stored = home.offsets.get(q.consumer.kind, q.consumer.id);
     const plan: PollPlan = planPoll(strategy, q.count, { firstOffset: home.partition.firstOffset, nextOffset: home.partition.readableNextOffset, storedOffset: stored });
     // A log damaged at recovery is served up to the damage: a poll at or past it (or for the newest messages, which
