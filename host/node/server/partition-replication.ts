@@ -306,6 +306,7 @@ export class PartitionReplication {
     } else if (replacing) {
       const why = this.cutRefused ?? 'an offset change or an op no longer remembered among the ops to cut';
       this.fail(new PartitionReplicationError('PartitionOpReplaced', `op ${h.write.op} was replaced by a view change after this replica wrote it and cannot be cut off (${why}): this partition stops taking writes`));
+      reportDone(h, NOT_WRITTEN);
       return;
     }
     if (this.writing) this.extraDone.push(h);
@@ -321,9 +322,11 @@ export class PartitionReplication {
   private pump(): void {
     if (this.writing || this.pumping || this.stopped || this.paused) return;
     this.pumping = true;
+    let taken: Held[] = [];
     try {
       for (;;) {
         const group: Held[] = [];
+        taken = group; // out of `held`: the catch below reports them if this throws
         const batches: Uint8Array[] = [];
         const timestamps: number[] = [];
         const sendOps: { op: number; index: number }[] = [];
@@ -348,9 +351,11 @@ export class PartitionReplication {
         if (group.length === 0) return;
         if (offsets) this.host.home.offsets.flush();
         if (batches.length === 0) {
-          this.finish(group);
+          taken = [];
+          this.finish(group); // reports them
           continue;
         }
+        taken = []; // the append below reports them
         this.writing = true;
         this.writingTo = group.at(-1)!.write.op;
         this.appending = group;
@@ -388,6 +393,7 @@ export class PartitionReplication {
       }
     } catch (error) {
       this.fail(error as Error);
+      for (const h of taken) reportDone(h, NOT_WRITTEN); // taken from `held`, not written: reported, not dropped
     } finally {
       this.pumping = false;
     }
@@ -420,18 +426,25 @@ export class PartitionReplication {
     if (this.cutPending !== Infinity) this.cutNow(); // a commit during the append replaced what it wrote
     // Writes that came for these ops while they were being appended, routed now: the same prepare (durable now), a
     // replacement (cut, then written in its place), or past what is written after a cut (held, appended in order).
-    for (const h of this.lateRewrites.splice(0)) {
-      if (this.stopped) return;
+    const late = this.lateRewrites.splice(0);
+    for (let i = 0; i < late.length && !this.stopped; i++) {
+      const h = late[i];
       if (h.write.op <= this.written) this.rewrite(h);
-      else this.held.set(h.write.op, h);
+      else this.hold(h); // another write held for that op is reported, not dropped
+      if (this.stopped) for (const rest of late.slice(i + 1)) reportDone(rest, NOT_WRITTEN);
     }
-    if (this.stopped) return;
+    if (this.stopped) {
+      // Stopped by a cut it could not make: what is still in the files is written, what a cut took is not.
+      for (const h of group) reportDone(h, h.write.op <= this.written ? undefined : NOT_WRITTEN);
+      return;
+    }
     this.advance();
     for (const h of group) {
       const answer = this.waiting.get(h.write.op);
       if (answer) { this.waiting.delete(h.write.op); this.whenWritten(h.write.op, answer); }
     }
-    for (const h of group) reportDone(h);
+    // An op a cut took after its append (a replacement routed above) is no longer in the files: not written.
+    for (const h of group) reportDone(h, h.write.op <= this.written ? undefined : NOT_WRITTEN);
     for (const h of this.extraDone.splice(0)) reportDone(h);
   }
 
