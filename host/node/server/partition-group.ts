@@ -97,7 +97,7 @@ export interface WriteEvents {
   committed(): void;
   noSpace(detail: string, writes: number): void;
   wrote(): void;
-  failed(detail: string): void;
+  failed(error: Error): void;
   readOnly(detail: string): void;
 }
 
@@ -562,7 +562,7 @@ export class PartitionGroup {
   // throw here would stop the server). Its writers are answered now; nothing of this group is acknowledged.
   private writeFailed(error: Error): void {
     log.error(`partition ${this.name}: write failed, refusing further writes: ${error.message}`);
-    this.events.failed(error.message);
+    this.events.failed(error);
     this.abort(error, WRITE_FAILED);
   }
 
