@@ -30,7 +30,10 @@ export class NoSpaceRetry<K> {
   private readonly waiting = new Map<K, { timer: NodeJS.Timeout; delay: number; saidAt: number }>();
   private stopped = false;
 
-  constructor(private readonly dataDir: string, private readonly attempt: (key: K) => Promise<boolean>) {}
+  constructor(
+    private readonly dataDir: string, private readonly attempt: (key: K) => Promise<boolean>,
+    private readonly free: (dir: string) => number | null = freeBytes, // the device's free bytes (a test's own)
+  ) {}
 
   has(key: K): boolean {
     return this.waiting.has(key);
@@ -64,7 +67,7 @@ export class NoSpaceRetry<K> {
     const entry = this.waiting.get(key);
     if (!entry || this.stopped) return;
     const next = Math.min(entry.delay * 2, RETRY_MAX_MS);
-    const free = freeBytes(this.dataDir);
+    const free = this.free(this.dataDir);
     let done = false;
     let why = '';
     if (free !== null && free <= ROOM_MARGIN_BYTES) {
