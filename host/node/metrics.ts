@@ -181,8 +181,8 @@ export function createMetricsRegistry(
   conditionGauge('partitions_offline', 'Partitions that could not be opened and are not served (requests get 3003)', 'partition_offline');
   conditionGauge('partitions_read_only', 'Partitions with a damaged log: the intact prefix is served, sends get 3003', 'partition_read_only');
   conditionGauge('partitions_fenced', 'Partitions whose last write found the device full (writes get 4006/10006 until one succeeds)', 'partition_fenced');
-  conditionGauge('partitions_write_failed', 'Partitions that stopped taking writes after an I/O error, until a restart', 'partition_write_failed');
-  conditionGauge('metadata_log_failed', '1 while the metadata log cannot write (metadata changes are refused until a restart)', 'metadata_log_failed');
+  conditionGauge('partitions_write_failed', 'Partitions that stopped taking writes after an I/O error, until a restart (a cluster replica reopens one that failed on a full device once there is room)', 'partition_write_failed');
+  conditionGauge('metadata_log_failed', '1 while the metadata log cannot write (metadata changes are refused until a restart; a cluster replica reopens it once a full device has room)', 'metadata_log_failed');
   conditionGauge('recovery_truncated_partitions', 'Partitions whose logs recovery truncated at this boot', 'recovery_truncation');
 
   const storageCounter = (name: string, help: string, which: keyof StorageCounters) => new client.Counter({

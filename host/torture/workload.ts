@@ -5,7 +5,7 @@
 // must not race with writes (a bit flip in a stopped node's files, which is undone afterwards).
 import { Consumer } from '../client/consumer.js';
 import { IggyClient } from '../client/client.js';
-import { EvictionError, IggyError } from '../client/errors.js';
+import { EvictionError, IggyError, RequestOutcomeUnknown } from '../client/errors.js';
 import { ErrorCode } from '../shared/wire/codes.js';
 import { CommitRecorder } from './commit-recorder.js';
 import { outcomeOf, type HistoryWriter, type Key } from './history.js';
@@ -18,12 +18,23 @@ const CLIENT_TIMEOUT_MS = 5_000; // a pause of the server longer than this turns
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 export const keyOf = (t: Target, partition: number): Key => `${t.stream}/${t.topic}/${partition}`;
 
+// A connection dropped during the login (a kill of the replica it reached, while the workers start) is dialled again
+// (bounded): its worker's promise is awaited only at the end, so a throw here ended the whole run.
 export async function connectClient(address: string): Promise<IggyClient> {
-  return IggyClient.connect({
-    address, username: 'iggy', password: 'iggy', timeoutMs: CLIENT_TIMEOUT_MS, heartbeatMs: 1_000,
-    reconnect: { retries: 1_000_000, initialDelayMs: 50, maxDelayMs: 500 },
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await IggyClient.connect({
+        address, username: 'iggy', password: 'iggy', timeoutMs: CLIENT_TIMEOUT_MS, heartbeatMs: 1_000,
+        reconnect: { retries: 1_000_000, initialDelayMs: 50, maxDelayMs: 500 },
+      });
+    } catch (error) {
+      if (!(error instanceof RequestOutcomeUnknown) || attempt >= CONNECT_ATTEMPTS) throw error;
+      await idle(200);
+    }
+  }
 }
+
+const CONNECT_ATTEMPTS = 50;
 
 // After an error that says this replica cannot take the request (a backup or a primary changing view: 57/58; a
 // session the new primary does not know: an eviction, then Unauthenticated), the client's connection is closed:

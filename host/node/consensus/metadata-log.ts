@@ -299,6 +299,13 @@ export class MetadataLog {
     this.superblock.close();
   }
 
+  // Closed, and its replica given back to the core: a replica reopening its log in process (metadata-owner.ts)
+  // creates the group again, as at boot. Nothing of this log may be used after it.
+  release(): void {
+    this.close();
+    this.group.release();
+  }
+
   private submit(key: bigint, client: bigint, session: bigint, request: bigint, operation: number, body: Uint8Array, userId: number) {
     return new Promise<{ reply: GroupReply; applied: ApplyResult | null }>((resolve, reject) => {
       if (this.failed) { reject(this.failed); return; }

@@ -11,6 +11,7 @@ import type { GroupSummary } from '../cluster/replica-counters.js';
 import { decodeSnapshot, encodeSnapshot } from '../metadata/machine.js';
 import { bootstrapRootBody } from '../metadata/users-api.js';
 import { InternalOperation, type ApplyResult, type CommittedOp } from '../metadata/types.js';
+import { NoSpaceRetry, causedByNoSpace } from './no-space-retry.js';
 import type { ShardContext } from './context.js';
 import {
   Method, PROPOSE_NOT_COMMITTED, PROPOSE_NOT_PRIMARY, decodePropose, decodeRegister, encodeCommitted, encodeProposeReply, encodeRegisterReply, encodeSnapshotMessage,
@@ -47,27 +48,21 @@ export class MetadataOwner {
   private localSessions = 0n;
   private bootstrapping = false;
   private wasLost = false;
+  // A cluster replica's log that failed a write on a full device: reopened from its files once there is room.
+  private readonly noSpace: NoSpaceRetry<'metadata'> | null;
+  private reopening = false; // the failed log is released and the new one not open yet
+  private closed = false;
+  // The results of the last ops applied, by op: an op committed again after a reopen is not applied twice, and a
+  // client that retries it is answered with what it got the first time (the log's lastResults).
+  private readonly results = new Map<number, ApplyResult>();
 
-  constructor(private readonly ctx: ShardContext, private readonly options: MetadataOwnerOptions) {}
+  constructor(private readonly ctx: ShardContext, private readonly options: MetadataOwnerOptions) {
+    this.noSpace = options.cluster ? new NoSpaceRetry(options.dataDir, () => this.reopen()) : null;
+  }
 
   async open(): Promise<void> {
     const started = performance.now();
-    this.log = await MetadataLog.open(path.join(this.options.dataDir, 'metadata'), this.ctx.core, this.ctx.storage.memory, this.ctx.storage, {
-      apply: (entry) => this.applied(entry),
-      snapshot: () => encodeSnapshot(this.ctx.state),
-      restore: (bytes) => {
-        this.options.replaceState(bytes);
-        // A state transfer at run time (this replica lost its state, or fell behind the cluster's checkpoint): the
-        // other shards get the new state as at boot.
-        if (this.broadcasting) this.handOff();
-      },
-      now: () => this.now(),
-      failed: (error) => {
-        const message = error instanceof Error ? error.message : String(error);
-        logLine.error(`the metadata log failed, metadata changes are refused until a restart: ${message}`);
-        this.ctx.health.set('metadata_log_failed', 'metadata', message);
-      },
-    }, { slotCount: this.options.journalSlots, cluster: this.options.cluster?.id, peers: this.options.cluster?.peers });
+    this.log = await this.openLog();
     logLine.info(`metadata log recovered: ${this.ctx.state.appliedOp} op(s) applied in ${(performance.now() - started).toFixed(0)} ms`);
     // A torn tail of the WAL is a prepare whose write never completed (never acknowledged); reported like a segment's.
     const cut = this.log.journalRecovery.truncated;
@@ -91,6 +86,72 @@ export class MetadataOwner {
     if (this.ctx.state.users.size === 0) await this.bootstrapRoot();
   }
 
+  private openLog(): Promise<MetadataLog> {
+    return MetadataLog.open(path.join(this.options.dataDir, 'metadata'), this.ctx.core, this.ctx.storage.memory, this.ctx.storage, {
+      apply: (entry) => this.applied(entry),
+      snapshot: () => encodeSnapshot(this.ctx.state),
+      restore: (bytes) => this.restore(bytes),
+      now: () => this.now(),
+      failed: (error) => this.failed(error),
+    }, { slotCount: this.options.journalSlots, cluster: this.options.cluster?.id, peers: this.options.cluster?.peers });
+  }
+
+  private failed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const retried = this.noSpace !== null && causedByNoSpace(error);
+    logLine.error(`the metadata log failed, metadata changes are refused until ${retried ? 'it is reopened once the device has room again' : 'a restart'}: ${message}`);
+    this.ctx.health.set('metadata_log_failed', 'metadata', message);
+    if (retried) this.noSpace!.schedule('metadata', 'the metadata log');
+  }
+
+  // A checkpoint (at boot or a reopen) or a state transfer. A state no newer than this shard's is not taken: the
+  // committed history is one sequence, so this state already holds it, and the ops after it that commit again are
+  // skipped by applied() (never applied twice, their data actions never run again). At boot the state is empty.
+  private restore(bytes: Uint8Array): void {
+    if (decodeSnapshot(bytes).appliedOp <= this.ctx.state.appliedOp && this.ctx.state.appliedOp > 0) return;
+    this.options.replaceState(bytes);
+    // A state transfer at run time (this replica lost its state, or fell behind the cluster's checkpoint): the
+    // other shards get the new state as at boot.
+    if (this.broadcasting) this.handOff();
+  }
+
+  // A cluster replica's metadata log that failed a write on a full device, reopened from its files as at boot (the
+  // NoSpaceRetry waited for room). Safe: every proposal of the failed log was answered (rejected) by its failure, and
+  // its files are what the recovery after a crash at that moment would find (a torn journal tail is cut). As at
+  // boot, the journal after the checkpoint is a log, not known committed: the cluster commits those ops again (or
+  // this replica recovers by state transfer), and the state, already past them, skips them (restore, applied).
+  // The shard's state, its partitions and the other shards' copies are untouched: no op is undone.
+  private async reopen(): Promise<boolean> {
+    const failed = this.log;
+    if (!failed || this.closed) return true;
+    this.reopening = true;
+    if (!this.releasedLog) {
+      failed.release();
+      this.releasedLog = true;
+    }
+    let log: MetadataLog;
+    try {
+      log = await this.openLog();
+    } catch (error) {
+      if (causedByNoSpace(error)) return false; // tried again (the log stays released)
+      logLine.error(`the metadata log could not be reopened, metadata changes are refused until a restart: ${(error as Error).message}`);
+      return true;
+    }
+    if (this.closed) {
+      log.close();
+      return true;
+    }
+    this.log = log;
+    this.releasedLog = false;
+    this.reopening = false;
+    if (log.stateLost) this.wasLost = true;
+    this.ctx.health.clear('metadata_log_failed', 'metadata');
+    logLine.info(`the metadata log reopened from its files after the device had room again (journal at op ${log.journaledOp}, state at op ${this.ctx.state.appliedOp}): it catches up with the cluster`);
+    return true;
+  }
+
+  private releasedLog = false;
+
   private async bootstrapRoot(): Promise<void> {
     const body = await bootstrapRootBody(this.options.rootUsername, this.options.rootPassword);
     const result = await this.opened.internal(InternalOperation.bootstrapRoot, body, 0);
@@ -112,7 +173,13 @@ export class MetadataOwner {
   }
 
   private applied(entry: CommittedOp): ApplyResult {
+    // Committed again after a reopen (reopen): applied already, and broadcast already.
+    if (entry.op <= this.ctx.state.appliedOp) return this.results.get(entry.op) ?? { result: 0, payload: new Uint8Array(0) };
     const result = this.options.apply(entry);
+    if (this.noSpace) {
+      this.results.set(entry.op, result);
+      this.results.delete(entry.op - (this.options.journalSlots ?? 1024));
+    }
     if (this.broadcasting) {
       const message = encodeCommitted(entry);
       for (let shard = 1; shard < this.ctx.shards; shard++) this.ctx.rpc.notify(shard, Variant.lifecycle, Lifecycle.metadataCommitTick, message);
@@ -131,7 +198,7 @@ export class MetadataOwner {
 
   private tick(): void {
     const log = this.log;
-    if (!log) return;
+    if (!log || this.reopening) return;
     log.tick();
     // The root user of a fresh cluster: created by a primary that has committed its whole log and holds no user
     // (the view-0 primary at first boot; another one if that failed), once at a time.
@@ -185,9 +252,11 @@ export class MetadataOwner {
   }
 
   close(): void {
+    this.closed = true;
+    this.noSpace?.stop();
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
-    this.log?.close();
+    if (!this.reopening) this.log?.close();
   }
 
   private get opened(): MetadataLog {

@@ -97,7 +97,7 @@ export interface WriteEvents {
   committed(): void;
   noSpace(detail: string, writes: number): void;
   wrote(): void;
-  failed(detail: string): void;
+  failed(error: Error): void;
   readOnly(detail: string): void;
 }
 
@@ -494,12 +494,16 @@ export class PartitionGroup {
   // The partition is gone (deleted: its writers get 20) or broken (a failed write: sends 4006, offsets 10006). Writers
   // whose batch may be on its way to disk are answered once that write is done: until their answer the batch's
   // memory (a frame in the serving shard's arena) is theirs, and the thread pool may still be reading it.
+  // A cluster's failed write: a submitted write was prepared and may be on the backups, whose next view can commit it
+  // without this replica, so its writer is told the outcome is unknown (57 TransientNotCommitted, as a demoted
+  // primary's), never a failure a retry would turn into a second copy. The waiting ones were never proposed.
   abort(error: Error, status: number = ErrorCode.resourceNotFound): void {
     this.failed = error;
     this.failedStatus = status;
     const { waiting, submitted } = this.queue.drain();
     for (const write of waiting) settle(write, status);
-    const answer = () => { for (const write of submitted) settle(write, status); };
+    const outcome = this.peers && status === WRITE_FAILED ? ErrorCode.transientNotCommitted : status;
+    const answer = () => { for (const write of submitted) settle(write, outcome); };
     void this.home.idle().then(answer, answer);
   }
 
@@ -570,7 +574,7 @@ export class PartitionGroup {
   // throw here would stop the server). Its writers are answered now; nothing of this group is acknowledged.
   private writeFailed(error: Error): void {
     log.error(`partition ${this.name}: write failed, refusing further writes: ${error.message}`);
-    this.events.failed(error.message);
+    this.events.failed(error);
     this.abort(error, WRITE_FAILED);
   }
 

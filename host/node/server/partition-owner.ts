@@ -24,7 +24,8 @@ import { DataError } from '../data/data-errors.js';
 import { partitionDir } from '../data/partition-dir.js';
 import { cutDamagedLog, describeCut, setOffsetsAside } from './partition-repair.js';
 import { describeTruncation } from '../io/partition-recovery.js';
-import { StorageError } from '../io/storage-errors.js';
+import { StorageError, isNoSpace } from '../io/storage-errors.js';
+import { NoSpaceRetry } from './no-space-retry.js';
 import type { Answer } from './shard-rpc.js';
 import { PartitionGroup, type PartitionPeers, type WriteEvents } from './partition-group.js';
 import type { ShardContext } from './context.js';
@@ -62,10 +63,13 @@ export class PartitionOwner {
   private readonly metrics: ShardMetrics; // partition_ops_total
   private statsVersion = 0; // numbers every stats reading of this shard's partitions (VersionedStats)
   private retaining = false; // set once the committed state is final (not while shard 0 replays its log)
+  // A cluster replica's partitions whose group failed a write on a full device: reopened from their files (reopen)
+  private readonly noSpace: NoSpaceRetry<bigint>;
 
   constructor(private readonly ctx: ShardContext, private readonly sc: StorageCore, private readonly options: OwnerOptions) {
     this.retentionCounters = new RetentionCounters(ctx.core, sc.memory, ctx.shard);
     this.metrics = new ShardMetrics(ctx.core, sc.memory, ctx.shard);
+    this.noSpace = new NoSpaceRetry(options.dataDir, (namespace) => this.reopen(namespace));
   }
 
   get count(): number {
@@ -84,6 +88,7 @@ export class PartitionOwner {
     for (const [namespace, owned] of this.owned) {
       const ref = wanted.get(namespace);
       if (ref && ref.createdOp === owned.ref.createdOp) continue;
+      this.noSpace.cancel(namespace);
       this.close(owned);
       this.removeDeleted(idsOf(owned.ref), ref?.createdOp ?? 0);
       this.ctx.health.clearSubject(nameOf(owned.ref));
@@ -93,6 +98,7 @@ export class PartitionOwner {
     for (const [namespace, { createdOp, name }] of this.unavailable) {
       const ref = wanted.get(namespace);
       if (ref?.createdOp === createdOp) continue;
+      this.noSpace.cancel(namespace);
       this.unavailable.delete(namespace);
       if (!ref) this.ctx.health.clearSubject(name);
     }
@@ -111,7 +117,8 @@ export class PartitionOwner {
   // A cluster's replica repairs both from its peers instead (openHome).
   // `opened`: created by the op this replica just applied, or found (at boot, by a metadata state transfer, or
   // reopened): a cluster's partition group starts afresh only in the first case (PartitionGroup).
-  private open(namespace: bigint, ref: PartitionRef, opened: 'created' | 'found'): void {
+  // Returns why it could not be opened (null: opened).
+  private open(namespace: bigint, ref: PartitionRef, opened: 'created' | 'found'): Error | null {
     const name = nameOf(ref);
     const { health } = this.ctx;
     health.clearSubject(name);
@@ -123,10 +130,11 @@ export class PartitionOwner {
       const repaired: string[] = [];
       home = this.openHome(name, ref, repaired);
       this.reportRecovery(name, home, repaired);
-      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name), this.options.peers ?? null, opened);
+      const group = new PartitionGroup(this.ctx, namespace, name, home, () => this.requestFlush(), this.writeEvents(name, namespace), this.options.peers ?? null, opened);
       this.owned.set(namespace, { ref, home, group });
       this.unavailable.delete(namespace);
       this.publishStats(namespace, home.stats());
+      return null;
     } catch (error) {
       home?.close();
       this.unavailable.set(namespace, { createdOp: ref.createdOp, name });
@@ -134,6 +142,7 @@ export class PartitionOwner {
       const hint = /memory|arena/i.test(message) ? ' (core memory per shard: --arena-bytes for consensus groups, --storage-bytes for partition indexes)' : '';
       log.error(`partition ${name} is not served: ${message}${hint}`);
       health.set('partition_offline', name, `${message}${hint}`);
+      return error as Error;
     }
   }
 
@@ -166,6 +175,37 @@ export class PartitionOwner {
     return open();
   }
 
+  // A cluster replica's partition whose group failed a write on a full device (noSpace has waited for room):
+  // closed and opened again from its files, as at boot. Safe: its writers were answered by the group's abort
+  // (4006/10006), and the files are what the recovery after a crash at that moment would find (the append that
+  // failed was rolled back, or reads as a torn tail), so the cluster loses nothing here that it does not survive
+  // when this replica crashes. The new group starts as a lost replica ('found'): it votes and acknowledges nothing
+  // until it formed with the others or caught its segments up from a peer (partition-catch-up.ts), so the ops the
+  // cluster committed meanwhile come back without a gap or a second copy. Resolves false to be tried again later.
+  private async reopen(namespace: bigint): Promise<boolean> {
+    const owned = this.owned.get(namespace);
+    if (owned) {
+      await owned.group.idle(); // the failed append's thread-pool work is done before its files are closed
+      if (this.closing || this.owned.get(namespace) !== owned) return true; // closed or replaced meanwhile
+      this.close(owned);
+      this.owned.delete(namespace);
+      this.publishStats(namespace, null);
+      return this.reopened(namespace, owned.ref);
+    }
+    const unavailable = this.unavailable.get(namespace);
+    const ref = partitionsOf(this.ctx.state).find((r) => r.namespace === namespace);
+    // An earlier reopen found no room: again, while the state still names this partition.
+    if (this.closing || !unavailable || !ref || ref.createdOp !== unavailable.createdOp) return true;
+    this.unavailable.delete(namespace);
+    return this.reopened(namespace, ref);
+  }
+
+  private reopened(namespace: bigint, ref: PartitionRef): boolean {
+    const error = this.open(namespace, ref, 'found');
+    if (error === null) log.info(`partition ${nameOf(ref)}: reopened from its files after its device had room again; it catches up with its peers`);
+    return error === null || !isNoSpace(error);
+  }
+
   // The partition's own logs report quietly (the server's words are these): each truncation is an ERROR naming the
   // file, the bytes and the offsets dropped, a count in /metrics, and a reason in /health until the next restart.
   private reportRecovery(name: string, home: PartitionHome, repaired: string[] = []): void {
@@ -191,7 +231,7 @@ export class PartitionOwner {
     }
   }
 
-  private writeEvents(name: string): WriteEvents {
+  private writeEvents(name: string, namespace: bigint): WriteEvents {
     const { health } = this.ctx;
     return {
       committed: () => this.metrics.add(METRIC.partitionOps),
@@ -205,7 +245,12 @@ export class PartitionOwner {
         log.info(`partition ${name}: writes succeed again`);
         health.clear('partition_fenced', name);
       },
-      failed: (detail) => health.set('partition_write_failed', name, detail),
+      failed: (error) => {
+        health.set('partition_write_failed', name, error.message);
+        // A cluster's replica gets the group's writes back from its peers: reopened once there is room (reopen). A
+        // single node keeps today's answer (refused until a restart): it has no peer to take what it missed from.
+        if (this.options.peers && isNoSpace(error)) this.noSpace.schedule(namespace, `partition ${name}`);
+      },
       readOnly: (detail) => health.set('partition_read_only', name, detail),
     };
   }
@@ -294,6 +339,7 @@ export class PartitionOwner {
   // file is closed and the writes that were still gathering are answered ResourceNotFound.
   async closeAll(): Promise<void> {
     this.closing = true;
+    this.noSpace.stop();
     await Promise.all([...this.owned.values()].map((owned) => owned.group.idle()));
     for (const owned of this.owned.values()) this.close(owned);
     this.owned.clear();

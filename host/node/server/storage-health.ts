@@ -9,7 +9,7 @@ export type ConditionKind =
   | 'partition_read_only' // damaged log: the intact prefix is served, writes are refused
   | 'partition_fenced' // the last write found no space on the device; the next write tries again
   | 'partition_write_failed' // a write failed for another reason: writes refused until restart
-  | 'metadata_log_failed' // the metadata log cannot write: metadata changes are refused until restart
+  | 'metadata_log_failed' // the metadata log cannot write: metadata changes are refused until restart (a cluster replica's on a full device: until reopened)
   | 'recovery_truncation'; // boot cut bytes off a log's tail (a torn write, or damage that looks like one)
 
 export const CONDITION_KINDS: readonly ConditionKind[] = [

@@ -29,7 +29,7 @@ test('a failed append (an I/O error) answers its writers 4006 / 10006 and refuse
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
   const failures: string[] = [];
-  const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {}, { committed() {}, noSpace() {}, wrote() {}, readOnly() {}, failed: (d) => failures.push(d) });
+  const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {}, { committed() {}, noSpace() {}, wrote() {}, readOnly() {}, failed: (e) => failures.push(e.message) });
   group.flush(); // the owner's session
   const first = group.send(batch(1));
   const second = group.send(batch(2));
