@@ -125,11 +125,12 @@ describe('replicated partitions: restarts with data', () => {
     }
     assert.deepEqual(segmentBytes(cluster, backup), segmentBytes(cluster, leader), 'the caught-up replica holds the leader\'s segment bytes');
     const clientOf = (id: number) => clients.get(id);
-    const agreed = await agreedFingerprint(clientOf, REPLICAS, CONSUMERS, BOUND_MS);
+    const dataDirOf = (id: number) => cluster.dataDirs[id]; // a backup's offsets: from its files (58 on its port)
+    const agreed = await agreedFingerprint(clientOf, REPLICAS, CONSUMERS, BOUND_MS, dataDirOf);
     assert.deepEqual(agreed['r/t/0'].offsets, { 'consumer 7': '45', 'consumer 8': '30' }, 'every replica: the offsets committed, those stored while the backup was down too');
     // The offsets are part of what is compared: one more stored moves every replica's fingerprint.
     await storeOffset(REPLICAS, 8, 31n);
-    const moved = await agreedFingerprint(clientOf, REPLICAS, CONSUMERS, BOUND_MS);
+    const moved = await agreedFingerprint(clientOf, REPLICAS, CONSUMERS, BOUND_MS, dataDirOf);
     assert.equal(moved['r/t/0'].offsets['consumer 8'], '31');
     assert.notDeepEqual(moved, agreed);
   });

@@ -113,7 +113,7 @@ describe('state transfer: a replica with a wiped data directory', () => {
       assert.deepEqual(payloads, expected, `replica ${id}: every acknowledged message, once, in order`);
     }
     assert.match(cluster.output(backup), /partition \d+\/\d+\/\d+: caught up from replica \d: [1-9]\d* batch\(es\)/, 'the wiped replica caught its segments up');
-    const agreed = await agreedFingerprint(client, [0, 1, 2], CONSUMERS, BOUND_MS);
+    const agreed = await agreedFingerprint(client, [0, 1, 2], CONSUMERS, BOUND_MS, (id) => cluster.dataDirs[id]); // a backup's offsets: from its files
     assert.deepEqual(agreed['before-wipe/events/0'].offsets, { 'consumer 7': '2', 'consumer 8': '4' }, 'the committed offsets, on the wiped replica too');
   });
 });
