@@ -302,6 +302,10 @@ export class MetadataLog {
   // Closed, and its replica given back to the core: a replica reopening its log in process (metadata-owner.ts)
   // creates the group again, as at boot. Nothing of this log may be used after it.
   release(): void {
+    // Every write the failed log still holds is reported not written (none of it is on disk as asked): the core
+    // counts writes on their way, and its replica goes back for reuse only once none is left.
+    for (const [op, h] of this.held) report(h.dones, op, NOT_WRITTEN);
+    this.held.clear();
     this.close();
     this.group.release();
   }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Lifecycle, Variant } from '../../shared/frames.js';
 import { Reader } from '../../shared/wire/buffer.js';
 import { logger } from '../../shared/log.js';
+import { Status } from '../../shared/vsr-abi.js';
 import { MetadataLog, MetadataLogError, type MetadataPeers } from '../consensus/metadata-log.js';
 import type { GroupSummary } from '../cluster/replica-counters.js';
 import { decodeSnapshot, encodeSnapshot } from '../metadata/machine.js';
@@ -51,6 +52,7 @@ export class MetadataOwner {
   // A cluster replica's log that failed a write on a full device: reopened from its files once there is room.
   private readonly noSpace: NoSpaceRetry<'metadata'> | null;
   private reopening = false; // the failed log is released and the new one not open yet
+  private logFailed = false; // the log failed a write: no leader here until it is reopened
   private closed = false;
   // The results of the last ops applied, by op: an op committed again after a reopen is not applied twice, and a
   // client that retries it is answered with what it got the first time (the log's lastResults).
@@ -101,6 +103,7 @@ export class MetadataOwner {
     const retried = this.noSpace !== null && causedByNoSpace(error);
     logLine.error(`the metadata log failed, metadata changes are refused until ${retried ? 'it is reopened once the device has room again' : 'a restart'}: ${message}`);
     this.ctx.health.set('metadata_log_failed', 'metadata', message);
+    this.logFailed = true;
     if (retried) this.noSpace!.schedule('metadata', 'the metadata log');
   }
 
@@ -144,6 +147,7 @@ export class MetadataOwner {
     this.log = log;
     this.releasedLog = false;
     this.reopening = false;
+    this.logFailed = false;
     if (log.stateLost) this.wasLost = true;
     this.ctx.health.clear('metadata_log_failed', 'metadata');
     logLine.info(`the metadata log reopened from its files after the device had room again (journal at op ${log.journaledOp}, state at op ${this.ctx.state.appliedOp}): it catches up with the cluster`);
@@ -178,7 +182,12 @@ export class MetadataOwner {
     const result = this.options.apply(entry);
     if (this.noSpace) {
       this.results.set(entry.op, result);
-      this.results.delete(entry.op - (this.options.journalSlots ?? 1024));
+      // Keep the last journal's worth: every older key goes (ops skipped by a transfer, or never applied, too).
+      const oldest = entry.op - (this.options.journalSlots ?? 1024);
+      for (const op of this.results.keys()) {
+        if (op > oldest) break; // insertion order is op order
+        this.results.delete(op);
+      }
     }
     if (this.broadcasting) {
       const message = encodeCommitted(entry);
@@ -198,7 +207,11 @@ export class MetadataOwner {
 
   private tick(): void {
     const log = this.log;
-    if (!log || this.reopening) return;
+    if (!log) return;
+    if (this.reopening) {
+      this.publish(log);
+      return;
+    }
     log.tick();
     // The root user of a fresh cluster: created by a primary that has committed its whole log and holds no user
     // (the view-0 primary at first boot; another one if that failed), once at a time.
@@ -213,7 +226,16 @@ export class MetadataOwner {
         .catch((error) => logLine.warn(`creating the root user failed (retried): ${error instanceof Error ? error.message : error}`))
         .finally(() => { this.bootstrapping = false; });
     }
-    this.options.cluster?.published({ view: log.view, op: log.op, commit: log.commitNumber, primary: log.isPrimary, status: log.status, viewChanges: log.viewChanges });
+    this.publish(log);
+  }
+
+  // What the partition groups here follow (leader.ts). Not a leader while its log cannot write: they would go on
+  // taking writes as its primaries and pull every group back to this replica, against the new leader; "recovering".
+  private publish(log: MetadataLog): void {
+    const down = this.reopening || this.logFailed;
+    this.options.cluster?.published({
+      view: log.view, op: log.op, commit: log.commitNumber, primary: log.isPrimary && !down, status: down ? Status.Recovering : log.status, viewChanges: log.viewChanges,
+    });
   }
 
   // METADATA_SUBMIT from home shards (this one included).

@@ -96,5 +96,7 @@ export class NoSpaceRetry<K> {
 // (JournalPoisoned carries the write's error only in its message).
 export function causedByNoSpace(error: unknown): boolean {
   if (isNoSpace(error) || isNoSpace((error as { cause?: unknown } | null)?.cause)) return true;
+  // PartitionNoSpace: a later staging group of a cluster append found the device full (partition-replication.ts).
+  if ((error as { code?: unknown } | null)?.code === 'PartitionNoSpace') return true;
   return error instanceof Error && /\b(ENOSPC|EDQUOT)\b/.test(error.message);
 }

@@ -25,7 +25,7 @@ import { partitionDir } from '../data/partition-dir.js';
 import { cutDamagedLog, describeCut, setOffsetsAside } from './partition-repair.js';
 import { describeTruncation } from '../io/partition-recovery.js';
 import { StorageError, isNoSpace } from '../io/storage-errors.js';
-import { NoSpaceRetry } from './no-space-retry.js';
+import { NoSpaceRetry, causedByNoSpace } from './no-space-retry.js';
 import type { Answer } from './shard-rpc.js';
 import { PartitionGroup, type PartitionPeers, type WriteEvents } from './partition-group.js';
 import type { ShardContext } from './context.js';
@@ -249,7 +249,7 @@ export class PartitionOwner {
         health.set('partition_write_failed', name, error.message);
         // A cluster's replica gets the group's writes back from its peers: reopened once there is room (reopen). A
         // single node keeps today's answer (refused until a restart): it has no peer to take what it missed from.
-        if (this.options.peers && isNoSpace(error)) this.noSpace.schedule(namespace, `partition ${name}`);
+        if (this.options.peers && causedByNoSpace(error)) this.noSpace.schedule(namespace, `partition ${name}`);
       },
       readOnly: (detail) => health.set('partition_read_only', name, detail),
     };
