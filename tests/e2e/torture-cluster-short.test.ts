@@ -5,13 +5,12 @@
 // its files flipped; healing, the final read through every replica's client port and the checker once per replica.
 // Without root, link cuts and disk-full are left out (the run says why). SHARDLOG_TORTURE_SEED replays another seed.
 //
-// Two verdicts. Required: no safety anomaly that a live cluster cannot excuse (a value at two offsets, two values at
-// one offset, a value nobody sent or whose send was refused, offsets handed out backwards or skipped, a commit
-// going backwards or past every message), with messages acknowledged. To-do until the open cluster findings are
-// fixed (README, Reliability: a replica does not recover from a full disk by itself; a replica with a flipped bit in
-// a segment or offsets log does not repair that partition from its peers): no crash, the cluster heals, every
-// disk-full recovered, and every replica serves every acknowledged message (no lost write, nothing unseen, no lost
-// commit).
+// Two verdicts, both required: no safety anomaly that a live cluster cannot excuse (a value at two offsets, two
+// values at one offset, a value nobody sent or whose send was refused, offsets handed out backwards or skipped, a
+// commit going backwards or past every message), with messages acknowledged; and no crash, the cluster heals, every
+// disk-full recovered and every flip repaired, and every replica serves every acknowledged message (no lost write,
+// nothing unseen, no lost commit). The second was a to-do until replicas recovered from a full disk and repaired a
+// flipped partition from their peers by themselves (README, Reliability: the cluster findings).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { ANOMALIES, type Anomaly } from '../../host/torture/checker.js';
@@ -45,7 +44,7 @@ describe('torture (3-replica cluster, short profile)', () => {
     }
   });
 
-  it('no replica exits on its own, the cluster heals, every replica serves every acknowledged message', { todo: 'a replica does not recover from a full disk until it restarts (README, Reliability: the cluster findings)' }, () => {
+  it('no replica exits on its own, the cluster heals, every replica serves every acknowledged message', () => {
     assert.deepEqual(r.faults.crashes, [], report);
     assert.deepEqual(r.faults.unrecovered, [], report);
     assert.equal(r.healing, null, report);
