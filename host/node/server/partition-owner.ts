@@ -202,7 +202,7 @@ export class PartitionOwner {
 
   private reopened(namespace: bigint, ref: PartitionRef): boolean {
     const error = this.open(namespace, ref, 'found');
-    if (error === null) log.info(`partition ${nameOf(ref)}: reopened from its files after its device had room again; it catches up with its peers`);
+    if (error === null) log.info(`partition ${nameOf(ref)}: reopened from its files after its device had room again (or after an op it could not cut); it catches up with its peers`);
     return error === null || !isNoSpace(error);
   }
 
@@ -249,7 +249,12 @@ export class PartitionOwner {
         health.set('partition_write_failed', name, error.message);
         // A cluster's replica gets the group's writes back from its peers: reopened once there is room (reopen). A
         // single node keeps today's answer (refused until a restart): it has no peer to take what it missed from.
-        if (this.options.peers && causedByNoSpace(error)) this.noSpace.schedule(namespace, `partition ${name}`);
+        // So is a replica whose files hold an op a view change replaced that it cannot cut (an offset change among
+        // the ops to cut): reopened as a lost replica, its catch-up cuts the batches that never committed and brings
+        // the committed consumer offsets (as after a restart), instead of holding its group until a restart.
+        if (this.options.peers && (causedByNoSpace(error) || (error as { code?: unknown }).code === 'PartitionOpReplaced')) {
+          this.noSpace.schedule(namespace, `partition ${name}`);
+        }
       },
       readOnly: (detail) => health.set('partition_read_only', name, detail),
     };
