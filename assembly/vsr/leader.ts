@@ -22,6 +22,10 @@ export function followLeader(r: Replica, leaderView: u32, leaderStatus: u32): bo
   // Behind the primary's checkpoint, it could not repair as the new primary what the others no longer keep: the view
   // change would time out and the next try start again, for ever. It catches up first (state_sync.ts), then takes over.
   if (r.commitMin < r.clusterCheckpoint) return false;
+  // Nor while it has not executed every op it knows committed (a StartView told it the primary's commit): behind
+  // (reopened or restarted, caught up to an older point), its view change could need ops the others no longer keep,
+  // and it would take the group over before any Commit heartbeat told it their checkpoint.
+  if (r.commitMin < r.commitMax) return false;
   let view = r.view + 1;
   while (r.primaryIndex(view) != r.replica) view++;
   startViewChange(r, view);

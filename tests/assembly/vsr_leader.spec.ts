@@ -44,7 +44,11 @@ describe("vsr follow leader: a partition group follows the metadata group's prim
     c.replicas[2].clusterCheckpoint = c.replicas[2].commitMin + 50; // the primary's Commit said so
     expect(followLeader(c.replicas[2], 2, STATUS_NORMAL)).toBe(false);
     expect(c.replicas[2].view).toBe(0);
-    c.replicas[2].clusterCheckpoint = c.replicas[2].commitMin; // caught up
+    c.replicas[2].clusterCheckpoint = c.replicas[2].commitMin; // caught up to the checkpoint
+    const commitMax = c.replicas[2].commitMax;
+    c.replicas[2].commitMax = c.replicas[2].commitMin + 3; // a StartView named a commit it has not executed yet
+    expect(followLeader(c.replicas[2], 2, STATUS_NORMAL)).toBe(false);
+    c.replicas[2].commitMax = commitMax; // executed
     expect(followLeader(c.replicas[2], 2, STATUS_NORMAL)).toBe(true);
   });
 

@@ -209,7 +209,16 @@ export class PartitionGroup {
       // constructor), again on its timer until it is installed. Marked first, durably: from the first cut on, the
       // files are no base to form from until the catch-up is installed.
       requestState: (from) => {
-        if (!this.stateRequested && !this.stale) setMarker(this.home.dir, STALE_MARKER, 'this replica is catching this partition up from a peer: its files are no base to form a group from');
+        if (!this.stateRequested && !this.stale) {
+          try {
+            setMarker(this.home.dir, STALE_MARKER, 'this replica is catching this partition up from a peer: its files are no base to form a group from');
+          } catch (error) {
+            // The marker must be durable before the first cut; without it (a full device) no catch-up now: the core
+            // asks again on its timer, and the files stay as they are.
+            log.warn(`partition ${this.name}: cannot mark it as catching up (${(error as Error).message}); the catch-up waits`);
+            return;
+          }
+        }
         this.stateRequested = true;
         this.stale = true;
         if (!this.group.driver.stateLost) replication.pause(); // a backup behind the peers' journals
