@@ -426,26 +426,22 @@ export class PartitionReplication {
     if (this.cutPending !== Infinity) this.cutNow(); // a commit during the append replaced what it wrote
     // Writes that came for these ops while they were being appended, routed now: the same prepare (durable now), a
     // replacement (cut, then written in its place), or past what is written after a cut (held, appended in order).
-    const late = this.lateRewrites.splice(0);
-    for (let i = 0; i < late.length && !this.stopped; i++) {
-      const h = late[i];
-      if (h.write.op <= this.written) this.rewrite(h);
+    // Once a cut it could not make stopped it (stop() reported what it held), the rest are reported not written.
+    for (const h of this.lateRewrites.splice(0)) {
+      if (this.stopped) reportDone(h, NOT_WRITTEN);
+      else if (h.write.op <= this.written) this.rewrite(h);
       else this.hold(h); // another write held for that op is reported, not dropped
-      if (this.stopped) for (const rest of late.slice(i + 1)) reportDone(rest, NOT_WRITTEN);
     }
-    if (this.stopped) {
-      // Stopped by a cut it could not make: what is still in the files is written, what a cut took is not.
-      for (const h of group) reportDone(h, h.write.op <= this.written ? undefined : NOT_WRITTEN);
-      return;
+    if (!this.stopped) {
+      this.advance();
+      for (const h of group) {
+        const answer = this.waiting.get(h.write.op);
+        if (answer) { this.waiting.delete(h.write.op); this.whenWritten(h.write.op, answer); }
+      }
     }
-    this.advance();
-    for (const h of group) {
-      const answer = this.waiting.get(h.write.op);
-      if (answer) { this.waiting.delete(h.write.op); this.whenWritten(h.write.op, answer); }
-    }
-    // An op a cut took after its append (a replacement routed above) is no longer in the files: not written.
+    // What is still in the files is written; an op a cut took after its append (a replacement routed above) is not.
     for (const h of group) reportDone(h, h.write.op <= this.written ? undefined : NOT_WRITTEN);
-    for (const h of this.extraDone.splice(0)) reportDone(h);
+    for (const h of this.extraDone.splice(0)) reportDone(h); // empty once stopped (stop() reported them)
   }
 
   // The append wrote only the ops before `lost` (the device filled up on a later staging group, or a batch was
