@@ -17,7 +17,7 @@ import { Partition } from '../../host/node/io/partition.js';
 import { listSegments, segmentName } from '../../host/node/io/segment-file.js';
 import { storageCore } from '../../host/node/io/storage-core.js';
 import { CoreJournalBatch } from '../../host/shared/core-abi.generated.js';
-import { ReplicaClients, TestCluster, agreedLeader } from './helpers/cluster.js';
+import { ReplicaClients, TestCluster, agreedLeader, partitionDirs } from './helpers/cluster.js';
 import { waitFor } from './helpers/server.js';
 
 const TRANSIENT_NOT_ACCEPTED = 58;
@@ -161,20 +161,6 @@ async function firstOffsetOn(client: IggyClient, topic: string): Promise<number>
   return polled.messages.length > 0 ? Number(polled.messages[0].offset) : -1;
 }
 
-// The partition directories under a replica's data directory.
-function partitionDirs(dataDir: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      const full = path.join(dir, entry.name);
-      if (path.basename(dir) === 'partitions') out.push(full);
-      else walk(full);
-    }
-  };
-  walk(path.join(dataDir, 'streams'));
-  return out;
-}
 
 // What a former primary leaves when a view change replaced its ops from `offset` on: its files cut there by hand
 // (later segments removed, the segment holding it truncated at that batch) and `batches` other batches appended.

@@ -16,7 +16,7 @@ import { ConsumerOffsets, OFFSETS_FILE } from '../../host/node/data/offsets.js';
 import { storageCore } from '../../host/node/io/storage-core.js';
 import { STALE_MARKER } from '../../host/node/server/partition-group.js';
 import { CoreJournalBatch } from '../../host/shared/core-abi.generated.js';
-import { ReplicaClients, TestCluster, agreedLeader } from './helpers/cluster.js';
+import { ReplicaClients, TestCluster, agreedLeader, partitionDirs } from './helpers/cluster.js';
 import { ROOT } from './helpers/protocol.js';
 import { waitFor } from './helpers/server.js';
 
@@ -162,16 +162,7 @@ function flipSecondBatch(dir: string): void {
 
 // The one partition directory under a replica's data directory.
 function findPartitionDir(dataDir: string): string {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      const full = path.join(dir, entry.name);
-      if (path.basename(dir) === 'partitions') found.push(full);
-      else walk(full);
-    }
-  };
-  walk(path.join(dataDir, 'streams'));
+  const found = partitionDirs(dataDir);
   assert.equal(found.length, 1, `one partition directory in ${dataDir}`);
   return found[0];
 }

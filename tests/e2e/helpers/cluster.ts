@@ -2,6 +2,7 @@
 // that links land on a non-zero shard), each with its own data directory that survives a restart. Tests form one
 // with TestCluster.form (fresh ports when a picked one was taken before a replica bound it).
 import fs from 'node:fs';
+import path from 'node:path';
 import { request } from 'undici';
 import { IggyClient } from '../../../host/client/client.js';
 import { ROOT } from './protocol.js';
@@ -204,4 +205,19 @@ export function agreedLeader(clientOf: (id: number) => Promise<IggyClient>, live
     const [leader] = [...leaders];
     return leaders.size === 1 && leader !== not && live.includes(leader) ? leader : undefined;
   });
+}
+
+// The partition directories under a replica's data directory (streams/*/topics/*/partitions/*).
+export function partitionDirs(dataDir: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const full = path.join(dir, entry.name);
+      if (path.basename(dir) === 'partitions') out.push(full);
+      else walk(full);
+    }
+  };
+  walk(path.join(dataDir, 'streams'));
+  return out;
 }
