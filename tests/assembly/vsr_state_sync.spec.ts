@@ -9,7 +9,7 @@ import {
 } from "../../assembly/vsr/constants";
 import {
   B_NONCE, H_CHECKSUM, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, P_OP, R_CLIENT, R_GROUP, R_OPERATION, R_REQUEST, R_SESSION,
-  S_GROUP, Y_SESSION, Y_STATUS, command, seal,
+  S_GROUP, S_TAIL_END, Y_SESSION, Y_STATUS, command, seal,
 } from "../../assembly/vsr/header";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
 import { formationCut, recoverLost, setBase, setTail, stateInstalled } from "../../assembly/vsr/state_sync";
@@ -415,5 +415,22 @@ describe("vsr state transfer: a formation half done", () => {
     expect(formationCut(c.replicas[0])).toBe(u64.MAX_VALUE);
     expect(c.replicas[0].status).toBe(STATUS_RECOVERING);
     expect(c.replicas[1].status).toBe(STATUS_RECOVERING);
+  });
+
+  it("a tail that is not a run of batches ending where it says (resealed by a peer) is not taken: nobody cuts or forms from it", () => {
+    const c = new Cluster(3);
+    c.restartLostWithTail(0, 0xb0, 0xf05, tail(5), 5, 50);
+    c.restartLostWithTail(1, 0xb1, 0xf04, tail(4), 4, 40);
+    c.dropQueued();
+    c.restartLostWithTail(2, 0xb2, 0xf04, tail(4), 4, 40);
+    // Replica 2's Recovery to replica 0 claims its 4 batches end at 45: sealed again, so only the run check can refuse it.
+    for (let k = 0; k < c.queuePtr.length; k++) {
+      if (c.queueTo[k] != 0) continue;
+      store<u64>(c.queuePtr[k] + S_TAIL_END, 45);
+      seal(c.queuePtr[k]);
+    }
+    c.deliver();
+    expect((c.replicas[0].formKnown >> 2) & 1).toBe(0); // replica 2's tail is not known to replica 0
+    expect(formationCut(c.replicas[0])).toBe(u64.MAX_VALUE);
   });
 });
