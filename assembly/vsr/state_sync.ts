@@ -36,6 +36,9 @@ import { requestStartView } from "./view_change";
 // it) but never forms itself: only a transfer of a normal replica's state brings it back.
 export function recoverLost(r: Replica, nonce: u64, barred: bool = false): void {
   assert(r.count > 1, "recoverLost: a single replica has nobody to recover from");
+  // Its Recovery carries the tail only while it prepared nothing (attachTail): a tail that could never be sent would
+  // keep the whole cluster from forming again from its files (a host that let the replica lead first).
+  assert(!r.hasTail || r.op == 0, "recoverLost: a replica whose files give a tail prepared an op before it");
   r.formationBarred = barred;
   r.status = STATUS_RECOVERING;
   r.stateLost = true;

@@ -121,7 +121,6 @@ export class PartitionGroup {
   private registering = false; // a cluster's primary: its Register is on its way
   private lastTimestamp = 0; // µs, the append time the last send op carries (a cluster)
   private view = 0;
-  private lostAtOpen = false; // a cluster's: recovering as a lost replica from the first tick (see the constructor)
   private stateRequested = false;
   private readonly catchUp: PartitionCatchUp | null = null; // a cluster's: segments from a peer while lost
   private lostEnd: number | null = null; // recovering since open: the end the files had (readable once the group forms)
@@ -171,7 +170,7 @@ export class PartitionGroup {
     // A replica marked STALE_MARKER (it was catching up) never forms from its files, even when the whole cluster
     // restarts: they may miss what the others committed, and forming from them would give one offset two messages.
     this.stale = hasMarker(home.dir, STALE_MARKER);
-    this.lostAtOpen = this.stale || opened === 'found' || home.partition.nextOffset > 0;
+    const lostAtOpen = this.stale || opened === 'found' || home.partition.nextOffset > 0;
     this.group = ConsensusGroup.create(ctx.core, ctx.storage.memory, options, io, this.groupPeers(peers, replication, name));
     this.group.driver.setBase(filesFingerprint(home));
     // Files that hold every batch this replica acknowledged tell the core their tail: a whole cluster restarted with
@@ -180,8 +179,8 @@ export class PartitionGroup {
     // from a bad record on), or cut at open (a torn tail is never acknowledged, but a flipped length reads as torn).
     // Only where an acknowledgement means the batch is on disk (`persisted` durability, every batch synced): else
     // a committed batch may be on fewer files than a majority, and forming from the files could cut it.
-    if (this.lostAtOpen && peers && peers.durability === 'persisted' && home.partition.syncsEveryBatch && !this.stale && fullRecord(home)) this.giveTail();
-    if (this.lostAtOpen) {
+    if (lostAtOpen && peers.durability === 'persisted' && home.partition.syncsEveryBatch && !this.stale && fullRecord(home)) this.giveTail();
+    if (lostAtOpen) {
       // Until the group forms or the catch-up is in, polls read only what is committed for sure: the batches before
       // the last TAIL_ENTRIES_MAX (more than a replica can hold uncommitted); the rest may be cut by the catch-up.
       this.lostEnd = home.partition.nextOffset;
@@ -196,8 +195,12 @@ export class PartitionGroup {
       logEnds: () => this.settled() !== null && this.group.op === this.group.commitNumber,
     });
     this.unregister = peers.register(namespace, (frame) => this.onFrame(frame));
-    // Its session is taken on the next tick: the group is created while the metadata group commits (its driver is
-    // walking its outbox), and nothing here calls into the core from inside another group's walk.
+    // Lost from the start, before anything can take a session: a new core replica is normal in view 0, and a flush
+    // before a first tick had this replica, view 0's primary, prepare its Register (op 1), after which its Recovery
+    // carried no tail and the whole cluster never formed from its files. (A call into this group's core replica
+    // only: the metadata group's driver, walking its outbox while it commits, is another one's.)
+    if (lostAtOpen) this.group.driver.recoverLost(randomNonce(), this.stale);
+    // Its session is taken on the next flush, when it leads.
     this.onWork();
   }
 
@@ -248,7 +251,7 @@ export class PartitionGroup {
 
   // A peer's frame (the plane's registry): valid only during the call.
   private onFrame(frame: Uint8Array): void {
-    if (this.failed || this.lostAtOpen) return; // a replica that lost its state starts recovering on its first tick
+    if (this.failed) return;
     const { message, attachment } = this.peers!.split(frame);
     const command = message[H.command];
     if (command === Command.StateRequest || command === Command.StateChunk) {
@@ -453,10 +456,6 @@ export class PartitionGroup {
   }
 
   tick(): void {
-    if (this.lostAtOpen) {
-      this.lostAtOpen = false;
-      this.group.driver.recoverLost(randomNonce(), this.stale);
-    }
     this.group.tick();
     if (!this.peers || this.failed) return;
     this.cutForFormation();
