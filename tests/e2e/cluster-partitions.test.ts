@@ -128,12 +128,10 @@ describe('replicated partitions: three processes', () => {
   it('/health and /metrics show each partition group: the leader is primary of all four, committed past the sends', async () => {
     const leader = await agreedLeader([0, 1, 2]);
     for (const id of [0, 1, 2]) {
-      const health = await cluster.waitHealth(id, 'its four partition groups published', (h) => partitionGroups(h).length === PARTITIONS);
-      for (const g of partitionGroups(health)) {
-        assert.equal(g.role, id === leader ? 'primary' : 'backup', `replica ${id}: ${g.group}`);
-        assert.equal(g.status, 'normal');
-        assert.ok(g.commit >= BATCHES, `replica ${id}: ${g.group} committed ${g.commit} ops`);
-      }
+      // Published every few ticks: a backup's commit, which follows the primary's heartbeat, may show a tick late.
+      const health = await cluster.waitHealth(id, 'its four partition groups published, normal, committed past the sends',
+        (h) => partitionGroups(h).length === PARTITIONS && partitionGroups(h).every((g) => g.status === 'normal' && g.commit >= BATCHES));
+      for (const g of partitionGroups(health)) assert.equal(g.role, id === leader ? 'primary' : 'backup', `replica ${id}: ${g.group}`);
     }
     const metrics = await cluster.metrics(leader);
     const series = metrics.split('\n').filter((l) => l.startsWith('consensus_group_primary{group="partition '));
