@@ -92,16 +92,18 @@ type Write =
 
 // What the owner hears about this partition's writes (for /health and /metrics): an op committed, a full device (the writes of that
 // flush were refused and rolled back; the next flush tries again), a write that succeeded again after one, a
-// failure that stops the partition's writes, and writes refused because its log is damaged.
+// failure that stops the partition's writes, writes refused because its log is damaged, and batches a whole cluster
+// forming again cut from this replica's files (on no majority's files: never committed).
 export interface WriteEvents {
   committed(): void;
   noSpace(detail: string, writes: number): void;
   wrote(): void;
   failed(error: Error): void;
   readOnly(detail: string): void;
+  formationCut(detail: string, messages: number): void;
 }
 
-const IGNORED_EVENTS: WriteEvents = { committed() {}, noSpace() {}, wrote() {}, failed() {}, readOnly() {} };
+const IGNORED_EVENTS: WriteEvents = { committed() {}, noSpace() {}, wrote() {}, failed() {}, readOnly() {}, formationCut() {} };
 
 export class PartitionGroup {
   private readonly group: ConsensusGroup;
@@ -305,7 +307,9 @@ export class PartitionGroup {
     const end = this.group.driver.formationCut();
     if (end === null || this.formationCutRefused || !this.group.driver.stateLost) return; // formed: nothing is cut
     const partition = this.home.partition;
-    log.warn(`partition ${this.name}: the cluster forms again from files that end at different batches; offsets ${end}..${partition.nextOffset - 1} here are on no majority's files (never committed): cut`);
+    const messages = partition.nextOffset - end;
+    const detail = `the cluster forms again from files that end at different batches; offsets ${end}..${partition.nextOffset - 1} here are on no majority's files (never committed): cut`;
+    log.warn(`partition ${this.name}: ${detail}`);
     try {
       partition.cutBack(end, true);
     } catch (error) {
@@ -313,6 +317,7 @@ export class PartitionGroup {
       log.error(`partition ${this.name}: ${(error as Error).message}`);
       return;
     }
+    this.events.formationCut(detail, messages);
     this.lostEnd = partition.nextOffset;
     partition.committedEnd = certainlyCommittedEnd(this.home);
     this.group.driver.setBase(filesFingerprint(this.home));

@@ -257,6 +257,12 @@ export class PartitionOwner {
         }
       },
       readOnly: (detail) => health.set('partition_read_only', name, detail),
+      // A cut before the group formed: counted and shown as a recovery truncation (this boot's), as a torn tail is.
+      formationCut: (detail, messages) => {
+        health.count('truncations');
+        health.count('truncatedMessages', messages);
+        health.set('recovery_truncation', name, detail);
+      },
     };
   }
 

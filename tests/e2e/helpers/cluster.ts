@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { IggyClient } from '../../../host/client/client.js';
+import type { HealthReason } from './health.js';
 import { ROOT } from './protocol.js';
 import { freePort, onFreshPorts, serverLoggedReady, startServer, stopServer, tempDir, waitFor, waitReady, type RunningServer } from './server.js';
 
@@ -24,6 +25,7 @@ export interface ReplicaPeerHealth {
 
 export interface ReplicaHealth {
   replica_id: number;
+  reasons: HealthReason[]; // why it is degraded (storage conditions), as on a single node
   replicas: {
     peers: ReplicaPeerHealth[];
     handshake_refusals: Record<string, number>;
