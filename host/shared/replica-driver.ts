@@ -111,14 +111,33 @@ export class ReplicaDriverError extends ShardlogError {
 
 const HEADER_SLOT = 1024; // recovery: the header goes at inbox + 1024 (a prepare is at most 512 B)
 
+// One core instance's outbox and inbox are shared by all its replicas (assembly/vsr/api.ts): a server's shard holds
+// the metadata group and many partition groups in one instance. While one driver walks the outbox, a call into the
+// core from any driver of that instance (a commit callback that opens another group, say) would append to the
+// outbox mid-walk, or walk it itself and perform the other group's actions as its own: it waits until the walk ends.
+interface InstanceWalk {
+  walking: boolean;
+  later: (() => void)[]; // calls into the core that arrived during a walk, in order
+}
+const walks = new WeakMap<VsrExports, InstanceWalk>();
+
+function walkOf(core: VsrExports): InstanceWalk {
+  let walk = walks.get(core);
+  if (!walk) {
+    walk = { walking: false, later: [] };
+    walks.set(core, walk);
+  }
+  return walk;
+}
+
 export class ReplicaDriver {
   private readonly u8: Uint8Array;
   private readonly dv: DataView;
   private pending: JournalWrite[] = []; // journal writes the core asked for since the last flush
   private writesInFlight = 0; // handed to storage, not yet reported durable
-  private draining = false;
+  private draining = false; // this driver walks the outbox (its callbacks run)
   private released = false;
-  private later: (() => void)[] = []; // calls into the core that arrived while the outbox was being walked
+  private readonly walk: InstanceWalk; // the core instance's: any driver of it walking
   sendsDropped = 0; // messages the bus refused (try-send-or-drop)
   messagesTooLarge = 0; // inbound messages larger than the core's inbox, dropped
 
@@ -128,6 +147,7 @@ export class ReplicaDriver {
   ) {
     this.u8 = new Uint8Array(memory.buffer);
     this.dv = new DataView(memory.buffer);
+    this.walk = walkOf(core);
   }
 
   // Allocates the replica in `core`'s arena (the caller ran __arena_init on it). The server passes a shard's
@@ -142,7 +162,7 @@ export class ReplicaDriver {
       throw new ReplicaDriverError('ArenaFull', `no room in the core arena for consensus group ${options.group} (${options.slots} slots, ${options.clientsMax} clients): raise --arena-bytes`);
     }
     const driver = new ReplicaDriver(core, memory, handle, options, io);
-    driver.drain(); // creation queues nothing today; drained so that stays harmless
+    driver.whenIdle(() => driver.drain()); // creation queues nothing today; drained so that stays harmless
     return driver;
   }
 
@@ -171,11 +191,12 @@ export class ReplicaDriver {
   onMessage(message: Uint8Array): void {
     this.assertLive();
     if (message.length > MESSAGE_MAX) { this.messagesTooLarge++; return; }
-    if (this.draining) { this.later.push(() => this.onMessage(message)); return; }
-    const at = this.core.vsrInboxPtr(this.handle) >>> 0;
-    this.u8.set(message, at);
-    this.core.vsrOnMessage(this.handle, at, message.length);
-    this.drain();
+    this.whenIdle(() => {
+      const at = this.core.vsrInboxPtr(this.handle) >>> 0;
+      this.u8.set(message, at);
+      this.core.vsrOnMessage(this.handle, at, message.length);
+      this.drain();
+    });
   }
 
   // Builds a Request from a local client and hands it to the core. Its prepare waits for the next flush(). When
@@ -197,16 +218,17 @@ export class ReplicaDriver {
 
   tick(): void {
     this.assertLive();
-    if (this.draining) { this.later.push(() => this.tick()); return; }
-    this.core.vsrOnTick(this.handle);
-    this.drain();
+    this.whenIdle(() => {
+      this.core.vsrOnTick(this.handle);
+      this.drain();
+    });
   }
 
   // A partition group of a cluster follows the metadata group's primary (assembly/vsr/leader.ts decides): `view` and
   // `status` are the metadata group's on this replica. Returns whether a view change started.
   followLeader(view: number, status: number): boolean {
     this.assertLive();
-    if (this.draining) { this.later.push(() => this.followLeader(view, status)); return false; }
+    if (this.walk.walking) { this.whenIdle(() => this.followLeader(view, status)); return false; }
     const started = Number(this.core.vsrFollowLeader(this.handle, view, status)) !== 0;
     this.drain();
     return started;
@@ -226,13 +248,10 @@ export class ReplicaDriver {
       if (this.writesInFlight === 0) this.core.vsrRelease(this.handle);
       return;
     }
-    if (this.draining) { this.later.push(() => this.writeDone(op, checksum)); return; }
-    this.writeDone(op, checksum);
-  }
-
-  private writeDone(op: number, checksum: bigint): void {
-    this.core.vsrOnJournalWriteDone(this.handle, BigInt(op), checksum);
-    this.drain();
+    this.whenIdle(() => {
+      this.core.vsrOnJournalWriteDone(this.handle, BigInt(op), checksum);
+      this.drain();
+    });
   }
 
   // The storage no longer holds the writes of ops from `from` on (a partition's segments cut them: a view change
@@ -265,6 +284,7 @@ export class ReplicaDriver {
   // `from.clients`: the client table at the checkpoint (clientTable()), when the checkpoint kept it.
   recover(state: PersistState | null, from: { op: number; checksum: bigint; clients?: Uint8Array } | null, entries: Iterable<RecoveredEntry>): RecoveryRefused | null {
     this.assertLive();
+    if (this.walk.walking) throw new Error(`group ${this.options.group}: recover() called while this core instance's outbox is walked`);
     const s = state ?? { view: 0, logView: 0, commit: 0, commitChecksum: 0n, logHead: 0, logHeadChecksum: 0n };
     this.core.vsrRecoverBegin(this.handle, s.view, s.logView, BigInt(s.commit), s.commitChecksum, BigInt(s.logHead), s.logHeadChecksum);
     if (from && from.op > 0) this.core.vsrRecoverFrom(this.handle, BigInt(from.op), from.checksum);
@@ -361,8 +381,7 @@ export class ReplicaDriver {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.pending = [];
-    this.later = [];
+    this.pending = []; // and its calls still waiting for a walk to end are dropped (whenIdle)
     if (this.writesInFlight === 0) this.core.vsrRelease(this.handle);
   }
 
@@ -370,10 +389,10 @@ export class ReplicaDriver {
     if (this.released) throw new ReplicaDriverError('Released', `group ${this.options.group}: used after release`);
   }
 
-  // A call into the core while the outbox is being walked would append to the outbox mid-walk: it runs after.
+  // A call into the core while the instance's outbox is being walked (by any of its drivers) runs after the walk.
   private whenIdle(call: () => void): void {
-    if (this.draining) this.later.push(call);
-    else call();
+    if (!this.walk.walking) call();
+    else this.walk.later.push(() => { if (!this.released) call(); });
   }
 
   private writeRequest(at: number, req: SubmitRequest): void {
@@ -397,6 +416,7 @@ export class ReplicaDriver {
   private drain(): void {
     const reads: [number, number][] = [];
     this.draining = true;
+    this.walk.walking = true;
     try {
       drainOutbox(this.core, this.handle, this.dv, (kind, target, payload, length) => {
         // Copy out of shared memory (subarray + set: slice() on a SharedArrayBuffer view is several times slower).
@@ -406,9 +426,11 @@ export class ReplicaDriver {
       });
     } finally {
       this.draining = false;
+      this.walk.walking = false;
     }
     for (const [op, to] of reads) this.answerRead(op, to);
-    while (this.later.length > 0 && !this.released) this.later.shift()!();
+    const later = this.walk.later;
+    while (later.length > 0 && !this.walk.walking) later.shift()!();
   }
 
   private perform(kind: number, target: number, message: Uint8Array, reads: [number, number][]): void {

@@ -199,8 +199,8 @@ export class PartitionGroup {
     this.unregister = peers.register(namespace, (frame) => this.onFrame(frame));
     // Lost from the start, before anything can take a session: a new core replica is normal in view 0, and a flush
     // before a first tick had this replica, view 0's primary, prepare its Register (op 1), after which its Recovery
-    // carried no tail and the whole cluster never formed from its files. (A call into this group's core replica
-    // only: the metadata group's driver, walking its outbox while it commits, is another one's.)
+    // carried no tail and the whole cluster never formed from its files. Opened by a metadata commit on this shard,
+    // the call (as setTail's) waits for the metadata group's walk of the shared outbox to end (ReplicaDriver).
     if (lostAtOpen) this.group.driver.recoverLost(randomNonce(), this.stale);
     // Its session is taken on the next flush, when it leads.
     this.onWork();
