@@ -100,7 +100,7 @@ export interface WriteEvents {
   wrote(): void;
   failed(error: Error): void;
   readOnly(detail: string): void;
-  formationCut(detail: string, messages: number): void;
+  formationCut(detail: string, messages: number, bytes: number): void;
 }
 
 const IGNORED_EVENTS: WriteEvents = { committed() {}, noSpace() {}, wrote() {}, failed() {}, readOnly() {}, formationCut() {} };
@@ -307,7 +307,7 @@ export class PartitionGroup {
     const end = this.group.driver.formationCut();
     if (end === null || this.formationCutRefused || !this.group.driver.stateLost) return; // formed: nothing is cut
     const partition = this.home.partition;
-    const messages = partition.nextOffset - end;
+    const [messages, bytes] = [partition.nextOffset - end, partition.sizeBytes];
     const detail = `the cluster forms again from files that end at different batches; offsets ${end}..${partition.nextOffset - 1} here are on no majority's files (never committed): cut`;
     log.warn(`partition ${this.name}: ${detail}`);
     try {
@@ -317,7 +317,7 @@ export class PartitionGroup {
       log.error(`partition ${this.name}: ${(error as Error).message}`);
       return;
     }
-    this.events.formationCut(detail, messages);
+    this.events.formationCut(detail, messages, bytes - partition.sizeBytes);
     this.lostEnd = partition.nextOffset;
     partition.committedEnd = certainlyCommittedEnd(this.home);
     this.group.driver.setBase(filesFingerprint(this.home));

@@ -257,11 +257,13 @@ export class PartitionOwner {
         }
       },
       readOnly: (detail) => health.set('partition_read_only', name, detail),
-      // A cut before the group formed: counted and shown as a recovery truncation (this boot's), as a torn tail is.
-      formationCut: (detail, messages) => {
+      // A cut before the group formed: counted and shown as a recovery truncation (this boot's), as a torn tail is,
+      // beside what else recovery cut from this partition.
+      formationCut: (detail, messages, bytes) => {
         health.count('truncations');
         health.count('truncatedMessages', messages);
-        health.set('recovery_truncation', name, detail);
+        health.count('truncatedBytes', bytes);
+        health.add('recovery_truncation', name, detail);
       },
     };
   }

@@ -58,6 +58,12 @@ export class StorageHealth {
     this.changed();
   }
 
+  // Adds `detail` to the condition's (one more event of that kind: two cuts at one boot), or sets it.
+  add(kind: ConditionKind, subject: string, detail: string): void {
+    const known = this.conditions.get(`${kind} ${subject}`);
+    this.set(kind, subject, known ? `${known.detail}; ${detail}` : detail);
+  }
+
   clear(kind: ConditionKind, subject: string): void {
     if (this.conditions.delete(`${kind} ${subject}`)) this.changed();
   }
