@@ -117,6 +117,7 @@ const HEADER_SLOT = 1024; // recovery: the header goes at inbox + 1024 (a prepar
 // outbox mid-walk, or walk it itself and perform the other group's actions as its own: it waits until the walk ends.
 interface InstanceWalk {
   walking: boolean;
+  running: boolean; // the calls in `later` are being run, one flat loop (each may drain: no recursion per call)
   later: (() => void)[]; // calls into the core that arrived during a walk, in order
 }
 const walks = new WeakMap<VsrExports, InstanceWalk>();
@@ -124,10 +125,22 @@ const walks = new WeakMap<VsrExports, InstanceWalk>();
 function walkOf(core: VsrExports): InstanceWalk {
   let walk = walks.get(core);
   if (!walk) {
-    walk = { walking: false, later: [] };
+    walk = { walking: false, running: false, later: [] };
     walks.set(core, walk);
   }
   return walk;
+}
+
+// Runs the waiting calls in order, unless a walk or an outer run is under way (it goes on with them). A call that
+// throws leaves the rest waiting: the next call into this instance runs them first (whenIdle).
+function runWaiting(walk: InstanceWalk): void {
+  if (walk.walking || walk.running) return;
+  walk.running = true;
+  try {
+    while (walk.later.length > 0) walk.later.shift()!();
+  } finally {
+    walk.running = false;
+  }
 }
 
 export class ReplicaDriver {
@@ -191,9 +204,10 @@ export class ReplicaDriver {
   onMessage(message: Uint8Array): void {
     this.assertLive();
     if (message.length > MESSAGE_MAX) { this.messagesTooLarge++; return; }
+    const kept = this.callsWait ? message.slice() : message; // a caller's frame is valid only during the call
     this.whenIdle(() => {
       const at = this.core.vsrInboxPtr(this.handle) >>> 0;
-      this.u8.set(message, at);
+      this.u8.set(kept, at);
       this.core.vsrOnMessage(this.handle, at, message.length);
       this.drain();
     });
@@ -228,7 +242,7 @@ export class ReplicaDriver {
   // `status` are the metadata group's on this replica. Returns whether a view change started.
   followLeader(view: number, status: number): boolean {
     this.assertLive();
-    if (this.walk.walking) { this.whenIdle(() => this.followLeader(view, status)); return false; }
+    if (this.callsWait) { this.whenIdle(() => this.followLeader(view, status)); return false; }
     const started = Number(this.core.vsrFollowLeader(this.handle, view, status)) !== 0;
     this.drain();
     return started;
@@ -284,7 +298,8 @@ export class ReplicaDriver {
   // `from.clients`: the client table at the checkpoint (clientTable()), when the checkpoint kept it.
   recover(state: PersistState | null, from: { op: number; checksum: bigint; clients?: Uint8Array } | null, entries: Iterable<RecoveredEntry>): RecoveryRefused | null {
     this.assertLive();
-    if (this.walk.walking) throw new Error(`group ${this.options.group}: recover() called while this core instance's outbox is walked`);
+    runWaiting(this.walk); // calls a throw left waiting go first
+    if (this.callsWait) throw new Error(`group ${this.options.group}: recover() called while this core instance's outbox is walked`);
     const s = state ?? { view: 0, logView: 0, commit: 0, commitChecksum: 0n, logHead: 0, logHeadChecksum: 0n };
     this.core.vsrRecoverBegin(this.handle, s.view, s.logView, BigInt(s.commit), s.commitChecksum, BigInt(s.logHead), s.logHeadChecksum);
     if (from && from.op > 0) this.core.vsrRecoverFrom(this.handle, BigInt(from.op), from.checksum);
@@ -389,10 +404,17 @@ export class ReplicaDriver {
     if (this.released) throw new ReplicaDriverError('Released', `group ${this.options.group}: used after release`);
   }
 
-  // A call into the core while the instance's outbox is being walked (by any of its drivers) runs after the walk.
+  // A call into the core while the instance's outbox is being walked (by any of its drivers) runs after the walk,
+  // and after every call that waits before it.
   private whenIdle(call: () => void): void {
-    if (!this.walk.walking) call();
-    else this.walk.later.push(() => { if (!this.released) call(); });
+    if (!this.callsWait) { call(); return; }
+    this.walk.later.push(() => { if (!this.released) call(); });
+    runWaiting(this.walk);
+  }
+
+  // Whether a call into the core now must wait (see InstanceWalk).
+  private get callsWait(): boolean {
+    return this.walk.walking || this.walk.running || this.walk.later.length > 0;
   }
 
   private writeRequest(at: number, req: SubmitRequest): void {
@@ -429,8 +451,7 @@ export class ReplicaDriver {
       this.walk.walking = false;
     }
     for (const [op, to] of reads) this.answerRead(op, to);
-    const later = this.walk.later;
-    while (later.length > 0 && !this.walk.walking) later.shift()!();
+    runWaiting(this.walk);
   }
 
   private perform(kind: number, target: number, message: Uint8Array, reads: [number, number][]): void {

@@ -150,8 +150,10 @@ export const Rep = {
 // An outbox record: kind u32, target u32, payload length u32, then the payload padded to 8 bytes.
 export const OUTBOX_RECORD_HEADER = CoreVsrOutbox.RECORD_HEADER;
 
-// Calls `visit` for each action in the outbox (payload offset into memory), then clears it. `view` spans the
-// instance's memory (create it once: memory never grows).
+// Calls `visit` for each action in the outbox (payload offset into memory), then clears it, also when a visit
+// throws: the actions left belong to the replica whose walk failed, and the instance's next walk (another replica's,
+// perhaps: the outbox is shared) must not perform them. `view` spans the instance's memory (create it once: memory
+// never grows).
 export function drainOutbox(
   core: VsrExports, handle: number, view: DataView,
   visit: (kind: number, target: number, payload: number, length: number) => void,
@@ -159,13 +161,15 @@ export function drainOutbox(
   const length = core.vsrOutboxLen(handle) >>> 0;
   if (length === 0) return;
   const base = core.vsrOutboxPtr(handle) >>> 0;
-  let at = base;
-  while (at < base + length) {
-    const kind = view.getUint32(at, true);
-    const target = view.getUint32(at + 4, true);
-    const size = view.getUint32(at + 8, true);
-    visit(kind, target, at + OUTBOX_RECORD_HEADER, size);
-    at += OUTBOX_RECORD_HEADER + ((size + 7) & ~7);
+  try {
+    for (let at = base; at < base + length;) {
+      const kind = view.getUint32(at, true);
+      const target = view.getUint32(at + 4, true);
+      const size = view.getUint32(at + 8, true);
+      visit(kind, target, at + OUTBOX_RECORD_HEADER, size);
+      at += OUTBOX_RECORD_HEADER + ((size + 7) & ~7);
+    }
+  } finally {
+    core.vsrOutboxClear(handle);
   }
-  core.vsrOutboxClear(handle);
 }
