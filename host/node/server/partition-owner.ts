@@ -223,7 +223,8 @@ export class PartitionOwner {
       health.count('truncatedBytes', offsets.truncatedBytes);
     }
     for (const cut of cuts) log.error(`partition ${name}: recovery ${cut}`);
-    if (cuts.length + repaired.length > 0) health.set('recovery_truncation', name, [...repaired, ...cuts].join('; '));
+    // Beside what was cut earlier in this boot (a reopen after a full device, a formation cut).
+    if (cuts.length + repaired.length > 0) health.add('recovery_truncation', name, [...repaired, ...cuts].join('; '));
     const damage = home.partition.damage;
     if (damage) {
       log.error(`partition ${name}: ${damage.detail}; serving offsets [${home.partition.firstOffset}, ${damage.offset}) read-only, writes refused`);
