@@ -174,5 +174,5 @@ export {
   vsrCommitMin, vsrCommitMax, vsrViewChanges, vsrDeadlocks, vsrMessagesRejected, vsrDebugMerge, vsrDebugSlot, vsrDebugSetQuorumOverride,
   vsrSealMessage, vsrSealPrepare, vsrVerifyMessage, vsrChecksum,
   vsrRecoverLost, vsrSetBase, vsrSetTail, vsrFormationCut, vsrStateInstalled, vsrCommitChecksum, vsrClientTableField, vsrClientTableCount, vsrClientTableCapacity,
-  vsrClientTableSetCount, vsrSetCheckpoint, vsrStateLost, vsrStateRequests, vsrJournalCut,
+  vsrClientTableSetCount, vsrSetCheckpoint, vsrStateLost, vsrStranded, vsrStateRequests, vsrJournalCut,
 } from "./vsr/api";

@@ -5,7 +5,7 @@
 import { Replica, setQuorumOverride } from "./replica";
 import { followLeader, leadsWith } from "./leader";
 import { onJournalRead } from "./repair";
-import { formationCut, recoverLost, setBase, setTail, stateInstalled } from "./state_sync";
+import { formationCut, recoverLost, setBase, setTail, stateInstalled, stranded } from "./state_sync";
 import { recoverBegin, recoverEnd, recoverFrom, recoverPrepare } from "./recovery";
 import { checksum, checksumInit } from "./checksum";
 import { seal, sealPrepareFrame, sealPrepareIdentity, verify } from "./header";
@@ -129,6 +129,9 @@ export function vsrStateInstalled(handle: u32, op: u64, checksum: u64): void { s
 // and a backup whose commit is below the primary's checkpoint requests a state transfer instead of repairing.
 export function vsrSetCheckpoint(handle: u32, op: u64): void { const r = replicaOf(handle); if (op > r.checkpoint) r.checkpoint = op; }
 export function vsrStateLost(handle: u32): bool { return replicaOf(handle).stateLost; }
+// Changing views while too many peers lost their state for any quorum to finish it (state_sync.ts stranded()): a
+// group whose state is its files starts again from them, as after a restart.
+export function vsrStranded(handle: u32): bool { return stranded(replicaOf(handle)); }
 export function vsrStateRequests(handle: u32): f64 { return <f64>replicaOf(handle).stateRequests; }
 
 export function vsrStatus(handle: u32): u32 { return replicaOf(handle).status; }

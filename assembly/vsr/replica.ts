@@ -32,7 +32,7 @@ import {
   startViewChange,
 } from "./view_change";
 import { onRepairPrepare, onRequestPrepares, repair } from "./repair";
-import { heardWhileLost, onRecovery, onRecoveryResponse, tickLost } from "./state_sync";
+import { heardWhileLost, onRecovery, onRecoveryResponse, speaksWithState, tickLost } from "./state_sync";
 
 // Debug switch (per instance): replaces the replication quorum. 0 = the real rule. Exists so a test can prove
 // the simulator's checkers catch a broken quorum (vsrDebugSetQuorumOverride).
@@ -258,6 +258,7 @@ export class Replica {
     if (from >= this.count || from == this.replica) { this.messagesRejected++; return; }
     if (!this.groupMatches(message)) { this.messagesRejected++; return; }
     if (this.stateLost && !heardWhileLost(cmd) && cmd != CMD_START_VIEW) return; // it must not vote or ack (state_sync.ts)
+    if (speaksWithState(cmd)) this.lostPeers &= ~(<u32>1 << from); // it holds a group state again (stranded())
     if (cmd == CMD_PREPARE) this.onPrepare(message, from);
     else if (cmd == CMD_PREPARE_OK) this.onPrepareOk(message, from);
     else if (cmd == CMD_COMMIT) this.onCommit(message, from);
@@ -674,6 +675,7 @@ export class Replica {
   syncBase: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
   syncLostUnlike: u32 = 0; // lost responders that cannot form with this replica: another base, or barred
   syncLostBarred: u32 = 0; // lost responders barred from formation (behind: they kept out)
+  lostPeers: u32 = 0; // bitset: peers whose last word to this replica (not lost itself) was a Recovery (stranded())
   base: u64 = 0; // the state this replica started from, as its host fingerprints it (0: none; state_sync.ts)
   // A whole cluster forming again from differing files (journal/formation.ts): each replica's last batches, as its
   // Recovery told them (this replica's own from the host: setTail), and the cut this replica's host is asked for.
@@ -796,6 +798,7 @@ export class Replica {
 
   enterNormal(): void {
     this.status = STATUS_NORMAL;
+    this.lostPeers = 0; // answered from here on (onRecovery)
     this.stopAllTimeouts();
     if (this.isPrimary()) {
       this.commitMessageTimeout.start(this.rng);

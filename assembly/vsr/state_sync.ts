@@ -21,7 +21,11 @@
 // Lagging (TigerBeetle's state sync): a backup whose commit is below the primary's checkpoint (the primary's
 // Commit heartbeats carry it) is behind by more than the primary's journal: repair would ask for prepares the
 // primary no longer holds. It requests a state transfer from the primary instead of repairing op by op.
-import { ACTION_SEND, ACTION_STATE_REQUEST, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, HEADER_SIZE, STATUS_NORMAL, STATUS_RECOVERING } from "./constants";
+import {
+  ACTION_SEND, ACTION_STATE_REQUEST, CMD_COMMIT, CMD_DO_VIEW_CHANGE, CMD_PREPARE, CMD_PREPARE_OK, CMD_RECOVERY,
+  CMD_RECOVERY_RESPONSE, CMD_START_VIEW, CMD_START_VIEW_CHANGE, HEADER_SIZE, STATUS_NORMAL, STATUS_RECOVERING,
+  STATUS_VIEW_CHANGE,
+} from "./constants";
 import { B_BARRED, B_BASE, B_COMMIT, B_COMMIT_CHECKSUM, B_LOST, B_NONCE, B_OP, H_SIZE, H_VIEW, messageSize, S_BARRED, S_BASE, S_GROUP, S_NONCE, S_TAIL, S_TAIL_COUNT, S_TAIL_END, seal } from "./header";
 import { FORMATION_NONE, FORMATION_TAIL_BYTES, FORMATION_TAIL_MAX, formationAlike, formationHolds, formationPrefix, formationWitness } from "../journal/formation";
 import { TAIL_ENTRY_BYTES, tailIsRun } from "../journal/tail_match";
@@ -137,6 +141,7 @@ function noteTail(r: Replica, message: usize, from: u32): void {
 // files, and a replica that committed anything has other files; with none (base 0) a quorum of lost answers forms, and
 // a blank answer is not a lost one (the replica saw nothing, it lost nothing: a commit quorum without it may exist).
 export function onRecovery(r: Replica, message: usize, from: u32): void {
+  if (!r.stateLost) r.lostPeers |= <u32>1 << from;
   const blank = !r.stateLost && r.base != 0 && r.op == 0 && r.commitMin == 0 && load<u64>(message + S_BASE) == r.base
     && (r.status != STATUS_NORMAL || r.primaryIndex(r.view) == from);
   if (!r.stateLost && !blank && r.status != STATUS_NORMAL) return;
@@ -387,4 +392,24 @@ export function startViewAllowed(r: Replica): bool {
 // While the state is lost only the recovery protocol and (after the transfer) a StartView are heard.
 export function heardWhileLost(cmd: u8): bool {
   return cmd == CMD_RECOVERY || cmd == CMD_RECOVERY_RESPONSE;
+}
+
+// A message only a replica that holds a group state sends (it takes part in views and commits): its sender is not
+// lost (stranded()). A lost replica sends Recovery (and its answers), and asks for a StartView once synced.
+export function speaksWithState(cmd: u8): bool {
+  return cmd == CMD_PREPARE || cmd == CMD_PREPARE_OK || cmd == CMD_COMMIT || cmd == CMD_START_VIEW_CHANGE
+    || cmd == CMD_DO_VIEW_CHANGE || cmd == CMD_START_VIEW;
+}
+
+// A view change that no quorum can finish: this replica changes views while so many of the others lost their group
+// state (each says so with its Recovery rounds) that the rest, this one included, are short of a view-change
+// quorum. The lost ones wait for a replica in normal status, which none of them can become without this one's vote:
+// nothing moves until this replica, too, starts again from what its storage holds. For a group whose state is its
+// files (a partition's: its VSR state is not persisted, every restart comes back lost) its host does just that, as a
+// restart would (always safe: a crash may come at any time), and the replicas, all lost now, form again from their
+// files (journal/formation.ts). Never for a group whose host keeps its VSR state (the metadata group): lost replicas
+// there come from wiped data, and forming from the rest could drop what only the wiped ones had acknowledged.
+export function stranded(r: Replica): bool {
+  if (r.stateLost || r.status != STATUS_VIEW_CHANGE) return false;
+  return r.count - <u32>popcnt(r.lostPeers) < r.quorumViewChange();
 }

@@ -191,6 +191,9 @@ export class ReplicaDriver {
   // Recovering after a loss of its state: it votes and acks nothing until the transfer is done (state_sync.ts).
   get stateLost(): boolean { return Number(this.core.vsrStateLost(this.handle)) !== 0; }
   get stateRequests(): number { return this.core.vsrStateRequests(this.handle); }
+  // Changing views while too many peers lost their state for any quorum to finish it (assembly/vsr/state_sync.ts
+  // stranded()): a group whose state is its files starts again from them.
+  get stranded(): boolean { return Number(this.core.vsrStranded(this.handle)) !== 0; }
   get unflushed(): number { return this.pending.length; }
   get writing(): number { return this.writesInFlight; }
   // True while the outbox is being walked (callbacks run): calls into the core wait until the walk is done.

@@ -5,14 +5,14 @@ import { Replica } from "../../assembly/vsr/replica";
 import {
   ACTION_COMMIT, ACTION_JOURNAL_WRITE, ACTION_JOURNAL_WRITE_HEADER, ACTION_REPLY, ACTION_SEND, ACTION_STATE_REQUEST,
   CMD_DO_VIEW_CHANGE, CMD_PREPARE_OK, CMD_RECOVERY, CMD_RECOVERY_RESPONSE, CMD_REQUEST, CMD_START_VIEW_CHANGE, HEADER_SIZE,
-  OP_REGISTER, REPLY_OK, STATUS_NORMAL, STATUS_RECOVERING,
+  OP_REGISTER, REPLY_OK, STATUS_NORMAL, STATUS_RECOVERING, STATUS_VIEW_CHANGE,
 } from "../../assembly/vsr/constants";
 import {
   B_NONCE, H_CHECKSUM, H_CLUSTER, H_COMMAND, H_REPLICA, H_SIZE, P_OP, R_CLIENT, R_GROUP, R_OPERATION, R_REQUEST, R_SESSION,
   S_GROUP, S_TAIL_END, Y_SESSION, Y_STATUS, command, seal,
 } from "../../assembly/vsr/header";
 import { RECORD_HEADER } from "../../assembly/vsr/outbox";
-import { formationCut, recoverLost, setBase, setTail, stateInstalled } from "../../assembly/vsr/state_sync";
+import { formationCut, recoverLost, setBase, setTail, stateInstalled, stranded } from "../../assembly/vsr/state_sync";
 import { E_BASE, E_CHECKSUM, E_COUNT, E_TIMESTAMP, TAIL_ENTRY_BYTES } from "../../assembly/journal/tail_match";
 
 import { APP, CLUSTER, Cluster, GROUP, makeRequest, register } from "./vsr-cluster";
@@ -432,5 +432,59 @@ describe("vsr state transfer: a formation half done", () => {
     c.deliver();
     expect((c.replicas[0].formKnown >> 2) & 1).toBe(0); // replica 2's tail is not known to replica 0
     expect(formationCut(c.replicas[0])).toBe(u64.MAX_VALUE);
+  });
+});
+
+// Replica 1 cut off from the others until it changes views; then replica 0 down, replica 2 restarted lost (a
+// partition group reopened from its files).
+function strandedCandidate(): Cluster {
+  const c = new Cluster(3);
+  register(c);
+  c.blockTo[1] = true;
+  for (let t = 0; t < 400 && c.replicas[1].status != STATUS_VIEW_CHANGE; t++) c.tick(1);
+  expect(c.replicas[1].status).toBe(STATUS_VIEW_CHANGE);
+  c.blockTo[1] = false;
+  c.down[0] = true;
+  c.restartLost(2, 0x51, 0xf11e5);
+  c.tick(60);
+  return c;
+}
+
+describe("vsr state transfer: a view change no quorum can finish", () => {
+  it("one peer lost, one down: not stranded (the one down may come back and vote)", () => {
+    const c = strandedCandidate();
+    expect(c.replicas[1].status).toBe(STATUS_VIEW_CHANGE);
+    expect(stranded(c.replicas[1])).toBe(false);
+  });
+
+  it("both peers lost: stranded (no replica can vote with it), and the lost ones stay recovering meanwhile", () => {
+    const c = strandedCandidate();
+    c.down[0] = false;
+    c.restartLost(0, 0x50, 0xf11e4);
+    c.tick(60);
+    expect(c.replicas[1].status).toBe(STATUS_VIEW_CHANGE);
+    expect(stranded(c.replicas[1])).toBe(true);
+    expect(c.replicas[0].status).toBe(STATUS_RECOVERING);
+    expect(c.replicas[2].status).toBe(STATUS_RECOVERING);
+  });
+
+  it("its host starts it again from its files: all three lost with the same files form again and commit", () => {
+    const c = strandedCandidate();
+    c.down[0] = false;
+    c.restartLost(0, 0x50, 0xf11e5);
+    c.tick(60);
+    expect(stranded(c.replicas[1])).toBe(true);
+    c.restartLost(1, 0x52, 0xf11e5); // what the host does: the group reopened from its files (the same here)
+    c.tick(200);
+    expect(c.primary()).toBeGreaterThanOrEqual(0);
+    for (let i: u32 = 0; i < 3; i++) expect(c.replicas[i].status).toBe(STATUS_NORMAL);
+  });
+
+  it("a normal replica is never stranded, however many peers lost their state: it answers them", () => {
+    const c = new Cluster(3);
+    register(c);
+    c.restartLost(1, 0x61, 0);
+    c.restartLost(2, 0x62, 0);
+    expect(stranded(c.replicas[0])).toBe(false);
   });
 });

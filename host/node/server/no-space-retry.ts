@@ -39,10 +39,11 @@ export class NoSpaceRetry<K> {
     return this.waiting.has(key);
   }
 
-  // Schedules the first try (a second call for a key already waiting keeps the one scheduled).
-  schedule(key: K, what: string): void {
+  // Schedules the first try (a second call for a key already waiting keeps the one scheduled). `why`: what made the
+  // reopen necessary.
+  schedule(key: K, what: string, why = 'the device was full'): void {
     if (this.stopped || this.waiting.has(key)) return;
-    log.warn(`${what}: the device was full; reopening it from its files once there is room (first try in ${RETRY_FIRST_MS} ms)`);
+    log.warn(`${what}: ${why}; reopening it from its files once there is room (first try in ${RETRY_FIRST_MS} ms)`);
     this.arm(key, what, RETRY_FIRST_MS, Date.now());
   }
 

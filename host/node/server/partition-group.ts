@@ -14,7 +14,7 @@ import { ConsensusGroup, readPrepare, type GroupPeers, type PrepareView } from '
 import { NO_SPACE_VERDICT, checksumStatus, type PartitionHome } from '../data/send-api.js';
 import { isNoSpace } from '../io/storage-errors.js';
 import { Command, H, Operation, PIPELINE_MAX, Prep, REPLY_OK, Rep, Status } from '../../shared/vsr-abi.js';
-import { OP_DELETE_OFFSET, OP_SEND, OP_STORE_OFFSET, PartitionReplication, reportDone, type Durability } from './partition-replication.js';
+import { OP_DELETE_OFFSET, OP_SEND, OP_STORE_OFFSET, PartitionReplication, PartitionReplicationError, reportDone, type Durability } from './partition-replication.js';
 import { CoreJournalBatch, CoreJournalFormation, CoreJournalTailMatch } from '../../shared/core-abi.generated.js';
 import { encodeTail } from '../io/partition.js';
 import type { ConsumerOffset } from '../data/offsets.js';
@@ -101,9 +101,10 @@ export interface WriteEvents {
   failed(error: Error): void;
   readOnly(detail: string): void;
   formationCut(detail: string, messages: number, bytes: number): void;
+  stranded(detail: string): void; // the group starts again from its files (a cluster's: PartitionGroup.strand)
 }
 
-const IGNORED_EVENTS: WriteEvents = { committed() {}, noSpace() {}, wrote() {}, failed() {}, readOnly() {}, formationCut() {} };
+const IGNORED_EVENTS: WriteEvents = { committed() {}, noSpace() {}, wrote() {}, failed() {}, readOnly() {}, formationCut() {}, stranded() {} };
 
 export class PartitionGroup {
   private readonly group: ConsensusGroup;
@@ -463,6 +464,7 @@ export class PartitionGroup {
   tick(): void {
     this.group.tick();
     if (!this.peers || this.failed) return;
+    if (this.group.driver.stranded) return this.strand();
     this.cutForFormation();
     this.afterRecovery();
     // A backup further behind than this replica keeps prepares for repairs catches up instead (the core's
@@ -491,6 +493,17 @@ export class PartitionGroup {
     log.warn(`partition ${this.name}: its group is still recovering after ${STILL_LOST_TICKS / 100} s: with no replica of it in normal status to catch up from, it forms again only when every replica is up, from a majority's common log (replicas whose files go on past it cut the batches no majority holds: they never committed); it waits here, safely, while a replica is down, catching up (stale) or wiped, or while the replicas' files part too far back to prove that log (the last ${CoreJournalFormation.FORMATION_TAIL_MAX} batches of each are compared)${this.formationCutRefused ? '; the cut asked of this replica was refused (above)' : ''}`);
   }
 
+  // The core found this replica changing views while too many of its peers lost their group state for any quorum to
+  // finish it (assembly/vsr/state_sync.ts stranded(): two replicas of three reopened from their files, say, after a
+  // full device). They wait for a replica in normal status, which none can become: the group starts again from its
+  // files here too, as after a restart, and every replica, lost now, forms again from its files (formation.ts).
+  private strand(): void {
+    const detail = 'its view change cannot finish: too many of its peers lost their group state (restarted or reopened from their files) for a quorum';
+    log.warn(`partition ${this.name}: ${detail}; it starts again from its files, as after a restart, to form again with them`);
+    this.abort(new PartitionReplicationError('PartitionGroupStranded', detail), ErrorCode.transientNotAccepted);
+    this.events.stranded(detail);
+  }
+
   // The partition is closed: its writers were answered (abort); the core's replica goes back for reuse.
   release(): void {
     this.unregister();
@@ -515,7 +528,8 @@ export class PartitionGroup {
     this.failedStatus = status;
     const { waiting, submitted } = this.queue.drain();
     for (const write of waiting) settle(write, status);
-    const outcome = this.peers && status === WRITE_FAILED ? ErrorCode.transientNotCommitted : status;
+    // A cluster's submitted writes may still commit (a new primary keeps what a quorum holds): 57, not a failure.
+    const outcome = this.peers && (status === WRITE_FAILED || status === ErrorCode.transientNotAccepted) ? ErrorCode.transientNotCommitted : status;
     const answer = () => { for (const write of submitted) settle(write, outcome); };
     void this.home.idle().then(answer, answer);
   }

@@ -182,6 +182,8 @@ export class PartitionOwner {
   // when this replica crashes. The new group starts as a lost replica ('found'): it votes and acknowledges nothing
   // until it formed with the others or caught its segments up from a peer (partition-catch-up.ts), so the ops the
   // cluster committed meanwhile come back without a gap or a second copy. Resolves false to be tried again later.
+  // The same for a group that holds an op it cannot cut (PartitionOpReplaced) or whose view change no quorum can
+  // finish (PartitionGroup.strand): there the device has room, and the reopen follows the first backoff.
   private async reopen(namespace: bigint): Promise<boolean> {
     const owned = this.owned.get(namespace);
     if (owned) {
@@ -202,7 +204,7 @@ export class PartitionOwner {
 
   private reopened(namespace: bigint, ref: PartitionRef): boolean {
     const error = this.open(namespace, ref, 'found');
-    if (error === null) log.info(`partition ${nameOf(ref)}: reopened from its files after its device had room again (or after an op it could not cut); it catches up with its peers`);
+    if (error === null) log.info(`partition ${nameOf(ref)}: reopened from its files (after its device had room again, an op it could not cut, or a view change no quorum could finish); it catches up with its peers or forms again with them`);
     return error === null || !isNoSpace(error);
   }
 
@@ -253,11 +255,14 @@ export class PartitionOwner {
         // So is a replica whose files hold an op a view change replaced that it cannot cut (an offset change among
         // the ops to cut): reopened as a lost replica, its catch-up cuts the batches that never committed and brings
         // the committed consumer offsets (as after a restart), instead of holding its group until a restart.
-        if (this.options.peers && (causedByNoSpace(error) || (error as { code?: unknown }).code === 'PartitionOpReplaced')) {
-          this.noSpace.schedule(namespace, `partition ${name}`);
+        if (this.options.peers && causedByNoSpace(error)) this.noSpace.schedule(namespace, `partition ${name}`);
+        else if (this.options.peers && (error as { code?: unknown }).code === 'PartitionOpReplaced') {
+          this.noSpace.schedule(namespace, `partition ${name}`, 'an op it wrote was replaced by a view change and cannot be cut off');
         }
       },
       readOnly: (detail) => health.set('partition_read_only', name, detail),
+      // Reopened from its files as a lost replica, as after a restart (no device to wait for: the room check passes).
+      stranded: () => this.noSpace.schedule(namespace, `partition ${name}`, 'its group cannot finish a view change'),
       // A cut before the group formed: counted and shown as a recovery truncation (this boot's), as a torn tail is,
       // beside what else recovery cut from this partition.
       formationCut: (detail, messages, bytes) => {

@@ -29,7 +29,7 @@ test('a failed append (an I/O error) answers its writers 4006 / 10006 and refuse
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
   const failures: string[] = [];
-  const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {}, { committed() {}, noSpace() {}, wrote() {}, readOnly() {}, formationCut() {}, failed: (e) => failures.push(e.message) });
+  const group = new PartitionGroup(ctx, 5n, '0/0/0', home, () => {}, { committed() {}, noSpace() {}, wrote() {}, readOnly() {}, formationCut() {}, stranded() {}, failed: (e) => failures.push(e.message) });
   group.flush(); // the owner's session
   const first = group.send(batch(1));
   const second = group.send(batch(2));
@@ -62,7 +62,7 @@ test('a full device answers the writes of that flush 4006 / 10006 and the next f
   } as unknown as PartitionHome;
   const events: string[] = [];
   const group = new PartitionGroup(ctx, 6n, '0/0/1', home, () => {}, {
-    committed() {}, noSpace: (_d, writes) => events.push(`noSpace ${writes}`), wrote: () => events.push('wrote'), readOnly() {}, formationCut() {}, failed: () => events.push('failed'),
+    committed() {}, noSpace: (_d, writes) => events.push(`noSpace ${writes}`), wrote: () => events.push('wrote'), readOnly() {}, formationCut() {}, stranded() {}, failed: () => events.push('failed'),
   });
   group.flush(); // the owner's session
   const refused = group.send(batch(1));
@@ -131,7 +131,7 @@ test('a batch that fails its checksums is answered at once and never becomes an 
     offsets: { store() {}, delete() {}, flush() {} },
   } as unknown as PartitionHome;
   let committed = 0;
-  const group = new PartitionGroup(ctx, 7n, '0/0/2', home, () => {}, { committed: () => committed++, noSpace() {}, wrote() {}, readOnly() {}, formationCut() {}, failed() {} });
+  const group = new PartitionGroup(ctx, 7n, '0/0/2', home, () => {}, { committed: () => committed++, noSpace() {}, wrote() {}, readOnly() {}, formationCut() {}, stranded() {}, failed() {} });
   group.flush(); // the owner's session
   const opBefore = group.op;
   const good = group.send(batch(2));
