@@ -675,7 +675,7 @@ export class Replica {
   syncBase: StaticArray<u64> = new StaticArray<u64>(REPLICAS_MAX);
   syncLostUnlike: u32 = 0; // lost responders that cannot form with this replica: another base, or barred
   syncLostBarred: u32 = 0; // lost responders barred from formation (behind: they kept out)
-  lostPeers: u32 = 0; // bitset: peers whose last word to this replica (not lost itself) was a Recovery (stranded())
+  lostPeers: u32 = 0; // bitset: peers whose last word during this view change was a Recovery (stranded())
   base: u64 = 0; // the state this replica started from, as its host fingerprints it (0: none; state_sync.ts)
   // A whole cluster forming again from differing files (journal/formation.ts): each replica's last batches, as its
   // Recovery told them (this replica's own from the host: setTail), and the cut this replica's host is asked for.
@@ -798,7 +798,7 @@ export class Replica {
 
   enterNormal(): void {
     this.status = STATUS_NORMAL;
-    this.lostPeers = 0; // answered from here on (onRecovery)
+    this.lostPeers = 0; // counted again at the next view change (onRecovery)
     this.stopAllTimeouts();
     if (this.isPrimary()) {
       this.commitMessageTimeout.start(this.rng);

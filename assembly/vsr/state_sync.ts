@@ -141,7 +141,9 @@ function noteTail(r: Replica, message: usize, from: u32): void {
 // files, and a replica that committed anything has other files; with none (base 0) a quorum of lost answers forms, and
 // a blank answer is not a lost one (the replica saw nothing, it lost nothing: a commit quorum without it may exist).
 export function onRecovery(r: Replica, message: usize, from: u32): void {
-  if (!r.stateLost) r.lostPeers |= <u32>1 << from;
+  // Counted only during a view change (enterNormal clears them): a Recovery heard while normal is answered, and
+  // its sender may since have caught up from another replica and gone quiet towards this one.
+  if (!r.stateLost && r.status == STATUS_VIEW_CHANGE) r.lostPeers |= <u32>1 << from;
   const blank = !r.stateLost && r.base != 0 && r.op == 0 && r.commitMin == 0 && load<u64>(message + S_BASE) == r.base
     && (r.status != STATUS_NORMAL || r.primaryIndex(r.view) == from);
   if (!r.stateLost && !blank && r.status != STATUS_NORMAL) return;
@@ -402,8 +404,9 @@ export function speaksWithState(cmd: u8): bool {
 }
 
 // A view change that no quorum can finish: this replica changes views while so many of the others lost their group
-// state (each says so with its Recovery rounds) that the rest, this one included, are short of a view-change
-// quorum. The lost ones wait for a replica in normal status, which none of them can become without this one's vote:
+// state (each says so with its Recovery rounds, heard during this view change) that the rest, this one included,
+// are short of a view-change quorum. (With five or more replicas a silent one among the rest may still hold a state
+// the lost ones could take; starting again here is then needless but harmless: a restart.) The lost ones wait for a replica in normal status, which none of them can become without this one's vote:
 // nothing moves until this replica, too, starts again from what its storage holds. For a group whose state is its
 // files (a partition's: its VSR state is not persisted, every restart comes back lost) its host does just that, as a
 // restart would (always safe: a crash may come at any time), and the replicas, all lost now, form again from their

@@ -480,6 +480,25 @@ describe("vsr state transfer: a view change no quorum can finish", () => {
     for (let i: u32 = 0; i < 3; i++) expect(c.replicas[i].status).toBe(STATUS_NORMAL);
   });
 
+  it("a Recovery heard while normal does not count: a peer that caught up from the primary and went quiet is not lost", () => {
+    const c = new Cluster(3);
+    register(c);
+    c.restartLost(2, 0x71, 0); // replica 1, a normal backup, hears its Recovery
+    c.tick(20);
+    transfer(c, 2);
+    c.tick(60);
+    expect(c.replicas[2].status).toBe(STATUS_NORMAL);
+    c.blockTo[1] = true;
+    for (let t = 0; t < 400 && c.replicas[1].status != STATUS_VIEW_CHANGE; t++) c.tick(1);
+    expect(c.replicas[1].status).toBe(STATUS_VIEW_CHANGE);
+    c.blockTo[1] = false;
+    c.down[2] = true; // replica 2 paused (it cannot join the view change yet)
+    c.restartLost(0, 0x72, 0xf11e5);
+    c.tick(60);
+    expect(c.replicas[1].status).toBe(STATUS_VIEW_CHANGE);
+    expect(stranded(c.replicas[1])).toBe(false); // only replica 0 is lost: replica 2 may still vote
+  });
+
   it("a normal replica is never stranded, however many peers lost their state: it answers them", () => {
     const c = new Cluster(3);
     register(c);

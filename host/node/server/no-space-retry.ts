@@ -43,7 +43,7 @@ export class NoSpaceRetry<K> {
   // reopen necessary.
   schedule(key: K, what: string, why = 'the device was full'): void {
     if (this.stopped || this.waiting.has(key)) return;
-    log.warn(`${what}: ${why}; reopening it from its files once there is room (first try in ${RETRY_FIRST_MS} ms)`);
+    log.warn(`${what}: ${why}; reopening it from its files (first try in ${RETRY_FIRST_MS} ms, with room on its device)`);
     this.arm(key, what, RETRY_FIRST_MS, Date.now());
   }
 

@@ -203,8 +203,14 @@ export class PartitionReplication {
     // Another prepare than the one written here committed at `op` (the core commits a repaired canonical op in the
     // same event that asks for its write): the written batches from `op` on never committed anywhere. They leave
     // the committed end's way at once, and the files as soon as no append is on its way.
+    // So does another prepare than the one whose append is on its way: its batch must not count committed when the
+    // append is done (a poll would read a batch that never committed): finish() cuts it instead.
     const written = this.recent.get(op);
-    if (op <= this.written && written && written.checksum !== p.checksum && changesFiles(written.operation)) {
+    const appending = op > this.written ? this.appending.find((h) => h.write.op === op) : undefined;
+    const replaced = op <= this.written
+      ? written !== undefined && written.checksum !== p.checksum && changesFiles(written.operation)
+      : appending !== undefined && appending.write.checksum !== p.checksum && changesFiles(readPrepare(appending.write.message).operation);
+    if (replaced) {
       this.dropEndsFrom(op);
       this.cutPending = Math.min(this.cutPending, op);
       if (!this.writing) this.cutNow();
@@ -372,7 +378,7 @@ export class PartitionReplication {
             const base = result.bases[index];
             const count = batchCount(batches[index]);
             this.results.set(op, { status: 0, baseOffset: base });
-            this.ends.push({ op, end: base + count });
+            if (op < this.cutPending) this.ends.push({ op, end: base + count }); // else replaced meanwhile (commit)
             const h = group.find((g) => g.write.op === op)!;
             this.remember(h, base, batches[index].length, count);
           }

@@ -61,7 +61,13 @@ function fakeHome() {
   const cuts: number[] = [];
   const partition = {
     nextOffset: 0, committedEnd: null as number | null, readFromOffset: () => [],
-    cutBack: (offset: number) => { cuts.push(offset); partition.nextOffset = offset; next = offset; },
+    cutBack: (offset: number) => {
+      // As Partition.cutBack: never below the committed end (a poll may have read it).
+      if (partition.committedEnd !== null && offset < partition.committedEnd) throw new Error(`cannot cut back to offset ${offset}: below the committed end ${partition.committedEnd}`);
+      cuts.push(offset);
+      partition.nextOffset = offset;
+      next = offset;
+    },
   };
   const home = {
     partition,
@@ -253,6 +259,27 @@ test('a replacement that commits before its write: the written batch is cut and 
   await settle();
   assert.equal(b.partition.committedEnd, 2, 'the canonical batch is');
   assert.equal(b.failures.length, 0);
+});
+
+test('a replacement that commits while the replaced op\'s append is on its way: that batch never counts committed, and is cut once written', async () => {
+  const b = backup('persisted');
+  const old = batchOf(3);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(old, 3, 1));
+  b.replication.keep(p1, old);
+  b.replication.write([write(p1)], b.report);
+  const canonical = batchOf(2);
+  const p1b = replacement(prepare(1, OP_SEND, sendDescriptor(canonical, 2, 2)));
+  b.replication.keep(p1b, canonical);
+  b.replication.commit(1, readPrepare(p1b)); // the old append still on its way (a torture run: a poll read its batch)
+  b.appends[0].resolve();
+  await settle();
+  assert.deepEqual(b.cuts, [0], 'the old batch cut once its append was done');
+  assert.equal(b.partition.committedEnd, 0, 'and never counted committed: no poll reads it');
+  b.replication.write([write(p1b)], b.report); // its write, asked for in the same event, reaches the storage later
+  assert.deepEqual(b.failures, []);
+  b.appends[1].resolve();
+  await settle();
+  assert.equal(b.partition.committedEnd, 2, 'the canonical batch is');
 });
 
 test('several replacements for an append on its way: the first cuts, all are written in order, none reported before its write', async () => {
