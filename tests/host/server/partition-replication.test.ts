@@ -100,6 +100,21 @@ function backup(durability: Durability) {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+// Op 1, a send of 3 messages, kept and handed to this backup's append (the test resolves it).
+function writeOp1(b: ReturnType<typeof backup>): Uint8Array {
+  const old = batchOf(3);
+  const p1 = prepare(1, OP_SEND, sendDescriptor(old, 3, 1));
+  b.replication.keep(p1, old);
+  b.replication.write([write(p1)], b.report);
+  return p1;
+}
+
+// The prepare a view change put at op 1 instead of writeOp1's (a send of 2 messages), and its batch.
+function op1Replacement(): { p1b: Uint8Array; canonical: Uint8Array } {
+  const canonical = batchOf(2);
+  return { p1b: replacement(prepare(1, OP_SEND, sendDescriptor(canonical, 2, 2))), canonical };
+}
+
 test('persisted: a backup verifies the attached batch, appends it with its op\'s append time, and votes after the append', async () => {
   const b = backup('persisted');
   const batch = batchOf(3);
@@ -241,14 +256,10 @@ test('batches kept for ops beyond the log window are not kept (a backup cut off 
 
 test('a replacement that commits before its write: the written batch is cut and never readable; the new one is written and read', async () => {
   const b = backup('persisted');
-  const old = batchOf(3);
-  const p1 = prepare(1, OP_SEND, sendDescriptor(old, 3, 1));
-  b.replication.keep(p1, old);
-  b.replication.write([write(p1)], b.report);
+  writeOp1(b);
   b.appends[0].resolve();
   await settle();
-  const canonical = batchOf(2);
-  const p1b = replacement(prepare(1, OP_SEND, sendDescriptor(canonical, 2, 2)));
+  const { p1b, canonical } = op1Replacement();
   b.replication.keep(p1b, canonical);
   b.replication.commit(1, readPrepare(p1b)); // the core commits the repaired op in the event that asks its write
   assert.deepEqual(b.cuts, [0], 'the old batch is cut at once');
@@ -263,12 +274,8 @@ test('a replacement that commits before its write: the written batch is cut and 
 
 test('a replacement that commits while the replaced op\'s append is on its way: that batch never counts committed, and is cut once written', async () => {
   const b = backup('persisted');
-  const old = batchOf(3);
-  const p1 = prepare(1, OP_SEND, sendDescriptor(old, 3, 1));
-  b.replication.keep(p1, old);
-  b.replication.write([write(p1)], b.report);
-  const canonical = batchOf(2);
-  const p1b = replacement(prepare(1, OP_SEND, sendDescriptor(canonical, 2, 2)));
+  writeOp1(b);
+  const { p1b, canonical } = op1Replacement();
   b.replication.keep(p1b, canonical);
   b.replication.commit(1, readPrepare(p1b)); // the old append still on its way (a torture run: a poll read its batch)
   b.appends[0].resolve();
@@ -363,15 +370,11 @@ test('a header-only write for an op on its way waits for its append; for a writt
 
 test('an op is written only on top of the batch its prepare chains to: it waits for the repaired op before it, whose write cuts the old one and the core is told', async () => {
   const b = backup('persisted');
-  const old = batchOf(3);
-  const p1 = prepare(1, OP_SEND, sendDescriptor(old, 3, 1));
-  b.replication.keep(p1, old);
-  b.replication.write([write(p1)], b.report);
+  writeOp1(b);
   b.appends[0].resolve();
   await settle();
   // A StartView named another op 1 (header only: its prepare is still to be repaired) and its primary's op 2.
-  const canonical = batchOf(2);
-  const q1 = replacement(prepare(1, OP_SEND, sendDescriptor(canonical, 2, 2)));
+  const { p1b: q1, canonical } = op1Replacement();
   const next = batchOf(4);
   const q2 = prepare(2, OP_SEND, sendDescriptor(next, 4, 3), readPrepare(q1).checksum);
   b.replication.keep(q2, next);
