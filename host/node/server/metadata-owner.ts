@@ -71,8 +71,7 @@ export class MetadataOwner {
     if (cut) {
       const line = `truncated ${this.log.journalFile}: bytes ${cut.at}–${cut.at + cut.bytes - 1} (${cut.bytes} bytes; torn tail: ${cut.reason})`;
       logLine.error(`metadata log: recovery ${line}`);
-      this.ctx.health.count('truncations');
-      this.ctx.health.count('truncatedBytes', cut.bytes);
+      this.ctx.health.truncated(cut.bytes);
       this.ctx.health.set('recovery_truncation', 'metadata', line);
     }
     if (this.options.cluster) {

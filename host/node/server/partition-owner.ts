@@ -170,7 +170,7 @@ export class PartitionOwner {
     if (!damage) return home;
     home.close();
     const cut = cutDamagedLog(home.dir, name, damage);
-    this.ctx.health.count('truncations');
+    this.ctx.health.truncated(0); // its bytes are not known here (describeCut names the files and offsets)
     repaired.push(`${damage.detail}; ${describeCut(cut)}`);
     return open();
   }
@@ -213,16 +213,11 @@ export class PartitionOwner {
   private reportRecovery(name: string, home: PartitionHome, repaired: string[] = []): void {
     const { health } = this.ctx;
     const cuts = home.partition.recovery.truncated.map(describeTruncation);
-    for (const t of home.partition.recovery.truncated) {
-      health.count('truncations');
-      health.count('truncatedBytes', t.bytes);
-      health.count('truncatedMessages', t.claimedMessages);
-    }
+    for (const t of home.partition.recovery.truncated) health.truncated(t.bytes, t.claimedMessages);
     const offsets = home.offsets.recovery;
     if (offsets.truncatedBytes > 0) {
       cuts.push(`truncated ${home.offsets.file}: bytes ${offsets.truncatedAt}–${offsets.truncatedAt + offsets.truncatedBytes - 1} (${offsets.truncatedBytes} bytes; the remains of an unfinished flush of consumer offsets)`);
-      health.count('truncations');
-      health.count('truncatedBytes', offsets.truncatedBytes);
+      health.truncated(offsets.truncatedBytes);
     }
     for (const cut of cuts) log.error(`partition ${name}: recovery ${cut}`);
     // Beside what was cut earlier in this boot (a reopen after a full device, a formation cut).
@@ -266,9 +261,7 @@ export class PartitionOwner {
       // A cut before the group formed: counted and shown as a recovery truncation (this boot's), as a torn tail is,
       // beside what else recovery cut from this partition.
       formationCut: (detail, messages, bytes) => {
-        health.count('truncations');
-        health.count('truncatedMessages', messages);
-        health.count('truncatedBytes', bytes);
+        health.truncated(bytes, messages);
         health.add('recovery_truncation', name, detail);
       },
     };

@@ -87,6 +87,14 @@ export class StorageHealth {
     this.changed();
   }
 
+  // One log tail cut at recovery (or before a group formed): its bytes and the messages its records claimed.
+  truncated(bytes: number, messages = 0): void {
+    this.counters.truncations++;
+    this.counters.truncatedBytes += bytes;
+    this.counters.truncatedMessages += messages;
+    this.changed();
+  }
+
   report(): StorageHealthReport {
     return { type: 'storage-health', shard: this.shard, conditions: [...this.conditions.values()], counters: { ...this.counters } };
   }
